@@ -1,0 +1,88 @@
+// The reflection transform (DESIGN.md "Reflection, exactly"): turns a received TWAMP-Test or
+// STAMP frame into the reply in place. Split in three so the dataplane can look up the session
+// between validation and rewrite, and stamp T3 as late as possible:
+//
+//   parse_frame() -> check_test_packet() -> [session] -> reflect_prepare() -> reflect_finish(T3)
+//
+// reflect() runs the whole chain on one frame (tests, fuzzing, tools).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "twamp/proto/drop_reason.hpp"
+#include "twamp/proto/packet.hpp"
+#include "twamp/proto/timestamp.hpp"
+
+namespace twamp::proto {
+
+enum class test_mode : uint8_t { twamp_light, stamp };
+enum class ts_policy : uint8_t { auto_z, ntp, ptp }; // auto_z: the request's Z bit decides
+
+inline constexpr int8_t dscp_copy = -1;
+
+// What a reflector context decides (from the config; fixed per context).
+struct reflect_policy {
+    test_mode mode = test_mode::twamp_light;
+    int8_t dscp = dscp_copy; // dscp_copy, or 0..63
+    ts_policy timestamps = ts_policy::auto_z;
+    bool allow_ipv6_zero_checksum = false;
+};
+
+// What varies per packet or per burst.
+struct reflect_params {
+    const uint8_t* our_mac = nullptr; // 6 octets: the port's MAC (null: the request's dst)
+    bool stateful = false;            // true: reflector_seq, false: copy the sender's
+    uint32_t reflector_seq = 0;
+    uint64_t t2_ns = 0;               // receive time, ns of UTC since the Unix epoch
+    error_estimate our_error{};       // S, Scale, Multiplier of our clock (Z set per packet)
+    int32_t tai_utc_offset_s = 37;    // for PTP timestamps
+    bool ipv4_checksum_verified = false; // the NIC said the IPv4 header checksum is good
+    bool l4_checksum_verified = false;   // the NIC said the UDP checksum is good
+};
+
+enum class verdict : uint8_t { reflect, to_kernel, drop };
+
+// A reply whose T3 and UDP checksum are still to be written.
+struct pending_reply {
+    uint16_t len = 0;       // new frame length (Ethernet padding trimmed)
+    uint16_t t3_off = 0;    // frame offset of the Timestamp (T3) field
+    uint16_t csum_off = 0;  // frame offset of the UDP checksum
+    uint16_t partial = 0;   // folded UDP sum of everything but T3
+    ts_format format = ts_format::ntp;
+};
+
+struct reflect_result {
+    verdict v = verdict::drop;
+    drop_reason reason = drop_reason::none;
+    pending_reply reply{};
+};
+
+// Validates a parsed UDP frame as a test packet for a context: IPv4 header checksum, source
+// address and port, UDP checksum (or the zero-checksum rule), minimum payload. Reads only.
+drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame& pf,
+                              const reflect_policy& policy, bool ipv4_checksum_verified,
+                              bool l4_checksum_verified) noexcept;
+
+// The STAMP SSID (RFC 8972 §3) of a checked STAMP packet; 0 for TWAMP Light.
+uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,
+                          test_mode mode) noexcept;
+// The sender's Sequence Number of a checked packet.
+uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_frame& pf) noexcept;
+
+// Rewrites a checked frame into the reply, all but T3 and the final UDP checksum. `buf` is the
+// whole buffer (its size is the capacity: a short TWAMP request grows to 41 octets in place).
+reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
+                               const reflect_policy& policy, const reflect_params& params) noexcept;
+
+// Writes T3 in the format chosen by reflect_prepare and completes the UDP checksum.
+void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
+                    int32_t tai_utc_offset_s) noexcept;
+
+// The whole chain on one frame of `frame_len` octets in `buf`: non-UDP frames come back as
+// to_kernel, bad ones as drop with the reason, good ones rewritten with T3 = t3_ns.
+reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,
+                       const reflect_params& params, uint64_t t3_ns) noexcept;
+
+} // namespace twamp::proto

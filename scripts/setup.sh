@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package dpdk-twamp needs to build, test, benchmark and run its demo.
+# Non-interactive and idempotent: it only calls apt-get when something is missing.
+set -euo pipefail
+
+PACKAGES=(
+    # build
+    g++ meson ninja-build pkg-config git
+    # libraries (DPDK 22.11 in Debian 12)
+    dpdk dpdk-dev libdpdk-dev libconfig++-dev prometheus-cpp-dev libpcap-dev
+    # tests
+    libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
+    tshark python3 python3-scapy ethtool iproute2 procps curl
+)
+
+if [[ $(id -u) -ne 0 ]]; then
+    echo "setup.sh: run as root (it installs Debian packages)" >&2
+    exit 1
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+    if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+        missing+=("$p")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "setup.sh: all ${#PACKAGES[@]} packages present"
+    exit 0
+fi
+
+echo "setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# wireshark-common asks whether non-root users may capture; the answer does not matter here.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+echo "setup.sh: done"

@@ -1,0 +1,315 @@
+#include "twamp/proto/reflect.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "twamp/proto/bytes.hpp"
+#include "twamp/proto/checksum.hpp"
+#include "twamp/proto/test_packet.hpp"
+#include "twamp/proto/tlv.hpp"
+
+namespace twamp::proto {
+
+namespace {
+
+bool bad_ipv4_source(const uint8_t* ip) noexcept {
+    uint8_t a = ip[12];
+    // 0.0.0.0/8 (this network), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) and
+    // 240.0.0.0/4 (reserved, limited broadcast): no reply can go there.
+    return a == 0 || a == 127 || a >= 224;
+}
+
+bool bad_ipv6_source(const uint8_t* ip) noexcept {
+    const uint8_t* s = ip + 8;
+    if (s[0] == 0xff) {
+        return true; // multicast
+    }
+    uint64_t hi, lo;
+    std::memcpy(&hi, s, 8);
+    std::memcpy(&lo, s + 8, 8);
+    // :: (unspecified) and ::1 (loopback)
+    return hi == 0 && (lo == 0 || lo == __builtin_bswap64(1));
+}
+
+uint16_t pseudo_sum(const uint8_t* ip, uint8_t version, uint16_t udp_len) noexcept {
+    return version == 4 ? udp_pseudo_sum_v4(ip, udp_len) : udp_pseudo_sum_v6(ip, udp_len);
+}
+
+constexpr std::size_t base_len(test_mode m) noexcept {
+    return m == test_mode::stamp ? reflector::stamp_len : reflector::twamp_len;
+}
+
+// The rewritten region, rounded to whole 16-bit words for the checksum bookkeeping.
+constexpr std::size_t base_words_len(test_mode m) noexcept {
+    return (base_len(m) + 1) & ~std::size_t{1};
+}
+
+uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
+    if (dscp == dscp_copy) {
+        return received; // reply in kind
+    }
+    // Fixed DSCP; the ECN bits stay as received.
+    return static_cast<uint8_t>((static_cast<uint8_t>(dscp) << 2) | (received & 0x3));
+}
+
+reflect_result drop(drop_reason r) noexcept {
+    return {verdict::drop, r, {}};
+}
+
+} // namespace
+
+drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame& pf,
+                              const reflect_policy& policy, bool ipv4_checksum_verified,
+                              bool l4_checksum_verified) noexcept {
+    if (pf.kind != frame_kind::udp || pf.l3_end() > frame.size()) {
+        // Precondition: a UDP frame from parse_frame() of this very frame.
+        return pf.reason != drop_reason::none ? pf.reason : drop_reason::udp_truncated;
+    }
+    const uint8_t* ip = frame.data() + pf.l3_off;
+    const uint8_t* udp = frame.data() + pf.l4_off;
+    if (pf.ip_version == 4) {
+        if (!ipv4_checksum_verified && !ipv4_header_checksum_ok(ip, pf.l3_hdr_len)) {
+            return drop_reason::ipv4_bad_checksum;
+        }
+        if (bad_ipv4_source(ip)) {
+            return drop_reason::bad_source_address;
+        }
+    } else if (bad_ipv6_source(ip)) {
+        return drop_reason::bad_source_address;
+    }
+    if (pf.src_port == 0) {
+        return drop_reason::udp_bad_port;
+    }
+    uint16_t c = load_be16(udp + 6);
+    if (c == 0) {
+        // RFC 768 lets IPv4 senders omit the checksum; RFC 8200 §8.1 forbids it for IPv6
+        // unless the context allows it (RFC 6935/6936 tunnels, timestamping after checksum).
+        if (pf.ip_version == 6 && !policy.allow_ipv6_zero_checksum) {
+            return drop_reason::udp_zero_checksum;
+        }
+    } else if (!l4_checksum_verified &&
+               !udp_checksum_ok(pseudo_sum(ip, pf.ip_version, pf.udp_len), udp, pf.udp_len)) {
+        return drop_reason::udp_bad_checksum;
+    }
+    std::size_t len = pf.payload_len();
+    if (policy.mode == test_mode::stamp) {
+        if (len < sender::stamp_len) {
+            return drop_reason::stamp_truncated;
+        }
+    } else if (len < sender::twamp_min_len) {
+        return drop_reason::test_truncated;
+    }
+    return drop_reason::none;
+}
+
+uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,
+                          test_mode mode) noexcept {
+    if (mode != test_mode::stamp || pf.payload_len() < sender::stamp_len ||
+        pf.payload_off() + sender::stamp_len > frame.size()) {
+        return 0;
+    }
+    return load_be16(frame.data() + pf.payload_off() + sender::ssid);
+}
+
+uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_frame& pf) noexcept {
+    if (pf.payload_len() < 4 || pf.payload_off() + 4u > frame.size()) {
+        return 0;
+    }
+    return load_be32(frame.data() + pf.payload_off());
+}
+
+reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
+                               const reflect_policy& policy, const reflect_params& params) noexcept {
+    const bool stamp = policy.mode == test_mode::stamp;
+    const std::size_t len = pf.payload_len();
+    if (pf.kind != frame_kind::udp || pf.l3_end() > buf.size()) {
+        return drop(pf.reason != drop_reason::none ? pf.reason : drop_reason::udp_truncated);
+    }
+    if (stamp ? len < sender::stamp_len : len < sender::twamp_min_len) {
+        return drop(stamp ? drop_reason::stamp_truncated : drop_reason::test_truncated);
+    }
+    // Symmetric size (RFC 6038): the reply is as long as the request, except that a TWAMP
+    // request shorter than the reflector's 41-octet base grows to exactly 41. Never more.
+    const std::size_t new_len = std::max(len, base_len(policy.mode));
+    const std::size_t grow = new_len - len;
+    const std::size_t frame_len = pf.l3_end() + grow;
+    if (frame_len > buf.size()) {
+        return drop(drop_reason::no_tailroom);
+    }
+
+    uint8_t* f = buf.data();
+    uint8_t* ip = f + pf.l3_off;
+    uint8_t* udp = f + pf.l4_off;
+    uint8_t* pl = udp + udp_hdr_len;
+
+    // Checksum bookkeeping before anything moves: the sum over the octets about to be rewritten.
+    const uint16_t csum_in = load_be16(udp + 6);
+    const std::size_t words_old = std::min(len, base_words_len(policy.mode));
+    const uint16_t region_old = csum_bytes(pl, words_old);
+    uint16_t rest = 0; // the octets after the region, only needed without a received checksum
+    if (csum_in == 0) {
+        rest = csum_bytes(pl + words_old, len - words_old);
+    }
+
+    // L2: back to the sender, from us; VLAN tags stay.
+    uint8_t dst_mac[6];
+    std::memcpy(dst_mac, f, 6);
+    std::memcpy(f, f + 6, 6);
+    std::memcpy(f + 6, params.our_mac ? params.our_mac : dst_mac, 6);
+
+    // L3: swap addresses, TTL/Hop Limit 255, DS field per context.
+    if (pf.ip_version == 4) {
+        uint16_t hc = load_be16(ip + 10);
+        uint16_t w0 = load_be16(ip);
+        uint16_t w2 = load_be16(ip + 2);
+        uint16_t w8 = load_be16(ip + 8);
+        ip[1] = ds_field(policy.dscp, ip[1]);
+        ip[8] = 255;
+        if (grow) {
+            store_be16(ip + 2, static_cast<uint16_t>(w2 + grow));
+        }
+        uint8_t a[4];
+        std::memcpy(a, ip + 12, 4);
+        std::memcpy(ip + 12, ip + 16, 4);
+        std::memcpy(ip + 16, a, 4);
+        // RFC 1624 incremental update; the swap leaves the sum alone.
+        hc = csum_replace16(hc, w0, load_be16(ip));
+        hc = csum_replace16(hc, w2, load_be16(ip + 2));
+        hc = csum_replace16(hc, w8, load_be16(ip + 8));
+        store_be16(ip + 10, hc);
+    } else {
+        uint32_t w0 = load_be32(ip);
+        uint8_t tc = static_cast<uint8_t>(w0 >> 20);
+        tc = ds_field(policy.dscp, tc);
+        w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
+        store_be32(ip, w0);
+        ip[7] = 255;
+        if (grow) {
+            store_be16(ip + 4, static_cast<uint16_t>(load_be16(ip + 4) + grow));
+        }
+        uint8_t a[16];
+        std::memcpy(a, ip + 8, 16);
+        std::memcpy(ip + 8, ip + 24, 16);
+        std::memcpy(ip + 24, a, 16);
+    }
+
+    // L4: swap ports.
+    uint8_t ports[4];
+    std::memcpy(ports, udp, 4);
+    std::memcpy(udp, ports + 2, 2);
+    std::memcpy(udp + 2, ports, 2);
+    if (grow) {
+        store_be16(udp + 4, static_cast<uint16_t>(udp_hdr_len + new_len));
+        std::memset(pl + len, 0, grow);
+    }
+
+    // Test packet: the sender's fields move to their reflector positions, ours go in front.
+    uint8_t sender_fields[14]; // Sequence Number, Timestamp, Error Estimate
+    std::memcpy(sender_fields, pl, sizeof sender_fields);
+    const uint16_t sender_err = load_be16(pl + sender::error_estimate);
+    ts_format fmt = ts_format::ntp;
+    if (policy.timestamps == ts_policy::ptp ||
+        (policy.timestamps == ts_policy::auto_z && (sender_err & error_estimate_z_bit))) {
+        fmt = ts_format::ptp;
+    }
+    std::memcpy(pl + reflector::sender_seq, sender_fields, sizeof sender_fields);
+    pl[reflector::mbz2] = 0;
+    pl[reflector::mbz2 + 1] = 0;
+    pl[reflector::sender_ttl] = pf.ttl;
+    if (params.stateful) {
+        store_be32(pl + reflector::seq, params.reflector_seq);
+    } // else: stateless, the sender's Sequence Number stays where it is (RFC 8762 §4.3.1)
+    std::memset(pl + reflector::timestamp, 0, 8); // T3: reflect_finish()
+    error_estimate ours = params.our_error;
+    ours.ptp = fmt == ts_format::ptp;
+    if (ours.multiplier == 0) {
+        ours.multiplier = 1; // RFC 4656 §4.1.2: zero is invalid
+    }
+    store_be16(pl + reflector::error_estimate, ours.encode());
+    if (!stamp) {
+        pl[reflector::mbz1] = 0;
+        pl[reflector::mbz1 + 1] = 0;
+    } // STAMP: the SSID stays (RFC 8972 §3)
+    store_be64(pl + reflector::receive_timestamp,
+               encode_timestamp(fmt, params.t2_ns, params.tai_utc_offset_s));
+
+    tlv_result tlvs;
+    if (stamp) {
+        std::memset(pl + reflector::stamp_mbz3, 0, 3);
+        tlvs = reflect_tlvs(std::span<uint8_t>(pl + stamp_tlv_offset, len - stamp_tlv_offset));
+    }
+
+    // UDP checksum of everything but T3.
+    const std::size_t words_new = std::min(new_len, base_words_len(policy.mode));
+    const uint16_t region_new = csum_bytes(pl, words_new);
+    uint16_t s;
+    if (csum_in != 0) {
+        // Verified before (software or NIC): the received checksum carries the sum of all that
+        // did not change. The swaps leave pseudo-header and header sums alone; only the length
+        // (counted twice, pseudo-header and header) and the rewritten region differ.
+        s = static_cast<uint16_t>(~csum_in);
+        s = csum_sub(s, region_old);
+        if (grow) {
+            uint16_t old_ulen = static_cast<uint16_t>(udp_hdr_len + len);
+            uint16_t new_ulen = static_cast<uint16_t>(udp_hdr_len + new_len);
+            s = csum_sub(csum_sub(s, old_ulen), old_ulen);
+            s = csum_add(csum_add(s, new_ulen), new_ulen);
+        }
+    } else {
+        s = pseudo_sum(ip, pf.ip_version, static_cast<uint16_t>(udp_hdr_len + new_len));
+        s = csum_add(s, csum_bytes(udp, 6));
+        s = csum_add(s, rest);
+    }
+    s = csum_add(s, region_new);
+    s = csum_add(csum_sub(s, tlvs.sum_before), tlvs.sum_after);
+
+    reflect_result res;
+    res.v = verdict::reflect;
+    res.reply.len = static_cast<uint16_t>(frame_len);
+    res.reply.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
+    res.reply.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
+    res.reply.partial = s;
+    res.reply.format = fmt;
+    return res;
+}
+
+void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
+                    int32_t tai_utc_offset_s) noexcept {
+    uint64_t ts = encode_timestamp(r.format, t3_ns, tai_utc_offset_s);
+    store_be64(frame + r.t3_off, ts);
+    uint16_t s = r.partial;
+    s = csum_add(s, static_cast<uint16_t>(ts >> 48));
+    s = csum_add(s, static_cast<uint16_t>(ts >> 32));
+    s = csum_add(s, static_cast<uint16_t>(ts >> 16));
+    s = csum_add(s, static_cast<uint16_t>(ts));
+    uint16_t c = static_cast<uint16_t>(~s);
+    store_be16(frame + r.csum_off, c == 0 ? 0xffff : c);
+}
+
+reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,
+                       const reflect_params& params, uint64_t t3_ns) noexcept {
+    frame_len = std::min(frame_len, buf.size());
+    std::span<const uint8_t> frame(buf.data(), frame_len);
+    parsed_frame pf = parse_frame(frame);
+    switch (pf.kind) {
+    case frame_kind::drop:
+        return drop(pf.reason);
+    case frame_kind::non_ip:
+    case frame_kind::ip_other:
+        return {verdict::to_kernel, drop_reason::none, {}};
+    case frame_kind::udp:
+        break;
+    }
+    drop_reason r = check_test_packet(frame, pf, policy, params.ipv4_checksum_verified,
+                                      params.l4_checksum_verified);
+    if (r != drop_reason::none) {
+        return drop(r);
+    }
+    reflect_result res = reflect_prepare(buf, pf, policy, params);
+    if (res.v == verdict::reflect) {
+        reflect_finish(buf.data(), res.reply, t3_ns, params.tai_utc_offset_s);
+    }
+    return res;
+}
+
+} // namespace twamp::proto

@@ -1,0 +1,55 @@
+#include "twamp/proto/tlv.hpp"
+
+#include "twamp/proto/checksum.hpp"
+
+namespace twamp::proto {
+
+namespace {
+
+// Types this reflector implements. Extra Padding only, for now: the others are returned with
+// U set until they are filled in, which is what RFC 8972 §4.2 asks of a reflector that does
+// not process them.
+constexpr bool recognized(uint8_t type) noexcept {
+    return type == static_cast<uint8_t>(tlv_type::extra_padding);
+}
+
+// A single octet's contribution to a one's-complement sum, by its lane.
+constexpr uint16_t lane(std::size_t offset, uint8_t v) noexcept {
+    return (offset & 1) ? v : static_cast<uint16_t>(v << 8);
+}
+
+void set_flags(std::span<uint8_t> area, std::size_t off, uint8_t flags, tlv_result& r) noexcept {
+    uint8_t old = area[off];
+    if (old != flags) {
+        area[off] = flags;
+        r.sum_before = csum_add(r.sum_before, lane(off, old));
+        r.sum_after = csum_add(r.sum_after, lane(off, flags));
+    }
+}
+
+} // namespace
+
+tlv_result reflect_tlvs(std::span<uint8_t> area) noexcept {
+    tlv_result r;
+    tlv_walker w(area);
+    tlv_view t;
+    while (w.next(t)) {
+        ++r.count;
+        uint8_t flags = static_cast<uint8_t>(t.flags & ~(tlv_flag_u | tlv_flag_m));
+        if (!recognized(t.type)) {
+            flags |= tlv_flag_u;
+            ++r.unrecognized;
+        }
+        set_flags(area, t.offset, flags, r);
+    }
+    if (w.malformed()) {
+        // The header may itself be cut off; its Flags octet is still there (the walk only
+        // stops with octets left), so M can always be set.
+        ++r.count;
+        r.malformed = true;
+        set_flags(area, w.position(), static_cast<uint8_t>(area[w.position()] | tlv_flag_m), r);
+    }
+    return r;
+}
+
+} // namespace twamp::proto

@@ -1,0 +1,66 @@
+// What the dataplane is asked to do, in plain values: built from the config by the app (and
+// directly by the DPDK tests). Keeps src/dataplane independent of the config file format.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "twamp/proto/reflect.hpp"
+
+namespace twamp::dataplane {
+
+// An address with a prefix length. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that every
+// key in the dataplane is 16 octets.
+struct ip_prefix {
+    bool v6 = false;
+    std::array<uint8_t, 16> addr{};
+    uint8_t len = 0; // 0..32 for IPv4, 0..128 for IPv6
+
+    const uint8_t* v4() const noexcept { return addr.data() + 12; }
+};
+
+enum class hw_ts_mode : uint8_t { off, auto_, on };
+
+struct vlan_spec {
+    uint16_t id = 0;
+    std::vector<ip_prefix> addresses;
+};
+
+struct port_spec {
+    std::string name;
+    std::string device; // PCI address or vdev devargs
+    std::vector<ip_prefix> addresses;
+    std::vector<vlan_spec> vlans;
+    hw_ts_mode hw_timestamps = hw_ts_mode::auto_;
+    // For a device whose clock rte_eth_read_clock() cannot read: what its RX timestamps mean.
+    bool hw_clock_stated = false;
+    uint64_t hw_clock_ns_per_unit = 1; // 1000 for microseconds
+    bool hw_clock_epoch_tai = false;   // false: Unix epoch UTC
+    std::string exception_iface;       // TAP interface name; empty: no exception path
+    uint32_t exception_rate_limit_pps = 20000;
+};
+
+struct context_spec {
+    std::string name;
+    uint16_t port = 0;                // index into ports
+    uint16_t vlan = 0;                // 0: untagged
+    std::vector<ip_prefix> addresses; // local addresses it answers on (full length)
+    proto::reflect_policy policy{};
+    std::vector<uint16_t> udp_ports;
+    std::vector<ip_prefix> prefixes; // empty: accept nothing
+    bool stateful = true;
+    uint32_t inactivity_timeout_s = 100;
+    uint32_t max_sessions = 65536;
+};
+
+struct dataplane_spec {
+    std::vector<port_spec> ports;
+    std::vector<context_spec> contexts;
+    uint16_t burst = 32;
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+};
+
+} // namespace twamp::dataplane

@@ -1,0 +1,441 @@
+// dpdk-twamp <EAL args> -- -c FILE [--check] [--help] [--version]
+//
+// The first lcore is the slow path (exception path, clock calibration, later control server,
+// reload and metrics); every other lcore is a worker with its own RX/TX queue on every port.
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../dataplane/clock.hpp"
+#include "../dataplane/counters.hpp"
+#include "../dataplane/port.hpp"
+#include "../dataplane/sessions.hpp"
+#include "../dataplane/snapshot.hpp"
+#include "../dataplane/worker.hpp"
+#include "../slowpath/exception.hpp"
+#include "spec_from_config.hpp"
+#include "twamp/config/config.hpp"
+
+#ifndef DPDK_TWAMP_VERSION
+#define DPDK_TWAMP_VERSION "unknown"
+#endif
+
+using namespace twamp;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+void on_signal(int) {
+    g_stop.store(true, std::memory_order_relaxed);
+}
+
+constexpr const char* usage_text =
+        "usage: dpdk-twamp [EAL options] -- -c FILE [--check] [--help] [--version]\n"
+        "\n"
+        "  -c, --config FILE  configuration file (libconfig; see conf/twamp.conf)\n"
+        "      --check        validate the configuration and exit (0 valid, 1 not);\n"
+        "                     touches no device and needs no EAL options\n"
+        "  -h, --help         this text\n"
+        "  -v, --version      print the version\n"
+        "\n"
+        "EAL options come first (see DPDK's EAL parameters): the first lcore of -l/--lcores\n"
+        "is the slow path, every other lcore a worker, e.g. dpdk-twamp -l 2-5 -- -c twamp.conf.\n"
+        "Without hugepages (labs, CI) add --no-huge -m 512.\n";
+
+struct app_args {
+    std::string config;
+    bool check = false;
+    bool help = false;
+    bool version = false;
+    std::string error;
+};
+
+app_args parse_app_args(const std::vector<std::string_view>& args) {
+    app_args a;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string_view s = args[i];
+        if (s == "-c" || s == "--config") {
+            if (i + 1 >= args.size()) {
+                a.error = std::string(s) + " needs a file name";
+                return a;
+            }
+            a.config = args[++i];
+        } else if (s.rfind("--config=", 0) == 0) {
+            a.config = s.substr(9);
+        } else if (s == "--check") {
+            a.check = true;
+        } else if (s == "-h" || s == "--help") {
+            a.help = true;
+        } else if (s == "-v" || s == "--version") {
+            a.version = true;
+        } else {
+            a.error = "unknown option \"" + std::string(s) + "\"";
+            return a;
+        }
+    }
+    if (!a.help && !a.version && a.config.empty()) {
+        a.error = "no configuration file (-c FILE)";
+    }
+    return a;
+}
+
+int fail(const std::string& msg) {
+    std::fprintf(stderr, "dpdk-twamp: %s\n", msg.c_str());
+    return 1;
+}
+
+void print_summary(const std::vector<dataplane::worker_counters*>& all) {
+    uint64_t rx = 0, refl = 0, refl_oct = 0, to_k = 0, to_w = 0, created = 0, aged = 0, full = 0,
+             dropped = 0;
+    uint64_t drops[proto::drop_reason_count] = {};
+    for (auto* c : all) {
+        rx += c->rx_pkts.load();
+        refl += c->reflected_pkts.load();
+        refl_oct += c->reflected_octets.load();
+        to_k += c->exception_to_kernel.load();
+        to_w += c->exception_to_wire.load();
+        created += c->sessions_created.load();
+        aged += c->sessions_aged.load();
+        full += c->sessions_table_full.load();
+        for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+            drops[r] += c->drops[r].load();
+        }
+    }
+    std::string why;
+    for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+        dropped += drops[r];
+        if (drops[r]) {
+            why += (why.empty() ? " (" : " ") + std::string(proto::drop_reason_names[r]) + "=" +
+                   std::to_string(drops[r]);
+        }
+    }
+    if (!why.empty()) {
+        why += ")";
+    }
+    std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
+                "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu\n",
+                rx, refl, refl_oct, dropped, why.c_str(), to_k, to_w, created, aged, full);
+    std::fflush(stdout);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // Split at "--": EAL options before, ours after.
+    int sep = -1;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--") == 0) {
+            sep = i;
+            break;
+        }
+    }
+    std::vector<std::string_view> ours;
+    for (int i = sep < 0 ? 1 : sep + 1; i < argc; ++i) {
+        ours.emplace_back(argv[i]);
+    }
+    if (sep < 0) {
+        // No "--": everything is ours only when it looks like our options (e.g. --check).
+        bool any_eal = false;
+        for (auto s : ours) {
+            if (s != "-c" && s != "--config" && s != "--check" && s != "-h" && s != "--help" &&
+                s != "-v" && s != "--version" && s.rfind("--config=", 0) != 0 &&
+                (s.empty() || s[0] == '-')) {
+                any_eal = true;
+            }
+        }
+        if (any_eal) {
+            std::fputs(usage_text, stderr);
+            return fail("application options go after \"--\"");
+        }
+    }
+    app_args a = parse_app_args(ours);
+    if (a.help) {
+        std::fputs(usage_text, stdout);
+        return 0;
+    }
+    if (a.version) {
+        std::printf("dpdk-twamp %s (DPDK %s)\n", DPDK_TWAMP_VERSION, rte_version());
+        return 0;
+    }
+    if (!a.error.empty()) {
+        std::fputs(usage_text, stderr);
+        return fail(a.error);
+    }
+
+    config::load_result lr = config::load_file(a.config);
+    if (!lr.ok()) {
+        std::fprintf(stderr, "%s", config::to_string(lr.errors).c_str());
+        return fail(a.config + ": configuration rejected (" + std::to_string(lr.errors.size()) +
+                    " error" + (lr.errors.size() == 1 ? "" : "s") + ")");
+    }
+    const config::config& cfg = *lr.cfg;
+    if (a.check) {
+        std::printf("%s: configuration OK (%zu port%s, %zu reflector%s)\n", a.config.c_str(),
+                    cfg.ports.size(), cfg.ports.size() == 1 ? "" : "s", cfg.reflectors.size(),
+                    cfg.reflectors.size() == 1 ? "" : "s");
+        return 0;
+    }
+    const dataplane::dataplane_spec spec = app::spec_from_config(cfg);
+
+    int eal_argc = sep < 0 ? 1 : sep;
+    std::vector<char*> eal_argv(argv, argv + eal_argc);
+    eal_argv.push_back(nullptr);
+    if (rte_eal_init(eal_argc, eal_argv.data()) < 0) {
+        std::string why = rte_strerror(rte_errno);
+        return fail("EAL initialisation failed: " + why +
+                    " (no hugepages reserved? reserve some, or add --no-huge -m 512 for a lab; "
+                    "see the EAL messages above)");
+    }
+
+    const unsigned n_workers = rte_lcore_count() - 1;
+    if (n_workers == 0) {
+        rte_eal_cleanup();
+        return fail("not enough lcores: give at least two with -l/--lcores (the first is the "
+                    "slow path, the others are workers)");
+    }
+    if (n_workers >= RTE_MAX_LCORE) {
+        rte_eal_cleanup();
+        return fail("too many lcores");
+    }
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    int ts_off = -1;
+    uint64_t ts_flag = 0;
+    rte_mbuf_dyn_rx_timestamp_register(&ts_off, &ts_flag);
+
+    // Mempool: every RX descriptor of every queue full, every TX descriptor in flight, the
+    // rings between workers and the slow path, the TAP queues, plus per-lcore caches.
+    const unsigned n_ports = static_cast<unsigned>(spec.ports.size());
+    const unsigned ring_size = 1024;
+    const unsigned n_mbufs =
+            n_ports * (n_workers * (spec.rx_desc + spec.tx_desc + spec.burst) + ring_size + 1024) +
+            n_workers * ring_size + (n_workers + 1) * 256 + 4096;
+    rte_mempool* pool = rte_pktmbuf_pool_create("mbufs", n_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                rte_socket_id());
+    if (!pool) {
+        std::string why = rte_strerror(rte_errno);
+        rte_eal_cleanup();
+        return fail("cannot create a pool of " + std::to_string(n_mbufs) + " mbufs: " + why +
+                    " (give EAL more memory: -m MB or more hugepages)");
+    }
+
+    int rc = 0;
+    std::string error;
+    std::vector<std::unique_ptr<dataplane::port_runtime>> ports;
+    std::vector<rte_ring*> exc_rings, wire_rings;
+    slowpath::exception_path exc;
+    dataplane::sw_clock clock;
+    std::atomic<const dataplane::snapshot*> snap_ptr{nullptr};
+    std::unique_ptr<dataplane::snapshot> snap;
+    rte_rcu_qsbr* qsv = nullptr;
+    std::vector<std::unique_ptr<dataplane::session_table>> sessions;
+    std::vector<dataplane::worker_counters*> counters;
+    std::vector<dataplane::worker_args> wargs(n_workers);
+
+    auto cleanup = [&]() {
+        for (auto& p : ports) {
+            dataplane::stop_port(p->port_id);
+        }
+        exc.close();
+        sessions.clear();
+        snap.reset();
+        for (auto* r : exc_rings) {
+            rte_ring_free(r);
+        }
+        for (auto* r : wire_rings) {
+            rte_ring_free(r);
+        }
+        rte_free(qsv);
+        for (auto* c : counters) {
+            c->~worker_counters();
+            rte_free(c);
+        }
+        rte_mempool_free(pool);
+        rte_eal_cleanup();
+    };
+
+    for (unsigned w = 0; w <= n_workers; ++w) {
+        void* mem = rte_zmalloc("counters", sizeof(dataplane::worker_counters), 64);
+        if (!mem) {
+            cleanup();
+            return fail("out of memory for counters");
+        }
+        counters.push_back(new (mem) dataplane::worker_counters());
+    }
+    for (unsigned w = 0; w < n_workers; ++w) {
+        char name[RTE_RING_NAMESIZE];
+        std::snprintf(name, sizeof name, "exc_w%u", w);
+        rte_ring* r =
+                rte_ring_create(name, ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (!r) {
+            cleanup();
+            return fail(std::string("rte_ring_create: ") + rte_strerror(rte_errno));
+        }
+        exc_rings.push_back(r);
+    }
+
+    for (unsigned p = 0; p < n_ports; ++p) {
+        auto pr = std::make_unique<dataplane::port_runtime>();
+        if (!dataplane::setup_port(*pr, spec.ports[p], n_workers, spec.rx_desc, spec.tx_desc, pool,
+                                   error)) {
+            cleanup();
+            return fail(error);
+        }
+        char name[RTE_RING_NAMESIZE];
+        std::snprintf(name, sizeof name, "wire_p%u", p);
+        rte_ring* r =
+                rte_ring_create(name, ring_size, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (!r) {
+            cleanup();
+            return fail(std::string("rte_ring_create: ") + rte_strerror(rte_errno));
+        }
+        wire_rings.push_back(r);
+        if (!spec.ports[p].exception_iface.empty() &&
+            !exc.add_port(spec.ports[p], pr->port_id, pr->mac.addr_bytes, pool, r, error)) {
+            ports.push_back(std::move(pr));
+            cleanup();
+            return fail(error);
+        }
+        ports.push_back(std::move(pr));
+    }
+
+    clock.init();
+    snap = dataplane::snapshot::build(spec, n_workers, 0, error);
+    if (!snap) {
+        cleanup();
+        return fail(error);
+    }
+    snap_ptr.store(snap.get(), std::memory_order_release);
+
+    const size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
+    qsv = static_cast<rte_rcu_qsbr*>(rte_zmalloc("rcu", qsz, RTE_CACHE_LINE_SIZE));
+    if (!qsv || rte_rcu_qsbr_init(qsv, n_workers) != 0) {
+        cleanup();
+        return fail("cannot set up RCU");
+    }
+
+    for (unsigned w = 0; w < n_workers; ++w) {
+        auto st = std::make_unique<dataplane::session_table>();
+        if (!st->init(w, snap->session_capacity_per_worker(), error)) {
+            cleanup();
+            return fail(error);
+        }
+        sessions.push_back(std::move(st));
+        dataplane::worker_args& wa = wargs[w];
+        wa.index = w;
+        wa.burst = spec.burst;
+        wa.exception_ring = exc_rings[w];
+        wa.qsv = qsv;
+        wa.snap = &snap_ptr;
+        wa.clock = &clock;
+        wa.sessions = sessions.back().get();
+        wa.counters = counters[w];
+        wa.stop = &g_stop;
+        wa.ts_dynfield_offset = ts_off;
+        wa.ts_dynflag = ts_flag;
+        for (unsigned p = 0; p < n_ports; ++p) {
+            dataplane::worker_port wp;
+            wp.port_id = ports[p]->port_id;
+            wp.port_index = static_cast<uint16_t>(p);
+            wp.queue = static_cast<uint16_t>(w);
+            wp.mac = ports[p]->mac;
+            wp.ts = ports[p]->ts.get();
+            wp.to_wire = w == 0 ? wire_rings[p] : nullptr;
+            wa.ports.push_back(wp);
+        }
+    }
+
+    // Start-up summary: what runs where.
+    std::printf("dpdk-twamp %s: %u worker%s, %u port%s, %zu reflector%s\n", DPDK_TWAMP_VERSION,
+                n_workers, n_workers == 1 ? "" : "s", n_ports, n_ports == 1 ? "" : "s",
+                cfg.reflectors.size(), cfg.reflectors.size() == 1 ? "" : "s");
+    for (unsigned p = 0; p < n_ports; ++p) {
+        const auto& pr = *ports[p];
+        const auto* m = pr.mac.addr_bytes;
+        std::printf(
+                "  port %s: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x, timestamps %s%s, rss %s, "
+                "exception %s\n",
+                pr.name.c_str(), spec.ports[p].device.c_str(), pr.driver.c_str(), m[0], m[1], m[2],
+                m[3], m[4], m[5], pr.ts_source(),
+                pr.ts ? (pr.ts_calibrated ? " (device clock, calibrated)" : " (stated unit)") : "",
+                pr.rss ? "on" : "off",
+                spec.ports[p].exception_iface.empty() ? "none"
+                                                      : spec.ports[p].exception_iface.c_str());
+    }
+    for (const auto& r : cfg.reflectors) {
+        std::string ports_s;
+        for (auto u : r.udp_ports) {
+            ports_s += (ports_s.empty() ? "" : ",") + std::to_string(u);
+        }
+        std::printf("  reflector %s: %s on %s vlan %u udp %s, %zu prefix%s, %s\n", r.name.c_str(),
+                    std::string(config::to_string(r.mode)).c_str(), r.port.c_str(), r.vlan,
+                    ports_s.c_str(), r.prefixes.size(), r.prefixes.size() == 1 ? "" : "es",
+                    r.stateful ? "stateful" : "stateless");
+    }
+    std::fflush(stdout);
+
+    unsigned w = 0;
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        rte_eal_remote_launch(dataplane::worker_main, &wargs[w++], lcore);
+    }
+
+    // The slow path.
+    uint64_t last_cal = rte_rdtsc();
+    const uint64_t hz = rte_get_tsc_hz();
+    while (!g_stop.load(std::memory_order_relaxed)) {
+        unsigned moved = exc.poll(exc_rings, *counters[n_workers]);
+        uint64_t now = rte_rdtsc();
+        if (now - last_cal > hz / 10) {
+            clock.recalibrate();
+            for (auto& p : ports) {
+                dataplane::recalibrate_port_clock(*p);
+            }
+            last_cal = now;
+        }
+        if (!moved) {
+            // Nothing to move: let the CPU breathe (the slow path may share a core).
+            timespec ts{0, 100'000};
+            nanosleep(&ts, nullptr);
+        }
+    }
+
+    rte_eal_mp_wait_lcore();
+    // Drain what is left in the rings before the summary.
+    for (auto* r : exc_rings) {
+        rte_mbuf* m;
+        while (rte_ring_sc_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
+            rte_pktmbuf_free(m);
+        }
+    }
+    for (auto* r : wire_rings) {
+        rte_mbuf* m;
+        while (rte_ring_sc_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
+            rte_pktmbuf_free(m);
+        }
+    }
+    print_summary(counters);
+    cleanup();
+    return rc;
+}

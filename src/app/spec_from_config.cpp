@@ -1,0 +1,96 @@
+#include "spec_from_config.hpp"
+
+namespace twamp::app {
+
+namespace {
+
+dataplane::ip_prefix to_prefix(const config::ip_address& a, uint8_t len) {
+    dataplane::ip_prefix p;
+    p.v6 = a.is_v6();
+    if (p.v6) {
+        p.addr = a.bytes;
+    } else {
+        p.addr[10] = 0xff;
+        p.addr[11] = 0xff;
+        for (int i = 0; i < 4; ++i) {
+            p.addr[12 + i] = a.bytes[i];
+        }
+    }
+    p.len = len;
+    return p;
+}
+
+std::vector<dataplane::ip_prefix> to_prefixes(const std::vector<config::ip_prefix>& v) {
+    std::vector<dataplane::ip_prefix> out;
+    for (const auto& p : v) {
+        out.push_back(to_prefix(p.address, p.length));
+    }
+    return out;
+}
+
+} // namespace
+
+dataplane::dataplane_spec spec_from_config(const config::config& cfg) {
+    dataplane::dataplane_spec s;
+    for (const auto& pc : cfg.ports) {
+        dataplane::port_spec ps;
+        ps.name = pc.name;
+        ps.device = pc.device;
+        ps.addresses = to_prefixes(pc.addresses);
+        for (const auto& v : pc.vlans) {
+            ps.vlans.push_back({v.id, to_prefixes(v.addresses)});
+        }
+        switch (pc.timestamps) {
+        case config::hw_timestamps::automatic:
+            ps.hw_timestamps = dataplane::hw_ts_mode::auto_;
+            break;
+        case config::hw_timestamps::on:
+            ps.hw_timestamps = dataplane::hw_ts_mode::on;
+            break;
+        case config::hw_timestamps::off:
+            ps.hw_timestamps = dataplane::hw_ts_mode::off;
+            break;
+        }
+        if (pc.hw_clock) {
+            ps.hw_clock_stated = true;
+            ps.hw_clock_ns_per_unit = pc.hw_clock->unit == config::clock_unit::us ? 1000 : 1;
+            ps.hw_clock_epoch_tai = pc.hw_clock->epoch == config::clock_epoch::tai;
+        }
+        ps.exception_iface = pc.exception.iface.empty() ? pc.name : pc.exception.iface;
+        ps.exception_rate_limit_pps = pc.exception.rate_limit_pps;
+        s.ports.push_back(std::move(ps));
+    }
+    for (const auto& rc : cfg.reflectors) {
+        dataplane::context_spec cs;
+        cs.name = rc.name;
+        cs.port = static_cast<uint16_t>(rc.port_index);
+        cs.vlan = rc.vlan;
+        for (const auto& a : rc.addresses) {
+            cs.addresses.push_back(to_prefix(a, a.bits()));
+        }
+        cs.policy.mode = rc.mode == config::reflector_mode::stamp ? proto::test_mode::stamp
+                                                                  : proto::test_mode::twamp_light;
+        cs.policy.dscp = rc.dscp.copy ? proto::dscp_copy : static_cast<int8_t>(rc.dscp.value);
+        switch (rc.ts_format) {
+        case config::timestamp_format::automatic:
+            cs.policy.timestamps = proto::ts_policy::auto_z;
+            break;
+        case config::timestamp_format::ntp:
+            cs.policy.timestamps = proto::ts_policy::ntp;
+            break;
+        case config::timestamp_format::ptp:
+            cs.policy.timestamps = proto::ts_policy::ptp;
+            break;
+        }
+        cs.policy.allow_ipv6_zero_checksum = rc.allow_ipv6_udp_checksum_zero;
+        cs.udp_ports = rc.udp_ports;
+        cs.prefixes = to_prefixes(rc.prefixes);
+        cs.stateful = rc.stateful;
+        cs.inactivity_timeout_s = rc.inactivity_timeout;
+        cs.max_sessions = rc.max_sessions;
+        s.contexts.push_back(std::move(cs));
+    }
+    return s;
+}
+
+} // namespace twamp::app

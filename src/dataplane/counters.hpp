@@ -1,0 +1,49 @@
+// Per-worker counters: one writer (the worker), many readers (the slow path on scrape and at
+// exit). Relaxed atomics on cache-aligned blocks; the worker accumulates per burst in locals
+// and adds once, so the hot path pays one store per counter per burst at most.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+#include "twamp/proto/drop_reason.hpp"
+
+namespace twamp::dataplane {
+
+inline constexpr std::size_t max_contexts = 256;
+
+using counter = std::atomic<uint64_t>;
+
+inline void bump(counter& c, uint64_t n) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+struct alignas(64) context_counters {
+    counter rx_pkts{0};
+    counter rx_octets{0};
+    counter reflected_pkts{0};
+    counter reflected_octets{0};
+    counter acl_denied{0};
+};
+
+struct alignas(64) worker_counters {
+    counter rx_pkts{0};
+    counter rx_octets{0};
+    counter reflected_pkts{0};
+    counter reflected_octets{0};
+    counter exception_to_kernel{0}; // wire -> kernel, handed to the slow path
+    counter exception_to_wire{0};   // kernel -> wire, sent by this worker for the slow path
+    counter sessions_created{0};
+    counter sessions_aged{0};
+    counter sessions_table_full{0}; // new flows reflected statelessly because the table was full
+    counter sessions_active{0};     // gauge
+    counter polls{0};
+    counter idle_polls{0};
+    counter busy_cycles{0}; // TSC cycles spent on bursts that carried packets
+    counter busy_pkts{0};   // packets in those bursts (cycles/packet = busy_cycles / busy_pkts)
+    std::array<counter, proto::drop_reason_count> drops{};
+    std::array<context_counters, max_contexts> contexts{};
+};
+
+} // namespace twamp::dataplane

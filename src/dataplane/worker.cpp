@@ -1,0 +1,300 @@
+// The hot loop. No allocation, locks, logging, exceptions or virtual calls in here; every
+// packet ends with exactly one verdict: reflect, to-kernel or drop(reason).
+#include "worker.hpp"
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+
+#include <cstring>
+
+#include "twamp/proto/bytes.hpp"
+#include "twamp/proto/packet.hpp"
+#include "twamp/proto/reflect.hpp"
+
+namespace twamp::dataplane {
+
+namespace {
+
+constexpr uint16_t max_burst = 64;
+constexpr unsigned aging_every = 64;   // passes between aging slices
+constexpr uint32_t aging_budget = 128; // entries looked at per slice
+
+struct pending {
+    rte_mbuf* m;
+    proto::pending_reply r;
+};
+
+// Locals for one burst, added to the shared counters once at its end.
+struct burst_counts {
+    uint64_t rx_octets = 0;
+    uint64_t reflected = 0;
+    uint64_t reflected_octets = 0;
+    uint64_t created = 0;
+    uint64_t table_full = 0;
+    uint64_t drops[proto::drop_reason_count] = {};
+};
+
+inline uint32_t vlan_key(const proto::parsed_frame& pf) noexcept {
+    if (pf.vlan_count == 0) {
+        return 0;
+    }
+    if (pf.vlan_count == 1) {
+        return pf.vlan_id[0];
+    }
+    return (uint32_t{pf.vlan_id[0]} << 16) | pf.vlan_id[1];
+}
+
+// Addresses as 16-octet keys (IPv4-mapped for IPv4).
+inline void addr16(const uint8_t* ip, bool v6, bool src, uint8_t out[16]) noexcept {
+    if (v6) {
+        std::memcpy(out, ip + (src ? 8 : 24), 16);
+    } else {
+        std::memset(out, 0, 10);
+        out[10] = 0xff;
+        out[11] = 0xff;
+        std::memcpy(out + 12, ip + (src ? 12 : 16), 4);
+    }
+}
+
+} // namespace
+
+int worker_main(void* arg) {
+    auto& w = *static_cast<worker_args*>(arg);
+    worker_counters& wc = *w.counters;
+    const uint16_t burst = w.burst > max_burst ? max_burst : w.burst;
+    rte_mbuf* rx[max_burst];
+    pending tx[max_burst];
+    rte_mbuf* tx_mbufs[max_burst];
+    rte_mbuf* exc[max_burst];
+    unsigned pass = 0;
+
+    if (w.qsv) {
+        rte_rcu_qsbr_thread_register(w.qsv, w.index);
+        rte_rcu_qsbr_thread_online(w.qsv, w.index);
+    }
+
+    while (!w.stop->load(std::memory_order_relaxed)) {
+        const snapshot* snap = w.snap->load(std::memory_order_acquire);
+        for (const worker_port& wp : w.ports) {
+            const uint16_t n = rte_eth_rx_burst(wp.port_id, wp.queue, rx, burst);
+            bump(wc.polls, 1);
+            if (n == 0) {
+                bump(wc.idle_polls, 1);
+                continue;
+            }
+            const uint64_t start_tsc = rte_rdtsc();
+            // T2: one clock read per burst unless the packet carries a device timestamp.
+            const clock_map cm = w.clock->read();
+            const uint64_t t2_sw = sw_clock::to_ns(cm, start_tsc);
+            proto::reflect_params params;
+            params.our_mac = wp.mac.addr_bytes;
+            params.our_error = cm.error;
+            params.tai_utc_offset_s = cm.tai_utc_offset_s;
+            const bool dev_ts = wp.ts != nullptr;
+            const rx_ts_map tsm = dev_ts ? wp.ts->read() : rx_ts_map{};
+
+            burst_counts bc;
+            uint16_t ntx = 0, nexc = 0;
+            for (uint16_t i = 0; i < n; ++i) {
+                if (i + 3 < n) {
+                    rte_prefetch0(rte_pktmbuf_mtod(rx[i + 3], void*));
+                }
+                rte_mbuf* m = rx[i];
+                uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
+                const uint16_t len = rte_pktmbuf_data_len(m);
+                bc.rx_octets += m->pkt_len;
+                proto::drop_reason why = proto::drop_reason::none;
+                bool to_kernel = false;
+
+                if (unlikely(m->nb_segs != 1)) {
+                    to_kernel = true; // jumbo chains are nobody's test packets: the kernel's
+                } else if (unlikely(len >= 6 && (data[0] & 1))) {
+                    to_kernel = true; // broadcast/multicast: ARP, ND, ...
+                } else if (unlikely(len >= 6 && std::memcmp(data, wp.mac.addr_bytes, 6) != 0)) {
+                    why = proto::drop_reason::l2_not_for_us;
+                } else {
+                    const proto::parsed_frame pf =
+                            proto::parse_frame(std::span<const uint8_t>(data, len));
+                    if (pf.kind == proto::frame_kind::drop) {
+                        why = pf.reason;
+                    } else if (pf.kind != proto::frame_kind::udp) {
+                        to_kernel = true;
+                    } else {
+                        const uint8_t* ip = data + pf.l3_off;
+                        const bool v6 = pf.ip_version == 6;
+                        context_key ck;
+                        ck.port = wp.port_index;
+                        ck.udp_port = pf.dst_port;
+                        ck.vlan = vlan_key(pf);
+                        addr16(ip, v6, false, ck.addr);
+                        const context_rt* ctx = snap ? snap->find(ck) : nullptr;
+                        if (!ctx) {
+                            why = proto::drop_reason::no_reflector;
+                        } else {
+                            bump(wc.contexts[ctx->index].rx_pkts, 1);
+                            if (!snapshot::allowed(*ctx, v6, v6 ? ip + 8 : ip + 12)) {
+                                why = proto::drop_reason::acl_denied;
+                                bump(wc.contexts[ctx->index].acl_denied, 1);
+                            } else {
+                                const uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+                                const uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+                                why = proto::check_test_packet(std::span<const uint8_t>(data, len),
+                                                               pf, ctx->policy,
+                                                               ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                                                               l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+                            }
+                            if (why == proto::drop_reason::none) {
+                                params.stateful = false;
+                                if (ctx->stateful) {
+                                    session_key sk;
+                                    sk.ctx = ctx->index;
+                                    sk.ssid = proto::test_packet_ssid(
+                                            std::span<const uint8_t>(data, len), pf,
+                                            ctx->policy.mode);
+                                    sk.src_port = pf.src_port;
+                                    sk.dst_port = pf.dst_port;
+                                    addr16(ip, v6, true, sk.src);
+                                    std::memcpy(sk.dst, ck.addr, 16);
+                                    bool created = false;
+                                    int32_t slot = w.sessions->find_or_create(
+                                            sk, ctx->max_sessions_per_worker, start_tsc, created);
+                                    if (slot >= 0) {
+                                        session& s = w.sessions->at(slot);
+                                        bc.created += created;
+                                        s.last_seen_tsc = start_tsc;
+                                        track_sender_seq(
+                                                s,
+                                                proto::test_packet_sender_seq(
+                                                        std::span<const uint8_t>(data, len), pf));
+                                        params.stateful = true;
+                                        params.reflector_seq = s.next_seq++;
+                                    } else {
+                                        ++bc.table_full;
+                                    }
+                                }
+                                params.t2_ns = t2_sw;
+                                if (dev_ts && (m->ol_flags & w.ts_dynflag)) {
+                                    params.t2_ns = tsm.to_ns(*RTE_MBUF_DYNFIELD(
+                                            m, w.ts_dynfield_offset, rte_mbuf_timestamp_t*));
+                                }
+                                const std::size_t cap = m->buf_len - m->data_off;
+                                const proto::reflect_result rr = proto::reflect_prepare(
+                                        std::span<uint8_t>(data, cap), pf, ctx->policy, params);
+                                if (rr.v == proto::verdict::reflect) {
+                                    m->data_len = rr.reply.len;
+                                    m->pkt_len = rr.reply.len;
+                                    tx[ntx++] = {m, rr.reply};
+                                    bump(wc.contexts[ctx->index].reflected_pkts, 1);
+                                    bump(wc.contexts[ctx->index].reflected_octets, rr.reply.len);
+                                    continue;
+                                }
+                                why = rr.reason;
+                            }
+                        }
+                    }
+                }
+                if (to_kernel) {
+                    exc[nexc++] = m;
+                    continue;
+                }
+                ++bc.drops[static_cast<std::size_t>(why)];
+                rte_pktmbuf_free(m);
+            }
+
+            // T3 as late as possible, then the checksum's last words, then out.
+            if (ntx) {
+                uint64_t t3 = sw_clock::to_ns(cm, rte_rdtsc());
+                for (uint16_t i = 0; i < ntx; ++i) {
+                    proto::reflect_finish(rte_pktmbuf_mtod(tx[i].m, uint8_t*), tx[i].r, t3,
+                                          cm.tai_utc_offset_s);
+                    tx_mbufs[i] = tx[i].m;
+                    bc.reflected_octets += tx[i].r.len;
+                }
+                const uint16_t sent = rte_eth_tx_burst(wp.port_id, wp.queue, tx_mbufs, ntx);
+                bc.reflected = sent;
+                if (unlikely(sent < ntx)) {
+                    for (uint16_t i = sent; i < ntx; ++i) {
+                        bc.reflected_octets -= tx_mbufs[i]->pkt_len;
+                    }
+                    bc.drops[static_cast<std::size_t>(proto::drop_reason::tx_full)] += ntx - sent;
+                    rte_pktmbuf_free_bulk(tx_mbufs + sent, ntx - sent);
+                }
+            }
+            if (nexc) {
+                unsigned q = w.exception_ring
+                                     ? rte_ring_sp_enqueue_burst(w.exception_ring,
+                                                                 reinterpret_cast<void**>(exc),
+                                                                 nexc, nullptr)
+                                     : 0;
+                bump(wc.exception_to_kernel, q);
+                if (q < nexc) {
+                    bc.drops[static_cast<std::size_t>(proto::drop_reason::exception_ring_full)] +=
+                            nexc - q;
+                    rte_pktmbuf_free_bulk(exc + q, nexc - q);
+                }
+            }
+
+            bump(wc.rx_pkts, n);
+            bump(wc.rx_octets, bc.rx_octets);
+            bump(wc.reflected_pkts, bc.reflected);
+            bump(wc.reflected_octets, bc.reflected_octets);
+            if (bc.created) {
+                bump(wc.sessions_created, bc.created);
+            }
+            if (bc.table_full) {
+                bump(wc.sessions_table_full, bc.table_full);
+            }
+            for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+                if (bc.drops[r]) {
+                    bump(wc.drops[r], bc.drops[r]);
+                }
+            }
+            bump(wc.busy_cycles, rte_rdtsc() - start_tsc);
+            bump(wc.busy_pkts, n);
+        }
+
+        // Kernel -> wire frames the slow path handed to this worker.
+        for (const worker_port& wp : w.ports) {
+            if (!wp.to_wire) {
+                continue;
+            }
+            unsigned k = rte_ring_sc_dequeue_burst(wp.to_wire, reinterpret_cast<void**>(exc), burst,
+                                                   nullptr);
+            if (k) {
+                uint16_t sent =
+                        rte_eth_tx_burst(wp.port_id, wp.queue, exc, static_cast<uint16_t>(k));
+                bump(wc.exception_to_wire, sent);
+                if (sent < k) {
+                    bump(wc.drops[static_cast<std::size_t>(proto::drop_reason::tx_full)], k - sent);
+                    rte_pktmbuf_free_bulk(exc + sent, k - sent);
+                }
+            }
+        }
+
+        if (w.qsv) {
+            rte_rcu_qsbr_quiescent(w.qsv, w.index);
+        }
+        if (++pass % aging_every == 0 && snap && w.sessions) {
+            uint32_t aged = w.sessions->age(*snap, rte_rdtsc(), aging_budget);
+            if (aged) {
+                bump(wc.sessions_aged, aged);
+            }
+            wc.sessions_active.store(w.sessions->active(), std::memory_order_relaxed);
+        }
+    }
+
+    if (w.qsv) {
+        rte_rcu_qsbr_thread_offline(w.qsv, w.index);
+        rte_rcu_qsbr_thread_unregister(w.qsv, w.index);
+    }
+    if (w.sessions) {
+        wc.sessions_active.store(w.sessions->active(), std::memory_order_relaxed);
+    }
+    return 0;
+}
+
+} // namespace twamp::dataplane

@@ -1,0 +1,260 @@
+#include "exception.hpp"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "../dataplane/port.hpp"
+
+extern char** environ;
+
+namespace twamp::slowpath {
+
+void token_bucket::init(uint64_t pps, uint64_t tsc_hz, uint64_t now) noexcept {
+    rate_pps = pps;
+    hz = tsc_hz ? tsc_hz : 1;
+    capacity = std::max<uint64_t>(pps / 10, 64); // 100 ms worth, at least one burst or two
+    tokens = capacity;
+    last_tsc = now;
+}
+
+unsigned token_bucket::take(unsigned want, uint64_t now) noexcept {
+    if (rate_pps == 0) {
+        return want; // 0 = unlimited
+    }
+    uint64_t add = (now - last_tsc) * rate_pps / hz;
+    if (add) {
+        tokens = std::min(capacity, tokens + add);
+        last_tsc = now;
+    }
+    unsigned ok = static_cast<unsigned>(std::min<uint64_t>(want, tokens));
+    tokens -= ok;
+    return ok;
+}
+
+int run_command(const std::vector<std::string>& argv, std::string* output) {
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+        args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    int pipefd[2];
+    if (pipe(pipefd) != 0) {
+        return -1;
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, pipefd[1], 2);
+    posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(pipefd[1]);
+    std::string out;
+    char buf[512];
+    ssize_t n;
+    while ((n = read(pipefd[0], buf, sizeof buf)) > 0) {
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(pipefd[0]);
+    if (rc != 0) {
+        if (output) {
+            *output = std::string("cannot run ") + argv[0];
+        }
+        return -1;
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (output) {
+        *output = out;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+namespace {
+
+std::string format_prefix(const dataplane::ip_prefix& p) {
+    char buf[64];
+    if (!p.v6) {
+        const uint8_t* a = p.v4();
+        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], p.len);
+        return buf;
+    }
+    std::string s;
+    for (int i = 0; i < 16; i += 2) {
+        std::snprintf(buf, sizeof buf, "%s%x", i ? ":" : "", (p.addr[i] << 8) | p.addr[i + 1]);
+        s += buf;
+    }
+    return s + "/" + std::to_string(p.len);
+}
+
+bool ip(const std::vector<std::string>& args, std::string& error) {
+    std::vector<std::string> argv{"ip"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out;
+    int rc = run_command(argv, &out);
+    if (rc != 0) {
+        std::string cmd;
+        for (const auto& a : argv) {
+            cmd += (cmd.empty() ? "" : " ") + a;
+        }
+        while (!out.empty() && out.back() == '\n') {
+            out.pop_back();
+        }
+        error = "\"" + cmd + "\" failed: " + (out.empty() ? "exit " + std::to_string(rc) : out);
+        return false;
+    }
+    return true;
+}
+
+bool add_addresses(const std::string& dev, const std::vector<dataplane::ip_prefix>& addrs,
+                   std::string& error) {
+    for (const auto& a : addrs) {
+        std::vector<std::string> args{"addr", "replace", format_prefix(a), "dev", dev};
+        if (a.v6) {
+            args.push_back("nodad"); // usable at once; the wire side is ours alone
+        }
+        if (!ip(args, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_port_id,
+                              const uint8_t mac[6], rte_mempool* pool, rte_ring* to_wire,
+                              std::string& error) {
+    tap_port t;
+    t.iface = spec.exception_iface;
+    t.wire_port_id = wire_port_id;
+    t.to_wire = to_wire;
+    char macs[18];
+    std::snprintf(macs, sizeof macs, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],
+                  mac[3], mac[4], mac[5]);
+    const std::string devargs =
+            "net_tap_" + spec.name + ",iface=" + spec.exception_iface + ",mac=" + macs;
+    const std::string where = "port " + spec.name + " exception interface " + t.iface;
+    std::string err;
+    if (!dataplane::probe_device(devargs, t.tap_port_id, err)) {
+        error = where + ": " + err;
+        return false;
+    }
+    rte_eth_conf conf{};
+    int rc = rte_eth_dev_configure(t.tap_port_id, 1, 1, &conf);
+    if (rc == 0) {
+        rc = rte_eth_rx_queue_setup(t.tap_port_id, 0, 512, rte_socket_id(), nullptr, pool);
+    }
+    if (rc == 0) {
+        rc = rte_eth_tx_queue_setup(t.tap_port_id, 0, 512, rte_socket_id(), nullptr);
+    }
+    if (rc == 0) {
+        rc = rte_eth_dev_start(t.tap_port_id);
+    }
+    if (rc != 0) {
+        error = where + ": " + rte_strerror(-rc);
+        return false;
+    }
+    if (!ip({"link", "set", "dev", t.iface, "up"}, error) ||
+        !add_addresses(t.iface, spec.addresses, error)) {
+        error = where + ": " + error;
+        return false;
+    }
+    for (const auto& v : spec.vlans) {
+        const std::string sub = t.iface + "." + std::to_string(v.id);
+        if (!ip({"link", "add", "link", t.iface, "name", sub, "type", "vlan", "id",
+                 std::to_string(v.id)},
+                error) ||
+            !ip({"link", "set", "dev", sub, "up"}, error) ||
+            !add_addresses(sub, v.addresses, error)) {
+            error = where + ": " + error;
+            return false;
+        }
+    }
+    const uint64_t now = rte_rdtsc();
+    t.to_kernel_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
+    t.to_wire_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
+    if (by_wire_port_.size() <= wire_port_id) {
+        by_wire_port_.resize(wire_port_id + 1u, -1);
+    }
+    by_wire_port_[wire_port_id] = static_cast<int>(taps_.size());
+    taps_.push_back(t);
+    return true;
+}
+
+unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
+                              dataplane::worker_counters& c) noexcept {
+    using dataplane::bump;
+    using proto::drop_reason;
+    constexpr unsigned burst = 64;
+    rte_mbuf* pkts[burst];
+    unsigned moved = 0;
+    const uint64_t now = rte_rdtsc();
+    auto drop = [&](drop_reason r, rte_mbuf** p, unsigned n) {
+        if (n) {
+            bump(c.drops[static_cast<std::size_t>(r)], n);
+            rte_pktmbuf_free_bulk(p, n);
+        }
+    };
+
+    // Wire -> kernel.
+    for (rte_ring* ring : from_workers) {
+        unsigned n =
+                rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), burst, nullptr);
+        for (unsigned i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            int idx = m->port < by_wire_port_.size() ? by_wire_port_[m->port] : -1;
+            if (idx < 0) {
+                drop(drop_reason::no_reflector, &m, 1); // no exception path on that port
+                continue;
+            }
+            tap_port& t = taps_[static_cast<std::size_t>(idx)];
+            if (t.to_kernel_limit.take(1, now) == 0) {
+                drop(drop_reason::exception_rate_limit, &m, 1);
+                continue;
+            }
+            if (rte_eth_tx_burst(t.tap_port_id, 0, &m, 1) == 0) {
+                drop(drop_reason::exception_ring_full, &m, 1);
+                continue;
+            }
+            ++moved;
+        }
+    }
+
+    // Kernel -> wire.
+    for (tap_port& t : taps_) {
+        uint16_t n = rte_eth_rx_burst(t.tap_port_id, 0, pkts, burst);
+        if (!n) {
+            continue;
+        }
+        unsigned ok = t.to_wire_limit.take(n, now);
+        unsigned q = t.to_wire ? rte_ring_sp_enqueue_burst(
+                                         t.to_wire, reinterpret_cast<void**>(pkts), ok, nullptr)
+                               : 0;
+        moved += q;
+        drop(drop_reason::exception_ring_full, pkts + q, ok - q);
+        drop(drop_reason::exception_rate_limit, pkts + ok, n - ok);
+    }
+    return moved;
+}
+
+void exception_path::close() noexcept {
+    for (auto& t : taps_) {
+        rte_eth_dev_stop(t.tap_port_id);
+        rte_eth_dev_close(t.tap_port_id);
+    }
+    taps_.clear();
+}
+
+} // namespace twamp::slowpath

@@ -1,0 +1,64 @@
+// The exception path: per wire port a DPDK net_tap interface with the port's MAC and addresses,
+// so the kernel answers ARP/ND/ICMP and TCP (TWAMP-Control) for the box. Wire -> kernel frames
+// arrive from the workers' exception rings; kernel -> wire frames go to the port's first
+// worker through a ring, which sends them on its own TX queue (works on every device, including
+// net_af_packet whose queues are RX/TX socket pairs). Both directions rate-limited.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "../dataplane/counters.hpp"
+#include "twamp/dataplane/spec.hpp"
+
+namespace twamp::slowpath {
+
+struct token_bucket {
+    uint64_t rate_pps = 0;
+    uint64_t tokens = 0;
+    uint64_t capacity = 0;
+    uint64_t last_tsc = 0;
+    uint64_t hz = 1;
+
+    void init(uint64_t pps, uint64_t tsc_hz, uint64_t now) noexcept;
+    // How many of `want` may pass now.
+    unsigned take(unsigned want, uint64_t now) noexcept;
+};
+
+struct tap_port {
+    std::string iface;
+    uint16_t wire_port_id = 0;
+    uint16_t tap_port_id = 0;
+    rte_ring* to_wire = nullptr;
+    token_bucket to_kernel_limit{};
+    token_bucket to_wire_limit{};
+};
+
+class exception_path {
+public:
+    // Creates the TAP for a wire port and configures the kernel side (link up, MAC, addresses,
+    // VLAN sub-interfaces). `to_wire` is the ring the port's first worker drains.
+    bool add_port(const dataplane::port_spec& spec, uint16_t wire_port_id, const uint8_t mac[6],
+                  rte_mempool* pool, rte_ring* to_wire, std::string& error);
+
+    // One pass: drain the workers' exception rings to the TAPs and the TAPs to the wire rings.
+    // Returns the number of frames moved.
+    unsigned poll(const std::vector<rte_ring*>& from_workers,
+                  dataplane::worker_counters& counters) noexcept;
+
+    void close() noexcept;
+    const std::vector<tap_port>& taps() const noexcept { return taps_; }
+
+private:
+    std::vector<tap_port> taps_;
+    std::vector<int> by_wire_port_; // wire port id -> index in taps_, -1 none
+};
+
+// Runs a command without a shell; returns its exit status (or -1). Output goes to the log.
+int run_command(const std::vector<std::string>& argv, std::string* output = nullptr);
+
+} // namespace twamp::slowpath

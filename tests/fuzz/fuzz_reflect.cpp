@@ -1,0 +1,249 @@
+// libFuzzer target: arbitrary frames through twamp::proto::reflect() (the whole hot chain:
+// parse_frame, check_test_packet, reflect_prepare, reflect_finish).
+//
+// Input: an 8-octet control header, then the frame.
+//   0  bit 0 STAMP mode (else TWAMP Light)      bit 4 l4_checksum_verified (NIC flag)
+//      bit 1 fixed DSCP (else copy)              bit 5 stateful
+//      bit 2 allow IPv6 zero UDP checksum        bit 6 buffer capacity == frame length exactly
+//      bit 3 ipv4_checksum_verified (NIC flag)   bit 7 no port MAC (reply from the request's dst)
+//   1  bits 0-5 fixed DSCP value, bits 6-7 timestamp policy (0 auto, 1 ntp, 2 ptp, 3 auto)
+//   2  extra buffer capacity past the frame (when bit 6 of octet 0 is clear)
+//   3  bit 0 rewrite the IPv4 header checksum correctly first, bit 1 the UDP checksum (unless
+//      zero): random frames almost never carry valid sums, so without this the fuzzer would
+//      rarely get past verification. Bit 2: S bit of our Error Estimate. Bits 3-7: its Scale.
+//   4  our Error Estimate Multiplier (zero included: reflect must never send it)
+//   5  reflector sequence number (low octet; the rest fixed)
+//   6-7 T2 and T3 jitter
+//
+// Invariants (each a __builtin_trap() via FUZZ_CHECK), with checksums and layout recomputed by
+// the independent oracles of fuzz_oracle.hpp:
+//   - a drop carries a reason, reflect/to_kernel none; anything but reflect leaves the buffer as
+//     it was; a software-verified good checksum is never the drop reason;
+//   - a reply is never longer than max(request IP datagram, request grown to the 41-octet
+//     TWAMP base) and never changes an octet at or past reply.len;
+//   - the reply is a well-formed frame whose IPv4 header checksum and UDP checksum verify when
+//     the request's did (a NIC flag claiming otherwise is a lie the reflector may believe);
+//   - L2-L4 turned around (MACs, addresses, ports swapped, TTL 255, DS per policy) and the
+//     TWAMP/STAMP reflector fields as RFC 5357 §4.2.1 / RFC 8762 §4.3 lay them out.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "fuzz_oracle.hpp"
+#include "twamp/proto/reflect.hpp"
+#include "twamp/proto/test_packet.hpp"
+#include "twamp/proto/timestamp.hpp"
+
+namespace {
+
+namespace tp = twamp::proto;
+using twamp::fuzz::be16;
+using twamp::fuzz::be32;
+using twamp::fuzz::be64;
+using twamp::fuzz::layout;
+using twamp::fuzz::same;
+
+constexpr std::size_t header_len = 8;
+// Not the seeds' destination MAC, so a reply from the wrong one shows.
+constexpr uint8_t port_mac[6] = {0x02, 0x00, 0x5e, 0x10, 0x00, 0xfe};
+constexpr uint64_t base_time_ns = 1'700'000'000'123'456'789ULL;
+
+struct config {
+    tp::reflect_policy policy;
+    tp::reflect_params params;
+    bool exact_capacity = false;
+    std::size_t extra = 0;
+    bool fix_ipv4 = false;
+    bool fix_udp = false;
+    uint64_t t3_ns = 0;
+};
+
+config decode(const uint8_t* h) {
+    config c;
+    c.policy.mode = (h[0] & 0x01) ? tp::test_mode::stamp : tp::test_mode::twamp_light;
+    c.policy.dscp = (h[0] & 0x02) ? static_cast<int8_t>(h[1] & 0x3f) : tp::dscp_copy;
+    c.policy.allow_ipv6_zero_checksum = (h[0] & 0x04) != 0;
+    c.params.ipv4_checksum_verified = (h[0] & 0x08) != 0;
+    c.params.l4_checksum_verified = (h[0] & 0x10) != 0;
+    c.params.stateful = (h[0] & 0x20) != 0;
+    c.exact_capacity = (h[0] & 0x40) != 0;
+    c.params.our_mac = (h[0] & 0x80) ? nullptr : port_mac;
+    switch (h[1] >> 6) {
+    case 1:
+        c.policy.timestamps = tp::ts_policy::ntp;
+        break;
+    case 2:
+        c.policy.timestamps = tp::ts_policy::ptp;
+        break;
+    default:
+        c.policy.timestamps = tp::ts_policy::auto_z;
+        break;
+    }
+    c.extra = h[2];
+    c.fix_ipv4 = (h[3] & 0x01) != 0;
+    c.fix_udp = (h[3] & 0x02) != 0;
+    c.params.our_error.synchronized = (h[3] & 0x04) != 0;
+    c.params.our_error.scale = static_cast<uint8_t>(h[3] >> 3);
+    c.params.our_error.multiplier = h[4];
+    c.params.reflector_seq = 0x5a5a5a00u | h[5];
+    c.params.t2_ns = base_time_ns + uint64_t{h[6]} * 999'999'937ULL;
+    c.params.tai_utc_offset_s = 37;
+    c.t3_ns = c.params.t2_ns + uint64_t{h[7]} * 1'000'003ULL;
+    return c;
+}
+
+// Checks a reflected reply against the request it came from (`req`, the buffer before).
+void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::size_t cap,
+                 const tp::reflect_result& res) {
+    const bool stamp = c.policy.mode == tp::test_mode::stamp;
+    const layout q = twamp::fuzz::locate(req, cap);
+    FUZZ_CHECK(q.ok); // reflect accepted only a well-formed UDP frame
+    const std::size_t q_len = q.payload_len();
+    FUZZ_CHECK(q_len >= (stamp ? tp::sender::stamp_len : tp::sender::twamp_min_len));
+
+    // No amplification (RFC 6038 symmetric size, DESIGN.md "Size").
+    const std::size_t len = res.reply.len;
+    FUZZ_CHECK(len <= std::max(q.l3_end, q.payload() + tp::reflector::twamp_len));
+    FUZZ_CHECK(len <= cap);
+    // Nothing at or past the reply's end changed (Ethernet padding, spare capacity).
+    FUZZ_CHECK(same(req + len, rep + len, cap - len));
+
+    const layout r = twamp::fuzz::locate(rep, len);
+    FUZZ_CHECK(r.ok);
+    FUZZ_CHECK(r.l3_end == len);
+    FUZZ_CHECK(r.version == q.version && r.l3 == q.l3 && r.l4 == q.l4);
+    const std::size_t r_len = r.payload_len();
+    FUZZ_CHECK(r_len == (stamp ? q_len : std::max(q_len, tp::reflector::twamp_len)));
+
+    // Checksums, recomputed independently. A lying NIC flag on a bad request excuses a bad
+    // reply sum (the reflector updates incrementally from what it was told is right).
+    if (r.version == 4 && twamp::fuzz::ref_ipv4_header_ok(req, q)) {
+        FUZZ_CHECK(twamp::fuzz::ref_ipv4_header_ok(rep, r));
+    }
+    const uint16_t q_csum = be16(req + q.l4 + 6);
+    if (q_csum == 0 || twamp::fuzz::ref_udp_ok(req, q)) {
+        FUZZ_CHECK(twamp::fuzz::ref_udp_ok(rep, r)); // also: never zero, IPv4 or IPv6
+    }
+
+    // L2: back to the sender, from our port (or the address it was sent to); tags kept.
+    FUZZ_CHECK(same(rep, req + 6, 6));
+    FUZZ_CHECK(same(rep + 6, c.params.our_mac ? c.params.our_mac : req, 6));
+    FUZZ_CHECK(same(rep + 12, req + 12, q.l3 - 12));
+
+    // L3: addresses swapped, TTL/Hop Limit 255, DS field per policy, ECN kept.
+    const uint8_t* qi = req + q.l3;
+    const uint8_t* ri = rep + r.l3;
+    uint8_t q_tos, r_tos, q_ttl;
+    if (r.version == 4) {
+        FUZZ_CHECK(same(ri + 12, qi + 16, 4) && same(ri + 16, qi + 12, 4));
+        FUZZ_CHECK(ri[8] == 255 && ri[9] == 17);
+        FUZZ_CHECK(ri[0] == qi[0] && be32(ri + 4) == be32(qi + 4));
+        FUZZ_CHECK(same(ri + 20, qi + 20, r.l3_hdr - 20)); // options untouched
+        q_tos = qi[1];
+        r_tos = ri[1];
+        q_ttl = qi[8];
+    } else {
+        FUZZ_CHECK(same(ri + 8, qi + 24, 16) && same(ri + 24, qi + 8, 16));
+        FUZZ_CHECK(ri[7] == 255 && ri[6] == 17);
+        FUZZ_CHECK((ri[0] >> 4) == 6 && (be32(ri) & 0x000fffff) == (be32(qi) & 0x000fffff));
+        q_tos = static_cast<uint8_t>(be16(qi) >> 4);
+        r_tos = static_cast<uint8_t>(be16(ri) >> 4);
+        q_ttl = qi[7];
+    }
+    if (c.policy.dscp == tp::dscp_copy) {
+        FUZZ_CHECK(r_tos == q_tos);
+    } else {
+        FUZZ_CHECK(r_tos == ((c.policy.dscp << 2) | (q_tos & 3)));
+    }
+
+    // L4: ports swapped.
+    FUZZ_CHECK(be16(rep + r.l4) == be16(req + q.l4 + 2) &&
+               be16(rep + r.l4 + 2) == be16(req + q.l4));
+
+    // The test packet (RFC 5357 §4.2.1, RFC 8762 §4.3.1).
+    const uint8_t* qp = req + q.payload();
+    const uint8_t* rp = rep + r.payload();
+    const uint16_t q_err = be16(qp + tp::sender::error_estimate);
+    const bool ptp = c.policy.timestamps == tp::ts_policy::ptp ||
+                     (c.policy.timestamps == tp::ts_policy::auto_z && (q_err & 0x4000));
+    const auto fmt = ptp ? tp::ts_format::ptp : tp::ts_format::ntp;
+    FUZZ_CHECK(be32(rp) == (c.params.stateful ? c.params.reflector_seq : be32(qp)));
+    FUZZ_CHECK(be64(rp + 4) == tp::encode_timestamp(fmt, c.t3_ns, c.params.tai_utc_offset_s));
+    const uint16_t r_err = be16(rp + 12);
+    FUZZ_CHECK(((r_err & 0x4000) != 0) == ptp);
+    FUZZ_CHECK(((r_err & 0x8000) != 0) == c.params.our_error.synchronized);
+    FUZZ_CHECK((r_err & 0xff) != 0); // Multiplier: zero is invalid (RFC 4656 §4.1.2)
+    FUZZ_CHECK(be16(rp + 14) == (stamp ? be16(qp + 14) : 0)); // SSID / MBZ
+    FUZZ_CHECK(be64(rp + 16) == tp::encode_timestamp(fmt, c.params.t2_ns, 37));
+    FUZZ_CHECK(same(rp + 24, qp, 14)); // sender seq, timestamp, error estimate
+    FUZZ_CHECK(be16(rp + 38) == 0 && rp[40] == q_ttl);
+    if (stamp) {
+        FUZZ_CHECK(rp[41] == 0 && rp[42] == 0 && rp[43] == 0);
+        // TLVs (fuzz_tlv checks them in depth): only Flags octets may change, so the Length
+        // octets and values of the first TLV stay.
+        if (r_len >= 48) {
+            FUZZ_CHECK(same(rp + 45, qp + 45, 3));
+        }
+    } else if (q_len >= tp::reflector::twamp_len) {
+        // Padding echoed as received.
+        FUZZ_CHECK(same(rp + 41, qp + 41, q_len - 41));
+    } // else: grown to the 41-octet base, every octet of which is checked above.
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    if (size < header_len) {
+        return 0;
+    }
+    const config c = decode(data);
+    const std::size_t frame_len = size - header_len;
+    const std::size_t cap = frame_len + (c.exact_capacity ? 0 : c.extra);
+
+    // Exactly `cap` octets on the heap: ASan reports the first octet read or written past it.
+    std::unique_ptr<uint8_t[]> buf(new uint8_t[cap > 0 ? cap : 1]);
+    std::memcpy(buf.get(), data + header_len, frame_len);
+    for (std::size_t i = frame_len; i < cap; ++i) {
+        buf[i] = static_cast<uint8_t>(0xa5 ^ i); // spare capacity must come back untouched
+    }
+    const layout q = twamp::fuzz::locate(buf.get(), frame_len);
+    if (q.ok && q.version == 4 && c.fix_ipv4) {
+        twamp::fuzz::ref_fix_ipv4_header(buf.get(), q);
+    }
+    if (q.ok && c.fix_udp && be16(buf.get() + q.l4 + 6) != 0) {
+        twamp::fuzz::ref_fix_udp(buf.get(), q);
+    }
+    const std::vector<uint8_t> before(buf.get(), buf.get() + cap);
+
+    const tp::reflect_result res =
+            tp::reflect(std::span<uint8_t>(buf.get(), cap), frame_len, c.policy, c.params, c.t3_ns);
+
+    switch (res.v) {
+    case tp::verdict::reflect:
+        FUZZ_CHECK(res.reason == tp::drop_reason::none);
+        check_reply(c, before.data(), buf.get(), cap, res);
+        break;
+    case tp::verdict::to_kernel:
+        FUZZ_CHECK(res.reason == tp::drop_reason::none);
+        FUZZ_CHECK(same(before.data(), buf.get(), cap));
+        break;
+    case tp::verdict::drop:
+        FUZZ_CHECK(res.reason != tp::drop_reason::none);
+        FUZZ_CHECK(res.reason < tp::drop_reason::count_);
+        FUZZ_CHECK(same(before.data(), buf.get(), cap));
+        // Never a false alarm: a sum that verifies is not the reason for a drop.
+        if (q.ok) {
+            if (res.reason == tp::drop_reason::ipv4_bad_checksum) {
+                FUZZ_CHECK(!twamp::fuzz::ref_ipv4_header_ok(before.data(), q));
+            }
+            if (res.reason == tp::drop_reason::udp_bad_checksum) {
+                FUZZ_CHECK(!twamp::fuzz::ref_udp_ok(before.data(), q));
+            }
+        }
+        break;
+    }
+    return 0;
+}

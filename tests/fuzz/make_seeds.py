@@ -1,0 +1,146 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz targets: tests/fuzz/corpus/<target>/<name>.
+
+Frames are built with scapy (its checksums are the independent ones: a seed that reflects
+proves the reflector verifies what another stack computed); STAMP payloads and TLVs with
+scapy.contrib.stamp (RFC 8762 / RFC 8972), TWAMP Light payloads by hand (RFC 5357 §4.1.2).
+Deterministic: rerunning it rewrites the same files. Run: /usr/bin/python3 tests/fuzz/make_seeds.py
+"""
+import os
+import shutil
+import struct
+import sys
+
+from scapy.all import ARP, Dot1AD, Dot1Q, Ether, IP, IPv6, UDP, conf  # noqa: E402
+from scapy.contrib.stamp import STAMPSessionSenderTestUnauthenticated, STAMPTestTLV
+
+conf.verb = 0
+HERE = os.path.dirname(os.path.abspath(__file__))
+CORPUS = os.path.join(HERE, "corpus")
+
+SENDER_MAC = "02:00:5e:00:00:0a"
+OUR_MAC = "02:00:5e:10:00:01"
+V4_SENDER, V4_OURS = "198.18.0.10", "198.18.0.2"
+V6_SENDER, V6_OURS = "2001:2::10", "2001:2::2"
+NTP_TS = 0xE9A1B2C3_80000000  # some NTP time, seconds since 1900 + fraction
+
+# fuzz_reflect control header (see the comment at the top of fuzz_reflect.cpp).
+STAMP, FIXED_DSCP, ALLOW_ZERO, V4_VERIFIED, L4_VERIFIED, STATEFUL, EXACT, NO_MAC = (
+    1 << i for i in range(8))
+TS_NTP, TS_PTP = 1 << 6, 2 << 6
+FIX_IPV4, FIX_UDP, SYNC = 1, 2, 4
+
+
+def header(flags=0, dscp_ts=0, extra=64, fix=0, mult=1, seq=0, j2=0, j3=0):
+    return bytes([flags, dscp_ts, extra, fix, mult, seq, j2, j3])
+
+
+def twamp_payload(seq, length=41, z=False):
+    """Session-Sender test packet, unauthenticated (RFC 5357 §4.1.2), zero padding."""
+    err = 0x0001 | (0x4000 if z else 0)  # S=0, Z, Scale 0, Multiplier 1
+    body = struct.pack("!IQH", seq, NTP_TS, err)
+    return body + bytes(max(0, length - len(body)))
+
+
+def stamp_payload(seq, ssid, tlvs=b""):
+    return bytes(STAMPSessionSenderTestUnauthenticated(seq=seq, ts=NTP_TS, ssid=ssid)) + tlvs
+
+
+def tlv(type_, value, flags=0):
+    return bytes(STAMPTestTLV(flags=flags, type=type_, len=len(value), value=value))
+
+
+def v4(payload, tos=0, ttl=64, sport=50000, dport=862, **ip):
+    return Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(
+        src=V4_SENDER, dst=V4_OURS, tos=tos, ttl=ttl, **ip) / UDP(
+        sport=sport, dport=dport) / payload
+
+
+def v6(payload, tc=0, hlim=64, sport=50000, dport=862):
+    return Ether(src=SENDER_MAC, dst=OUR_MAC) / IPv6(
+        src=V6_SENDER, dst=V6_OURS, tc=tc, hlim=hlim) / UDP(sport=sport, dport=dport) / payload
+
+
+def vlan(pkt, *vids, outer_ad=False):
+    """Re-tags an untagged Ether() frame with 802.1Q (or an 802.1ad outer tag for two)."""
+    inner = pkt.payload
+    tags = None
+    for i, vid in enumerate(vids):
+        tag = Dot1AD(vlan=vid) if (outer_ad and i == 0 and len(vids) > 1) else Dot1Q(vlan=vid)
+        tags = tag if tags is None else tags / tag
+    return Ether(src=pkt.src, dst=pkt.dst) / tags / inner
+
+
+def zero_udp_checksum(pkt):
+    pkt[UDP].chksum = 0
+    return pkt
+
+
+def reflect_seeds():
+    tlvs = (tlv(1, bytes(16)) + tlv(3, bytes(4)) + tlv(200, b"\x01\x02"))
+    return {
+        # TWAMP Light, the 41-octet symmetric size most senders use.
+        "twamp_v4_41": header() + bytes(v4(twamp_payload(1))),
+        "twamp_v6_41_ptp": header(extra=0) + bytes(v6(twamp_payload(2, z=True))),
+        "twamp_v4_vlan": header(STATEFUL, seq=7) + bytes(vlan(v4(twamp_payload(3)), 100)),
+        "twamp_v6_qinq": header(FIXED_DSCP, dscp_ts=46 | TS_NTP)
+        + bytes(vlan(v6(twamp_payload(4, length=100)), 10, 20, outer_ad=True)),
+        # 14-octet request: grows to 41 with spare capacity, no_tailroom without.
+        "twamp_v4_short_grow": header(extra=40) + bytes(v4(twamp_payload(5, length=14))),
+        "twamp_v4_short_exact": header(EXACT) + bytes(v4(twamp_payload(6, length=14))),
+        "twamp_v6_short_grow": header(extra=27) + bytes(v6(twamp_payload(7, length=20))),
+        # IPv4 options (IHL 6) and Ethernet padding after the datagram.
+        "twamp_v4_options_pad": header(NO_MAC)
+        + bytes(v4(twamp_payload(8, length=14), options=b"\x01\x01\x01\x01")) + bytes(8),
+        # Zero UDP checksums: allowed for IPv4 (RFC 768), for IPv6 only when the policy says so.
+        "twamp_v4_csum0": header() + bytes(zero_udp_checksum(v4(twamp_payload(9)))),
+        "twamp_v6_csum0_allowed": header(ALLOW_ZERO)
+        + bytes(zero_udp_checksum(v6(twamp_payload(10)))),
+        # NIC offload flags, fixed DSCP with ECN bits.
+        "twamp_v4_offload": header(V4_VERIFIED | L4_VERIFIED | FIXED_DSCP, dscp_ts=10 | TS_PTP,
+                                   fix=SYNC | (6 << 3), mult=0)
+        + bytes(v4(twamp_payload(11), tos=0xb9)),
+        # STAMP (RFC 8762 §4.2.1) with the SSID (RFC 8972 §3), and with TLVs.
+        "stamp_v4": header(STAMP | STATEFUL, seq=1) + bytes(v4(stamp_payload(12, 0x1234))),
+        "stamp_v6_tlvs": header(STAMP) + bytes(v6(stamp_payload(13, 0x4321, tlvs))),
+        "stamp_v4_vlan_tlvs": header(STAMP | L4_VERIFIED)
+        + bytes(vlan(v4(stamp_payload(14, 1, tlvs + b"\x00\x01\x00")), 200)),
+        # Not for reflection: ARP goes to the kernel; a bad checksum is dropped.
+        "arp": header() + bytes(Ether(src=SENDER_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(
+            psrc=V4_SENDER, pdst=V4_OURS, hwsrc=SENDER_MAC)),
+        "twamp_v4_fix_sums": header(fix=FIX_IPV4 | FIX_UDP)
+        + bytes(v4(twamp_payload(15), chksum=0x1234)),
+    }
+
+
+def tlv_seeds():
+    return {
+        "empty": b"",
+        "padding": tlv(1, bytes(32)),
+        "unknown": tlv(250, b"abc"),
+        "mixed": tlv(1, bytes(8)) + tlv(3, bytes(4)) + tlv(7, bytes(12), flags=0x80)
+        + tlv(1, b"", flags=0xe0),
+        "cut_header": tlv(1, bytes(4)) + b"\x00\x01",
+        "length_past_end": tlv(1, bytes(2)) + b"\x20\x05\x00\x40" + bytes(10),
+        "odd_length": tlv(4, b"\x01") + tlv(200, b"\x02\x03\x04"),
+    }
+
+
+def write(target, seeds):
+    d = os.path.join(CORPUS, target)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    for name, data in seeds.items():
+        with open(os.path.join(d, name), "wb") as f:
+            f.write(data)
+    return sum(len(v) for v in seeds.values())
+
+
+def main():
+    total = write("fuzz_reflect", reflect_seeds()) + write("fuzz_tlv", tlv_seeds())
+    print(f"wrote {total} octets of seeds under {os.path.relpath(CORPUS)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

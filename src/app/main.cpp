@@ -383,6 +383,9 @@ int main(int argc, char** argv) {
                 spec.ports[p].exception_iface.empty() ? "none"
                                                       : spec.ports[p].exception_iface.c_str());
     }
+    for (const auto& wmsg : exc.warnings()) {
+        std::printf("  warning: %s\n", wmsg.c_str());
+    }
     for (const auto& r : cfg.reflectors) {
         std::string ports_s;
         for (auto u : r.udp_ports) {

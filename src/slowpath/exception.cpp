@@ -173,10 +173,17 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
     }
     for (const auto& v : spec.vlans) {
         const std::string sub = t.iface + "." + std::to_string(v.id);
+        std::string why;
         if (!ip({"link", "add", "link", t.iface, "name", sub, "type", "vlan", "id",
                  std::to_string(v.id)},
-                error) ||
-            !ip({"link", "set", "dev", sub, "up"}, error) ||
+                why)) {
+            // No 8021q in this kernel (containers): reflection on the VLAN still works, only
+            // the kernel's answers (ARP/ND/ICMP) for its addresses are missing. Say so.
+            warnings_.push_back(where + ": no kernel interface for VLAN " +
+                                std::to_string(v.id) + ": " + why);
+            continue;
+        }
+        if (!ip({"link", "set", "dev", sub, "up"}, error) ||
             !add_addresses(sub, v.addresses, error)) {
             error = where + ": " + error;
             return false;

@@ -52,10 +52,13 @@ public:
 
     void close() noexcept;
     const std::vector<tap_port>& taps() const noexcept { return taps_; }
+    // Problems that did not stop the start (printed by the app).
+    const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
 private:
     std::vector<tap_port> taps_;
     std::vector<int> by_wire_port_; // wire port id -> index in taps_, -1 none
+    std::vector<std::string> warnings_;
 };
 
 // Runs a command without a shell; returns its exit status (or -1). Output goes to the log.

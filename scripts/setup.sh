@@ -10,7 +10,7 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev libconfig++-dev prometheus-cpp-dev libpcap-dev
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
-    tshark python3 python3-scapy ethtool iproute2 procps curl
+    tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <rte_eal.h>
+#include <rte_version.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>

@@ -23,19 +23,116 @@ void add_keys(std::vector<context_key>& keys, uint16_t port, uint32_t vlan, uint
     }
 }
 
+// Does prefix `outer` contain prefix `inner`?
+bool contains(const ip_prefix& outer, const ip_prefix& inner) {
+    if (outer.v6 != inner.v6 || outer.len > inner.len) {
+        return false;
+    }
+    const unsigned base = outer.v6 ? 0 : 96; // IPv4 lives in the last 32 bits
+    const unsigned bits = base + outer.len;
+    for (unsigned b = 0; b < bits; ++b) {
+        unsigned byte = b / 8, bit = 7 - b % 8;
+        if (((outer.addr[byte] >> bit) & 1) != ((inner.addr[byte] >> bit) & 1)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+ip_prefix network_of(ip_prefix p) {
+    const unsigned base = p.v6 ? 0 : 96;
+    for (unsigned b = base + p.len; b < 128; ++b) {
+        p.addr[b / 8] = static_cast<uint8_t>(p.addr[b / 8] & ~(1u << (7 - b % 8)));
+    }
+    return p;
+}
+
 } // namespace
+
+bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::string& error) {
+    std::vector<ip_prefix> rules4, rules6;
+    for (const auto& cs : spec.contexts) {
+        for (const auto& p0 : cs.prefixes) {
+            ip_prefix p = network_of(p0);
+            auto& rules = p.v6 ? rules6 : rules4;
+            bool dup = false;
+            for (const auto& r : rules) {
+                dup = dup || (r.len == p.len && r.addr == p.addr);
+            }
+            if (!dup) {
+                rules.push_back(p);
+            }
+        }
+    }
+    auto sets_for = [&](const std::vector<ip_prefix>& rules, std::vector<context_set>& sets) {
+        sets.assign(rules.size(), context_set{});
+        for (std::size_t r = 0; r < rules.size(); ++r) {
+            for (std::size_t c = 0; c < spec.contexts.size(); ++c) {
+                for (const auto& q : spec.contexts[c].prefixes) {
+                    if (contains(q, rules[r])) {
+                        sets[r].set(c);
+                        break;
+                    }
+                }
+            }
+        }
+    };
+    sets_for(rules4, sets4_);
+    sets_for(rules6, sets6_);
+
+    char name[RTE_LPM_NAMESIZE];
+    if (!rules4.empty()) {
+        std::snprintf(name, sizeof name, "acl4_%lu", static_cast<unsigned long>(generation));
+        rte_lpm_config c{};
+        c.max_rules = static_cast<uint32_t>(rules4.size());
+        c.number_tbl8s = static_cast<uint32_t>(rules4.size()) + 16; // one per prefix past /24
+        acl4_ = rte_lpm_create(name, SOCKET_ID_ANY, &c);
+        if (!acl4_) {
+            error = std::string("IPv4 ACL: rte_lpm_create: ") + rte_strerror(rte_errno) +
+                    " (it needs about 64 MiB: give EAL more memory with -m)";
+            return false;
+        }
+        for (std::size_t r = 0; r < rules4.size(); ++r) {
+            const uint8_t* a = rules4[r].v4();
+            uint32_t ip =
+                    (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3];
+            if (rte_lpm_add(acl4_, ip, rules4[r].len, static_cast<uint32_t>(r)) < 0) {
+                error = "IPv4 ACL: rte_lpm_add failed";
+                return false;
+            }
+        }
+    }
+    if (!rules6.empty()) {
+        std::snprintf(name, sizeof name, "acl6_%lu", static_cast<unsigned long>(generation));
+        rte_lpm6_config c{};
+        c.max_rules = static_cast<uint32_t>(rules6.size());
+        c.number_tbl8s = static_cast<uint32_t>(rules6.size()) * 14 + 16; // /128 needs 13
+        acl6_ = rte_lpm6_create(name, SOCKET_ID_ANY, &c);
+        if (!acl6_) {
+            error = std::string("IPv6 ACL: rte_lpm6_create: ") + rte_strerror(rte_errno) +
+                    " (it needs about 64 MiB: give EAL more memory with -m)";
+            return false;
+        }
+        for (std::size_t r = 0; r < rules6.size(); ++r) {
+            if (rte_lpm6_add(acl6_, rules6[r].addr.data(), rules6[r].len,
+                             static_cast<uint32_t>(r)) < 0) {
+                error = "IPv6 ACL: rte_lpm6_add failed";
+                return false;
+            }
+        }
+    }
+    return true;
+}
 
 snapshot::~snapshot() {
     if (table_) {
         rte_hash_free(table_);
     }
-    for (auto& c : contexts_) {
-        if (c.acl4) {
-            rte_lpm_free(c.acl4);
-        }
-        if (c.acl6) {
-            rte_lpm6_free(c.acl6);
-        }
+    if (acl4_) {
+        rte_lpm_free(acl4_);
+    }
+    if (acl6_) {
+        rte_lpm6_free(acl6_);
     }
 }
 
@@ -67,57 +164,11 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
                             : 0;
         s->session_capacity_ += rt.max_sessions_per_worker;
 
-        // ACLs: next hop = rule index (for per-rule counters later).
-        uint32_t n4 = 0, n6 = 0;
-        for (const auto& p : cs.prefixes) {
-            (p.v6 ? n6 : n4)++;
-        }
-        char name[RTE_HASH_NAMESIZE];
-        if (n4) {
-            std::snprintf(name, sizeof name, "acl4_%lu_%zu", static_cast<unsigned long>(generation),
-                          i);
-            rte_lpm_config c{};
-            c.max_rules = n4;
-            c.number_tbl8s = std::max<uint32_t>(n4, 16);
-            rt.acl4 = rte_lpm_create(name, SOCKET_ID_ANY, &c);
-            if (!rt.acl4) {
-                error = std::string("rte_lpm_create: ") + rte_strerror(rte_errno);
-                s->contexts_.push_back(rt);
-                return nullptr;
-            }
-        }
-        if (n6) {
-            std::snprintf(name, sizeof name, "acl6_%lu_%zu", static_cast<unsigned long>(generation),
-                          i);
-            rte_lpm6_config c{};
-            c.max_rules = n6;
-            c.number_tbl8s = std::max<uint32_t>(n6 * 16, 64);
-            rt.acl6 = rte_lpm6_create(name, SOCKET_ID_ANY, &c);
-            if (!rt.acl6) {
-                error = std::string("rte_lpm6_create: ") + rte_strerror(rte_errno);
-                s->contexts_.push_back(rt);
-                return nullptr;
-            }
-        }
-        uint32_t rule = 0;
-        for (const auto& p : cs.prefixes) {
-            int rc;
-            if (!p.v6) {
-                const uint8_t* a = p.v4();
-                uint32_t ip = (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) |
-                              (uint32_t{a[2]} << 8) | a[3];
-                rc = rte_lpm_add(rt.acl4, ip, p.len, rule);
-            } else {
-                rc = rte_lpm6_add(rt.acl6, p.addr.data(), p.len, rule);
-            }
-            if (rc < 0) {
-                error = "reflector " + cs.name + ": adding a prefix to its ACL failed";
-                s->contexts_.push_back(rt);
-                return nullptr;
-            }
-            ++rule;
-        }
         s->contexts_.push_back(rt);
+    }
+
+    if (!s->build_acls(spec, generation, error)) {
+        return nullptr;
     }
 
     char name[RTE_HASH_NAMESIZE];

@@ -33,8 +33,13 @@ struct context_rt {
     bool stateful = true;
     uint64_t inactivity_tsc = 0;
     uint32_t max_sessions_per_worker = 0;
-    rte_lpm* acl4 = nullptr;  // null: no IPv4 prefix, every IPv4 source denied
-    rte_lpm6* acl6 = nullptr; // null: no IPv6 prefix
+};
+
+// Which contexts a longest-matching ACL rule admits: one bit per context.
+struct context_set {
+    uint64_t bits[max_contexts / 64] = {};
+    void set(std::size_t i) noexcept { bits[i / 64] |= uint64_t{1} << (i % 64); }
+    bool test(std::size_t i) const noexcept { return (bits[i / 64] >> (i % 64)) & 1; }
 };
 
 class snapshot {
@@ -55,16 +60,18 @@ public:
         return &contexts_[reinterpret_cast<uintptr_t>(data)];
     }
 
-    // Hot path: the source address is inside the context's prefixes.
-    static bool allowed(const context_rt& c, bool v6, const uint8_t* src) noexcept {
-        uint32_t nh4;
+    // Hot path: the source address is inside the context's prefixes. One LPM lookup per
+    // packet whatever the number of contexts: every distinct prefix of every context is a rule
+    // whose next hop names the set of contexts admitting it (prefixes that contain a common
+    // address are nested, so the longest match decides for all of them).
+    bool allowed(const context_rt& c, bool v6, const uint8_t* src) const noexcept {
+        uint32_t nh;
         if (!v6) {
             uint32_t a = (uint32_t{src[0]} << 24) | (uint32_t{src[1]} << 16) |
                          (uint32_t{src[2]} << 8) | src[3];
-            return c.acl4 && rte_lpm_lookup(c.acl4, a, &nh4) == 0;
+            return acl4_ && rte_lpm_lookup(acl4_, a, &nh) == 0 && sets4_[nh].test(c.index);
         }
-        uint32_t nh6;
-        return c.acl6 && rte_lpm6_lookup(c.acl6, src, &nh6) == 0;
+        return acl6_ && rte_lpm6_lookup(acl6_, src, &nh) == 0 && sets6_[nh].test(c.index);
     }
 
     const std::vector<context_rt>& contexts() const noexcept { return contexts_; }
@@ -72,7 +79,11 @@ public:
 
 private:
     snapshot() = default;
+    bool build_acls(const dataplane_spec& spec, uint64_t generation, std::string& error);
     rte_hash* table_ = nullptr;
+    rte_lpm* acl4_ = nullptr;  // null: no IPv4 prefix anywhere, every IPv4 source denied
+    rte_lpm6* acl6_ = nullptr; // null: no IPv6 prefix anywhere
+    std::vector<context_set> sets4_, sets6_;
     std::vector<context_rt> contexts_;
     uint32_t session_capacity_ = 0;
 };

@@ -136,7 +136,7 @@ int worker_main(void* arg) {
                             why = proto::drop_reason::no_reflector;
                         } else {
                             bump(wc.contexts[ctx->index].rx_pkts, 1);
-                            if (!snapshot::allowed(*ctx, v6, v6 ? ip + 8 : ip + 12)) {
+                            if (!snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12)) {
                                 why = proto::drop_reason::acl_denied;
                                 bump(wc.contexts[ctx->index].acl_denied, 1);
                             } else {

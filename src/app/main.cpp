@@ -428,13 +428,13 @@ int main(int argc, char** argv) {
     rte_eal_mp_wait_lcore();
     // Drain what is left in the rings before the summary.
     for (auto* r : exc_rings) {
-        rte_mbuf* m;
+        rte_mbuf* m = nullptr;
         while (rte_ring_sc_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
             rte_pktmbuf_free(m);
         }
     }
     for (auto* r : wire_rings) {
-        rte_mbuf* m;
+        rte_mbuf* m = nullptr;
         while (rte_ring_sc_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
             rte_pktmbuf_free(m);
         }

@@ -104,7 +104,7 @@ int fail(const std::string& msg) {
     return 1;
 }
 
-void print_summary(const std::vector<dataplane::worker_counters*>& all) {
+void print_summary(const std::vector<dataplane::worker_counters*>& all, unsigned mbufs_in_use) {
     uint64_t rx = 0, refl = 0, refl_oct = 0, to_k = 0, to_w = 0, created = 0, aged = 0, full = 0,
              dropped = 0;
     uint64_t drops[proto::drop_reason_count] = {};
@@ -133,8 +133,10 @@ void print_summary(const std::vector<dataplane::worker_counters*>& all) {
         why += ")";
     }
     std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
-                "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu\n",
-                rx, refl, refl_oct, dropped, why.c_str(), to_k, to_w, created, aged, full);
+                "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu, "
+                "mbufs in use %u\n",
+                rx, refl, refl_oct, dropped, why.c_str(), to_k, to_w, created, aged, full,
+                mbufs_in_use);
     std::fflush(stdout);
 }
 
@@ -439,7 +441,13 @@ int main(int argc, char** argv) {
             rte_pktmbuf_free(m);
         }
     }
-    print_summary(counters);
+    // Devices closed, rings drained: every mbuf must be back in the pool (a leak shows here).
+    for (auto& p : ports) {
+        dataplane::stop_port(p->port_id);
+    }
+    ports.clear();
+    exc.close();
+    print_summary(counters, rte_mempool_in_use_count(pool));
     cleanup();
     return rc;
 }

@@ -31,8 +31,11 @@ bool bad_ipv6_source(const uint8_t* ip) noexcept {
     return hi == 0 && (lo == 0 || lo == __builtin_bswap64(1));
 }
 
-uint16_t pseudo_sum(const uint8_t* ip, uint8_t version, uint16_t udp_len) noexcept {
-    return version == 4 ? udp_pseudo_sum_v4(ip, udp_len) : udp_pseudo_sum_v6(ip, udp_len);
+// Unfolded UDP pseudo-header sum (RFC 768; RFC 8200 §8.1, whose 32-bit length has a zero upper
+// half here): kept unfolded so the datagram's sum adds on and one fold serves both.
+uint64_t pseudo_partial(const uint8_t* ip, uint8_t version, uint16_t udp_len) noexcept {
+    const uint64_t acc = csum_native16(ipproto_udp) + csum_native16(udp_len);
+    return version == 4 ? csum_partial(ip + 12, 8, acc) : csum_partial(ip + 8, 32, acc);
 }
 
 constexpr std::size_t base_len(test_mode m) noexcept {
@@ -88,7 +91,8 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
             return drop_reason::udp_zero_checksum;
         }
     } else if (!l4_checksum_verified &&
-               !udp_checksum_ok(pseudo_sum(ip, pf.ip_version, pf.udp_len), udp, pf.udp_len)) {
+               csum_fold_native(csum_partial(
+                       udp, pf.udp_len, pseudo_partial(ip, pf.ip_version, pf.udp_len))) != 0xffff) {
         return drop_reason::udp_bad_checksum;
     }
     std::size_t len = pf.payload_len();
@@ -119,7 +123,8 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
 }
 
 reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
-                               const reflect_policy& policy, const reflect_params& params) noexcept {
+                               const reflect_policy& policy,
+                               const reflect_params& params) noexcept {
     const bool stamp = policy.mode == test_mode::stamp;
     const std::size_t len = pf.payload_len();
     if (pf.kind != frame_kind::udp || pf.l3_end() > buf.size()) {
@@ -145,11 +150,7 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     // Checksum bookkeeping before anything moves: the sum over the octets about to be rewritten.
     const uint16_t csum_in = load_be16(udp + 6);
     const std::size_t words_old = std::min(len, base_words_len(policy.mode));
-    const uint16_t region_old = csum_bytes(pl, words_old);
-    uint16_t rest = 0; // the octets after the region, only needed without a received checksum
-    if (csum_in == 0) {
-        rest = csum_bytes(pl + words_old, len - words_old);
-    }
+    const uint64_t region_old = csum_in != 0 ? csum_partial(pl, words_old) : 0;
 
     // L2: back to the sender, from us; VLAN tags stay.
     uint8_t dst_mac[6];
@@ -239,29 +240,33 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
         tlvs = reflect_tlvs(std::span<uint8_t>(pl + stamp_tlv_offset, len - stamp_tlv_offset));
     }
 
-    // UDP checksum of everything but T3.
-    const std::size_t words_new = std::min(new_len, base_words_len(policy.mode));
-    const uint16_t region_new = csum_bytes(pl, words_new);
-    uint16_t s;
+    // UDP checksum of everything but T3. Sums stay unfolded and are folded once; a difference
+    // is the addition of a complement.
+    uint64_t acc;
     if (csum_in != 0) {
         // Verified before (software or NIC): the received checksum carries the sum of all that
         // did not change. The swaps leave pseudo-header and header sums alone; only the length
-        // (counted twice, pseudo-header and header) and the rewritten region differ.
-        s = static_cast<uint16_t>(~csum_in);
-        s = csum_sub(s, region_old);
+        // (counted twice, pseudo-header and header), the rewritten region and the TLV flags
+        // differ.
+        const std::size_t words_new = std::min(new_len, base_words_len(policy.mode));
+        acc = csum_partial(pl, words_new, csum_native16(static_cast<uint16_t>(~csum_in)));
+        acc = csum_acc(acc, ~region_old);
         if (grow) {
-            uint16_t old_ulen = static_cast<uint16_t>(udp_hdr_len + len);
-            uint16_t new_ulen = static_cast<uint16_t>(udp_hdr_len + new_len);
-            s = csum_sub(csum_sub(s, old_ulen), old_ulen);
-            s = csum_add(csum_add(s, new_ulen), new_ulen);
+            const uint16_t old_ulen = static_cast<uint16_t>(udp_hdr_len + len);
+            const uint16_t new_ulen = static_cast<uint16_t>(udp_hdr_len + new_len);
+            acc = csum_acc(acc, 2 * csum_native16(static_cast<uint16_t>(~old_ulen)));
+            acc = csum_acc(acc, 2 * csum_native16(new_ulen));
         }
+        acc = csum_acc(acc, csum_native16(static_cast<uint16_t>(~tlvs.sum_before)));
+        acc = csum_acc(acc, csum_native16(tlvs.sum_after));
     } else {
-        s = pseudo_sum(ip, pf.ip_version, static_cast<uint16_t>(udp_hdr_len + new_len));
-        s = csum_add(s, csum_bytes(udp, 6));
-        s = csum_add(s, rest);
+        // No checksum received: the whole datagram, as rewritten (T3 still zero, TLV flags
+        // already final).
+        acc = pseudo_partial(ip, pf.ip_version, static_cast<uint16_t>(udp_hdr_len + new_len));
+        acc = csum_partial(udp, 6, acc);
+        acc = csum_partial(pl, new_len, acc);
     }
-    s = csum_add(s, region_new);
-    s = csum_add(csum_sub(s, tlvs.sum_before), tlvs.sum_after);
+    const uint16_t s = csum_fold_native(acc);
 
     reflect_result res;
     res.v = verdict::reflect;

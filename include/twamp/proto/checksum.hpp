@@ -34,44 +34,71 @@ constexpr uint16_t csum_fold64(uint64_t s) noexcept {
     return static_cast<uint16_t>(s);
 }
 
-// Folded one's-complement sum of n bytes starting at p; p is taken to start a 16-bit word (an
-// odd final byte is the high half of a word padded with zero, as RFC 1071 says). Sums 32-bit
-// host-order words and swaps once at the end: the one's-complement sum commutes with byte swap.
-inline uint16_t csum_bytes(const uint8_t* p, std::size_t n) noexcept {
-    uint64_t s = 0;
-    while (n >= 16) {
-        uint32_t w[4];
-        std::memcpy(w, p, 16);
-        s += uint64_t{w[0]} + w[1] + w[2] + w[3];
-        p += 16;
-        n -= 16;
+// Unfolded sums: the reflector's hot path adds several byte ranges and constants and folds once.
+// An unfolded sum is a 64-bit one's-complement accumulator of native-order words (RFC 1071 §2:
+// the sum may be taken on any word size with end-around carry, and in either byte order if the
+// folded result is swapped back). Only csum_fold_native() turns it into a numeric value.
+
+// Adds v to an unfolded sum with end-around carry.
+constexpr uint64_t csum_acc(uint64_t acc, uint64_t v) noexcept {
+    acc += v;
+    return acc + (acc < v);
+}
+
+// A numeric 16-bit value (as load_be16() reads it) in the unfolded, native-order form.
+constexpr uint64_t csum_native16(uint16_t v) noexcept {
+    if constexpr (std::endian::native == std::endian::little) {
+        return __builtin_bswap16(v);
+    } else {
+        return v;
     }
-    while (n >= 4) {
+}
+
+// Adds the n bytes at p to an unfolded sum; p is taken to start a 16-bit word (an odd final
+// byte is the high half of a word padded with zero, as RFC 1071 says). 8-byte loads with
+// end-around carry: one add and one add-with-carry per 8 octets.
+inline uint64_t csum_partial(const uint8_t* p, std::size_t n, uint64_t acc = 0) noexcept {
+    while (n >= 8) {
+        uint64_t w;
+        std::memcpy(&w, p, 8);
+        acc = csum_acc(acc, w);
+        p += 8;
+        n -= 8;
+    }
+    if (n & 4) {
         uint32_t w;
         std::memcpy(&w, p, 4);
-        s += w;
+        acc = csum_acc(acc, w);
         p += 4;
-        n -= 4;
     }
-    if (n >= 2) {
+    if (n & 2) {
         uint16_t w;
         std::memcpy(&w, p, 2);
-        s += w;
+        acc = csum_acc(acc, w);
         p += 2;
-        n -= 2;
     }
-    if (n) {
-        uint8_t last[2] = {p[0], 0};
-        uint16_t w;
-        std::memcpy(&w, last, 2);
-        s += w;
+    if (n & 1) {
+        acc = csum_acc(acc, csum_native16(static_cast<uint16_t>(p[0] << 8)));
     }
-    uint16_t host = csum_fold64(s);
+    return acc;
+}
+
+// Folds an unfolded sum to the numeric folded 16-bit sum. Adding a word to its own rotation
+// leaves the end-around-carry sum of the two halves in the upper half: 64 -> 32 -> 16 bits in
+// two such steps.
+constexpr uint16_t csum_fold_native(uint64_t acc) noexcept {
+    const uint32_t x = static_cast<uint32_t>((acc + std::rotr(acc, 32)) >> 32);
+    const uint16_t h = static_cast<uint16_t>((x + std::rotr(x, 16)) >> 16);
     if constexpr (std::endian::native == std::endian::little) {
-        return __builtin_bswap16(host);
+        return __builtin_bswap16(h);
     } else {
-        return host;
+        return h;
     }
+}
+
+// Folded one's-complement sum of n bytes starting at p (see csum_partial()).
+inline uint16_t csum_bytes(const uint8_t* p, std::size_t n) noexcept {
+    return csum_fold_native(csum_partial(p, n));
 }
 
 inline uint16_t csum_bytes(std::span<const uint8_t> b) noexcept {
@@ -106,7 +133,8 @@ inline uint16_t udp_pseudo_sum_v6(const uint8_t* ip, uint32_t udp_len) noexcept 
 
 // The UDP checksum field value for a datagram (header with checksum zero or not: the field is
 // skipped), zero mapped to 0xffff as RFC 768 requires.
-inline uint16_t udp_checksum(uint16_t pseudo_sum, const uint8_t* udp, std::size_t udp_len) noexcept {
+inline uint16_t udp_checksum(uint16_t pseudo_sum, const uint8_t* udp,
+                             std::size_t udp_len) noexcept {
     uint16_t s = csum_add(pseudo_sum, csum_bytes(udp, 6));
     if (udp_len > 8) {
         s = csum_add(s, csum_bytes(udp + 8, udp_len - 8));

@@ -1,0 +1,222 @@
+// The validated configuration: what a libconfig file says, as plain structs.
+//
+// load_file()/load_string() turn text into a `config` or a list of errors, each with file:line,
+// the key path (e.g. `reflectors[1].udp-ports[0]`) and what was expected. diff() compares two
+// configs and says which changes a reload may apply and which need a restart.
+// conf/twamp.conf documents every key: default, range, reloadable or restart-only.
+//
+// No DPDK, and no exception escapes these functions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "twamp/config/ip.hpp"
+
+namespace twamp::config {
+
+enum class hw_timestamps : uint8_t {
+    automatic, // "auto": use RX timestamps when packets carry them
+    on,        // required: a port that delivers none is a start-up error
+    off,       // never: software clock only
+};
+
+// Unit and epoch of a device clock that rte_eth_read_clock cannot read (net_pcap: us, unix).
+enum class clock_unit : uint8_t { ns, us };
+enum class clock_epoch : uint8_t { unix_time, tai };
+
+struct hw_clock_config {
+    clock_unit unit = clock_unit::ns;
+    clock_epoch epoch = clock_epoch::unix_time;
+    friend bool operator==(const hw_clock_config&, const hw_clock_config&) = default;
+};
+
+struct exception_config {
+    std::string iface;                // kernel (TAP) interface name; default: the port's name
+    uint32_t rate_limit_pps = 20'000; // wire -> kernel packets per second, 0 = no limit
+    friend bool operator==(const exception_config&, const exception_config&) = default;
+};
+
+struct vlan_config {
+    uint16_t id = 0;                  // 1..4094, the innermost tag
+    std::vector<ip_prefix> addresses; // interface addresses (host address + subnet length)
+    friend bool operator==(const vlan_config&, const vlan_config&) = default;
+};
+
+enum class device_kind : uint8_t {
+    pci,  // "0000:3b:00.0[,devargs]"
+    vdev, // "net_af_packet0[,iface=veth1,...]"
+};
+
+struct port_config {
+    std::string name;
+    std::string device; // as written, devargs included
+    device_kind kind = device_kind::pci;
+    std::string device_name;          // PCI address as DDDD:BB:DD.F (lower case), or the vdev name
+    std::string device_args;          // after the first ',' ("" when none)
+    std::vector<ip_prefix> addresses; // untagged interface addresses
+    std::vector<vlan_config> vlans;
+    hw_timestamps timestamps = hw_timestamps::automatic;
+    std::optional<hw_clock_config> hw_clock;
+    exception_config exception;
+
+    // The interface addresses of VLAN `vlan` (0 = untagged), nullptr for an unknown VLAN.
+    const std::vector<ip_prefix>* addresses_of(uint16_t vlan) const noexcept;
+
+    friend bool operator==(const port_config&, const port_config&) = default;
+};
+
+// Kernel name of the VLAN sub-interface of a port's exception interface: "<iface>.<id>".
+// The loader guarantees it fits IFNAMSIZ.
+std::string vlan_iface_name(const port_config& port, uint16_t vlan);
+
+enum class reflector_mode : uint8_t { twamp_light, stamp };
+enum class timestamp_format : uint8_t {
+    automatic, // "auto": the Z bit of the request chooses
+    ntp,
+    ptp,
+};
+
+struct dscp_config {
+    bool copy = true;  // reply with the request's DSCP
+    uint8_t value = 0; // 0..63 when !copy
+    friend bool operator==(const dscp_config&, const dscp_config&) = default;
+};
+
+struct reflector_config {
+    std::string name;
+    std::string port;           // a port's name
+    std::size_t port_index = 0; // index of that port in config::ports
+    uint16_t vlan = 0;          // 0 = untagged
+    // The local addresses it answers on, resolved: the `addresses` key when given, else every
+    // address of the port/VLAN.
+    std::vector<ip_address> addresses;
+    reflector_mode mode = reflector_mode::twamp_light;
+    std::vector<uint16_t> udp_ports{862};
+    std::vector<ip_prefix> prefixes; // allowed sources; empty accepts nothing
+    bool stateful = true;
+    uint32_t inactivity_timeout = 100; // seconds, 1..86400
+    uint32_t max_sessions = 65'536;    // 1..16777216
+    dscp_config dscp;
+    timestamp_format ts_format = timestamp_format::automatic;
+    bool allow_ipv6_udp_checksum_zero = false;
+
+    friend bool operator==(const reflector_config&, const reflector_config&) = default;
+};
+
+// TWAMP-Control Modes bits (RFC 5357 §3.1, RFC 5618, RFC 5938, RFC 6038): the values a
+// Server-Greeting carries.
+inline constexpr uint32_t mode_unauthenticated = 1;
+inline constexpr uint32_t mode_authenticated = 2;
+inline constexpr uint32_t mode_encrypted = 4;
+inline constexpr uint32_t mode_mixed = 8;
+inline constexpr uint32_t mode_individual_session_control = 16;
+inline constexpr uint32_t mode_reflect_octets = 32;
+inline constexpr uint32_t mode_symmetrical_size = 64;
+
+struct port_range {
+    uint16_t min = 0;
+    uint16_t max = 0;
+    bool contains(uint16_t p) const noexcept { return p >= min && p <= max; }
+    friend bool operator==(const port_range&, const port_range&) = default;
+};
+
+struct control_config {
+    // No `control` group: no server. A `control` group: enabled unless `enabled = false`.
+    bool enabled = false;
+    ip_address listen{}; // default 0.0.0.0
+    uint16_t port = 862; // TCP
+    uint32_t modes = mode_unauthenticated;
+    std::vector<ip_prefix> prefixes; // allowed clients; empty accepts nothing
+    uint32_t max_connections = 64;
+    uint32_t max_sessions = 1024;
+    uint32_t servwait = 900; // seconds
+    uint32_t refwait = 900;  // seconds
+    port_range receiver_ports{64364, 64373};
+
+    friend bool operator==(const control_config&, const control_config&) = default;
+};
+
+struct metrics_config {
+    bool enabled = true;
+    ip_address address = ip_address::v4(127, 0, 0, 1);
+    uint16_t port = 9862;
+    std::string listen = "127.0.0.1:9862"; // normalized "addr:port" / "[v6]:port" for an Exposer
+    // Constant labels on every family, in file order.
+    std::vector<std::pair<std::string, std::string>> labels;
+
+    friend bool operator==(const metrics_config&, const metrics_config&) = default;
+};
+
+// Label names the exporter uses itself; a configured label may not take one of them.
+inline constexpr std::string_view reserved_label_names[] = {"reflector", "port", "reason", "le",
+                                                            "quantile"};
+
+struct config {
+    std::vector<port_config> ports;           // at least one
+    std::vector<reflector_config> reflectors; // may be empty (control-only box)
+    control_config control;
+    metrics_config metrics;
+
+    const port_config* find_port(std::string_view name) const noexcept;
+    const reflector_config* find_reflector(std::string_view name) const noexcept;
+
+    friend bool operator==(const config&, const config&) = default;
+};
+
+// One problem found in a config. Printed as "file:line: path: message".
+struct error {
+    std::string file;  // the file the key is in (after @include), or load_string's name
+    unsigned line = 0; // 1-based; 0 when there is none (a required top-level key missing)
+    std::string path;  // key path, e.g. reflectors[1].udp-ports[0]; "" for a syntax error
+    std::string message;
+};
+std::string to_string(const error& e);
+// Every error on its own line.
+std::string to_string(const std::vector<error>& errors);
+
+struct load_result {
+    std::optional<config> cfg; // set exactly when errors is empty
+    std::vector<error> errors; // in file order, at most max_errors of them
+    bool ok() const noexcept { return errors.empty(); }
+};
+
+// More than this many errors: the rest are summarized in one last error.
+inline constexpr std::size_t max_errors = 50;
+
+// Reads and validates a file. `@include "x"` is resolved relative to the file's directory.
+load_result load_file(const std::string& path) noexcept;
+// Validates text; `name` stands for the file name in errors. `@include` is refused here (the
+// text has no directory, and a fuzzer must not open files).
+load_result load_string(std::string_view text, std::string_view name = "<string>") noexcept;
+
+// What a reload would change. Paths name things by name, not index: ports["wire0"].device,
+// reflectors["base"].udp-ports, control.prefixes.
+enum class change_kind : uint8_t { added, removed, modified };
+struct change {
+    std::string path;
+    change_kind kind = change_kind::modified;
+    bool reloadable = false; // false: the running process must be restarted to apply it
+    std::string from;        // old value as text ("" for added)
+    std::string to;          // new value as text ("" for removed)
+};
+// Changes from `from` to `to`, ports first, then reflectors, control, metrics.
+std::vector<change> diff(const config& from, const config& to);
+bool needs_restart(const std::vector<change>& changes) noexcept;
+// e.g. `ports["wire0"].device: "0000:3b:00.0" -> "0000:3b:00.1" (restart required)`
+std::string to_string(const change& c);
+
+std::string_view to_string(hw_timestamps v) noexcept;
+std::string_view to_string(clock_unit v) noexcept;
+std::string_view to_string(clock_epoch v) noexcept;
+std::string_view to_string(reflector_mode v) noexcept;
+std::string_view to_string(timestamp_format v) noexcept;
+std::string to_string(const dscp_config& v);
+// Space-separated mode names, e.g. "unauthenticated reflect-octets".
+std::string modes_to_string(uint32_t modes);
+
+} // namespace twamp::config

@@ -1,0 +1,315 @@
+// What a reload would change, key by key, and whether the running process can apply it.
+//
+// The rule (conf/twamp.conf says the same per key): anything that shapes devices, queues, the
+// kernel interfaces and their addresses, or a listening socket needs a restart; reflectors,
+// ACLs, limits and timers go into the next RCU snapshot and are reloadable.
+#include <algorithm>
+#include <string>
+
+#include "twamp/config/config.hpp"
+
+namespace twamp::config {
+
+namespace {
+
+std::string quoted(std::string_view s) {
+    return "\"" + std::string(s) + "\"";
+}
+
+std::string fmt(const std::string& v) {
+    return quoted(v);
+}
+std::string fmt(bool v) {
+    return v ? "true" : "false";
+}
+std::string fmt(uint16_t v) {
+    return std::to_string(v);
+}
+std::string fmt(uint32_t v) {
+    return std::to_string(v);
+}
+std::string fmt(const ip_address& v) {
+    return quoted(v.to_string());
+}
+std::string fmt(const ip_prefix& v) {
+    return quoted(v.to_string());
+}
+std::string fmt(hw_timestamps v) {
+    return quoted(to_string(v));
+}
+std::string fmt(reflector_mode v) {
+    return quoted(to_string(v));
+}
+std::string fmt(timestamp_format v) {
+    return quoted(to_string(v));
+}
+std::string fmt(const dscp_config& v) {
+    return to_string(v);
+}
+std::string fmt(const port_range& v) {
+    return "{ min = " + std::to_string(v.min) + "; max = " + std::to_string(v.max) + "; }";
+}
+std::string fmt(const std::optional<hw_clock_config>& v) {
+    if (!v) {
+        return "(none)";
+    }
+    return "{ unit = " + quoted(to_string(v->unit)) + "; epoch = " + quoted(to_string(v->epoch)) +
+           "; }";
+}
+std::string fmt(const std::vector<std::pair<std::string, std::string>>& v) {
+    std::string r = "{";
+    for (const auto& [k, val] : v) {
+        r += " " + k + " = " + quoted(val) + ";";
+    }
+    return r + " }";
+}
+template<class T>
+std::string fmt(const std::vector<T>& v) {
+    std::string r = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        r += (i ? ", " : " ") + fmt(v[i]);
+    }
+    return r + (v.empty() ? "]" : " ]");
+}
+
+std::string named(std::string_view list, std::string_view name) {
+    return std::string(list) + "[" + quoted(name) + "]";
+}
+
+class differ {
+public:
+    template<class T>
+    void field(const std::string& path, const T& from, const T& to, bool reloadable) {
+        if (!(from == to)) {
+            out.push_back({path, change_kind::modified, reloadable, fmt(from), fmt(to)});
+        }
+    }
+
+    void whole(const std::string& path, change_kind kind, bool reloadable) {
+        out.push_back({path, kind, reloadable, "", ""});
+    }
+
+    void ports(const std::vector<port_config>& from, const std::vector<port_config>& to) {
+        // Port order decides DPDK port and queue numbering: a move needs a restart.
+        bool moved = false;
+        for (std::size_t i = 0; i < from.size(); ++i) {
+            for (std::size_t j = 0; j < to.size(); ++j) {
+                if (from[i].name == to[j].name && i != j) {
+                    moved = true;
+                }
+            }
+        }
+        if (moved) {
+            std::vector<std::string> a;
+            std::vector<std::string> b;
+            for (const auto& p : from) {
+                a.push_back(p.name);
+            }
+            for (const auto& p : to) {
+                b.push_back(p.name);
+            }
+            field("ports", a, b, false);
+        }
+        for (const auto& p : from) {
+            if (!find(to, p.name)) {
+                whole(named("ports", p.name), change_kind::removed, false);
+            }
+        }
+        for (const auto& n : to) {
+            const port_config* p = find(from, n.name);
+            if (!p) {
+                whole(named("ports", n.name), change_kind::added, false);
+                continue;
+            }
+            std::string path = named("ports", n.name);
+            field(path + ".device", p->device, n.device, false);
+            field(path + ".addresses", p->addresses, n.addresses, false);
+            vlans(path + ".vlans", p->vlans, n.vlans);
+            field(path + ".hw-timestamps", p->timestamps, n.timestamps, false);
+            field(path + ".hw-clock", p->hw_clock, n.hw_clock, false);
+            field(path + ".exception.iface", p->exception.iface, n.exception.iface, false);
+            field(path + ".exception.rate-limit-pps", p->exception.rate_limit_pps,
+                  n.exception.rate_limit_pps, true);
+        }
+    }
+
+    void vlans(const std::string& path, const std::vector<vlan_config>& from,
+               const std::vector<vlan_config>& to) {
+        auto id_path = [&](uint16_t id) { return path + "[id=" + std::to_string(id) + "]"; };
+        auto find_id = [](const std::vector<vlan_config>& list, uint16_t id) -> const vlan_config* {
+            auto it = std::find_if(list.begin(), list.end(),
+                                   [&](const vlan_config& v) { return v.id == id; });
+            return it == list.end() ? nullptr : &*it;
+        };
+        for (const auto& v : from) {
+            if (!find_id(to, v.id)) {
+                whole(id_path(v.id), change_kind::removed, false);
+            }
+        }
+        for (const auto& v : to) {
+            const vlan_config* old = find_id(from, v.id);
+            if (!old) {
+                whole(id_path(v.id), change_kind::added, false);
+            } else {
+                field(id_path(v.id) + ".addresses", old->addresses, v.addresses, false);
+            }
+        }
+    }
+
+    void reflectors(const std::vector<reflector_config>& from,
+                    const std::vector<reflector_config>& to) {
+        for (const auto& r : from) {
+            if (!find(to, r.name)) {
+                whole(named("reflectors", r.name), change_kind::removed, true);
+            }
+        }
+        for (const auto& n : to) {
+            const reflector_config* r = find(from, n.name);
+            if (!r) {
+                whole(named("reflectors", n.name), change_kind::added, true);
+                continue;
+            }
+            std::string path = named("reflectors", n.name);
+            field(path + ".port", r->port, n.port, true);
+            field(path + ".vlan", r->vlan, n.vlan, true);
+            field(path + ".addresses", r->addresses, n.addresses, true);
+            field(path + ".mode", r->mode, n.mode, true);
+            field(path + ".udp-ports", r->udp_ports, n.udp_ports, true);
+            field(path + ".prefixes", r->prefixes, n.prefixes, true);
+            field(path + ".stateful", r->stateful, n.stateful, true);
+            field(path + ".inactivity-timeout", r->inactivity_timeout, n.inactivity_timeout, true);
+            field(path + ".max-sessions", r->max_sessions, n.max_sessions, true);
+            field(path + ".dscp", r->dscp, n.dscp, true);
+            field(path + ".timestamp-format", r->ts_format, n.ts_format, true);
+            field(path + ".allow-ipv6-udp-checksum-zero", r->allow_ipv6_udp_checksum_zero,
+                  n.allow_ipv6_udp_checksum_zero, true);
+        }
+    }
+
+    void control(const control_config& a, const control_config& b) {
+        field("control.enabled", a.enabled, b.enabled, false);
+        field("control.listen", a.listen, b.listen, false);
+        field("control.port", a.port, b.port, false);
+        if (a.modes != b.modes) {
+            out.push_back({"control.modes", change_kind::modified, true,
+                           "[ " + modes_to_string(a.modes) + " ]",
+                           "[ " + modes_to_string(b.modes) + " ]"});
+        }
+        field("control.prefixes", a.prefixes, b.prefixes, true);
+        field("control.max-connections", a.max_connections, b.max_connections, true);
+        field("control.max-sessions", a.max_sessions, b.max_sessions, true);
+        field("control.servwait", a.servwait, b.servwait, true);
+        field("control.refwait", a.refwait, b.refwait, true);
+        field("control.receiver-ports", a.receiver_ports, b.receiver_ports, true);
+    }
+
+    void metrics(const metrics_config& a, const metrics_config& b) {
+        field("metrics.enabled", a.enabled, b.enabled, false);
+        field("metrics.listen", a.listen, b.listen, false);
+        // Constant labels are baked into the metric families when they are registered.
+        field("metrics.labels", a.labels, b.labels, false);
+    }
+
+    std::vector<change> out;
+
+private:
+    template<class T>
+    static const T* find(const std::vector<T>& list, const std::string& name) {
+        auto it =
+                std::find_if(list.begin(), list.end(), [&](const T& x) { return x.name == name; });
+        return it == list.end() ? nullptr : &*it;
+    }
+};
+
+} // namespace
+
+std::vector<change> diff(const config& from, const config& to) {
+    differ d;
+    d.ports(from.ports, to.ports);
+    d.reflectors(from.reflectors, to.reflectors);
+    d.control(from.control, to.control);
+    d.metrics(from.metrics, to.metrics);
+    return std::move(d.out);
+}
+
+bool needs_restart(const std::vector<change>& changes) noexcept {
+    return std::any_of(changes.begin(), changes.end(),
+                       [](const change& c) { return !c.reloadable; });
+}
+
+std::string to_string(const change& c) {
+    std::string r = c.path;
+    switch (c.kind) {
+    case change_kind::added:
+        r += " added";
+        break;
+    case change_kind::removed:
+        r += " removed";
+        break;
+    case change_kind::modified:
+        r += ": " + c.from + " -> " + c.to;
+        break;
+    }
+    return r + (c.reloadable ? " (reloadable)" : " (restart required)");
+}
+
+std::string_view to_string(hw_timestamps v) noexcept {
+    switch (v) {
+    case hw_timestamps::automatic:
+        return "auto";
+    case hw_timestamps::on:
+        return "on";
+    case hw_timestamps::off:
+        return "off";
+    }
+    return "?";
+}
+
+std::string_view to_string(clock_unit v) noexcept {
+    return v == clock_unit::ns ? "ns" : "us";
+}
+
+std::string_view to_string(clock_epoch v) noexcept {
+    return v == clock_epoch::unix_time ? "unix" : "tai";
+}
+
+std::string_view to_string(reflector_mode v) noexcept {
+    return v == reflector_mode::twamp_light ? "twamp-light" : "stamp";
+}
+
+std::string_view to_string(timestamp_format v) noexcept {
+    switch (v) {
+    case timestamp_format::automatic:
+        return "auto";
+    case timestamp_format::ntp:
+        return "ntp";
+    case timestamp_format::ptp:
+        return "ptp";
+    }
+    return "?";
+}
+
+std::string to_string(const dscp_config& v) {
+    return v.copy ? "\"copy\"" : std::to_string(v.value);
+}
+
+std::string modes_to_string(uint32_t modes) {
+    static constexpr std::pair<uint32_t, std::string_view> names[] = {
+            {mode_unauthenticated, "unauthenticated"},
+            {mode_authenticated, "authenticated"},
+            {mode_encrypted, "encrypted"},
+            {mode_mixed, "mixed"},
+            {mode_individual_session_control, "individual-session-control"},
+            {mode_reflect_octets, "reflect-octets"},
+            {mode_symmetrical_size, "symmetrical-size"},
+    };
+    std::string r;
+    for (const auto& [bit, name] : names) {
+        if (modes & bit) {
+            r += (r.empty() ? "" : " ") + std::string(name);
+        }
+    }
+    return r;
+}
+
+} // namespace twamp::config

@@ -1,0 +1,480 @@
+// Every kind of error the loader reports, each checked for file:line, key path and what was
+// expected. `one_port` (helpers.hpp) is line 1; what a test appends starts on line 2.
+#include <gtest/gtest.h>
+
+#include "helpers.hpp"
+#include "twamp/config/config.hpp"
+
+using namespace twamp::config;
+using twamp::config::test::has_error;
+using twamp::config::test::with_port;
+
+namespace {
+
+// A reflector on line 2 with extra keys.
+std::string refl(const std::string& keys) {
+    return with_port(
+            "reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = [ \"198.18.0.0/15\" ]; " +
+            keys + " } );\n");
+}
+
+// A port on line 1 with extra keys (and the required ones).
+std::string port(const std::string& keys) {
+    return "ports = ( { name = \"p\"; device = \"net_ring0\"; " + keys + " } );\n";
+}
+
+std::string ctl(const std::string& keys) {
+    return with_port("control = { prefixes = [ ]; " + keys + " };\n");
+}
+
+} // namespace
+
+// --- unknown keys, at every level --------------------------------------------------------------
+
+TEST(errors, unknown_keys_everywhere) {
+    EXPECT_TRUE(has_error(with_port("reflector = ();\n"), 2, "reflector",
+                          {"unknown key \"reflector\"", "did you mean reflectors?"}));
+    EXPECT_TRUE(
+            has_error(port("adresses = [];"), 1, "ports[0].adresses", {"did you mean addresses?"}));
+    EXPECT_TRUE(
+            has_error(port("vlans = ( { id = 5; addresses = [\"198.19.0.2/24\"]; tag = 1; } );"), 1,
+                      "ports[0].vlans[0].tag", {"expected one of: id addresses"}));
+    EXPECT_TRUE(has_error(port("exception = { name = \"x\"; };"), 1, "ports[0].exception.name",
+                          {"unknown key"}));
+    EXPECT_TRUE(has_error(port("hw-clock = { unit = \"ns\"; epoch = \"unix\"; skew = 1; };"), 1,
+                          "ports[0].hw-clock.skew", {"unknown key"}));
+    EXPECT_TRUE(has_error(refl("udp-port = 862;"), 2, "reflectors[0].udp-port",
+                          {"did you mean udp-ports?"}));
+    EXPECT_TRUE(has_error(ctl("timeout = 1;"), 2, "control.timeout", {"unknown key"}));
+    EXPECT_TRUE(has_error(ctl("receiver-ports = { min = 1; max = 2; step = 1; };"), 2,
+                          "control.receiver-ports.step", {"unknown key"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { port = 9862; };\n"), 2, "metrics.port",
+                          {"unknown key"}));
+}
+
+// --- types -------------------------------------------------------------------------------------
+
+TEST(errors, wrong_types) {
+    EXPECT_TRUE(has_error("ports = { name = \"p\"; };\n", 1, "ports",
+                          {"expected a list of groups", "got a group"}));
+    EXPECT_TRUE(has_error("ports = ( \"p\" );\n", 1, "ports[0]",
+                          {"expected a group", "got a string \"p\""}));
+    EXPECT_TRUE(has_error("ports = ( { name = 7; device = \"net_ring0\"; } );\n", 1,
+                          "ports[0].name", {"got an integer 7"}));
+    EXPECT_TRUE(has_error(refl("udp-ports = \"862\";"), 2, "reflectors[0].udp-ports",
+                          {"expected a list of UDP ports", "got a string \"862\""}));
+    EXPECT_TRUE(has_error(refl("udp-ports = [ \"862\" ];"), 2, "reflectors[0].udp-ports[0]",
+                          {"expected an integer in 1..65535, got a string \"862\""}));
+    EXPECT_TRUE(has_error(refl("stateful = \"yes\";"), 2, "reflectors[0].stateful",
+                          {"expected true or false, got a string \"yes\""}));
+    EXPECT_TRUE(has_error(refl("stateful = 1;"), 2, "reflectors[0].stateful",
+                          {"expected true or false"}));
+    EXPECT_TRUE(has_error(refl("vlan = true;"), 2, "reflectors[0].vlan", {"got a boolean true"}));
+    EXPECT_TRUE(has_error(with_port("control = [ 1 ];\n"), 2, "control",
+                          {"expected a group", "got an array"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { site = 1; }; };\n"), 2,
+                          "metrics.labels.site",
+                          {"expected a label value string, got an integer 1"}));
+    EXPECT_TRUE(has_error(port("addresses = \"198.18.0.2/24\";"), 1, "ports[0].addresses",
+                          {"expected a list of interface addresses"}));
+}
+
+// --- required keys -----------------------------------------------------------------------------
+
+TEST(errors, required_keys) {
+    // No line to point at: the file itself is named.
+    EXPECT_TRUE(has_error("metrics = {};\n", 0, "ports", {"required key missing"}));
+    EXPECT_TRUE(has_error("ports = ();\n", 1, "ports", {"expected at least one port"}));
+    EXPECT_TRUE(has_error("ports = (\n { device = \"net_ring0\"; } );\n", 2, "ports[0].name",
+                          {"required key missing"}));
+    EXPECT_TRUE(has_error("ports = ( { name = \"p\"; } );\n", 1, "ports[0].device",
+                          {"required key missing", "PCI address"}));
+    EXPECT_TRUE(has_error(port("vlans = ( { addresses = [ \"198.19.0.2/24\" ]; } );"), 1,
+                          "ports[0].vlans[0].id", {"required key missing"}));
+    EXPECT_TRUE(has_error(port("vlans = ( { id = 3; } );"), 1, "ports[0].vlans[0].addresses",
+                          {"required key missing"}));
+    EXPECT_TRUE(has_error(port("vlans = ( { id = 3; addresses = []; } );"), 1,
+                          "ports[0].vlans[0].addresses",
+                          {"expected at least one interface address"}));
+    EXPECT_TRUE(has_error(with_port("reflectors = (\n { name = \"r\"; port = \"wire0\"; } );\n"), 3,
+                          "reflectors[0].prefixes",
+                          {"required key missing", "[] accepts nothing"}));
+    EXPECT_TRUE(has_error(with_port("reflectors = ( { name = \"r\"; prefixes = []; } );\n"), 2,
+                          "reflectors[0].port", {"required key missing"}));
+    EXPECT_TRUE(has_error(with_port("reflectors = ( { port = \"wire0\"; prefixes = []; } );\n"), 2,
+                          "reflectors[0].name", {"required key missing"}));
+    EXPECT_TRUE(has_error(with_port("control = { port = 862; };\n"), 2, "control.prefixes",
+                          {"required key missing"}));
+    EXPECT_TRUE(has_error(port("hw-clock = { unit = \"us\"; };"), 1, "ports[0].hw-clock.epoch",
+                          {"required key missing"}));
+}
+
+// --- duplicates --------------------------------------------------------------------------------
+
+TEST(errors, duplicate_names) {
+    EXPECT_TRUE(has_error("ports = ( { name = \"p\"; device = \"net_ring0\"; },\n"
+                          "  { name = \"p\"; device = \"net_ring1\"; } );\n",
+                          2, "ports[1].name", {"duplicate port name \"p\"", "ports[0].name"}));
+    EXPECT_TRUE(has_error(
+            with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = []; },\n"
+                      " { name = \"r\"; port = \"wire0\"; vlan = 100; prefixes = []; } );\n"),
+            3, "reflectors[1].name", {"duplicate reflector name \"r\""}));
+}
+
+TEST(errors, duplicate_devices_after_normalization) {
+    EXPECT_TRUE(has_error("ports = ( { name = \"a\"; device = \"3b:00.0\"; },\n"
+                          "  { name = \"b\"; device = \"0000:3B:00.0,x=1\"; } );\n",
+                          2, "ports[1].device",
+                          {"device \"0000:3b:00.0\" is already used by ports[0].device"}));
+}
+
+TEST(errors, duplicate_vlans_addresses_ifaces) {
+    EXPECT_TRUE(has_error(port("vlans = ( { id = 5; addresses = [\"198.19.0.2/24\"]; },\n"
+                               "{ id = 5; addresses = [\"198.19.1.2/24\"]; } );"),
+                          2, "ports[0].vlans[1]", {"duplicate VLAN 5", "ports[0].vlans[0]"}));
+    // The same address twice on one box, here on two ports.
+    EXPECT_TRUE(has_error("ports = ( { name = \"a\"; device = \"net_ring0\"; addresses = [ "
+                          "\"198.18.0.2/24\" ]; },\n"
+                          "  { name = \"b\"; device = \"net_ring1\";\n"
+                          "    addresses = [ \"198.18.0.3/24\", \"198.18.0.2/16\" ]; } );\n",
+                          3, "ports[1].addresses[1]",
+                          {"address 198.18.0.2 is already assigned at ports[0].addresses[0]"}));
+    EXPECT_TRUE(has_error("ports = ( { name = \"a\"; device = \"net_ring0\"; exception = { iface = "
+                          "\"t0\"; }; },\n"
+                          "  { name = \"b\"; device = \"net_ring1\";\n"
+                          "    exception = { iface = \"t0\"; }; } );\n",
+                          3, "ports[1].exception.iface",
+                          {"kernel interface \"t0\" is already used by ports[0].exception.iface"}));
+    // Default iface of port "t0" clashes with the explicit one of another port.
+    EXPECT_TRUE(has_error("ports = ( { name = \"a\"; device = \"net_ring0\"; exception = { iface = "
+                          "\"t0\"; }; },\n"
+                          "  { name = \"t0\"; device = \"net_ring1\"; } );\n",
+                          2, "ports[1].exception.iface", {"kernel interface \"t0\""}));
+}
+
+TEST(errors, duplicates_in_lists) {
+    EXPECT_TRUE(has_error(refl("udp-ports = [ 862,\n 862 ];"), 3, "reflectors[0].udp-ports[1]",
+                          {"duplicate UDP port 862", "reflectors[0].udp-ports[0]"}));
+    EXPECT_TRUE(has_error(with_port("reflectors = ( { name = \"r\"; port = \"wire0\";\n"
+                                    " prefixes = [ \"198.18.0.0/15\", \"198.18.0.0/15\" ]; } );\n"),
+                          3, "reflectors[0].prefixes[1]", {"duplicate prefix"}));
+    EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"unauthenticated\" ];"), 2,
+                          "control.modes[1]", {"duplicate mode"}));
+    EXPECT_TRUE(has_error(refl("addresses = [ \"198.18.0.2\", \"198.18.0.2\" ];"), 2,
+                          "reflectors[0].addresses[1]", {"duplicate address"}));
+}
+
+// --- overlapping reflectors --------------------------------------------------------------------
+
+TEST(errors, overlapping_reflectors) {
+    // Same port, untagged, UDP 862 (the default for both): reported at the second reflector.
+    EXPECT_TRUE(has_error(
+            with_port(
+                    "reflectors = (\n"
+                    "  { name = \"a\"; port = \"wire0\"; prefixes = []; },\n"
+                    "  { name = \"b\"; port = \"wire0\"; mode = \"stamp\"; prefixes = []; } );\n"),
+            4, "reflectors[1]",
+            {"UDP port 862 on port \"wire0\" untagged address 198.18.0.2",
+             "already served by reflector \"a\" (reflectors[0])"}));
+    // Explicit lists sharing one port and one address.
+    EXPECT_TRUE(has_error(
+            with_port("reflectors = (\n"
+                      "  { name = \"a\"; port = \"wire0\"; udp-ports = [ 862, 5000 ]; prefixes = "
+                      "[]; },\n"
+                      "  { name = \"b\"; port = \"wire0\"; addresses = [ \"2001:2::2\" ];\n"
+                      "    udp-ports = [ 6000,\n"
+                      "                  5000 ]; prefixes = []; } );\n"),
+            6, "reflectors[1].udp-ports[1]",
+            {"UDP port 5000", "address 2001:2::2", "reflector \"a\""}));
+    // On a VLAN.
+    EXPECT_TRUE(has_error(
+            with_port("reflectors = (\n"
+                      "  { name = \"a\"; port = \"wire0\"; vlan = 100; prefixes = []; },\n"
+                      "  { name = \"b\"; port = \"wire0\"; vlan = 100; prefixes = []; } );\n"),
+            4, "reflectors[1]", {"VLAN 100"}));
+}
+
+TEST(errors, non_overlapping_reflectors_are_fine) {
+    load_result r = load_string(with_port(
+            "reflectors = (\n"
+            "  { name = \"a\"; port = \"wire0\"; prefixes = []; },\n"
+            "  { name = \"b\"; port = \"wire0\"; vlan = 100; prefixes = []; },\n"
+            "  { name = \"c\"; port = \"wire0\"; udp-ports = [ 863 ]; prefixes = []; } );\n"));
+    EXPECT_TRUE(r.ok()) << to_string(r.errors);
+}
+
+// --- prefixes and addresses --------------------------------------------------------------------
+
+TEST(errors, bad_prefixes) {
+    // A reflector on line 2, and a control group on line 2, whose prefixes are the given list.
+    auto refl = [](const std::string& keys) {
+        return with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; " + keys + " } );\n");
+    };
+    auto ctl = [](const std::string& keys) { return with_port("control = { " + keys + " };\n"); };
+    EXPECT_TRUE(
+            has_error(refl("prefixes = [ \"198.18.0.1/15\" ];"), 2, "reflectors[0].prefixes[0]",
+                      {"host bits zero", "\"198.18.0.1/15\"", "did you mean \"198.18.0.0/15\"?"}));
+    EXPECT_TRUE(has_error(refl("prefixes = [ \"2001:2::1/48\" ];"), 2, "reflectors[0].prefixes[0]",
+                          {"did you mean \"2001:2::/48\"?"}));
+    EXPECT_TRUE(has_error(refl("prefixes = [ \"198.18.0.0/33\" ];"), 2, "reflectors[0].prefixes[0]",
+                          {"expected a prefix \"address/length\""}));
+    EXPECT_TRUE(has_error(refl("prefixes = [ \"lab\" ];"), 2, "reflectors[0].prefixes[0]",
+                          {"got \"lab\""}));
+    EXPECT_TRUE(has_error(ctl("prefixes = [ \"10.0.0.1/8\" ];"), 2, "control.prefixes[0]",
+                          {"did you mean \"10.0.0.0/8\"?"}));
+}
+
+TEST(errors, bad_interface_addresses) {
+    EXPECT_TRUE(has_error(port("addresses = [ \"198.18.0.2\" ];"), 1, "ports[0].addresses[0]",
+                          {"expected an interface address \"address/length\""}));
+    EXPECT_TRUE(has_error(port("addresses = [ \"198.18.0.0/24\" ];"), 1, "ports[0].addresses[0]",
+                          {"the network address of 198.18.0.0/24"}));
+    EXPECT_TRUE(has_error(port("addresses = [ \"198.18.0.255/24\" ];"), 1, "ports[0].addresses[0]",
+                          {"the broadcast address of 198.18.0.0/24"}));
+    EXPECT_TRUE(has_error(port("addresses = [ \"224.0.0.1/24\" ];"), 1, "ports[0].addresses[0]",
+                          {"multicast"}));
+    EXPECT_TRUE(has_error(port("addresses = [ \"::1/128\" ];"), 1, "ports[0].addresses[0]",
+                          {"loopback"}));
+    EXPECT_TRUE(has_error(port("addresses = [ \"0.0.0.0/8\" ];"), 1, "ports[0].addresses[0]",
+                          {"unspecified"}));
+    EXPECT_TRUE(has_error(port("addresses = [ \"::ffff:198.18.0.2/120\" ];"), 1,
+                          "ports[0].addresses[0]", {"IPv4-mapped"}));
+    // /31 and /32 have no network/broadcast address (RFC 3021): both ends are hosts.
+    EXPECT_TRUE(load_string(port("addresses = [ \"198.18.0.0/31\", \"198.18.1.255/32\" ];")).ok());
+}
+
+TEST(errors, reflector_addresses_must_be_the_ports) {
+    EXPECT_TRUE(has_error(
+            refl("addresses = [ \"198.18.0.3\" ];"), 2, "reflectors[0].addresses[0]",
+            {"expected one of the addresses of port \"wire0\" untagged (198.18.0.2, 2001:2::2)"}));
+    EXPECT_TRUE(has_error(refl("addresses = [ \"198.18.0.2/24\" ];"), 2,
+                          "reflectors[0].addresses[0]", {"without a prefix length"}));
+    EXPECT_TRUE(has_error(refl("vlan = 100; addresses = [ \"198.18.0.2\" ];"), 2,
+                          "reflectors[0].addresses[0]", {"port \"wire0\" VLAN 100 (198.19.0.2)"}));
+    EXPECT_TRUE(has_error(refl("addresses = [];"), 2, "reflectors[0].addresses",
+                          {"expected at least one"}));
+}
+
+TEST(errors, reflector_port_and_vlan_must_exist) {
+    EXPECT_TRUE(has_error(
+            with_port("reflectors = ( { name = \"r\"; port = \"wire9\"; prefixes = []; } );\n"), 2,
+            "reflectors[0].port", {"expected the name of a port (\"wire0\"), got \"wire9\""}));
+    EXPECT_TRUE(has_error(refl("vlan = 200;"), 2, "reflectors[0].vlan",
+                          {"expected 0 (untagged) or a VLAN of port \"wire0\" (100), got 200"}));
+    // A port with VLAN addresses only: nothing untagged to reflect on.
+    EXPECT_TRUE(has_error("ports = ( { name = \"p\"; device = \"net_ring0\";\n"
+                          "  vlans = ( { id = 7; addresses = [ \"198.19.0.2/24\" ]; } ); } );\n"
+                          "reflectors = ( { name = \"r\"; port = \"p\"; prefixes = []; } );\n",
+                          3, "reflectors[0].vlan", {"port \"p\" has no untagged addresses"}));
+}
+
+// --- ranges ------------------------------------------------------------------------------------
+
+TEST(errors, ranges) {
+    EXPECT_TRUE(has_error(refl("udp-ports = [ 0 ];"), 2, "reflectors[0].udp-ports[0]",
+                          {"expected an integer in 1..65535, got 0"}));
+    EXPECT_TRUE(has_error(refl("udp-ports = [ 65536 ];"), 2, "reflectors[0].udp-ports[0]",
+                          {"got 65536"}));
+    EXPECT_TRUE(has_error(refl("udp-ports = [];"), 2, "reflectors[0].udp-ports",
+                          {"at least one UDP port"}));
+    EXPECT_TRUE(has_error(refl("vlan = 4095;"), 2, "reflectors[0].vlan", {"0..4094, got 4095"}));
+    EXPECT_TRUE(has_error(refl("vlan = -1;"), 2, "reflectors[0].vlan", {"got -1"}));
+    EXPECT_TRUE(has_error(refl("inactivity-timeout = 0;"), 2, "reflectors[0].inactivity-timeout",
+                          {"1..86400, got 0"}));
+    EXPECT_TRUE(has_error(refl("inactivity-timeout = 86401;"), 2,
+                          "reflectors[0].inactivity-timeout", {"got 86401"}));
+    EXPECT_TRUE(has_error(refl("max-sessions = 16777217;"), 2, "reflectors[0].max-sessions",
+                          {"1..16777216, got 16777217"}));
+    EXPECT_TRUE(has_error(refl("dscp = 64;"), 2, "reflectors[0].dscp", {"0..63, got 64"}));
+    EXPECT_TRUE(has_error(port("vlans = ( { id = 0; addresses = [\"198.19.0.2/24\"]; } );"), 1,
+                          "ports[0].vlans[0].id", {"1..4094, got 0"}));
+    EXPECT_TRUE(has_error(port("exception = { rate-limit-pps = -1; };"), 1,
+                          "ports[0].exception.rate-limit-pps", {"0..100000000, got -1"}));
+    EXPECT_TRUE(has_error(ctl("port = 0;"), 2, "control.port", {"1..65535, got 0"}));
+    EXPECT_TRUE(has_error(ctl("max-connections = 0;"), 2, "control.max-connections", {"got 0"}));
+    EXPECT_TRUE(
+            has_error(ctl("max-sessions = 1048577;"), 2, "control.max-sessions", {"got 1048577"}));
+    EXPECT_TRUE(has_error(ctl("servwait = 0;"), 2, "control.servwait", {"1..604800, got 0"}));
+    EXPECT_TRUE(has_error(ctl("refwait = 604801;"), 2, "control.refwait", {"got 604801"}));
+    EXPECT_TRUE(has_error(ctl("receiver-ports = { min = 0; };"), 2, "control.receiver-ports.min",
+                          {"got 0"}));
+    EXPECT_TRUE(has_error(ctl("\n  receiver-ports = { min = 6000; max = 5000; };"), 3,
+                          "control.receiver-ports",
+                          {"expected min <= max, got min = 6000, max = 5000"}));
+    // One bound given: checked against the other's default (64364..64373).
+    EXPECT_TRUE(has_error(ctl("receiver-ports = { min = 65000; };"), 2, "control.receiver-ports",
+                          {"min = 65000, max = 64373"}));
+}
+
+// --- enumerations ------------------------------------------------------------------------------
+
+TEST(errors, enumerations) {
+    EXPECT_TRUE(has_error(port("hw-timestamps = \"yes\";"), 1, "ports[0].hw-timestamps",
+                          {"expected one of \"auto\" \"on\" \"off\", got \"yes\""}));
+    EXPECT_TRUE(has_error(port("hw-clock = { unit = \"ms\"; epoch = \"unix\"; };"), 1,
+                          "ports[0].hw-clock.unit", {"\"ns\" \"us\", got \"ms\""}));
+    EXPECT_TRUE(has_error(port("hw-clock = { unit = \"ns\"; epoch = \"gps\"; };"), 1,
+                          "ports[0].hw-clock.epoch", {"got \"gps\""}));
+    EXPECT_TRUE(has_error(refl("mode = \"twamp\";"), 2, "reflectors[0].mode",
+                          {"\"twamp-light\" \"stamp\", got \"twamp\""}));
+    EXPECT_TRUE(has_error(refl("timestamp-format = \"NTP\";"), 2, "reflectors[0].timestamp-format",
+                          {"\"auto\" \"ntp\" \"ptp\", got \"NTP\""}));
+    EXPECT_TRUE(has_error(refl("dscp = \"af44\";"), 2, "reflectors[0].dscp",
+                          {"\"copy\"", "got \"af44\""}));
+}
+
+TEST(errors, hw_clock_needs_hw_timestamps) {
+    EXPECT_TRUE(has_error(
+            port("hw-timestamps = \"off\"; hw-clock = { unit = \"us\"; epoch = \"unix\"; };"), 1,
+            "ports[0].hw-clock", {"hw-timestamps = \"off\""}));
+}
+
+// --- devices, names, interfaces ----------------------------------------------------------------
+
+TEST(errors, devices) {
+    for (const char* bad : {"", "3b:00", "0000:3b:20.0", "0000:3b:00.8", "net ring0", "0net",
+                            "net-ring0", "/dev/eth0"}) {
+        EXPECT_TRUE(
+                has_error(std::string("ports = ( { name = \"p\"; device = \"") + bad + "\"; } );\n",
+                          1, "ports[0].device", {"expected a PCI address"}))
+                << bad;
+    }
+}
+
+TEST(errors, object_names) {
+    EXPECT_TRUE(has_error("ports = ( { name = \"\"; device = \"net_ring0\"; } );\n", 1,
+                          "ports[0].name", {"expected a name of 1..32", "got \"\""}));
+    EXPECT_TRUE(has_error("ports = ( { name = \"a b\"; device = \"net_ring0\"; } );\n", 1,
+                          "ports[0].name", {"got \"a b\""}));
+    EXPECT_TRUE(has_error(
+            with_port("reflectors = ( { name = \"-r\"; port = \"wire0\"; prefixes = []; } );\n"), 2,
+            "reflectors[0].name", {"got \"-r\""}));
+    EXPECT_TRUE(has_error(
+            with_port("reflectors = ( { name = \"r123456789012345678901234567890123\"; port = "
+                      "\"wire0\"; prefixes = []; } );\n"),
+            2, "reflectors[0].name", {"1..32"}));
+}
+
+TEST(errors, interface_names) {
+    EXPECT_TRUE(has_error(port("exception = { iface = \"abcdefghijklmnop\"; };"), 1,
+                          "ports[0].exception.iface",
+                          {"1..15 characters", "got \"abcdefghijklmnop\""}));
+    EXPECT_TRUE(has_error(port("exception = { iface = \"a/b\"; };"), 1, "ports[0].exception.iface",
+                          {"a/b"}));
+    EXPECT_TRUE(has_error(port("exception = { iface = \"a:1\"; };"), 1, "ports[0].exception.iface",
+                          {"a:1"}));
+    EXPECT_TRUE(has_error(port("exception = { iface = \"..\"; };"), 1, "ports[0].exception.iface",
+                          {"\"..\""}));
+    // The default is the port's name: a 20-character port name needs an explicit iface.
+    EXPECT_TRUE(
+            has_error("ports = ( { name = \"a2345678901234567890\"; device = \"net_ring0\"; } );\n",
+                      1, "ports[0].exception.iface", {"(the default: the port's name)"}));
+    // 11 + ".4094" = 16 characters: the VLAN sub-interface would not fit IFNAMSIZ.
+    EXPECT_TRUE(has_error(port("exception = { iface = \"tap12345678\"; };\n"
+                               "  vlans = ( { id = 4094; addresses = [ \"198.19.0.2/24\" ]; } );"),
+                          1, "ports[0].exception.iface", {"sub-interface \"tap12345678.4094\""}));
+}
+
+// --- control -----------------------------------------------------------------------------------
+
+TEST(errors, control_modes) {
+    EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"authenticated\" ];"), 2,
+                          "control.modes[1]", {"mode \"authenticated\" is not supported"}));
+    EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"encrypted\" ];"), 2,
+                          "control.modes[1]", {"not supported"}));
+    EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"mixed\" ];"), 2, "control.modes[1]",
+                          {"not supported"}));
+    EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"fast\" ];"), 2, "control.modes[1]",
+                          {"expected one of \"unauthenticated\"", "got \"fast\""}));
+    EXPECT_TRUE(has_error(ctl("modes = [ \"reflect-octets\" ];"), 2, "control.modes",
+                          {"contain \"unauthenticated\""}));
+    EXPECT_TRUE(has_error(ctl("listen = \"0.0.0.0:862\";"), 2, "control.listen",
+                          {"got \"0.0.0.0:862\""}));
+    EXPECT_TRUE(
+            has_error(ctl("listen = \"239.0.0.1\";"), 2, "control.listen", {"got \"239.0.0.1\""}));
+}
+
+// --- metrics -----------------------------------------------------------------------------------
+
+TEST(errors, metrics_listen) {
+    for (const char* bad :
+         {"127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "::1:9862",
+          "[127.0.0.1]:9862", "[::1]9862", "localhost:9862", "127.0.0.1:09862", ":9862"}) {
+        EXPECT_TRUE(has_error(with_port(std::string("metrics = { listen = \"") + bad + "\"; };\n"),
+                              2, "metrics.listen", {"expected \"address:port\""}))
+                << bad;
+    }
+}
+
+TEST(errors, metrics_labels) {
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { my-site = \"x\"; }; };\n"), 2,
+                          "metrics.labels.my-site", {"expected a Prometheus label name"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { reason = \"x\"; }; };\n"), 2,
+                          "metrics.labels.reason", {"set by the exporter itself"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { reflector = \"x\"; }; };\n"), 2,
+                          "metrics.labels.reflector", {"set by the exporter itself"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { port = \"x\"; }; };\n"), 2,
+                          "metrics.labels.port", {"set by the exporter itself"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { site = \"\"; }; };\n"), 2,
+                          "metrics.labels.site", {"non-empty UTF-8"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { site = \"\\xff\"; }; };\n"), 2,
+                          "metrics.labels.site", {"non-empty UTF-8", "\\xff"}));
+    // An overlong '/' (C0 AF) is not UTF-8 either.
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = { site = \"\\xc0\\xaf\"; }; };\n"), 2,
+                          "metrics.labels.site", {"UTF-8"}));
+    EXPECT_TRUE(has_error(with_port("metrics = { labels = [ \"a\" ]; };\n"), 2, "metrics.labels",
+                          {"expected a group"}));
+}
+
+TEST(errors, control_and_metrics_on_one_tcp_port) {
+    EXPECT_TRUE(has_error(with_port("control = { port = 9862; prefixes = []; };\n"
+                                    "metrics = { listen = \"127.0.0.1:9862\"; };\n"),
+                          3, "metrics.listen", {"other than control.port (9862)"}));
+    // Distinct specific addresses may share a port number.
+    EXPECT_TRUE(
+            load_string(
+                    with_port(
+                            "control = { listen = \"198.18.0.2\"; port = 9862; prefixes = []; };\n"
+                            "metrics = { listen = \"127.0.0.1:9862\"; };\n"))
+                    .ok());
+}
+
+// --- collection --------------------------------------------------------------------------------
+
+TEST(errors, collects_several_in_file_order) {
+    load_result r = load_string(
+            with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = [];\n"
+                      "  udp-ports = [ 0 ];\n"
+                      "  dscp = 99; } );\n"
+                      "control = { bogus = 1; prefixes = []; };\n"));
+    ASSERT_EQ(r.errors.size(), 3U) << to_string(r.errors);
+    EXPECT_EQ(r.errors[0].line, 3U);
+    EXPECT_EQ(r.errors[0].path, "reflectors[0].udp-ports[0]");
+    EXPECT_EQ(r.errors[1].line, 4U);
+    EXPECT_EQ(r.errors[1].path, "reflectors[0].dscp");
+    EXPECT_EQ(r.errors[2].line, 5U);
+    EXPECT_EQ(r.errors[2].path, "control.bogus");
+    EXPECT_FALSE(r.cfg);
+}
+
+TEST(errors, capped) {
+    std::string text(twamp::config::test::one_port);
+    text += "control = {\n";
+    for (int i = 0; i < 80; ++i) {
+        text += "  k" + std::to_string(i) + " = 1;\n";
+    }
+    text += "};\n";
+    load_result r = load_string(text);
+    ASSERT_EQ(r.errors.size(), max_errors);
+    EXPECT_EQ(r.errors.back().message, "... and 32 more errors"); // 81 found, 49 shown + this line
+}
+
+TEST(errors, to_string_format) {
+    error e{"twamp.conf", 12, "reflectors[1].udp-ports[0]",
+            "expected an integer in 1..65535, got 0"};
+    EXPECT_EQ(to_string(e),
+              "twamp.conf:12: reflectors[1].udp-ports[0]: expected an integer in 1..65535, got 0");
+    error f{"twamp.conf", 0, "", "cannot open: No such file or directory"};
+    EXPECT_EQ(to_string(f), "twamp.conf: cannot open: No such file or directory");
+    EXPECT_EQ(to_string(std::vector{e, f}), to_string(e) + "\n" + to_string(f) + "\n");
+}

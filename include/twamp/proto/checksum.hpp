@@ -25,13 +25,12 @@ constexpr uint16_t csum_sub(uint16_t a, uint16_t b) noexcept {
     return csum_add(a, static_cast<uint16_t>(~b));
 }
 
+// Folds a sum of numeric values (any mix of 16- and 32-bit words that fits in 64 bits) to 16
+// bits with end-around carry. Adding a word to its own rotation leaves the end-around-carry sum
+// of its two halves in the upper half: 64 -> 32 -> 16 bits in two such steps.
 constexpr uint16_t csum_fold64(uint64_t s) noexcept {
-    s = (s & 0xffffffff) + (s >> 32);
-    s = (s & 0xffffffff) + (s >> 32);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    s = (s & 0xffff) + (s >> 16);
-    return static_cast<uint16_t>(s);
+    const uint32_t x = static_cast<uint32_t>((s + std::rotr(s, 32)) >> 32);
+    return static_cast<uint16_t>((x + std::rotr(x, 16)) >> 16);
 }
 
 // Unfolded sums: the reflector's hot path adds several byte ranges and constants and folds once.
@@ -83,12 +82,9 @@ inline uint64_t csum_partial(const uint8_t* p, std::size_t n, uint64_t acc = 0) 
     return acc;
 }
 
-// Folds an unfolded sum to the numeric folded 16-bit sum. Adding a word to its own rotation
-// leaves the end-around-carry sum of the two halves in the upper half: 64 -> 32 -> 16 bits in
-// two such steps.
+// Folds an unfolded sum to the numeric folded 16-bit sum.
 constexpr uint16_t csum_fold_native(uint64_t acc) noexcept {
-    const uint32_t x = static_cast<uint32_t>((acc + std::rotr(acc, 32)) >> 32);
-    const uint16_t h = static_cast<uint16_t>((x + std::rotr(x, 16)) >> 16);
+    const uint16_t h = csum_fold64(acc);
     if constexpr (std::endian::native == std::endian::little) {
         return __builtin_bswap16(h);
     } else {

@@ -1,0 +1,442 @@
+// Tier 2 (DESIGN.md): the worker loop in-process on a net_ring port, one EAL per process.
+// Frames go in through the RX ring, replies come out of the TX ring, wire -> kernel frames out
+// of the exception ring; counters and the mempool are checked after every run.
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "../../src/dataplane/clock.hpp"
+#include "../../src/dataplane/counters.hpp"
+#include "../../src/dataplane/sessions.hpp"
+#include "../../src/dataplane/snapshot.hpp"
+#include "../../src/dataplane/worker.hpp"
+#include "../unit/proto/test_util.hpp"
+#include "twamp/proto/drop_reason.hpp"
+
+using namespace twamp;
+using namespace twamp::test;
+using proto::drop_reason;
+
+namespace {
+
+rte_mempool* g_pool = nullptr;
+
+class eal_env : public ::testing::Environment {
+public:
+    void SetUp() override {
+        std::string prefix = "--file-prefix=dpt" + std::to_string(getpid());
+        const char* argv[] = {
+                "dpdk_tests", "-l",       "0",           "--no-huge",    "-m",
+                "512",        "--no-pci", "--no-shconf", prefix.c_str(), "--log-level=*:error"};
+        int argc = static_cast<int>(std::size(argv));
+        ASSERT_GE(rte_eal_init(argc, const_cast<char**>(argv)), 0) << "EAL init failed";
+        g_pool = rte_pktmbuf_pool_create("dpt", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+        ASSERT_NE(g_pool, nullptr);
+    }
+};
+
+dataplane::ip_prefix pfx(std::array<uint8_t, 16> a, bool v6, uint8_t len) {
+    dataplane::ip_prefix p;
+    p.v6 = v6;
+    if (v6) {
+        p.addr = a;
+    } else {
+        p.addr = {};
+        p.addr[10] = p.addr[11] = 0xff;
+        std::copy(a.begin(), a.begin() + 4, p.addr.begin() + 12);
+    }
+    p.len = len;
+    return p;
+}
+
+const auto box4 = std::array<uint8_t, 16>{198, 18, 0, 2};
+const auto box6 = v6addr({0x2001, 0x0002, 0x0002});
+
+dataplane::context_spec light_ctx(std::string name, uint16_t udp_port) {
+    dataplane::context_spec c;
+    c.name = std::move(name);
+    c.addresses = {pfx(box4, false, 32), pfx(box6, true, 128)};
+    c.udp_ports = {udp_port};
+    c.prefixes = {pfx({198, 18, 0, 0}, false, 24), pfx(v6addr({0x2001, 0x0002, 0}), true, 64)};
+    return c;
+}
+
+struct run_result {
+    std::vector<bytes> replies;
+    std::size_t to_kernel = 0;
+};
+
+class ring_port {
+public:
+    explicit ring_port(dataplane::dataplane_spec spec) : spec_(std::move(spec)) {
+        static int n = 0;
+        const std::string id = std::to_string(n++);
+        rx_ = rte_ring_create(("rx" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        tx_ = rte_ring_create(("tx" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        exc_ = rte_ring_create(("ex" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        EXPECT_TRUE(rx_ && tx_ && exc_);
+        int p = rte_eth_from_rings(("ring" + id).c_str(), &rx_, 1, &tx_, 1, 0);
+        EXPECT_GE(p, 0);
+        port_ = static_cast<uint16_t>(p);
+        rte_eth_conf conf{};
+        EXPECT_EQ(rte_eth_dev_configure(port_, 1, 1, &conf), 0);
+        EXPECT_EQ(rte_eth_rx_queue_setup(port_, 0, 512, 0, nullptr, g_pool), 0);
+        EXPECT_EQ(rte_eth_tx_queue_setup(port_, 0, 512, 0, nullptr), 0);
+        EXPECT_EQ(rte_eth_dev_start(port_), 0);
+        rte_eth_macaddr_get(port_, &mac_);
+        clock_.init(5);
+        std::string err;
+        snap_ = dataplane::snapshot::build(spec_, 1, n, err);
+        EXPECT_NE(snap_, nullptr) << err;
+        snap_ptr_.store(snap_.get());
+        EXPECT_TRUE(sessions_.init(100 + static_cast<unsigned>(n),
+                                   snap_->session_capacity_per_worker(), err))
+                << err;
+    }
+    ~ring_port() {
+        rte_eth_dev_stop(port_);
+        rte_eth_dev_close(port_);
+        rte_ring_free(rx_);
+        rte_ring_free(tx_);
+        rte_ring_free(exc_);
+    }
+
+    std::array<uint8_t, 6> mac() const {
+        std::array<uint8_t, 6> m;
+        std::copy(std::begin(mac_.addr_bytes), std::end(mac_.addr_bytes), m.begin());
+        return m;
+    }
+
+    // Feeds frames, lets the worker run until they are consumed (and `linger` more), stops it.
+    run_result run(const std::vector<bytes>& frames,
+                   std::chrono::milliseconds linger = std::chrono::milliseconds(20)) {
+        for (const auto& f : frames) {
+            rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+            EXPECT_NE(m, nullptr);
+            std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+            while (rte_ring_enqueue(rx_, m) != 0) {
+                std::this_thread::yield();
+            }
+        }
+        std::atomic<bool> stop{false};
+        dataplane::worker_args a;
+        a.index = 0;
+        a.burst = 32;
+        dataplane::worker_port wp;
+        wp.port_id = port_;
+        wp.mac = mac_;
+        a.ports.push_back(wp);
+        a.exception_ring = exc_;
+        a.snap = &snap_ptr_;
+        a.clock = &clock_;
+        a.sessions = &sessions_;
+        a.counters = &counters_;
+        a.stop = &stop;
+        std::thread t(dataplane::worker_main, &a);
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (rte_ring_count(rx_) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        std::this_thread::sleep_for(linger);
+        stop = true;
+        t.join();
+        run_result r;
+        void* obj;
+        while (rte_ring_dequeue(tx_, &obj) == 0) {
+            auto* m = static_cast<rte_mbuf*>(obj);
+            auto* d = rte_pktmbuf_mtod(m, uint8_t*);
+            r.replies.emplace_back(d, d + rte_pktmbuf_data_len(m));
+            rte_pktmbuf_free(m);
+        }
+        while (rte_ring_dequeue(exc_, &obj) == 0) {
+            ++r.to_kernel;
+            rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+        }
+        return r;
+    }
+
+    uint64_t drops(drop_reason r) const {
+        return counters_.drops[static_cast<std::size_t>(r)].load();
+    }
+    const dataplane::worker_counters& counters() const { return counters_; }
+
+private:
+    dataplane::dataplane_spec spec_;
+    rte_ring *rx_ = nullptr, *tx_ = nullptr, *exc_ = nullptr;
+    uint16_t port_ = 0;
+    rte_ether_addr mac_{};
+    dataplane::sw_clock clock_;
+    std::unique_ptr<dataplane::snapshot> snap_;
+    std::atomic<const dataplane::snapshot*> snap_ptr_{nullptr};
+    dataplane::session_table sessions_;
+    dataplane::worker_counters counters_;
+};
+
+dataplane::dataplane_spec one_port(std::vector<dataplane::context_spec> ctxs) {
+    dataplane::dataplane_spec s;
+    s.ports.resize(1);
+    s.ports[0].name = "ring";
+    s.contexts = std::move(ctxs);
+    return s;
+}
+
+bytes light(const ring_port& rp, uint32_t seq, uint16_t sport = 50000, uint16_t dport = 862,
+            int v = 4) {
+    frame_spec s = v == 4 ? v4_spec() : v6_spec();
+    s.dst_mac = rp.mac();
+    s.sport = sport;
+    s.dport = dport;
+    s.payload = twamp_request(seq, 0, 0x0001, 41);
+    return build(s);
+}
+
+uint32_t reply_seq(const bytes& f) {
+    layers l = locate(f.data());
+    return rd32(f.data() + l.payload());
+}
+uint32_t reply_sender_seq(const bytes& f) {
+    layers l = locate(f.data());
+    return rd32(f.data() + l.payload() + 24);
+}
+uint16_t reply_dport(const bytes& f) {
+    layers l = locate(f.data());
+    return rd16(f.data() + l.l4 + 2);
+}
+
+// RFC 8762 §4.2 (stateful): the reflector's own sequence number counts from 0 per session,
+// the sender's is copied; the reply goes back from our MAC to the sender's.
+TEST(worker, stateful_sequence_per_session_ipv4_and_ipv6) {
+    ring_port rp(one_port({light_ctx("light", 862)}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 5; ++i) {
+        in.push_back(light(rp, 100 + i, 50000, 862, 4));
+        in.push_back(light(rp, 200 + i, 50000, 862, 6));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 10u);
+    uint32_t next4 = 0, next6 = 0;
+    for (const auto& f : r.replies) {
+        layers l = locate(f.data());
+        EXPECT_TRUE(std::equal(f.begin() + 6, f.begin() + 12, rp.mac().begin()));
+        EXPECT_EQ(f[0], 0x02);
+        EXPECT_EQ(f[5], 0x01); // the sender's MAC
+        if (l.ip_version == 4) {
+            EXPECT_EQ(reply_seq(f), next4);
+            EXPECT_EQ(reply_sender_seq(f), 100 + next4);
+            ++next4;
+        } else {
+            EXPECT_EQ(reply_seq(f), next6);
+            EXPECT_EQ(reply_sender_seq(f), 200 + next6);
+            ++next6;
+        }
+    }
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+    EXPECT_EQ(rp.counters().reflected_pkts.load(), 10u);
+}
+
+// RFC 8972 §3: the SSID is part of the session key; two SSIDs on one 4-tuple are two sessions.
+TEST(worker, stamp_ssid_separates_sessions) {
+    auto c = light_ctx("stamp", 862);
+    c.policy.mode = proto::test_mode::stamp;
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 6; ++i) {
+        frame_spec s = v4_spec();
+        s.dst_mac = rp.mac();
+        s.payload = stamp_request(i, 0, 0x0001, static_cast<uint16_t>(i % 2 ? 7 : 9));
+        in.push_back(build(s));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 6u);
+    std::map<uint16_t, uint32_t> next;
+    for (const auto& f : r.replies) {
+        layers l = locate(f.data());
+        uint16_t ssid = rd16(f.data() + l.payload() + 14);
+        EXPECT_EQ(reply_seq(f), next[ssid]++) << "ssid " << ssid;
+    }
+    EXPECT_EQ(next[7], 3u);
+    EXPECT_EQ(next[9], 3u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
+// RFC 8762 §4.3 stateless mode copies the sender's sequence number.
+TEST(worker, stateless_copies_sender_sequence) {
+    auto c = light_ctx("stateless", 862);
+    c.stateful = false;
+    ring_port rp(one_port({c}));
+    run_result r = rp.run({light(rp, 77), light(rp, 78)});
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(reply_seq(r.replies[0]), 77u);
+    EXPECT_EQ(reply_seq(r.replies[1]), 78u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 0u);
+}
+
+// Contexts: matched by (port, VLAN, address, UDP port); sources checked against prefixes.
+TEST(worker, acl_and_unmatched_udp_are_counted_drops) {
+    auto a = light_ctx("a", 862);
+    auto b = light_ctx("b", 64364);
+    b.prefixes = {pfx({198, 18, 1, 0}, false, 24)}; // the sender 198.18.0.1 is outside
+    auto c = light_ctx("empty", 64365);
+    c.prefixes = {}; // accepts nothing
+    ring_port rp(one_port({a, b, c}));
+    run_result r = rp.run({light(rp, 1, 50000, 862), light(rp, 2, 50000, 64364),
+                           light(rp, 3, 50000, 64365), light(rp, 4, 50000, 9999),
+                           light(rp, 5, 50000, 64364, 6)});
+    ASSERT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(reply_dport(r.replies[0]), 50000);
+    EXPECT_EQ(rp.drops(drop_reason::acl_denied), 3u);
+    EXPECT_EQ(rp.drops(drop_reason::no_reflector), 1u);
+    EXPECT_EQ(rp.counters().contexts[1].acl_denied.load(), 2u);
+    EXPECT_EQ(rp.counters().contexts[2].acl_denied.load(), 1u);
+}
+
+// A full table reflects new flows statelessly and counts them; existing sessions go on.
+TEST(worker, full_session_table_falls_back_to_stateless) {
+    auto c = light_ctx("small", 862);
+    c.max_sessions = 2;
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    for (uint16_t round = 0; round < 2; ++round) {
+        for (uint16_t flow = 0; flow < 3; ++flow) {
+            in.push_back(light(rp, 1000 + round, static_cast<uint16_t>(40000 + flow)));
+        }
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 6u);
+    for (const auto& f : r.replies) {
+        uint16_t flow = static_cast<uint16_t>(reply_dport(f) - 40000);
+        uint32_t round = reply_sender_seq(f) - 1000;
+        if (flow < 2) {
+            EXPECT_EQ(reply_seq(f), round) << "flow " << flow; // stateful: 0, 1
+        } else {
+            EXPECT_EQ(reply_seq(f), 1000 + round); // stateless: the sender's
+        }
+    }
+    EXPECT_EQ(rp.counters().sessions_table_full.load(), 2u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
+// Idle sessions age out after the context's inactivity timeout; the flow starts again at 0.
+TEST(worker, idle_sessions_age_out) {
+    auto c = light_ctx("aging", 862);
+    c.inactivity_timeout_s = 1;
+    ring_port rp(one_port({c}));
+    run_result r1 = rp.run({light(rp, 1), light(rp, 2)}, std::chrono::milliseconds(1600));
+    ASSERT_EQ(r1.replies.size(), 2u);
+    EXPECT_EQ(rp.counters().sessions_aged.load(), 1u);
+    run_result r2 = rp.run({light(rp, 3)});
+    ASSERT_EQ(r2.replies.size(), 1u);
+    EXPECT_EQ(reply_seq(r2.replies[0]), 0u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
+// Broadcast/multicast and non-UDP go to the kernel; unicast to another MAC is dropped.
+TEST(worker, exception_and_foreign_mac) {
+    ring_port rp(one_port({light_ctx("light", 862)}));
+    frame_spec arp_like = v4_spec();
+    arp_like.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    frame_spec icmp = v4_spec();
+    icmp.dst_mac = rp.mac();
+    icmp.l4_proto = 1;
+    icmp.payload = bytes(16, 0);
+    frame_spec other = v4_spec();
+    other.dst_mac = {0x02, 0x99, 0x99, 0x99, 0x99, 0x99};
+    other.payload = twamp_request(1, 0, 1, 41);
+    run_result r = rp.run({build(arp_like), build(icmp), build(other)});
+    EXPECT_EQ(r.replies.size(), 0u);
+    EXPECT_EQ(r.to_kernel, 2u);
+    EXPECT_EQ(rp.drops(drop_reason::l2_not_for_us), 1u);
+}
+
+// Many sessions through one worker: every session's reflector sequence stays consecutive.
+TEST(worker, many_sessions_consecutive) {
+    ring_port rp(one_port({light_ctx("light", 862)}));
+    std::vector<bytes> in;
+    for (uint32_t round = 0; round < 20; ++round) {
+        for (uint16_t flow = 0; flow < 100; ++flow) {
+            in.push_back(
+                    light(rp, round, static_cast<uint16_t>(20000 + flow), 862, flow % 2 ? 6 : 4));
+        }
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 2000u);
+    std::map<uint16_t, uint32_t> next;
+    for (const auto& f : r.replies) {
+        uint16_t flow = reply_dport(f);
+        EXPECT_EQ(reply_seq(f), next[flow]++);
+    }
+    EXPECT_EQ(next.size(), 100u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 100u);
+}
+
+// Bad input: every malformed frame is counted under a reason and freed; none is reflected,
+// none leaks an mbuf, the worker keeps going.
+TEST(worker, malformed_frames_counted_and_freed) {
+    ring_port rp(one_port({light_ctx("light", 862)}));
+    const unsigned in_use_before = rte_mempool_in_use_count(g_pool);
+    std::mt19937 rng(12345);
+    std::vector<bytes> in;
+    std::size_t good = 0;
+    for (int i = 0; i < 3000; ++i) {
+        bytes f = light(rp, static_cast<uint32_t>(i), 50000, 862, i % 3 == 0 ? 6 : 4);
+        switch (i % 6) {
+        case 0:
+            ++good;
+            break; // intact
+        case 1:
+            f.resize(14 + rng() % (f.size() - 14)); // truncated somewhere past L2
+            break;
+        default: {
+            // Flip 1-4 random octets after the MACs.
+            int flips = 1 + static_cast<int>(rng() % 4);
+            for (int k = 0; k < flips; ++k) {
+                f[12 + rng() % (f.size() - 12)] ^= static_cast<uint8_t>(1 + rng() % 255);
+            }
+        }
+        }
+        in.push_back(std::move(f));
+    }
+    run_result r = rp.run(in);
+    uint64_t dropped = 0;
+    for (std::size_t k = 1; k < proto::drop_reason_count; ++k) {
+        dropped += rp.counters().drops[k].load();
+    }
+    EXPECT_GE(r.replies.size(), good);
+    EXPECT_EQ(r.replies.size() + dropped + r.to_kernel, in.size());
+    EXPECT_EQ(rp.counters().rx_pkts.load(), in.size());
+    EXPECT_GT(rp.drops(drop_reason::udp_bad_checksum) + rp.drops(drop_reason::ipv4_bad_checksum),
+              0u);
+    // Every reply is a well-formed frame with checksums that verify.
+    for (const auto& f : r.replies) {
+        layers l = locate(f.data());
+        const uint8_t* ip = f.data() + l.l3;
+        if (l.ip_version == 4) {
+            EXPECT_EQ(rd16(ip + 10), ref_ipv4_header_checksum(ip, l.ihl));
+        }
+        EXPECT_EQ(rd16(f.data() + l.l4 + 6),
+                  ref_udp_checksum(l.ip_version, ip, f.data() + l.l4, l.udp_len));
+    }
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), in_use_before);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new eal_env());
+    return RUN_ALL_TESTS();
+}

@@ -199,6 +199,12 @@ private:
     }
 
     void run(uint32_t file, std::string_view t, unsigned depth) {
+        // libconfig reads a C string: it would silently stop at a NUL byte.
+        if (auto nul = t.find('\0'); nul != std::string_view::npos) {
+            auto line_no = static_cast<unsigned>(std::count(t.begin(), t.begin() + nul, '\n') + 1);
+            problem(file, line_no, "NUL byte in the text; expected a text file");
+            return;
+        }
         unsigned line = 1;
         std::size_t i = 0;
         bool line_start = true;

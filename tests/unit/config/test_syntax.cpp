@@ -141,6 +141,15 @@ TEST(syntax, unterminated_comment_and_string) {
                           {"unterminated string"}));
 }
 
+// libconfig stops at a NUL (it reads a C string): the rest of the file must not be ignored.
+TEST(syntax, nul_byte_is_an_error) {
+    std::string text = with_port("metrics = { enabled = true; };\n");
+    text += "reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = []; } );";
+    text += '\0';
+    text += "\n";
+    EXPECT_TRUE(has_error(text, 3, "", {"NUL byte"}));
+}
+
 TEST(syntax, include_refused_in_strings) {
     EXPECT_TRUE(has_error(with_port("@include \"/etc/passwd\"\n"), 2, "", {"not allowed"}));
 }

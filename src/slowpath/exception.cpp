@@ -179,8 +179,8 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
                 why)) {
             // No 8021q in this kernel (containers): reflection on the VLAN still works, only
             // the kernel's answers (ARP/ND/ICMP) for its addresses are missing. Say so.
-            warnings_.push_back(where + ": no kernel interface for VLAN " +
-                                std::to_string(v.id) + ": " + why);
+            warnings_.push_back(where + ": no kernel interface for VLAN " + std::to_string(v.id) +
+                                ": " + why);
             continue;
         }
         if (!ip({"link", "set", "dev", sub, "up"}, error) ||

@@ -9,34 +9,34 @@
 namespace twamp::proto {
 
 enum class drop_reason : uint8_t {
-    none = 0,              // not a drop (verdict reflect or to-kernel)
-    l2_truncated,          // shorter than an Ethernet header, or a VLAN tag cut off
-    l2_too_many_vlans,     // more than two VLAN tags
-    l2_not_for_us,         // unicast to another MAC address
-    ip_bad_version,        // EtherType says IPv4/IPv6, version nibble disagrees
-    ipv4_truncated,        // fewer than 20 octets, or fewer than IHL*4
-    ipv4_bad_ihl,          // IHL < 5
-    ipv4_bad_length,       // Total Length < IHL*4 or past the end of the frame
-    ipv4_bad_checksum,     // header checksum does not verify
-    ipv4_fragment,         // UDP in a fragment (MF set or offset != 0)
-    ipv6_truncated,        // fewer than 40 octets
-    ipv6_bad_length,       // Payload Length past the end of the frame
-    bad_source_address,    // source is multicast, broadcast, loopback or unspecified
-    udp_truncated,         // fewer than 8 octets of UDP header
-    udp_bad_length,        // UDP Length < 8 or disagreeing with the IP length
-    udp_bad_checksum,      // UDP checksum does not verify
-    udp_zero_checksum,     // IPv6 UDP checksum zero and the context does not allow it
-    udp_bad_port,          // source port zero: no way to reply
-    test_truncated,        // TWAMP-Test payload shorter than 14 octets (RFC 5357 §4.1.2)
-    stamp_truncated,       // STAMP payload shorter than 44 octets (RFC 8762 §4.2)
-    no_tailroom,           // a short TWAMP request cannot be extended to 41 octets in place
-    no_reflector,          // UDP to no configured (port, VLAN, address, UDP port)
-    acl_denied,            // source outside the reflector's prefixes
-    no_session,            // TWAMP-Control receiver port without an accepted session
-    exception_ring_full,   // slow path did not keep up with wire -> kernel traffic
-    exception_rate_limit,  // over exception.rate-limit-pps
-    tx_full,               // the NIC did not accept the reply
-    count_                 // number of values, not a reason
+    none = 0,             // not a drop (verdict reflect or to-kernel)
+    l2_truncated,         // shorter than an Ethernet header, or a VLAN tag cut off
+    l2_too_many_vlans,    // more than two VLAN tags
+    l2_not_for_us,        // unicast to another MAC address
+    ip_bad_version,       // EtherType says IPv4/IPv6, version nibble disagrees
+    ipv4_truncated,       // fewer than 20 octets, or fewer than IHL*4
+    ipv4_bad_ihl,         // IHL < 5
+    ipv4_bad_length,      // Total Length < IHL*4 or past the end of the frame
+    ipv4_bad_checksum,    // header checksum does not verify
+    ipv4_fragment,        // UDP in a fragment (MF set or offset != 0)
+    ipv6_truncated,       // fewer than 40 octets
+    ipv6_bad_length,      // Payload Length past the end of the frame
+    bad_source_address,   // source is multicast, broadcast, loopback or unspecified
+    udp_truncated,        // fewer than 8 octets of UDP header
+    udp_bad_length,       // UDP Length < 8 or disagreeing with the IP length
+    udp_bad_checksum,     // UDP checksum does not verify
+    udp_zero_checksum,    // IPv6 UDP checksum zero and the context does not allow it
+    udp_bad_port,         // source port zero: no way to reply
+    test_truncated,       // TWAMP-Test payload shorter than 14 octets (RFC 5357 §4.1.2)
+    stamp_truncated,      // STAMP payload shorter than 44 octets (RFC 8762 §4.2)
+    no_tailroom,          // a short TWAMP request cannot be extended to 41 octets in place
+    no_reflector,         // UDP to no configured (port, VLAN, address, UDP port)
+    acl_denied,           // source outside the reflector's prefixes
+    no_session,           // TWAMP-Control receiver port without an accepted session
+    exception_ring_full,  // slow path did not keep up with wire -> kernel traffic
+    exception_rate_limit, // over exception.rate-limit-pps
+    tx_full,              // the NIC did not accept the reply
+    count_                // number of values, not a reason
 };
 
 inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(drop_reason::count_);

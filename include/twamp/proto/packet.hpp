@@ -33,17 +33,17 @@ struct parsed_frame {
     frame_kind kind = frame_kind::drop;
     drop_reason reason = drop_reason::none;
     uint8_t vlan_count = 0;
-    uint8_t ip_version = 0;   // 4 or 6, 0 for non-IP
-    uint8_t l4_proto = 0;     // IPv4 Protocol / IPv6 Next Header (reported, not guessed)
-    uint8_t ttl = 0;          // IPv4 TTL / IPv6 Hop Limit
-    bool fragment = false;    // IPv4 MF set or fragment offset non-zero
-    uint16_t ethertype = 0;   // inner EtherType after the VLAN tags
+    uint8_t ip_version = 0; // 4 or 6, 0 for non-IP
+    uint8_t l4_proto = 0;   // IPv4 Protocol / IPv6 Next Header (reported, not guessed)
+    uint8_t ttl = 0;        // IPv4 TTL / IPv6 Hop Limit
+    bool fragment = false;  // IPv4 MF set or fragment offset non-zero
+    uint16_t ethertype = 0; // inner EtherType after the VLAN tags
     uint16_t vlan_id[max_vlan_tags] = {}; // outermost first, 12-bit VIDs
-    uint16_t l3_off = 0;      // offset of the IP header
-    uint16_t l3_hdr_len = 0;  // IHL*4 or 40
-    uint16_t l3_len = 0;      // IPv4 Total Length / 40 + IPv6 Payload Length
-    uint16_t l4_off = 0;      // offset of the UDP header
-    uint16_t udp_len = 0;     // UDP Length field (validated against the IP length)
+    uint16_t l3_off = 0;                  // offset of the IP header
+    uint16_t l3_hdr_len = 0;              // IHL*4 or 40
+    uint16_t l3_len = 0;                  // IPv4 Total Length / 40 + IPv6 Payload Length
+    uint16_t l4_off = 0;                  // offset of the UDP header
+    uint16_t udp_len = 0;                 // UDP Length field (validated against the IP length)
     uint16_t src_port = 0;
     uint16_t dst_port = 0;
 

@@ -35,9 +35,9 @@ struct reflect_params {
     const uint8_t* our_mac = nullptr; // 6 octets: the port's MAC (null: the request's dst)
     bool stateful = false;            // true: reflector_seq, false: copy the sender's
     uint32_t reflector_seq = 0;
-    uint64_t t2_ns = 0;               // receive time, ns of UTC since the Unix epoch
-    error_estimate our_error{};       // S, Scale, Multiplier of our clock (Z set per packet)
-    int32_t tai_utc_offset_s = 37;    // for PTP timestamps
+    uint64_t t2_ns = 0;                  // receive time, ns of UTC since the Unix epoch
+    error_estimate our_error{};          // S, Scale, Multiplier of our clock (Z set per packet)
+    int32_t tai_utc_offset_s = 37;       // for PTP timestamps
     bool ipv4_checksum_verified = false; // the NIC said the IPv4 header checksum is good
     bool l4_checksum_verified = false;   // the NIC said the UDP checksum is good
 };
@@ -46,10 +46,10 @@ enum class verdict : uint8_t { reflect, to_kernel, drop };
 
 // A reply whose T3 and UDP checksum are still to be written.
 struct pending_reply {
-    uint16_t len = 0;       // new frame length (Ethernet padding trimmed)
-    uint16_t t3_off = 0;    // frame offset of the Timestamp (T3) field
-    uint16_t csum_off = 0;  // frame offset of the UDP checksum
-    uint16_t partial = 0;   // folded UDP sum of everything but T3
+    uint16_t len = 0;      // new frame length (Ethernet padding trimmed)
+    uint16_t t3_off = 0;   // frame offset of the Timestamp (T3) field
+    uint16_t csum_off = 0; // frame offset of the UDP checksum
+    uint16_t partial = 0;  // folded UDP sum of everything but T3
     ts_format format = ts_format::ntp;
 };
 

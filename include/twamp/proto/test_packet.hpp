@@ -13,7 +13,7 @@ namespace sender {
 inline constexpr std::size_t seq = 0;
 inline constexpr std::size_t timestamp = 4;
 inline constexpr std::size_t error_estimate = 12;
-inline constexpr std::size_t ssid = 14; // STAMP only (RFC 8972 §3); MBZ in RFC 8762
+inline constexpr std::size_t ssid = 14;          // STAMP only (RFC 8972 §3); MBZ in RFC 8762
 inline constexpr std::size_t twamp_min_len = 14; // RFC 5357 §4.1.2 without padding
 inline constexpr std::size_t stamp_len = 44;     // RFC 8762 §4.2.1: 44 octets incl. MBZ
 } // namespace sender

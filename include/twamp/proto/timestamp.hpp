@@ -40,7 +40,8 @@ constexpr uint64_t unix_ns_from_ntp(uint64_t ntp) noexcept {
 }
 
 constexpr uint64_t ptp_from_unix_ns(uint64_t unix_ns, int32_t tai_utc_offset_s) noexcept {
-    uint64_t sec = unix_ns / ns_per_s + static_cast<uint64_t>(static_cast<int64_t>(tai_utc_offset_s));
+    uint64_t sec =
+            unix_ns / ns_per_s + static_cast<uint64_t>(static_cast<int64_t>(tai_utc_offset_s));
     uint64_t ns = unix_ns % ns_per_s;
     return (static_cast<uint64_t>(static_cast<uint32_t>(sec)) << 32) | ns;
 }
@@ -50,7 +51,8 @@ constexpr uint64_t unix_ns_from_ptp(uint64_t ptp, int32_t tai_utc_offset_s) noex
     return sec * ns_per_s + (ptp & 0xffffffffULL);
 }
 
-constexpr uint64_t encode_timestamp(ts_format f, uint64_t unix_ns, int32_t tai_utc_offset_s) noexcept {
+constexpr uint64_t encode_timestamp(ts_format f, uint64_t unix_ns,
+                                    int32_t tai_utc_offset_s) noexcept {
     return f == ts_format::ptp ? ptp_from_unix_ns(unix_ns, tai_utc_offset_s)
                                : ntp_from_unix_ns(unix_ns);
 }
@@ -90,10 +92,10 @@ inline constexpr uint16_t error_estimate_z_bit = 0x4000;
 
 // The smallest Scale whose Multiplier can state `error_ns`, rounding the Multiplier up so the
 // field never claims more precision than the clock has; Multiplier is at least 1.
-constexpr error_estimate make_error_estimate(uint64_t error_ns, bool synchronized, bool ptp) noexcept {
+constexpr error_estimate make_error_estimate(uint64_t error_ns, bool synchronized,
+                                             bool ptp) noexcept {
     // units of 2^-32 s: error_ns * 2^32 / 1e9, rounded up.
-    u128 units =
-            (static_cast<u128>(error_ns) << 32) + (ns_per_s - 1);
+    u128 units = (static_cast<u128>(error_ns) << 32) + (ns_per_s - 1);
     units /= ns_per_s;
     uint8_t scale = 0;
     while (units > 255 && scale < 63) {

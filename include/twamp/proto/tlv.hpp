@@ -82,9 +82,9 @@ private:
 };
 
 struct tlv_result {
-    uint16_t count = 0;       // TLVs seen, the malformed one included
+    uint16_t count = 0;        // TLVs seen, the malformed one included
     uint16_t unrecognized = 0; // returned with U set
-    bool malformed = false;   // one was returned with M set; processing stopped there
+    bool malformed = false;    // one was returned with M set; processing stopped there
     // One's-complement sums over the flag octets changed, before and after, as 16-bit lanes
     // relative to the area start (which is even in the UDP datagram): for the UDP checksum.
     uint16_t sum_before = 0;

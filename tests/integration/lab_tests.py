@@ -488,7 +488,13 @@ class Lab:
         self.binary = os.path.abspath(args.binary)
         self.src = os.path.abspath(args.source_root)
         self.lab_sh = os.path.join(self.src, "scripts", "lab.sh")
-        self.name = "it%03x" % random.randrange(0x1000)
+        # A name no other harness (or lab) uses now: lab.sh up would tear an existing one down.
+        for _ in range(100):
+            self.name = "it%03x" % random.randrange(0x1000)
+            if not any(os.path.exists(p) for p in (f"/run/netns/{self.name}r",
+                                                    f"/run/netns/{self.name}s",
+                                                    os.path.join(STATE_DIR, self.name))):
+                break
         self.rns, self.sns = self.name + "r", self.name + "s"
         self.siface = self.name + "s0"
         self.tap = self.name + "tap0"
@@ -562,8 +568,13 @@ class Lab:
             setns(self.orig_ns)
             self.in_sender = False
         if self.args.keep:
-            print(f"lab {self.name} kept: scripts/lab.sh down {self.name} removes it; "
-                  f"logs in {self.workdir}", flush=True)
+            conf = self.write_conf("lab.conf")
+            print(f"lab {self.name} kept (logs and configs in {self.workdir}).\n"
+                  f"  run the reflector:  ip netns exec {self.rns} {self.binary} -l 0-1 "
+                  f"--no-huge -m 512 --no-pci --no-shconf --file-prefix {self.name} -- -c {conf}\n"
+                  f"  send from:          ip netns exec {self.sns} ...  ({S4}, {S6} on "
+                  f"{self.siface})\n"
+                  f"  remove it:          {self.lab_sh} down {self.name}", flush=True)
             return
         subprocess.run([self.lab_sh, "down", self.name], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, timeout=60)
@@ -612,17 +623,17 @@ scapy = None
 
 
 def import_scapy():
+    """scapy reads the interfaces and routes of the namespace it is imported in: call this
+    once the harness has entered the sender's."""
     global scapy
-    import scapy.all  # noqa: F401  (the namespace's interfaces are read at import)
-    import scapy.contrib.stamp  # noqa: F401
-    scapy = types.SimpleNamespace()
-    from scapy.all import (ARP, AsyncSniffer, Dot1Q, Ether, ICMPv6ND_NA, ICMPv6ND_NS,
-                           ICMPv6NDOptDstLLAddr, ICMPv6NDOptSrcLLAddr, IP, IPv6, Raw, UDP, conf,
-                           sendp, srp1)
-    from scapy.contrib.stamp import STAMPSessionReflectorTestUnauthenticated
-    conf.verb = 0
-    for k, v in list(locals().items()):
-        setattr(scapy, k, v)
+    import scapy.all as sa
+    import scapy.contrib.stamp as st
+    sa.conf.verb = 0
+    names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMPv6ND_NA", "ICMPv6ND_NS",
+             "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP", "IPv6", "Raw",
+             "UDP", "sendp", "srp1"]
+    scapy = types.SimpleNamespace(**{n: getattr(sa, n) for n in names})
+    scapy.STAMPSessionReflectorTestUnauthenticated = st.STAMPSessionReflectorTestUnauthenticated
 
 
 def stamp_decode(payload):
@@ -637,8 +648,9 @@ class Sniffer:
 
     def __init__(self, lab, lfilter):
         self.started = threading.Event()
-        self.s = scapy.AsyncSniffer(iface=lab.siface, lfilter=lfilter, store=True,
-                                    started_callback=self.started.set)
+        self.got = []  # AsyncSniffer's own results appear only once it stops
+        self.s = scapy.AsyncSniffer(iface=lab.siface, lfilter=lfilter, store=False,
+                                    prn=self.got.append, started_callback=self.started.set)
 
     def __enter__(self):
         self.s.start()
@@ -652,14 +664,15 @@ class Sniffer:
 
     def wait(self, n, timeout):
         end = time.monotonic() + timeout
-        while time.monotonic() < end and len(self.s.results or []) < n:
-            time.sleep(0.05)
+        while time.monotonic() < end and len(self.got) < n:
+            time.sleep(0.02)
+        time.sleep(0.1)  # and a little longer: more than n replies would be a bug too
         return self.stop()
 
     def stop(self):
         if self.s.running:
             self.s.stop()
-        return list(self.s.results or [])
+        return list(self.got)
 
 
 def udp_checksum_ok(pkt):
@@ -972,6 +985,34 @@ def vlan100(lab):
                         Raw(reqs[0]), iface=lab.siface)
             got = sn.wait(1, 1.0)
         eq(len(got), 0, f"VLAN 100 {fam}: replies to an untagged request")
+
+
+@case
+def ipv4_options(lab):
+    """IPv4 header with options (IHL 7): reflected, options skipped by IHL, addresses and
+    ports swapped, header and UDP checksums correct, TWAMP fields right."""
+    d = lab.running()
+    Ether, IP, UDP, Raw = scapy.Ether, scapy.IP, scapy.UDP, scapy.Raw
+    sport = lab.port()
+    reqs = [twamp_request(i, size=50) for i in range(2)]
+
+    def mine(pk):
+        return UDP in pk and pk[UDP].sport == LIGHT and pk[UDP].dport == sport
+    with Sniffer(lab, mine) as sn:
+        for req in reqs:
+            scapy.sendp(Ether(dst=d.mac, src=lab.smac) /
+                        IP(src=S4, dst=B4, ttl=20, options=[scapy.IPOption_NOP()] * 8) /
+                        UDP(sport=sport, dport=LIGHT) / Raw(req), iface=lab.siface)
+            time.sleep(0.05)
+        got = sn.wait(len(reqs), 3)
+    eq(len(got), len(reqs), "replies to requests with IPv4 options\n" + d.tail())
+    for i, (req, pk) in enumerate(zip(reqs, got)):
+        ip = pk[IP]
+        eq((ip.src, ip.dst, ip.ttl), (B4, S4, 255), f"#{i}: reply addresses and TTL")
+        check(udp_checksum_ok(pk), f"#{i}: reply checksums do not verify")
+        payload = bytes(pk[UDP].payload)
+        eq(len(payload), len(req), f"#{i}: reply length")
+        check_reply(parse_reply(payload), req, f"options #{i}", seq=i, ttl=20)
 
 
 # Malformed frames: (name, drop reason, builder(lab, mac, sport) -> bytes).

@@ -1,0 +1,74 @@
+// twamp-ping's command line: argv -> validated options, no I/O (unit-tested).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "twamp/proto/timestamp.hpp"
+
+namespace twamp::sender {
+
+enum class mode : uint8_t { light, stamp };
+
+inline constexpr uint16_t default_port = 862; // RFC 5357 / RFC 8762: the well-known TWAMP port
+
+// Payload sizes (UDP payload octets). TWAMP Light: the sender packet is 14 octets (RFC 5357
+// §4.1.2) and the reply at least 41 (§4.2.1); the default pads the request to 41 so that
+// request and reply have the same size (RFC 6038 symmetric size). Between 14 and 40 the request
+// is sent as it is and the reflector extends its reply to 41. STAMP: 44 octets (RFC 8762
+// §4.2.1); anything longer carries one Extra Padding TLV (RFC 8972 §4.1, 4-octet header), so
+// 45..47 cannot be built and are refused.
+inline constexpr std::size_t light_min_size = 14;
+inline constexpr std::size_t light_default_size = 41;
+inline constexpr std::size_t stamp_min_size = 44;
+inline constexpr std::size_t stamp_padded_min_size = 48;
+// IPv4: 65535 - 20 (IP) - 8 (UDP). IPv6 allows 20 more; the caller checks per family.
+inline constexpr std::size_t max_size_ipv4 = 65507;
+inline constexpr std::size_t max_size_ipv6 = 65527;
+
+struct options {
+    std::string host;             // name or address, without brackets
+    uint16_t port = default_port; // from HOST:PORT
+    enum mode mode = mode::light;
+    uint64_t count = 0;      // 0 = until interrupted
+    double interval_s = 1.0; // between packets (from -i or 1/--rate)
+    bool paced = false;      // --rate given
+    std::size_t size = 0;    // UDP payload; 0 = the mode's default
+    uint8_t dscp = 0;        // 0..63
+    proto::ts_format timestamp = proto::ts_format::ntp;
+    uint16_t ssid = 1; // STAMP only (RFC 8972 §3)
+    bool ssid_given = false;
+    uint16_t src_port = 0;  // 0 = any
+    double timeout_s = 2.0; // -W
+    bool json = false;
+    bool quiet = false;
+    bool help = false;
+    bool version = false;
+
+    std::size_t payload_size() const noexcept {
+        if (size != 0) {
+            return size;
+        }
+        return mode == mode::stamp ? stamp_min_size : light_default_size;
+    }
+};
+
+struct parse_result {
+    std::optional<options> opts; // set when the command line is valid
+    std::string error;           // else what is wrong, for "twamp-ping: <error>"
+};
+
+// Parses everything after argv[0]. -h/-V win over other errors only when they parse.
+parse_result parse_args(const std::vector<std::string_view>& args);
+
+// HOST[:PORT]: "198.18.0.2", "198.18.0.2:862", "[2001:2::2]:862", "[2001:2::2]", "2001:2::2"
+// (a plain address with more than one colon is IPv6 without a port), "name:862". Returns
+// false with `error` set when malformed.
+bool split_host_port(std::string_view in, std::string& host, uint16_t& port, std::string& error);
+
+extern const char* const usage_text;
+
+} // namespace twamp::sender

@@ -1,0 +1,98 @@
+#include "twamp/sender/packet.hpp"
+
+#include <algorithm>
+
+#include "twamp/proto/bytes.hpp"
+#include "twamp/proto/test_packet.hpp"
+#include "twamp/proto/tlv.hpp"
+
+namespace twamp::sender {
+
+using namespace twamp::proto;
+
+bool valid_request_size(enum mode m, std::size_t size) noexcept {
+    if (m == mode::stamp) {
+        return size == stamp_min_size || (size >= stamp_padded_min_size && size <= max_size_ipv6);
+    }
+    return size >= light_min_size && size <= max_size_ipv6;
+}
+
+std::size_t min_reply_size(enum mode m) noexcept {
+    return m == mode::stamp ? reflector::stamp_len : reflector::twamp_len;
+}
+
+void init_request(std::span<uint8_t> out, enum mode m, uint16_t ssid) noexcept {
+    std::fill(out.begin(), out.end(), uint8_t{0});
+    if (m != mode::stamp) {
+        return; // TWAMP Light: MBZ-free padding, all zeros (RFC 5357 §4.1.2 allows any)
+    }
+    store_be16(out.data() + proto::sender::ssid, ssid);
+    if (out.size() >= stamp_padded_min_size) {
+        uint8_t* t = out.data() + stamp_tlv_offset;
+        t[0] = 0; // flags: the reflector sets U/M/I
+        t[1] = static_cast<uint8_t>(tlv_type::extra_padding);
+        store_be16(t + 2, static_cast<uint16_t>(out.size() - stamp_tlv_offset - tlv_hdr_len));
+    }
+}
+
+void stamp_request(std::span<uint8_t> out, uint32_t seq, uint64_t t1_wire,
+                   proto::error_estimate ee) noexcept {
+    store_be32(out.data() + proto::sender::seq, seq);
+    store_be64(out.data() + proto::sender::timestamp, t1_wire);
+    store_be16(out.data() + proto::sender::error_estimate, ee.encode());
+}
+
+int64_t reply::t2_ns(int32_t tai_utc_offset_s) const noexcept {
+    return static_cast<int64_t>(decode_timestamp(error.ptp ? ts_format::ptp : ts_format::ntp,
+                                                 t2_wire, tai_utc_offset_s));
+}
+
+int64_t reply::t3_ns(int32_t tai_utc_offset_s) const noexcept {
+    return static_cast<int64_t>(decode_timestamp(error.ptp ? ts_format::ptp : ts_format::ntp,
+                                                 t3_wire, tai_utc_offset_s));
+}
+
+std::optional<reply> parse_reply(std::span<const uint8_t> payload, enum mode m,
+                                 reply_error* err) noexcept {
+    if (payload.size() < min_reply_size(m)) {
+        if (err) {
+            *err = reply_error::too_short;
+        }
+        return std::nullopt;
+    }
+    const uint8_t* p = payload.data();
+    reply r;
+    r.length = payload.size();
+    r.seq = load_be32(p + reflector::seq);
+    r.t3_wire = load_be64(p + reflector::timestamp);
+    r.error = error_estimate::decode(load_be16(p + reflector::error_estimate));
+    r.t2_wire = load_be64(p + reflector::receive_timestamp);
+    r.sender_seq = load_be32(p + reflector::sender_seq);
+    r.sender_timestamp = load_be64(p + reflector::sender_timestamp);
+    r.sender_error = load_be16(p + reflector::sender_error_estimate);
+    r.sender_ttl = p[reflector::sender_ttl];
+    if (m == mode::stamp) {
+        r.ssid = load_be16(p + reflector::ssid);
+        tlv_walker w(payload.subspan(stamp_tlv_offset));
+        tlv_view t;
+        while (w.next(t)) {
+            ++r.tlvs;
+            if (t.flags & tlv_flag_u) {
+                ++r.tlvs_unrecognized;
+            }
+            if (t.flags & tlv_flag_m) {
+                r.tlvs_malformed = true;
+            }
+        }
+        if (w.malformed()) {
+            ++r.tlvs;
+            r.tlvs_malformed = true;
+        }
+    }
+    if (err) {
+        *err = reply_error::none;
+    }
+    return r;
+}
+
+} // namespace twamp::sender

@@ -1,0 +1,164 @@
+// twamp-ping's command line (issue 4): every option, HOST[:PORT] forms, and the errors a user
+// gets for bad values.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "twamp/sender/options.hpp"
+
+namespace {
+
+using namespace twamp::sender;
+
+parse_result parse(std::vector<std::string_view> a) {
+    return parse_args(a);
+}
+
+TEST(SenderOptions, Defaults) {
+    auto r = parse({"198.18.0.2"});
+    ASSERT_TRUE(r.opts) << r.error;
+    const options& o = *r.opts;
+    EXPECT_EQ(o.host, "198.18.0.2");
+    EXPECT_EQ(o.port, 862);
+    EXPECT_EQ(o.mode, mode::light);
+    EXPECT_EQ(o.count, 0u);
+    EXPECT_DOUBLE_EQ(o.interval_s, 1.0);
+    EXPECT_FALSE(o.paced);
+    EXPECT_EQ(o.payload_size(), 41u);
+    EXPECT_EQ(o.dscp, 0);
+    EXPECT_EQ(o.timestamp, twamp::proto::ts_format::ntp);
+    EXPECT_EQ(o.src_port, 0);
+    EXPECT_DOUBLE_EQ(o.timeout_s, 2.0);
+    EXPECT_FALSE(o.json);
+    EXPECT_FALSE(o.quiet);
+}
+
+TEST(SenderOptions, EveryOption) {
+    auto r = parse(
+            {"--mode",     "stamp",  "-c", "5",           "-i",     "0.001",  "-s",
+             "100",        "--dscp", "46", "--timestamp", "ptp",    "--ssid", "4242",
+             "--src-port", "50000",  "-W", "0.5",         "--json", "-q",     "[2001:2::2]:64365"});
+    ASSERT_TRUE(r.opts) << r.error;
+    const options& o = *r.opts;
+    EXPECT_EQ(o.mode, mode::stamp);
+    EXPECT_EQ(o.count, 5u);
+    EXPECT_DOUBLE_EQ(o.interval_s, 0.001);
+    EXPECT_EQ(o.payload_size(), 100u);
+    EXPECT_EQ(o.dscp, 46);
+    EXPECT_EQ(o.timestamp, twamp::proto::ts_format::ptp);
+    EXPECT_EQ(o.ssid, 4242);
+    EXPECT_EQ(o.src_port, 50000);
+    EXPECT_DOUBLE_EQ(o.timeout_s, 0.5);
+    EXPECT_TRUE(o.json);
+    EXPECT_TRUE(o.quiet);
+    EXPECT_EQ(o.host, "2001:2::2");
+    EXPECT_EQ(o.port, 64365);
+}
+
+TEST(SenderOptions, GluedAndEqualsForms) {
+    auto r = parse({"-c3", "--mode=stamp", "--rate=500", "198.18.0.2:7"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->count, 3u);
+    EXPECT_EQ(r.opts->mode, mode::stamp);
+    EXPECT_TRUE(r.opts->paced);
+    EXPECT_DOUBLE_EQ(r.opts->interval_s, 1.0 / 500);
+    EXPECT_EQ(r.opts->payload_size(), 44u);
+    EXPECT_EQ(r.opts->port, 7);
+}
+
+TEST(SenderOptions, HostForms) {
+    struct row {
+        const char* in;
+        const char* host;
+        uint16_t port;
+    };
+    const row rows[] = {
+            {"198.18.0.2", "198.18.0.2", 862},
+            {"198.18.0.2:64364", "198.18.0.2", 64364},
+            {"2001:2::2", "2001:2::2", 862}, // bare IPv6: the colons are the address's
+            {"[2001:2::2]", "2001:2::2", 862},
+            {"[2001:2::2]:1", "2001:2::2", 1},
+            {"[fe80::1%eth0]:862", "fe80::1%eth0", 862},
+            {"reflector.example:9000", "reflector.example", 9000},
+            {"localhost", "localhost", 862},
+    };
+    for (const auto& w : rows) {
+        std::string host, err;
+        uint16_t port = 0;
+        EXPECT_TRUE(split_host_port(w.in, host, port, err)) << w.in << ": " << err;
+        EXPECT_EQ(host, w.host) << w.in;
+        EXPECT_EQ(port, w.port) << w.in;
+    }
+    for (const char* bad : {"", "[2001:2::2", "[2001:2::2]862", "[2001:2::2]:", "198.18.0.2:",
+                            "198.18.0.2:0", "198.18.0.2:65536", "198.18.0.2:x", "[]:862", ":862"}) {
+        std::string host, err;
+        uint16_t port = 0;
+        EXPECT_FALSE(split_host_port(bad, host, port, err)) << bad;
+        EXPECT_FALSE(err.empty()) << bad;
+    }
+}
+
+// A usage error with a message that names what is wrong.
+void expect_error(std::vector<std::string_view> a, const std::string& must_contain) {
+    auto r = parse_args(a);
+    EXPECT_FALSE(r.opts.has_value()) << must_contain;
+    EXPECT_NE(r.error.find(must_contain), std::string::npos)
+            << "error \"" << r.error << "\" lacks \"" << must_contain << "\"";
+}
+
+TEST(SenderOptions, UsageErrors) {
+    expect_error({}, "no host");
+    expect_error({"-c", "5"}, "no host");
+    expect_error({"a", "b"}, "more than one host");
+    expect_error({"--mode", "twamp", "h"}, "not available yet");
+    expect_error({"--mode", "owamp", "h"}, "expected light or stamp");
+    expect_error({"-c", "0", "h"}, "-c \"0\"");
+    expect_error({"-c", "-1", "h"}, "-c");
+    expect_error({"-c", "4294967297", "h"}, "-c");
+    expect_error({"-i", "0.0009", "h"}, "0.001");
+    expect_error({"-i", "abc", "h"}, "-i");
+    expect_error({"-i", "nan", "h"}, "-i");
+    expect_error({"-i", "1", "--rate", "10", "h"}, "-i and --rate");
+    expect_error({"--rate", "0", "h"}, "--rate");
+    expect_error({"-s", "13", "h"}, "at least 14");
+    expect_error({"--mode", "stamp", "-s", "43", "h"}, "44");
+    expect_error({"--mode", "stamp", "-s", "46", "h"}, "Extra Padding");
+    expect_error({"-s", "70000", "h"}, "-s");
+    expect_error({"--dscp", "64", "h"}, "0..63");
+    expect_error({"--timestamp", "gps", "h"}, "ntp or ptp");
+    expect_error({"--ssid", "7", "h"}, "needs --mode stamp");
+    expect_error({"--mode", "stamp", "--ssid", "65536", "h"}, "0..65535");
+    expect_error({"--src-port", "0", "h"}, "1..65535");
+    expect_error({"-W", "0", "h"}, "-W");
+    expect_error({"-x", "h"}, "unknown option \"-x\"");
+    expect_error({"--bogus", "h"}, "unknown option");
+    expect_error({"--json=1", "h"}, "unknown option");
+    expect_error({"h", "-c"}, "-c needs a value");
+}
+
+TEST(SenderOptions, SizeLimitsPerMode) {
+    EXPECT_TRUE(parse({"-s", "14", "h"}).opts);
+    EXPECT_TRUE(parse({"--mode", "stamp", "-s", "44", "h"}).opts);
+    EXPECT_TRUE(parse({"--mode", "stamp", "-s", "48", "h"}).opts);
+    // Order does not matter: the size is checked against the final mode.
+    EXPECT_FALSE(parse({"-s", "20", "--mode", "stamp", "h"}).opts);
+}
+
+TEST(SenderOptions, HelpAndVersionWinOverMissingHost) {
+    auto h = parse({"-h"});
+    ASSERT_TRUE(h.opts);
+    EXPECT_TRUE(h.opts->help);
+    auto v = parse({"-V"});
+    ASSERT_TRUE(v.opts);
+    EXPECT_TRUE(v.opts->version);
+    EXPECT_TRUE(parse({"--help"}).opts);
+}
+
+TEST(SenderOptions, DoubleDashEndsOptions) {
+    auto r = parse({"-c", "1", "--", "198.18.0.2"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->host, "198.18.0.2");
+}
+
+} // namespace

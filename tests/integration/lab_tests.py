@@ -544,6 +544,10 @@ class Lab:
             f.write(f"{os.getpid()}\n")
 
     def up(self):
+        # A private copy: the shared build/ may be relinked by someone's ninja mid-run.
+        copy = os.path.join(self.workdir, "dpdk-twamp")
+        shutil.copy2(self.binary, copy)
+        self.binary = copy
         self.remove_stale()
         self.record_pid()
         p = run([self.lab_sh, "up", self.name], check_rc=False, timeout=60)

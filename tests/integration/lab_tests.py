@@ -598,9 +598,12 @@ class Lab:
     # The process under test.
     def running(self):
         """The shared dpdk-twamp (one worker), started when a case first needs it."""
-        if self.dut is None or not self.dut.running():
-            if self.dut is not None:
-                self.dut.stop()
+        if self.dut is not None and not self.dut.running():
+            d, self.dut = self.dut, None
+            d.stop()
+            raise Failure(f"the shared dpdk-twamp #{d.index} died (exit status {d.rc}); the "
+                          "next case starts another\n" + d.tail())
+        if self.dut is None:
             self.dut = Dut(self, shared=True).start()
         return self.dut
 
@@ -608,9 +611,10 @@ class Lab:
         """A dpdk-twamp of the case's own: its exit summary counts only the case's traffic."""
         if self.dut is not None:
             d, self.dut = self.dut, None
-            rc, _ = d.stop()
-            if rc != 0:
-                raise Failure(f"shared dpdk-twamp #{d.index} exited {rc} on SIGTERM\n" + d.tail())
+            try:
+                d.stop_checked()
+            except Failure as e:
+                raise Failure(f"stopping the shared dpdk-twamp before this case: {e}") from None
         self.dut = Dut(self, workers=workers).start()
         return self.dut
 

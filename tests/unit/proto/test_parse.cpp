@@ -1,0 +1,539 @@
+// parse_frame() (include/twamp/proto/packet.hpp), table-driven, plus every truncation of valid
+// frames in buffers that fault on any read past their end.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "reflect_runner.hpp"
+#include "test_util.hpp"
+#include "twamp/proto/packet.hpp"
+#include "twamp/proto/reflect.hpp"
+
+using namespace twamp::proto;
+using namespace twamp::test;
+
+namespace {
+
+struct parse_row {
+    std::string name;
+    std::string rfc;
+    std::function<bytes()> frame;
+    frame_kind kind;
+    drop_reason reason = drop_reason::none;
+    // Checked when >= 0 (or non-zero for the 16-bit ones).
+    int vlan_count = -1;
+    int vlan = -1;
+    int outer_vlan = -1;
+    int ip_version = -1;
+    int l4_proto = -1;
+    int l3_off = -1;
+    int l3_hdr_len = -1;
+    int l4_off = -1;
+    int udp_len = -1;
+    int ttl = -1;
+    int fragment = -1;
+    int ethertype = -1;
+    int l3_end = -1;
+};
+
+std::ostream& operator<<(std::ostream& os, const parse_row& r) {
+    return os << r.name << " [" << r.rfc << "]";
+}
+
+frame_spec udp4(std::size_t payload = 20) {
+    frame_spec s = v4_spec();
+    s.payload = pattern(payload, 1);
+    return s;
+}
+
+frame_spec udp6(std::size_t payload = 20) {
+    frame_spec s = v6_spec();
+    s.payload = pattern(payload, 2);
+    return s;
+}
+
+std::function<bytes()> with(frame_spec s, std::function<void(bytes&)> m = {}) {
+    return [s, m] {
+        bytes f = build(s);
+        if (m) {
+            m(f);
+        }
+        return f;
+    };
+}
+
+bytes cut(bytes f, std::size_t n) {
+    f.resize(n);
+    return f;
+}
+
+frame_spec tagged(frame_spec s, std::vector<vlan_tag> tags) {
+    s.vlans = std::move(tags);
+    return s;
+}
+
+frame_spec proto(frame_spec s, uint8_t p) {
+    s.l4_proto = p;
+    return s;
+}
+
+bytes arp_frame(std::vector<vlan_tag> tags = {}) {
+    bytes f{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1};
+    for (const auto& t : tags) {
+        append16(f, t.tpid);
+        append16(f, t.tci);
+    }
+    append16(f, 0x0806);
+    // RFC 826 request: Ethernet/IPv4, who has 198.18.0.2 tell 198.18.0.1
+    bytes arp{0,   1,  0x08, 0, 6, 4, 0, 1, 0x02, 0, 0,   0,  0, 1,
+              198, 18, 0,    1, 0, 0, 0, 0, 0,    0, 198, 18, 0, 2};
+    f.insert(f.end(), arp.begin(), arp.end());
+    f.resize(60, 0);
+    return f;
+}
+
+// Offsets of an IPv4 header in an untagged frame.
+constexpr std::size_t ip4 = 14;
+constexpr std::size_t ip6 = 14;
+
+std::vector<parse_row> rows() {
+    std::vector<parse_row> v;
+    // ---- L2 ----
+    v.push_back({.name = "v4_untagged",
+                 .rfc = "RFC 894, RFC 791, RFC 768",
+                 .frame = with(udp4()),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 0,
+                 .vlan = 0,
+                 .ip_version = 4,
+                 .l4_proto = 17,
+                 .l3_off = 14,
+                 .l3_hdr_len = 20,
+                 .l4_off = 34,
+                 .udp_len = 28,
+                 .ttl = 64,
+                 .fragment = 0,
+                 .ethertype = 0x0800,
+                 .l3_end = 62});
+    v.push_back({.name = "v4_one_ctag",
+                 .rfc = "IEEE 802.1Q C-tag 0x8100",
+                 .frame = with(tagged(udp4(), {{0x8100, 100}})),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 1,
+                 .vlan = 100,
+                 .outer_vlan = 100,
+                 .l3_off = 18,
+                 .l4_off = 38});
+    v.push_back({.name = "v4_one_stag",
+                 .rfc = "IEEE 802.1ad S-tag 0x88a8",
+                 .frame = with(tagged(udp4(), {{0x88a8, 200}})),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 1,
+                 .vlan = 200,
+                 .l3_off = 18});
+    v.push_back({.name = "v4_qinq",
+                 .rfc = "IEEE 802.1ad S-tag + C-tag",
+                 .frame = with(tagged(udp4(), {{0x88a8, 10}, {0x8100, 20}})),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 2,
+                 .vlan = 20,
+                 .outer_vlan = 10,
+                 .l3_off = 22,
+                 .l4_off = 42,
+                 .ethertype = 0x0800});
+    v.push_back({.name = "v4_double_ctag",
+                 .rfc = "IEEE 802.1Q stacked C-tags",
+                 .frame = with(tagged(udp4(), {{0x8100, 10}, {0x8100, 20}})),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 2,
+                 .vlan = 20,
+                 .outer_vlan = 10});
+    v.push_back({.name = "vlan_pcp_dei_not_in_vid",
+                 .rfc = "IEEE 802.1Q TCI: PCP(3) DEI(1) VID(12)",
+                 .frame = with(tagged(udp4(), {{0x8100, 0xf0ff}})),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 1,
+                 .vlan = 0x0ff});
+    v.push_back({.name = "three_tags",
+                 .rfc = "DESIGN.md: up to two VLAN tags",
+                 .frame = with(tagged(udp4(), {{0x88a8, 1}, {0x8100, 2}, {0x8100, 3}})),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::l2_too_many_vlans});
+    v.push_back({.name = "three_ctags",
+                 .rfc = "DESIGN.md: up to two VLAN tags",
+                 .frame = with(tagged(udp6(), {{0x8100, 1}, {0x8100, 2}, {0x8100, 3}})),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::l2_too_many_vlans});
+    v.push_back({.name = "short_of_ethernet_header",
+                 .rfc = "IEEE 802.3",
+                 .frame = [] { return bytes(13, 0xaa); },
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::l2_truncated});
+    v.push_back({.name = "empty_frame",
+                 .rfc = "IEEE 802.3",
+                 .frame = [] { return bytes{}; },
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::l2_truncated});
+    v.push_back({.name = "vlan_tag_cut_off",
+                 .rfc = "IEEE 802.1Q",
+                 .frame =
+                         [] {
+                             bytes f = build(tagged(udp4(), {{0x8100, 5}}));
+                             f.resize(17);
+                             return f;
+                         },
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::l2_truncated});
+    v.push_back({.name = "arp",
+                 .rfc = "RFC 826: the kernel's business",
+                 .frame = [] { return arp_frame(); },
+                 .kind = frame_kind::non_ip,
+                 .vlan_count = 0,
+                 .ip_version = 0,
+                 .ethertype = 0x0806});
+    v.push_back({.name = "arp_in_vlan",
+                 .rfc = "RFC 826 over IEEE 802.1Q",
+                 .frame =
+                         [] {
+                             return arp_frame({{0x8100, 7}});
+                         },
+                 .kind = frame_kind::non_ip,
+                 .vlan_count = 1,
+                 .vlan = 7,
+                 .ethertype = 0x0806});
+    v.push_back({.name = "lldp",
+                 .rfc = "IEEE 802.1AB EtherType 0x88cc",
+                 .frame =
+                         [] {
+                             bytes f = arp_frame();
+                             f[12] = 0x88;
+                             f[13] = 0xcc;
+                             return f;
+                         },
+                 .kind = frame_kind::non_ip,
+                 .ethertype = 0x88cc});
+    // ---- IPv4 ----
+    frame_spec opt1 = udp4();
+    opt1.ip_options = {0x01, 0x01, 0x01, 0x00};
+    v.push_back({.name = "v4_options_ihl6",
+                 .rfc = "RFC 791 §3.1 IHL",
+                 .frame = with(opt1),
+                 .kind = frame_kind::udp,
+                 .l3_hdr_len = 24,
+                 .l4_off = 38,
+                 .udp_len = 28});
+    frame_spec opt10 = udp4();
+    opt10.ip_options = bytes(40, 0x01);
+    v.push_back({.name = "v4_options_ihl15",
+                 .rfc = "RFC 791 §3.1 IHL 15 = 60 octets",
+                 .frame = with(tagged(opt10, {{0x8100, 9}})),
+                 .kind = frame_kind::udp,
+                 .l3_hdr_len = 60,
+                 .l4_off = 78});
+    v.push_back({.name = "v4_ihl4",
+                 .rfc = "RFC 791 §3.1 IHL >= 5",
+                 .frame = with(udp4(), [](bytes& f) { f[ip4] = 0x44; }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_bad_ihl});
+    v.push_back({.name = "v4_ihl0",
+                 .rfc = "RFC 791 §3.1 IHL >= 5",
+                 .frame = with(udp4(), [](bytes& f) { f[ip4] = 0x40; }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_bad_ihl});
+    frame_spec small = udp4(0);
+    small.min_frame = 0;
+    v.push_back({.name = "v4_ihl15_header_past_frame",
+                 .rfc = "RFC 791 §3.1",
+                 .frame = with(small, [](bytes& f) { f[ip4] = 0x4f; }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_truncated});
+    v.push_back({.name = "v4_total_length_below_ihl",
+                 .rfc = "RFC 791 §3.1 Total Length",
+                 .frame = with(udp4(), [](bytes& f) { wr16(&f[ip4 + 2], 19); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_bad_length});
+    frame_spec exact = udp4(40);
+    exact.min_frame = 0;
+    v.push_back({.name = "v4_total_length_past_frame",
+                 .rfc = "RFC 791 §3.1 Total Length",
+                 .frame = with(exact, [](bytes& f) { wr16(&f[ip4 + 2], 20 + 8 + 41); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_bad_length});
+    v.push_back({.name = "v4_version_6_in_ipv4_ethertype",
+                 .rfc = "RFC 791 §3.1 Version",
+                 .frame = with(udp4(), [](bytes& f) { f[ip4] = 0x65; }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ip_bad_version});
+    v.push_back({.name = "v6_version_4_in_ipv6_ethertype",
+                 .rfc = "RFC 8200 §3 Version",
+                 .frame = with(udp6(), [](bytes& f) { f[ip6] = 0x45; }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ip_bad_version});
+    frame_spec mf = udp4();
+    mf.frag = 0x2000;
+    v.push_back({.name = "v4_more_fragments",
+                 .rfc = "RFC 791 §3.1 MF",
+                 .frame = with(mf),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_fragment,
+                 .fragment = 1});
+    frame_spec off = udp4();
+    off.frag = 0x0001;
+    v.push_back({.name = "v4_fragment_offset",
+                 .rfc = "RFC 791 §3.1 Fragment Offset",
+                 .frame = with(off),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_fragment,
+                 .fragment = 1});
+    frame_spec last = udp4();
+    last.frag = 0x1fff; // last fragment, offset 8191*8
+    v.push_back({.name = "v4_last_fragment",
+                 .rfc = "RFC 791 §3.1",
+                 .frame = with(last),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_fragment,
+                 .fragment = 1});
+    frame_spec df = udp4();
+    df.frag = 0x4000;
+    v.push_back({.name = "v4_dont_fragment_is_whole",
+                 .rfc = "RFC 791 §3.1 DF",
+                 .frame = with(df),
+                 .kind = frame_kind::udp,
+                 .fragment = 0});
+    frame_spec icmp_frag = proto(udp4(), 1);
+    icmp_frag.frag = 0x2000;
+    v.push_back({.name = "v4_icmp_fragment_to_kernel",
+                 .rfc = "RFC 791: not UDP, kernel reassembles",
+                 .frame = with(icmp_frag),
+                 .kind = frame_kind::ip_other,
+                 .l4_proto = 1,
+                 .fragment = 1});
+    v.push_back({.name = "v4_tcp",
+                 .rfc = "RFC 9293: the kernel's business",
+                 .frame = with(proto(udp4(), 6)),
+                 .kind = frame_kind::ip_other,
+                 .ip_version = 4,
+                 .l4_proto = 6});
+    v.push_back({.name = "v4_icmp",
+                 .rfc = "RFC 792",
+                 .frame = with(proto(udp4(), 1)),
+                 .kind = frame_kind::ip_other,
+                 .l4_proto = 1});
+    v.push_back({.name = "v4_header_cut",
+                 .rfc = "RFC 791 §3.1 20-octet minimum",
+                 .frame = [] { return cut(build(udp4()), 33); },
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv4_truncated});
+    // ---- IPv6 ----
+    v.push_back({.name = "v6_untagged",
+                 .rfc = "RFC 8200 §3, RFC 768",
+                 .frame = with(udp6()),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 0,
+                 .ip_version = 6,
+                 .l4_proto = 17,
+                 .l3_off = 14,
+                 .l3_hdr_len = 40,
+                 .l4_off = 54,
+                 .udp_len = 28,
+                 .ttl = 64,
+                 .ethertype = 0x86dd,
+                 .l3_end = 82});
+    v.push_back({.name = "v6_qinq",
+                 .rfc = "RFC 8200 over IEEE 802.1ad",
+                 .frame = with(tagged(udp6(), {{0x88a8, 4094}, {0x8100, 1}})),
+                 .kind = frame_kind::udp,
+                 .vlan_count = 2,
+                 .vlan = 1,
+                 .outer_vlan = 4094,
+                 .l3_off = 22,
+                 .l4_off = 62});
+    for (int nh : {0, 6, 43, 44, 58, 59, 60}) {
+        v.push_back({.name = "v6_next_header_" + std::to_string(nh),
+                     .rfc = "RFC 8200 §4: extension headers and other protocols are reported",
+                     .frame = with(proto(udp6(), static_cast<uint8_t>(nh))),
+                     .kind = frame_kind::ip_other,
+                     .ip_version = 6,
+                     .l4_proto = nh});
+    }
+    v.push_back({.name = "v6_payload_length_past_frame",
+                 .rfc = "RFC 8200 §3 Payload Length",
+                 .frame = with(udp6(), [](bytes& f) { wr16(&f[ip6 + 4], 29); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv6_bad_length});
+    v.push_back({.name = "v6_header_cut",
+                 .rfc = "RFC 8200 §3 40 octets",
+                 .frame = [] { return cut(build(udp6()), 53); },
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::ipv6_truncated});
+    // ---- UDP ----
+    v.push_back({.name = "v4_udp_length_longer_than_ip",
+                 .rfc = "RFC 768 Length",
+                 .frame = with(udp4(), [](bytes& f) { wr16(&f[34 + 4], 29); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_bad_length});
+    v.push_back({.name = "v4_udp_length_shorter_than_ip",
+                 .rfc = "RFC 768 Length",
+                 .frame = with(udp4(), [](bytes& f) { wr16(&f[34 + 4], 27); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_bad_length});
+    v.push_back({.name = "v4_udp_length_7",
+                 .rfc = "RFC 768 Length >= 8",
+                 .frame = with(udp4(), [](bytes& f) { wr16(&f[34 + 4], 7); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_bad_length});
+    v.push_back({.name = "v6_udp_length_mismatch",
+                 .rfc = "RFC 768, RFC 8200 §8.1",
+                 .frame = with(udp6(), [](bytes& f) { wr16(&f[54 + 4], 30); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_bad_length});
+    v.push_back({.name = "v4_ip_payload_shorter_than_udp_header",
+                 .rfc = "RFC 768 8-octet header",
+                 .frame = with(udp4(), [](bytes& f) { wr16(&f[ip4 + 2], 20 + 7); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_truncated});
+    v.push_back({.name = "v6_payload_length_0",
+                 .rfc = "RFC 768 8-octet header",
+                 .frame = with(udp6(), [](bytes& f) { wr16(&f[ip6 + 4], 0); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_truncated});
+    v.push_back({.name = "v4_ethernet_padding",
+                 .rfc = "IEEE 802.3 minimum frame, RFC 894",
+                 .frame = with(udp4(2)),
+                 .kind = frame_kind::udp,
+                 .udp_len = 10,
+                 .l3_end = 44});
+    v.push_back({.name = "v4_total_length_covers_trailer",
+                 .rfc = "RFC 768: UDP fills the IP payload",
+                 .frame = with(udp4(2), [](bytes& f) { wr16(&f[ip4 + 2], 30 + 4); }),
+                 .kind = frame_kind::drop,
+                 .reason = drop_reason::udp_bad_length});
+    return v;
+}
+
+class parse_table : public ::testing::TestWithParam<parse_row> {};
+
+TEST_P(parse_table, row) {
+    const parse_row& r = GetParam();
+    const bytes f = r.frame();
+    guarded_buffer g(f);
+    const parsed_frame pf = parse_frame({g.data(), g.size()});
+    EXPECT_EQ(static_cast<int>(pf.kind), static_cast<int>(r.kind));
+    EXPECT_EQ(to_string(pf.reason), to_string(r.reason));
+    auto chk = [](int want, int got, const char* what) {
+        if (want >= 0) {
+            EXPECT_EQ(got, want) << what;
+        }
+    };
+    chk(r.vlan_count, pf.vlan_count, "vlan_count");
+    chk(r.vlan, pf.vlan(), "vlan()");
+    chk(r.outer_vlan, pf.vlan_id[0], "vlan_id[0]");
+    chk(r.ip_version, pf.ip_version, "ip_version");
+    chk(r.l4_proto, pf.l4_proto, "l4_proto");
+    chk(r.l3_off, pf.l3_off, "l3_off");
+    chk(r.l3_hdr_len, pf.l3_hdr_len, "l3_hdr_len");
+    chk(r.l4_off, pf.l4_off, "l4_off");
+    chk(r.udp_len, pf.udp_len, "udp_len");
+    chk(r.ttl, pf.ttl, "ttl");
+    chk(r.fragment, pf.fragment ? 1 : 0, "fragment");
+    chk(r.ethertype, pf.ethertype, "ethertype");
+    chk(r.l3_end, pf.l3_end(), "l3_end()");
+    if (pf.kind == frame_kind::udp) {
+        EXPECT_EQ(pf.src_port, rd16(f.data() + pf.l4_off));
+        EXPECT_EQ(pf.dst_port, rd16(f.data() + pf.l4_off + 2));
+        EXPECT_EQ(pf.payload_off(), pf.l4_off + 8);
+        EXPECT_EQ(pf.payload_len(), pf.udp_len - 8);
+        EXPECT_LE(pf.l3_end(), f.size());
+    }
+    // reflect() agrees: drops keep their reason, non-UDP goes to the kernel.
+    guarded_buffer g2(f);
+    reflect_policy pol;
+    auto res = reflect(g2.span(), f.size(), pol, default_params(), t3_ns);
+    if (r.kind == frame_kind::drop) {
+        EXPECT_EQ(res.v, verdict::drop);
+        EXPECT_EQ(to_string(res.reason), to_string(r.reason));
+    } else if (r.kind != frame_kind::udp) {
+        EXPECT_EQ(res.v, verdict::to_kernel);
+        EXPECT_EQ(res.reason, drop_reason::none);
+    }
+}
+
+std::string row_name(const ::testing::TestParamInfo<parse_row>& i) {
+    return i.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(rows, parse_table, ::testing::ValuesIn(rows()), row_name);
+
+// Every prefix of a valid frame, 0 .. end of the IP datagram - 1 octets, each in a buffer that
+// faults on the first octet past it: never UDP, never reflected, never a read past the end,
+// and the reason names the layer that was cut: Ethernet/VLAN, IP header, IP datagram.
+TEST(parse_truncation, every_prefix_of_valid_frames) {
+    struct seed {
+        const char* what;
+        frame_spec spec;
+        test_mode mode;
+    };
+    std::vector<seed> seeds;
+    for (int ipv : {4, 6}) {
+        for (int tags = 0; tags <= 2; ++tags) {
+            frame_spec s = ipv == 4 ? v4_spec() : v6_spec();
+            for (int t = 0; t < tags; ++t) {
+                s.vlans.push_back({t == 0 && tags == 2 ? uint16_t{0x88a8} : uint16_t{0x8100},
+                                   static_cast<uint16_t>(10 + t)});
+            }
+            s.payload = twamp_request(1, 2, 3, 41);
+            seeds.push_back({"twamp", s, test_mode::twamp_light});
+            s.payload = stamp_request(1, 2, 3, 4, tlv(0, 1, pattern(8, 3)));
+            seeds.push_back({"stamp", s, test_mode::stamp});
+            s.payload = twamp_request(1, 2, 3, 14); // padded to 60 octets when untagged v4
+            seeds.push_back({"twamp14", s, test_mode::twamp_light});
+        }
+    }
+    frame_spec o = v4_spec();
+    o.ip_options = bytes(12, 0x01);
+    o.payload = twamp_request(1, 2, 3, 41);
+    seeds.push_back({"twamp_options", o, test_mode::twamp_light});
+
+    for (const seed& sd : seeds) {
+        const bytes full = build(sd.spec);
+        const layers l = locate(full.data());
+        SCOPED_TRACE(std::string(sd.what) + " v" + std::to_string(l.ip_version) + " tags " +
+                     std::to_string(l.vlan_count));
+        for (std::size_t n = 0; n < l.l3_end; ++n) {
+            bytes prefix(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
+            drop_reason want;
+            if (n < l.l3) {
+                want = drop_reason::l2_truncated;
+            } else if (n < l.l3 + (l.ip_version == 4 ? 20 : 40)) {
+                want = l.ip_version == 4 ? drop_reason::ipv4_truncated
+                                         : drop_reason::ipv6_truncated;
+            } else if (n < l.l3 + l.ihl) {
+                want = drop_reason::ipv4_truncated; // options cut
+            } else {
+                want = l.ip_version == 4 ? drop_reason::ipv4_bad_length
+                                         : drop_reason::ipv6_bad_length;
+            }
+            guarded_buffer g(prefix);
+            const parsed_frame pf = parse_frame({g.data(), n});
+            ASSERT_EQ(static_cast<int>(pf.kind), static_cast<int>(frame_kind::drop)) << "n=" << n;
+            ASSERT_EQ(to_string(pf.reason), to_string(want)) << "n=" << n;
+            reflect_policy pol;
+            pol.mode = sd.mode;
+            auto res = reflect(g.span(), n, pol, default_params(), t3_ns);
+            ASSERT_EQ(static_cast<int>(res.v), static_cast<int>(verdict::drop)) << "n=" << n;
+            ASSERT_EQ(to_string(res.reason), to_string(want)) << "n=" << n;
+            ASSERT_EQ(hex({g.data(), n}), hex(prefix)) << "dropped frame modified, n=" << n;
+        }
+        // From the end of the datagram on (Ethernet padding or not) it is a test packet again.
+        for (std::size_t n = l.l3_end; n <= full.size(); ++n) {
+            guarded_buffer g(bytes(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n)));
+            const parsed_frame pf = parse_frame({g.data(), n});
+            ASSERT_EQ(static_cast<int>(pf.kind), static_cast<int>(frame_kind::udp)) << "n=" << n;
+        }
+    }
+}
+
+} // namespace

@@ -1,0 +1,689 @@
+// reflect() and its split form, table-driven (DESIGN.md "Reflection, exactly"). Every reflected
+// row is checked field by field by reply_check.hpp, checksums recomputed from scratch, and run
+// again with NIC-verified checksums and through the split path (reflect_runner.hpp).
+#include <algorithm>
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "reflect_runner.hpp"
+#include "test_util.hpp"
+#include "twamp/proto/reflect.hpp"
+
+using namespace twamp::proto;
+using namespace twamp::test;
+
+namespace {
+
+frame_spec base_spec(int ipv, int tags) {
+    frame_spec s = ipv == 4 ? v4_spec() : v6_spec();
+    if (tags >= 1) {
+        s.vlans.push_back({tags == 2 ? uint16_t{0x88a8} : uint16_t{0x8100}, 0x0064}); // VID 100
+    }
+    if (tags == 2) {
+        s.vlans.push_back({0x8100, 0x20c8}); // PCP 1, VID 200
+    }
+    return s;
+}
+
+bytes twamp_payload(bool z, std::size_t len) {
+    return twamp_request(sender_seq, sender_ts(z), z ? 0xc101 : 0x8101, len);
+}
+
+bytes stamp_payload(bool z, const bytes& tlvs = {}) {
+    return stamp_request(sender_seq, sender_ts(z), z ? 0xc101 : 0x8101, ssid, tlvs);
+}
+
+// ---- the matrix: IP version x tags x protocol x timestamp choice x session state -----------
+
+std::vector<reflect_row> matrix_rows() {
+    std::vector<reflect_row> rows;
+    const char* tag_names[] = {"untagged", "ctag", "qinq"};
+    struct ts_case {
+        const char* name;
+        bool z;
+        ts_policy policy;
+    };
+    const ts_case ts_cases[] = {
+            {"z0_ntp", false, ts_policy::auto_z},
+            {"z1_ptp", true, ts_policy::auto_z},
+            {"z1_forced_ntp", true, ts_policy::ntp},
+            {"z0_forced_ptp", false, ts_policy::ptp},
+    };
+    for (int ipv : {4, 6}) {
+        for (int tags = 0; tags <= 2; ++tags) {
+            for (bool stamp : {false, true}) {
+                for (const auto& tc : ts_cases) {
+                    for (bool stateful : {true, false}) {
+                        reflect_row r;
+                        r.name = "v" + std::to_string(ipv) + "_" + tag_names[tags] + "_" +
+                                 (stamp ? "stamp" : "twamp") + "_" + tc.name + "_" +
+                                 (stateful ? "stateful" : "stateless");
+                        r.rfc = stamp ? "RFC 8762 §4.3 reflector packet, RFC 8972 §3 SSID"
+                                      : "RFC 5357 §4.2.1 reflector packet";
+                        r.rfc += tc.z || tc.policy == ts_policy::ptp
+                                         ? ", RFC 8186 §2.3 PTPv2 truncated"
+                                         : ", RFC 5905 §6 NTP";
+                        r.rfc += stateful ? ", RFC 8762 §4.3.1 stateful" : ", §4.3.1 stateless";
+                        r.rfc += tags ? ", IEEE 802.1Q/802.1ad tags kept" : "";
+                        r.spec = base_spec(ipv, tags);
+                        r.spec.payload = stamp ? stamp_payload(tc.z, tlv(0, 1, pattern(12, 5)))
+                                               : twamp_payload(tc.z, 64);
+                        r.policy.mode = stamp ? test_mode::stamp : test_mode::twamp_light;
+                        r.policy.timestamps = tc.policy;
+                        r.params.stateful = stateful;
+                        rows.push_back(r);
+                    }
+                }
+            }
+        }
+    }
+    return rows;
+}
+
+class reflect_matrix : public ::testing::TestWithParam<reflect_row> {};
+
+TEST_P(reflect_matrix, reply) {
+    run_row(GetParam());
+}
+
+// Each matrix row again with the UDP checksum the sender left out: zero is legal over IPv4
+// (RFC 768) and over IPv6 when the context allows it (RFC 6935/6936); the reply must still
+// carry a complete, correct checksum (DESIGN.md).
+TEST_P(reflect_matrix, reply_to_zero_udp_checksum) {
+    reflect_row r = GetParam();
+    r.spec.csum = udp_csum::zero;
+    r.policy.allow_ipv6_zero_checksum = true;
+    run_row(r);
+}
+
+std::string row_name(const ::testing::TestParamInfo<reflect_row>& i) {
+    return i.param.name;
+}
+
+INSTANTIATE_TEST_SUITE_P(all, reflect_matrix, ::testing::ValuesIn(matrix_rows()), row_name);
+
+// ---- single-purpose rows --------------------------------------------------------------------
+
+reflect_row row(std::string name, std::string rfc, int ipv = 4, bool stamp = false) {
+    reflect_row r;
+    r.name = std::move(name);
+    r.rfc = std::move(rfc);
+    r.spec = base_spec(ipv, 0);
+    r.spec.payload = stamp ? stamp_payload(false) : twamp_payload(false, 41);
+    r.policy.mode = stamp ? test_mode::stamp : test_mode::twamp_light;
+    return r;
+}
+
+std::vector<reflect_row> feature_rows() {
+    std::vector<reflect_row> v;
+    // DS field (DESIGN.md: copy = reply in kind, or a fixed DSCP; ECN bits as received).
+    for (int ipv : {4, 6}) {
+        const std::string p = "v" + std::to_string(ipv) + "_";
+        auto r =
+                row(p + "dscp_copy_ef_ect1", "RFC 2474 §3 DS field copied, RFC 3168 ECN kept", ipv);
+        r.spec.tos = 0xb9; // EF, ECT(1)
+        v.push_back(r);
+        r = row(p + "dscp_fixed_46_keeps_ecn", "RFC 2474 §3 fixed DSCP, RFC 3168 §5 ECN kept", ipv);
+        r.spec.tos = 0x01;
+        r.policy.dscp = 46;
+        v.push_back(r);
+        r = row(p + "dscp_fixed_0_keeps_ce", "RFC 2474 §3 fixed DSCP 0, RFC 3168 CE kept", ipv);
+        r.spec.tos = 0xbb; // EF + CE
+        r.policy.dscp = 0;
+        v.push_back(r);
+        r = row(p + "dscp_fixed_63", "RFC 2474 §3 DSCP 63", ipv, true);
+        r.spec.tos = 0x02;
+        r.policy.dscp = 63;
+        v.push_back(r);
+        // TTL / Hop Limit: 255 out, the received one in Sender TTL.
+        for (int ttl : {1, 64, 255}) {
+            r = row(p + "sender_ttl_" + std::to_string(ttl),
+                    "RFC 5357 §4.2.1 Sender TTL, RFC 5357 §4.1.2 TTL 255", ipv, ttl == 64);
+            r.spec.ttl = static_cast<uint8_t>(ttl);
+            v.push_back(r);
+        }
+        // MACs: our MAC, or the request's destination when the caller gives none.
+        r = row(p + "source_mac_from_request_when_no_port_mac", "DESIGN.md L2", ipv);
+        r.params.our_mac = nullptr;
+        v.push_back(r);
+        // Ethernet padding after the datagram is not part of the reply.
+        r = row(p + "ethernet_padding_trimmed", "IEEE 802.3 padding, RFC 894", ipv, true);
+        r.spec.min_frame = 200;
+        r.mutate = [](bytes& f) {
+            const layers l = locate(f.data());
+            std::fill(f.begin() + static_cast<std::ptrdiff_t>(l.l3_end), f.end(), 0xee);
+        };
+        v.push_back(r);
+        r = row(p + "short_twamp_padded_frame_grows", "RFC 5357 §4.2.1, IEEE 802.3 padding", ipv);
+        r.spec.payload = twamp_payload(false, 14);
+        r.spec.min_frame = 128;
+        r.mutate = [](bytes& f) {
+            const layers l = locate(f.data());
+            std::fill(f.begin() + static_cast<std::ptrdiff_t>(l.l3_end), f.end(), 0xee);
+        };
+        v.push_back(r);
+        // Our Error Estimate: as configured, Z per format, never a zero Multiplier.
+        r = row(p + "error_estimate_unsynchronized", "RFC 4656 §4.1.2 S=0", ipv);
+        r.params.our_error = {false, false, 10, 200};
+        v.push_back(r);
+        r = row(p + "error_estimate_zero_multiplier_sent_as_1", "RFC 4656 §4.1.2 Multiplier>0", ipv,
+                true);
+        r.params.our_error = {true, true, 63, 0}; // Z from the caller is ignored: per packet
+        v.push_back(r);
+        // Checksum corner cases of the sender's packet that must still reflect.
+        r = row(p + "udp_checksum_ffff_received", "RFC 768 all-ones checksum", ipv);
+        r.spec.payload = twamp_payload(false, 42);
+        r.mutate = [](bytes& f) {
+            // Make the sender's computed checksum zero, which RFC 768 sends as 0xffff: adjust
+            // the last padding word so the datagram sums to all ones.
+            const layers l = locate(f.data());
+            uint8_t* u = f.data() + l.l4;
+            wr16(u + 8 + 40, 0);
+            uint16_t c = ref_udp_checksum(l.ip_version, f.data() + l.l3, u, l.udp_len);
+            wr16(u + 8 + 40, c == 0xffff ? 0 : c);
+            wr16(u + 6, ref_udp_checksum(l.ip_version, f.data() + l.l3, u, l.udp_len));
+        };
+        v.push_back(r);
+        r = row(p + "odd_payload_length", "RFC 1071 odd-length sum, RFC 6038 symmetric", ipv);
+        r.spec.payload = twamp_payload(false, 77);
+        v.push_back(r);
+    }
+    auto r = row("v4_options_ihl6", "RFC 791 §3.1 options skipped by IHL", 4, true);
+    r.spec.ip_options = {0x01, 0x01, 0x01, 0x00}; // NOP NOP NOP EOL
+    v.push_back(r);
+    r = row("v4_options_ihl15", "RFC 791 §3.1 maximum IHL", 4);
+    r.spec.ip_options = bytes(40, 0x01);
+    v.push_back(r);
+    r = row("v4_source_223_255_255_255_ok", "RFC 1122 §3.2.1.3 unicast boundary", 4);
+    r.spec.src_ip = {223, 255, 255, 255};
+    v.push_back(r);
+    r = row("v4_source_1_0_0_1_ok", "RFC 1122 §3.2.1.3", 4);
+    r.spec.src_ip = {1, 0, 0, 1};
+    v.push_back(r);
+    r = row("v6_source_link_local_ok", "RFC 4291 §2.5.6", 6);
+    r.spec.src_ip = v6addr({0xfe80, 0x0001});
+    v.push_back(r);
+    r = row("v6_source_ipv4_mapped_ok", "RFC 4291 §2.5.5.2", 6);
+    r.spec.src_ip = v6addr({0, 0, 0, 0, 0, 0xffff, 0xc612, 0x0001});
+    v.push_back(r);
+    r = row("v6_zero_udp_checksum_allowed", "RFC 6936 §5 zero checksum allowed by context", 6,
+            true);
+    r.spec.csum = udp_csum::zero;
+    r.policy.allow_ipv6_zero_checksum = true;
+    v.push_back(r);
+    r = row("v4_zero_udp_checksum", "RFC 768 checksum optional over IPv4", 4, true);
+    r.spec.csum = udp_csum::zero;
+    v.push_back(r);
+    r = row("v4_stamp_long_ssid_ffff", "RFC 8972 §3 SSID copied", 4, true);
+    r.spec.payload = stamp_request(0xffffffff, sender_ts(false), 0x0001, 0xffff);
+    r.params.stateful = false;
+    v.push_back(r);
+    r = row("v6_stamp_sender_mbz_not_zero", "RFC 8762 §4.3.1 reflector MBZ octets are zero", 6,
+            true);
+    r.spec.payload = stamp_payload(false);
+    std::fill(r.spec.payload.begin() + 16, r.spec.payload.end(), 0xa5); // sender broke MBZ
+    v.push_back(r);
+    r = row("v4_twamp_ignores_stamp_ssid_octets", "RFC 5357 §4.2.1 MBZ", 4);
+    r.spec.payload = twamp_payload(false, 44); // octets 14-15 are padding: MBZ in the reply
+    v.push_back(r);
+    r = row("v6_stamp_in_twamp_context", "RFC 8762 §4.6 interop: a TWAMP Light reflector", 6);
+    r.spec.payload = stamp_payload(true, tlv(0, 200, pattern(8, 1)));
+    v.push_back(r); // the TLV octets are padding to TWAMP: returned untouched
+    return v;
+}
+
+class reflect_features : public ::testing::TestWithParam<reflect_row> {};
+
+TEST_P(reflect_features, reply) {
+    run_row(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(rows, reflect_features, ::testing::ValuesIn(feature_rows()), row_name);
+
+// ---- drops ----------------------------------------------------------------------------------
+
+reflect_row drop_row(std::string name, std::string rfc, drop_reason reason, int ipv = 4,
+                     bool stamp = false) {
+    reflect_row r = row(std::move(name), std::move(rfc), ipv, stamp);
+    r.want = verdict::drop;
+    r.reason = reason;
+    return r;
+}
+
+std::vector<reflect_row> drop_rows() {
+    std::vector<reflect_row> v;
+    auto r = drop_row("v4_bad_header_checksum", "RFC 791 §3.1 header checksum",
+                      drop_reason::ipv4_bad_checksum);
+    r.spec.ipv4_csum_good = false;
+    v.push_back(r);
+    for (int ipv : {4, 6}) {
+        const std::string p = "v" + std::to_string(ipv) + "_";
+        r = drop_row(p + "bad_udp_checksum", ipv == 4 ? "RFC 768" : "RFC 8200 §8.1",
+                     drop_reason::udp_bad_checksum, ipv);
+        r.spec.csum = udp_csum::bad;
+        v.push_back(r);
+        r = drop_row(p + "stamp_bad_udp_checksum", "RFC 768", drop_reason::udp_bad_checksum, ipv,
+                     true);
+        r.spec.csum = udp_csum::bad;
+        v.push_back(r);
+        r = drop_row(p + "source_port_0", "RFC 768 no source port: nowhere to reply",
+                     drop_reason::udp_bad_port, ipv);
+        r.spec.sport = 0;
+        v.push_back(r);
+        for (std::size_t n : {0, 1, 4, 12, 13}) {
+            r = drop_row(p + "twamp_payload_" + std::to_string(n), "RFC 5357 §4.1.2 14 octets",
+                         drop_reason::test_truncated, ipv);
+            r.spec.payload = twamp_payload(false, std::max<std::size_t>(n, 14));
+            r.spec.payload.resize(n);
+            v.push_back(r);
+        }
+        for (std::size_t n : {0, 13, 14, 40, 41, 43}) {
+            r = drop_row(p + "stamp_payload_" + std::to_string(n), "RFC 8762 §4.2.1 44 octets",
+                         drop_reason::stamp_truncated, ipv, true);
+            r.spec.payload.resize(n);
+            v.push_back(r);
+        }
+    }
+    r = drop_row("v6_zero_udp_checksum_denied", "RFC 8200 §8.1 zero checksum forbidden",
+                 drop_reason::udp_zero_checksum, 6);
+    r.spec.csum = udp_csum::zero;
+    v.push_back(r);
+    r = drop_row("v6_stamp_zero_udp_checksum_denied", "RFC 8200 §8.1",
+                 drop_reason::udp_zero_checksum, 6, true);
+    r.spec.csum = udp_csum::zero;
+    v.push_back(r);
+    struct src4 {
+        const char* name;
+        std::array<uint8_t, 16> a;
+    };
+    for (const src4& s :
+         {src4{"v4_source_0_0_0_0", {0, 0, 0, 0}}, src4{"v4_source_0_1_2_3", {0, 1, 2, 3}},
+          src4{"v4_source_loopback", {127, 0, 0, 1}},
+          src4{"v4_source_multicast_224_0_0_1", {224, 0, 0, 1}},
+          src4{"v4_source_multicast_239", {239, 255, 255, 250}},
+          src4{"v4_source_reserved_240", {240, 0, 0, 1}},
+          src4{"v4_source_broadcast", {255, 255, 255, 255}}}) {
+        r = drop_row(s.name, "RFC 1122 §3.2.1.3, RFC 1112 §4: not a unicast source",
+                     drop_reason::bad_source_address, 4);
+        r.spec.src_ip = s.a;
+        v.push_back(r);
+    }
+    struct src6 {
+        const char* name;
+        std::array<uint8_t, 16> a;
+    };
+    for (const src6& s :
+         {src6{"v6_source_unspecified", {}}, src6{"v6_source_loopback", v6addr({0x0001})},
+          src6{"v6_source_ff02_1", v6addr({0xff02, 0x0001})},
+          src6{"v6_source_ff0e_101", v6addr({0xff0e, 0x0101})}}) {
+        r = drop_row(s.name, "RFC 4291 §2.5.2, §2.5.3, §2.7: not a unicast source",
+                     drop_reason::bad_source_address, 6, true);
+        r.spec.src_ip = s.a;
+        v.push_back(r);
+    }
+    // A short TWAMP request grows to 41 octets in place: 27 more for a 14-octet one.
+    r = drop_row("v4_no_tailroom", "RFC 5357 §4.2.1 41-octet reply base", drop_reason::no_tailroom);
+    r.spec.payload = twamp_payload(false, 14);
+    r.spec.min_frame = 0;
+    r.capacity = 14 + 20 + 8 + 40; // one short of 14 + 20 + 8 + 41
+    v.push_back(r);
+    r = drop_row("v6_no_tailroom_frame_only", "RFC 5357 §4.2.1", drop_reason::no_tailroom, 6);
+    r.spec.payload = twamp_payload(false, 20);
+    r.spec.min_frame = 0;
+    r.capacity = 14 + 40 + 8 + 20;
+    v.push_back(r);
+    return v;
+}
+
+class reflect_drops : public ::testing::TestWithParam<reflect_row> {};
+
+TEST_P(reflect_drops, verdict) {
+    run_row(GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(rows, reflect_drops, ::testing::ValuesIn(drop_rows()), row_name);
+
+// ---- sizes ----------------------------------------------------------------------------------
+
+// RFC 6038 symmetric size: every TWAMP request of 14..1441 octets (padding 0..1400 after the
+// 41-octet base), IPv4 and IPv6, comes back as long as it came (41 for shorter ones).
+TEST(reflect_sizes, twamp_every_length_14_to_1441) {
+    for (int ipv : {4, 6}) {
+        for (std::size_t len = 14; len <= 41 + 1400; ++len) {
+            reflect_row r =
+                    row("twamp_len_" + std::to_string(len), "RFC 6038, RFC 5357 §4.2.1", ipv);
+            r.spec.payload = twamp_payload(len % 3 == 0, len);
+            r.spec.csum = len % 5 == 0 ? udp_csum::zero : udp_csum::good;
+            r.policy.allow_ipv6_zero_checksum = true;
+            r.params.stateful = len % 2 == 0;
+            run_row(r);
+            if (HasFatalFailure() || HasNonfatalFailure()) {
+                return;
+            }
+        }
+    }
+}
+
+// STAMP padding is an Extra Padding TLV (RFC 8972 §4.1): 0 and 4..1400 octets after the base.
+TEST(reflect_sizes, stamp_extra_padding_0_to_1400) {
+    for (int ipv : {4, 6}) {
+        for (std::size_t pad = 0; pad <= 1400; ++pad) {
+            if (pad >= 1 && pad <= 3) {
+                continue; // not a TLV: the malformed rows cover these
+            }
+            reflect_row r =
+                    row("stamp_pad_" + std::to_string(pad), "RFC 8972 §4.1, RFC 6038", ipv, true);
+            r.spec.payload =
+                    stamp_payload(pad % 3 == 0, pad ? tlv(0, 1, pattern(pad - 4, 9)) : bytes{});
+            r.spec.csum = pad % 5 == 0 && ipv == 4 ? udp_csum::zero : udp_csum::good;
+            r.params.stateful = pad % 2 == 0;
+            run_row(r);
+            if (HasFatalFailure() || HasNonfatalFailure()) {
+                return;
+            }
+        }
+    }
+}
+
+// RFC 5357 §4.2.1: a TWAMP request of 14..40 octets grows to exactly 41, in place; with one
+// octet less room than that it is dropped (no_tailroom) and left untouched; with plenty of
+// room it still grows to 41 and no more (DESIGN.md: never an amplifier).
+TEST(reflect_sizes, short_twamp_grows_to_exactly_41) {
+    for (int ipv : {4, 6}) {
+        for (int tags = 0; tags <= 2; ++tags) {
+            for (std::size_t len = 14; len <= 40; ++len) {
+                for (udp_csum c : {udp_csum::good, udp_csum::zero}) {
+                    if (ipv == 6 && c == udp_csum::zero) {
+                        continue;
+                    }
+                    reflect_row r = row("grow_" + std::to_string(len), "RFC 5357 §4.2.1", ipv);
+                    r.spec = base_spec(ipv, tags);
+                    r.spec.payload = twamp_payload(false, len);
+                    r.spec.csum = c;
+                    r.spec.min_frame = 0;
+                    const std::size_t need = r.request().size() + (41 - len);
+                    for (std::size_t cap : {need, need + 1, std::size_t{4096}}) {
+                        r.capacity = cap;
+                        run_row(r);
+                    }
+                    r.capacity = need - 1;
+                    r.want = verdict::drop;
+                    r.reason = drop_reason::no_tailroom;
+                    run_row(r);
+                    if (HasFatalFailure() || HasNonfatalFailure()) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---- checksum corner: a reply whose checksum computes to zero -------------------------------
+
+// RFC 768: a computed zero goes out as 0xffff. Choose T3 (PTP format: its nanoseconds are free
+// 16-bit words) so that the reply's sum is all ones, then check field and full recomputation.
+TEST(reflect_checksum, reply_checksum_zero_sent_as_ffff) {
+    for (int ipv : {4, 6}) {
+        reflect_row r = row("zero", "RFC 768", ipv, true);
+        r.spec.payload = stamp_payload(true);
+        const bytes req = r.request();
+        guarded_buffer buf(2048);
+        std::copy(req.begin(), req.end(), buf.data());
+        std::span<const uint8_t> frame(buf.data(), req.size());
+        auto pf = parse_frame(frame);
+        ASSERT_EQ(check_test_packet(frame, pf, r.policy, false, false), drop_reason::none);
+        auto prep = reflect_prepare(buf.span(), pf, r.policy, r.params);
+        ASSERT_EQ(prep.reply.format, ts_format::ptp);
+        // T3 = whole seconds S + n ns, n < 65536: words (S_tai>>16, S_tai, 0, n).
+        const uint64_t sec = t3_ns / 1'000'000'000;
+        const uint64_t tai = sec + 37;
+        uint32_t s = prep.reply.partial;
+        s += static_cast<uint32_t>(tai >> 16 & 0xffff) + static_cast<uint32_t>(tai & 0xffff);
+        s = (s & 0xffff) + (s >> 16);
+        s = (s & 0xffff) + (s >> 16);
+        const uint16_t n = static_cast<uint16_t>(~s & 0xffff); // s + n == 0xffff
+        reflect_finish(buf.data(), prep.reply, sec * 1'000'000'000 + n, 37);
+        const bytes rep = buf.copy(prep.reply.len);
+        const layers l = locate(rep.data());
+        EXPECT_EQ(rd16(rep.data() + l.l4 + 6), 0xffff) << "ipv" << ipv;
+        EXPECT_EQ(ref_udp_checksum(ipv, rep.data() + l.l3, rep.data() + l.l4, l.udp_len), 0xffff);
+    }
+}
+
+// reflect() takes frame_len from the caller (an mbuf's data_len): a length larger than the
+// buffer is clamped to it, never believed. A frame cut short by the buffer then drops as
+// truncated instead of being read past the end.
+TEST(reflect_checksum, frame_len_larger_than_buffer_is_clamped) {
+    for (int ipv : {4, 6}) {
+        reflect_row r = row("clamp", "DESIGN.md: every access bounds checked", ipv, true);
+        const bytes req = r.request();
+        const layers l = locate(req.data());
+        for (std::size_t n : {l.l3 + 10, l.l4 + 4, l.l3_end - 1}) {
+            guarded_buffer g(bytes(req.begin(), req.begin() + static_cast<std::ptrdiff_t>(n)));
+            auto res = reflect(g.span(), req.size(), r.policy, r.params, t3_ns);
+            EXPECT_EQ(res.v, verdict::drop) << "n=" << n;
+            EXPECT_NE(res.reason, drop_reason::none) << "n=" << n;
+        }
+        guarded_buffer g(req);
+        auto res = reflect(g.span(), req.size() + 1000, r.policy, r.params, t3_ns);
+        EXPECT_EQ(res.v, verdict::reflect);
+        EXPECT_EQ(res.reply.len, l.l3_end);
+    }
+}
+
+// ---- accessors used by the dataplane for the session key ------------------------------------
+
+TEST(test_packet, ssid_and_sender_seq) {
+    for (int ipv : {4, 6}) {
+        reflect_row r = row("acc", "RFC 8972 §3", ipv, true);
+        r.spec.payload = stamp_request(0xdeadbeef, 0, 0, 0x1234);
+        bytes f = r.request();
+        auto pf = parse_frame(f);
+        ASSERT_EQ(pf.kind, frame_kind::udp);
+        EXPECT_EQ(test_packet_ssid(f, pf, test_mode::stamp), 0x1234);
+        EXPECT_EQ(test_packet_ssid(f, pf, test_mode::twamp_light), 0) << "TWAMP has no SSID";
+        EXPECT_EQ(test_packet_sender_seq(f, pf), 0xdeadbeefu);
+        // Too short for an SSID: 0, no read past the payload.
+        r.spec.payload.resize(20);
+        f = r.request();
+        f.resize(locate(f.data()).l3_end);
+        guarded_buffer g(f);
+        pf = parse_frame({g.data(), g.size()});
+        ASSERT_EQ(pf.kind, frame_kind::udp);
+        EXPECT_EQ(test_packet_ssid({g.data(), g.size()}, pf, test_mode::stamp), 0);
+        EXPECT_EQ(test_packet_sender_seq({g.data(), g.size()}, pf), 0xdeadbeefu);
+    }
+}
+
+// ---- every drop reason the packet core can give ---------------------------------------------
+
+// One frame per reason, through reflect(); together they must cover every reason that is not
+// the dataplane's own (context lookup, ACL, sessions, rings, TX).
+TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
+    struct c {
+        drop_reason want;
+        std::function<bytes()> frame;
+        test_mode mode = test_mode::twamp_light;
+        std::size_t cap = 2048;
+    };
+    auto twamp = [](int ipv, std::function<void(frame_spec&)> f = {}) {
+        frame_spec s = ipv == 4 ? v4_spec() : v6_spec();
+        s.payload = twamp_payload(false, 41);
+        if (f) {
+            f(s);
+        }
+        return build(s);
+    };
+    auto set = [](bytes b, std::size_t off, uint8_t v) {
+        b[off] = v;
+        return b;
+    };
+    auto prefix = [](bytes b, std::size_t n) {
+        b.resize(n);
+        return b;
+    };
+    const std::vector<c> cases = {
+            {drop_reason::l2_truncated, [] { return bytes(13, 0); }},
+            {drop_reason::l2_too_many_vlans,
+             [&] {
+                 return twamp(4, [](frame_spec& s) {
+                     s.vlans = {{0x88a8, 1}, {0x8100, 2}, {0x8100, 3}};
+                 });
+             }},
+            {drop_reason::ip_bad_version, [&] { return set(twamp(4), 14, 0x65); }},
+            {drop_reason::ipv4_truncated, [&] { return prefix(twamp(4), 30); }},
+            {drop_reason::ipv4_bad_ihl, [&] { return set(twamp(4), 14, 0x44); }},
+            {drop_reason::ipv4_bad_length, [&] { return set(twamp(4), 16, 0xff); }},
+            {drop_reason::ipv4_bad_checksum,
+             [&] { return twamp(4, [](frame_spec& s) { s.ipv4_csum_good = false; }); }},
+            {drop_reason::ipv4_fragment,
+             [&] { return twamp(4, [](frame_spec& s) { s.frag = 0x2000; }); }},
+            {drop_reason::ipv6_truncated, [&] { return prefix(twamp(6), 50); }},
+            {drop_reason::ipv6_bad_length, [&] { return set(twamp(6), 18, 0xff); }},
+            {drop_reason::bad_source_address,
+             [&] { return twamp(4, [](frame_spec& s) {
+                       s.src_ip = {127, 0, 0, 1};
+                   }); }},
+            {drop_reason::udp_truncated,
+             [&] {
+                 bytes b = twamp(4);
+                 b[16] = 0;
+                 b[17] = 24; // Total Length: header + 4 octets
+                 return b;
+             }},
+            {drop_reason::udp_bad_length, [&] { return set(twamp(4), 34 + 5, 0x10); }},
+            {drop_reason::udp_bad_checksum,
+             [&] { return twamp(4, [](frame_spec& s) { s.csum = udp_csum::bad; }); }},
+            {drop_reason::udp_zero_checksum,
+             [&] { return twamp(6, [](frame_spec& s) { s.csum = udp_csum::zero; }); }},
+            {drop_reason::udp_bad_port,
+             [&] { return twamp(4, [](frame_spec& s) { s.sport = 0; }); }},
+            {drop_reason::test_truncated,
+             [&] { return twamp(4, [](frame_spec& s) { s.payload.resize(13); }); }},
+            {drop_reason::stamp_truncated, [&] { return twamp(4); }, test_mode::stamp},
+            {drop_reason::no_tailroom,
+             [&] {
+                 return twamp(4, [](frame_spec& s) {
+                     s.payload.resize(14);
+                     s.min_frame = 0;
+                 });
+             },
+             test_mode::twamp_light, 14 + 20 + 8 + 14},
+    };
+    std::set<drop_reason> seen;
+    for (const auto& k : cases) {
+        SCOPED_TRACE(std::string(to_string(k.want)));
+        bytes f = k.frame();
+        guarded_buffer buf(std::max(k.cap, f.size()));
+        std::copy(f.begin(), f.end(), buf.data());
+        reflect_policy pol;
+        pol.mode = k.mode;
+        auto res = reflect(buf.span(), f.size(), pol, default_params(), t3_ns);
+        EXPECT_EQ(res.v, verdict::drop);
+        EXPECT_EQ(to_string(res.reason), to_string(k.want));
+        seen.insert(res.reason);
+    }
+    const std::set<drop_reason> dataplane_only = {drop_reason::none,
+                                                  drop_reason::l2_not_for_us,
+                                                  drop_reason::no_reflector,
+                                                  drop_reason::acl_denied,
+                                                  drop_reason::no_session,
+                                                  drop_reason::exception_ring_full,
+                                                  drop_reason::exception_rate_limit,
+                                                  drop_reason::tx_full};
+    for (std::size_t i = 0; i < drop_reason_count; ++i) {
+        auto d = static_cast<drop_reason>(i);
+        if (!dataplane_only.count(d)) {
+            EXPECT_TRUE(seen.count(d)) << "no row produces " << to_string(d);
+        }
+    }
+}
+
+// Names are metric label values: unique, snake_case, and to_string() is total.
+TEST(drop_reason_names, stable_and_unique) {
+    std::set<std::string_view> names;
+    for (std::size_t i = 0; i < drop_reason_count; ++i) {
+        auto n = to_string(static_cast<drop_reason>(i));
+        EXPECT_TRUE(names.insert(n).second) << n;
+        EXPECT_FALSE(n.empty());
+        for (char ch : n) {
+            EXPECT_TRUE((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') << n;
+        }
+    }
+    EXPECT_EQ(to_string(drop_reason::none), "none");
+    EXPECT_EQ(to_string(drop_reason::udp_zero_checksum), "udp_zero_checksum");
+    EXPECT_EQ(to_string(drop_reason::count_), "invalid");
+}
+
+// ---- mutated frames: whatever comes in, no fault and a consistent verdict -------------------
+
+// Two kinds of damage to valid requests, each frame in a buffer that faults past its end:
+//  - octets flipped anywhere, sometimes truncated or in a too-small buffer: mostly drops;
+//  - octets flipped only in the test payload with the UDP checksum fixed up: these must all
+//    reflect (any payload content is a valid test packet, STAMP TLV garbage included).
+// A reflected frame's reply never exceeds max(request, base) and carries correct checksums;
+// anything not reflected is left untouched.
+TEST(reflect_robustness, mutated_frames) {
+    std::mt19937 rng(8762);
+    const std::vector<reflect_row> seeds = matrix_rows();
+    int reflected = 0;
+    int payload_only = 0;
+    for (int i = 0; i < 40000; ++i) {
+        const reflect_row& s = seeds[rng() % seeds.size()];
+        bytes f = s.request();
+        const layers q = locate(f.data());
+        const bool in_payload = i % 2 == 1;
+        const int flips = 1 + static_cast<int>(rng() % 4);
+        for (int k = 0; k < flips; ++k) {
+            std::size_t at =
+                    in_payload ? q.payload() + rng() % (q.l3_end - q.payload()) : rng() % f.size();
+            f[at] = static_cast<uint8_t>(rng());
+        }
+        if (in_payload) {
+            uint8_t* u = f.data() + q.l4;
+            wr16(u + 6, ref_udp_checksum(q.ip_version, f.data() + q.l3, u, q.udp_len));
+        } else if (rng() % 4 == 0) {
+            f.resize(rng() % (f.size() + 1));
+        }
+        guarded_buffer buf(f.size() + (in_payload ? 64 : rng() % 64));
+        std::copy(f.begin(), f.end(), buf.data());
+        const bytes before = buf.copy(buf.size());
+        auto res = reflect(buf.span(), f.size(), s.policy, s.params, t3_ns);
+        if (in_payload) {
+            ASSERT_EQ(res.v, verdict::reflect) << i << " " << to_string(res.reason);
+            ++payload_only;
+        }
+        if (res.v == verdict::reflect) {
+            ++reflected;
+            ASSERT_EQ(res.reason, drop_reason::none);
+            ASSERT_LE(res.reply.len, buf.size());
+            const bytes rep = buf.copy(res.reply.len);
+            const layers l = locate(rep.data());
+            if (l.ip_version == 4) {
+                ASSERT_EQ(rd16(rep.data() + l.l3 + 10),
+                          ref_ipv4_header_checksum(rep.data() + l.l3, l.ihl));
+            }
+            ASSERT_EQ(rd16(rep.data() + l.l4 + 6), ref_udp_checksum(l.ip_version, rep.data() + l.l3,
+                                                                    rep.data() + l.l4, l.udp_len))
+                    << i;
+            ASSERT_LE(res.reply.len, q.payload() + std::max<std::size_t>(q.udp_len - 8, 44));
+        } else {
+            ASSERT_EQ(buf.copy(buf.size()), before);
+            if (res.v == verdict::drop) {
+                ASSERT_NE(res.reason, drop_reason::none);
+            } else {
+                ASSERT_EQ(res.reason, drop_reason::none);
+            }
+        }
+    }
+    EXPECT_EQ(payload_only, 20000);
+    EXPECT_GT(reflected, 20000); // some whole-frame flips land in MACs or padding
+}
+
+} // namespace

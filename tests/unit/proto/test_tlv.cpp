@@ -1,0 +1,256 @@
+// STAMP TLVs (RFC 8972 §4): the bounded walk (tlv_walker), the reflector's flag rewrite
+// (reflect_tlvs) and both inside whole reflected frames, whose UDP checksum must still be
+// right after the flag changes (checked from scratch by reply_check.hpp).
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "reflect_runner.hpp"
+#include "test_util.hpp"
+#include "twamp/proto/checksum.hpp"
+#include "twamp/proto/tlv.hpp"
+
+using namespace twamp::proto;
+using namespace twamp::test;
+
+namespace {
+
+bytes cat(std::initializer_list<bytes> parts) {
+    bytes out;
+    for (const auto& p : parts) {
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
+
+// Reference walk (RFC 8972 §4: Flags, Type, Length(2), Value): the offsets of the well-formed
+// TLVs, and where the walk had to stop (== size when it did not).
+struct ref_walk {
+    std::vector<std::size_t> offsets;
+    std::size_t stop = 0;
+    bool malformed = false;
+};
+
+ref_walk walk(const bytes& a) {
+    ref_walk w;
+    std::size_t off = 0;
+    while (off + 4 <= a.size() && off + 4 + rd16(&a[off + 2]) <= a.size()) {
+        w.offsets.push_back(off);
+        off += 4 + rd16(&a[off + 2]);
+    }
+    w.stop = off;
+    w.malformed = off != a.size();
+    return w;
+}
+
+struct tlv_row {
+    std::string name;
+    std::string rfc;
+    bytes in;  // the TLV area of the request (after the 44-octet base)
+    bytes out; // the TLV area of the reply
+};
+
+std::ostream& operator<<(std::ostream& os, const tlv_row& r) {
+    return os << r.name << " [" << r.rfc << "]";
+}
+
+std::vector<tlv_row> tlv_rows() {
+    const bytes p16 = pattern(16, 0x31);
+    const bytes p8 = pattern(8, 0x77);
+    // Octets that look like a TLV header with Flags 0 and an unknown Type: if the walk went
+    // on over them they would come back with U set.
+    const bytes fake = tlv(0x00, 200, pattern(4, 0x10));
+    std::vector<tlv_row> v = {
+            {"extra_padding_echoed", "RFC 8972 §4.1 Extra Padding: U=0, value as sent",
+             tlv(0, 1, p16), tlv(0, 1, p16)},
+            {"extra_padding_empty", "RFC 8972 §4.1 Length 0", tlv(0, 1, {}), tlv(0, 1, {})},
+            {"extra_padding_sender_u_cleared", "RFC 8972 §4: U=0 for an understood TLV",
+             tlv(0x80, 1, p16), tlv(0x00, 1, p16)},
+            {"extra_padding_stale_m_cleared", "RFC 8972 §4: M=0 for a well-formed TLV",
+             tlv(0x40, 1, p8), tlv(0x00, 1, p8)},
+            {"extra_padding_u_and_m_cleared", "RFC 8972 §4", tlv(0xc0, 1, p8), tlv(0x00, 1, p8)},
+            {"unknown_type_200_gets_u", "RFC 8972 §4: U=1, TLV returned as received",
+             tlv(0, 200, p8), tlv(0x80, 200, p8)},
+            {"unknown_type_255_gets_u", "RFC 8972 §4", tlv(0, 255, p16), tlv(0x80, 255, p16)},
+            {"reserved_type_0_gets_u", "RFC 8972 §6.2 type 0 reserved", tlv(0, 0, p8),
+             tlv(0x80, 0, p8)},
+            {"unknown_with_sender_u_keeps_u", "RFC 8972 §4", tlv(0x80, 200, p8),
+             tlv(0x80, 200, p8)},
+            {"unknown_stale_m_cleared", "RFC 8972 §4: M=0 for a well-formed TLV",
+             tlv(0x40, 200, p8), tlv(0x80, 200, p8)},
+            {"padding_then_unknown", "RFC 8972 §4: each TLV on its own",
+             cat({tlv(0, 1, p8), tlv(0, 200, p16)}), cat({tlv(0, 1, p8), tlv(0x80, 200, p16)})},
+            {"unknown_then_padding_then_empty_unknown", "RFC 8972 §4",
+             cat({tlv(0, 99, p8), tlv(0x80, 1, p16), tlv(0, 42, {})}),
+             cat({tlv(0x80, 99, p8), tlv(0, 1, p16), tlv(0x80, 42, {})})},
+            {"length_past_end_gets_m", "RFC 8972 §4: M=1 when the TLV overruns the packet",
+             tlv(0, 1, p8, 100), tlv(0x40, 1, p8, 100)},
+            {"length_past_end_by_one", "RFC 8972 §4", tlv(0, 1, p8, 9), tlv(0x40, 1, p8, 9)},
+            {"malformed_after_valid_stops_walk",
+             "RFC 8972 §4: processing stops, later octets untouched",
+             cat({tlv(0, 1, p8), tlv(0, 1, fake, 200)}),
+             cat({tlv(0, 1, p8), tlv(0x40, 1, fake, 200)})},
+            {"malformed_then_fake_tlv_untouched", "RFC 8972 §4: nothing after is processed",
+             cat({tlv(0x00, 1, {}, 12), fake}), cat({tlv(0x40, 1, {}, 12), fake})},
+            {"leftover_1_octet", "RFC 8972 §4: a header cut off is malformed",
+             cat({tlv(0, 1, p8), {0x00}}), cat({tlv(0, 1, p8), {0x40}})},
+            {"leftover_2_octets", "RFC 8972 §4", cat({tlv(0, 1, p8), {0x00, 0x01}}),
+             cat({tlv(0, 1, p8), {0x40, 0x01}})},
+            {"leftover_3_octets", "RFC 8972 §4", cat({tlv(0, 1, p8), {0x00, 0x01, 0x00}}),
+             cat({tlv(0, 1, p8), {0x40, 0x01, 0x00}})},
+            {"only_1_octet", "RFC 8972 §4", {0x00}, {0x40}},
+            {"only_2_octets", "RFC 8972 §4", {0x00, 0x01}, {0x40, 0x01}},
+            {"only_3_octets", "RFC 8972 §4", {0x00, 0x01, 0x00}, {0x40, 0x01, 0x00}},
+            {"no_tlvs", "RFC 8762 §4.2.1 base packet only", {}, {}},
+    };
+    // Types IANA lists but this reflector does not process: returned with U set (RFC 8972 §4).
+    for (int type = 2; type <= 8; ++type) {
+        v.push_back({"not_implemented_type_" + std::to_string(type),
+                     "RFC 8972 §4, IANA STAMP TLV Types: not processed here",
+                     tlv(0, static_cast<uint8_t>(type), p8),
+                     tlv(0x80, static_cast<uint8_t>(type), p8)});
+    }
+    return v;
+}
+
+std::string row_name(const ::testing::TestParamInfo<tlv_row>& i) {
+    return i.param.name;
+}
+
+class stamp_tlvs : public ::testing::TestWithParam<tlv_row> {};
+
+// reflect_tlvs() on the bare area.
+TEST_P(stamp_tlvs, area) {
+    const tlv_row& r = GetParam();
+    guarded_buffer g(r.in);
+    const tlv_result res = reflect_tlvs(g.span());
+    EXPECT_EQ(hex({g.data(), g.size()}), hex(r.out));
+    // The sums it reports let the UDP checksum follow the flag changes.
+    EXPECT_TRUE(ones_eq(csum_add(csum_sub(ref_sum(r.in), res.sum_before), res.sum_after),
+                        ref_sum(r.out)))
+            << "sum_before/sum_after";
+    const ref_walk w = walk(r.in);
+    EXPECT_EQ(res.malformed, w.malformed);
+    EXPECT_EQ(res.count, w.offsets.size() + (w.malformed ? 1 : 0));
+}
+
+// The same areas inside whole STAMP frames: IPv4 with a checksum, IPv4 without one (the
+// reflector then computes it from scratch), IPv6.
+TEST_P(stamp_tlvs, in_reflected_frame) {
+    const tlv_row& r = GetParam();
+    for (int variant = 0; variant < 3; ++variant) {
+        reflect_row row;
+        row.name = r.name;
+        row.rfc = r.rfc;
+        row.spec = variant == 2 ? v6_spec() : v4_spec();
+        row.spec.csum = variant == 1 ? udp_csum::zero : udp_csum::good;
+        row.spec.payload = stamp_request(sender_seq, sender_ts(false), 0x8001, ssid, r.in);
+        row.policy.mode = test_mode::stamp;
+        row.tlv_area = r.out;
+        run_row(row);
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(rows, stamp_tlvs, ::testing::ValuesIn(tlv_rows()), row_name);
+
+// tlv_walker: offsets, lengths and value spans of each TLV; a cut header or an overrun stops it
+// with malformed() and the position of the bad TLV.
+TEST(tlv_walker, walks_and_stops) {
+    const bytes area = cat(
+            {tlv(0x80, 1, pattern(3, 1)), tlv(0, 7, {}), tlv(0, 9, pattern(5, 2)), {0xaa, 0xbb}});
+    tlv_walker w(area);
+    tlv_view t;
+    ASSERT_TRUE(w.next(t));
+    EXPECT_EQ(t.offset, 0);
+    EXPECT_EQ(t.flags, 0x80);
+    EXPECT_EQ(t.type, 1);
+    EXPECT_EQ(t.length, 3);
+    EXPECT_EQ(t.value.data(), area.data() + 4);
+    EXPECT_EQ(t.value.size(), 3u);
+    ASSERT_TRUE(w.next(t));
+    EXPECT_EQ(t.offset, 7);
+    EXPECT_EQ(t.type, 7);
+    EXPECT_EQ(t.length, 0);
+    EXPECT_TRUE(t.value.empty());
+    ASSERT_TRUE(w.next(t));
+    EXPECT_EQ(t.offset, 11);
+    EXPECT_EQ(t.length, 5);
+    EXPECT_EQ(t.value.data(), area.data() + 15);
+    EXPECT_FALSE(w.next(t));
+    EXPECT_TRUE(w.malformed());
+    EXPECT_EQ(w.position(), 20u);
+    EXPECT_FALSE(w.next(t)) << "stays done";
+
+    tlv_walker empty(std::span<const uint8_t>{});
+    EXPECT_FALSE(empty.next(t));
+    EXPECT_FALSE(empty.malformed());
+
+    const bytes exact = tlv(0, 1, pattern(10, 3));
+    tlv_walker e(exact);
+    EXPECT_TRUE(e.next(t));
+    EXPECT_FALSE(e.next(t));
+    EXPECT_FALSE(e.malformed()) << "a TLV ending exactly at the end is well-formed";
+}
+
+// Random areas in faulting buffers: the walk never reads past the end, takes at most
+// size/4 + 1 steps, and reflect_tlvs() only ever changes Flags octets, with sums that keep the
+// checksum arithmetic right.
+TEST(tlv_walker, random_areas_bounded) {
+    std::mt19937 rng(8972);
+    for (int i = 0; i < 20000; ++i) {
+        bytes a(rng() % 64);
+        for (auto& c : a) {
+            c = static_cast<uint8_t>(rng());
+        }
+        if (i % 2 == 0) {
+            // Mostly short Lengths so the walk gets somewhere.
+            for (std::size_t k = 2; k + 1 < a.size(); k += 4 + a[k + 1] % 8) {
+                a[k] = 0;
+                a[k + 1] = static_cast<uint8_t>(a[k + 1] % 8);
+            }
+        }
+        guarded_buffer g(a);
+        tlv_walker w(std::span<const uint8_t>(g.data(), g.size()));
+        tlv_view t;
+        std::size_t steps = 0;
+        std::size_t end = 0;
+        while (w.next(t)) {
+            ++steps;
+            ASSERT_EQ(t.offset, end);
+            end = t.offset + 4u + t.length;
+            ASSERT_LE(end, a.size());
+        }
+        ASSERT_LE(steps, a.size() / 4 + 1);
+        ASSERT_EQ(w.malformed(), end != a.size());
+
+        guarded_buffer g2(a);
+        const tlv_result r = reflect_tlvs(g2.span());
+        const bytes out = g2.copy(g2.size());
+        const ref_walk rw = walk(a);
+        ASSERT_EQ(r.malformed, rw.malformed);
+        ASSERT_EQ(rw.stop, end);
+        std::vector<bool> is_flags(a.size(), false);
+        for (std::size_t off : rw.offsets) {
+            is_flags[off] = true;
+            // U exactly for the types not implemented (all but Extra Padding), M clear.
+            ASSERT_EQ((out[off] & tlv_flag_u) != 0, a[off + 1] != 1) << "U at " << off;
+            ASSERT_EQ(out[off] & tlv_flag_m, 0) << "M at " << off;
+        }
+        if (rw.malformed) {
+            is_flags[rw.stop] = true;
+            ASSERT_NE(out[rw.stop] & tlv_flag_m, 0) << "M on the malformed TLV";
+        }
+        for (std::size_t k = 0; k < a.size(); ++k) {
+            if (!is_flags[k]) {
+                ASSERT_EQ(out[k], a[k]) << "non-Flags octet " << k << " changed";
+            }
+        }
+        ASSERT_TRUE(
+                ones_eq(csum_add(csum_sub(ref_sum(a), r.sum_before), r.sum_after), ref_sum(out)));
+    }
+}
+
+} // namespace

@@ -24,7 +24,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEST_PORTS = (862, 64364)  # the UDP ports the golden requests are sent to

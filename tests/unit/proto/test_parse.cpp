@@ -536,4 +536,35 @@ TEST(parse_truncation, every_prefix_of_valid_frames) {
     }
 }
 
+// parsed_frame keeps 16-bit offsets (an mbuf's data_len is 16 bits). A span longer than that
+// whose datagram ends past 64 KiB can only come from a caller's bug; it must still never be
+// reflected nor read past its end. (It drops, today as udp_bad_length: the 16-bit end wraps.)
+TEST(parse_limits, datagrams_ending_past_64k_never_reflect) {
+    for (int ipv : {4, 6}) {
+        for (int tags = 0; tags <= 2; ++tags) {
+            for (std::size_t pl : {65400u, 65480u, 65487u, 65507u, 65527u}) {
+                if ((ipv == 4 && 28 + pl > 65535) || (ipv == 6 && 8 + pl > 65535)) {
+                    continue;
+                }
+                frame_spec s = ipv == 4 ? v4_spec() : v6_spec();
+                for (int t = 0; t < tags; ++t) {
+                    s.vlans.push_back({0x8100, static_cast<uint16_t>(t + 1)});
+                }
+                s.payload = twamp_request(1, 2, 3, pl);
+                const bytes f = build(s);
+                guarded_buffer g(f);
+                const parsed_frame pf = parse_frame({g.data(), g.size()});
+                auto res = reflect(g.span(), f.size(), reflect_policy{}, default_params(), t3_ns);
+                if (f.size() <= 0xffff) {
+                    EXPECT_EQ(static_cast<int>(pf.kind), static_cast<int>(frame_kind::udp));
+                    EXPECT_EQ(res.v, verdict::reflect) << f.size();
+                } else {
+                    EXPECT_EQ(res.v, verdict::drop) << f.size();
+                    EXPECT_NE(res.reason, drop_reason::none) << f.size();
+                }
+            }
+        }
+    }
+}
+
 } // namespace

@@ -13,6 +13,20 @@ namespace twamp::dataplane {
 
 inline constexpr std::size_t max_contexts = 256;
 
+// Residence time T3 - T2 histogram bucket upper bounds, in nanoseconds (then +Inf).
+inline constexpr std::array<uint64_t, 11> residence_bounds_ns = {
+        1'000,   2'000,   5'000,   10'000,    20'000,    50'000,
+        100'000, 200'000, 500'000, 1'000'000, 10'000'000};
+inline constexpr std::size_t residence_buckets = residence_bounds_ns.size() + 1;
+
+inline std::size_t residence_bucket(uint64_t ns) noexcept {
+    std::size_t b = 0;
+    while (b < residence_bounds_ns.size() && ns > residence_bounds_ns[b]) {
+        ++b;
+    }
+    return b;
+}
+
 using counter = std::atomic<uint64_t>;
 
 inline void bump(counter& c, uint64_t n) noexcept {
@@ -25,6 +39,8 @@ struct alignas(64) context_counters {
     counter reflected_pkts{0};
     counter reflected_octets{0};
     counter acl_denied{0};
+    std::array<counter, residence_buckets> residence{}; // per bucket, not cumulative
+    counter residence_sum_ns{0};
 };
 
 struct alignas(64) worker_counters {

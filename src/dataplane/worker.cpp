@@ -26,6 +26,8 @@ constexpr uint32_t aging_budget = 128; // entries looked at per slice
 struct pending {
     rte_mbuf* m;
     proto::pending_reply r;
+    uint64_t t2_ns;
+    uint16_t ctx;
 };
 
 // Locals for one burst, added to the shared counters once at its end.
@@ -187,7 +189,7 @@ int worker_main(void* arg) {
                                 if (rr.v == proto::verdict::reflect) {
                                     m->data_len = rr.reply.len;
                                     m->pkt_len = rr.reply.len;
-                                    tx[ntx++] = {m, rr.reply};
+                                    tx[ntx++] = {m, rr.reply, params.t2_ns, ctx->index};
                                     bump(wc.contexts[ctx->index].reflected_pkts, 1);
                                     bump(wc.contexts[ctx->index].reflected_octets, rr.reply.len);
                                     continue;
@@ -209,10 +211,19 @@ int worker_main(void* arg) {
             if (ntx) {
                 uint64_t t3 = sw_clock::to_ns(cm, rte_rdtsc());
                 for (uint16_t i = 0; i < ntx; ++i) {
-                    proto::reflect_finish(rte_pktmbuf_mtod(tx[i].m, uint8_t*), tx[i].r, t3,
+                    // A recalibration between the T2 and T3 reads may step the mapping back
+                    // by a few ns: never send T3 < T2.
+                    const uint64_t t3i = t3 > tx[i].t2_ns ? t3 : tx[i].t2_ns;
+                    proto::reflect_finish(rte_pktmbuf_mtod(tx[i].m, uint8_t*), tx[i].r, t3i,
                                           cm.tai_utc_offset_s);
                     tx_mbufs[i] = tx[i].m;
                     bc.reflected_octets += tx[i].r.len;
+                    // Residence time as the reply states it (a device T2 may be in the
+                    // past, e.g. a pcap replay: then it is not a residence time).
+                    const uint64_t res = t3i - tx[i].t2_ns;
+                    context_counters& cc = wc.contexts[tx[i].ctx];
+                    bump(cc.residence[residence_bucket(res)], 1);
+                    bump(cc.residence_sum_ns, res);
                 }
                 const uint16_t sent = rte_eth_tx_burst(wp.port_id, wp.queue, tx_mbufs, ntx);
                 bc.reflected = sent;

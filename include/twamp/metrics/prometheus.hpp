@@ -1,0 +1,38 @@
+// The Prometheus exposition of box_stats. Gufo Agent's four reflector counters keep their
+// exact names and stay box totals (seeds/gufo-twamp-reflector.md), everything else follows the
+// Prometheus conventions under the same prefix (DESIGN.md "Metrics").
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+
+#include "twamp/metrics/stats.hpp"
+
+namespace twamp::metrics {
+
+using label_list = std::vector<std::pair<std::string, std::string>>;
+
+// The families for one snapshot; `labels` (metrics.labels) go on every series.
+std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_list& labels);
+
+// A Collectable that gathers at scrape time (the workers never call prometheus-cpp).
+class collector : public prometheus::Collectable {
+public:
+    collector(std::function<box_stats()> gather, label_list labels)
+        : gather_(std::move(gather)), labels_(std::move(labels)) {}
+    std::vector<prometheus::MetricFamily> Collect() const override {
+        return families(gather_(), labels_);
+    }
+
+private:
+    std::function<box_stats()> gather_;
+    label_list labels_;
+};
+
+} // namespace twamp::metrics

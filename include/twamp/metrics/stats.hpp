@@ -1,0 +1,96 @@
+// Everything the box counts, summed over workers at one instant: what the Prometheus endpoint,
+// the DPDK telemetry commands, the periodic stats lines and the exit summary all print. Plain
+// values: no DPDK, so the exposition can be unit tested.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "twamp/proto/drop_reason.hpp"
+
+namespace twamp::metrics {
+
+// Residence time histogram: upper bounds in seconds (the last bucket is +Inf).
+inline constexpr std::array<double, 11> residence_bounds_s = {
+        1e-6, 2e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 10e-3};
+
+struct histogram {
+    std::array<uint64_t, residence_bounds_s.size() + 1> buckets{}; // per bucket, not cumulative
+    double sum_s = 0;
+    uint64_t count() const noexcept {
+        uint64_t n = 0;
+        for (auto b : buckets) {
+            n += b;
+        }
+        return n;
+    }
+};
+
+struct reflector_stats {
+    std::string name;
+    std::string mode; // twamp-light | stamp
+    uint64_t rx_pkts = 0;
+    uint64_t rx_octets = 0;
+    uint64_t reflected_pkts = 0;
+    uint64_t reflected_octets = 0;
+    uint64_t acl_denied = 0;
+    histogram residence;
+};
+
+struct port_stats {
+    std::string name;
+    std::string timestamp_source; // "hw" | "sw"
+    bool nic_ok = false;          // the ethdev counters below were read
+    uint64_t rx_packets = 0;
+    uint64_t tx_packets = 0;
+    uint64_t rx_missed = 0;
+    uint64_t rx_errors = 0;
+    uint64_t tx_errors = 0;
+};
+
+struct worker_stats {
+    uint64_t polls = 0;
+    uint64_t idle_polls = 0;
+    uint64_t busy_cycles = 0;
+    uint64_t busy_pkts = 0;
+    double busy_ratio = 0; // busy cycles / elapsed cycles since the previous gather
+};
+
+struct control_stats {
+    uint64_t session_attempts = 0; // Request-TW-Session received (Gufo Agent's meaning)
+    uint64_t session_started = 0;  // sessions moved to started
+    uint64_t connections_open = 0;
+    std::vector<std::pair<std::string, uint64_t>> refused; // by reason
+};
+
+struct box_stats {
+    uint64_t rx_pkts = 0;
+    uint64_t rx_octets = 0;
+    uint64_t reflected_pkts = 0;
+    uint64_t reflected_octets = 0;
+    std::array<uint64_t, proto::drop_reason_count> drops{};
+    uint64_t to_kernel = 0;
+    uint64_t to_wire = 0;
+    uint64_t sessions_active = 0;
+    uint64_t sessions_created = 0;
+    uint64_t sessions_aged = 0;
+    uint64_t sessions_table_full = 0;
+    bool clock_synchronized = false;
+    double clock_error_s = 0;
+    control_stats control;
+    std::vector<reflector_stats> reflectors;
+    std::vector<port_stats> ports;
+    std::vector<worker_stats> workers;
+
+    uint64_t dropped() const noexcept {
+        uint64_t n = 0;
+        for (std::size_t r = 1; r < drops.size(); ++r) {
+            n += drops[r];
+        }
+        return n;
+    }
+};
+
+} // namespace twamp::metrics

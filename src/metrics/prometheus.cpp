@@ -1,0 +1,215 @@
+#include "twamp/metrics/prometheus.hpp"
+
+#include <limits>
+
+namespace twamp::metrics {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr const char* prefix = "twamp_reflector_";
+
+class builder {
+public:
+    explicit builder(const label_list& common) {
+        for (const auto& [k, v] : common) {
+            common_.push_back({k, v});
+        }
+    }
+
+    MetricFamily& family(const std::string& name, const std::string& help, MetricType t) {
+        out_.push_back(MetricFamily{prefix + name, help, t, {}});
+        return out_.back();
+    }
+
+    ClientMetric metric(std::vector<ClientMetric::Label> extra = {}) const {
+        ClientMetric m;
+        m.label = common_;
+        m.label.insert(m.label.end(), extra.begin(), extra.end());
+        return m;
+    }
+
+    void counter(MetricFamily& f, double v, std::vector<ClientMetric::Label> extra = {}) const {
+        ClientMetric m = metric(std::move(extra));
+        m.counter.value = v;
+        f.metric.push_back(std::move(m));
+    }
+
+    void gauge(MetricFamily& f, double v, std::vector<ClientMetric::Label> extra = {}) const {
+        ClientMetric m = metric(std::move(extra));
+        m.gauge.value = v;
+        f.metric.push_back(std::move(m));
+    }
+
+    // A counter family with one unlabeled series.
+    void total(const std::string& name, const std::string& help, double v) {
+        counter(family(name, help, MetricType::Counter), v);
+    }
+
+    std::vector<MetricFamily> take() { return std::move(out_); }
+
+private:
+    std::vector<ClientMetric::Label> common_;
+    std::vector<MetricFamily> out_;
+};
+
+double d(uint64_t v) {
+    return static_cast<double>(v);
+}
+
+} // namespace
+
+std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_list& labels) {
+    builder b(labels);
+
+    // Gufo Agent's twamp_reflector counters: exact names, help texts and meaning, box totals.
+    b.total("session_attempts", "Total amount of the attempted sessions",
+            d(s.control.session_attempts));
+    b.total("session_started", "Total amount of the started sessions",
+            d(s.control.session_started));
+    b.total("reflected_pkt", "Total amount of the reflected packets", d(s.reflected_pkts));
+    b.total("reflected_octets", "Total amount of the reflected octets", d(s.reflected_octets));
+
+    // Per reflector.
+    struct per {
+        const char* name;
+        const char* help;
+        uint64_t reflector_stats::*field;
+    };
+    const per per_reflector[] = {
+            {"received_packets_total", "Test packets received for a reflector (before the ACL)",
+             &reflector_stats::rx_pkts},
+            {"received_bytes_total", "Octets of test packets received for a reflector",
+             &reflector_stats::rx_octets},
+            {"reflected_packets_total", "Replies a reflector sent",
+             &reflector_stats::reflected_pkts},
+            {"reflected_bytes_total", "Octets of the replies a reflector sent",
+             &reflector_stats::reflected_octets},
+            {"denied_packets_total",
+             "Test packets whose source is outside the reflector's prefixes",
+             &reflector_stats::acl_denied},
+    };
+    for (const auto& p : per_reflector) {
+        auto& f = b.family(p.name, p.help, MetricType::Counter);
+        for (const auto& r : s.reflectors) {
+            b.counter(f, d(r.*p.field), {{"reflector", r.name}});
+        }
+    }
+    {
+        auto& f = b.family("residence_time_seconds",
+                           "Time a test packet spent in the reflector, T3 - T2",
+                           MetricType::Histogram);
+        for (const auto& r : s.reflectors) {
+            ClientMetric m = b.metric({{"reflector", r.name}});
+            uint64_t cum = 0;
+            for (std::size_t i = 0; i < r.residence.buckets.size(); ++i) {
+                cum += r.residence.buckets[i];
+                ClientMetric::Bucket bk;
+                bk.cumulative_count = cum;
+                bk.upper_bound = i < residence_bounds_s.size()
+                                         ? residence_bounds_s[i]
+                                         : std::numeric_limits<double>::infinity();
+                m.histogram.bucket.push_back(bk);
+            }
+            m.histogram.sample_count = cum;
+            m.histogram.sample_sum = r.residence.sum_s;
+            f.metric.push_back(std::move(m));
+        }
+    }
+
+    // Drops, by the one list of reasons.
+    {
+        auto& f = b.family("dropped_packets_total", "Packets dropped, by reason",
+                           MetricType::Counter);
+        for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+            b.counter(f, d(s.drops[r]), {{"reason", std::string(proto::drop_reason_names[r])}});
+        }
+    }
+    {
+        auto& f = b.family("exception_packets_total",
+                           "Frames passed between the wire and the kernel (TAP), by direction",
+                           MetricType::Counter);
+        b.counter(f, d(s.to_kernel), {{"direction", "to_kernel"}});
+        b.counter(f, d(s.to_wire), {{"direction", "to_wire"}});
+    }
+
+    // Sessions.
+    b.gauge(b.family("sessions_active", "Stateful sessions in the workers' tables",
+                     MetricType::Gauge),
+            d(s.sessions_active));
+    b.total("sessions_created_total", "Stateful sessions created", d(s.sessions_created));
+    b.total("sessions_aged_total", "Stateful sessions removed after their inactivity timeout",
+            d(s.sessions_aged));
+    b.total("sessions_table_full_total",
+            "New flows reflected statelessly because the session table was full",
+            d(s.sessions_table_full));
+
+    // TWAMP-Control.
+    b.gauge(b.family("control_connections_open", "Open TWAMP-Control connections",
+                     MetricType::Gauge),
+            d(s.control.connections_open));
+    {
+        auto& f = b.family("control_connections_refused_total",
+                           "TWAMP-Control connections or sessions refused, by reason",
+                           MetricType::Counter);
+        for (const auto& [reason, n] : s.control.refused) {
+            b.counter(f, d(n), {{"reason", reason}});
+        }
+    }
+
+    // Clock.
+    b.gauge(b.family("clock_synchronized",
+                     "1 while the clock behind T2/T3 is synchronized (the Error Estimate's S bit)",
+                     MetricType::Gauge),
+            s.clock_synchronized ? 1 : 0);
+    b.gauge(b.family("clock_error_seconds",
+                     "The clock's estimated error, as the Error Estimate states it",
+                     MetricType::Gauge),
+            s.clock_error_s);
+    {
+        auto& f = b.family("timestamp_source",
+                           "Where a port's T2 comes from: hw (device) or sw (calibrated TSC)",
+                           MetricType::Gauge);
+        for (const auto& p : s.ports) {
+            b.gauge(f, 1, {{"port", p.name}, {"source", p.timestamp_source}});
+        }
+    }
+
+    // NIC counters (ethdev stats).
+    struct nic {
+        const char* name;
+        const char* help;
+        uint64_t port_stats::*field;
+    };
+    const nic nics[] = {
+            {"port_rx_packets_total", "Packets the port received", &port_stats::rx_packets},
+            {"port_tx_packets_total", "Packets the port sent", &port_stats::tx_packets},
+            {"port_rx_missed_packets_total", "Packets the NIC dropped for lack of RX descriptors",
+             &port_stats::rx_missed},
+            {"port_rx_errors_total", "Erroneous received packets", &port_stats::rx_errors},
+            {"port_tx_errors_total", "Failed transmissions", &port_stats::tx_errors},
+    };
+    for (const auto& n : nics) {
+        auto& f = b.family(n.name, n.help, MetricType::Counter);
+        for (const auto& p : s.ports) {
+            if (p.nic_ok) {
+                b.counter(f, d(p.*n.field), {{"port", p.name}});
+            }
+        }
+    }
+
+    {
+        auto& f = b.family("worker_busy_ratio",
+                           "Share of a worker's time spent on bursts that carried packets",
+                           MetricType::Gauge);
+        for (std::size_t w = 0; w < s.workers.size(); ++w) {
+            b.gauge(f, s.workers[w].busy_ratio, {{"worker", std::to_string(w)}});
+        }
+    }
+    return b.take();
+}
+
+} // namespace twamp::metrics

@@ -1,0 +1,123 @@
+// The exposition as Prometheus sees it: prometheus-cpp's own text serializer over families().
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
+
+#include <regex>
+#include <string>
+
+#include "twamp/metrics/prometheus.hpp"
+
+using namespace twamp;
+using namespace twamp::metrics;
+
+namespace {
+
+box_stats sample() {
+    box_stats s;
+    s.reflected_pkts = 11500;
+    s.reflected_octets = 1978000;
+    s.control.session_attempts = 115;
+    s.control.session_started = 114;
+    s.drops[static_cast<std::size_t>(proto::drop_reason::acl_denied)] = 7;
+    reflector_stats r;
+    r.name = "base";
+    r.rx_pkts = 12;
+    r.reflected_pkts = 10;
+    r.residence.buckets[0] = 3; // <= 1 us
+    r.residence.buckets[3] = 5; // <= 10 us
+    r.residence.buckets.back() = 2;
+    r.residence.sum_s = 0.5;
+    s.reflectors.push_back(r);
+    port_stats p;
+    p.name = "wire0";
+    p.timestamp_source = "sw";
+    p.nic_ok = true;
+    p.rx_missed = 4;
+    s.ports.push_back(p);
+    s.workers.push_back({10, 5, 100, 7, 0.25});
+    return s;
+}
+
+std::string text(const box_stats& s, const label_list& labels = {}) {
+    return prometheus::TextSerializer().Serialize(families(s, labels));
+}
+
+// seeds/gufo-twamp-reflector.md "Sample Output": the four counters keep their exact names,
+// HELP texts and TYPE, with no labels of their own.
+TEST(prometheus, gufo_agent_names_exactly) {
+    const std::string t = text(sample());
+    for (const char* line :
+         {"# HELP twamp_reflector_reflected_octets Total amount of the reflected octets\n",
+          "# TYPE twamp_reflector_reflected_octets counter\n",
+          "twamp_reflector_reflected_octets 1978000\n",
+          "# HELP twamp_reflector_reflected_pkt Total amount of the reflected packets\n",
+          "twamp_reflector_reflected_pkt 11500\n",
+          "# HELP twamp_reflector_session_attempts Total amount of the attempted sessions\n",
+          "twamp_reflector_session_attempts 115\n",
+          "# HELP twamp_reflector_session_started Total amount of the started sessions\n",
+          "twamp_reflector_session_started 114\n"}) {
+        EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+    }
+}
+
+// Every family has HELP and TYPE; every counter but Gufo's four ends in _total.
+TEST(prometheus, conventions) {
+    const std::string t = text(sample());
+    std::regex type_re("# TYPE (\\S+) (\\S+)\n");
+    int families_seen = 0;
+    for (auto it = std::sregex_iterator(t.begin(), t.end(), type_re); it != std::sregex_iterator();
+         ++it) {
+        const std::string name = (*it)[1];
+        const std::string type = (*it)[2];
+        ++families_seen;
+        EXPECT_EQ(name.rfind("twamp_reflector_", 0), 0u) << name;
+        EXPECT_NE(t.find("# HELP " + name + " "), std::string::npos) << name;
+        const bool gufo = name == "twamp_reflector_session_attempts" ||
+                          name == "twamp_reflector_session_started" ||
+                          name == "twamp_reflector_reflected_pkt" ||
+                          name == "twamp_reflector_reflected_octets";
+        if (type == "counter" && !gufo) {
+            EXPECT_TRUE(name.size() > 6 && name.substr(name.size() - 6) == "_total") << name;
+        }
+    }
+    EXPECT_GE(families_seen, 20);
+}
+
+TEST(prometheus, every_drop_reason_and_labels) {
+    const std::string t = text(sample(), {{"site", "lab1"}});
+    for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+        const std::string want = "twamp_reflector_dropped_packets_total{site=\"lab1\",reason=\"" +
+                                 std::string(proto::drop_reason_names[r]) + "\"} ";
+        EXPECT_NE(t.find(want), std::string::npos) << want;
+    }
+    EXPECT_NE(
+            t.find("twamp_reflector_dropped_packets_total{site=\"lab1\",reason=\"acl_denied\"} 7"),
+            std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_reflected_pkt{site=\"lab1\"} 11500"), std::string::npos);
+    EXPECT_NE(
+            t.find("twamp_reflector_port_rx_missed_packets_total{site=\"lab1\",port=\"wire0\"} 4"),
+            std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_worker_busy_ratio{site=\"lab1\",worker=\"0\"} 0.25"),
+              std::string::npos);
+}
+
+// The residence histogram is cumulative, in seconds, with +Inf.
+TEST(prometheus, residence_histogram) {
+    const std::string t = text(sample());
+    EXPECT_NE(t.find("twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"1e-"
+                     "06\"} 3"),
+              std::string::npos)
+            << t;
+    EXPECT_NE(t.find("twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"1e-"
+                     "05\"} 8"),
+              std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"+Inf\"}"
+                     " 10"),
+              std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_residence_time_seconds_count{reflector=\"base\"} 10"),
+              std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_residence_time_seconds_sum{reflector=\"base\"} 0.5"),
+              std::string::npos);
+}
+
+} // namespace

@@ -1,0 +1,220 @@
+// TWAMP-Control Server (RFC 5357 §3, unauthenticated mode; RFC 5938 individual session
+// control; RFC 6038 reflect octets and symmetrical size) as a pure state machine: bytes in,
+// bytes out and actions. No sockets, no clock reads, no DPDK: the slow path's epoll driver
+// owns the TCP connection, the timers and the session table, and does what the actions say.
+//
+// Driver contract, per accepted TCP connection:
+//   1. construct a server_connection; send greeting(now).output;
+//   2. on readable: send feed(bytes, now).output, then apply its actions in order;
+//   3. arm a timer for next_deadline(); when it fires, on_timer(now) (may close);
+//   4. on EOF / error / shutdown: abort(reason) and apply its actions;
+//   5. a result whose closed() is true: send its output (best effort), then close the socket.
+//      Nothing more comes out of the connection after that.
+// Output is bounded: a connection never writes more than server_greeting_size + the number
+// of octets it was fed, so a client that does not read cannot make the server buffer more than
+// it sent. Input is consumed whole: at most one message is buffered (its length is known from
+// its first octets, and capped: see too_many_sids).
+//
+// Strictness: a message that cannot be framed or is out of order ends the connection (with a
+// close_reason, counted). MBZ octets of command headers are checked (non-zero: mbz_nonzero);
+// fields the RFCs leave unused in unauthenticated mode (KeyID, Token, IVs, HMACs) and the
+// Request-TW-Session SID and Number of Packets (which the Session-Reflector does not use) are
+// ignored. A request the server cannot serve is answered with an Accept code, never by closing.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "twamp/config/config.hpp"
+#include "twamp/control/messages.hpp"
+#include "twamp/control/session.hpp"
+
+namespace twamp::control {
+
+// Why a control connection ended. The names (to_string) are metric label values.
+enum class close_reason : uint8_t {
+    no_modes,         // the policy offers no mode (refused connection: Modes = 0 greeting)
+    client_refused,   // Set-Up-Response with Mode 0
+    mode_not_offered, // a Mode we did not offer (answered with Server-Start Accept 3)
+    servwait,         // no control message for SERVWAIT seconds outside a test
+    unknown_command,  // a command number we do not serve (or not in the negotiated mode)
+    out_of_order,     // a message the state does not allow (e.g. data before Set-Up-Response)
+    mbz_nonzero,      // a Must-Be-Zero header field was not zero
+    too_many_sids,    // an RFC 5938 command naming more SIDs than the connection has sessions
+    no_sessions,      // Start-Sessions with no session (answered with Start-Ack Accept 1)
+    peer_closed,      // abort(): the client closed the TCP connection
+    io_error,         // abort(): socket error
+    shutdown,         // abort(): server stopping or the connection is no longer allowed
+};
+inline constexpr std::size_t close_reason_count = 12;
+std::string_view to_string(close_reason r) noexcept;
+
+// Box totals, shared by every connection of a server (single writer: the slow path; relaxed
+// atomics so the metrics thread can read them). session_attempts and session_started keep the
+// meaning of Gufo Agent's twamp_reflector counters.
+struct server_counters {
+    std::atomic<uint64_t> session_attempts{0}; // Request-TW-Session received
+    std::atomic<uint64_t> session_accepted{0}; // Accept-Session with Accept 0
+    std::atomic<uint64_t> session_started{0};  // sessions moved to started
+    std::atomic<uint64_t> session_stopped{0};  // sessions stopped (Stop-Sessions, Stop-N)
+    // Accept-Session refusals by Accept code (index = code, 1..5 used).
+    std::array<std::atomic<uint64_t>, 6> session_refused{};
+    std::array<std::atomic<uint64_t>, close_reason_count> closed{}; // by close_reason
+};
+
+struct server_policy {
+    // Modes offered in the Server-Greeting, masked with supported_modes. Without
+    // mode_unauthenticated nothing can be served: the greeting says Modes = 0 (RFC 4656 §3.1:
+    // the server does not wish to communicate) and the connection closes (no_modes). A driver
+    // refusing a connection (max-connections, prefix ACL) uses modes = 0 to say so properly.
+    uint32_t modes = mode_unauthenticated;
+    uint64_t servwait_ns = 900'000'000'000ULL; // 0 = no SERVWAIT
+    uint64_t start_time_ns = 0;                // Server-Start Start-Time: server start, Unix ns
+    uint32_t count = default_count;            // Server-Greeting Count (>= 1024, power of 2)
+
+    static server_policy from_config(const config::control_config& c,
+                                     uint64_t server_start_ns) noexcept;
+};
+
+// The control connection's own addresses: they replace zero addresses in Request-TW-Session.
+struct connection_addresses {
+    config::ip_address local;
+    config::ip_address peer;
+};
+
+// A session of this connection as actions report it.
+struct session_ref {
+    sid_t sid{};
+    uint16_t receiver_port = 0;
+    bool started = false;
+    uint64_t timeout_ns = 0; // its Timeout (reflect this long after a stop)
+    friend bool operator==(const session_ref&, const session_ref&) = default;
+};
+
+// Actions, in the order they happened.
+// Accept-Session with Accept 0 was written: the allocator reserved session.receiver_port.
+struct session_accepted {
+    session_info session;
+};
+// Accept-Session with a non-zero Accept was written (nothing reserved).
+struct session_refused {
+    accept_code accept = accept_code::failure;
+    uint16_t requested_port = 0;
+};
+// Start-Sessions (all not yet started sessions) or Start-N-Sessions: reflect them now.
+struct sessions_started {
+    std::vector<sid_t> sids;
+    bool individual = false; // true: Start-N-Sessions (RFC 5938)
+};
+// Stop-Sessions (every session of the connection) or Stop-N-Sessions: keep reflecting each
+// for its timeout_ns, then remove it and release its port. The connection forgets them.
+struct sessions_stopped {
+    std::vector<session_ref> sessions;
+    uint8_t accept = 0;      // Stop-Sessions Accept: non-zero = the client reports a failure
+    bool individual = false; // true: Stop-N-Sessions (RFC 5938)
+};
+// The connection is over: send the output, close the socket. `sessions` are those it still
+// held (accepted or started, not stopped): remove them and release their ports.
+struct connection_closed {
+    close_reason reason = close_reason::peer_closed;
+    std::vector<session_ref> sessions;
+};
+using action = std::variant<session_accepted, session_refused, sessions_started, sessions_stopped,
+                            connection_closed>;
+
+struct result {
+    std::vector<uint8_t> output; // to send, in order
+    std::vector<action> actions;
+    // The connection_closed action, when there is one (always the last action).
+    const connection_closed* closed() const noexcept;
+};
+
+enum class server_state : uint8_t {
+    initial,             // greeting() not called yet
+    wait_setup_response, // Server-Greeting sent
+    ready,               // Server-Start sent: requests, Start, Stop
+    running,             // after Start-Sessions (without RFC 5938: only Stop-Sessions now)
+    closed,
+};
+std::string_view to_string(server_state s) noexcept;
+
+// Fills its argument with unpredictable octets (Challenge, Salt, Server-IV, SID).
+using random_fn = std::function<void(std::span<uint8_t>)>;
+// getrandom(2); for the driver (tests inject their own).
+void os_random(std::span<uint8_t> out) noexcept;
+
+class server_connection {
+public:
+    // `allocator` and `counters` (optional) must outlive the connection.
+    server_connection(const server_policy& policy, session_allocator& allocator,
+                      connection_addresses addresses, random_fn random,
+                      server_counters* counters = nullptr);
+
+    // The Server-Greeting. Call once, first.
+    result greeting(uint64_t now_ns);
+    // Bytes received from the client, in any chunking.
+    result feed(std::span<const uint8_t> bytes, uint64_t now_ns);
+    // Timers: closes the connection (servwait) when SERVWAIT has expired.
+    result on_timer(uint64_t now_ns);
+    // When on_timer() must run next; nullopt: no timer (closed, SERVWAIT off, or suspended
+    // while a test runs: RFC 5357 §3.1).
+    std::optional<uint64_t> next_deadline() const noexcept;
+    // A close the driver decides (peer_closed, io_error, shutdown). No-op when closed.
+    result abort(close_reason reason);
+
+    server_state state() const noexcept { return state_; }
+    bool is_closed() const noexcept { return state_ == server_state::closed; }
+    uint32_t mode() const noexcept { return mode_; }                  // 0 before Set-Up-Response
+    uint32_t offered_modes() const noexcept { return offered_; }      // what the greeting said
+    std::vector<session_ref> sessions() const;                        // current sessions
+    std::size_t buffered() const noexcept { return pending_.size(); } // partial message octets
+
+private:
+    struct entry {
+        session_info info;
+        bool started = false;
+    };
+
+    // The message at the head of pending_: its total length (known), or how many octets are
+    // needed to learn it (!known). Closes the connection when the head is already refusable.
+    struct frame {
+        std::size_t length = 0;
+        bool known = false;
+    };
+    frame framed_length(result& r);
+    void handle(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    void on_setup_response(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    void on_request(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    void on_start(std::span<const uint8_t> msg, result& r);
+    void on_stop(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    void on_start_n(std::span<const uint8_t> msg, result& r);
+    void on_stop_n(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    void refuse(result& r, accept_code a, uint16_t requested_port);
+    void close(result& r, close_reason reason);
+    sid_t make_sid(const config::ip_address& receiver, uint64_t now_ns);
+    bool any_started() const noexcept;
+    bool servwait_suspended() const noexcept;
+    session_ref ref(const entry& e) const noexcept;
+    entry* find(const sid_t& sid) noexcept;
+
+    server_policy policy_;
+    session_allocator* allocator_;
+    connection_addresses addresses_;
+    random_fn random_;
+    server_counters* counters_;
+    uint32_t offered_ = 0;
+    uint32_t mode_ = 0;
+    server_state state_ = server_state::initial;
+    uint64_t last_activity_ns_ = 0;
+    std::vector<uint8_t> pending_;
+    std::vector<entry> sessions_;
+};
+
+} // namespace twamp::control

@@ -1,0 +1,593 @@
+// TWAMP-Control Server state machine: see include/twamp/control/server.hpp.
+#include "twamp/control/server.hpp"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <random>
+
+#include "twamp/proto/bytes.hpp"
+#include "twamp/proto/timestamp.hpp"
+
+namespace twamp::control {
+
+namespace {
+
+// Largest Padding Length whose test packets still fit a UDP datagram over IPv4 (65507 octets
+// of payload) with the 41-octet reflector / symmetrical-size sender base in front of it.
+constexpr uint32_t max_padding_length = 65507 - 41;
+
+void bump(server_counters* c, std::atomic<uint64_t> server_counters::*field, uint64_t n = 1) {
+    if (c != nullptr && n != 0) {
+        (c->*field).fetch_add(n, std::memory_order_relaxed);
+    }
+}
+
+template<std::size_t N>
+void append(std::vector<uint8_t>& out, const std::array<uint8_t, N>& b) {
+    out.insert(out.end(), b.begin(), b.end());
+}
+
+// Count MUST be a power of 2 and at least 1024 (RFC 4656 §3.1).
+uint32_t valid_count(uint32_t c) noexcept {
+    return c >= 1024 && (c & (c - 1)) == 0 ? c : default_count;
+}
+
+config::ip_address from_wire(uint8_t ipvn, const std::array<uint8_t, 16>& b) noexcept {
+    config::ip_address a;
+    if (ipvn == 6) {
+        a.family = config::ip_family::ipv6;
+        a.bytes = b;
+    } else {
+        a.family = config::ip_family::ipv4;
+        std::copy_n(b.begin(), 4, a.bytes.begin());
+    }
+    return a;
+}
+
+} // namespace
+
+std::string_view to_string(close_reason r) noexcept {
+    switch (r) {
+    case close_reason::no_modes:
+        return "no_modes";
+    case close_reason::client_refused:
+        return "client_refused";
+    case close_reason::mode_not_offered:
+        return "mode_not_offered";
+    case close_reason::servwait:
+        return "servwait";
+    case close_reason::unknown_command:
+        return "unknown_command";
+    case close_reason::out_of_order:
+        return "out_of_order";
+    case close_reason::mbz_nonzero:
+        return "mbz_nonzero";
+    case close_reason::too_many_sids:
+        return "too_many_sids";
+    case close_reason::no_sessions:
+        return "no_sessions";
+    case close_reason::peer_closed:
+        return "peer_closed";
+    case close_reason::io_error:
+        return "io_error";
+    case close_reason::shutdown:
+        return "shutdown";
+    }
+    return "unknown";
+}
+
+std::string_view to_string(server_state s) noexcept {
+    switch (s) {
+    case server_state::initial:
+        return "initial";
+    case server_state::wait_setup_response:
+        return "wait_setup_response";
+    case server_state::ready:
+        return "ready";
+    case server_state::running:
+        return "running";
+    case server_state::closed:
+        return "closed";
+    }
+    return "unknown";
+}
+
+void os_random(std::span<uint8_t> out) noexcept {
+    std::size_t done = 0;
+    while (done < out.size()) {
+        ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    if (done < out.size()) { // no getrandom (old kernel, seccomp): still never predictable zeros
+        try {
+            std::random_device rd;
+            for (; done < out.size(); ++done) {
+                out[done] = static_cast<uint8_t>(rd());
+            }
+        } catch (...) {
+            for (; done < out.size(); ++done) {
+                out[done] = static_cast<uint8_t>(reinterpret_cast<uintptr_t>(&out) >> (done % 8));
+            }
+        }
+    }
+}
+
+server_policy server_policy::from_config(const config::control_config& c,
+                                         uint64_t server_start_ns) noexcept {
+    server_policy p;
+    p.modes = c.modes;
+    p.servwait_ns = static_cast<uint64_t>(c.servwait) * proto::ns_per_s;
+    p.start_time_ns = server_start_ns;
+    return p;
+}
+
+const connection_closed* result::closed() const noexcept {
+    if (actions.empty()) {
+        return nullptr;
+    }
+    return std::get_if<connection_closed>(&actions.back());
+}
+
+server_connection::server_connection(const server_policy& policy, session_allocator& allocator,
+                                     connection_addresses addresses, random_fn random,
+                                     server_counters* counters)
+    : policy_(policy), allocator_(&allocator), addresses_(addresses), random_(std::move(random)),
+      counters_(counters) {
+    offered_ = policy_.modes & supported_modes;
+    if ((offered_ & mode_unauthenticated) == 0) {
+        offered_ = 0; // the feature bits alone cannot be served
+    }
+}
+
+result server_connection::greeting(uint64_t now_ns) {
+    result r;
+    if (state_ != server_state::initial) {
+        return r;
+    }
+    server_greeting g;
+    g.modes = offered_;
+    random_(g.challenge);
+    random_(g.salt);
+    g.count = valid_count(policy_.count);
+    append(r.output, encode(g));
+    last_activity_ns_ = now_ns;
+    if (offered_ == 0) {
+        close(r, close_reason::no_modes);
+        return r;
+    }
+    state_ = server_state::wait_setup_response;
+    return r;
+}
+
+result server_connection::feed(std::span<const uint8_t> bytes, uint64_t now_ns) {
+    result r;
+    if (state_ == server_state::closed || bytes.empty()) {
+        return r;
+    }
+    if (state_ == server_state::initial) {
+        close(r, close_reason::out_of_order); // the driver did not send the greeting
+        return r;
+    }
+    for (;;) {
+        frame f = framed_length(r);
+        if (state_ == server_state::closed) {
+            break;
+        }
+        if (f.known && pending_.size() == f.length) {
+            handle(pending_, r, now_ns);
+            pending_.clear();
+            if (state_ == server_state::closed) {
+                break;
+            }
+            continue;
+        }
+        if (bytes.empty()) {
+            break;
+        }
+        // Never more than the head message needs: the rest may be the next message.
+        std::size_t take = std::min(f.length - pending_.size(), bytes.size());
+        pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+        bytes = bytes.subspan(take);
+    }
+    return r;
+}
+
+server_connection::frame server_connection::framed_length(result& r) {
+    if (state_ == server_state::wait_setup_response) {
+        return {setup_response_size, true};
+    }
+    if (pending_.empty()) {
+        return {1, false}; // the command octet tells the rest
+    }
+    const bool individual = (mode_ & mode_individual_session_control) != 0;
+    // Without RFC 5938, Start-Sessions runs the test and only Stop-Sessions may follow.
+    const bool test_running = state_ == server_state::running && !individual;
+    auto cmd = static_cast<command>(pending_[0]);
+    switch (cmd) {
+    case command::start_sessions:
+    case command::request_tw_session:
+        if (test_running) {
+            close(r, close_reason::out_of_order);
+            return {};
+        }
+        return {cmd == command::start_sessions ? start_sessions_size : request_tw_session_size,
+                true};
+    case command::stop_sessions:
+        return {stop_sessions_size, true};
+    case command::start_n_sessions:
+    case command::stop_n_sessions: {
+        if (!individual) {
+            close(r, close_reason::unknown_command);
+            return {};
+        }
+        if (pending_.size() < n_sessions_header_size) {
+            return {n_sessions_header_size, false}; // Number of Sessions is in octets 12..15
+        }
+        uint32_t n = n_sessions_count(pending_);
+        // A client names only its own sessions (duplicates aside): more SIDs than it has is
+        // not a request to serve, and would make us buffer up to 64 GiB.
+        if (n > sessions_.size()) {
+            close(r, close_reason::too_many_sids);
+            return {};
+        }
+        return {n_sessions_size(n), true};
+    }
+    default:
+        close(r, close_reason::unknown_command);
+        return {};
+    }
+}
+
+void server_connection::handle(std::span<const uint8_t> msg, result& r, uint64_t now_ns) {
+    last_activity_ns_ = now_ns;
+    if (state_ == server_state::wait_setup_response) {
+        on_setup_response(msg, r, now_ns);
+        return;
+    }
+    switch (static_cast<command>(msg[0])) {
+    case command::request_tw_session:
+        on_request(msg, r, now_ns);
+        break;
+    case command::start_sessions:
+        on_start(msg, r);
+        break;
+    case command::stop_sessions:
+        on_stop(msg, r, now_ns);
+        break;
+    case command::start_n_sessions:
+        on_start_n(msg, r);
+        break;
+    case command::stop_n_sessions:
+        on_stop_n(msg, r, now_ns);
+        break;
+    default: // framed_length() let only the above through
+        close(r, close_reason::unknown_command);
+        break;
+    }
+}
+
+void server_connection::on_setup_response(std::span<const uint8_t> msg, result& r,
+                                          uint64_t now_ns) {
+    (void)now_ns;
+    auto m = decode_setup_response(msg);
+    if (m->mode == 0) {
+        // RFC 4656 §3.1: the client does not wish to continue.
+        close(r, close_reason::client_refused);
+        return;
+    }
+    server_start s;
+    random_(s.server_iv);
+    s.start_time = policy_.start_time_ns != 0 ? proto::ntp_from_unix_ns(policy_.start_time_ns) : 0;
+    // Exactly one security mode, unauthenticated, and only bits we offered.
+    if ((m->mode & security_modes) != mode_unauthenticated || (m->mode & ~offered_) != 0) {
+        s.accept = static_cast<uint8_t>(accept_code::not_supported);
+        append(r.output, encode(s));
+        close(r, close_reason::mode_not_offered);
+        return;
+    }
+    mode_ = m->mode;
+    s.accept = static_cast<uint8_t>(accept_code::ok);
+    append(r.output, encode(s));
+    state_ = server_state::ready;
+}
+
+void server_connection::refuse(result& r, accept_code a, uint16_t requested_port) {
+    accept_session m;
+    m.accept = static_cast<uint8_t>(a);
+    append(r.output, encode(m));
+    r.actions.emplace_back(session_refused{a, requested_port});
+    if (counters_ != nullptr) {
+        counters_->session_refused[static_cast<std::size_t>(a) % 6].fetch_add(
+                1, std::memory_order_relaxed);
+    }
+}
+
+void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint64_t now_ns) {
+    bump(counters_, &server_counters::session_attempts);
+    auto m = decode_request_tw_session(msg);
+    if (m->mbz_ipvn != 0) {
+        close(r, close_reason::mbz_nonzero);
+        return;
+    }
+    const bool reflect = (mode_ & mode_reflect_octets) != 0;
+    auto dscp = dscp_from_type_p(m->type_p);
+    // RFC 5357 §3.5: Conf-Sender and Conf-Receiver are 0 (the reflector both receives and
+    // sends) and there are no schedule slots. Anything else is an OWAMP-style request we do not
+    // serve; slots would also be followed by slot descriptions we do not read.
+    bool supported = (m->ipvn == 4 || m->ipvn == 6) && m->conf_sender == 0 &&
+                     m->conf_receiver == 0 && m->schedule_slots == 0 && dscp.has_value() &&
+                     m->padding_length <= max_padding_length &&
+                     (!reflect || m->padding_to_reflect <= m->padding_length);
+    if (!supported) {
+        refuse(r, accept_code::not_supported, m->receiver_port);
+        return;
+    }
+    session_info info;
+    info.sender = from_wire(m->ipvn, m->sender_address);
+    info.receiver = from_wire(m->ipvn, m->receiver_address);
+    // Zero addresses: the control connection's (RFC 5357 §3.5). They must be of the family
+    // the request names.
+    if (info.sender.is_unspecified()) {
+        info.sender = addresses_.peer;
+    }
+    if (info.receiver.is_unspecified()) {
+        info.receiver = addresses_.local;
+    }
+    auto family = m->ipvn == 6 ? config::ip_family::ipv6 : config::ip_family::ipv4;
+    if (info.sender.family != family || info.receiver.family != family) {
+        refuse(r, accept_code::not_supported, m->receiver_port);
+        return;
+    }
+    info.sender_port = m->sender_port;
+    info.receiver_port = m->receiver_port;
+    info.dscp = *dscp;
+    info.padding_length = m->padding_length;
+    info.start_time = m->start_time;
+    info.timeout_ns = ntp_duration_to_ns(m->timeout);
+    info.mode = mode_;
+    if (reflect) {
+        info.octets_to_reflect = m->octets_to_reflect;
+        info.padding_to_reflect = m->padding_to_reflect;
+    }
+    allocation a = allocator_->allocate(info);
+    if (a.accept != accept_code::ok || a.port == 0) {
+        refuse(r, a.accept == accept_code::ok ? accept_code::internal_error : a.accept,
+               m->receiver_port);
+        return;
+    }
+    info.receiver_port = a.port;
+    info.sid = make_sid(info.receiver, now_ns);
+    sessions_.push_back({info, false});
+
+    accept_session out;
+    out.accept = static_cast<uint8_t>(accept_code::ok);
+    out.port = a.port;
+    out.sid = info.sid;
+    out.reflected_octets = info.octets_to_reflect; // 0 without reflect octets
+    append(r.output, encode(out));
+    r.actions.emplace_back(session_accepted{info});
+    bump(counters_, &server_counters::session_accepted);
+}
+
+void server_connection::on_start(std::span<const uint8_t> msg, result& r) {
+    if (!all_zero(msg.subspan(1, 15))) {
+        close(r, close_reason::mbz_nonzero);
+        return;
+    }
+    if (sessions_.empty()) {
+        append(r.output, encode_start_ack(static_cast<uint8_t>(accept_code::failure)));
+        close(r, close_reason::no_sessions);
+        return;
+    }
+    sessions_started started;
+    for (auto& e : sessions_) {
+        if (!e.started) {
+            e.started = true;
+            started.sids.push_back(e.info.sid);
+        }
+    }
+    append(r.output, encode_start_ack(static_cast<uint8_t>(accept_code::ok)));
+    state_ = server_state::running;
+    bump(counters_, &server_counters::session_started, started.sids.size());
+    if (!started.sids.empty()) {
+        r.actions.emplace_back(std::move(started));
+    }
+}
+
+void server_connection::on_stop(std::span<const uint8_t> msg, result& r, uint64_t now_ns) {
+    if (!all_zero(msg.subspan(2, 2)) || !all_zero(msg.subspan(8, 8))) {
+        close(r, close_reason::mbz_nonzero);
+        return;
+    }
+    auto m = decode_stop_sessions(msg);
+    // Number of Sessions is informative in TWAMP (no session descriptions follow): every
+    // session of the connection stops.
+    sessions_stopped stopped;
+    stopped.accept = m->accept;
+    for (const auto& e : sessions_) {
+        stopped.sessions.push_back(ref(e));
+    }
+    sessions_.clear();
+    state_ = server_state::ready;
+    last_activity_ns_ = now_ns; // SERVWAIT monitoring resumes (RFC 5357 §3.1)
+    bump(counters_, &server_counters::session_stopped, stopped.sessions.size());
+    if (!stopped.sessions.empty()) {
+        r.actions.emplace_back(std::move(stopped));
+    }
+}
+
+void server_connection::on_start_n(std::span<const uint8_t> msg, result& r) {
+    if (!all_zero(msg.subspan(1, 11))) {
+        close(r, close_reason::mbz_nonzero);
+        return;
+    }
+    auto m = decode_n_sessions(msg);
+    n_sessions ack;
+    ack.cmd = command::start_n_ack;
+    ack.sids = m->sids;
+    // All or nothing: one unknown SID refuses the whole command.
+    bool known = std::all_of(m->sids.begin(), m->sids.end(),
+                             [this](const sid_t& s) { return find(s) != nullptr; });
+    if (!known) {
+        ack.accept = static_cast<uint8_t>(accept_code::failure);
+        auto b = encode(ack);
+        r.output.insert(r.output.end(), b.begin(), b.end());
+        return;
+    }
+    sessions_started started;
+    started.individual = true;
+    for (const auto& s : m->sids) {
+        entry* e = find(s);
+        if (!e->started) {
+            e->started = true;
+            started.sids.push_back(s);
+        }
+    }
+    auto b = encode(ack);
+    r.output.insert(r.output.end(), b.begin(), b.end());
+    if (any_started()) {
+        state_ = server_state::running;
+    }
+    bump(counters_, &server_counters::session_started, started.sids.size());
+    if (!started.sids.empty()) {
+        r.actions.emplace_back(std::move(started));
+    }
+}
+
+void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint64_t now_ns) {
+    if (!all_zero(msg.subspan(2, 10))) {
+        close(r, close_reason::mbz_nonzero);
+        return;
+    }
+    auto m = decode_n_sessions(msg);
+    n_sessions ack;
+    ack.cmd = command::stop_n_ack;
+    ack.sids = m->sids;
+    bool known = std::all_of(m->sids.begin(), m->sids.end(),
+                             [this](const sid_t& s) { return find(s) != nullptr; });
+    if (!known) {
+        ack.accept = static_cast<uint8_t>(accept_code::failure);
+        auto b = encode(ack);
+        r.output.insert(r.output.end(), b.begin(), b.end());
+        return;
+    }
+    sessions_stopped stopped;
+    stopped.accept = m->accept;
+    stopped.individual = true;
+    for (const auto& s : m->sids) {
+        auto it = std::find_if(sessions_.begin(), sessions_.end(),
+                               [&s](const entry& e) { return e.info.sid == s; });
+        if (it != sessions_.end()) { // a duplicate SID was already removed
+            stopped.sessions.push_back(ref(*it));
+            sessions_.erase(it);
+        }
+    }
+    auto b = encode(ack);
+    r.output.insert(r.output.end(), b.begin(), b.end());
+    if (!any_started() && state_ == server_state::running) {
+        state_ = server_state::ready;
+        last_activity_ns_ = now_ns;
+    }
+    bump(counters_, &server_counters::session_stopped, stopped.sessions.size());
+    if (!stopped.sessions.empty()) {
+        r.actions.emplace_back(std::move(stopped));
+    }
+}
+
+result server_connection::on_timer(uint64_t now_ns) {
+    result r;
+    auto deadline = next_deadline();
+    if (deadline && now_ns >= *deadline) {
+        close(r, close_reason::servwait);
+    }
+    return r;
+}
+
+std::optional<uint64_t> server_connection::next_deadline() const noexcept {
+    if (state_ == server_state::closed || state_ == server_state::initial ||
+        policy_.servwait_ns == 0 || servwait_suspended()) {
+        return std::nullopt;
+    }
+    return last_activity_ns_ + policy_.servwait_ns;
+}
+
+result server_connection::abort(close_reason reason) {
+    result r;
+    if (state_ != server_state::closed) {
+        close(r, reason);
+    }
+    return r;
+}
+
+void server_connection::close(result& r, close_reason reason) {
+    connection_closed c;
+    c.reason = reason;
+    for (const auto& e : sessions_) {
+        c.sessions.push_back(ref(e));
+    }
+    sessions_.clear();
+    pending_.clear();
+    pending_.shrink_to_fit();
+    state_ = server_state::closed;
+    if (counters_ != nullptr) {
+        counters_->closed[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+    }
+    r.actions.emplace_back(std::move(c));
+}
+
+std::vector<session_ref> server_connection::sessions() const {
+    std::vector<session_ref> v;
+    v.reserve(sessions_.size());
+    for (const auto& e : sessions_) {
+        v.push_back(ref(e));
+    }
+    return v;
+}
+
+sid_t server_connection::make_sid(const config::ip_address& receiver, uint64_t now_ns) {
+    // RFC 4656 §3.5: the receiver's IPv4 address, an NTP timestamp, 4 random octets. An IPv6
+    // receiver has no 4-octet address: its four 32-bit words XOR-folded stand in.
+    sid_t s{};
+    for (std::size_t i = 0; i < (receiver.is_v4() ? 4U : 16U); ++i) {
+        s[i % 4] ^= receiver.bytes[i];
+    }
+    proto::store_be64(&s[4], proto::ntp_from_unix_ns(now_ns));
+    random_(std::span<uint8_t>(&s[12], 4));
+    // Unique within the connection (a poor random source, two requests in one tick).
+    while (find(s) != nullptr) {
+        uint32_t tail = proto::load_be32(&s[12]);
+        proto::store_be32(&s[12], tail + 1);
+    }
+    return s;
+}
+
+bool server_connection::any_started() const noexcept {
+    return std::any_of(sessions_.begin(), sessions_.end(),
+                       [](const entry& e) { return e.started; });
+}
+
+bool server_connection::servwait_suspended() const noexcept {
+    // RFC 5357 §3.1: SERVWAIT monitoring is suspended while test sessions run.
+    return state_ == server_state::running;
+}
+
+session_ref server_connection::ref(const entry& e) const noexcept {
+    return {e.info.sid, e.info.receiver_port, e.started, e.info.timeout_ns};
+}
+
+server_connection::entry* server_connection::find(const sid_t& sid) noexcept {
+    auto it = std::find_if(sessions_.begin(), sessions_.end(),
+                           [&sid](const entry& e) { return e.info.sid == sid; });
+    return it == sessions_.end() ? nullptr : &*it;
+}
+
+} // namespace twamp::control

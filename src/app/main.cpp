@@ -17,6 +17,8 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 
+#include <prometheus/exposer.h>
+
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -32,7 +34,9 @@
 #include "../dataplane/snapshot.hpp"
 #include "../dataplane/worker.hpp"
 #include "../slowpath/exception.hpp"
+#include "runtime.hpp"
 #include "spec_from_config.hpp"
+#include "twamp/metrics/prometheus.hpp"
 #include "twamp/config/config.hpp"
 
 #ifndef DPDK_TWAMP_VERSION
@@ -104,29 +108,12 @@ int fail(const std::string& msg) {
     return 1;
 }
 
-void print_summary(const std::vector<dataplane::worker_counters*>& all, unsigned mbufs_in_use) {
-    uint64_t rx = 0, refl = 0, refl_oct = 0, to_k = 0, to_w = 0, created = 0, aged = 0, full = 0,
-             dropped = 0;
-    uint64_t drops[proto::drop_reason_count] = {};
-    for (auto* c : all) {
-        rx += c->rx_pkts.load();
-        refl += c->reflected_pkts.load();
-        refl_oct += c->reflected_octets.load();
-        to_k += c->exception_to_kernel.load();
-        to_w += c->exception_to_wire.load();
-        created += c->sessions_created.load();
-        aged += c->sessions_aged.load();
-        full += c->sessions_table_full.load();
-        for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
-            drops[r] += c->drops[r].load();
-        }
-    }
+void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
     std::string why;
     for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
-        dropped += drops[r];
-        if (drops[r]) {
+        if (s.drops[r]) {
             why += (why.empty() ? " (" : " ") + std::string(proto::drop_reason_names[r]) + "=" +
-                   std::to_string(drops[r]);
+                   std::to_string(s.drops[r]);
         }
     }
     if (!why.empty()) {
@@ -135,7 +122,8 @@ void print_summary(const std::vector<dataplane::worker_counters*>& all, unsigned
     std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
                 "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu, "
                 "mbufs in use %u\n",
-                rx, refl, refl_oct, dropped, why.c_str(), to_k, to_w, created, aged, full,
+                s.rx_pkts, s.reflected_pkts, s.reflected_octets, s.dropped(), why.c_str(),
+                s.to_kernel, s.to_wire, s.sessions_created, s.sessions_aged, s.sessions_table_full,
                 mbufs_in_use);
     std::fflush(stdout);
 }
@@ -245,7 +233,10 @@ int main(int argc, char** argv) {
 
     int rc = 0;
     std::string error;
-    std::vector<std::unique_ptr<dataplane::port_runtime>> ports;
+    app::runtime rt;
+    auto& ports = rt.ports;
+    std::unique_ptr<prometheus::Exposer> exposer;
+    std::shared_ptr<metrics::collector> collector; // the Exposer only holds a weak_ptr
     std::vector<rte_ring*> exc_rings, wire_rings;
     slowpath::exception_path exc;
     dataplane::sw_clock clock;
@@ -253,10 +244,11 @@ int main(int argc, char** argv) {
     std::unique_ptr<dataplane::snapshot> snap;
     rte_rcu_qsbr* qsv = nullptr;
     std::vector<std::unique_ptr<dataplane::session_table>> sessions;
-    std::vector<dataplane::worker_counters*> counters;
+    auto& counters = rt.workers;
     std::vector<dataplane::worker_args> wargs(n_workers);
 
     auto cleanup = [&]() {
+        exposer.reset(); // no scrape may read what follows once it is gone
         for (auto& p : ports) {
             dataplane::stop_port(p->port_id);
         }
@@ -369,6 +361,23 @@ int main(int argc, char** argv) {
         }
     }
 
+    rt.n_workers = n_workers;
+    rt.clock = &clock;
+    for (const auto& r : cfg.reflectors) {
+        rt.reflectors.push_back({r.name, std::string(config::to_string(r.mode))});
+    }
+    if (cfg.metrics.enabled) {
+        try {
+            exposer = std::make_unique<prometheus::Exposer>(cfg.metrics.listen);
+            collector = std::make_shared<metrics::collector>([&rt] { return app::gather(rt); },
+                                                             cfg.metrics.labels);
+            exposer->RegisterCollectable(collector);
+        } catch (const std::exception& e) {
+            cleanup();
+            return fail("metrics.listen " + cfg.metrics.listen + ": cannot listen: " + e.what());
+        }
+    }
+
     // Start-up summary: what runs where.
     std::printf("dpdk-twamp %s: %u worker%s, %u port%s, %zu reflector%s\n", DPDK_TWAMP_VERSION,
                 n_workers, n_workers == 1 ? "" : "s", n_ports, n_ports == 1 ? "" : "s",
@@ -385,6 +394,9 @@ int main(int argc, char** argv) {
                 pr.rss ? "on" : "off",
                 spec.ports[p].exception_iface.empty() ? "none"
                                                       : spec.ports[p].exception_iface.c_str());
+    }
+    if (exposer) {
+        std::printf("  metrics: http://%s/metrics\n", cfg.metrics.listen.c_str());
     }
     for (const auto& wmsg : exc.warnings()) {
         std::printf("  warning: %s\n", wmsg.c_str());
@@ -447,7 +459,8 @@ int main(int argc, char** argv) {
     }
     ports.clear();
     exc.close();
-    print_summary(counters, rte_mempool_in_use_count(pool));
+    const unsigned in_use = rte_mempool_in_use_count(pool);
+    print_summary(app::gather(rt), in_use);
     cleanup();
     return rc;
 }

@@ -1,0 +1,86 @@
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+
+#include "runtime.hpp"
+
+namespace twamp::app {
+
+metrics::box_stats gather(const runtime& rt) {
+    metrics::box_stats s;
+    std::lock_guard<std::mutex> lock(rt.mu);
+    s.reflectors.resize(rt.reflectors.size());
+    for (std::size_t i = 0; i < rt.reflectors.size(); ++i) {
+        s.reflectors[i].name = rt.reflectors[i].name;
+        s.reflectors[i].mode = rt.reflectors[i].mode;
+    }
+    const uint64_t now = rte_rdtsc();
+    rt.prev_tsc.resize(rt.workers.size(), 0);
+    rt.prev_busy.resize(rt.workers.size(), 0);
+    for (std::size_t w = 0; w < rt.workers.size(); ++w) {
+        const dataplane::worker_counters& c = *rt.workers[w];
+        s.rx_pkts += c.rx_pkts.load(std::memory_order_relaxed);
+        s.rx_octets += c.rx_octets.load(std::memory_order_relaxed);
+        s.reflected_pkts += c.reflected_pkts.load(std::memory_order_relaxed);
+        s.reflected_octets += c.reflected_octets.load(std::memory_order_relaxed);
+        s.to_kernel += c.exception_to_kernel.load(std::memory_order_relaxed);
+        s.to_wire += c.exception_to_wire.load(std::memory_order_relaxed);
+        s.sessions_active += c.sessions_active.load(std::memory_order_relaxed);
+        s.sessions_created += c.sessions_created.load(std::memory_order_relaxed);
+        s.sessions_aged += c.sessions_aged.load(std::memory_order_relaxed);
+        s.sessions_table_full += c.sessions_table_full.load(std::memory_order_relaxed);
+        for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+            s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
+        }
+        for (std::size_t i = 0; i < s.reflectors.size(); ++i) {
+            const dataplane::context_counters& cc = c.contexts[i];
+            metrics::reflector_stats& r = s.reflectors[i];
+            r.rx_pkts += cc.rx_pkts.load(std::memory_order_relaxed);
+            r.rx_octets += cc.rx_octets.load(std::memory_order_relaxed);
+            r.reflected_pkts += cc.reflected_pkts.load(std::memory_order_relaxed);
+            r.reflected_octets += cc.reflected_octets.load(std::memory_order_relaxed);
+            r.acl_denied += cc.acl_denied.load(std::memory_order_relaxed);
+            for (std::size_t b = 0; b < dataplane::residence_buckets; ++b) {
+                r.residence.buckets[b] += cc.residence[b].load(std::memory_order_relaxed);
+            }
+            r.residence.sum_s +=
+                    static_cast<double>(cc.residence_sum_ns.load(std::memory_order_relaxed)) * 1e-9;
+        }
+        if (w < rt.n_workers) {
+            metrics::worker_stats ws;
+            ws.polls = c.polls.load(std::memory_order_relaxed);
+            ws.idle_polls = c.idle_polls.load(std::memory_order_relaxed);
+            ws.busy_cycles = c.busy_cycles.load(std::memory_order_relaxed);
+            ws.busy_pkts = c.busy_pkts.load(std::memory_order_relaxed);
+            if (rt.prev_tsc[w] && now > rt.prev_tsc[w]) {
+                ws.busy_ratio = static_cast<double>(ws.busy_cycles - rt.prev_busy[w]) /
+                                static_cast<double>(now - rt.prev_tsc[w]);
+            }
+            rt.prev_tsc[w] = now;
+            rt.prev_busy[w] = ws.busy_cycles;
+            s.workers.push_back(ws);
+        }
+    }
+    for (const auto& p : rt.ports) {
+        metrics::port_stats ps;
+        ps.name = p->name;
+        ps.timestamp_source = p->ts_source();
+        rte_eth_stats st{};
+        if (rte_eth_stats_get(p->port_id, &st) == 0) {
+            ps.nic_ok = true;
+            ps.rx_packets = st.ipackets;
+            ps.tx_packets = st.opackets;
+            ps.rx_missed = st.imissed;
+            ps.rx_errors = st.ierrors;
+            ps.tx_errors = st.oerrors;
+        }
+        s.ports.push_back(ps);
+    }
+    if (rt.clock) {
+        dataplane::clock_map m = rt.clock->read();
+        s.clock_synchronized = m.synchronized;
+        s.clock_error_s = static_cast<double>(m.error.error_ns()) * 1e-9;
+    }
+    return s;
+}
+
+} // namespace twamp::app

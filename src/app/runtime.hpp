@@ -1,0 +1,38 @@
+// What the running box is made of, shared by the slow path's readers (metrics exporter thread,
+// DPDK telemetry thread, periodic stats, exit summary).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "../dataplane/clock.hpp"
+#include "../dataplane/counters.hpp"
+#include "../dataplane/port.hpp"
+#include "twamp/metrics/stats.hpp"
+
+namespace twamp::app {
+
+struct reflector_info {
+    std::string name;
+    std::string mode;
+};
+
+struct runtime {
+    std::vector<dataplane::worker_counters*> workers; // one per worker, then the slow path's
+    unsigned n_workers = 0;
+    std::vector<std::unique_ptr<dataplane::port_runtime>> ports;
+    const dataplane::sw_clock* clock = nullptr;
+
+    mutable std::mutex mu; // guards what follows (reload may change it)
+    std::vector<reflector_info> reflectors;
+    mutable std::vector<uint64_t> prev_tsc; // per worker: for busy ratios between gathers
+    mutable std::vector<uint64_t> prev_busy;
+};
+
+// Sums the workers' counters and reads the NIC counters: safe from any thread.
+metrics::box_stats gather(const runtime& rt);
+
+} // namespace twamp::app

@@ -187,6 +187,7 @@ private:
     bool progress_shown_ = false;
     int64_t next_progress_ = 0;
     int64_t start_mono_ = 0;
+    int64_t max_rtt_ns_ = -1; // slowest fresh reply so far; -1: none yet
 };
 
 void pinger::report_errno(int err) {
@@ -361,15 +362,20 @@ int pinger::run() {
     const int64_t timeout_ns = std::llround(o_.timeout_s * 1e9);
     start_mono_ = clock_ns(CLOCK_MONOTONIC);
     next_progress_ = start_mono_ + 1'000'000'000;
-    int64_t last_send = start_mono_;
     bool sending = true;
+    int64_t deadline = INT64_MAX; // once sending stops: how long to wait for the last replies
     for (;;) {
         int64_t now = clock_ns(CLOCK_MONOTONIC);
         if (g_interrupts > 1) {
             break;
         }
-        if (g_interrupts > 0) {
+        if (g_interrupts > 0 && sending) {
+            // Interrupted: wait for what is in flight, but only as long as replies have been
+            // taking (twice the slowest so far), not the whole -W: nobody wants to wait
+            // seconds after Ctrl-C for a host that never answered.
             sending = false;
+            const int64_t grace = max_rtt_ns_ >= 0 ? 2 * max_rtt_ns_ + 10'000'000 : 0;
+            deadline = now + std::min(timeout_ns, grace);
         }
         // Fixed schedule start + k * interval: no drift; behind schedule (a slow wake-up) it
         // catches up in bursts of at most 64.
@@ -379,9 +385,9 @@ int pinger::run() {
                 break;
             }
             send_one(now);
-            last_send = now;
             if (o_.count && sent_.size() >= o_.count) {
                 sending = false;
+                deadline = now + timeout_ns;
             }
             now = clock_ns(CLOCK_MONOTONIC);
         }
@@ -390,7 +396,7 @@ int pinger::run() {
         progress(now, false);
         if (!sending) {
             const bool all_done = expire_idx_ >= sent_.size();
-            if (all_done || now >= last_send + timeout_ns) {
+            if (all_done || now >= deadline) {
                 break;
             }
         }
@@ -404,7 +410,7 @@ int pinger::run() {
             wake = std::min(wake, sent_[expire_idx_].t_mono + timeout_ns);
         }
         if (!sending) {
-            wake = std::min(wake, last_send + timeout_ns);
+            wake = std::min(wake, deadline);
         }
         const int64_t wait = std::max<int64_t>(0, wake - clock_ns(CLOCK_MONOTONIC));
         timespec ts{static_cast<time_t>(wait / 1'000'000'000),
@@ -548,6 +554,7 @@ void pinger::handle_reply(const uint8_t* data, std::size_t len, const sockaddr_s
     const reply_kind kind = stats_.add(s);
     if (kind == reply_kind::fresh) {
         rec.state = rec_state::replied;
+        max_rtt_ns_ = std::max(max_rtt_ns_, statistics::round_trip(s));
         if (r->tlvs_unrecognized || r->tlvs_malformed) {
             ++tlv_flagged_;
         }

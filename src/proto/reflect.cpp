@@ -147,10 +147,24 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     uint8_t* udp = f + pf.l4_off;
     uint8_t* pl = udp + udp_hdr_len;
 
-    // Checksum bookkeeping before anything moves: the sum over the octets about to be rewritten.
+    // Checksum bookkeeping before anything moves: the sum over the octets about to be rewritten,
+    // and apart from it the sum of the sender's first 14 octets, which move to octets 24..37
+    // (the same 16-bit lanes) unchanged. The new region's sum is then built from that and from
+    // the values written, held in registers: reading back octets just stored one at a time
+    // would miss store-to-load forwarding and stall.
     const uint16_t csum_in = load_be16(udp + 6);
     const std::size_t words_old = std::min(len, base_words_len(policy.mode));
-    const uint64_t region_old = csum_in != 0 ? csum_partial(pl, words_old) : 0;
+    const std::size_t words_new = std::min(new_len, base_words_len(policy.mode));
+    uint64_t head = 0;
+    uint64_t region_old = 0;
+    if (csum_in != 0) {
+        head = csum_partial(pl, sender::ssid);
+        region_old = csum_partial(pl + sender::ssid, words_old - sender::ssid, head);
+    }
+    const uint32_t sender_seq = load_be32(pl + sender::seq);
+    // Octet 41 stays in a TWAMP reply of 42 octets or more (padding); STAMP zeroes it.
+    const uint8_t octet41 =
+            !stamp && words_new > reflector::twamp_len ? pl[reflector::twamp_len] : 0;
 
     // L2: back to the sender, from us; VLAN tags stay.
     uint8_t dst_mac[6];
@@ -160,14 +174,19 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
 
     // L3: swap addresses, TTL/Hop Limit 255, DS field per context.
     if (pf.ip_version == 4) {
-        uint16_t hc = load_be16(ip + 10);
-        uint16_t w0 = load_be16(ip);
-        uint16_t w2 = load_be16(ip + 2);
-        uint16_t w8 = load_be16(ip + 8);
-        ip[1] = ds_field(policy.dscp, ip[1]);
+        const uint16_t hc = load_be16(ip + 10);
+        const uint16_t w0 = load_be16(ip);
+        const uint16_t w2 = load_be16(ip + 2);
+        const uint16_t w8 = load_be16(ip + 8);
+        // The new words in registers (no read-back, see above).
+        const uint8_t ds = ds_field(policy.dscp, static_cast<uint8_t>(w0));
+        const uint16_t n0 = static_cast<uint16_t>((w0 & 0xff00) | ds);
+        const uint16_t n2 = static_cast<uint16_t>(w2 + grow);
+        const uint16_t n8 = static_cast<uint16_t>(0xff00 | (w8 & 0x00ff));
+        ip[1] = ds;
         ip[8] = 255;
         if (grow) {
-            store_be16(ip + 2, static_cast<uint16_t>(w2 + grow));
+            store_be16(ip + 2, n2);
         }
         uint8_t a[4];
         std::memcpy(a, ip + 12, 4);
@@ -175,9 +194,8 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
         std::memcpy(ip + 16, a, 4);
         // RFC 1624 eqn. 3 incremental update, the three changed words in one fold; the swap
         // leaves the sum alone.
-        const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + static_cast<uint16_t>(~w0) +
-                           load_be16(ip) + static_cast<uint16_t>(~w2) + load_be16(ip + 2) +
-                           static_cast<uint16_t>(~w8) + load_be16(ip + 8);
+        const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + static_cast<uint16_t>(~w0) + n0 +
+                           static_cast<uint16_t>(~w2) + n2 + static_cast<uint16_t>(~w8) + n8;
         store_be16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);
@@ -218,22 +236,28 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     pl[reflector::mbz2] = 0;
     pl[reflector::mbz2 + 1] = 0;
     pl[reflector::sender_ttl] = pf.ttl;
+    // Stateless: the sender's Sequence Number stays where it is (RFC 8762 §4.3.1).
+    const uint32_t seq = params.stateful ? params.reflector_seq : sender_seq;
     if (params.stateful) {
-        store_be32(pl + reflector::seq, params.reflector_seq);
-    } // else: stateless, the sender's Sequence Number stays where it is (RFC 8762 §4.3.1)
+        store_be32(pl + reflector::seq, seq);
+    }
     std::memset(pl + reflector::timestamp, 0, 8); // T3: reflect_finish()
     error_estimate ours = params.our_error;
     ours.ptp = fmt == ts_format::ptp;
     if (ours.multiplier == 0) {
         ours.multiplier = 1; // RFC 4656 §4.1.2: zero is invalid
     }
-    store_be16(pl + reflector::error_estimate, ours.encode());
-    if (!stamp) {
+    const uint16_t err = ours.encode();
+    store_be16(pl + reflector::error_estimate, err);
+    uint16_t ssid = 0;
+    if (stamp) {
+        ssid = load_be16(pl + reflector::ssid); // stays (RFC 8972 §3)
+    } else {
         pl[reflector::mbz1] = 0;
         pl[reflector::mbz1 + 1] = 0;
-    } // STAMP: the SSID stays (RFC 8972 §3)
-    store_be64(pl + reflector::receive_timestamp,
-               encode_timestamp(fmt, params.t2_ns, params.tai_utc_offset_s));
+    }
+    const uint64_t t2 = encode_timestamp(fmt, params.t2_ns, params.tai_utc_offset_s);
+    store_be64(pl + reflector::receive_timestamp, t2);
 
     tlv_result tlvs;
     if (stamp) {
@@ -249,9 +273,15 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
         // did not change. The swaps leave pseudo-header and header sums alone; only the length
         // (counted twice, pseudo-header and header), the rewritten region and the TLV flags
         // differ.
-        const std::size_t words_new = std::min(new_len, base_words_len(policy.mode));
-        acc = csum_partial(pl, words_new, csum_native16(static_cast<uint16_t>(~csum_in)));
+        // The new region, word by word as written above: Sequence Number, T3 (zero for now),
+        // Error Estimate, SSID or MBZ, T2, the sender's 14 octets (head), MBZ, Sender TTL and,
+        // in the odd lane, octet 41. 32-bit fields count as 32-bit numbers: the fold makes
+        // them the sum of their 16-bit halves.
+        const uint64_t fields = uint64_t{seq} + err + ssid + (t2 >> 32) + (t2 & 0xffffffffULL) +
+                                (uint32_t{pf.ttl} << 8) + octet41;
+        acc = csum_acc(head, csum_native16(csum_fold64(fields)));
         acc = csum_acc(acc, ~region_old);
+        acc = csum_acc(acc, csum_native16(static_cast<uint16_t>(~csum_in)));
         if (grow) {
             const uint16_t old_ulen = static_cast<uint16_t>(udp_hdr_len + len);
             const uint16_t new_ulen = static_cast<uint16_t>(udp_hdr_len + new_len);

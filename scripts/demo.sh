@@ -100,6 +100,8 @@ cleanup() {
     local rc=$?
     if ((cleanup_needed)); then
         remove_all
+    elif [[ ! -f $STATE/reflector.pid ]]; then
+        rm -rf "$STATE" # only logs of this run; a --keep run's reflector keeps its pid file
     fi
     exit "$rc"
 }
@@ -197,7 +199,11 @@ for r in "${runs[@]}"; do
     title=${r%%|*}
     read -r -a args <<<"${r#*|}"
     say "$title: twamp-ping -q -c $COUNT -i $INTERVAL ${args[*]}"
-    if ! ip netns exec "$NS_S" "$PING" -q -c "$COUNT" -i "$INTERVAL" "${args[@]}"; then
+    # In the background and waited for: like ping, twamp-ping ends on Ctrl-C with its summary
+    # and a normal exit status, and bash does not run its INT trap for a foreground child that
+    # caught the signal itself; an interrupted `wait` does run it.
+    ip netns exec "$NS_S" "$PING" -q -c "$COUNT" -i "$INTERVAL" "${args[@]}" &
+    if ! wait $!; then
         echo "demo.sh: $title: no replies" >&2
         failed=$((failed + 1))
     fi

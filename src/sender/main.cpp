@@ -660,7 +660,7 @@ void pinger::print_summary(int64_t elapsed_ns) {
         split = " (forward " + std::to_string(*s.lost_forward) + ", backward " +
                 std::to_string(*s.lost_backward) + ")";
     } else if (s.lost) {
-        split = s.received ? " (direction unknown: the reflector echoes our sequence numbers)"
+        split = s.received ? " (direction unknown: the reflector's sequence numbers equal ours)"
                            : " (direction unknown: no reply came back)";
     }
     char loss[32];

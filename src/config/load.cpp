@@ -2,8 +2,10 @@
 // setting tree that checks each key against the contract of DESIGN.md and conf/twamp.conf,
 // collecting errors (file:line, key path, what was expected) instead of stopping at the first.
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -776,7 +778,7 @@ private:
         std::map<std::string, const where*> names;
         std::map<std::string, const where*> devices;
         std::map<std::string, const where*> ifaces;
-        std::vector<std::pair<ip_address, const where*>> addresses;
+        std::map<std::pair<ip_family, std::array<uint8_t, 16>>, const where*> addresses;
         for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
             const port_config& p = cfg.ports[i];
             const port_meta& m = port_meta_[i];
@@ -798,17 +800,15 @@ private:
             auto add_addresses = [&](const std::vector<ip_prefix>& list,
                                      const std::vector<where>& places) {
                 for (std::size_t k = 0; k < list.size(); ++k) {
-                    auto same =
-                            std::find_if(addresses.begin(), addresses.end(),
-                                         [&](const auto& a) { return a.first == list[k].address; });
-                    if (same != addresses.end()) {
+                    const ip_address& a = list[k].address;
+                    auto [same, fresh] =
+                            addresses.emplace(std::pair{a.family, a.bytes}, &places[k]);
+                    if (!fresh) {
                         // One network namespace holds every TAP: an address on two of them
                         // would make the kernel answer ARP/ND for it on both.
-                        fail(places[k], "address " + list[k].address.to_string() +
-                                                " is already assigned at " + same->second->path);
-                        continue;
+                        fail(places[k], "address " + a.to_string() + " is already assigned at " +
+                                                same->second->path);
                     }
-                    addresses.push_back({list[k].address, &places[k]});
                 }
             };
             add_addresses(p.addresses, m.addresses);

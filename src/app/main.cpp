@@ -347,6 +347,8 @@ int main(int argc, char** argv) {
         wa.sessions = sessions.back().get();
         wa.counters = counters[w];
         wa.stop = &g_stop;
+        rt.queries.push_back(std::make_unique<dataplane::session_query>());
+        wa.query = rt.queries.back().get();
         wa.ts_dynfield_offset = ts_off;
         wa.ts_dynflag = ts_flag;
         for (unsigned p = 0; p < n_ports; ++p) {
@@ -377,6 +379,8 @@ int main(int argc, char** argv) {
             return fail("metrics.listen " + cfg.metrics.listen + ": cannot listen: " + e.what());
         }
     }
+
+    app::register_telemetry(rt);
 
     // Start-up summary: what runs where.
     std::printf("dpdk-twamp %s: %u worker%s, %u port%s, %zu reflector%s\n", DPDK_TWAMP_VERSION,

@@ -11,6 +11,7 @@
 #include "../dataplane/clock.hpp"
 #include "../dataplane/counters.hpp"
 #include "../dataplane/port.hpp"
+#include "../dataplane/sessions.hpp"
 #include "twamp/metrics/stats.hpp"
 
 namespace twamp::app {
@@ -25,6 +26,8 @@ struct runtime {
     unsigned n_workers = 0;
     std::vector<std::unique_ptr<dataplane::port_runtime>> ports;
     const dataplane::sw_clock* clock = nullptr;
+    std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
+    std::mutex query_mu; // one telemetry "sessions" request at a time
 
     mutable std::mutex mu; // guards what follows (reload may change it)
     std::vector<reflector_info> reflectors;
@@ -34,5 +37,8 @@ struct runtime {
 
 // Sums the workers' counters and reads the NIC counters: safe from any thread.
 metrics::box_stats gather(const runtime& rt);
+
+// DPDK telemetry commands /twamp/... (dpdk-telemetry.py); `rt` must outlive the process' EAL.
+void register_telemetry(runtime& rt);
 
 } // namespace twamp::app

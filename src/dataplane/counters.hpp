@@ -41,6 +41,7 @@ struct alignas(64) context_counters {
     counter acl_denied{0};
     std::array<counter, residence_buckets> residence{}; // per bucket, not cumulative
     counter residence_sum_ns{0};
+    counter sessions_active{0}; // gauge, refreshed every aging slice
 };
 
 struct alignas(64) worker_counters {

@@ -106,4 +106,38 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
     return removed;
 }
 
+bool session_table::scan(session_query& q, uint32_t budget) noexcept {
+    if (!hash_) {
+        return true;
+    }
+    const void* key;
+    void* data;
+    for (uint32_t i = 0; i < budget; ++i) {
+        int32_t slot = rte_hash_iterate(hash_, &key, &data, &q.iter);
+        if (slot < 0) {
+            return true;
+        }
+        ++q.scanned;
+        const session& s = entries_[slot];
+        // Keep the top max_top by packets: insertion into a small sorted array.
+        unsigned pos = q.count;
+        while (pos > 0 && q.top[pos - 1].s.packets < s.packets) {
+            --pos;
+        }
+        if (pos >= session_query::max_top) {
+            continue;
+        }
+        unsigned last = q.count < session_query::max_top ? q.count : session_query::max_top - 1;
+        for (unsigned k = last; k > pos; --k) {
+            q.top[k] = q.top[k - 1];
+        }
+        std::memcpy(&q.top[pos].key, key, sizeof(session_key));
+        q.top[pos].s = s;
+        if (q.count < session_query::max_top) {
+            ++q.count;
+        }
+    }
+    return false;
+}
+
 } // namespace twamp::dataplane

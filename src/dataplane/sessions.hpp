@@ -4,6 +4,7 @@
 // stateless reflection for the new flow.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -38,6 +39,22 @@ struct session {
 };
 static_assert(sizeof(session) <= 64);
 
+// A request from the slow path (telemetry) for a worker's busiest sessions, answered by the
+// worker a slice at a time so that a big table never stalls reflection.
+struct session_query {
+    static constexpr unsigned max_top = 32;
+    static constexpr int idle = 0, requested = 1, scanning = 2, done = 3;
+    struct entry {
+        session_key key;
+        session s;
+    };
+    std::atomic<int> state{idle};
+    uint32_t iter = 0;
+    unsigned count = 0;
+    uint64_t scanned = 0;
+    entry top[max_top];
+};
+
 class session_table {
 public:
     bool init(unsigned worker, uint32_t capacity, std::string& error);
@@ -52,7 +69,13 @@ public:
     // Ages at most `budget` entries; returns how many were removed.
     uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget) noexcept;
 
+    // One slice of a session_query; true when the scan is complete.
+    bool scan(session_query& q, uint32_t budget) noexcept;
+
     uint32_t active() const noexcept { return active_; }
+    uint32_t active_in(uint16_t ctx) const noexcept {
+        return ctx < max_contexts ? per_ctx_[ctx] : 0;
+    }
     uint32_t capacity() const noexcept { return capacity_; }
     rte_hash* hash() const noexcept { return hash_; }
 

@@ -138,6 +138,7 @@ int worker_main(void* arg) {
                             why = proto::drop_reason::no_reflector;
                         } else {
                             bump(wc.contexts[ctx->index].rx_pkts, 1);
+                            bump(wc.contexts[ctx->index].rx_octets, m->pkt_len);
                             if (!snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12)) {
                                 why = proto::drop_reason::acl_denied;
                                 bump(wc.contexts[ctx->index].acl_denied, 1);
@@ -295,6 +296,25 @@ int worker_main(void* arg) {
                 bump(wc.sessions_aged, aged);
             }
             wc.sessions_active.store(w.sessions->active(), std::memory_order_relaxed);
+            const std::size_t nctx = snap->contexts().size();
+            for (std::size_t c = 0; c < nctx; ++c) {
+                wc.contexts[c].sessions_active.store(
+                        w.sessions->active_in(static_cast<uint16_t>(c)), std::memory_order_relaxed);
+            }
+            if (w.query) {
+                session_query& q = *w.query;
+                int st = q.state.load(std::memory_order_acquire);
+                if (st == session_query::requested) {
+                    q.iter = 0;
+                    q.count = 0;
+                    q.scanned = 0;
+                    q.state.store(session_query::scanning, std::memory_order_relaxed);
+                    st = session_query::scanning;
+                }
+                if (st == session_query::scanning && w.sessions->scan(q, 1024)) {
+                    q.state.store(session_query::done, std::memory_order_release);
+                }
+            }
         }
     }
 

@@ -74,6 +74,7 @@ struct worker_args {
     session_table* sessions = nullptr;
     worker_counters* counters = nullptr;
     const std::atomic<bool>* stop = nullptr;
+    session_query* query = nullptr; // telemetry's "top sessions" mailbox (may be null)
     int ts_dynfield_offset = -1;
     uint64_t ts_dynflag = 0;
 };

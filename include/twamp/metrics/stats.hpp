@@ -36,6 +36,7 @@ struct reflector_stats {
     uint64_t reflected_pkts = 0;
     uint64_t reflected_octets = 0;
     uint64_t acl_denied = 0;
+    uint64_t sessions_active = 0;
     histogram residence;
 };
 

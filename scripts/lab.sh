@@ -36,6 +36,12 @@ up() {
     ip -n "$S" link set lo up
     # Reflector end: no address, no ARP, no IPv6 autoconf: the kernel must not answer here.
     ip netns exec "$R" sysctl -qw "net.ipv6.conf.${R}0.disable_ipv6=1"
+    # The veth end carries the same MAC as dpdk-twamp's TAP, so the kernel would take the test
+    # packets it sees there for its own (its addresses live on the TAP, same namespace) and
+    # answer "port unreachable". Strict reverse-path filtering drops them: their sources are
+    # routed via the TAP, not this interface. (A NIC bound to vfio-pci has no such twin.)
+    ip netns exec "$R" sysctl -qw net.ipv4.conf.all.rp_filter=1
+    ip netns exec "$R" sysctl -qw "net.ipv4.conf.${R}0.rp_filter=1"
     ip -n "$R" link set "${R}0" arp off up
     # Sender end. veth would leave UDP/TCP checksums to "hardware" that never runs: a real
     # wire carries complete checksums, and the reflector verifies them.

@@ -15,12 +15,14 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
+#include <rte_pdump.h>
 #include <rte_rcu_qsbr.h>
 
 #include <prometheus/exposer.h>
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -34,6 +36,7 @@
 #include "../dataplane/snapshot.hpp"
 #include "../dataplane/worker.hpp"
 #include "../slowpath/exception.hpp"
+#include "log.hpp"
 #include "runtime.hpp"
 #include "spec_from_config.hpp"
 #include "twamp/metrics/prometheus.hpp"
@@ -59,6 +62,9 @@ constexpr const char* usage_text =
         "  -c, --config FILE  configuration file (libconfig; see conf/twamp.conf)\n"
         "      --check        validate the configuration and exit (0 valid, 1 not);\n"
         "                     touches no device and needs no EAL options\n"
+        "      --stats-period SECONDS\n"
+        "                     print one line per reflector every SECONDS (rx/tx pps, drops,\n"
+        "                     sessions), like testpmd; off by default\n"
         "  -h, --help         this text\n"
         "  -v, --version      print the version\n"
         "\n"
@@ -69,6 +75,7 @@ constexpr const char* usage_text =
 struct app_args {
     std::string config;
     bool check = false;
+    unsigned stats_period = 0; // seconds, 0 = off
     bool help = false;
     bool version = false;
     std::string error;
@@ -88,6 +95,24 @@ app_args parse_app_args(const std::vector<std::string_view>& args) {
             a.config = s.substr(9);
         } else if (s == "--check") {
             a.check = true;
+        } else if (s == "--stats-period" || s.rfind("--stats-period=", 0) == 0) {
+            std::string v;
+            if (s == "--stats-period") {
+                if (i + 1 >= args.size()) {
+                    a.error = "--stats-period needs a number of seconds";
+                    return a;
+                }
+                v = args[++i];
+            } else {
+                v = s.substr(15);
+            }
+            char* end = nullptr;
+            unsigned long n = std::strtoul(v.c_str(), &end, 10);
+            if (v.empty() || *end || n < 1 || n > 3600) {
+                a.error = "--stats-period: \"" + v + "\" is not a number of seconds in 1..3600";
+                return a;
+            }
+            a.stats_period = static_cast<unsigned>(n);
         } else if (s == "-h" || s == "--help") {
             a.help = true;
         } else if (s == "-v" || s == "--version") {
@@ -148,8 +173,8 @@ int main(int argc, char** argv) {
         bool any_eal = false;
         for (auto s : ours) {
             if (s != "-c" && s != "--config" && s != "--check" && s != "-h" && s != "--help" &&
-                s != "-v" && s != "--version" && s.rfind("--config=", 0) != 0 &&
-                (s.empty() || s[0] == '-')) {
+                s != "--stats-period" && s.rfind("--stats-period=", 0) != 0 && s != "-v" &&
+                s != "--version" && s.rfind("--config=", 0) != 0 && (s.empty() || s[0] == '-')) {
                 any_eal = true;
             }
         }
@@ -196,6 +221,10 @@ int main(int argc, char** argv) {
                     " (no hugepages reserved? reserve some, or add --no-huge -m 512 for a lab; "
                     "see the EAL messages above)");
     }
+
+    app::init_log();
+    // Capture with dpdk-dumpcap (a secondary process): needs EAL's multi-process support.
+    const bool pdump_ok = rte_pdump_init() == 0;
 
     const unsigned n_workers = rte_lcore_count() - 1;
     if (n_workers == 0) {
@@ -402,6 +431,10 @@ int main(int argc, char** argv) {
     if (exposer) {
         std::printf("  metrics: http://%s/metrics\n", cfg.metrics.listen.c_str());
     }
+    std::printf("  capture: %s\n",
+                pdump_ok ? "dpdk-dumpcap ready"
+                         : "unavailable (multi-process off: --no-shconf/--in-memory, or no "
+                           "hugepages)");
     for (const auto& wmsg : exc.warnings()) {
         std::printf("  warning: %s\n", wmsg.c_str());
     }
@@ -426,6 +459,8 @@ int main(int argc, char** argv) {
     // The slow path.
     uint64_t last_cal = rte_rdtsc();
     const uint64_t hz = rte_get_tsc_hz();
+    uint64_t last_warn = last_cal, last_stats = last_cal;
+    metrics::box_stats prev_warn = app::gather(rt), prev_stats = prev_warn;
     while (!g_stop.load(std::memory_order_relaxed)) {
         unsigned moved = exc.poll(exc_rings, *counters[n_workers]);
         uint64_t now = rte_rdtsc();
@@ -435,6 +470,47 @@ int main(int argc, char** argv) {
                 dataplane::recalibrate_port_clock(*p);
             }
             last_cal = now;
+        }
+        if (now - last_warn > hz) {
+            // Trouble worth a warning, at most one line per kind per second.
+            metrics::box_stats cur = app::gather(rt);
+            for (auto r :
+                 {proto::drop_reason::exception_rate_limit, proto::drop_reason::exception_ring_full,
+                  proto::drop_reason::tx_full, proto::drop_reason::no_tailroom}) {
+                const auto i = static_cast<std::size_t>(r);
+                if (cur.drops[i] > prev_warn.drops[i]) {
+                    TWAMP_LOG(WARNING, "%lu packets dropped (%s) in the last second",
+                              cur.drops[i] - prev_warn.drops[i],
+                              std::string(proto::drop_reason_names[i]).c_str());
+                }
+            }
+            if (cur.sessions_table_full > prev_warn.sessions_table_full) {
+                TWAMP_LOG(WARNING, "session table full: %lu new flows reflected statelessly",
+                          cur.sessions_table_full - prev_warn.sessions_table_full);
+            }
+            prev_warn = std::move(cur);
+            last_warn = now;
+        }
+        if (a.stats_period && now - last_stats >= a.stats_period * hz) {
+            metrics::box_stats cur = app::gather(rt);
+            const double secs = static_cast<double>(now - last_stats) / static_cast<double>(hz);
+            for (std::size_t i = 0; i < cur.reflectors.size() && i < prev_stats.reflectors.size();
+                 ++i) {
+                const auto& c = cur.reflectors[i];
+                const auto& p = prev_stats.reflectors[i];
+                std::printf(
+                        "stats: %-16s rx %10.0f pps  tx %10.0f pps  denied %8lu  sessions %lu\n",
+                        c.name.c_str(), static_cast<double>(c.rx_pkts - p.rx_pkts) / secs,
+                        static_cast<double>(c.reflected_pkts - p.reflected_pkts) / secs,
+                        c.acl_denied - p.acl_denied, c.sessions_active);
+            }
+            std::printf("stats: %-16s rx %10.0f pps  tx %10.0f pps  dropped %7lu  sessions %lu\n",
+                        "total", static_cast<double>(cur.rx_pkts - prev_stats.rx_pkts) / secs,
+                        static_cast<double>(cur.reflected_pkts - prev_stats.reflected_pkts) / secs,
+                        cur.dropped() - prev_stats.dropped(), cur.sessions_active);
+            std::fflush(stdout);
+            prev_stats = std::move(cur);
+            last_stats = now;
         }
         if (!moved) {
             // Nothing to move: let the CPU breathe (the slow path may share a core).

@@ -1,0 +1,261 @@
+// libFuzzer target: TWAMP-Control state machines (src/control) fed arbitrary bytes.
+//
+// Input: 3 header octets, then the byte stream a client sends.
+//   [0] modes offered: bit 0 individual session control, bit 1 reflect octets, bit 2
+//       symmetrical size, bit 3 IPv6 control connection; bits 4..7: max sessions - 1
+//   [1] seed of the chunking and the clock
+//   [2] receiver port range size - 1 (low 4 bits)
+// The stream goes to a server_connection in pseudo-random chunks (1..256 octets) with on_timer()
+// calls in between while a clock advances; the harness plays the driver: it releases the port of
+// every stopped or closed session at once. The same stream also goes to a client_connection that
+// asks for two sessions, a start and (if negotiated) Start-N/Stop-N.
+//
+// Invariants (FUZZ_CHECK traps):
+//   - output is bounded: never more than the 64-octet greeting plus the octets fed;
+//   - at most one connection_closed, always the last action, and nothing after it;
+//   - at most one message buffered (<= 164 octets or one RFC 5938 message for the sessions held);
+//   - every session_accepted has a fresh SID and a free receiver port inside the range, an
+//     Accept-Session with that port and SID in the same output, and the pool never holds more
+//     than max sessions; started/stopped/closed SIDs are sessions the connection holds, each
+//     started once; the connection's own session list equals the harness's;
+//   - the counters agree with the actions.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <set>
+#include <span>
+#include <variant>
+#include <vector>
+
+#include "fuzz_oracle.hpp"
+#include "twamp/control/client.hpp"
+#include "twamp/control/server.hpp"
+
+namespace {
+
+namespace tc = twamp::control;
+using twamp::config::ip_address;
+
+struct rng {
+    uint32_t x;
+    uint32_t next() {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return x;
+    }
+};
+
+struct live_session {
+    uint16_t port = 0;
+    bool started = false;
+};
+
+struct harness {
+    tc::port_pool& pool;
+    const tc::server_connection& conn;
+    uint32_t max_sessions;
+    std::map<tc::sid_t, live_session> live;
+    bool closed = false;
+    uint64_t accepted = 0;
+    uint64_t refused = 0;
+    uint64_t started = 0;
+
+    void end(const tc::sid_t& sid, uint16_t port) {
+        auto it = live.find(sid);
+        FUZZ_CHECK(it != live.end());
+        FUZZ_CHECK(it->second.port == port);
+        pool.release(port);
+        live.erase(it);
+    }
+
+    static bool has_accept(const std::vector<uint8_t>& out, uint16_t port, const tc::sid_t& sid) {
+        // Accept-Session: Accept 0, MBZ 0, Port, SID (RFC 5357 §3.5), at a 16-octet boundary
+        // (every message the server writes is a multiple of 16 octets).
+        for (std::size_t at = 0; at + tc::accept_session_size <= out.size(); at += 16) {
+            if (out[at] == 0 && out[at + 1] == 0 && twamp::fuzz::be16(&out[at + 2]) == port &&
+                twamp::fuzz::same(&out[at + 4], sid.data(), 16)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    void check(const tc::result& r) {
+        FUZZ_CHECK(!closed || (r.output.empty() && r.actions.empty()));
+        FUZZ_CHECK(r.output.size() % 16 == 0);
+        for (std::size_t i = 0; i < r.actions.size(); ++i) {
+            const auto& a = r.actions[i];
+            if (const auto* acc = std::get_if<tc::session_accepted>(&a)) {
+                const auto& s = acc->session;
+                FUZZ_CHECK(pool.range().contains(s.receiver_port));
+                FUZZ_CHECK(live.count(s.sid) == 0);
+                for (const auto& [sid, l] : live) {
+                    FUZZ_CHECK(l.port != s.receiver_port);
+                }
+                FUZZ_CHECK(has_accept(r.output, s.receiver_port, s.sid));
+                FUZZ_CHECK(s.dscp < 64);
+                live[s.sid] = {s.receiver_port, false};
+                ++accepted;
+            } else if (std::holds_alternative<tc::session_refused>(a)) {
+                ++refused;
+            } else if (const auto* st = std::get_if<tc::sessions_started>(&a)) {
+                FUZZ_CHECK(!st->sids.empty());
+                for (const auto& sid : st->sids) {
+                    auto it = live.find(sid);
+                    FUZZ_CHECK(it != live.end());
+                    FUZZ_CHECK(!it->second.started);
+                    it->second.started = true;
+                    ++started;
+                }
+            } else if (const auto* sp = std::get_if<tc::sessions_stopped>(&a)) {
+                FUZZ_CHECK(!sp->sessions.empty());
+                for (const auto& ref : sp->sessions) {
+                    FUZZ_CHECK(live.count(ref.sid) == 1);
+                    FUZZ_CHECK(live[ref.sid].started == ref.started);
+                    end(ref.sid, ref.receiver_port);
+                }
+            } else if (const auto* cl = std::get_if<tc::connection_closed>(&a)) {
+                FUZZ_CHECK(i + 1 == r.actions.size());
+                FUZZ_CHECK(r.closed() == cl);
+                FUZZ_CHECK(cl->sessions.size() == live.size());
+                for (const auto& ref : cl->sessions) {
+                    end(ref.sid, ref.receiver_port);
+                }
+                closed = true;
+            }
+        }
+        FUZZ_CHECK(closed == conn.is_closed());
+        FUZZ_CHECK(pool.in_use() == live.size());
+        FUZZ_CHECK(live.size() <= max_sessions);
+        auto refs = conn.sessions();
+        FUZZ_CHECK(refs.size() == live.size());
+        for (const auto& ref : refs) {
+            auto it = live.find(ref.sid);
+            FUZZ_CHECK(it != live.end());
+            FUZZ_CHECK(it->second.port == ref.receiver_port);
+            FUZZ_CHECK(it->second.started == ref.started);
+        }
+        FUZZ_CHECK(conn.buffered() <= std::max<std::size_t>(tc::setup_response_size,
+                                                            tc::n_sessions_size(live.size())));
+    }
+};
+
+void fuzz_client(std::span<const uint8_t> stream, uint32_t wanted, rng& r) {
+    tc::client_connection c({wanted});
+    std::size_t out = 0;
+    bool asked = false;
+    std::vector<tc::sid_t> sids;
+    while (!stream.empty() && c.state() != tc::client_state::closed) {
+        std::size_t n = std::min<std::size_t>(1 + r.next() % 256, stream.size());
+        auto res = c.feed(stream.first(n));
+        stream = stream.subspan(n);
+        out += res.output.size();
+        for (const auto& e : res.events) {
+            if (const auto* a = std::get_if<tc::session_answer>(&e)) {
+                sids.push_back(a->answer.sid);
+            }
+        }
+        if (c.state() == tc::client_state::ready && !asked) {
+            asked = true;
+            FUZZ_CHECK(c.request_session({}).size() == tc::request_tw_session_size);
+            FUZZ_CHECK(c.request_session({}).size() == tc::request_tw_session_size);
+            FUZZ_CHECK(c.start_sessions().size() == tc::start_sessions_size);
+        }
+        if (c.state() == tc::client_state::ready && sids.size() == 2 &&
+            (c.mode() & tc::mode_individual_session_control) != 0) {
+            FUZZ_CHECK(c.start_n_sessions(sids).size() == tc::n_sessions_size(2));
+            FUZZ_CHECK(c.stop_n_sessions(std::span(sids).first(1)).size() ==
+                       tc::n_sessions_size(1));
+            sids.clear();
+        }
+    }
+    // The client writes only its Set-Up-Response in answer to what it reads.
+    FUZZ_CHECK(out <= tc::setup_response_size);
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
+    if (size < 3) {
+        return 0;
+    }
+    const uint8_t opts = data[0];
+    uint32_t modes = tc::mode_unauthenticated;
+    modes |= (opts & 1) ? tc::mode_individual_session_control : 0;
+    modes |= (opts & 2) ? tc::mode_reflect_octets : 0;
+    modes |= (opts & 4) ? tc::mode_symmetrical_size : 0;
+    const bool v6 = (opts & 8) != 0;
+    const uint32_t max_sessions = 1U + (opts >> 4);
+    rng r{0x9e3779b9U ^ data[1]};
+    const auto range_size = static_cast<uint16_t>(1 + (data[2] & 0xf));
+    std::span<const uint8_t> stream(data + 3, size - 3);
+
+    tc::port_pool pool({64364, static_cast<uint16_t>(64364 + range_size - 1)}, max_sessions);
+    tc::server_counters counters;
+    tc::server_policy policy;
+    policy.modes = modes;
+    policy.servwait_ns = 50'000'000'000ULL;
+    policy.start_time_ns = 1'600'000'000'000'000'000ULL;
+    tc::connection_addresses addrs{ip_address::v4(198, 18, 0, 2), ip_address::v4(198, 18, 0, 1)};
+    if (v6) {
+        addrs = {*ip_address::parse("2001:2::2"), *ip_address::parse("2001:2::1")};
+    }
+    uint32_t random_state = 1;
+    tc::server_connection conn(
+            policy, pool, addrs,
+            [&random_state](std::span<uint8_t> out) {
+                for (auto& b : out) {
+                    random_state = random_state * 1103515245U + 12345U;
+                    b = static_cast<uint8_t>(random_state >> 16);
+                }
+            },
+            &counters);
+    harness h{pool, conn, max_sessions, {}, false, 0, 0, 0};
+
+    uint64_t now = 1'700'000'000'000'000'000ULL;
+    std::size_t in_total = 0;
+    std::size_t out_total = 0;
+    auto account = [&](const tc::result& res) {
+        out_total += res.output.size();
+        h.check(res);
+        FUZZ_CHECK(out_total <= tc::server_greeting_size + in_total);
+    };
+    account(conn.greeting(now));
+    std::span<const uint8_t> rest = stream;
+    while (!rest.empty()) {
+        std::size_t n = std::min<std::size_t>(1 + r.next() % 256, rest.size());
+        in_total += n;
+        account(conn.feed(rest.first(n), now));
+        rest = rest.subspan(n);
+        uint32_t step = r.next();
+        now += static_cast<uint64_t>(step % 16) * 1'000'000'000ULL;
+        if (step & 0x100) {
+            auto deadline = conn.next_deadline();
+            account(conn.on_timer(now));
+            if (deadline && now >= *deadline) {
+                FUZZ_CHECK(conn.is_closed());
+            }
+        }
+    }
+    account(conn.abort(tc::close_reason::peer_closed));
+    FUZZ_CHECK(conn.is_closed());
+    FUZZ_CHECK(pool.in_use() == 0);
+    FUZZ_CHECK(counters.session_accepted.load() == h.accepted);
+    FUZZ_CHECK(counters.session_started.load() == h.started);
+    uint64_t refused = 0;
+    for (const auto& c : counters.session_refused) {
+        refused += c.load();
+    }
+    FUZZ_CHECK(refused == h.refused);
+    FUZZ_CHECK(counters.session_attempts.load() >= h.accepted + h.refused);
+    uint64_t closes = 0;
+    for (const auto& c : counters.closed) {
+        closes += c.load();
+    }
+    FUZZ_CHECK(closes == 1);
+
+    fuzz_client(stream, modes, r);
+    return 0;
+}

@@ -134,11 +134,6 @@ say "lab: namespaces $NS_R (reflector) and $NS_S (sender), veth ${NS_R}0 <-> ${N
 stop_reflector # one a previous --keep run left running
 cleanup_needed=1
 scripts/lab.sh up "$LAB"
-# The reflector's veth end carries no address, but Linux accepts packets for any local address
-# on any interface (weak host model): without this, the box's kernel also gets every request
-# through ${NS_R}0 and answers "port unreachable" next to dpdk-twamp's reply. Strict reverse-path
-# filtering drops them there (the route back to the senders is through the TAP).
-ip netns exec "$NS_R" sysctl -qw "net.ipv4.conf.${NS_R}0.rp_filter=1"
 echo "sender ${NS_S}0: 198.18.0.1/24, 2001:2::1/64; box (dpdk-twamp): $BOX4/24, $BOX6/64"
 
 say "reflector: dpdk-twamp in $NS_R with $CONF"

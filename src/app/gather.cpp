@@ -32,7 +32,7 @@ metrics::box_stats gather(const runtime& rt) {
             s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
         }
         for (std::size_t i = 0; i < s.reflectors.size(); ++i) {
-            const dataplane::context_counters& cc = c.contexts[i];
+            const dataplane::context_counters& cc = c.contexts[rt.reflectors[i].slot];
             metrics::reflector_stats& r = s.reflectors[i];
             r.rx_pkts += cc.rx_pkts.load(std::memory_order_relaxed);
             r.rx_octets += cc.rx_octets.load(std::memory_order_relaxed);
@@ -76,6 +76,9 @@ metrics::box_stats gather(const runtime& rt) {
         }
         s.ports.push_back(ps);
     }
+    s.reloads_ok = rt.reloads_ok.load();
+    s.reloads_failed = rt.reloads_failed.load();
+    s.reloads_refused = rt.reloads_refused.load();
     if (rt.clock) {
         dataplane::clock_map m = rt.clock->read();
         s.clock_synchronized = m.synchronized;

@@ -51,9 +51,14 @@ using namespace twamp;
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 void on_signal(int) {
     g_stop.store(true, std::memory_order_relaxed);
+}
+
+void on_hup(int) {
+    g_reload.store(true, std::memory_order_relaxed);
 }
 
 constexpr const char* usage_text =
@@ -210,7 +215,9 @@ int main(int argc, char** argv) {
                     cfg.reflectors.size() == 1 ? "" : "s");
         return 0;
     }
-    const dataplane::dataplane_spec spec = app::spec_from_config(cfg);
+    app::slot_map slots;
+    const dataplane::dataplane_spec spec = app::spec_from_config(cfg, slots);
+    config::config running = cfg;
 
     int eal_argc = sep < 0 ? 1 : sep;
     std::vector<char*> eal_argv(argv, argv + eal_argc);
@@ -239,6 +246,7 @@ int main(int argc, char** argv) {
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_hup);
 
     int ts_off = -1;
     uint64_t ts_flag = 0;
@@ -395,7 +403,8 @@ int main(int argc, char** argv) {
     rt.n_workers = n_workers;
     rt.clock = &clock;
     for (const auto& r : cfg.reflectors) {
-        rt.reflectors.push_back({r.name, std::string(config::to_string(r.mode))});
+        rt.reflectors.push_back(
+                {r.name, std::string(config::to_string(r.mode)), slots.slot_of(r.name)});
     }
     if (cfg.metrics.enabled) {
         try {
@@ -458,6 +467,7 @@ int main(int argc, char** argv) {
 
     // The slow path.
     uint64_t last_cal = rte_rdtsc();
+    uint64_t generation = 0;
     const uint64_t hz = rte_get_tsc_hz();
     uint64_t last_warn = last_cal, last_stats = last_cal;
     metrics::box_stats prev_warn = app::gather(rt), prev_stats = prev_warn;
@@ -470,6 +480,56 @@ int main(int argc, char** argv) {
                 dataplane::recalibrate_port_clock(*p);
             }
             last_cal = now;
+        }
+        if (g_reload.exchange(false, std::memory_order_relaxed)) {
+            // SIGHUP: re-read the file; apply what may change live through a new snapshot.
+            config::load_result nl = config::load_file(a.config);
+            if (!nl.ok()) {
+                for (const auto& e : nl.errors) {
+                    TWAMP_LOG(ERR, "reload rejected, running config kept: %s",
+                              config::to_string(e).c_str());
+                }
+                rt.reloads_failed.fetch_add(1);
+            } else if (auto changes = config::diff(running, *nl.cfg); changes.empty()) {
+                TWAMP_LOG(INFO, "reload: no change");
+                rt.reloads_ok.fetch_add(1);
+            } else if (config::needs_restart(changes)) {
+                for (const auto& c : changes) {
+                    if (!c.reloadable) {
+                        TWAMP_LOG(ERR, "reload refused, running config kept: %s",
+                                  config::to_string(c).c_str());
+                    }
+                }
+                rt.reloads_refused.fetch_add(1);
+            } else {
+                app::slot_map trial = slots;
+                const dataplane::dataplane_spec nspec = app::spec_from_config(*nl.cfg, trial);
+                std::string err;
+                auto nsnap = dataplane::snapshot::build(nspec, n_workers, ++generation, err);
+                if (!nsnap) {
+                    TWAMP_LOG(ERR, "reload rejected, running config kept: %s", err.c_str());
+                    rt.reloads_failed.fetch_add(1);
+                } else {
+                    // Publish, wait until no worker can still hold the old one, free it.
+                    snap_ptr.store(nsnap.get(), std::memory_order_release);
+                    rte_rcu_qsbr_synchronize(qsv, RTE_QSBR_THRID_INVALID);
+                    snap = std::move(nsnap);
+                    slots = trial;
+                    {
+                        std::lock_guard<std::mutex> lock(rt.mu);
+                        rt.reflectors.clear();
+                        for (const auto& r : nl.cfg->reflectors) {
+                            rt.reflectors.push_back({r.name, std::string(config::to_string(r.mode)),
+                                                     slots.slot_of(r.name)});
+                        }
+                    }
+                    for (const auto& c : changes) {
+                        TWAMP_LOG(INFO, "reload: %s", config::to_string(c).c_str());
+                    }
+                    running = std::move(*nl.cfg);
+                    rt.reloads_ok.fetch_add(1);
+                }
+            }
         }
         if (now - last_warn > hz) {
             // Trouble worth a warning, at most one line per kind per second.

@@ -2,6 +2,7 @@
 // DPDK telemetry thread, periodic stats, exit summary).
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@ namespace twamp::app {
 struct reflector_info {
     std::string name;
     std::string mode;
+    uint16_t slot = 0; // index of its counters in every worker's block
 };
 
 struct runtime {
@@ -28,6 +30,10 @@ struct runtime {
     const dataplane::sw_clock* clock = nullptr;
     std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
     std::mutex query_mu; // one telemetry "sessions" request at a time
+
+    std::atomic<uint64_t> reloads_ok{0};
+    std::atomic<uint64_t> reloads_failed{0};  // the new file had errors
+    std::atomic<uint64_t> reloads_refused{0}; // it changed restart-only keys
 
     mutable std::mutex mu; // guards what follows (reload may change it)
     std::vector<reflector_info> reflectors;

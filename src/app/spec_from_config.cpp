@@ -30,7 +30,7 @@ std::vector<dataplane::ip_prefix> to_prefixes(const std::vector<config::ip_prefi
 
 } // namespace
 
-dataplane::dataplane_spec spec_from_config(const config::config& cfg) {
+dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& slots) {
     dataplane::dataplane_spec s;
     for (const auto& pc : cfg.ports) {
         dataplane::port_spec ps;
@@ -63,6 +63,7 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg) {
     for (const auto& rc : cfg.reflectors) {
         dataplane::context_spec cs;
         cs.name = rc.name;
+        cs.slot = slots.slot_of(rc.name);
         cs.port = static_cast<uint16_t>(rc.port_index);
         cs.vlan = rc.vlan;
         for (const auto& a : rc.addresses) {

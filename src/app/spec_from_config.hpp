@@ -1,11 +1,27 @@
 // The one translation from the validated config to what the dataplane is asked to do.
 #pragma once
 
+#include <map>
+#include <string>
+
 #include "twamp/config/config.hpp"
 #include "twamp/dataplane/spec.hpp"
 
 namespace twamp::app {
 
-dataplane::dataplane_spec spec_from_config(const config::config& cfg);
+// Reflector name -> stable slot (counters, sessions) for the process' lifetime.
+struct slot_map {
+    std::map<std::string, uint16_t> by_name;
+    uint16_t next = 0;
+    uint16_t slot_of(const std::string& name) {
+        auto it = by_name.find(name);
+        if (it != by_name.end()) {
+            return it->second;
+        }
+        return by_name[name] = next++;
+    }
+};
+
+dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& slots);
 
 } // namespace twamp::app

@@ -83,7 +83,10 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
     {
         std::lock_guard<std::mutex> lock(g_rt->mu);
         for (const auto& r : g_rt->reflectors) {
-            names.push_back(r.name);
+            if (names.size() <= r.slot) {
+                names.resize(r.slot + 1u, "(removed)");
+            }
+            names[r.slot] = r.name;
         }
     }
     for (auto& q : g_rt->queries) {

@@ -89,7 +89,7 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
         }
         session& s = entries_[slot];
         // A session whose context is gone (reload) ends at once.
-        bool gone = s.ctx >= ctxs.size();
+        bool gone = s.ctx >= ctxs.size() || !ctxs[s.ctx].active;
         uint64_t timeout = gone ? 0 : ctxs[s.ctx].inactivity_tsc;
         if (gone || now_tsc - s.last_seen_tsc > timeout) {
             session_key k;

@@ -70,7 +70,7 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
             for (std::size_t c = 0; c < spec.contexts.size(); ++c) {
                 for (const auto& q : spec.contexts[c].prefixes) {
                     if (contains(q, rules[r])) {
-                        sets[r].set(c);
+                        sets[r].set(spec.contexts[c].slot);
                         break;
                     }
                 }
@@ -146,16 +146,34 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
     std::vector<context_key> keys;
     std::vector<uint32_t> owner;
     const uint64_t hz = rte_get_tsc_hz();
+    std::size_t n_slots = 0;
+    for (const auto& cs : spec.contexts) {
+        if (cs.slot >= max_contexts) {
+            error = "reflector " + cs.name + ": no counter slot left (at most " +
+                    std::to_string(max_contexts) + " reflectors over the process' life)";
+            return nullptr;
+        }
+        n_slots = std::max<std::size_t>(n_slots, cs.slot + 1u);
+    }
+    s->contexts_.resize(n_slots);
+    for (std::size_t i = 0; i < n_slots; ++i) {
+        s->contexts_[i].index = static_cast<uint16_t>(i);
+    }
     for (std::size_t i = 0; i < spec.contexts.size(); ++i) {
         const context_spec& cs = spec.contexts[i];
+        if (s->contexts_[cs.slot].active) {
+            error = "reflector " + cs.name + ": slot " + std::to_string(cs.slot) + " used twice";
+            return nullptr;
+        }
         for (uint16_t up : cs.udp_ports) {
             add_keys(keys, cs.port, cs.vlan, up, cs.addresses);
         }
-        owner.resize(keys.size(), static_cast<uint32_t>(i));
+        owner.resize(keys.size(), cs.slot);
 
         context_rt rt;
+        rt.active = true;
         rt.policy = cs.policy;
-        rt.index = static_cast<uint16_t>(i);
+        rt.index = cs.slot;
         rt.port = cs.port;
         rt.stateful = cs.stateful;
         rt.inactivity_tsc = uint64_t{cs.inactivity_timeout_s} * hz;
@@ -164,7 +182,7 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
                             : 0;
         s->session_capacity_ += rt.max_sessions_per_worker;
 
-        s->contexts_.push_back(rt);
+        s->contexts_[cs.slot] = rt;
     }
 
     if (!s->build_acls(spec, generation, error)) {

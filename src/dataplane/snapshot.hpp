@@ -28,6 +28,7 @@ static_assert(sizeof(context_key) == 24);
 
 struct context_rt {
     proto::reflect_policy policy{};
+    bool active = false; // false: a slot whose reflector was removed (or never used)
     uint16_t index = 0;
     uint16_t port = 0;
     bool stateful = true;

@@ -160,6 +160,16 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         }
     }
 
+    {
+        auto& f = b.family("config_reloads_total",
+                           "SIGHUP reloads: applied (ok), rejected for errors (failed), refused "
+                           "for restart-only changes (refused)",
+                           MetricType::Counter);
+        b.counter(f, d(s.reloads_ok), {{"result", "ok"}});
+        b.counter(f, d(s.reloads_failed), {{"result", "failed"}});
+        b.counter(f, d(s.reloads_refused), {{"result", "refused"}});
+    }
+
     // Clock.
     b.gauge(b.family("clock_synchronized",
                      "1 while the clock behind T2/T3 is synchronized (the Error Estimate's S bit)",

@@ -191,6 +191,9 @@ dataplane::dataplane_spec one_port(std::vector<dataplane::context_spec> ctxs) {
     s.ports.resize(1);
     s.ports[0].name = "ring";
     s.contexts = std::move(ctxs);
+    for (std::size_t i = 0; i < s.contexts.size(); ++i) {
+        s.contexts[i].slot = static_cast<uint16_t>(i);
+    }
     return s;
 }
 

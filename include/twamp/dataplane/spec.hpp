@@ -44,6 +44,9 @@ struct port_spec {
 
 struct context_spec {
     std::string name;
+    // Stable index of this reflector for the process' lifetime (counters, sessions): a reload
+    // keeps a reflector's slot; a new reflector gets a slot never used before.
+    uint16_t slot = 0;
     uint16_t port = 0;                // index into ports
     uint16_t vlan = 0;                // 0: untagged
     std::vector<ip_prefix> addresses; // local addresses it answers on (full length)

@@ -78,6 +78,9 @@ struct box_stats {
     uint64_t sessions_created = 0;
     uint64_t sessions_aged = 0;
     uint64_t sessions_table_full = 0;
+    uint64_t reloads_ok = 0;
+    uint64_t reloads_failed = 0;
+    uint64_t reloads_refused = 0;
     bool clock_synchronized = false;
     double clock_error_s = 0;
     control_stats control;

@@ -360,6 +360,8 @@ public:
         }
         if (auto* s = member(root, "metrics")) {
             metrics(cfg.metrics, *s, "metrics");
+        } else {
+            cfg.metrics.enabled = false; // no metrics group: no exporter (issue 6)
         }
         check_listeners(cfg);
         return cfg;

@@ -144,8 +144,8 @@ reflectors = ( { name = "r"; port = "p"; prefixes = [ ]; } );
     EXPECT_EQ(c.control.listen, addr("0.0.0.0"));
     EXPECT_EQ(c.control.modes, mode_unauthenticated);
     EXPECT_EQ(c.control.receiver_ports, (port_range{64364, 64373}));
-    // No metrics group: the default exporter.
-    EXPECT_TRUE(c.metrics.enabled);
+    // No metrics group: no exporter (the defaults stay for when the group is there).
+    EXPECT_FALSE(c.metrics.enabled);
     EXPECT_EQ(c.metrics.listen, "127.0.0.1:9862");
     EXPECT_TRUE(c.metrics.labels.empty());
 }

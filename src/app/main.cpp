@@ -515,6 +515,10 @@ int main(int argc, char** argv) {
                     rte_rcu_qsbr_synchronize(qsv, RTE_QSBR_THRID_INVALID);
                     snap = std::move(nsnap);
                     slots = trial;
+                    for (std::size_t p = 0; p < ports.size() && p < nspec.ports.size(); ++p) {
+                        exc.set_rate_limit(ports[p]->port_id,
+                                           nspec.ports[p].exception_rate_limit_pps);
+                    }
                     {
                         std::lock_guard<std::mutex> lock(rt.mu);
                         rt.reflectors.clear();

@@ -256,6 +256,16 @@ unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
     return moved;
 }
 
+void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcept {
+    if (wire_port_id >= by_wire_port_.size() || by_wire_port_[wire_port_id] < 0) {
+        return;
+    }
+    tap_port& t = taps_[static_cast<std::size_t>(by_wire_port_[wire_port_id])];
+    const uint64_t now = rte_rdtsc();
+    t.to_kernel_limit.init(pps, rte_get_tsc_hz(), now);
+    t.to_wire_limit.init(pps, rte_get_tsc_hz(), now);
+}
+
 void exception_path::close() noexcept {
     for (auto& t : taps_) {
         rte_eth_dev_stop(t.tap_port_id);

@@ -50,6 +50,9 @@ public:
     unsigned poll(const std::vector<rte_ring*>& from_workers,
                   dataplane::worker_counters& counters) noexcept;
 
+    // Reload: a new exception.rate-limit-pps for the TAP of a wire port.
+    void set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcept;
+
     void close() noexcept;
     const std::vector<tap_port>& taps() const noexcept { return taps_; }
     // Problems that did not stop the start (printed by the app).

@@ -300,11 +300,12 @@ void server_connection::on_setup_response(std::span<const uint8_t> msg, result& 
     state_ = server_state::ready;
 }
 
-void server_connection::refuse(result& r, accept_code a, uint16_t requested_port) {
+void server_connection::refuse(result& r, accept_code a, uint16_t requested_port,
+                               std::string_view why) {
     accept_session m;
     m.accept = static_cast<uint8_t>(a);
     append(r.output, encode(m));
-    r.actions.emplace_back(session_refused{a, requested_port});
+    r.actions.emplace_back(session_refused{a, requested_port, why});
     if (counters_ != nullptr) {
         counters_->session_refused[static_cast<std::size_t>(a) % 6].fetch_add(
                 1, std::memory_order_relaxed);
@@ -323,12 +324,22 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     // RFC 5357 §3.5: Conf-Sender and Conf-Receiver are 0 (the reflector both receives and
     // sends) and there are no schedule slots. Anything else is an OWAMP-style request we do not
     // serve; slots would also be followed by slot descriptions we do not read.
-    bool supported = (m->ipvn == 4 || m->ipvn == 6) && m->conf_sender == 0 &&
-                     m->conf_receiver == 0 && m->schedule_slots == 0 && dscp.has_value() &&
-                     m->padding_length <= max_padding_length &&
-                     (!reflect || m->padding_to_reflect <= m->padding_length);
-    if (!supported) {
-        refuse(r, accept_code::not_supported, m->receiver_port);
+    std::string_view unsupported;
+    if (m->ipvn != 4 && m->ipvn != 6) {
+        unsupported = "ipvn";
+    } else if (m->conf_sender != 0 || m->conf_receiver != 0) {
+        unsupported = "conf-sender/conf-receiver";
+    } else if (m->schedule_slots != 0) {
+        unsupported = "schedule slots";
+    } else if (!dscp) {
+        unsupported = "type-p";
+    } else if (m->padding_length > max_padding_length) {
+        unsupported = "padding length";
+    } else if (reflect && m->padding_to_reflect > m->padding_length) {
+        unsupported = "padding to reflect";
+    }
+    if (!unsupported.empty()) {
+        refuse(r, accept_code::not_supported, m->receiver_port, unsupported);
         return;
     }
     session_info info;
@@ -344,7 +355,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     }
     auto family = m->ipvn == 6 ? config::ip_family::ipv6 : config::ip_family::ipv4;
     if (info.sender.family != family || info.receiver.family != family) {
-        refuse(r, accept_code::not_supported, m->receiver_port);
+        refuse(r, accept_code::not_supported, m->receiver_port, "address family");
         return;
     }
     info.sender_port = m->sender_port;
@@ -361,7 +372,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     allocation a = allocator_->allocate(info);
     if (a.accept != accept_code::ok || a.port == 0) {
         refuse(r, a.accept == accept_code::ok ? accept_code::internal_error : a.accept,
-               m->receiver_port);
+               m->receiver_port, "allocator");
         return;
     }
     info.receiver_port = a.port;

@@ -10,16 +10,20 @@
 //   4. on EOF / error / shutdown: abort(reason) and apply its actions;
 //   5. a result whose closed() is true: send its output (best effort), then close the socket.
 //      Nothing more comes out of the connection after that.
+//   6. release each session's receiver port (port_pool::release) when it ends: after its
+//      timeout_ns once stopped, or when connection_closed hands it back.
 // Output is bounded: a connection never writes more than server_greeting_size + the number
 // of octets it was fed, so a client that does not read cannot make the server buffer more than
-// it sent. Input is consumed whole: at most one message is buffered (its length is known from
-// its first octets, and capped: see too_many_sids).
+// it sent (a driver whose send queue is full simply stops reading). Input is consumed whole: at
+// most one message is buffered (its length is known from its first octets, and capped: see
+// too_many_sids).
 //
 // Strictness: a message that cannot be framed or is out of order ends the connection (with a
 // close_reason, counted). MBZ octets of command headers are checked (non-zero: mbz_nonzero);
 // fields the RFCs leave unused in unauthenticated mode (KeyID, Token, IVs, HMACs) and the
-// Request-TW-Session SID and Number of Packets (which the Session-Reflector does not use) are
-// ignored. A request the server cannot serve is answered with an Accept code, never by closing.
+// Request-TW-Session SID, Number of Packets (which the Session-Reflector does not use) and its
+// RFC 6038 octets when that mode is not negotiated are ignored. A request the server cannot serve
+// is answered with an Accept code, never by closing.
 #pragma once
 
 #include <array>
@@ -107,6 +111,10 @@ struct session_accepted {
 struct session_refused {
     accept_code accept = accept_code::failure;
     uint16_t requested_port = 0;
+    // For the log line: "ipvn", "conf-sender/conf-receiver", "schedule slots", "type-p",
+    // "padding length", "padding to reflect", "address family" or "allocator" (its Accept code
+    // says why: a limit or a policy refusal). A static string.
+    std::string_view why;
 };
 // Start-Sessions (all not yet started sessions) or Start-N-Sessions: reflect them now.
 struct sessions_started {
@@ -196,7 +204,7 @@ private:
     void on_stop(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
     void on_start_n(std::span<const uint8_t> msg, result& r);
     void on_stop_n(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
-    void refuse(result& r, accept_code a, uint16_t requested_port);
+    void refuse(result& r, accept_code a, uint16_t requested_port, std::string_view why);
     void close(result& r, close_reason reason);
     sid_t make_sid(const config::ip_address& receiver, uint64_t now_ns);
     bool any_started() const noexcept;

@@ -296,6 +296,8 @@ TEST_F(server, family_mismatch_is_not_supported) {
     auto ref = all<session_refused>(r);
     ASSERT_EQ(ref.size(), 1U);
     EXPECT_EQ(ref[0].accept, accept_code::not_supported);
+    EXPECT_EQ(ref[0].why, "address family");
+    EXPECT_EQ(ref[0].requested_port, 64364);
     EXPECT_EQ(pool.in_use(), 0U);
     EXPECT_EQ(conn->state(), server_state::ready);
 }
@@ -310,11 +312,19 @@ TEST_F(server, unsupported_requests_are_answered_not_closed) {
     cases[4].ipvn = 5;            // no such IP version
     cases[5].padding = 70'000;    // no UDP datagram carries it
     cases[6].type_p = 0x00b80000; // bits after the DSCP field
-    for (const auto& f : cases) {
-        auto r = feed(request_bytes(f));
+    const char* why[] = {"conf-sender/conf-receiver",
+                         "conf-sender/conf-receiver",
+                         "schedule slots",
+                         "type-p",
+                         "ipvn",
+                         "padding length",
+                         "type-p"};
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        auto r = feed(request_bytes(cases[i]));
         ASSERT_EQ(r.output.size(), 48U);
         EXPECT_EQ(r.output[0], 3) << "Accept: not supported";
         EXPECT_FALSE(r.closed());
+        EXPECT_EQ(all<session_refused>(r).at(0).why, why[i]);
     }
     EXPECT_EQ(counters.session_attempts.load(), 7U);
     EXPECT_EQ(counters.session_refused[3].load(), 7U);

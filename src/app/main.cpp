@@ -61,6 +61,21 @@ void on_hup(int) {
     g_reload.store(true, std::memory_order_relaxed);
 }
 
+int mp_probe(const rte_mp_msg*, const void*) {
+    return 0;
+}
+
+// dpdk-dumpcap is a secondary process: it needs EAL's multi-process channel and our memory in
+// hugepage files it can map. rte_pdump_init() also succeeds when the channel is off
+// (--no-shconf, --in-memory: it ignores ENOTSUP, measured with DPDK 22.11), so ask EAL itself.
+bool capture_possible() {
+    if (!rte_eal_has_hugepages() || rte_mp_action_register("twamp_mp_probe", mp_probe) != 0) {
+        return false;
+    }
+    rte_mp_action_unregister("twamp_mp_probe");
+    return true;
+}
+
 constexpr const char* usage_text =
         "usage: dpdk-twamp [EAL options] -- -c FILE [--check] [--help] [--version]\n"
         "\n"
@@ -231,7 +246,7 @@ int main(int argc, char** argv) {
 
     app::init_log();
     // Capture with dpdk-dumpcap (a secondary process): needs EAL's multi-process support.
-    const bool pdump_ok = rte_pdump_init() == 0;
+    const bool pdump_ok = rte_pdump_init() == 0 && capture_possible();
 
     const unsigned n_workers = rte_lcore_count() - 1;
     if (n_workers == 0) {
@@ -278,6 +293,9 @@ int main(int argc, char** argv) {
     slowpath::exception_path exc;
     dataplane::sw_clock clock;
     std::atomic<const dataplane::snapshot*> snap_ptr{nullptr};
+    std::atomic<const dataplane::control_table*> control_ptr{nullptr};
+    std::unique_ptr<dataplane::control_table> control_tab;
+    std::unique_ptr<slowpath::control_server> control;
     std::unique_ptr<dataplane::snapshot> snap;
     rte_rcu_qsbr* qsv = nullptr;
     std::vector<std::unique_ptr<dataplane::session_table>> sessions;
@@ -286,6 +304,8 @@ int main(int argc, char** argv) {
 
     auto cleanup = [&]() {
         exposer.reset(); // no scrape may read what follows once it is gone
+        control.reset();
+        control_tab.reset();
         for (auto& p : ports) {
             dataplane::stop_port(p->port_id);
         }
@@ -380,6 +400,10 @@ int main(int argc, char** argv) {
         wa.exception_ring = exc_rings[w];
         wa.qsv = qsv;
         wa.snap = &snap_ptr;
+        if (cfg.control.enabled) {
+            wa.control = &control_ptr;
+            wa.control_slot = slots.slot_of(app::control_context_name);
+        }
         wa.clock = &clock;
         wa.sessions = sessions.back().get();
         wa.counters = counters[w];
@@ -418,6 +442,24 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (cfg.control.enabled) {
+        // Accepted sessions reach the workers as a new control table, published like the
+        // snapshot: swap the pointer, wait out an RCU grace period, free the old one.
+        control = std::make_unique<slowpath::control_server>(
+                cfg.control, [&](std::unique_ptr<dataplane::control_table> t) {
+                    control_ptr.store(t.get(), std::memory_order_release);
+                    rte_rcu_qsbr_synchronize(qsv, RTE_QSBR_THRID_INVALID);
+                    control_tab = std::move(t);
+                });
+        if (!control->start(error)) {
+            cleanup();
+            return fail(error);
+        }
+        rt.control = control.get();
+        std::lock_guard<std::mutex> lock(rt.mu);
+        rt.reflectors.push_back(
+                {"twamp-control", "twamp", slots.slot_of(app::control_context_name)});
+    }
     app::register_telemetry(rt);
 
     // Start-up summary: what runs where.
@@ -439,6 +481,12 @@ int main(int argc, char** argv) {
     }
     if (exposer) {
         std::printf("  metrics: http://%s/metrics\n", cfg.metrics.listen.c_str());
+    }
+    if (control) {
+        std::printf("  control: TWAMP-Control on %s port %u, receiver ports %u-%u, modes %s\n",
+                    cfg.control.listen.to_string().c_str(), cfg.control.port,
+                    cfg.control.receiver_ports.min, cfg.control.receiver_ports.max,
+                    config::modes_to_string(cfg.control.modes).c_str());
     }
     std::printf("  capture: %s\n",
                 pdump_ok ? "dpdk-dumpcap ready"
@@ -473,6 +521,9 @@ int main(int argc, char** argv) {
     metrics::box_stats prev_warn = app::gather(rt), prev_stats = prev_warn;
     while (!g_stop.load(std::memory_order_relaxed)) {
         unsigned moved = exc.poll(exc_rings, *counters[n_workers]);
+        if (control && control->poll(dataplane::realtime_ns())) {
+            ++moved;
+        }
         uint64_t now = rte_rdtsc();
         if (now - last_cal > hz / 10) {
             clock.recalibrate();
@@ -583,6 +634,9 @@ int main(int argc, char** argv) {
         }
     }
 
+    if (control) {
+        control->shutdown(dataplane::realtime_ns());
+    }
     rte_eal_mp_wait_lcore();
     // Drain what is left in the rings before the summary.
     for (auto* r : exc_rings) {

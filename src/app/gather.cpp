@@ -76,6 +76,28 @@ metrics::box_stats gather(const runtime& rt) {
         }
         s.ports.push_back(ps);
     }
+    if (rt.control) {
+        const auto& cc = rt.control->counters();
+        s.control.session_attempts = cc.session_attempts.load(std::memory_order_relaxed);
+        s.control.session_started = cc.session_started.load(std::memory_order_relaxed);
+        s.control.connections_open = rt.control->connections_open();
+        const auto& rf = rt.control->refusals();
+        s.control.refused = {
+                {"acl", rf.acl.load(std::memory_order_relaxed)},
+                {"max_connections", rf.max_connections.load(std::memory_order_relaxed)}};
+        for (std::size_t a = 1; a < cc.session_refused.size(); ++a) {
+            s.control.refused.push_back({"session_accept_" + std::to_string(a),
+                                         cc.session_refused[a].load(std::memory_order_relaxed)});
+        }
+        for (std::size_t r = 0; r < cc.closed.size(); ++r) {
+            const auto why = control::to_string(static_cast<control::close_reason>(r));
+            if (why == "peer_closed" || why == "shutdown") {
+                continue; // normal ends, not refusals
+            }
+            s.control.refused.push_back(
+                    {"closed_" + std::string(why), cc.closed[r].load(std::memory_order_relaxed)});
+        }
+    }
     s.reloads_ok = rt.reloads_ok.load();
     s.reloads_failed = rt.reloads_failed.load();
     s.reloads_refused = rt.reloads_refused.load();

@@ -13,6 +13,7 @@
 #include "../dataplane/counters.hpp"
 #include "../dataplane/port.hpp"
 #include "../dataplane/sessions.hpp"
+#include "../slowpath/control_server.hpp"
 #include "twamp/metrics/stats.hpp"
 
 namespace twamp::app {
@@ -28,6 +29,7 @@ struct runtime {
     unsigned n_workers = 0;
     std::vector<std::unique_ptr<dataplane::port_runtime>> ports;
     const dataplane::sw_clock* clock = nullptr;
+    const slowpath::control_server* control = nullptr;              // null: no control server
     std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
     std::mutex query_mu; // one telemetry "sessions" request at a time
 

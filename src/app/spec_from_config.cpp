@@ -91,6 +91,17 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         cs.max_sessions = rc.max_sessions;
         s.contexts.push_back(std::move(cs));
     }
+    if (cfg.control.enabled) {
+        // The context TWAMP-Control sessions are counted and kept under: no keys of its own
+        // (the control table matches its packets), REFWAIT as the idle timeout.
+        dataplane::context_spec cs;
+        cs.name = control_context_name;
+        cs.slot = slots.slot_of(control_context_name);
+        cs.stateful = true;
+        cs.inactivity_timeout_s = cfg.control.refwait;
+        cs.max_sessions = cfg.control.max_sessions;
+        s.contexts.push_back(std::move(cs));
+    }
     return s;
 }
 

@@ -22,6 +22,10 @@ struct slot_map {
     }
 };
 
+// The pseudo-reflector TWAMP-Control sessions are counted under (label reflector="twamp-control";
+// config names cannot take this form, parentheses are not allowed there).
+inline constexpr const char* control_context_name = "(twamp-control)";
+
 dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& slots);
 
 } // namespace twamp::app

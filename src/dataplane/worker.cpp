@@ -81,6 +81,7 @@ int worker_main(void* arg) {
 
     while (!w.stop->load(std::memory_order_relaxed)) {
         const snapshot* snap = w.snap->load(std::memory_order_acquire);
+        const control_table* ctl = w.control ? w.control->load(std::memory_order_acquire) : nullptr;
         for (const worker_port& wp : w.ports) {
             const uint16_t n = rte_eth_rx_burst(wp.port_id, wp.queue, rx, burst);
             bump(wc.polls, 1);
@@ -134,19 +135,44 @@ int worker_main(void* arg) {
                         ck.vlan = vlan_key(pf);
                         addr16(ip, v6, false, ck.addr);
                         const context_rt* ctx = snap ? snap->find(ck) : nullptr;
+                        const proto::reflect_policy* policy = ctx ? &ctx->policy : nullptr;
+                        bool admitted = false;
+                        if (!ctx && ctl) {
+                            // A TWAMP-Control session's receiver port?
+                            const control_session_rt* cs = ctl->find(ck.addr, pf.dst_port);
+                            if (cs && snap && w.control_slot < snap->contexts().size()) {
+                                ctx = &snap->contexts()[w.control_slot];
+                                policy = &cs->policy;
+                                uint8_t src[16];
+                                addr16(ip, v6, true, src);
+                                admitted = cs->started && std::memcmp(src, cs->sender, 16) == 0 &&
+                                           (cs->sender_port == 0 || cs->sender_port == pf.src_port);
+                                if (!cs->started) {
+                                    why = proto::drop_reason::no_session;
+                                }
+                            } else if (ctl->in_receiver_range(pf.dst_port)) {
+                                why = proto::drop_reason::no_session;
+                            }
+                        } else if (ctx) {
+                            admitted = snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12);
+                        }
                         if (!ctx) {
-                            why = proto::drop_reason::no_reflector;
+                            if (why == proto::drop_reason::none) {
+                                why = proto::drop_reason::no_reflector;
+                            }
+                        } else if (why != proto::drop_reason::none) {
+                            // a control session not started yet
                         } else {
                             bump(wc.contexts[ctx->index].rx_pkts, 1);
                             bump(wc.contexts[ctx->index].rx_octets, m->pkt_len);
-                            if (!snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12)) {
+                            if (!admitted) {
                                 why = proto::drop_reason::acl_denied;
                                 bump(wc.contexts[ctx->index].acl_denied, 1);
                             } else {
                                 const uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
                                 const uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
                                 why = proto::check_test_packet(std::span<const uint8_t>(data, len),
-                                                               pf, ctx->policy,
+                                                               pf, *policy,
                                                                ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
                                                                l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
                             }
@@ -156,8 +182,7 @@ int worker_main(void* arg) {
                                     session_key sk;
                                     sk.ctx = ctx->index;
                                     sk.ssid = proto::test_packet_ssid(
-                                            std::span<const uint8_t>(data, len), pf,
-                                            ctx->policy.mode);
+                                            std::span<const uint8_t>(data, len), pf, policy->mode);
                                     sk.src_port = pf.src_port;
                                     sk.dst_port = pf.dst_port;
                                     addr16(ip, v6, true, sk.src);
@@ -186,7 +211,7 @@ int worker_main(void* arg) {
                                 }
                                 const std::size_t cap = m->buf_len - m->data_off;
                                 const proto::reflect_result rr = proto::reflect_prepare(
-                                        std::span<uint8_t>(data, cap), pf, ctx->policy, params);
+                                        std::span<uint8_t>(data, cap), pf, *policy, params);
                                 if (rr.v == proto::verdict::reflect) {
                                     m->data_len = rr.reply.len;
                                     m->pkt_len = rr.reply.len;

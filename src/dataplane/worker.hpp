@@ -11,6 +11,7 @@
 #include <rte_seqlock.h>
 
 #include "clock.hpp"
+#include "control_table.hpp"
 #include "counters.hpp"
 #include "sessions.hpp"
 #include "snapshot.hpp"
@@ -70,6 +71,8 @@ struct worker_args {
     rte_ring* exception_ring = nullptr; // wire -> kernel, to the slow path
     rte_rcu_qsbr* qsv = nullptr;
     const std::atomic<const snapshot*>* snap = nullptr;
+    const std::atomic<const control_table*>* control = nullptr; // null: no control server
+    uint16_t control_slot = 0; // the control context's slot (counters, session table)
     const sw_clock* clock = nullptr;
     session_table* sessions = nullptr;
     worker_counters* counters = nullptr;

@@ -1,0 +1,66 @@
+// TWAMP-Control sessions as the workers see them: an immutable, sorted table of
+// (receiver address, receiver port) -> sender and policy, published by the slow path with
+// RCU like the snapshot (rebuilt on every Accept/Start/Stop, small: at most control
+// max-sessions entries). Test packets of an accepted session are reflected by the workers,
+// counted under the control context's slot; packets to a receiver port of the configured range
+// without a started session are dropped as no_session.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "twamp/proto/reflect.hpp"
+
+namespace twamp::dataplane {
+
+struct control_session_rt {
+    uint8_t receiver[16] = {}; // IPv4-mapped for IPv4
+    uint16_t receiver_port = 0;
+    uint8_t sender[16] = {};
+    uint16_t sender_port = 0; // 0: any (the client did not say)
+    bool started = false;
+    proto::reflect_policy policy{}; // twamp-light test packets, the session's DSCP
+
+    bool key_less(const uint8_t* addr, uint16_t port) const noexcept {
+        if (receiver_port != port) {
+            return receiver_port < port;
+        }
+        return std::memcmp(receiver, addr, 16) < 0;
+    }
+};
+
+class control_table {
+public:
+    control_table() = default;
+    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max)
+        : sessions_(std::move(s)), min_(range_min), max_(range_max) {
+        std::sort(sessions_.begin(), sessions_.end(),
+                  [](const control_session_rt& a, const control_session_rt& b) {
+                      return a.key_less(b.receiver, b.receiver_port);
+                  });
+    }
+
+    // Hot path: the session for a receiver address and port, or null.
+    const control_session_rt* find(const uint8_t addr[16], uint16_t port) const noexcept {
+        auto it = std::lower_bound(
+                sessions_.begin(), sessions_.end(), 0,
+                [&](const control_session_rt& s, int) { return s.key_less(addr, port); });
+        if (it != sessions_.end() && it->receiver_port == port &&
+            std::memcmp(it->receiver, addr, 16) == 0) {
+            return &*it;
+        }
+        return nullptr;
+    }
+
+    bool in_receiver_range(uint16_t port) const noexcept { return port >= min_ && port <= max_; }
+    std::size_t size() const noexcept { return sessions_.size(); }
+
+private:
+    std::vector<control_session_rt> sessions_;
+    uint16_t min_ = 1;
+    uint16_t max_ = 0; // empty range: no control server
+};
+
+} // namespace twamp::dataplane

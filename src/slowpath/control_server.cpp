@@ -1,0 +1,350 @@
+#include "control_server.hpp"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "../dataplane/clock.hpp"
+
+namespace twamp::slowpath {
+
+namespace {
+
+constexpr std::size_t max_out = 64 * 1024; // queued output per connection before we stop reading
+
+config::ip_address from_sockaddr(const sockaddr_storage& ss, uint16_t& port) {
+    config::ip_address a;
+    if (ss.ss_family == AF_INET6) {
+        const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+        port = ntohs(s6->sin6_port);
+        const uint8_t* b = s6->sin6_addr.s6_addr;
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (std::memcmp(b, mapped, 12) == 0) {
+            a = config::ip_address::v4(b[12], b[13], b[14], b[15]);
+        } else {
+            a.family = config::ip_family::ipv6;
+            std::memcpy(a.bytes.data(), b, 16);
+        }
+    } else {
+        const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
+        port = ntohs(s4->sin_port);
+        std::memcpy(a.bytes.data(), &s4->sin_addr, 4);
+        a.family = config::ip_family::ipv4;
+    }
+    return a;
+}
+
+void to16(const config::ip_address& a, uint8_t out[16]) {
+    if (a.is_v6()) {
+        std::memcpy(out, a.bytes.data(), 16);
+    } else {
+        std::memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        std::memcpy(out + 12, a.bytes.data(), 4);
+    }
+}
+
+bool allowed(const config::control_config& cfg, const config::ip_address& peer) {
+    for (const auto& p : cfg.prefixes) {
+        if (p.contains(peer)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+control_server::control_server(const config::control_config& cfg, publish_fn publish)
+    : cfg_(cfg), publish_(std::move(publish)),
+      policy_(control::server_policy::from_config(cfg, dataplane::realtime_ns())),
+      pool_(cfg.receiver_ports, cfg.max_sessions) {}
+
+control_server::~control_server() {
+    for (auto& [fd, c] : conns_) {
+        ::close(fd);
+    }
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+    }
+    if (epoll_fd_ >= 0) {
+        ::close(epoll_fd_);
+    }
+}
+
+bool control_server::start(std::string& error) {
+    sockaddr_storage ss{};
+    socklen_t len;
+    const bool v6 = cfg_.listen.is_v6();
+    if (v6) {
+        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(cfg_.port);
+        std::memcpy(s6->sin6_addr.s6_addr, cfg_.listen.bytes.data(), 16);
+        len = sizeof(sockaddr_in6);
+    } else {
+        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(cfg_.port);
+        std::memcpy(&s4->sin_addr, cfg_.listen.bytes.data(), 4);
+        len = sizeof(sockaddr_in);
+    }
+    const std::string where = "control.listen " + cfg_.listen.to_string() + " port " +
+                              std::to_string(cfg_.port) + ": ";
+    listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) {
+        error = where + std::strerror(errno);
+        return false;
+    }
+    int one = 1;
+    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (v6 && cfg_.listen.is_unspecified()) {
+        int zero = 0; // "::" serves IPv4 too (as IPv4-mapped addresses)
+        setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+    }
+    // Both the listener and the address may need the TAP's addresses to be up: they are, the
+    // exception path configured them before.
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+        ::listen(listen_fd_, 64) != 0) {
+        error = where + std::strerror(errno);
+        return false;
+    }
+    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = listen_fd_;
+    if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
+        error = where + "epoll: " + std::strerror(errno);
+        return false;
+    }
+    republish();
+    return true;
+}
+
+void control_server::reconfigure(const config::control_config& cfg) {
+    cfg_.prefixes = cfg.prefixes;
+    cfg_.max_connections = cfg.max_connections;
+    cfg_.max_sessions = cfg.max_sessions;
+    cfg_.servwait = cfg.servwait;
+    cfg_.refwait = cfg.refwait;
+    cfg_.modes = cfg.modes;
+    cfg_.receiver_ports = cfg.receiver_ports;
+    const uint64_t start = policy_.start_time_ns;
+    policy_ = control::server_policy::from_config(cfg_, start);
+    pool_.reconfigure(cfg.receiver_ports, cfg.max_sessions);
+    dirty_ = true; // the receiver-port range may have moved
+}
+
+void control_server::accept_all(uint64_t now_ns) {
+    for (;;) {
+        sockaddr_storage peer{}, local{};
+        socklen_t pl = sizeof peer, ll = sizeof local;
+        int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &pl,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            return; // EAGAIN, or a transient error: try again on the next event
+        }
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll);
+        uint16_t pport = 0, lport = 0;
+        control::connection_addresses ca{from_sockaddr(local, lport), from_sockaddr(peer, pport)};
+        control::server_policy pol = policy_;
+        // Refusals are answered properly: a Server-Greeting with Modes = 0 (RFC 4656 §3.1),
+        // then close; counted by reason.
+        if (!allowed(cfg_, ca.peer)) {
+            pol.modes = 0;
+            refusals_.acl.fetch_add(1, std::memory_order_relaxed);
+        } else if (conns_.size() >= cfg_.max_connections) {
+            pol.modes = 0;
+            refusals_.max_connections.fetch_add(1, std::memory_order_relaxed);
+        }
+        conn c;
+        c.fd = fd;
+        c.sm = std::make_unique<control::server_connection>(pol, pool_, ca, control::os_random,
+                                                            &counters_);
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP;
+        ev.data.fd = fd;
+        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        auto [it, ok] = conns_.emplace(fd, std::move(c));
+        (void)ok;
+        apply(it->second, it->second.sm->greeting(now_ns), now_ns);
+    }
+}
+
+void control_server::flush(conn& c) {
+    while (!c.out.empty()) {
+        ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n <= 0) {
+            break; // full (or broken: the read side will see it)
+        }
+        c.out.erase(c.out.begin(), c.out.begin() + n);
+    }
+}
+
+void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
+    c.out.insert(c.out.end(), r.output.begin(), r.output.end());
+    flush(c);
+    for (auto& a : r.actions) {
+        if (auto* acc = std::get_if<control::session_accepted>(&a)) {
+            session s;
+            s.info = acc->session;
+            s.owner_fd = c.fd;
+            sessions_[s.info.sid] = s;
+            dirty_ = true;
+        } else if (auto* st = std::get_if<control::sessions_started>(&a)) {
+            for (const auto& sid : st->sids) {
+                auto it = sessions_.find(sid);
+                if (it != sessions_.end()) {
+                    it->second.started = true;
+                }
+            }
+            dirty_ = true;
+        } else if (auto* sp = std::get_if<control::sessions_stopped>(&a)) {
+            // Keep reflecting for each session's Timeout (late packets), then remove it.
+            for (const auto& ref : sp->sessions) {
+                auto it = sessions_.find(ref.sid);
+                if (it != sessions_.end()) {
+                    it->second.owner_fd = -1;
+                    it->second.remove_at_ns = now_ns + ref.timeout_ns;
+                }
+            }
+        } else if (auto* cl = std::get_if<control::connection_closed>(&a)) {
+            for (const auto& ref : cl->sessions) {
+                end_session(ref.sid);
+            }
+            c.closing = true;
+            c.close_by_ns = now_ns + 1'000'000'000ULL; // a second to send the last words
+        }
+    }
+}
+
+void control_server::end_session(const control::sid_t& sid) {
+    auto it = sessions_.find(sid);
+    if (it == sessions_.end()) {
+        return;
+    }
+    pool_.release(it->second.info.receiver_port);
+    sessions_.erase(it);
+    dirty_ = true;
+}
+
+void control_server::on_readable(conn& c, uint64_t now_ns) {
+    uint8_t buf[4096];
+    // Read only while our own queue is small: a client that does not read its answers cannot
+    // make us buffer more than it sends.
+    while (!c.closing && c.out.size() < max_out) {
+        ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+        if (n > 0) {
+            apply(c, c.sm->feed(std::span<const uint8_t>(buf, static_cast<std::size_t>(n)), now_ns),
+                  now_ns);
+            continue;
+        }
+        if (n == 0) {
+            apply(c, c.sm->abort(control::close_reason::peer_closed), now_ns);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            apply(c, c.sm->abort(control::close_reason::io_error), now_ns);
+        }
+        break;
+    }
+}
+
+void control_server::close_conn(int fd) {
+    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    conns_.erase(fd);
+}
+
+bool control_server::poll(uint64_t now_ns) {
+    if (epoll_fd_ < 0) {
+        return false;
+    }
+    bool work = false;
+    epoll_event evs[32];
+    int n = epoll_wait(epoll_fd_, evs, 32, 0);
+    for (int i = 0; i < n; ++i) {
+        work = true;
+        int fd = evs[i].data.fd;
+        if (fd == listen_fd_) {
+            accept_all(now_ns);
+            continue;
+        }
+        auto it = conns_.find(fd);
+        if (it == conns_.end()) {
+            continue;
+        }
+        on_readable(it->second, now_ns);
+    }
+    // Timers: SERVWAIT (the state machine's), pending output, closes.
+    std::vector<int> done;
+    for (auto& [fd, c] : conns_) {
+        if (!c.closing) {
+            if (auto dl = c.sm->next_deadline(); dl && *dl <= now_ns) {
+                apply(c, c.sm->on_timer(now_ns), now_ns);
+            }
+        }
+        flush(c);
+        if (c.closing && (c.out.empty() || now_ns >= c.close_by_ns)) {
+            done.push_back(fd);
+        }
+    }
+    for (int fd : done) {
+        close_conn(fd);
+        work = true;
+    }
+    // Stopped sessions past their Timeout.
+    std::vector<control::sid_t> expired;
+    for (const auto& [sid, s] : sessions_) {
+        if (s.owner_fd < 0 && s.remove_at_ns && now_ns >= s.remove_at_ns) {
+            expired.push_back(sid);
+        }
+    }
+    for (const auto& sid : expired) {
+        end_session(sid);
+    }
+    if (dirty_) {
+        republish();
+        work = true;
+    }
+    return work;
+}
+
+void control_server::republish() {
+    std::vector<dataplane::control_session_rt> v;
+    for (const auto& [sid, s] : sessions_) {
+        dataplane::control_session_rt r;
+        to16(s.info.receiver, r.receiver);
+        r.receiver_port = s.info.receiver_port;
+        to16(s.info.sender, r.sender);
+        r.sender_port = s.info.sender_port;
+        r.started = s.started;
+        r.policy.mode = proto::test_mode::twamp_light; // RFC 5357 §4 test packets
+        r.policy.dscp = static_cast<int8_t>(s.info.dscp);
+        r.policy.timestamps = proto::ts_policy::auto_z;
+        v.push_back(r);
+    }
+    publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,
+                                                        cfg_.receiver_ports.max));
+    dirty_ = false;
+}
+
+void control_server::shutdown(uint64_t now_ns) {
+    for (auto& [fd, c] : conns_) {
+        if (!c.closing) {
+            apply(c, c.sm->abort(control::close_reason::shutdown), now_ns);
+        }
+        flush(c);
+    }
+    while (!conns_.empty()) {
+        close_conn(conns_.begin()->first);
+    }
+    sessions_.clear();
+    republish();
+}
+
+} // namespace twamp::slowpath

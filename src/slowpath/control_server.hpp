@@ -1,0 +1,84 @@
+// The TWAMP-Control server's driver (RFC 5357 §3): a non-blocking TCP listener on a kernel
+// socket (reached through the TAP exception path), one control::server_connection per client,
+// epoll polled from the slow path's loop. Accepted sessions become a dataplane::control_table
+// that the workers read; every change publishes a new table through `publish`.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "../dataplane/control_table.hpp"
+#include "twamp/config/config.hpp"
+#include "twamp/control/server.hpp"
+
+namespace twamp::slowpath {
+
+struct control_refusals {
+    std::atomic<uint64_t> acl{0};             // client outside control.prefixes
+    std::atomic<uint64_t> max_connections{0}; // over control.max-connections
+};
+
+class control_server {
+public:
+    using publish_fn = std::function<void(std::unique_ptr<dataplane::control_table>)>;
+
+    control_server(const config::control_config& cfg, publish_fn publish);
+    ~control_server();
+    control_server(const control_server&) = delete;
+    control_server& operator=(const control_server&) = delete;
+
+    // Binds and listens; false with `error` set when it cannot.
+    bool start(std::string& error);
+    // One pass: accept, read, write, timers, session timeouts. Returns true if it did work.
+    bool poll(uint64_t now_ns);
+    // Reload: prefixes, limits, modes, timers, receiver ports (listener changes need a restart).
+    void reconfigure(const config::control_config& cfg);
+    // Closes every connection and ends every session.
+    void shutdown(uint64_t now_ns);
+
+    const control::server_counters& counters() const noexcept { return counters_; }
+    const control_refusals& refusals() const noexcept { return refusals_; }
+    std::size_t connections_open() const noexcept { return conns_.size(); }
+    std::size_t sessions() const noexcept { return sessions_.size(); }
+
+private:
+    struct conn {
+        int fd = -1;
+        std::unique_ptr<control::server_connection> sm;
+        std::vector<uint8_t> out;
+        bool closing = false; // send what is queued, then close
+        uint64_t close_by_ns = 0;
+    };
+    struct session {
+        control::session_info info;
+        int owner_fd = -1; // control connection, -1 once stopped
+        bool started = false;
+        uint64_t remove_at_ns = 0; // after Stop-Sessions: its Timeout later
+    };
+
+    void accept_all(uint64_t now_ns);
+    void on_readable(conn& c, uint64_t now_ns);
+    void apply(conn& c, control::result&& r, uint64_t now_ns);
+    void flush(conn& c);
+    void close_conn(int fd);
+    void end_session(const control::sid_t& sid);
+    void republish();
+
+    config::control_config cfg_;
+    publish_fn publish_;
+    control::server_policy policy_;
+    control::port_pool pool_;
+    control::server_counters counters_;
+    control_refusals refusals_;
+    int listen_fd_ = -1;
+    int epoll_fd_ = -1;
+    std::map<int, conn> conns_;
+    std::map<control::sid_t, session> sessions_;
+    bool dirty_ = false;
+};
+
+} // namespace twamp::slowpath

@@ -67,6 +67,10 @@ class Failure(Exception):
     """A case's assertion failed; the message says what was expected and what came."""
 
 
+class Skip(Exception):
+    """A case cannot run here (e.g. no hugepages to reserve): reported SKIPPED, not failed."""
+
+
 class Interrupted(BaseException):
     """SIGTERM/SIGINT/SIGHUP to the harness: stop running cases, clean up."""
 
@@ -374,25 +378,34 @@ def parse_summary(text):
 
 
 class Dut:
-    """One dpdk-twamp process in the reflector namespace."""
+    """One dpdk-twamp process in the reflector namespace.
 
-    def __init__(self, lab, workers=1, shared=False):
+    conf: a config file of the case's own (default: lab.conf.in for this lab); n_reflectors:
+    how many "reflector" lines its start-up summary prints; app_args: extra application
+    options (e.g. --stats-period); huge: run with hugepages and EAL's shared config (what
+    dpdk-dumpcap needs) instead of --no-huge --no-shconf."""
+
+    def __init__(self, lab, workers=1, shared=False, conf=None, n_reflectors=N_REFLECTORS,
+                 app_args=(), huge=False, mem_mb=512):
         self.lab = lab
         self.shared = shared
         self.workers = workers
+        self.n_reflectors = n_reflectors
         lab.instances += 1
         self.index = lab.instances
-        self.conf = lab.write_conf(f"lab-{self.index}.conf", qpairs=workers)
+        self.conf = conf or lab.write_conf(f"lab-{self.index}.conf", qpairs=workers)
         self.log_path = os.path.join(lab.workdir, f"dpdk-twamp-{self.index}.log")
+        self.prefix = f"{lab.name}-{self.index}"  # EAL --file-prefix: telemetry, dumpcap
+        lab.prefixes.append(self.prefix)
         if workers == 1:
             lcores = ["-l", "0-1"]
         else:
             # Slow path on CPU 0, every worker on CPU 1 (the machine has two).
             lcores = ["--lcores", ",".join(["0@0"] + [f"{w}@1" for w in range(1, workers + 1)])]
-        self.cmd = (["ip", "netns", "exec", lab.rns, lab.binary] + lcores +
-                    ["--no-huge", "-m", "512", "--no-pci", "--no-shconf",
-                     "--file-prefix", f"{lab.name}-{self.index}", "--log-level=lib.eal:notice",
-                     "--", "-c", self.conf])
+        mem = ["-m", str(mem_mb)] if huge else ["--no-huge", "-m", str(mem_mb), "--no-shconf"]
+        self.cmd = (["ip", "netns", "exec", lab.rns, lab.binary] + lcores + mem +
+                    ["--no-pci", "--file-prefix", self.prefix, "--log-level=lib.eal:notice",
+                     "--", "-c", self.conf] + list(app_args))
         self.proc = None
         self.mac = None
         self.summary = None
@@ -422,7 +435,7 @@ class Dut:
             if self.proc.poll() is not None:
                 raise Failure(f"dpdk-twamp exited with {self.proc.returncode} during start-up\n"
                               + self.tail())
-            if len(re.findall(r"^  reflector ", text, re.M)) >= N_REFLECTORS:
+            if len(re.findall(r"^  reflector ", text, re.M)) >= self.n_reflectors:
                 m = re.search(r"^  port wire0: .* mac ([0-9a-f:]{17})", text, re.M)
                 check(m, "start-up summary names no MAC for port wire0\n" + self.tail())
                 self.mac = m[1]
@@ -486,6 +499,8 @@ class Lab:
     def __init__(self, args):
         self.args = args
         self.binary = os.path.abspath(args.binary)
+        self.ping = os.path.abspath(args.ping or os.path.join(
+            os.path.dirname(self.binary), "..", "sender", "twamp-ping"))
         self.src = os.path.abspath(args.source_root)
         self.lab_sh = os.path.join(self.src, "scripts", "lab.sh")
         # A name no other harness (or lab) uses now: lab.sh up would tear an existing one down.
@@ -500,6 +515,7 @@ class Lab:
         self.tap = self.name + "tap0"
         self.workdir = tempfile.mkdtemp(prefix=f"dpdk-twamp-{self.name}-")
         self.instances = 0
+        self.prefixes = []  # EAL file prefixes used: their /var/run/dpdk dirs go at the end
         self.dut = None
         self.orig_ns = os.open("/proc/self/ns/net", os.O_RDONLY)
         self.in_sender = False
@@ -548,6 +564,10 @@ class Lab:
         copy = os.path.join(self.workdir, "dpdk-twamp")
         shutil.copy2(self.binary, copy)
         self.binary = copy
+        if os.access(self.ping, os.X_OK):
+            copy = os.path.join(self.workdir, "twamp-ping")
+            shutil.copy2(self.ping, copy)
+            self.ping = copy
         self.remove_stale()
         self.record_pid()
         p = run([self.lab_sh, "up", self.name], check_rc=False, timeout=60)
@@ -586,6 +606,9 @@ class Lab:
             os.unlink(os.path.join(STATE_DIR, self.name))
         except OSError:
             pass
+        # EAL's runtime directories of our own instances (all stopped by now).
+        for prefix in self.prefixes:
+            shutil.rmtree(os.path.join("/var/run/dpdk", prefix), ignore_errors=True)
 
     def write_conf(self, fname, qpairs=1):
         text = self.conf_in.replace("@LAB@", self.name)
@@ -607,21 +630,108 @@ class Lab:
             self.dut = Dut(self, shared=True).start()
         return self.dut
 
-    def fresh(self, workers=1):
-        """A dpdk-twamp of the case's own: its exit summary counts only the case's traffic."""
+    def fresh(self, workers=1, **kw):
+        """A dpdk-twamp of the case's own: its exit summary counts only the case's traffic.
+        Keyword arguments go to Dut (conf, n_reflectors, app_args, huge, mem_mb)."""
         if self.dut is not None:
             d, self.dut = self.dut, None
             try:
                 d.stop_checked()
             except Failure as e:
                 raise Failure(f"stopping the shared dpdk-twamp before this case: {e}") from None
-        self.dut = Dut(self, workers=workers).start()
+        self.dut = Dut(self, workers=workers, **kw).start()
         return self.dut
 
     def release(self):
         """Stop the case's own dpdk-twamp (checked) and return its summary."""
         d, self.dut = self.dut, None
         return d.stop_checked()
+
+
+# ---------------------------------------------------------------------------------------------
+# twamp-ping, the project's Session-Sender (kernel UDP sockets in the sender namespace).
+
+def parse_ping_output(text):
+    """twamp-ping --json: one object per line. Returns (replies, other events, summary)."""
+    replies, others, summary = [], [], None
+    for ln in text.splitlines():
+        if not ln.strip():
+            continue
+        try:
+            o = json.loads(ln)
+        except ValueError:
+            raise Failure(f"twamp-ping --json printed a line that is not JSON: {ln!r}") from None
+        t = o.get("type")
+        if t == "reply":
+            replies.append(o)
+        elif t == "summary":
+            check(summary is None, "twamp-ping printed two summaries")
+            summary = o
+        else:
+            others.append(o)
+    return replies, others, summary
+
+
+def ping_cmd(lab, target, *opts):
+    if not os.access(lab.ping, os.X_OK):
+        raise Failure(f"no twamp-ping at {lab.ping} (ninja -C build, or --ping PATH)")
+    return [lab.ping, "--json"] + [str(o) for o in opts] + [target]
+
+
+def twamp_ping(lab, target, *opts, timeout=60):
+    """Runs twamp-ping --json OPTS TARGET to its end: (exit status, replies, others, summary)."""
+    p = run(ping_cmd(lab, target, *opts), timeout=timeout, check_rc=False)
+    replies, others, summary = parse_ping_output(p.stdout.decode(errors="replace"))
+    check(summary is not None, f"twamp-ping {' '.join(map(str, opts))} {target} printed no "
+          f"summary (exit {p.returncode}): {p.stderr.decode(errors='replace')}")
+    return p.returncode, replies, others, summary
+
+
+# Residence time T3 - T2 a reply may state. The worker stamps T2 when the burst arrives and T3
+# right before it is sent: microseconds, unless the worker thread is preempted on this shared
+# machine. 50 ms says "not nonsense" (a unit or format mix-up is off by orders of magnitude).
+MAX_RESIDENCE_NS = 50_000_000
+# T2/T3 come from the TSC calibrated against CLOCK_REALTIME, T1/T4 from CLOCK_REALTIME itself on
+# the same machine: T1 <= T2 <= T3 <= T4 within the calibration's error.
+CLOCK_SLACK_NS = 5_000_000
+
+
+def check_ping_run(what, run_result, *, count, size, ts="ntp", stateful=True, rseq0=0):
+    """Every request answered once, in order, by a reflector that states sane times:
+    reflector seq consecutive from rseq0 (stateful: one session per twamp-ping run; stateless:
+    the sender's own), T1 <= T2 <= T3 <= T4, residence time sane, Sender TTL 255 (twamp-ping
+    sends with TTL/Hop Limit 255, RFC 5357 §4.1.2, and nothing routes in between)."""
+    rc, replies, others, summ = run_result
+    eq(rc, 0, f"{what}: twamp-ping exit status")
+    check(not others, f"{what}: twamp-ping reported {others[:5]}")
+    for k, want in (("sent", count), ("received", count), ("lost", 0), ("lost_forward", 0),
+                    ("lost_backward", 0), ("duplicates", 0), ("reordered", 0), ("late", 0),
+                    ("invalid", 0), ("send_errors", 0), ("octets", size)):
+        eq(summ[k], want, f"{what}: twamp-ping summary {k}")
+    eq(len(replies), count, f"{what}: replies")
+    eq([r["seq"] for r in replies], list(range(count)), f"{what}: sender seq of the replies")
+    want_rseq = [rseq0 + i for i in range(count)] if stateful else list(range(count))
+    eq([r["reflector_seq"] for r in replies], want_rseq, f"{what}: reflector seq")
+    for r in replies:
+        w = f"{what} seq {r['seq']}"
+        eq(r["octets"], size, f"{w}: reply octets")
+        eq(r["sender_ttl"], 255, f"{w}: Sender TTL")
+        eq(r["timestamp"], ts, f"{w}: timestamp format of T2/T3 (the reply's Z bit)")
+        eq(r["duplicate"], False, f"{w}: duplicate")
+        check(r["reflector_error_ns"] > 0, f"{w}: reflector Error Estimate of 0 ns")
+        t1, t2, t3, t4 = r["t1_ns"], r["t2_ns"], r["t3_ns"], r["t4_ns"]
+        check(t2 <= t3, f"{w}: T2 {t2} after T3 {t3}")
+        check(t1 - CLOCK_SLACK_NS <= t2 and t3 <= t4 + CLOCK_SLACK_NS,
+              f"{w}: T1 {t1} T2 {t2} T3 {t3} T4 {t4} out of order by more than "
+              f"{CLOCK_SLACK_NS} ns (one clock on this machine)")
+        eq(r["residence_ns"], t3 - t2, f"{w}: residence_ns")
+        check(0 <= r["residence_ns"] <= MAX_RESIDENCE_NS,
+              f"{w}: residence time {r['residence_ns']} ns not within [0, {MAX_RESIDENCE_NS}]")
+        check(0 < r["rtt_ns"] <= t4 - t1, f"{w}: rtt_ns {r['rtt_ns']} vs T4 - T1 {t4 - t1}")
+    res = [r["residence_ns"] for r in replies]
+    eq((summ["residence_ns"]["min"], summ["residence_ns"]["max"]), (min(res), max(res)),
+       f"{what}: summary residence min/max vs the per-packet lines")
+    return replies, summ
 
 
 # ---------------------------------------------------------------------------------------------
@@ -775,16 +885,33 @@ def light_case(lab, v6, dport):
 
 
 @case
-def twamp_light_v4(lab):
-    """TWAMP Light over IPv4 to UDP 862: every reflector field, stateful seq 0,1,2, Sender TTL,
-    TTL 255, DSCP copied, T2/T3 near the sender's clock, kernel-verified UDP checksum."""
+def light_fields(lab):
+    """TWAMP Light field by field (requests built and replies decoded by hand, IPv4 to UDP 862
+    and IPv6 to the second port 64364): stateful seq 0,1,2, every copied field, MBZ octets
+    cleared, Sender TTL 61, reply TTL 255, DSCP copied, T2/T3 near the sender's clock."""
     light_case(lab, False, LIGHT)
+    light_case(lab, True, LIGHT2)
+
+
+@case
+def twamp_light_v4(lab):
+    """twamp-ping TWAMP Light over IPv4 (20 packets of 60 octets, NTP timestamps): all
+    answered, reflector seq consecutive from 0, T1 <= T2 <= T3 <= T4, residence time sane."""
+    lab.running()
+    check_ping_run("twamp-ping light IPv4",
+                   twamp_ping(lab, B4, "-c", 20, "-i", 0.005, "-s", 60, "-W", 2),
+                   count=20, size=60)
 
 
 @case
 def twamp_light_v6(lab):
-    """TWAMP Light over IPv6 to UDP 64364 (the reflector's second port)."""
-    light_case(lab, True, LIGHT2)
+    """twamp-ping TWAMP Light over IPv6 to the reflector's second port 64364 (PTP
+    timestamps, DSCP 10, 41 octets): same checks, T2/T3 in PTP format."""
+    lab.running()
+    check_ping_run("twamp-ping light IPv6",
+                   twamp_ping(lab, f"[{B6}]:{LIGHT2}", "-c", 20, "-i", 0.005, "--timestamp",
+                              "ptp", "--dscp", 10, "-W", 2),
+                   count=20, size=41, ts="ptp")
 
 
 def stamp_case(lab, v6):
@@ -812,16 +939,33 @@ def stamp_case(lab, v6):
 
 
 @case
-def stamp_v4(lab):
-    """STAMP over IPv4: SSID echoed, sender fields copied, Sender TTL, seq 0,1,2 (by hand and
-    through scapy.contrib.stamp)."""
+def stamp_fields(lab):
+    """STAMP field by field over IPv4 and IPv6: SSID echoed, sender fields copied, Sender
+    TTL, seq 0,1,2 (decoded by hand and through scapy.contrib.stamp)."""
     stamp_case(lab, False)
+    stamp_case(lab, True)
+
+
+@case
+def stamp_v4(lab):
+    """twamp-ping STAMP over IPv4 (20 packets, SSID 4660, 44 octets): all answered, reflector
+    seq consecutive, times in order, residence time sane."""
+    lab.running()
+    check_ping_run("twamp-ping stamp IPv4",
+                   twamp_ping(lab, f"{B4}:{STAMP}", "--mode", "stamp", "--ssid", 0x1234, "-c",
+                              20, "-i", 0.005, "-W", 2),
+                   count=20, size=44)
 
 
 @case
 def stamp_v6(lab):
-    """STAMP over IPv6, same checks."""
-    stamp_case(lab, True)
+    """twamp-ping STAMP over IPv6 with an Extra Padding TLV (100 octets) and PTP timestamps:
+    same checks; the TLV comes back (no invalid reply)."""
+    lab.running()
+    check_ping_run("twamp-ping stamp IPv6",
+                   twamp_ping(lab, f"[{B6}]:{STAMP}", "--mode", "stamp", "-s", 100, "-c", 20,
+                              "-i", 0.005, "--timestamp", "ptp", "-W", 2),
+                   count=20, size=100, ts="ptp")
 
 
 @case
@@ -929,21 +1073,23 @@ def timestamps_ntp(lab):
 @case
 def acl_denied(lab):
     """A source outside the reflector's prefixes gets no reply and is counted: 'denyall'
-    accepts only 198.18.1.0/24. Exact count in the exit summary of a dpdk-twamp of its own."""
+    accepts only 198.18.1.0/24. twamp-ping gets nothing back (exit status 1, all lost); the
+    same sender is answered by an allowed reflector. Exact count in the exit summary of a
+    dpdk-twamp of its own."""
     lab.fresh()
-    sent = 0
-    for v6 in (False, True):
-        with Peer(v6, lab.port()) as p:
-            for i in range(5):
-                p.send(twamp_request(i), DENYALL)
-                sent += 1
-            got = p.expect_silence(1.0)
-            check(got is None, f"reply from a denied source: {got!r}")
+    for target in (f"{B4}:{DENYALL}", f"[{B6}]:{DENYALL}"):
+        rc, replies, others, summ = twamp_ping(lab, target, "-c", 5, "-i", 0.01, "-W", 0.5)
+        eq(rc, 1, f"twamp-ping to {target} (denied): exit status (1: no reply)")
+        eq((summ["sent"], summ["received"], summ["lost"], len(replies)), (5, 0, 5, 0),
+           f"twamp-ping to {target} (denied): sent, received, lost, reply lines")
+        eq(sorted(o["seq"] for o in others if o["type"] == "lost"), list(range(5)),
+           f"twamp-ping to {target} (denied): 'lost' lines")
         # The same sender on an allowed reflector is answered: the ACL, not the path, denied.
-        with Peer(v6, lab.port()) as p:
-            p.exchange(twamp_request(0), LIGHT, "allowed reflector after the denied one")
+        allowed = target.rsplit(":", 1)[0] + f":{LIGHT}"
+        check_ping_run(f"allowed reflector after the denied one ({allowed})",
+                       twamp_ping(lab, allowed, "-c", 1, "-W", 2), count=1, size=41)
     s = lab.release()
-    eq(s["drops"].get("acl_denied", 0), sent, "acl_denied in the exit summary")
+    eq(s["drops"].get("acl_denied", 0), 10, "acl_denied in the exit summary")
     eq(s["reflected"], 2, "reflected in the exit summary")
 
 
@@ -1270,18 +1416,19 @@ def config_check(lab):
 
 @case
 def sigterm_clean_exit(lab):
-    """SIGTERM: exit status 0, one 'stopped:' summary whose counters equal the traffic (every
-    reply counted as reflected, octets as sent, one session per flow), TAP removed."""
+    """SIGTERM: exit status 0, one 'stopped:' summary whose counters equal the traffic
+    (twamp-ping: every reply counted as reflected, octets as sent, one session per run), TAP
+    removed."""
     d = lab.fresh()
     n_ok, octets = 0, 0
     for v6, count, size in ((False, 5, 41), (True, 3, 100)):
-        with Peer(v6, lab.port()) as p:
-            for i in range(count):
-                req = twamp_request(i, size=size)
-                data, *_ = p.exchange(req, LIGHT, f"before SIGTERM #{i}")
-                n_ok += 1
-                # Frame = Ethernet 14 + IP header + UDP 8 + payload.
-                octets += 14 + (40 if v6 else 20) + 8 + len(data)
+        target = f"[{B6}]" if v6 else B4
+        check_ping_run(f"before SIGTERM ({target})",
+                       twamp_ping(lab, target, "-c", count, "-i", 0.01, "-s", size),
+                       count=count, size=size)
+        n_ok += count
+        # Frame = Ethernet 14 + IP header + UDP 8 + payload (replies as long as requests).
+        octets += count * (14 + (40 if v6 else 20) + 8 + size)
     t0 = time.monotonic()
     s = lab.release()
     took = time.monotonic() - t0
@@ -1336,7 +1483,7 @@ def two_workers_many_sessions(lab):
 # ---------------------------------------------------------------------------------------------
 # Runner.
 
-def write_report(path_spec, results, elapsed):
+def write_report(path_spec, results, elapsed, suite="lab"):
     if not path_spec:
         return
     kind, _, path = path_spec.partition(":")
@@ -1345,14 +1492,16 @@ def write_report(path_spec, results, elapsed):
         for name, status, msg, secs in results:
             c = {"name": name, "status": "RUN" if status != "SKIPPED" else "NOTRUN",
                  "result": "SKIPPED" if status == "SKIPPED" else "COMPLETED",
-                 "time": f"{secs:.3f}s", "classname": "lab"}
+                 "time": f"{secs:.3f}s", "classname": suite}
             if status == "FAILED":
                 c["failures"] = [{"failure": msg, "type": ""}]
+            elif status == "SKIPPED" and msg:
+                c["skipped"] = [{"message": msg}]
             cases.append(c)
         doc = {"tests": len(results),
                "failures": sum(r[1] == "FAILED" for r in results),
                "time": f"{elapsed:.3f}s", "name": "AllTests",
-               "testsuites": [{"name": "lab", "tests": len(results),
+               "testsuites": [{"name": suite, "tests": len(results),
                                "failures": sum(r[1] == "FAILED" for r in results),
                                "testsuite": cases}]}
         with open(path, "w") as f:
@@ -1363,10 +1512,10 @@ def write_report(path_spec, results, elapsed):
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  f'<testsuites tests="{len(results)}" failures="{fails}" disabled="0" '
                  f'errors="0" time="{elapsed:.3f}" name="AllTests">',
-                 f'  <testsuite name="lab" tests="{len(results)}" failures="{fails}" '
+                 f'  <testsuite name="{suite}" tests="{len(results)}" failures="{fails}" '
                  f'skipped="{skips}" disabled="0" errors="0" time="{elapsed:.3f}">']
         for name, status, msg, secs in results:
-            lines.append(f'    <testcase name="{name}" classname="lab" time="{secs:.3f}" '
+            lines.append(f'    <testcase name="{name}" classname="{suite}" time="{secs:.3f}" '
                          f'status="{"notrun" if status == "SKIPPED" else "run"}">')
             if status == "FAILED":
                 lines.append(f"      <failure message={quoteattr(msg.splitlines()[0])}>"
@@ -1379,17 +1528,21 @@ def write_report(path_spec, results, elapsed):
             f.write("\n".join(lines) + "\n")
 
 
-def skip_all(args, names, why):
-    print(f"lab: SKIPPED ({why})", flush=True)
-    write_report(args.gtest_output, [(n, "SKIPPED", why, 0.0) for n in names], 0.0)
+def skip_all(args, names, why, suite="lab"):
+    print(f"{suite}: SKIPPED ({why})", flush=True)
+    write_report(args.gtest_output, [(n, "SKIPPED", why, 0.0) for n in names], 0.0, suite)
     # The project's runner reads SKIPPED from the JSON report and wants exit 0 with it; meson's
     # own gtest protocol (xml report or none) counts exit 77 as a skip.
     return 0 if args.gtest_output and args.gtest_output.startswith("json:") else 77
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(cases=None, suite="lab", doc=None):
+    """The runner, shared with sibling scripts (ops_tests.py) that bring their own cases."""
+    cases = CASES if cases is None else cases
+    ap = argparse.ArgumentParser(description=(doc or __doc__).split("\n\n")[0])
     ap.add_argument("--binary", default="build/src/app/dpdk-twamp")
+    ap.add_argument("--ping", default=None,
+                    help="twamp-ping (default: ../sender/twamp-ping beside the binary)")
     ap.add_argument("--source-root", default=os.path.join(os.path.dirname(__file__), "..", ".."))
     ap.add_argument("--case", action="append", default=[], help="run only this case (repeat)")
     ap.add_argument("--keep", action="store_true", help="leave the lab up (and the logs)")
@@ -1400,38 +1553,39 @@ def main():
     ap.add_argument("--gtest_filter", default=None)  # accepted for gtest-like callers; --case
     args = ap.parse_args()
 
-    names = [n for n, _ in CASES]
+    names = [n for n, _ in cases]
     if args.list:
-        for n, fn in CASES:
+        for n, fn in cases:
             doc = " ".join((fn.__doc__ or "").split())
             print(f"{n}\n    {doc}")
         return 0
     if args.gtest_filter and not args.case:
         pats = [re.escape(x).replace(r"\*", ".*") for x in args.gtest_filter.split(":") if x]
-        args.case = [n for n in names if any(re.fullmatch(p, "lab." + n) or re.fullmatch(p, n)
+        args.case = [n for n in names if any(re.fullmatch(p, f"{suite}." + n) or re.fullmatch(p, n)
                                              for p in pats)]
     unknown = [c for c in args.case if c not in names]
     if unknown:
         print(f"unknown case(s): {', '.join(unknown)}; --list shows them", file=sys.stderr)
         return 2
-    selected = [(n, f) for n, f in CASES if not args.case or n in args.case]
+    selected = [(n, f) for n, f in cases if not args.case or n in args.case]
 
     # Debian's python has scapy; a pyenv/venv python3 found first on PATH may not.
     if importlib.util.find_spec("scapy") is None:
         if os.path.exists(SYSTEM_PYTHON) and os.path.realpath(sys.executable) != \
                 os.path.realpath(SYSTEM_PYTHON):
             os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON] + sys.argv)
-        return skip_all(args, [n for n, _ in selected], "python3-scapy is not installed")
+        return skip_all(args, [n for n, _ in selected], "python3-scapy is not installed", suite)
     if os.geteuid() != 0:
-        return skip_all(args, [n for n, _ in selected], "needs root for network namespaces")
+        return skip_all(args, [n for n, _ in selected], "needs root for network namespaces",
+                        suite)
     if subprocess.run(["ip", "netns", "list"], stdout=subprocess.DEVNULL,
                       stderr=subprocess.DEVNULL).returncode != 0:
-        return skip_all(args, [n for n, _ in selected], "`ip netns` unavailable")
+        return skip_all(args, [n for n, _ in selected], "`ip netns` unavailable", suite)
     if not os.access(args.binary, os.X_OK):
-        print(f"lab: {args.binary} is not an executable (build first: ninja -C build)",
+        print(f"{suite}: {args.binary} is not an executable (build first: ninja -C build)",
               file=sys.stderr)
         write_report(args.gtest_output, [(n, "FAILED", f"no binary {args.binary}", 0.0)
-                                         for n, _ in selected], 0.0)
+                                         for n, _ in selected], 0.0, suite)
         return 1
 
     def on_signal(signum, _frame):
@@ -1450,23 +1604,26 @@ def main():
             setup_error = None
         except Exception as e:  # noqa: BLE001  every case then fails with the reason
             setup_error = f"lab set-up failed: {e!r}"
-        print(f"lab {lab.name}: {len(selected)} case(s), logs in {lab.workdir}", flush=True)
+        print(f"{suite}: lab {lab.name}: {len(selected)} case(s), logs in {lab.workdir}",
+              flush=True)
         for name, fn in selected:
             t0 = time.monotonic()
             if interrupted or setup_error:
                 msg = interrupted or setup_error
                 results.append((name, "FAILED", msg, 0.0))
-                print(f"[  FAILED  ] lab.{name} (not run: {msg})", flush=True)
+                print(f"[  FAILED  ] {suite}.{name} (not run: {msg})", flush=True)
                 continue
             if t0 - start > args.deadline:
                 msg = f"not run: harness deadline of {args.deadline:.0f} s reached"
                 results.append((name, "FAILED", msg, 0.0))
-                print(f"[  FAILED  ] lab.{name} ({msg})", flush=True)
+                print(f"[  FAILED  ] {suite}.{name} ({msg})", flush=True)
                 continue
-            print(f"[ RUN      ] lab.{name}", flush=True)
+            print(f"[ RUN      ] {suite}.{name}", flush=True)
             try:
                 fn(lab)
                 status, msg = "OK", ""
+            except Skip as e:
+                status, msg = "SKIPPED", str(e)
             except Failure as e:
                 status, msg = "FAILED", str(e)
             except Interrupted as e:
@@ -1482,11 +1639,11 @@ def main():
                 lab.dut.stop()
                 lab.dut = None
             secs = time.monotonic() - t0
-            results.append((name, "FAILED" if status == "FAILED" else "OK", msg, secs))
-            if status == "FAILED":
+            results.append((name, status, msg, secs))
+            if status != "OK":
                 print(f"    {msg.rstrip()}".replace("\n", "\n    "), flush=True)
-            print(f"[{'  FAILED  ' if status == 'FAILED' else '       OK '}] lab.{name} "
-                  f"({secs * 1000:.0f} ms)", flush=True)
+            tag = {"OK": "       OK ", "FAILED": "  FAILED  ", "SKIPPED": " SKIPPED  "}[status]
+            print(f"[{tag}] {suite}.{name} ({secs * 1000:.0f} ms)", flush=True)
         # The shared dpdk-twamp must stop as cleanly as the cases' own ones.
         if lab.dut is not None and not interrupted:
             d, lab.dut = lab.dut, None
@@ -1494,7 +1651,7 @@ def main():
                 d.stop_checked()
             except Failure as e:
                 results.append(("final_shutdown", "FAILED", str(e), 0.0))
-                print(f"[  FAILED  ] lab.final_shutdown\n    {e}".replace("\n", "\n    "),
+                print(f"[  FAILED  ] {suite}.final_shutdown\n    {e}".replace("\n", "\n    "),
                       flush=True)
     except Interrupted as e:
         interrupted = f"interrupted ({e})"
@@ -1511,9 +1668,11 @@ def main():
         if not failed and not args.keep:
             shutil.rmtree(lab.workdir, ignore_errors=True)
         elapsed = time.monotonic() - start
-        write_report(args.gtest_output, results, elapsed)
-        print(f"lab: {len(results) - len(failed)} passed, {len(failed)} failed "
-              f"({elapsed:.1f} s){'' if not failed else ', logs in ' + lab.workdir}", flush=True)
+        write_report(args.gtest_output, results, elapsed, suite)
+        skipped = sum(r[1] == "SKIPPED" for r in results)
+        print(f"{suite}: {len(results) - len(failed) - skipped} passed, {len(failed)} failed, "
+              f"{skipped} skipped ({elapsed:.1f} s)"
+              f"{'' if not failed else ', logs in ' + lab.workdir}", flush=True)
     return 1 if failed or interrupted else 0
 
 

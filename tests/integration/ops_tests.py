@@ -1,0 +1,1086 @@
+#!/usr/bin/python3
+"""Integration tests of what operators use: Prometheus metrics, DPDK telemetry, periodic stats,
+dpdk-dumpcap capture and live reload (SIGHUP), on the real dpdk-twamp in the namespace lab.
+
+    tests/integration/ops_tests.py --binary build/src/app/dpdk-twamp --source-root .
+        [--case NAME]... [--keep] [--list] [--gtest_output=json:PATH|xml:PATH]
+
+The lab, the harness and its conventions are lab_tests.py's (imported): GoogleTest-style
+lines and report, every case SKIPPED when not root, the lab always removed. Every case starts a
+dpdk-twamp of its own with the config below (metrics on 127.0.0.1:9862 inside the reflector
+namespace, label site="lab1"), so every counter it reads is exactly the case's own traffic.
+Expected values come from what the case sent (frame lengths computed from the requests), never
+from the box's own output. Addresses only from 198.18.0.0/15 and 2001:2::/48.
+
+The capture case reserves 2 MiB hugepages itself (and restores the previous count and removes
+its hugepage files afterwards); when it cannot, it is SKIPPED.
+"""
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab_tests as L  # noqa: E402  (the shared harness, beside this file)
+from lab_tests import B4, B6, S4, S6, Failure, Peer, check, eq  # noqa: E402
+
+# Reflector UDP ports of the config below.
+ALPHA, BETA, DENYALL, FLIP_A, FLIP_B, GONE = 862, 64365, 64367, 64370, 64371, 64372
+NO_REFLECTOR_PORT = 40999
+ALLOW = '"198.18.0.0/24", "2001:2::/64"'
+DENY = '"198.18.1.0/24", "2001:2:0:1::/64"'  # the sender's addresses are outside
+REFLECTORS = ["alpha", "beta", "denyall", "flip", "gone"]
+METRICS_URL = "http://127.0.0.1:9862/metrics"
+SITE = {"site": "lab1"}
+
+# Frame lengths: Ethernet 14 + IPv4 20 / IPv6 40 + UDP 8 + payload.
+def frame_len(v6, payload):
+    return 14 + (40 if v6 else 20) + 8 + payload
+
+
+def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(ALPHA,),
+             alpha_dscp=None, device_extra="", listen="127.0.0.1:9862"):
+    """The config text, as a list of lines (cases that break it need line numbers)."""
+    alpha_extra = f" dscp = {alpha_dscp};" if alpha_dscp is not None else ""
+    refl = [
+        ['  { name = "alpha"; port = "wire0"; mode = "twamp-light"; '
+         f'udp-ports = [ {", ".join(map(str, alpha_ports))} ];',
+         f'    prefixes = [ {ALLOW} ]; inactivity-timeout = 600;{alpha_extra} }}'],
+        [f'  {{ name = "beta"; port = "wire0"; mode = "stamp"; udp-ports = [ {BETA} ];',
+         f'    prefixes = [ {ALLOW} ]; inactivity-timeout = 600; }}'],
+        [f'  {{ name = "denyall"; port = "wire0"; mode = "twamp-light"; udp-ports = [ {DENYALL} ];',
+         f'    prefixes = [ {DENY} ]; }}'],
+        [f'  {{ name = "flip"; port = "wire0"; mode = "twamp-light"; udp-ports = [ {flip_port} ];',
+         f'    prefixes = [ {ALLOW if flip_admit else DENY} ]; inactivity-timeout = 600; }}'],
+    ]
+    if gone:
+        refl.append([f'  {{ name = "gone"; port = "wire0"; mode = "twamp-light"; '
+                     f'udp-ports = [ {GONE} ];',
+                     f'    prefixes = [ {ALLOW} ]; inactivity-timeout = 600; }}'])
+    lines = [f"# ops_tests.py, lab {lab.name}",
+             "ports = (",
+             f'  {{ name = "wire0"; device = "net_af_packet0,iface={lab.name}r0{device_extra}";',
+             '    addresses = [ "198.18.0.2/24", "2001:2::2/64" ];',
+             f'    exception = {{ iface = "{lab.name}tap0"; rate-limit-pps = 20000; }}; }}',
+             ");",
+             "reflectors = ("]
+    for i, r in enumerate(refl):
+        lines += r[:-1] + [r[-1] + ("," if i + 1 < len(refl) else "")]
+    lines += [");",
+              f'metrics = {{ listen = "{listen}"; labels = {{ site = "lab1"; }}; }};']
+    return lines
+
+
+def write_file(path, lines):
+    """Replace the file at once (rename): a SIGHUP never reads half a file."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)
+
+
+def start(lab, lines=None, **kw):
+    """A dpdk-twamp of the case's own with the ops config (or `lines`)."""
+    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+    lines = lines or ops_conf(lab)
+    write_file(path, lines)
+    n = sum(1 for ln in lines if re.match(r'\s*\{ name = "[a-z]+"; port = ', ln))
+    return lab.fresh(conf=path, n_reflectors=n, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# Prometheus text format (0.0.4), parsed independently of prometheus-cpp.
+
+SAMPLE_RE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$")
+LABEL_RE = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
+
+
+class Metrics:
+    def __init__(self, text):
+        self.text = text
+        self.help, self.type, self.samples = {}, {}, []
+        self.family_of = {}  # sample name -> family
+        for ln in text.splitlines():
+            if not ln.strip():
+                continue
+            if ln.startswith("# HELP "):
+                name, _, h = ln[7:].partition(" ")
+                check(name not in self.help, f"two HELP lines for {name}")
+                self.help[name] = h
+                continue
+            if ln.startswith("# TYPE "):
+                name, _, t = ln[7:].partition(" ")
+                check(name not in self.type, f"two TYPE lines for {name}")
+                check(t in ("counter", "gauge", "histogram", "summary", "untyped"),
+                      f"TYPE {t!r} of {name}")
+                self.type[name] = t
+                continue
+            if ln.startswith("#"):
+                continue
+            m = SAMPLE_RE.match(ln)
+            check(m, f"metrics line not in the text format: {ln!r}")
+            labels, pos, raw = {}, 0, m[2] or ""
+            while pos < len(raw):
+                lm = LABEL_RE.match(raw, pos)
+                check(lm and lm.end() > pos, f"labels not understood in {ln!r}")
+                check(lm[1] not in labels, f"label {lm[1]} twice in {ln!r}")
+                labels[lm[1]] = lm[2]
+                pos = lm.end()
+            try:
+                v = float(m[3])
+            except ValueError:
+                raise Failure(f"value {m[3]!r} of {ln!r} is not a number") from None
+            self.samples.append((m[1], labels, v))
+
+    def family(self, name):
+        """The family a sample belongs to (histogram/summary suffixes stripped)."""
+        if name in self.type:
+            return name
+        for suf in ("_bucket", "_sum", "_count"):
+            if name.endswith(suf) and self.type.get(name[:-len(suf)]) in ("histogram",
+                                                                           "summary"):
+                return name[:-len(suf)]
+        return None
+
+    def find(self, name, **labels):
+        return [(lb, v) for n, lb, v in self.samples
+                if n == name and all(lb.get(k) == str(x) for k, x in labels.items())]
+
+    def val(self, name, **labels):
+        got = self.find(name, **labels)
+        check(len(got) == 1, f"metrics: {len(got)} series {name}{labels or ''}, want 1")
+        return got[0][1]
+
+    def by(self, name, label):
+        """{label value: value} over a family's series."""
+        return {lb[label]: v for lb, v in self.find(name)}
+
+
+def scrape(lab):
+    p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", "--max-time", "5", METRICS_URL],
+              check_rc=False, timeout=15)
+    check(p.returncode == 0, f"curl {METRICS_URL} in {lab.rns}: exit {p.returncode}: "
+                             f"{p.stderr.decode(errors='replace')}")
+    return Metrics(p.stdout.decode(errors="replace"))
+
+
+# ---------------------------------------------------------------------------------------------
+# DPDK telemetry through DPDK's own client.
+
+TELEMETRY = "/usr/bin/dpdk-telemetry.py"
+
+
+def telemetry(dut, cmd):
+    client = shutil.which("dpdk-telemetry.py") or TELEMETRY
+    p = subprocess.run([L.SYSTEM_PYTHON, client, "-f", dut.prefix], input=(cmd + "\n").encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    out = p.stdout.decode(errors="replace")
+    eq(p.returncode, 0, f"dpdk-telemetry.py {cmd}: exit status ({p.stderr.decode()!r})")
+    docs = [ln for ln in out.splitlines() if ln.startswith("{")]
+    check(docs, f"dpdk-telemetry.py {cmd}: no JSON in its output {out!r}")
+    try:
+        doc = json.loads(docs[-1])
+    except ValueError as e:
+        raise Failure(f"dpdk-telemetry.py {cmd}: not valid JSON ({e}): {docs[-1]!r}") from None
+    check(isinstance(doc, dict) and list(doc) == [cmd],
+          f"dpdk-telemetry.py {cmd}: answer not keyed by the command: {docs[-1][:300]!r}")
+    check(isinstance(doc[cmd], dict), f"{cmd}: answer is not an object: {doc[cmd]!r}")
+    return doc[cmd]
+
+
+# ---------------------------------------------------------------------------------------------
+# Traffic helpers.
+
+def exchange_n(p, dport, n, make, what):
+    """n requests through Peer p, each answered; returns the parsed replies."""
+    out = []
+    for i in range(n):
+        req = make(i)
+        data, *_ = p.exchange(req, dport, f"{what} #{i}")
+        eq(len(data), max(len(req), L.TWAMP_BASE), f"{what} #{i}: reply length")
+        out.append((req, data))
+    return out
+
+
+def sendp_all(lab, frames):
+    for f in frames:
+        L.scapy.sendp(L.scapy.Ether(f), iface=lab.siface)
+
+
+def wait_for(what, fn, timeout, step=0.02):
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Failure(f"{what}: not within {timeout} s")
+        time.sleep(step)
+
+
+def reload_and_wait(d, pattern, n_before, timeout=5):
+    """SIGHUP; wait until the log holds n_before + 1 lines matching `pattern` (the reload's
+    own log line, written once the new snapshot is published and every worker has passed a
+    quiescent point). Returns the new matching line."""
+    t0 = time.monotonic()
+    os.kill(d.proc.pid, signal.SIGHUP)
+
+    def done():
+        found = re.findall(pattern, d.log(), re.M)
+        return found[n_before] if len(found) > n_before else None
+    line = wait_for(f"reload log line /{pattern}/ #{n_before + 1}\n" + d.tail(), done, timeout,
+                    step=0.002)
+    RELOAD_TIMES.append(time.monotonic() - t0)
+    return line
+
+
+RELOAD_TIMES = []  # SIGHUP -> log line, seconds (reported by the flip case)
+
+
+CASES = []
+
+
+def case(fn):
+    CASES.append((fn.__name__, fn))
+    return fn
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Prometheus: exact values.
+
+GUFO = [  # seeds/gufo-twamp-reflector.md, "Sample Output": name, HELP text, TYPE
+    ("twamp_reflector_reflected_octets", "Total amount of the reflected octets", "counter"),
+    ("twamp_reflector_reflected_pkt", "Total amount of the reflected packets", "counter"),
+    ("twamp_reflector_session_attempts", "Total amount of the attempted sessions", "counter"),
+    ("twamp_reflector_session_started", "Total amount of the started sessions", "counter"),
+]
+
+
+def malformed_frames(lab, mac):
+    """(frame bytes, reflector it is addressed to or None, drop reason): broken test packets
+    whose L2-L4 headers still select a reflector are received for it and dropped there."""
+    sc = L.scapy
+    e = sc.Ether(dst=mac, src=lab.smac)
+    req = L.twamp_request(1)
+    out = []
+    for _ in range(2):
+        good = bytearray(bytes(e / sc.IP(src=S4, dst=B4) / sc.UDP(sport=lab.port(), dport=ALPHA)
+                               / sc.Raw(req)))
+        ck = int.from_bytes(good[40:42], "big")
+        good[40:42] = (ck ^ 0x5555 if ck ^ 0x5555 not in (0, 0xFFFF) else ck ^ 0x0F0F).to_bytes(
+            2, "big")
+        out.append((bytes(good), "alpha", "udp_bad_checksum"))
+    out.append((bytes(e / sc.IP(src=S4, dst=B4, chksum=0x1234) /
+                      sc.UDP(sport=lab.port(), dport=ALPHA) / sc.Raw(req)),
+                "alpha", "ipv4_bad_checksum"))
+    out.append((bytes(e / sc.IP(src=S4, dst=B4) / sc.UDP(sport=lab.port(), dport=ALPHA) /
+                      sc.Raw(req[:13])), "alpha", "test_truncated"))
+    out.append((bytes(e / sc.IPv6(src=S6, dst=B6) / sc.UDP(sport=lab.port(), dport=BETA) /
+                      sc.Raw(L.stamp_request(1, 1)[:43])), "beta", "stamp_truncated"))
+    for _ in range(3):
+        out.append((bytes(e / sc.IP(src=S4, dst=B4) /
+                          sc.UDP(sport=lab.port(), dport=NO_REFLECTOR_PORT) / sc.Raw(req)),
+                    None, "no_reflector"))
+    for _ in range(2):
+        out.append((bytes(sc.Ether(dst="02:00:5e:10:00:99", src=lab.smac) /
+                          sc.IP(src=S4, dst=B4) / sc.UDP(sport=lab.port(), dport=ALPHA) /
+                          sc.Raw(req)), None, "l2_not_for_us"))
+    return out
+
+
+class Expect:
+    """What the box must have counted, per reflector and per drop reason."""
+
+    def __init__(self):
+        self.r = {n: dict(rx=0, rx_octets=0, reflected=0, reflected_octets=0, denied=0)
+                  for n in REFLECTORS}
+        self.drops = {}
+        self.sessions = 0
+
+    def reflected(self, name, v6, req_len, rep_len):
+        x = self.r[name]
+        x["rx"] += 1
+        x["rx_octets"] += frame_len(v6, req_len)
+        x["reflected"] += 1
+        x["reflected_octets"] += frame_len(v6, rep_len)
+
+    def denied(self, name, v6, req_len):
+        x = self.r[name]
+        x["rx"] += 1
+        x["rx_octets"] += frame_len(v6, req_len)
+        x["denied"] += 1
+        self.drop("acl_denied")
+
+    def drop(self, reason, n=1):
+        self.drops[reason] = self.drops.get(reason, 0) + n
+
+    def total(self, key):
+        return sum(x[key] for x in self.r.values())
+
+
+def send_known_traffic(lab, d, exp):
+    """K packets to each of alpha (TWAMP Light) and beta (STAMP) over IPv4 and IPv6, M to
+    denyall (denied), malformed frames; everything recorded in `exp`."""
+    plan = [  # (reflector, port, v6, packets, request builder)
+        ("alpha", ALPHA, False, 7, lambda i: L.twamp_request(i, size=60)),
+        ("alpha", ALPHA, False, 2, lambda i: L.twamp_request(i, size=20)),  # grows to 41
+        ("alpha", ALPHA, True, 5, lambda i: L.twamp_request(i, size=41)),
+        ("beta", BETA, False, 6, lambda i: L.stamp_request(i, 77)),
+        ("beta", BETA, True, 4, lambda i: L.stamp_request(i, 78, tlvs=L.extra_padding_tlv(20))),
+    ]
+    for name, port, v6, n, make in plan:
+        with Peer(v6, lab.port()) as p:
+            for i, (req, data) in enumerate(exchange_n(p, port, n, make, f"{name} v6={v6}")):
+                r = L.parse_reply(data, stamp=port == BETA)
+                eq(r.seq, i, f"{name} v6={v6} #{i}: reflector seq")
+                exp.reflected(name, v6, len(req), len(data))
+        exp.sessions += 1
+    for v6, n in ((False, 4), (True, 2)):
+        with Peer(v6, lab.port()) as p:
+            for i in range(n):
+                req = L.twamp_request(i)
+                p.send(req, DENYALL)
+                exp.denied("denyall", v6, len(req))
+            got = p.expect_silence(0.2)
+            check(got is None, f"reply from a denied source: {got!r}")
+    frames = malformed_frames(lab, d.mac)
+    sendp_all(lab, [f for f, _, _ in frames])
+    for f, name, reason in frames:
+        if name:
+            exp.r[name]["rx"] += 1
+            exp.r[name]["rx_octets"] += len(f)
+        exp.drop(reason)
+    # Counters are written at the end of each burst: give the last frames a moment.
+    time.sleep(0.3)
+
+
+def check_families(m):
+    """HELP and TYPE for every family, the configured label on every series of ours."""
+    problems = []
+    for name, labels, _ in m.samples:
+        fam = m.family(name)
+        if fam is None:
+            problems.append(f"{name}: no TYPE line")
+            continue
+        if not m.help.get(fam, "").strip():
+            problems.append(f"{fam}: no HELP text")
+        if name.startswith("twamp_reflector_") and {k: labels.get(k) for k in SITE} != SITE:
+            problems.append(f"{name}{labels}: configured label site=\"lab1\" missing")
+    for fam in m.type:
+        check(fam in m.help, f"{fam}: TYPE without HELP")
+    check(not problems, "metric families:\n  " + "\n  ".join(sorted(set(problems))[:30]))
+
+
+@case
+def metrics_exact(lab):
+    """Prometheus endpoint after known traffic (K packets to each of two reflectors over IPv4
+    and IPv6, M denied, malformed frames): Gufo Agent's four counters with its exact HELP/TYPE
+    lines as box totals without _total; per-reflector received/reflected packets and octets
+    (frame lengths computed from the requests), denied, every drop reason, sessions,
+    residence-time histograms, reload and control counters exact; HELP and TYPE on every
+    family, site="lab1" on every series. The exit summary agrees."""
+    d = start(lab)
+    m = re.search(r"^  capture: (.*)$", d.log(), re.M)
+    check(m and m[1].startswith("unavailable"),
+          "start-up says capture is possible in a --no-huge --no-shconf instance: "
+          f"{m[0] if m else 'no capture line'!r}")
+    before = scrape(lab)
+    exp = Expect()
+    send_known_traffic(lab, d, exp)
+    m = scrape(lab)
+    check_families(m)
+
+    # Gufo's four: exact HELP and TYPE lines, box totals (only the configured label).
+    lines = m.text.splitlines()
+    for name, help_text, typ in GUFO:
+        for want in (f"# HELP {name} {help_text}", f"# TYPE {name} {typ}"):
+            check(want in lines, f"metrics lack the line {want!r}")
+        got = m.find(name)
+        eq([lb for lb, _ in got], [SITE], f"{name}: series labels (a box total)")
+        check(not m.find(name + "_total"), f"{name}_total present: Gufo's name has no _total")
+    want_refl = exp.total("reflected")
+    eq(want_refl, 24, "reflected packets the case itself counted")
+    eq(m.val("twamp_reflector_reflected_pkt"), want_refl, "twamp_reflector_reflected_pkt")
+    eq(m.val("twamp_reflector_reflected_octets"), exp.total("reflected_octets"),
+       "twamp_reflector_reflected_octets")
+    eq(m.val("twamp_reflector_session_attempts"), 0, "session_attempts (no TWAMP-Control)")
+    eq(m.val("twamp_reflector_session_started"), 0, "session_started (no TWAMP-Control)")
+
+    # Per reflector.
+    for fam, key in (("received_packets_total", "rx"), ("received_bytes_total", "rx_octets"),
+                     ("reflected_packets_total", "reflected"),
+                     ("reflected_bytes_total", "reflected_octets"),
+                     ("denied_packets_total", "denied")):
+        got = m.by("twamp_reflector_" + fam, "reflector")
+        want = {n: float(x[key]) for n, x in exp.r.items()}
+        eq(got, want, f"twamp_reflector_{fam} by reflector")
+        eq(m.type["twamp_reflector_" + fam], "counter", f"TYPE of {fam}")
+    for name in REFLECTORS:
+        x = exp.r[name]
+        h = "twamp_reflector_residence_time_seconds"
+        eq(m.type[h], "histogram", "TYPE of residence_time_seconds")
+        n = m.val(h + "_count", reflector=name)
+        eq(n, x["reflected"], f"residence histogram count of {name} (= its replies)")
+        buckets = sorted(((float(lb["le"]), v) for lb, v in m.find(h + "_bucket",
+                                                                   reflector=name)))
+        check(len(buckets) >= 5 and buckets[-1][0] == float("inf"),
+              f"{name}: residence buckets {buckets}")
+        eq(buckets[-1][1], n, f"{name}: +Inf bucket == count")
+        check(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])),
+              f"{name}: cumulative buckets decrease: {buckets}")
+        s = m.val(h + "_sum", reflector=name)
+        check(0 <= s <= n * L.MAX_RESIDENCE_NS / 1e9 and (n == 0 or s > 0),
+              f"{name}: residence sum {s} s for {n} replies")
+
+    # Drops: every reason present, each exactly as sent.
+    drops = m.by("twamp_reflector_dropped_packets_total", "reason")
+    check(len(drops) >= 20 and "none" not in drops, f"drop reasons listed: {sorted(drops)}")
+    for reason in exp.drops:
+        check(reason in drops, f"drop reason {reason} not among the series")
+    eq({k: v for k, v in drops.items() if v}, {k: float(v) for k, v in exp.drops.items()},
+       "non-zero drop counters")
+
+    # Sessions, reloads, control, clock, ports, workers.
+    eq(m.val("twamp_reflector_sessions_created_total"), exp.sessions, "sessions_created_total")
+    eq(m.val("twamp_reflector_sessions_active"), exp.sessions, "sessions_active")
+    eq(m.type["twamp_reflector_sessions_active"], "gauge", "TYPE of sessions_active")
+    eq(m.val("twamp_reflector_sessions_aged_total"), 0, "sessions_aged_total")
+    eq(m.val("twamp_reflector_sessions_table_full_total"), 0, "sessions_table_full_total")
+    eq(m.by("twamp_reflector_config_reloads_total", "result"),
+       {"ok": 0.0, "failed": 0.0, "refused": 0.0}, "config_reloads_total")
+    eq(m.val("twamp_reflector_control_connections_open"), 0, "control_connections_open")
+    check(m.val("twamp_reflector_clock_synchronized") in (0, 1), "clock_synchronized not 0/1")
+    check(m.val("twamp_reflector_clock_error_seconds") > 0, "clock_error_seconds not > 0")
+    eq([(lb.get("port"), lb.get("source"), v) for lb, v in
+        m.find("twamp_reflector_timestamp_source")], [("wire0", "sw", 1.0)],
+       "timestamp_source (net_af_packet has no device clock)")
+    busy = m.by("twamp_reflector_worker_busy_ratio", "worker")
+    check(list(busy) == ["0"] and 0 <= busy["0"] <= 1, f"worker_busy_ratio {busy}")
+    # Every frame sent reached the port (those to no reflector or another MAC too).
+    n_frames = exp.total("rx") + exp.drops["no_reflector"] + exp.drops["l2_not_for_us"]
+    grew = (m.val("twamp_reflector_port_rx_packets_total", port="wire0") -
+            before.val("twamp_reflector_port_rx_packets_total", port="wire0"))
+    check(grew >= n_frames, f"port_rx_packets_total grew by {grew}, {n_frames} frames sent")
+    check(m.val("twamp_reflector_port_tx_packets_total", port="wire0") >= want_refl,
+          "port_tx_packets_total < replies")
+    exc = m.by("twamp_reflector_exception_packets_total", "direction")
+    check(exc.get("to_kernel", 0) >= 1 and exc.get("to_wire", 0) >= 1,
+          f"exception_packets_total {exc} (the start-up ping went through the TAP)")
+
+    s = lab.release()
+    eq(s["reflected"], want_refl, "reflected in the exit summary")
+    eq(s["reflected_octets"], exp.total("reflected_octets"), "octets in the exit summary")
+    eq(s["drops"], exp.drops, "drops in the exit summary")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. DPDK telemetry.
+
+@case
+def telemetry_json(lab):
+    """dpdk-telemetry.py: /twamp/stats, /twamp/reflectors, /twamp/sessions, /twamp/clock and
+    /twamp/control answer valid JSON; stats equal the Prometheus scrape; sessions lists exactly
+    the sessions made (source port, packets, reflector_sequence, last_sender_sequence, and one
+    gap, one duplicate, one reorder where they were sent); per-reflector counts exact."""
+    d = start(lab)
+    sessions = {}  # source port -> expectation
+    with Peer(False, lab.port()) as a, Peer(True, lab.port()) as b, \
+            Peer(False, lab.port()) as c:
+        # Sender seq 0,1,3,3,2,4: a gap (2 skipped), a duplicate (3), a reorder (2 late).
+        for i, seq in enumerate((0, 1, 3, 3, 2, 4)):
+            data, *_ = a.exchange(L.twamp_request(seq, size=50), ALPHA, f"session A #{i}")
+            eq(L.parse_reply(data).seq, i, f"session A #{i}: reflector seq")
+        sessions[a.sport] = dict(reflector="alpha", source=S4, destination=B4,
+                                 destination_port=ALPHA, ssid=0, packets=6,
+                                 reflector_sequence=6, last_sender_sequence=4, gaps=1,
+                                 duplicates=1, reorders=1)
+        for seq in (10, 11, 12):
+            b.exchange(L.twamp_request(seq), ALPHA, f"session B seq {seq}")
+        sessions[b.sport] = dict(reflector="alpha", source=S6, destination=B6,
+                                 destination_port=ALPHA, ssid=0, packets=3,
+                                 reflector_sequence=3, last_sender_sequence=12, gaps=0,
+                                 duplicates=0, reorders=0)
+        for seq in range(4):
+            c.exchange(L.stamp_request(seq, 0x4242), BETA, f"session C seq {seq}")
+        sessions[c.sport] = dict(reflector="beta", source=S4, destination=B4,
+                                 destination_port=BETA, ssid=0x4242, packets=4,
+                                 reflector_sequence=4, last_sender_sequence=3, gaps=0,
+                                 duplicates=0, reorders=0)
+        for i in range(3):
+            c.send(L.twamp_request(i), DENYALL)
+    time.sleep(0.3)
+    want_refl = {  # reflector -> (rx, rx octets, reflected, reflected octets, denied, active)
+        "alpha": (9, 6 * frame_len(False, 50) + 3 * frame_len(True, 41),
+                  9, 6 * frame_len(False, 50) + 3 * frame_len(True, 41), 0, 2),
+        "beta": (4, 4 * frame_len(False, 44), 4, 4 * frame_len(False, 44), 0, 1),
+        "denyall": (3, 3 * frame_len(False, 41), 0, 0, 3, 0),
+        "flip": (0, 0, 0, 0, 0, 0), "gone": (0, 0, 0, 0, 0, 0),
+    }
+
+    m1 = scrape(lab)
+    docs = {c: telemetry(d, c) for c in ("/twamp/stats", "/twamp/reflectors", "/twamp/sessions",
+                                         "/twamp/clock", "/twamp/control")}
+    m2 = scrape(lab)
+
+    st = docs["/twamp/stats"]
+    for k, name in (("reflected_packets", "twamp_reflector_reflected_pkt"),
+                    ("reflected_octets", "twamp_reflector_reflected_octets"),
+                    ("sessions_active", "twamp_reflector_sessions_active"),
+                    ("sessions_created", "twamp_reflector_sessions_created_total"),
+                    ("sessions_aged", "twamp_reflector_sessions_aged_total"),
+                    ("sessions_table_full", "twamp_reflector_sessions_table_full_total")):
+        eq(st[k], m1.val(name), f"/twamp/stats {k} vs {name}")
+        eq(m1.val(name), m2.val(name), f"{name} moved between two scrapes")
+    eq(st["reflected_packets"], 13, "/twamp/stats reflected_packets (the case's 13 replies)")
+    eq(st["sessions_created"], 3, "/twamp/stats sessions_created")
+    drops = m1.by("twamp_reflector_dropped_packets_total", "reason")
+    eq({k: float(v) for k, v in st["drops"].items()}, drops, "/twamp/stats drops vs scrape")
+    eq(st["dropped_packets"], sum(drops.values()), "/twamp/stats dropped_packets")
+    eq(st["drops"]["acl_denied"], 3, "/twamp/stats drops.acl_denied")
+    exc1 = m1.by("twamp_reflector_exception_packets_total", "direction")
+    exc2 = m2.by("twamp_reflector_exception_packets_total", "direction")
+    for k in ("to_kernel", "to_wire"):
+        check(exc1[k] <= st[k] <= exc2[k],
+              f"/twamp/stats {k} {st[k]} not between the scrapes' {exc1[k]}..{exc2[k]}")
+    test_rx = sum(v[0] for v in want_refl.values())
+    check(st["rx_packets"] >= test_rx + st["to_kernel"],
+          f"/twamp/stats rx_packets {st['rx_packets']} < test packets {test_rx} + to_kernel")
+
+    rf = docs["/twamp/reflectors"]
+    eq(sorted(rf), sorted(REFLECTORS), "/twamp/reflectors names")
+    for name, w in want_refl.items():
+        x = rf[name]
+        got = (x["rx_packets"], x["rx_octets"], x["reflected_packets"], x["reflected_octets"],
+               x["denied_packets"], x["sessions_active"])
+        eq(got, w, f"/twamp/reflectors {name} (rx, rx octets, reflected, octets, denied, "
+                   "sessions)")
+        eq(x["mode"], "stamp" if name == "beta" else "twamp-light", f"{name} mode")
+        eq(x["reflected_packets"],
+           m1.val("twamp_reflector_reflected_packets_total", reflector=name),
+           f"/twamp/reflectors {name} reflected vs the scrape")
+
+    ss = docs["/twamp/sessions"]
+    got = {}
+    for key, x in ss.items():
+        check(re.fullmatch(r"w\d+_\d+", key), f"/twamp/sessions key {key!r}")
+        got[x["source_port"]] = x
+    eq(sorted(got), sorted(sessions), "/twamp/sessions source ports")
+    for sport, w in sessions.items():
+        x = got[sport]
+        eq({k: x[k] for k in w}, w, f"/twamp/sessions entry of source port {sport}")
+        eq(x["worker"], 0, f"/twamp/sessions {sport}: worker")
+
+    ck = docs["/twamp/clock"]
+    eq(ck["synchronized"], m1.val("twamp_reflector_clock_synchronized"),
+       "/twamp/clock synchronized vs the scrape")
+    eq(ck["timestamp_source"], {"wire0": "sw"}, "/twamp/clock timestamp_source")
+    eq(ck["tai_utc_offset_s"], L.tai_utc_offset(), "/twamp/clock tai_utc_offset_s")
+    check(ck["error_ns"] > 0 and ck["tsc_hz"] > 10**8, f"/twamp/clock {ck}")
+    eq(docs["/twamp/control"], {"session_attempts": 0, "session_started": 0,
+                                "connections_open": 0}, "/twamp/control")
+    lab.release()
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. --stats-period.
+
+STATS_RE = re.compile(r"^stats: (\S+)\s+rx\s+(\d+) pps\s+tx\s+(\d+) pps\s+(denied|dropped)\s+"
+                      r"(\d+)\s+sessions (\d+)$", re.M)
+
+
+def stats_blocks(text):
+    """[{name: (rx pps, tx pps, denied-or-dropped, sessions)}], one dict per period."""
+    blocks, cur = [], {}
+    for m in STATS_RE.finditer(text):
+        cur[m[1]] = (int(m[2]), int(m[3]), int(m[5]), int(m[6]))
+        if m[1] == "total":
+            blocks.append(cur)
+            cur = {}
+    return blocks
+
+
+@case
+def stats_period(lab):
+    """--stats-period 1: a block of one line per reflector plus a total line every second;
+    while twamp-ping sends 400 pps to alpha and 200 pps to beta, their lines show those rates
+    (rx and tx), the periods' packets add up to what was sent, denied packets appear once in
+    denyall's and the total's columns, and the sessions column counts each run's session."""
+    d = start(lab, app_args=["--stats-period", "1"])
+    wait_for("first stats block", lambda: stats_blocks(d.log()), 3)
+    n0 = len(stats_blocks(d.log()))
+    runs = [("alpha", 400, [B4, "--rate", 400, "-c", 1200]),
+            ("beta", 200, [f"{B4}:{BETA}", "--mode", "stamp", "--rate", 200, "-c", 600])]
+    procs = []
+    for name, _, a in runs:
+        procs.append(subprocess.Popen(L.ping_cmd(lab, a[0], *a[1:]), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, preexec_fn=L.pdeathsig))
+    with Peer(False, lab.port()) as p:
+        for i in range(5):
+            p.send(L.twamp_request(i), DENYALL)
+    outs = []
+    for pr in procs:
+        try:
+            out, err = pr.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            pr.kill()
+            raise Failure("twamp-ping did not finish within 20 s") from None
+        outs.append(L.parse_ping_output(out.decode()) + (pr.returncode,))
+    for (name, rate, a), (replies, others, summ, rc) in zip(runs, outs):
+        check_count = a[-1]
+        L.check_ping_run(f"twamp-ping to {name}", (rc, replies, others, summ),
+                         count=check_count, size=44 if name == "beta" else 41)
+    # Two more periods: the last one that saw traffic is printed.
+    n1 = len(stats_blocks(d.log()))
+    wait_for("two more stats blocks", lambda: len(stats_blocks(d.log())) >= n1 + 2, 4)
+    blocks = stats_blocks(d.log())
+    for i, b in enumerate(blocks):
+        eq(list(b), REFLECTORS + ["total"], f"stats block {i}: lines")
+    check(all(b["alpha"][0] == 0 for b in blocks[:n0]), "alpha rx pps before any traffic")
+    during = blocks[n0:]
+    for name, rate, a in runs:
+        count = a[-1]
+        rx = [b[name][0] for b in during]
+        tx = [b[name][1] for b in during]
+        check(any(0.75 * rate <= x <= 1.25 * rate for x in rx),
+              f"{name}: no period with rx near {rate} pps: {rx}")
+        check(0.95 * count <= sum(rx) <= 1.05 * count,
+              f"{name}: the periods' rx pps add up to {sum(rx)}, sent {count}: {rx}")
+        check(all(abs(r - t) <= 0.02 * r + 2 for r, t in zip(rx, tx)),
+              f"{name}: tx pps differs from rx pps: rx {rx}, tx {tx}")
+        eq(blocks[-1][name][3], 1, f"{name}: sessions column after one twamp-ping run")
+    eq(sum(b["denyall"][2] for b in blocks), 5, "denyall: denied column over all periods")
+    eq(sum(b["total"][2] for b in blocks), 5, "total: dropped column over all periods")
+    eq(sum(b["alpha"][2] + b["beta"][2] for b in blocks), 0, "alpha/beta denied columns")
+    eq(blocks[-1]["total"][3], 2, "total: sessions column")
+    lab.release()
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. dpdk-dumpcap.
+
+HUGE_DIR = "/sys/kernel/mm/hugepages/hugepages-2048kB"
+
+
+class Hugepages:
+    """Reserve `need` free 2 MiB pages (raising nr_hugepages by what is missing), mount
+    hugetlbfs when nothing is mounted; undo both on exit, and remove the hugepage files of the
+    EAL prefixes given to cleanup() (EAL leaves them behind for secondaries)."""
+
+    def __init__(self, need):
+        self.need = need
+        self.prev = None
+        self.mounted = None
+        self.mount = None
+
+    @staticmethod
+    def _read(name):
+        with open(os.path.join(HUGE_DIR, name)) as f:
+            return int(f.read())
+
+    @staticmethod
+    def _write(n):
+        with open(os.path.join(HUGE_DIR, "nr_hugepages"), "w") as f:
+            f.write(f"{n}\n")
+
+    def __enter__(self):
+        if not os.path.isdir(HUGE_DIR):
+            raise L.Skip("no 2 MiB hugepage support in this kernel")
+        with open("/proc/mounts") as f:
+            mounts = [ln.split()[1] for ln in f if ln.split()[2:3] == ["hugetlbfs"]]
+        if mounts:
+            self.mount = mounts[0]
+        else:
+            os.makedirs("/dev/hugepages", exist_ok=True)
+            if subprocess.run(["mount", "-t", "hugetlbfs", "nodev", "/dev/hugepages"],
+                              stderr=subprocess.PIPE).returncode != 0:
+                raise L.Skip("cannot mount hugetlbfs on /dev/hugepages")
+            self.mount = self.mounted = "/dev/hugepages"
+        try:
+            self.prev = self._read("nr_hugepages")
+            free = self._read("free_hugepages")
+            if free < self.need:
+                self._write(self.prev + self.need - free)
+                free = self._read("free_hugepages")
+        except OSError as e:
+            self.__exit__()
+            raise L.Skip(f"cannot reserve hugepages: {e}") from None
+        if free < self.need:
+            self.__exit__()
+            raise L.Skip(f"only {free} of {self.need} 2 MiB hugepages could be reserved")
+        return self
+
+    def cleanup(self, prefixes):
+        for p in prefixes:
+            for f in glob.glob(os.path.join(self.mount, f"{p}map_*")):
+                try:
+                    os.unlink(f)
+                except OSError:
+                    pass
+
+    def __exit__(self, *exc):
+        if self.prev is not None:
+            try:
+                self._write(self.prev)
+            except OSError:
+                pass
+            self.prev = None
+        if self.mounted:
+            subprocess.run(["umount", self.mounted], stderr=subprocess.DEVNULL)
+            self.mounted = None
+
+
+def tshark_rows(pcap, fields, display_filter):
+    cmd = ["tshark", "-n", "-r", pcap, "-d", f"udp.port=={ALPHA},twamp.test", "-d",
+           f"udp.port=={BETA},twamp.test", "-Y", display_filter, "-T", "fields", "-E",
+           "separator=|"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = L.run(cmd, env=dict(os.environ, LC_ALL="C")).stdout.decode(errors="replace")
+    return [ln.split("|") for ln in out.splitlines() if ln.strip()]
+
+
+@case
+def dumpcap_capture(lab):
+    """dpdk-dumpcap (a DPDK secondary process) captures on net_af_packet0 while dpdk-twamp runs
+    with hugepages and shared config (reserved by the case, restored after): the pcapng holds
+    exactly the requests and the reflected TWAMP-Test/STAMP replies of two twamp-ping runs
+    (tshark: addresses, ports, lengths, reflector and sender seq), and the denied requests
+    without replies. SKIPPED when hugepages cannot be reserved."""
+    if not shutil.which("dpdk-dumpcap"):
+        raise Failure("dpdk-dumpcap not installed (Debian package dpdk)")
+    pcap = os.path.join(lab.workdir, "dumpcap.pcapng")
+    with Hugepages(512) as hp:
+        d = None
+        cap = None
+        try:
+            d = start(lab, huge=True, mem_mb=1024)
+            m = re.search(r"^  capture: (.*)$", d.log(), re.M)
+            check(m and m[1] == "dpdk-dumpcap ready",
+                  f"start-up capture line with hugepages: {m[0] if m else None!r}")
+            caplog = open(os.path.join(lab.workdir, "dumpcap.log"), "w+")
+            cap = subprocess.Popen(
+                ["ip", "netns", "exec", lab.rns, "timeout", "30", "stdbuf", "-oL",
+                 "dpdk-dumpcap", f"--file-prefix={d.prefix}", "-i", "net_af_packet0", "-w",
+                 pcap, "-q"], stdin=subprocess.DEVNULL, stdout=caplog, stderr=subprocess.STDOUT,
+                preexec_fn=L.pdeathsig)
+
+            def capturing():
+                caplog.seek(0)
+                text = caplog.read()
+                check(cap.poll() is None, f"dpdk-dumpcap exited {cap.returncode}: {text}")
+                return "Capturing on 'net_af_packet0'" in text
+            wait_for("dpdk-dumpcap 'Capturing on'", capturing, 15)
+            s4, s6 = lab.port(), lab.port()
+            L.check_ping_run("captured light IPv4",
+                             L.twamp_ping(lab, B4, "-c", 8, "-i", 0.01, "--src-port", s4),
+                             count=8, size=41)
+            L.check_ping_run("captured STAMP IPv6",
+                             L.twamp_ping(lab, f"[{B6}]:{BETA}", "--mode", "stamp", "-c", 5,
+                                          "-i", 0.01, "--src-port", s6, "-s", 60),
+                             count=5, size=60)
+            with Peer(False, lab.port()) as p:
+                sd = p.sport
+                for i in range(3):
+                    p.send(L.twamp_request(i), DENYALL)
+            time.sleep(0.5)
+            cap.send_signal(signal.SIGINT)  # timeout passes it on to dpdk-dumpcap
+            try:
+                cap.wait(10)
+            except subprocess.TimeoutExpired:
+                cap.kill()
+                raise Failure("dpdk-dumpcap did not stop on SIGINT within 10 s") from None
+            caplog.seek(0)
+            text = caplog.read()
+            check(os.path.exists(pcap), f"no capture file; dpdk-dumpcap said:\n{text}")
+            s = lab.release()
+            eq(s["reflected"], 13, "reflected in the exit summary")
+        finally:
+            if cap is not None and cap.poll() is None:
+                cap.kill()
+                cap.wait(5)
+            if lab.dut is not None:
+                lab.dut.stop()
+                lab.dut = None
+            hp.cleanup([d.prefix] if d else [])
+
+    fields = ["frame.interface_name", "ip.src", "ipv6.src", "udp.srcport", "udp.dstport",
+              "udp.length", "twamp.test.seq_number", "twamp.test.sender_seq_number"]
+    for what, filt, n, src, sport, ulen, rseq in (
+            ("IPv4 requests", f"udp.srcport=={s4} && udp.dstport=={ALPHA}", 8, S4, s4, 49, None),
+            ("IPv4 replies", f"udp.srcport=={ALPHA} && udp.dstport=={s4}", 8, B4, ALPHA, 49,
+             True),
+            ("IPv6 STAMP requests", f"udp.srcport=={s6} && udp.dstport=={BETA}", 5, S6, s6, 68,
+             None),
+            ("IPv6 STAMP replies", f"udp.srcport=={BETA} && udp.dstport=={s6}", 5, B6, BETA, 68,
+             True),
+            ("denied requests", f"udp.srcport=={sd} && udp.dstport=={DENYALL}", 3, S4, sd, 49,
+             None),
+            ("replies to denied requests", f"udp.srcport=={DENYALL}", 0, None, None, None, None)):
+        rows = tshark_rows(pcap, fields, filt)
+        eq(len(rows), n, f"captured {what}")
+        for i, r in enumerate(rows):
+            # dpdk-dumpcap names the interface after the kernel's (the veth) when it has one.
+            check(r[0] in ("net_af_packet0", f"{lab.name}r0"),
+                  f"{what} #{i}: pcapng interface name {r[0]!r}")
+            eq(r[1] or r[2], src, f"{what} #{i}: source address")
+            eq((int(r[3]), int(r[5])), (sport, ulen), f"{what} #{i}: source port, UDP length")
+            if rseq:
+                eq((int(r[6]), int(r[7])), (i, i), f"{what} #{i}: reflector and sender seq")
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Live reload (SIGHUP).
+
+FLIP_LINE = r'^TWAMP: reload: reflectors\["flip"\]\.udp-ports: .*$'
+
+
+@case
+def reload_flip_under_load(lab):
+    """50 SIGHUPs, each flipping reflector 'flip' between (UDP 64370, sender admitted) and
+    (UDP 64371, sender denied), while twamp-ping streams 2000 pps for 15 s to the unaffected
+    reflector alpha: not one of its 30000 packets lost, its reflector seq never restarts
+    (the session survives every reload). After each reload is logged, probes behave per the
+    new config (64370 answered / silent, the flip session's seq continuing across states);
+    totals exact: flip received 50 = 25 reflected + 25 denied, no_reflector 50, reloads ok 50."""
+    d = start(lab)
+    path = d.conf
+    n_reloads, rate, count = 50, 2000, 30000
+    out_path = os.path.join(lab.workdir, "stream.json")
+    with open(out_path, "w") as out, Peer(False, lab.port()) as pa, \
+            Peer(False, lab.port()) as pb:
+        stream = subprocess.Popen(L.ping_cmd(lab, B4, "--rate", rate, "-c", count, "-W", 2),
+                                  stdout=out, stderr=subprocess.PIPE, preexec_fn=L.pdeathsig)
+        try:
+            time.sleep(1.0)
+            check(stream.poll() is None, "the stream ended early")
+            t_start = time.monotonic()
+            del RELOAD_TIMES[:]
+            a_probes = 0
+            for i in range(1, n_reloads + 1):
+                admit = i % 2 == 0  # the file starts admitting on 64370; reload 1 flips it
+                port = FLIP_A if admit else FLIP_B
+                write_file(path, ops_conf(lab, flip_admit=admit, flip_port=port))
+                line = reload_and_wait(d, FLIP_LINE, i - 1)
+                old = FLIP_B if admit else FLIP_A
+                eq(line, f'TWAMP: reload: reflectors["flip"].udp-ports: [ {old} ] -> '
+                         f'[ {port} ] (reloadable)', f"reload {i}: log line")
+                if admit:
+                    # Admitted on 64370; 64371 is nobody's now.
+                    data, *_ = pa.exchange(L.twamp_request(i), FLIP_A, f"after reload {i}")
+                    eq(L.parse_reply(data).seq, a_probes,
+                       f"after reload {i}: flip session's reflector seq (continues)")
+                    a_probes += 1
+                    pb.send(L.twamp_request(i), FLIP_B)
+                else:
+                    # 64371 is flip's but the sender is denied; 64370 is nobody's.
+                    pb.send(L.twamp_request(i), FLIP_B)
+                    pa.send(L.twamp_request(i), FLIP_A)
+                # Spread the reloads over the stream: one every 0.25 s.
+                time.sleep(max(0.0, t_start + 0.25 * i - time.monotonic()))
+            check(stream.poll() is None,
+                  "the stream ended before the last reload: reloads were not under load")
+            t_reloads = time.monotonic() - t_start
+            try:
+                _, err = stream.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                stream.kill()
+                raise Failure("twamp-ping stream did not end within 30 s") from None
+        finally:
+            if stream.poll() is None:
+                stream.kill()
+                stream.wait(5)
+        time.sleep(0.2)
+        extra_a = pa.expect_silence(0.2)
+        extra_b = pb.expect_silence(0.0)
+    check(extra_a is None, f"an unexpected reply on 64370: {extra_a!r}")
+    check(extra_b is None, f"a reply on 64371, where flip was either absent or denying: "
+                           f"{extra_b!r}")
+    eq(a_probes, n_reloads // 2, "probes answered")
+    with open(out_path) as f:
+        res = L.parse_ping_output(f.read())
+    # Zero loss, reflector seq == sender seq throughout: no session reset by any reload.
+    L.check_ping_run("stream to alpha during 50 reloads", (stream.returncode,) + res,
+                     count=count, size=41)
+    m = scrape(lab)
+    eq(m.by("twamp_reflector_config_reloads_total", "result"),
+       {"ok": float(n_reloads), "failed": 0.0, "refused": 0.0}, "config_reloads_total")
+    want = {"received_packets_total": n_reloads, "reflected_packets_total": n_reloads // 2,
+            "denied_packets_total": n_reloads // 2}
+    got = {k: m.val("twamp_reflector_" + k, reflector="flip") for k in want}
+    eq(got, {k: float(v) for k, v in want.items()}, "flip's counters")
+    eq(m.val("twamp_reflector_reflected_packets_total", reflector="alpha"), count,
+       "alpha reflected")
+    eq(m.val("twamp_reflector_received_packets_total", reflector="alpha"), count,
+       "alpha received")
+    drops = {k: v for k, v in m.by("twamp_reflector_dropped_packets_total", "reason").items()
+             if v}
+    eq(drops, {"no_reflector": float(n_reloads), "acl_denied": n_reloads / 2}, "drops")
+    eq(m.val("twamp_reflector_sessions_created_total"), 2,
+       "sessions created (the stream's and the flip probe's, each once)")
+    eq(m.val("twamp_reflector_sessions_aged_total"), 0, "sessions aged")
+    lab.release()
+    print(f"    {n_reloads} reloads in {t_reloads:.1f} s during the stream (SIGHUP to log line: "
+          f"max {max(RELOAD_TIMES) * 1000:.1f} ms, mean "
+          f"{sum(RELOAD_TIMES) / len(RELOAD_TIMES) * 1000:.1f} ms); {count} packets, none lost",
+          flush=True)
+
+
+RELOAD_RESULT = r"^TWAMP: reload (?:rejected|refused)[^\n]*$"
+
+
+@case
+def reload_rejected(lab):
+    """A file with a syntax error, then one with a bad prefix: each rejected with its
+    file:line in the log, config_reloads_total{result="failed"} counts them, the running
+    config keeps serving (alpha's session continues, the bad files' other change is not
+    applied); a good file afterwards is applied."""
+    d = start(lab)
+    path = d.conf
+    with Peer(False, lab.port()) as p:
+        data, *_ = p.exchange(L.twamp_request(0), ALPHA, "before the bad files")
+        eq(L.parse_reply(data).seq, 0, "reflector seq before")
+        good = ops_conf(lab, alpha_ports=(ALPHA, 64380))
+        bad1 = list(good)
+        bad1.insert(7, '  { name = = "broken"; },')  # after "reflectors = (" (line 7)
+        bad2 = [ln.replace('"198.18.0.0/24", "2001:2::/64" ]; inactivity-timeout = 600; }',
+                           '"198.18.0.0/33" ]; inactivity-timeout = 600; }', 1)
+                if '"beta"' in prev else ln for prev, ln in zip([""] + good, good)]
+        line2 = next(i + 1 for i, ln in enumerate(bad2) if "198.18.0.0/33" in ln)
+        for n, (lines, line_no, word) in enumerate(((bad1, 8, None),
+                                                     (bad2, line2, "198.18.0.0/33"))):
+            write_file(path, lines)
+            msg = reload_and_wait(d, RELOAD_RESULT, n)
+            check(msg.startswith(f"TWAMP: reload rejected, running config kept: {path}:{line_no}:"),
+                  f"bad file {n + 1}: log line {msg!r} does not name {path}:{line_no}")
+            if word:
+                check(word in msg, f"bad file {n + 1}: log line {msg!r} lacks {word!r}")
+            data, *_ = p.exchange(L.twamp_request(n + 1), ALPHA, f"after bad file {n + 1}")
+            eq(L.parse_reply(data).seq, n + 1, f"reflector seq after bad file {n + 1}")
+            p.send(L.twamp_request(0), 64380)  # the bad file's own change: not applied
+            check(p.expect_silence(0.2) is None, f"port 64380 answered after bad file {n + 1}")
+        m = scrape(lab)
+        eq(m.by("twamp_reflector_config_reloads_total", "result"),
+           {"ok": 0.0, "failed": 2.0, "refused": 0.0}, "config_reloads_total after two bad")
+        eq(m.val("twamp_reflector_dropped_packets_total", reason="no_reflector"), 2,
+           "no_reflector drops (64380 while the bad files were refused)")
+        write_file(path, good)
+        line = reload_and_wait(d, r"^TWAMP: reload: .*$", 0)
+        eq(line, 'TWAMP: reload: reflectors["alpha"].udp-ports: [ 862 ] -> [ 862, 64380 ] '
+                 '(reloadable)', "log line of the good reload")
+        data, *_ = p.exchange(L.twamp_request(9), 64380, "the good file's new port")
+        eq(L.parse_reply(data).seq, 0, "reflector seq of the new port's session")
+        data, *_ = p.exchange(L.twamp_request(3), ALPHA, "after the good reload")
+        eq(L.parse_reply(data).seq, 3, "reflector seq of the first session after the reloads")
+    eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+       {"ok": 1.0, "failed": 2.0, "refused": 0.0}, "config_reloads_total at the end")
+    lab.release()
+
+
+@case
+def reload_refused(lab):
+    """A restart-only change (the port's device string, then metrics.listen) refuses the
+    whole reload by name: log 'reload refused ... (restart required)', counter
+    result="refused", and the reloadable change in the same file (alpha dscp 46) is not
+    applied; the same dscp change alone is then applied."""
+    d = start(lab)
+    path = d.conf
+    with Peer(False, lab.port(), tos=0x28) as p:
+        def dscp():
+            _, _, tos, *_ = p.exchange(L.twamp_request(0), ALPHA, "DSCP probe")
+            return tos >> 2
+        eq(dscp(), 10, "reply DSCP before (dscp = copy)")
+        dev = f"net_af_packet0,iface={lab.name}r0"
+        for n, (kw, key, frm, to) in enumerate((
+                (dict(device_extra=",qpairs=1"), 'ports["wire0"].device', f'"{dev}"',
+                 f'"{dev},qpairs=1"'),
+                (dict(listen="127.0.0.1:9863"), "metrics.listen", '"127.0.0.1:9862"',
+                 '"127.0.0.1:9863"'))):
+            write_file(path, ops_conf(lab, alpha_dscp=46, **kw))
+            msg = reload_and_wait(d, RELOAD_RESULT, n)
+            eq(msg, f"TWAMP: reload refused, running config kept: {key}: {frm} -> {to} "
+                    "(restart required)", f"refused reload {n + 1}: log line")
+            eq(dscp(), 10, f"reply DSCP after refused reload {n + 1} (its dscp 46 not applied)")
+        eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+           {"ok": 0.0, "failed": 0.0, "refused": 2.0}, "config_reloads_total")
+        write_file(path, ops_conf(lab, alpha_dscp=46))
+        line = reload_and_wait(d, r"^TWAMP: reload: .*$", 0)
+        eq(line, 'TWAMP: reload: reflectors["alpha"].dscp: "copy" -> 46 (reloadable)',
+           "log line of the dscp reload")
+        eq(dscp(), 46, "reply DSCP after the dscp reload")
+    eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+       {"ok": 1.0, "failed": 0.0, "refused": 2.0}, "config_reloads_total at the end")
+    lab.release()
+
+
+@case
+def reload_remove_reflector(lab):
+    """Removing reflector 'gone' while it has 3 active sessions: they end at once
+    (sessions_aged_total +3, sessions_active 4 -> 1, /twamp/sessions lists only alpha's), its
+    port stops answering (no_reflector drops exact), it leaves the metrics and
+    /twamp/reflectors; alpha's session continues. Added back, it starts new sessions (seq 0)."""
+    d = start(lab)
+    path = d.conf
+    peers = [Peer(i == 2, lab.port()) for i in range(3)]
+    try:
+        with Peer(False, lab.port()) as a:
+            a.exchange(L.twamp_request(0), ALPHA, "alpha before")
+            for p in peers:
+                for i in range(2):
+                    data, *_ = p.exchange(L.twamp_request(i), GONE, f"gone {p.sport} #{i}")
+                    eq(L.parse_reply(data).seq, i, f"gone {p.sport} #{i}: reflector seq")
+            time.sleep(0.1)
+            eq(telemetry(d, "/twamp/reflectors")["gone"]["sessions_active"], 3,
+               "/twamp/reflectors gone sessions_active before")
+            m = scrape(lab)
+            eq(m.val("twamp_reflector_sessions_active"), 4, "sessions_active before")
+            write_file(path, ops_conf(lab, gone=False))
+            line = reload_and_wait(d, r"^TWAMP: reload: .*$", 0)
+            eq(line, 'TWAMP: reload: reflectors["gone"] removed (reloadable)', "log line")
+
+            def aged():
+                m = scrape(lab)
+                return m if m.val("twamp_reflector_sessions_aged_total") >= 3 else None
+            m = wait_for("gone's sessions end", aged, 3, step=0.1)
+            eq(m.val("twamp_reflector_sessions_aged_total"), 3, "sessions_aged_total")
+            eq(m.val("twamp_reflector_sessions_active"), 1, "sessions_active after")
+            check(not [lb for n, lb, _ in m.samples if lb.get("reflector") == "gone"],
+                  "series with reflector=\"gone\" after its removal")
+            eq(sorted(telemetry(d, "/twamp/reflectors")), sorted(set(REFLECTORS) - {"gone"}),
+               "/twamp/reflectors after the removal")
+            ss = telemetry(d, "/twamp/sessions")
+            eq([(x["reflector"], x["source_port"]) for x in ss.values()], [("alpha", a.sport)],
+               "/twamp/sessions after the removal")
+            for p in peers:
+                p.send(L.twamp_request(5), GONE)
+            for p in peers:
+                got = p.expect_silence(0.2)
+                check(got is None, f"the removed reflector's port answered {p.sport}: {got!r}")
+            data, *_ = a.exchange(L.twamp_request(1), ALPHA, "alpha after")
+            eq(L.parse_reply(data).seq, 1, "alpha's session continues")
+            m = scrape(lab)
+            eq(m.val("twamp_reflector_dropped_packets_total", reason="no_reflector"), 3,
+               "no_reflector drops to the removed reflector's port")
+            # Back again: a fresh session (the old ones ended), same counters slot.
+            write_file(path, ops_conf(lab, gone=True))
+            line = reload_and_wait(d, r"^TWAMP: reload: .*$", 1)
+            eq(line, 'TWAMP: reload: reflectors["gone"] added (reloadable)', "log line")
+            data, *_ = peers[0].exchange(L.twamp_request(7), GONE, "gone added back")
+            eq(L.parse_reply(data).seq, 0, "reflector seq of gone's session after re-adding")
+            m = scrape(lab)
+            eq(m.val("twamp_reflector_reflected_packets_total", reflector="gone"), 7,
+               "gone's reflected counter (6 before the removal, 1 after)")
+            eq(m.by("twamp_reflector_config_reloads_total", "result"),
+               {"ok": 2.0, "failed": 0.0, "refused": 0.0}, "config_reloads_total")
+    finally:
+        for p in peers:
+            p.close()
+    lab.release()
+
+
+if __name__ == "__main__":
+    sys.exit(L.main(CASES, suite="ops", doc=__doc__))

@@ -31,6 +31,8 @@ def run_one(t, log):
         out, rc = p.stdout.decode(errors="replace"), p.returncode
     except subprocess.TimeoutExpired as e:
         out, rc = (e.stdout or b"").decode(errors="replace") + f"\nTIMEOUT after {timeout}s\n", -1
+    except OSError as e:  # e.g. the executable was not built
+        out, rc = f"cannot run {cmd[0]}: {e}\n", -1
     log.write(f"==== {t['name']} ({' '.join(cmd)}) rc={rc} "
               f"{time.monotonic() - start:.1f}s\n{out}\n")
     log.flush()

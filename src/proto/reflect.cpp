@@ -24,11 +24,10 @@ bool bad_ipv6_source(const uint8_t* ip) noexcept {
     if (s[0] == 0xff) {
         return true; // multicast
     }
-    uint64_t hi, lo;
-    std::memcpy(&hi, s, 8);
-    std::memcpy(&lo, s + 8, 8);
+    const uint64_t hi = load_be64(s);
+    const uint64_t lo = load_be64(s + 8);
     // :: (unspecified) and ::1 (loopback)
-    return hi == 0 && (lo == 0 || lo == __builtin_bswap64(1));
+    return hi == 0 && lo <= 1;
 }
 
 // Unfolded UDP pseudo-header sum (RFC 768; RFC 8200 §8.1, whose 32-bit length has a zero upper

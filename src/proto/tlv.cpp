@@ -33,21 +33,32 @@ tlv_result reflect_tlvs(std::span<uint8_t> area) noexcept {
     tlv_result r;
     tlv_walker w(area);
     tlv_view t;
+    // The reflector writes the whole Flags octet (RFC 8972 §4): U says whether it understood
+    // the Type, M whether the TLV was malformed, I = 0 (no HMAC check failed here: it does not
+    // do them) and the reserved bits are zeroed on transmission. Nothing the sender put there
+    // survives: a sender sets U = 1 on every TLV it sends, so echoing it would be a lie.
     while (w.next(t)) {
         ++r.count;
-        uint8_t flags = static_cast<uint8_t>(t.flags & ~(tlv_flag_u | tlv_flag_m));
+        uint8_t flags = 0;
         if (!recognized(t.type)) {
-            flags |= tlv_flag_u;
+            flags = tlv_flag_u;
             ++r.unrecognized;
         }
         set_flags(area, t.offset, flags, r);
     }
     if (w.malformed()) {
         // The header may itself be cut off; its Flags octet is still there (the walk only
-        // stops with octets left), so M can always be set.
+        // stops with octets left), so M can always be set. U as for any TLV when its Type
+        // octet made it.
+        const std::size_t at = w.position();
+        uint8_t flags = tlv_flag_m;
+        if (area.size() - at >= 2 && !recognized(area[at + 1])) {
+            flags |= tlv_flag_u;
+            ++r.unrecognized;
+        }
         ++r.count;
         r.malformed = true;
-        set_flags(area, w.position(), static_cast<uint8_t>(area[w.position()] | tlv_flag_m), r);
+        set_flags(area, at, flags, r);
     }
     return r;
 }

@@ -109,16 +109,26 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
     std::vector<uint8_t> expect(data, data + size);
     uint16_t unrecognized = 0;
+    // RFC 8972 §4.2: the reflector writes the whole Flags octet: U = not understood, M =
+    // malformed, I = 0, reserved bits zero. Nothing the sender set survives.
+    const auto known = [](uint8_t type) {
+        return type == static_cast<uint8_t>(tp::tlv_type::extra_padding);
+    };
     for (const ref_tlv& r : ref.tlvs) {
-        uint8_t f = static_cast<uint8_t>(r.flags & ~(tp::tlv_flag_u | tp::tlv_flag_m));
-        if (r.type != static_cast<uint8_t>(tp::tlv_type::extra_padding)) {
-            f |= tp::tlv_flag_u;
+        uint8_t f = 0;
+        if (!known(r.type)) {
+            f = tp::tlv_flag_u;
             ++unrecognized;
         }
         expect[r.offset] = f;
     }
     if (ref.malformed) {
-        expect[ref.malformed_at] = static_cast<uint8_t>(data[ref.malformed_at] | tp::tlv_flag_m);
+        uint8_t f = tp::tlv_flag_m;
+        if (size - ref.malformed_at >= 2 && !known(data[ref.malformed_at + 1])) {
+            f |= tp::tlv_flag_u;
+            ++unrecognized;
+        }
+        expect[ref.malformed_at] = f;
     }
     FUZZ_CHECK(same(expect.data(), area.get(), size));
     FUZZ_CHECK(res.count == ref.tlvs.size() + (ref.malformed ? 1 : 0));

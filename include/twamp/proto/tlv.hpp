@@ -91,9 +91,11 @@ struct tlv_result {
     uint16_t sum_after = 0;
 };
 
-// Session-Reflector TLV processing in place (RFC 8972 §4.2): for each TLV, U = 1 when the type
-// is not one this reflector implements, else 0; M = 0. A malformed TLV gets M = 1 and
-// processing stops; the octets after it are returned untouched. Extra Padding is echoed as is.
+// Session-Reflector TLV processing in place (RFC 8972 §4.2): each TLV's Flags octet is
+// rewritten whole: U = 1 when the type is not one this reflector implements, else 0; M = 0;
+// I = 0 and the reserved bits 0, whatever the sender sent. A malformed TLV gets M = 1 (and U
+// by its Type when that octet is there) and processing stops; the octets after its Flags
+// octet are returned untouched. Extra Padding is echoed as is.
 tlv_result reflect_tlvs(std::span<uint8_t> area) noexcept;
 
 } // namespace twamp::proto

@@ -254,3 +254,30 @@ TEST(tlv_walker, random_areas_bounded) {
 }
 
 } // namespace
+
+namespace {
+
+// RFC 8972 §4.2: the Session-Reflector writes the whole Flags octet. U = 1 only when it did
+// not understand the Type, M = 1 only for the malformed TLV, I = 0 (no HMAC check failed), the
+// reserved bits zero on transmission: whatever the sender had put there does not survive.
+TEST(tlv_flags, reflector_rewrites_the_whole_flags_octet) {
+    bytes a = cat({tlv(0xff, 1, bytes(4, 0xaa)),   // Extra Padding, every flag set by the sender
+                   tlv(0x3f, 200, bytes(2, 0xbb)), // unknown type, U clear, I and reserved set
+                   bytes{0xff, 1, 0x00, 0x09, 1, 2}}); // Extra Padding whose Length runs past
+    reflect_tlvs(a);
+    EXPECT_EQ(a[0], 0x00);        // understood, well formed
+    EXPECT_EQ(a[8], tlv_flag_u);  // not understood
+    EXPECT_EQ(a[14], tlv_flag_m); // malformed (Type understood: U = 0)
+    EXPECT_EQ(rd16(&a[2]), 4u);   // nothing else touched
+    EXPECT_EQ(a[4], 0xaa);
+}
+
+TEST(tlv_flags, malformed_unknown_type_gets_u_and_m) {
+    bytes a = {0x00, 77, 0x00, 0x10, 1, 2, 3}; // unknown Type, Length 16 with 3 octets left
+    tlv_result r = reflect_tlvs(a);
+    EXPECT_TRUE(r.malformed);
+    EXPECT_EQ(r.unrecognized, 1u);
+    EXPECT_EQ(a[0], tlv_flag_u | tlv_flag_m);
+}
+
+} // namespace

@@ -1,0 +1,313 @@
+#!/usr/bin/python3
+"""Integration tests of full TWAMP (RFC 5357 §3): the box's TWAMP-Control server on its kernel
+TCP socket (reached through the TAP), sessions negotiated over it and reflected by the workers.
+
+    tests/integration/control_tests.py --binary build/src/app/dpdk-twamp --source-root .
+        [--case NAME]... [--keep] [--list] [--gtest_output=json:PATH]
+
+The client here is written from the RFC's message layouts (RFC 4656 §3, RFC 5357 §3) with
+Python's struct, independently of the project's own src/control client, and tshark decodes a
+captured exchange as TWAMP-Control. The lab and the runner are lab_tests.py's (imported).
+Addresses only from 198.18.0.0/15 and 2001:2::/48.
+"""
+import os
+import re
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lab_tests as L  # noqa: E402
+from lab_tests import B4, B6, Failure, check, eq  # noqa: E402
+
+RECEIVER_MIN, RECEIVER_MAX = 64400, 64403
+METRICS_URL = "http://127.0.0.1:9862/metrics"
+
+
+def control_conf(lab, *, prefixes='"198.18.0.0/15", "2001:2::/48"', max_sessions=16,
+                 max_connections=8, servwait=900):
+    path = lab.write_conf(f"control-{lab.instances + 1}.conf")
+    with open(path, "a") as f:
+        f.write(f"""
+control = {{ listen = "::"; port = 862; prefixes = [ {prefixes} ];
+            max-connections = {max_connections}; max-sessions = {max_sessions};
+            servwait = {servwait};
+            receiver-ports = {{ min = {RECEIVER_MIN}; max = {RECEIVER_MAX}; }}; }};
+metrics = {{ listen = "127.0.0.1:9862"; }};
+""")
+    return path
+
+
+def start(lab, **kw):
+    return lab.fresh(conf=control_conf(lab, **kw))
+
+
+def scrape(lab, name):
+    p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", "--max-time", "5", METRICS_URL],
+              check_rc=False, timeout=15)
+    check(p.returncode == 0, f"curl {METRICS_URL}: exit {p.returncode}")
+    m = re.search(rf"^{re.escape(name)} (\S+)$", p.stdout.decode(), re.M)
+    check(m, f"no {name} in the scrape")
+    return float(m[1])
+
+
+class Client:
+    """A TWAMP-Control client from the RFC layouts (unauthenticated mode)."""
+
+    def __init__(self, host, timeout=5.0):
+        self.host = host
+        self.v6 = ":" in host
+        self.s = socket.create_connection((host, 862), timeout=timeout)
+
+    def recvn(self, n):
+        b = b""
+        while len(b) < n:
+            d = self.s.recv(n - len(b))
+            if not d:
+                raise Failure(f"control connection closed after {len(b)} of {n} octets")
+            b += d
+        return b
+
+    def closed_by_server(self, timeout=3.0):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except (socket.timeout, ConnectionResetError):
+            return False
+
+    def greeting(self):
+        g = self.recvn(64)  # Unused(12) Modes(4) Challenge(16) Salt(16) Count(4) MBZ(12)
+        modes, count = struct.unpack("!I", g[12:16])[0], struct.unpack("!I", g[48:52])[0]
+        return modes, count
+
+    def setup(self, mode=1):
+        self.s.sendall(struct.pack("!I", mode) + bytes(160))  # Mode KeyID(80) Token(64) IV(16)
+        ss = self.recvn(48)  # MBZ(15) Accept(1) Server-IV(16) Start-Time(8) MBZ(8)
+        return ss[15], struct.unpack("!Q", ss[32:40])[0]
+
+    def request(self, sender_port, receiver_port=0, padding=27, timeout_s=1, dscp=46):
+        ipvn = 6 if self.v6 else 4
+        req = (struct.pack("!BBBBIIHH", 5, ipvn, 0, 0, 0, 0, sender_port, receiver_port) +
+               bytes(16) + bytes(16) +  # Sender/Receiver Address: zero = the connection's
+               bytes(16) +               # SID (MBZ from the client)
+               struct.pack("!I", padding) + struct.pack("!Q", 0) +
+               struct.pack("!Q", timeout_s << 32) +       # Timeout, NTP-format duration
+               struct.pack("!I", dscp << 24) +              # Type-P: 00 + DSCP (RFC 5357 §3.5)
+               bytes(8) + bytes(16))                        # MBZ, HMAC
+        assert len(req) == 112
+        self.s.sendall(req)
+        acc = self.recvn(48)  # Accept(1) MBZ(1) Port(2) SID(16) ... HMAC(16)
+        return acc[0], struct.unpack("!H", acc[2:4])[0], acc[4:20]
+
+    def start_sessions(self):
+        self.s.sendall(bytes([2]) + bytes(31))
+        return self.recvn(32)[0]  # Start-Ack: Accept(1) MBZ(15) HMAC(16)
+
+    def stop_sessions(self, n):
+        self.s.sendall(bytes([3, 0, 0, 0]) + struct.pack("!I", n) + bytes(24))
+
+    def close(self):
+        self.s.close()
+
+
+class Tester:
+    """A UDP socket sending unauthenticated TWAMP-Test packets (RFC 5357 §4.1.2), reading the
+    reflected DSCP (IP_RECVTOS / IPV6_RECVTCLASS)."""
+
+    def __init__(self, v6):
+        self.v6 = v6
+        self.u = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+        self.u.bind(("", 0))
+        if v6:
+            self.u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVTCLASS, 1)
+        else:
+            self.u.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
+        self.port = self.u.getsockname()[1]
+
+    def exchange(self, dst, port, seq, timeout=1.0):
+        ntp = int((time.time() + 2208988800) * 2**32)
+        self.u.sendto(struct.pack("!IQH", seq, ntp, 1) + bytes(27), (dst, port))
+        self.u.settimeout(timeout)
+        try:
+            data, anc, _, _ = self.u.recvmsg(2048, socket.CMSG_SPACE(4))
+        except socket.timeout:
+            return None
+        tos = None
+        for level, typ, val in anc:
+            tos = val[0] if len(val) == 1 else struct.unpack("i", val[:4])[0]
+        return {"seq": struct.unpack("!I", data[:4])[0],
+                "sender_seq": struct.unpack("!I", data[24:28])[0], "len": len(data),
+                "dscp": None if tos is None else (tos >> 2) & 0x3f}
+
+    def close(self):
+        self.u.close()
+
+
+def negotiate(host, sender_port, **kw):
+    c = Client(host)
+    modes, count = c.greeting()
+    eq(modes & 1, 1, "Server-Greeting Modes has unauthenticated")
+    check(count >= 1024 and count & (count - 1) == 0, f"Count {count}: a power of 2 >= 1024")
+    accept, start_time = c.setup()
+    eq(accept, 0, "Server-Start Accept")
+    check(start_time != 0, "Server-Start Start-Time set")
+    a, port, sid = c.request(sender_port, **kw)
+    return c, a, port, sid
+
+
+@L.case
+def control_session_v4_v6(lab):
+    """Over IPv4 and IPv6: Server-Greeting (unauthenticated, Count), Set-Up-Response,
+    Server-Start, Request-TW-Session (zero addresses, Type-P DSCP 46), Accept-Session with a
+    receiver port from control.receiver-ports, Start-Sessions/Start-Ack; then test packets are
+    reflected with the session's own sequence numbers 0.. and DSCP 46; Stop-Sessions keeps
+    reflecting for the session's Timeout and then stops; Gufo's session_attempts and
+    session_started count 2 each."""
+    start(lab)
+    for host, v6 in ((B4, False), (B6, True)):
+        t = Tester(v6)
+        c, a, port, _ = negotiate(host, t.port, timeout_s=1)
+        eq(a, 0, f"{host}: Accept-Session Accept")
+        check(RECEIVER_MIN <= port <= RECEIVER_MAX, f"{host}: receiver port {port} in range")
+        eq(t.exchange(host, port, 99, timeout=0.5), None, f"{host}: reply before Start-Sessions")
+        eq(c.start_sessions(), 0, f"{host}: Start-Ack Accept")
+        for i in range(5):
+            r = t.exchange(host, port, 100 + i)
+            check(r is not None, f"{host}: no reply to test packet {i}")
+            eq(r["seq"], i, f"{host}: reflector sequence of packet {i}")
+            eq(r["sender_seq"], 100 + i, f"{host}: sender sequence copied")
+            eq(r["len"], 41, f"{host}: reply length")
+            eq(r["dscp"], 46, f"{host}: reply DSCP (Type-P)")
+        c.stop_sessions(1)
+        r = t.exchange(host, port, 200)
+        check(r is not None, f"{host}: no reply right after Stop-Sessions (Timeout is 1 s)")
+        time.sleep(1.6)
+        eq(t.exchange(host, port, 201, timeout=0.5), None, f"{host}: reply after the Timeout")
+        c.close()
+        t.close()
+    eq(scrape(lab, "twamp_reflector_session_attempts"), 2, "session_attempts")
+    eq(scrape(lab, "twamp_reflector_session_started"), 2, "session_started")
+    s = lab.release()
+    check(s["drops"].get("no_session", 0) >= 2,
+          f"no_session drops {s['drops'].get('no_session', 0)} (before start, after timeout)")
+
+
+@L.case
+def control_requested_port_and_limits(lab):
+    """The requested receiver port is granted when free and in range; over control.max-sessions
+    the server answers Accept-Session with a non-zero Accept (temporary resource limitation,
+    RFC 4656 §3.3) instead of closing; over max-connections a client gets a Server-Greeting with
+    Modes 0 (the server does not wish to talk) and the connection closes."""
+    start(lab, max_sessions=2, max_connections=1)
+    c, a, port, _ = negotiate(B4, 40001, receiver_port=RECEIVER_MIN + 2)
+    eq((a, port), (0, RECEIVER_MIN + 2), "requested receiver port granted")
+    a, port2, _ = c.request(40002, receiver_port=RECEIVER_MIN + 2)
+    eq(a, 0, "second session accepted")
+    check(port2 != port and RECEIVER_MIN <= port2 <= RECEIVER_MAX,
+          f"taken port requested again: another from the range ({port2})")
+    a, _, _ = c.request(40003)
+    eq(a, 5, "Accept code over max-sessions")
+    c2 = Client(B4)
+    modes, _ = c2.greeting()
+    eq(modes, 0, "Modes over max-connections")
+    check(c2.closed_by_server(), "refused connection closed by the server")
+    c2.close()
+    c.close()
+    time.sleep(0.3)
+    # The first client is gone: a new one is served, and its sessions' ports are free again.
+    c3, a, port3, _ = negotiate(B4, 40004, receiver_port=RECEIVER_MIN + 2)
+    eq((a, port3), (0, RECEIVER_MIN + 2), "ports of a closed connection released")
+    c3.close()
+    lab.release()
+
+
+@L.case
+def control_prefix_acl(lab):
+    """A client outside control.prefixes gets a Server-Greeting with Modes 0 and a close;
+    inside, it is served."""
+    start(lab, prefixes='"2001:2::/48"')
+    c = Client(B4)
+    modes, _ = c.greeting()
+    eq(modes, 0, "Modes for a client outside control.prefixes")
+    check(c.closed_by_server(), "refused connection closed")
+    c.close()
+    c6, a, _, _ = negotiate(B6, 40010)
+    eq(a, 0, "IPv6 client inside the prefixes served")
+    c6.close()
+    lab.release()
+
+
+@L.case
+def control_bad_input(lab):
+    """Garbage, out-of-order and truncated-then-closed clients end only their own connection;
+    the server keeps serving the next one."""
+    start(lab)
+    c = Client(B4)
+    c.greeting()
+    c.s.sendall(b"\x07" * 164)  # a Set-Up-Response with a Mode we did not offer
+    ss = c.recvn(48)
+    eq(ss[15], 3, "Server-Start Accept for a Mode not offered (not supported)")
+    check(c.closed_by_server(), "server closes after a bad Set-Up-Response")
+    c.close()
+    c = Client(B4)
+    c.greeting()
+    c.setup()
+    c.s.sendall(bytes([2]) + bytes(31))  # Start-Sessions with no session
+    ack = c.recvn(32)
+    check(ack[0] != 0, f"Start-Ack for no session accepts ({ack[0]})")
+    c.close()
+    c = Client(B4)
+    c.greeting()
+    c.s.sendall(bytes(50))  # half a Set-Up-Response, then gone
+    c.close()
+    time.sleep(0.3)
+    c, a, _, _ = negotiate(B4, 40020)
+    eq(a, 0, "server still serves after bad clients")
+    c.close()
+    lab.release()
+
+
+@L.case
+def control_tshark_decodes(lab):
+    """tshark decodes a captured exchange on the sender's interface as TWAMP-Control: greeting
+    modes, Set-Up-Response mode, Server-Start accept, Request-TW-Session and Accept-Session
+    (port), Start-Sessions and Start-Ack."""
+    start(lab)
+    fd, pcap = tempfile.mkstemp(suffix=".pcap")
+    os.close(fd)
+    cap = subprocess.Popen(["tshark", "-q", "-i", lab.siface, "-f", "tcp port 862", "-w", pcap],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        time.sleep(2.0)
+        t = Tester(False)
+        c, a, port, _ = negotiate(B4, t.port)
+        eq(c.start_sessions(), 0, "Start-Ack")
+        c.stop_sessions(1)
+        time.sleep(0.3)
+        c.close()
+        t.close()
+        time.sleep(1.0)
+    finally:
+        cap.terminate()
+        cap.wait(10)
+    out = L.run(["tshark", "-r", pcap, "-Y", "twamp.control", "-T", "fields",
+                 "-e", "twamp.control.modes", "-e", "twamp.control.mode",
+                 "-e", "twamp.control.accept", "-e", "twamp.control.command",
+                 "-e", "twamp.control.receiver_port"], check_rc=False).stdout.decode()
+    os.unlink(pcap)
+    rows = [r.split("\t") for r in out.strip().splitlines()]
+    check(len(rows) >= 6, f"tshark decoded {len(rows)} TWAMP-Control messages:\n{out}")
+    flat = out
+    check("\t5\t" in flat or any(r[3] == "5" for r in rows if len(r) > 3),
+          f"no Request-TW-Session (command 5) decoded:\n{out}")
+    check(any(len(r) > 4 and r[4] == str(port) for r in rows) or str(port) in flat,
+          f"receiver port {port} not in the decoded exchange:\n{out}")
+    lab.release()
+
+
+if __name__ == "__main__":
+    sys.exit(L.main([c for c in L.CASES if c[0].startswith("control_")],
+                    suite="control", doc=__doc__))

@@ -36,6 +36,16 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     add(d, "sessions_created", s.sessions_created);
     add(d, "sessions_aged", s.sessions_aged);
     add(d, "sessions_table_full", s.sessions_table_full);
+    // Worker cost: TSC cycles spent on bursts that carried packets, and those packets, summed
+    // over workers (perf/bench.sh divides the differences: cycles/packet over a window).
+    uint64_t busy_cycles = 0, busy_pkts = 0;
+    for (const auto& w : s.workers) {
+        busy_cycles += w.busy_cycles;
+        busy_pkts += w.busy_pkts;
+    }
+    add(d, "busy_cycles", busy_cycles);
+    add(d, "busy_packets", busy_pkts);
+    add(d, "tsc_hz", rte_get_tsc_hz());
     rte_tel_data* drops = rte_tel_data_alloc();
     rte_tel_data_start_dict(drops);
     for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {

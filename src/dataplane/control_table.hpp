@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -31,11 +32,18 @@ struct control_session_rt {
     }
 };
 
+// When each receiver port last saw a test packet (TSC), written by the workers, read by the
+// control server for REFWAIT. One slot per UDP port, owned by the server, outliving tables.
+struct port_activity {
+    std::atomic<uint64_t> last[65536];
+};
+
 class control_table {
 public:
     control_table() = default;
-    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max)
-        : sessions_(std::move(s)), min_(range_min), max_(range_max) {
+    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max,
+                  port_activity* activity = nullptr)
+        : sessions_(std::move(s)), min_(range_min), max_(range_max), activity_(activity) {
         std::sort(sessions_.begin(), sessions_.end(),
                   [](const control_session_rt& a, const control_session_rt& b) {
                       return a.key_less(b.receiver, b.receiver_port);
@@ -55,12 +63,20 @@ public:
     }
 
     bool in_receiver_range(uint16_t port) const noexcept { return port >= min_ && port <= max_; }
+
+    // Hot path: a test packet of a started session arrived on `port`.
+    void touch(uint16_t port, uint64_t tsc) const noexcept {
+        if (activity_) {
+            activity_->last[port].store(tsc, std::memory_order_relaxed);
+        }
+    }
     std::size_t size() const noexcept { return sessions_.size(); }
 
 private:
     std::vector<control_session_rt> sessions_;
     uint16_t min_ = 1;
     uint16_t max_ = 0; // empty range: no control server
+    port_activity* activity_ = nullptr;
 };
 
 } // namespace twamp::dataplane

@@ -149,6 +149,8 @@ int worker_main(void* arg) {
                                            (cs->sender_port == 0 || cs->sender_port == pf.src_port);
                                 if (!cs->started) {
                                     why = proto::drop_reason::no_session;
+                                } else if (admitted) {
+                                    ctl->touch(pf.dst_port, start_tsc);
                                 }
                             } else if (ctl->in_receiver_range(pf.dst_port)) {
                                 why = proto::drop_reason::no_session;
@@ -216,8 +218,6 @@ int worker_main(void* arg) {
                                     m->data_len = rr.reply.len;
                                     m->pkt_len = rr.reply.len;
                                     tx[ntx++] = {m, rr.reply, params.t2_ns, ctx->index};
-                                    bump(wc.contexts[ctx->index].reflected_pkts, 1);
-                                    bump(wc.contexts[ctx->index].reflected_octets, rr.reply.len);
                                     continue;
                                 }
                                 why = rr.reason;
@@ -253,6 +253,11 @@ int worker_main(void* arg) {
                 }
                 const uint16_t sent = rte_eth_tx_burst(wp.port_id, wp.queue, tx_mbufs, ntx);
                 bc.reflected = sent;
+                for (uint16_t i = 0; i < sent; ++i) { // what the NIC took, per reflector
+                    context_counters& cc = wc.contexts[tx[i].ctx];
+                    bump(cc.reflected_pkts, 1);
+                    bump(cc.reflected_octets, tx[i].r.len);
+                }
                 if (unlikely(sent < ntx)) {
                     for (uint16_t i = sent; i < ntx; ++i) {
                         bc.reflected_octets -= tx_mbufs[i]->pkt_len;

@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
+
 #include <cstring>
 
 #include "../dataplane/clock.hpp"
@@ -64,7 +66,12 @@ bool allowed(const config::control_config& cfg, const config::ip_address& peer) 
 control_server::control_server(const config::control_config& cfg, publish_fn publish)
     : cfg_(cfg), publish_(std::move(publish)),
       policy_(control::server_policy::from_config(cfg, dataplane::realtime_ns())),
-      pool_(cfg.receiver_ports, cfg.max_sessions) {}
+      pool_(cfg.receiver_ports, cfg.max_sessions),
+      activity_(std::make_unique<dataplane::port_activity>()) {
+    for (auto& a : activity_->last) {
+        a.store(0, std::memory_order_relaxed);
+    }
+}
 
 control_server::~control_server() {
     for (auto& [fd, c] : conns_) {
@@ -202,6 +209,9 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
                 auto it = sessions_.find(sid);
                 if (it != sessions_.end()) {
                     it->second.started = true;
+                    // REFWAIT counts from the start.
+                    activity_->last[it->second.info.receiver_port].store(rte_rdtsc(),
+                                                                         std::memory_order_relaxed);
                 }
             }
             dirty_ = true;
@@ -307,11 +317,33 @@ bool control_server::poll(uint64_t now_ns) {
     for (const auto& sid : expired) {
         end_session(sid);
     }
+    check_refwait();
     if (dirty_) {
         republish();
         work = true;
     }
     return work;
+}
+
+// RFC 5357 §3.1 REFWAIT: a started session with no test packet for that long is ended (its
+// port released, its connection told nothing: the client learns from the missing replies).
+void control_server::check_refwait() {
+    if (cfg_.refwait == 0) {
+        return;
+    }
+    const uint64_t now = rte_rdtsc();
+    const uint64_t limit = uint64_t{cfg_.refwait} * rte_get_tsc_hz();
+    std::vector<control::sid_t> idle;
+    for (const auto& [sid, s] : sessions_) {
+        const uint64_t last = activity_->last[s.info.receiver_port].load(std::memory_order_relaxed);
+        if (s.started && s.owner_fd >= 0 && last && now - last > limit) {
+            idle.push_back(sid);
+        }
+    }
+    for (const auto& sid : idle) {
+        refusals_.refwait.fetch_add(1, std::memory_order_relaxed);
+        end_session(sid);
+    }
 }
 
 void control_server::republish() {
@@ -329,7 +361,7 @@ void control_server::republish() {
         v.push_back(r);
     }
     publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,
-                                                        cfg_.receiver_ports.max));
+                                                        cfg_.receiver_ports.max, activity_.get()));
     dirty_ = false;
 }
 

@@ -20,6 +20,7 @@ namespace twamp::slowpath {
 struct control_refusals {
     std::atomic<uint64_t> acl{0};             // client outside control.prefixes
     std::atomic<uint64_t> max_connections{0}; // over control.max-connections
+    std::atomic<uint64_t> refwait{0};         // started sessions ended after REFWAIT idle
 };
 
 class control_server {
@@ -59,6 +60,7 @@ private:
         bool started = false;
         uint64_t remove_at_ns = 0; // after Stop-Sessions: its Timeout later
     };
+    void check_refwait();
 
     void accept_all(uint64_t now_ns);
     void on_readable(conn& c, uint64_t now_ns);
@@ -79,6 +81,7 @@ private:
     std::map<int, conn> conns_;
     std::map<control::sid_t, session> sessions_;
     bool dirty_ = false;
+    std::unique_ptr<dataplane::port_activity> activity_;
 };
 
 } // namespace twamp::slowpath

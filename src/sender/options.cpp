@@ -11,32 +11,49 @@ namespace twamp::sender {
 const char* const usage_text =
         "usage: twamp-ping [options] HOST[:PORT]\n"
         "\n"
-        "Session-Sender for TWAMP Light (RFC 5357 Appendix I) and STAMP (RFC 8762, RFC 8972):\n"
-        "sends test packets to a reflector and reports round trip, one-way delays, jitter and\n"
-        "loss. HOST is a name, an IPv4 address or an IPv6 address (\"[2001:2::2]:862\" with a\n"
-        "port); PORT defaults to 862.\n"
+        "Session-Sender for TWAMP Light (RFC 5357 Appendix I), STAMP (RFC 8762, RFC 8972) and\n"
+        "full TWAMP (RFC 5357, unauthenticated TWAMP-Control client): sends test packets to a\n"
+        "reflector and reports round trip, one-way delays, jitter and loss. HOST is a name, an\n"
+        "IPv4 address or an IPv6 address (\"[2001:2::2]:862\" with a port); PORT defaults to 862\n"
+        "(with --mode twamp: the TWAMP-Control TCP port).\n"
         "\n"
-        "  --mode light|stamp   TWAMP Light (default) or STAMP test packets\n"
-        "  -c COUNT             send COUNT packets, then stop (default: until interrupted)\n"
+        "  --mode light|stamp|twamp\n"
+        "                       TWAMP Light (default) or STAMP test packets to HOST:PORT, or\n"
+        "                       full TWAMP: negotiate sessions with the TWAMP-Control server at\n"
+        "                       HOST:PORT (TCP), then send TWAMP-Test packets to the ports it\n"
+        "                       accepted\n"
+        "  -c COUNT             send COUNT packets, then stop (default: until interrupted);\n"
+        "                       with --sessions, COUNT in all, spread round-robin\n"
         "  -i INTERVAL          seconds between packets, at least 0.001 (default 1)\n"
         "  --rate PPS           packets per second on a fixed schedule, instead of -i\n"
         "                       (up to 1000000)\n"
-        "  -s SIZE              UDP payload octets, padding zeros. light: 14 or more (default 41,\n"
-        "                       the reply's size); stamp: 44 (default) or 48 and more (an Extra\n"
-        "                       Padding TLV fills the rest)\n"
-        "  --dscp DSCP          DSCP of the requests, 0..63 (default 0)\n"
+        "  -s SIZE              UDP payload octets, padding zeros. light, twamp: 14 or more\n"
+        "                       (default 41, the reply's size; twamp asks for SIZE - 14 octets of\n"
+        "                       padding); stamp: 44 (default) or 48 and more (an Extra Padding\n"
+        "                       TLV fills the rest)\n"
+        "  --dscp DSCP          DSCP of the requests, 0..63 (default 0); twamp: also the\n"
+        "                       Type-P DSCP the reflector is asked to send its replies with\n"
         "  --timestamp ntp|ptp  timestamp format of T1, asks the reflector for the same\n"
         "                       (Error Estimate Z bit; default ntp)\n"
         "  --ssid SSID          STAMP Session-Sender Identifier, 0..65535 (default 1)\n"
-        "  --src-port PORT      local UDP port (default: any free one)\n"
+        "  --src-port PORT      local UDP port (default: any free one); twamp with --sessions:\n"
+        "                       PORT, PORT+1, ...\n"
         "  -W TIMEOUT           seconds to wait for each reply; later ones count as lost\n"
-        "                       (default 2)\n"
+        "                       (default 2). twamp: also the limit on the TCP connect and each\n"
+        "                       TWAMP-Control answer, never less than 5\n"
+        "  --receiver-port N    twamp: the receiver port to request, 1..65535 (N, N+1, ... with\n"
+        "                       --sessions; default 0: the server chooses)\n"
+        "  --session-timeout S  twamp: seconds the reflector keeps reflecting after\n"
+        "                       Stop-Sessions (Request-TW-Session Timeout), 0..86400 (default 2)\n"
+        "  --sessions N         twamp: negotiate N sessions, 1..64, each from its own UDP port\n"
+        "                       (default 1)\n"
         "  --json               one JSON object per line: one per packet, then a summary\n"
         "  -q                   print the summary only\n"
         "  -h, --help           this text\n"
         "  -V, --version        print the version\n"
         "\n"
-        "Exit status: 0 when replies came back, 1 when none did, 2 on a usage error.\n";
+        "Exit status: 0 when replies came back, 1 when none did or the TWAMP-Control server\n"
+        "refused or failed, 2 on a usage error.\n";
 
 namespace {
 
@@ -156,7 +173,8 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
         auto needs_value = [&](std::string_view n) {
             return n == "-c" || n == "-i" || n == "-s" || n == "-W" || n == "--mode" ||
                    n == "--rate" || n == "--dscp" || n == "--timestamp" || n == "--ssid" ||
-                   n == "--src-port";
+                   n == "--src-port" || n == "--receiver-port" || n == "--session-timeout" ||
+                   n == "--sessions";
         };
         if (needs_value(name) && !has_value) {
             if (i + 1 >= args.size()) {
@@ -183,10 +201,9 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             } else if (value == "stamp") {
                 o.mode = mode::stamp;
             } else if (value == "twamp") {
-                return fail("--mode twamp (full TWAMP with a TWAMP-Control client) is not "
-                            "available yet; use --mode light or --mode stamp");
+                o.mode = mode::twamp;
             } else {
-                return fail("--mode " + quoted(value) + ": expected light or stamp");
+                return fail("--mode " + quoted(value) + ": expected light, stamp or twamp");
             }
         } else if (name == "-c") {
             uint64_t v = 0;
@@ -246,6 +263,28 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
                 return fail("--src-port " + quoted(value) + ": expected 1..65535");
             }
             o.src_port = static_cast<uint16_t>(v);
+        } else if (name == "--receiver-port") {
+            uint64_t v = 0;
+            if (!parse_uint(value, 1, 65535, v)) {
+                return fail("--receiver-port " + quoted(value) + ": expected 1..65535");
+            }
+            o.receiver_port = static_cast<uint16_t>(v);
+            o.receiver_port_given = true;
+        } else if (name == "--session-timeout") {
+            double v = 0;
+            if (!parse_double(value, v) || v < 0 || v > 86400) {
+                return fail("--session-timeout " + quoted(value) + ": expected seconds, 0..86400");
+            }
+            o.session_timeout_s = v;
+            o.session_timeout_given = true;
+        } else if (name == "--sessions") {
+            uint64_t v = 0;
+            if (!parse_uint(value, 1, max_sessions, v)) {
+                return fail("--sessions " + quoted(value) + ": expected 1.." +
+                            std::to_string(max_sessions));
+            }
+            o.sessions = static_cast<uint32_t>(v);
+            o.sessions_given = true;
         } else if (name == "-W") {
             double v = 0;
             if (!parse_double(value, v) || v < 0.001 || v > 3600) {
@@ -280,13 +319,32 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
     if (o.ssid_given && o.mode != mode::stamp) {
         return fail("--ssid is a STAMP field: it needs --mode stamp");
     }
+    if (o.mode != mode::twamp) {
+        const char* twamp_only = o.receiver_port_given     ? "--receiver-port"
+                                 : o.session_timeout_given ? "--session-timeout"
+                                 : o.sessions_given        ? "--sessions"
+                                                           : nullptr;
+        if (twamp_only != nullptr) {
+            return fail(std::string(twamp_only) +
+                        " is negotiated over TWAMP-Control: it needs --mode twamp");
+        }
+    }
+    if (o.mode == mode::twamp && o.receiver_port_given &&
+        o.receiver_port + (o.sessions - 1) > 65535) {
+        return fail("--receiver-port " + std::to_string(o.receiver_port) + " with --sessions " +
+                    std::to_string(o.sessions) + ": the last session's port would pass 65535");
+    }
+    if (o.src_port != 0 && o.src_port + (o.sessions - 1) > 65535) {
+        return fail("--src-port " + std::to_string(o.src_port) + " with --sessions " +
+                    std::to_string(o.sessions) + ": the last session's port would pass 65535");
+    }
     if (o.size != 0 && !valid_request_size(o.mode, o.size)) {
         if (o.mode == mode::stamp) {
             return fail("-s " + std::to_string(o.size) +
                         ": a STAMP request is 44 octets, or 48 and more (44 + an Extra Padding "
                         "TLV of 4 or more octets)");
         }
-        return fail("-s " + std::to_string(o.size) + ": a TWAMP Light request is at least " +
+        return fail("-s " + std::to_string(o.size) + ": a TWAMP-Test request is at least " +
                     std::to_string(light_min_size) + " octets");
     }
     if (target.empty()) {

@@ -11,9 +11,15 @@
 
 namespace twamp::sender {
 
-enum class mode : uint8_t { light, stamp };
+// light: TWAMP Light test packets to HOST:PORT. stamp: STAMP. twamp: full TWAMP (RFC 5357):
+// HOST:PORT is the TWAMP-Control server, sessions are negotiated over TCP first, then the test
+// packets (the same unauthenticated TWAMP-Test packets as light) go to the accepted ports.
+enum class mode : uint8_t { light, stamp, twamp };
 
 inline constexpr uint16_t default_port = 862; // RFC 5357 / RFC 8762: the well-known TWAMP port
+// --mode twamp: at most this many sessions, each with its own UDP socket. Far above what a
+// probe needs, low enough that a typo cannot open thousands of sockets on a server.
+inline constexpr uint32_t max_sessions = 64;
 
 // Payload sizes (UDP payload octets). TWAMP Light: the sender packet is 14 octets (RFC 5357
 // §4.1.2) and the reply at least 41 (§4.2.1); the default pads the request to 41 so that
@@ -43,10 +49,25 @@ struct options {
     bool ssid_given = false;
     uint16_t src_port = 0;  // 0 = any
     double timeout_s = 2.0; // -W
+    // --mode twamp only.
+    uint16_t receiver_port = 0; // requested receiver port of the first session; 0 = any
+    bool receiver_port_given = false;
+    double session_timeout_s = 2.0; // Request-TW-Session Timeout (RFC 5357 §3.5)
+    bool session_timeout_given = false;
+    uint32_t sessions = 1; // sessions negotiated, packets sent round-robin
+    bool sessions_given = false;
     bool json = false;
     bool quiet = false;
     bool help = false;
     bool version = false;
+
+    // --mode twamp: the limit on the TCP connect and on each TWAMP-Control answer. -W, but
+    // never under min_control_timeout_s: -W is tuned for test replies (milliseconds on a lab
+    // link), a control answer may need a TCP retransmission or two.
+    double control_timeout_s() const noexcept {
+        return timeout_s > min_control_timeout_s ? timeout_s : min_control_timeout_s;
+    }
+    static constexpr double min_control_timeout_s = 5.0;
 
     std::size_t payload_size() const noexcept {
         if (size != 0) {

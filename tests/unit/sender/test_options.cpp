@@ -111,8 +111,7 @@ TEST(SenderOptions, UsageErrors) {
     expect_error({}, "no host");
     expect_error({"-c", "5"}, "no host");
     expect_error({"a", "b"}, "more than one host");
-    expect_error({"--mode", "twamp", "h"}, "not available yet");
-    expect_error({"--mode", "owamp", "h"}, "expected light or stamp");
+    expect_error({"--mode", "owamp", "h"}, "expected light, stamp or twamp");
     expect_error({"-c", "0", "h"}, "-c \"0\"");
     expect_error({"-c", "-1", "h"}, "-c");
     expect_error({"-c", "4294967297", "h"}, "-c");
@@ -135,6 +134,42 @@ TEST(SenderOptions, UsageErrors) {
     expect_error({"--bogus", "h"}, "unknown option");
     expect_error({"--json=1", "h"}, "unknown option");
     expect_error({"h", "-c"}, "-c needs a value");
+}
+
+TEST(SenderOptions, TwampMode) {
+    auto r = parse({"--mode", "twamp", "[2001:2::2]"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->mode, mode::twamp);
+    EXPECT_EQ(r.opts->port, 862); // the TWAMP-Control TCP port (RFC 5357 §3.1 well-known)
+    EXPECT_EQ(r.opts->payload_size(), 41u);
+    EXPECT_EQ(r.opts->sessions, 1u);
+    EXPECT_EQ(r.opts->receiver_port, 0);
+    EXPECT_DOUBLE_EQ(r.opts->session_timeout_s, 2.0);
+    EXPECT_DOUBLE_EQ(r.opts->control_timeout_s(), 5.0); // -W 2, but at least 5 for TCP
+
+    r = parse({"--mode=twamp", "--sessions", "4", "--receiver-port=64400", "--session-timeout",
+               "0.5", "-W", "10", "-s", "14", "--src-port", "50000", "198.18.0.2:1862"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->sessions, 4u);
+    EXPECT_EQ(r.opts->receiver_port, 64400);
+    EXPECT_DOUBLE_EQ(r.opts->session_timeout_s, 0.5);
+    EXPECT_DOUBLE_EQ(r.opts->control_timeout_s(), 10.0);
+    EXPECT_EQ(r.opts->payload_size(), 14u);
+    EXPECT_EQ(r.opts->port, 1862);
+
+    expect_error({"--sessions", "2", "h"}, "--sessions is negotiated over TWAMP-Control");
+    expect_error({"--receiver-port", "64400", "h"}, "needs --mode twamp");
+    expect_error({"--session-timeout", "1", "--mode", "stamp", "h"}, "needs --mode twamp");
+    expect_error({"--mode", "twamp", "--sessions", "0", "h"}, "1..64");
+    expect_error({"--mode", "twamp", "--sessions", "65", "h"}, "1..64");
+    expect_error({"--mode", "twamp", "--receiver-port", "0", "h"}, "1..65535");
+    expect_error({"--mode", "twamp", "--session-timeout", "-1", "h"}, "0..86400");
+    expect_error({"--mode", "twamp", "--receiver-port", "65535", "--sessions", "2", "h"},
+                 "would pass 65535");
+    expect_error({"--mode", "twamp", "--src-port", "65535", "--sessions", "2", "h"},
+                 "would pass 65535");
+    expect_error({"--mode", "twamp", "-s", "13", "h"}, "at least 14");
+    expect_error({"--mode", "twamp", "--ssid", "3", "h"}, "needs --mode stamp");
 }
 
 TEST(SenderOptions, SizeLimitsPerMode) {

@@ -577,6 +577,13 @@ int main(int argc, char** argv) {
                             rt.reflectors.push_back({r.name, std::string(config::to_string(r.mode)),
                                                      slots.slot_of(r.name)});
                         }
+                        if (control) {
+                            rt.reflectors.push_back({"twamp-control", "twamp",
+                                                     slots.slot_of(app::control_context_name)});
+                        }
+                    }
+                    if (control) {
+                        control->reconfigure(nl.cfg->control); // prefixes, limits, timers
                     }
                     for (const auto& c : changes) {
                         TWAMP_LOG(INFO, "reload: %s", config::to_string(c).c_str());

@@ -241,6 +241,35 @@ def control_prefix_acl(lab):
 
 
 @L.case
+def control_reload_prefixes(lab):
+    """SIGHUP with new control.prefixes applies to new connections: an IPv4 client refused
+    before (Modes 0) is served after the reload; sessions and the listener stay."""
+    d = start(lab, prefixes='"2001:2::/48"')
+    c = Client(B4)
+    eq(c.greeting()[0], 0, "Modes for IPv4 before the reload")
+    c.close()
+    c6, a, _, _ = negotiate(B6, 40030)
+    eq(a, 0, "IPv6 session before the reload")
+    with open(d.conf) as f:
+        text = f.read()
+    with open(d.conf, "w") as f:
+        f.write(text.replace('prefixes = [ "2001:2::/48" ];',
+                             'prefixes = [ "198.18.0.0/15", "2001:2::/48" ];'))
+    d.proc.send_signal(__import__("signal").SIGHUP)
+    end = time.monotonic() + 10
+    while "reload: control.prefixes" not in d.log() and time.monotonic() < end:
+        time.sleep(0.1)
+    check("reload: control.prefixes" in d.log(), "no reload log line\n" + d.tail())
+    c4, a, _, _ = negotiate(B4, 40031)
+    eq(a, 0, "IPv4 session after the reload")
+    a, _, _ = c6.request(40032)
+    eq(a, 0, "the IPv6 connection from before the reload still serves")
+    c4.close()
+    c6.close()
+    lab.release()
+
+
+@L.case
 def control_bad_input(lab):
     """Garbage, out-of-order and truncated-then-closed clients end only their own connection;
     the server keeps serving the next one."""

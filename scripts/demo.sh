@@ -9,7 +9,7 @@
 # ninja -C build for dpdk-twamp and twamp-ping), the namespace lab of DESIGN.md
 # (scripts/lab.sh up twdemo), dpdk-twamp in namespace twdemor on net_af_packet with
 # conf/demo.conf, then twamp-ping from namespace twdemos against the four reflector endpoints
-# (TWAMP Light and STAMP, IPv4 and IPv6), then the reflector's own counters after SIGTERM.
+# (TWAMP Light, STAMP and full TWAMP, IPv4 and IPv6), then the reflector's own counters.
 # Exit 0 only when every run got replies. Everything it creates is removed on exit, also on
 # Ctrl-C or failure (unless --keep).
 set -euo pipefail
@@ -188,6 +188,8 @@ runs=(
     "TWAMP Light, IPv6|--mode light [$BOX6]:$LIGHT_PORT"
     "STAMP, IPv4|--mode stamp $BOX4:$STAMP_PORT"
     "STAMP, IPv6|--mode stamp [$BOX6]:$STAMP_PORT"
+    "full TWAMP (TWAMP-Control), IPv4|--mode twamp $BOX4"
+    "full TWAMP (TWAMP-Control), IPv6|--mode twamp [$BOX6]"
 )
 failed=0
 for r in "${runs[@]}"; do
@@ -213,6 +215,8 @@ if ((keep)); then
     line "sudo ip netns exec $NS_S $PING [$BOX6]:$LIGHT_PORT" "TWAMP Light, IPv6"
     line "sudo ip netns exec $NS_S $PING --mode stamp $BOX4:$STAMP_PORT" "STAMP, IPv4"
     line "sudo ip netns exec $NS_S $PING --mode stamp [$BOX6]:$STAMP_PORT" "STAMP, IPv6"
+    line "sudo ip netns exec $NS_S $PING --mode twamp $BOX4" "full TWAMP, IPv4"
+    line "sudo ip netns exec $NS_S $PING --mode twamp [$BOX6]" "full TWAMP, IPv6"
     line "sudo ip netns exec $NS_S ping $BOX4" "the box's kernel, through the TAP"
     if [[ -n $METRICS_URL ]]; then
         line "sudo ip netns exec $NS_R curl -s $METRICS_URL" "Prometheus metrics"
@@ -246,4 +250,4 @@ if ((failed)); then
     echo "FAIL: $failed problem(s): see above"
     exit 1
 fi
-echo "PASS: ${#runs[@]} of ${#runs[@]} runs got their replies (TWAMP Light and STAMP, IPv4 and IPv6)"
+echo "PASS: ${#runs[@]} of ${#runs[@]} runs got their replies (TWAMP Light, STAMP and full TWAMP, IPv4 and IPv6)"

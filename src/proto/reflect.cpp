@@ -151,6 +151,24 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     uint8_t* udp = f + pf.l4_off;
     uint8_t* pl = udp + udp_hdr_len;
 
+    if (policy.reflect_octets && !stamp && len > reflector::twamp_len) {
+        // RFC 6038 §4.2: copy before the sender's padding is overwritten, and patch the
+        // received checksum (RFC 1624) so the bookkeeping below sees a consistent datagram.
+        const std::size_t n =
+                std::min<std::size_t>(policy.reflect_octets, len - reflector::twamp_len);
+        const std::size_t lo = reflector::twamp_len - 1; // 40: an even lane boundary
+        const std::size_t hi = std::min(len, (reflector::twamp_len + n + 1) & ~std::size_t{1});
+        const uint16_t before = csum_bytes(pl + lo, hi - lo);
+        std::memmove(pl + reflector::twamp_len, pl + sender::twamp_min_len, n);
+        const uint16_t c = load_be16(udp + 6);
+        if (c != 0) {
+            const uint16_t after = csum_bytes(pl + lo, hi - lo);
+            const uint16_t s = csum_add(csum_sub(static_cast<uint16_t>(~c), before), after);
+            const uint16_t nc = static_cast<uint16_t>(~s);
+            store_be16(udp + 6, nc == 0 ? 0xffff : nc);
+        }
+    }
+
     // Checksum bookkeeping before anything moves: the sum over the octets about to be rewritten,
     // and apart from it the sum of the sender's first 14 octets, which move to octets 24..37
     // (the same 16-bit lanes) unchanged. The new region's sum is then built from that and from

@@ -358,6 +358,8 @@ void control_server::republish() {
         r.policy.mode = proto::test_mode::twamp_light; // RFC 5357 §4 test packets
         r.policy.dscp = static_cast<int8_t>(s.info.dscp);
         r.policy.timestamps = proto::ts_policy::auto_z;
+        // RFC 6038, when negotiated: return the first N octets of the sender's padding.
+        r.policy.reflect_octets = s.info.reflect_octets() ? s.info.padding_to_reflect : 0;
         v.push_back(r);
     }
     publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,

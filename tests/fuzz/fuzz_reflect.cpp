@@ -89,6 +89,7 @@ config decode(const uint8_t* h) {
     c.params.our_error.scale = static_cast<uint8_t>(h[3] >> 3);
     c.params.our_error.multiplier = h[4];
     c.params.reflector_seq = 0x5a5a5a00u | h[5];
+    c.policy.reflect_octets = (h[5] & 0x80) ? static_cast<uint16_t>(h[6] & 0x7f) : 0;
     c.params.t2_ns = base_time_ns + uint64_t{h[6]} * 999'999'937ULL;
     c.params.tai_utc_offset_s = 37;
     c.t3_ns = c.params.t2_ns + uint64_t{h[7]} * 1'000'003ULL;
@@ -188,8 +189,11 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
             FUZZ_CHECK(same(rp + 45, qp + 45, 3));
         }
     } else if (q_len >= tp::reflector::twamp_len) {
-        // Padding echoed as received.
-        FUZZ_CHECK(same(rp + 41, qp + 41, q_len - 41));
+        // Padding echoed as received, except that with RFC 6038 reflect octets the sender's
+        // first N padding octets (14..) come back at 41.. first.
+        const std::size_t n = std::min<std::size_t>(c.policy.reflect_octets, q_len - 41);
+        FUZZ_CHECK(same(rp + 41, qp + 14, n));
+        FUZZ_CHECK(same(rp + 41 + n, qp + 41 + n, q_len - 41 - n));
     } // else: grown to the 41-octet base, every octet of which is checked above.
 }
 

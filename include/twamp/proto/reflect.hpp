@@ -28,6 +28,10 @@ struct reflect_policy {
     int8_t dscp = dscp_copy; // dscp_copy, or 0..63
     ts_policy timestamps = ts_policy::auto_z;
     bool allow_ipv6_zero_checksum = false;
+    // RFC 6038 reflect octets (TWAMP sessions that negotiated it): the first N octets of the
+    // sender's padding (octets 14..) come back at the start of the reply's padding (octet 41..),
+    // as far as the request is long enough to hold them there.
+    uint16_t reflect_octets = 0;
 };
 
 // What varies per packet or per burst.

@@ -687,3 +687,49 @@ TEST(reflect_robustness, mutated_frames) {
 }
 
 } // namespace
+
+namespace {
+
+// RFC 6038 §4.2 reflect octets: the first N octets of the sender's padding (request octets
+// 14..) come back at the start of the reply's padding (octets 41..); the rest of the reply is
+// the ordinary reflector packet and both checksums verify.
+TEST(reflect_octets, sender_padding_returned_at_41) {
+    for (int v : {4, 6}) {
+        for (std::size_t n : {1u, 2u, 7u, 16u, 100u}) {
+            for (bool zero_csum : {false, true}) {
+                if (v == 6 && zero_csum) {
+                    continue;
+                }
+                frame_spec s = v == 4 ? v4_spec() : v6_spec();
+                s.payload = twamp_request(7, 0x0123456789abcdefULL, 0x0001, 41 + 120);
+                for (std::size_t i = 14; i < s.payload.size(); ++i) {
+                    s.payload[i] = static_cast<uint8_t>(0x30 + i * 13);
+                }
+                s.csum = zero_csum ? udp_csum::zero : udp_csum::good;
+                const bytes req = build(s);
+                bytes buf = req;
+                buf.resize(req.size() + 64);
+                reflect_policy pol;
+                pol.reflect_octets = static_cast<uint16_t>(n);
+                reflect_params prm;
+                prm.our_mac = our_mac;
+                prm.t2_ns = t2_ns;
+                const auto r = reflect(buf, req.size(), pol, prm, t3_ns);
+                ASSERT_EQ(r.v, verdict::reflect) << "v" << v << " n " << n;
+                const layers l = locate(buf.data());
+                const uint8_t* pl = buf.data() + l.payload();
+                const uint8_t* rq = req.data() + l.payload();
+                EXPECT_TRUE(std::equal(pl + 41, pl + 41 + n, rq + 14)) << "n " << n;
+                // Past the reflected octets the padding is the sender's own, in place.
+                EXPECT_TRUE(std::equal(pl + 41 + n, pl + 161, rq + 41 + n)) << "n " << n;
+                EXPECT_EQ(rd32(pl + 24), 7u); // Sender Sequence Number
+                const uint8_t* ip = buf.data() + l.l3;
+                EXPECT_EQ(rd16(buf.data() + l.l4 + 6),
+                          ref_udp_checksum(l.ip_version, ip, buf.data() + l.l4, l.udp_len))
+                        << "v" << v << " n " << n << " zero " << zero_csum;
+            }
+        }
+    }
+}
+
+} // namespace

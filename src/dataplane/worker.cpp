@@ -212,15 +212,22 @@ int worker_main(void* arg) {
                                             m, w.ts_dynfield_offset, rte_mbuf_timestamp_t*));
                                 }
                                 const std::size_t cap = m->buf_len - m->data_off;
-                                const proto::reflect_result rr = proto::reflect_prepare(
-                                        std::span<uint8_t>(data, cap), pf, *policy, params);
-                                if (rr.v == proto::verdict::reflect) {
-                                    m->data_len = rr.reply.len;
-                                    m->pkt_len = rr.reply.len;
-                                    tx[ntx++] = {m, rr.reply, params.t2_ns, ctx->index};
+                                // Straight into the TX slot, field by field: no temporary
+                                // struct copied through the stack (store-forwarding stalls,
+                                // perf/RESULTS.md "bench.sh").
+                                pending& p = tx[ntx];
+                                why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap), pf,
+                                                                  *policy, params, p.r);
+                                if (why == proto::drop_reason::none) {
+                                    ++ntx;
+                                    const uint16_t rlen = p.r.len;
+                                    m->data_len = rlen;
+                                    m->pkt_len = rlen;
+                                    p.m = m;
+                                    p.t2_ns = params.t2_ns;
+                                    p.ctx = ctx->index;
                                     continue;
                                 }
-                                why = rr.reason;
                             }
                         }
                     }

@@ -126,16 +126,16 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
 // reflect_finish takes ~135 TSC cycles (723 instructions) per IPv4 TWAMP Light packet with
 // software checksum verification, ~120 (607) with NIC-verified checksums; reflect_prepare is
 // about 370 of those instructions.
-reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
-                               const reflect_policy& policy,
-                               const reflect_params& params) noexcept {
+drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
+                                 const reflect_policy& policy, const reflect_params& params,
+                                 pending_reply& out) noexcept {
     const bool stamp = policy.mode == test_mode::stamp;
     const std::size_t len = pf.payload_len();
     if (pf.kind != frame_kind::udp || pf.l3_end() > buf.size()) {
-        return drop(pf.reason != drop_reason::none ? pf.reason : drop_reason::udp_truncated);
+        return pf.reason != drop_reason::none ? pf.reason : drop_reason::udp_truncated;
     }
     if (stamp ? len < sender::stamp_len : len < sender::twamp_min_len) {
-        return drop(stamp ? drop_reason::stamp_truncated : drop_reason::test_truncated);
+        return stamp ? drop_reason::stamp_truncated : drop_reason::test_truncated;
     }
     // Symmetric size (RFC 6038): the reply is as long as the request, except that a TWAMP
     // request shorter than the reflector's 41-octet base grows to exactly 41. Never more.
@@ -143,7 +143,7 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     const std::size_t grow = new_len - len;
     const std::size_t frame_len = pf.l3_end() + grow;
     if (frame_len > buf.size()) {
-        return drop(drop_reason::no_tailroom);
+        return drop_reason::no_tailroom;
     }
 
     uint8_t* f = buf.data();
@@ -321,14 +321,21 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     }
     const uint16_t s = csum_fold_native(acc);
 
+    out.len = static_cast<uint16_t>(frame_len);
+    out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
+    out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
+    out.partial = s;
+    out.format = fmt;
+    return drop_reason::none;
+}
+
+reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
+                               const reflect_policy& policy,
+                               const reflect_params& params) noexcept {
     reflect_result res;
-    res.v = verdict::reflect;
-    res.reply.len = static_cast<uint16_t>(frame_len);
-    res.reply.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
-    res.reply.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
-    res.reply.partial = s;
-    res.reply.format = fmt;
-    return res;
+    res.reason = reflect_prepare_into(buf, pf, policy, params, res.reply);
+    res.v = res.reason == drop_reason::none ? verdict::reflect : verdict::drop;
+    return res; // a drop leaves res.reply as initialised, empty
 }
 
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,

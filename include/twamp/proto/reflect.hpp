@@ -79,6 +79,14 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
 // whole buffer (its size is the capacity: a short TWAMP request grows to 41 octets in place).
 reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
                                const reflect_policy& policy, const reflect_params& params) noexcept;
+// The same for the hot path: the reply's bookkeeping goes straight into `out` (e.g. the TX
+// array) and the result is drop_reason::none for a reply, else why not. Returning the 12-octet
+// reflect_result went through the stack as narrow stores reloaded wider, a store-forwarding
+// stall on each side of the call: ~60 TSC cycles of ~255 per packet in the worker
+// (perf/RESULTS.md, "bench.sh").
+drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
+                                 const reflect_policy& policy, const reflect_params& params,
+                                 pending_reply& out) noexcept;
 
 // Writes T3 in the format chosen by reflect_prepare and completes the UDP checksum.
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,

@@ -64,6 +64,10 @@ inline void addr16(const uint8_t* ip, bool v6, bool src, uint8_t out[16]) noexce
 
 } // namespace
 
+// Last measured (perf/bench.sh, 2026-11-23, commit 5611a9c, AMD EPYC Zen 4 KVM guest, TSC
+// 2.6 GHz, one worker on net_pcap): 210 busy TSC cycles/packet for stateless TWAMP Light IPv4
+// (10.1 Mpps, 0.42 of testpmd 5tswap on the same device), 283 with 1,000 sessions and a 64-rule
+// ACL, 766 with 1,000,000 sessions (session-table cache misses). perf/RESULTS.md has the rest.
 int worker_main(void* arg) {
     auto& w = *static_cast<worker_args*>(arg);
     worker_counters& wc = *w.counters;

@@ -77,6 +77,34 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
             }
         }
     };
+    // rte_lpm and rte_lpm6 take no depth 0: a default route (0.0.0.0/0, ::/0, "accept
+    // everything") becomes its two /1 halves. Their sets come out right by containment: the /0
+    // contains both, and an explicit /1 of some other reflector merges into the same rule.
+    auto split_default = [](std::vector<ip_prefix>& rules) {
+        std::vector<ip_prefix> out;
+        auto add = [&out](const ip_prefix& p) {
+            for (const auto& r : out) {
+                if (r.len == p.len && r.addr == p.addr) {
+                    return;
+                }
+            }
+            out.push_back(p);
+        };
+        for (const auto& r : rules) {
+            if (r.len != 0) {
+                add(r);
+                continue;
+            }
+            ip_prefix half = r;
+            half.len = 1;
+            add(half); // 0.0.0.0/1 or ::/1 (the address bits are zero in a /0)
+            half.addr[r.v6 ? 0 : 12] |= 0x80;
+            add(half); // 128.0.0.0/1 or 8000::/1
+        }
+        rules = std::move(out);
+    };
+    split_default(rules4);
+    split_default(rules6);
     sets_for(rules4, sets4_);
     sets_for(rules6, sets6_);
 

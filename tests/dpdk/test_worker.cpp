@@ -307,6 +307,23 @@ TEST(worker, acl_and_unmatched_udp_are_counted_drops) {
     EXPECT_EQ(rp.counters().contexts[2].acl_denied.load(), 1u);
 }
 
+// "Accept everything": 0.0.0.0/0 and ::/0 (rte_lpm has no depth 0: split into /1 halves),
+// beside a reflector with an explicit /1 and one that admits nothing.
+TEST(worker, default_prefix_accepts_everything) {
+    auto all = light_ctx("all", 862);
+    all.prefixes = {pfx({0, 0, 0, 0}, false, 0), pfx({}, true, 0)};
+    auto half = light_ctx("half", 64364);
+    half.prefixes = {pfx({128, 0, 0, 0}, false, 1)}; // 198.18.0.1 is inside
+    auto lowhalf = light_ctx("lowhalf", 64365);
+    lowhalf.prefixes = {pfx({0, 0, 0, 0}, false, 1)}; // 198.18.0.1 is not
+    ring_port rp(one_port({all, half, lowhalf}));
+    run_result r = rp.run({light(rp, 1, 50000, 862, 4), light(rp, 2, 50000, 862, 6),
+                           light(rp, 3, 50000, 64364, 4), light(rp, 4, 50000, 64365, 4)});
+    EXPECT_EQ(r.replies.size(), 3u);
+    EXPECT_EQ(rp.drops(drop_reason::acl_denied), 1u);
+    EXPECT_EQ(rp.counters().contexts[2].acl_denied.load(), 1u);
+}
+
 // A full table reflects new flows statelessly and counts them; existing sessions go on.
 TEST(worker, full_session_table_falls_back_to_stateless) {
     auto c = light_ctx("small", 862);

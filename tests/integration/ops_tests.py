@@ -880,6 +880,17 @@ def reload_flip_under_load(lab):
                     # 64371 is flip's but the sender is denied; 64370 is nobody's.
                     pb.send(L.twamp_request(i), FLIP_B)
                     pa.send(L.twamp_request(i), FLIP_A)
+                # Every probe of this step must have reached the dataplane before the next
+                # reload: on a loaded machine a datagram can sit in the kernel for a while, and
+                # one handled after the next flip would be judged by that config (each step
+                # sends exactly two flip-port probes; every one ends as flip received or as a
+                # no_reflector drop).
+                def probes_seen():
+                    m = scrape(lab)
+                    got = (m.val("twamp_reflector_received_packets_total", reflector="flip") +
+                           m.val("twamp_reflector_dropped_packets_total", reason="no_reflector"))
+                    return got if got >= 2 * i else None
+                wait_for(f"the dataplane to see step {i}'s probes", probes_seen, 10, step=0.01)
                 # Spread the reloads over the stream: one every 0.25 s.
                 time.sleep(max(0.0, t_start + 0.25 * i - time.monotonic()))
             check(stream.poll() is None,

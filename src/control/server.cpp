@@ -25,8 +25,8 @@ void bump(server_counters* c, std::atomic<uint64_t> server_counters::*field, uin
     }
 }
 
-template<std::size_t N>
-void append(std::vector<uint8_t>& out, const std::array<uint8_t, N>& b) {
+template<typename Bytes>
+void append(std::vector<uint8_t>& out, const Bytes& b) {
     out.insert(out.end(), b.begin(), b.end());
 }
 
@@ -436,6 +436,19 @@ void server_connection::on_stop(std::span<const uint8_t> msg, result& r, uint64_
     }
 }
 
+// RFC 5938 commands are all or nothing: one SID the connection does not hold refuses the whole
+// command with Accept 1 (the ack names the SIDs as asked) and changes nothing.
+bool server_connection::refused_unknown_sids(n_sessions& ack, result& r) {
+    const bool known = std::all_of(ack.sids.begin(), ack.sids.end(),
+                                   [this](const sid_t& s) { return find(s) != nullptr; });
+    if (known) {
+        return false;
+    }
+    ack.accept = static_cast<uint8_t>(accept_code::failure);
+    append(r.output, encode(ack));
+    return true;
+}
+
 void server_connection::on_start_n(std::span<const uint8_t> msg, result& r) {
     if (!all_zero(msg.subspan(1, 11))) {
         close(r, close_reason::mbz_nonzero);
@@ -445,13 +458,7 @@ void server_connection::on_start_n(std::span<const uint8_t> msg, result& r) {
     n_sessions ack;
     ack.cmd = command::start_n_ack;
     ack.sids = m->sids;
-    // All or nothing: one unknown SID refuses the whole command.
-    bool known = std::all_of(m->sids.begin(), m->sids.end(),
-                             [this](const sid_t& s) { return find(s) != nullptr; });
-    if (!known) {
-        ack.accept = static_cast<uint8_t>(accept_code::failure);
-        auto b = encode(ack);
-        r.output.insert(r.output.end(), b.begin(), b.end());
+    if (refused_unknown_sids(ack, r)) {
         return;
     }
     sessions_started started;
@@ -463,8 +470,7 @@ void server_connection::on_start_n(std::span<const uint8_t> msg, result& r) {
             started.sids.push_back(s);
         }
     }
-    auto b = encode(ack);
-    r.output.insert(r.output.end(), b.begin(), b.end());
+    append(r.output, encode(ack));
     if (any_started()) {
         state_ = server_state::running;
     }
@@ -483,12 +489,7 @@ void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint6
     n_sessions ack;
     ack.cmd = command::stop_n_ack;
     ack.sids = m->sids;
-    bool known = std::all_of(m->sids.begin(), m->sids.end(),
-                             [this](const sid_t& s) { return find(s) != nullptr; });
-    if (!known) {
-        ack.accept = static_cast<uint8_t>(accept_code::failure);
-        auto b = encode(ack);
-        r.output.insert(r.output.end(), b.begin(), b.end());
+    if (refused_unknown_sids(ack, r)) {
         return;
     }
     sessions_stopped stopped;
@@ -502,8 +503,7 @@ void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint6
             sessions_.erase(it);
         }
     }
-    auto b = encode(ack);
-    r.output.insert(r.output.end(), b.begin(), b.end());
+    append(r.output, encode(ack));
     if (!any_started() && state_ == server_state::running) {
         state_ = server_state::ready;
         last_activity_ns_ = now_ns;

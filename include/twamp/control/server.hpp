@@ -204,6 +204,7 @@ private:
     void on_stop(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
     void on_start_n(std::span<const uint8_t> msg, result& r);
     void on_stop_n(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    bool refused_unknown_sids(n_sessions& ack, result& r);
     void refuse(result& r, accept_code a, uint16_t requested_port, std::string_view why);
     void close(result& r, close_reason reason);
     sid_t make_sid(const config::ip_address& receiver, uint64_t now_ns);

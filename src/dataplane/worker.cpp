@@ -40,6 +40,39 @@ struct burst_counts {
     uint64_t drops[proto::drop_reason_count] = {};
 };
 
+// A reflector's packet/octet counters over a run of consecutive packets of that reflector (a
+// burst is usually all one reflector's): one store per run, not per packet.
+class ctx_run {
+public:
+    ctx_run(counter context_counters::*pkts, counter context_counters::*octets) noexcept
+        : pkts_field_(pkts), octets_field_(octets) {}
+
+    void add(worker_counters& wc, uint16_t ctx, uint64_t octets) noexcept {
+        if (ctx != ctx_) {
+            flush(wc);
+            ctx_ = ctx;
+        }
+        ++pkts_;
+        octets_ += octets;
+    }
+
+    void flush(worker_counters& wc) noexcept {
+        if (pkts_) {
+            bump(wc.contexts[ctx_].*pkts_field_, pkts_);
+            bump(wc.contexts[ctx_].*octets_field_, octets_);
+            pkts_ = 0;
+            octets_ = 0;
+        }
+    }
+
+private:
+    counter context_counters::*pkts_field_;
+    counter context_counters::*octets_field_;
+    uint16_t ctx_ = 0;
+    uint64_t pkts_ = 0;
+    uint64_t octets_ = 0;
+};
+
 inline uint32_t vlan_key(const proto::parsed_frame& pf) noexcept {
     if (pf.vlan_count == 0) {
         return 0;
@@ -105,6 +138,7 @@ int worker_main(void* arg) {
             const rx_ts_map tsm = dev_ts ? wp.ts->read() : rx_ts_map{};
 
             burst_counts bc;
+            ctx_run rx_run(&context_counters::rx_pkts, &context_counters::rx_octets);
             uint16_t ntx = 0, nexc = 0;
             for (uint16_t i = 0; i < n; ++i) {
                 if (i + 3 < n) {
@@ -169,8 +203,7 @@ int worker_main(void* arg) {
                         } else if (why != proto::drop_reason::none) {
                             // a control session not started yet
                         } else {
-                            bump(wc.contexts[ctx->index].rx_pkts, 1);
-                            bump(wc.contexts[ctx->index].rx_octets, m->pkt_len);
+                            rx_run.add(wc, ctx->index, m->pkt_len);
                             if (!admitted) {
                                 why = proto::drop_reason::acl_denied;
                                 bump(wc.contexts[ctx->index].acl_denied, 1);
@@ -244,6 +277,8 @@ int worker_main(void* arg) {
                 rte_pktmbuf_free(m);
             }
 
+            rx_run.flush(wc);
+
             // T3 as late as possible, then the checksum's last words, then out.
             if (ntx) {
                 uint64_t t3 = sw_clock::to_ns(cm, rte_rdtsc());
@@ -264,11 +299,12 @@ int worker_main(void* arg) {
                 }
                 const uint16_t sent = rte_eth_tx_burst(wp.port_id, wp.queue, tx_mbufs, ntx);
                 bc.reflected = sent;
+                ctx_run tx_run(&context_counters::reflected_pkts,
+                               &context_counters::reflected_octets);
                 for (uint16_t i = 0; i < sent; ++i) { // what the NIC took, per reflector
-                    context_counters& cc = wc.contexts[tx[i].ctx];
-                    bump(cc.reflected_pkts, 1);
-                    bump(cc.reflected_octets, tx[i].r.len);
+                    tx_run.add(wc, tx[i].ctx, tx[i].r.len);
                 }
+                tx_run.flush(wc);
                 if (unlikely(sent < ntx)) {
                     for (uint16_t i = sent; i < ntx; ++i) {
                         bc.reflected_octets -= tx_mbufs[i]->pkt_len;

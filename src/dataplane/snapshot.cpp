@@ -2,7 +2,6 @@
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
-#include <rte_hash_crc.h>
 
 #include <cstdio>
 #include <cstring>
@@ -153,9 +152,6 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
 }
 
 snapshot::~snapshot() {
-    if (table_) {
-        rte_hash_free(table_);
-    }
     if (acl4_) {
         rte_lpm_free(acl4_);
     }
@@ -217,30 +213,29 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
         return nullptr;
     }
 
-    char name[RTE_HASH_NAMESIZE];
-    std::snprintf(name, sizeof name, "ctx_%lu", static_cast<unsigned long>(generation));
-    rte_hash_parameters hp{};
-    hp.name = name;
-    hp.entries = std::max<uint32_t>(64, static_cast<uint32_t>(keys.size() * 2));
-    hp.key_len = sizeof(context_key);
-    hp.hash_func = rte_hash_crc;
-    hp.socket_id = SOCKET_ID_ANY;
-    s->table_ = rte_hash_create(&hp);
-    if (!s->table_) {
-        error = std::string("rte_hash_create: ") + rte_strerror(rte_errno);
-        return nullptr;
+    // Power of two, at most half full: a lookup probes one or two slots.
+    uint32_t size = 16;
+    unsigned bits = 4;
+    while (size < keys.size() * 2) {
+        size *= 2;
+        ++bits;
     }
+    s->entries_.assign(size, ctx_entry{});
+    s->mask_ = size - 1;
+    s->shift_ = 64 - bits;
     for (std::size_t k = 0; k < keys.size(); ++k) {
-        if (rte_hash_lookup(s->table_, &keys[k]) >= 0) {
+        if (s->find(keys[k])) {
             error = "reflectors overlap on (port, VLAN, address, UDP port " +
                     std::to_string(keys[k].udp_port) + ")";
             return nullptr;
         }
-        if (rte_hash_add_key_data(s->table_, &keys[k],
-                                  reinterpret_cast<void*>(uintptr_t{owner[k]})) < 0) {
-            error = "context table full";
-            return nullptr;
+        const key_words w = words(keys[k]);
+        uint32_t i = s->slot_of(w);
+        while (s->entries_[i].ctx != no_ctx) {
+            i = (i + 1) & s->mask_;
         }
+        s->entries_[i].w = w;
+        s->entries_[i].ctx = owner[k];
     }
     return s;
 }

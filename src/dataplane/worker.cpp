@@ -130,10 +130,12 @@ int worker_main(void* arg) {
             // T2: one clock read per burst unless the packet carries a device timestamp.
             const clock_map cm = w.clock->read();
             const uint64_t t2_sw = sw_clock::to_ns(cm, start_tsc);
+            const proto::encoded_time t2_enc(t2_sw, cm.tai_utc_offset_s); // once per burst
             proto::reflect_params params;
             params.our_mac = wp.mac.addr_bytes;
             params.our_error = cm.error;
             params.tai_utc_offset_s = cm.tai_utc_offset_s;
+            params.t2_encoded = &t2_enc;
             const bool dev_ts = wp.ts != nullptr;
             const rx_ts_map tsm = dev_ts ? wp.ts->read() : rx_ts_map{};
 
@@ -167,17 +169,30 @@ int worker_main(void* arg) {
                     } else {
                         const uint8_t* ip = data + pf.l3_off;
                         const bool v6 = pf.ip_version == 6;
-                        context_key ck;
-                        ck.port = wp.port_index;
-                        ck.udp_port = pf.dst_port;
-                        ck.vlan = vlan_key(pf);
-                        addr16(ip, v6, false, ck.addr);
-                        const context_rt* ctx = snap ? snap->find(ck) : nullptr;
+                        // The destination as context_key's address words, from the packet
+                        // (IPv4-mapped for IPv4: ::ffff:a.b.c.d).
+                        uint64_t dst_lo, dst_hi;
+                        if (v6) {
+                            std::memcpy(&dst_lo, ip + 24, 8);
+                            std::memcpy(&dst_hi, ip + 32, 8);
+                        } else {
+                            uint32_t d4;
+                            std::memcpy(&d4, ip + 16, 4);
+                            dst_lo = 0;
+                            dst_hi = 0xffff0000ULL | (uint64_t{d4} << 32);
+                        }
+                        const context_rt* ctx =
+                                snap ? snap->find(snapshot::words(wp.port_index, pf.dst_port,
+                                                                  vlan_key(pf), dst_lo, dst_hi))
+                                     : nullptr;
                         const proto::reflect_policy* policy = ctx ? &ctx->policy : nullptr;
                         bool admitted = false;
                         if (!ctx && ctl) {
                             // A TWAMP-Control session's receiver port?
-                            const control_session_rt* cs = ctl->find(ck.addr, pf.dst_port);
+                            uint8_t dst[16];
+                            std::memcpy(dst, &dst_lo, 8);
+                            std::memcpy(dst + 8, &dst_hi, 8);
+                            const control_session_rt* cs = ctl->find(dst, pf.dst_port);
                             if (cs && snap && w.control_slot < snap->contexts().size()) {
                                 ctx = &snap->contexts()[w.control_slot];
                                 policy = &cs->policy;
@@ -225,7 +240,8 @@ int worker_main(void* arg) {
                                     sk.src_port = pf.src_port;
                                     sk.dst_port = pf.dst_port;
                                     addr16(ip, v6, true, sk.src);
-                                    std::memcpy(sk.dst, ck.addr, 16);
+                                    std::memcpy(sk.dst, &dst_lo, 8);
+                                    std::memcpy(sk.dst + 8, &dst_hi, 8);
                                     bool created = false;
                                     int32_t slot = w.sessions->find_or_create(
                                             sk, ctx->max_sessions_per_worker, start_tsc, created);
@@ -281,22 +297,44 @@ int worker_main(void* arg) {
 
             // T3 as late as possible, then the checksum's last words, then out.
             if (ntx) {
-                uint64_t t3 = sw_clock::to_ns(cm, rte_rdtsc());
+                // T3 converted once for the burst, like T2.
+                const proto::encoded_time t3_enc(sw_clock::to_ns(cm, rte_rdtsc()),
+                                                 cm.tai_utc_offset_s);
+                // Residence times, as the replies state them (a device T2 may be in the past,
+                // e.g. a pcap replay: then it is not a residence time), counted per run of
+                // equal (reflector, residence): with the burst's software T2 that is one run.
+                uint16_t res_ctx = tx[0].ctx;
+                uint64_t res_ns = 0, res_n = 0;
+                auto res_flush = [&] {
+                    if (res_n) {
+                        context_counters& cc = wc.contexts[res_ctx];
+                        bump(cc.residence[residence_bucket(res_ns)], res_n);
+                        bump(cc.residence_sum_ns, res_ns * res_n);
+                    }
+                };
                 for (uint16_t i = 0; i < ntx; ++i) {
-                    // A recalibration between the T2 and T3 reads may step the mapping back
-                    // by a few ns: never send T3 < T2.
-                    const uint64_t t3i = t3 > tx[i].t2_ns ? t3 : tx[i].t2_ns;
-                    proto::reflect_finish(rte_pktmbuf_mtod(tx[i].m, uint8_t*), tx[i].r, t3i,
-                                          cm.tai_utc_offset_s);
+                    uint8_t* f = rte_pktmbuf_mtod(tx[i].m, uint8_t*);
+                    uint64_t res;
+                    if (likely(t3_enc.ns > tx[i].t2_ns)) {
+                        proto::reflect_finish(f, tx[i].r, t3_enc);
+                        res = t3_enc.ns - tx[i].t2_ns;
+                    } else {
+                        // A recalibration between the T2 and T3 reads may step the mapping
+                        // back by a few ns: never send T3 < T2.
+                        proto::reflect_finish(f, tx[i].r, tx[i].t2_ns, cm.tai_utc_offset_s);
+                        res = 0;
+                    }
                     tx_mbufs[i] = tx[i].m;
                     bc.reflected_octets += tx[i].r.len;
-                    // Residence time as the reply states it (a device T2 may be in the
-                    // past, e.g. a pcap replay: then it is not a residence time).
-                    const uint64_t res = t3i - tx[i].t2_ns;
-                    context_counters& cc = wc.contexts[tx[i].ctx];
-                    bump(cc.residence[residence_bucket(res)], 1);
-                    bump(cc.residence_sum_ns, res);
+                    if (tx[i].ctx != res_ctx || res != res_ns) {
+                        res_flush();
+                        res_ctx = tx[i].ctx;
+                        res_ns = res;
+                        res_n = 0;
+                    }
+                    ++res_n;
                 }
+                res_flush();
                 const uint16_t sent = rte_eth_tx_burst(wp.port_id, wp.queue, tx_mbufs, ntx);
                 bc.reflected = sent;
                 ctx_run tx_run(&context_counters::reflected_pkts,

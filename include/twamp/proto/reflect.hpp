@@ -39,7 +39,10 @@ struct reflect_params {
     const uint8_t* our_mac = nullptr; // 6 octets: the port's MAC (null: the request's dst)
     bool stateful = false;            // true: reflector_seq, false: copy the sender's
     uint32_t reflector_seq = 0;
-    uint64_t t2_ns = 0;                  // receive time, ns of UTC since the Unix epoch
+    uint64_t t2_ns = 0; // receive time, ns of UTC since the Unix epoch
+    // Optional: t2_ns already encoded (the burst's shared software T2); used only when its
+    // `ns` equals t2_ns, so a per-packet device timestamp is never mixed up with it.
+    const encoded_time* t2_encoded = nullptr;
     error_estimate our_error{};          // S, Scale, Multiplier of our clock (Z set per packet)
     int32_t tai_utc_offset_s = 37;       // for PTP timestamps
     bool ipv4_checksum_verified = false; // the NIC said the IPv4 header checksum is good
@@ -91,6 +94,9 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
 // Writes T3 in the format chosen by reflect_prepare and completes the UDP checksum.
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
                     int32_t tai_utc_offset_s) noexcept;
+
+// The same with T3 converted once for a burst (t3.ns is what the reply states).
+void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept;
 
 // The whole chain on one frame of `frame_len` octets in `buf`: non-UDP frames come back as
 // to_kernel, bad ones as drop with the reason, good ones rewritten with T3 = t3_ns.

@@ -733,3 +733,59 @@ TEST(reflect_octets, sender_padding_returned_at_41) {
 }
 
 } // namespace
+
+// ---- a burst's T2 and T3 converted once ------------------------------------------------------
+
+namespace {
+
+// The worker converts the burst's software T2 and T3 once (encoded_time) instead of per packet.
+// The replies must be octet for octet what per-packet conversion gives, in both formats, and a
+// cached T2 for some other instant (a device timestamp differs per packet) must be ignored.
+TEST(reflect_encoded_time, same_reply_as_per_packet_conversion) {
+    for (int ipv : {4, 6}) {
+        for (bool stamp : {false, true}) {
+            for (bool z : {false, true}) {
+                reflect_row r = row("enc", "DESIGN.md: T2/T3 once per burst", ipv, stamp);
+                r.spec.payload = stamp ? stamp_payload(z) : twamp_payload(z, 41);
+                const bytes req = r.request();
+                auto run = [&](const encoded_time* t2_cache, bool t3_cached) {
+                    guarded_buffer buf(2048);
+                    std::copy(req.begin(), req.end(), buf.data());
+                    std::span<const uint8_t> frame(buf.data(), req.size());
+                    auto pf = parse_frame(frame);
+                    EXPECT_EQ(check_test_packet(frame, pf, r.policy, false, false),
+                              drop_reason::none);
+                    reflect_params p = r.params;
+                    p.t2_encoded = t2_cache;
+                    auto prep = reflect_prepare(buf.span(), pf, r.policy, p);
+                    EXPECT_EQ(prep.v, verdict::reflect);
+                    if (t3_cached) {
+                        reflect_finish(buf.data(), prep.reply,
+                                       encoded_time(t3_ns, r.params.tai_utc_offset_s));
+                    } else {
+                        reflect_finish(buf.data(), prep.reply, t3_ns, r.params.tai_utc_offset_s);
+                    }
+                    return buf.copy(prep.reply.len);
+                };
+                const bytes plain = run(nullptr, false);
+                const encoded_time same(r.params.t2_ns, r.params.tai_utc_offset_s);
+                const encoded_time other(r.params.t2_ns + 1'000'000'007, r.params.tai_utc_offset_s);
+                const std::string what = "ipv" + std::to_string(ipv) +
+                                         (stamp ? " stamp" : " light") + (z ? " ptp" : " ntp");
+                EXPECT_EQ(run(&same, true), plain) << what;
+                EXPECT_EQ(run(&other, false), plain) << what << ": a cache of another instant";
+                // And the reply really carries T2 and T3 in the request's format.
+                const layers l = locate(plain.data());
+                const ts_format f = z ? ts_format::ptp : ts_format::ntp;
+                EXPECT_EQ(rd64(plain.data() + l.l4 + 8 + 16),
+                          encode_timestamp(f, r.params.t2_ns, r.params.tai_utc_offset_s))
+                        << what;
+                EXPECT_EQ(rd64(plain.data() + l.l4 + 8 + 4),
+                          encode_timestamp(f, t3_ns, r.params.tai_utc_offset_s))
+                        << what;
+            }
+        }
+    }
+}
+
+} // namespace

@@ -460,3 +460,83 @@ int main(int argc, char** argv) {
     ::testing::AddGlobalTestEnvironment(new eal_env());
     return RUN_ALL_TESTS();
 }
+
+namespace {
+
+// The context table (snapshot's own open-addressing table): every (port, VLAN, address, UDP
+// port) of every reflector finds its reflector, keys that differ in any one part find nothing,
+// and two reflectors claiming the same key are refused at build time.
+TEST(snapshot_contexts, every_key_found_near_misses_not) {
+    dataplane::dataplane_spec s;
+    s.ports.resize(3);
+    for (uint16_t c = 0; c < 200; ++c) {
+        dataplane::context_spec cs;
+        cs.name = "r" + std::to_string(c);
+        cs.slot = c;
+        cs.port = c % 3;
+        cs.vlan = static_cast<uint16_t>(c % 7 == 0 ? 0 : 100 + c);
+        const uint8_t a = static_cast<uint8_t>(c);
+        cs.addresses = {pfx({198, 18, 1, a}, false, 32),
+                        pfx(v6addr({0x2001, 0x0002, 0, 0, 0, 0, 0, c}), true, 128)};
+        cs.udp_ports = {862, static_cast<uint16_t>(20000 + c)};
+        cs.prefixes = {pfx({198, 18, 0, 0}, false, 15)};
+        s.contexts.push_back(cs);
+    }
+    std::string err;
+    auto snap = dataplane::snapshot::build(s, 1, 9001, err);
+    ASSERT_NE(snap, nullptr) << err;
+    auto key = [](const dataplane::context_spec& cs, std::size_t ai, uint16_t udp) {
+        dataplane::context_key k;
+        k.port = cs.port;
+        k.vlan = cs.vlan;
+        k.udp_port = udp;
+        std::copy(cs.addresses[ai].addr.begin(), cs.addresses[ai].addr.end(), k.addr);
+        return k;
+    };
+    std::size_t found = 0;
+    for (const auto& cs : s.contexts) {
+        for (std::size_t ai = 0; ai < cs.addresses.size(); ++ai) {
+            for (uint16_t udp : cs.udp_ports) {
+                dataplane::context_key k = key(cs, ai, udp);
+                const dataplane::context_rt* rt = snap->find(k);
+                ASSERT_NE(rt, nullptr) << cs.name;
+                EXPECT_EQ(rt->index, cs.slot) << cs.name;
+                found += rt->index == cs.slot;
+                // The register-built words find the same.
+                uint64_t lo, hi;
+                std::memcpy(&lo, k.addr, 8);
+                std::memcpy(&hi, k.addr + 8, 8);
+                EXPECT_EQ(
+                        snap->find(dataplane::snapshot::words(k.port, k.udp_port, k.vlan, lo, hi)),
+                        rt);
+                // One part off: nothing (port, VLAN, UDP port, last address octet).
+                dataplane::context_key m = k;
+                m.port = static_cast<uint16_t>((k.port + 1) % 3);
+                EXPECT_EQ(snap->find(m), nullptr) << cs.name << " other port";
+                m = k;
+                m.vlan = k.vlan + 4000;
+                EXPECT_EQ(snap->find(m), nullptr) << cs.name << " other VLAN";
+                m = k;
+                m.udp_port = 19999;
+                EXPECT_EQ(snap->find(m), nullptr) << cs.name << " other UDP port";
+                m = k;
+                m.addr[15] ^= 0x80;
+                EXPECT_EQ(snap->find(m), nullptr) << cs.name << " other address";
+            }
+        }
+    }
+    EXPECT_EQ(found, 200u * 2 * 2);
+
+    // Reflector 5's first address and port 862 claimed again by a new reflector: refused.
+    dataplane::context_spec dup = s.contexts[5];
+    dup.name = "dup";
+    dup.slot = 200;
+    dup.udp_ports = {862};
+    dup.addresses.resize(1);
+    s.contexts.push_back(dup);
+    err.clear();
+    EXPECT_EQ(dataplane::snapshot::build(s, 1, 9002, err), nullptr);
+    EXPECT_NE(err.find("overlap"), std::string::npos) << err;
+}
+
+} // namespace

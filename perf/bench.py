@@ -425,7 +425,8 @@ def fmt_bound(x):
 def session_memory(capacity):
     """Bytes the session table allocates for `capacity` sessions, from rte_hash's sizing in
     DPDK 22.11 (lib/hash/rte_cuckoo_hash.c, single writer, no extendable buckets) and
-    src/dataplane/sessions.cpp (1/8 headroom + 8, session records of 48 octets)."""
+    src/dataplane/sessions.cpp (1/8 headroom + 8, session records of 40 octets; the comment
+    above session_table in sessions.hpp has the same figures: 124.2 B/session at 1,000,000)."""
     entries = capacity + capacity // 8 + 8
     slots = entries + 1
     buckets = 1 << (entries - 1).bit_length()  # rte_align32pow2(entries) ...
@@ -434,7 +435,7 @@ def session_memory(capacity):
         "buckets (64 B each)": buckets * 64,
         "key store (8 + 40 B per slot)": slots * 48,
         "free-slot ring (4 B per slot, power of 2)": (1 << (slots - 1).bit_length()) * 4,
-        "session records (48 B per slot)": (entries + 1) * 48,
+        "session records (40 B per slot)": (entries + 1) * 40,
     }
     return parts
 

@@ -3,11 +3,33 @@
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 #include <cstdio>
 #include <cstring>
 
 namespace twamp::dataplane {
+
+namespace {
+
+// rte_hash has vector compares for 16/32/48/.. octet keys only; for our 40 it calls libc
+// memcmp through a function pointer. Five 8-octet XORs, no loop, no early exit.
+int key_cmp(const void* a, const void* b, size_t) {
+    uint64_t x[5], y[5];
+    std::memcpy(x, a, sizeof x);
+    std::memcpy(y, b, sizeof y);
+    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) != 0;
+}
+static_assert(sizeof(session_key) == 5 * sizeof(uint64_t));
+
+// A 40-octet record straddles two cache lines at half of the slots: fetch both.
+inline void prefetch_record(const session* s) noexcept {
+    const char* p = reinterpret_cast<const char*>(s);
+    rte_prefetch0(p);
+    rte_prefetch0(p + sizeof(session) - 1);
+}
+
+} // namespace
 
 bool session_table::init(unsigned worker, uint32_t capacity, std::string& error) {
     capacity_ = capacity;
@@ -18,8 +40,9 @@ bool session_table::init(unsigned worker, uint32_t capacity, std::string& error)
     std::snprintf(name, sizeof name, "sess_w%u", worker);
     rte_hash_parameters hp{};
     hp.name = name;
-    // rte_hash (cuckoo, 8-way buckets) may refuse an insert somewhat before it is full: leave
-    // 1/8 headroom so the per-context limits are what stops growth.
+    // rte_hash (cuckoo, 8-way buckets) may refuse an insert somewhat before it is full: 1/8
+    // headroom keeps the bucket load at most 8/9 so the per-context limits are what stops
+    // growth (the memory this costs: sessions.hpp).
     hp.entries = capacity + capacity / 8 + 8;
     hp.key_len = sizeof(session_key);
     hp.hash_func = rte_hash_crc;
@@ -29,6 +52,9 @@ bool session_table::init(unsigned worker, uint32_t capacity, std::string& error)
         error = std::string("session table: rte_hash_create: ") + rte_strerror(rte_errno);
         return false;
     }
+    rte_hash_set_cmp_func(hash_, key_cmp);
+    // rte_hash positions run from 0 to entries - 1.
+    slots_ = hp.entries;
     entries_ = static_cast<session*>(
             rte_zmalloc("sessions", sizeof(session) * (hp.entries + 1), RTE_CACHE_LINE_SIZE));
     if (!entries_) {
@@ -45,6 +71,30 @@ session_table::~session_table() {
     rte_free(entries_);
 }
 
+// A new session for a key the caller found missing; the caller checked the context and its
+// limit. rte_hash_add_key returns the existing position when the key is already in the table
+// (added earlier in the same burst), so `in_use` tells a new slot from an old one.
+int32_t session_table::create(const session_key& k, uint64_t now_tsc, bool& created) noexcept {
+    created = false;
+    int32_t slot = rte_hash_add_key(hash_, &k);
+    if (slot < 0) {
+        return -1; // no free key slot, or the cuckoo displacement failed
+    }
+    session& s = entries_[slot];
+    if (s.in_use) {
+        return slot;
+    }
+    s = session{};
+    s.ctx = k.ctx;
+    s.in_use = 1;
+    s.created_tsc = now_tsc;
+    s.last_seen_tsc = now_tsc;
+    ++per_ctx_[k.ctx];
+    ++active_;
+    created = true;
+    return slot;
+}
+
 int32_t session_table::find_or_create(const session_key& k, uint32_t max_for_ctx, uint64_t now_tsc,
                                       bool& created) noexcept {
     created = false;
@@ -58,19 +108,82 @@ int32_t session_table::find_or_create(const session_key& k, uint32_t max_for_ctx
     if (k.ctx >= max_contexts || per_ctx_[k.ctx] >= max_for_ctx) {
         return -1;
     }
-    slot = rte_hash_add_key(hash_, &k);
-    if (slot < 0) {
-        return -1;
+    return create(k, now_tsc, created);
+}
+
+void session_table::find_or_create_bulk(const session_key* const keys[], uint32_t n,
+                                        const uint32_t max_for_ctx[], uint64_t now_tsc,
+                                        int32_t slots[], uint32_t& created,
+                                        uint32_t& table_full) noexcept {
+    created = 0;
+    table_full = 0;
+    if (!hash_) {
+        for (uint32_t i = 0; i < n; ++i) {
+            slots[i] = -1;
+        }
+        table_full = n;
+        return;
+    }
+    // More than bulk_max keys: in chunks (the API promises n <= bulk_max, but be safe).
+    for (uint32_t base = 0; base < n; base += bulk_max) {
+        const uint32_t m = n - base < bulk_max ? n - base : bulk_max;
+        const void* kp[bulk_max];
+        for (uint32_t i = 0; i < m; ++i) {
+            kp[i] = keys[base + i];
+        }
+        int32_t* out = slots + base;
+        // Pipelined: the buckets of all m keys are prefetched, then their key slots, before
+        // any compare, so the cache misses overlap instead of following each other.
+        rte_hash_lookup_bulk(hash_, kp, m, out);
+        for (uint32_t i = 0; i < m; ++i) {
+            if (out[i] >= 0) {
+                prefetch_record(&entries_[out[i]]);
+            }
+        }
+        for (uint32_t i = 0; i < m; ++i) {
+            if (out[i] >= 0) {
+                continue;
+            }
+            const session_key& k = *keys[base + i];
+            int32_t slot = -1;
+            if (k.ctx < max_contexts) {
+                if (per_ctx_[k.ctx] < max_for_ctx[base + i]) {
+                    bool fresh = false;
+                    slot = create(k, now_tsc, fresh);
+                    created += fresh;
+                } else if (created != 0) {
+                    // At the limit, but the session may be one this burst created. When
+                    // nothing was created the bulk lookup's miss stands: a flood of new flows
+                    // into a full context costs no second lookup.
+                    slot = rte_hash_lookup(hash_, &k);
+                }
+            }
+            if (slot < 0) {
+                out[i] = -1;
+                ++table_full;
+            } else {
+                out[i] = slot;
+            }
+        }
+    }
+}
+
+void session_table::remove(uint32_t slot) noexcept {
+    void* key = nullptr;
+    if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(slot), &key) != 0) {
+        return;
+    }
+    session_key k;
+    std::memcpy(&k, key, sizeof k);
+    if (rte_hash_del_key(hash_, &k) < 0) {
+        return;
     }
     session& s = entries_[slot];
-    s = session{};
-    s.ctx = k.ctx;
-    s.created_tsc = now_tsc;
-    s.last_seen_tsc = now_tsc;
-    ++per_ctx_[k.ctx];
-    ++active_;
-    created = true;
-    return slot;
+    if (s.ctx < max_contexts && per_ctx_[s.ctx]) {
+        --per_ctx_[s.ctx];
+    }
+    s.in_use = 0;
+    --active_;
 }
 
 uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t budget) noexcept {
@@ -79,30 +192,36 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
     }
     const auto& ctxs = snap.contexts();
     uint32_t removed = 0;
-    const void* key;
-    void* data;
-    for (uint32_t i = 0; i < budget; ++i) {
-        int32_t slot = rte_hash_iterate(hash_, &key, &data, &iter_);
-        if (slot < 0) {
-            iter_ = 0; // wrapped: start over on the next slice
-            break;
+    if (budget > slots_) {
+        budget = slots_;
+    }
+    // Slots, not entries: the walk costs the same however sparse the table, and the records
+    // are read in address order (the hardware prefetcher follows).
+    uint32_t i = iter_;
+    for (uint32_t n = 0; n < budget; ++n, ++i) {
+        if (i >= slots_) {
+            i = 0;
         }
-        session& s = entries_[slot];
-        // A session whose context is gone (reload) ends at once.
-        bool gone = s.ctx >= ctxs.size() || !ctxs[s.ctx].active;
-        uint64_t timeout = gone ? 0 : ctxs[s.ctx].inactivity_tsc;
-        if (gone || now_tsc - s.last_seen_tsc > timeout) {
-            session_key k;
-            std::memcpy(&k, key, sizeof k);
-            if (rte_hash_del_key(hash_, &k) >= 0) {
-                if (k.ctx < max_contexts && per_ctx_[k.ctx]) {
-                    --per_ctx_[k.ctx];
-                }
-                --active_;
-                ++removed;
-            }
+        const session& s = entries_[i];
+        if (!s.in_use) {
+            continue;
+        }
+        // A session whose context is gone (reload) ends at once. Otherwise: idle for more
+        // than the timeout in whole units, rounded up, so never early and at most two units
+        // (~0.7 ms) late.
+        bool expired = s.ctx >= ctxs.size() || !ctxs[s.ctx].active;
+        if (!expired) {
+            using stamp = decltype(session::last_seen_tsc);
+            const auto limit = static_cast<int32_t>(stamp::ceil_units(ctxs[s.ctx].inactivity_tsc));
+            expired = s.last_seen_tsc.units_before(now_tsc) > limit;
+        }
+        if (expired) {
+            uint32_t before = active_;
+            remove(i);
+            removed += before - active_;
         }
     }
+    iter_ = i >= slots_ ? 0 : i;
     return removed;
 }
 
@@ -110,21 +229,25 @@ bool session_table::scan(session_query& q, uint32_t budget) noexcept {
     if (!hash_) {
         return true;
     }
-    const void* key;
-    void* data;
-    for (uint32_t i = 0; i < budget; ++i) {
-        int32_t slot = rte_hash_iterate(hash_, &key, &data, &q.iter);
-        if (slot < 0) {
+    for (uint32_t n = 0; n < budget; ++n, ++q.iter) {
+        if (q.iter >= slots_) {
             return true;
         }
+        const session& s = entries_[q.iter];
+        if (!s.in_use) {
+            continue;
+        }
         ++q.scanned;
-        const session& s = entries_[slot];
         // Keep the top max_top by packets: insertion into a small sorted array.
         unsigned pos = q.count;
         while (pos > 0 && q.top[pos - 1].s.packets < s.packets) {
             --pos;
         }
         if (pos >= session_query::max_top) {
+            continue;
+        }
+        void* key = nullptr;
+        if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(q.iter), &key) != 0) {
             continue;
         }
         unsigned last = q.count < session_query::max_top ? q.count : session_query::max_top - 1;
@@ -137,7 +260,7 @@ bool session_table::scan(session_query& q, uint32_t budget) noexcept {
             ++q.count;
         }
     }
-    return false;
+    return q.iter >= slots_;
 }
 
 } // namespace twamp::dataplane

@@ -12,16 +12,6 @@ namespace twamp::dataplane {
 
 namespace {
 
-// rte_hash has vector compares for 16/32/48/.. octet keys only; for our 40 it calls libc
-// memcmp through a function pointer. Five 8-octet XORs, no loop, no early exit.
-int key_cmp(const void* a, const void* b, size_t) {
-    uint64_t x[5], y[5];
-    std::memcpy(x, a, sizeof x);
-    std::memcpy(y, b, sizeof y);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) != 0;
-}
-static_assert(sizeof(session_key) == 5 * sizeof(uint64_t));
-
 // A 40-octet record straddles two cache lines at half of the slots: fetch both.
 inline void prefetch_record(const session* s) noexcept {
     const char* p = reinterpret_cast<const char*>(s);
@@ -52,7 +42,9 @@ bool session_table::init(unsigned worker, uint32_t capacity, std::string& error)
         error = std::string("session table: rte_hash_create: ") + rte_strerror(rte_errno);
         return false;
     }
-    rte_hash_set_cmp_func(hash_, key_cmp);
+    // No custom key compare (rte_hash_set_cmp_func): rte_hash has no vector compare for 40
+    // octets and calls libc memcmp, but an inline 5 x 8-octet compare measured the same (within
+    // noise, in cache and at 1,000,000 sessions): the compare is not where the time goes.
     // rte_hash positions run from 0 to entries - 1.
     slots_ = hp.entries;
     entries_ = static_cast<session*>(

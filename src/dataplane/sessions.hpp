@@ -112,10 +112,10 @@ struct session_query {
 //   free-slot ring    rte_align32pow2(E + 1) x 4 B = 8.4 MB               ( 8.4 B/session)
 //   session records   (E + 1) x 40 B        = 45.0 MB                     (45.0 B/session)
 //   total                                     124.2 MB                   (124.2 B/session)
-// Any capacity: at most 126 B/session (the worst is just past a power of two after headroom).
-// (was 133.2 B with 48-B records). What rte_hash fixes: 48 B per key slot (its 8-B data pointer
-// plus our 40-B key, 16-B aligned) and the power-of-two buckets and ring; only the record and
-// the headroom are ours. Without headroom (E = capacity) it would be 100.6 B at 95 % bucket
+// (133.2 B with the former 48-B records). Any capacity: at most 126 B/session (the worst is
+// when E lands just past a power of two). What rte_hash fixes: 48 B per key slot (its 8-B data
+// pointer plus our 40-B key, 16-B aligned) and the power-of-two buckets and ring; only the record
+// and the headroom are ours. Without headroom (E = capacity) it would be 100.6 B at 95 % bucket
 // load, where a cuckoo insert may fail while the limits still allow the session.
 class session_table {
 public:
@@ -146,7 +146,9 @@ public:
 
     // Walks at most `budget` record slots (live or not) from where the last call stopped,
     // wrapping, and removes the sessions idle for longer than their context's inactivity
-    // timeout or whose context is gone; returns how many were removed.
+    // timeout or whose context is gone; returns how many were removed. The cost per call is
+    // bounded by `budget` (~5-11 cycles a slot) however sparse the table; a full pass takes
+    // slots() / budget calls, which must stay well inside the 2^51-cycle wrap of last_seen.
     uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget) noexcept;
 
     // One slice of a session_query (at most `budget` record slots); true when complete.

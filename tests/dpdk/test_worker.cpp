@@ -540,3 +540,51 @@ TEST(snapshot_contexts, every_key_found_near_misses_not) {
 }
 
 } // namespace
+
+namespace {
+
+// The worker remembers the previous packet's reflector and ACL verdict within a burst: a
+// burst that alternates admitted and refused sources, IPv4 and IPv6, and a port with no
+// reflector must still get each packet's own verdict.
+TEST(worker, per_packet_verdicts_in_one_mixed_burst) {
+    ring_port rp(one_port({light_ctx("light", 862)})); // admits 198.18.0.0/24, 2001:2::/64
+    auto from = [&](std::array<uint8_t, 16> src, int v, uint16_t dport, uint32_t seq) {
+        frame_spec s = v == 4 ? v4_spec() : v6_spec();
+        s.dst_mac = rp.mac();
+        s.src_ip = src;
+        s.dport = dport;
+        s.payload = twamp_request(seq, 0, 0x0001, 41);
+        return build(s);
+    };
+    const std::array<uint8_t, 16> in4{198, 18, 0, 1}, in4b{198, 18, 0, 7}, out4{198, 18, 1, 1};
+    const auto in6 = v6addr({0x2001, 0x0002, 0, 0, 0, 0, 0, 1});
+    const auto out6 = v6addr({0x2001, 0x0002, 0, 1, 0, 0, 0, 1}); // 2001:2:0:1::1, not /64
+    std::vector<bytes> in;
+    std::vector<uint32_t> expect;
+    uint32_t seq = 0;
+    for (int round = 0; round < 3; ++round) {
+        in.push_back(from(in4, 4, 862, ++seq));
+        expect.push_back(seq);
+        in.push_back(from(out4, 4, 862, ++seq));
+        in.push_back(from(in4, 4, 862, ++seq));
+        expect.push_back(seq);
+        in.push_back(from(in4b, 4, 862, ++seq));
+        expect.push_back(seq);
+        in.push_back(from(in4, 4, 9999, ++seq)); // no reflector on 9999
+        in.push_back(from(in6, 6, 862, ++seq));
+        expect.push_back(seq);
+        in.push_back(from(out6, 6, 862, ++seq));
+        in.push_back(from(in6, 6, 862, ++seq));
+        expect.push_back(seq);
+    }
+    ASSERT_LE(in.size(), 32u); // one burst
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), expect.size());
+    for (std::size_t i = 0; i < expect.size(); ++i) {
+        EXPECT_EQ(reply_sender_seq(r.replies[i]), expect[i]) << i;
+    }
+    EXPECT_EQ(rp.drops(drop_reason::acl_denied), 6u);
+    EXPECT_EQ(rp.drops(drop_reason::no_reflector), 3u);
+}
+
+} // namespace

@@ -160,16 +160,23 @@ inline void one_burst(bench_state& st, const tp::reflect_policy& policy, bool of
     params.our_error = {true, false, 10, 3};
     params.ipv4_checksum_verified = offload;
     params.l4_checksum_verified = offload;
+    // As the worker does: the burst's software T2 (and below T3) converted once, and the
+    // rewritten region's sum handed from the check to the rewrite.
+    const tp::encoded_time t2(st.now_ns, 37);
+    params.t2_encoded = &t2;
     std::size_t n = 0;
     for (std::size_t i = 0; i < burst; ++i) {
         uint8_t* data = st.bufs[i].data();
         const std::span<const uint8_t> frame(data, st.len[i]);
         const tp::parsed_frame pf = tp::parse_frame(frame);
+        tp::verified_sums sums;
         if (pf.kind != tp::frame_kind::udp ||
-            tp::check_test_packet(frame, pf, policy, offload, offload) != tp::drop_reason::none) {
+            tp::check_test_packet(frame, pf, policy, offload, offload, &sums) !=
+                    tp::drop_reason::none) {
             ++st.not_reflected;
             continue;
         }
+        params.verified_region_sum = sums.region_known ? &sums.region : nullptr;
         params.reflector_seq = st.seq++;
         const tp::reflect_result rr =
                 tp::reflect_prepare(std::span<uint8_t>(data, buf_size), pf, policy, params);
@@ -181,9 +188,9 @@ inline void one_burst(bench_state& st, const tp::reflect_policy& policy, bool of
         pending[n] = rr.reply;
         out[n++] = data;
     }
-    const uint64_t t3 = st.now_ns + 1500;
+    const tp::encoded_time t3(st.now_ns + 1500, 37);
     for (std::size_t i = 0; i < n; ++i) {
-        tp::reflect_finish(out[i], pending[i], t3, 37);
+        tp::reflect_finish(out[i], pending[i], t3);
     }
     st.reflected += n;
     st.now_ns += 10'000;

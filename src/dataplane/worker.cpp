@@ -41,7 +41,8 @@ struct candidate {
     rte_mbuf* m;
     const context_rt* ctx;
     const proto::reflect_policy* policy;
-    int16_t key; // index into the burst's session keys, -1: stateless
+    int16_t key;               // index into the burst's session keys, -1: stateless
+    proto::verified_sums sums; // what the check summed that the rewrite reuses
     proto::parsed_frame pf;
 };
 
@@ -290,10 +291,10 @@ int worker_main(void* arg) {
                             } else {
                                 const uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
                                 const uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-                                why = proto::check_test_packet(std::span<const uint8_t>(data, len),
-                                                               pf, *policy,
-                                                               ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
-                                                               l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+                                why = proto::check_test_packet(
+                                        std::span<const uint8_t>(data, len), pf, *policy,
+                                        ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                                        l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
                             }
                             if (why == proto::drop_reason::none) {
                                 c.m = m;
@@ -366,6 +367,7 @@ int worker_main(void* arg) {
                     params.t2_ns = tsm.to_ns(
                             *RTE_MBUF_DYNFIELD(m, w.ts_dynfield_offset, rte_mbuf_timestamp_t*));
                 }
+                params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
                 const std::size_t cap = m->buf_len - m->data_off;
                 // Straight into the TX slot, field by field: no temporary struct copied
                 // through the stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").

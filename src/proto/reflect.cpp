@@ -1,6 +1,7 @@
 #include "twamp/proto/reflect.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "twamp/proto/bytes.hpp"
@@ -62,7 +63,10 @@ reflect_result drop(drop_reason r) noexcept {
 
 drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame& pf,
                               const reflect_policy& policy, bool ipv4_checksum_verified,
-                              bool l4_checksum_verified) noexcept {
+                              bool l4_checksum_verified, verified_sums* sums) noexcept {
+    if (sums) {
+        sums->region_known = false;
+    }
     if (pf.kind != frame_kind::udp || pf.l3_end() > frame.size()) {
         // Precondition: a UDP frame from parse_frame() of this very frame.
         return pf.reason != drop_reason::none ? pf.reason : drop_reason::udp_truncated;
@@ -89,10 +93,23 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
         if (pf.ip_version == 6 && !policy.allow_ipv6_zero_checksum) {
             return drop_reason::udp_zero_checksum;
         }
-    } else if (!l4_checksum_verified &&
-               csum_fold_native(csum_partial(
-                       udp, pf.udp_len, pseudo_partial(ip, pf.ip_version, pf.udp_len))) != 0xffff) {
-        return drop_reason::udp_bad_checksum;
+    } else if (!l4_checksum_verified) {
+        // Pseudo header and UDP header, the region reflect_prepare() rewrites (kept for it),
+        // the rest of the payload. The region starts the payload and has an even length unless
+        // it ends the datagram, so the three sums' 16-bit lanes line up.
+        const std::size_t plen = pf.payload_len();
+        const std::size_t words = std::min(plen, base_words_len(policy.mode));
+        const uint64_t region = csum_partial(udp + udp_hdr_len, words);
+        uint64_t acc =
+                csum_partial(udp, udp_hdr_len, pseudo_partial(ip, pf.ip_version, pf.udp_len));
+        acc = csum_partial(udp + udp_hdr_len + words, plen - words, csum_acc(acc, region));
+        if (csum_fold_native(acc) != 0xffff) {
+            return drop_reason::udp_bad_checksum;
+        }
+        if (sums) {
+            sums->region_known = true;
+            sums->region = region;
+        }
     }
     std::size_t len = pf.payload_len();
     if (policy.mode == test_mode::stamp) {
@@ -151,7 +168,9 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     uint8_t* udp = f + pf.l4_off;
     uint8_t* pl = udp + udp_hdr_len;
 
+    bool octets_moved = false;
     if (policy.reflect_octets && !stamp && len > reflector::twamp_len) {
+        octets_moved = true;
         // RFC 6038 §4.2: copy before the sender's padding is overwritten, and patch the
         // received checksum (RFC 1624) so the bookkeeping below sees a consistent datagram.
         const std::size_t n =
@@ -177,11 +196,25 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     const uint16_t csum_in = load_be16(udp + 6);
     const std::size_t words_old = std::min(len, base_words_len(policy.mode));
     const std::size_t words_new = std::min(new_len, base_words_len(policy.mode));
+    // Sequence Number, Timestamp, Error Estimate: octets 0..13, which move to 24..37 (the
+    // same lanes). Two 8-octet loads (the second overlapping the first by two octets), held
+    // for the stores below and summed from the registers: bytes 8..13 are the second word's
+    // upper six (little-endian), the first word's lanes the rest.
+    uint64_t sf_lo, sf_hi;
+    std::memcpy(&sf_lo, pl, 8);
+    std::memcpy(&sf_hi, pl + 6, 8);
     uint64_t head = 0;
     uint64_t region_old = 0;
     if (csum_in != 0) {
-        head = csum_partial(pl, sender::ssid);
-        region_old = csum_partial(pl + sender::ssid, words_old - sender::ssid, head);
+        if constexpr (std::endian::native == std::endian::little) {
+            head = csum_acc(sf_lo, sf_hi >> 16);
+        } else {
+            head = csum_partial(pl, sender::ssid);
+        }
+        // reflect_octets (above) changed the region after check_test_packet() summed it.
+        region_old = params.verified_region_sum && !octets_moved
+                             ? *params.verified_region_sum
+                             : csum_partial(pl + sender::ssid, words_old - sender::ssid, head);
     }
     const uint32_t sender_seq = load_be32(pl + sender::seq);
     // Octet 41 stays in a TWAMP reply of 42 octets or more (padding); STAMP zeroes it.
@@ -246,14 +279,9 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     }
 
     // Test packet: the sender's fields move to their reflector positions, ours go in front.
-    // Sequence Number, Timestamp, Error Estimate: octets 0..13 to 24..37, which do not
-    // overlap. Two 8-octet loads (the second overlapping the first by two octets) straight to
-    // the two stores: a 14-octet stack buffer was written as two overlapping 8-octet stores and
-    // read back across both, which store-to-load forwarding cannot serve (perf: ~20 % of this
-    // function's samples on the stall).
-    uint64_t sf_lo, sf_hi;
-    std::memcpy(&sf_lo, pl, 8);
-    std::memcpy(&sf_hi, pl + 6, 8);
+    // The sender's 14 octets from the registers loaded above: a 14-octet stack buffer was
+    // written as two overlapping 8-octet stores and read back across both, which
+    // store-to-load forwarding cannot serve (perf: ~20 % of this function's samples).
     const uint16_t sender_err = load_be16(pl + sender::error_estimate);
     ts_format fmt = ts_format::ntp;
     if (policy.timestamps == ts_policy::ptp ||
@@ -382,12 +410,15 @@ reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const refl
     case frame_kind::udp:
         break;
     }
+    verified_sums sums;
     drop_reason r = check_test_packet(frame, pf, policy, params.ipv4_checksum_verified,
-                                      params.l4_checksum_verified);
+                                      params.l4_checksum_verified, &sums);
     if (r != drop_reason::none) {
         return drop(r);
     }
-    reflect_result res = reflect_prepare(buf, pf, policy, params);
+    reflect_params p = params;
+    p.verified_region_sum = sums.region_known ? &sums.region : nullptr;
+    reflect_result res = reflect_prepare(buf, pf, policy, p);
     if (res.v == verdict::reflect) {
         reflect_finish(buf.data(), res.reply, t3_ns, params.tai_utc_offset_s);
     }

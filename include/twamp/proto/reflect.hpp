@@ -47,6 +47,10 @@ struct reflect_params {
     int32_t tai_utc_offset_s = 37;       // for PTP timestamps
     bool ipv4_checksum_verified = false; // the NIC said the IPv4 header checksum is good
     bool l4_checksum_verified = false;   // the NIC said the UDP checksum is good
+    // From check_test_packet() of this very frame and policy (null: not known): the unfolded
+    // sum of the payload octets reflect_prepare() rewrites, taken while verifying the UDP
+    // checksum in software, so that reflect_prepare() does not sum them a second time.
+    const uint64_t* verified_region_sum = nullptr;
 };
 
 enum class verdict : uint8_t { reflect, to_kernel, drop };
@@ -68,9 +72,16 @@ struct reflect_result {
 
 // Validates a parsed UDP frame as a test packet for a context: IPv4 header checksum, source
 // address and port, UDP checksum (or the zero-checksum rule), minimum payload. Reads only.
+// When `sums` is not null it tells what reflect_prepare() can reuse: the rewritten region's
+// sum when the check verified a non-zero UDP checksum in software (for
+// reflect_params::verified_region_sum).
+struct verified_sums {
+    bool region_known = false;
+    uint64_t region = 0;
+};
 drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame& pf,
                               const reflect_policy& policy, bool ipv4_checksum_verified,
-                              bool l4_checksum_verified) noexcept;
+                              bool l4_checksum_verified, verified_sums* sums = nullptr) noexcept;
 
 // The STAMP SSID (RFC 8972 §3) of a checked STAMP packet; 0 for TWAMP Light.
 uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,

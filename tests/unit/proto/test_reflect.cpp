@@ -12,6 +12,7 @@
 
 #include "reflect_runner.hpp"
 #include "test_util.hpp"
+#include "twamp/proto/checksum.hpp"
 #include "twamp/proto/reflect.hpp"
 
 using namespace twamp::proto;
@@ -783,6 +784,50 @@ TEST(reflect_encoded_time, same_reply_as_per_packet_conversion) {
                 EXPECT_EQ(rd64(plain.data() + l.l4 + 8 + 4),
                           encode_timestamp(f, t3_ns, r.params.tai_utc_offset_s))
                         << what;
+            }
+        }
+    }
+}
+
+} // namespace
+
+namespace {
+
+// check_test_packet() hands the sum of the octets reflect_prepare() rewrites to it only when it
+// summed them itself (software verification of a non-zero checksum), and that sum is the
+// region's: the first 41 (TWAMP, rounded to 42 when the payload is longer) or 44 (STAMP)
+// payload octets, folded it equals an independent RFC 1071 sum of them.
+TEST(reflect_verified_sums, region_sum_only_when_summed_in_software) {
+    for (int ipv : {4, 6}) {
+        for (bool stamp : {false, true}) {
+            for (std::size_t plen : {std::size_t{41}, std::size_t{60}, std::size_t{1000}}) {
+                reflect_row r = row("sums", "DESIGN.md: checksum once", ipv, stamp);
+                r.spec.payload = stamp ? stamp_payload(false) : twamp_payload(false, plen);
+                if (stamp) {
+                    r.spec.payload.resize(std::max(plen, r.spec.payload.size()), 0);
+                }
+                const bytes req = r.request();
+                const layers l = locate(req.data());
+                std::span<const uint8_t> frame(req.data(), req.size());
+                const parsed_frame pf = parse_frame(frame);
+                const std::string what = "ipv" + std::to_string(ipv) + (stamp ? " stamp " : " ") +
+                                         std::to_string(plen);
+                verified_sums sums;
+                ASSERT_EQ(check_test_packet(frame, pf, r.policy, false, false, &sums),
+                          drop_reason::none)
+                        << what;
+                ASSERT_TRUE(sums.region_known) << what;
+                const std::size_t payload = l.udp_len - 8;
+                const std::size_t region = std::min(payload, stamp ? std::size_t{44} : 42);
+                EXPECT_TRUE(ones_eq(
+                        csum_fold_native(sums.region),
+                        ref_sum(std::span<const uint8_t>(req.data() + l.payload(), region))))
+                        << what;
+                // The NIC verified it: nothing summed, nothing handed on.
+                sums.region_known = true;
+                ASSERT_EQ(check_test_packet(frame, pf, r.policy, true, true, &sums),
+                          drop_reason::none);
+                EXPECT_FALSE(sums.region_known) << what;
             }
         }
     }

@@ -9,6 +9,8 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
 
+#include <bit>
+#include <cstddef>
 #include <cstring>
 #include <new>
 
@@ -121,6 +123,24 @@ inline void addr16(const uint8_t* ip, bool v6, bool src, uint8_t out[16]) noexce
         out[11] = 0xff;
         std::memcpy(out + 12, ip + (src ? 12 : 16), 4);
     }
+}
+
+// A session key written as five 8-octet words (session_key's layout: context, SSID and the
+// two ports in the first, then source and destination address). rte_hash reads it 8 octets
+// at a time (CRC, compare); a key assembled from 2- and 4-octet stores would make those
+// loads miss store-to-load forwarding and stall.
+static_assert(offsetof(session_key, ssid) == 2 && offsetof(session_key, src_port) == 4 &&
+              offsetof(session_key, dst_port) == 6 && offsetof(session_key, src) == 8 &&
+              offsetof(session_key, dst) == 24 && sizeof(session_key) == 40);
+inline void store_key(session_key& k, uint64_t w0, uint64_t src_lo, uint64_t src_hi,
+                      uint64_t dst_lo, uint64_t dst_hi) noexcept {
+    static_assert(std::endian::native == std::endian::little);
+    auto* b = reinterpret_cast<unsigned char*>(&k);
+    std::memcpy(b, &w0, 8);
+    std::memcpy(b + 8, &src_lo, 8);
+    std::memcpy(b + 16, &src_hi, 8);
+    std::memcpy(b + 24, &dst_lo, 8);
+    std::memcpy(b + 32, &dst_hi, 8);
 }
 
 } // namespace
@@ -303,14 +323,23 @@ int worker_main(void* arg) {
                                 c.key = -1;
                                 if (ctx->stateful) {
                                     session_key& sk = keys[nk];
-                                    sk.ctx = ctx->index;
-                                    sk.ssid = proto::test_packet_ssid(
+                                    const uint16_t ssid = proto::test_packet_ssid(
                                             std::span<const uint8_t>(data, len), pf, policy->mode);
-                                    sk.src_port = pf.src_port;
-                                    sk.dst_port = pf.dst_port;
-                                    addr16(ip, v6, true, sk.src);
-                                    std::memcpy(sk.dst, &dst_lo, 8);
-                                    std::memcpy(sk.dst + 8, &dst_hi, 8);
+                                    uint64_t src_lo, src_hi;
+                                    if (v6) {
+                                        std::memcpy(&src_lo, ip + 8, 8);
+                                        std::memcpy(&src_hi, ip + 16, 8);
+                                    } else {
+                                        uint32_t s4;
+                                        std::memcpy(&s4, ip + 12, 4);
+                                        src_lo = 0;
+                                        src_hi = 0xffff0000ULL | (uint64_t{s4} << 32);
+                                    }
+                                    store_key(sk,
+                                              ctx->index | (uint64_t{ssid} << 16) |
+                                                      (uint64_t{pf.src_port} << 32) |
+                                                      (uint64_t{pf.dst_port} << 48),
+                                              src_lo, src_hi, dst_lo, dst_hi);
                                     key_ptrs[nk] = &sk;
                                     key_limit[nk] = ctx->max_sessions_per_worker;
                                     c.key = static_cast<int16_t>(nk++);

@@ -145,10 +145,11 @@ inline void store_key(session_key& k, uint64_t w0, uint64_t src_lo, uint64_t src
 
 } // namespace
 
-// Last measured (perf/bench.sh, 2026-11-23, commit 5611a9c, AMD EPYC Zen 4 KVM guest, TSC
-// 2.6 GHz, one worker on net_pcap): 210 busy TSC cycles/packet for stateless TWAMP Light IPv4
-// (10.1 Mpps, 0.42 of testpmd 5tswap on the same device), 283 with 1,000 sessions and a 64-rule
-// ACL, 766 with 1,000,000 sessions (session-table cache misses). perf/RESULTS.md has the rest.
+// Last measured (perf/bench.sh, 2026-11-23 evening, commits 055aaee and 0adc493, AMD EPYC Zen 4
+// KVM guest, TSC 2.6 GHz, one worker on net_pcap): 157-174 busy TSC cycles/packet for stateless
+// TWAMP Light IPv4 (11.8-12.5 Mpps, 0.50-0.52 of testpmd 5tswap on the same device), 235-247
+// with 1,000 sessions and a 64-rule ACL, 280-334 with 1,000,000 sessions (0.48-0.60 of
+// testpmd). perf/RESULTS.md has the rest.
 int worker_main(void* arg) {
     auto& w = *static_cast<worker_args*>(arg);
     worker_counters& wc = *w.counters;

@@ -138,11 +138,11 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
     return load_be32(frame.data() + pf.payload_off());
 }
 
-// Hot path. Last measured (perf/RESULTS.md, 2026-11-23, AMD EPYC Zen 4 KVM guest, TSC 2.6 GHz,
-// g++ 12 -O2): the whole chain parse_frame + check_test_packet + reflect_prepare +
-// reflect_finish takes ~135 TSC cycles (723 instructions) per IPv4 TWAMP Light packet with
-// software checksum verification, ~120 (607) with NIC-verified checksums; reflect_prepare is
-// about 370 of those instructions.
+// Hot path. Last measured (perf/RESULTS.md "reflect_bench", 2026-11-23 evening, commit 0adc493,
+// AMD EPYC Zen 4 KVM guest, TSC 2.6 GHz, g++ 12 -O2): the whole chain parse_frame +
+// check_test_packet + reflect_prepare + reflect_finish takes ~123 on-CPU TSC cycles (722
+// instructions) per IPv4 TWAMP Light packet with software checksum verification, ~112 (629)
+// with NIC-verified checksums; STAMP IPv4 ~126 (732).
 drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
                                  const reflect_policy& policy, const reflect_params& params,
                                  pending_reply& out) noexcept {

@@ -48,6 +48,25 @@ struct candidate {
     proto::parsed_frame pf;
 };
 
+// An address as two 64-bit words in the 16-octet key form (IPv4-mapped for IPv4:
+// ::ffff:a.b.c.d), straight from the packet into registers.
+struct addr_words {
+    uint64_t lo, hi;
+};
+inline addr_words mapped_addr(const uint8_t* ip, bool v6, bool src) noexcept {
+    addr_words w;
+    if (v6) {
+        std::memcpy(&w.lo, ip + (src ? 8 : 24), 8);
+        std::memcpy(&w.hi, ip + (src ? 16 : 32), 8);
+    } else {
+        uint32_t a4;
+        std::memcpy(&a4, ip + (src ? 12 : 16), 4);
+        w.lo = 0;
+        w.hi = 0xffff0000ULL | (uint64_t{a4} << 32); // little-endian: octets 8..15
+    }
+    return w;
+}
+
 // The previous packet's reflector and ACL verdict, within one burst (one snapshot): a burst
 // is mostly one reflector's packets, often from one sender (a probe runs many sessions from
 // one address), so most packets skip the context hash and the LPM lookup for a compare of
@@ -56,7 +75,8 @@ struct burst_memo {
     snapshot::key_words kw{~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}}; // no real key: a
     const context_rt* ctx = nullptr; // port index and VLAN never reach all-ones together
     const context_rt* acl_ctx = nullptr;
-    uint64_t src_lo = 0, src_hi = 0;
+    bool v6 = false;
+    addr_words src{};
     bool admitted = false;
 };
 
@@ -236,20 +256,9 @@ int worker_main(void* arg) {
                     } else {
                         const uint8_t* ip = data + pf.l3_off;
                         const bool v6 = pf.ip_version == 6;
-                        // The destination as context_key's address words, from the packet
-                        // (IPv4-mapped for IPv4: ::ffff:a.b.c.d).
-                        uint64_t dst_lo, dst_hi;
-                        if (v6) {
-                            std::memcpy(&dst_lo, ip + 24, 8);
-                            std::memcpy(&dst_hi, ip + 32, 8);
-                        } else {
-                            uint32_t d4;
-                            std::memcpy(&d4, ip + 16, 4);
-                            dst_lo = 0;
-                            dst_hi = 0xffff0000ULL | (uint64_t{d4} << 32);
-                        }
+                        const addr_words dst = mapped_addr(ip, v6, false);
                         const snapshot::key_words kw = snapshot::words(
-                                wp.port_index, pf.dst_port, vlan_key(pf), dst_lo, dst_hi);
+                                wp.port_index, pf.dst_port, vlan_key(pf), dst.lo, dst.hi);
                         if (kw.a != memo.kw.a || kw.b != memo.kw.b || kw.c != memo.kw.c) {
                             memo.kw = kw;
                             memo.ctx = snap ? snap->find(kw) : nullptr;
@@ -259,10 +268,10 @@ int worker_main(void* arg) {
                         bool admitted = false;
                         if (!ctx && ctl) {
                             // A TWAMP-Control session's receiver port?
-                            uint8_t dst[16];
-                            std::memcpy(dst, &dst_lo, 8);
-                            std::memcpy(dst + 8, &dst_hi, 8);
-                            const control_session_rt* cs = ctl->find(dst, pf.dst_port);
+                            uint8_t dst16[16];
+                            std::memcpy(dst16, &dst.lo, 8);
+                            std::memcpy(dst16 + 8, &dst.hi, 8);
+                            const control_session_rt* cs = ctl->find(dst16, pf.dst_port);
                             if (cs && snap && w.control_slot < snap->contexts().size()) {
                                 ctx = &snap->contexts()[w.control_slot];
                                 policy = &cs->policy;
@@ -279,21 +288,12 @@ int worker_main(void* arg) {
                                 why = proto::drop_reason::no_session;
                             }
                         } else if (ctx) {
-                            uint64_t src_lo, src_hi = 0;
-                            if (v6) {
-                                std::memcpy(&src_lo, ip + 8, 8);
-                                std::memcpy(&src_hi, ip + 16, 8);
-                            } else {
-                                uint32_t s4;
-                                std::memcpy(&s4, ip + 12, 4);
-                                src_lo = s4;
-                                src_hi = ~uint64_t{0}; // never an IPv6 source's: v4 and v6 apart
-                            }
-                            if (ctx != memo.acl_ctx || src_lo != memo.src_lo ||
-                                src_hi != memo.src_hi) {
+                            const addr_words src = mapped_addr(ip, v6, true);
+                            if (ctx != memo.acl_ctx || v6 != memo.v6 || src.lo != memo.src.lo ||
+                                src.hi != memo.src.hi) {
                                 memo.acl_ctx = ctx;
-                                memo.src_lo = src_lo;
-                                memo.src_hi = src_hi;
+                                memo.v6 = v6; // ::ffff:a.b.c.d over IPv6 is not a.b.c.d
+                                memo.src = src;
                                 memo.admitted = snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12);
                             }
                             admitted = memo.admitted;
@@ -326,21 +326,12 @@ int worker_main(void* arg) {
                                     session_key& sk = keys[nk];
                                     const uint16_t ssid = proto::test_packet_ssid(
                                             std::span<const uint8_t>(data, len), pf, policy->mode);
-                                    uint64_t src_lo, src_hi;
-                                    if (v6) {
-                                        std::memcpy(&src_lo, ip + 8, 8);
-                                        std::memcpy(&src_hi, ip + 16, 8);
-                                    } else {
-                                        uint32_t s4;
-                                        std::memcpy(&s4, ip + 12, 4);
-                                        src_lo = 0;
-                                        src_hi = 0xffff0000ULL | (uint64_t{s4} << 32);
-                                    }
+                                    const addr_words src = mapped_addr(ip, v6, true);
                                     store_key(sk,
                                               ctx->index | (uint64_t{ssid} << 16) |
                                                       (uint64_t{pf.src_port} << 32) |
                                                       (uint64_t{pf.dst_port} << 48),
-                                              src_lo, src_hi, dst_lo, dst_hi);
+                                              src.lo, src.hi, dst.lo, dst.hi);
                                     key_ptrs[nk] = &sk;
                                     key_limit[nk] = ctx->max_sessions_per_worker;
                                     c.key = static_cast<int16_t>(nk++);

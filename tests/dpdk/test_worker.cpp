@@ -198,8 +198,11 @@ dataplane::dataplane_spec one_port(std::vector<dataplane::context_spec> ctxs) {
 }
 
 bytes light(const ring_port& rp, uint32_t seq, uint16_t sport = 50000, uint16_t dport = 862,
-            int v = 4) {
+            int v = 4, const std::array<uint8_t, 16>* src = nullptr) {
     frame_spec s = v == 4 ? v4_spec() : v6_spec();
+    if (src) {
+        s.src_ip = *src;
+    }
     s.dst_mac = rp.mac();
     s.sport = sport;
     s.dport = dport;
@@ -548,13 +551,8 @@ namespace {
 // reflector must still get each packet's own verdict.
 TEST(worker, per_packet_verdicts_in_one_mixed_burst) {
     ring_port rp(one_port({light_ctx("light", 862)})); // admits 198.18.0.0/24, 2001:2::/64
-    auto from = [&](std::array<uint8_t, 16> src, int v, uint16_t dport, uint32_t seq) {
-        frame_spec s = v == 4 ? v4_spec() : v6_spec();
-        s.dst_mac = rp.mac();
-        s.src_ip = src;
-        s.dport = dport;
-        s.payload = twamp_request(seq, 0, 0x0001, 41);
-        return build(s);
+    auto from = [&](const std::array<uint8_t, 16>& src, int v, uint16_t dport, uint32_t seq) {
+        return light(rp, seq, 50000, dport, v, &src);
     };
     const std::array<uint8_t, 16> in4{198, 18, 0, 1}, in4b{198, 18, 0, 7}, out4{198, 18, 1, 1};
     const auto in6 = v6addr({0x2001, 0x0002, 0, 0, 0, 0, 0, 1});

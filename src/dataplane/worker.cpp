@@ -52,6 +52,17 @@ struct candidate {
 // ::ffff:a.b.c.d), straight from the packet into registers.
 struct addr_words {
     uint64_t lo, hi;
+
+    void to_bytes(uint8_t out[16]) const noexcept {
+        std::memcpy(out, &lo, 8);
+        std::memcpy(out + 8, &hi, 8);
+    }
+    bool operator==(const uint8_t a[16]) const noexcept {
+        uint64_t alo, ahi;
+        std::memcpy(&alo, a, 8);
+        std::memcpy(&ahi, a + 8, 8);
+        return lo == alo && hi == ahi;
+    }
 };
 inline addr_words mapped_addr(const uint8_t* ip, bool v6, bool src) noexcept {
     addr_words w;
@@ -72,8 +83,9 @@ inline addr_words mapped_addr(const uint8_t* ip, bool v6, bool src) noexcept {
 // one address), so most packets skip the context hash and the LPM lookup for a compare of
 // three and two words.
 struct burst_memo {
-    snapshot::key_words kw{~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}}; // no real key: a
-    const context_rt* ctx = nullptr; // port index and VLAN never reach all-ones together
+    // All ones is no real key: the VLAN word's top bits are always clear.
+    snapshot::key_words kw{~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
+    const context_rt* ctx = nullptr;
     const context_rt* acl_ctx = nullptr;
     bool v6 = false;
     addr_words src{};
@@ -131,18 +143,6 @@ inline uint32_t vlan_key(const proto::parsed_frame& pf) noexcept {
         return pf.vlan_id[0];
     }
     return (uint32_t{pf.vlan_id[0]} << 16) | pf.vlan_id[1];
-}
-
-// Addresses as 16-octet keys (IPv4-mapped for IPv4).
-inline void addr16(const uint8_t* ip, bool v6, bool src, uint8_t out[16]) noexcept {
-    if (v6) {
-        std::memcpy(out, ip + (src ? 8 : 24), 16);
-    } else {
-        std::memset(out, 0, 10);
-        out[10] = 0xff;
-        out[11] = 0xff;
-        std::memcpy(out + 12, ip + (src ? 12 : 16), 4);
-    }
 }
 
 // A session key written as five 8-octet words (session_key's layout: context, SSID and the
@@ -269,15 +269,12 @@ int worker_main(void* arg) {
                         if (!ctx && ctl) {
                             // A TWAMP-Control session's receiver port?
                             uint8_t dst16[16];
-                            std::memcpy(dst16, &dst.lo, 8);
-                            std::memcpy(dst16 + 8, &dst.hi, 8);
+                            dst.to_bytes(dst16);
                             const control_session_rt* cs = ctl->find(dst16, pf.dst_port);
                             if (cs && snap && w.control_slot < snap->contexts().size()) {
                                 ctx = &snap->contexts()[w.control_slot];
                                 policy = &cs->policy;
-                                uint8_t src[16];
-                                addr16(ip, v6, true, src);
-                                admitted = cs->started && std::memcmp(src, cs->sender, 16) == 0 &&
+                                admitted = cs->started && mapped_addr(ip, v6, true) == cs->sender &&
                                            (cs->sender_port == 0 || cs->sender_port == pf.src_port);
                                 if (!cs->started) {
                                     why = proto::drop_reason::no_session;

@@ -47,7 +47,7 @@ client_result client_connection::feed(std::span<const uint8_t> bytes) {
             close(r, client_close_reason::unexpected_data);
             break;
         }
-        frame f = framed_length(r);
+        const frame_length f = framed_length(r);
         if (state_ == client_state::closed) {
             break;
         }
@@ -62,14 +62,12 @@ client_result client_connection::feed(std::span<const uint8_t> bytes) {
         if (bytes.empty()) {
             break;
         }
-        std::size_t take = std::min(f.length - pending_.size(), bytes.size());
-        pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
-        bytes = bytes.subspan(take);
+        take_message_octets(pending_, bytes, f.length);
     }
     return r;
 }
 
-client_connection::frame client_connection::framed_length(client_result& r) {
+frame_length client_connection::framed_length(client_result& r) {
     const pending_answer& head = expected_.front();
     switch (head.what) {
     case expect::greeting:

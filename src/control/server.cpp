@@ -178,7 +178,7 @@ result server_connection::feed(std::span<const uint8_t> bytes, uint64_t now_ns) 
         return r;
     }
     for (;;) {
-        frame f = framed_length(r);
+        const frame_length f = framed_length(r);
         if (state_ == server_state::closed) {
             break;
         }
@@ -193,15 +193,12 @@ result server_connection::feed(std::span<const uint8_t> bytes, uint64_t now_ns) 
         if (bytes.empty()) {
             break;
         }
-        // Never more than the head message needs: the rest may be the next message.
-        std::size_t take = std::min(f.length - pending_.size(), bytes.size());
-        pending_.insert(pending_.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
-        bytes = bytes.subspan(take);
+        take_message_octets(pending_, bytes, f.length);
     }
     return r;
 }
 
-server_connection::frame server_connection::framed_length(result& r) {
+frame_length server_connection::framed_length(result& r) {
     if (state_ == server_state::wait_setup_response) {
         return {setup_response_size, true};
     }

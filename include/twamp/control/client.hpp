@@ -133,11 +133,7 @@ private:
         uint32_t sids = 0; // RFC 5938 acks: the number of SIDs asked about
     };
     // The length of the answer at the head of the queue, or of the part that tells it.
-    struct frame {
-        std::size_t length = 0;
-        bool known = false;
-    };
-    frame framed_length(client_result& r);
+    frame_length framed_length(client_result& r);
     void handle(std::span<const uint8_t> msg, client_result& r);
     void close(client_result& r, client_close_reason reason);
 

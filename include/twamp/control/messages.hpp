@@ -200,4 +200,22 @@ uint64_t ns_to_ntp_duration(uint64_t ns) noexcept;
 // True when every octet is zero.
 bool all_zero(std::span<const uint8_t> b) noexcept;
 
+// Reassembly of a TCP byte stream into messages, shared by client and server: the length of
+// the message at the head of the stream (known), or how many octets are needed to learn it
+// (!known).
+struct frame_length {
+    std::size_t length = 0;
+    bool known = false;
+};
+
+// Moves from `bytes` into `pending` what a message of `length` octets still lacks, never more:
+// the rest is the next message's.
+inline void take_message_octets(std::vector<uint8_t>& pending, std::span<const uint8_t>& bytes,
+                                std::size_t length) {
+    const std::size_t need = length - pending.size(); // length >= pending.size() by framing
+    const std::size_t take = need < bytes.size() ? need : bytes.size();
+    pending.insert(pending.end(), bytes.begin(), bytes.begin() + static_cast<long>(take));
+    bytes = bytes.subspan(take);
+}
+
 } // namespace twamp::control

@@ -192,11 +192,7 @@ private:
 
     // The message at the head of pending_: its total length (known), or how many octets are
     // needed to learn it (!known). Closes the connection when the head is already refusable.
-    struct frame {
-        std::size_t length = 0;
-        bool known = false;
-    };
-    frame framed_length(result& r);
+    frame_length framed_length(result& r);
     void handle(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
     void on_setup_response(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
     void on_request(std::span<const uint8_t> msg, result& r, uint64_t now_ns);

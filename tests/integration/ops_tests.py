@@ -1177,6 +1177,44 @@ def reload_remove_reflector(lab):
     lab.release()
 
 
+@case
+def reload_receiver_ports_overlap(lab):
+    """A reload that moves a static reflector's UDP port into control.receiver-ports (listen
+    "::": every address) is rejected, naming the key, the reflector, its UDP port and the
+    address, and the running config is kept: alpha still answers on its old port, the new one
+    stays a TWAMP-Control receiver port (a test packet there without a session is dropped as
+    no_session, not reflected by alpha)."""
+    control = ['control = { listen = "::"; port = 862; prefixes = [ "198.18.0.0/24" ];',
+               f'            receiver-ports = {{ min = {RECV_MIN}; max = {RECV_MIN + 3}; }}; }};']
+    d = start(lab, lines=ops_conf(lab) + control)
+    lines = ops_conf(lab, alpha_ports=(ALPHA, RECV_MIN + 1)) + control
+    write_file(d.conf, lines)
+    line = reload_and_wait(d, r"^TWAMP: reload rejected, running config kept: .*$", 0)
+    want_line = 1 + next(i for i, ln in enumerate(lines) if "receiver-ports" in ln)
+    check(line.startswith(f"TWAMP: reload rejected, running config kept: {d.conf}:{want_line}: "
+                          "control.receiver-ports: "), f"log line {line!r}")
+    for frag in (f"contains UDP port {RECV_MIN + 1} of reflector \"alpha\"", "198.18.0.2"):
+        check(frag in line, f"log line {line!r} lacks {frag!r}")
+    eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+       {"ok": 0.0, "failed": 1.0, "refused": 0.0}, "config_reloads_total")
+    with Peer(False, lab.port()) as p:
+        p.exchange(L.twamp_request(0), ALPHA, "alpha on its old port")
+        p.send(L.twamp_request(1), RECV_MIN + 1)
+        got = p.expect_silence(0.3)
+        check(got is None, f"a reply from {RECV_MIN + 1}, a receiver port: {got!r}")
+    wait_for("the no_session drop", lambda: scrape(lab).val(
+        "twamp_reflector_dropped_packets_total", reason="no_session") == 1, 5, step=0.05)
+    # --check says the same of the file.
+    p = subprocess.run([lab.binary, "-c", d.conf, "--check"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=20)
+    eq(p.returncode, 1, "--check of the overlapping file: exit status")
+    check(f"{d.conf}:{want_line}: control.receiver-ports: " in p.stderr.decode(),
+          f"--check: {p.stderr.decode()!r}")
+    lab.release()
+
+
+RECV_MIN = 64400  # control.receiver-ports of the case above: clear of the ops reflectors
+
 # ---------------------------------------------------------------------------------------------
 # 6. Start-up: version, a metrics port taken, an early SIGHUP.
 

@@ -634,12 +634,15 @@ def stats_blocks(text):
 
 @case
 def stats_period(lab):
-    """--stats-period 1: a block of one line per reflector plus a total line every second;
-    while twamp-ping sends 400 pps to alpha and 200 pps to beta, their lines show those rates
-    (rx and tx), the periods' packets add up to what was sent, denied packets appear once in
-    denyall's and the total's columns, and the sessions column counts each run's session."""
+    """--stats-period 1: every second a block: a time line (UTC, the period), one line per
+    reflector, a total line; while twamp-ping sends 400 pps to alpha and 200 pps to beta, the
+    periods' rx pps x period add up to what was sent (tx as rx), denied packets appear once in
+    denyall's and the total's columns, and the sessions column counts each run's session. Then
+    a reload removes "gone", adds "newbie" in front and reorders the rest: the rows follow the
+    new config by name, and 400 packets to alpha show as alpha's, none elsewhere (rows were
+    matched by index: rx 1839544713687342336 pps)."""
     d = start(lab, app_args=["--stats-period", "1"])
-    wait_for("first stats block", lambda: stats_blocks(d.log()), 3)
+    wait_for("first stats block", lambda: stats_blocks(d.log()), 15)
     n0 = len(stats_blocks(d.log()))
     runs = [("alpha", 400, [B4, "--rate", 400, "-c", 1200]),
             ("beta", 200, [f"{B4}:{BETA}", "--mode", "stamp", "--rate", 200, "-c", 600])]
@@ -664,21 +667,29 @@ def stats_period(lab):
                          count=check_count, size=44 if name == "beta" else 41)
     # Two more periods: the last one that saw traffic is printed.
     n1 = len(stats_blocks(d.log()))
-    wait_for("two more stats blocks", lambda: len(stats_blocks(d.log())) >= n1 + 2, 4)
+    wait_for("two more stats blocks", lambda: len(stats_blocks(d.log())) >= n1 + 2, 15)
     blocks = stats_blocks(d.log())
     for i, b in enumerate(blocks):
         eq(list(b), REFLECTORS + ["total"], f"stats block {i}: lines")
     check(all(b["alpha"][0] == 0 for b in blocks[:n0]), "alpha rx pps before any traffic")
     during = blocks[n0:]
+    check_stats_times(d.log())
+    periods = stats_periods(d.log())[n0:]
     for name, rate, a in runs:
         count = a[-1]
         rx = [b[name][0] for b in during]
         tx = [b[name][1] for b in during]
-        check(any(0.75 * rate <= x <= 1.25 * rate for x in rx),
-              f"{name}: no period with rx near {rate} pps: {rx}")
-        check(0.95 * count <= sum(rx) <= 1.05 * count,
-              f"{name}: the periods' rx pps add up to {sum(rx)}, sent {count}: {rx}")
-        check(all(abs(r - t) <= 0.02 * r + 2 for r, t in zip(rx, tx)),
+        # pps x the block's own period: a loaded machine stretches periods and makes the
+        # sender bursty, so no single period need show the nominal rate; the packets must add
+        # up.
+        got = sum(x * per for x, per in zip(rx, periods))
+        check(0.95 * count <= got <= 1.05 * count,
+              f"{name}: the periods' rx pps x period add up to {got:.0f}, sent {count}: "
+              f"{list(zip(rx, periods))}")
+        # Over the periods, not each one: a gather may fall between a burst's receipt and its
+        # transmission.
+        sent = sum(x * per for x, per in zip(tx, periods))
+        check(abs(got - sent) <= 0.01 * got + 2,
               f"{name}: tx pps differs from rx pps: rx {rx}, tx {tx}")
         eq(blocks[-1][name][3], 1, f"{name}: sessions column after one twamp-ping run")
     eq(sum(b["denyall"][2] for b in blocks), 5, "denyall: denied column over all periods")
@@ -695,25 +706,28 @@ def stats_period(lab):
     reload_and_wait(d, r"^TWAMP: reload: reflectors\[\"newbie\"\] added.*$", 0)
     at = d.log().index('reflectors["newbie"] added')
     after_lines = lambda: stats_blocks(d.log()[at:])  # noqa: E731
-    wait_for("a stats block after the reload", after_lines, 4)
+    wait_for("a stats block after the reload", after_lines, 15)
     ping = subprocess.run(L.ping_cmd(lab, B4, "--rate", 200, "-c", 400), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=30)
     replies, others, summ = L.parse_ping_output(ping.stdout.decode())
     L.check_ping_run("twamp-ping to alpha after the reload",
                      (ping.returncode, replies, others, summ), count=400, size=41)
     n2 = len(after_lines())
-    wait_for("two more stats blocks after the reload", lambda: len(after_lines()) >= n2 + 2, 4)
+    wait_for("two more stats blocks after the reload", lambda: len(after_lines()) >= n2 + 2,
+             15)
     after = after_lines()
     for i, b in enumerate(after):
         eq(list(b), order + ["total"], f"stats block {i} after the reload: lines in config order")
         for name, (rx, tx, den, sess) in b.items():
-            check(rx <= 1000 and tx <= 1000 and den <= 10 and sess <= 10,
+            check(rx <= 2000 and tx <= 2000 and den <= 10 and sess <= 10,
                   f"stats block {i} after the reload: {name} rx {rx} tx {tx} pps, "
-                  f"denied/dropped {den}, sessions {sess}: not what was sent (at most 200 pps)")
+                  f"denied/dropped {den}, sessions {sess}: not what was sent (400 packets)")
     rx = [b["alpha"][0] for b in after]
-    check(0.95 * 400 <= sum(rx) <= 1.05 * 400,
-          f"alpha after the reload: the periods' rx pps add up to {sum(rx)}, sent 400: {rx}")
-    check(any(150 <= x <= 250 for x in rx), f"alpha after the reload: no period near 200 pps: {rx}")
+    periods = stats_periods(d.log()[at:])
+    got = sum(x * per for x, per in zip(rx, periods))
+    check(0.95 * 400 <= got <= 1.05 * 400,
+          f"alpha after the reload: rx pps x period add up to {got:.0f}, sent 400: "
+          f"{list(zip(rx, periods))}")
     eq(sum(b["newbie"][0] + b["flip"][0] + b["beta"][0] for b in after), 0,
        "rx of the reflectors that got no traffic after the reload")
     eq(sum(b["denyall"][2] for b in after), 0, "denyall: denied after the reload")
@@ -723,6 +737,11 @@ def stats_period(lab):
 
 STATS_TIME_RE = re.compile(r"^stats: time (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z period "
                            r"(\d+\.\d{3}) s$", re.M)
+
+
+def stats_periods(text):
+    """The period (s) of each block, from its time line."""
+    return [float(m[2]) for m in STATS_TIME_RE.finditer(text)]
 
 
 def check_stats_times(text):

@@ -1,6 +1,11 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 
+#include <cinttypes>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
 #include "runtime.hpp"
 
 namespace twamp::app {
@@ -107,6 +112,50 @@ metrics::box_stats gather(const runtime& rt) {
         s.clock_error_s = static_cast<double>(m.error.error_ns()) * 1e-9;
     }
     return s;
+}
+
+std::string stats_block(const metrics::box_stats& cur, const metrics::box_stats& prev, double secs,
+                        int64_t unix_ns) {
+    // Rows by reflector name, never by index: a reload adds, removes and reorders reflectors,
+    // and each name keeps its counters slot for the process' lifetime (slot_map), so its
+    // counters only grow. A name the previous block did not have started from zero.
+    std::map<std::string_view, const metrics::reflector_stats*> before;
+    for (const auto& p : prev.reflectors) {
+        before.emplace(p.name, &p);
+    }
+    const metrics::reflector_stats zero{};
+    auto delta = [](uint64_t now, uint64_t then) { return now >= then ? now - then : 0; };
+    auto rate = [&](uint64_t now, uint64_t then) {
+        return static_cast<double>(delta(now, then)) / (secs > 0 ? secs : 1);
+    };
+    char line[256];
+    const time_t t = static_cast<time_t>(unix_ns / 1'000'000'000);
+    tm utc{};
+    gmtime_r(&t, &utc);
+    char when[32];
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &utc);
+    std::snprintf(line, sizeof line, "stats: time %s.%03dZ period %.3f s\n", when,
+                  static_cast<int>((unix_ns / 1'000'000) % 1000), secs);
+    std::string out = line;
+    for (const auto& c : cur.reflectors) {
+        auto it = before.find(c.name);
+        const metrics::reflector_stats& p = it == before.end() ? zero : *it->second;
+        std::snprintf(line, sizeof line,
+                      "stats: %-16s rx %10.0f pps  tx %10.0f pps  denied %8" PRIu64
+                      "  sessions %" PRIu64 "\n",
+                      c.name.c_str(), rate(c.rx_pkts, p.rx_pkts),
+                      rate(c.reflected_pkts, p.reflected_pkts), delta(c.acl_denied, p.acl_denied),
+                      c.sessions_active);
+        out += line;
+    }
+    std::snprintf(line, sizeof line,
+                  "stats: %-16s rx %10.0f pps  tx %10.0f pps  dropped %7" PRIu64
+                  "  sessions %" PRIu64 "\n",
+                  "total", rate(cur.rx_pkts, prev.rx_pkts),
+                  rate(cur.reflected_pkts, prev.reflected_pkts),
+                  delta(cur.dropped(), prev.dropped()), cur.sessions_active);
+    out += line;
+    return out;
 }
 
 } // namespace twamp::app

@@ -1,6 +1,6 @@
-// dpdk-twamp <EAL args> -- -c FILE [--check] [--help] [--version]
+// dpdk-twamp <EAL args> -- -c FILE [--check] [--stats-period N] [--help] [--version]
 //
-// The first lcore is the slow path (exception path, clock calibration, later control server,
+// The first lcore is the slow path (exception path, clock calibration, TWAMP-Control server,
 // reload and metrics); every other lcore is a worker with its own RX/TX queue on every port.
 #include <signal.h>
 #include <time.h>
@@ -36,6 +36,7 @@
 #include "../dataplane/snapshot.hpp"
 #include "../dataplane/worker.hpp"
 #include "../slowpath/exception.hpp"
+#include "args.hpp"
 #include "log.hpp"
 #include "runtime.hpp"
 #include "spec_from_config.hpp"
@@ -76,78 +77,6 @@ bool capture_possible() {
     return true;
 }
 
-constexpr const char* usage_text =
-        "usage: dpdk-twamp [EAL options] -- -c FILE [--check] [--help] [--version]\n"
-        "\n"
-        "  -c, --config FILE  configuration file (libconfig; see conf/twamp.conf)\n"
-        "      --check        validate the configuration and exit (0 valid, 1 not);\n"
-        "                     touches no device and needs no EAL options\n"
-        "      --stats-period SECONDS\n"
-        "                     print one line per reflector every SECONDS (rx/tx pps, drops,\n"
-        "                     sessions), like testpmd; off by default\n"
-        "  -h, --help         this text\n"
-        "  -v, --version      print the version\n"
-        "\n"
-        "EAL options come first (see DPDK's EAL parameters): the first lcore of -l/--lcores\n"
-        "is the slow path, every other lcore a worker, e.g. dpdk-twamp -l 2-5 -- -c twamp.conf.\n"
-        "Without hugepages (labs, CI) add --no-huge -m 512.\n";
-
-struct app_args {
-    std::string config;
-    bool check = false;
-    unsigned stats_period = 0; // seconds, 0 = off
-    bool help = false;
-    bool version = false;
-    std::string error;
-};
-
-app_args parse_app_args(const std::vector<std::string_view>& args) {
-    app_args a;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view s = args[i];
-        if (s == "-c" || s == "--config") {
-            if (i + 1 >= args.size()) {
-                a.error = std::string(s) + " needs a file name";
-                return a;
-            }
-            a.config = args[++i];
-        } else if (s.rfind("--config=", 0) == 0) {
-            a.config = s.substr(9);
-        } else if (s == "--check") {
-            a.check = true;
-        } else if (s == "--stats-period" || s.rfind("--stats-period=", 0) == 0) {
-            std::string v;
-            if (s == "--stats-period") {
-                if (i + 1 >= args.size()) {
-                    a.error = "--stats-period needs a number of seconds";
-                    return a;
-                }
-                v = args[++i];
-            } else {
-                v = s.substr(15);
-            }
-            char* end = nullptr;
-            unsigned long n = std::strtoul(v.c_str(), &end, 10);
-            if (v.empty() || *end || n < 1 || n > 3600) {
-                a.error = "--stats-period: \"" + v + "\" is not a number of seconds in 1..3600";
-                return a;
-            }
-            a.stats_period = static_cast<unsigned>(n);
-        } else if (s == "-h" || s == "--help") {
-            a.help = true;
-        } else if (s == "-v" || s == "--version") {
-            a.version = true;
-        } else {
-            a.error = "unknown option \"" + std::string(s) + "\"";
-            return a;
-        }
-    }
-    if (!a.help && !a.version && a.config.empty()) {
-        a.error = "no configuration file (-c FILE)";
-    }
-    return a;
-}
-
 int fail(const std::string& msg) {
     std::fprintf(stderr, "dpdk-twamp: %s\n", msg.c_str());
     return 1;
@@ -176,44 +105,30 @@ void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
 } // namespace
 
 int main(int argc, char** argv) {
-    // Split at "--": EAL options before, ours after.
-    int sep = -1;
-    for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--") == 0) {
-            sep = i;
-            break;
-        }
+    // Signals first: a SIGHUP (systemctl reload) or SIGTERM that arrives while the config is
+    // read or EAL initialises (~0.5 s) would otherwise take the default action and end the
+    // process (exit 129). Both only set a flag: a stop ends the run as soon as the slow path
+    // starts, a reload is done by the slow path's first round (re-reading the file then).
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGHUP, on_hup);
+
+    const app::split_args sp = app::split_command_line(argc, argv);
+    if (!sp.error.empty()) {
+        std::fputs(app::usage_text, stderr);
+        return fail(sp.error);
     }
-    std::vector<std::string_view> ours;
-    for (int i = sep < 0 ? 1 : sep + 1; i < argc; ++i) {
-        ours.emplace_back(argv[i]);
-    }
-    if (sep < 0) {
-        // No "--": everything is ours only when it looks like our options (e.g. --check).
-        bool any_eal = false;
-        for (auto s : ours) {
-            if (s != "-c" && s != "--config" && s != "--check" && s != "-h" && s != "--help" &&
-                s != "--stats-period" && s.rfind("--stats-period=", 0) != 0 && s != "-v" &&
-                s != "--version" && s.rfind("--config=", 0) != 0 && (s.empty() || s[0] == '-')) {
-                any_eal = true;
-            }
-        }
-        if (any_eal) {
-            std::fputs(usage_text, stderr);
-            return fail("application options go after \"--\"");
-        }
-    }
-    app_args a = parse_app_args(ours);
+    const app::app_args a = app::parse_app_args(sp.ours);
     if (a.help) {
-        std::fputs(usage_text, stdout);
+        std::fputs(app::usage_text, stdout);
         return 0;
     }
     if (a.version) {
-        std::printf("dpdk-twamp %s (DPDK %s)\n", DPDK_TWAMP_VERSION, rte_version());
+        std::printf("%s\n", app::version_text(DPDK_TWAMP_VERSION, rte_version()).c_str());
         return 0;
     }
     if (!a.error.empty()) {
-        std::fputs(usage_text, stderr);
+        std::fputs(app::usage_text, stderr);
         return fail(a.error);
     }
 
@@ -234,13 +149,13 @@ int main(int argc, char** argv) {
     const dataplane::dataplane_spec spec = app::spec_from_config(cfg, slots);
     config::config running = cfg;
 
-    int eal_argc = sep < 0 ? 1 : sep;
+    const int eal_argc = sp.eal_argc;
     std::vector<char*> eal_argv(argv, argv + eal_argc);
     eal_argv.push_back(nullptr);
     if (rte_eal_init(eal_argc, eal_argv.data()) < 0) {
         std::string why = rte_strerror(rte_errno);
         return fail("EAL initialisation failed: " + why +
-                    " (no hugepages reserved? reserve some, or add --no-huge -m 512 for a lab; "
+                    " (no hugepages reserved? reserve some, or add --no-huge -m 1024 for a lab; "
                     "see the EAL messages above)");
     }
 
@@ -258,10 +173,6 @@ int main(int argc, char** argv) {
         rte_eal_cleanup();
         return fail("too many lcores");
     }
-
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGHUP, on_hup);
 
     int ts_off = -1;
     uint64_t ts_flag = 0;
@@ -437,8 +348,13 @@ int main(int argc, char** argv) {
                                                              cfg.metrics.labels);
             exposer->RegisterCollectable(collector);
         } catch (const std::exception& e) {
+            // prometheus-cpp only says "null context when constructing CivetServer": ask the
+            // system why the address cannot be bound.
+            std::string why =
+                    metrics::listen_problem(cfg.metrics.address.to_string(), cfg.metrics.port);
             cleanup();
-            return fail("metrics.listen " + cfg.metrics.listen + ": cannot listen: " + e.what());
+            return fail("metrics.listen " + cfg.metrics.listen +
+                        ": cannot listen: " + (why.empty() ? std::string(e.what()) : why));
         }
     }
 
@@ -460,7 +376,7 @@ int main(int argc, char** argv) {
         rt.reflectors.push_back(
                 {"twamp-control", "twamp", slots.slot_of(app::control_context_name)});
     }
-    app::register_telemetry(rt);
+    const std::string telemetry_error = app::register_telemetry(rt);
 
     // Start-up summary: what runs where.
     std::printf("dpdk-twamp %s: %u worker%s, %u port%s, %zu reflector%s\n", DPDK_TWAMP_VERSION,
@@ -492,6 +408,9 @@ int main(int argc, char** argv) {
                 pdump_ok ? "dpdk-dumpcap ready"
                          : "unavailable (multi-process off: --no-shconf/--in-memory, or no "
                            "hugepages)");
+    if (!telemetry_error.empty()) {
+        std::printf("  warning: telemetry commands not registered: %s\n", telemetry_error.c_str());
+    }
     for (const auto& wmsg : exc.warnings()) {
         std::printf("  warning: %s\n", wmsg.c_str());
     }
@@ -616,20 +535,10 @@ int main(int argc, char** argv) {
         if (a.stats_period && now - last_stats >= a.stats_period * hz) {
             metrics::box_stats cur = app::gather(rt);
             const double secs = static_cast<double>(now - last_stats) / static_cast<double>(hz);
-            for (std::size_t i = 0; i < cur.reflectors.size() && i < prev_stats.reflectors.size();
-                 ++i) {
-                const auto& c = cur.reflectors[i];
-                const auto& p = prev_stats.reflectors[i];
-                std::printf(
-                        "stats: %-16s rx %10.0f pps  tx %10.0f pps  denied %8lu  sessions %lu\n",
-                        c.name.c_str(), static_cast<double>(c.rx_pkts - p.rx_pkts) / secs,
-                        static_cast<double>(c.reflected_pkts - p.reflected_pkts) / secs,
-                        c.acl_denied - p.acl_denied, c.sessions_active);
-            }
-            std::printf("stats: %-16s rx %10.0f pps  tx %10.0f pps  dropped %7lu  sessions %lu\n",
-                        "total", static_cast<double>(cur.rx_pkts - prev_stats.rx_pkts) / secs,
-                        static_cast<double>(cur.reflected_pkts - prev_stats.reflected_pkts) / secs,
-                        cur.dropped() - prev_stats.dropped(), cur.sessions_active);
+            std::fputs(app::stats_block(cur, prev_stats, secs,
+                                        static_cast<int64_t>(dataplane::realtime_ns()))
+                               .c_str(),
+                       stdout);
             std::fflush(stdout);
             prev_stats = std::move(cur);
             last_stats = now;

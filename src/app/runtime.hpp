@@ -46,7 +46,13 @@ struct runtime {
 // Sums the workers' counters and reads the NIC counters: safe from any thread.
 metrics::box_stats gather(const runtime& rt);
 
+// One --stats-period block: a "stats: time" line (UTC) with the period, a line per reflector of
+// `cur` (matched to `prev` by name), a total line. unix_ns: the time of `cur`.
+std::string stats_block(const metrics::box_stats& cur, const metrics::box_stats& prev, double secs,
+                        int64_t unix_ns);
+
 // DPDK telemetry commands /twamp/... (dpdk-telemetry.py); `rt` must outlive the process' EAL.
-void register_telemetry(runtime& rt);
+// Returns "" or what could not be registered.
+std::string register_telemetry(runtime& rt);
 
 } // namespace twamp::app

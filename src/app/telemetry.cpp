@@ -5,9 +5,14 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "runtime.hpp"
@@ -18,24 +23,82 @@ namespace {
 
 runtime* g_rt = nullptr;
 
-void add(rte_tel_data* d, const char* name, uint64_t v) {
-    rte_tel_data_add_dict_u64(d, name, v);
+// DPDK 22.11 telemetry takes only [A-Za-z0-9_/] in dictionary names and refuses the entry
+// otherwise (-EINVAL, nothing added), and refuses entries past RTE_TEL_MAX_DICT_ENTRIES
+// (-ENOSPC); a truncated string returns E2BIG. Config names allow '-' and '.', so a reflector
+// "core-1.lab" used to vanish from /twamp/reflectors. Every add goes through `out`, which
+// remembers the first failure; a command that had one answers with that error instead of a
+// silently shorter document.
+class out {
+public:
+    explicit out(rte_tel_data* d) : d_(d) {}
+    void u64(const char* name, uint64_t v) { note(rte_tel_data_add_dict_u64(d_, name, v)); }
+    void str(const char* name, const char* v) { note(rte_tel_data_add_dict_string(d_, name, v)); }
+    // Takes `x` (frees it when it cannot be added).
+    void container(const char* name, rte_tel_data* x) {
+        if (!x) {
+            note(-ENOMEM);
+            return;
+        }
+        const int rc = rte_tel_data_add_dict_container(d_, name, x, 0);
+        if (rc < 0) {
+            rte_tel_data_free(x);
+        }
+        note(rc);
+    }
+    int rc() const { return rc_; }
+    // Folds a nested dictionary's result into this one's.
+    void absorb(const out& o) {
+        if (rc_ == 0) {
+            rc_ = o.rc_;
+        }
+    }
+
+private:
+    void note(int rc) {
+        if (rc != 0 && rc_ == 0) {
+            rc_ = rc < 0 ? rc : -rc; // E2BIG comes positive: a truncated value is an error too
+        }
+    }
+    rte_tel_data* d_;
+    int rc_ = 0;
+};
+
+// A dictionary name for a config name: every character telemetry refuses becomes '_'
+// ("core-1.lab" -> "core_1_lab"); a name taken already ("core_1_lab" itself) gets "_2", "_3".
+// The exact name goes into the entry as the string "name".
+std::string dict_key(const std::string& name, std::set<std::string>& used) {
+    std::string k = name;
+    for (char& c : k) {
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '/') {
+            c = '_';
+        }
+    }
+    if (k.empty()) {
+        k = "_";
+    }
+    std::string key = k;
+    for (unsigned n = 2; !used.insert(key).second; ++n) {
+        key = k + "_" + std::to_string(n);
+    }
+    return key;
 }
 
 int cmd_stats(const char*, const char*, rte_tel_data* d) {
     metrics::box_stats s = gather(*g_rt);
     rte_tel_data_start_dict(d);
-    add(d, "rx_packets", s.rx_pkts);
-    add(d, "rx_octets", s.rx_octets);
-    add(d, "reflected_packets", s.reflected_pkts);
-    add(d, "reflected_octets", s.reflected_octets);
-    add(d, "dropped_packets", s.dropped());
-    add(d, "to_kernel", s.to_kernel);
-    add(d, "to_wire", s.to_wire);
-    add(d, "sessions_active", s.sessions_active);
-    add(d, "sessions_created", s.sessions_created);
-    add(d, "sessions_aged", s.sessions_aged);
-    add(d, "sessions_table_full", s.sessions_table_full);
+    out o(d);
+    o.u64("rx_packets", s.rx_pkts);
+    o.u64("rx_octets", s.rx_octets);
+    o.u64("reflected_packets", s.reflected_pkts);
+    o.u64("reflected_octets", s.reflected_octets);
+    o.u64("dropped_packets", s.dropped());
+    o.u64("to_kernel", s.to_kernel);
+    o.u64("to_wire", s.to_wire);
+    o.u64("sessions_active", s.sessions_active);
+    o.u64("sessions_created", s.sessions_created);
+    o.u64("sessions_aged", s.sessions_aged);
+    o.u64("sessions_table_full", s.sessions_table_full);
     // Worker cost: TSC cycles spent on bursts that carried packets, and those packets, summed
     // over workers (perf/bench.sh divides the differences: cycles/packet over a window).
     uint64_t busy_cycles = 0, busy_pkts = 0;
@@ -43,34 +106,48 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
         busy_cycles += w.busy_cycles;
         busy_pkts += w.busy_pkts;
     }
-    add(d, "busy_cycles", busy_cycles);
-    add(d, "busy_packets", busy_pkts);
-    add(d, "tsc_hz", rte_get_tsc_hz());
+    o.u64("busy_cycles", busy_cycles);
+    o.u64("busy_packets", busy_pkts);
+    o.u64("tsc_hz", rte_get_tsc_hz());
     rte_tel_data* drops = rte_tel_data_alloc();
-    rte_tel_data_start_dict(drops);
-    for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
-        add(drops, std::string(proto::drop_reason_names[r]).c_str(), s.drops[r]);
+    if (drops) {
+        rte_tel_data_start_dict(drops);
+        out od(drops);
+        for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+            od.u64(std::string(proto::drop_reason_names[r]).c_str(), s.drops[r]);
+        }
+        o.absorb(od);
     }
-    rte_tel_data_add_dict_container(d, "drops", drops, 0);
-    return 0;
+    o.container("drops", drops);
+    return o.rc();
 }
 
+// One entry per reflector, keyed by dict_key(name), with the exact name inside. At most
+// RTE_TEL_MAX_DICT_ENTRIES entries fit a dictionary: past that, an error rather than a list
+// that looks complete.
 int cmd_reflectors(const char*, const char*, rte_tel_data* d) {
     metrics::box_stats s = gather(*g_rt);
     rte_tel_data_start_dict(d);
+    out o(d);
+    std::set<std::string> used;
     for (const auto& r : s.reflectors) {
         rte_tel_data* x = rte_tel_data_alloc();
-        rte_tel_data_start_dict(x);
-        rte_tel_data_add_dict_string(x, "mode", r.mode.c_str());
-        add(x, "rx_packets", r.rx_pkts);
-        add(x, "rx_octets", r.rx_octets);
-        add(x, "reflected_packets", r.reflected_pkts);
-        add(x, "reflected_octets", r.reflected_octets);
-        add(x, "denied_packets", r.acl_denied);
-        add(x, "sessions_active", r.sessions_active);
-        rte_tel_data_add_dict_container(d, r.name.c_str(), x, 0);
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("name", r.name.c_str());
+            ox.str("mode", r.mode.c_str());
+            ox.u64("rx_packets", r.rx_pkts);
+            ox.u64("rx_octets", r.rx_octets);
+            ox.u64("reflected_packets", r.reflected_pkts);
+            ox.u64("reflected_octets", r.reflected_octets);
+            ox.u64("denied_packets", r.acl_denied);
+            ox.u64("sessions_active", r.sessions_active);
+            o.absorb(ox);
+        }
+        o.container(dict_key(r.name, used).c_str(), x);
     }
-    return 0;
+    return o.rc();
 }
 
 std::string addr_text(const uint8_t a[16]) {
@@ -105,6 +182,7 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     // DPDK 22.11 arrays hold only arrays of scalars: a dict keyed "w<worker>_<rank>" instead.
     rte_tel_data_start_dict(d);
+    out o(d);
     for (std::size_t w = 0; w < g_rt->queries.size(); ++w) {
         auto& q = *g_rt->queries[w];
         while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done &&
@@ -114,73 +192,98 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
         if (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
             continue; // the worker did not answer in time; say nothing rather than guess
         }
-        for (unsigned i = 0; i < q.count; ++i) {
+        // A dictionary holds RTE_TEL_MAX_DICT_ENTRIES: past 8 workers each gets its share.
+        const unsigned share = std::max<unsigned>(
+                1, RTE_TEL_MAX_DICT_ENTRIES / static_cast<unsigned>(g_rt->queries.size()));
+        for (unsigned i = 0; i < q.count && i < share; ++i) {
             const auto& e = q.top[i];
             rte_tel_data* x = rte_tel_data_alloc();
-            rte_tel_data_start_dict(x);
-            add(x, "worker", w);
-            rte_tel_data_add_dict_string(x, "reflector",
-                                         e.key.ctx < names.size() ? names[e.key.ctx].c_str() : "?");
-            rte_tel_data_add_dict_string(x, "source", addr_text(e.key.src).c_str());
-            add(x, "source_port", e.key.src_port);
-            rte_tel_data_add_dict_string(x, "destination", addr_text(e.key.dst).c_str());
-            add(x, "destination_port", e.key.dst_port);
-            add(x, "ssid", e.key.ssid);
-            add(x, "packets", e.s.packets);
-            add(x, "reflector_sequence", e.s.next_seq);
-            add(x, "last_sender_sequence", e.s.last_sender_seq);
-            add(x, "gaps", e.s.gaps);
-            add(x, "duplicates", e.s.duplicates);
-            add(x, "reorders", e.s.reorders);
+            if (x) {
+                rte_tel_data_start_dict(x);
+                out ox(x);
+                ox.u64("worker", w);
+                ox.str("reflector", e.key.ctx < names.size() ? names[e.key.ctx].c_str() : "?");
+                ox.str("source", addr_text(e.key.src).c_str());
+                ox.u64("source_port", e.key.src_port);
+                ox.str("destination", addr_text(e.key.dst).c_str());
+                ox.u64("destination_port", e.key.dst_port);
+                ox.u64("ssid", e.key.ssid);
+                ox.u64("packets", e.s.packets);
+                ox.u64("reflector_sequence", e.s.next_seq);
+                ox.u64("last_sender_sequence", e.s.last_sender_seq);
+                ox.u64("gaps", e.s.gaps);
+                ox.u64("duplicates", e.s.duplicates);
+                ox.u64("reorders", e.s.reorders);
+                o.absorb(ox);
+            }
             char key[48];
             std::snprintf(key, sizeof key, "w%zu_%u", w, i + 1);
-            rte_tel_data_add_dict_container(d, key, x, 0);
+            o.container(key, x);
         }
         q.state.store(dataplane::session_query::idle, std::memory_order_release);
     }
-    return 0;
+    return o.rc();
 }
 
 int cmd_clock(const char*, const char*, rte_tel_data* d) {
     dataplane::clock_map m = g_rt->clock->read();
     rte_tel_data_start_dict(d);
-    add(d, "synchronized", m.synchronized ? 1 : 0);
-    add(d, "error_ns", m.error.error_ns());
-    add(d, "error_estimate", m.error.encode());
-    add(d, "tai_utc_offset_s", static_cast<uint64_t>(m.tai_utc_offset_s));
-    add(d, "tsc_hz", rte_get_tsc_hz());
+    out o(d);
+    o.u64("synchronized", m.synchronized ? 1 : 0);
+    o.u64("error_ns", m.error.error_ns());
+    o.u64("error_estimate", m.error.encode());
+    o.u64("tai_utc_offset_s", static_cast<uint64_t>(m.tai_utc_offset_s));
+    o.u64("tsc_hz", rte_get_tsc_hz());
+    // Keyed by dict_key(port name): "wire-0" appears as "wire_0".
     rte_tel_data* ports = rte_tel_data_alloc();
-    rte_tel_data_start_dict(ports);
-    for (const auto& p : g_rt->ports) {
-        rte_tel_data_add_dict_string(ports, p->name.c_str(), p->ts_source());
+    if (ports) {
+        rte_tel_data_start_dict(ports);
+        out op(ports);
+        std::set<std::string> used;
+        for (const auto& p : g_rt->ports) {
+            op.str(dict_key(p->name, used).c_str(), p->ts_source());
+        }
+        o.absorb(op);
     }
-    rte_tel_data_add_dict_container(d, "timestamp_source", ports, 0);
-    return 0;
+    o.container("timestamp_source", ports);
+    return o.rc();
 }
 
 int cmd_control(const char*, const char*, rte_tel_data* d) {
     metrics::box_stats s = gather(*g_rt);
     rte_tel_data_start_dict(d);
-    add(d, "session_attempts", s.control.session_attempts);
-    add(d, "session_started", s.control.session_started);
-    add(d, "connections_open", s.control.connections_open);
-    return 0;
+    out o(d);
+    o.u64("session_attempts", s.control.session_attempts);
+    o.u64("session_started", s.control.session_started);
+    o.u64("connections_open", s.control.connections_open);
+    return o.rc();
 }
 
 } // namespace
 
-void register_telemetry(runtime& rt) {
+std::string register_telemetry(runtime& rt) {
     g_rt = &rt;
-    rte_telemetry_register_cmd("/twamp/stats", cmd_stats,
-                               "Box totals: packets, octets, drops by reason, sessions");
-    rte_telemetry_register_cmd("/twamp/reflectors", cmd_reflectors,
-                               "Per reflector: mode, packets, octets, denied, active sessions");
-    rte_telemetry_register_cmd("/twamp/sessions", cmd_sessions,
-                               "Busiest sessions of each worker (at most 32 each)");
-    rte_telemetry_register_cmd("/twamp/clock", cmd_clock,
-                               "Clock: synchronized, error, TAI offset, timestamp source per port");
-    rte_telemetry_register_cmd("/twamp/control", cmd_control,
-                               "TWAMP-Control: session attempts, sessions started, connections");
+    static constexpr struct {
+        const char* cmd;
+        telemetry_cb fn;
+        const char* help;
+    } cmds[] = {
+            {"/twamp/stats", cmd_stats, "Box totals: packets, octets, drops by reason, sessions"},
+            {"/twamp/reflectors", cmd_reflectors,
+             "Per reflector: name, mode, packets, octets, denied, active sessions"},
+            {"/twamp/sessions", cmd_sessions, "Busiest sessions of each worker (at most 32 each)"},
+            {"/twamp/clock", cmd_clock,
+             "Clock: synchronized, error, TAI offset, timestamp source per port"},
+            {"/twamp/control", cmd_control,
+             "TWAMP-Control: session attempts, sessions started, connections"},
+    };
+    std::string errors;
+    for (const auto& c : cmds) {
+        if (int rc = rte_telemetry_register_cmd(c.cmd, c.fn, c.help); rc != 0) {
+            errors += std::string(errors.empty() ? "" : "; ") + c.cmd + ": " + std::strerror(-rc);
+        }
+    }
+    return errors;
 }
 
 } // namespace twamp::app

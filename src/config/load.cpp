@@ -358,6 +358,7 @@ public:
         if (auto* s = member(root, "control")) {
             control(cfg.control, *s, "control");
         }
+        check_receiver_ports(cfg);
         if (auto* s = member(root, "metrics")) {
             metrics(cfg.metrics, *s, "metrics");
         } else {
@@ -738,6 +739,20 @@ private:
                 p.kind = device_kind::pci;
                 p.device_name = *pci;
                 p.device_args = std::string(args);
+                return;
+            }
+            if (valid_vdev_name(name) && name.find('_') == name.npos) {
+                // Every DPDK vdev is named after its driver ("net_af_packet0", "virtio_user0"),
+                // and no driver name lacks a '_'; "eth0" or "enp3s0f0" is a kernel interface,
+                // which DPDK can only reach through AF_PACKET or once bound to its driver.
+                fail(s, path,
+                     quote(*text) +
+                             " is neither a PCI address nor DPDK vdev devargs: a kernel network "
+                             "interface needs device = \"net_af_packet0,iface=" +
+                             std::string(name) +
+                             "\" (no binding needed), or the NIC bound to a DPDK driver "
+                             "(dpdk-devbind.py -b vfio-pci) and its PCI address, e.g. "
+                             "\"0000:3b:00.0\"");
                 return;
             }
             if (valid_vdev_name(name)) {
@@ -1195,6 +1210,7 @@ private:
         read_int(g, "servwait", path, c.servwait, 1, 604'800);
         read_int(g, "refwait", path, c.refwait, 1, 604'800);
         if (auto* s = member(g, "receiver-ports")) {
+            receiver_ports_line_ = s->getSourceLine();
             std::string r_path = join(path, "receiver-ports");
             if (expect_group(*s, r_path)) {
                 check_keys(*s, r_path, {"min", "max"});
@@ -1321,6 +1337,74 @@ private:
         return true;
     }
 
+    // The addresses a TWAMP-Control test session may be received on: the connection's local
+    // address (or a Receiver Address of the box's own on that port/VLAN). A listener on
+    // 0.0.0.0 takes every IPv4 address of the box, one on "::" every address (it also accepts
+    // IPv4), one on a given address every address of the port/VLAN that holds it.
+    static bool control_may_use(const config& cfg, const ip_address& listen, const ip_address& a) {
+        if (listen.is_unspecified()) {
+            return listen.is_v6() || a.is_v4();
+        }
+        if (a == listen) {
+            return true;
+        }
+        auto holds = [](const std::vector<ip_prefix>& v, const ip_address& x) {
+            return std::any_of(v.begin(), v.end(),
+                               [&](const ip_prefix& p) { return p.address == x; });
+        };
+        for (const auto& p : cfg.ports) {
+            if (holds(p.addresses, listen) && holds(p.addresses, a)) {
+                return true;
+            }
+            for (const auto& v : p.vlans) {
+                if (holds(v.addresses, listen) && holds(v.addresses, a)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    // A test packet is matched to a static reflector before the control sessions are looked
+    // at: a session whose receiver port a reflector also serves on that address would be
+    // answered by the reflector (IPv6: accepted, started, 100 % loss). Refuse the overlap.
+    void check_receiver_ports(const config& cfg) {
+        const auto& c = cfg.control;
+        if (!c.enabled) {
+            return;
+        }
+        for (std::size_t i = 0; i < cfg.reflectors.size(); ++i) {
+            const reflector_config& r = cfg.reflectors[i];
+            const reflector_meta& m = refl_meta_[i];
+            if (!m.resolved) {
+                continue;
+            }
+            for (std::size_t u = 0; u < r.udp_ports.size(); ++u) {
+                if (!c.receiver_ports.contains(r.udp_ports[u])) {
+                    continue;
+                }
+                auto a = std::find_if(
+                        r.addresses.begin(), r.addresses.end(),
+                        [&](const ip_address& x) { return control_may_use(cfg, c.listen, x); });
+                if (a == r.addresses.end()) {
+                    continue;
+                }
+                fail(receiver_ports_line_ ? receiver_ports_line_ : control_line_,
+                     "control.receiver-ports",
+                     std::to_string(c.receiver_ports.min) + ".." +
+                             std::to_string(c.receiver_ports.max) + " contains UDP port " +
+                             std::to_string(r.udp_ports[u]) + " of reflector " + quote(r.name) +
+                             " (" + m.udp_ports[u].path + ") on address " + a->to_string() +
+                             ", which TWAMP-Control sessions (control.listen " +
+                             c.listen.to_string() +
+                             ") may use: the static reflector would answer their test "
+                             "packets; expected receiver ports clear of every reflector's "
+                             "udp-ports on those addresses");
+                break; // one report per reflector is enough
+            }
+        }
+    }
+
     // The control server and the metrics exporter are both TCP listeners in one namespace.
     void check_listeners(const config& cfg) {
         const auto& c = cfg.control;
@@ -1340,6 +1424,7 @@ private:
     std::vector<port_meta> port_meta_;
     std::vector<reflector_meta> refl_meta_;
     unsigned control_line_ = 0;
+    unsigned receiver_ports_line_ = 0;
     unsigned metrics_line_ = 0;
 };
 

@@ -4,6 +4,8 @@
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
+#include <net/if.h>
+
 #include <cstring>
 
 #include "clock.hpp"
@@ -17,10 +19,24 @@ bool probe_device(const std::string& devargs, uint16_t& port_id, std::string& er
     }
     int rc = rte_dev_probe(devargs.c_str());
     if (rc < 0 && rc != -EEXIST) {
-        error = "cannot probe device \"" + devargs + "\": " + rte_strerror(-rc) +
-                (name.rfind("net_", 0) == 0
-                         ? " (check the devargs and that the interface exists)"
-                         : " (is it bound to vfio-pci? see dpdk-devbind.py --status)");
+        // Only a PCI address ("0000:3b:00.0") can be a device to bind; a name that is a
+        // kernel interface ("eth0") needs AF_PACKET (the loader refuses most such names
+        // already; this catches the rest); anything else is a vdev's devargs.
+        const bool pci = name.find(':') != std::string::npos;
+        std::string hint;
+        if (pci) {
+            hint = " (is it bound to a DPDK driver such as vfio-pci? see dpdk-devbind.py "
+                   "--status)";
+        } else if (if_nametoindex(name.c_str()) != 0) {
+            hint = " (\"" + name +
+                   "\" is a kernel network interface, not a DPDK device: use device = "
+                   "\"net_af_packet0,iface=" +
+                   name + "\", or bind the NIC to vfio-pci and give its PCI address)";
+        } else {
+            hint = " (no DPDK driver takes it: check the driver name and devargs, and that an "
+                   "interface they name exists)";
+        }
+        error = "cannot probe device \"" + devargs + "\": " + rte_strerror(-rc) + hint;
         return false;
     }
     if (rte_eth_dev_get_port_by_name(name.c_str(), &port_id) != 0) {

@@ -1,5 +1,12 @@
 #include "twamp/metrics/prometheus.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <limits>
 
 namespace twamp::metrics {
@@ -220,6 +227,50 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         }
     }
     return b.take();
+}
+
+std::string listen_problem(const std::string& address, uint16_t port) {
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    const bool v6 = address.find(':') != std::string::npos;
+    const std::string where = (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+    if (v6) {
+        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) {
+            return "cannot bind " + where + ": not an IPv6 address";
+        }
+        len = sizeof *a;
+    } else {
+        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+        a->sin_family = AF_INET;
+        a->sin_port = htons(port);
+        if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) {
+            return "cannot bind " + where + ": not an IPv4 address";
+        }
+        len = sizeof *a;
+    }
+    const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return "cannot open a TCP socket for " + where + ": " + std::strerror(errno);
+    }
+    const int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    std::string why;
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&ss), len) != 0 || listen(fd, 1) != 0) {
+        const int e = errno;
+        why = "cannot bind " + where + ": " + std::strerror(e);
+        if (e == EADDRINUSE) {
+            why += " (another process listens there: stop it or choose another metrics.listen)";
+        } else if (e == EADDRNOTAVAIL) {
+            why += " (no interface of this network namespace has that address)";
+        } else if (e == EACCES) {
+            why += " (a port below 1024 needs CAP_NET_BIND_SERVICE)";
+        }
+    }
+    close(fd);
+    return why;
 }
 
 } // namespace twamp::metrics

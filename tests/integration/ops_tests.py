@@ -15,6 +15,7 @@ from the box's own output. Addresses only from 198.18.0.0/15 and 2001:2::/48.
 The capture case reserves 2 MiB hugepages itself (and restores the previous count and removes
 its hugepage files afterwards); when it cannot, it is SKIPPED.
 """
+import calendar
 import glob
 import json
 import os
@@ -23,6 +24,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +33,7 @@ from lab_tests import B4, B6, S4, S6, Failure, Peer, check, eq  # noqa: E402
 
 # Reflector UDP ports of the config below.
 ALPHA, BETA, DENYALL, FLIP_A, FLIP_B, GONE = 862, 64365, 64367, 64370, 64371, 64372
+NEWBIE = 64374  # a reflector only a reload adds
 NO_REFLECTOR_PORT = 40999
 ALLOW = '"198.18.0.0/24", "2001:2::/64"'
 DENY = '"198.18.1.0/24", "2001:2:0:1::/64"'  # the sender's addresses are outside
@@ -44,7 +47,10 @@ def frame_len(v6, payload):
 
 
 def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(ALPHA,),
-             alpha_dscp=None, device_extra="", listen="127.0.0.1:9862"):
+             alpha_dscp=None, device_extra="", listen="127.0.0.1:9862", gone_name="gone",
+             order=None):
+    """order: the reflectors' names in the order to write them (a subset: the others left out;
+    a name not among them: a twamp-light reflector on UDP NEWBIE)."""
     """The config text, as a list of lines (cases that break it need line numbers)."""
     alpha_extra = f" dscp = {alpha_dscp};" if alpha_dscp is not None else ""
     refl = [
@@ -59,9 +65,15 @@ def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(
          f'    prefixes = [ {ALLOW if flip_admit else DENY} ]; inactivity-timeout = 600; }}'],
     ]
     if gone:
-        refl.append([f'  {{ name = "gone"; port = "wire0"; mode = "twamp-light"; '
+        refl.append([f'  {{ name = "{gone_name}"; port = "wire0"; mode = "twamp-light"; '
                      f'udp-ports = [ {GONE} ];',
                      f'    prefixes = [ {ALLOW} ]; inactivity-timeout = 600; }}'])
+    if order is not None:
+        by_name = {re.search(r'name = "([^"]+)"', r[0])[1]: r for r in refl}
+        refl = [by_name.get(n) or
+                [f'  {{ name = "{n}"; port = "wire0"; mode = "twamp-light"; '
+                 f'udp-ports = [ {NEWBIE} ];', f'    prefixes = [ {ALLOW} ]; }}']
+                for n in order]
     lines = [f"# ops_tests.py, lab {lab.name}",
              "ports = (",
              f'  {{ name = "wire0"; device = "net_af_packet0,iface={lab.name}r0{device_extra}";',
@@ -89,7 +101,7 @@ def start(lab, lines=None, **kw):
     path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
     lines = lines or ops_conf(lab)
     write_file(path, lines)
-    n = sum(1 for ln in lines if re.match(r'\s*\{ name = "[a-z]+"; port = ', ln))
+    n = sum(1 for ln in lines if re.match(r'\s*\{ name = "[A-Za-z0-9_.-]+"; port = ', ln))
     return lab.fresh(conf=path, n_reflectors=n, **kw)
 
 
@@ -481,13 +493,23 @@ def metrics_exact(lab):
 # ---------------------------------------------------------------------------------------------
 # 2. DPDK telemetry.
 
+ODD_NAME = "core-1.lab"  # valid in the config, not as a DPDK telemetry dictionary name
+
+
+def telemetry_key(name):
+    """The dictionary key /twamp/reflectors uses for a name (README, "DPDK telemetry")."""
+    return re.sub(r"[^A-Za-z0-9_/]", "_", name)
+
+
 @case
 def telemetry_json(lab):
     """dpdk-telemetry.py: /twamp/stats, /twamp/reflectors, /twamp/sessions, /twamp/clock and
     /twamp/control answer valid JSON; stats equal the Prometheus scrape; sessions lists exactly
     the sessions made (source port, packets, reflector_sequence, last_sender_sequence, and one
-    gap, one duplicate, one reorder where they were sent); per-reflector counts exact."""
-    d = start(lab)
+    gap, one duplicate, one reorder where they were sent); per-reflector counts exact. One
+    reflector is named "core-1.lab": '-' and '.' are refused in telemetry dictionary names, and
+    it must still appear (key "core_1_lab", its exact name in "name")."""
+    d = start(lab, lines=ops_conf(lab, gone_name=ODD_NAME))
     sessions = {}  # source port -> expectation
     with Peer(False, lab.port()) as a, Peer(True, lab.port()) as b, \
             Peer(False, lab.port()) as c:
@@ -519,7 +541,7 @@ def telemetry_json(lab):
                   9, 6 * frame_len(False, 50) + 3 * frame_len(True, 41), 0, 2),
         "beta": (4, 4 * frame_len(False, 44), 4, 4 * frame_len(False, 44), 0, 1),
         "denyall": (3, 3 * frame_len(False, 41), 0, 0, 3, 0),
-        "flip": (0, 0, 0, 0, 0, 0), "gone": (0, 0, 0, 0, 0, 0),
+        "flip": (0, 0, 0, 0, 0, 0), ODD_NAME: (0, 0, 0, 0, 0, 0),
     }
 
     m1 = scrape(lab)
@@ -552,9 +574,15 @@ def telemetry_json(lab):
           f"/twamp/stats rx_packets {st['rx_packets']} < test packets {test_rx} + to_kernel")
 
     rf = docs["/twamp/reflectors"]
-    eq(sorted(rf), sorted(REFLECTORS), "/twamp/reflectors names")
+    names = ["alpha", "beta", "denyall", "flip", ODD_NAME]
+    eq(sorted(rf), sorted(telemetry_key(n) for n in names), "/twamp/reflectors keys")
+    for key, x in rf.items():
+        check(isinstance(x, dict) and "name" in x, f"/twamp/reflectors {key}: no name: {x!r}")
+        eq(telemetry_key(x["name"]), key, f"/twamp/reflectors {key}: key of name {x['name']!r}")
+    by_name = {x["name"]: x for x in rf.values()}
+    eq(sorted(by_name), sorted(names), "/twamp/reflectors names")
     for name, w in want_refl.items():
-        x = rf[name]
+        x = by_name[name]
         got = (x["rx_packets"], x["rx_octets"], x["reflected_packets"], x["reflected_octets"],
                x["denied_packets"], x["sessions_active"])
         eq(got, w, f"/twamp/reflectors {name} (rx, rx octets, reflected, octets, denied, "
@@ -606,12 +634,15 @@ def stats_blocks(text):
 
 @case
 def stats_period(lab):
-    """--stats-period 1: a block of one line per reflector plus a total line every second;
-    while twamp-ping sends 400 pps to alpha and 200 pps to beta, their lines show those rates
-    (rx and tx), the periods' packets add up to what was sent, denied packets appear once in
-    denyall's and the total's columns, and the sessions column counts each run's session."""
+    """--stats-period 1: every second a block: a time line (UTC, the period), one line per
+    reflector, a total line; while twamp-ping sends 400 pps to alpha and 200 pps to beta, the
+    periods' rx pps x period add up to what was sent (tx as rx), denied packets appear once in
+    denyall's and the total's columns, and the sessions column counts each run's session. Then
+    a reload removes "gone", adds "newbie" in front and reorders the rest: the rows follow the
+    new config by name, and 400 packets to alpha show as alpha's, none elsewhere (rows were
+    matched by index: rx 1839544713687342336 pps)."""
     d = start(lab, app_args=["--stats-period", "1"])
-    wait_for("first stats block", lambda: stats_blocks(d.log()), 3)
+    wait_for("first stats block", lambda: stats_blocks(d.log()), 15)
     n0 = len(stats_blocks(d.log()))
     runs = [("alpha", 400, [B4, "--rate", 400, "-c", 1200]),
             ("beta", 200, [f"{B4}:{BETA}", "--mode", "stamp", "--rate", 200, "-c", 600])]
@@ -636,28 +667,100 @@ def stats_period(lab):
                          count=check_count, size=44 if name == "beta" else 41)
     # Two more periods: the last one that saw traffic is printed.
     n1 = len(stats_blocks(d.log()))
-    wait_for("two more stats blocks", lambda: len(stats_blocks(d.log())) >= n1 + 2, 4)
+    wait_for("two more stats blocks", lambda: len(stats_blocks(d.log())) >= n1 + 2, 15)
     blocks = stats_blocks(d.log())
     for i, b in enumerate(blocks):
         eq(list(b), REFLECTORS + ["total"], f"stats block {i}: lines")
     check(all(b["alpha"][0] == 0 for b in blocks[:n0]), "alpha rx pps before any traffic")
     during = blocks[n0:]
+    check_stats_times(d.log())
+    periods = stats_periods(d.log())[n0:]
     for name, rate, a in runs:
         count = a[-1]
         rx = [b[name][0] for b in during]
         tx = [b[name][1] for b in during]
-        check(any(0.75 * rate <= x <= 1.25 * rate for x in rx),
-              f"{name}: no period with rx near {rate} pps: {rx}")
-        check(0.95 * count <= sum(rx) <= 1.05 * count,
-              f"{name}: the periods' rx pps add up to {sum(rx)}, sent {count}: {rx}")
-        check(all(abs(r - t) <= 0.02 * r + 2 for r, t in zip(rx, tx)),
+        # pps x the block's own period: a loaded machine stretches periods and makes the
+        # sender bursty, so no single period need show the nominal rate; the packets must add
+        # up.
+        got = sum(x * per for x, per in zip(rx, periods))
+        check(0.95 * count <= got <= 1.05 * count,
+              f"{name}: the periods' rx pps x period add up to {got:.0f}, sent {count}: "
+              f"{list(zip(rx, periods))}")
+        # Over the periods, not each one: a gather may fall between a burst's receipt and its
+        # transmission.
+        sent = sum(x * per for x, per in zip(tx, periods))
+        check(abs(got - sent) <= 0.01 * got + 2,
               f"{name}: tx pps differs from rx pps: rx {rx}, tx {tx}")
         eq(blocks[-1][name][3], 1, f"{name}: sessions column after one twamp-ping run")
     eq(sum(b["denyall"][2] for b in blocks), 5, "denyall: denied column over all periods")
     eq(sum(b["total"][2] for b in blocks), 5, "total: dropped column over all periods")
     eq(sum(b["alpha"][2] + b["beta"][2] for b in blocks), 0, "alpha/beta denied columns")
     eq(blocks[-1]["total"][3], 2, "total: sessions column")
+    check_stats_times(d.log())
+
+    # A reload that removes "gone", adds "newbie" in front and reorders the rest: rows follow
+    # names, not positions (alpha's 1,200 packets must not show up as another row's, nor
+    # another row's smaller count be subtracted from alpha's).
+    order = ["newbie", "flip", "denyall", "alpha", "beta"]
+    write_file(d.conf, ops_conf(lab, order=order))
+    reload_and_wait(d, r"^TWAMP: reload: reflectors\[\"newbie\"\] added.*$", 0)
+    at = d.log().index('reflectors["newbie"] added')
+    after_lines = lambda: stats_blocks(d.log()[at:])  # noqa: E731
+    wait_for("a stats block after the reload", after_lines, 15)
+    ping = subprocess.run(L.ping_cmd(lab, B4, "--rate", 200, "-c", 400), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=30)
+    replies, others, summ = L.parse_ping_output(ping.stdout.decode())
+    L.check_ping_run("twamp-ping to alpha after the reload",
+                     (ping.returncode, replies, others, summ), count=400, size=41)
+    n2 = len(after_lines())
+    wait_for("two more stats blocks after the reload", lambda: len(after_lines()) >= n2 + 2,
+             15)
+    after = after_lines()
+    for i, b in enumerate(after):
+        eq(list(b), order + ["total"], f"stats block {i} after the reload: lines in config order")
+        for name, (rx, tx, den, sess) in b.items():
+            check(rx <= 2000 and tx <= 2000 and den <= 10 and sess <= 10,
+                  f"stats block {i} after the reload: {name} rx {rx} tx {tx} pps, "
+                  f"denied/dropped {den}, sessions {sess}: not what was sent (400 packets)")
+    rx = [b["alpha"][0] for b in after]
+    periods = stats_periods(d.log()[at:])
+    got = sum(x * per for x, per in zip(rx, periods))
+    check(0.95 * 400 <= got <= 1.05 * 400,
+          f"alpha after the reload: rx pps x period add up to {got:.0f}, sent 400: "
+          f"{list(zip(rx, periods))}")
+    eq(sum(b["newbie"][0] + b["flip"][0] + b["beta"][0] for b in after), 0,
+       "rx of the reflectors that got no traffic after the reload")
+    eq(sum(b["denyall"][2] for b in after), 0, "denyall: denied after the reload")
+    check_stats_times(d.log())
     lab.release()
+
+
+STATS_TIME_RE = re.compile(r"^stats: time (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z period "
+                           r"(\d+\.\d{3}) s$", re.M)
+
+
+def stats_periods(text):
+    """The period (s) of each block, from its time line."""
+    return [float(m[2]) for m in STATS_TIME_RE.finditer(text)]
+
+
+def check_stats_times(text):
+    """Every block starts with "stats: time <UTC> period <s> s": times increasing, each about
+    the period after the one before, the last within a minute of this machine's clock."""
+    lines = [m for m in re.finditer(r"^stats: (time|total) .*$", text, re.M)]
+    kinds = [m[1] for m in lines]
+    check(kinds and kinds[0] == "time" and all(a != b for a, b in zip(kinds, kinds[1:])),
+          f"stats: not one time line before each block's lines: {kinds}")
+    times = []
+    for m in STATS_TIME_RE.finditer(text):
+        t = calendar.timegm(time.strptime(m[1][:19], "%Y-%m-%dT%H:%M:%S"))
+        times.append((t + float(m[1][20:]) / 1000, float(m[2])))
+    eq(len(times), kinds.count("time"), "stats time lines in the expected form")
+    for (t0, _), (t1, period) in zip(times, times[1:]):
+        check(0.5 <= period <= 5 and abs((t1 - t0) - period) <= 0.5,
+              f"stats: block at {t1} (period {period}) after one at {t0}")
+    check(abs(times[-1][0] - time.time()) < 60, f"stats: last block's time {times[-1][0]} is "
+          f"not this machine's ({time.time()})")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1090,6 +1193,170 @@ def reload_remove_reflector(lab):
     finally:
         for p in peers:
             p.close()
+    lab.release()
+
+
+@case
+def reload_receiver_ports_overlap(lab):
+    """A reload that moves a static reflector's UDP port into control.receiver-ports (listen
+    "::": every address) is rejected, naming the key, the reflector, its UDP port and the
+    address, and the running config is kept: alpha still answers on its old port, the new one
+    stays a TWAMP-Control receiver port (a test packet there without a session is dropped as
+    no_session, not reflected by alpha)."""
+    control = ['control = { listen = "::"; port = 862; prefixes = [ "198.18.0.0/24" ];',
+               f'            receiver-ports = {{ min = {RECV_MIN}; max = {RECV_MIN + 3}; }}; }};']
+    d = start(lab, lines=ops_conf(lab) + control)
+    lines = ops_conf(lab, alpha_ports=(ALPHA, RECV_MIN + 1)) + control
+    write_file(d.conf, lines)
+    line = reload_and_wait(d, r"^TWAMP: reload rejected, running config kept: .*$", 0)
+    want_line = 1 + next(i for i, ln in enumerate(lines) if "receiver-ports" in ln)
+    check(line.startswith(f"TWAMP: reload rejected, running config kept: {d.conf}:{want_line}: "
+                          "control.receiver-ports: "), f"log line {line!r}")
+    for frag in (f"contains UDP port {RECV_MIN + 1} of reflector \"alpha\"", "198.18.0.2"):
+        check(frag in line, f"log line {line!r} lacks {frag!r}")
+    eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+       {"ok": 0.0, "failed": 1.0, "refused": 0.0}, "config_reloads_total")
+    with Peer(False, lab.port()) as p:
+        p.exchange(L.twamp_request(0), ALPHA, "alpha on its old port")
+        p.send(L.twamp_request(1), RECV_MIN + 1)
+        got = p.expect_silence(0.3)
+        check(got is None, f"a reply from {RECV_MIN + 1}, a receiver port: {got!r}")
+    wait_for("the no_session drop", lambda: scrape(lab).val(
+        "twamp_reflector_dropped_packets_total", reason="no_session") == 1, 5, step=0.05)
+    # --check says the same of the file.
+    p = subprocess.run([lab.binary, "-c", d.conf, "--check"], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=20)
+    eq(p.returncode, 1, "--check of the overlapping file: exit status")
+    check(f"{d.conf}:{want_line}: control.receiver-ports: " in p.stderr.decode(),
+          f"--check: {p.stderr.decode()!r}")
+    lab.release()
+
+
+RECV_MIN = 64400  # control.receiver-ports of the case above: clear of the ops reflectors
+
+# ---------------------------------------------------------------------------------------------
+# 6. Start-up: version, a metrics port taken, an early SIGHUP.
+
+@case
+def version_flags(lab):
+    """--version, -v and -V (as twamp-ping has it), with or without "--", print one line
+    "dpdk-twamp VERSION (DPDK x.y.z)": DPDK named once, its version the installed library's."""
+    want = None
+    pc = L.run(["pkg-config", "--modversion", "libdpdk"], check_rc=False)
+    if pc.returncode == 0:
+        want = pc.stdout.decode().strip()
+    for argv in (["--version"], ["-V"], ["-v"], ["--", "-V"], ["--", "--version"]):
+        p = subprocess.run([lab.binary] + argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=20)
+        out = p.stdout.decode(errors="replace")
+        eq(p.returncode, 0, f"dpdk-twamp {' '.join(argv)}: exit status ({p.stderr!r})")
+        m = re.fullmatch(r"dpdk-twamp (\S+) \(DPDK (\d+\.\d+(?:\.\d+)?)\)\n", out)
+        check(m, f"dpdk-twamp {' '.join(argv)}: {out!r} is not 'dpdk-twamp V (DPDK x.y.z)'")
+        eq(out.count("DPDK"), 1, f"dpdk-twamp {' '.join(argv)}: 'DPDK' in {out!r}")
+        if want:
+            eq(m[2], want, f"dpdk-twamp {' '.join(argv)}: DPDK version vs pkg-config")
+
+
+def spawn_in_ns(ns, code):
+    """A python3 in namespace `ns` running `code`; returns once it printed 'ready'."""
+    p = subprocess.Popen(["ip", "netns", "exec", ns, L.SYSTEM_PYTHON, "-c", code],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=L.pdeathsig)
+    line = p.stdout.readline().decode()
+    if line.strip() != "ready":
+        p.kill()
+        raise Failure(f"helper in {ns}: {line!r} {p.stderr.read().decode()!r}")
+    return p
+
+
+@case
+def metrics_port_in_use(lab):
+    """metrics.listen's port held by another process: dpdk-twamp exits non-zero and says which
+    address:port could not be bound and why ("Address already in use"), not prometheus-cpp's
+    "null context when constructing CivetServer"."""
+    if lab.dut is not None:  # a box of an earlier case would hold the port itself
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    # SO_REUSEADDR: a scrape's TIME_WAIT left by an earlier case must not stop the holder;
+    # a listening socket still keeps every other bind off the port.
+    holder = spawn_in_ns(lab.rns, "import socket, time\n"
+                                  "s = socket.socket()\n"
+                                  "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+                                  "s.bind(('127.0.0.1', 9862)); s.listen(1)\n"
+                                  "print('ready', flush=True); time.sleep(600)")
+    try:
+        path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+        write_file(path, ops_conf(lab))
+        d = L.Dut(lab, conf=path, n_reflectors=len(REFLECTORS))
+        with open(d.log_path, "w") as logf:
+            p = subprocess.run(d.cmd, stdin=subprocess.DEVNULL, stdout=logf,
+                               stderr=subprocess.STDOUT, timeout=60)
+        out = d.log()
+        check(p.returncode != 0, f"dpdk-twamp started with its metrics port taken (exit "
+                                 f"{p.returncode})\n" + d.tail())
+        m = re.search(r"^dpdk-twamp: metrics\.listen .*$", out, re.M)
+        check(m, "no metrics.listen error line\n" + d.tail())
+        check("127.0.0.1:9862" in m[0] and "in use" in m[0],
+              f"the error does not name 127.0.0.1:9862 and 'in use': {m[0]!r}")
+        check("null context" not in out, "prometheus-cpp's message still shown\n" + d.tail())
+    finally:
+        holder.kill()
+        holder.wait(10)
+
+
+@case
+def early_sighup(lab):
+    """SIGHUP as soon as dpdk-twamp can take it (its SIGHUP handler installed, or EAL's runtime
+    directory made: EAL initialisation under way), before the start-up summary: the process
+    keeps running (once it ended with 129: the handlers came after EAL's ~0.5 s), then serves,
+    and the early reload is done once it runs (the log says "reload: no change")."""
+    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+    write_file(path, ops_conf(lab))
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    d = L.Dut(lab, conf=path, n_reflectors=len(REFLECTORS))
+    run_dir = os.path.join("/var/run/dpdk", d.prefix)
+    sent = {}
+
+    def sighup_early():
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not sent:
+            proc = d.proc
+            if proc is None or proc.poll() is not None:
+                time.sleep(0.0005)
+                continue
+            try:
+                with open(f"/proc/{proc.pid}/comm") as f:
+                    comm = f.read().strip()
+                with open(f"/proc/{proc.pid}/status") as f:
+                    cgt = int(re.search(r"^SigCgt:\s*([0-9a-f]+)$", f.read(), re.M)[1], 16)
+            except (OSError, TypeError):
+                time.sleep(0.0005)
+                continue
+            handler = bool(cgt & (1 << (signal.SIGHUP - 1)))
+            if comm == "dpdk-twamp" and (handler or os.path.isdir(run_dir)):
+                os.kill(proc.pid, signal.SIGHUP)
+                sent.update(handler=handler, log=d.log())
+                return
+            time.sleep(0.0005)
+
+    t = threading.Thread(target=sighup_early, daemon=True)
+    t.start()
+    lab.dut = d
+    try:
+        d.start()
+    except Failure as e:
+        raise Failure(f"after an early SIGHUP ({sent}): {e}") from None
+    t.join(5)
+    check(sent, "the SIGHUP was never sent\n" + d.tail())
+    check(not re.search(r"^dpdk-twamp \S+: \d+ worker", sent["log"], re.M),
+          "the SIGHUP came after the start-up summary: not early\n" + d.tail())
+    wait_for("the early reload done (log 'reload: no change')\n" + d.tail(),
+             lambda: "TWAMP: reload: no change" in d.log(), 10)
+    check(d.running(), f"dpdk-twamp ended after an early SIGHUP (exit {d.proc.returncode})")
+    with Peer(False, lab.port()) as p:
+        data, *_ = p.exchange(L.twamp_request(0), ALPHA, "alpha after an early SIGHUP")
+        eq(L.parse_reply(data).seq, 0, "alpha reflector seq")
     lab.release()
 
 

@@ -3,6 +3,7 @@
 // Prometheus conventions under the same prefix (DESIGN.md "Metrics").
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -20,6 +21,13 @@ using label_list = std::vector<std::pair<std::string, std::string>>;
 
 // The families for one snapshot; `labels` (metrics.labels) go on every series.
 std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_list& labels);
+
+// Why the exporter cannot listen on `address` (IPv4 or IPv6 text) and TCP `port`: binds a
+// socket there the way civetweb does (SO_REUSEADDR) and returns the system's reason, e.g.
+// "cannot bind 127.0.0.1:9862: Address already in use (another process listens there)", or
+// "" when it could be bound. prometheus::Exposer only says "null context when constructing
+// CivetServer" (issue 11 item 13).
+std::string listen_problem(const std::string& address, uint16_t port);
 
 // A Collectable that gathers at scrape time (the workers never call prometheus-cpp).
 class collector : public prometheus::Collectable {

@@ -341,6 +341,26 @@ TEST(errors, devices) {
     }
 }
 
+// A kernel interface name is not a DPDK device (issue 11 item 12): the error names the two
+// ways to reach it; PCI addresses and driver-named vdevs (aliases too) still pass.
+TEST(errors, kernel_interface_as_device) {
+    for (const char* iface : {"eth0", "enp3s0f0", "ens1"}) {
+        EXPECT_TRUE(has_error(
+                std::string("ports = ( { name = \"p\"; device = \"") + iface + "\"; } );\n", 1,
+                "ports[0].device",
+                {"neither a PCI address nor DPDK vdev devargs", "kernel network interface",
+                 std::string("\"net_af_packet0,iface=") + iface + "\"", "vfio-pci"}))
+                << iface;
+    }
+    for (const char* ok : {"0000:3b:00.0", "3b:00.0", "net_af_packet0,iface=eth0",
+                           "virtio_user0,path=/dev/vhost-net", "eth_af_packet0,iface=eth0"}) {
+        EXPECT_TRUE(load_string(std::string("ports = ( { name = \"p\"; device = \"") + ok +
+                                "\"; } );\n")
+                            .ok())
+                << ok;
+    }
+}
+
 TEST(errors, object_names) {
     EXPECT_TRUE(has_error("ports = ( { name = \"\"; device = \"net_ring0\"; } );\n", 1,
                           "ports[0].name", {"expected a name of 1..32", "got \"\""}));
@@ -477,4 +497,56 @@ TEST(errors, to_string_format) {
     error f{"twamp.conf", 0, "", "cannot open: No such file or directory"};
     EXPECT_EQ(to_string(f), "twamp.conf: cannot open: No such file or directory");
     EXPECT_EQ(to_string(std::vector{e, f}), to_string(e) + "\n" + to_string(f) + "\n");
+}
+
+// --- control receiver ports against static reflectors (issue 11 item 8) ------------------------
+
+namespace {
+// Line 2: a reflector; line 3: the control group.
+std::string refl_and_ctl(std::string_view refl_keys, std::string_view ctl_keys) {
+    return with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = []; " +
+                     std::string(refl_keys) + " } );\ncontrol = { prefixes = []; " +
+                     std::string(ctl_keys) + " };\n");
+}
+} // namespace
+
+TEST(errors, receiver_ports_overlap_a_reflector) {
+    // The default range 64364..64373 on the default listen 0.0.0.0: every IPv4 address.
+    EXPECT_TRUE(has_error(refl_and_ctl("udp-ports = [ 862, 64364 ];", ""), 3,
+                          "control.receiver-ports",
+                          {"64364..64373 contains UDP port 64364 of reflector \"r\"",
+                           "reflectors[0].udp-ports[1]", "198.18.0.2", "control.listen 0.0.0.0"}));
+    // The receiver-ports key's own line when it is given.
+    EXPECT_TRUE(has_error(
+            refl_and_ctl("udp-ports = [ 862 ];", "\n receiver-ports = { min = 800; max = 900; };"),
+            4, "control.receiver-ports", {"800..900 contains UDP port 862"}));
+    // "::" accepts IPv4 too: an IPv4-only reflector overlaps.
+    EXPECT_TRUE(has_error(refl_and_ctl("addresses = [ \"198.18.0.2\" ]; udp-ports = [ 64370 ];",
+                                       "listen = \"::\";"),
+                          3, "control.receiver-ports", {"UDP port 64370", "198.18.0.2"}));
+    // IPv6 only on "::".
+    EXPECT_TRUE(has_error(refl_and_ctl("addresses = [ \"2001:2::2\" ]; udp-ports = [ 64370 ];",
+                                       "listen = \"::\";"),
+                          3, "control.receiver-ports", {"2001:2::2"}));
+    // A given listen address: the reflector on that address, or on its port/VLAN, overlaps.
+    EXPECT_TRUE(has_error(refl_and_ctl("addresses = [ \"2001:2::2\" ]; udp-ports = [ 64370 ];",
+                                       "listen = \"198.18.0.2\";"),
+                          3, "control.receiver-ports", {"2001:2::2"}));
+    // Refused on reload too: SIGHUP re-reads the file through the same loader.
+}
+
+TEST(errors, receiver_ports_clear_of_reflectors_pass) {
+    // Clear ranges.
+    EXPECT_TRUE(load_string(refl_and_ctl("udp-ports = [ 862, 64380 ];", "")).ok());
+    // An IPv6-only reflector is out of reach of a listener on 0.0.0.0.
+    EXPECT_TRUE(
+            load_string(refl_and_ctl("addresses = [ \"2001:2::2\" ]; udp-ports = [ 64370 ];", ""))
+                    .ok());
+    // A reflector on VLAN 100 (198.19.0.2) is out of reach of a listener on the untagged
+    // 198.18.0.2.
+    EXPECT_TRUE(load_string(refl_and_ctl("vlan = 100; udp-ports = [ 64370 ];",
+                                         "listen = \"198.18.0.2\";"))
+                        .ok());
+    // No server, no overlap.
+    EXPECT_TRUE(load_string(refl_and_ctl("udp-ports = [ 64370 ];", "enabled = false;")).ok());
 }

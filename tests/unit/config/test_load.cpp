@@ -25,7 +25,9 @@ ip_address addr(const char* text) {
     return a.value_or(ip_address{});
 }
 
-// DESIGN.md, "Configuration (libconfig) — the contract", verbatim.
+// DESIGN.md, "Configuration (libconfig) — the contract", verbatim but for the reflector's
+// second UDP port, 64364 there: inside the receiver-ports range on an address the control
+// server listens on, which the loader refuses (issue 11 item 8).
 constexpr const char* design_example = R"(
 ports = ( { name = "wire0"; device = "0000:3b:00.0";       # PCI address, or vdev devargs
             addresses = [ "198.18.0.2/24", "2001:2::2/64" ];
@@ -36,7 +38,7 @@ ports = ( { name = "wire0"; device = "0000:3b:00.0";       # PCI address, or vde
             exception = { iface = "twamp0"; rate-limit-pps = 20000; }; } );
 reflectors = ( { name = "base"; port = "wire0"; vlan = 0;
                  mode = "twamp-light";                      # twamp-light | stamp
-                 udp-ports = [ 862, 64364 ];
+                 udp-ports = [ 862, 64380 ];
                  prefixes = [ "198.18.0.0/15", "2001:2::/48" ];   # empty = accept nothing
                  stateful = true; inactivity-timeout = 100; max-sessions = 65536;
                  dscp = "copy"; timestamp-format = "auto";  # auto (Z bit) | ntp | ptp
@@ -84,7 +86,7 @@ TEST(load, design_example) {
     // No `addresses` key: every untagged address of wire0, not the VLAN's.
     EXPECT_EQ(r.addresses, (std::vector{addr("198.18.0.2"), addr("2001:2::2")}));
     EXPECT_EQ(r.mode, reflector_mode::twamp_light);
-    EXPECT_EQ(r.udp_ports, (std::vector<uint16_t>{862, 64364}));
+    EXPECT_EQ(r.udp_ports, (std::vector<uint16_t>{862, 64380}));
     EXPECT_EQ(r.prefixes, (std::vector{pfx("198.18.0.0/15"), pfx("2001:2::/48")}));
     EXPECT_TRUE(r.stateful);
     EXPECT_EQ(r.inactivity_timeout, 100U);

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "twamp/proto/source_address.hpp"
+
 namespace twamp::dataplane {
 
 namespace {
@@ -151,6 +153,62 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
     return true;
 }
 
+void snapshot::build_sources(const dataplane_spec& spec) {
+    // Every address of every port and VLAN, and every reflector's (each one of the former once
+    // the config is valid; a spec built by hand may differ).
+    std::vector<const ip_prefix*> own, subnets;
+    for (const auto& p : spec.ports) {
+        for (const auto& a : p.addresses) {
+            own.push_back(&a);
+            subnets.push_back(&a);
+        }
+        for (const auto& v : p.vlans) {
+            for (const auto& a : v.addresses) {
+                own.push_back(&a);
+                subnets.push_back(&a);
+            }
+        }
+    }
+    for (const auto& c : spec.contexts) {
+        for (const auto& a : c.addresses) {
+            own.push_back(&a);
+        }
+    }
+    // Power of two, at least twice the entries (an empty slot ends every probe).
+    const std::size_t most = own.size() + 2 * subnets.size();
+    uint32_t size = 8;
+    unsigned bits = 3;
+    while (size < most * 2) {
+        size *= 2;
+        ++bits;
+    }
+    src_.assign(size, src_entry{});
+    src_mask_ = size - 1;
+    src_shift_ = 64 - bits;
+    auto add = [this](const std::array<uint8_t, 16>& a, proto::drop_reason why) {
+        uint64_t lo, hi;
+        std::memcpy(&lo, a.data(), 8);
+        std::memcpy(&hi, a.data() + 8, 8);
+        uint32_t i = src_slot(lo, hi);
+        for (; src_[i].why != proto::drop_reason::none; i = (i + 1) & src_mask_) {
+            if (src_[i].lo == lo && src_[i].hi == hi) {
+                return; // the first reason stays: the own addresses go in first
+            }
+        }
+        src_[i] = src_entry{lo, hi, why};
+    };
+    for (const ip_prefix* a : own) {
+        add(a->addr, proto::drop_reason::own_source_address);
+    }
+    for (const ip_prefix* a : subnets) {
+        const proto::subnet_addresses sa =
+                proto::unanswerable_subnet_addresses(a->addr, a->v6, a->len);
+        for (unsigned i = 0; i < sa.n; ++i) {
+            add(sa.addr[i], proto::drop_reason::bad_source_address);
+        }
+    }
+}
+
 snapshot::~snapshot() {
     if (acl4_) {
         rte_lpm_free(acl4_);
@@ -212,6 +270,7 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
     if (!s->build_acls(spec, generation, error)) {
         return nullptr;
     }
+    s->build_sources(spec);
 
     // Power of two, at most half full: a lookup probes one or two slots.
     uint32_t size = 16;

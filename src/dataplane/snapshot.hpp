@@ -99,6 +99,25 @@ public:
         return acl6_ && rte_lpm6_lookup(acl6_, src, &nh) == 0 && sets6_[nh].test(c.index);
     }
 
+    // Hot path: a source (key form, IPv4-mapped for IPv4) that is one of the box's own
+    // addresses gives own_source_address (every port's and VLAN's addresses and every
+    // reflector's: a reply to it comes back to the box, which answers it again, without end);
+    // one of the box's subnets' network, broadcast or Subnet-Router anycast addresses gives
+    // bad_source_address (proto::unanswerable_subnet_addresses); any other none. Checked
+    // before the ACL, whatever it admits. A handful of addresses in an open-addressing table
+    // at most half full, like the contexts': a multiply, a load and a compare of two words.
+    proto::drop_reason source_verdict(uint64_t lo, uint64_t hi) const noexcept {
+        for (uint32_t i = src_slot(lo, hi);; i = (i + 1) & src_mask_) {
+            const src_entry& e = src_[i];
+            if (e.why == proto::drop_reason::none) {
+                return proto::drop_reason::none;
+            }
+            if (e.lo == lo && e.hi == hi) {
+                return e.why;
+            }
+        }
+    }
+
     const std::vector<context_rt>& contexts() const noexcept { return contexts_; }
     uint32_t session_capacity_per_worker() const noexcept { return session_capacity_; }
 
@@ -122,6 +141,18 @@ private:
                            (w.c * 0x165667b19e3779f9ULL);
         return static_cast<uint32_t>(h >> shift_);
     }
+    struct src_entry {
+        uint64_t lo = 0, hi = 0;
+        proto::drop_reason why = proto::drop_reason::none; // none: an empty slot
+    };
+    uint32_t src_slot(uint64_t lo, uint64_t hi) const noexcept {
+        const uint64_t h = (lo * 0x9e3779b97f4a7c15ULL) ^ (hi * 0xc2b2ae3d27d4eb4fULL);
+        return static_cast<uint32_t>(h >> src_shift_);
+    }
+    void build_sources(const dataplane_spec& spec);
+    std::vector<src_entry> src_;
+    uint32_t src_mask_ = 0;
+    unsigned src_shift_ = 64;
     std::vector<ctx_entry> entries_;
     uint32_t mask_ = 0;
     unsigned shift_ = 64;

@@ -17,6 +17,7 @@
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
+#include "twamp/proto/source_address.hpp"
 
 namespace twamp::dataplane {
 
@@ -78,19 +79,46 @@ inline addr_words mapped_addr(const uint8_t* ip, bool v6, bool src) noexcept {
     return w;
 }
 
-// The previous packet's reflector and ACL verdict, within one burst (one snapshot): a burst
-// is mostly one reflector's packets, often from one sender (a probe runs many sessions from
-// one address), so most packets skip the context hash and the LPM lookup for a compare of
-// three and two words.
+// The previous packet's reflector, source verdict and ACL verdict, within one burst (one
+// snapshot): a burst is mostly one reflector's packets, often from one sender (a probe runs
+// many sessions from one address), so most packets skip the context hash, the own-address
+// table and the LPM lookup for a compare of three, three and one words.
 struct burst_memo {
     // All ones is no real key: the VLAN word's top bits are always clear.
     snapshot::key_words kw{~uint64_t{0}, ~uint64_t{0}, ~uint64_t{0}};
     const context_rt* ctx = nullptr;
-    const context_rt* acl_ctx = nullptr;
+    // {0, 0} over IPv4 is no real source (its key form has ffff in the second word).
     bool v6 = false;
     addr_words src{};
+    proto::drop_reason src_why = proto::drop_reason::none; // own_source_address, ...
+    const context_rt* acl_ctx = nullptr; // null: no ACL verdict for this source yet
     bool admitted = false;
 };
+
+// The box's IPv6 interface identifiers: the modified EUI-64 of every port's MAC (the TAP has
+// the port's MAC, and the kernel forms its link-local fe80::/64 address, and any address it
+// autoconfigures from a Router Advertisement, with it). A source with one of them is the box
+// itself, whatever its prefix. As the second word of the key form.
+struct own_iids {
+    uint64_t w[RTE_MAX_ETHPORTS] = {};
+    unsigned n = 0;
+};
+
+// Pass 1's source check, once per new source in a burst: one of the box's own addresses or
+// interface identifiers, or an address of one of its subnets that no reply may go to (the
+// registry checks, proto::unanswerable_ipv4_source() and _ipv6_source(), are in
+// check_test_packet). Before the ACL, for static reflectors and TWAMP-Control sessions alike.
+inline proto::drop_reason source_verdict(const snapshot* snap, const own_iids& iids, bool v6,
+                                         const addr_words& src) noexcept {
+    if (v6) {
+        for (unsigned k = 0; k < iids.n; ++k) {
+            if (src.hi == iids.w[k]) {
+                return proto::drop_reason::own_source_address;
+            }
+        }
+    }
+    return snap ? snap->source_verdict(src.lo, src.hi) : proto::drop_reason::none;
+}
 
 // Locals for one burst, added to the shared counters once at its end.
 struct burst_counts {
@@ -185,6 +213,14 @@ int worker_main(void* arg) {
     int32_t slots[max_burst];
     unsigned pass = 0;
 
+    own_iids iids;
+    for (const worker_port& wp : w.ports) {
+        if (iids.n < RTE_MAX_ETHPORTS) {
+            const std::array<uint8_t, 8> id = proto::eui64_interface_id(wp.mac.addr_bytes);
+            std::memcpy(&iids.w[iids.n++], id.data(), 8);
+        }
+    }
+
     if (w.qsv) {
         rte_rcu_qsbr_thread_register(w.qsv, w.index);
         rte_rcu_qsbr_thread_online(w.qsv, w.index);
@@ -237,7 +273,11 @@ int worker_main(void* arg) {
                 proto::drop_reason why = proto::drop_reason::none;
                 bool to_kernel = false;
 
-                if (unlikely(m->nb_segs != 1)) {
+                if (unlikely(len >= 12 && proto::bad_source_mac(data + 6))) {
+                    // A group or zero Ethernet source: no frame from a station has one, and a
+                    // reply (or the kernel's answer) to it would flood the segment.
+                    why = proto::drop_reason::bad_source_mac;
+                } else if (unlikely(m->nb_segs != 1)) {
                     to_kernel = true; // jumbo chains are nobody's test packets: the kernel's
                 } else if (unlikely(len >= 6 && (data[0] & 1))) {
                     to_kernel = true; // broadcast/multicast: ARP, ND, ...
@@ -265,6 +305,13 @@ int worker_main(void* arg) {
                         }
                         const context_rt* ctx = memo.ctx;
                         const proto::reflect_policy* policy = ctx ? &ctx->policy : nullptr;
+                        const addr_words src = mapped_addr(ip, v6, true);
+                        if (v6 != memo.v6 || src.lo != memo.src.lo || src.hi != memo.src.hi) {
+                            memo.v6 = v6; // ::ffff:a.b.c.d over IPv6 is not a.b.c.d
+                            memo.src = src;
+                            memo.src_why = source_verdict(snap, iids, v6, src);
+                            memo.acl_ctx = nullptr;
+                        }
                         bool admitted = false;
                         if (!ctx && ctl) {
                             // A TWAMP-Control session's receiver port?
@@ -274,24 +321,22 @@ int worker_main(void* arg) {
                             if (cs && snap && w.control_slot < snap->contexts().size()) {
                                 ctx = &snap->contexts()[w.control_slot];
                                 policy = &cs->policy;
-                                admitted = cs->started && mapped_addr(ip, v6, true) == cs->sender &&
+                                admitted = cs->started && src == cs->sender &&
                                            (cs->sender_port == 0 || cs->sender_port == pf.src_port);
                                 if (!cs->started) {
                                     why = proto::drop_reason::no_session;
-                                } else if (admitted) {
+                                } else if (admitted && memo.src_why == proto::drop_reason::none) {
                                     ctl->touch(pf.dst_port, start_tsc);
                                 }
                             } else if (ctl->in_receiver_range(pf.dst_port)) {
                                 why = proto::drop_reason::no_session;
                             }
                         } else if (ctx) {
-                            const addr_words src = mapped_addr(ip, v6, true);
-                            if (ctx != memo.acl_ctx || v6 != memo.v6 || src.lo != memo.src.lo ||
-                                src.hi != memo.src.hi) {
+                            if (ctx != memo.acl_ctx) {
                                 memo.acl_ctx = ctx;
-                                memo.v6 = v6; // ::ffff:a.b.c.d over IPv6 is not a.b.c.d
-                                memo.src = src;
-                                memo.admitted = snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12);
+                                // No LPM lookup for a source dropped anyway.
+                                memo.admitted = memo.src_why == proto::drop_reason::none &&
+                                                snap->allowed(*ctx, v6, v6 ? ip + 8 : ip + 12);
                             }
                             admitted = memo.admitted;
                         }
@@ -303,7 +348,9 @@ int worker_main(void* arg) {
                             // a control session not started yet
                         } else {
                             rx_run.add(wc, ctx->index, m->pkt_len);
-                            if (!admitted) {
+                            if (unlikely(memo.src_why != proto::drop_reason::none)) {
+                                why = memo.src_why; // before the ACL, whatever it says
+                            } else if (!admitted) {
                                 why = proto::drop_reason::acl_denied;
                                 bump(wc.contexts[ctx->index].acl_denied, 1);
                             } else {
@@ -323,7 +370,6 @@ int worker_main(void* arg) {
                                     session_key& sk = keys[nk];
                                     const uint16_t ssid = proto::test_packet_ssid(
                                             std::span<const uint8_t>(data, len), pf, policy->mode);
-                                    const addr_words src = mapped_addr(ip, v6, true);
                                     store_key(sk,
                                               ctx->index | (uint64_t{ssid} << 16) |
                                                       (uint64_t{pf.src_port} << 32) |

@@ -6,30 +6,13 @@
 
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/checksum.hpp"
+#include "twamp/proto/source_address.hpp"
 #include "twamp/proto/test_packet.hpp"
 #include "twamp/proto/tlv.hpp"
 
 namespace twamp::proto {
 
 namespace {
-
-bool bad_ipv4_source(const uint8_t* ip) noexcept {
-    uint8_t a = ip[12];
-    // 0.0.0.0/8 (this network), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) and
-    // 240.0.0.0/4 (reserved, limited broadcast): no reply can go there.
-    return a == 0 || a == 127 || a >= 224;
-}
-
-bool bad_ipv6_source(const uint8_t* ip) noexcept {
-    const uint8_t* s = ip + 8;
-    if (s[0] == 0xff) {
-        return true; // multicast
-    }
-    const uint64_t hi = load_be64(s);
-    const uint64_t lo = load_be64(s + 8);
-    // :: (unspecified) and ::1 (loopback)
-    return hi == 0 && lo <= 1;
-}
 
 // Unfolded UDP pseudo-header sum (RFC 768; RFC 8200 §8.1, whose 32-bit length has a zero upper
 // half here): kept unfolded so the datagram's sum adds on and one fold serves both.
@@ -77,10 +60,10 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
         if (!ipv4_checksum_verified && !ipv4_header_checksum_ok(ip, pf.l3_hdr_len)) {
             return drop_reason::ipv4_bad_checksum;
         }
-        if (bad_ipv4_source(ip)) {
+        if (unanswerable_ipv4_source(ip + 12)) {
             return drop_reason::bad_source_address;
         }
-    } else if (bad_ipv6_source(ip)) {
+    } else if (unanswerable_ipv6_source(ip + 8)) {
         return drop_reason::bad_source_address;
     }
     if (pf.src_port == 0) {

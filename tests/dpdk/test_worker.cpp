@@ -26,6 +26,7 @@
 #include "../../src/dataplane/worker.hpp"
 #include "../unit/proto/test_util.hpp"
 #include "twamp/proto/drop_reason.hpp"
+#include "twamp/proto/source_address.hpp"
 
 using namespace twamp;
 using namespace twamp::test;
@@ -142,6 +143,10 @@ public:
         a.ports.push_back(wp);
         a.exception_ring = exc_;
         a.snap = &snap_ptr_;
+        if (ctl_ptr_.load()) {
+            a.control = &ctl_ptr_;
+            a.control_slot = control_slot_;
+        }
         a.clock = &clock_;
         a.sessions = &sessions_;
         a.counters = &counters_;
@@ -169,6 +174,12 @@ public:
         return r;
     }
 
+    // TWAMP-Control sessions for the next runs (the table stays the caller's).
+    void set_control(const dataplane::control_table* t, uint16_t slot) {
+        ctl_ptr_.store(t);
+        control_slot_ = slot;
+    }
+
     uint64_t drops(drop_reason r) const {
         return counters_.drops[static_cast<std::size_t>(r)].load();
     }
@@ -182,6 +193,8 @@ private:
     dataplane::sw_clock clock_;
     std::unique_ptr<dataplane::snapshot> snap_;
     std::atomic<const dataplane::snapshot*> snap_ptr_{nullptr};
+    std::atomic<const dataplane::control_table*> ctl_ptr_{nullptr};
+    uint16_t control_slot_ = 0;
     dataplane::session_table sessions_;
     dataplane::worker_counters counters_;
 };
@@ -583,6 +596,204 @@ TEST(worker, per_packet_verdicts_in_one_mixed_burst) {
     }
     EXPECT_EQ(rp.drops(drop_reason::acl_denied), 6u);
     EXPECT_EQ(rp.drops(drop_reason::no_reflector), 3u);
+}
+
+} // namespace
+
+namespace {
+
+// Issue 12 items 1-3: sources no reply may go to, dropped under their reason before the ACL,
+// which here admits everything (0.0.0.0/0 and ::/0, on both the untagged and the VLAN 100
+// reflector). The box: 198.18.0.2/24 and 2001:2::2/64 untagged, 198.19.0.2/24 and
+// 2001:2:0:100::2/64 on VLAN 100.
+const auto vlan4 = std::array<uint8_t, 16>{198, 19, 0, 2};
+const auto vlan6 = v6addr({0x2001, 0x0002, 0x0000, 0x0100, 0x0002});
+
+dataplane::dataplane_spec open_box() {
+    auto all = light_ctx("all", 862);
+    all.prefixes = {pfx({0, 0, 0, 0}, false, 0), pfx({}, true, 0)};
+    auto v100 = light_ctx("v100", 862);
+    v100.vlan = 100;
+    v100.addresses = {pfx(vlan4, false, 32), pfx(vlan6, true, 128)};
+    v100.prefixes = all.prefixes;
+    dataplane::dataplane_spec s = one_port({all, v100});
+    s.ports[0].addresses = {pfx(box4, false, 24), pfx(box6, true, 64)};
+    s.ports[0].vlans = {{100, {pfx(vlan4, false, 24), pfx(vlan6, true, 64)}}};
+    return s;
+}
+
+struct spoof {
+    std::string what;
+    std::array<uint8_t, 16> src;
+    int v;
+    uint16_t vlan = 0; // 0: untagged (to the box's untagged address), else VLAN 100
+    std::array<uint8_t, 6> src_mac{0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
+};
+
+bytes spoofed(const ring_port& rp, const spoof& sp, uint32_t seq) {
+    frame_spec s = sp.v == 4 ? v4_spec() : v6_spec();
+    s.src_ip = sp.src;
+    s.src_mac = sp.src_mac;
+    s.dst_mac = rp.mac();
+    if (sp.vlan) {
+        s.vlans = {vlan_tag{0x8100, sp.vlan}};
+        s.dst_ip = sp.v == 4 ? vlan4 : vlan6;
+    }
+    s.sport = 862; // the loop of the issue: 862 -> 862
+    s.dport = 862;
+    s.payload = twamp_request(seq, 0, 0x0001, 41);
+    return build(s);
+}
+
+std::array<uint8_t, 16> with_iid(std::array<uint8_t, 16> prefix, const std::array<uint8_t, 6>& m) {
+    const std::array<uint8_t, 8> id = proto::eui64_interface_id(m.data());
+    std::copy(id.begin(), id.end(), prefix.begin() + 8);
+    return prefix;
+}
+
+TEST(worker, own_and_unanswerable_sources_dropped_before_an_open_acl) {
+    ring_port rp(open_box());
+    const std::array<uint8_t, 6> mac = rp.mac();
+    const std::vector<spoof> own = {
+            {"IPv4 198.18.0.2 -> itself", box4, 4},
+            {"IPv6 2001:2::2 -> itself", box6, 6},
+            {"IPv4 VLAN address 198.19.0.2 untagged", vlan4, 4},
+            {"IPv6 VLAN address untagged", vlan6, 6},
+            {"IPv4 198.18.0.2 on VLAN 100", box4, 4, 100},
+            {"IPv4 198.19.0.2 -> itself on VLAN 100", vlan4, 4, 100},
+            {"IPv6 2001:2:0:100::2 -> itself on VLAN 100", vlan6, 6, 100},
+            {"IPv6 the TAP's link-local fe80::EUI-64", with_iid(v6addr({0xfe80, 0}), mac), 6},
+            {"IPv6 link-local on VLAN 100", with_iid(v6addr({0xfe80, 0}), mac), 6, 100},
+            {"IPv6 SLAAC 2001:2::EUI-64", with_iid(box6, mac), 6},
+            {"IPv4-mapped own address over IPv6", v6addr({0, 0, 0, 0, 0, 0xffff, 0xc612, 0x0002}),
+             6},
+    };
+    const std::vector<spoof> bad = {
+            {"IPv4 subnet network 198.18.0.0", {198, 18, 0, 0}, 4},
+            {"IPv4 subnet broadcast 198.18.0.255", {198, 18, 0, 255}, 4},
+            {"IPv4 VLAN subnet broadcast 198.19.0.255", {198, 19, 0, 255}, 4, 100},
+            {"IPv6 Subnet-Router anycast 2001:2::", v6addr({0x2001, 0x0002, 0}), 6},
+            {"IPv6 VLAN Subnet-Router anycast", v6addr({0x2001, 0x0002, 0, 0x0100, 0}), 6, 100},
+            {"IPv4-mapped ::ffff:127.0.0.1", v6addr({0, 0, 0, 0, 0, 0xffff, 0x7f00, 0x0001}), 6},
+            {"IPv4-compatible ::198.18.0.2", v6addr({0, 0, 0, 0, 0, 0, 0xc612, 0x0002}), 6},
+            {"IPv4 loopback 127.0.0.1", {127, 0, 0, 1}, 4},
+            {"IPv4 TEST-NET-1 192.0.2.1", {192, 0, 2, 1}, 4},
+            {"IPv4 limited broadcast", {255, 255, 255, 255}, 4},
+            {"IPv6 documentation 2001:db8::1", v6addr({0x2001, 0x0db8, 1}), 6},
+            {"IPv6 documentation 3fff::1", v6addr({0x3fff, 1}), 6},
+    };
+    const std::vector<spoof> bad_mac = {
+            {"broadcast MAC", {198, 18, 0, 1}, 4, 0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}},
+            {"IPv4 multicast MAC", {198, 18, 0, 1}, 4, 0, {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}},
+            {"IPv6 multicast MAC", box6, 6, 0, {0x33, 0x33, 0x00, 0x00, 0x00, 0x01}},
+            {"zero MAC", {198, 18, 0, 1}, 4, 0, {}},
+            {"zero MAC on VLAN 100", {198, 19, 0, 1}, 4, 100, {}},
+    };
+    const std::vector<spoof> good = {
+            {"IPv4 neighbour 198.18.0.1", {198, 18, 0, 1}, 4},
+            {"IPv4 next to the box 198.18.0.3", {198, 18, 0, 3}, 4},
+            {"IPv4 elsewhere 8.8.8.8", {8, 8, 8, 8}, 4},
+            {"IPv6 neighbour 2001:2::1", v6addr({0x2001, 0x0002, 1}), 6},
+            {"IPv6 link-local of another MAC", v6addr({0xfe80, 0, 0, 0, 0x0000, 0x00ff, 0xfe00, 1}),
+             6},
+            {"IPv4 on VLAN 100", {198, 19, 0, 1}, 4, 100},
+            {"IPv6 on VLAN 100", v6addr({0x2001, 0x0002, 0, 0x0100, 1}), 6, 100},
+    };
+    // Good and bad interleaved, several bursts: every packet gets its own verdict.
+    std::vector<bytes> in;
+    uint32_t seq = 0;
+    std::vector<uint32_t> want;
+    const std::size_t rounds = 3;
+    for (std::size_t r = 0; r < rounds; ++r) {
+        for (std::size_t i = 0; i < std::max({own.size(), bad.size(), good.size()}); ++i) {
+            if (i < own.size()) {
+                in.push_back(spoofed(rp, own[i], ++seq));
+            }
+            if (i < good.size()) {
+                in.push_back(spoofed(rp, good[i], ++seq));
+                want.push_back(seq);
+            }
+            if (i < bad.size()) {
+                in.push_back(spoofed(rp, bad[i], ++seq));
+            }
+            if (i < bad_mac.size()) {
+                in.push_back(spoofed(rp, bad_mac[i], ++seq));
+            }
+        }
+    }
+    run_result res = rp.run(in);
+    std::vector<uint32_t> got;
+    for (const auto& f : res.replies) {
+        got.push_back(reply_sender_seq(f));
+    }
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(rp.drops(drop_reason::own_source_address), rounds * own.size());
+    EXPECT_EQ(rp.drops(drop_reason::bad_source_address), rounds * bad.size());
+    EXPECT_EQ(rp.drops(drop_reason::bad_source_mac), rounds * bad_mac.size());
+    EXPECT_EQ(rp.drops(drop_reason::acl_denied), 0u);
+    EXPECT_EQ(res.to_kernel, 0u);
+}
+
+// One source per burst, the memo's common case: the verdict stays the source's as the burst
+// goes on, and the next burst's different source gets its own.
+TEST(worker, own_source_verdict_per_source_across_bursts) {
+    ring_port rp(open_box());
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 40; ++i) {
+        in.push_back(spoofed(rp, {"own", box4, 4}, i)); // a burst of 32, then 8
+    }
+    for (uint32_t i = 0; i < 40; ++i) {
+        in.push_back(spoofed(rp, {"neighbour", {198, 18, 0, 1}, 4}, 100 + i));
+    }
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 40u);
+    EXPECT_EQ(rp.drops(drop_reason::own_source_address), 40u);
+}
+
+// A TWAMP-Control session whose Sender Address is the box's own (a client may ask for any):
+// its test packets loop like the static reflector's, and are dropped the same way; a session
+// with a real sender is reflected.
+TEST(worker, own_source_dropped_for_control_sessions) {
+    auto spec = open_box();
+    dataplane::context_spec cc;
+    cc.name = "(twamp-control)";
+    cc.slot = static_cast<uint16_t>(spec.contexts.size());
+    spec.contexts.push_back(cc);
+    ring_port rp(spec);
+    auto mapped16 = [](std::array<uint8_t, 16> a4) {
+        std::array<uint8_t, 16> m{};
+        m[10] = m[11] = 0xff;
+        std::copy(a4.begin(), a4.begin() + 4, m.begin() + 12);
+        return m;
+    };
+    std::vector<dataplane::control_session_rt> ss(2);
+    const auto recv = mapped16(box4);
+    const auto own = mapped16(box4);
+    const auto peer = mapped16({198, 18, 0, 1});
+    for (int i = 0; i < 2; ++i) {
+        std::copy(recv.begin(), recv.end(), ss[i].receiver);
+        ss[i].receiver_port = static_cast<uint16_t>(64400 + i);
+        const auto& snd = i == 0 ? own : peer;
+        std::copy(snd.begin(), snd.end(), ss[i].sender);
+        ss[i].started = true;
+    }
+    dataplane::control_table t(ss, 64400, 64409);
+    rp.set_control(&t, cc.slot);
+    auto req = [&](const std::array<uint8_t, 16>& src, uint16_t dport, uint32_t seq) {
+        frame_spec s = v4_spec();
+        s.src_ip = src;
+        s.dst_mac = rp.mac();
+        s.sport = dport;
+        s.dport = dport;
+        s.payload = twamp_request(seq, 0, 0x0001, 41);
+        return build(s);
+    };
+    run_result r = rp.run({req(box4, 64400, 1), req({198, 18, 0, 1}, 64401, 2), req(box4, 64400, 3),
+                           req({198, 18, 0, 1}, 64401, 4)});
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(reply_sender_seq(r.replies[0]), 2u);
+    EXPECT_EQ(reply_sender_seq(r.replies[1]), 4u);
+    EXPECT_EQ(rp.drops(drop_reason::own_source_address), 2u);
 }
 
 } // namespace

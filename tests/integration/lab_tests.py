@@ -1273,6 +1273,114 @@ def malformed_dropped(lab):
           f"\n  all drops: {s['drops']}")
 
 
+OPEN = 64368  # spoofed_sources_dropped's own reflector, admitting everything
+
+
+def eui64_link_local(mac):
+    """fe80::/64 with the modified EUI-64 of `mac` (RFC 4291 Appendix A): the address the
+    kernel gives the box's TAP, which has the port's MAC."""
+    b = bytes.fromhex(mac.replace(":", ""))
+    iid = bytes([b[0] ^ 2]) + b[1:3] + b"\xff\xfe" + b[3:6]
+    return socket.inet_ntop(socket.AF_INET6, bytes.fromhex("fe80000000000000") + iid)
+
+
+@case
+def spoofed_sources_dropped(lab):
+    """Issue 12 items 1-3, crafted with scapy as an attacker would. A request from the box's
+    own address to itself (198.18.0.2:862 -> 198.18.0.2:862, which 'light' admits: its
+    prefixes hold the box's subnet) got a reply towards the sender's MAC: one packet, an
+    endless loop through any next hop. The same over IPv6, on VLAN 100, from the TAP's
+    link-local address; requests from broadcast, multicast and zero MACs; from the subnet's
+    network and broadcast addresses, IPv4-mapped and -compatible IPv6, loopback, to a reflector
+    admitting 0.0.0.0/0 and ::/0. No reply leaves the box (capture on the sender's side), each
+    is counted under its reason (exit summary of a dpdk-twamp of its own), and real senders
+    are still answered."""
+    conf = lab.write_conf("spoofed.conf")
+    with open(conf) as f:
+        text = f.read()
+    last = '    prefixes = [ "198.18.1.0/24" ]; }\n);'
+    check(last in text, "lab.conf.in changed: no 'denyall' reflector to add after")
+    text = text.replace(last, '    prefixes = [ "198.18.1.0/24" ]; },\n'
+                        f'  {{ name = "open"; port = "wire0"; mode = "twamp-light"; '
+                        f'udp-ports = [ {OPEN} ];\n'
+                        '    prefixes = [ "0.0.0.0/0", "::/0" ]; }\n);')
+    with open(conf, "w") as f:
+        f.write(text)
+    d = lab.fresh(conf=conf, n_reflectors=N_REFLECTORS + 1)
+    Ether, Dot1Q, IP, IPv6, UDP, Raw = (scapy.Ether, scapy.Dot1Q, scapy.IP, scapy.IPv6,
+                                        scapy.UDP, scapy.Raw)
+    req = twamp_request(7)
+    e = Ether(dst=d.mac, src=lab.smac)
+    ll = eui64_link_local(d.mac)
+    frames = [  # (what, reason, frame)
+        ("198.18.0.2:862 -> 198.18.0.2:862 ('light')", "own_source_address",
+         e / IP(src=B4, dst=B4) / UDP(sport=LIGHT, dport=LIGHT) / Raw(req)),
+        ("[2001:2::2]:862 -> [2001:2::2]:862 ('light')", "own_source_address",
+         e / IPv6(src=B6, dst=B6) / UDP(sport=LIGHT, dport=LIGHT) / Raw(req)),
+        ("198.19.0.2 -> 198.19.0.2 on VLAN 100 ('vlan100')", "own_source_address",
+         e / Dot1Q(vlan=100) / IP(src=V4B, dst=V4B) / UDP(sport=862, dport=862) /
+         Raw(stamp_request(7, 1))),
+        ("VLAN address 198.19.0.2 -> 198.18.0.2 untagged ('open')", "own_source_address",
+         e / IP(src=V4B, dst=B4) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        (f"TAP link-local {ll} -> 2001:2::2 ('open')", "own_source_address",
+         e / IPv6(src=ll, dst=B6) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        ("source MAC ff:ff:ff:ff:ff:ff", "bad_source_mac",
+         Ether(dst=d.mac, src="ff:ff:ff:ff:ff:ff") / IP(src=S4, dst=B4) /
+         UDP(sport=lab.port(), dport=OPEN) / Raw(req)),
+        ("source MAC 01:00:5e:00:00:01", "bad_source_mac",
+         Ether(dst=d.mac, src="01:00:5e:00:00:01") / IP(src=S4, dst=B4) /
+         UDP(sport=lab.port(), dport=OPEN) / Raw(req)),
+        ("source MAC 00:00:00:00:00:00", "bad_source_mac",
+         Ether(dst=d.mac, src="00:00:00:00:00:00") / IPv6(src=S6, dst=B6) /
+         UDP(sport=lab.port(), dport=OPEN) / Raw(req)),
+        ("subnet broadcast 198.18.0.255", "bad_source_address",
+         e / IP(src="198.18.0.255", dst=B4) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        ("subnet network address 198.18.0.0", "bad_source_address",
+         e / IP(src="198.18.0.0", dst=B4) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        ("Subnet-Router anycast 2001:2::", "bad_source_address",
+         e / IPv6(src="2001:2::", dst=B6) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        ("IPv4-mapped ::ffff:127.0.0.1", "bad_source_address",
+         e / IPv6(src="::ffff:127.0.0.1", dst=B6) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        ("IPv4-compatible ::198.18.0.2", "bad_source_address",
+         e / IPv6(src="::198.18.0.2", dst=B6) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+        ("loopback 127.0.0.1", "bad_source_address",
+         e / IP(src="127.0.0.1", dst=B4) / UDP(sport=OPEN, dport=OPEN) / Raw(req)),
+    ]
+    copies = 3
+    want = {}
+    for _, reason, _ in frames:
+        want[reason] = want.get(reason, 0) + copies
+
+    def from_box(pk):
+        return scapy.UDP in pk and pk[scapy.Ether].src == d.mac
+    with Sniffer(lab, from_box) as sn:
+        for _ in range(copies):
+            for _, _, f in frames:
+                scapy.sendp(f, iface=lab.siface)
+        got = sn.wait(1, 1.5)
+    check(not got, "replies to spoofed sources (the box must send none): " +
+          "; ".join(p.summary() for p in got) + "\n" + d.tail())
+    # Real senders, on the reflectors the spoofed requests used, are still answered.
+    for v6 in (False, True):
+        for port in (LIGHT, OPEN):
+            with Peer(v6, lab.port()) as p:
+                p.exchange(twamp_request(0), port, f"a real sender after the spoofed ones "
+                           f"(v6={v6}, port {port})")
+    s = lab.release()
+    problems = []
+    for reason, n in sorted(want.items()):
+        if s["drops"].get(reason, 0) != n:
+            what = [name for name, r, _ in frames if r == reason]
+            problems.append(f"{reason}: counted {s['drops'].get(reason, 0)}, sent {n} "
+                            f"({', '.join(what)})")
+    for reason, n in s["drops"].items():
+        if reason not in want:
+            problems.append(f"{reason}: counted {n}, sent none")
+    check(not problems, "drop counters in the exit summary:\n  " + "\n  ".join(problems) +
+          f"\n  all drops: {s['drops']}")
+    eq(s["reflected"], 4, "reflected in the exit summary (the four real senders)")
+
+
 TSHARK_TIME_RE = re.compile(r"(\w{3}) +(\d+), (\d{4}) (\d\d):(\d\d):(\d\d)\.(\d+) UTC")
 MONTHS = {m: i for i, m in enumerate(
     ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1)}

@@ -21,7 +21,7 @@ enum class drop_reason : uint8_t {
     ipv4_fragment,        // UDP in a fragment (MF set or offset != 0)
     ipv6_truncated,       // fewer than 40 octets
     ipv6_bad_length,      // Payload Length past the end of the frame
-    bad_source_address,   // source is multicast, broadcast, loopback or unspecified
+    bad_source_address,   // no reply may go to the source (proto/source_address.hpp)
     udp_truncated,        // fewer than 8 octets of UDP header
     udp_bad_length,       // UDP Length < 8 or disagreeing with the IP length
     udp_bad_checksum,     // UDP checksum does not verify
@@ -36,6 +36,8 @@ enum class drop_reason : uint8_t {
     exception_ring_full,  // slow path did not keep up with wire -> kernel traffic
     exception_rate_limit, // over exception.rate-limit-pps
     tx_full,              // the NIC did not accept the reply
+    own_source_address,   // source is one of the box's own addresses (a reply would loop)
+    bad_source_mac,       // Ethernet source is a group (broadcast, multicast) or all zeros
     count_                // number of values, not a reason
 };
 
@@ -69,6 +71,8 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "exception_ring_full",
         "exception_rate_limit",
         "tx_full",
+        "own_source_address",
+        "bad_source_mac",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

@@ -209,9 +209,6 @@ std::vector<reflect_row> feature_rows() {
     r = row("v6_source_link_local_ok", "RFC 4291 §2.5.6", 6);
     r.spec.src_ip = v6addr({0xfe80, 0x0001});
     v.push_back(r);
-    r = row("v6_source_ipv4_mapped_ok", "RFC 4291 §2.5.5.2", 6);
-    r.spec.src_ip = v6addr({0, 0, 0, 0, 0, 0xffff, 0xc612, 0x0001});
-    v.push_back(r);
     r = row("v6_zero_udp_checksum_allowed", "RFC 6936 §5 zero checksum allowed by context", 6,
             true);
     r.spec.csum = udp_csum::zero;
@@ -321,8 +318,11 @@ std::vector<reflect_row> drop_rows() {
     for (const src6& s :
          {src6{"v6_source_unspecified", {}}, src6{"v6_source_loopback", v6addr({0x0001})},
           src6{"v6_source_ff02_1", v6addr({0xff02, 0x0001})},
-          src6{"v6_source_ff0e_101", v6addr({0xff0e, 0x0101})}}) {
-        r = drop_row(s.name, "RFC 4291 §2.5.2, §2.5.3, §2.7: not a unicast source",
+          src6{"v6_source_ff0e_101", v6addr({0xff0e, 0x0101})},
+          // IPv4-mapped (RFC 4291 §2.5.5.2) and -compatible (§2.5.5.1): no reply can go there.
+          src6{"v6_source_ipv4_mapped", v6addr({0, 0, 0, 0, 0, 0xffff, 0xc612, 0x0001})},
+          src6{"v6_source_ipv4_compatible", v6addr({0, 0, 0, 0, 0, 0, 0xc612, 0x0002})}}) {
+        r = drop_row(s.name, "RFC 4291 §2.5.2, §2.5.3, §2.5.5, §2.7: not a unicast source",
                      drop_reason::bad_source_address, 6, true);
         r.spec.src_ip = s.a;
         v.push_back(r);
@@ -597,7 +597,9 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
                                                   drop_reason::no_session,
                                                   drop_reason::exception_ring_full,
                                                   drop_reason::exception_rate_limit,
-                                                  drop_reason::tx_full};
+                                                  drop_reason::tx_full,
+                                                  drop_reason::own_source_address,
+                                                  drop_reason::bad_source_mac};
     for (std::size_t i = 0; i < drop_reason_count; ++i) {
         auto d = static_cast<drop_reason>(i);
         if (!dataplane_only.count(d)) {

@@ -748,7 +748,8 @@ def import_scapy():
     import scapy.contrib.stamp as st
     sa.conf.verb = 0
     names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMPv6ND_NA", "ICMPv6ND_NS",
-             "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP", "IPv6", "Raw",
+             "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP",
+             "IPOption_LSRR", "IPOption_SSRR", "IPv6", "Raw",
              "UDP", "sendp", "srp1"]
     scapy = types.SimpleNamespace(**{n: getattr(sa, n) for n in names})
     scapy.STAMPSessionReflectorTestUnauthenticated = st.STAMPSessionReflectorTestUnauthenticated

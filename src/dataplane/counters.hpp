@@ -39,6 +39,8 @@ struct alignas(64) context_counters {
     counter reflected_pkts{0};
     counter reflected_octets{0};
     counter acl_denied{0};
+    counter stamp_short{
+            0}; // STAMP requests of 14..43 octets answered with the base (RFC 8762 §4.6)
     std::array<counter, residence_buckets> residence{}; // per bucket, not cumulative
     counter residence_sum_ns{0};
     counter sessions_active{0}; // gauge, refreshed every aging slice

@@ -446,6 +446,9 @@ int worker_main(void* arg) {
                     p.m = m;
                     p.t2_ns = params.t2_ns;
                     p.ctx = c.ctx->index;
+                    if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
+                        bump(wc.contexts[c.ctx->index].stamp_short, 1);
+                    }
                 } else {
                     ++bc.drops[static_cast<std::size_t>(why)];
                     rte_pktmbuf_free(m);

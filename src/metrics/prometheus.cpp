@@ -98,6 +98,10 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             {"denied_packets_total",
              "Test packets whose source is outside the reflector's prefixes",
              &reflector_stats::acl_denied},
+            {"stamp_short_requests_total",
+             "STAMP requests shorter than the 44-octet base (TWAMP Light senders) answered with "
+             "the base packet, RFC 8762 section 4.6",
+             &reflector_stats::stamp_short},
     };
     for (const auto& p : per_reflector) {
         auto& f = b.family(p.name, p.help, MetricType::Counter);

@@ -30,12 +30,61 @@ constexpr std::size_t base_words_len(test_mode m) noexcept {
     return (base_len(m) + 1) & ~std::size_t{1};
 }
 
+// The reply's DS field (RFC 2474) and ECN field (RFC 3168 §5): DSCP copied (reply in kind) or
+// fixed by the context; ECN as received except CE. The reply is a packet this box originates,
+// and RFC 3168 §5 gives CE to routers that experienced congestion, never to a sender: CE
+// received becomes ECT(0) (the transport stays ECN-capable so the return path can mark it
+// again), ECT(0), ECT(1) and Not-ECT are kept. ecn & ~(ecn >> 1) maps 11 -> 10 and leaves 00,
+// 01, 10 alone, without a branch.
 uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
-    if (dscp == dscp_copy) {
-        return received; // reply in kind
+    const uint8_t ecn = received & 0x3;
+    const uint8_t ect = static_cast<uint8_t>(ecn & ~(ecn >> 1));
+    const uint8_t ds = dscp == dscp_copy ? static_cast<uint8_t>(received & 0xfc)
+                                         : static_cast<uint8_t>(static_cast<uint8_t>(dscp) << 2);
+    return static_cast<uint8_t>(ds | ect);
+}
+
+// IPv4 options (RFC 791 §3.1) of a request: loose or strict source routing (types 131, 137) is
+// refused, as Linux does with net.ipv4.conf.*.accept_source_route=0; a list that does not parse
+// is refused too. Anything else is fine: the reply carries no options at all.
+drop_reason check_ipv4_options(const uint8_t* o, std::size_t n) noexcept {
+    std::size_t i = 0;
+    while (i < n) {
+        const uint8_t type = o[i];
+        if (type == 0) { // End of Option List: the rest is padding
+            break;
+        }
+        if (type == 1) { // No Operation
+            ++i;
+            continue;
+        }
+        if (n - i < 2 || o[i + 1] < 2 || o[i + 1] > n - i) {
+            return drop_reason::ipv4_bad_options;
+        }
+        if (type == 131 || type == 137) { // LSRR, SSRR
+            return drop_reason::ipv4_source_route;
+        }
+        i += o[i + 1];
     }
-    // Fixed DSCP; the ECN bits stay as received.
-    return static_cast<uint8_t>((static_cast<uint8_t>(dscp) << 2) | (received & 0x3));
+    return drop_reason::none;
+}
+
+// Removes the IPv4 options of a checked request in place: the UDP datagram moves down to the
+// end of a 20-octet header (IHL 5), Total Length shrinks, the header checksum is recomputed.
+// The UDP checksum stays valid: options are not in the pseudo-header. Rare packets: the memmove
+// and the full header sum are off the common path. `out` describes the frame afterwards.
+void strip_ipv4_options(uint8_t* f, const parsed_frame& in, parsed_frame& out) noexcept {
+    uint8_t* ip = f + in.l3_off;
+    const uint16_t opt = static_cast<uint16_t>(in.l3_hdr_len - ipv4_min_hdr_len);
+    std::memmove(ip + ipv4_min_hdr_len, ip + in.l3_hdr_len, in.udp_len);
+    ip[0] = 0x45;
+    store_be16(ip + 2, static_cast<uint16_t>(in.l3_len - opt));
+    store_be16(ip + 10, 0);
+    store_be16(ip + 10, internet_checksum(std::span<const uint8_t>(ip, ipv4_min_hdr_len)));
+    out = in;
+    out.l3_hdr_len = ipv4_min_hdr_len;
+    out.l3_len = static_cast<uint16_t>(in.l3_len - opt);
+    out.l4_off = static_cast<uint16_t>(in.l4_off - opt);
 }
 
 reflect_result drop(drop_reason r) noexcept {
@@ -66,6 +115,13 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
     } else if (unanswerable_ipv6_source(ip + 8)) {
         return drop_reason::bad_source_address;
     }
+    if (pf.ip_version == 4 && pf.l3_hdr_len > ipv4_min_hdr_len) {
+        const drop_reason r =
+                check_ipv4_options(ip + ipv4_min_hdr_len, pf.l3_hdr_len - ipv4_min_hdr_len);
+        if (r != drop_reason::none) {
+            return r;
+        }
+    }
     if (pf.src_port == 0) {
         return drop_reason::udp_bad_port;
     }
@@ -94,12 +150,10 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
             sums->region = region;
         }
     }
-    std::size_t len = pf.payload_len();
-    if (policy.mode == test_mode::stamp) {
-        if (len < sender::stamp_len) {
-            return drop_reason::stamp_truncated;
-        }
-    } else if (len < sender::twamp_min_len) {
+    // Both modes need the 14-octet sender header (RFC 5357 §4.1.2): a STAMP request shorter
+    // than its 44-octet base comes from a TWAMP Light sender and is answered with the base
+    // (RFC 8762 §4.6, reflect_prepare()).
+    if (pf.payload_len() < sender::twamp_min_len) {
         return drop_reason::test_truncated;
     }
     return drop_reason::none;
@@ -126,49 +180,83 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
 // check_test_packet + reflect_prepare + reflect_finish takes ~123 on-CPU TSC cycles (722
 // instructions) per IPv4 TWAMP Light packet with software checksum verification, ~112 (629)
 // with NIC-verified checksums; STAMP IPv4 ~126 (732).
-drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
+drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_in,
                                  const reflect_policy& policy, const reflect_params& params,
                                  pending_reply& out) noexcept {
     const bool stamp = policy.mode == test_mode::stamp;
-    const std::size_t len = pf.payload_len();
-    if (pf.kind != frame_kind::udp || pf.l3_end() > buf.size()) {
-        return pf.reason != drop_reason::none ? pf.reason : drop_reason::udp_truncated;
+    const std::size_t len = pf_in.payload_len();
+    if (pf_in.kind != frame_kind::udp || pf_in.l3_end() > buf.size()) {
+        return pf_in.reason != drop_reason::none ? pf_in.reason : drop_reason::udp_truncated;
     }
-    if (stamp ? len < sender::stamp_len : len < sender::twamp_min_len) {
-        return stamp ? drop_reason::stamp_truncated : drop_reason::test_truncated;
+    if (len < sender::twamp_min_len) {
+        return drop_reason::test_truncated;
     }
-    // Symmetric size (RFC 6038): the reply is as long as the request, except that a TWAMP
-    // request shorter than the reflector's 41-octet base grows to exactly 41. Never more.
+    // A STAMP request shorter than the 44-octet base comes from a TWAMP Light sender: RFC 8762
+    // §4.6 answers it with the base packet, in the default (NTP) timestamp format.
+    const bool stamp_short = stamp && len < sender::stamp_len;
+    // Symmetric size (RFC 6038): the reply is as long as the request, except that a request
+    // shorter than the reflector's base (41 octets TWAMP, 44 STAMP) grows to exactly that.
+    // Never more.
     const std::size_t new_len = std::max(len, base_len(policy.mode));
     const std::size_t grow = new_len - len;
-    const std::size_t frame_len = pf.l3_end() + grow;
+    // IPv4 options are not returned (they could steer the reply): the frame shrinks by them.
+    const std::size_t opt = pf_in.ip_version == 4 ? pf_in.l3_hdr_len - ipv4_min_hdr_len : 0;
+    const std::size_t frame_len = pf_in.l3_end() - opt + grow;
     if (frame_len > buf.size()) {
         return drop_reason::no_tailroom;
     }
 
     uint8_t* f = buf.data();
+    parsed_frame stripped;
+    if (opt) [[unlikely]] {
+        strip_ipv4_options(f, pf_in, stripped);
+    }
+    const parsed_frame& pf = opt ? stripped : pf_in;
     uint8_t* ip = f + pf.l3_off;
     uint8_t* udp = f + pf.l4_off;
     uint8_t* pl = udp + udp_hdr_len;
 
     bool octets_moved = false;
-    if (policy.reflect_octets && !stamp && len > reflector::twamp_len) {
+    if (!stamp && !policy.symmetrical_size && len > reflector::twamp_len) {
         octets_moved = true;
-        // RFC 6038 §4.2: copy before the sender's padding is overwritten, and patch the
-        // received checksum (RFC 1624) so the bookkeeping below sees a consistent datagram.
-        const std::size_t n =
-                std::min<std::size_t>(policy.reflect_octets, len - reflector::twamp_len);
-        const std::size_t lo = reflector::twamp_len - 1; // 40: an even lane boundary
-        const std::size_t hi = std::min(len, (reflector::twamp_len + n + 1) & ~std::size_t{1});
-        const uint16_t before = csum_bytes(pl + lo, hi - lo);
-        std::memmove(pl + reflector::twamp_len, pl + sender::twamp_min_len, n);
+        // RFC 5357 §4.2.1: the reflector "MAY re-use the Sender's Packet Padding ... and in
+        // this case ... SHOULD truncate the padding such that the highest-number octets are
+        // discarded": the sender's padding (octets 14..) comes back from octet 41 on, its
+        // last 27 octets dropped. RFC 6038 reflected octets (the padding's first octets) land
+        // at 41.. with it. Without symmetrical size only: with it the sender's padding already
+        // starts at 41 (after 27 MBZ octets) and stays where it is.
+        //
+        // The received checksum is patched (RFC 1624) so the bookkeeping below sees a
+        // consistent datagram, without summing the padding: the checksum verified, so the
+        // padding's sum T (octets 14..len) is the complement of everything else's, the
+        // pseudo-header, the UDP header and octets 0..13. The moved octets 14..len-27 sum to
+        // M = T - tail (octets len-27..len); moved by 27, an odd count, their sum lands
+        // byte-swapped (RFC 1071 §2(B)); the octets they replace (41..len) summed to
+        // O = T - (octets 14..40).
         const uint16_t c = load_be16(udp + 6);
         if (c != 0) {
-            const uint16_t after = csum_bytes(pl + lo, hi - lo);
-            const uint16_t s = csum_add(csum_sub(static_cast<uint16_t>(~c), before), after);
-            const uint16_t nc = static_cast<uint16_t>(~s);
+            uint64_t a = pseudo_partial(ip, pf.ip_version, pf.udp_len);
+            a = csum_partial(udp, udp_hdr_len, a);
+            a = csum_partial(pl, sender::twamp_min_len, a);
+            const uint64_t t = ~a; // unfolded: -A
+            const std::size_t tail_at = len - 27;
+            uint64_t tail;
+            if (tail_at & 1) {
+                tail = csum_partial(pl + tail_at - 1, 28);
+                tail = csum_acc(tail, ~csum_native16(static_cast<uint16_t>(pl[tail_at - 1] << 8)));
+            } else {
+                tail = csum_partial(pl + tail_at, 27);
+            }
+            const uint16_t m = csum_fold_native(csum_acc(t, ~tail));
+            const uint16_t o = csum_fold_native(
+                    csum_acc(t, ~csum_partial(pl + sender::twamp_min_len,
+                                              reflector::twamp_len - sender::twamp_min_len)));
+            const uint16_t m_swapped = static_cast<uint16_t>((m << 8) | (m >> 8));
+            const uint16_t nc = csum_sub(csum_add(c, o), m_swapped);
             store_be16(udp + 6, nc == 0 ? 0xffff : nc);
         }
+        std::memmove(pl + reflector::twamp_len, pl + sender::twamp_min_len,
+                     len - reflector::twamp_len);
     }
 
     // Checksum bookkeeping before anything moves: the sum over the octets about to be rewritten,
@@ -194,7 +282,7 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
         } else {
             head = csum_partial(pl, sender::ssid);
         }
-        // reflect_octets (above) changed the region after check_test_packet() summed it.
+        // The padding move (above) changed octet 41 after check_test_packet() summed it.
         region_old = params.verified_region_sum && !octets_moved
                              ? *params.verified_region_sum
                              : csum_partial(pl + sender::ssid, words_old - sender::ssid, head);
@@ -267,8 +355,11 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     // store-to-load forwarding cannot serve (perf: ~20 % of this function's samples).
     const uint16_t sender_err = load_be16(pl + sender::error_estimate);
     ts_format fmt = ts_format::ntp;
+    // A short STAMP request (TWAMP Light sender, RFC 8762 §4.6) gets the default NTP format
+    // whatever its Z bit says; a context that forces PTP is the operator's explicit choice.
     if (policy.timestamps == ts_policy::ptp ||
-        (policy.timestamps == ts_policy::auto_z && (sender_err & error_estimate_z_bit))) {
+        (policy.timestamps == ts_policy::auto_z && !stamp_short &&
+         (sender_err & error_estimate_z_bit))) {
         fmt = ts_format::ptp;
     }
     std::memcpy(pl + reflector::sender_seq, &sf_lo, 8);
@@ -290,9 +381,11 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     const uint16_t err = ours.encode();
     store_be16(pl + reflector::error_estimate, err);
     uint16_t ssid = 0;
-    if (stamp) {
+    if (stamp && !stamp_short) {
         ssid = load_be16(pl + reflector::ssid); // stays (RFC 8972 §3)
     } else {
+        // TWAMP: MBZ. Short STAMP: the octets are the TWAMP sender's padding, not an SSID
+        // (RFC 8762 §4.2.1 has them MBZ, RFC 8972 §3 SSID only from a STAMP sender).
         pl[reflector::mbz1] = 0;
         pl[reflector::mbz1 + 1] = 0;
     }
@@ -348,6 +441,7 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
     out.partial = s;
     out.format = fmt;
+    out.stamp_short = stamp_short;
     return drop_reason::none;
 }
 

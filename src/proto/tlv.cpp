@@ -1,5 +1,7 @@
 #include "twamp/proto/tlv.hpp"
 
+#include <cstring>
+
 #include "twamp/proto/checksum.hpp"
 
 namespace twamp::proto {
@@ -27,6 +29,25 @@ void set_flags(std::span<uint8_t> area, std::size_t off, uint8_t flags, tlv_resu
     }
 }
 
+// Offset just past the last non-zero octet of the area (0 when all are zero). From the end, 8
+// octets at a time: called at most once per area, and only when a TLV header of four zero
+// octets (or a zero tail shorter than a header) is met.
+std::size_t nonzero_end(std::span<const uint8_t> area) noexcept {
+    std::size_t n = area.size();
+    while (n >= 8) {
+        uint64_t w;
+        std::memcpy(&w, area.data() + n - 8, 8);
+        if (w != 0) {
+            break;
+        }
+        n -= 8;
+    }
+    while (n > 0 && area[n - 1] == 0) {
+        --n;
+    }
+    return n;
+}
+
 } // namespace
 
 tlv_result reflect_tlvs(std::span<uint8_t> area) noexcept {
@@ -37,7 +58,22 @@ tlv_result reflect_tlvs(std::span<uint8_t> area) noexcept {
     // the Type, M whether the TLV was malformed, I = 0 (no HMAC check failed here: it does not
     // do them) and the reserved bits are zeroed on transmission. Nothing the sender put there
     // survives: a sender sets U = 1 on every TLV it sends, so echoing it would be a lie.
-    while (w.next(t)) {
+    std::size_t zero_tail = area.size() + 1; // not computed yet
+    for (;;) {
+        const std::size_t at = w.position();
+        if (at < area.size() && area[at] == 0 && (area.size() - at < 2 || area[at + 1] == 0)) {
+            // Flags and Type zero: padding if nothing but zeros follows.
+            if (zero_tail > area.size()) {
+                zero_tail = nonzero_end(area);
+            }
+            if (at >= zero_tail) {
+                r.padding = static_cast<uint16_t>(area.size() - at);
+                return r;
+            }
+        }
+        if (!w.next(t)) {
+            break;
+        }
         ++r.count;
         uint8_t flags = 0;
         if (!recognized(t.type)) {

@@ -90,6 +90,7 @@ config decode(const uint8_t* h) {
     c.params.our_error.multiplier = h[4];
     c.params.reflector_seq = 0x5a5a5a00u | h[5];
     c.policy.reflect_octets = (h[5] & 0x80) ? static_cast<uint16_t>(h[6] & 0x7f) : 0;
+    c.policy.symmetrical_size = (h[5] & 0x40) != 0;
     c.params.t2_ns = base_time_ns + uint64_t{h[6]} * 999'999'937ULL;
     c.params.tai_utc_offset_s = 37;
     c.t3_ns = c.params.t2_ns + uint64_t{h[7]} * 1'000'003ULL;
@@ -103,11 +104,15 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     const layout q = twamp::fuzz::locate(req, cap);
     FUZZ_CHECK(q.ok); // reflect accepted only a well-formed UDP frame
     const std::size_t q_len = q.payload_len();
-    FUZZ_CHECK(q_len >= (stamp ? tp::sender::stamp_len : tp::sender::twamp_min_len));
+    FUZZ_CHECK(q_len >= tp::sender::twamp_min_len); // both modes (RFC 8762 §4.6 for STAMP)
+    // RFC 8762 §4.6: a STAMP request under the 44-octet base gets the base packet.
+    const bool stamp_short = stamp && q_len < tp::sender::stamp_len;
+    FUZZ_CHECK(res.reply.stamp_short == stamp_short);
+    const std::size_t base = stamp ? tp::reflector::stamp_len : tp::reflector::twamp_len;
 
     // No amplification (RFC 6038 symmetric size, DESIGN.md "Size").
     const std::size_t len = res.reply.len;
-    FUZZ_CHECK(len <= std::max(q.l3_end, q.payload() + tp::reflector::twamp_len));
+    FUZZ_CHECK(len <= std::max(q.l3_end, q.payload() + base));
     FUZZ_CHECK(len <= cap);
     // Nothing at or past the reply's end changed (Ethernet padding, spare capacity).
     FUZZ_CHECK(same(req + len, rep + len, cap - len));
@@ -115,9 +120,10 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     const layout r = twamp::fuzz::locate(rep, len);
     FUZZ_CHECK(r.ok);
     FUZZ_CHECK(r.l3_end == len);
-    FUZZ_CHECK(r.version == q.version && r.l3 == q.l3 && r.l4 == q.l4);
+    // IPv4 options are never returned: the reply's header is 20 octets.
+    FUZZ_CHECK(r.version == q.version && r.l3 == q.l3 && r.l4 == q.l3 + (q.version == 4 ? 20 : 40));
     const std::size_t r_len = r.payload_len();
-    FUZZ_CHECK(r_len == (stamp ? q_len : std::max(q_len, tp::reflector::twamp_len)));
+    FUZZ_CHECK(r_len == std::max(q_len, base));
 
     // Checksums, recomputed independently. A lying NIC flag on a bad request excuses a bad
     // reply sum (the reflector updates incrementally from what it was told is right).
@@ -141,8 +147,22 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     if (r.version == 4) {
         FUZZ_CHECK(same(ri + 12, qi + 16, 4) && same(ri + 16, qi + 12, 4));
         FUZZ_CHECK(ri[8] == 255 && ri[9] == 17);
-        FUZZ_CHECK(ri[0] == qi[0] && be32(ri + 4) == be32(qi + 4));
-        FUZZ_CHECK(same(ri + 20, qi + 20, r.l3_hdr - 20)); // options untouched
+        FUZZ_CHECK(ri[0] == 0x45 && be32(ri + 4) == be32(qi + 4)); // IHL 5: no options
+        // Source routing is never answered (RFC 791 LSRR 131, SSRR 137).
+        for (std::size_t i = 20; i < q.l3_hdr;) {
+            const uint8_t t = qi[i];
+            if (t == 0) {
+                break;
+            }
+            FUZZ_CHECK(t != 131 && t != 137);
+            if (t == 1) {
+                ++i;
+                continue;
+            }
+            // A list that does not parse is dropped (ipv4_bad_options), never answered.
+            FUZZ_CHECK(i + 1 < q.l3_hdr && qi[i + 1] >= 2 && qi[i + 1] <= q.l3_hdr - i);
+            i += qi[i + 1];
+        }
         q_tos = qi[1];
         r_tos = ri[1];
         q_ttl = qi[8];
@@ -154,10 +174,12 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
         r_tos = static_cast<uint8_t>(be16(ri) >> 4);
         q_ttl = qi[7];
     }
+    // ECN as received except CE, which comes back as ECT(0) (RFC 3168 §5).
+    const unsigned ecn = (q_tos & 3u) == 3u ? 2u : (q_tos & 3u);
     if (c.policy.dscp == tp::dscp_copy) {
-        FUZZ_CHECK(r_tos == q_tos);
+        FUZZ_CHECK(r_tos == ((q_tos & 0xfcu) | ecn));
     } else {
-        FUZZ_CHECK(r_tos == ((c.policy.dscp << 2) | (q_tos & 3)));
+        FUZZ_CHECK(r_tos == ((static_cast<unsigned>(c.policy.dscp) << 2) | ecn));
     }
 
     // L4: ports swapped.
@@ -168,8 +190,9 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     const uint8_t* qp = req + q.payload();
     const uint8_t* rp = rep + r.payload();
     const uint16_t q_err = be16(qp + tp::sender::error_estimate);
-    const bool ptp = c.policy.timestamps == tp::ts_policy::ptp ||
-                     (c.policy.timestamps == tp::ts_policy::auto_z && (q_err & 0x4000));
+    const bool ptp =
+            c.policy.timestamps == tp::ts_policy::ptp ||
+            (c.policy.timestamps == tp::ts_policy::auto_z && (q_err & 0x4000) && !stamp_short);
     const auto fmt = ptp ? tp::ts_format::ptp : tp::ts_format::ntp;
     FUZZ_CHECK(be32(rp) == (c.params.stateful ? c.params.reflector_seq : be32(qp)));
     FUZZ_CHECK(be64(rp + 4) == tp::encode_timestamp(fmt, c.t3_ns, c.params.tai_utc_offset_s));
@@ -177,7 +200,7 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     FUZZ_CHECK(((r_err & 0x4000) != 0) == ptp);
     FUZZ_CHECK(((r_err & 0x8000) != 0) == c.params.our_error.synchronized);
     FUZZ_CHECK((r_err & 0xff) != 0); // Multiplier: zero is invalid (RFC 4656 §4.1.2)
-    FUZZ_CHECK(be16(rp + 14) == (stamp ? be16(qp + 14) : 0)); // SSID / MBZ
+    FUZZ_CHECK(be16(rp + 14) == (stamp && !stamp_short ? be16(qp + 14) : 0)); // SSID / MBZ
     FUZZ_CHECK(be64(rp + 16) == tp::encode_timestamp(fmt, c.params.t2_ns, 37));
     FUZZ_CHECK(same(rp + 24, qp, 14)); // sender seq, timestamp, error estimate
     FUZZ_CHECK(be16(rp + 38) == 0 && rp[40] == q_ttl);
@@ -189,11 +212,10 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
             FUZZ_CHECK(same(rp + 45, qp + 45, 3));
         }
     } else if (q_len >= tp::reflector::twamp_len) {
-        // Padding echoed as received, except that with RFC 6038 reflect octets the sender's
-        // first N padding octets (14..) come back at 41.. first.
-        const std::size_t n = std::min<std::size_t>(c.policy.reflect_octets, q_len - 41);
-        FUZZ_CHECK(same(rp + 41, qp + 14, n));
-        FUZZ_CHECK(same(rp + 41 + n, qp + 41 + n, q_len - 41 - n));
+        // RFC 5357 §4.2.1: the sender's padding (from 14) re-used, its highest-numbered 27
+        // octets discarded; RFC 6038 symmetrical size: the sender's padding starts at 41 and
+        // stays. Reflected octets are the padding's first ones either way.
+        FUZZ_CHECK(same(rp + 41, qp + (c.policy.symmetrical_size ? 41 : 14), q_len - 41));
     } // else: grown to the 41-octet base, every octet of which is checked above.
 }
 

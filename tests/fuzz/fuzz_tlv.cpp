@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (size > 65535 - 8 - tp::stamp_tlv_offset) {
         return 0;
     }
-    const ref_walk ref = walk(data, size);
+    ref_walk ref = walk(data, size);
 
     // The walker on a read-only view of the input.
     {
@@ -109,6 +109,28 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
     std::vector<uint8_t> expect(data, data + size);
     uint16_t unrecognized = 0;
+    // Where nothing but zero octets is left, at a TLV boundary, the rest is padding returned as
+    // it came (RFC 8762 §4.6; tlv.hpp): the reflector's walk is the reference walk cut there.
+    std::size_t nz_end = size;
+    while (nz_end > 0 && data[nz_end - 1] == 0) {
+        --nz_end;
+    }
+    std::size_t padding = 0;
+    std::size_t kept = 0;
+    for (const ref_tlv& r : ref.tlvs) {
+        if (r.offset >= nz_end) {
+            padding = size - r.offset;
+            break;
+        }
+        ++kept;
+    }
+    ref.tlvs.resize(kept);
+    if (ref.malformed && (padding != 0 || ref.malformed_at >= nz_end)) {
+        if (padding == 0) {
+            padding = size - ref.malformed_at;
+        }
+        ref.malformed = false;
+    }
     // RFC 8972 §4.2: the reflector writes the whole Flags octet: U = not understood, M =
     // malformed, I = 0, reserved bits zero. Nothing the sender set survives.
     const auto known = [](uint8_t type) {
@@ -134,6 +156,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     FUZZ_CHECK(res.count == ref.tlvs.size() + (ref.malformed ? 1 : 0));
     FUZZ_CHECK(res.unrecognized == unrecognized);
     FUZZ_CHECK(res.malformed == ref.malformed);
+    FUZZ_CHECK(res.padding == padding);
 
     // The deltas patch a checksum exactly: lanes relative to the area start.
     const uint16_t before = ref_fold(ref_sum(data, size));

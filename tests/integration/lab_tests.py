@@ -748,7 +748,8 @@ def import_scapy():
     import scapy.contrib.stamp as st
     sa.conf.verb = 0
     names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMPv6ND_NA", "ICMPv6ND_NS",
-             "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP", "IPv6", "Raw",
+             "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP",
+             "IPOption_LSRR", "IPOption_SSRR", "IPv6", "Raw",
              "UDP", "sendp", "srp1"]
     scapy = types.SimpleNamespace(**{n: getattr(sa, n) for n in names})
     scapy.STAMPSessionReflectorTestUnauthenticated = st.STAMPSessionReflectorTestUnauthenticated
@@ -1143,8 +1144,9 @@ def vlan100(lab):
 
 @case
 def ipv4_options(lab):
-    """IPv4 header with options (IHL 7): reflected, options skipped by IHL, addresses and
-    ports swapped, header and UDP checksums correct, TWAMP fields right."""
+    """IPv4 header with options (IHL 7, NOPs): reflected, and the reply carries no options
+    (IHL 5: options could steer it), addresses and ports swapped, header and UDP checksums
+    correct, TWAMP fields right. (Source-route options: malformed_dropped.)"""
     d = lab.running()
     Ether, IP, UDP, Raw = scapy.Ether, scapy.IP, scapy.UDP, scapy.Raw
     sport = lab.port()
@@ -1163,10 +1165,62 @@ def ipv4_options(lab):
     for i, (req, pk) in enumerate(zip(reqs, got)):
         ip = pk[IP]
         eq((ip.src, ip.dst, ip.ttl), (B4, S4, 255), f"#{i}: reply addresses and TTL")
+        eq((ip.ihl, ip.options), (5, []), f"#{i}: reply IHL and options (none echoed)")
         check(udp_checksum_ok(pk), f"#{i}: reply checksums do not verify")
         payload = bytes(pk[UDP].payload)
         eq(len(payload), len(req), f"#{i}: reply length")
         check_reply(parse_reply(payload), req, f"options #{i}", seq=i, ttl=20)
+
+
+@case
+def padding_and_short_stamp(lab):
+    """Wire details against the RFCs, from crafted requests: TWAMP Light padding re-used with
+    its highest-numbered 27 octets discarded (RFC 5357 §4.2.1, reply octet 41+i = request
+    14+i); a TWAMP Light sender at the STAMP port answered with the 44-octet base, NTP
+    timestamps although it asked for PTP, SSID 0 (RFC 8762 §4.6, decoded by scapy's STAMP
+    layer too); zeros after the STAMP base returned as zeros, no U-flagged TLVs."""
+    lab.running()
+    with Peer(False, lab.port()) as p4, Peer(True, lab.port()) as p6:
+        for p in (p4, p6):
+            fam = "IPv6" if p.v6 else "IPv4"
+            for n, size in enumerate((42, 77, 1400)):
+                req = bytearray(twamp_request(n, size=size))
+                for k in range(14, size):
+                    req[k] = (k * 7 + 3) & 0xFF
+                req = bytes(req)
+                data, *_ = p.exchange(req, LIGHT, f"TWAMP {fam} {size} octets")
+                eq(len(data), size, f"TWAMP {fam} reply length to {size}")
+                eq(data[41:], req[14:size - 27],
+                   f"TWAMP {fam} {size}: padding = the sender's from octet 14, last 27 dropped")
+            for n, (size, z) in enumerate(((14, 1), (30, 0), (43, 1))):
+                req = twamp_request(100 + n, size=size, z=z)
+                data, ttl, tos, t0, t1 = p.exchange(req, STAMP, f"short STAMP {fam} {size}")
+                eq(len(data), STAMP_BASE, f"short STAMP {fam} {size}: reply is the 44-octet base")
+                s = stamp_decode(data)
+                eq(s.err_estimate.Z, 0, f"short STAMP {fam} {size}: NTP timestamps (Z=0)")
+                eq(s.ssid, 0, f"short STAMP {fam} {size}: SSID")
+                eq(s.seq_sender, 100 + n, f"short STAMP {fam} {size}: seq_sender")
+                eq((s.mbz1, s.mbz2), (0, 0), f"short STAMP {fam} {size}: MBZ")
+                eq(data[4:12] >= data[16:24], True, f"short STAMP {fam} {size}: T3 >= T2")
+                t3 = ts_decode(data[4:12], 0)
+                check(t0 - 1.0 <= t3 <= t1 + 1.0,
+                      f"short STAMP {fam} {size}: T3 {t3:.6f} read as NTP is not now")
+            req = stamp_request(7, 0x0707, tlvs=bytes(24))
+            data, *_ = p.exchange(req, STAMP, f"STAMP {fam} + 24 zero octets")
+            eq(data[44:], bytes(24), f"STAMP {fam}: trailing zeros returned as zeros")
+
+
+@case
+def ecn_ce_not_originated(lab):
+    """RFC 3168 §5: the reply never carries CE (a router's mark); CE on the request comes
+    back as ECT(0), ECT(1)/ECT(0)/Not-ECT as received; the DSCP is copied (IPv4 and IPv6)."""
+    lab.running()
+    for v6 in (False, True):
+        fam = "IPv6" if v6 else "IPv4"
+        for tos, want in ((0xBB, 0xBA), (0xB9, 0xB9), (0x2A, 0x2A), (0xB8, 0xB8)):
+            with Peer(v6, lab.port(), tos=tos) as p:
+                _, _, got, _, _ = p.exchange(twamp_request(0), LIGHT, f"{fam} tos 0x{tos:02x}")
+                eq(got, want, f"{fam}: reply TOS/Traffic Class to 0x{tos:02x}")
 
 
 # Malformed frames: (name, drop reason, builder(lab, mac, sport) -> bytes).
@@ -1217,9 +1271,16 @@ def _frames_malformed(lab, mac):
     out.append(("IPv6 UDP checksum zero", "udp_zero_checksum",
                 bytes(e / IPv6(src=S6, dst=B6) / UDP(sport=lab.port(), dport=LIGHT, chksum=0) /
                       Raw(req))))
-    out.append(("STAMP of 43 octets", "stamp_truncated",
+    out.append(("STAMP of 13 octets (RFC 8762 §4.6 answers 14..43)", "test_truncated",
                 bytes(e / IP(src=S4, dst=B4) / UDP(sport=lab.port(), dport=STAMP) /
-                      Raw(stamp_request(1, 1)[:43]))))
+                      Raw(stamp_request(1, 1)[:13]))))
+    # Source routing could steer the reply: dropped, as Linux with accept_source_route=0.
+    out.append(("IPv4 loose source route (option 131)", "ipv4_source_route",
+                bytes(e / IP(src=S4, dst=B4, options=[scapy.IPOption_LSRR(routers=[S4])]) /
+                      UDP(sport=lab.port(), dport=LIGHT) / Raw(req))))
+    out.append(("IPv4 strict source route (option 137)", "ipv4_source_route",
+                bytes(e / IP(src=S4, dst=B4, options=[scapy.IPOption_SSRR(routers=[S4])]) /
+                      UDP(sport=lab.port(), dport=STAMP) / Raw(stamp_request(2, 2)))))
     out.append(("TWAMP-Test of 13 octets", "test_truncated",
                 bytes(e / IP(src=S4, dst=B4) / UDP(sport=lab.port(), dport=LIGHT) /
                       Raw(req[:13]))))
@@ -1236,8 +1297,9 @@ def _frames_malformed(lab, mac):
 @case
 def malformed_dropped(lab):
     """Malformed frames (bad UDP checksum v4/v6, truncated UDP, bad UDP length, IPv4
-    fragments, bad IPv4 header checksum, IPv6 zero UDP checksum, STAMP < 44 and TWAMP < 14
-    octets, source port 0, another MAC, no reflector port) get no reply and are counted under
+    fragments, bad IPv4 header checksum, IPv6 zero UDP checksum, STAMP and TWAMP < 14 octets,
+    IPv4 loose/strict source route, source port 0, another MAC, no reflector port) get no
+    reply and are counted under
     their drop reason, exactly (exit summary of a dpdk-twamp of its own); no mbuf leaks; the
     worker still reflects afterwards."""
     d = lab.fresh()

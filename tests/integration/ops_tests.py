@@ -293,7 +293,7 @@ def malformed_frames(lab, mac):
     out.append((bytes(e / sc.IP(src=S4, dst=B4) / sc.UDP(sport=lab.port(), dport=ALPHA) /
                       sc.Raw(req[:13])), "alpha", "test_truncated"))
     out.append((bytes(e / sc.IPv6(src=S6, dst=B6) / sc.UDP(sport=lab.port(), dport=BETA) /
-                      sc.Raw(L.stamp_request(1, 1)[:43])), "beta", "stamp_truncated"))
+                      sc.Raw(L.stamp_request(1, 1)[:13])), "beta", "test_truncated"))
     for _ in range(3):
         out.append((bytes(e / sc.IP(src=S4, dst=B4) /
                           sc.UDP(sport=lab.port(), dport=NO_REFLECTOR_PORT) / sc.Raw(req)),

@@ -36,6 +36,7 @@ struct reflector_stats {
     uint64_t reflected_pkts = 0;
     uint64_t reflected_octets = 0;
     uint64_t acl_denied = 0;
+    uint64_t stamp_short = 0; // short STAMP requests answered with the base (RFC 8762 §4.6)
     uint64_t sessions_active = 0;
     histogram residence;
 };

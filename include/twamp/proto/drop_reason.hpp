@@ -27,9 +27,12 @@ enum class drop_reason : uint8_t {
     udp_bad_checksum,     // UDP checksum does not verify
     udp_zero_checksum,    // IPv6 UDP checksum zero and the context does not allow it
     udp_bad_port,         // source port zero: no way to reply
-    test_truncated,       // TWAMP-Test payload shorter than 14 octets (RFC 5357 §4.1.2)
-    stamp_truncated,      // STAMP payload shorter than 44 octets (RFC 8762 §4.2)
-    no_tailroom,          // a short TWAMP request cannot be extended to 41 octets in place
+    test_truncated,       // payload shorter than the 14-octet sender header (RFC 5357 §4.1.2),
+                          // TWAMP Light and STAMP alike
+    stamp_truncated,      // no longer produced: a STAMP request of 14..43 octets is answered
+                          // with the 44-octet base (RFC 8762 §4.6); kept, names are stable
+    no_tailroom,          // a short request cannot be extended to its reply base (41 octets
+                          // TWAMP, 44 STAMP) in place
     no_reflector,         // UDP to no configured (port, VLAN, address, UDP port)
     acl_denied,           // source outside the reflector's prefixes
     no_session,           // TWAMP-Control receiver port without an accepted session
@@ -38,6 +41,9 @@ enum class drop_reason : uint8_t {
     tx_full,              // the NIC did not accept the reply
     own_source_address,   // source is one of the box's own addresses (a reply would loop)
     bad_source_mac,       // Ethernet source is a group (broadcast, multicast) or all zeros
+    ipv4_source_route,    // IPv4 options carry LSRR/SSRR (types 131/137): never answered, as
+                          // Linux with accept_source_route=0
+    ipv4_bad_options,     // IPv4 options malformed (RFC 791 §3.1: length < 2 or past IHL)
     count_                // number of values, not a reason
 };
 
@@ -73,6 +79,8 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "tx_full",
         "own_source_address",
         "bad_source_mac",
+        "ipv4_source_route",
+        "ipv4_bad_options",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

@@ -29,9 +29,17 @@ struct reflect_policy {
     ts_policy timestamps = ts_policy::auto_z;
     bool allow_ipv6_zero_checksum = false;
     // RFC 6038 reflect octets (TWAMP sessions that negotiated it): the first N octets of the
-    // sender's padding (octets 14..) come back at the start of the reply's padding (octet 41..),
-    // as far as the request is long enough to hold them there.
+    // sender's padding come back at the start of the reply's padding (octet 41..), as far as
+    // the request is long enough to hold them there. The padding rules below already put them
+    // there in both layouts, so this is the negotiated figure, not a separate copy.
     uint16_t reflect_octets = 0;
+    // RFC 6038 symmetrical size (TWAMP sessions that negotiated it): the sender's packet has 27
+    // MBZ octets after its Error Estimate and its padding starts at octet 41, where the reply's
+    // padding starts too: the padding (reflected octets included) stays where it is. Without
+    // it (TWAMP Light, plain TWAMP) the sender's padding starts at octet 14 and the reply
+    // re-uses it truncated by its highest-numbered 27 octets (RFC 5357 §4.2.1): reply octet
+    // 41 + i = request octet 14 + i.
+    bool symmetrical_size = false;
 };
 
 // What varies per packet or per burst.
@@ -62,6 +70,9 @@ struct pending_reply {
     uint16_t csum_off = 0; // frame offset of the UDP checksum
     uint16_t partial = 0;  // folded UDP sum of everything but T3
     ts_format format = ts_format::ntp;
+    // STAMP context, request shorter than the 44-octet base (a TWAMP Light sender, RFC 8762
+    // §4.6): answered with the base packet; the worker counts these per reflector.
+    bool stamp_short = false;
 };
 
 struct reflect_result {

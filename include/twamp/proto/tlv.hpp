@@ -71,7 +71,7 @@ public:
     }
 
     bool malformed() const noexcept { return malformed_; }
-    // Offset of the malformed TLV (valid when malformed()).
+    // Offset of the next TLV to read; of the malformed one when malformed().
     std::size_t position() const noexcept { return pos_; }
 
 private:
@@ -85,6 +85,7 @@ struct tlv_result {
     uint16_t count = 0;        // TLVs seen, the malformed one included
     uint16_t unrecognized = 0; // returned with U set
     bool malformed = false;    // one was returned with M set; processing stopped there
+    uint16_t padding = 0;      // trailing all-zero octets returned as they came (no TLVs)
     // One's-complement sums over the flag octets changed, before and after, as 16-bit lanes
     // relative to the area start (which is even in the UDP datagram): for the UDP checksum.
     uint16_t sum_before = 0;
@@ -96,6 +97,13 @@ struct tlv_result {
 // I = 0 and the reserved bits 0, whatever the sender sent. A malformed TLV gets M = 1 (and U
 // by its Type when that octet is there) and processing stops; the octets after its Flags
 // octet are returned untouched. Extra Padding is echoed as is.
+//
+// Trailing zeros: where the rest of the area is all zero octets (right after the base, or
+// after the last TLV) the walk stops and returns them as they came, no flags set. RFC 8762
+// §4.6 has a STAMP reflector copy the remainder of a longer TWAMP Light request as it is, and
+// zeros are what such senders pad with; no TLV is all zeros (Type 0 is reserved in the STAMP
+// TLV registry, and a Session-Sender sets U on the TLVs it sends, RFC 8972 §4), so reading
+// them as a chain of U-flagged Type-0 TLVs would return octets the sender never sent.
 tlv_result reflect_tlvs(std::span<uint8_t> area) noexcept;
 
 } // namespace twamp::proto

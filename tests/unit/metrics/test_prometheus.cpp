@@ -23,6 +23,7 @@ box_stats sample() {
     r.name = "base";
     r.rx_pkts = 12;
     r.reflected_pkts = 10;
+    r.stamp_short = 4;
     r.residence.buckets[0] = 3; // <= 1 us
     r.residence.buckets[3] = 5; // <= 10 us
     r.residence.buckets.back() = 2;
@@ -118,6 +119,18 @@ TEST(prometheus, residence_histogram) {
               std::string::npos);
     EXPECT_NE(t.find("twamp_reflector_residence_time_seconds_sum{reflector=\"base\"} 0.5"),
               std::string::npos);
+}
+
+// RFC 8762 §4.6: STAMP requests of 14..43 octets answered with the 44-octet base are counted
+// per reflector (README metrics table).
+TEST(prometheus, stamp_short_requests_per_reflector) {
+    const std::string t = text(sample());
+    EXPECT_NE(t.find("# TYPE twamp_reflector_stamp_short_requests_total counter\n"),
+              std::string::npos)
+            << t;
+    EXPECT_NE(t.find("twamp_reflector_stamp_short_requests_total{reflector=\"base\"} 4\n"),
+              std::string::npos)
+            << t;
 }
 
 } // namespace

@@ -26,7 +26,19 @@ struct reply_expect {
     const uint8_t* our_mac = nullptr; // null: the request's destination MAC stays the source
     std::size_t payload_len = 0;      // the reply's UDP payload length
     const bytes* tlv_area = nullptr;  // STAMP: octets after the 44-octet base (null: as received)
+    // TWAMP: RFC 6038 symmetrical size negotiated: the sender's padding starts at octet 41 and
+    // stays there; otherwise it starts at 14 and comes back from 41 on (RFC 5357 §4.2.1).
+    bool symmetrical = false;
 };
+
+// The reply's DS field for a request's (RFC 2474 DSCP copied or fixed; RFC 3168 §5: ECN kept
+// except CE, which a sender never originates: CE -> ECT(0)).
+inline uint8_t expected_ds(int dscp, uint8_t received) {
+    const unsigned ecn = received & 3u;
+    const unsigned out_ecn = ecn == 3u ? 2u : ecn;
+    const unsigned ds = dscp < 0 ? (received & 0xfcu) : static_cast<unsigned>(dscp) << 2;
+    return static_cast<uint8_t>(ds | out_ecn);
+}
 
 inline void check_reply(const bytes& req, std::span<const uint8_t> rep, const reply_expect& e) {
     const layers q = locate(req.data());
@@ -49,26 +61,23 @@ inline void check_reply(const bytes& req, std::span<const uint8_t> rep, const re
     const uint8_t* ri = f + r.l3;
     if (q.ip_version == 4) {
         ASSERT_EQ(r.ip_version, 4);
-        EXPECT_EQ(ri[0], qi[0]) << "version/IHL";
-        uint8_t ds =
-                e.dscp < 0
-                        ? qi[1]
-                        : static_cast<uint8_t>(static_cast<unsigned>(e.dscp) << 2 | (qi[1] & 3u));
-        EXPECT_EQ(ri[1], ds) << "DS field";
-        EXPECT_EQ(rd16(ri + 2), q.ihl + 8 + e.payload_len) << "Total Length";
+        // IPv4 options are never returned (they could steer the reply): IHL 5.
+        EXPECT_EQ(ri[0], 0x45) << "version/IHL";
+        EXPECT_EQ(ri[1], expected_ds(e.dscp, qi[1])) << "DS field";
+        EXPECT_EQ(rd16(ri + 2), 20 + 8 + e.payload_len) << "Total Length";
         EXPECT_EQ(rd32(ri + 4), rd32(qi + 4)) << "Identification, flags, offset";
         EXPECT_EQ(ri[8], 255) << "TTL";
         EXPECT_EQ(ri[9], qi[9]) << "Protocol";
         EXPECT_EQ(rd16(ri + 10), ref_ipv4_header_checksum(ri, r.ihl)) << "IPv4 header checksum";
         EXPECT_EQ(hex({ri + 12, 4}), hex({qi + 16, 4})) << "source address";
         EXPECT_EQ(hex({ri + 16, 4}), hex({qi + 12, 4})) << "destination address";
-        EXPECT_EQ(hex({ri + 20, q.ihl - 20}), hex({qi + 20, q.ihl - 20})) << "IPv4 options";
+
     } else {
         ASSERT_EQ(r.ip_version, 6);
         uint32_t w0 = rd32(ri);
         uint32_t q0 = rd32(qi);
         uint32_t tc_q = q0 >> 20 & 0xff;
-        uint32_t tc = e.dscp < 0 ? tc_q : static_cast<uint32_t>(e.dscp) << 2 | (tc_q & 3u);
+        uint32_t tc = expected_ds(e.dscp, static_cast<uint8_t>(tc_q));
         EXPECT_EQ(w0 >> 28, 6u) << "version";
         EXPECT_EQ(w0 >> 20 & 0xff, tc) << "Traffic Class";
         EXPECT_EQ(w0 & 0xfffff, q0 & 0xfffff) << "Flow Label";
@@ -95,7 +104,10 @@ inline void check_reply(const bytes& req, std::span<const uint8_t> rep, const re
     EXPECT_EQ(rd64(rp + 4), t3) << "Timestamp (T3)";
     uint16_t err = static_cast<uint16_t>((e.our_error & ~0x4000u) | (e.ptp ? 0x4000u : 0u));
     EXPECT_EQ(rd16(rp + 12), err) << "Error Estimate";
-    EXPECT_EQ(rd16(rp + 14), e.stamp ? rd16(qp + 14) : 0) << (e.stamp ? "SSID" : "MBZ");
+    // A STAMP request shorter than 44 octets is a TWAMP Light sender's: no SSID (RFC 8762 §4.6).
+    const bool stamp_short = e.stamp && qlen < 44;
+    EXPECT_EQ(rd16(rp + 14), e.stamp && !stamp_short ? rd16(qp + 14) : 0)
+            << (e.stamp ? "SSID" : "MBZ");
     EXPECT_EQ(rd64(rp + 16), t2) << "Receive Timestamp (T2)";
     EXPECT_EQ(rd32(rp + 24), rd32(qp)) << "Sender Sequence Number";
     EXPECT_EQ(rd64(rp + 28), rd64(qp + 4)) << "Sender Timestamp";
@@ -105,15 +117,20 @@ inline void check_reply(const bytes& req, std::span<const uint8_t> rep, const re
     EXPECT_EQ(rp[40], ttl) << "Sender TTL";
     if (e.stamp) {
         EXPECT_EQ(hex({rp + 41, 3}), "000000") << "STAMP MBZ after Sender TTL";
-        std::span<const uint8_t> want = e.tlv_area ? std::span<const uint8_t>(*e.tlv_area)
-                                                   : std::span<const uint8_t>(qp + 44, qlen - 44);
+        std::span<const uint8_t> want =
+                e.tlv_area ? std::span<const uint8_t>(*e.tlv_area)
+                           : std::span<const uint8_t>(qp + 44, qlen > 44 ? qlen - 44 : 0);
         EXPECT_EQ(hex({rp + 44, e.payload_len - 44}), hex(want)) << "TLV area";
     } else {
-        // Padding after the 41-octet base is returned as received; octets the reply grew by
-        // are zero.
+        // RFC 5357 §4.2.1: the sender's padding (from octet 14) is re-used, truncated by its
+        // highest-numbered octets: reply octet 41 + i is request octet 14 + i. With RFC 6038
+        // symmetrical size the sender's padding starts at 41 and stays in place. A request
+        // shorter than 41 grows with zeros (and then has no padding left to return).
         bytes want;
+        const std::size_t from = e.symmetrical ? 41 : 14;
         for (std::size_t i = 41; i < e.payload_len; ++i) {
-            want.push_back(i < qlen ? qp[i] : 0);
+            const std::size_t k = from + (i - 41);
+            want.push_back(k < qlen ? qp[k] : 0);
         }
         EXPECT_EQ(hex({rp + 41, e.payload_len - 41}), hex(want)) << "padding";
     }

@@ -34,8 +34,11 @@ TEST_P(golden_frames, reply_equals_scapy_reply) {
     e.t2_ns = c.t2_ns;
     e.t3_ns = c.t3_ns;
     e.tai_utc_offset_s = c.tai_utc_offset_s;
+    // RFC 8762 §4.6: a short STAMP request (a TWAMP Light sender) gets NTP whatever its Z.
+    const bool stamp_short = e.stamp && q.udp_len - 8 < 44;
     e.ptp = c.timestamps == proto::ts_policy::ptp ||
-            (c.timestamps == proto::ts_policy::auto_z && (c.sender_err & 0x4000));
+            (c.timestamps == proto::ts_policy::auto_z && (c.sender_err & 0x4000) && !stamp_short);
+    e.symmetrical = c.symmetrical_size;
     e.our_error = static_cast<uint16_t>((c.our_synchronized ? 0x8000 : 0) | c.our_scale << 8 |
                                         c.our_multiplier);
     e.dscp = c.dscp;

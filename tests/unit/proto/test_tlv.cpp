@@ -1,6 +1,7 @@
 // STAMP TLVs (RFC 8972 §4): the bounded walk (tlv_walker), the reflector's flag rewrite
 // (reflect_tlvs) and both inside whole reflected frames, whose UDP checksum must still be
 // right after the flag changes (checked from scratch by reply_check.hpp).
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -32,12 +33,25 @@ struct ref_walk {
     std::vector<std::size_t> offsets;
     std::size_t stop = 0;
     bool malformed = false;
+    std::size_t padding = 0; // trailing zeros left alone (reflector walk only)
 };
 
-ref_walk walk(const bytes& a) {
+// The TLV chain of RFC 8972 §4. With `zero_tail`, as the reflector reads it: where nothing
+// but zero octets is left, that rest is padding (RFC 8762 §4.6 remainder, tlv.hpp).
+ref_walk walk(const bytes& a, bool zero_tail = false) {
     ref_walk w;
     std::size_t off = 0;
-    while (off + 4 <= a.size() && off + 4 + rd16(&a[off + 2]) <= a.size()) {
+    for (;;) {
+        if (zero_tail && off < a.size() &&
+            std::all_of(a.begin() + static_cast<std::ptrdiff_t>(off), a.end(),
+                        [](uint8_t c) { return c == 0; })) {
+            w.padding = a.size() - off;
+            w.stop = a.size();
+            return w;
+        }
+        if (!(off + 4 <= a.size() && off + 4 + rd16(&a[off + 2]) <= a.size())) {
+            break;
+        }
         w.offsets.push_back(off);
         off += 4 + rd16(&a[off + 2]);
     }
@@ -96,12 +110,27 @@ std::vector<tlv_row> tlv_rows() {
             {"malformed_then_fake_tlv_untouched", "RFC 8972 §4: nothing after is processed",
              cat({tlv(0x00, 1, {}, 12), fake}), cat({tlv(0x40, 1, {}, 12), fake})},
             {"leftover_1_octet", "RFC 8972 §4: a header cut off is malformed",
-             cat({tlv(0, 1, p8), {0x00}}), cat({tlv(0, 1, p8), {0x40}})},
+             cat({tlv(0, 1, p8), {0x80}}), cat({tlv(0, 1, p8), {0x40}})},
             {"leftover_2_octets", "RFC 8972 §4", cat({tlv(0, 1, p8), {0x00, 0x01}}),
              cat({tlv(0, 1, p8), {0x40, 0x01}})},
             {"leftover_3_octets", "RFC 8972 §4", cat({tlv(0, 1, p8), {0x00, 0x01, 0x00}}),
              cat({tlv(0, 1, p8), {0x40, 0x01, 0x00}})},
-            {"only_1_octet", "RFC 8972 §4", {0x00}, {0x40}},
+            {"only_1_octet", "RFC 8972 §4", {0x80}, {0x40}},
+            // Zeros where TLVs could be: padding, returned as it came (RFC 8762 §4.6: the
+            // remainder of a longer request is copied; tlv.hpp), not U-flagged Type-0 TLVs.
+            {"zero_tail_1_octet", "RFC 8762 §4.6 remainder copied", {0x00}, {0x00}},
+            {"zero_tail_4_octets", "RFC 8762 §4.6", bytes(4, 0), bytes(4, 0)},
+            {"zero_tail_31_octets", "RFC 8762 §4.6", bytes(31, 0), bytes(31, 0)},
+            {"tlv_then_zero_tail", "RFC 8972 §4 chain, then padding",
+             cat({tlv(0x80, 1, p8), bytes(9, 0)}), cat({tlv(0, 1, p8), bytes(9, 0)})},
+            {"tlv_then_1_zero", "RFC 8972 §4 chain, then padding", cat({tlv(0x80, 1, p8), {0x00}}),
+             cat({tlv(0, 1, p8), {0x00}})},
+            {"zeros_then_data_are_tlvs", "RFC 8972 §4: not all zero, so a chain",
+             cat({bytes(4, 0), tlv(0, 1, p8)}), cat({{0x80, 0, 0, 0}, tlv(0, 1, p8)})},
+            {"zero_type_tlv_with_length",
+             "RFC 8972 §4: Type 0 with a Length is a TLV",
+             {0x00, 0x00, 0x00, 0x02, 0x00, 0x00},
+             {0x80, 0x00, 0x00, 0x02, 0x00, 0x00}},
             {"only_2_octets", "RFC 8972 §4", {0x00, 0x01}, {0x40, 0x01}},
             {"only_3_octets", "RFC 8972 §4", {0x00, 0x01, 0x00}, {0x40, 0x01, 0x00}},
             {"no_tlvs", "RFC 8762 §4.2.1 base packet only", {}, {}},
@@ -132,9 +161,10 @@ TEST_P(stamp_tlvs, area) {
     EXPECT_TRUE(ones_eq(csum_add(csum_sub(ref_sum(r.in), res.sum_before), res.sum_after),
                         ref_sum(r.out)))
             << "sum_before/sum_after";
-    const ref_walk w = walk(r.in);
+    const ref_walk w = walk(r.in, true);
     EXPECT_EQ(res.malformed, w.malformed);
     EXPECT_EQ(res.count, w.offsets.size() + (w.malformed ? 1 : 0));
+    EXPECT_EQ(res.padding, w.padding);
 }
 
 // The same areas inside whole STAMP frames: IPv4 with a checksum, IPv4 without one (the
@@ -205,6 +235,10 @@ TEST(tlv_walker, random_areas_bounded) {
         for (auto& c : a) {
             c = static_cast<uint8_t>(rng());
         }
+        if (i % 3 == 1 && !a.empty()) {
+            // A zero tail from some point on: padding, or TLVs before it.
+            std::fill(a.begin() + static_cast<std::ptrdiff_t>(rng() % a.size()), a.end(), 0);
+        }
         if (i % 2 == 0) {
             // Mostly short Lengths so the walk gets somewhere.
             for (std::size_t k = 2; k + 1 < a.size(); k += 4 + a[k + 1] % 8) {
@@ -229,9 +263,10 @@ TEST(tlv_walker, random_areas_bounded) {
         guarded_buffer g2(a);
         const tlv_result r = reflect_tlvs(g2.span());
         const bytes out = g2.copy(g2.size());
-        const ref_walk rw = walk(a);
+        ASSERT_EQ(walk(a).stop, end);
+        const ref_walk rw = walk(a, true);
         ASSERT_EQ(r.malformed, rw.malformed);
-        ASSERT_EQ(rw.stop, end);
+        ASSERT_EQ(r.padding, rw.padding);
         std::vector<bool> is_flags(a.size(), false);
         for (std::size_t off : rw.offsets) {
             is_flags[off] = true;

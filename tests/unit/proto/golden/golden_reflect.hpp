@@ -22,6 +22,7 @@ inline proto::reflect_policy policy_of(const golden_case& c) {
     p.dscp = c.dscp;
     p.timestamps = c.timestamps;
     p.allow_ipv6_zero_checksum = c.allow_ipv6_zero_checksum;
+    p.symmetrical_size = c.symmetrical_size;
     return p;
 }
 

@@ -84,7 +84,8 @@ SENDER_T = T2 - 1_234_567
 
 
 def case(name, **kw):
-    c = dict(name=name, timestamps="auto", dscp=-1, allow_v6_zero=False, stateful=True,
+    c = dict(name=name, timestamps="auto", dscp=-1, allow_v6_zero=False, symmetrical=False,
+             stateful=True,
              reflector_seq=1000, t2_ns=T2, t3_ns=T2 + 25_000, our_err=(1, 3, 17),
              tai_utc=37)
     c.update(kw)
@@ -187,15 +188,96 @@ def cases():
         / IPv6(src="2001:2::1", dst="2001:2::2", hlim=64, tc=0x2a)
         / UDP(sport=7000, dport=862, chksum=0)
         / Raw(twamp_sender(42, ntp(SENDER_T), err, 41))))
+
+    # TWAMP Light, 1,400 octets of padding pattern: RFC 5357 §4.2.1, the sender's padding
+    # re-used, its highest-numbered 27 octets discarded (reply octet 41+i = request 14+i).
+    err = err_word(1, 0, 1, 3)
+    out.append(case(
+        "twamp_v4_padding_truncated_1400", mode="twamp", sender_seq=77, sender_ts=ntp(SENDER_T),
+        sender_err=err, ssid=0, ttl=60, tos=0x00,
+        frame=Ether(src=SENDER_MAC, dst=REFLECTOR_PORT_MAC)
+        / IP(src="198.18.0.1", dst="198.18.0.2", ttl=60, id=0x3333)
+        / UDP(sport=5001, dport=862)
+        / Raw(twamp_sender(77, ntp(SENDER_T), err, 1400))))
+
+    # TWAMP with RFC 6038 symmetrical size (+ reflect octets): the sender's packet carries 27
+    # MBZ octets after its Error Estimate and its padding from octet 41, where it stays.
+    # A CE mark on the request (EF + CE, DS copied) comes back as ECT(0): RFC 3168 §5.
+    err = err_word(1, 0, 1, 3)
+    sym = twamp_sender(5, ntp(SENDER_T), err, 14) + b"\x00" * 27 + bytes(
+        (0xc0 + 5 * i) & 0xff for i in range(79))
+    out.append(case(
+        "twamp_v6_symmetrical_size_ce", mode="twamp", symmetrical=True, sender_seq=5,
+        sender_ts=ntp(SENDER_T), sender_err=err, ssid=0, ttl=64, tos=0xbb,
+        frame=Ether(src=SENDER_MAC, dst=REFLECTOR_PORT_MAC)
+        / IPv6(src="2001:2::1", dst="2001:2::2", hlim=64, tc=0xbb)
+        / UDP(sport=5002, dport=64364)
+        / Raw(sym)))
+
+    # A TWAMP Light sender (14 octets, Z=1) at a STAMP reflector: RFC 8762 §4.6, the 44-octet
+    # base packet in the default NTP format, no SSID; CE with a fixed DSCP -> ECT(0).
+    err = err_word(0, 1, 0, 1)
+    out.append(case(
+        "stamp_v4_short_twamp_sender", mode="stamp", dscp=46, sender_seq=3,
+        sender_ts=ptp(SENDER_T, 37), sender_err=err, ssid=0, ttl=64, tos=0x03,
+        frame=Ether(src=SENDER_MAC, dst=REFLECTOR_PORT_MAC)
+        / IP(src="198.18.0.1", dst="198.18.0.2", ttl=64, tos=0x03, id=0x4444)
+        / UDP(sport=5003, dport=862)
+        / Raw(twamp_sender(3, ptp(SENDER_T, 37), err, 14))
+        / Padding(b"\x00" * 4)))
+
+    # STAMP base + 24 zero octets: padding, returned as it came (RFC 8762 §4.6 remainder
+    # copied; no U-flagged Type-0 TLVs), after one Extra Padding TLV.
+    err = err_word(1, 0, 1, 3)
+    out.append(case(
+        "stamp_v4_tlv_then_zero_tail", mode="stamp", sender_seq=8, sender_ts=ntp(SENDER_T),
+        sender_err=err, ssid=0x0808, ttl=64, tos=0x00,
+        tlvs_in=tlv(0x80, 1, b"\x5a" * 8) + b"\x00" * 24,
+        tlvs_out=tlv(0, 1, b"\x5a" * 8) + b"\x00" * 24,
+        frame=Ether(src=SENDER_MAC, dst=REFLECTOR_PORT_MAC)
+        / IP(src="198.18.0.1", dst="198.18.0.2", ttl=64, id=0x5555)
+        / UDP(sport=5004, dport=862)
+        / Raw(stamp_sender(8, ntp(SENDER_T), err, 0x0808,
+                           tlv(0x80, 1, b"\x5a" * 8) + b"\x00" * 24))))
     return out
 
 
 # ---- the reply, as the RFCs say it must be ----------------------------------------------------
 
+def request_payload(c):
+    """The request's UDP payload (Ethernet padding excluded)."""
+    u = Ether(raw(c["frame"]))[UDP]
+    return raw(u.payload)[:u.len - 8]
+
+
+def stamp_short(c):
+    """RFC 8762 §4.6: a STAMP reflector's request shorter than the 44-octet base (a TWAMP
+    Light sender's) is answered with the base packet, default (NTP) timestamps, no SSID."""
+    return c["mode"] == "stamp" and len(request_payload(c)) < 44
+
+
+def reply_ds(c):
+    """RFC 2474 DSCP copied or fixed; RFC 3168 §5 ECN kept except CE (a router's mark, never
+    originated by a sender): CE -> ECT(0)."""
+    ecn = c["tos"] & 3
+    ecn = 2 if ecn == 3 else ecn
+    return (c["tos"] & 0xfc if c["dscp"] < 0 else c["dscp"] << 2) | ecn
+
+
+def reply_padding(c, req_payload):
+    """TWAMP octets after the 41-octet base: RFC 5357 §4.2.1 re-uses the sender's padding
+    (from octet 14), discarding its highest-numbered 27 octets; with RFC 6038 symmetrical
+    size the sender's padding starts at 41 and stays in place."""
+    if c["symmetrical"]:
+        return req_payload[41:]
+    return req_payload[14:len(req_payload) - 27] if len(req_payload) > 41 else b""
+
+
 def expected_fields(c):
     """Reflector packet fields for case c (RFC 5357 §4.2.1, RFC 8762 §4.3.1, RFC 8186 §2.3)."""
     z = (c["sender_err"] >> 14) & 1
-    use_ptp = c["timestamps"] == "ptp" or (c["timestamps"] == "auto" and z == 1)
+    use_ptp = c["timestamps"] == "ptp" or (c["timestamps"] == "auto" and z == 1
+                                           and not stamp_short(c))
     ts = (lambda ns: ptp(ns, c["tai_utc"])) if use_ptp else ntp
     s, scale, mult = c["our_err"]
     return dict(
@@ -212,8 +294,8 @@ def reply_payload(c, req_payload):
     assert len(base) == 41
     if c["mode"] == "stamp":
         return base + b"\x00" * 3 + c.get("tlvs_out", req_payload[44:])
-    # TWAMP: padding after the base returned as received; a short request grows to 41.
-    return base + req_payload[41:]
+    # TWAMP: the sender's padding after the base (reply_padding); a short request grows to 41.
+    return base + reply_padding(c, req_payload)
 
 
 def reply_frame(c):
@@ -222,10 +304,11 @@ def reply_frame(c):
     rep[Ether].src, rep[Ether].dst = OUR_MAC, req[Ether].src
     ip = rep[IP] if IP in rep else rep[IPv6]
     ip.src, ip.dst = ip.dst, ip.src
-    ds = c["tos"] if c["dscp"] < 0 else (c["dscp"] << 2) | (c["tos"] & 3)
+    ds = reply_ds(c)
     if IP in rep:
         ip.ttl, ip.tos = 255, ds
-        del ip.len, ip.chksum
+        ip.options = []  # never echoed: they could steer the reply (IHL 5)
+        del ip.ihl, ip.len, ip.chksum
     else:
         ip.hlim, ip.tc = 255, ds
         del ip.plen
@@ -301,6 +384,7 @@ def render():
         "    proto::ts_policy timestamps;",
         "    int8_t dscp;",
         "    bool allow_ipv6_zero_checksum;",
+        "    bool symmetrical_size;",
         "    bool stateful;",
         "    uint32_t reflector_seq;",
         "    uint64_t t2_ns;",
@@ -340,11 +424,12 @@ def render():
         s, scale, mult = c["our_err"]
         mac = ", ".join("0x" + x for x in OUR_MAC.split(":"))
         rows.append(
-            "    {\"%s\", proto::test_mode::%s, proto::ts_policy::%s, %d, %s, %s, %uu, %uull, "
+            "    {\"%s\", proto::test_mode::%s, proto::ts_policy::%s, %d, %s, %s, %s, %uu, %uull, "
             "%uull, %s, %u, %u, %d, {%s}, %s_request, sizeof %s_request, %s_reply, "
             "sizeof %s_reply, %uu, 0x%016xull, 0x%04x, 0x%04x, %u},"
             % (c["name"], "stamp" if c["mode"] == "stamp" else "twamp_light",
                ts_names[c["timestamps"]], c["dscp"], str(c["allow_v6_zero"]).lower(),
+               str(c["symmetrical"]).lower(),
                str(c["stateful"]).lower(), c["reflector_seq"], c["t2_ns"], c["t3_ns"],
                str(bool(s)).lower(), scale, mult, c["tai_utc"], mac, c["name"], c["name"],
                c["name"], c["name"], c["sender_seq"], c["sender_ts"], c["sender_err"],

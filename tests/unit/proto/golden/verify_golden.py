@@ -83,7 +83,7 @@ def near(got_ns, want_ns, what, tol=1):
 
 FIELDS = [
     "frame.number", "eth.src", "eth.dst", "ieee8021ad.id", "vlan.id",
-    "ip.src", "ip.dst", "ip.ttl", "ip.dsfield", "ip.id", "ip.checksum.status",
+    "ip.src", "ip.dst", "ip.ttl", "ip.dsfield", "ip.id", "ip.checksum.status", "ip.hdr_len",
     "ipv6.src", "ipv6.dst", "ipv6.hlim", "ipv6.tclass", "ipv6.flow",
     "udp.srcport", "udp.dstport", "udp.length", "udp.checksum.status",
     "twamp.test.seq_number", "twamp.test.timestamp", "twamp.test.error_estimate",
@@ -132,8 +132,9 @@ def check_tshark(i, c, row, exp, req):
         layer = layer.payload
     eq(ints(row["ieee8021ad.id"]), stags, n + " S-tag VIDs")
     eq(ints(row["vlan.id"]), ctags, n + " C-tag VIDs")
-    ds = c["tos"] if c["dscp"] < 0 else (c["dscp"] << 2) | (c["tos"] & 3)
+    ds = mg.reply_ds(c)  # DSCP per policy, ECN as received but CE -> ECT(0) (RFC 3168 §5)
     if IP in req:
+        eq(int(row["ip.hdr_len"]), 20, n + " ip.hdr_len: IPv4 options not echoed")
         eq(row["ip.src"], req[IP].dst, n + " ip.src")
         eq(row["ip.dst"], req[IP].src, n + " ip.dst")
         eq(int(row["ip.ttl"]), 255, n + " ip.ttl")
@@ -181,8 +182,11 @@ def check_tshark(i, c, row, exp, req):
     if c["mode"] == "stamp":
         want_pad = b"\x00" * 3 + c.get("tlvs_out", req_payload[44:])
     else:
-        want_pad = req_payload[41:]
-    eq(row["twamp.test.padding"], want_pad.hex(), n + " padding / STAMP MBZ + TLVs")
+        # RFC 5357 §4.2.1: highest-numbered 27 padding octets discarded; RFC 6038
+        # symmetrical size: the padding from 41 stays in place.
+        want_pad = (req_payload[41:] if c["symmetrical"] else
+                    req_payload[14:len(req_payload) - 27] if len(req_payload) > 41 else b"")
+    eq(row.get("twamp.test.padding", ""), want_pad.hex(), n + " padding / STAMP MBZ + TLVs")
 
 
 # ---- scapy ------------------------------------------------------------------------------------
@@ -213,12 +217,12 @@ def check_scapy(i, c, frame, exp, req):
             l = l.payload
         return out
     eq(tags(p), tags(req), n + " VLAN tags kept")
-    ds = c["tos"] if c["dscp"] < 0 else (c["dscp"] << 2) | (c["tos"] & 3)
+    ds = mg.reply_ds(c)
     if IP in req:
         eq((p[IP].src, p[IP].dst), (req[IP].dst, req[IP].src), n + " IP addresses swapped")
         eq((p[IP].ttl, p[IP].tos, p[IP].id, p[IP].flags, p[IP].frag),
            (255, ds, req[IP].id, req[IP].flags, req[IP].frag), n + " IP ttl/tos/id/flags/frag")
-        eq(raw(p[IP])[20:p[IP].ihl * 4], raw(req[IP])[20:req[IP].ihl * 4], n + " IP options")
+        eq((p[IP].ihl, p[IP].options), (5, []), n + " IPv4 options not echoed (IHL 5)")
     else:
         eq((p[IPv6].src, p[IPv6].dst), (req[IPv6].dst, req[IPv6].src), n + " IPv6 swapped")
         eq((p[IPv6].hlim, p[IPv6].tc, p[IPv6].fl), (255, ds, req[IPv6].fl),

@@ -56,8 +56,18 @@ struct bench_case {
     int vlans;
     tp::test_mode mode;
     std::size_t payload_len;
-    bool offload; // ipv4/l4_checksum_verified: the NIC checked the sums
+    bool offload;             // ipv4/l4_checksum_verified: the NIC checked the sums
+    bool symmetrical = false; // RFC 6038 symmetrical size negotiated (TWAMP)
 };
+
+// Sets reflect_policy::symmetrical_size where the tree has it, so that this file also builds
+// against an older src/proto for a before/after comparison (perf/RESULTS.md).
+template<class P>
+void set_symmetrical(P& p, bool v) {
+    if constexpr (requires { p.symmetrical_size; }) {
+        p.symmetrical_size = v;
+    }
+}
 
 // Appends octets to a frame under construction (a plain loop: GCC 12's -O3 warns falsely about
 // std::vector::insert of short ranges).
@@ -115,6 +125,11 @@ std::vector<uint8_t> make_request(const bench_case& c) {
     tp::store_be16(pl + tp::sender::error_estimate, 0x0001);
     if (c.mode == tp::test_mode::stamp) {
         tp::store_be16(pl + tp::sender::ssid, 0x1234);
+    } else {
+        // TWAMP padding: a pattern (RFC 6038 symmetrical size: 27 MBZ octets first).
+        for (std::size_t i = c.symmetrical ? 41 : 14; i < c.payload_len; ++i) {
+            pl[i] = static_cast<uint8_t>(0x30 + i * 7);
+        }
     }
     const uint16_t ps =
             c.ip_version == 4
@@ -227,17 +242,24 @@ std::vector<bench_case> all_cases() {
         int vlans;
         tp::test_mode mode;
         std::size_t len;
+        bool symmetrical;
     } shapes[] = {
-            {"twamp-light ipv4 41", 4, 0, tp::test_mode::twamp_light, 41},
-            {"twamp-light ipv6 41", 6, 0, tp::test_mode::twamp_light, 41},
-            {"twamp-light ipv4+vlan 41", 4, 1, tp::test_mode::twamp_light, 41},
-            {"stamp ipv4 44", 4, 0, tp::test_mode::stamp, 44},
-            {"stamp ipv6 44", 6, 0, tp::test_mode::stamp, 44},
+            {"twamp-light ipv4 41", 4, 0, tp::test_mode::twamp_light, 41, false},
+            {"twamp-light ipv6 41", 6, 0, tp::test_mode::twamp_light, 41, false},
+            {"twamp-light ipv4+vlan 41", 4, 1, tp::test_mode::twamp_light, 41, false},
+            {"stamp ipv4 44", 4, 0, tp::test_mode::stamp, 44, false},
+            {"stamp ipv6 44", 6, 0, tp::test_mode::stamp, 44, false},
+            // 1,400 octets: the padding re-used (RFC 5357 §4.2.1: moved from octet 14 to 41),
+            // or left in place (RFC 6038 symmetrical size); STAMP with an all-zero remainder.
+            {"twamp-light ipv4 1400", 4, 0, tp::test_mode::twamp_light, 1400, false},
+            {"twamp-light ipv6 1400", 6, 0, tp::test_mode::twamp_light, 1400, false},
+            {"twamp-light ipv4 1400 symm", 4, 0, tp::test_mode::twamp_light, 1400, true},
+            {"stamp ipv4 1400 zeros", 4, 0, tp::test_mode::stamp, 1400, false},
     };
     for (const auto& s : shapes) {
         for (bool offload : {false, true}) {
             cs.push_back({std::string(s.name) + (offload ? ", nic csum" : ", sw csum"), s.ip,
-                          s.vlans, s.mode, s.len, offload});
+                          s.vlans, s.mode, s.len, offload, s.symmetrical});
         }
     }
     return cs;
@@ -268,9 +290,9 @@ int main(int argc, char** argv) {
     std::printf("reflect_bench: parse_frame + check_test_packet + reflect_prepare + "
                 "reflect_finish, %zu-packet bursts, ping-pong, median of %zu runs x %zu bursts\n",
                 burst, runs, bursts);
-    std::printf("| %-34s | %10s | %10s | %10s | %7s | %13s |\n", "case", "cycles/pkt", "(min)",
+    std::printf("| %-38s | %10s | %10s | %10s | %7s | %13s |\n", "case", "cycles/pkt", "(min)",
                 "(on-CPU)", "ns/pkt", "Mpps per core");
-    std::printf("|%s|%s:|%s:|%s:|%s:|%s:|\n", std::string(36, '-').c_str(),
+    std::printf("|%s|%s:|%s:|%s:|%s:|%s:|\n", std::string(40, '-').c_str(),
                 std::string(11, '-').c_str(), std::string(11, '-').c_str(),
                 std::string(11, '-').c_str(), std::string(8, '-').c_str(),
                 std::string(14, '-').c_str());
@@ -287,6 +309,7 @@ int main(int argc, char** argv) {
         }
         tp::reflect_policy policy;
         policy.mode = c.mode;
+        set_symmetrical(policy, c.symmetrical);
         run(*st, policy, c.offload, bursts / 10 + 1); // warm-up: caches, branch predictors
         std::vector<double> cyc, ns, cpu;
         for (std::size_t r = 0; r < runs; ++r) {
@@ -304,13 +327,13 @@ int main(int argc, char** argv) {
                  tp::check_test_packet(f, pf, policy, false, false) == tp::drop_reason::none;
         }
         if (!ok) {
-            std::printf("| %-34s | ERROR: %llu packets not reflected or a reply does not verify\n",
+            std::printf("| %-38s | ERROR: %llu packets not reflected or a reply does not verify\n",
                         c.name.c_str(), static_cast<unsigned long long>(st->not_reflected));
             status = 1;
             continue;
         }
         const double m_ns = median(ns);
-        std::printf("| %-34s | %10.1f | %10.1f | %10.1f | %7.2f | %13.1f |\n", c.name.c_str(),
+        std::printf("| %-38s | %10.1f | %10.1f | %10.1f | %7.2f | %13.1f |\n", c.name.c_str(),
                     median(cyc), *std::min_element(cyc.begin(), cyc.end()), median(cpu), m_ns,
                     1e3 / m_ns);
     }

@@ -110,6 +110,19 @@ def reflect_seeds():
             psrc=V4_SENDER, pdst=V4_OURS, hwsrc=SENDER_MAC)),
         "twamp_v4_fix_sums": header(fix=FIX_IPV4 | FIX_UDP)
         + bytes(v4(twamp_payload(15), chksum=0x1234)),
+        # RFC 5357 §4.2.1 padding re-used (moved by 27 octets), and RFC 6038 symmetrical size
+        # (header octet 5 bit 6) with reflect octets (bit 7, count in octet 6).
+        "twamp_v4_padding_1400": header() + bytes(v4(twamp_payload(16, length=1400))),
+        "twamp_v6_symmetrical": header(seq=0xc0, j2=16) + bytes(v6(twamp_payload(17, 300))),
+        # RFC 8762 §4.6: a TWAMP Light sender at a STAMP reflector (14..43 octets), CE marked.
+        "stamp_v4_short": header(STAMP) + bytes(v4(twamp_payload(18, length=20, z=True),
+                                                   tos=0xbb)),
+        # STAMP with a TLV and then a zero remainder (padding, RFC 8762 §4.6).
+        "stamp_v4_zero_tail": header(STAMP)
+        + bytes(v4(stamp_payload(19, 7, tlv(1, bytes(8), flags=0x80) + bytes(20)))),
+        # IPv4 loose source route (RFC 791 option 131): dropped (ipv4_source_route).
+        "twamp_v4_lsrr": header()
+        + bytes(v4(twamp_payload(20), options=b"\x83\x07\x04\xc6\x12\x00\x0a\x00")),
     }
 
 
@@ -123,6 +136,8 @@ def tlv_seeds():
         "cut_header": tlv(1, bytes(4)) + b"\x00\x01",
         "length_past_end": tlv(1, bytes(2)) + b"\x20\x05\x00\x40" + bytes(10),
         "odd_length": tlv(4, b"\x01") + tlv(200, b"\x02\x03\x04"),
+        "zero_tail": tlv(1, bytes(4), flags=0x80) + bytes(13),
+        "all_zero": bytes(24),
     }
 
 

@@ -55,17 +55,21 @@ inline bool bad_source_mac(const uint8_t* mac) noexcept {
 // `s`: the source address, 4 octets in network order.
 inline bool unanswerable_ipv4_source(const uint8_t* s) noexcept {
     const uint32_t a = load_be32(s);
-    const uint32_t o = a >> 24;
-    if (o == 0 || o == 127 || o >= 224) {
-        return true; // 0/8, 127/8, 224/4 multicast, 240/4 and 255.255.255.255
-    }
-    if (o != 192 && o != 198 && o != 203) {
-        return false; // the common case: two more compares
-    }
     const uint32_t n24 = a >> 8;
-    return n24 == 0xc00002 || n24 == 0xc63364 || n24 == 0xcb0071 || // the three TEST-NETs
-           a == 0xc0000008 ||                                       // 192.0.0.8
-           (a >> 1) == (0xc00000aau >> 1);                          // 192.0.0.170/31
+    // By the first octet: most sources take two or three compares and one branch.
+    switch (a >> 24) {
+    case 192:
+        return n24 == 0xc00002 ||              // 192.0.2.0/24 TEST-NET-1
+               a == 0xc0000008 ||              // 192.0.0.8
+               (a >> 1) == (0xc00000aau >> 1); // 192.0.0.170/31
+    case 198:
+        return n24 == 0xc63364; // 198.51.100.0/24 TEST-NET-2
+    case 203:
+        return n24 == 0xcb0071; // 203.0.113.0/24 TEST-NET-3
+    default:
+        // 0/8, 127/8, 224/4 multicast, 240/4 with 255.255.255.255
+        return (a >> 24) == 0 || (a >> 24) == 127 || (a >> 24) >= 224;
+    }
 }
 
 // The IANA IPv6 Special-Purpose Address Registry, read as the IPv4 one above:

@@ -160,6 +160,15 @@ TEST(load, no_reflectors_is_a_control_only_box) {
     EXPECT_FALSE(d.control.enabled); // and then prefixes are not required
 }
 
+// The demo config (scripts/demo.sh) loads too: its control receiver ports are clear of its
+// reflectors' UDP ports on "::" (issue 11 item 8).
+TEST(load, demo_conf_parses) {
+    load_result r = load_file(TWAMP_DEMO_CONF);
+    ASSERT_TRUE(r.ok()) << to_string(r.errors);
+    EXPECT_TRUE(r.cfg->control.enabled);
+    EXPECT_EQ(r.cfg->reflectors.size(), 2U);
+}
+
 TEST(load, reference_conf_parses) {
     load_result r = load_file(TWAMP_REFERENCE_CONF);
     ASSERT_TRUE(r.ok()) << to_string(r.errors);

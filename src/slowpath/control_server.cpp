@@ -360,6 +360,7 @@ void control_server::republish() {
         r.policy.timestamps = proto::ts_policy::auto_z;
         // RFC 6038, when negotiated: return the first N octets of the sender's padding.
         r.policy.reflect_octets = s.info.reflect_octets() ? s.info.padding_to_reflect : 0;
+        r.policy.symmetrical_size = s.info.symmetrical_size();
         v.push_back(r);
     }
     publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,

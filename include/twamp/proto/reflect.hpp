@@ -32,6 +32,8 @@ struct reflect_policy {
     // sender's padding (octets 14..) come back at the start of the reply's padding (octet 41..),
     // as far as the request is long enough to hold them there.
     uint16_t reflect_octets = 0;
+    // RFC 6038 symmetrical size: the sender's padding starts after its 27 MBZ octets.
+    bool symmetrical_size = false;
 };
 
 // What varies per packet or per burst.

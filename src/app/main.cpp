@@ -362,7 +362,7 @@ int main(int argc, char** argv) {
         // Accepted sessions reach the workers as a new control table, published like the
         // snapshot: swap the pointer, wait out an RCU grace period, free the old one.
         control = std::make_unique<slowpath::control_server>(
-                cfg.control, [&](std::unique_ptr<dataplane::control_table> t) {
+                cfg, [&](std::unique_ptr<dataplane::control_table> t) {
                     control_ptr.store(t.get(), std::memory_order_release);
                     rte_rcu_qsbr_synchronize(qsv, RTE_QSBR_THRID_INVALID);
                     control_tab = std::move(t);
@@ -502,7 +502,7 @@ int main(int argc, char** argv) {
                         }
                     }
                     if (control) {
-                        control->reconfigure(nl.cfg->control); // prefixes, limits, timers
+                        control->reconfigure(*nl.cfg); // prefixes, limits, timers
                     }
                     for (const auto& c : changes) {
                         TWAMP_LOG(INFO, "reload: %s", config::to_string(c).c_str());

@@ -201,6 +201,9 @@ public:
         field("control.servwait", a.servwait, b.servwait, true);
         field("control.refwait", a.refwait, b.refwait, true);
         field("control.receiver-ports", a.receiver_ports, b.receiver_ports, true);
+        field("control.max-timeout", a.max_timeout, b.max_timeout, true);
+        field("control.allow-third-party-senders", a.allow_third_party_senders,
+              b.allow_third_party_senders, true);
     }
 
     void metrics(const metrics_config& a, const metrics_config& b) {
@@ -302,6 +305,7 @@ std::string modes_to_string(uint32_t modes) {
             {mode_individual_session_control, "individual-session-control"},
             {mode_reflect_octets, "reflect-octets"},
             {mode_symmetrical_size, "symmetrical-size"},
+            {mode_ptpv2_timestamps, "ptpv2-timestamps"},
     };
     std::string r;
     for (const auto& [bit, name] : names) {

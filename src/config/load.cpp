@@ -1134,7 +1134,8 @@ private:
         }
         check_keys(g, path,
                    {"enabled", "listen", "port", "modes", "prefixes", "max-connections",
-                    "max-sessions", "servwait", "refwait", "receiver-ports"});
+                    "max-sessions", "servwait", "refwait", "receiver-ports", "max-timeout",
+                    "allow-third-party-senders"});
         c.enabled = true;
         read_bool(g, "enabled", path, c.enabled);
         if (auto* s = member(g, "listen")) {
@@ -1160,6 +1161,7 @@ private:
                         {"individual-session-control", mode_individual_session_control},
                         {"reflect-octets", mode_reflect_octets},
                         {"symmetrical-size", mode_symmetrical_size},
+                        {"ptpv2-timestamps", mode_ptpv2_timestamps},
                 };
                 static constexpr std::string_view unsupported[] = {"authenticated", "encrypted",
                                                                    "mixed"};
@@ -1209,6 +1211,8 @@ private:
         // RFC 8913 (TWAMP YANG): servwait and refwait are 1..604800 seconds, default 900.
         read_int(g, "servwait", path, c.servwait, 1, 604'800);
         read_int(g, "refwait", path, c.refwait, 1, 604'800);
+        read_int(g, "max-timeout", path, c.max_timeout, 1, 86'400);
+        read_bool(g, "allow-third-party-senders", path, c.allow_third_party_senders);
         if (auto* s = member(g, "receiver-ports")) {
             receiver_ports_line_ = s->getSourceLine();
             std::string r_path = join(path, "receiver-ports");

@@ -75,6 +75,8 @@ std::string_view to_string(close_reason r) noexcept {
         return "io_error";
     case close_reason::shutdown:
         return "shutdown";
+    case close_reason::refwait:
+        return "refwait";
     }
     return "unknown";
 }
@@ -122,12 +124,30 @@ void os_random(std::span<uint8_t> out) noexcept {
 }
 
 server_policy server_policy::from_config(const config::control_config& c,
-                                         uint64_t server_start_ns) noexcept {
+                                         uint64_t server_start_ns) {
     server_policy p;
     p.modes = c.modes;
     p.servwait_ns = static_cast<uint64_t>(c.servwait) * proto::ns_per_s;
     p.start_time_ns = server_start_ns;
+    p.allow_third_party_senders = c.allow_third_party_senders;
+    p.sender_prefixes = c.prefixes;
+    p.max_timeout_ns = static_cast<uint64_t>(c.max_timeout) * proto::ns_per_s;
     return p;
+}
+
+std::vector<config::ip_address> local_addresses_of(const config::config& c) {
+    std::vector<config::ip_address> v;
+    for (const auto& port : c.ports) {
+        for (const auto& a : port.addresses) {
+            v.push_back(a.address);
+        }
+        for (const auto& vlan : port.vlans) {
+            for (const auto& a : vlan.addresses) {
+                v.push_back(a.address);
+            }
+        }
+    }
+    return v;
 }
 
 const connection_closed* result::closed() const noexcept {
@@ -355,12 +375,27 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
         refuse(r, accept_code::not_supported, m->receiver_port, "address family");
         return;
     }
+    // The workers send the replies from the Receiver Address to the Sender Address: the first
+    // must be the box's own, the second the client's own unless the operator allows others
+    // (see the header).
+    const auto& local = policy_.local_addresses;
+    if (std::find(local.begin(), local.end(), info.receiver) == local.end()) {
+        refuse(r, accept_code::not_supported, m->receiver_port, "receiver address");
+        return;
+    }
+    if (info.sender != addresses_.peer &&
+        !(policy_.allow_third_party_senders &&
+          std::any_of(policy_.sender_prefixes.begin(), policy_.sender_prefixes.end(),
+                      [&](const config::ip_prefix& p) { return p.contains(info.sender); }))) {
+        refuse(r, accept_code::not_supported, m->receiver_port, "sender address");
+        return;
+    }
     info.sender_port = m->sender_port;
     info.receiver_port = m->receiver_port;
     info.dscp = *dscp;
     info.padding_length = m->padding_length;
     info.start_time = m->start_time;
-    info.timeout_ns = ntp_duration_to_ns(m->timeout);
+    info.timeout_ns = std::min(ntp_duration_to_ns(m->timeout), policy_.max_timeout_ns);
     info.mode = mode_;
     if (reflect) {
         info.octets_to_reflect = m->octets_to_reflect;
@@ -526,6 +561,21 @@ std::optional<uint64_t> server_connection::next_deadline() const noexcept {
         return std::nullopt;
     }
     return last_activity_ns_ + policy_.servwait_ns;
+}
+
+result server_connection::sessions_ended(std::span<const sid_t> sids) {
+    result r;
+    if (state_ == server_state::closed) {
+        return r;
+    }
+    std::size_t before = sessions_.size();
+    for (const auto& sid : sids) {
+        std::erase_if(sessions_, [&sid](const entry& e) { return e.info.sid == sid; });
+    }
+    if (sessions_.size() != before && !any_started()) {
+        close(r, close_reason::refwait);
+    }
+    return r;
 }
 
 result server_connection::abort(close_reason reason) {

@@ -64,6 +64,17 @@ public:
 
     bool in_receiver_range(uint16_t port) const noexcept { return port >= min_ && port <= max_; }
 
+    // Aging (not the per-packet path): whether a worker's session record keyed (src, src_port
+    // -> dst, dst_port) still belongs to a session of this table, started (or stopped and in its
+    // Timeout) and with that sender. A record of a session that ended fails, so the worker frees
+    // it at once instead of keeping it (and its place under control.max-sessions) for REFWAIT.
+    bool holds(const uint8_t src[16], uint16_t src_port, const uint8_t dst[16],
+               uint16_t dst_port) const noexcept {
+        const control_session_rt* cs = find(dst, dst_port);
+        return cs != nullptr && cs->started && std::memcmp(cs->sender, src, 16) == 0 &&
+               (cs->sender_port == 0 || cs->sender_port == src_port);
+    }
+
     // Hot path: a test packet of a started session arrived on `port`.
     void touch(uint16_t port, uint64_t tsc) const noexcept {
         if (activity_) {

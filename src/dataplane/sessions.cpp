@@ -178,7 +178,8 @@ void session_table::remove(uint32_t slot) noexcept {
     --active_;
 }
 
-uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t budget) noexcept {
+uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t budget,
+                            const control_table* control, uint16_t control_ctx) noexcept {
     if (!hash_ || active_ == 0) {
         return 0;
     }
@@ -206,6 +207,14 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
             using stamp = decltype(session::last_seen_tsc);
             const auto limit = static_cast<int32_t>(stamp::ceil_units(ctxs[s.ctx].inactivity_tsc));
             expired = s.last_seen_tsc.units_before(now_tsc) > limit;
+        }
+        if (!expired && control != nullptr && s.ctx == control_ctx) {
+            // A TWAMP-Control session's record lives as long as the session (issue 12 item 8).
+            void* key = nullptr;
+            if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(i), &key) == 0) {
+                const auto* k = static_cast<const session_key*>(key);
+                expired = !control->holds(k->src, k->src_port, k->dst, k->dst_port);
+            }
         }
         if (expired) {
             uint32_t before = active_;

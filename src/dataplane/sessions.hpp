@@ -10,6 +10,7 @@
 
 #include <rte_hash.h>
 
+#include "control_table.hpp"
 #include "counters.hpp"
 #include "snapshot.hpp"
 
@@ -149,7 +150,10 @@ public:
     // timeout or whose context is gone; returns how many were removed. The cost per call is
     // bounded by `budget` (~5-11 cycles a slot) however sparse the table; a full pass takes
     // slots() / budget calls, which must stay well inside the 2^51-cycle wrap of last_seen.
-    uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget) noexcept;
+    // With `control` (the workers' current table), records of the TWAMP-Control context
+    // `control_ctx` also end as soon as their control session has ended (control_table::holds).
+    uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget,
+                 const control_table* control = nullptr, uint16_t control_ctx = 0) noexcept;
 
     // One slice of a session_query (at most `budget` record slots); true when complete.
     bool scan(session_query& q, uint32_t budget) noexcept;

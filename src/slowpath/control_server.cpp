@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -63,11 +64,12 @@ bool allowed(const config::control_config& cfg, const config::ip_address& peer) 
 
 } // namespace
 
-control_server::control_server(const config::control_config& cfg, publish_fn publish)
-    : cfg_(cfg), publish_(std::move(publish)),
-      policy_(control::server_policy::from_config(cfg, dataplane::realtime_ns())),
-      pool_(cfg.receiver_ports, cfg.max_sessions),
+control_server::control_server(const config::config& cfg, publish_fn publish)
+    : cfg_(cfg.control), publish_(std::move(publish)),
+      policy_(control::server_policy::from_config(cfg.control, dataplane::realtime_ns())),
+      pool_(cfg.control.receiver_ports, cfg.control.max_sessions),
       activity_(std::make_unique<dataplane::port_activity>()) {
+    policy_.local_addresses = control::local_addresses_of(cfg);
     for (auto& a : activity_->last) {
         a.store(0, std::memory_order_relaxed);
     }
@@ -134,7 +136,8 @@ bool control_server::start(std::string& error) {
     return true;
 }
 
-void control_server::reconfigure(const config::control_config& cfg) {
+void control_server::reconfigure(const config::config& full) {
+    const config::control_config& cfg = full.control;
     cfg_.prefixes = cfg.prefixes;
     cfg_.max_connections = cfg.max_connections;
     cfg_.max_sessions = cfg.max_sessions;
@@ -142,8 +145,11 @@ void control_server::reconfigure(const config::control_config& cfg) {
     cfg_.refwait = cfg.refwait;
     cfg_.modes = cfg.modes;
     cfg_.receiver_ports = cfg.receiver_ports;
+    cfg_.max_timeout = cfg.max_timeout;
+    cfg_.allow_third_party_senders = cfg.allow_third_party_senders;
     const uint64_t start = policy_.start_time_ns;
     policy_ = control::server_policy::from_config(cfg_, start);
+    policy_.local_addresses = control::local_addresses_of(full); // for new connections
     pool_.reconfigure(cfg.receiver_ports, cfg.max_sessions);
     dirty_ = true; // the receiver-port range may have moved
 }
@@ -158,6 +164,12 @@ void control_server::accept_all(uint64_t now_ns) {
             return; // EAGAIN, or a transient error: try again on the next event
         }
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll);
+        // A client that vanishes mid-test (power, cable) sends no FIN: keepalive finds it.
+        int on = 1, idle = keepalive_idle_s, intvl = keepalive_interval_s, cnt = keepalive_count;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
         uint16_t pport = 0, lport = 0;
         control::connection_addresses ca{from_sockaddr(local, lport), from_sockaddr(peer, pport)};
         control::server_policy pol = policy_;
@@ -317,7 +329,7 @@ bool control_server::poll(uint64_t now_ns) {
     for (const auto& sid : expired) {
         end_session(sid);
     }
-    check_refwait();
+    check_refwait(now_ns);
     if (dirty_) {
         republish();
         work = true;
@@ -325,9 +337,10 @@ bool control_server::poll(uint64_t now_ns) {
     return work;
 }
 
-// RFC 5357 §3.1 REFWAIT: a started session with no test packet for that long is ended (its
-// port released, its connection told nothing: the client learns from the missing replies).
-void control_server::check_refwait() {
+// RFC 5357 §4.2 REFWAIT: a started session with no test packet for that long is ended (its
+// port released); its connection is told (sessions_ended), and closes when that leaves it no
+// started session.
+void control_server::check_refwait(uint64_t now_ns) {
     if (cfg_.refwait == 0) {
         return;
     }
@@ -340,9 +353,17 @@ void control_server::check_refwait() {
             idle.push_back(sid);
         }
     }
+    std::map<int, std::vector<control::sid_t>> by_conn;
     for (const auto& sid : idle) {
         refusals_.refwait.fetch_add(1, std::memory_order_relaxed);
+        by_conn[sessions_.at(sid).owner_fd].push_back(sid);
         end_session(sid);
+    }
+    for (auto& [fd, sids] : by_conn) {
+        auto it = conns_.find(fd);
+        if (it != conns_.end() && !it->second.closing) {
+            apply(it->second, it->second.sm->sessions_ended(sids), now_ns);
+        }
     }
 }
 
@@ -357,9 +378,15 @@ void control_server::republish() {
         r.started = s.started;
         r.policy.mode = proto::test_mode::twamp_light; // RFC 5357 §4 test packets
         r.policy.dscp = static_cast<int8_t>(s.info.dscp);
-        r.policy.timestamps = proto::ts_policy::auto_z;
+        // RFC 8186 §2.3: PTPv2 timestamps only where the client chose the capability in
+        // Set-Up-Response; then the request's Z bit picks the format (the reply's Z says which).
+        // Without it, NTP whatever Z says.
+        r.policy.timestamps = (s.info.mode & control::mode_ptpv2_timestamps) != 0
+                                      ? proto::ts_policy::auto_z
+                                      : proto::ts_policy::ntp;
         // RFC 6038, when negotiated: return the first N octets of the sender's padding.
         r.policy.reflect_octets = s.info.reflect_octets() ? s.info.padding_to_reflect : 0;
+        r.policy.symmetrical_size = s.info.symmetrical_size();
         v.push_back(r);
     }
     publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,

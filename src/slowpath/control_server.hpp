@@ -27,7 +27,9 @@ class control_server {
 public:
     using publish_fn = std::function<void(std::unique_ptr<dataplane::control_table>)>;
 
-    control_server(const config::control_config& cfg, publish_fn publish);
+    // `cfg.control` configures it; the ports' and VLANs' addresses are the only Receiver
+    // Addresses a session may have.
+    control_server(const config::config& cfg, publish_fn publish);
     ~control_server();
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;
@@ -36,8 +38,9 @@ public:
     bool start(std::string& error);
     // One pass: accept, read, write, timers, session timeouts. Returns true if it did work.
     bool poll(uint64_t now_ns);
-    // Reload: prefixes, limits, modes, timers, receiver ports (listener changes need a restart).
-    void reconfigure(const config::control_config& cfg);
+    // Reload: prefixes, limits, modes, timers, receiver ports, third-party senders, the box's
+    // addresses (listener changes need a restart).
+    void reconfigure(const config::config& cfg);
     // Closes every connection and ends every session.
     void shutdown(uint64_t now_ns);
 
@@ -45,6 +48,14 @@ public:
     const control_refusals& refusals() const noexcept { return refusals_; }
     std::size_t connections_open() const noexcept { return conns_.size(); }
     std::size_t sessions() const noexcept { return sessions_.size(); }
+
+    // TCP keepalive on accepted connections (RFC 5357 leaves a silent client's connection open
+    // while its test runs: SERVWAIT is suspended, RFC 5357 §3.1): a peer that vanished without
+    // a FIN or RST is found after idle + interval * count seconds of silence (3 min) and its
+    // connection closed (io_error), freeing its max-connections slot and its sessions.
+    static constexpr int keepalive_idle_s = 120;
+    static constexpr int keepalive_interval_s = 15;
+    static constexpr int keepalive_count = 4;
 
 private:
     struct conn {
@@ -60,7 +71,7 @@ private:
         bool started = false;
         uint64_t remove_at_ns = 0; // after Stop-Sessions: its Timeout later
     };
-    void check_refwait();
+    void check_refwait(uint64_t now_ns);
 
     void accept_all(uint64_t now_ns);
     void on_readable(conn& c, uint64_t now_ns);

@@ -463,6 +463,66 @@ TEST(sessions, aging_is_never_early) {
     }
 }
 
+// Issue 12 item 8: the record of a TWAMP-Control session (context `ctl_slot`) ends with the
+// session, on the next aging pass, not REFWAIT (900 s) later: else finished tests fill the
+// control context's share of the table and later ones are reflected statelessly.
+TEST(sessions, control_session_records_end_with_their_session) {
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint16_t ctl_slot = 2;
+    const auto s1 = snap({{0, 100}, {ctl_slot, 900}});
+    auto t = make_table(10);
+    // Session A: sender 198.18.0.1:40000 -> receiver 198.18.0.2:64400; B on 64401 (any sender
+    // port); and a static reflector's record with the very same addresses and ports as A.
+    auto k = [](uint16_t ctx, uint16_t sport, uint16_t dport) {
+        session_key x = key(ctx, 1);
+        x.ssid = 0;
+        x.src[14] = 0;
+        x.src[15] = 1;
+        x.src_port = sport;
+        x.dst_port = dport;
+        return x;
+    };
+    const session_key a = k(ctl_slot, 40000, 64400), b = k(ctl_slot, 40001, 64401),
+                      other = k(0, 40000, 64400), wrong_sender_port = k(ctl_slot, 40002, 64400);
+    bool created = false;
+    for (const auto& x : {a, b, other, wrong_sender_port}) {
+        ASSERT_GE(t->find_or_create(x, 10, 1000 * hz, created), 0);
+    }
+    auto rt = [](uint16_t port, uint16_t sender_port) {
+        dataplane::control_session_rt r;
+        r.receiver[10] = r.receiver[11] = r.sender[10] = r.sender[11] = 0xff;
+        r.receiver[12] = r.sender[12] = 198;
+        r.receiver[13] = r.sender[13] = 18;
+        r.receiver[15] = 2;
+        r.sender[15] = 1;
+        r.receiver_port = port;
+        r.sender_port = sender_port;
+        r.started = true;
+        return r;
+    };
+    const uint64_t now = 1000 * hz + hz; // 1 s later: no timeout is near
+    dataplane::control_table both({rt(64400, 40000), rt(64401, 0)}, 64400, 64403);
+    EXPECT_EQ(t->age(*s1, now, t->slots(), &both, ctl_slot), 1u)
+            << "only the record whose sender port is not the session's";
+    EXPECT_EQ(t->active(), 3u);
+    EXPECT_GE(position(*t, a), 0);
+    EXPECT_GE(position(*t, b), 0);
+    // Without a control table (no control server), nothing changes.
+    EXPECT_EQ(t->age(*s1, now, t->slots()), 0u);
+    // A ended: its record goes; B and the static reflector's record stay.
+    dataplane::control_table only_b({rt(64401, 0)}, 64400, 64403);
+    EXPECT_EQ(t->age(*s1, now, t->slots(), &only_b, ctl_slot), 1u);
+    EXPECT_LT(position(*t, a), 0);
+    EXPECT_GE(position(*t, b), 0);
+    EXPECT_GE(position(*t, other), 0) << "not a control context record";
+    EXPECT_EQ(t->active_in(ctl_slot), 1u) << "its place under control.max-sessions is free";
+    // All sessions over.
+    dataplane::control_table none({}, 64400, 64403);
+    EXPECT_EQ(t->age(*s1, now, t->slots(), &none, ctl_slot), 1u);
+    EXPECT_EQ(t->active_in(ctl_slot), 0u);
+    EXPECT_EQ(t->active(), 1u);
+}
+
 // scan() walks slots a slice at a time and reports the busiest sessions, busiest first.
 TEST(sessions, scan_reports_the_busiest) {
     auto t = make_table(500);

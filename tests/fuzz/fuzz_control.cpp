@@ -4,10 +4,12 @@
 //   [0] modes offered: bit 0 individual session control, bit 1 reflect octets, bit 2
 //       symmetrical size, bit 3 IPv6 control connection; bits 4..7: max sessions - 1
 //   [1] seed of the chunking and the clock
-//   [2] receiver port range size - 1 (low 4 bits)
+//   [2] receiver port range size - 1 (low 4 bits); bit 4: third-party senders allowed; bit 5:
+//       PTPv2 timestamps offered (RFC 8186)
 // The stream goes to a server_connection in pseudo-random chunks (1..256 octets) with on_timer()
 // calls in between while a clock advances; the harness plays the driver: it releases the port of
-// every stopped or closed session at once. The same stream also goes to a client_connection that
+// every stopped or closed session at once, and now and then ends a started session itself
+// (REFWAIT: sessions_ended). The same stream also goes to a client_connection that
 // asks for two sessions, a start and (if negotiated) Start-N/Stop-N.
 //
 // Invariants (FUZZ_CHECK traps):
@@ -18,6 +20,8 @@
 //     Accept-Session with that port and SID in the same output, and the pool never holds more
 //     than max sessions; started/stopped/closed SIDs are sessions the connection holds, each
 //     started once; the connection's own session list equals the harness's;
+//   - every accepted session's Receiver Address is one of the box's, its Sender Address the
+//     client's (or, when allowed, inside the prefixes), its Timeout at most the cap;
 //   - the counters agree with the actions.
 #include <algorithm>
 #include <cstddef>
@@ -61,6 +65,8 @@ struct harness {
     uint64_t accepted = 0;
     uint64_t refused = 0;
     uint64_t started = 0;
+    const tc::server_policy* policy = nullptr;
+    const tc::connection_addresses* addrs = nullptr;
 
     void end(const tc::sid_t& sid, uint16_t port) {
         auto it = live.find(sid);
@@ -96,6 +102,14 @@ struct harness {
                 }
                 FUZZ_CHECK(has_accept(r.output, s.receiver_port, s.sid));
                 FUZZ_CHECK(s.dscp < 64);
+                const auto& local = policy->local_addresses;
+                FUZZ_CHECK(std::find(local.begin(), local.end(), s.receiver) != local.end());
+                FUZZ_CHECK(
+                        s.sender == addrs->peer ||
+                        (policy->allow_third_party_senders &&
+                         std::any_of(policy->sender_prefixes.begin(), policy->sender_prefixes.end(),
+                                     [&](const auto& p) { return p.contains(s.sender); })));
+                FUZZ_CHECK(s.timeout_ns <= policy->max_timeout_ns);
                 live[s.sid] = {s.receiver_port, false};
                 ++accepted;
             } else if (std::holds_alternative<tc::session_refused>(a)) {
@@ -186,6 +200,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     modes |= (opts & 1) ? tc::mode_individual_session_control : 0;
     modes |= (opts & 2) ? tc::mode_reflect_octets : 0;
     modes |= (opts & 4) ? tc::mode_symmetrical_size : 0;
+    modes |= (data[2] & 0x20) ? tc::mode_ptpv2_timestamps : 0;
     const bool v6 = (opts & 8) != 0;
     const uint32_t max_sessions = 1U + (opts >> 4);
     rng r{0x9e3779b9U ^ data[1]};
@@ -202,6 +217,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     if (v6) {
         addrs = {*ip_address::parse("2001:2::2"), *ip_address::parse("2001:2::1")};
     }
+    // The box's addresses: the connection's own and one more of each family (a request naming
+    // one of them explicitly is accepted; any other Receiver Address is refused).
+    policy.local_addresses = {addrs.local, ip_address::v4(198, 19, 0, 2),
+                              *ip_address::parse("2001:2:0:100::2")};
+    policy.allow_third_party_senders = (data[2] & 0x10) != 0;
+    policy.sender_prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/15"),
+                              *twamp::config::ip_prefix::parse("2001:2::/48")};
+    policy.max_timeout_ns = 30'000'000'000ULL;
     uint32_t random_state = 1;
     tc::server_connection conn(
             policy, pool, addrs,
@@ -213,6 +236,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             },
             &counters);
     harness h{pool, conn, max_sessions, {}, false, 0, 0, 0};
+    h.policy = &policy;
+    h.addrs = &addrs;
 
     uint64_t now = 1'700'000'000'000'000'000ULL;
     std::size_t in_total = 0;
@@ -236,6 +261,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             account(conn.on_timer(now));
             if (deadline && now >= *deadline) {
                 FUZZ_CHECK(conn.is_closed());
+            }
+        }
+        if ((step & 0x600) == 0x600) { // REFWAIT: the driver ends a started session itself
+            auto it = std::find_if(h.live.begin(), h.live.end(),
+                                   [](const auto& kv) { return kv.second.started; });
+            if (it != h.live.end()) {
+                const tc::sid_t sid = it->first;
+                h.end(sid, it->second.port);
+                const bool others = std::any_of(h.live.begin(), h.live.end(),
+                                                [](const auto& kv) { return kv.second.started; });
+                account(conn.sessions_ended(std::span<const tc::sid_t>(&sid, 1)));
+                FUZZ_CHECK(conn.is_closed() == !others);
             }
         }
     }

@@ -21,21 +21,29 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab_tests as L  # noqa: E402
-from lab_tests import B4, B6, Failure, check, eq  # noqa: E402
+from lab_tests import B4, B6, S4, S6, Failure, check, eq  # noqa: E402
 
 RECEIVER_MIN, RECEIVER_MAX = 64400, 64403
 METRICS_URL = "http://127.0.0.1:9862/metrics"
 
 
 def control_conf(lab, *, prefixes='"198.18.0.0/15", "2001:2::/48"', max_sessions=16,
-                 max_connections=8, servwait=900):
+                 max_connections=8, servwait=900, refwait=900, max_timeout=None,
+                 third_party=None, modes=None, receiver_max=RECEIVER_MAX):
     path = lab.write_conf(f"control-{lab.instances + 1}.conf")
+    extra = ""  # keys a case sets; the rest keep their defaults
+    if max_timeout is not None:
+        extra += f" max-timeout = {max_timeout};"
+    if third_party is not None:
+        extra += f" allow-third-party-senders = {'true' if third_party else 'false'};"
+    if modes is not None:
+        extra += f" modes = [ {modes} ];"
     with open(path, "a") as f:
         f.write(f"""
 control = {{ listen = "::"; port = 862; prefixes = [ {prefixes} ];
             max-connections = {max_connections}; max-sessions = {max_sessions};
-            servwait = {servwait};
-            receiver-ports = {{ min = {RECEIVER_MIN}; max = {RECEIVER_MAX}; }}; }};
+            servwait = {servwait}; refwait = {refwait};{extra}
+            receiver-ports = {{ min = {RECEIVER_MIN}; max = {receiver_max}; }}; }};
 metrics = {{ listen = "127.0.0.1:9862"; }};
 """)
     return path
@@ -88,10 +96,18 @@ class Client:
         ss = self.recvn(48)  # MBZ(15) Accept(1) Server-IV(16) Start-Time(8) MBZ(8)
         return ss[15], struct.unpack("!Q", ss[32:40])[0]
 
-    def request(self, sender_port, receiver_port=0, padding=27, timeout_s=1, dscp=46):
+    def request(self, sender_port, receiver_port=0, padding=27, timeout_s=1, dscp=46,
+                sender=None, receiver=None):
+        """Request-TW-Session; sender/receiver: explicit addresses (text), None = zero."""
         ipvn = 6 if self.v6 else 4
+
+        def addr(a):
+            if a is None:
+                return bytes(16)  # zero: the control connection's address (RFC 5357 §3.5)
+            b = socket.inet_pton(socket.AF_INET6 if ":" in a else socket.AF_INET, a)
+            return b + bytes(16 - len(b))
         req = (struct.pack("!BBBBIIHH", 5, ipvn, 0, 0, 0, 0, sender_port, receiver_port) +
-               bytes(16) + bytes(16) +  # Sender/Receiver Address: zero = the connection's
+               addr(sender) + addr(receiver) +
                bytes(16) +               # SID (MBZ from the client)
                struct.pack("!I", padding) + struct.pack("!Q", 0) +
                struct.pack("!Q", timeout_s << 32) +       # Timeout, NTP-format duration
@@ -127,9 +143,17 @@ class Tester:
             self.u.setsockopt(socket.IPPROTO_IP, socket.IP_RECVTOS, 1)
         self.port = self.u.getsockname()[1]
 
-    def exchange(self, dst, port, seq, timeout=1.0):
-        ntp = int((time.time() + 2208988800) * 2**32)
-        self.u.sendto(struct.pack("!IQH", seq, ntp, 1) + bytes(27), (dst, port))
+    def exchange(self, dst, port, seq, timeout=1.0, z=False):
+        """One test packet (Error Estimate Multiplier 1; Z as given: RFC 8186 says the
+        sender's Timestamp is then PTPv2) and its reply, decoded from the RFC 5357 §4.2.1
+        layout."""
+        if z:
+            t = time.time() + 37  # PTPv2: TAI seconds since 1970, 32-bit nanoseconds
+            stamp = (int(t) << 32) | int((t % 1) * 1e9)
+        else:
+            stamp = int((time.time() + 2208988800) * 2**32)
+        err = 0x0001 | (0x4000 if z else 0)
+        self.u.sendto(struct.pack("!IQH", seq, stamp, err) + bytes(27), (dst, port))
         self.u.settimeout(timeout)
         try:
             data, anc, _, _ = self.u.recvmsg(2048, socket.CMSG_SPACE(4))
@@ -138,20 +162,24 @@ class Tester:
         tos = None
         for level, typ, val in anc:
             tos = val[0] if len(val) == 1 else struct.unpack("i", val[:4])[0]
+        # Seq(4) Timestamp(8) Error Estimate(2) MBZ(2) Receive Timestamp(8) Sender Seq(4)...
         return {"seq": struct.unpack("!I", data[:4])[0],
                 "sender_seq": struct.unpack("!I", data[24:28])[0], "len": len(data),
+                "ts_sec": struct.unpack("!I", data[4:8])[0],
+                "rx_sec": struct.unpack("!I", data[16:20])[0],
+                "z": bool(struct.unpack("!H", data[12:14])[0] & 0x4000),
                 "dscp": None if tos is None else (tos >> 2) & 0x3f}
 
     def close(self):
         self.u.close()
 
 
-def negotiate(host, sender_port, **kw):
+def negotiate(host, sender_port, mode=1, **kw):
     c = Client(host)
     modes, count = c.greeting()
     eq(modes & 1, 1, "Server-Greeting Modes has unauthenticated")
     check(count >= 1024 and count & (count - 1) == 0, f"Count {count}: a power of 2 >= 1024")
-    accept, start_time = c.setup()
+    accept, start_time = c.setup(mode)
     eq(accept, 0, "Server-Start Accept")
     check(start_time != 0, "Server-Start Start-Time set")
     a, port, sid = c.request(sender_port, **kw)
@@ -296,6 +324,195 @@ def control_bad_input(lab):
     c, a, _, _ = negotiate(B4, 40020)
     eq(a, 0, "server still serves after bad clients")
     c.close()
+    lab.release()
+
+
+def wait_for(cond, what, cap=60.0, step=0.1):
+    """Polls cond() until it returns a true value (returned), failing after `cap` seconds: a
+    generous cap on an event, not a timing budget."""
+    end = time.monotonic() + cap
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Failure(f"no {what} within {cap:.0f} s")
+        time.sleep(step)
+
+
+@L.case
+def control_foreign_addresses_refused(lab):
+    """Issue 12 item 5: a Request-TW-Session whose Receiver Address is not one of the box's
+    (198.18.0.99 on its subnet, the client's own; the workers would send replies from it) or
+    whose Sender Address is not the client's (198.18.0.5 inside control.prefixes; the replies
+    would go there) is refused with Accept 3 (RFC 4656 §3.3, "some aspect of request is not
+    supported"), over IPv4 and IPv6, and nothing is reflected for it; the box's addresses (zero,
+    explicit, the VLAN's) with the client's own are accepted. With allow-third-party-senders a
+    Sender Address inside control.prefixes is accepted, one outside is not."""
+    start(lab)
+    t = Tester(False)
+    c, a, port, _ = negotiate(B4, t.port, receiver="198.18.0.99")
+    eq((a, port), (3, 0), "Accept and Port for Receiver Address 198.18.0.99")
+    for what, kw in (("Receiver Address 198.18.0.1 (the client's)", {"receiver": S4}),
+                     ("Sender Address 198.18.0.5", {"sender": "198.18.0.5"}),
+                     ("Sender Address 198.18.0.2 (the box's)", {"sender": B4})):
+        a, port, _ = c.request(t.port, **kw)
+        eq((a, port), (3, 0), f"Accept and Port for {what}")
+    a, port, _ = c.request(t.port, sender=S4, receiver=B4)
+    eq(a, 0, "Accept for the client's and the box's addresses, explicit")
+    a, port_vlan, _ = c.request(t.port + 1, receiver="198.19.0.2")
+    eq(a, 0, "Accept for the box's VLAN 100 address")
+    eq(c.start_sessions(), 0, "Start-Ack")
+    r = t.exchange(B4, port, 7)
+    check(r is not None and r["seq"] == 0, f"the accepted session is reflected: {r}")
+    c.close()
+    t.close()
+    c6, a, port, _ = negotiate(B6, 41001, receiver="2001:2::99")
+    eq((a, port), (3, 0), "Accept for Receiver Address 2001:2::99")
+    a, port, _ = c6.request(41001, sender="2001:2::5")
+    eq((a, port), (3, 0), "Accept for Sender Address 2001:2::5")
+    a, _, _ = c6.request(41001, sender=S6, receiver=B6)
+    eq(a, 0, "Accept for the IPv6 client's and box's addresses")
+    c6.close()
+    s = lab.release()
+    eq(s["drops"].get("no_session", 0), 0, "no test packet went to a refused session")
+
+    start(lab, prefixes='"198.18.0.0/16", "2001:2::/48"', third_party=True)
+    c, a, _, _ = negotiate(B4, 41002, sender="198.18.0.5")
+    eq(a, 0, "allow-third-party-senders: Sender Address 198.18.0.5 inside the prefixes")
+    a, _, _ = c.request(41003, sender="198.19.0.5")
+    eq(a, 3, "allow-third-party-senders: Sender Address 198.19.0.5 outside the prefixes")
+    a, _, _ = c.request(41004, receiver="198.18.0.99")
+    eq(a, 3, "allow-third-party-senders: still never a foreign Receiver Address")
+    c.close()
+    lab.release()
+
+
+@L.case
+def control_max_timeout_frees_slots(lab):
+    """Issue 12 item 6: eight sessions with Timeout 2^32-1 s fill control.max-sessions (8);
+    after Start, Stop-Sessions and close, their slots come free once control.max-timeout (2 s)
+    has passed, not in 136 years: a waiting client's next request is accepted (polled for, with
+    a generous cap), and not before the 2 s (late packets are still reflected)."""
+    start(lab, max_sessions=8, receiver_max=RECEIVER_MIN + 7, max_timeout=2)
+    forever = 0xffffffff
+    c, a, _, _ = negotiate(B4, 41100, timeout_s=forever)
+    eq(a, 0, "Accept of session 0")
+    for i in range(1, 8):
+        a, _, _ = c.request(41100 + i, timeout_s=forever)
+        eq(a, 0, f"Accept of session {i}")
+    eq(c.start_sessions(), 0, "Start-Ack")
+    c2, a, _, _ = negotiate(B4, 41200)
+    eq(a, 5, "Accept while eight sessions hold every slot (temporary resource limitation)")
+    c.stop_sessions(8)
+    stopped = time.monotonic()
+    c.close()
+    wait_for(lambda: c2.request(41201)[0] == 0, "request accepted after the capped Timeout")
+    check(time.monotonic() - stopped >= 1.5,
+          f"a slot came free {time.monotonic() - stopped:.2f} s after Stop-Sessions, before "
+          "the 2 s Timeout")
+    c2.close()
+    lab.release()
+
+
+@L.case
+def control_refwait_closes_and_keepalive(lab):
+    """Issue 12 item 7: an accepted control connection has TCP keepalive on (ss shows its
+    keepalive timer); a client that starts a session and falls silent (no test packet, no
+    FIN) has its session ended by REFWAIT (2 s) and then its connection closed by the server
+    (waited for as an event), so its only control.max-connections slot serves the next
+    client."""
+    start(lab, max_connections=1, refwait=2)
+    c, a, _, _ = negotiate(B4, 41300)
+    eq(a, 0, "Accept")
+    ss = L.run(["ip", "netns", "exec", lab.rns, "ss", "-tnoH", "state", "established"],
+               check_rc=False).stdout.decode()
+    mine = [ln for ln in ss.splitlines() if f"{B4}:862" in ln or f"[::ffff:{B4}]:862" in ln]
+    keepalive = bool(mine) and all("keepalive" in ln for ln in mine)
+    eq(c.start_sessions(), 0, "Start-Ack")
+    closed = c.closed_by_server(timeout=60)  # silent from here on
+    c.close()
+    check(closed, "the server did not close the connection after REFWAIT ended its session")
+    check(keepalive, f"no keepalive timer on the accepted control connection:\n{ss}")
+    c2 = Client(B4)
+    eq(c2.greeting()[0] & 1, 1, "next client served (Modes), its max-connections slot free")
+    c2.close()
+    lab.release()
+
+
+@L.case
+def control_finished_sessions_free_their_records(lab):
+    """Issue 12 item 8: with control.max-sessions 2, four tests one after another (Request,
+    Start, three test packets, Stop-Sessions with Timeout 1 s, close) are each reflected
+    statefully (the reflector's own sequence numbers 0, 1, 2, not the sender's 1000...): the
+    workers free a session's record when it ends (twamp_reflector_sessions_active back to 0,
+    waited for) instead of after REFWAIT (900 s), when the table share would be full."""
+    start(lab, max_sessions=2)
+    for n in range(4):
+        t = Tester(False)
+        c, a, port, _ = negotiate(B4, t.port, timeout_s=1)
+        eq(a, 0, f"test {n}: Accept")
+        eq(c.start_sessions(), 0, f"test {n}: Start-Ack")
+        for i in range(3):
+            r = t.exchange(B4, port, 1000 + i)
+            check(r is not None, f"test {n}: no reply to packet {i}")
+            eq(r["seq"], i, f"test {n}: reflector sequence number of packet {i} (stateful)")
+        c.stop_sessions(1)
+        c.close()
+        t.close()
+        wait_for(lambda: scrape(lab, "twamp_reflector_sessions_active") == 0,
+                 f"test {n}: its session record freed (sessions_active 0)")
+    s = lab.release()
+    eq(s["table_full"], 0, "flows reflected statelessly for a full table (exit summary)")
+
+
+@L.case
+def control_ptp_timestamps_only_when_negotiated(lab):
+    """Issue 11 item 7 (RFC 8186): the server offers the PTPv2 Timestamp capability (Modes bit
+    9, 512) only when control.modes has "ptpv2-timestamps"; a Z=1 test packet in a session
+    whose client did not choose it is answered in NTP format (reply Z = 0, seconds since 1900);
+    in a session that chose it, Z=1 gets PTPv2 (Z = 1, TAI seconds since 1970) and Z=0 NTP."""
+    def fmt(r, what):
+        check(r is not None, f"{what}: no reply")
+        now = time.time()
+        ntp = abs(r["ts_sec"] - (now + 2208988800)) < 3600 and \
+            abs(r["rx_sec"] - (now + 2208988800)) < 3600
+        ptp = abs(r["ts_sec"] - (now + 37)) < 3600 and abs(r["rx_sec"] - (now + 37)) < 3600
+        check(ntp or ptp, f"{what}: timestamps {r['ts_sec']}/{r['rx_sec']} neither NTP nor PTP")
+        return ("ptp" if ptp else "ntp"), r["z"]
+
+    start(lab)
+    t = Tester(False)
+    c = Client(B4)
+    modes, _ = c.greeting()
+    eq(modes & 512, 0, "PTPv2 capability offered without being configured")
+    c.close()
+    c, a, port, _ = negotiate(B4, t.port)
+    eq(a, 0, "Accept")
+    eq(c.start_sessions(), 0, "Start-Ack")
+    eq(fmt(t.exchange(B4, port, 1, z=True), "Z=1, not negotiated"), ("ntp", False),
+       "format and Z of the reply to a Z=1 packet, capability not negotiated")
+    eq(fmt(t.exchange(B4, port, 2), "Z=0"), ("ntp", False), "reply to a Z=0 packet")
+    c.close()
+    t.close()
+    lab.release()
+
+    start(lab, modes='"unauthenticated", "ptpv2-timestamps"')
+    c = Client(B4)
+    modes, _ = c.greeting()
+    eq(modes & 512, 512, "PTPv2 capability offered when configured")
+    c.close()
+    for mode, want_z1 in ((1 | 512, ("ptp", True)), (1, ("ntp", False))):
+        t = Tester(False)
+        c, a, port, _ = negotiate(B4, t.port, mode=mode)
+        eq(a, 0, f"mode {mode}: Accept")
+        eq(c.start_sessions(), 0, f"mode {mode}: Start-Ack")
+        eq(fmt(t.exchange(B4, port, 1, z=True), f"mode {mode}, Z=1"), want_z1,
+           f"mode {mode}: format and Z of the reply to a Z=1 packet")
+        eq(fmt(t.exchange(B4, port, 2), f"mode {mode}, Z=0"), ("ntp", False),
+           f"mode {mode}: reply to a Z=0 packet")
+        c.close()
+        t.close()
     lab.release()
 
 

@@ -108,8 +108,8 @@ struct reflector_config {
     friend bool operator==(const reflector_config&, const reflector_config&) = default;
 };
 
-// TWAMP-Control Modes bits (RFC 5357 §3.1, RFC 5618, RFC 5938, RFC 6038): the values a
-// Server-Greeting carries.
+// TWAMP-Control Modes bits (RFC 5357 §3.1, RFC 5618, RFC 5938, RFC 6038, RFC 8186): the values
+// a Server-Greeting carries.
 inline constexpr uint32_t mode_unauthenticated = 1;
 inline constexpr uint32_t mode_authenticated = 2;
 inline constexpr uint32_t mode_encrypted = 4;
@@ -117,6 +117,8 @@ inline constexpr uint32_t mode_mixed = 8;
 inline constexpr uint32_t mode_individual_session_control = 16;
 inline constexpr uint32_t mode_reflect_octets = 32;
 inline constexpr uint32_t mode_symmetrical_size = 64;
+// RFC 8186 §2.3: PTPv2 timestamps in TWAMP-Test (IANA TWAMP-Modes bit position 9).
+inline constexpr uint32_t mode_ptpv2_timestamps = 512;
 
 struct port_range {
     uint16_t min = 0;
@@ -137,6 +139,11 @@ struct control_config {
     uint32_t servwait = 900; // seconds
     uint32_t refwait = 900;  // seconds
     port_range receiver_ports{64364, 64373};
+    // The longest Request-TW-Session Timeout honoured (seconds): a longer one is clamped to it.
+    uint32_t max_timeout = 60;
+    // false: a session's Sender Address must be the control client's own; true: any address
+    // inside `prefixes` too.
+    bool allow_third_party_senders = false;
 
     friend bool operator==(const control_config&, const control_config&) = default;
 };

@@ -61,12 +61,14 @@ inline constexpr uint32_t mode_mixed = 8;
 inline constexpr uint32_t mode_individual_session_control = 16; // RFC 5938
 inline constexpr uint32_t mode_reflect_octets = 32;             // RFC 6038
 inline constexpr uint32_t mode_symmetrical_size = 64;           // RFC 6038
+inline constexpr uint32_t mode_ptpv2_timestamps = 512;          // RFC 8186 (bit position 9)
 // The security modes: exactly one of them is chosen in Set-Up-Response.
 inline constexpr uint32_t security_modes =
         mode_unauthenticated | mode_authenticated | mode_encrypted | mode_mixed;
-// What this implementation can serve: unauthenticated plus the three feature bits.
+// What this implementation can serve: unauthenticated plus the feature bits.
 inline constexpr uint32_t supported_modes = mode_unauthenticated | mode_individual_session_control |
-                                            mode_reflect_octets | mode_symmetrical_size;
+                                            mode_reflect_octets | mode_symmetrical_size |
+                                            mode_ptpv2_timestamps;
 
 // The first octet of a command sent by the Control-Client (RFC 4656 §3.3, RFC 5357 §8.4,
 // RFC 5938 §5). 0 Reserved, 1 Forbidden, 4 Reserved, 6 Experimentation are never accepted.

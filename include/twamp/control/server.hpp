@@ -11,7 +11,9 @@
 //   5. a result whose closed() is true: send its output (best effort), then close the socket.
 //      Nothing more comes out of the connection after that.
 //   6. release each session's receiver port (port_pool::release) when it ends: after its
-//      timeout_ns once stopped, or when connection_closed hands it back.
+//      timeout_ns once stopped, or when connection_closed hands it back;
+//   7. a started session it ends on its own (REFWAIT: no test packet for that long): tell the
+//      connection with sessions_ended(), and apply the result like feed()'s.
 // Output is bounded: a connection never writes more than server_greeting_size + the number
 // of octets it was fed, so a client that does not read cannot make the server buffer more than
 // it sent (a driver whose send queue is full simply stops reading). Input is consumed whole: at
@@ -24,6 +26,17 @@
 // Request-TW-Session SID, Number of Packets (which the Session-Reflector does not use) and its
 // RFC 6038 octets when that mode is not negotiated are ignored. A request the server cannot serve
 // is answered with an Accept code, never by closing.
+//
+// Whom the box sends to, and from which address (issue 12: an admitted client must not aim the
+// reflector at a third party nor make it spoof): a request's Receiver Address must be one of the
+// box's own addresses (policy.local_addresses; zero = the connection's local address, RFC 5357
+// §3.5), its Sender Address the control client's own (zero = it), or, only with
+// policy.allow_third_party_senders, an address inside policy.sender_prefixes (control.prefixes).
+// Anything else is refused with Accept 3, "Some aspect of request is not supported" (RFC 4656
+// §3.3): the request is well formed, and this server does not support it; Accept 1 ("Failure,
+// reason unspecified") would hide why. The Timeout is clamped to policy.max_timeout_ns: the
+// client is not told (Accept-Session has no field for it), and only test packets arriving more
+// than max_timeout after Stop-Sessions go unanswered, which any sender counts as lost anyway.
 #pragma once
 
 #include <array>
@@ -56,8 +69,9 @@ enum class close_reason : uint8_t {
     peer_closed,      // abort(): the client closed the TCP connection
     io_error,         // abort(): socket error
     shutdown,         // abort(): server stopping or the connection is no longer allowed
+    refwait,          // sessions_ended() left no started session (REFWAIT ended the test)
 };
-inline constexpr std::size_t close_reason_count = 12;
+inline constexpr std::size_t close_reason_count = 13;
 std::string_view to_string(close_reason r) noexcept;
 
 // Box totals, shared by every connection of a server (single writer: the slow path; relaxed
@@ -82,10 +96,21 @@ struct server_policy {
     uint64_t servwait_ns = 900'000'000'000ULL; // 0 = no SERVWAIT
     uint64_t start_time_ns = 0;                // Server-Start Start-Time: server start, Unix ns
     uint32_t count = default_count;            // Server-Greeting Count (>= 1024, power of 2)
+    // The box's own addresses (every port and VLAN, both families): the only Receiver Addresses
+    // a session may have. Empty: every request is refused ("receiver address").
+    std::vector<config::ip_address> local_addresses;
+    // A Sender Address other than the client's own: refused unless this is set, and then only
+    // inside sender_prefixes (control.allow-third-party-senders, control.prefixes).
+    bool allow_third_party_senders = false;
+    std::vector<config::ip_prefix> sender_prefixes;
+    uint64_t max_timeout_ns = 60'000'000'000ULL; // Request-TW-Session Timeout clamped to this
 
-    static server_policy from_config(const config::control_config& c,
-                                     uint64_t server_start_ns) noexcept;
+    // Everything but local_addresses (see local_addresses_of).
+    static server_policy from_config(const config::control_config& c, uint64_t server_start_ns);
 };
+
+// The interface addresses of every port and VLAN of a config, without prefix length.
+std::vector<config::ip_address> local_addresses_of(const config::config& c);
 
 // The control connection's own addresses: they replace zero addresses in Request-TW-Session.
 struct connection_addresses {
@@ -112,8 +137,9 @@ struct session_refused {
     accept_code accept = accept_code::failure;
     uint16_t requested_port = 0;
     // For the log line: "ipvn", "conf-sender/conf-receiver", "schedule slots", "type-p",
-    // "padding length", "padding to reflect", "address family" or "allocator" (its Accept code
-    // says why: a limit or a policy refusal). A static string.
+    // "padding length", "padding to reflect", "address family", "receiver address", "sender
+    // address" or "allocator" (its Accept code says why: a limit or a policy refusal). A static
+    // string.
     std::string_view why;
 };
 // Start-Sessions (all not yet started sessions) or Start-N-Sessions: reflect them now.
@@ -176,6 +202,12 @@ public:
     std::optional<uint64_t> next_deadline() const noexcept;
     // A close the driver decides (peer_closed, io_error, shutdown). No-op when closed.
     result abort(close_reason reason);
+    // The driver ended these sessions of the connection itself (REFWAIT, RFC 5357 §4.2): the
+    // connection forgets them (their ports are the driver's to release; unknown SIDs are
+    // ignored). When no started session is left, the test is over and nothing but a new
+    // request could follow: the connection closes (refwait), handing back the sessions it still
+    // held, rather than stay `running` with SERVWAIT suspended for a client that may be gone.
+    result sessions_ended(std::span<const sid_t> sids);
 
     server_state state() const noexcept { return state_; }
     bool is_closed() const noexcept { return state_ == server_state::closed; }

@@ -193,7 +193,8 @@ TEST(diff, control_keys) {
     ASSERT_EQ(m.size(), 1U);
     EXPECT_EQ(m[0].to, "[ unauthenticated reflect-octets ]");
     for (const char* kv : {"max-connections = 1;", "max-sessions = 1;", "servwait = 1;",
-                           "refwait = 1;", "receiver-ports = { min = 1; max = 2; };"}) {
+                           "refwait = 1;", "receiver-ports = { min = 1; max = 2; };",
+                           "max-timeout = 1;", "allow-third-party-senders = true;"}) {
         auto cs = changes(edit("control = {", std::string("control = { ") + kv));
         ASSERT_EQ(cs.size(), 1U) << kv;
         EXPECT_TRUE(cs[0].reloadable) << kv;

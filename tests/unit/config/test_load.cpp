@@ -222,6 +222,8 @@ TEST(load, reference_conf_documents_every_key) {
                             "servwait",
                             "refwait",
                             "receiver-ports",
+                            "max-timeout",
+                            "allow-third-party-senders",
                             "min",
                             "max",
                             "metrics",
@@ -304,6 +306,24 @@ TEST(load, control_values) {
     EXPECT_EQ(c.control.max_sessions, 1048576U);
     EXPECT_EQ(c.control.refwait, 604800U);
     EXPECT_EQ(c.control.receiver_ports, (port_range{5000, 5000}));
+    EXPECT_EQ(c.control.max_timeout, 60U) << "default";
+    EXPECT_FALSE(c.control.allow_third_party_senders) << "default";
+}
+
+TEST(load, control_timeout_cap_third_party_senders_and_ptp) {
+    config c = load_ok(with_port(R"(control = { prefixes = [ ];
+  modes = [ "unauthenticated", "ptpv2-timestamps" ];
+  max-timeout = 86400; allow-third-party-senders = true; };)"));
+    EXPECT_EQ(c.control.max_timeout, 86400U);
+    EXPECT_TRUE(c.control.allow_third_party_senders);
+    EXPECT_EQ(c.control.modes, 1U | 512U) << "RFC 8186: bit position 9";
+    EXPECT_EQ(modes_to_string(c.control.modes), "unauthenticated ptpv2-timestamps");
+    for (const char* bad :
+         {"max-timeout = 0;", "max-timeout = 86401;", "allow-third-party-senders = 1;"}) {
+        load_result r =
+                load_string(with_port(std::string("control = { prefixes = [ ]; ") + bad + " };"));
+        EXPECT_FALSE(r.ok()) << bad;
+    }
 }
 
 TEST(load, metrics_values) {

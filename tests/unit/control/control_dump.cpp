@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
     tc::server_policy policy;
     policy.modes = modes;
     policy.start_time_ns = now - 3600'000'000'000ULL;
+    policy.local_addresses = {addrs.local};
     tc::server_connection server(policy, pool, addrs, tc::os_random);
     tc::client_connection client({want});
 

@@ -224,11 +224,12 @@ struct pair_run {
     std::vector<client_event> client_events;
 
     pair_run(uint32_t server_modes, uint32_t wanted, connection_addresses a)
-        : server(make_policy(server_modes), pool, a, os_random, &counters), client({wanted}) {}
+        : server(make_policy(server_modes, a), pool, a, os_random, &counters), client({wanted}) {}
 
-    static server_policy make_policy(uint32_t modes) {
+    static server_policy make_policy(uint32_t modes, const connection_addresses& a) {
         server_policy p;
         p.modes = modes;
+        p.local_addresses = {a.local};
         p.start_time_ns = t0 - 3600 * s;
         return p;
     }

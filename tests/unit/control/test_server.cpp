@@ -60,6 +60,10 @@ protected:
         policy.modes = modes;
         policy.servwait_ns = 900 * s;
         policy.start_time_ns = server_started_ns;
+        if (policy.local_addresses.empty()) { // the lab's box: untagged and VLAN 100
+            policy.local_addresses = {v4(198, 18, 0, 2), v6("2001:2::2"), v4(198, 19, 0, 2),
+                                      v6("2001:2:0:100::2")};
+        }
         conn = std::make_unique<server_connection>(
                 policy, alloc != nullptr ? *alloc : pool, addrs,
                 [this](std::span<uint8_t> out) {
@@ -210,6 +214,27 @@ TEST_F(server, feature_bits_offered_are_accepted) {
     EXPECT_EQ(conn->mode(), 0x71U);
 }
 
+TEST_F(server, ptpv2_timestamps_only_when_offered_and_chosen) {
+    // RFC 8186 §2.3: Modes bit position 9 (value 512). Offered only when configured...
+    make(mode_unauthenticated);
+    EXPECT_EQ(load_be32(&greet().output[12]), 1U) << "not configured: not offered";
+    make(mode_unauthenticated | mode_ptpv2_timestamps);
+    EXPECT_EQ(load_be32(&greet().output[12]), 0x201U);
+    // ... chosen by the client: the sessions carry it in their mode (the driver then lets the
+    // request's Z bit pick PTPv2; without it every reply is NTP).
+    setup(0x201, 0x201);
+    EXPECT_EQ(accept_one().mode & mode_ptpv2_timestamps, mode_ptpv2_timestamps);
+    setup(0x201, 0x1);
+    EXPECT_EQ(accept_one().mode & mode_ptpv2_timestamps, 0U);
+    // ... and not accepted when not offered.
+    make(mode_unauthenticated);
+    greet();
+    auto r = feed(setup_response_bytes(0x201));
+    EXPECT_EQ(r.output[15], 3) << "Server-Start Accept";
+    ASSERT_TRUE(r.closed());
+    EXPECT_EQ(r.closed()->reason, close_reason::mode_not_offered);
+}
+
 // ---- Request-TW-Session -> Accept-Session (RFC 5357 §3.5) -------------------------------------
 
 TEST_F(server, request_with_zero_addresses_uses_the_control_connection) {
@@ -260,10 +285,11 @@ TEST_F(server, request_with_zero_addresses_uses_the_control_connection) {
 TEST_F(server, request_with_explicit_addresses) {
     setup();
     request_fields f;
-    f.sender_addr = {198, 18, 5, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    // The client's own address, and another of the box's (its VLAN 100 address).
+    f.sender_addr = {198, 18, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     f.receiver_addr = {198, 19, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     auto si = accept_one(f);
-    EXPECT_EQ(si.sender, v4(198, 18, 5, 5));
+    EXPECT_EQ(si.sender, v4(198, 18, 0, 1));
     EXPECT_EQ(si.receiver, v4(198, 19, 0, 2));
     EXPECT_EQ(slice(std::vector<uint8_t>(si.sid.begin(), si.sid.end()), 0, 4),
               (std::vector<uint8_t>{198, 19, 0, 2}));
@@ -282,6 +308,101 @@ TEST_F(server, ipv6_request) {
     EXPECT_EQ(si.sid[1], 0x01);
     EXPECT_EQ(si.sid[2], 0x00);
     EXPECT_EQ(si.sid[3], 0x00);
+}
+
+// ---- Whom the box sends to and from (issue 12 item 5) --------------------------------------
+
+// An Accept-Session refusing with Accept 3 (RFC 4656 §3.3 "Some aspect of request is not
+// supported"): no port, no SID, nothing reserved.
+void expect_refused_3(const result& r, std::string_view why, const port_pool& pool,
+                      std::size_t in_use = 0) {
+    ASSERT_EQ(r.output.size(), accept_session_size);
+    EXPECT_EQ(r.output[0], 3) << why;
+    EXPECT_EQ(load_be16(&r.output[2]), 0) << why;
+    EXPECT_TRUE(all_zero(slice(r.output, 4, 16))) << why << ": no SID";
+    auto ref = all<session_refused>(r);
+    ASSERT_EQ(ref.size(), 1U) << why;
+    EXPECT_EQ(ref[0].accept, accept_code::not_supported);
+    EXPECT_EQ(ref[0].why, why);
+    EXPECT_TRUE(all<session_accepted>(r).empty());
+    EXPECT_FALSE(r.closed()) << "answered, not closed";
+    EXPECT_EQ(pool.in_use(), in_use) << why << ": nothing reserved";
+}
+
+std::vector<uint8_t> wire4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    std::vector<uint8_t> v(16, 0);
+    v[0] = a;
+    v[1] = b;
+    v[2] = c;
+    v[3] = d;
+    return v;
+}
+std::vector<uint8_t> wire6(const char* text) {
+    auto a = v6(text);
+    return {a.bytes.begin(), a.bytes.end()};
+}
+
+TEST_F(server, a_receiver_address_not_the_boxs_is_refused) {
+    setup();
+    request_fields f;
+    // 198.18.0.99: on the box's subnet, not its address (the workers would send replies from
+    // it); 198.18.0.1: the client's own; 198.51.100.7: anywhere.
+    for (auto addr : {wire4(198, 18, 0, 99), wire4(198, 18, 0, 1), wire4(198, 51, 100, 7)}) {
+        f.receiver_addr = addr;
+        expect_refused_3(feed(request_bytes(f)), "receiver address", pool);
+    }
+    EXPECT_EQ(counters.session_refused[3].load(), 3U);
+    EXPECT_EQ(counters.session_accepted.load(), 0U);
+    // The box's own, explicitly or as zero: accepted.
+    f.receiver_addr = wire4(198, 18, 0, 2);
+    EXPECT_EQ(accept_one(f).receiver, v4(198, 18, 0, 2));
+    f.receiver_addr = wire4(0, 0, 0, 0);
+    EXPECT_EQ(accept_one(f).receiver, v4(198, 18, 0, 2));
+}
+
+TEST_F(server, a_zero_receiver_address_is_refused_when_the_connection_is_not_to_the_box) {
+    addrs.local = v4(198, 18, 0, 77); // e.g. a listener on an address no port has
+    setup();
+    expect_refused_3(feed(request_bytes({})), "receiver address", pool);
+}
+
+TEST_F(server, ipv6_receiver_address_not_the_boxs_is_refused) {
+    addrs = {v6("2001:2::2"), v6("2001:2::1")};
+    setup();
+    request_fields f;
+    f.ipvn = 6;
+    f.receiver_addr = wire6("2001:2::99");
+    expect_refused_3(feed(request_bytes(f)), "receiver address", pool);
+    f.receiver_addr = wire6("2001:2:0:100::2"); // the box's, on VLAN 100
+    EXPECT_EQ(accept_one(f).receiver, v6("2001:2:0:100::2"));
+}
+
+TEST_F(server, a_sender_address_not_the_clients_is_refused_by_default) {
+    setup();
+    request_fields f;
+    // Inside control.prefixes or not: the replies would go to a host that did not ask.
+    for (auto addr : {wire4(198, 18, 5, 5), wire4(198, 51, 100, 7), wire4(198, 18, 0, 2)}) {
+        f.sender_addr = addr;
+        expect_refused_3(feed(request_bytes(f)), "sender address", pool);
+    }
+    addrs = {v6("2001:2::2"), v6("2001:2::1")};
+    setup();
+    f.ipvn = 6;
+    f.sender_addr = wire6("2001:2::5");
+    expect_refused_3(feed(request_bytes(f)), "sender address", pool);
+    f.sender_addr = wire6("2001:2::1"); // the client's own, explicitly
+    EXPECT_EQ(accept_one(f).sender, v6("2001:2::1"));
+}
+
+TEST_F(server, third_party_senders_when_allowed_only_inside_the_prefixes) {
+    policy.allow_third_party_senders = true;
+    policy.sender_prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/16")};
+    setup();
+    request_fields f;
+    f.sender_addr = wire4(198, 18, 5, 5);
+    EXPECT_EQ(accept_one(f).sender, v4(198, 18, 5, 5));
+    f.sender_addr = wire4(198, 19, 5, 5);
+    expect_refused_3(feed(request_bytes(f)), "sender address", pool, 1);
 }
 
 TEST_F(server, family_mismatch_is_not_supported) {
@@ -524,6 +645,30 @@ TEST_F(server, stop_sessions_stops_everything_with_its_timeout) {
     // A new round on the same connection.
     accept_one();
     EXPECT_EQ(feed(start_sessions_bytes()).output.size(), 32U);
+}
+
+TEST_F(server, the_timeout_is_clamped_to_the_policys_cap) {
+    // Issue 12 item 6: Timeout 2^32 - 1 s would keep a stopped session, and its slot under
+    // control.max-sessions, for 136 years.
+    policy.max_timeout_ns = 60 * s;
+    setup();
+    request_fields f;
+    f.timeout = 0xffffffffULL << 32;
+    auto a = accept_one(f);
+    EXPECT_EQ(a.timeout_ns, 60 * s);
+    f.timeout = ~0ULL;
+    EXPECT_EQ(accept_one(f).timeout_ns, 60 * s);
+    f.timeout = (60ULL << 32) | 1; // a hair over: clamped too
+    EXPECT_EQ(accept_one(f).timeout_ns, 60 * s);
+    f.timeout = 59ULL << 32; // under the cap: as asked
+    EXPECT_EQ(accept_one(f).timeout_ns, 59 * s);
+    feed(start_sessions_bytes());
+    auto st = all<sessions_stopped>(feed(stop_sessions_bytes(0, 4)));
+    ASSERT_EQ(st.size(), 1U);
+    ASSERT_EQ(st[0].sessions.size(), 4U);
+    EXPECT_EQ(st[0].sessions[0], (session_ref{a.sid, a.receiver_port, true, 60 * s}))
+            << "the driver frees the slot 60 s after the stop";
+    EXPECT_EQ(st[0].sessions[3].timeout_ns, 59 * s);
 }
 
 TEST_F(server, stop_sessions_reports_the_clients_accept) {
@@ -811,6 +956,48 @@ TEST_F(server, abort_hands_back_the_sessions) {
     EXPECT_EQ(closed_count(close_reason::io_error), 0U);
 }
 
+// ---- Sessions the driver ends (REFWAIT, issue 12 item 7) --------------------------------------
+
+TEST_F(server, refwait_ending_the_last_started_session_closes_the_connection) {
+    setup();
+    auto a = accept_one();
+    auto b = accept_one();
+    feed(start_sessions_bytes());
+    ASSERT_EQ(conn->next_deadline(), std::nullopt) << "SERVWAIT suspended while the test runs";
+    auto r = conn->sessions_ended(std::vector<sid_t>{a.sid});
+    EXPECT_TRUE(r.actions.empty()) << "b still runs";
+    EXPECT_EQ(conn->state(), server_state::running);
+    EXPECT_EQ(conn->sessions().size(), 1U);
+    r = conn->sessions_ended(std::vector<sid_t>{b.sid});
+    EXPECT_TRUE(r.output.empty());
+    ASSERT_TRUE(r.closed());
+    EXPECT_EQ(r.closed()->reason, close_reason::refwait);
+    EXPECT_TRUE(r.closed()->sessions.empty()) << "the driver already ended a and b";
+    EXPECT_TRUE(conn->is_closed());
+    EXPECT_EQ(closed_count(close_reason::refwait), 1U);
+    EXPECT_TRUE(conn->sessions_ended(std::vector<sid_t>{b.sid}).actions.empty()) << "closed";
+}
+
+TEST_F(server, refwait_with_unknown_sids_changes_nothing) {
+    setup();
+    accept_one();
+    feed(start_sessions_bytes());
+    sid_t other{};
+    other[0] = 7;
+    EXPECT_TRUE(conn->sessions_ended(std::vector<sid_t>{other}).actions.empty());
+    EXPECT_EQ(conn->state(), server_state::running);
+}
+
+TEST_F(server_isc, refwait_hands_back_the_sessions_not_started) {
+    feed(n_bytes(7, 0, {ss[0].sid}));
+    auto r = conn->sessions_ended(std::vector<sid_t>{ss[0].sid});
+    ASSERT_TRUE(r.closed());
+    EXPECT_EQ(r.closed()->reason, close_reason::refwait);
+    ASSERT_EQ(r.closed()->sessions.size(), 2U) << "ss[1] and ss[2], accepted, never started";
+    EXPECT_EQ(r.closed()->sessions[0].sid, ss[1].sid);
+    EXPECT_FALSE(r.closed()->sessions[0].started);
+}
+
 TEST_F(server, feeding_before_the_greeting_is_a_driver_bug) {
     make();
     auto r = feed(setup_response_bytes(1));
@@ -843,11 +1030,32 @@ TEST_F(server, policy_from_config) {
     twamp::config::control_config c;
     c.modes = 0x31;
     c.servwait = 10;
+    c.prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/15")};
     auto p = server_policy::from_config(c, 42);
     EXPECT_EQ(p.modes, 0x31U);
     EXPECT_EQ(p.servwait_ns, 10 * s);
     EXPECT_EQ(p.start_time_ns, 42U);
     EXPECT_EQ(p.count, 1024U);
+    EXPECT_EQ(p.max_timeout_ns, 60 * s) << "control.max-timeout default";
+    EXPECT_FALSE(p.allow_third_party_senders);
+    EXPECT_EQ(p.sender_prefixes, c.prefixes);
+    c.max_timeout = 5;
+    c.allow_third_party_senders = true;
+    p = server_policy::from_config(c, 42);
+    EXPECT_EQ(p.max_timeout_ns, 5 * s);
+    EXPECT_TRUE(p.allow_third_party_senders);
+}
+
+TEST(server_local_addresses, every_port_and_vlan_address_without_length) {
+    twamp::config::config c;
+    c.ports.resize(2);
+    c.ports[0].addresses = {*twamp::config::ip_prefix::parse("198.18.0.2/24"),
+                            *twamp::config::ip_prefix::parse("2001:2::2/64")};
+    c.ports[0].vlans.push_back({100, {*twamp::config::ip_prefix::parse("198.19.0.2/24")}});
+    c.ports[1].vlans.push_back({7, {*twamp::config::ip_prefix::parse("2001:2:0:7::2/64")}});
+    EXPECT_EQ(local_addresses_of(c),
+              (std::vector<twamp::config::ip_address>{v4(198, 18, 0, 2), v6("2001:2::2"),
+                                                      v4(198, 19, 0, 2), v6("2001:2:0:7::2")}));
 }
 
 TEST(server_names, close_reasons_are_distinct_label_values) {

@@ -110,12 +110,14 @@ struct server_transport final : control_transport {
 
     server_transport(uint32_t modes, cfg::port_range range, uint32_t max_sessions,
                      tc::connection_addresses a, std::size_t chunk_size = 4096)
-        : pool(range, max_sessions), server(policy(modes), pool, a, counting), chunk(chunk_size) {
+        : pool(range, max_sessions), server(policy(modes, a), pool, a, counting),
+          chunk(chunk_size) {
         take(server.greeting(t0));
     }
-    static tc::server_policy policy(uint32_t modes) {
+    static tc::server_policy policy(uint32_t modes, const tc::connection_addresses& a) {
         tc::server_policy p;
         p.modes = modes;
+        p.local_addresses = {a.local}; // the box's address: the connection's
         p.start_time_ns = t0 - 60'000'000'000ULL;
         return p;
     }

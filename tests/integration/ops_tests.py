@@ -235,7 +235,7 @@ def wait_for(what, fn, timeout, step=0.02):
         time.sleep(step)
 
 
-def reload_and_wait(d, pattern, n_before, timeout=5):
+def reload_and_wait(d, pattern, n_before, timeout=30):
     """SIGHUP; wait until the log holds n_before + 1 lines matching `pattern` (the reload's
     own log line, written once the new snapshot is published and every worker has passed a
     quiescent point). Returns the new matching line."""
@@ -711,8 +711,9 @@ def stats_period(lab):
     ping = subprocess.run(L.ping_cmd(lab, B4, "--rate", 200, "-c", 400), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, timeout=30)
     replies, others, summ = L.parse_ping_output(ping.stdout.decode())
-    L.check_ping_run("twamp-ping to alpha after the reload",
-                     (ping.returncode, replies, others, summ), count=400, size=41)
+    # Only the count matters here (the run's timing is lab_tests' check_ping_run's business).
+    eq((ping.returncode, len(replies), sorted(r["seq"] for r in replies)),
+       (0, 400, list(range(400))), "twamp-ping to alpha after the reload: exit, replies, seqs")
     n2 = len(after_lines())
     wait_for("two more stats blocks after the reload", lambda: len(after_lines()) >= n2 + 2,
              15)

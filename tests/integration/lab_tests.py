@@ -1374,6 +1374,17 @@ def spoofed_sources_dropped(lab):
     req = twamp_request(7)
     e = Ether(dst=d.mac, src=lab.smac)
     ll = eui64_link_local(d.mac)
+    # The TAP's kernel really has it (DAD may still be running: wait for it to appear).
+    have = []
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        info = json.loads(run(["ip", "netns", "exec", lab.rns, "ip", "-j", "-6", "addr", "show",
+                               "dev", lab.tap]).stdout or "[]")
+        have = [a["local"] for i in info for a in i.get("addr_info", [])]
+        if ll in have:
+            break
+        time.sleep(0.2)
+    check(ll in have, f"the TAP {lab.tap} has no link-local {ll} (addresses: {have})")
     frames = [  # (what, reason, frame)
         ("198.18.0.2:862 -> 198.18.0.2:862 ('light')", "own_source_address",
          e / IP(src=B4, dst=B4) / UDP(sport=LIGHT, dport=LIGHT) / Raw(req)),

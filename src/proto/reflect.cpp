@@ -199,7 +199,9 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
 // AMD EPYC Zen 4 KVM guest, TSC 2.6 GHz, g++ 12 -O2): the whole chain parse_frame +
 // check_test_packet + reflect_prepare + reflect_finish takes ~123 on-CPU TSC cycles (722
 // instructions) per IPv4 TWAMP Light packet with software checksum verification, ~112 (629)
-// with NIC-verified checksums; STAMP IPv4 ~126 (732).
+// with NIC-verified checksums; STAMP IPv4 ~126 (732). The RFC wire fixes of 2026-12-03
+// (perf/RESULTS.md "Wire conformance") added 5..18 instructions on these frames and no
+// measurable cycles; re-using a 1,400-octet request's padding costs ~50 cycles (the memmove).
 drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_in,
                                  const reflect_policy& policy, const reflect_params& params,
                                  pending_reply& out) noexcept {

@@ -29,24 +29,28 @@ void set_flags(std::span<uint8_t> area, std::size_t off, uint8_t flags, tlv_resu
     }
 }
 
-// Offset just past the last non-zero octet of the area (0 when all are zero). From the end, 32
-// octets (four words OR-ed, which the compiler keeps in vector registers) at a time, then 8:
-// called at most once per area, and only when a TLV header of four zero octets (or a zero
-// tail shorter than a header) is met. 8 octets a step cost ~190 TSC cycles on a 1,356-octet
-// zero tail (perf/RESULTS.md "Wire conformance"), 32 a step about a third of that.
+// Offset just past the last non-zero octet of the area (0 when all are zero). From the end, 64
+// octets a step as four 16-octet vectors OR-ed (GCC/clang vector extension: SSE2 on x86-64,
+// NEON on Arm), then 8: called at most once per area, and only when a TLV header of four
+// zero octets (or a zero tail shorter than a header) is met. On a 1,356-octet zero tail
+// (callgrind, reflect_bench "stamp ipv4 1400 zeros"): reflect_tlvs() ~700 instructions 32
+// octets a step in 64-bit words, ~530 this way; walking it as 339 Type-0 TLVs took ~10,900.
 std::size_t nonzero_end(std::span<const uint8_t> area) noexcept {
+    typedef uint64_t u64x2 __attribute__((vector_size(16)));
+    const uint8_t* p = area.data();
     std::size_t n = area.size();
-    while (n >= 32) {
-        uint64_t w[4];
-        std::memcpy(w, area.data() + n - 32, 32);
-        if ((w[0] | w[1] | w[2] | w[3]) != 0) {
+    while (n >= 64) {
+        u64x2 v[4];
+        std::memcpy(v, p + n - 64, 64);
+        const u64x2 o = (v[0] | v[1]) | (v[2] | v[3]);
+        if ((o[0] | o[1]) != 0) {
             break;
         }
-        n -= 32;
+        n -= 64;
     }
     while (n >= 8) {
         uint64_t w;
-        std::memcpy(&w, area.data() + n - 8, 8);
+        std::memcpy(&w, p + n - 8, 8);
         if (w != 0) {
             break;
         }

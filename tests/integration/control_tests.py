@@ -464,9 +464,13 @@ def control_finished_sessions_free_their_records(lab):
         eq(a, 0, f"test {n}: Accept")
         eq(c.start_sessions(), 0, f"test {n}: Start-Ack")
         for i in range(3):
+            if i:
+                time.sleep(0.2)  # spacing, so that aging walks run while the session lives
             r = t.exchange(B4, port, 1000 + i)
             check(r is not None, f"test {n}: no reply to packet {i}")
             eq(r["seq"], i, f"test {n}: reflector sequence number of packet {i} (stateful)")
+        # One record per test: a live session's record is kept, not dropped and made anew.
+        eq(scrape(lab, "twamp_reflector_sessions_created_total"), n + 1, "records created")
         c.stop_sessions(1)
         c.close()
         t.close()

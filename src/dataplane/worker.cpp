@@ -266,6 +266,7 @@ int worker_main(void* arg) {
                         const context_rt* ctx = memo.ctx;
                         const proto::reflect_policy* policy = ctx ? &ctx->policy : nullptr;
                         bool admitted = false;
+                        int32_t ctl_ssid = -1; // a control session's tag: its records' SSID
                         if (!ctx && ctl) {
                             // A TWAMP-Control session's receiver port?
                             uint8_t dst16[16];
@@ -274,6 +275,7 @@ int worker_main(void* arg) {
                             if (cs && snap && w.control_slot < snap->contexts().size()) {
                                 ctx = &snap->contexts()[w.control_slot];
                                 policy = &cs->policy;
+                                ctl_ssid = cs->tag;
                                 admitted = cs->started && mapped_addr(ip, v6, true) == cs->sender &&
                                            (cs->sender_port == 0 || cs->sender_port == pf.src_port);
                                 if (!cs->started) {
@@ -321,8 +323,12 @@ int worker_main(void* arg) {
                                 c.key = -1;
                                 if (ctx->stateful) {
                                     session_key& sk = keys[nk];
-                                    const uint16_t ssid = proto::test_packet_ssid(
-                                            std::span<const uint8_t>(data, len), pf, policy->mode);
+                                    const uint16_t ssid =
+                                            ctl_ssid >= 0
+                                                    ? static_cast<uint16_t>(ctl_ssid)
+                                                    : proto::test_packet_ssid(
+                                                              std::span<const uint8_t>(data, len),
+                                                              pf, policy->mode);
                                     const addr_words src = mapped_addr(ip, v6, true);
                                     store_key(sk,
                                               ctx->index | (uint64_t{ssid} << 16) |

@@ -22,6 +22,10 @@ struct control_session_rt {
     uint8_t sender[16] = {};
     uint16_t sender_port = 0; // 0: any (the client did not say)
     bool started = false;
+    // The SSID of this session's records in the workers' session tables (TWAMP test packets
+    // have no SSID of their own): differs from the sessions that held the receiver port
+    // before, so a new session on a reused port never continues an old record's numbering.
+    uint16_t tag = 0;
     proto::reflect_policy policy{}; // twamp-light test packets, the session's DSCP
 
     bool key_less(const uint8_t* addr, uint16_t port) const noexcept {
@@ -64,14 +68,16 @@ public:
 
     bool in_receiver_range(uint16_t port) const noexcept { return port >= min_ && port <= max_; }
 
-    // Aging (not the per-packet path): whether a worker's session record keyed (src, src_port
-    // -> dst, dst_port) still belongs to a session of this table, started (or stopped and in its
-    // Timeout) and with that sender. A record of a session that ended fails, so the worker frees
-    // it at once instead of keeping it (and its place under control.max-sessions) for REFWAIT.
-    bool holds(const uint8_t src[16], uint16_t src_port, const uint8_t dst[16],
+    // Aging (not the per-packet path): whether a worker's session record keyed (ssid, src,
+    // src_port -> dst, dst_port) still belongs to a session of this table: started (or stopped
+    // and in its Timeout), with that sender and tag. A record of a session that ended fails, so
+    // the worker frees it at once instead of keeping it (and its place under
+    // control.max-sessions) for REFWAIT.
+    bool holds(uint16_t ssid, const uint8_t src[16], uint16_t src_port, const uint8_t dst[16],
                uint16_t dst_port) const noexcept {
         const control_session_rt* cs = find(dst, dst_port);
-        return cs != nullptr && cs->started && std::memcmp(cs->sender, src, 16) == 0 &&
+        return cs != nullptr && cs->started && cs->tag == ssid &&
+               std::memcmp(cs->sender, src, 16) == 0 &&
                (cs->sender_port == 0 || cs->sender_port == src_port);
     }
 

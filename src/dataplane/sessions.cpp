@@ -213,7 +213,7 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
             void* key = nullptr;
             if (rte_hash_get_key_with_position(hash_, static_cast<int32_t>(i), &key) == 0) {
                 const auto* k = static_cast<const session_key*>(key);
-                expired = !control->holds(k->src, k->src_port, k->dst, k->dst_port);
+                expired = !control->holds(k->ssid, k->src, k->src_port, k->dst, k->dst_port);
             }
         }
         if (expired) {

@@ -319,6 +319,7 @@ int worker_main(void* arg) {
                             memo.acl_ctx = nullptr;
                         }
                         bool admitted = false;
+                        int32_t ctl_ssid = -1; // a control session's tag: its records' SSID
                         if (!ctx && ctl) {
                             // A TWAMP-Control session's receiver port?
                             uint8_t dst16[16];
@@ -327,6 +328,7 @@ int worker_main(void* arg) {
                             if (cs && snap && w.control_slot < snap->contexts().size()) {
                                 ctx = &snap->contexts()[w.control_slot];
                                 policy = &cs->policy;
+                                ctl_ssid = cs->tag;
                                 admitted = cs->started && src == cs->sender &&
                                            (cs->sender_port == 0 || cs->sender_port == pf.src_port);
                                 if (!cs->started) {
@@ -374,8 +376,12 @@ int worker_main(void* arg) {
                                 c.key = -1;
                                 if (ctx->stateful) {
                                     session_key& sk = keys[nk];
-                                    const uint16_t ssid = proto::test_packet_ssid(
-                                            std::span<const uint8_t>(data, len), pf, policy->mode);
+                                    const uint16_t ssid =
+                                            ctl_ssid >= 0
+                                                    ? static_cast<uint16_t>(ctl_ssid)
+                                                    : proto::test_packet_ssid(
+                                                              std::span<const uint8_t>(data, len),
+                                                              pf, policy->mode);
                                     store_key(sk,
                                               ctx->index | (uint64_t{ssid} << 16) |
                                                       (uint64_t{pf.src_port} << 32) |

@@ -214,6 +214,7 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
             session s;
             s.info = acc->session;
             s.owner_fd = c.fd;
+            s.tag = ++next_tag_;
             sessions_[s.info.sid] = s;
             dirty_ = true;
         } else if (auto* st = std::get_if<control::sessions_started>(&a)) {
@@ -376,6 +377,7 @@ void control_server::republish() {
         to16(s.info.sender, r.sender);
         r.sender_port = s.info.sender_port;
         r.started = s.started;
+        r.tag = s.tag;
         r.policy.mode = proto::test_mode::twamp_light; // RFC 5357 §4 test packets
         r.policy.dscp = static_cast<int8_t>(s.info.dscp);
         // RFC 8186 §2.3: PTPv2 timestamps only where the client chose the capability in

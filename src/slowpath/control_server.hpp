@@ -70,6 +70,7 @@ private:
         int owner_fd = -1; // control connection, -1 once stopped
         bool started = false;
         uint64_t remove_at_ns = 0; // after Stop-Sessions: its Timeout later
+        uint16_t tag = 0;          // control_session_rt::tag
     };
     void check_refwait(uint64_t now_ns);
 
@@ -92,6 +93,7 @@ private:
     std::map<int, conn> conns_;
     std::map<control::sid_t, session> sessions_;
     bool dirty_ = false;
+    uint16_t next_tag_ = 0; // wraps: 65,536 sessions before a tag repeats
     std::unique_ptr<dataplane::port_activity> activity_;
 };
 

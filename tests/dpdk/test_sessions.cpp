@@ -473,9 +473,9 @@ TEST(sessions, control_session_records_end_with_their_session) {
     auto t = make_table(10);
     // Session A: sender 198.18.0.1:40000 -> receiver 198.18.0.2:64400; B on 64401 (any sender
     // port); and a static reflector's record with the very same addresses and ports as A.
-    auto k = [](uint16_t ctx, uint16_t sport, uint16_t dport) {
+    auto k = [](uint16_t ctx, uint16_t sport, uint16_t dport, uint16_t tag = 7) {
         session_key x = key(ctx, 1);
-        x.ssid = 0;
+        x.ssid = tag; // the session's tag
         x.src[14] = 0;
         x.src[15] = 1;
         x.src_port = sport;
@@ -483,9 +483,10 @@ TEST(sessions, control_session_records_end_with_their_session) {
         return x;
     };
     const session_key a = k(ctl_slot, 40000, 64400), b = k(ctl_slot, 40001, 64401),
-                      other = k(0, 40000, 64400), wrong_sender_port = k(ctl_slot, 40002, 64400);
+                      other = k(0, 40000, 64400), wrong_sender_port = k(ctl_slot, 40002, 64400),
+                      older_session = k(ctl_slot, 40000, 64400, 6);
     bool created = false;
-    for (const auto& x : {a, b, other, wrong_sender_port}) {
+    for (const auto& x : {a, b, other, wrong_sender_port, older_session}) {
         ASSERT_GE(t->find_or_create(x, 10, 1000 * hz, created), 0);
     }
     auto rt = [](uint16_t port, uint16_t sender_port) {
@@ -498,12 +499,15 @@ TEST(sessions, control_session_records_end_with_their_session) {
         r.receiver_port = port;
         r.sender_port = sender_port;
         r.started = true;
+        r.tag = 7;
         return r;
     };
     const uint64_t now = 1000 * hz + hz; // 1 s later: no timeout is near
     dataplane::control_table both({rt(64400, 40000), rt(64401, 0)}, 64400, 64403);
-    EXPECT_EQ(t->age(*s1, now, t->slots(), &both, ctl_slot), 1u)
-            << "only the record whose sender port is not the session's";
+    EXPECT_EQ(t->age(*s1, now, t->slots(), &both, ctl_slot), 2u)
+            << "the record whose sender port is not the session's, and the one of an earlier "
+               "session on the same receiver port (another tag)";
+    EXPECT_LT(position(*t, older_session), 0);
     EXPECT_EQ(t->active(), 3u);
     EXPECT_GE(position(*t, a), 0);
     EXPECT_GE(position(*t, b), 0);

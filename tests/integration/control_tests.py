@@ -425,15 +425,25 @@ def control_refwait_closes_and_keepalive(lab):
     start(lab, max_connections=1, refwait=2)
     c, a, _, _ = negotiate(B4, 41300)
     eq(a, 0, "Accept")
-    ss = L.run(["ip", "netns", "exec", lab.rns, "ss", "-tnoH", "state", "established"],
-               check_rc=False).stdout.decode()
-    mine = [ln for ln in ss.splitlines() if f"{B4}:862" in ln or f"[::ffff:{B4}]:862" in ln]
-    keepalive = bool(mine) and all("keepalive" in ln for ln in mine)
+    seen = {}
+
+    def keepalive_timer():
+        # ss shows one timer per socket: the retransmission timer while data is unacknowledged,
+        # else keepalive (if on). So poll until the line shows it.
+        out = L.run(["ip", "netns", "exec", lab.rns, "ss", "-tnoH", "state", "established"],
+                    check_rc=False).stdout.decode()
+        seen["ss"] = out
+        return any(("keepalive" in ln) for ln in out.splitlines()
+                   if f"{B4}:862 " in ln or f"[::ffff:{B4}]:862 " in ln)
+    try:
+        keepalive = wait_for(keepalive_timer, "keepalive timer on the control connection", cap=30)
+    except Failure:
+        keepalive = False
     eq(c.start_sessions(), 0, "Start-Ack")
     closed = c.closed_by_server(timeout=60)  # silent from here on
     c.close()
     check(closed, "the server did not close the connection after REFWAIT ended its session")
-    check(keepalive, f"no keepalive timer on the accepted control connection:\n{ss}")
+    check(keepalive, f"no keepalive timer on the accepted control connection:\n{seen['ss']}")
     c2 = Client(B4)
     eq(c2.greeting()[0] & 1, 1, "next client served (Modes), its max-connections slot free")
     c2.close()
@@ -454,9 +464,13 @@ def control_finished_sessions_free_their_records(lab):
         eq(a, 0, f"test {n}: Accept")
         eq(c.start_sessions(), 0, f"test {n}: Start-Ack")
         for i in range(3):
+            if i:
+                time.sleep(0.2)  # spacing, so that aging walks run while the session lives
             r = t.exchange(B4, port, 1000 + i)
             check(r is not None, f"test {n}: no reply to packet {i}")
             eq(r["seq"], i, f"test {n}: reflector sequence number of packet {i} (stateful)")
+        # One record per test: a live session's record is kept, not dropped and made anew.
+        eq(scrape(lab, "twamp_reflector_sessions_created_total"), n + 1, "records created")
         c.stop_sessions(1)
         c.close()
         t.close()

@@ -355,7 +355,7 @@ def run(cmd, timeout=30, check_rc=True, **kw):
 SUMMARY_RE = re.compile(
     r"dpdk-twamp: stopped: rx (\d+), reflected (\d+) \((\d+) octets\), dropped (\d+)"
     r"(?: \(([^)]*)\))?, to-kernel (\d+), from-kernel (\d+), sessions created (\d+) aged (\d+) "
-    r"table-full (\d+)(?:, mbufs in use (\d+))?")
+    r"table-full (\d+)(?:, mbufs in use (\d+))?(?:, from-kernel dropped (\d+)(?: \(([^)]*)\))?)?")
 
 
 def parse_summary(text):
@@ -369,11 +369,13 @@ def parse_summary(text):
         "dropped": int(m[4]), "to_kernel": int(m[6]), "from_kernel": int(m[7]),
         "sessions_created": int(m[8]), "sessions_aged": int(m[9]), "table_full": int(m[10]),
         "mbufs_in_use": int(m[11]) if m[11] is not None else None,
-        "drops": {},
+        "from_kernel_dropped": int(m[12]) if m[12] is not None else None,
+        "drops": {}, "from_kernel_drops": {},
     }
-    for item in (m[5] or "").split():
-        k, _, v = item.partition("=")
-        s["drops"][k] = int(v)
+    for key, group in (("drops", 5), ("from_kernel_drops", 13)):
+        for item in (m[group] or "").split():
+            k, _, v = item.partition("=")
+            s[key][k] = int(v)
     return s
 
 
@@ -747,7 +749,8 @@ def import_scapy():
     import scapy.all as sa
     import scapy.contrib.stamp as st
     sa.conf.verb = 0
-    names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMPv6ND_NA", "ICMPv6ND_NS",
+    names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMP", "ICMPv6EchoRequest",
+             "ICMPv6ND_NA", "ICMPv6ND_NS",
              "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP", "IPv6", "Raw",
              "UDP", "sendp", "srp1"]
     scapy = types.SimpleNamespace(**{n: getattr(sa, n) for n in names})

@@ -44,7 +44,7 @@ def frame_len(v6, payload):
 
 
 def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(ALPHA,),
-             alpha_dscp=None, device_extra="", listen="127.0.0.1:9862"):
+             alpha_dscp=None, device_extra="", listen="127.0.0.1:9862", exc_pps=20000):
     """The config text, as a list of lines (cases that break it need line numbers)."""
     alpha_extra = f" dscp = {alpha_dscp};" if alpha_dscp is not None else ""
     refl = [
@@ -66,7 +66,7 @@ def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(
              "ports = (",
              f'  {{ name = "wire0"; device = "net_af_packet0,iface={lab.name}r0{device_extra}";',
              '    addresses = [ "198.18.0.2/24", "2001:2::2/64" ];',
-             f'    exception = {{ iface = "{lab.name}tap0"; rate-limit-pps = 20000; }}; }}',
+             f'    exception = {{ iface = "{lab.name}tap0"; rate-limit-pps = {exc_pps}; }}; }}',
              ");",
              "reflectors = ("]
     for i, r in enumerate(refl):
@@ -1091,6 +1091,103 @@ def reload_remove_reflector(lab):
         for p in peers:
             p.close()
     lab.release()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Every frame counted exactly once.
+
+@case
+def exception_balance(lab):
+    """A mixed flood (reflected, ACL-denied, malformed, and ICMP for the kernel well over a
+    low exception.rate-limit-pps of 50): every frame the workers received is counted exactly
+    once, as reflected, dropped (by reason) or to-kernel, in the metrics
+    (rx_frames_total == reflected_pkt + sum of dropped_packets_total + exception_packets_total
+    {direction="to_kernel"}) and in the exit summary; rate-limited frames are drops only; the
+    known parts are exact (10 reflected, 6 denied, every malformed reason); the ethdev's own
+    rx counter agrees; the kernel's frames that were not sent are counted apart."""
+    d = start(lab, ops_conf(lab, exc_pps=50))
+    exp = Expect()
+    with Peer(False, lab.port()) as p:
+        for req, data in exchange_n(p, ALPHA, 10, lambda i: L.twamp_request(i), "alpha"):
+            exp.reflected("alpha", False, len(req), len(data))
+        for i in range(6):
+            req = L.twamp_request(i)
+            p.send(req, DENYALL)
+            exp.denied("denyall", False, len(req))
+    frames = malformed_frames(lab, d.mac)
+    for _, _, reason in frames:
+        exp.drop(reason)
+    # For the kernel: ICMP echo requests to the box, IPv4 and IPv6, far more than the TAP's
+    # bucket (max(50 / 10, 64) = 64 frames) plus 50 per second of sending lets through.
+    sc = L.scapy
+    e = sc.Ether(dst=d.mac, src=lab.smac)
+    n_icmp = 600
+    icmp = []
+    for i in range(n_icmp // 2):
+        icmp.append(e / sc.IP(src=S4, dst=B4) / sc.ICMP(id=0x77, seq=i))
+        icmp.append(e / sc.IPv6(src=S6, dst=B6) / sc.ICMPv6EchoRequest(id=0x77, seq=i))
+    t0 = time.monotonic()
+    sc.sendp(icmp + [sc.Ether(f) for f, _, _ in frames], iface=lab.siface)
+    sent_for = time.monotonic() - t0
+    # Frames whose reflector the case knows are in exp's rx; the others (no reflector, another
+    # MAC) only in its drops.
+    n_sent = exp.total("rx") + sum(1 for _, n, _ in frames if n is None) + n_icmp
+
+    def parts(m):
+        drops = m.by("twamp_reflector_dropped_packets_total", "reason")
+        exc = m.by("twamp_reflector_exception_packets_total", "direction")
+        return (m.val("twamp_reflector_rx_frames_total"),
+                m.val("twamp_reflector_reflected_pkt"), sum(drops.values()),
+                exc["to_kernel"], drops)
+
+    def settled():
+        # Quiet: the workers have seen every frame sent (the ethdev's count agrees) and the
+        # balance holds (a frame between a worker and the TAP is in no column for a moment).
+        m = scrape(lab)
+        rx, refl, dropped, to_kernel, _ = parts(m)
+        port_rx = m.val("twamp_reflector_port_rx_packets_total", port="wire0")
+        if rx == port_rx and rx >= n_sent and rx == refl + dropped + to_kernel:
+            return m
+        return None
+    try:
+        m = wait_for("the counters to balance after the flood", settled, 30, step=0.1)
+    except Failure:
+        m = scrape(lab)
+        rx, refl, dropped, to_kernel, drops = parts(m)
+        raise Failure(f"after the flood: rx_frames_total {rx} != reflected {refl} + dropped "
+                      f"{dropped} + to_kernel {to_kernel} (= {refl + dropped + to_kernel}); "
+                      f"port rx {m.val('twamp_reflector_port_rx_packets_total', port='wire0')}, "
+                      f"{n_sent} frames sent; drops {({k: v for k, v in drops.items() if v})}"
+                      ) from None
+    rx, refl, dropped, to_kernel, drops = parts(m)
+    eq(refl, exp.total("reflected"), "reflected_pkt")
+    for reason, n in exp.drops.items():
+        eq(drops.get(reason, 0), n, f"dropped_packets_total{{reason={reason!r}}}")
+    limited = drops.get("exception_rate_limit", 0)
+    check(limited >= n_icmp - 64 - 50 * (sent_for + 30),
+          f"exception_rate_limit {limited}: the limit of 50 pps did not bite on {n_icmp} ICMP "
+          f"frames sent in {sent_for:.1f} s")
+    # Everything else received went to the kernel or was refused on the way there.
+    kernel_bound = rx - refl - sum(exp.drops.values())
+    eq(kernel_bound, to_kernel + limited + drops.get("exception_ring_full", 0) +
+       drops.get("exception_iface_down", 0),
+       "frames for the kernel: to_kernel + those refused on the way (nothing else dropped)")
+    check(kernel_bound >= n_icmp, f"{kernel_bound} frames for the kernel, {n_icmp} ICMP sent")
+    wire_drops = m.by("twamp_reflector_exception_to_wire_dropped_total", "reason")
+    eq(sorted(wire_drops), ["rate_limit", "ring_full", "shutdown", "tx_full"],
+       "exception_to_wire_dropped_total reasons")
+
+    s = lab.release()
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       f"exit summary: rx vs reflected + dropped + to-kernel ({s})")
+    check(s["rx"] >= rx and s["to_kernel"] >= to_kernel and
+          s["drops"].get("exception_rate_limit", 0) >= limited,
+          f"exit summary {s} behind the last scrape (rx {rx}, to_kernel {to_kernel})")
+    eq(s["reflected"], exp.total("reflected"), "reflected in the exit summary")
+    check(s["from_kernel_dropped"] is not None, "exit summary lacks 'from-kernel dropped'")
+    print(f"    rx {s['rx']} = reflected {s['reflected']} + dropped {s['dropped']} + to-kernel "
+          f"{s['to_kernel']} (rate-limited {s['drops'].get('exception_rate_limit', 0)}); "
+          f"from-kernel {s['from_kernel']}, not sent {s['from_kernel_dropped']}", flush=True)
 
 
 if __name__ == "__main__":

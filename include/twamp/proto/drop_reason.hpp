@@ -36,6 +36,7 @@ enum class drop_reason : uint8_t {
     exception_ring_full,  // slow path did not keep up with wire -> kernel traffic
     exception_rate_limit, // over exception.rate-limit-pps
     tx_full,              // the NIC did not accept the reply
+    exception_iface_down, // for the kernel, but the TAP is down or was deleted
     count_                // number of values, not a reason
 };
 
@@ -69,6 +70,7 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "exception_ring_full",
         "exception_rate_limit",
         "tx_full",
+        "exception_iface_down",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

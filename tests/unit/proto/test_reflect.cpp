@@ -597,7 +597,8 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
                                                   drop_reason::no_session,
                                                   drop_reason::exception_ring_full,
                                                   drop_reason::exception_rate_limit,
-                                                  drop_reason::tx_full};
+                                                  drop_reason::tx_full,
+                                                  drop_reason::exception_iface_down};
     for (std::size_t i = 0; i < drop_reason_count; ++i) {
         auto d = static_cast<drop_reason>(i);
         if (!dataplane_only.count(d)) {

@@ -1,5 +1,6 @@
 #include "exception.hpp"
 
+#include <arpa/inet.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -85,18 +86,11 @@ int run_command(const std::vector<std::string>& argv, std::string* output) {
 }
 
 std::string format_prefix(const dataplane::ip_prefix& p) {
-    char buf[64];
-    if (!p.v6) {
-        const uint8_t* a = p.v4();
-        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], p.len);
-        return buf;
+    char buf[INET6_ADDRSTRLEN];
+    if (!inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.v6 ? p.addr.data() : p.v4(), buf, sizeof buf)) {
+        return "?";
     }
-    std::string s;
-    for (int i = 0; i < 16; i += 2) {
-        std::snprintf(buf, sizeof buf, "%s%x", i ? ":" : "", (p.addr[i] << 8) | p.addr[i + 1]);
-        s += buf;
-    }
-    return s + "/" + std::to_string(p.len);
+    return std::string(buf) + "/" + std::to_string(p.len);
 }
 
 namespace {

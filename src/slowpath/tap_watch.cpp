@@ -25,6 +25,19 @@ bool same_address(const dataplane::ip_prefix& p, bool v6, const uint8_t* addr, u
     return v6 ? std::memcmp(p.addr.data(), addr, 16) == 0 : std::memcmp(p.v4(), addr, 4) == 0;
 }
 
+// The interface's flags now (SIOCGIFFLAGS), ~0u when they cannot be read.
+unsigned current_flags(const std::string& name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        return ~0u;
+    }
+    const bool ok = ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+    ::close(s);
+    return ok ? static_cast<unsigned short>(ifr.ifr_flags) : ~0u;
+}
+
 } // namespace
 
 tap_watch::~tap_watch() {
@@ -111,7 +124,11 @@ void tap_watch::on_link(int index, const std::string& name, unsigned flags, bool
                       name.c_str());
             w.name = name;
         }
-        const bool up = (flags & IFF_UP) != 0;
+        // The message is the trigger, the kernel's state now is the truth: a link toggled
+        // down and up can deliver a NEWLINK with the old flags after the one with the new
+        // (seen on Linux 6.x with the TAP: down, down, up, down, up for one down/up).
+        const unsigned now_flags = current_flags(w.name);
+        const bool up = ((now_flags != ~0u ? now_flags : flags) & IFF_UP) != 0;
         if (up == w.up) {
             continue;
         }
@@ -211,15 +228,7 @@ bool tap_watch::poll(uint64_t now_ns) {
                         on_link(w.index, w.name, 0, true);
                         continue;
                     }
-                    ifreq ifr{};
-                    std::strncpy(ifr.ifr_name, w.name.c_str(), IFNAMSIZ - 1);
-                    int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-                    if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
-                        on_link(w.index, w.name, static_cast<unsigned>(ifr.ifr_flags), false);
-                    }
-                    if (s >= 0) {
-                        ::close(s);
-                    }
+                    on_link(w.index, w.name, 0, false); // reads the flags itself
                     w.resync = true;
                 }
                 work = true;

@@ -337,6 +337,109 @@ def control_tshark_decodes(lab):
     lab.release()
 
 
+@L.case
+def control_tap_down_up(lab):
+    """The TAP loses its link (ip link set TAP down; up, in the reflector namespace): the
+    kernel drops its IPv6 addresses; the box logs the link going down and coming up and puts
+    its configured addresses back (logged), with their routes: IPv6 ping, a TWAMP-Control
+    session over IPv6 and IPv4 (test packets reflected) work again without a restart. A
+    configured address deleted by hand is restored too. A deleted TAP is logged as an error
+    and the frames for it are counted (exception_iface_down); the box still exits cleanly."""
+    d = start(lab)
+    tap = lab.tap
+
+    def ns(*cmd):
+        return L.run(["ip", "netns", "exec", lab.rns] + list(cmd)).stdout.decode()
+
+    def wait_log(pattern, n, what, timeout=30):
+        L_wait(f"{what} (log /{pattern}/ #{n})\n" + d.tail(),
+               lambda: len(re.findall(pattern, d.log(), re.M)) >= n, timeout)
+
+    seq = [0]
+
+    def pings(host, v6):
+        def once():
+            seq[0] += 1
+            return L.icmp_echo(host, v6, seq[0], timeout=0.5)
+        return once
+
+    def session(host, v6, what):
+        t = Tester(v6)
+        try:
+            c, a, port, _ = negotiate(host, t.port, timeout_s=1)
+            eq(a, 0, f"{what}: Accept-Session Accept")
+            eq(c.start_sessions(), 0, f"{what}: Start-Ack Accept")
+            for i in range(3):
+                r = t.exchange(host, port, 10 + i, timeout=2.0)
+                check(r is not None, f"{what}: no reply to test packet {i}")
+                eq(r["seq"], i, f"{what}: reflector sequence of packet {i}")
+            c.stop_sessions(1)
+            c.close()
+        finally:
+            t.close()
+
+    L_wait("IPv6 ping before", pings(B6, True), 20)
+    session(B6, True, "IPv6 session before")
+
+    ns("ip", "link", "set", "dev", tap, "down")
+    L_wait("the kernel to drop 2001:2::2 from the down TAP",
+           lambda: "2001:2::2/64" not in ns("ip", "-6", "addr", "show", "dev", tap), 10)
+    ns("ip", "link", "set", "dev", tap, "up")
+    # The behaviour first (what an operator sees), then the log lines that explain it.
+    L_wait("IPv6 ping after down/up", pings(B6, True), 30)
+    wait_log(rf"^TWAMP: interface {tap} went down", 1, "link down logged")
+    wait_log(rf"^TWAMP: interface {tap} is up again", 1, "link up logged")
+    wait_log(rf"^TWAMP: interface {tap}: addresses restored: .*2001:2::2/64", 1,
+             "IPv6 address restored")
+    addrs = ns("ip", "addr", "show", "dev", tap)
+    for a in ("198.18.0.2/24", "2001:2::2/64"):
+        check(a in addrs, f"{a} not on {tap} after the restore:\n{addrs}")
+    routes = ns("ip", "-6", "route", "show", "dev", tap) + ns("ip", "-4", "route", "show",
+                                                              "dev", tap)
+    for r in ("2001:2::/64", "198.18.0.0/24"):
+        check(r in routes, f"route {r} not via {tap} after the restore:\n{routes}")
+    L_wait("IPv4 ping after down/up", pings(B4, False), 20)
+    session(B6, True, "IPv6 session after down/up")
+    session(B4, False, "IPv4 session after down/up")
+
+    ns("ip", "addr", "del", "2001:2::2/64", "dev", tap)
+    L_wait("IPv6 ping after the address was deleted", pings(B6, True), 30)
+    wait_log(rf"^TWAMP: address 2001:2::2/64 deleted from {tap}: restoring it", 1,
+             "deleted address logged")
+    wait_log(rf"^TWAMP: interface {tap}: addresses restored: .*2001:2::2/64", 2,
+             "deleted address restored")
+
+    ns("ip", "link", "del", "dev", tap)
+    wait_log(rf"^TWAMP: exception interface {tap} deleted: .*until dpdk-twamp is restarted", 1,
+             "deleted TAP logged")
+
+    def counted():
+        L.icmp_echo(B4, False, 999, timeout=0.2)
+        p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", "--max-time", "5",
+                   METRICS_URL], check_rc=False, timeout=15)
+        m = re.search(r'^twamp_reflector_dropped_packets_total\{reason="exception_iface_down"\} '
+                      r'(\S+)$', p.stdout.decode(), re.M)
+        return m and float(m[1]) > 0
+    L_wait("frames for the deleted TAP counted as exception_iface_down", counted, 20)
+    s = lab.release()
+    check(s["drops"].get("exception_iface_down", 0) >= 1,
+          f"exit summary drops {s['drops']}: no exception_iface_down")
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       "exit summary: rx vs reflected + dropped + to-kernel")
+
+
+def L_wait(what, fn, timeout, step=0.05):
+    """Poll fn until true (a generous cap: the events come in well under a second)."""
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Failure(f"{what}: not within {timeout} s")
+        time.sleep(step)
+
+
 if __name__ == "__main__":
     sys.exit(L.main([c for c in L.CASES if c[0].startswith("control_")],
                     suite="control", doc=__doc__))

@@ -16,7 +16,7 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -303,36 +303,78 @@ def control_bad_input(lab):
 def control_tshark_decodes(lab):
     """tshark decodes a captured exchange on the sender's interface as TWAMP-Control: greeting
     modes, Set-Up-Response mode, Server-Start accept, Request-TW-Session and Accept-Session
-    (port), Start-Sessions and Start-Ack."""
+    (port), Start-Sessions and Start-Ack. Event-driven, so a loaded machine only makes it
+    slower: the exchange starts once tshark has shown a probe datagram (its capture really
+    runs, which its "Capturing on" line does not promise: tshark prints it before dumpcap
+    starts), and the capture stops once the decoded messages have been seen."""
     start(lab)
-    fd, pcap = tempfile.mkstemp(suffix=".pcap")
-    os.close(fd)
-    cap = subprocess.Popen(["tshark", "-q", "-i", lab.siface, "-f", "tcp port 862", "-w", pcap],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    probe_port = 9  # discard: the box drops it (no_reflector), tshark shows it
+    fields = ["udp.dstport", "twamp.control.modes", "twamp.control.mode",
+              "twamp.control.accept", "twamp.control.command", "twamp.control.receiver_port"]
+    cmd = ["tshark", "-l", "-n", "-i", lab.siface, "-f", f"tcp port 862 or udp port {probe_port}",
+           "-Y", f"twamp.control or udp.dstport == {probe_port}", "-T", "fields"]
+    for f in fields:
+        cmd += ["-e", f]
+    cap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           bufsize=1)
+    rows, errs = [], []
+    readers = [threading.Thread(target=lambda: rows.extend(r.rstrip("\n").split("\t")
+                                                           for r in cap.stdout), daemon=True),
+               threading.Thread(target=lambda: errs.extend(cap.stderr), daemon=True)]
+    for t in readers:
+        t.start()
+
+    def wait(what, cond, timeout):
+        end = time.monotonic() + timeout
+        while not cond():
+            if cap.poll() is not None:
+                raise Failure(f"tshark exited {cap.returncode} ({what}): {''.join(errs)}")
+            if time.monotonic() > end:
+                raise Failure(f"{what}: not within {timeout} s; tshark said {''.join(errs)!r}, "
+                              f"rows {rows}")
+            time.sleep(0.05)
+
+    def twamp_rows():
+        return [r for r in rows if len(r) == len(fields) and r[0] != str(probe_port)]
     try:
-        time.sleep(2.0)
+        wait("tshark's 'Capturing on' line", lambda: any("Capturing on" in e for e in errs), 60)
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            def probe_seen():
+                u.sendto(b"tshark probe", (B4, probe_port))
+                return any(r and r[0] == str(probe_port) for r in rows)
+            wait("tshark to show a probe datagram", probe_seen, 60)
+        finally:
+            u.close()
         t = Tester(False)
         c, a, port, _ = negotiate(B4, t.port)
         eq(c.start_sessions(), 0, "Start-Ack")
         c.stop_sessions(1)
-        time.sleep(0.3)
         c.close()
         t.close()
-        time.sleep(1.0)
+
+        def decoded():
+            tr = twamp_rows()
+            return (len(tr) >= 6 and any(r[4] == "5" for r in tr) and
+                    any(r[5] == str(port) for r in tr))
+        try:
+            wait("tshark to decode the exchange", decoded, 60)
+        except Failure:
+            pass  # reported below with what was decoded
     finally:
         cap.terminate()
-        cap.wait(10)
-    out = L.run(["tshark", "-r", pcap, "-Y", "twamp.control", "-T", "fields",
-                 "-e", "twamp.control.modes", "-e", "twamp.control.mode",
-                 "-e", "twamp.control.accept", "-e", "twamp.control.command",
-                 "-e", "twamp.control.receiver_port"], check_rc=False).stdout.decode()
-    os.unlink(pcap)
-    rows = [r.split("\t") for r in out.strip().splitlines()]
-    check(len(rows) >= 6, f"tshark decoded {len(rows)} TWAMP-Control messages:\n{out}")
-    flat = out
-    check("\t5\t" in flat or any(r[3] == "5" for r in rows if len(r) > 3),
-          f"no Request-TW-Session (command 5) decoded:\n{out}")
-    check(any(len(r) > 4 and r[4] == str(port) for r in rows) or str(port) in flat,
+        try:
+            cap.wait(20)
+        except subprocess.TimeoutExpired:
+            cap.kill()
+            cap.wait(10)
+        for t in readers:
+            t.join(10)
+    tr = twamp_rows()
+    out = "\n".join("\t".join(r) for r in tr)
+    check(len(tr) >= 6, f"tshark decoded {len(tr)} TWAMP-Control messages:\n{out}")
+    check(any(r[4] == "5" for r in tr), f"no Request-TW-Session (command 5) decoded:\n{out}")
+    check(any(r[5] == str(port) for r in tr),
           f"receiver port {port} not in the decoded exchange:\n{out}")
     lab.release()
 

@@ -36,6 +36,10 @@ metrics::box_stats gather(const runtime& rt) {
         for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
             s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
         }
+        static_assert(dataplane::to_wire_drop_count == metrics::to_wire_drop_names.size());
+        for (std::size_t r = 0; r < dataplane::to_wire_drop_count; ++r) {
+            s.to_wire_drops[r] += c.to_wire_drops[r].load(std::memory_order_relaxed);
+        }
         for (std::size_t i = 0; i < s.reflectors.size(); ++i) {
             const dataplane::context_counters& cc = c.contexts[rt.reflectors[i].slot];
             metrics::reflector_stats& r = s.reflectors[i];
@@ -87,6 +91,7 @@ metrics::box_stats gather(const runtime& rt) {
         s.control.session_attempts = cc.session_attempts.load(std::memory_order_relaxed);
         s.control.session_started = cc.session_started.load(std::memory_order_relaxed);
         s.control.connections_open = rt.control->connections_open();
+        s.control.sessions_refwait = rt.control->refusals().refwait.load(std::memory_order_relaxed);
         const auto& rf = rt.control->refusals();
         s.control.refused = {
                 {"acl", rf.acl.load(std::memory_order_relaxed)},

@@ -93,12 +93,26 @@ void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
     if (!why.empty()) {
         why += ")";
     }
+    // Every received frame once: rx == reflected + dropped + to-kernel. Frames from the kernel
+    // are either sent (from-kernel) or counted as from-kernel dropped, by reason.
+    std::string wire_why;
+    for (std::size_t r = 0; r < s.to_wire_drops.size(); ++r) {
+        if (s.to_wire_drops[r]) {
+            wire_why += (wire_why.empty() ? " (" : " ") +
+                        std::string(metrics::to_wire_drop_names[r]) + "=" +
+                        std::to_string(s.to_wire_drops[r]);
+        }
+    }
+    if (!wire_why.empty()) {
+        wire_why += ")";
+    }
+    // (from-kernel dropped last: scripts that read the older line keep working.)
     std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
                 "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu, "
-                "mbufs in use %u\n",
+                "mbufs in use %u, from-kernel dropped %lu%s\n",
                 s.rx_pkts, s.reflected_pkts, s.reflected_octets, s.dropped(), why.c_str(),
                 s.to_kernel, s.to_wire, s.sessions_created, s.sessions_aged, s.sessions_table_full,
-                mbufs_in_use);
+                mbufs_in_use, s.to_wire_dropped(), wire_why.c_str());
     std::fflush(stdout);
 }
 
@@ -440,6 +454,7 @@ int main(int argc, char** argv) {
     metrics::box_stats prev_warn = app::gather(rt), prev_stats = prev_warn;
     while (!g_stop.load(std::memory_order_relaxed)) {
         unsigned moved = exc.poll(exc_rings, *counters[n_workers]);
+        moved += exc.watch() ? 1 : 0; // the TAPs' link and addresses
         if (control && control->poll(dataplane::realtime_ns())) {
             ++moved;
         }
@@ -525,6 +540,10 @@ int main(int argc, char** argv) {
                               std::string(proto::drop_reason_names[i]).c_str());
                 }
             }
+            if (cur.to_wire_dropped() > prev_warn.to_wire_dropped()) {
+                TWAMP_LOG(WARNING, "%lu frames from the kernel not sent in the last second",
+                          cur.to_wire_dropped() - prev_warn.to_wire_dropped());
+            }
             if (cur.sessions_table_full > prev_warn.sessions_table_full) {
                 TWAMP_LOG(WARNING, "session table full: %lu new flows reflected statelessly",
                           cur.sessions_table_full - prev_warn.sessions_table_full);
@@ -554,17 +573,17 @@ int main(int argc, char** argv) {
         control->shutdown(dataplane::realtime_ns());
     }
     rte_eal_mp_wait_lcore();
-    // Drain what is left in the rings before the summary.
-    for (auto* r : exc_rings) {
-        rte_mbuf* m = nullptr;
-        while (rte_ring_sc_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
-            rte_pktmbuf_free(m);
-        }
-    }
+    // Drain what is left in the rings before the summary, counted: received frames still
+    // queued for the kernel go there (or are dropped by reason), frames from the kernel no
+    // worker will send are from-kernel drops.
+    exc.drain_to_kernel(exc_rings, *counters[n_workers]);
     for (auto* r : wire_rings) {
         rte_mbuf* m = nullptr;
         while (rte_ring_sc_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
             rte_pktmbuf_free(m);
+            dataplane::bump(counters[n_workers]->to_wire_drops[static_cast<std::size_t>(
+                                    dataplane::to_wire_drop::shutdown)],
+                            1);
         }
     }
     // Devices closed, rings drained: every mbuf must be back in the pool (a leak shows here).

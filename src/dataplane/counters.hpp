@@ -29,6 +29,12 @@ inline std::size_t residence_bucket(uint64_t ns) noexcept {
 
 using counter = std::atomic<uint64_t>;
 
+// Frames from the kernel (the TAP's output) that never reached the wire, by why. Not drop
+// reasons: `drops` counts received frames only, so that rx == reflected + dropped + to-kernel.
+// Names in metrics::to_wire_drop_names.
+enum class to_wire_drop : uint8_t { rate_limit, ring_full, tx_full, shutdown, count_ };
+inline constexpr std::size_t to_wire_drop_count = static_cast<std::size_t>(to_wire_drop::count_);
+
 inline void bump(counter& c, uint64_t n) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
@@ -51,7 +57,7 @@ struct alignas(64) worker_counters {
     counter rx_octets{0};
     counter reflected_pkts{0};
     counter reflected_octets{0};
-    counter exception_to_kernel{0}; // wire -> kernel, handed to the slow path
+    counter exception_to_kernel{0}; // wire -> kernel, taken by the TAP (the slow path's block)
     counter exception_to_wire{0};   // kernel -> wire, sent by this worker for the slow path
     counter sessions_created{0};
     counter sessions_aged{0};
@@ -62,6 +68,7 @@ struct alignas(64) worker_counters {
     counter busy_cycles{0}; // TSC cycles spent on bursts that carried packets
     counter busy_pkts{0};   // packets in those bursts (cycles/packet = busy_cycles / busy_pkts)
     std::array<counter, proto::drop_reason_count> drops{};
+    std::array<counter, to_wire_drop_count> to_wire_drops{};
     std::array<context_counters, max_contexts> contexts{};
 };
 

@@ -529,7 +529,7 @@ int worker_main(void* arg) {
                                                                  reinterpret_cast<void**>(exc),
                                                                  nexc, nullptr)
                                      : 0;
-                bump(wc.exception_to_kernel, q);
+                // Counted as to-kernel by the slow path once the TAP has taken them.
                 if (q < nexc) {
                     bc.drops[static_cast<std::size_t>(proto::drop_reason::exception_ring_full)] +=
                             nexc - q;
@@ -568,7 +568,8 @@ int worker_main(void* arg) {
                         rte_eth_tx_burst(wp.port_id, wp.queue, exc, static_cast<uint16_t>(k));
                 bump(wc.exception_to_wire, sent);
                 if (sent < k) {
-                    bump(wc.drops[static_cast<std::size_t>(proto::drop_reason::tx_full)], k - sent);
+                    bump(wc.to_wire_drops[static_cast<std::size_t>(to_wire_drop::tx_full)],
+                         k - sent); // not received frames: apart from the drop reasons
                     rte_pktmbuf_free_bulk(exc + sent, k - sent);
                 }
             }

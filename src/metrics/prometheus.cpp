@@ -131,6 +131,14 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         }
     }
 
+    // Every frame taken from the wire ends exactly once: reflected (reflected_pkt), dropped
+    // (by reason) or to the kernel, so rx_frames_total == reflected_pkt + dropped + to_kernel
+    // whenever nothing is in flight.
+    b.total("rx_frames_total",
+            "Frames the workers took from the wire: each one reflected, dropped or passed to the "
+            "kernel",
+            d(s.rx_pkts));
+
     // Drops, by the one list of reasons.
     {
         auto& f = b.family("dropped_packets_total", "Packets dropped, by reason",
@@ -145,6 +153,14 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
                            MetricType::Counter);
         b.counter(f, d(s.to_kernel), {{"direction", "to_kernel"}});
         b.counter(f, d(s.to_wire), {{"direction", "to_wire"}});
+    }
+    {
+        auto& f = b.family("exception_to_wire_dropped_total",
+                           "Frames from the kernel (TAP) that did not reach the wire, by reason",
+                           MetricType::Counter);
+        for (std::size_t r = 0; r < s.to_wire_drops.size(); ++r) {
+            b.counter(f, d(s.to_wire_drops[r]), {{"reason", std::string(to_wire_drop_names[r])}});
+        }
     }
 
     // Sessions.
@@ -162,6 +178,10 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     b.gauge(b.family("control_connections_open", "Open TWAMP-Control connections",
                      MetricType::Gauge),
             d(s.control.connections_open));
+    b.total("control_sessions_refwait_total",
+            "TWAMP-Control sessions ended after REFWAIT without test packets (RFC 5357 section "
+            "3.1)",
+            d(s.control.sessions_refwait));
     {
         auto& f = b.family("control_connections_refused_total",
                            "TWAMP-Control connections or sessions refused, by reason",

@@ -1,5 +1,6 @@
 #include "exception.hpp"
 
+#include <arpa/inet.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,8 +11,11 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <exception>
 
 #include "../dataplane/port.hpp"
 
@@ -81,22 +85,15 @@ int run_command(const std::vector<std::string>& argv, std::string* output) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-namespace {
-
 std::string format_prefix(const dataplane::ip_prefix& p) {
-    char buf[64];
-    if (!p.v6) {
-        const uint8_t* a = p.v4();
-        std::snprintf(buf, sizeof buf, "%u.%u.%u.%u/%u", a[0], a[1], a[2], a[3], p.len);
-        return buf;
+    char buf[INET6_ADDRSTRLEN];
+    if (!inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.v6 ? p.addr.data() : p.v4(), buf, sizeof buf)) {
+        return "?";
     }
-    std::string s;
-    for (int i = 0; i < 16; i += 2) {
-        std::snprintf(buf, sizeof buf, "%s%x", i ? ":" : "", (p.addr[i] << 8) | p.addr[i + 1]);
-        s += buf;
-    }
-    return s + "/" + std::to_string(p.len);
+    return std::string(buf) + "/" + std::to_string(p.len);
 }
+
+namespace {
 
 bool ip(const std::vector<std::string>& args, std::string& error) {
     std::vector<std::string> argv{"ip"};
@@ -117,14 +114,22 @@ bool ip(const std::vector<std::string>& args, std::string& error) {
     return true;
 }
 
+} // namespace
+
+bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::string& error) {
+    std::vector<std::string> args{"addr", "replace", format_prefix(a), "dev", dev};
+    if (a.v6) {
+        args.push_back("nodad"); // usable at once; the wire side is ours alone
+    }
+    return ip(args, error);
+}
+
+namespace {
+
 bool add_addresses(const std::string& dev, const std::vector<dataplane::ip_prefix>& addrs,
                    std::string& error) {
     for (const auto& a : addrs) {
-        std::vector<std::string> args{"addr", "replace", format_prefix(a), "dev", dev};
-        if (a.v6) {
-            args.push_back("nodad"); // usable at once; the wire side is ours alone
-        }
-        if (!ip(args, error)) {
+        if (!add_address(dev, a, error)) {
             return false;
         }
     }
@@ -147,6 +152,11 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
             "net_tap_" + spec.name + ",iface=" + spec.exception_iface + ",mac=" + macs;
     const std::string where = "port " + spec.name + " exception interface " + t.iface;
     std::string err;
+    // Watch from before the interface exists: no link or address event can slip through.
+    if (!watch_.is_open() && !watch_.open(err)) {
+        warnings_.push_back(where + ": not watched (" + err +
+                            "): addresses lost on link down stay lost until a restart");
+    }
     if (!dataplane::probe_device(devargs, t.tap_port_id, err)) {
         error = where + ": " + err;
         return false;
@@ -171,6 +181,7 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
         error = where + ": " + error;
         return false;
     }
+    watch_.add(t.iface, spec.addresses, wire_port_id, true);
     for (const auto& v : spec.vlans) {
         const std::string sub = t.iface + "." + std::to_string(v.id);
         std::string why;
@@ -188,6 +199,7 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
             error = where + ": " + error;
             return false;
         }
+        watch_.add(sub, v.addresses, wire_port_id, false);
     }
     const uint64_t now = rte_rdtsc();
     t.to_kernel_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
@@ -200,22 +212,21 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
     return true;
 }
 
-unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
-                              dataplane::worker_counters& c) noexcept {
+unsigned exception_path::to_kernel(const std::vector<rte_ring*>& from_workers,
+                                   dataplane::worker_counters& c) noexcept {
     using dataplane::bump;
     using proto::drop_reason;
     constexpr unsigned burst = 64;
     rte_mbuf* pkts[burst];
     unsigned moved = 0;
     const uint64_t now = rte_rdtsc();
-    auto drop = [&](drop_reason r, rte_mbuf** p, unsigned n) {
-        if (n) {
-            bump(c.drops[static_cast<std::size_t>(r)], n);
-            rte_pktmbuf_free_bulk(p, n);
-        }
+    auto drop = [&](drop_reason r, rte_mbuf* m) {
+        bump(c.drops[static_cast<std::size_t>(r)], 1);
+        rte_pktmbuf_free(m);
     };
-
-    // Wire -> kernel.
+    // Counted here, when the TAP took the frame, not when a worker queued it: a frame the
+    // rate limit or a full TAP refuses is a drop and nothing else, so received == reflected +
+    // dropped + to-kernel holds in the metrics and the exit summary.
     for (rte_ring* ring : from_workers) {
         unsigned n =
                 rte_ring_sc_dequeue_burst(ring, reinterpret_cast<void**>(pkts), burst, nullptr);
@@ -223,23 +234,45 @@ unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
             rte_mbuf* m = pkts[i];
             int idx = m->port < by_wire_port_.size() ? by_wire_port_[m->port] : -1;
             if (idx < 0) {
-                drop(drop_reason::no_reflector, &m, 1); // no exception path on that port
+                drop(drop_reason::no_reflector, m); // no exception path on that port
                 continue;
             }
             tap_port& t = taps_[static_cast<std::size_t>(idx)];
+            if (!watch_.tap_usable(t.wire_port_id)) {
+                drop(drop_reason::exception_iface_down, m); // a down TAP refuses writes
+                continue;
+            }
             if (t.to_kernel_limit.take(1, now) == 0) {
-                drop(drop_reason::exception_rate_limit, &m, 1);
+                drop(drop_reason::exception_rate_limit, m);
                 continue;
             }
             if (rte_eth_tx_burst(t.tap_port_id, 0, &m, 1) == 0) {
-                drop(drop_reason::exception_ring_full, &m, 1);
+                drop(drop_reason::exception_ring_full, m);
                 continue;
             }
+            bump(c.exception_to_kernel, 1);
             ++moved;
         }
     }
+    return moved;
+}
 
-    // Kernel -> wire.
+unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
+                              dataplane::worker_counters& c) noexcept {
+    using dataplane::bump;
+    using dataplane::to_wire_drop;
+    constexpr unsigned burst = 64;
+    rte_mbuf* pkts[burst];
+    unsigned moved = to_kernel(from_workers, c);
+    const uint64_t now = rte_rdtsc();
+    // Kernel -> wire. These frames were never received from the wire: their losses are
+    // counted apart from the drop reasons (to_wire_drops).
+    auto drop = [&](to_wire_drop r, rte_mbuf** p, unsigned n) {
+        if (n) {
+            bump(c.to_wire_drops[static_cast<std::size_t>(r)], n);
+            rte_pktmbuf_free_bulk(p, n);
+        }
+    };
     for (tap_port& t : taps_) {
         uint16_t n = rte_eth_rx_burst(t.tap_port_id, 0, pkts, burst);
         if (!n) {
@@ -250,10 +283,25 @@ unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
                                          t.to_wire, reinterpret_cast<void**>(pkts), ok, nullptr)
                                : 0;
         moved += q;
-        drop(drop_reason::exception_ring_full, pkts + q, ok - q);
-        drop(drop_reason::exception_rate_limit, pkts + ok, n - ok);
+        drop(to_wire_drop::ring_full, pkts + q, ok - q);
+        drop(to_wire_drop::rate_limit, pkts + ok, n - ok);
     }
     return moved;
+}
+
+void exception_path::drain_to_kernel(const std::vector<rte_ring*>& from_workers,
+                                     dataplane::worker_counters& c) noexcept {
+    auto left = [&] {
+        for (rte_ring* r : from_workers) {
+            if (rte_ring_count(r)) {
+                return true;
+            }
+        }
+        return false;
+    };
+    while (left()) {
+        to_kernel(from_workers, c);
+    }
 }
 
 void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcept {
@@ -266,12 +314,29 @@ void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcep
     t.to_wire_limit.init(pps, rte_get_tsc_hz(), now);
 }
 
+bool exception_path::watch() noexcept {
+    const uint64_t now = rte_rdtsc();
+    if (now - last_watch_tsc_ < rte_get_tsc_hz() / 100) {
+        return false;
+    }
+    last_watch_tsc_ = now;
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    try {
+        return watch_.poll(static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u +
+                           static_cast<uint64_t>(ts.tv_nsec));
+    } catch (const std::exception&) {
+        return false; // out of memory for a log line or an `ip` argument: next time
+    }
+}
+
 void exception_path::close() noexcept {
     for (auto& t : taps_) {
         rte_eth_dev_stop(t.tap_port_id);
         rte_eth_dev_close(t.tap_port_id);
     }
     taps_.clear();
+    watch_.close();
 }
 
 } // namespace twamp::slowpath

@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 
 #include "../dataplane/counters.hpp"
+#include "tap_watch.hpp"
 #include "twamp/dataplane/spec.hpp"
 
 namespace twamp::slowpath {
@@ -46,9 +47,21 @@ public:
                   rte_mempool* pool, rte_ring* to_wire, std::string& error);
 
     // One pass: drain the workers' exception rings to the TAPs and the TAPs to the wire rings.
-    // Returns the number of frames moved.
+    // Returns the number of frames moved. Every frame from a worker ends counted exactly once:
+    // exception_to_kernel (the TAP took it) or one drop reason; frames from the kernel end as
+    // exception_to_wire (counted by the worker that sends them) or one to_wire_drops reason.
     unsigned poll(const std::vector<rte_ring*>& from_workers,
                   dataplane::worker_counters& counters) noexcept;
+
+    // At exit, workers stopped: the frames still in the workers' exception rings go to the
+    // kernel (or are counted as dropped) so the exit summary balances.
+    void drain_to_kernel(const std::vector<rte_ring*>& from_workers,
+                         dataplane::worker_counters& counters) noexcept;
+
+    // The TAPs' link and addresses (netlink): logs changes, restores the configured addresses
+    // when a TAP comes back up or loses one. Cheap when nothing happened. True if it did work.
+    // Reads netlink at most every 10 ms.
+    bool watch() noexcept;
 
     // Reload: a new exception.rate-limit-pps for the TAP of a wire port.
     void set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcept;
@@ -59,12 +72,22 @@ public:
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
 private:
+    unsigned to_kernel(const std::vector<rte_ring*>& from_workers,
+                       dataplane::worker_counters& c) noexcept;
+
     std::vector<tap_port> taps_;
     std::vector<int> by_wire_port_; // wire port id -> index in taps_, -1 none
     std::vector<std::string> warnings_;
+    tap_watch watch_;
+    uint64_t last_watch_tsc_ = 0;
 };
 
 // Runs a command without a shell; returns its exit status (or -1). Output goes to the log.
 int run_command(const std::vector<std::string>& argv, std::string* output = nullptr);
+
+// "addr/len" as `ip` takes it.
+std::string format_prefix(const dataplane::ip_prefix& p);
+// `ip addr replace ADDR dev DEV` (IPv6 with nodad): the kernel adds the prefix route with it.
+bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::string& error);
 
 } // namespace twamp::slowpath

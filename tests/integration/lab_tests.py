@@ -305,7 +305,7 @@ class Peer:
                     tos = struct.unpack("i", val[:4])[0]
             return data, addr[:2], ttl, tos
 
-    def exchange(self, payload, dport, what, timeout=2.0, tries=1):
+    def exchange(self, payload, dport, what, timeout=10.0, tries=1):
         """Send, wait for the reply from the box's reflector port; (data, ttl, tos, t0, t1)."""
         want_src = (B6 if self.v6 else B4, dport)
         for _ in range(tries):
@@ -355,7 +355,7 @@ def run(cmd, timeout=30, check_rc=True, **kw):
 SUMMARY_RE = re.compile(
     r"dpdk-twamp: stopped: rx (\d+), reflected (\d+) \((\d+) octets\), dropped (\d+)"
     r"(?: \(([^)]*)\))?, to-kernel (\d+), from-kernel (\d+), sessions created (\d+) aged (\d+) "
-    r"table-full (\d+)(?:, mbufs in use (\d+))?")
+    r"table-full (\d+)(?:, mbufs in use (\d+))?(?:, from-kernel dropped (\d+)(?: \(([^)]*)\))?)?")
 
 
 def parse_summary(text):
@@ -369,11 +369,13 @@ def parse_summary(text):
         "dropped": int(m[4]), "to_kernel": int(m[6]), "from_kernel": int(m[7]),
         "sessions_created": int(m[8]), "sessions_aged": int(m[9]), "table_full": int(m[10]),
         "mbufs_in_use": int(m[11]) if m[11] is not None else None,
-        "drops": {},
+        "from_kernel_dropped": int(m[12]) if m[12] is not None else None,
+        "drops": {}, "from_kernel_drops": {},
     }
-    for item in (m[5] or "").split():
-        k, _, v = item.partition("=")
-        s["drops"][k] = int(v)
+    for key, group in (("drops", 5), ("from_kernel_drops", 13)):
+        for item in (m[group] or "").split():
+            k, _, v = item.partition("=")
+            s[key][k] = int(v)
     return s
 
 
@@ -422,7 +424,7 @@ class Dut:
         lines = self.log().rstrip("\n").splitlines()[-n:]
         return f"--- dpdk-twamp #{self.index} log tail ({self.log_path}):\n" + "\n".join(lines)
 
-    def start(self, timeout=30):
+    def start(self, timeout=120):
         self.logf = open(self.log_path, "w")
         self.logf.write("+ " + " ".join(self.cmd) + "\n")
         self.logf.flush()
@@ -449,7 +451,7 @@ class Dut:
         self.wait_ready()
         return self
 
-    def wait_ready(self, timeout=15):
+    def wait_ready(self, timeout=60):
         """The box answers a ping through worker, exception ring, TAP and back: running."""
         end = time.monotonic() + timeout
         seq = 0
@@ -747,9 +749,9 @@ def import_scapy():
     import scapy.all as sa
     import scapy.contrib.stamp as st
     sa.conf.verb = 0
-    names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMPv6ND_NA", "ICMPv6ND_NS",
-             "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP", "IPOption_NOP",
-             "IPOption_LSRR", "IPOption_SSRR", "IPv6", "Raw",
+    names = ["ARP", "AsyncSniffer", "Dot1Q", "Ether", "ICMP", "ICMPv6EchoRequest",
+             "ICMPv6ND_NA", "ICMPv6ND_NS", "ICMPv6NDOptDstLLAddr", "ICMPv6NDOptSrcLLAddr", "IP",
+             "IPOption_NOP", "IPOption_LSRR", "IPOption_SSRR", "IPv6", "Raw",
              "UDP", "sendp", "srp1"]
     scapy = types.SimpleNamespace(**{n: getattr(sa, n) for n in names})
     scapy.STAMPSessionReflectorTestUnauthenticated = st.STAMPSessionReflectorTestUnauthenticated
@@ -773,8 +775,8 @@ class Sniffer:
 
     def __enter__(self):
         self.s.start()
-        if not self.started.wait(5):
-            raise Failure("sniffer on the sender veth did not start within 5 s")
+        if not self.started.wait(60):
+            raise Failure("sniffer on the sender veth did not start within 60 s")
         return self
 
     def __exit__(self, *exc):
@@ -863,7 +865,7 @@ def ping_v4_v6(lab):
     d = lab.running()
     run(["ip", "neigh", "flush", "dev", lab.siface], check_rc=False)
     for fam, addr in (("-4", B4), ("-6", B6)):
-        answered = [icmp_echo(addr, fam == "-6", seq, timeout=2.0) for seq in (1, 2, 3)]
+        answered = [icmp_echo(addr, fam == "-6", seq, timeout=10.0) for seq in (1, 2, 3)]
         check(all(answered), f"echo to {addr}: replies to requests 1..3: {answered}\n"
               + d.tail())
         n = run(["ip", fam, "neigh", "show", addr, "dev", lab.siface]).stdout.decode()
@@ -1115,7 +1117,7 @@ def vlan100(lab):
                 scapy.sendp(Ether(dst=d.mac, src=lab.smac) / Dot1Q(vlan=100) / l3 /
                             UDP(sport=sport, dport=862) / Raw(req), iface=lab.siface)
                 time.sleep(0.05)
-            got = sn.wait(len(reqs), 3)
+            got = sn.wait(len(reqs), 30)
         eq(len(got), len(reqs), f"VLAN 100 {fam}: replies\n" + d.tail())
         want_seq = {0x0100: 0, 0x0101: 0}
         for req, pk in zip(reqs, got):
@@ -1484,7 +1486,7 @@ def tshark_decodes(lab):
                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf,
                            env=env, preexec_fn=pdeathsig)
     try:
-        end = time.monotonic() + 15
+        end = time.monotonic() + 60
         while time.monotonic() < end:
             errf.seek(0)
             if "Capture started" in errf.read():  # "Capturing on" comes earlier: too early
@@ -1492,7 +1494,7 @@ def tshark_decodes(lab):
             check(cap.poll() is None, "tshark capture exited early")
             time.sleep(0.1)
         else:
-            raise Failure("tshark did not start capturing within 15 s")
+            raise Failure("tshark did not start capturing within 60 s")
         sport = lab.port()
         sent = []
         with Peer(False, sport, ttl=99) as p:
@@ -1500,7 +1502,16 @@ def tshark_decodes(lab):
                 req = twamp_request(70 + i, size=60)
                 p.exchange(req, LIGHT, f"tshark capture #{i}")
                 sent.append(req)
-        time.sleep(0.5)
+        # dumpcap writes each packet to the file as it goes: stop once the replies are there
+        # (a generous cap), not after a fixed moment.
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            got = run(["tshark", "-n", "-r", pcap, "-Y",
+                       f"udp.srcport==862 && udp.dstport=={sport}", "-T", "fields", "-e",
+                       "frame.number"], check_rc=False, env=env).stdout
+            if len(got.split()) >= len(sent):
+                break
+            time.sleep(0.1)
     finally:
         cap.send_signal(signal.SIGINT)
         try:

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 NTP_OFFSET = 2208988800
@@ -52,23 +53,41 @@ def make_requests(path, mac, base_us, count):
     return [us for _, us in pkts]
 
 
-def run_box(binary, netns, conf, prefix, timeout=20):
+def run_box(binary, netns, conf, prefix, want_reflected=0, timeout=60):
+    """Start the box, wait for events (its start-up summary; then, when asked, its metrics
+    showing `want_reflected` replies: net_pcap reads its file once, right after start), stop
+    it. Generous caps, no fixed budget: a loaded machine is only slower."""
     cmd = ["ip", "netns", "exec", netns, binary, "-l", "0-1", "--no-huge", "-m", "1024",
            "--no-pci", "--no-shconf", f"--file-prefix={prefix}", "--log-level=lib.eal:notice",
            "--", "-c", conf]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    out = ""
-    deadline = time.monotonic() + timeout
-    # net_pcap reads its file once, right after start: a few seconds, then stop.
-    while time.monotonic() < deadline - timeout + 4 and p.poll() is None:
-        time.sleep(0.25)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(p.stdout), daemon=True)
+    reader.start()
+
+    def wait(cond):
+        end = time.monotonic() + timeout
+        while p.poll() is None and time.monotonic() < end and not cond():
+            time.sleep(0.1)
+
+    wait(lambda: any(ln.startswith("  reflector ") for ln in lines))
+
+    def reflected():
+        r = subprocess.run(["ip", "netns", "exec", netns, "curl", "-sS", "--max-time", "5",
+                            "http://127.0.0.1:9862/metrics"], capture_output=True, text=True,
+                           timeout=15)
+        m = re.search(r"^twamp_reflector_reflected_pkt (\S+)$", r.stdout, re.M)
+        return m is not None and float(m[1]) >= want_reflected
+    if want_reflected:
+        wait(reflected)
     p.send_signal(signal.SIGTERM)
     try:
-        out, _ = p.communicate(timeout=15)
+        p.wait(30)
     except subprocess.TimeoutExpired:
         p.kill()
-        out, _ = p.communicate()
-    return p.returncode, out
+        p.wait()
+    reader.join(10)
+    return p.returncode, "".join(lines)
 
 
 def write_conf(path, rx, tx, tap):
@@ -80,6 +99,7 @@ ports = ( {{ name = "pcap0"; device = "net_pcap0,rx_pcap={rx},tx_pcap={tx}";
             exception = {{ iface = "{tap}"; }}; }} );
 reflectors = ( {{ name = "light"; port = "pcap0"; mode = "twamp-light"; udp-ports = [ 862 ];
                  prefixes = [ "198.18.0.0/24" ]; }} );
+metrics = {{ listen = "127.0.0.1:9862"; }};
 """)
 
 
@@ -90,6 +110,7 @@ def check(binary):
     netns = f"pc{tag}"
     d = tempfile.mkdtemp(prefix="twamp-pcap-")
     subprocess.run(["ip", "netns", "add", netns], check=True)
+    subprocess.run(["ip", "-n", netns, "link", "set", "lo", "up"], check=True)  # metrics
     try:
         conf, rx, tx = os.path.join(d, "box.conf"), os.path.join(d, "in.pcap"), os.path.join(d, "out.pcap")
         # Pass 1: learn the port's MAC (net_pcap makes one up) from the start-up summary.
@@ -105,7 +126,7 @@ def check(binary):
         # Pass 2: the real requests.
         base_us = 1_700_000_000_123_456
         times = make_requests(rx, mac, base_us, 20)
-        rc, out = run_box(binary, netns, conf, f"pc{tag}b")
+        rc, out = run_box(binary, netns, conf, f"pc{tag}b", want_reflected=len(times))
         if rc != 0:
             return failures + [f"second run failed (exit {rc}):\n{out[-2000:]}"]
         replies = [p for p in rdpcap(tx) if UDP in p and p[UDP].sport == 862]

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "twamp/proto/drop_reason.hpp"
@@ -27,6 +28,11 @@ struct histogram {
         return n;
     }
 };
+
+// Why a frame from the kernel (TAP) did not reach the wire: the `reason` label of
+// exception_to_wire_dropped_total (dataplane::to_wire_drop order).
+inline constexpr std::array<std::string_view, 4> to_wire_drop_names = {"rate_limit", "ring_full",
+                                                                       "tx_full", "shutdown"};
 
 struct reflector_stats {
     std::string name;
@@ -64,6 +70,7 @@ struct control_stats {
     uint64_t session_attempts = 0; // Request-TW-Session received (Gufo Agent's meaning)
     uint64_t session_started = 0;  // sessions moved to started
     uint64_t connections_open = 0;
+    uint64_t sessions_refwait = 0; // started sessions ended after REFWAIT without test packets
     std::vector<std::pair<std::string, uint64_t>> refused; // by reason
 };
 
@@ -73,8 +80,9 @@ struct box_stats {
     uint64_t reflected_pkts = 0;
     uint64_t reflected_octets = 0;
     std::array<uint64_t, proto::drop_reason_count> drops{};
-    uint64_t to_kernel = 0;
-    uint64_t to_wire = 0;
+    uint64_t to_kernel = 0; // frames the TAP took (rx == reflected + dropped() + to_kernel)
+    uint64_t to_wire = 0;   // frames from the kernel sent on the wire
+    std::array<uint64_t, to_wire_drop_names.size()> to_wire_drops{}; // from the kernel, not sent
     uint64_t sessions_active = 0;
     uint64_t sessions_created = 0;
     uint64_t sessions_aged = 0;
@@ -88,6 +96,14 @@ struct box_stats {
     std::vector<reflector_stats> reflectors;
     std::vector<port_stats> ports;
     std::vector<worker_stats> workers;
+
+    uint64_t to_wire_dropped() const noexcept {
+        uint64_t n = 0;
+        for (auto v : to_wire_drops) {
+            n += v;
+        }
+        return n;
+    }
 
     uint64_t dropped() const noexcept {
         uint64_t n = 0;

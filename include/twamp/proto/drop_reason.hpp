@@ -44,6 +44,7 @@ enum class drop_reason : uint8_t {
     ipv4_source_route,    // IPv4 options carry LSRR/SSRR (types 131/137): never answered, as
                           // Linux with accept_source_route=0
     ipv4_bad_options,     // IPv4 options malformed (RFC 791 §3.1: length < 2 or past IHL)
+    exception_iface_down, // for the kernel, but the TAP is down or was deleted
     count_                // number of values, not a reason
 };
 
@@ -81,6 +82,7 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "bad_source_mac",
         "ipv4_source_route",
         "ipv4_bad_options",
+        "exception_iface_down",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

@@ -102,6 +102,34 @@ TEST(prometheus, every_drop_reason_and_labels) {
               std::string::npos);
 }
 
+// The balance (rx == reflected + dropped + to_kernel) is readable from the metrics alone; the
+// kernel's own frames that were not sent are apart, by reason; REFWAIT ends are exported.
+TEST(prometheus, balance_families_and_refwait) {
+    box_stats s = sample();
+    s.rx_pkts = 11600;
+    s.to_kernel = 93;
+    s.to_wire_drops[0] = 5; // rate_limit
+    s.to_wire_drops[3] = 2; // shutdown
+    s.control.sessions_refwait = 3;
+    const std::string t = text(s);
+    for (const char* line :
+         {"# TYPE twamp_reflector_rx_frames_total counter\n",
+          "twamp_reflector_rx_frames_total 11600\n",
+          "twamp_reflector_exception_packets_total{direction=\"to_kernel\"} 93\n",
+          "# TYPE twamp_reflector_exception_to_wire_dropped_total counter\n",
+          "twamp_reflector_exception_to_wire_dropped_total{reason=\"rate_limit\"} 5\n",
+          "twamp_reflector_exception_to_wire_dropped_total{reason=\"ring_full\"} 0\n",
+          "twamp_reflector_exception_to_wire_dropped_total{reason=\"tx_full\"} 0\n",
+          "twamp_reflector_exception_to_wire_dropped_total{reason=\"shutdown\"} 2\n",
+          "# HELP twamp_reflector_control_sessions_refwait_total TWAMP-Control sessions ",
+          "# TYPE twamp_reflector_control_sessions_refwait_total counter\n",
+          "twamp_reflector_control_sessions_refwait_total 3\n"}) {
+        EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+    }
+    EXPECT_EQ(t.find("exception_to_wire_dropped_total{reason=\"exception_"), std::string::npos);
+    EXPECT_EQ(s.rx_pkts, s.reflected_pkts + s.dropped() + s.to_kernel);
+}
+
 // The residence histogram is cumulative, in seconds, with +Inf.
 TEST(prometheus, residence_histogram) {
     const std::string t = text(sample());

@@ -760,6 +760,7 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
             drop_reason::acl_denied, drop_reason::no_session, drop_reason::exception_ring_full,
             drop_reason::exception_rate_limit, drop_reason::tx_full,
             drop_reason::own_source_address, drop_reason::bad_source_mac,
+            drop_reason::exception_iface_down,
             // retired: RFC 8762 §4.6 answers short STAMP
             drop_reason::stamp_truncated};
     for (std::size_t i = 0; i < drop_reason_count; ++i) {

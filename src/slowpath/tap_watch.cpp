@@ -1,0 +1,285 @@
+#include "tap_watch.hpp"
+
+#include <linux/if_addr.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "../app/log.hpp"
+#include "exception.hpp"
+
+namespace twamp::slowpath {
+
+namespace {
+
+bool same_address(const dataplane::ip_prefix& p, bool v6, const uint8_t* addr, unsigned len) {
+    if (p.v6 != v6 || p.len != len) {
+        return false;
+    }
+    return v6 ? std::memcmp(p.addr.data(), addr, 16) == 0 : std::memcmp(p.v4(), addr, 4) == 0;
+}
+
+// The interface's flags now (SIOCGIFFLAGS), ~0u when they cannot be read.
+unsigned current_flags(const std::string& name) {
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+    const int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) {
+        return ~0u;
+    }
+    const bool ok = ioctl(s, SIOCGIFFLAGS, &ifr) == 0;
+    ::close(s);
+    return ok ? static_cast<unsigned short>(ifr.ifr_flags) : ~0u;
+}
+
+} // namespace
+
+tap_watch::~tap_watch() {
+    close();
+}
+
+bool tap_watch::open(std::string& error) {
+    if (fd_ >= 0) {
+        return true;
+    }
+    int fd = ::socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+        error = std::string("netlink socket: ") + std::strerror(errno);
+        return false;
+    }
+    // Taking an interface down deletes its IPv6 addresses in one go: room for many messages.
+    int rcvbuf = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    sockaddr_nl sa{};
+    sa.nl_family = AF_NETLINK;
+    sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        error = std::string("netlink bind: ") + std::strerror(errno);
+        ::close(fd);
+        return false;
+    }
+    fd_ = fd;
+    return true;
+}
+
+void tap_watch::close() noexcept {
+    if (fd_ >= 0) {
+        ::close(fd_);
+        fd_ = -1;
+    }
+    ifaces_.clear();
+}
+
+void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
+                    uint16_t wire_port_id, bool tap) {
+    watched w;
+    w.name = name;
+    w.index = static_cast<int>(if_nametoindex(name.c_str()));
+    w.wire_port_id = wire_port_id;
+    w.tap = tap;
+    w.addresses = addresses;
+    w.missing.assign(addresses.size(), false);
+    ifaces_.push_back(std::move(w));
+}
+
+bool tap_watch::tap_usable(uint16_t wire_port_id) const noexcept {
+    for (const auto& w : ifaces_) {
+        if (w.tap && w.wire_port_id == wire_port_id) {
+            return w.up && !w.gone;
+        }
+    }
+    return true;
+}
+
+void tap_watch::on_link(int index, const std::string& name, unsigned flags, bool deleted) {
+    for (auto& w : ifaces_) {
+        if (w.gone || w.index != index) {
+            continue;
+        }
+        if (deleted) {
+            w.gone = true;
+            if (w.tap) {
+                TWAMP_LOG(ERR,
+                          "exception interface %s deleted: the kernel side of its port is gone "
+                          "(no ARP/ND/ICMP answers, no TWAMP-Control there) until dpdk-twamp is "
+                          "restarted; frames for the kernel are dropped (reason "
+                          "exception_iface_down)",
+                          w.name.c_str());
+            } else {
+                TWAMP_LOG(ERR,
+                          "VLAN interface %s deleted: the kernel no longer answers for its "
+                          "addresses until dpdk-twamp is restarted",
+                          w.name.c_str());
+            }
+            continue;
+        }
+        if (!name.empty() && name != w.name) {
+            TWAMP_LOG(WARNING, "interface %s renamed to %s (still watched)", w.name.c_str(),
+                      name.c_str());
+            w.name = name;
+        }
+        // The message is the trigger, the kernel's state now is the truth: a link toggled
+        // down and up can deliver a NEWLINK with the old flags after the one with the new
+        // (seen on Linux 6.x with the TAP: down, down, up, down, up for one down/up).
+        const unsigned now_flags = current_flags(w.name);
+        const bool up = ((now_flags != ~0u ? now_flags : flags) & IFF_UP) != 0;
+        if (up == w.up) {
+            continue;
+        }
+        w.up = up;
+        w.failed_logged = false;
+        w.retry_at_ns = 0;
+        if (up) {
+            TWAMP_LOG(NOTICE, "interface %s is up again", w.name.c_str());
+        } else {
+            TWAMP_LOG(WARNING,
+                      "interface %s went down: the kernel dropped its IPv6 addresses; they are "
+                      "restored when it comes up%s",
+                      w.name.c_str(),
+                      w.tap ? " (frames for the kernel are dropped meanwhile, reason "
+                              "exception_iface_down)"
+                            : "");
+        }
+    }
+}
+
+void tap_watch::on_addr(int index, bool deleted, bool v6, const uint8_t* addr, unsigned len) {
+    for (auto& w : ifaces_) {
+        if (w.gone || w.index != index) {
+            continue;
+        }
+        for (std::size_t i = 0; i < w.addresses.size(); ++i) {
+            if (!same_address(w.addresses[i], v6, addr, len) || w.missing[i] == deleted) {
+                continue;
+            }
+            w.missing[i] = deleted;
+            if (deleted && w.up) {
+                TWAMP_LOG(WARNING, "address %s deleted from %s: restoring it",
+                          format_prefix(w.addresses[i]).c_str(), w.name.c_str());
+            }
+        }
+    }
+}
+
+bool tap_watch::restore(watched& w, uint64_t now_ns) {
+    if (w.gone || !w.up || now_ns < w.retry_at_ns) {
+        return false;
+    }
+    std::string restored, error;
+    bool any = false;
+    for (std::size_t i = 0; i < w.addresses.size(); ++i) {
+        if (!w.missing[i] && !w.resync) {
+            continue;
+        }
+        any = true;
+        if (!add_address(w.name, w.addresses[i], error)) {
+            // Down again in between, or deleted: the next event says which. Retry in a second.
+            if (!w.failed_logged) {
+                TWAMP_LOG(ERR, "restoring the addresses of %s: %s (retrying every second)",
+                          w.name.c_str(), error.c_str());
+                w.failed_logged = true;
+            }
+            w.retry_at_ns = now_ns + 1'000'000'000;
+            return true;
+        }
+        if (w.missing[i]) {
+            restored += (restored.empty() ? "" : ", ") + format_prefix(w.addresses[i]);
+        }
+        w.missing[i] = false;
+    }
+    w.resync = false;
+    w.failed_logged = false;
+    if (!restored.empty()) {
+        // The kernel adds each address's prefix route with it; IPv4's own routes come back
+        // with the link.
+        TWAMP_LOG(NOTICE, "interface %s: addresses restored: %s", w.name.c_str(), restored.c_str());
+    }
+    return any;
+}
+
+bool tap_watch::poll(uint64_t now_ns) {
+    if (fd_ < 0) {
+        return false;
+    }
+    bool work = false;
+    alignas(nlmsghdr) uint8_t buf[16384];
+    for (;;) {
+        ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == ENOBUFS) {
+                // Events were lost: take the interfaces' state from the kernel, put back every
+                // address (`ip addr replace` keeps what is there).
+                TWAMP_LOG(WARNING, "netlink events lost: re-checking the exception interfaces");
+                for (auto& w : ifaces_) {
+                    if (w.gone) {
+                        continue;
+                    }
+                    const int idx = static_cast<int>(if_nametoindex(w.name.c_str()));
+                    if (idx != w.index) {
+                        on_link(w.index, w.name, 0, true);
+                        continue;
+                    }
+                    on_link(w.index, w.name, 0, false); // reads the flags itself
+                    w.resync = true;
+                }
+                work = true;
+                continue;
+            }
+            break; // EAGAIN: nothing more
+        }
+        work = true;
+        auto* h = reinterpret_cast<nlmsghdr*>(buf);
+        int len = static_cast<int>(n);
+        for (; NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+            if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK) {
+                auto* ifi =
+                        reinterpret_cast<ifinfomsg*>(reinterpret_cast<uint8_t*>(h) + NLMSG_HDRLEN);
+                std::string name;
+                int alen = static_cast<int>(IFLA_PAYLOAD(h));
+                for (auto* a = IFLA_RTA(ifi); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                    if (a->rta_type == IFLA_IFNAME) {
+                        name.assign(static_cast<const char*>(RTA_DATA(a)),
+                                    strnlen(static_cast<const char*>(RTA_DATA(a)), RTA_PAYLOAD(a)));
+                    }
+                }
+                on_link(ifi->ifi_index, name, ifi->ifi_flags, h->nlmsg_type == RTM_DELLINK);
+            } else if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
+                auto* ifa =
+                        reinterpret_cast<ifaddrmsg*>(reinterpret_cast<uint8_t*>(h) + NLMSG_HDRLEN);
+                const bool v6 = ifa->ifa_family == AF_INET6;
+                if (!v6 && ifa->ifa_family != AF_INET) {
+                    continue;
+                }
+                const uint8_t* addr = nullptr;
+                int alen = static_cast<int>(IFA_PAYLOAD(h));
+                for (auto* a = IFA_RTA(ifa); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                    // IFA_LOCAL is the address itself (IFA_ADDRESS the peer's on
+                    // point-to-point links); IPv6 sends only IFA_ADDRESS.
+                    const bool want = v6 ? a->rta_type == IFA_ADDRESS : a->rta_type == IFA_LOCAL;
+                    if (want && RTA_PAYLOAD(a) >= (v6 ? 16u : 4u)) {
+                        addr = static_cast<const uint8_t*>(RTA_DATA(a));
+                    }
+                }
+                if (addr) {
+                    on_addr(static_cast<int>(ifa->ifa_index), h->nlmsg_type == RTM_DELADDR, v6,
+                            addr, ifa->ifa_prefixlen);
+                }
+            }
+        }
+    }
+    for (auto& w : ifaces_) {
+        work = restore(w, now_ns) || work;
+    }
+    return work;
+}
+
+} // namespace twamp::slowpath

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab_tests as L  # noqa: E402
-from lab_tests import B4, B6, S4, S6, Failure, check, eq  # noqa: E402
+from lab_tests import B4, B6, S4, S6, Failure, check, eq, wait_for  # noqa: E402
 
 RECEIVER_MIN, RECEIVER_MAX = 64400, 64403
 METRICS_URL = "http://127.0.0.1:9862/metrics"
@@ -336,19 +336,6 @@ def control_bad_input(lab):
     lab.release()
 
 
-def wait_for(cond, what, cap=60.0, step=0.1):
-    """Polls cond() until it returns a true value (returned), failing after `cap` seconds: a
-    generous cap on an event, not a timing budget."""
-    end = time.monotonic() + cap
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise Failure(f"no {what} within {cap:.0f} s")
-        time.sleep(step)
-
-
 @L.case
 def control_foreign_addresses_refused(lab):
     """Issue 12 item 5: a Request-TW-Session whose Receiver Address is not one of the box's
@@ -416,7 +403,7 @@ def control_max_timeout_frees_slots(lab):
     c.stop_sessions(8)
     stopped = time.monotonic()
     c.close()
-    wait_for(lambda: c2.request(41201)[0] == 0, "request accepted after the capped Timeout")
+    wait_for("request accepted after the capped Timeout", lambda: c2.request(41201)[0] == 0)
     check(time.monotonic() - stopped >= 1.5,
           f"a slot came free {time.monotonic() - stopped:.2f} s after Stop-Sessions, before "
           "the 2 s Timeout")
@@ -445,7 +432,7 @@ def control_refwait_closes_and_keepalive(lab):
         return any(("keepalive" in ln) for ln in out.splitlines()
                    if f"{B4}:862 " in ln or f"[::ffff:{B4}]:862 " in ln)
     try:
-        keepalive = wait_for(keepalive_timer, "keepalive timer on the control connection", cap=30)
+        keepalive = wait_for("keepalive timer on the control connection", keepalive_timer, 30)
     except Failure:
         keepalive = False
     eq(c.start_sessions(), 0, "Start-Ack")
@@ -483,8 +470,8 @@ def control_finished_sessions_free_their_records(lab):
         c.stop_sessions(1)
         c.close()
         t.close()
-        wait_for(lambda: scrape(lab, "twamp_reflector_sessions_active") == 0,
-                 f"test {n}: its session record freed (sessions_active 0)")
+        wait_for(f"test {n}: its session record freed (sessions_active 0)",
+                 lambda: scrape(lab, "twamp_reflector_sessions_active") == 0)
     s = lab.release()
     eq(s["table_full"], 0, "flows reflected statelessly for a full table (exit summary)")
 
@@ -634,7 +621,7 @@ def control_tap_down_up(lab):
         return L.run(["ip", "netns", "exec", lab.rns] + list(cmd)).stdout.decode()
 
     def wait_log(pattern, n, what, timeout=30):
-        L_wait(f"{what} (log /{pattern}/ #{n})\n" + d.tail(),
+        wait_for(f"{what} (log /{pattern}/ #{n})\n" + d.tail(),
                lambda: len(re.findall(pattern, d.log(), re.M)) >= n, timeout)
 
     seq = [0]
@@ -660,15 +647,15 @@ def control_tap_down_up(lab):
         finally:
             t.close()
 
-    L_wait("IPv6 ping before", pings(B6, True), 20)
+    wait_for("IPv6 ping before", pings(B6, True), 20)
     session(B6, True, "IPv6 session before")
 
     ns("ip", "link", "set", "dev", tap, "down")
-    L_wait("the kernel to drop 2001:2::2 from the down TAP",
+    wait_for("the kernel to drop 2001:2::2 from the down TAP",
            lambda: "2001:2::2/64" not in ns("ip", "-6", "addr", "show", "dev", tap), 10)
     ns("ip", "link", "set", "dev", tap, "up")
     # The behaviour first (what an operator sees), then the log lines that explain it.
-    L_wait("IPv6 ping after down/up", pings(B6, True), 30)
+    wait_for("IPv6 ping after down/up", pings(B6, True), 30)
     wait_log(rf"^TWAMP: interface {tap} went down", 1, "link down logged")
     wait_log(rf"^TWAMP: interface {tap} is up again", 1, "link up logged")
     wait_log(rf"^TWAMP: interface {tap}: addresses restored: .*2001:2::2/64", 1,
@@ -680,12 +667,12 @@ def control_tap_down_up(lab):
                                                               "dev", tap)
     for r in ("2001:2::/64", "198.18.0.0/24"):
         check(r in routes, f"route {r} not via {tap} after the restore:\n{routes}")
-    L_wait("IPv4 ping after down/up", pings(B4, False), 20)
+    wait_for("IPv4 ping after down/up", pings(B4, False), 20)
     session(B6, True, "IPv6 session after down/up")
     session(B4, False, "IPv4 session after down/up")
 
     ns("ip", "addr", "del", "2001:2::2/64", "dev", tap)
-    L_wait("IPv6 ping after the address was deleted", pings(B6, True), 30)
+    wait_for("IPv6 ping after the address was deleted", pings(B6, True), 30)
     wait_log(rf"^TWAMP: address 2001:2::2/64 deleted from {tap}: restoring it", 1,
              "deleted address logged")
     wait_log(rf"^TWAMP: interface {tap}: addresses restored: .*2001:2::2/64", 2,
@@ -702,24 +689,13 @@ def control_tap_down_up(lab):
         m = re.search(r'^twamp_reflector_dropped_packets_total\{reason="exception_iface_down"\} '
                       r'(\S+)$', p.stdout.decode(), re.M)
         return m and float(m[1]) > 0
-    L_wait("frames for the deleted TAP counted as exception_iface_down", counted, 20)
+    wait_for("frames for the deleted TAP counted as exception_iface_down", counted, 20)
     s = lab.release()
     check(s["drops"].get("exception_iface_down", 0) >= 1,
           f"exit summary drops {s['drops']}: no exception_iface_down")
     eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
        "exit summary: rx vs reflected + dropped + to-kernel")
 
-
-def L_wait(what, fn, timeout, step=0.05):
-    """Poll fn until true (a generous cap: the events come in well under a second)."""
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise Failure(f"{what}: not within {timeout} s")
-        time.sleep(step)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,18 @@ def eq(got, want, what):
         raise Failure(f"{what}: got {got!r}, want {want!r}")
 
 
+def wait_for(what, fn, timeout=60.0, step=0.05):
+    """Polls fn() until it returns a true value (returned), failing after `timeout` seconds: a
+    generous cap on an event, not a timing budget."""
+    end = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise Failure(f"{what}: not within {timeout} s")
+        time.sleep(step)
+
 # ---------------------------------------------------------------------------------------------
 # Timestamps (RFC 5357 §4.1.2 NTP format, RFC 8186 PTPv2 truncated format).
 
@@ -1297,6 +1309,22 @@ def _frames_malformed(lab, mac):
     return out
 
 
+def check_drops(s, want, frames):
+    """The exit summary `s` counted exactly `want` ({reason: n}) and no other drop; `frames`
+    ((name, reason, frame) triples) name the culprits in the message."""
+    problems = []
+    for reason, n in sorted(want.items()):
+        if s["drops"].get(reason, 0) != n:
+            what = [name for name, r, _ in frames if r == reason]
+            problems.append(f"{reason}: counted {s['drops'].get(reason, 0)}, sent {n} "
+                            f"({', '.join(what)})")
+    for reason, n in s["drops"].items():
+        if reason not in want:
+            problems.append(f"{reason}: counted {n}, sent none")
+    check(not problems, "drop counters in the exit summary:\n  " + "\n  ".join(problems) +
+          f"\n  all drops: {s['drops']}")
+
+
 @case
 def malformed_dropped(lab):
     """Malformed frames (bad UDP checksum v4/v6, truncated UDP, bad UDP length, IPv4
@@ -1324,18 +1352,8 @@ def malformed_dropped(lab):
     with Peer(False, lab.port()) as p:
         p.exchange(twamp_request(0), LIGHT, "valid request after the malformed ones")
     s = lab.release()
-    problems = []
-    for reason, n in sorted(want.items()):
-        if s["drops"].get(reason, 0) != n:
-            what = [name for name, r, _ in frames if r == reason]
-            problems.append(f"{reason}: counted {s['drops'].get(reason, 0)}, sent {n} "
-                            f"({', '.join(what)})")
-    for reason, n in s["drops"].items():
-        if reason not in want:
-            problems.append(f"{reason}: counted {n}, sent none")
     eq(s["reflected"], 1, "reflected in the exit summary")
-    check(not problems, "drop counters in the exit summary:\n  " + "\n  ".join(problems) +
-          f"\n  all drops: {s['drops']}")
+    check_drops(s, want, frames)
 
 
 OPEN = 64368  # spoofed_sources_dropped's own reflector, admitting everything
@@ -1443,17 +1461,7 @@ def spoofed_sources_dropped(lab):
                 p.exchange(twamp_request(0), port, f"a real sender after the spoofed ones "
                            f"(v6={v6}, port {port})")
     s = lab.release()
-    problems = []
-    for reason, n in sorted(want.items()):
-        if s["drops"].get(reason, 0) != n:
-            what = [name for name, r, _ in frames if r == reason]
-            problems.append(f"{reason}: counted {s['drops'].get(reason, 0)}, sent {n} "
-                            f"({', '.join(what)})")
-    for reason, n in s["drops"].items():
-        if reason not in want:
-            problems.append(f"{reason}: counted {n}, sent none")
-    check(not problems, "drop counters in the exit summary:\n  " + "\n  ".join(problems) +
-          f"\n  all drops: {s['drops']}")
+    check_drops(s, want, frames)
     eq(s["reflected"], 4, "reflected in the exit summary (the four real senders)")
 
 

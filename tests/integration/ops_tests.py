@@ -29,7 +29,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab_tests as L  # noqa: E402  (the shared harness, beside this file)
-from lab_tests import B4, B6, S4, S6, Failure, Peer, check, eq  # noqa: E402
+from lab_tests import B4, B6, S4, S6, Failure, Peer, check, eq, wait_for  # noqa: E402
 
 # Reflector UDP ports of the config below.
 ALPHA, BETA, DENYALL, FLIP_A, FLIP_B, GONE = 862, 64365, 64367, 64370, 64371, 64372
@@ -223,17 +223,6 @@ def exchange_n(p, dport, n, make, what):
 def sendp_all(lab, frames):
     for f in frames:
         L.scapy.sendp(L.scapy.Ether(f), iface=lab.siface)
-
-
-def wait_for(what, fn, timeout, step=0.02):
-    end = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v:
-            return v
-        if time.monotonic() > end:
-            raise Failure(f"{what}: not within {timeout} s")
-        time.sleep(step)
 
 
 def reload_and_wait(d, pattern, n_before, timeout=60):

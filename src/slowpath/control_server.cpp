@@ -386,8 +386,8 @@ void control_server::republish() {
         r.policy.timestamps = (s.info.mode & control::mode_ptpv2_timestamps) != 0
                                       ? proto::ts_policy::auto_z
                                       : proto::ts_policy::ntp;
-        // RFC 6038, when negotiated: return the first N octets of the sender's padding.
-        r.policy.reflect_octets = s.info.reflect_octets() ? s.info.padding_to_reflect : 0;
+        // RFC 6038 symmetrical size: the sender's padding starts at octet 41 (reflected octets
+        // need nothing more: reflect_policy).
         r.policy.symmetrical_size = s.info.symmetrical_size();
         v.push_back(r);
     }

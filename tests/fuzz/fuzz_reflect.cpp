@@ -89,7 +89,6 @@ config decode(const uint8_t* h) {
     c.params.our_error.scale = static_cast<uint8_t>(h[3] >> 3);
     c.params.our_error.multiplier = h[4];
     c.params.reflector_seq = 0x5a5a5a00u | h[5];
-    c.policy.reflect_octets = (h[5] & 0x80) ? static_cast<uint16_t>(h[6] & 0x7f) : 0;
     c.policy.symmetrical_size = (h[5] & 0x40) != 0;
     c.params.t2_ns = base_time_ns + uint64_t{h[6]} * 999'999'937ULL;
     c.params.tai_utc_offset_s = 37;

@@ -28,11 +28,9 @@ struct reflect_policy {
     int8_t dscp = dscp_copy; // dscp_copy, or 0..63
     ts_policy timestamps = ts_policy::auto_z;
     bool allow_ipv6_zero_checksum = false;
-    // RFC 6038 reflect octets (TWAMP sessions that negotiated it): the first N octets of the
-    // sender's padding come back at the start of the reply's padding (octet 41..), as far as
-    // the request is long enough to hold them there. The padding rules below already put them
-    // there in both layouts, so this is the negotiated figure, not a separate copy.
-    uint16_t reflect_octets = 0;
+    // RFC 6038 reflect octets needs no field: the first N octets of the sender's padding come
+    // back at the start of the reply's padding (octet 41..) by the padding rule below, in both
+    // layouts, whatever N the session negotiated.
     // RFC 6038 symmetrical size (TWAMP sessions that negotiated it): the sender's packet has 27
     // MBZ octets after its Error Estimate and its padding starts at octet 41, where the reply's
     // padding starts too: the padding (reflected octets included) stays where it is. Without

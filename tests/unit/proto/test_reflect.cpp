@@ -882,7 +882,6 @@ TEST(reflect_octets, sender_padding_returned_at_41) {
                     bytes buf = req;
                     buf.resize(req.size() + 64);
                     reflect_policy pol;
-                    pol.reflect_octets = static_cast<uint16_t>(n);
                     pol.symmetrical_size = symmetrical;
                     reflect_params prm;
                     prm.our_mac = our_mac;

@@ -1,0 +1,133 @@
+// The `control` section: the TWAMP-Control server (RFC 5357 §3): listener, modes, client
+// prefixes, limits and timers, receiver ports.
+#include <algorithm>
+#include <iterator>
+
+#include "sections.hpp"
+
+namespace twamp::config::detail {
+
+namespace {
+
+void control(reader& rd, control_config& c, const Setting& g, const std::string& path,
+             positions& pl) {
+    if (!rd.expect_group(g, path)) {
+        return;
+    }
+    rd.check_keys(g, path,
+                  {"enabled", "listen", "port", "modes", "prefixes", "max-connections",
+                   "max-sessions", "servwait", "refwait", "receiver-ports", "max-timeout",
+                   "allow-third-party-senders"});
+    c.enabled = true;
+    rd.read_bool(g, "enabled", path, c.enabled);
+    if (auto* s = rd.member(g, "listen")) {
+        static constexpr std::string_view expected =
+                "an IPv4 or IPv6 address to listen on, e.g. \"0.0.0.0\" or \"::\"";
+        if (auto text = rd.string(*s, join(path, "listen"), expected)) {
+            auto a = ip_address::parse(*text);
+            if (!a || a->is_multicast()) {
+                rd.fail(*s, join(path, "listen"),
+                        "expected " + std::string(expected) + ", got " + quote(*text));
+            } else {
+                c.listen = *a;
+            }
+        }
+    }
+    rd.read_int(g, "port", path, c.port, 1, 65535);
+    if (auto* s = rd.member(g, "modes")) {
+        std::string m_path = join(path, "modes");
+        if (rd.sequence(*s, m_path, "mode names")) {
+            c.modes = 0;
+            static constexpr std::pair<std::string_view, uint32_t> supported[] = {
+                    {"unauthenticated", mode_unauthenticated},
+                    {"individual-session-control", mode_individual_session_control},
+                    {"reflect-octets", mode_reflect_octets},
+                    {"symmetrical-size", mode_symmetrical_size},
+                    {"ptpv2-timestamps", mode_ptpv2_timestamps},
+            };
+            static constexpr std::string_view unsupported[] = {"authenticated", "encrypted",
+                                                               "mixed"};
+            std::string expected = "one of";
+            for (auto& [n, bit] : supported) {
+                expected += " " + quote(n);
+            }
+            for (int i = 0; i < s->getLength(); ++i) {
+                std::string e_path = at_index(m_path, i);
+                auto text = rd.string((*s)[i], e_path, expected);
+                if (!text) {
+                    continue;
+                }
+                auto it = std::find_if(std::begin(supported), std::end(supported),
+                                       [&](const auto& p) { return p.first == *text; });
+                if (it == std::end(supported)) {
+                    bool known = std::find(std::begin(unsupported), std::end(unsupported), *text) !=
+                                 std::end(unsupported);
+                    rd.fail((*s)[i], e_path,
+                            known ? "mode " + quote(*text) +
+                                            " is not supported by this server; expected " + expected
+                                  : "expected " + expected + ", got " + quote(*text));
+                    continue;
+                }
+                if (c.modes & it->second) {
+                    rd.fail((*s)[i], e_path, "duplicate mode " + quote(*text));
+                }
+                c.modes |= it->second;
+            }
+            if (!(c.modes & mode_unauthenticated)) {
+                rd.fail(*s, m_path,
+                        "expected the list to contain \"unauthenticated\", the only security mode "
+                        "this server implements");
+            }
+        }
+    }
+    if (auto* s = rd.member(g, "prefixes")) {
+        c.prefixes = rd.prefix_list(*s, join(path, "prefixes"));
+    } else if (c.enabled) {
+        rd.fail(g, join(path, "prefixes"),
+                "required key missing: the client prefixes allowed to connect, e.g. prefixes = [ "
+                "\"198.18.0.0/15\" ]; ([] accepts nothing)");
+    }
+    rd.read_int(g, "max-connections", path, c.max_connections, 1, 65535);
+    rd.read_int(g, "max-sessions", path, c.max_sessions, 1, 1'048'576);
+    // RFC 8913 (TWAMP YANG): servwait and refwait are 1..604800 seconds, default 900.
+    rd.read_int(g, "servwait", path, c.servwait, 1, 604'800);
+    rd.read_int(g, "refwait", path, c.refwait, 1, 604'800);
+    rd.read_int(g, "max-timeout", path, c.max_timeout, 1, 86'400);
+    rd.read_bool(g, "allow-third-party-senders", path, c.allow_third_party_senders);
+    if (auto* s = rd.member(g, "receiver-ports")) {
+        pl.receiver_ports_line = s->getSourceLine();
+        std::string r_path = join(path, "receiver-ports");
+        if (rd.expect_group(*s, r_path)) {
+            rd.check_keys(*s, r_path, {"min", "max"});
+            port_range range = c.receiver_ports;
+            bool ok = true;
+            for (auto [key, out] : {std::pair{"min", &range.min}, std::pair{"max", &range.max}}) {
+                if (auto* v = rd.member(*s, key)) {
+                    if (auto n = rd.integer(*v, join(r_path, key), 1, 65535)) {
+                        *out = static_cast<uint16_t>(*n);
+                    } else {
+                        ok = false;
+                    }
+                }
+            }
+            if (ok && range.min > range.max) {
+                rd.fail(*s, r_path,
+                        "expected min <= max, got min = " + std::to_string(range.min) +
+                                ", max = " + std::to_string(range.max));
+            } else if (ok) {
+                c.receiver_ports = range;
+            }
+        }
+    }
+    pl.control_line = g.getSourceLine();
+}
+
+} // namespace
+
+void read_control(reader& rd, const Setting& root, control_config& c, positions& pl) {
+    if (auto* s = reader::member(root, "control")) {
+        control(rd, c, *s, "control", pl);
+    }
+}
+
+} // namespace twamp::config::detail

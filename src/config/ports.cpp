@@ -1,0 +1,406 @@
+// The `ports` section: wire ports, their VLANs, interface addresses, devices, hardware
+// timestamps and exception (TAP) interfaces; then what must be unique across ports.
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdio>
+#include <map>
+
+#include "sections.hpp"
+
+namespace twamp::config::detail {
+
+namespace {
+
+// Linux dev_valid_name(): 1..15 octets (IFNAMSIZ - 1), not "." or "..", no '/', ':' or space.
+bool valid_ifname(std::string_view s) {
+    if (s.empty() || s.size() > 15 || s == "." || s == "..") {
+        return false;
+    }
+    return std::none_of(s.begin(), s.end(), [](char c) {
+        return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || c == '\0';
+    });
+}
+
+// Why `p` cannot be an interface address, or nullopt when it can.
+std::optional<std::string> interface_address_problem(const ip_prefix& p) {
+    const ip_address& a = p.address;
+    if (a.is_unspecified()) {
+        return "the unspecified address";
+    }
+    if (a.is_loopback()) {
+        return "a loopback address";
+    }
+    if (a.is_multicast()) {
+        return "a multicast address";
+    }
+    if (p.length == 0) {
+        return "prefix length 0";
+    }
+    if (a.is_v4()) {
+        if (a.bytes[0] == 0) {
+            return "in 0.0.0.0/8 (\"this network\")";
+        }
+        if (a.v4_host_order() == 0xffffffffU) {
+            return "the broadcast address";
+        }
+        if (p.length <= 30) {
+            // /31 and /32 have no network or broadcast address (RFC 3021).
+            uint32_t host_mask = (p.length == 0) ? 0xffffffffU : (0xffffffffU >> p.length);
+            uint32_t host = a.v4_host_order() & host_mask;
+            if (host == 0) {
+                return "the network address of " + p.network().to_string();
+            }
+            if (host == host_mask) {
+                return "the broadcast address of " + p.network().to_string();
+            }
+        }
+    } else {
+        static const ip_prefix v4_mapped = *ip_prefix::parse("::ffff:0:0/96");
+        if (v4_mapped.contains(a)) {
+            return "an IPv4-mapped IPv6 address (write the IPv4 address instead)";
+        }
+    }
+    return std::nullopt;
+}
+
+// A PCI address as DPDK's rte_pci_addr_parse takes it: [domain:]bus:devid.function.
+std::optional<std::string> normalize_pci(std::string_view s) {
+    auto hex_field = [](std::string_view f, std::size_t min_len, std::size_t max_len,
+                        uint32_t& out) {
+        if (f.size() < min_len || f.size() > max_len) {
+            return false;
+        }
+        out = 0;
+        for (char c : f) {
+            if (!std::isxdigit(static_cast<unsigned char>(c))) {
+                return false;
+            }
+            out = out * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(c))
+                                                           ? c - '0'
+                                                           : (c | 0x20) - 'a' + 10);
+        }
+        return true;
+    };
+    uint32_t domain = 0;
+    uint32_t bus = 0;
+    uint32_t dev = 0;
+    uint32_t fn = 0;
+    auto dot = s.rfind('.');
+    if (dot == s.npos) {
+        return std::nullopt;
+    }
+    auto before = s.substr(0, dot);
+    auto c2 = before.rfind(':');
+    if (c2 == before.npos) {
+        return std::nullopt;
+    }
+    auto c1 = before.rfind(':', c2 == 0 ? before.npos : c2 - 1);
+    std::string_view bus_text =
+            c1 == before.npos ? before.substr(0, c2) : before.substr(c1 + 1, c2 - c1 - 1);
+    if (c1 != before.npos && !hex_field(before.substr(0, c1), 1, 8, domain)) {
+        return std::nullopt;
+    }
+    if (!hex_field(bus_text, 1, 2, bus) || !hex_field(before.substr(c2 + 1), 1, 2, dev) ||
+        !hex_field(s.substr(dot + 1), 1, 1, fn) || dev > 0x1f || fn > 7) {
+        return std::nullopt;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%04x:%02x:%02x.%x", domain, bus, dev, fn);
+    return std::string(buf);
+}
+
+bool valid_vdev_name(std::string_view s) {
+    if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) {
+        return false;
+    }
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+}
+
+std::vector<ip_prefix> interface_addresses(reader& rd, const Setting& s, const std::string& path,
+                                           std::vector<where>& places) {
+    static constexpr std::string_view expected =
+            "an interface address \"address/length\" (this box's address and its subnet's "
+            "prefix length), e.g. \"198.18.0.2/24\"";
+    std::vector<ip_prefix> r;
+    if (!rd.sequence(s, path, "interface addresses")) {
+        return r;
+    }
+    for (int i = 0; i < s.getLength(); ++i) {
+        std::string a_path = at_index(path, i);
+        auto text = rd.string(s[i], a_path, expected);
+        if (!text) {
+            continue;
+        }
+        auto p = ip_prefix::parse(*text, false);
+        if (!p) {
+            rd.fail(s[i], a_path, "expected " + std::string(expected) + ", got " + quote(*text));
+            continue;
+        }
+        if (auto problem = interface_address_problem(*p)) {
+            rd.fail(s[i], a_path,
+                    "expected " + std::string(expected) + ", got " + quote(*text) + ": " +
+                            *problem);
+            continue;
+        }
+        r.push_back(*p);
+        places.push_back(rd.at(s[i], a_path));
+    }
+    return r;
+}
+
+void device(reader& rd, port_config& p, const Setting& s, const std::string& path) {
+    static constexpr std::string_view expected = "a PCI address (\"0000:3b:00.0\") or vdev "
+                                                 "devargs (\"net_af_packet0,iface=veth1\"), "
+                                                 "optionally followed by \",key=value,...\"";
+    auto text = rd.string(s, path, expected);
+    if (!text) {
+        return;
+    }
+    p.device = *text;
+    auto comma = text->find(',');
+    std::string_view name = std::string_view(*text).substr(0, comma);
+    std::string_view args = comma == std::string::npos ? std::string_view{}
+                                                       : std::string_view(*text).substr(comma + 1);
+    bool space = std::any_of(text->begin(), text->end(),
+                             [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    if (!space) {
+        if (auto pci = normalize_pci(name)) {
+            p.kind = device_kind::pci;
+            p.device_name = *pci;
+            p.device_args = std::string(args);
+            return;
+        }
+        if (valid_vdev_name(name) && name.find('_') == name.npos) {
+            // Every DPDK vdev is named after its driver ("net_af_packet0", "virtio_user0"),
+            // and no driver name lacks a '_'; "eth0" or "enp3s0f0" is a kernel interface,
+            // which DPDK can only reach through AF_PACKET or once bound to its driver.
+            rd.fail(s, path,
+                    quote(*text) +
+                            " is neither a PCI address nor DPDK vdev devargs: a kernel network "
+                            "interface needs device = \"net_af_packet0,iface=" +
+                            std::string(name) +
+                            "\" (no binding needed), or the NIC bound to a DPDK driver "
+                            "(dpdk-devbind.py -b vfio-pci) and its PCI address, e.g. "
+                            "\"0000:3b:00.0\"");
+            return;
+        }
+        if (valid_vdev_name(name)) {
+            p.kind = device_kind::vdev;
+            p.device_name = std::string(name);
+            p.device_args = std::string(args);
+            return;
+        }
+    }
+    rd.fail(s, path, "expected " + std::string(expected) + ", got " + quote(*text));
+}
+
+vlan_config vlan(reader& rd, const Setting& g, const std::string& path, vlan_meta& m) {
+    vlan_config v;
+    m.self = rd.at(g, path);
+    if (!g.isGroup()) {
+        return v;
+    }
+    rd.check_keys(g, path, {"id", "addresses"});
+    if (auto* s = rd.required(g, "id", path, "the VLAN ID, id = 1..4094;")) {
+        if (auto id = rd.integer(*s, join(path, "id"), 1, 4094)) {
+            v.id = static_cast<uint16_t>(*id);
+        }
+    }
+    if (auto* s = rd.required(
+                g, "addresses", path,
+                "the VLAN's interface addresses, e.g. addresses = [ \"198.19.0.2/24\" ];")) {
+        v.addresses = interface_addresses(rd, *s, join(path, "addresses"), m.addresses);
+        if (s->getLength() == 0) {
+            rd.fail(*s, join(path, "addresses"),
+                    "expected at least one interface address (a VLAN without one can reflect "
+                    "nothing)");
+        }
+    }
+    return v;
+}
+
+port_config port(reader& rd, const Setting& g, const std::string& path,
+                 std::vector<port_meta>& metas) {
+    port_config p;
+    port_meta m;
+    m.self = rd.at(g, path);
+    if (!g.isGroup()) {
+        metas.push_back(std::move(m));
+        return p;
+    }
+    rd.check_keys(
+            g, path,
+            {"name", "device", "addresses", "vlans", "hw-timestamps", "hw-clock", "exception"});
+    p.name =
+            read_name(rd, g, path, "the port's name, e.g. name = \"wire0\";", m.name, m.valid_name);
+    if (auto* s = rd.required(g, "device", path,
+                              "a PCI address (\"0000:3b:00.0\") or vdev devargs "
+                              "(\"net_af_packet0,iface=veth1\")")) {
+        m.device = rd.at(*s, join(path, "device"));
+        device(rd, p, *s, m.device.path);
+    }
+    if (auto* s = rd.member(g, "addresses")) {
+        p.addresses = interface_addresses(rd, *s, join(path, "addresses"), m.addresses);
+    }
+    if (auto* s = rd.member(g, "vlans")) {
+        std::string v_path = join(path, "vlans");
+        if (rd.list_of_groups(*s, v_path)) {
+            for (int i = 0; i < s->getLength(); ++i) {
+                vlan_meta vm;
+                p.vlans.push_back(vlan(rd, (*s)[i], at_index(v_path, i), vm));
+                m.vlans.push_back(std::move(vm));
+            }
+        }
+    }
+    rd.read_enum(g, "hw-timestamps", path, p.timestamps,
+                 {{"auto", hw_timestamps::automatic},
+                  {"on", hw_timestamps::on},
+                  {"off", hw_timestamps::off}});
+    if (auto* s = rd.member(g, "hw-clock")) {
+        std::string c_path = join(path, "hw-clock");
+        if (rd.expect_group(*s, c_path)) {
+            rd.check_keys(*s, c_path, {"unit", "epoch"});
+            hw_clock_config c;
+            if (rd.required(*s, "unit", c_path, "unit = \"ns\" or \"us\"")) {
+                rd.read_enum(*s, "unit", c_path, c.unit,
+                             {{"ns", clock_unit::ns}, {"us", clock_unit::us}});
+            }
+            if (rd.required(*s, "epoch", c_path, "epoch = \"unix\" or \"tai\"")) {
+                rd.read_enum(*s, "epoch", c_path, c.epoch,
+                             {{"unix", clock_epoch::unix_time}, {"tai", clock_epoch::tai}});
+            }
+            p.hw_clock = c;
+            if (p.timestamps == hw_timestamps::off) {
+                rd.fail(*s, c_path,
+                        "hw-clock describes the device clock, but hw-timestamps = \"off\" never "
+                        "uses it; expected hw-timestamps = \"auto\" or \"on\", or no hw-clock");
+            }
+        }
+    }
+    p.exception.iface = p.name;
+    m.iface = m.name;
+    if (auto* s = rd.member(g, "exception")) {
+        std::string e_path = join(path, "exception");
+        if (rd.expect_group(*s, e_path)) {
+            rd.check_keys(*s, e_path, {"iface", "rate-limit-pps"});
+            if (auto* i = rd.member(*s, "iface")) {
+                m.iface = rd.at(*i, join(e_path, "iface"));
+                p.exception.iface.clear();
+                if (auto v = rd.string(*i, m.iface.path, "a Linux interface name")) {
+                    p.exception.iface = *v;
+                }
+            }
+            rd.read_int(*s, "rate-limit-pps", e_path, p.exception.rate_limit_pps, 0, 100'000'000);
+        }
+    }
+    metas.push_back(std::move(m));
+    return p;
+}
+
+void check_iface(reader& rd, const port_config& p, const port_meta& m,
+                 std::map<std::string, const where*>& ifaces) {
+    const std::string& iface = p.exception.iface;
+    std::string path = join(m.self.path, "exception.iface");
+    if (iface.empty()) {
+        return; // wrong type, or no valid port name to default to: reported already
+    }
+    if (!valid_ifname(iface)) {
+        rd.fail(m.iface.text_line, path,
+                "expected a Linux interface name (1..15 characters, no '/', ':' or spaces; "
+                "not \".\" or \"..\"), got " +
+                        quote(iface) +
+                        (m.iface.path == m.name.path ? " (the default: the port's name)" : ""));
+        return;
+    }
+    std::vector<std::string> names{iface};
+    for (const auto& v : p.vlans) {
+        if (v.id != 0) {
+            names.push_back(vlan_iface_name(p, v.id));
+        }
+    }
+    for (const auto& n : names) {
+        if (n.size() > 15) {
+            rd.fail(m.iface.text_line, path,
+                    "expected an interface name short enough for its VLAN sub-interface " +
+                            quote(n) + " to fit 15 characters, got " + quote(iface));
+            continue;
+        }
+        auto [it, fresh] = ifaces.emplace(n, &m.iface);
+        if (!fresh) {
+            rd.fail(m.iface.text_line, path,
+                    "kernel interface " + quote(n) + " is already used by " + it->second->path);
+        }
+    }
+}
+
+// Uniqueness across ports: names, devices, kernel interfaces, VLAN IDs and addresses.
+void check_ports(reader& rd, const config& cfg, const std::vector<port_meta>& metas) {
+    std::map<std::string, const where*> names;
+    std::map<std::string, const where*> devices;
+    std::map<std::string, const where*> ifaces;
+    std::map<std::pair<ip_family, std::array<uint8_t, 16>>, const where*> addresses;
+    for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
+        const port_config& p = cfg.ports[i];
+        const port_meta& m = metas[i];
+        if (m.valid_name) {
+            unique_name(rd, names, p.name, m.name, "port");
+        }
+        if (!p.device_name.empty()) {
+            auto [it, fresh] = devices.emplace(p.device_name, &m.device);
+            if (!fresh) {
+                rd.fail(m.device, "device " + quote(p.device_name) + " is already used by " +
+                                          it->second->path);
+            }
+        }
+        check_iface(rd, p, m, ifaces);
+        auto add_addresses = [&](const std::vector<ip_prefix>& list,
+                                 const std::vector<where>& places) {
+            for (std::size_t k = 0; k < list.size(); ++k) {
+                const ip_address& a = list[k].address;
+                auto [same, fresh] = addresses.emplace(std::pair{a.family, a.bytes}, &places[k]);
+                if (!fresh) {
+                    // One network namespace holds every TAP: an address on two of them
+                    // would make the kernel answer ARP/ND for it on both.
+                    rd.fail(places[k], "address " + a.to_string() + " is already assigned at " +
+                                               same->second->path);
+                }
+            }
+        };
+        add_addresses(p.addresses, m.addresses);
+        std::map<uint16_t, const where*> ids;
+        for (std::size_t k = 0; k < p.vlans.size(); ++k) {
+            const vlan_meta& vm = m.vlans[k];
+            if (p.vlans[k].id != 0) {
+                auto [it, fresh] = ids.emplace(p.vlans[k].id, &vm.self);
+                if (!fresh) {
+                    rd.fail(vm.self, "duplicate VLAN " + std::to_string(p.vlans[k].id) +
+                                             ", already at " + it->second->path);
+                }
+            }
+            add_addresses(p.vlans[k].addresses, vm.addresses);
+        }
+    }
+}
+
+} // namespace
+
+void read_ports(reader& rd, const Setting& root, config& cfg, positions& pl) {
+    if (auto* s = reader::member(root, "ports")) {
+        if (rd.list_of_groups(*s, "ports")) {
+            for (int i = 0; i < s->getLength(); ++i) {
+                cfg.ports.push_back(port(rd, (*s)[i], at_index("ports", i), pl.ports));
+            }
+            if (s->getLength() == 0) {
+                rd.fail(*s, "ports", "expected at least one port");
+            }
+        }
+    } else {
+        rd.fail(root, "ports", "required key missing: a list of ports ( { name = ...; } )");
+    }
+    check_ports(rd, cfg, pl.ports);
+}
+
+} // namespace twamp::config::detail

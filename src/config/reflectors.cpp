@@ -1,0 +1,274 @@
+// The `reflectors` section: TWAMP Light / STAMP reflectors, each resolved against its port
+// and VLAN; then names unique and no (port, VLAN, address, UDP port) served twice.
+#include <algorithm>
+#include <map>
+
+#include "sections.hpp"
+
+namespace twamp::config::detail {
+
+namespace {
+
+std::optional<uint8_t> dscp_by_name(std::string name) {
+    std::transform(name.begin(), name.end(), name.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    // RFC 2474 class selectors, RFC 2597 AF, RFC 3246 EF, RFC 5865 VOICE-ADMIT, RFC 8622 LE.
+    static const std::map<std::string, uint8_t, std::less<>> names = {
+            {"default", 0}, {"be", 0},    {"cs0", 0},   {"cs1", 8},   {"cs2", 16},
+            {"cs3", 24},    {"cs4", 32},  {"cs5", 40},  {"cs6", 48},  {"cs7", 56},
+            {"af11", 10},   {"af12", 12}, {"af13", 14}, {"af21", 18}, {"af22", 20},
+            {"af23", 22},   {"af31", 26}, {"af32", 28}, {"af33", 30}, {"af41", 34},
+            {"af42", 36},   {"af43", 38}, {"ef", 46},   {"va", 44},   {"le", 1},
+    };
+    auto it = names.find(name);
+    if (it == names.end()) {
+        return std::nullopt;
+    }
+    return it->second;
+}
+
+reflector_config reflector(reader& rd, const config& cfg, const Setting& g, const std::string& path,
+                           std::vector<reflector_meta>& metas) {
+    reflector_config r;
+    reflector_meta m;
+    m.self = rd.at(g, path);
+    if (!g.isGroup()) {
+        metas.push_back(std::move(m));
+        return r;
+    }
+    rd.check_keys(g, path,
+                  {"name", "port", "vlan", "addresses", "mode", "udp-ports", "prefixes", "stateful",
+                   "inactivity-timeout", "max-sessions", "dscp", "timestamp-format",
+                   "allow-ipv6-udp-checksum-zero"});
+    r.name = read_name(rd, g, path, "the reflector's name, e.g. name = \"base\";", m.name,
+                       m.valid_name);
+    const port_config* port = nullptr;
+    if (auto* s = rd.required(g, "port", path,
+                              "the name of the port it serves, e.g. port = \"wire0\";")) {
+        if (auto v = rd.string(*s, join(path, "port"), "the name of a port")) {
+            r.port = *v;
+            port = cfg.find_port(*v);
+            if (!port) {
+                std::string known;
+                for (const auto& p : cfg.ports) {
+                    known += (known.empty() ? "" : ", ") + quote(p.name);
+                }
+                rd.fail(*s, join(path, "port"),
+                        "expected the name of a port (" +
+                                (known.empty() ? std::string("none") : known) + "), got " +
+                                quote(*v));
+            } else {
+                r.port_index = static_cast<std::size_t>(port - cfg.ports.data());
+            }
+        }
+    }
+    bool vlan_ok = true;
+    if (auto* s = rd.member(g, "vlan")) {
+        if (auto v = rd.integer(*s, join(path, "vlan"), 0, 4094)) {
+            r.vlan = static_cast<uint16_t>(*v);
+        } else {
+            vlan_ok = false;
+        }
+    }
+    const std::vector<ip_prefix>* local = nullptr;
+    if (port && vlan_ok) {
+        local = port->addresses_of(r.vlan);
+        const Setting& s = rd.member(g, "vlan") ? g["vlan"] : g;
+        if (!local) {
+            std::string known;
+            for (const auto& v : port->vlans) {
+                known += (known.empty() ? "" : ", ") + std::to_string(v.id);
+            }
+            rd.fail(s, join(path, "vlan"),
+                    "expected 0 (untagged) or a VLAN of port " + quote(port->name) + " (" +
+                            (known.empty() ? std::string("it has none") : known) + "), got " +
+                            std::to_string(r.vlan));
+        } else if (local->empty()) {
+            rd.fail(s, join(path, "vlan"),
+                    "port " + quote(port->name) +
+                            " has no untagged addresses to reflect on; expected the port to "
+                            "have addresses, or a vlan that has");
+            local = nullptr;
+        }
+    }
+    if (auto* s = rd.member(g, "addresses")) {
+        std::string a_path = join(path, "addresses");
+        if (rd.sequence(*s, a_path, "addresses")) {
+            if (s->getLength() == 0) {
+                rd.fail(*s, a_path,
+                        "expected at least one address (leave the key out to serve every "
+                        "address of the port/VLAN)");
+            }
+            for (int i = 0; i < s->getLength(); ++i) {
+                std::string e_path = at_index(a_path, i);
+                auto text = rd.string((*s)[i], e_path, "an address of the port/VLAN");
+                if (!text) {
+                    continue;
+                }
+                auto a = ip_address::parse(*text);
+                if (!a) {
+                    rd.fail((*s)[i], e_path,
+                            "expected an address without a prefix length, e.g. \"198.18.0.2\", "
+                            "got " + quote(*text));
+                    continue;
+                }
+                if (local && std::none_of(local->begin(), local->end(),
+                                          [&](const ip_prefix& p) { return p.address == *a; })) {
+                    std::string known;
+                    for (const auto& p : *local) {
+                        known += (known.empty() ? "" : ", ") + p.address.to_string();
+                    }
+                    rd.fail((*s)[i], e_path,
+                            "expected one of the addresses of port " + quote(r.port) +
+                                    (r.vlan ? " VLAN " + std::to_string(r.vlan)
+                                            : std::string(" untagged")) +
+                                    " (" + known + "), got " + quote(*text));
+                    continue;
+                }
+                if (std::find(r.addresses.begin(), r.addresses.end(), *a) != r.addresses.end()) {
+                    rd.fail((*s)[i], e_path, "duplicate address " + quote(*text));
+                    continue;
+                }
+                r.addresses.push_back(*a);
+                m.addresses.push_back(rd.at((*s)[i], e_path));
+            }
+        }
+    } else if (local) {
+        for (const auto& p : *local) {
+            r.addresses.push_back(p.address);
+            m.addresses.push_back(m.self);
+        }
+    }
+    m.resolved = local != nullptr;
+    rd.read_enum(g, "mode", path, r.mode,
+                 {{"twamp-light", reflector_mode::twamp_light}, {"stamp", reflector_mode::stamp}});
+    if (auto* s = rd.member(g, "udp-ports")) {
+        std::string u_path = join(path, "udp-ports");
+        r.udp_ports.clear();
+        if (rd.sequence(*s, u_path, "UDP ports")) {
+            if (s->getLength() == 0) {
+                rd.fail(*s, u_path, "expected at least one UDP port");
+            }
+            for (int i = 0; i < s->getLength(); ++i) {
+                std::string e_path = at_index(u_path, i);
+                auto v = rd.integer((*s)[i], e_path, 1, 65535);
+                if (!v) {
+                    continue;
+                }
+                auto port_no = static_cast<uint16_t>(*v);
+                auto dup = std::find(r.udp_ports.begin(), r.udp_ports.end(), port_no);
+                if (dup != r.udp_ports.end()) {
+                    rd.fail((*s)[i], e_path,
+                            "duplicate UDP port " + std::to_string(port_no) + ", already at " +
+                                    m.udp_ports[static_cast<std::size_t>(dup - r.udp_ports.begin())]
+                                            .path);
+                    continue;
+                }
+                r.udp_ports.push_back(port_no);
+                m.udp_ports.push_back(rd.at((*s)[i], e_path));
+            }
+        }
+    } else {
+        m.udp_ports.push_back(m.self);
+    }
+    if (auto* s = rd.required(g, "prefixes", path,
+                              "the source prefixes allowed to send, e.g. prefixes = [ "
+                              "\"198.18.0.0/15\" ]; ([] accepts nothing)")) {
+        r.prefixes = rd.prefix_list(*s, join(path, "prefixes"));
+    }
+    rd.read_bool(g, "stateful", path, r.stateful);
+    rd.read_int(g, "inactivity-timeout", path, r.inactivity_timeout, 1, 86'400);
+    rd.read_int(g, "max-sessions", path, r.max_sessions, 1, 16'777'216);
+    if (auto* s = rd.member(g, "dscp")) {
+        std::string d_path = join(path, "dscp");
+        static constexpr std::string_view expected =
+                "\"copy\", a DSCP value 0..63 or a name (\"ef\", \"af41\", \"cs6\", \"va\", "
+                "\"le\", \"default\", ...)";
+        if (is_int(*s)) {
+            if (auto v = rd.integer(*s, d_path, 0, 63)) {
+                r.dscp = {false, static_cast<uint8_t>(*v)};
+            }
+        } else if (auto text = rd.string(*s, d_path, expected)) {
+            if (*text == "copy") {
+                r.dscp = {true, 0};
+            } else if (auto v = dscp_by_name(*text)) {
+                r.dscp = {false, *v};
+            } else {
+                rd.fail(*s, d_path, "expected " + std::string(expected) + ", got " + quote(*text));
+            }
+        }
+    }
+    rd.read_enum(g, "timestamp-format", path, r.ts_format,
+                 {{"auto", timestamp_format::automatic},
+                  {"ntp", timestamp_format::ntp},
+                  {"ptp", timestamp_format::ptp}});
+    rd.read_bool(g, "allow-ipv6-udp-checksum-zero", path, r.allow_ipv6_udp_checksum_zero);
+    metas.push_back(std::move(m));
+    return r;
+}
+
+void overlap(reader& rd, const reflector_config& r, const reflector_meta& m,
+             const reflector_config& o, const reflector_meta& om) {
+    for (std::size_t u = 0; u < r.udp_ports.size(); ++u) {
+        if (std::find(o.udp_ports.begin(), o.udp_ports.end(), r.udp_ports[u]) ==
+            o.udp_ports.end()) {
+            continue;
+        }
+        for (std::size_t a = 0; a < r.addresses.size(); ++a) {
+            if (std::find(o.addresses.begin(), o.addresses.end(), r.addresses[a]) ==
+                o.addresses.end()) {
+                continue;
+            }
+            // Report on the UDP port entry (or the reflector when it uses the default).
+            rd.fail(m.udp_ports[u], "UDP port " + std::to_string(r.udp_ports[u]) + " on port " +
+                                            quote(r.port) +
+                                            (r.vlan ? " VLAN " + std::to_string(r.vlan)
+                                                    : std::string(" untagged")) +
+                                            " address " + r.addresses[a].to_string() +
+                                            " is already served by reflector " + quote(o.name) +
+                                            " (" + om.self.path +
+                                            "); expected each (port, VLAN, address, UDP port) "
+                                            "to belong to one reflector");
+            return; // one report per pair is enough
+        }
+    }
+}
+
+// Names unique; no (port, VLAN, address, UDP port) served by two reflectors.
+void check_reflectors(reader& rd, const config& cfg, const std::vector<reflector_meta>& metas) {
+    std::map<std::string, const where*> names;
+    for (std::size_t i = 0; i < cfg.reflectors.size(); ++i) {
+        const reflector_config& r = cfg.reflectors[i];
+        const reflector_meta& m = metas[i];
+        if (m.valid_name) {
+            unique_name(rd, names, r.name, m.name, "reflector");
+        }
+        if (!m.resolved) {
+            continue;
+        }
+        for (std::size_t j = 0; j < i; ++j) {
+            const reflector_config& o = cfg.reflectors[j];
+            if (!metas[j].resolved || o.port_index != r.port_index || o.vlan != r.vlan) {
+                continue;
+            }
+            overlap(rd, r, m, o, metas[j]);
+        }
+    }
+}
+
+} // namespace
+
+void read_reflectors(reader& rd, const Setting& root, config& cfg, positions& pl) {
+    if (auto* s = reader::member(root, "reflectors")) {
+        if (rd.list_of_groups(*s, "reflectors")) {
+            for (int i = 0; i < s->getLength(); ++i) {
+                cfg.reflectors.push_back(
+                        reflector(rd, cfg, (*s)[i], at_index("reflectors", i), pl.reflectors));
+            }
+        }
+    }
+    check_reflectors(rd, cfg, pl.reflectors);
+}
+
+} // namespace twamp::config::detail

@@ -14,10 +14,7 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
     if (!rd.expect_group(g, path)) {
         return;
     }
-    rd.check_keys(g, path,
-                  {"enabled", "listen", "port", "modes", "prefixes", "max-connections",
-                   "max-sessions", "servwait", "refwait", "receiver-ports", "max-timeout",
-                   "allow-third-party-senders"});
+    rd.check_keys(g, path, "control");
     c.enabled = true;
     rd.read_bool(g, "enabled", path, c.enabled);
     if (auto* s = rd.member(g, "listen")) {
@@ -98,7 +95,7 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
         pl.receiver_ports_line = s->getSourceLine();
         std::string r_path = join(path, "receiver-ports");
         if (rd.expect_group(*s, r_path)) {
-            rd.check_keys(*s, r_path, {"min", "max"});
+            rd.check_keys(*s, r_path, "control.receiver-ports");
             port_range range = c.receiver_ports;
             bool ok = true;
             for (auto [key, out] : {std::pair{"min", &range.min}, std::pair{"max", &range.max}}) {

@@ -2,11 +2,13 @@
 //
 // The rule (conf/twamp.conf says the same per key): anything that shapes devices, queues, the
 // kernel interfaces and their addresses, or a listening socket needs a restart; reflectors,
-// ACLs, limits and timers go into the next RCU snapshot and are reloadable.
+// ACLs, limits and timers go into the next RCU snapshot and are reloadable. Each key's rule is
+// its `reloadable` in the key table (twamp/config/keys.hpp), and so is each change's path.
 #include <algorithm>
 #include <string>
 
 #include "twamp/config/config.hpp"
+#include "twamp/config/keys.hpp"
 
 namespace twamp::config {
 
@@ -76,17 +78,29 @@ std::string named(std::string_view list, std::string_view name) {
     return std::string(list) + "[" + quoted(name) + "]";
 }
 
+// The path of key `k` in the list element `at` (`ports["wire0"]`, `ports["wire0"].vlans[id=1]`):
+// `ports["wire0"].exception.iface`. Outside lists (`at` empty), the key's own path.
+std::string path_of(const std::string& at, const key_info& k) {
+    if (at.empty()) {
+        return std::string(k.path);
+    }
+    return at + std::string(k.path.substr(k.path.rfind("[]") + 2));
+}
+
 class differ {
 public:
+    // Key `k` of the element `at` (or of no list: "") from `from` to `to`.
     template<class T>
-    void field(const std::string& path, const T& from, const T& to, bool reloadable) {
+    void field(const std::string& at, const key_info& k, const T& from, const T& to) {
         if (!(from == to)) {
-            out.push_back({path, change_kind::modified, reloadable, fmt(from), fmt(to)});
+            out.push_back(
+                    {path_of(at, k), change_kind::modified, k.reloadable, fmt(from), fmt(to)});
         }
     }
 
-    void whole(const std::string& path, change_kind kind, bool reloadable) {
-        out.push_back({path, kind, reloadable, "", ""});
+    // The element `at` of the list `k` added or removed.
+    void whole(const std::string& at, const key_info& k, change_kind kind) {
+        out.push_back({at, kind, k.reloadable, "", ""});
     }
 
     void ports(const std::vector<port_config>& from, const std::vector<port_config>& to) {
@@ -108,28 +122,28 @@ public:
             for (const auto& p : to) {
                 b.push_back(p.name);
             }
-            field("ports", a, b, false);
+            field("", key("ports"), a, b);
         }
         for (const auto& p : from) {
             if (!find(to, p.name)) {
-                whole(named("ports", p.name), change_kind::removed, false);
+                whole(named("ports", p.name), key("ports"), change_kind::removed);
             }
         }
         for (const auto& n : to) {
             const port_config* p = find(from, n.name);
             if (!p) {
-                whole(named("ports", n.name), change_kind::added, false);
+                whole(named("ports", n.name), key("ports"), change_kind::added);
                 continue;
             }
             std::string path = named("ports", n.name);
-            field(path + ".device", p->device, n.device, false);
-            field(path + ".addresses", p->addresses, n.addresses, false);
-            vlans(path + ".vlans", p->vlans, n.vlans);
-            field(path + ".hw-timestamps", p->timestamps, n.timestamps, false);
-            field(path + ".hw-clock", p->hw_clock, n.hw_clock, false);
-            field(path + ".exception.iface", p->exception.iface, n.exception.iface, false);
-            field(path + ".exception.rate-limit-pps", p->exception.rate_limit_pps,
-                  n.exception.rate_limit_pps, true);
+            field(path, key("ports[].device"), p->device, n.device);
+            field(path, key("ports[].addresses"), p->addresses, n.addresses);
+            vlans(path_of(path, key("ports[].vlans")), p->vlans, n.vlans);
+            field(path, key("ports[].hw-timestamps"), p->timestamps, n.timestamps);
+            field(path, key("ports[].hw-clock"), p->hw_clock, n.hw_clock);
+            field(path, key("ports[].exception.iface"), p->exception.iface, n.exception.iface);
+            field(path, key("ports[].exception.rate-limit-pps"), p->exception.rate_limit_pps,
+                  n.exception.rate_limit_pps);
         }
     }
 
@@ -143,15 +157,15 @@ public:
         };
         for (const auto& v : from) {
             if (!find_id(to, v.id)) {
-                whole(id_path(v.id), change_kind::removed, false);
+                whole(id_path(v.id), key("ports[].vlans"), change_kind::removed);
             }
         }
         for (const auto& v : to) {
             const vlan_config* old = find_id(from, v.id);
             if (!old) {
-                whole(id_path(v.id), change_kind::added, false);
+                whole(id_path(v.id), key("ports[].vlans"), change_kind::added);
             } else {
-                field(id_path(v.id) + ".addresses", old->addresses, v.addresses, false);
+                field(id_path(v.id), key("ports[].vlans[].addresses"), old->addresses, v.addresses);
             }
         }
     }
@@ -160,57 +174,58 @@ public:
                     const std::vector<reflector_config>& to) {
         for (const auto& r : from) {
             if (!find(to, r.name)) {
-                whole(named("reflectors", r.name), change_kind::removed, true);
+                whole(named("reflectors", r.name), key("reflectors"), change_kind::removed);
             }
         }
         for (const auto& n : to) {
             const reflector_config* r = find(from, n.name);
             if (!r) {
-                whole(named("reflectors", n.name), change_kind::added, true);
+                whole(named("reflectors", n.name), key("reflectors"), change_kind::added);
                 continue;
             }
             std::string path = named("reflectors", n.name);
-            field(path + ".port", r->port, n.port, true);
-            field(path + ".vlan", r->vlan, n.vlan, true);
-            field(path + ".addresses", r->addresses, n.addresses, true);
-            field(path + ".mode", r->mode, n.mode, true);
-            field(path + ".udp-ports", r->udp_ports, n.udp_ports, true);
-            field(path + ".prefixes", r->prefixes, n.prefixes, true);
-            field(path + ".stateful", r->stateful, n.stateful, true);
-            field(path + ".inactivity-timeout", r->inactivity_timeout, n.inactivity_timeout, true);
-            field(path + ".max-sessions", r->max_sessions, n.max_sessions, true);
-            field(path + ".dscp", r->dscp, n.dscp, true);
-            field(path + ".timestamp-format", r->ts_format, n.ts_format, true);
-            field(path + ".allow-ipv6-udp-checksum-zero", r->allow_ipv6_udp_checksum_zero,
-                  n.allow_ipv6_udp_checksum_zero, true);
+            field(path, key("reflectors[].port"), r->port, n.port);
+            field(path, key("reflectors[].vlan"), r->vlan, n.vlan);
+            field(path, key("reflectors[].addresses"), r->addresses, n.addresses);
+            field(path, key("reflectors[].mode"), r->mode, n.mode);
+            field(path, key("reflectors[].udp-ports"), r->udp_ports, n.udp_ports);
+            field(path, key("reflectors[].prefixes"), r->prefixes, n.prefixes);
+            field(path, key("reflectors[].stateful"), r->stateful, n.stateful);
+            field(path, key("reflectors[].inactivity-timeout"), r->inactivity_timeout,
+                  n.inactivity_timeout);
+            field(path, key("reflectors[].max-sessions"), r->max_sessions, n.max_sessions);
+            field(path, key("reflectors[].dscp"), r->dscp, n.dscp);
+            field(path, key("reflectors[].timestamp-format"), r->ts_format, n.ts_format);
+            field(path, key("reflectors[].allow-ipv6-udp-checksum-zero"),
+                  r->allow_ipv6_udp_checksum_zero, n.allow_ipv6_udp_checksum_zero);
         }
     }
 
     void control(const control_config& a, const control_config& b) {
-        field("control.enabled", a.enabled, b.enabled, false);
-        field("control.listen", a.listen, b.listen, false);
-        field("control.port", a.port, b.port, false);
+        field("", key("control.enabled"), a.enabled, b.enabled);
+        field("", key("control.listen"), a.listen, b.listen);
+        field("", key("control.port"), a.port, b.port);
         if (a.modes != b.modes) {
-            out.push_back({"control.modes", change_kind::modified, true,
+            out.push_back({"control.modes", change_kind::modified, key("control.modes").reloadable,
                            "[ " + modes_to_string(a.modes) + " ]",
                            "[ " + modes_to_string(b.modes) + " ]"});
         }
-        field("control.prefixes", a.prefixes, b.prefixes, true);
-        field("control.max-connections", a.max_connections, b.max_connections, true);
-        field("control.max-sessions", a.max_sessions, b.max_sessions, true);
-        field("control.servwait", a.servwait, b.servwait, true);
-        field("control.refwait", a.refwait, b.refwait, true);
-        field("control.receiver-ports", a.receiver_ports, b.receiver_ports, true);
-        field("control.max-timeout", a.max_timeout, b.max_timeout, true);
-        field("control.allow-third-party-senders", a.allow_third_party_senders,
-              b.allow_third_party_senders, true);
+        field("", key("control.prefixes"), a.prefixes, b.prefixes);
+        field("", key("control.max-connections"), a.max_connections, b.max_connections);
+        field("", key("control.max-sessions"), a.max_sessions, b.max_sessions);
+        field("", key("control.servwait"), a.servwait, b.servwait);
+        field("", key("control.refwait"), a.refwait, b.refwait);
+        field("", key("control.receiver-ports"), a.receiver_ports, b.receiver_ports);
+        field("", key("control.max-timeout"), a.max_timeout, b.max_timeout);
+        field("", key("control.allow-third-party-senders"), a.allow_third_party_senders,
+              b.allow_third_party_senders);
     }
 
     void metrics(const metrics_config& a, const metrics_config& b) {
-        field("metrics.enabled", a.enabled, b.enabled, false);
-        field("metrics.listen", a.listen, b.listen, false);
+        field("", key("metrics.enabled"), a.enabled, b.enabled);
+        field("", key("metrics.listen"), a.listen, b.listen);
         // Constant labels are baked into the metric families when they are registered.
-        field("metrics.labels", a.labels, b.labels, false);
+        field("", key("metrics.labels"), a.labels, b.labels);
     }
 
     std::vector<change> out;

@@ -26,7 +26,7 @@ using detail::quote;
 config walk(detail::reader& rd, const libconfig::Setting& root) {
     config cfg;
     detail::positions pl;
-    rd.check_keys(root, "", {"ports", "reflectors", "control", "metrics"});
+    rd.check_keys(root, "", "");
     detail::read_ports(rd, root, cfg, pl);
     detail::read_reflectors(rd, root, cfg, pl);
     detail::read_control(rd, root, cfg.control, pl);

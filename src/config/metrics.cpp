@@ -72,7 +72,7 @@ void metrics(reader& rd, metrics_config& mc, const Setting& g, const std::string
     if (!rd.expect_group(g, path)) {
         return;
     }
-    rd.check_keys(g, path, {"enabled", "listen", "labels"});
+    rd.check_keys(g, path, "metrics");
     rd.read_bool(g, "enabled", path, mc.enabled);
     if (auto* s = rd.member(g, "listen")) {
         static constexpr std::string_view expected =

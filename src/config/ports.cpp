@@ -203,7 +203,7 @@ vlan_config vlan(reader& rd, const Setting& g, const std::string& path, vlan_met
     if (!g.isGroup()) {
         return v;
     }
-    rd.check_keys(g, path, {"id", "addresses"});
+    rd.check_keys(g, path, "ports[].vlans[]");
     if (auto* s = rd.required(g, "id", path, "the VLAN ID, id = 1..4094;")) {
         if (auto id = rd.integer(*s, join(path, "id"), 1, 4094)) {
             v.id = static_cast<uint16_t>(*id);
@@ -231,9 +231,7 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
         metas.push_back(std::move(m));
         return p;
     }
-    rd.check_keys(
-            g, path,
-            {"name", "device", "addresses", "vlans", "hw-timestamps", "hw-clock", "exception"});
+    rd.check_keys(g, path, "ports[]");
     p.name =
             read_name(rd, g, path, "the port's name, e.g. name = \"wire0\";", m.name, m.valid_name);
     if (auto* s = rd.required(g, "device", path,
@@ -262,7 +260,7 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
     if (auto* s = rd.member(g, "hw-clock")) {
         std::string c_path = join(path, "hw-clock");
         if (rd.expect_group(*s, c_path)) {
-            rd.check_keys(*s, c_path, {"unit", "epoch"});
+            rd.check_keys(*s, c_path, "ports[].hw-clock");
             hw_clock_config c;
             if (rd.required(*s, "unit", c_path, "unit = \"ns\" or \"us\"")) {
                 rd.read_enum(*s, "unit", c_path, c.unit,
@@ -285,7 +283,7 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
     if (auto* s = rd.member(g, "exception")) {
         std::string e_path = join(path, "exception");
         if (rd.expect_group(*s, e_path)) {
-            rd.check_keys(*s, e_path, {"iface", "rate-limit-pps"});
+            rd.check_keys(*s, e_path, "ports[].exception");
             if (auto* i = rd.member(*s, "iface")) {
                 m.iface = rd.at(*i, join(e_path, "iface"));
                 p.exception.iface.clear();

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "reader.hpp"
+#include "twamp/config/keys.hpp"
 
 namespace twamp::config::detail {
 
@@ -171,7 +172,13 @@ std::vector<error> reader::take_errors() {
 }
 
 void reader::check_keys(const Setting& group, const std::string& path,
-                        std::initializer_list<std::string_view> allowed) {
+                        std::string_view table_group) {
+    std::vector<std::string_view> allowed;
+    for (const auto& k : keys) {
+        if (k.parent() == table_group) {
+            allowed.push_back(k.name());
+        }
+    }
     for (int i = 0; i < group.getLength(); ++i) {
         const Setting& s = group[i];
         std::string_view name = s.getName() ? s.getName() : "";

@@ -61,9 +61,10 @@ public:
         return group.exists(key) ? &group[key] : nullptr;
     }
 
-    // Every member of `group` must be one of `allowed`; the error lists them in this order.
-    void check_keys(const Setting& group, const std::string& path,
-                    std::initializer_list<std::string_view> allowed);
+    // Every member of `group` must be a key the table (twamp/config/keys.hpp) lists in
+    // `table_group` ("" for the top, "ports[]", "control.receiver-ports"); the error for one
+    // that is not names them in the table's order.
+    void check_keys(const Setting& group, const std::string& path, std::string_view table_group);
 
     bool expect_group(const Setting& s, const std::string& path);
     // A ( { ... }, { ... } ) list (or an empty []), each element a group.

@@ -37,10 +37,7 @@ reflector_config reflector(reader& rd, const config& cfg, const Setting& g, cons
         metas.push_back(std::move(m));
         return r;
     }
-    rd.check_keys(g, path,
-                  {"name", "port", "vlan", "addresses", "mode", "udp-ports", "prefixes", "stateful",
-                   "inactivity-timeout", "max-sessions", "dscp", "timestamp-format",
-                   "allow-ipv6-udp-checksum-zero"});
+    rd.check_keys(g, path, "reflectors[]");
     r.name = read_name(rd, g, path, "the reflector's name, e.g. name = \"base\";", m.name,
                        m.valid_name);
     const port_config* port = nullptr;

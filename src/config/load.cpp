@@ -4,7 +4,8 @@
 //
 // The walk is split: reader.cpp (typed getters, errors with their places), one file per
 // section (ports.cpp, reflectors.cpp, control.cpp, metrics.cpp) and validate.cpp (checks
-// across sections). This file runs them in order and is the public entry point.
+// across sections). This file runs them in order and is the public entry point. Which keys a
+// group accepts is the key table's (twamp/config/keys.hpp).
 #include <cerrno>
 #include <cstring>
 #include <filesystem>

@@ -159,11 +159,11 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
     }
 
     clock_.init();
-    snap_ = dataplane::snapshot::build(spec, n_workers_, 0, error);
-    if (!snap_) {
+    std::unique_ptr<dataplane::snapshot> snap =
+            dataplane::snapshot::build(spec, n_workers_, 0, error);
+    if (!snap) {
         return false;
     }
-    snap_ptr_.store(snap_.get(), std::memory_order_release);
 
     const size_t qsz = rte_rcu_qsbr_get_memsize(n_workers_);
     qsv_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("rcu", qsz, RTE_CACHE_LINE_SIZE));
@@ -171,11 +171,16 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
         error = "cannot set up RCU";
         return false;
     }
+    if (!views_.init(qsv_, "views", error)) {
+        return false;
+    }
+    const uint32_t session_capacity = snap->session_capacity_per_worker();
+    apply({std::move(snap), nullptr, nullptr});
 
     wargs_.resize(n_workers_);
     for (unsigned w = 0; w < n_workers_; ++w) {
         auto st = std::make_unique<dataplane::session_table>();
-        if (!st->init(w, snap_->session_capacity_per_worker(), error)) {
+        if (!st->init(w, session_capacity, error)) {
             return false;
         }
         sessions_.push_back(std::move(st));
@@ -184,9 +189,8 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
         wa.burst = spec.burst;
         wa.exception_ring = exc_rings_[w];
         wa.qsv = qsv_;
-        wa.snap = &snap_ptr_;
+        wa.view = views_.pointer();
         if (cfg.control.enabled) {
-            wa.control = &control_ptr_;
             wa.control_slot = slots_.slot_of(control_context_name);
         }
         wa.clock = &clock_;
@@ -230,11 +234,14 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
     }
 
     if (cfg.control.enabled) {
-        // Accepted sessions reach the workers as a new control table.
+        // Accepted sessions reach the workers as a new control table in a new view.
         control_ = std::make_unique<slowpath::control_server>(
                 cfg, [this](std::unique_ptr<dataplane::control_table> t) {
-                    publish_control(std::move(t));
+                    apply({nullptr, std::move(t), nullptr});
                 });
+        for (auto& wa : wargs_) {
+            wa.activity = control_->activity();
+        }
         if (!control_->start(error)) {
             return false;
         }
@@ -250,27 +257,20 @@ void box::set_reflectors() {
     rt_.reflectors = std::move(v);
 }
 
-void box::publish_control(std::unique_ptr<dataplane::control_table> t) {
-    // Swap the pointer, wait out an RCU grace period, free the old one.
-    control_ptr_.store(t.get(), std::memory_order_release);
-    rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID);
-    control_tab_ = std::move(t);
-}
-
-void box::apply_reload(std::unique_ptr<dataplane::snapshot> snap, const config::config& cfg,
-                       const dataplane::dataplane_spec& spec, const slot_map& slots) {
-    // Publish, wait until no worker can still hold the old one, free it.
-    snap_ptr_.store(snap.get(), std::memory_order_release);
-    rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID);
-    snap_ = std::move(snap);
-    slots_ = slots;
-    running_ = cfg;
-    for (std::size_t p = 0; p < rt_.ports.size() && p < spec.ports.size(); ++p) {
-        exc_.set_rate_limit(rt_.ports[p]->port_id, spec.ports[p].exception_rate_limit_pps);
+void box::apply(change c) {
+    views_.publish(std::move(c.snap), std::move(c.control));
+    if (!c.reload) {
+        return;
+    }
+    const reloaded& r = *c.reload;
+    slots_ = r.slots;
+    running_ = r.cfg;
+    for (std::size_t p = 0; p < rt_.ports.size() && p < r.spec.ports.size(); ++p) {
+        exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps);
     }
     set_reflectors();
     if (control_) {
-        control_->reconfigure(cfg); // prefixes, limits, timers
+        control_->reconfigure(r.cfg); // prefixes, limits, timers
     }
 }
 
@@ -315,13 +315,12 @@ box::~box() {
     // The order matters: nothing may read what goes before it.
     exposer_.reset(); // no scrape may read what follows once it is gone
     control_.reset();
-    control_tab_.reset();
     for (auto& p : rt_.ports) {
         dataplane::stop_port(p->port_id);
     }
     exc_.close();
     sessions_.clear();
-    snap_.reset();
+    views_.close(); // the workers are gone: every view, retired or current, goes
     for (auto* r : exc_rings_) {
         rte_ring_free(r);
     }

@@ -17,6 +17,7 @@
 #include "../dataplane/control_table.hpp"
 #include "../dataplane/sessions.hpp"
 #include "../dataplane/snapshot.hpp"
+#include "../dataplane/view.hpp"
 #include "../dataplane/worker.hpp"
 #include "../slowpath/control_server.hpp"
 #include "../slowpath/exception.hpp"
@@ -54,11 +55,29 @@ public:
     // Starts a worker on every worker lcore.
     void launch_workers();
 
-    // A reload's snapshot (built from `cfg` and `spec` with `slots`): published to the workers;
-    // the exception rate limits, the reflector list and the control server follow the new
-    // config.
-    void apply_reload(std::unique_ptr<dataplane::snapshot> snap, const config::config& cfg,
-                      const dataplane::dataplane_spec& spec, const slot_map& slots);
+    // What a reload changes beside the snapshot: the config, the spec and the slots the
+    // snapshot was built from.
+    struct reloaded {
+        const config::config& cfg;
+        const dataplane::dataplane_spec& spec;
+        const slot_map& slots;
+    };
+    // What changed: a reload's new snapshot (with `reload`) and/or the control server's new
+    // table; null parts stay as they are.
+    struct change {
+        std::shared_ptr<const dataplane::snapshot> snap;
+        std::shared_ptr<const dataplane::control_table> control;
+        const reloaded* reload = nullptr;
+    };
+    // The one way to change what the workers see (SIGHUP reload and TWAMP-Control alike): a new
+    // view from the current one plus the change, published without waiting for the workers
+    // (the old view is freed by reclaim() once they all passed a quiescent point). With a
+    // reload, the exception rate limits, the reflector list and the control server follow the
+    // new config.
+    void apply(change c);
+    // Frees the retired views no worker can still see (every slow-path round). Never waits.
+    unsigned reclaim() noexcept { return views_.reclaim(); }
+    const dataplane::view* current_view() const noexcept { return views_.current(); }
 
     // End of the run: the control server closes its sessions, the workers stop, the rings are
     // drained (counted), the metrics stop, the ports close. Returns the mbufs still in use (a
@@ -87,7 +106,6 @@ private:
     box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_map slots);
     bool build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, std::string& error);
     void set_reflectors();
-    void publish_control(std::unique_ptr<dataplane::control_table> t);
 
     config::config running_;         // the config the box runs (a reload replaces it)
     dataplane::dataplane_spec spec_; // the spec it was started with (ports: restart-only)
@@ -106,10 +124,7 @@ private:
     std::vector<std::unique_ptr<dataplane::session_table>> sessions_;
     std::vector<dataplane::worker_args> wargs_;
 
-    std::atomic<const dataplane::snapshot*> snap_ptr_{nullptr};
-    std::atomic<const dataplane::control_table*> control_ptr_{nullptr};
-    std::unique_ptr<dataplane::snapshot> snap_;
-    std::unique_ptr<dataplane::control_table> control_tab_;
+    dataplane::view_publisher views_; // what the workers see, and the views they may still see
 
     std::unique_ptr<prometheus::Exposer> exposer_;
     std::shared_ptr<metrics::collector> collector_; // the Exposer only holds a weak_ptr

@@ -53,7 +53,8 @@ void reload(box& b, const std::string& path, uint64_t& generation) {
         rt.reloads_failed.fetch_add(1);
         return;
     }
-    b.apply_reload(std::move(nsnap), *nl.cfg, nspec, trial);
+    const box::reloaded r{*nl.cfg, nspec, trial};
+    b.apply({std::move(nsnap), nullptr, &r});
     for (const auto& c : changes) {
         TWAMP_LOG(INFO, "reload: %s", config::to_string(c).c_str());
     }
@@ -101,6 +102,7 @@ void run_slow_path(box& b, const loop_settings& sig) {
         if (control && control->poll(dataplane::realtime_ns())) {
             ++moved;
         }
+        b.reclaim(); // the views no worker sees any more
         uint64_t now = rte_rdtsc();
         if (now - last_cal > hz / 10) {
             b.clock().recalibrate();

@@ -257,10 +257,10 @@ void box::set_reflectors() {
     rt_.reflectors = std::move(v);
 }
 
-void box::apply(change c) {
-    views_.publish(std::move(c.snap), std::move(c.control));
+uint64_t box::apply(change c) {
+    const uint64_t token = views_.publish(std::move(c.snap), std::move(c.control));
     if (!c.reload) {
-        return;
+        return token;
     }
     const reloaded& r = *c.reload;
     slots_ = r.slots;
@@ -272,6 +272,7 @@ void box::apply(change c) {
     if (control_) {
         control_->reconfigure(r.cfg); // prefixes, limits, timers
     }
+    return token;
 }
 
 void box::launch_workers() {

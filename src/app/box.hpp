@@ -73,8 +73,11 @@ public:
     // view from the current one plus the change, published without waiting for the workers
     // (the old view is freed by reclaim() once they all passed a quiescent point). With a
     // reload, the exception rate limits, the reflector list and the control server follow the
-    // new config.
-    void apply(change c);
+    // new config. Returns the publication's token for seen_by_workers().
+    uint64_t apply(change c);
+    // Whether every worker has passed a quiescent point since apply() returned `token` (none
+    // can still reflect by an older view). Never waits.
+    bool seen_by_workers(uint64_t token) const noexcept { return views_.seen(token); }
     // Frees the retired views no worker can still see (every slow-path round). Never waits.
     unsigned reclaim() noexcept { return views_.reclaim(); }
     const dataplane::view* current_view() const noexcept { return views_.current(); }

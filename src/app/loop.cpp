@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "../dataplane/port.hpp"
 #include "log.hpp"
@@ -16,8 +17,24 @@ namespace twamp::app {
 
 namespace {
 
+// A reload published but not yet seen by every worker. Its "reload: ..." lines and its count
+// wait for that (without blocking the loop): a probe sent after the line meets the new config.
+struct pending_reload {
+    bool active = false;
+    uint64_t token = 0; // box::apply's
+    std::vector<std::string> changes;
+};
+
+void finish(runtime& rt, pending_reload& p) {
+    for (const auto& c : p.changes) {
+        TWAMP_LOG(INFO, "reload: %s", c.c_str());
+    }
+    rt.reloads_ok.fetch_add(1);
+    p = {};
+}
+
 // SIGHUP: re-read the file; apply what may change live through a new snapshot.
-void reload(box& b, const std::string& path, uint64_t& generation) {
+void reload(box& b, const std::string& path, uint64_t& generation, pending_reload& pending) {
     runtime& rt = b.rt();
     config::load_result nl = config::load_file(path);
     if (!nl.ok()) {
@@ -54,11 +71,11 @@ void reload(box& b, const std::string& path, uint64_t& generation) {
         return;
     }
     const box::reloaded r{*nl.cfg, nspec, trial};
-    b.apply({std::move(nsnap), nullptr, &r});
+    pending.active = true;
+    pending.token = b.apply({std::move(nsnap), nullptr, &r});
     for (const auto& c : changes) {
-        TWAMP_LOG(INFO, "reload: %s", config::to_string(c).c_str());
+        pending.changes.push_back(config::to_string(c));
     }
-    rt.reloads_ok.fetch_add(1);
 }
 
 // Trouble worth a warning since `prev`, one line per kind.
@@ -93,6 +110,7 @@ void run_slow_path(box& b, const loop_settings& sig) {
     slowpath::control_server* control = b.control();
     uint64_t last_cal = rte_rdtsc();
     uint64_t generation = 0;
+    pending_reload pending;
     const uint64_t hz = rte_get_tsc_hz();
     uint64_t last_warn = last_cal, last_stats = last_cal;
     metrics::box_stats prev_warn = gather(rt), prev_stats = prev_warn;
@@ -111,8 +129,11 @@ void run_slow_path(box& b, const loop_settings& sig) {
             }
             last_cal = now;
         }
-        if (sig.reload->exchange(false, std::memory_order_relaxed)) {
-            reload(b, sig.config_path, generation);
+        if (pending.active && b.seen_by_workers(pending.token)) {
+            finish(rt, pending);
+        }
+        if (!pending.active && sig.reload->exchange(false, std::memory_order_relaxed)) {
+            reload(b, sig.config_path, generation, pending);
         }
         if (now - last_warn > hz) {
             // Trouble worth a warning, at most one line per kind per second.
@@ -137,6 +158,9 @@ void run_slow_path(box& b, const loop_settings& sig) {
             timespec ts{0, 100'000};
             nanosleep(&ts, nullptr);
         }
+    }
+    if (pending.active) {
+        finish(rt, pending); // applied: say so, even if a stop came first
     }
 }
 

@@ -41,16 +41,17 @@ void view_publisher::free_view(void* self, void* e, unsigned n) {
     }
 }
 
-void view_publisher::publish(std::shared_ptr<const snapshot> snap,
-                             std::shared_ptr<const control_table> control) {
+uint64_t view_publisher::publish(std::shared_ptr<const snapshot> snap,
+                                 std::shared_ptr<const control_table> control) {
     const view* old = ptr_.load(std::memory_order_relaxed);
     auto* v = new view;
     v->snap = snap ? std::move(snap) : old ? old->snap : nullptr;
     v->control = control ? std::move(control) : old ? old->control : nullptr;
     v->generation = old ? old->generation + 1 : 1;
     ptr_.store(v, std::memory_order_release);
+    const uint64_t token = qsv_ ? rte_rcu_qsbr_start(qsv_) : 0;
     if (!old) {
-        return;
+        return token;
     }
     ++retired_;
     if (rte_rcu_qsbr_dq_enqueue(dq_, &old) != 0) {
@@ -59,6 +60,7 @@ void view_publisher::publish(std::shared_ptr<const snapshot> snap,
         const view* one[] = {old};
         free_view(this, one, 1);
     }
+    return token;
 }
 
 unsigned view_publisher::reclaim() noexcept {

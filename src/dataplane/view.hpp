@@ -34,9 +34,16 @@ public:
     bool init(rte_rcu_qsbr* qsv, const char* name, std::string& error);
 
     // A new view: the current one with the parts given replaced (null: kept), published
-    // (release); the old one is retired, never waited for.
-    void publish(std::shared_ptr<const snapshot> snap,
-                 std::shared_ptr<const control_table> control);
+    // (release); the old one is retired, never waited for. Returns the publication's RCU token
+    // for seen().
+    uint64_t publish(std::shared_ptr<const snapshot> snap,
+                     std::shared_ptr<const control_table> control);
+
+    // Whether every worker has passed a quiescent point since the publish that returned
+    // `token`: none can still see an older view. Never waits.
+    bool seen(uint64_t token) const noexcept {
+        return qsv_ == nullptr || rte_rcu_qsbr_check(qsv_, token, false) == 1;
+    }
 
     // Frees the retired views no worker can still hold (the slow path calls it every round).
     // Returns how many it freed.

@@ -91,7 +91,9 @@ TEST(view, retired_view_freed_only_after_worker_quiescent) {
     EXPECT_EQ(seen->generation, 1u);
     EXPECT_EQ(seen->snap.get(), s1_raw);
 
-    pub.publish(snap(), nullptr); // a reload: returns although the worker holds the old view
+    // A reload: returns although the worker holds the old view.
+    const uint64_t token = pub.publish(snap(), nullptr);
+    EXPECT_FALSE(pub.seen(token));
     EXPECT_EQ(pub.retired(), 1u);
     EXPECT_EQ(pub.reclaim(), 0u);
     EXPECT_EQ(pub.reclaim(), 0u);
@@ -99,6 +101,7 @@ TEST(view, retired_view_freed_only_after_worker_quiescent) {
     EXPECT_EQ(seen->snap.get(), s1_raw);
 
     rte_rcu_qsbr_quiescent(r.qsv, 0); // the worker's end of pass: it holds no view any more
+    EXPECT_TRUE(pub.seen(token));
     EXPECT_EQ(pub.reclaim(), 1u);
     EXPECT_TRUE(w1.expired());
     EXPECT_EQ(pub.retired(), 0u);

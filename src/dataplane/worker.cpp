@@ -580,8 +580,7 @@ int worker_main(void* arg) {
             rte_rcu_qsbr_quiescent(w.qsv, w.index);
         }
         if (++pass % aging_every == 0 && snap && w.sessions) {
-            uint32_t aged = w.sessions->age(*snap, rte_rdtsc(), aging_budget,
-                                            ctl, w.control_slot);
+            uint32_t aged = w.sessions->age(*snap, rte_rdtsc(), aging_budget, ctl, w.control_slot);
             if (aged) {
                 bump(wc.sessions_aged, aged);
             }

@@ -1,9 +1,9 @@
 // TWAMP-Control sessions as the workers see them: an immutable, sorted table of
-// (receiver address, receiver port) -> sender and policy, published by the slow path with
-// RCU like the snapshot (rebuilt on every Accept/Start/Stop, small: at most control
-// max-sessions entries). Test packets of an accepted session are reflected by the workers,
-// counted under the control context's slot; packets to a receiver port of the configured range
-// without a started session are dropped as no_session.
+// (receiver address, receiver port) -> sender and policy, published by the slow path in the
+// workers' view beside the snapshot (view.hpp; rebuilt on every Accept/Start/Stop, small: at
+// most control max-sessions entries). Test packets of an accepted session are reflected by the
+// workers, counted under the control context's slot; packets to a receiver port of the configured
+// range without a started session are dropped as no_session.
 #pragma once
 
 #include <algorithm>
@@ -37,17 +37,24 @@ struct control_session_rt {
 };
 
 // When each receiver port last saw a test packet (TSC), written by the workers, read by the
-// control server for REFWAIT. One slot per UDP port, owned by the server, outliving tables.
+// control server for REFWAIT. One slot per UDP port, owned by the server, outliving tables;
+// handed to the workers apart from the (immutable) table, in their worker_args.
 struct port_activity {
     std::atomic<uint64_t> last[65536];
 };
 
+// Hot path: a test packet of a started session arrived on `port` (null: no control server).
+inline void touch(port_activity* activity, uint16_t port, uint64_t tsc) noexcept {
+    if (activity) {
+        activity->last[port].store(tsc, std::memory_order_relaxed);
+    }
+}
+
 class control_table {
 public:
     control_table() = default;
-    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max,
-                  port_activity* activity = nullptr)
-        : sessions_(std::move(s)), min_(range_min), max_(range_max), activity_(activity) {
+    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max)
+        : sessions_(std::move(s)), min_(range_min), max_(range_max) {
         std::sort(sessions_.begin(), sessions_.end(),
                   [](const control_session_rt& a, const control_session_rt& b) {
                       return a.key_less(b.receiver, b.receiver_port);
@@ -81,19 +88,12 @@ public:
                (cs->sender_port == 0 || cs->sender_port == src_port);
     }
 
-    // Hot path: a test packet of a started session arrived on `port`.
-    void touch(uint16_t port, uint64_t tsc) const noexcept {
-        if (activity_) {
-            activity_->last[port].store(tsc, std::memory_order_relaxed);
-        }
-    }
     std::size_t size() const noexcept { return sessions_.size(); }
 
 private:
     std::vector<control_session_rt> sessions_;
     uint16_t min_ = 1;
     uint16_t max_ = 0; // empty range: no control server
-    port_activity* activity_ = nullptr;
 };
 
 } // namespace twamp::dataplane

@@ -233,8 +233,9 @@ int worker_main(void* arg) {
     }
 
     while (!w.stop->load(std::memory_order_relaxed)) {
-        const snapshot* snap = w.snap->load(std::memory_order_acquire);
-        const control_table* ctl = w.control ? w.control->load(std::memory_order_acquire) : nullptr;
+        const view* vw = w.view->load(std::memory_order_acquire);
+        const snapshot* snap = vw ? vw->snap.get() : nullptr;
+        const control_table* ctl = vw ? vw->control.get() : nullptr;
         for (const worker_port& wp : w.ports) {
             const uint16_t n = rte_eth_rx_burst(wp.port_id, wp.queue, rx, burst);
             bump(wc.polls, 1);
@@ -334,7 +335,7 @@ int worker_main(void* arg) {
                                 if (!cs->started) {
                                     why = proto::drop_reason::no_session;
                                 } else if (admitted && memo.src_why == proto::drop_reason::none) {
-                                    ctl->touch(pf.dst_port, start_tsc);
+                                    touch(w.activity, pf.dst_port, start_tsc);
                                 }
                             } else if (ctl->in_receiver_range(pf.dst_port)) {
                                 why = proto::drop_reason::no_session;
@@ -579,8 +580,7 @@ int worker_main(void* arg) {
             rte_rcu_qsbr_quiescent(w.qsv, w.index);
         }
         if (++pass % aging_every == 0 && snap && w.sessions) {
-            uint32_t aged = w.sessions->age(*snap, rte_rdtsc(), aging_budget,
-                                            w.control ? ctl : nullptr, w.control_slot);
+            uint32_t aged = w.sessions->age(*snap, rte_rdtsc(), aging_budget, ctl, w.control_slot);
             if (aged) {
                 bump(wc.sessions_aged, aged);
             }

@@ -15,6 +15,7 @@
 #include "counters.hpp"
 #include "sessions.hpp"
 #include "snapshot.hpp"
+#include "view.hpp"
 
 namespace twamp::dataplane {
 
@@ -70,9 +71,10 @@ struct worker_args {
     std::vector<worker_port> ports;
     rte_ring* exception_ring = nullptr; // wire -> kernel, to the slow path
     rte_rcu_qsbr* qsv = nullptr;
-    const std::atomic<const snapshot*>* snap = nullptr;
-    const std::atomic<const control_table*>* control = nullptr; // null: no control server
-    uint16_t control_slot = 0; // the control context's slot (counters, session table)
+    const std::atomic<const dataplane::view*>* view =
+            nullptr;                   // what to reflect: snapshot, control table
+    port_activity* activity = nullptr; // control sessions' receiver ports (null: no server)
+    uint16_t control_slot = 0;         // the control context's slot (counters, session table)
     const sw_clock* clock = nullptr;
     session_table* sessions = nullptr;
     worker_counters* counters = nullptr;

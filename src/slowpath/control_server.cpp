@@ -392,7 +392,7 @@ void control_server::republish() {
         v.push_back(r);
     }
     publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,
-                                                        cfg_.receiver_ports.max, activity_.get()));
+                                                        cfg_.receiver_ports.max));
     dirty_ = false;
 }
 

@@ -48,6 +48,9 @@ public:
     const control_refusals& refusals() const noexcept { return refusals_; }
     std::size_t connections_open() const noexcept { return conns_.size(); }
     std::size_t sessions() const noexcept { return sessions_.size(); }
+    // When each receiver port last saw a test packet: the workers write it (worker_args), the
+    // server reads it for REFWAIT. Lives as long as the server.
+    dataplane::port_activity* activity() noexcept { return activity_.get(); }
 
     // TCP keepalive on accepted connections (RFC 5357 leaves a silent client's connection open
     // while its test runs: SERVWAIT is suspended, RFC 5357 §3.1): a peer that vanished without

@@ -101,11 +101,11 @@ public:
         rte_eth_macaddr_get(port_, &mac_);
         clock_.init(5);
         std::string err;
-        snap_ = dataplane::snapshot::build(spec_, 1, n, err);
-        EXPECT_NE(snap_, nullptr) << err;
-        snap_ptr_.store(snap_.get());
+        view_.snap = dataplane::snapshot::build(spec_, 1, n, err);
+        EXPECT_NE(view_.snap, nullptr) << err;
+        view_ptr_.store(&view_);
         EXPECT_TRUE(sessions_.init(100 + static_cast<unsigned>(n),
-                                   snap_->session_capacity_per_worker(), err))
+                                   view_.snap->session_capacity_per_worker(), err))
                 << err;
     }
     ~ring_port() {
@@ -142,9 +142,8 @@ public:
         wp.mac = mac_;
         a.ports.push_back(wp);
         a.exception_ring = exc_;
-        a.snap = &snap_ptr_;
-        if (ctl_ptr_.load()) {
-            a.control = &ctl_ptr_;
+        a.view = &view_ptr_;
+        if (view_.control) {
             a.control_slot = control_slot_;
         }
         a.clock = &clock_;
@@ -176,7 +175,7 @@ public:
 
     // TWAMP-Control sessions for the next runs (the table stays the caller's).
     void set_control(const dataplane::control_table* t, uint16_t slot) {
-        ctl_ptr_.store(t);
+        view_.control = std::shared_ptr<const dataplane::control_table>(t, [](auto*) {});
         control_slot_ = slot;
     }
 
@@ -191,9 +190,8 @@ private:
     uint16_t port_ = 0;
     rte_ether_addr mac_{};
     dataplane::sw_clock clock_;
-    std::unique_ptr<dataplane::snapshot> snap_;
-    std::atomic<const dataplane::snapshot*> snap_ptr_{nullptr};
-    std::atomic<const dataplane::control_table*> ctl_ptr_{nullptr};
+    dataplane::view view_; // what the worker sees (its runs are not concurrent with changes)
+    std::atomic<const dataplane::view*> view_ptr_{nullptr};
     uint16_t control_slot_ = 0;
     dataplane::session_table sessions_;
     dataplane::worker_counters counters_;

@@ -1,0 +1,99 @@
+#include "summary.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include "twamp/metrics/prometheus.hpp"
+
+namespace twamp::app {
+
+void print_startup(const box& b, const char* version) {
+    const config::config& cfg = b.running();
+    const dataplane::dataplane_spec& spec = b.spec();
+    const auto& ports = b.rt().ports;
+    const unsigned n_workers = b.n_workers();
+    const unsigned n_ports = static_cast<unsigned>(ports.size());
+    std::printf("dpdk-twamp %s: %u worker%s, %u port%s, %zu reflector%s\n", version, n_workers,
+                n_workers == 1 ? "" : "s", n_ports, n_ports == 1 ? "" : "s", cfg.reflectors.size(),
+                cfg.reflectors.size() == 1 ? "" : "s");
+    for (unsigned p = 0; p < n_ports; ++p) {
+        const auto& pr = *ports[p];
+        const auto* m = pr.mac.addr_bytes;
+        std::printf(
+                "  port %s: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x, timestamps %s%s, rss %s, "
+                "exception %s\n",
+                pr.name.c_str(), spec.ports[p].device.c_str(), pr.driver.c_str(), m[0], m[1], m[2],
+                m[3], m[4], m[5], pr.ts_source(),
+                pr.ts ? (pr.ts_calibrated ? " (device clock, calibrated)" : " (stated unit)") : "",
+                pr.rss ? "on" : "off",
+                spec.ports[p].exception_iface.empty() ? "none"
+                                                      : spec.ports[p].exception_iface.c_str());
+    }
+    if (b.metrics_served()) {
+        std::printf("  metrics: http://%s/metrics\n", cfg.metrics.listen.c_str());
+    }
+    if (b.control()) {
+        std::printf("  control: TWAMP-Control on %s port %u, receiver ports %u-%u, modes %s\n",
+                    cfg.control.listen.to_string().c_str(), cfg.control.port,
+                    cfg.control.receiver_ports.min, cfg.control.receiver_ports.max,
+                    config::modes_to_string(cfg.control.modes).c_str());
+    }
+    std::printf("  capture: %s\n",
+                b.capture_ready() ? "dpdk-dumpcap ready"
+                                  : "unavailable (multi-process off: --no-shconf/--in-memory, or "
+                                    "no hugepages)");
+    if (!b.telemetry_error().empty()) {
+        std::printf("  warning: telemetry commands not registered: %s\n",
+                    b.telemetry_error().c_str());
+    }
+    for (const auto& wmsg : b.exceptions().warnings()) {
+        std::printf("  warning: %s\n", wmsg.c_str());
+    }
+    for (const auto& r : cfg.reflectors) {
+        std::string ports_s;
+        for (auto u : r.udp_ports) {
+            ports_s += (ports_s.empty() ? "" : ",") + std::to_string(u);
+        }
+        std::printf("  reflector %s: %s on %s vlan %u udp %s, %zu prefix%s, %s\n", r.name.c_str(),
+                    std::string(config::to_string(r.mode)).c_str(), r.port.c_str(), r.vlan,
+                    ports_s.c_str(), r.prefixes.size(), r.prefixes.size() == 1 ? "" : "es",
+                    r.stateful ? "stateful" : "stateless");
+    }
+    std::fflush(stdout);
+}
+
+void print_stopped(const metrics::box_stats& s, unsigned mbufs_in_use) {
+    std::string why;
+    for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
+        if (s.drops[r]) {
+            why += (why.empty() ? " (" : " ") + std::string(proto::drop_reason_names[r]) + "=" +
+                   std::to_string(s.drops[r]);
+        }
+    }
+    if (!why.empty()) {
+        why += ")";
+    }
+    // Every received frame once: rx == reflected + dropped + to-kernel. Frames from the kernel
+    // are either sent (from-kernel) or counted as from-kernel dropped, by reason.
+    std::string wire_why;
+    for (std::size_t r = 0; r < s.to_wire_drops.size(); ++r) {
+        if (s.to_wire_drops[r]) {
+            wire_why += (wire_why.empty() ? " (" : " ") +
+                        std::string(metrics::to_wire_drop_names[r]) + "=" +
+                        std::to_string(s.to_wire_drops[r]);
+        }
+    }
+    if (!wire_why.empty()) {
+        wire_why += ")";
+    }
+    // (from-kernel dropped last: scripts that read the older line keep working.)
+    std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
+                "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu, "
+                "mbufs in use %u, from-kernel dropped %lu%s\n",
+                s.rx_pkts, s.reflected_pkts, s.reflected_octets, s.dropped(), why.c_str(),
+                s.to_kernel, s.to_wire, s.sessions_created, s.sessions_aged, s.sessions_table_full,
+                mbufs_in_use, s.to_wire_dropped(), wire_why.c_str());
+    std::fflush(stdout);
+}
+
+} // namespace twamp::app

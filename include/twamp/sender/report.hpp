@@ -90,7 +90,10 @@ public:
     void update(int64_t now_mono, uint64_t sent, uint64_t received) noexcept;
     // Erases the line (before other output, and at the end).
     void clear() noexcept;
-    int64_t next_due() const noexcept { return next_; }
+    // When update() next draws (the event loop wakes for it); never while disabled: a deadline
+    // that passes without update() moving it would turn the loop's sleep into a busy wait
+    // (twamp-ping 0.1.0 did that from one second into every run without a progress line).
+    int64_t next_due() const noexcept { return enabled_ ? next_ : INT64_MAX; }
 
 private:
     bool enabled_;

@@ -308,6 +308,18 @@ TEST(SenderTextReport, ClearsTheProgressLineBeforeReplies) {
     std::free(buf);
 }
 
+// The event loop sleeps until next_due(): a disabled line must never be due.
+TEST(SenderProgressLine, DisabledIsNeverDue) {
+    progress_line off(false);
+    off.start(0);
+    EXPECT_EQ(off.next_due(), INT64_MAX);
+    off.update(5'000'000'000, 1, 1);
+    EXPECT_EQ(off.next_due(), INT64_MAX);
+    progress_line on(true, nullptr);
+    on.start(0);
+    EXPECT_EQ(on.next_due(), 1'000'000'000);
+}
+
 // ---- JSON ----
 
 options json_options() {

@@ -2,7 +2,10 @@
 #include "twamp/sender/report.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "twamp/sender/control.hpp"
 
@@ -215,39 +218,44 @@ private:
     run_info info_;
 };
 
-// --json: one object per line. Keys, their order and the numbers' precision are what users
-// and tests/integration parse: change none of them.
-std::string json_string(std::string_view s) {
-    std::string o = "\"";
-    for (char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        if (c == '"' || c == '\\') {
-            o += '\\';
-            o += ch;
-        } else if (c < 0x20) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\u%04x", c);
-            o += b;
-        } else {
-            o += ch;
-        }
-    }
-    return o + "\"";
+// --json: one object per line, written by nlohmann::json. Keys, their order (ordered_json) and
+// the numbers' precision are what users and tests/integration parse: change none of them.
+using json = nlohmann::ordered_json;
+
+// A figure printed with `decimals` decimals before the JSON library wrote them: the double
+// nearest that decimal text, which the library writes in its shortest form ("33.333", "0.0"),
+// so that a parser reads the same number as from "%.3f".
+double rounded(double v, int decimals) {
+    char b[400]; // "%.3f" of the largest double: 309 digits and the decimals
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return std::strtod(b, nullptr);
 }
 
-std::string json_distribution(const distribution& d) {
+json distribution_json(const distribution& d) {
     if (d.n == 0) {
-        return "null";
+        return nullptr;
     }
-    char b[256];
-    std::snprintf(b, sizeof b,
-                  "{\"min\":%ld,\"avg\":%.1f,\"max\":%ld,\"stddev\":%.1f,\"p50\":%ld,\"p99\":%ld}",
-                  d.min, d.avg, d.max, d.stddev, d.p50, d.p99);
-    return b;
+    return json{{"min", d.min}, {"avg", rounded(d.avg, 1)},
+                {"max", d.max}, {"stddev", rounded(d.stddev, 1)},
+                {"p50", d.p50}, {"p99", d.p99}};
 }
 
-std::string json_opt(const std::optional<uint64_t>& v) {
-    return v ? std::to_string(*v) : "null";
+json optional_json(const std::optional<uint64_t>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+// The counts a summary and each session of it share, in their order.
+void add_counts(json& j, const summary& s, uint64_t invalid) {
+    j["sent"] = s.sent;
+    j["received"] = s.received;
+    j["lost"] = s.lost;
+    j["loss_pct"] = rounded(s.loss_pct, 3);
+    j["lost_forward"] = optional_json(s.lost_forward);
+    j["lost_backward"] = optional_json(s.lost_backward);
+    j["duplicates"] = s.duplicates;
+    j["reordered"] = s.reordered;
+    j["late"] = s.late;
+    j["invalid"] = invalid;
 }
 
 class json_reporter final : public reporter {
@@ -261,104 +269,125 @@ public:
         }
         for (std::size_t i = 0; i < info.sessions.size(); ++i) {
             const session_info& s = info.sessions[i];
-            std::fprintf(out_,
-                         "{\"type\":\"session\",\"session\":%zu,\"sid\":\"%s\",\"sender\":%s,"
-                         "\"receiver\":%s,\"requested_port\":%u}\n",
-                         i + 1, control::sid_to_string(s.sid).c_str(), json_string(s.src_s).c_str(),
-                         json_string(s.dst_s).c_str(), s.requested_port);
+            json j;
+            j["type"] = "session";
+            j["session"] = i + 1;
+            j["sid"] = control::sid_to_string(s.sid);
+            j["sender"] = s.src_s;
+            j["receiver"] = s.dst_s;
+            j["requested_port"] = s.requested_port;
+            write(j);
         }
         std::fflush(out_);
     }
 
     void reply(const reply_event& e) override {
         const sample& s = e.s;
-        const twamp::sender::reply& r = e.r;
-        std::fprintf(out_,
-                     "{\"type\":\"reply\"%s,\"seq\":%u,\"reflector_seq\":%u,\"octets\":%zu,"
-                     "\"sender_ttl\":%u,\"t1_ns\":%ld,\"t2_ns\":%ld,\"t3_ns\":%ld,\"t4_ns\":%ld,"
-                     "\"rtt_ns\":%ld,\"residence_ns\":%ld,\"forward_ns\":%ld,\"backward_ns\":%ld,"
-                     "\"timestamp\":\"%s\",\"reflector_synchronized\":%s,"
-                     "\"reflector_error_ns\":%lu,\"duplicate\":%s}\n",
-                     session_field(e.session).c_str(), s.sender_seq, s.reflector_seq, e.octets,
-                     r.sender_ttl, s.t1, s.t2, s.t3, s.t4, statistics::round_trip(s), s.t3 - s.t2,
-                     s.t2 - s.t1, s.t4 - s.t3, r.error.ptp ? "ptp" : "ntp",
-                     r.error.synchronized ? "true" : "false", r.error.error_ns(),
-                     e.duplicate ? "true" : "false");
+        // One object for every reply line: after the first one only the values change, no key
+        // is allocated again (a run at --rate 100000 writes as many lines a second).
+        json& j = reply_;
+        start_event(j, "reply", e.session);
+        j["seq"] = s.sender_seq;
+        j["reflector_seq"] = s.reflector_seq;
+        j["octets"] = e.octets;
+        j["sender_ttl"] = e.r.sender_ttl;
+        j["t1_ns"] = s.t1;
+        j["t2_ns"] = s.t2;
+        j["t3_ns"] = s.t3;
+        j["t4_ns"] = s.t4;
+        j["rtt_ns"] = statistics::round_trip(s);
+        j["residence_ns"] = s.t3 - s.t2;
+        j["forward_ns"] = s.t2 - s.t1;
+        j["backward_ns"] = s.t4 - s.t3;
+        j["timestamp"] = e.r.error.ptp ? "ptp" : "ntp";
+        j["reflector_synchronized"] = e.r.error.synchronized;
+        j["reflector_error_ns"] = e.r.error.error_ns();
+        j["duplicate"] = e.duplicate;
+        write(j);
     }
 
     void late(const late_event& e) override {
-        std::fprintf(out_, "{\"type\":\"late\"%s,\"seq\":%u,\"rtt_ns\":%ld}\n",
-                     session_field(e.session).c_str(), e.seq, e.rtt_ns);
+        json j;
+        start_event(j, "late", e.session);
+        j["seq"] = e.seq;
+        j["rtt_ns"] = e.rtt_ns;
+        write(j);
     }
 
     void lost(const lost_event& e) override {
-        std::fprintf(out_, "{\"type\":\"lost\"%s,\"seq\":%u}\n", session_field(e.session).c_str(),
-                     e.seq);
+        json j;
+        start_event(j, "lost", e.session);
+        j["seq"] = e.seq;
+        write(j);
     }
 
     void invalid(const invalid_event& e) override {
-        std::fprintf(out_, "{\"type\":\"invalid\"%s,\"reason\":%s,\"octets\":%zu}\n",
-                     session_field(e.session).c_str(), json_string(e.why).c_str(), e.octets);
+        json j;
+        start_event(j, "invalid", e.session);
+        j["reason"] = e.why;
+        j["octets"] = e.octets;
+        write(j);
     }
 
     void finish(const run_result& res) override {
         const summary& s = res.total;
-        const char* mode_json = o_.mode == mode::stamp   ? "stamp"
-                                : o_.mode == mode::twamp ? "twamp"
-                                                         : "light";
-        std::string sessions;
+        json j;
+        j["type"] = "summary";
+        j["host"] = o_.host;
+        j["port"] = o_.port;
+        j["mode"] = o_.mode == mode::stamp ? "stamp" : o_.mode == mode::twamp ? "twamp" : "light";
+        j["octets"] = info_.octets;
+        add_counts(j, s, res.invalid);
+        j["send_errors"] = res.send_errors;
+        j["rtt_ns"] = distribution_json(s.rtt);
+        j["residence_ns"] = distribution_json(s.residence);
+        j["forward_ns"] = distribution_json(s.forward);
+        j["backward_ns"] = distribution_json(s.backward);
+        j["jitter_forward_ns"] = rounded(s.jitter_forward, 1);
+        j["jitter_backward_ns"] = rounded(s.jitter_backward, 1);
+        j["clocks_synchronized"] = s.clocks_synchronized;
+        j["duration_ns"] = res.duration_ns;
         if (o_.mode == mode::twamp) {
-            sessions = ",\"sessions\":[";
+            json sessions = json::array();
             for (std::size_t i = 0; i < res.sessions.size(); ++i) {
                 const session_info& f = info_.sessions[i];
-                const summary& p = res.sessions[i];
-                char b[512];
-                std::snprintf(b, sizeof b,
-                              "%s{\"session\":%zu,\"sid\":\"%s\",\"sender_port\":%u,"
-                              "\"receiver_port\":%u,\"sent\":%lu,\"received\":%lu,\"lost\":%lu,"
-                              "\"loss_pct\":%.3f,\"lost_forward\":%s,\"lost_backward\":%s,"
-                              "\"duplicates\":%lu,\"reordered\":%lu,\"late\":%lu,\"invalid\":%lu,"
-                              "\"rtt_ns\":",
-                              i ? "," : "", i + 1, control::sid_to_string(f.sid).c_str(),
-                              f.sender_port, f.receiver_port, p.sent, p.received, p.lost,
-                              p.loss_pct, json_opt(p.lost_forward).c_str(),
-                              json_opt(p.lost_backward).c_str(), p.duplicates, p.reordered, p.late,
-                              res.session_invalid[i]);
-                sessions += b + json_distribution(p.rtt) + "}";
+                json p;
+                p["session"] = i + 1;
+                p["sid"] = control::sid_to_string(f.sid);
+                p["sender_port"] = f.sender_port;
+                p["receiver_port"] = f.receiver_port;
+                add_counts(p, res.sessions[i], res.session_invalid[i]);
+                p["rtt_ns"] = distribution_json(res.sessions[i].rtt);
+                sessions.push_back(std::move(p));
             }
-            sessions += "]";
-            sessions += std::string(",\"control_ok\":") + (res.control_failed ? "false" : "true");
+            j["sessions"] = std::move(sessions);
+            j["control_ok"] = !res.control_failed;
         }
-        std::fprintf(out_,
-                     "{\"type\":\"summary\",\"host\":%s,\"port\":%u,\"mode\":\"%s\","
-                     "\"octets\":%zu,\"sent\":%lu,\"received\":%lu,\"lost\":%lu,"
-                     "\"loss_pct\":%.3f,\"lost_forward\":%s,\"lost_backward\":%s,"
-                     "\"duplicates\":%lu,\"reordered\":%lu,\"late\":%lu,\"invalid\":%lu,"
-                     "\"send_errors\":%lu,\"rtt_ns\":%s,\"residence_ns\":%s,\"forward_ns\":%s,"
-                     "\"backward_ns\":%s,\"jitter_forward_ns\":%.1f,\"jitter_backward_ns\":%.1f,"
-                     "\"clocks_synchronized\":%s,\"duration_ns\":%ld%s}\n",
-                     json_string(o_.host).c_str(), o_.port, mode_json, info_.octets, s.sent,
-                     s.received, s.lost, s.loss_pct, json_opt(s.lost_forward).c_str(),
-                     json_opt(s.lost_backward).c_str(), s.duplicates, s.reordered, s.late,
-                     res.invalid, res.send_errors, json_distribution(s.rtt).c_str(),
-                     json_distribution(s.residence).c_str(), json_distribution(s.forward).c_str(),
-                     json_distribution(s.backward).c_str(), s.jitter_forward, s.jitter_backward,
-                     s.clocks_synchronized ? "true" : "false", res.duration_ns, sessions.c_str());
+        write(j);
         std::fflush(out_);
     }
 
 private:
-    // ,"session":N (1-based) in --mode twamp, where a run can have several.
-    std::string session_field(std::size_t session) const {
-        if (o_.mode != mode::twamp) {
-            return {};
+    // {"type":TYPE} and in --mode twamp, where a run can have several sessions, "session":N
+    // (1-based).
+    void start_event(json& j, const char* type, std::size_t session) const {
+        j["type"] = type;
+        if (o_.mode == mode::twamp) {
+            j["session"] = session + 1;
         }
-        return ",\"session\":" + std::to_string(session + 1);
+    }
+
+    // One line. Text that is not UTF-8 (a host name as given) becomes U+FFFD, not an exception.
+    void write(const json& j) {
+        std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), out_);
     }
 
     const options& o_;
     std::FILE* out_;
     run_info info_;
+    json reply_;
 };
 
 } // namespace

@@ -4,9 +4,12 @@
 
 #include <cstdlib>
 #include <functional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "twamp/sender/report.hpp"
 
@@ -321,6 +324,14 @@ TEST(SenderProgressLine, DisabledIsNeverDue) {
 }
 
 // ---- JSON ----
+//
+// The expected lines are what twamp-ping 0.1.0 printed (printf, before the JSON library). The
+// library writes numbers and escapes in its own shortest form ("100.0" for "100.000", "\n" for
+// "\u000a"); what must not change is what a parser reads: the same keys in the same order, the
+// same values of the same JSON types. Both sides are parsed and written again by the library
+// (ordered_json keeps the order; an integer and a float dump differently), then compared.
+
+using json = nlohmann::ordered_json;
 
 options json_options() {
     options o = light_options();
@@ -328,50 +339,107 @@ options json_options() {
     return o;
 }
 
+// Every line of `got` parses, and reads as the same line of `want`.
+void expect_same_json(const std::string& got, const std::string& want) {
+    std::istringstream g(got), w(want);
+    std::string gl, wl;
+    std::size_t n = 0;
+    while (std::getline(w, wl)) {
+        ++n;
+        ASSERT_TRUE(std::getline(g, gl)) << "line " << n << " missing: " << wl;
+        json gj, wj;
+        ASSERT_NO_THROW(gj = json::parse(gl)) << "line " << n << " is not JSON: " << gl;
+        wj = json::parse(wl);
+        EXPECT_EQ(gj.dump(), wj.dump()) << "line " << n << " as written: " << gl;
+    }
+    EXPECT_FALSE(std::getline(g, gl)) << "more lines than expected: " << gl;
+    EXPECT_TRUE(got.empty() || got.back() == '\n');
+}
+
+std::vector<json> parsed_lines(const std::string& out) {
+    std::vector<json> v;
+    std::istringstream in(out);
+    for (std::string l; std::getline(in, l);) {
+        v.push_back(json::parse(l));
+    }
+    return v;
+}
+
 TEST(SenderJsonReport, PerPacketObjects) {
     const options o = json_options();
-    EXPECT_EQ(output(o,
-                     [](reporter& r) {
-                         r.start(light_run());
-                         r.reply(a_reply());
-                         r.late({0, 41, 7, -5});
-                         r.lost({0, 8});
-                         r.invalid({0, 3, "a \"quoted\"\\ reason\n"});
-                     }),
-              "{\"type\":\"reply\",\"seq\":3,\"reflector_seq\":2,\"octets\":41,\"sender_ttl\":255,"
-              "\"t1_ns\":1000000000000001000,\"t2_ns\":1000000000000051000,"
-              "\"t3_ns\":1000000000000061400,\"t4_ns\":1000000000000101400,\"rtt_ns\":90000,"
-              "\"residence_ns\":10400,\"forward_ns\":50000,\"backward_ns\":40000,"
-              "\"timestamp\":\"ntp\",\"reflector_synchronized\":true,\"reflector_error_ns\":1,"
-              "\"duplicate\":false}\n"
-              "{\"type\":\"late\",\"seq\":7,\"rtt_ns\":-5}\n"
-              "{\"type\":\"lost\",\"seq\":8}\n"
-              "{\"type\":\"invalid\",\"reason\":\"a \\\"quoted\\\"\\\\ reason\\u000a\","
-              "\"octets\":3}\n");
+    const std::string out = output(o, [](reporter& r) {
+        r.start(light_run());
+        r.reply(a_reply());
+        r.late({0, 41, 7, -5});
+        r.lost({0, 8});
+        r.invalid({0, 3, "a \"quoted\"\\ reason\n"});
+        reply_event again = a_reply(true); // the reporter reuses its reply object
+        again.s.sender_seq = 4;
+        again.s.t4 += 1;
+        r.reply(again);
+    });
+    expect_same_json(
+            out,
+            "{\"type\":\"reply\",\"seq\":3,\"reflector_seq\":2,\"octets\":41,\"sender_ttl\":255,"
+            "\"t1_ns\":1000000000000001000,\"t2_ns\":1000000000000051000,"
+            "\"t3_ns\":1000000000000061400,\"t4_ns\":1000000000000101400,\"rtt_ns\":90000,"
+            "\"residence_ns\":10400,\"forward_ns\":50000,\"backward_ns\":40000,"
+            "\"timestamp\":\"ntp\",\"reflector_synchronized\":true,\"reflector_error_ns\":1,"
+            "\"duplicate\":false}\n"
+            "{\"type\":\"late\",\"seq\":7,\"rtt_ns\":-5}\n"
+            "{\"type\":\"lost\",\"seq\":8}\n"
+            "{\"type\":\"invalid\",\"reason\":\"a \\\"quoted\\\"\\\\ reason\\u000a\","
+            "\"octets\":3}\n"
+            "{\"type\":\"reply\",\"seq\":4,\"reflector_seq\":2,\"octets\":41,\"sender_ttl\":255,"
+            "\"t1_ns\":1000000000000001000,\"t2_ns\":1000000000000051000,"
+            "\"t3_ns\":1000000000000061400,\"t4_ns\":1000000000000101401,\"rtt_ns\":90001,"
+            "\"residence_ns\":10400,\"forward_ns\":50000,\"backward_ns\":40001,"
+            "\"timestamp\":\"ntp\",\"reflector_synchronized\":true,\"reflector_error_ns\":1,"
+            "\"duplicate\":true}\n");
+    // Read back field by field: 64-bit times exact, the reason as given.
+    const auto v = parsed_lines(out);
+    ASSERT_EQ(v.size(), 5u);
+    EXPECT_EQ(v[0]["t4_ns"].get<int64_t>(), 1'000'000'000'000'101'400);
+    EXPECT_EQ(v[0]["rtt_ns"].get<int64_t>(), 90'000);
+    EXPECT_TRUE(v[0]["reflector_synchronized"].is_boolean());
+    EXPECT_EQ(v[1]["rtt_ns"].get<int64_t>(), -5);
+    EXPECT_EQ(v[3]["reason"].get<std::string>(), "a \"quoted\"\\ reason\n");
 }
 
 TEST(SenderJsonReport, TwampSessionsAndSessionField) {
     options o = json_options();
     o.mode = mode::twamp;
     const std::string sid0 = twamp::control::sid_to_string(sid_of(0xa0));
+    const std::string sid1 = twamp::control::sid_to_string(sid_of(0xa1));
     const std::string out = output(o, [](reporter& r) {
         r.start(twamp_run());
         reply_event e = a_reply(true);
         e.session = 1;
         e.r.error = twamp::proto::error_estimate{false, true, 0, 1};
         r.reply(e);
+        r.late({1, 41, 7, 9});
         r.lost({1, 4});
+        r.invalid({0, 40, "x"});
     });
-    EXPECT_EQ(out.substr(0, out.find('\n') + 1),
-              "{\"type\":\"session\",\"session\":1,\"sid\":\"" + sid0 +
-                      "\",\"sender\":\"198.18.0.1:40000\",\"receiver\":\"198.18.0.2:64400\","
-                      "\"requested_port\":64404}\n");
-    EXPECT_NE(out.find("{\"type\":\"reply\",\"session\":2,\"seq\":3,"), std::string::npos);
-    EXPECT_NE(out.find("\"timestamp\":\"ptp\",\"reflector_synchronized\":false,"
-                       "\"reflector_error_ns\":1,\"duplicate\":true}\n"),
-              std::string::npos)
-            << out;
-    EXPECT_NE(out.find("\n{\"type\":\"lost\",\"session\":2,\"seq\":4}\n"), std::string::npos);
+    expect_same_json(
+            out,
+            "{\"type\":\"session\",\"session\":1,\"sid\":\"" + sid0 +
+                    "\",\"sender\":\"198.18.0.1:40000\",\"receiver\":\"198.18.0.2:64400\","
+                    "\"requested_port\":64404}\n"
+                    "{\"type\":\"session\",\"session\":2,\"sid\":\"" +
+                    sid1 +
+                    "\",\"sender\":\"198.18.0.1:40001\",\"receiver\":\"198.18.0.2:64401\","
+                    "\"requested_port\":64401}\n"
+                    "{\"type\":\"reply\",\"session\":2,\"seq\":3,\"reflector_seq\":2,\"octets\":41,"
+                    "\"sender_ttl\":255,\"t1_ns\":1000000000000001000,"
+                    "\"t2_ns\":1000000000000051000,\"t3_ns\":1000000000000061400,"
+                    "\"t4_ns\":1000000000000101400,\"rtt_ns\":90000,\"residence_ns\":10400,"
+                    "\"forward_ns\":50000,\"backward_ns\":40000,\"timestamp\":\"ptp\","
+                    "\"reflector_synchronized\":false,\"reflector_error_ns\":1,"
+                    "\"duplicate\":true}\n"
+                    "{\"type\":\"late\",\"session\":2,\"seq\":7,\"rtt_ns\":9}\n"
+                    "{\"type\":\"lost\",\"session\":2,\"seq\":4}\n"
+                    "{\"type\":\"invalid\",\"session\":1,\"reason\":\"x\",\"octets\":40}\n");
 }
 
 const char* const light_summary_json =
@@ -395,12 +463,21 @@ TEST(SenderJsonReport, Summary) {
     run_result res = one_flow_result(a_summary());
     res.invalid = 2;
     res.send_errors = 1;
-    EXPECT_EQ(output(o,
-                     [&](reporter& r) {
-                         r.start(light_run());
-                         r.finish(res);
-                     }),
-              light_summary_json);
+    const std::string out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.finish(res);
+    });
+    expect_same_json(out, light_summary_json);
+    // The figures keep printf's precision: 3 decimals of loss_pct, 1 of averages and jitter,
+    // still numbers with a fraction where they had one.
+    const json j = json::parse(out);
+    EXPECT_TRUE(j["loss_pct"].is_number_float());
+    EXPECT_DOUBLE_EQ(j["loss_pct"].get<double>(), 33.333);
+    EXPECT_DOUBLE_EQ(j["rtt_ns"]["avg"].get<double>(), 299503.8);
+    EXPECT_TRUE(j["forward_ns"]["stddev"].is_number_float());
+    EXPECT_TRUE(j["rtt_ns"]["min"].is_number_integer());
+    EXPECT_DOUBLE_EQ(j["jitter_backward_ns"].get<double>(), 841.7);
+    EXPECT_EQ(j["duration_ns"].get<int64_t>(), 400'601'412);
 }
 
 TEST(SenderJsonReport, SummaryUnknownSplitAndNothingBack) {
@@ -412,18 +489,19 @@ TEST(SenderJsonReport, SummaryUnknownSplitAndNothingBack) {
     s.sent = 5;
     s.lost = 5;
     s.loss_pct = 100;
-    EXPECT_EQ(output(o,
-                     [&](reporter& r) {
-                         r.start(light_run(44));
-                         r.finish(one_flow_result(s));
-                     }),
-              "{\"type\":\"summary\",\"host\":\"2001:2::2\",\"port\":64365,\"mode\":\"stamp\","
-              "\"octets\":44,\"sent\":5,\"received\":0,\"lost\":5,\"loss_pct\":100.000,"
-              "\"lost_forward\":null,\"lost_backward\":null,\"duplicates\":0,\"reordered\":0,"
-              "\"late\":0,\"invalid\":0,\"send_errors\":0,\"rtt_ns\":null,\"residence_ns\":null,"
-              "\"forward_ns\":null,\"backward_ns\":null,\"jitter_forward_ns\":0.0,"
-              "\"jitter_backward_ns\":0.0,\"clocks_synchronized\":false,"
-              "\"duration_ns\":400601412}\n");
+    const std::string out = output(o, [&](reporter& r) {
+        r.start(light_run(44));
+        r.finish(one_flow_result(s));
+    });
+    expect_same_json(
+            out, "{\"type\":\"summary\",\"host\":\"2001:2::2\",\"port\":64365,\"mode\":\"stamp\","
+                 "\"octets\":44,\"sent\":5,\"received\":0,\"lost\":5,\"loss_pct\":100.000,"
+                 "\"lost_forward\":null,\"lost_backward\":null,\"duplicates\":0,\"reordered\":0,"
+                 "\"late\":0,\"invalid\":0,\"send_errors\":0,\"rtt_ns\":null,\"residence_ns\":null,"
+                 "\"forward_ns\":null,\"backward_ns\":null,\"jitter_forward_ns\":0.0,"
+                 "\"jitter_backward_ns\":0.0,\"clocks_synchronized\":false,"
+                 "\"duration_ns\":400601412}\n");
+    EXPECT_TRUE(json::parse(out)["lost_forward"].is_null());
 }
 
 TEST(SenderJsonReport, SummaryTwampSessions) {
@@ -439,20 +517,33 @@ TEST(SenderJsonReport, SummaryTwampSessions) {
     });
     const std::string sid0 = twamp::control::sid_to_string(sid_of(0xa0));
     const std::string sid1 = twamp::control::sid_to_string(sid_of(0xa1));
-    EXPECT_NE(out.find("\"duration_ns\":1,\"sessions\":[{\"session\":1,\"sid\":\"" + sid0 +
-                       "\",\"sender_port\":40000,\"receiver_port\":64400,\"sent\":3,"
-                       "\"received\":2,\"lost\":1,\"loss_pct\":33.333,\"lost_forward\":1,"
-                       "\"lost_backward\":0,\"duplicates\":1,\"reordered\":0,\"late\":0,"
-                       "\"invalid\":0,\"rtt_ns\":{\"min\":199906,\"avg\":299503.8,"
-                       "\"max\":399101,\"stddev\":99597.5,\"p50\":199906,\"p99\":399101}},"
-                       "{\"session\":2,\"sid\":\"" +
-                       sid1 +
-                       "\",\"sender_port\":40001,\"receiver_port\":64401,\"sent\":1,"
-                       "\"received\":0,\"lost\":1,\"loss_pct\":100.000,\"lost_forward\":null,"
-                       "\"lost_backward\":null,\"duplicates\":0,\"reordered\":0,\"late\":0,"
-                       "\"invalid\":3,\"rtt_ns\":null}],\"control_ok\":false}\n"),
-              std::string::npos)
-            << out;
+    const std::string summary_line = out.substr(out.rfind("{\"type\":\"summary\""));
+    std::string want = light_summary_json;
+    auto replace = [&want](const std::string& from, const std::string& to) {
+        const auto at = want.find(from);
+        ASSERT_NE(at, std::string::npos) << from;
+        want.replace(at, from.size(), to);
+    };
+    replace("\"mode\":\"light\"", "\"mode\":\"twamp\"");
+    replace("\"invalid\":2,\"send_errors\":1", "\"invalid\":0,\"send_errors\":0");
+    replace("\"duration_ns\":400601412}",
+            "\"duration_ns\":1,\"sessions\":[{\"session\":1,\"sid\":\"" + sid0 +
+                    "\",\"sender_port\":40000,\"receiver_port\":64400,\"sent\":3,"
+                    "\"received\":2,\"lost\":1,\"loss_pct\":33.333,\"lost_forward\":1,"
+                    "\"lost_backward\":0,\"duplicates\":1,\"reordered\":0,\"late\":0,"
+                    "\"invalid\":0,\"rtt_ns\":{\"min\":199906,\"avg\":299503.8,"
+                    "\"max\":399101,\"stddev\":99597.5,\"p50\":199906,\"p99\":399101}},"
+                    "{\"session\":2,\"sid\":\"" +
+                    sid1 +
+                    "\",\"sender_port\":40001,\"receiver_port\":64401,\"sent\":1,"
+                    "\"received\":0,\"lost\":1,\"loss_pct\":100.000,\"lost_forward\":null,"
+                    "\"lost_backward\":null,\"duplicates\":0,\"reordered\":0,\"late\":0,"
+                    "\"invalid\":3,\"rtt_ns\":null}],\"control_ok\":false}");
+    expect_same_json(summary_line, want);
+    const json j = json::parse(summary_line);
+    ASSERT_EQ(j["sessions"].size(), 2u);
+    EXPECT_EQ(j["sessions"][1]["invalid"].get<uint64_t>(), 3u);
+    EXPECT_FALSE(j["control_ok"].get<bool>());
 }
 
 TEST(SenderJsonReport, HostEscaped) {
@@ -462,7 +553,14 @@ TEST(SenderJsonReport, HostEscaped) {
         r.start(light_run());
         r.finish(one_flow_result(summary{}));
     });
-    EXPECT_NE(out.find("\"host\":\"a\\\"b\\\\c\\u0001\","), std::string::npos) << out;
+    EXPECT_EQ(json::parse(out)["host"].get<std::string>(), o.host);
+    // Not UTF-8 (a host name given as raw bytes): still one valid line, the byte replaced.
+    o.host = "h\xff";
+    const std::string bad = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.finish(one_flow_result(summary{}));
+    });
+    EXPECT_EQ(json::parse(bad)["host"].get<std::string>(), "h\xef\xbf\xbd");
 }
 
 } // namespace

@@ -307,23 +307,20 @@ public:
     }
 
     void late(const late_event& e) override {
-        json j;
-        start_event(j, "late", e.session);
+        json j = event("late", e.session);
         j["seq"] = e.seq;
         j["rtt_ns"] = e.rtt_ns;
         write(j);
     }
 
     void lost(const lost_event& e) override {
-        json j;
-        start_event(j, "lost", e.session);
+        json j = event("lost", e.session);
         j["seq"] = e.seq;
         write(j);
     }
 
     void invalid(const invalid_event& e) override {
-        json j;
-        start_event(j, "invalid", e.session);
+        json j = event("invalid", e.session);
         j["reason"] = e.why;
         j["octets"] = e.octets;
         write(j);
@@ -370,6 +367,12 @@ public:
 private:
     // {"type":TYPE} and in --mode twamp, where a run can have several sessions, "session":N
     // (1-based).
+    json event(const char* type, std::size_t session) const {
+        json j;
+        start_event(j, type, session);
+        return j;
+    }
+
     void start_event(json& j, const char* type, std::size_t session) const {
         j["type"] = type;
         if (o_.mode == mode::twamp) {

@@ -1,5 +1,7 @@
 #include "twamp/sender/options.hpp"
 
+#include <getopt.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -22,12 +24,13 @@ const char* const usage_text =
         "                       full TWAMP: negotiate sessions with the TWAMP-Control server at\n"
         "                       HOST:PORT (TCP), then send TWAMP-Test packets to the ports it\n"
         "                       accepted\n"
-        "  -c COUNT             send COUNT packets, then stop (default: until interrupted);\n"
+        "  -c, --count COUNT    send COUNT packets, then stop (default: until interrupted);\n"
         "                       with --sessions, COUNT in all, spread round-robin\n"
-        "  -i INTERVAL          seconds between packets, at least 0.001 (default 1)\n"
+        "  -i, --interval INTERVAL\n"
+        "                       seconds between packets, at least 0.001 (default 1)\n"
         "  --rate PPS           packets per second on a fixed schedule, instead of -i\n"
         "                       (up to 1000000)\n"
-        "  -s SIZE              UDP payload octets, padding zeros. light, twamp: 14 or more\n"
+        "  -s, --size SIZE      UDP payload octets, padding zeros. light, twamp: 14 or more\n"
         "                       (default 41, the reply's size; twamp asks for SIZE - 14 octets of\n"
         "                       padding); stamp: 44 (default) or 48 and more (an Extra Padding\n"
         "                       TLV fills the rest)\n"
@@ -38,7 +41,8 @@ const char* const usage_text =
         "  --ssid SSID          STAMP Session-Sender Identifier, 0..65535 (default 1)\n"
         "  --src-port PORT      local UDP port (default: any free one); twamp with --sessions:\n"
         "                       PORT, PORT+1, ...\n"
-        "  -W TIMEOUT           seconds to wait for each reply; later ones count as lost\n"
+        "  -W, --timeout TIMEOUT\n"
+        "                       seconds to wait for each reply; later ones count as lost\n"
         "                       (default 2). twamp: also the limit on the TCP connect and each\n"
         "                       TWAMP-Control answer, never less than 5\n"
         "  --receiver-port N    twamp: the receiver port to request, 1..65535 (N, N+1, ... with\n"
@@ -48,9 +52,13 @@ const char* const usage_text =
         "  --sessions N         twamp: negotiate N sessions, 1..64, each from its own UDP port\n"
         "                       (default 1)\n"
         "  --json               one JSON object per line: one per packet, then a summary\n"
-        "  -q                   print the summary only\n"
+        "  -q, --quiet          print the summary only\n"
         "  -h, --help           this text\n"
         "  -V, --version        print the version\n"
+        "\n"
+        "Short options bundle (-qc 5) and take their value glued or apart (-c5, -c 5); long\n"
+        "ones take it after \"=\" or apart (--count=5, --count 5), and any unique prefix of\n"
+        "their name (--sess is not one: --sessions or --session-timeout).\n"
         "\n"
         "Exit status: 0 when replies came back, 1 when none did or the TWAMP-Control server\n"
         "refused or failed, 2 on a usage error.\n";
@@ -142,6 +150,104 @@ bool split_host_port(std::string_view in, std::string& host, uint16_t& port, std
     return true;
 }
 
+namespace {
+
+// Long options without a short one, and the long names of the short ones: codes above any
+// character, so that optopt tells a long option from a short one in an error.
+enum : int {
+    opt_mode = 256,
+    opt_count,
+    opt_interval,
+    opt_rate,
+    opt_size,
+    opt_dscp,
+    opt_timestamp,
+    opt_ssid,
+    opt_src_port,
+    opt_timeout,
+    opt_receiver_port,
+    opt_session_timeout,
+    opt_sessions,
+    opt_json,
+    opt_quiet,
+    opt_help,
+    opt_version,
+};
+
+// "-": operands come back in order as option 1 (so "HOST -c 5" works whatever
+// POSIXLY_CORRECT says); ":": a missing value is ':', not '?'.
+constexpr char short_options[] = "-:c:i:s:W:qhV";
+
+constexpr option long_options[] = {
+        {"mode", required_argument, nullptr, opt_mode},
+        {"count", required_argument, nullptr, opt_count},
+        {"interval", required_argument, nullptr, opt_interval},
+        {"rate", required_argument, nullptr, opt_rate},
+        {"size", required_argument, nullptr, opt_size},
+        {"dscp", required_argument, nullptr, opt_dscp},
+        {"timestamp", required_argument, nullptr, opt_timestamp},
+        {"ssid", required_argument, nullptr, opt_ssid},
+        {"src-port", required_argument, nullptr, opt_src_port},
+        {"timeout", required_argument, nullptr, opt_timeout},
+        {"receiver-port", required_argument, nullptr, opt_receiver_port},
+        {"session-timeout", required_argument, nullptr, opt_session_timeout},
+        {"sessions", required_argument, nullptr, opt_sessions},
+        {"json", no_argument, nullptr, opt_json},
+        {"quiet", no_argument, nullptr, opt_quiet},
+        {"help", no_argument, nullptr, opt_help},
+        {"version", no_argument, nullptr, opt_version},
+        {nullptr, 0, nullptr, 0},
+};
+
+// The short option a long one is another name for (0: none).
+int short_name(int code) noexcept {
+    switch (code) {
+    case opt_count:
+        return 'c';
+    case opt_interval:
+        return 'i';
+    case opt_size:
+        return 's';
+    case opt_timeout:
+        return 'W';
+    case opt_quiet:
+        return 'q';
+    case opt_help:
+        return 'h';
+    case opt_version:
+        return 'V';
+    default:
+        return 0;
+    }
+}
+
+const char* long_name(int code) noexcept {
+    for (const option* l = long_options; l->name != nullptr; ++l) {
+        if (l->val == code) {
+            return l->name;
+        }
+    }
+    return "?";
+}
+
+// "--se" names more than one long option (getopt_long takes any unique prefix): which ones.
+std::string ambiguity(std::string_view written) {
+    if (written.rfind("--", 0) != 0) {
+        return {};
+    }
+    const std::string_view prefix = written.substr(2, written.find('=') - 2);
+    std::string names;
+    int n = 0;
+    for (const option* l = long_options; l->name != nullptr; ++l) {
+        if (std::string_view(l->name).rfind(prefix, 0) == 0) {
+            names += (n++ ? ", --" : "--") + std::string(l->name);
+        }
+    }
+    return n > 1 ? names : std::string();
+}
+
+} // namespace
+
 parse_result parse_args(const std::vector<std::string_view>& args) {
     parse_result res;
     options o;
@@ -152,50 +258,69 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
         res.error = std::move(msg);
         return res;
     };
+    auto operand = [&](std::string_view a) {
+        if (!target.empty()) {
+            res.error = "more than one host: " + quoted(target) + " and " + quoted(a);
+            return false;
+        }
+        target = std::string(a);
+        return true;
+    };
 
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        std::string_view a = args[i];
-        std::string_view name = a;
-        std::string_view value;
-        bool has_value = false;
-        if (a.size() > 2 && a[0] == '-' && a[1] == '-') {
-            if (auto eq = a.find('='); eq != std::string_view::npos) {
-                name = a.substr(0, eq);
-                value = a.substr(eq + 1);
-                has_value = true;
+    // getopt_long wants a C argv: "twamp-ping" and terminated copies of the arguments.
+    std::vector<std::string> store{"twamp-ping"};
+    store.insert(store.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (std::string& a : store) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+    const int argc = static_cast<int>(store.size());
+    // getopt's state is global: optind = 0 makes glibc start afresh (a second parse, tests).
+    optind = 0;
+    opterr = 0;
+    for (;;) {
+        const int c = getopt_long(argc, argv.data(), short_options, long_options, nullptr);
+        if (c == -1) {
+            break;
+        }
+        const std::string_view value = optarg != nullptr ? optarg : "";
+        switch (short_name(c) != 0 ? short_name(c) : c) {
+        case 1:
+            if (!operand(value)) {
+                return res;
             }
-        } else if (a.size() > 2 && a[0] == '-' && a[1] != '-') {
-            // -c5 style: a short option glued to its value.
-            name = a.substr(0, 2);
-            value = a.substr(2);
-            has_value = true;
-        }
-        auto needs_value = [&](std::string_view n) {
-            return n == "-c" || n == "-i" || n == "-s" || n == "-W" || n == "--mode" ||
-                   n == "--rate" || n == "--dscp" || n == "--timestamp" || n == "--ssid" ||
-                   n == "--src-port" || n == "--receiver-port" || n == "--session-timeout" ||
-                   n == "--sessions";
-        };
-        if (needs_value(name) && !has_value) {
-            if (i + 1 >= args.size()) {
-                return fail(std::string(name) + " needs a value");
+            break;
+        case ':':
+            if (optopt >= 256) {
+                return fail("--" + std::string(long_name(optopt)) + " needs a value");
             }
-            value = args[++i];
-            has_value = true;
+            return fail(std::string{'-', static_cast<char>(optopt)} + " needs a value");
+        case '?': {
+            if (optopt > 0 && optopt < 256) {
+                return fail("unknown option " +
+                            quoted(std::string{'-', static_cast<char>(optopt)}));
+            }
+            // A long option: unknown, ambiguous, or with a value it does not take.
+            const std::string_view written = store[static_cast<std::size_t>(optind - 1)];
+            if (std::string names = ambiguity(written); !names.empty()) {
+                return fail("ambiguous option " + quoted(written) + ": " + names);
+            }
+            return fail("unknown option " + quoted(written));
         }
-        if (has_value && !needs_value(name)) {
-            return fail("unknown option " + quoted(a));
-        }
-
-        if (name == "-h" || name == "--help") {
+        case 'h':
             o.help = true;
-        } else if (name == "-V" || name == "--version") {
+            break;
+        case 'V':
             o.version = true;
-        } else if (name == "-q") {
+            break;
+        case 'q':
             o.quiet = true;
-        } else if (name == "--json") {
+            break;
+        case opt_json:
             o.json = true;
-        } else if (name == "--mode") {
+            break;
+        case opt_mode:
             if (value == "light") {
                 o.mode = mode::light;
             } else if (value == "stamp") {
@@ -205,14 +330,17 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             } else {
                 return fail("--mode " + quoted(value) + ": expected light, stamp or twamp");
             }
-        } else if (name == "-c") {
+            break;
+        case 'c': {
             uint64_t v = 0;
             // Sequence Numbers are 32 bits: one run cannot number more packets.
             if (!parse_uint(value, 1, uint64_t{1} << 32, v)) {
                 return fail("-c " + quoted(value) + ": expected a count of 1..4294967296");
             }
             o.count = v;
-        } else if (name == "-i") {
+            break;
+        }
+        case 'i': {
             double v = 0;
             if (!parse_double(value, v) || v < 0.001 || v > 86400) {
                 return fail("-i " + quoted(value) +
@@ -220,7 +348,9 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             }
             o.interval_s = v;
             interval_given = true;
-        } else if (name == "--rate") {
+            break;
+        }
+        case opt_rate: {
             double v = 0;
             if (!parse_double(value, v) || v < 0.001 || v > 1e6) {
                 return fail("--rate " + quoted(value) +
@@ -229,20 +359,26 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             o.interval_s = 1.0 / v;
             o.paced = true;
             rate_given = true;
-        } else if (name == "-s") {
+            break;
+        }
+        case 's': {
             uint64_t v = 0;
             if (!parse_uint(value, 1, max_size_ipv6, v)) {
                 return fail("-s " + quoted(value) + ": expected a UDP payload size of " +
                             std::to_string(light_min_size) + ".." + std::to_string(max_size_ipv6));
             }
             o.size = static_cast<std::size_t>(v);
-        } else if (name == "--dscp") {
+            break;
+        }
+        case opt_dscp: {
             uint64_t v = 0;
             if (!parse_uint(value, 0, 63, v)) {
                 return fail("--dscp " + quoted(value) + ": expected 0..63");
             }
             o.dscp = static_cast<uint8_t>(v);
-        } else if (name == "--timestamp") {
+            break;
+        }
+        case opt_timestamp:
             if (value == "ntp") {
                 o.timestamp = proto::ts_format::ntp;
             } else if (value == "ptp") {
@@ -250,34 +386,43 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             } else {
                 return fail("--timestamp " + quoted(value) + ": expected ntp or ptp");
             }
-        } else if (name == "--ssid") {
+            break;
+        case opt_ssid: {
             uint64_t v = 0;
             if (!parse_uint(value, 0, 65535, v)) {
                 return fail("--ssid " + quoted(value) + ": expected 0..65535");
             }
             o.ssid = static_cast<uint16_t>(v);
             o.ssid_given = true;
-        } else if (name == "--src-port") {
+            break;
+        }
+        case opt_src_port: {
             uint64_t v = 0;
             if (!parse_uint(value, 1, 65535, v)) {
                 return fail("--src-port " + quoted(value) + ": expected 1..65535");
             }
             o.src_port = static_cast<uint16_t>(v);
-        } else if (name == "--receiver-port") {
+            break;
+        }
+        case opt_receiver_port: {
             uint64_t v = 0;
             if (!parse_uint(value, 1, 65535, v)) {
                 return fail("--receiver-port " + quoted(value) + ": expected 1..65535");
             }
             o.receiver_port = static_cast<uint16_t>(v);
             o.receiver_port_given = true;
-        } else if (name == "--session-timeout") {
+            break;
+        }
+        case opt_session_timeout: {
             double v = 0;
             if (!parse_double(value, v) || v < 0 || v > 86400) {
                 return fail("--session-timeout " + quoted(value) + ": expected seconds, 0..86400");
             }
             o.session_timeout_s = v;
             o.session_timeout_given = true;
-        } else if (name == "--sessions") {
+            break;
+        }
+        case opt_sessions: {
             uint64_t v = 0;
             if (!parse_uint(value, 1, max_sessions, v)) {
                 return fail("--sessions " + quoted(value) + ": expected 1.." +
@@ -285,27 +430,24 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             }
             o.sessions = static_cast<uint32_t>(v);
             o.sessions_given = true;
-        } else if (name == "-W") {
+            break;
+        }
+        case 'W': {
             double v = 0;
             if (!parse_double(value, v) || v < 0.001 || v > 3600) {
                 return fail("-W " + quoted(value) + ": expected seconds, 0.001..3600");
             }
             o.timeout_s = v;
-        } else if (a == "--") {
-            for (++i; i < args.size(); ++i) {
-                if (!target.empty()) {
-                    return fail("more than one host: " + quoted(target) + " and " +
-                                quoted(args[i]));
-                }
-                target = std::string(args[i]);
-            }
-        } else if (a.size() > 1 && a[0] == '-') {
-            return fail("unknown option " + quoted(a));
-        } else {
-            if (!target.empty()) {
-                return fail("more than one host: " + quoted(target) + " and " + quoted(a));
-            }
-            target = std::string(a);
+            break;
+        }
+        default:
+            return fail("unknown option " + quoted(store[static_cast<std::size_t>(optind - 1)]));
+        }
+    }
+    // After "--": every argument is an operand.
+    for (int i = optind; i < argc; ++i) {
+        if (!operand(store[static_cast<std::size_t>(i)])) {
+            return res;
         }
     }
 

@@ -137,4 +137,21 @@ summary statistics::summarize(uint64_t sent, bool local_synchronized) const {
     return r;
 }
 
+summary merge_sessions(summary run, std::span<const summary> sessions) noexcept {
+    uint64_t fwd = 0, bwd = 0;
+    bool split = true;
+    run.duplicates = run.reordered = run.late = 0;
+    for (const summary& p : sessions) {
+        split = split && p.lost_forward && p.lost_backward;
+        fwd += p.lost_forward.value_or(0);
+        bwd += p.lost_backward.value_or(0);
+        run.duplicates += p.duplicates;
+        run.reordered += p.reordered;
+        run.late += p.late;
+    }
+    run.lost_forward = split ? std::optional<uint64_t>(fwd) : std::nullopt;
+    run.lost_backward = split ? std::optional<uint64_t>(bwd) : std::nullopt;
+    return run;
+}
+
 } // namespace twamp::sender

@@ -82,7 +82,9 @@ struct parse_result {
     std::string error;           // else what is wrong, for "twamp-ping: <error>"
 };
 
-// Parses everything after argv[0]. -h/-V win over other errors only when they parse.
+// Parses everything after argv[0] with getopt_long (GNU conventions: bundled short options,
+// --name=VALUE, unique prefixes, options and HOST in any order). -h/-V win over other errors
+// only when they parse.
 parse_result parse_args(const std::vector<std::string_view>& args);
 
 // HOST[:PORT]: "198.18.0.2", "198.18.0.2:862", "[2001:2::2]:862", "[2001:2::2]", "2001:2::2"

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 namespace twamp::sender {
@@ -87,6 +88,13 @@ private:
     uint64_t duplicates_ = 0, reordered_ = 0, late_ = 0;
     uint32_t max_sender_seq_ = 0;
 };
+
+// A run over several sessions (--mode twamp --sessions N): `run` summarizes every session's
+// fresh replies numbered by their index in the whole run, so its loss and delay figures cover
+// every session; its loss split, duplicates, reordering and late replies become the sums of
+// `sessions` (each session has its own numbering). The split stays unknown unless every
+// session's is known.
+summary merge_sessions(summary run, std::span<const summary> sessions) noexcept;
 
 // Nearest-rank percentile (p in (0, 100]) of a sorted, non-empty vector.
 int64_t percentile(const std::vector<int64_t>& sorted, double p) noexcept;

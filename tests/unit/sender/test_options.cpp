@@ -1,5 +1,6 @@
 // twamp-ping's command line (issue 4): every option, HOST[:PORT] forms, and the errors a user
 // gets for bad values.
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -194,6 +195,98 @@ TEST(SenderOptions, DoubleDashEndsOptions) {
     auto r = parse({"-c", "1", "--", "198.18.0.2"});
     ASSERT_TRUE(r.opts) << r.error;
     EXPECT_EQ(r.opts->host, "198.18.0.2");
+}
+
+// getopt_long conventions (issue 13): short options bundle and take their value glued or
+// apart, the common ones have long names, long options take "=VALUE" or the next argument.
+TEST(SenderOptions, BundledShortOptions) {
+    for (auto args : {std::vector<std::string_view>{"-qc", "2", "h"},
+                      std::vector<std::string_view>{"-qc2", "h"},
+                      std::vector<std::string_view>{"-q", "-c2", "h"},
+                      std::vector<std::string_view>{"h", "-qc", "2"}}) {
+        auto r = parse(args);
+        ASSERT_TRUE(r.opts) << args[0] << ": " << r.error;
+        EXPECT_TRUE(r.opts->quiet) << args[0];
+        EXPECT_EQ(r.opts->count, 2u) << args[0];
+        EXPECT_EQ(r.opts->host, "h") << args[0];
+    }
+    auto r = parse({"-qs100", "-W0.5", "-i", "0.2", "h"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->payload_size(), 100u);
+    EXPECT_DOUBLE_EQ(r.opts->timeout_s, 0.5);
+    EXPECT_DOUBLE_EQ(r.opts->interval_s, 0.2);
+    EXPECT_TRUE(parse({"-qh"}).opts->help);
+    EXPECT_TRUE(parse({"-qV"}).opts->version);
+}
+
+TEST(SenderOptions, LongNamesOfTheShortOptions) {
+    auto r = parse(
+            {"--count", "2", "--interval=0.5", "--size", "60", "--timeout=3", "--quiet", "h"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->count, 2u);
+    EXPECT_DOUBLE_EQ(r.opts->interval_s, 0.5);
+    EXPECT_EQ(r.opts->payload_size(), 60u);
+    EXPECT_DOUBLE_EQ(r.opts->timeout_s, 3.0);
+    EXPECT_TRUE(r.opts->quiet);
+    r = parse({"--count=2", "h"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->count, 2u);
+    EXPECT_TRUE(parse({"--version"}).opts->version);
+    // The values are checked alike, with the same messages, whichever name is used.
+    expect_error({"--count", "0", "h"}, "-c \"0\": expected a count of 1..4294967296");
+    expect_error({"--count=", "h"}, "-c \"\"");
+    expect_error({"--timeout=0", "h"}, "-W \"0\"");
+    expect_error({"--interval", "abc", "h"}, "-i \"abc\"");
+    expect_error({"--size=13", "h"}, "at least 14");
+}
+
+TEST(SenderOptions, MissingAndInvalidValues) {
+    // The message names the option as the user wrote it: short or long.
+    expect_error({"h", "-c"}, "-c needs a value");
+    expect_error({"h", "-qc"}, "-c needs a value");
+    expect_error({"h", "--count"}, "--count needs a value");
+    expect_error({"h", "--mode"}, "--mode needs a value");
+    expect_error({"h", "-W"}, "-W needs a value");
+    // A value that looks like an option is still the value.
+    expect_error({"-c", "-1", "h"}, "-c \"-1\"");
+    expect_error({"--mode", "--json", "h"}, "--mode \"--json\": expected light, stamp or twamp");
+    expect_error({"--dscp=64", "h"}, "--dscp \"64\": expected 0..63");
+    expect_error({"--mode=", "h"}, "--mode \"\"");
+}
+
+TEST(SenderOptions, UnknownAndAmbiguousOptions) {
+    expect_error({"-qx", "h"}, "unknown option \"-x\"");
+    expect_error({"-cx"}, "-c \"x\""); // x is -c's value
+    expect_error({"--quiet=1", "h"}, "unknown option \"--quiet=1\"");
+    expect_error({"--json=1", "h"}, "unknown option \"--json=1\"");
+    expect_error({"--bogus=3", "h"}, "unknown option \"--bogus=3\"");
+    // getopt_long takes a unique prefix of a long name, and says which names a shared one has.
+    expect_error({"--session", "2", "h"},
+                 "ambiguous option \"--session\": --session-timeout, --sessions");
+    auto r = parse({"--rat", "10", "--js", "h"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_TRUE(r.opts->paced);
+    EXPECT_TRUE(r.opts->json);
+}
+
+TEST(SenderOptions, HostAnywhereAndAfterDoubleDash) {
+    auto r = parse({"h", "-c", "2", "--json"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->host, "h");
+    EXPECT_EQ(r.opts->count, 2u);
+    // Also when POSIXLY_CORRECT would stop other programs at the first operand.
+    setenv("POSIXLY_CORRECT", "1", 1);
+    r = parse({"h", "-c", "2"});
+    unsetenv("POSIXLY_CORRECT");
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->count, 2u);
+    // After "--" nothing is an option.
+    r = parse({"-c", "1", "--", "-q"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->host, "-q");
+    EXPECT_FALSE(r.opts->quiet);
+    expect_error({"h", "--", "-q"}, "more than one host: \"h\" and \"-q\"");
+    expect_error({"--", "a", "b"}, "more than one host");
 }
 
 } // namespace

@@ -306,4 +306,41 @@ TEST(SenderStats, LateRepliesCountAsLost) {
     EXPECT_EQ(s.lost, 1u);
 }
 
+// --mode twamp --sessions N: the run's own loss and delays, the sessions' sums for the rest.
+TEST(SenderStats, MergeSessionsSumsWhatNumberingPerSessionTells) {
+    summary run;
+    run.sent = 10;
+    run.received = 7;
+    run.lost = 3;
+    run.duplicates = 99; // the run's global numbering knows nothing of these: replaced
+    run.reordered = 99;
+    run.late = 99;
+    summary a, b;
+    a.lost_forward = 1;
+    a.lost_backward = 1;
+    a.duplicates = 2;
+    a.reordered = 1;
+    a.late = 1;
+    b.lost_forward = 1;
+    b.lost_backward = 0;
+    b.duplicates = 1;
+    const std::vector<summary> both{a, b};
+    summary m = twamp::sender::merge_sessions(run, both);
+    EXPECT_EQ(m.sent, 10u);
+    EXPECT_EQ(m.received, 7u);
+    EXPECT_EQ(m.lost, 3u);
+    EXPECT_EQ(m.lost_forward, 2u);
+    EXPECT_EQ(m.lost_backward, 1u);
+    EXPECT_EQ(m.duplicates, 3u);
+    EXPECT_EQ(m.reordered, 1u);
+    EXPECT_EQ(m.late, 1u);
+    // One session whose split is unknown makes the run's unknown.
+    b.lost_forward.reset();
+    b.lost_backward.reset();
+    const std::vector<summary> unknown{a, b};
+    m = twamp::sender::merge_sessions(run, unknown);
+    EXPECT_FALSE(m.lost_forward);
+    EXPECT_FALSE(m.lost_backward);
+}
+
 } // namespace

@@ -1,0 +1,449 @@
+// twamp-ping's run (see pinger.hpp): the schedule and the event loop. --mode twamp first
+// negotiates its sessions over TWAMP-Control (TCP, control.cpp), then sends the same test
+// packets as light mode to the accepted ports, one UDP socket per session, round-robin.
+#include "pinger.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
+#include "twamp/sender/packet.hpp"
+
+namespace twamp::sender {
+
+namespace {
+
+volatile sig_atomic_t g_interrupts = 0;
+
+void on_signal(int) {
+    g_interrupts = g_interrupts + 1;
+}
+
+} // namespace
+
+pinger::pinger(const options& o, reporter& out, progress_line& progress)
+    : o_(o), out_(out), progress_(progress) {}
+
+pinger::~pinger() {
+    for (flow& f : flows_) {
+        if (f.fd >= 0) {
+            close(f.fd);
+        }
+    }
+    if (ctl_fd_ >= 0) {
+        close(ctl_fd_);
+    }
+}
+
+uint64_t pinger::total_received() const noexcept {
+    uint64_t n = 0;
+    for (const flow& f : flows_) {
+        n += f.book.stats().received();
+    }
+    return n;
+}
+
+void pinger::report_errno(flow& f, int err) {
+    if (!f.reported_errnos.insert(err).second) {
+        return; // once per kind: a dead path must not flood the terminal
+    }
+    const char* what = std::strerror(err);
+    if (err == ECONNREFUSED) {
+        what = twamp_ ? "ICMP port unreachable: the reflector does not (or no longer) serve this "
+                        "session's port"
+                      : "ICMP port unreachable: no reflector listens on that UDP port";
+    } else if (err == EHOSTUNREACH) {
+        what = "host unreachable (no ARP/ND answer, or ICMP host unreachable)";
+    } else if (err == ENETUNREACH) {
+        what = "network unreachable (no route to it)";
+    } else if (err == EMSGSIZE) {
+        what = "message too long for the path MTU (fragments are not reflected): use a smaller -s";
+    }
+    progress_.clear();
+    std::fprintf(stderr, "twamp-ping: %s: %s\n", f.dst_s.c_str(), what);
+}
+
+int pinger::open_flow(flow& f, uint16_t bind_port, const sockaddr_storage* bind_addr) {
+    return open_udp(server_.ss_family, o_.dscp, bind_port, bind_addr, &f == flows_.data(), f.fd);
+}
+
+int pinger::connect_flow(flow& f) {
+    f.dst_s = endpoint(f.dst);
+    sockaddr_storage local{};
+    if (int rc = connect_udp(f.fd, f.dst, f.dst_len, o_.payload_size(), local)) {
+        return rc;
+    }
+    f.src_s = endpoint(local);
+    f.local_port = port_of(local);
+    return 0;
+}
+
+int pinger::server_found() {
+    server_s_ = endpoint(server_);
+    const std::size_t size = o_.payload_size();
+    if (server_.ss_family != AF_INET6 && size > max_size_ipv4) {
+        std::fprintf(stderr, "twamp-ping: -s %zu: an IPv4 UDP payload is at most %zu octets\n",
+                     size, max_size_ipv4);
+        return 2;
+    }
+    return 0;
+}
+
+int pinger::setup_light() {
+    if (!resolve(o_.host, o_.port, SOCK_DGRAM, server_, server_len_)) {
+        return 2;
+    }
+    if (int rc = server_found()) {
+        return rc;
+    }
+    flows_.emplace_back(o_);
+    flow& f = flows_[0];
+    if (int rc = open_flow(f, o_.src_port, nullptr)) {
+        return rc;
+    }
+    f.dst = server_;
+    f.dst_len = server_len_;
+    return connect_flow(f);
+}
+
+int pinger::setup_twamp() {
+    if (int rc = connect_tcp(o_.host, o_.port, o_.control_timeout_s(), ctl_fd_, server_,
+                             server_len_)) {
+        return rc;
+    }
+    if (int rc = server_found()) {
+        return rc;
+    }
+    const sockaddr_storage local = local_address(ctl_fd_);
+    ctl_local_s_ = endpoint(local);
+
+    // The test sockets first: a Request-TW-Session names the sender's port. Each is bound to
+    // the control connection's local address, which the server sees as our address.
+    flows_.reserve(o_.sessions);
+    for (std::size_t i = 0; i < o_.sessions; ++i) {
+        flows_.emplace_back(o_);
+        flow& f = flows_.back();
+        const auto port = o_.src_port ? static_cast<uint16_t>(o_.src_port + i) : uint16_t{0};
+        if (int rc = open_flow(f, port, &local)) {
+            return rc;
+        }
+        f.local_port = port_of(local_address(f.fd));
+    }
+
+    const double timeout_s = o_.control_timeout_s();
+    transport_ = std::make_unique<tcp_transport>(ctl_fd_, timeout_s);
+    control_ = std::make_unique<control_client>(*transport_, server_s_, timeout_s);
+    auto fail = [&] {
+        std::fprintf(stderr, "twamp-ping: %s\n", control_->error().c_str());
+        return 1;
+    };
+    if (!control_->open()) {
+        return fail();
+    }
+    const config::ip_address ours = to_ip(local);
+    const config::ip_address theirs = to_ip(server_);
+    for (std::size_t i = 0; i < flows_.size(); ++i) {
+        flow& f = flows_[i];
+        auto req = build_session_request(o_, i, ours, f.local_port, theirs);
+        f.requested_port = req.receiver_port;
+        auto s = control_->request(req);
+        if (!s) {
+            return fail();
+        }
+        f.sid = s->sid;
+        f.dst = server_;
+        f.dst_len = server_len_;
+        set_port(f.dst, s->port);
+        if (int rc = connect_flow(f)) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+run_info pinger::describe() const {
+    run_info info;
+    info.target_s = twamp_ ? server_s_ : flows_[0].dst_s;
+    info.local_s = twamp_ ? ctl_local_s_ : flows_[0].src_s;
+    info.server_modes = twamp_ ? control_->server_modes() : 0;
+    info.octets = tx_.size();
+    info.clock_synchronized = clk_.synchronized;
+    for (const flow& f : flows_) {
+        session_info s;
+        s.src_s = f.src_s;
+        s.dst_s = f.dst_s;
+        s.sender_port = f.local_port;
+        s.receiver_port = port_of(f.dst);
+        s.requested_port = f.requested_port;
+        s.sid = f.sid;
+        info.sessions.push_back(std::move(s));
+    }
+    return info;
+}
+
+int pinger::run() {
+    twamp_ = o_.mode == mode::twamp;
+    if (int rc = twamp_ ? setup_twamp() : setup_light()) {
+        return rc;
+    }
+    const std::size_t size = o_.payload_size();
+
+    clk_ = read_clock_state();
+    our_error_ = proto::make_error_estimate(clk_.error_ns, clk_.synchronized,
+                                            o_.timestamp == proto::ts_format::ptp);
+    tx_.resize(size);
+    init_request(tx_, o_.mode, o_.ssid);
+    if (o_.count) {
+        const auto per_flow = o_.count / flows_.size() + 1;
+        for (flow& f : flows_) {
+            f.book.reserve(static_cast<std::size_t>(std::min<uint64_t>(per_flow, 1u << 24)));
+        }
+    }
+
+    per_packet_ = !o_.quiet;
+    out_.start(describe());
+
+    // SIGINT/SIGTERM stop sending; outstanding replies are still awaited (up to -W), a second
+    // signal ends at once. They are blocked except inside ppoll, so none is missed.
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigset_t block, wait_mask;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &wait_mask);
+    sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGTERM);
+
+    // --mode twamp: the sessions run from Start-Ack on.
+    if (twamp_ && !control_->start()) {
+        std::fprintf(stderr, "twamp-ping: %s\n", control_->error().c_str());
+        return 1;
+    }
+
+    const int64_t interval_ns = std::max<int64_t>(1, std::llround(o_.interval_s * 1e9));
+    const int64_t timeout_ns = std::llround(o_.timeout_s * 1e9);
+    // One pollfd per flow, then the control connection's.
+    std::vector<pollfd> pfds;
+    for (const flow& f : flows_) {
+        pfds.push_back({f.fd, POLLIN, POLLIN}); // revents set: receive once before any poll
+    }
+    if (ctl_fd_ >= 0) {
+        pfds.push_back({ctl_fd_, POLLIN, 0});
+    }
+    const int64_t start_mono = clock_ns(CLOCK_MONOTONIC);
+    progress_.start(start_mono);
+    bool sending = true;
+    int64_t deadline = INT64_MAX; // once sending stops: how long to wait for the last replies
+    for (;;) {
+        int64_t now = clock_ns(CLOCK_MONOTONIC);
+        if (g_interrupts > 1) {
+            break;
+        }
+        if ((g_interrupts > 0 || control_failed_) && sending) {
+            // Interrupted (or the control connection is gone): wait for what is in flight, but
+            // only as long as replies have been taking (twice the slowest so far), not the whole
+            // -W: nobody wants to wait seconds after Ctrl-C for a host that never answered.
+            sending = false;
+            const int64_t grace = max_rtt_ns_ >= 0 ? 2 * max_rtt_ns_ + 10'000'000 : 0;
+            deadline = now + std::min(timeout_ns, grace);
+        }
+        // Fixed schedule start + k * interval: no drift; behind schedule (a slow wake-up) it
+        // catches up in bursts of at most 64.
+        for (int burst = 0; sending && burst < 64; ++burst) {
+            const int64_t due = start_mono + static_cast<int64_t>(total_sent()) * interval_ns;
+            if (now < due) {
+                break;
+            }
+            send_one(now);
+            if (o_.count && total_sent() >= o_.count) {
+                sending = false;
+                deadline = now + timeout_ns;
+            }
+            now = clock_ns(CLOCK_MONOTONIC);
+        }
+        for (std::size_t i = 0; i < flows_.size(); ++i) {
+            if (pfds[i].revents != 0) {
+                receive(i);
+            }
+        }
+        if (ctl_fd_ >= 0 && !control_failed_ && pfds.back().revents != 0) {
+            control_readable();
+        }
+        bool all_done = true;
+        for (std::size_t i = 0; i < flows_.size(); ++i) {
+            expire(i, now);
+            all_done = all_done && flows_[i].book.settled();
+        }
+        progress_.update(now, total_sent(), total_received());
+        if (!sending && (all_done || now >= deadline)) {
+            break;
+        }
+        // Sleep until the next packet is due, the oldest outstanding one times out, or the
+        // progress line is due; a reply wakes us earlier.
+        int64_t wake = progress_.next_due();
+        if (sending) {
+            wake = std::min(wake, start_mono + static_cast<int64_t>(total_sent()) * interval_ns);
+        }
+        for (const flow& f : flows_) {
+            wake = std::min(wake, f.book.next_expiry(timeout_ns));
+        }
+        if (!sending) {
+            wake = std::min(wake, deadline);
+        }
+        const int64_t wait = std::max<int64_t>(0, wake - clock_ns(CLOCK_MONOTONIC));
+        timespec ts{static_cast<time_t>(wait / 1'000'000'000),
+                    static_cast<long>(wait % 1'000'000'000)};
+        if (ctl_fd_ >= 0) {
+            pfds.back().events = control_failed_ ? 0 : POLLIN; // a dead one would spin
+        }
+        for (pollfd& p : pfds) {
+            p.revents = 0;
+        }
+        ppoll(pfds.data(), static_cast<nfds_t>(pfds.size()), &ts, &wait_mask);
+    }
+    const int64_t end = clock_ns(CLOCK_MONOTONIC);
+    for (std::size_t i = 0; i < flows_.size(); ++i) {
+        receive(i);
+        // Whatever is still outstanding now is lost (interrupted, or past the final wait).
+        expire(i, INT64_MAX);
+    }
+    progress_.clear();
+    if (twamp_ && !control_failed_) {
+        // RFC 5357 §3.8: Stop-Sessions, no answer; then the connection closes. The reflector
+        // keeps reflecting for --session-timeout, so late replies of a lost one are not lost.
+        if (!control_->stop()) {
+            std::fprintf(stderr, "twamp-ping: %s\n", control_->error().c_str());
+            control_failed_ = true;
+        }
+        shutdown(ctl_fd_, SHUT_WR);
+    }
+    out_.finish(results(end - start_mono));
+    if (control_failed_) {
+        return 1;
+    }
+    return total_received() > 0 ? 0 : 1;
+}
+
+// The server has nothing to say during a test: whatever it sends, or its close, ends it.
+void pinger::control_readable() {
+    uint8_t buf[512];
+    ssize_t n = recv(ctl_fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+        return;
+    }
+    std::string msg;
+    if (n < 0) {
+        msg = "TWAMP-Control connection to " + server_s_ +
+              " failed during the test: " + std::strerror(errno);
+    } else {
+        msg = control_->unexpected(std::span<const uint8_t>(buf, static_cast<std::size_t>(n)));
+    }
+    control_failed_ = true;
+    progress_.clear();
+    std::fprintf(stderr, "twamp-ping: %s\n", msg.c_str());
+}
+
+void pinger::send_one(int64_t now_mono) {
+    flow& f = flows_[next_global_ % flows_.size()];
+    const auto global = static_cast<uint32_t>(next_global_++);
+    const int64_t t1 = clock_ns(CLOCK_REALTIME); // T1: right before send()
+    const uint64_t t1_wire =
+            proto::encode_timestamp(o_.timestamp, static_cast<uint64_t>(t1), clk_.tai_utc_offset_s);
+    stamp_request(tx_, f.book.next_seq(), t1_wire, our_error_);
+    ssize_t n = send(f.fd, tx_.data(), tx_.size(), 0);
+    const int err = n < 0 ? errno : 0;
+    f.book.record_send(now_mono, t1, t1_wire, global, n < 0);
+    if (n < 0) {
+        report_errno(f, err);
+    }
+}
+
+void pinger::receive(std::size_t i) {
+    flow& f = flows_[i];
+    receive_all(
+            f.fd, [&](const datagram& d) { handle(i, d); }, [&](int err) { report_errno(f, err); });
+}
+
+void pinger::handle(std::size_t i, const datagram& d) {
+    flow& f = flows_[i];
+    const std::size_t len = d.payload.size();
+    if (d.truncated) {
+        f.book.count_invalid();
+        if (per_packet_) {
+            out_.invalid({i, len, "longer than 65536 octets"});
+        }
+        return;
+    }
+    const match_result m =
+            f.book.match(d.payload, same_endpoint(d.from, f.dst), d.t4, clk_.tai_utc_offset_s);
+    switch (m.verdict) {
+    case reply_verdict::invalid:
+        if (per_packet_) {
+            out_.invalid({i, len, m.why});
+        }
+        return;
+    case reply_verdict::late:
+        total_.add_late();
+        if (per_packet_) {
+            out_.late({i, len, m.s.sender_seq, statistics::round_trip(m.s)});
+        }
+        return;
+    case reply_verdict::fresh:
+        max_rtt_ns_ = std::max(max_rtt_ns_, statistics::round_trip(m.s));
+        if (flows_.size() > 1) {
+            // The run as a whole: numbered by global index, so its loss and delay figures cover
+            // every session; the loss split and reordering come from the sessions.
+            sample g = m.s;
+            g.sender_seq = m.global;
+            g.reflector_seq = m.global;
+            total_.add(g);
+        }
+        break;
+    case reply_verdict::duplicate:
+        break;
+    }
+    if (per_packet_) {
+        out_.reply({i, len, m.s, m.r, m.verdict == reply_verdict::duplicate});
+    }
+}
+
+void pinger::expire(std::size_t i, int64_t now_mono) {
+    flows_[i].book.expire(now_mono, std::llround(o_.timeout_s * 1e9), [&](uint32_t seq) {
+        if (per_packet_) {
+            out_.lost({i, seq});
+        }
+    });
+}
+
+run_result pinger::results(int64_t elapsed_ns) const {
+    run_result res;
+    for (const flow& f : flows_) {
+        res.sessions.push_back(f.book.stats().summarize(f.book.sent(), clk_.synchronized));
+        res.session_invalid.push_back(f.book.invalid());
+        res.invalid += f.book.invalid();
+        res.send_errors += f.book.send_errors();
+        res.tlv_flagged += f.book.tlv_flagged();
+    }
+    // Per flow, and for a run over several sessions the total: its loss split, duplicates,
+    // reordering and late replies are the sessions' sums (each session has its own numbering),
+    // its delays and jitter those of every reply in arrival order.
+    res.total = flows_.size() > 1
+                        ? merge_sessions(total_.summarize(total_sent(), clk_.synchronized),
+                                         res.sessions)
+                        : res.sessions[0];
+    res.duration_ns = elapsed_ns;
+    res.control_failed = control_failed_;
+    return res;
+}
+
+} // namespace twamp::sender

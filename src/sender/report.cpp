@@ -1,0 +1,405 @@
+// twamp-ping's text and JSON output (see report.hpp).
+#include "twamp/sender/report.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "twamp/sender/control.hpp"
+
+namespace twamp::sender {
+
+const char* mode_name(enum mode m) noexcept {
+    return m == mode::stamp ? "STAMP" : m == mode::twamp ? "TWAMP" : "TWAMP Light";
+}
+
+void progress_line::update(int64_t now_mono, uint64_t sent, uint64_t received) noexcept {
+    if (!enabled_ || now_mono < next_) {
+        return;
+    }
+    next_ = now_mono + 1'000'000'000;
+    const double loss =
+            sent == 0 ? 0.0
+                      : 100.0 * static_cast<double>(sent - received) / static_cast<double>(sent);
+    std::fprintf(out_, "\r\033[K%.0f s: %lu sent, %lu received, %.2f%% not (yet) back",
+                 static_cast<double>(now_mono - start_) / 1e9, sent, received, loss);
+    shown_ = true;
+}
+
+void progress_line::clear() noexcept {
+    if (enabled_ && shown_) {
+        std::fputs("\r\033[K", out_);
+        shown_ = false;
+    }
+}
+
+namespace {
+
+const char* ts_name(proto::ts_format f) {
+    return f == proto::ts_format::ptp ? "ptp" : "ntp";
+}
+
+// Milliseconds with three decimals, from nanoseconds.
+std::string ms(double ns) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%.3f", ns / 1e6);
+    return b;
+}
+
+std::string ms(int64_t ns) {
+    return ms(static_cast<double>(ns));
+}
+
+class text_reporter final : public reporter {
+public:
+    text_reporter(const options& o, std::FILE* out, progress_line* progress)
+        : o_(o), out_(out), progress_(progress) {}
+
+    void start(const run_info& info) override {
+        info_ = info;
+        const std::size_t n = info.sessions.size();
+        if (o_.mode == mode::twamp) {
+            std::fprintf(out_,
+                         "twamp-ping %s (TWAMP) from %s: modes %s, %zu session%s, %zu octets "
+                         "(padding %u), %s timestamps, dscp %u",
+                         info.target_s.c_str(), info.local_s.c_str(),
+                         modes_to_string(info.server_modes).c_str(), n, n == 1 ? "" : "s",
+                         info.octets, padding_for_payload(info.octets), ts_name(o_.timestamp),
+                         o_.dscp);
+        } else {
+            std::fprintf(out_, "twamp-ping %s (%s) from %s: %zu octets, %s timestamps, dscp %u",
+                         info.target_s.c_str(), mode_name(o_.mode), info.local_s.c_str(),
+                         info.octets, ts_name(o_.timestamp), o_.dscp);
+        }
+        if (o_.mode == mode::stamp) {
+            std::fprintf(out_, ", ssid %u", o_.ssid);
+        }
+        if (o_.paced) {
+            std::fprintf(out_, ", %.6g packets/s\n", 1.0 / o_.interval_s);
+        } else {
+            std::fprintf(out_, ", every %.6g s\n", o_.interval_s);
+        }
+        if (o_.mode == mode::twamp) {
+            for (std::size_t i = 0; i < n; ++i) {
+                const session_info& s = info.sessions[i];
+                std::fprintf(out_, "session %zu: %s -> %s", i + 1, s.src_s.c_str(),
+                             s.dst_s.c_str());
+                if (s.requested_port != 0 && s.requested_port != s.receiver_port) {
+                    std::fprintf(out_, " (port %u requested)", s.requested_port);
+                }
+                std::fprintf(out_, ", sid %s\n", control::sid_to_string(s.sid).c_str());
+            }
+        }
+        std::fflush(out_);
+    }
+
+    void reply(const reply_event& e) override {
+        const sample& s = e.s;
+        const twamp::sender::reply& r = e.r;
+        clear_progress();
+        std::fprintf(out_, "%zu octets from %s: seq=%u rseq=%u ttl=%u rtt=%s ms res=%s ms",
+                     e.octets, peer(e.session).c_str(), s.sender_seq, s.reflector_seq, r.sender_ttl,
+                     ms(statistics::round_trip(s)).c_str(), ms(s.t3 - s.t2).c_str());
+        if (info_.clock_synchronized && r.error.synchronized) {
+            std::fprintf(out_, " fwd=%s ms bwd=%s ms", ms(s.t2 - s.t1).c_str(),
+                         ms(s.t4 - s.t3).c_str());
+        }
+        if (r.tlvs_unrecognized || r.tlvs_malformed) {
+            std::fprintf(out_, " tlv:%s%s", r.tlvs_unrecognized ? " U" : "",
+                         r.tlvs_malformed ? " M" : "");
+        }
+        std::fprintf(out_, "%s\n", e.duplicate ? " (DUP!)" : "");
+    }
+
+    void late(const late_event& e) override {
+        std::fprintf(out_, "%zu octets from %s: seq=%u late (after -W %.6g s), ignored\n", e.octets,
+                     peer(e.session).c_str(), e.seq, o_.timeout_s);
+    }
+
+    void lost(const lost_event& e) override {
+        clear_progress();
+        std::fprintf(out_, "no reply for seq=%u", e.seq);
+        if (o_.mode == mode::twamp) {
+            std::fprintf(out_, " to %s", peer(e.session).c_str());
+        }
+        std::fprintf(out_, " within %.6g s\n", o_.timeout_s);
+    }
+
+    void invalid(const invalid_event& e) override {
+        std::fprintf(out_, "%zu octets from %s: invalid reply: %.*s\n", e.octets,
+                     peer(e.session).c_str(), static_cast<int>(e.why.size()), e.why.data());
+    }
+
+    void finish(const run_result& res) override {
+        const summary& s = res.total;
+        auto loss_split = [](const summary& x) {
+            if (x.lost_forward && x.lost_backward) {
+                return " (forward " + std::to_string(*x.lost_forward) + ", backward " +
+                       std::to_string(*x.lost_backward) + ")";
+            }
+            if (x.lost) {
+                return std::string(
+                        x.received ? " (direction unknown: the reflector's sequence numbers "
+                                     "equal ours)"
+                                   : " (direction unknown: no reply came back)");
+            }
+            return std::string();
+        };
+        auto pct = [](double v) {
+            char b[32];
+            std::snprintf(b, sizeof b, "%.3g%%", v);
+            return std::string(b);
+        };
+        std::fprintf(out_, "\n--- %s %s statistics ---\n", info_.target_s.c_str(),
+                     mode_name(o_.mode));
+        if (res.sessions.size() > 1) {
+            for (std::size_t i = 0; i < res.sessions.size(); ++i) {
+                const summary& p = res.sessions[i];
+                std::fprintf(out_, "session %zu %s: %lu sent, %lu received, %s loss%s", i + 1,
+                             peer(i).c_str(), p.sent, p.received, pct(p.loss_pct).c_str(),
+                             loss_split(p).c_str());
+                if (p.rtt.n) {
+                    std::fprintf(out_, ", rtt min/avg/max = %s/%s/%s ms", ms(p.rtt.min).c_str(),
+                                 ms(p.rtt.avg).c_str(), ms(p.rtt.max).c_str());
+                }
+                std::fprintf(out_, "\n");
+            }
+            std::fprintf(out_, "total: ");
+        }
+        std::fprintf(
+                out_,
+                "%lu sent, %lu received, %s loss%s, %lu duplicates, %lu reordered, time %.0f ms\n",
+                s.sent, s.received, pct(s.loss_pct).c_str(), loss_split(s).c_str(), s.duplicates,
+                s.reordered, static_cast<double>(res.duration_ns) / 1e6);
+        if (s.late || res.invalid || res.send_errors || res.tlv_flagged) {
+            std::fprintf(
+                    out_,
+                    "%lu late (counted as lost), %lu invalid replies ignored, %lu send errors, "
+                    "%lu replies with TLVs flagged U or M\n",
+                    s.late, res.invalid, res.send_errors, res.tlv_flagged);
+        }
+        if (s.rtt.n) {
+            std::fprintf(out_,
+                         "round-trip min/avg/max/stddev = %s/%s/%s/%s ms, p50 %s ms, p99 %s ms\n",
+                         ms(s.rtt.min).c_str(), ms(s.rtt.avg).c_str(), ms(s.rtt.max).c_str(),
+                         ms(s.rtt.stddev).c_str(), ms(s.rtt.p50).c_str(), ms(s.rtt.p99).c_str());
+            std::fprintf(out_, "reflector residence (T3-T2) min/avg/max = %s/%s/%s ms\n",
+                         ms(s.residence.min).c_str(), ms(s.residence.avg).c_str(),
+                         ms(s.residence.max).c_str());
+            std::fprintf(out_, "forward (T2-T1) min/avg/max = %s/%s/%s ms, jitter %s ms\n",
+                         ms(s.forward.min).c_str(), ms(s.forward.avg).c_str(),
+                         ms(s.forward.max).c_str(), ms(s.jitter_forward).c_str());
+            std::fprintf(out_, "backward (T4-T3) min/avg/max = %s/%s/%s ms, jitter %s ms\n",
+                         ms(s.backward.min).c_str(), ms(s.backward.avg).c_str(),
+                         ms(s.backward.max).c_str(), ms(s.jitter_backward).c_str());
+            if (!s.clocks_synchronized) {
+                std::fprintf(out_,
+                             "(clocks not both synchronized (Error Estimate S bits): forward and "
+                             "backward include the clock offset; jitter and round trip do "
+                             "not)\n");
+            }
+        }
+        std::fflush(out_);
+    }
+
+private:
+    void clear_progress() {
+        if (progress_ != nullptr) {
+            progress_->clear();
+        }
+    }
+    const std::string& peer(std::size_t session) const { return info_.sessions[session].dst_s; }
+
+    const options& o_;
+    std::FILE* out_;
+    progress_line* progress_;
+    run_info info_;
+};
+
+// --json: one object per line, written by nlohmann::json. Keys, their order (ordered_json) and
+// the numbers' precision are what users and tests/integration parse: change none of them.
+using json = nlohmann::ordered_json;
+
+// A figure printed with `decimals` decimals before the JSON library wrote them: the double
+// nearest that decimal text, which the library writes in its shortest form ("33.333", "0.0"),
+// so that a parser reads the same number as from "%.3f".
+double rounded(double v, int decimals) {
+    char b[400]; // "%.3f" of the largest double: 309 digits and the decimals
+    std::snprintf(b, sizeof b, "%.*f", decimals, v);
+    return std::strtod(b, nullptr);
+}
+
+json distribution_json(const distribution& d) {
+    if (d.n == 0) {
+        return nullptr;
+    }
+    return json{{"min", d.min}, {"avg", rounded(d.avg, 1)},
+                {"max", d.max}, {"stddev", rounded(d.stddev, 1)},
+                {"p50", d.p50}, {"p99", d.p99}};
+}
+
+json optional_json(const std::optional<uint64_t>& v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+// The counts a summary and each session of it share, in their order.
+void add_counts(json& j, const summary& s, uint64_t invalid) {
+    j["sent"] = s.sent;
+    j["received"] = s.received;
+    j["lost"] = s.lost;
+    j["loss_pct"] = rounded(s.loss_pct, 3);
+    j["lost_forward"] = optional_json(s.lost_forward);
+    j["lost_backward"] = optional_json(s.lost_backward);
+    j["duplicates"] = s.duplicates;
+    j["reordered"] = s.reordered;
+    j["late"] = s.late;
+    j["invalid"] = invalid;
+}
+
+class json_reporter final : public reporter {
+public:
+    json_reporter(const options& o, std::FILE* out) : o_(o), out_(out) {}
+
+    void start(const run_info& info) override {
+        info_ = info;
+        if (o_.mode != mode::twamp) {
+            return;
+        }
+        for (std::size_t i = 0; i < info.sessions.size(); ++i) {
+            const session_info& s = info.sessions[i];
+            json j;
+            j["type"] = "session";
+            j["session"] = i + 1;
+            j["sid"] = control::sid_to_string(s.sid);
+            j["sender"] = s.src_s;
+            j["receiver"] = s.dst_s;
+            j["requested_port"] = s.requested_port;
+            write(j);
+        }
+        std::fflush(out_);
+    }
+
+    void reply(const reply_event& e) override {
+        const sample& s = e.s;
+        // One object for every reply line: after the first one only the values change, no key
+        // is allocated again (a run at --rate 100000 writes as many lines a second).
+        json& j = reply_;
+        start_event(j, "reply", e.session);
+        j["seq"] = s.sender_seq;
+        j["reflector_seq"] = s.reflector_seq;
+        j["octets"] = e.octets;
+        j["sender_ttl"] = e.r.sender_ttl;
+        j["t1_ns"] = s.t1;
+        j["t2_ns"] = s.t2;
+        j["t3_ns"] = s.t3;
+        j["t4_ns"] = s.t4;
+        j["rtt_ns"] = statistics::round_trip(s);
+        j["residence_ns"] = s.t3 - s.t2;
+        j["forward_ns"] = s.t2 - s.t1;
+        j["backward_ns"] = s.t4 - s.t3;
+        j["timestamp"] = e.r.error.ptp ? "ptp" : "ntp";
+        j["reflector_synchronized"] = e.r.error.synchronized;
+        j["reflector_error_ns"] = e.r.error.error_ns();
+        j["duplicate"] = e.duplicate;
+        write(j);
+    }
+
+    void late(const late_event& e) override {
+        json j = event("late", e.session);
+        j["seq"] = e.seq;
+        j["rtt_ns"] = e.rtt_ns;
+        write(j);
+    }
+
+    void lost(const lost_event& e) override {
+        json j = event("lost", e.session);
+        j["seq"] = e.seq;
+        write(j);
+    }
+
+    void invalid(const invalid_event& e) override {
+        json j = event("invalid", e.session);
+        j["reason"] = e.why;
+        j["octets"] = e.octets;
+        write(j);
+    }
+
+    void finish(const run_result& res) override {
+        const summary& s = res.total;
+        json j;
+        j["type"] = "summary";
+        j["host"] = o_.host;
+        j["port"] = o_.port;
+        j["mode"] = o_.mode == mode::stamp ? "stamp" : o_.mode == mode::twamp ? "twamp" : "light";
+        j["octets"] = info_.octets;
+        add_counts(j, s, res.invalid);
+        j["send_errors"] = res.send_errors;
+        j["rtt_ns"] = distribution_json(s.rtt);
+        j["residence_ns"] = distribution_json(s.residence);
+        j["forward_ns"] = distribution_json(s.forward);
+        j["backward_ns"] = distribution_json(s.backward);
+        j["jitter_forward_ns"] = rounded(s.jitter_forward, 1);
+        j["jitter_backward_ns"] = rounded(s.jitter_backward, 1);
+        j["clocks_synchronized"] = s.clocks_synchronized;
+        j["duration_ns"] = res.duration_ns;
+        if (o_.mode == mode::twamp) {
+            json sessions = json::array();
+            for (std::size_t i = 0; i < res.sessions.size(); ++i) {
+                const session_info& f = info_.sessions[i];
+                json p;
+                p["session"] = i + 1;
+                p["sid"] = control::sid_to_string(f.sid);
+                p["sender_port"] = f.sender_port;
+                p["receiver_port"] = f.receiver_port;
+                add_counts(p, res.sessions[i], res.session_invalid[i]);
+                p["rtt_ns"] = distribution_json(res.sessions[i].rtt);
+                sessions.push_back(std::move(p));
+            }
+            j["sessions"] = std::move(sessions);
+            j["control_ok"] = !res.control_failed;
+        }
+        write(j);
+        std::fflush(out_);
+    }
+
+private:
+    // {"type":TYPE} and in --mode twamp, where a run can have several sessions, "session":N
+    // (1-based).
+    json event(const char* type, std::size_t session) const {
+        json j;
+        start_event(j, type, session);
+        return j;
+    }
+
+    void start_event(json& j, const char* type, std::size_t session) const {
+        j["type"] = type;
+        if (o_.mode == mode::twamp) {
+            j["session"] = session + 1;
+        }
+    }
+
+    // One line. Text that is not UTF-8 (a host name as given) becomes U+FFFD, not an exception.
+    void write(const json& j) {
+        std::string line = j.dump(-1, ' ', false, json::error_handler_t::replace);
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), out_);
+    }
+
+    const options& o_;
+    std::FILE* out_;
+    run_info info_;
+    json reply_;
+};
+
+} // namespace
+
+std::unique_ptr<reporter> make_reporter(const options& o, std::FILE* out, progress_line* progress) {
+    if (o.json) {
+        return std::make_unique<json_reporter>(o, out);
+    }
+    return std::make_unique<text_reporter>(o, out, progress);
+}
+
+} // namespace twamp::sender

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::app {
 
@@ -150,17 +151,6 @@ int cmd_reflectors(const char*, const char*, rte_tel_data* d) {
     return o.rc();
 }
 
-std::string addr_text(const uint8_t a[16]) {
-    char buf[INET6_ADDRSTRLEN];
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(a, mapped, 12) == 0) {
-        inet_ntop(AF_INET, a + 12, buf, sizeof buf);
-    } else {
-        inet_ntop(AF_INET6, a, buf, sizeof buf);
-    }
-    return buf;
-}
-
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
 // 256 entries a telemetry dict may hold up to 8 workers), asked through
 // each worker's mailbox (the worker scans its own table a slice at a time).
@@ -203,9 +193,9 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
                 out ox(x);
                 ox.u64("worker", w);
                 ox.str("reflector", e.key.ctx < names.size() ? names[e.key.ctx].c_str() : "?");
-                ox.str("source", addr_text(e.key.src).c_str());
+                ox.str("source", net::mapped_to_string(e.key.src).c_str());
                 ox.u64("source_port", e.key.src_port);
-                ox.str("destination", addr_text(e.key.dst).c_str());
+                ox.str("destination", net::mapped_to_string(e.key.dst).c_str());
                 ox.u64("destination_port", e.key.dst_port);
                 ox.u64("ssid", e.key.ssid);
                 ox.u64("packets", e.s.packets);

@@ -158,8 +158,8 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
     std::lock_guard<std::mutex> one_at_a_time(g_rt->query_mu);
     std::vector<std::string> names;
     {
-        std::lock_guard<std::mutex> lock(g_rt->mu);
-        for (const auto& r : g_rt->reflectors) {
+        const auto reflectors = g_rt->reflector_snapshot();
+        for (const auto& r : *reflectors) {
             if (names.size() <= r.slot) {
                 names.resize(r.slot + 1u, "(removed)");
             }

@@ -1,6 +1,9 @@
-// Per-worker counters: one writer (the worker), many readers (the slow path on scrape and at
-// exit). Relaxed atomics on cache-aligned blocks; the worker accumulates per burst in locals
-// and adds once, so the hot path pays one store per counter per burst at most.
+// Per-worker counters. Owner: every field of a worker's block is written by that worker alone
+// (bump: a relaxed load + store, no read-modify-write), read by any thread through
+// app::gather (the metrics exporter, telemetry, the slow path's stats and exit summary:
+// relaxed loads). The last block (runtime::workers.back()) is the slow path's, written by it
+// alone (exception_to_kernel, to_wire_drops). Cache-aligned blocks; the worker accumulates per
+// burst in locals and adds once, so the hot path pays one store per counter per burst at most.
 #pragma once
 
 #include <array>
@@ -39,6 +42,8 @@ inline void bump(counter& c, uint64_t n) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// Written by the worker that owns the block (sessions_active: by its aging slice), read by
+// gather (relaxed atomics).
 struct alignas(64) context_counters {
     counter rx_pkts{0};
     counter rx_octets{0};
@@ -52,6 +57,7 @@ struct alignas(64) context_counters {
     counter sessions_active{0}; // gauge, refreshed every aging slice
 };
 
+// Written by its worker (or, for the last block, the slow path), read by gather (relaxed).
 struct alignas(64) worker_counters {
     counter rx_pkts{0};
     counter rx_octets{0};

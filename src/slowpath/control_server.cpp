@@ -150,6 +150,7 @@ void control_server::accept_all(uint64_t now_ns) {
         epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
         auto [it, ok] = conns_.emplace(fd, std::move(c));
         (void)ok;
+        n_conns_.store(conns_.size(), std::memory_order_relaxed);
         apply(it->second, it->second.sm->greeting(now_ns), now_ns);
     }
 }
@@ -239,6 +240,7 @@ void control_server::close_conn(int fd) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
     conns_.erase(fd);
+    n_conns_.store(conns_.size(), std::memory_order_relaxed);
 }
 
 bool control_server::poll(uint64_t now_ns) {

@@ -39,7 +39,6 @@ metrics::box_stats gather(const runtime& rt) {
         for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
             s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
         }
-        static_assert(dataplane::to_wire_drop_count == metrics::to_wire_drop_names.size());
         for (std::size_t r = 0; r < dataplane::to_wire_drop_count; ++r) {
             s.to_wire_drops[r] += c.to_wire_drops[r].load(std::memory_order_relaxed);
         }

@@ -40,6 +40,7 @@
 #include "log.hpp"
 #include "runtime.hpp"
 #include "spec_from_config.hpp"
+#include "summary.hpp"
 #include "twamp/metrics/prometheus.hpp"
 #include "twamp/config/config.hpp"
 
@@ -80,40 +81,6 @@ bool capture_possible() {
 int fail(const std::string& msg) {
     std::fprintf(stderr, "dpdk-twamp: %s\n", msg.c_str());
     return 1;
-}
-
-void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
-    std::string why;
-    for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
-        if (s.drops[r]) {
-            why += (why.empty() ? " (" : " ") + std::string(proto::drop_reason_names[r]) + "=" +
-                   std::to_string(s.drops[r]);
-        }
-    }
-    if (!why.empty()) {
-        why += ")";
-    }
-    // Every received frame once: rx == reflected + dropped + to-kernel. Frames from the kernel
-    // are either sent (from-kernel) or counted as from-kernel dropped, by reason.
-    std::string wire_why;
-    for (std::size_t r = 0; r < s.to_wire_drops.size(); ++r) {
-        if (s.to_wire_drops[r]) {
-            wire_why += (wire_why.empty() ? " (" : " ") +
-                        std::string(metrics::to_wire_drop_names[r]) + "=" +
-                        std::to_string(s.to_wire_drops[r]);
-        }
-    }
-    if (!wire_why.empty()) {
-        wire_why += ")";
-    }
-    // (from-kernel dropped last: scripts that read the older line keep working.)
-    std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
-                "to-kernel %lu, from-kernel %lu, sessions created %lu aged %lu table-full %lu, "
-                "mbufs in use %u, from-kernel dropped %lu%s\n",
-                s.rx_pkts, s.reflected_pkts, s.reflected_octets, s.dropped(), why.c_str(),
-                s.to_kernel, s.to_wire, s.sessions_created, s.sessions_aged, s.sessions_table_full,
-                mbufs_in_use, s.to_wire_dropped(), wire_why.c_str());
-    std::fflush(stdout);
 }
 
 } // namespace
@@ -593,7 +560,7 @@ int main(int argc, char** argv) {
     ports.clear();
     exc.close();
     const unsigned in_use = rte_mempool_in_use_count(pool);
-    print_summary(app::gather(rt), in_use);
+    app::print_summary(app::gather(rt), in_use);
     cleanup();
     return rc;
 }

@@ -94,8 +94,9 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     o.u64("reflected_packets", s.reflected_pkts);
     o.u64("reflected_octets", s.reflected_octets);
     o.u64("dropped_packets", s.dropped());
-    o.u64("to_kernel", s.to_kernel);
-    o.u64("to_wire", s.to_wire);
+    using metrics::exception_direction;
+    o.u64(std::string(name_of(exception_direction::to_kernel)).c_str(), s.to_kernel);
+    o.u64(std::string(name_of(exception_direction::to_wire)).c_str(), s.to_wire);
     o.u64("sessions_active", s.sessions_active);
     o.u64("sessions_created", s.sessions_created);
     o.u64("sessions_aged", s.sessions_aged);

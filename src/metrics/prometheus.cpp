@@ -151,8 +151,10 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         auto& f = b.family("exception_packets_total",
                            "Frames passed between the wire and the kernel (TAP), by direction",
                            MetricType::Counter);
-        b.counter(f, d(s.to_kernel), {{"direction", "to_kernel"}});
-        b.counter(f, d(s.to_wire), {{"direction", "to_wire"}});
+        b.counter(f, d(s.to_kernel),
+                  {{"direction", std::string(name_of(exception_direction::to_kernel))}});
+        b.counter(f, d(s.to_wire),
+                  {{"direction", std::string(name_of(exception_direction::to_wire))}});
     }
     {
         auto& f = b.family("exception_to_wire_dropped_total",

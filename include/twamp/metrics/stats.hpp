@@ -9,16 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "twamp/metrics/names.hpp"
 #include "twamp/proto/drop_reason.hpp"
 
 namespace twamp::metrics {
 
-// Residence time histogram: upper bounds in seconds (the last bucket is +Inf).
-inline constexpr std::array<double, 11> residence_bounds_s = {
-        1e-6, 2e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 10e-3};
-
 struct histogram {
-    std::array<uint64_t, residence_bounds_s.size() + 1> buckets{}; // per bucket, not cumulative
+    std::array<uint64_t, residence_buckets> buckets{}; // per bucket, not cumulative
     double sum_s = 0;
     uint64_t count() const noexcept {
         uint64_t n = 0;
@@ -28,11 +25,6 @@ struct histogram {
         return n;
     }
 };
-
-// Why a frame from the kernel (TAP) did not reach the wire: the `reason` label of
-// exception_to_wire_dropped_total (dataplane::to_wire_drop order).
-inline constexpr std::array<std::string_view, 4> to_wire_drop_names = {"rate_limit", "ring_full",
-                                                                       "tx_full", "shutdown"};
 
 struct reflector_stats {
     std::string name;

@@ -9,7 +9,7 @@
 
 namespace twamp::app {
 
-void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
+std::string summary_line(const metrics::box_stats& s, unsigned mbufs_in_use) {
     std::string why;
     for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
         if (s.drops[r]) {
@@ -36,13 +36,28 @@ void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
     const std::string to_kernel(summary_name_of(metrics::exception_direction::to_kernel));
     const std::string from_kernel(summary_name_of(metrics::exception_direction::to_wire));
     // (from-kernel dropped last: scripts that read the older line keep working.)
-    std::printf("dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
-                "%s %lu, %s %lu, sessions created %lu aged %lu table-full %lu, "
-                "mbufs in use %u, %s dropped %lu%s\n",
+    std::string sessions = "sessions";
+    for (const auto& t : metrics::session_totals) {
+        sessions += " " + std::string(t.summary) + " " + std::to_string(s.*t.field);
+    }
+    // The drop lists have no bound worth guessing: measure, then print.
+    auto format = [&](char* buf, std::size_t size) {
+        return std::snprintf(
+                buf, size,
+                "dpdk-twamp: stopped: rx %lu, reflected %lu (%lu octets), dropped %lu%s, "
+                "%s %lu, %s %lu, %s, mbufs in use %u, %s dropped %lu%s\n",
                 s.rx_pkts, s.reflected_pkts, s.reflected_octets, s.dropped(), why.c_str(),
-                to_kernel.c_str(), s.to_kernel, from_kernel.c_str(), s.to_wire, s.sessions_created,
-                s.sessions_aged, s.sessions_table_full, mbufs_in_use, from_kernel.c_str(),
-                s.to_wire_dropped(), wire_why.c_str());
+                to_kernel.c_str(), s.to_kernel, from_kernel.c_str(), s.to_wire, sessions.c_str(),
+                mbufs_in_use, from_kernel.c_str(), s.to_wire_dropped(), wire_why.c_str());
+    };
+    const int n = format(nullptr, 0);
+    std::string line(n > 0 ? static_cast<std::size_t>(n) : 0, '\0');
+    format(line.data(), line.size() + 1);
+    return line;
+}
+
+void print_summary(const metrics::box_stats& s, unsigned mbufs_in_use) {
+    std::fputs(summary_line(s, mbufs_in_use).c_str(), stdout);
     std::fflush(stdout);
 }
 

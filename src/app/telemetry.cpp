@@ -98,9 +98,9 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     o.u64(std::string(name_of(exception_direction::to_kernel)).c_str(), s.to_kernel);
     o.u64(std::string(name_of(exception_direction::to_wire)).c_str(), s.to_wire);
     o.u64("sessions_active", s.sessions_active);
-    o.u64("sessions_created", s.sessions_created);
-    o.u64("sessions_aged", s.sessions_aged);
-    o.u64("sessions_table_full", s.sessions_table_full);
+    for (const auto& t : metrics::session_totals) {
+        o.u64(std::string(t.key).c_str(), s.*t.field);
+    }
     // Worker cost: TSC cycles spent on bursts that carried packets, and those packets, summed
     // over workers (perf/bench.sh divides the differences: cycles/packet over a window).
     uint64_t busy_cycles = 0, busy_pkts = 0;

@@ -169,12 +169,9 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     b.gauge(b.family("sessions_active", "Stateful sessions in the workers' tables",
                      MetricType::Gauge),
             d(s.sessions_active));
-    b.total("sessions_created_total", "Stateful sessions created", d(s.sessions_created));
-    b.total("sessions_aged_total", "Stateful sessions removed after their inactivity timeout",
-            d(s.sessions_aged));
-    b.total("sessions_table_full_total",
-            "New flows reflected statelessly because the session table was full",
-            d(s.sessions_table_full));
+    for (const auto& t : session_totals) {
+        b.total(std::string(t.metric), std::string(t.help), d(s.*t.field));
+    }
 
     // TWAMP-Control.
     b.gauge(b.family("control_connections_open", "Open TWAMP-Control connections",

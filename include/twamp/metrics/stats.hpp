@@ -106,4 +106,23 @@ struct box_stats {
     }
 };
 
+// The session-table totals, one row each, in the order every printer shows them: the exit
+// summary ("sessions created N aged N table-full N"), DPDK telemetry /twamp/stats and the
+// Prometheus exposition. The names are external contracts (see names.hpp).
+struct session_total_name {
+    uint64_t box_stats::*field;
+    std::string_view key;     // /twamp/stats key
+    std::string_view metric;  // Prometheus family, after the twamp_reflector_ prefix
+    std::string_view help;    // its HELP text
+    std::string_view summary; // the exit summary's word
+};
+inline constexpr std::array<session_total_name, 3> session_totals = {{
+        {&box_stats::sessions_created, "sessions_created", "sessions_created_total",
+         "Stateful sessions created", "created"},
+        {&box_stats::sessions_aged, "sessions_aged", "sessions_aged_total",
+         "Stateful sessions removed after their inactivity timeout", "aged"},
+        {&box_stats::sessions_table_full, "sessions_table_full", "sessions_table_full_total",
+         "New flows reflected statelessly because the session table was full", "table-full"},
+}};
+
 } // namespace twamp::metrics

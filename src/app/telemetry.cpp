@@ -139,11 +139,11 @@ int cmd_reflectors(const char*, const char*, rte_tel_data* d) {
             out ox(x);
             ox.str("name", r.name.c_str());
             ox.str("mode", r.mode.c_str());
-            ox.u64("rx_packets", r.rx_pkts);
-            ox.u64("rx_octets", r.rx_octets);
-            ox.u64("reflected_packets", r.reflected_pkts);
-            ox.u64("reflected_octets", r.reflected_octets);
-            ox.u64("denied_packets", r.acl_denied);
+            for (const auto& c : metrics::reflector_counters) {
+                if (!c.key.empty()) {
+                    ox.u64(std::string(c.key).c_str(), r.*c.field);
+                }
+            }
             ox.u64("sessions_active", r.sessions_active);
             o.absorb(ox);
         }

@@ -81,30 +81,8 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     b.total("reflected_octets", "Total amount of the reflected octets", d(s.reflected_octets));
 
     // Per reflector.
-    struct per {
-        const char* name;
-        const char* help;
-        uint64_t reflector_stats::*field;
-    };
-    const per per_reflector[] = {
-            {"received_packets_total", "Test packets received for a reflector (before the ACL)",
-             &reflector_stats::rx_pkts},
-            {"received_bytes_total", "Octets of test packets received for a reflector",
-             &reflector_stats::rx_octets},
-            {"reflected_packets_total", "Replies a reflector sent",
-             &reflector_stats::reflected_pkts},
-            {"reflected_bytes_total", "Octets of the replies a reflector sent",
-             &reflector_stats::reflected_octets},
-            {"denied_packets_total",
-             "Test packets whose source is outside the reflector's prefixes",
-             &reflector_stats::acl_denied},
-            {"stamp_short_requests_total",
-             "STAMP requests shorter than the 44-octet base (TWAMP Light senders) answered with "
-             "the base packet, RFC 8762 section 4.6",
-             &reflector_stats::stamp_short},
-    };
-    for (const auto& p : per_reflector) {
-        auto& f = b.family(p.name, p.help, MetricType::Counter);
+    for (const auto& p : reflector_counters) {
+        auto& f = b.family(std::string(p.metric), std::string(p.help), MetricType::Counter);
         for (const auto& r : s.reflectors) {
             b.counter(f, d(r.*p.field), {{"reflector", r.name}});
         }

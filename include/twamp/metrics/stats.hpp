@@ -106,6 +106,32 @@ struct box_stats {
     }
 };
 
+// A reflector's counters, one row each, in the order the printers show them: the Prometheus
+// family (after the twamp_reflector_ prefix, label reflector="name") with its HELP text, and
+// the key in DPDK telemetry /twamp/reflectors (empty: not shown there). External contracts.
+struct reflector_counter_name {
+    uint64_t reflector_stats::*field;
+    std::string_view metric;
+    std::string_view help;
+    std::string_view key;
+};
+inline constexpr std::array<reflector_counter_name, 6> reflector_counters = {{
+        {&reflector_stats::rx_pkts, "received_packets_total",
+         "Test packets received for a reflector (before the ACL)", "rx_packets"},
+        {&reflector_stats::rx_octets, "received_bytes_total",
+         "Octets of test packets received for a reflector", "rx_octets"},
+        {&reflector_stats::reflected_pkts, "reflected_packets_total", "Replies a reflector sent",
+         "reflected_packets"},
+        {&reflector_stats::reflected_octets, "reflected_bytes_total",
+         "Octets of the replies a reflector sent", "reflected_octets"},
+        {&reflector_stats::acl_denied, "denied_packets_total",
+         "Test packets whose source is outside the reflector's prefixes", "denied_packets"},
+        {&reflector_stats::stamp_short, "stamp_short_requests_total",
+         "STAMP requests shorter than the 44-octet base (TWAMP Light senders) answered with the "
+         "base packet, RFC 8762 section 4.6",
+         ""},
+}};
+
 // The session-table totals, one row each, in the order every printer shows them: the exit
 // summary ("sessions created N aged N table-full N"), DPDK telemetry /twamp/stats and the
 // Prometheus exposition. The names are external contracts (see names.hpp).

@@ -38,6 +38,10 @@ struct address {
     bool is_unspecified() const noexcept; // 0.0.0.0, ::
     bool is_loopback() const noexcept;    // 127.0.0.0/8, ::1
     bool is_multicast() const noexcept;   // 224.0.0.0/4, ff00::/8
+    // An IPv6 address in ::ffff:0:0/96, the IPv4-mapped form (RFC 4291 §2.5.5.2).
+    bool is_v4_mapped() const noexcept {
+        return is_v6() && std::memcmp(bytes.data(), v4_mapped_head.data(), 12) == 0;
+    }
 
     // Accepts dotted-quad IPv4 or any RFC 4291 text form of IPv6 (inet_pton rules). No
     // prefix length, no zone index, no surrounding spaces.

@@ -47,6 +47,15 @@ TEST(address_mapped, from_mapped_is_the_inverse) {
     EXPECT_EQ(mapped_to_string(m.data()), "10.0.0.1");
 }
 
+TEST(address_mapped, is_v4_mapped_only_for_ipv6_in_ffff_96) {
+    EXPECT_TRUE(v6("::ffff:1.2.3.4").is_v4_mapped());
+    EXPECT_TRUE(v6("::ffff:0:0").is_v4_mapped());
+    EXPECT_FALSE(v6("::fffe:1.2.3.4").is_v4_mapped());
+    EXPECT_FALSE(v6("::1.2.3.4").is_v4_mapped()); // IPv4-compatible, not mapped
+    EXPECT_FALSE(v6("1::ffff:1.2.3.4").is_v4_mapped());
+    EXPECT_FALSE(address::v4(0, 0, 0xff, 0xff).is_v4_mapped());
+}
+
 TEST(address_octets, from_octets_takes_four_or_sixteen) {
     const uint8_t b[16] = {198, 18, 0, 2, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
     EXPECT_EQ(address::from_octets(ip_family::ipv4, b), address::v4(198, 18, 0, 2));

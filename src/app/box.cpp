@@ -252,7 +252,8 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
 }
 
 void box::set_reflectors() {
-    std::vector<reflector_info> v = reflector_list(running_, slots_, running_.control.enabled);
+    auto v = std::make_shared<const std::vector<reflector_info>>(
+            reflector_list(running_, slots_, running_.control.enabled));
     std::lock_guard<std::mutex> lock(rt_.mu);
     rt_.reflectors = std::move(v);
 }

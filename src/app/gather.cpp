@@ -12,15 +12,18 @@ namespace twamp::app {
 
 metrics::box_stats gather(const runtime& rt) {
     metrics::box_stats s;
-    std::lock_guard<std::mutex> lock(rt.mu);
-    s.reflectors.resize(rt.reflectors.size());
-    for (std::size_t i = 0; i < rt.reflectors.size(); ++i) {
-        s.reflectors[i].name = rt.reflectors[i].name;
-        s.reflectors[i].mode = rt.reflectors[i].mode;
+    const std::shared_ptr<const std::vector<reflector_info>> refl = rt.reflector_snapshot();
+    const std::vector<reflector_info>& reflectors = *refl;
+    s.reflectors.resize(reflectors.size());
+    for (std::size_t i = 0; i < reflectors.size(); ++i) {
+        s.reflectors[i].name = reflectors[i].name;
+        s.reflectors[i].mode = reflectors[i].mode;
     }
+    // This thread's previous sample, per worker: the busy ratio is over the time since it.
+    thread_local std::vector<uint64_t> prev_tsc, prev_busy;
     const uint64_t now = rte_rdtsc();
-    rt.prev_tsc.resize(rt.workers.size(), 0);
-    rt.prev_busy.resize(rt.workers.size(), 0);
+    prev_tsc.resize(rt.workers.size(), 0);
+    prev_busy.resize(rt.workers.size(), 0);
     for (std::size_t w = 0; w < rt.workers.size(); ++w) {
         const dataplane::worker_counters& c = *rt.workers[w];
         s.rx_pkts += c.rx_pkts.load(std::memory_order_relaxed);
@@ -36,12 +39,11 @@ metrics::box_stats gather(const runtime& rt) {
         for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
             s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
         }
-        static_assert(dataplane::to_wire_drop_count == metrics::to_wire_drop_names.size());
         for (std::size_t r = 0; r < dataplane::to_wire_drop_count; ++r) {
             s.to_wire_drops[r] += c.to_wire_drops[r].load(std::memory_order_relaxed);
         }
         for (std::size_t i = 0; i < s.reflectors.size(); ++i) {
-            const dataplane::context_counters& cc = c.contexts[rt.reflectors[i].slot];
+            const dataplane::context_counters& cc = c.contexts[reflectors[i].slot];
             metrics::reflector_stats& r = s.reflectors[i];
             r.rx_pkts += cc.rx_pkts.load(std::memory_order_relaxed);
             r.rx_octets += cc.rx_octets.load(std::memory_order_relaxed);
@@ -62,12 +64,12 @@ metrics::box_stats gather(const runtime& rt) {
             ws.idle_polls = c.idle_polls.load(std::memory_order_relaxed);
             ws.busy_cycles = c.busy_cycles.load(std::memory_order_relaxed);
             ws.busy_pkts = c.busy_pkts.load(std::memory_order_relaxed);
-            if (rt.prev_tsc[w] && now > rt.prev_tsc[w]) {
-                ws.busy_ratio = static_cast<double>(ws.busy_cycles - rt.prev_busy[w]) /
-                                static_cast<double>(now - rt.prev_tsc[w]);
+            if (prev_tsc[w] && now > prev_tsc[w]) {
+                ws.busy_ratio = static_cast<double>(ws.busy_cycles - prev_busy[w]) /
+                                static_cast<double>(now - prev_tsc[w]);
             }
-            rt.prev_tsc[w] = now;
-            rt.prev_busy[w] = ws.busy_cycles;
+            prev_tsc[w] = now;
+            prev_busy[w] = ws.busy_cycles;
             s.workers.push_back(ws);
         }
     }

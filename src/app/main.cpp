@@ -14,6 +14,7 @@
 #include "args.hpp"
 #include "box.hpp"
 #include "loop.hpp"
+#include "exit_summary.hpp"
 #include "summary.hpp"
 #include "twamp/config/config.hpp"
 
@@ -98,6 +99,6 @@ int main(int argc, char** argv) {
     box->launch_workers();
     app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
     const unsigned in_use = box->stop();
-    app::print_stopped(app::gather(box->rt()), in_use);
+    app::print_summary(app::gather(box->rt()), in_use);
     return 0;
 }

@@ -24,7 +24,12 @@ struct reflector_info {
     uint16_t slot = 0; // index of its counters in every worker's block
 };
 
+// Who owns what: "slow path" is main()'s loop on the first lcore; "readers" are the metrics
+// exporter's threads (prometheus-cpp), the DPDK telemetry thread, and the slow path itself
+// (warnings, --stats-period, exit summary), all through gather().
 struct runtime {
+    // Set by the slow path before any reader or worker starts, constant afterwards (the
+    // pointees' own fields say who writes them: counters.hpp, port.hpp, clock.hpp).
     std::vector<dataplane::worker_counters*> workers; // one per worker, then the slow path's
     unsigned n_workers = 0;
     std::vector<std::unique_ptr<dataplane::port_runtime>> ports;
@@ -33,17 +38,29 @@ struct runtime {
     std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
     std::mutex query_mu; // one telemetry "sessions" request at a time
 
+    // Written by the slow path (reload), read by readers (atomics).
     std::atomic<uint64_t> reloads_ok{0};
     std::atomic<uint64_t> reloads_failed{0};  // the new file had errors
     std::atomic<uint64_t> reloads_refused{0}; // it changed restart-only keys
 
-    mutable std::mutex mu; // guards what follows (reload may change it)
-    std::vector<reflector_info> reflectors;
-    mutable std::vector<uint64_t> prev_tsc; // per worker: for busy ratios between gathers
-    mutable std::vector<uint64_t> prev_busy;
+    // The reflector list as readers see it: an immutable snapshot. The slow path replaces it
+    // whole (start-up, reload: box::set_reflectors) holding `mu`; readers hold `mu` only to copy
+    // the pointer (reflector_snapshot) and read the list without any lock.
+    mutable std::mutex mu;
+    std::shared_ptr<const std::vector<reflector_info>> reflectors =
+            std::make_shared<const std::vector<reflector_info>>();
+
+    // Any thread: the current reflector list, immutable.
+    std::shared_ptr<const std::vector<reflector_info>> reflector_snapshot() const {
+        std::lock_guard<std::mutex> lock(mu);
+        return reflectors;
+    }
 };
 
-// Sums the workers' counters and reads the NIC counters: safe from any thread.
+// Sums the workers' counters and reads the NIC counters: safe from any thread. It reads only
+// atomics and snapshots and writes nothing shared: each worker's busy ratio is over the time
+// since the calling thread's previous gather (each reader thread keeps its own previous
+// sample, so one reader never changes what another sees).
 metrics::box_stats gather(const runtime& rt);
 
 // One --stats-period block: a "stats: time" line (UTC) with the period, a line per reflector of

@@ -2,43 +2,15 @@
 
 namespace twamp::app {
 
-namespace {
-
-dataplane::ip_prefix to_prefix(const config::ip_address& a, uint8_t len) {
-    dataplane::ip_prefix p;
-    p.v6 = a.is_v6();
-    if (p.v6) {
-        p.addr = a.bytes;
-    } else {
-        p.addr[10] = 0xff;
-        p.addr[11] = 0xff;
-        for (int i = 0; i < 4; ++i) {
-            p.addr[12 + i] = a.bytes[i];
-        }
-    }
-    p.len = len;
-    return p;
-}
-
-std::vector<dataplane::ip_prefix> to_prefixes(const std::vector<config::ip_prefix>& v) {
-    std::vector<dataplane::ip_prefix> out;
-    for (const auto& p : v) {
-        out.push_back(to_prefix(p.address, p.length));
-    }
-    return out;
-}
-
-} // namespace
-
 dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& slots) {
     dataplane::dataplane_spec s;
     for (const auto& pc : cfg.ports) {
         dataplane::port_spec ps;
         ps.name = pc.name;
         ps.device = pc.device;
-        ps.addresses = to_prefixes(pc.addresses);
+        ps.addresses = pc.addresses;
         for (const auto& v : pc.vlans) {
-            ps.vlans.push_back({v.id, to_prefixes(v.addresses)});
+            ps.vlans.push_back({v.id, v.addresses});
         }
         switch (pc.timestamps) {
         case config::hw_timestamps::automatic:
@@ -67,7 +39,7 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         cs.port = static_cast<uint16_t>(rc.port_index);
         cs.vlan = rc.vlan;
         for (const auto& a : rc.addresses) {
-            cs.addresses.push_back(to_prefix(a, a.bits()));
+            cs.addresses.push_back(net::prefix::host(a));
         }
         cs.policy.mode = rc.mode == config::reflector_mode::stamp ? proto::test_mode::stamp
                                                                   : proto::test_mode::twamp_light;
@@ -85,7 +57,7 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         }
         cs.policy.allow_ipv6_zero_checksum = rc.allow_ipv6_udp_checksum_zero;
         cs.udp_ports = rc.udp_ports;
-        cs.prefixes = to_prefixes(rc.prefixes);
+        cs.prefixes = rc.prefixes;
         cs.stateful = rc.stateful;
         cs.inactivity_timeout_s = rc.inactivity_timeout;
         cs.max_sessions = rc.max_sessions;

@@ -1,4 +1,4 @@
-// What the box prints on stdout: the start-up summary (what runs where) and the exit summary.
+// What the box prints on stdout at start: what runs where (the exit summary: exit_summary.hpp).
 #pragma once
 
 #include "box.hpp"
@@ -8,8 +8,5 @@ namespace twamp::app {
 
 // "dpdk-twamp VERSION: N workers, ..." and a line per port, server, warning and reflector.
 void print_startup(const box& b, const char* version);
-
-// "dpdk-twamp: stopped: rx ..." (scripts read it: keep its fields where they are).
-void print_stopped(const metrics::box_stats& s, unsigned mbufs_in_use);
 
 } // namespace twamp::app

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "runtime.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::app {
 
@@ -93,12 +94,13 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
     o.u64("reflected_packets", s.reflected_pkts);
     o.u64("reflected_octets", s.reflected_octets);
     o.u64("dropped_packets", s.dropped());
-    o.u64("to_kernel", s.to_kernel);
-    o.u64("to_wire", s.to_wire);
+    using metrics::exception_direction;
+    o.u64(std::string(name_of(exception_direction::to_kernel)).c_str(), s.to_kernel);
+    o.u64(std::string(name_of(exception_direction::to_wire)).c_str(), s.to_wire);
     o.u64("sessions_active", s.sessions_active);
-    o.u64("sessions_created", s.sessions_created);
-    o.u64("sessions_aged", s.sessions_aged);
-    o.u64("sessions_table_full", s.sessions_table_full);
+    for (const auto& t : metrics::session_totals) {
+        o.u64(std::string(t.key).c_str(), s.*t.field);
+    }
     // Worker cost: TSC cycles spent on bursts that carried packets, and those packets, summed
     // over workers (perf/bench.sh divides the differences: cycles/packet over a window).
     uint64_t busy_cycles = 0, busy_pkts = 0;
@@ -137,28 +139,17 @@ int cmd_reflectors(const char*, const char*, rte_tel_data* d) {
             out ox(x);
             ox.str("name", r.name.c_str());
             ox.str("mode", r.mode.c_str());
-            ox.u64("rx_packets", r.rx_pkts);
-            ox.u64("rx_octets", r.rx_octets);
-            ox.u64("reflected_packets", r.reflected_pkts);
-            ox.u64("reflected_octets", r.reflected_octets);
-            ox.u64("denied_packets", r.acl_denied);
+            for (const auto& c : metrics::reflector_counters) {
+                if (!c.key.empty()) {
+                    ox.u64(std::string(c.key).c_str(), r.*c.field);
+                }
+            }
             ox.u64("sessions_active", r.sessions_active);
             o.absorb(ox);
         }
         o.container(dict_key(r.name, used).c_str(), x);
     }
     return o.rc();
-}
-
-std::string addr_text(const uint8_t a[16]) {
-    char buf[INET6_ADDRSTRLEN];
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (std::memcmp(a, mapped, 12) == 0) {
-        inet_ntop(AF_INET, a + 12, buf, sizeof buf);
-    } else {
-        inet_ntop(AF_INET6, a, buf, sizeof buf);
-    }
-    return buf;
 }
 
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
@@ -168,8 +159,8 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
     std::lock_guard<std::mutex> one_at_a_time(g_rt->query_mu);
     std::vector<std::string> names;
     {
-        std::lock_guard<std::mutex> lock(g_rt->mu);
-        for (const auto& r : g_rt->reflectors) {
+        const auto reflectors = g_rt->reflector_snapshot();
+        for (const auto& r : *reflectors) {
             if (names.size() <= r.slot) {
                 names.resize(r.slot + 1u, "(removed)");
             }
@@ -203,9 +194,9 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
                 out ox(x);
                 ox.u64("worker", w);
                 ox.str("reflector", e.key.ctx < names.size() ? names[e.key.ctx].c_str() : "?");
-                ox.str("source", addr_text(e.key.src).c_str());
+                ox.str("source", net::mapped_to_string(e.key.src).c_str());
                 ox.u64("source_port", e.key.src_port);
-                ox.str("destination", addr_text(e.key.dst).c_str());
+                ox.str("destination", net::mapped_to_string(e.key.dst).c_str());
                 ox.u64("destination_port", e.key.dst_port);
                 ox.u64("ssid", e.key.ssid);
                 ox.u64("packets", e.s.packets);

@@ -311,24 +311,4 @@ std::string to_string(const dscp_config& v) {
     return v.copy ? "\"copy\"" : std::to_string(v.value);
 }
 
-std::string modes_to_string(uint32_t modes) {
-    static constexpr std::pair<uint32_t, std::string_view> names[] = {
-            {mode_unauthenticated, "unauthenticated"},
-            {mode_authenticated, "authenticated"},
-            {mode_encrypted, "encrypted"},
-            {mode_mixed, "mixed"},
-            {mode_individual_session_control, "individual-session-control"},
-            {mode_reflect_octets, "reflect-octets"},
-            {mode_symmetrical_size, "symmetrical-size"},
-            {mode_ptpv2_timestamps, "ptpv2-timestamps"},
-    };
-    std::string r;
-    for (const auto& [bit, name] : names) {
-        if (modes & bit) {
-            r += (r.empty() ? "" : " ") + std::string(name);
-        }
-    }
-    return r;
-}
-
 } // namespace twamp::config

@@ -56,8 +56,7 @@ std::optional<std::string> interface_address_problem(const ip_prefix& p) {
             }
         }
     } else {
-        static const ip_prefix v4_mapped = *ip_prefix::parse("::ffff:0:0/96");
-        if (v4_mapped.contains(a)) {
+        if (a.is_v4_mapped()) {
             return "an IPv4-mapped IPv6 address (write the IPv4 address instead)";
         }
     }

@@ -170,7 +170,7 @@ std::vector<uint8_t> client_connection::request_session(const session_request& q
         return {};
     }
     request_tw_session m;
-    m.ipvn = q.family == config::ip_family::ipv6 ? 6 : 4;
+    m.ipvn = q.family == net::ip_family::ipv6 ? 6 : 4;
     m.sender_port = q.sender_port;
     m.receiver_port = q.receiver_port;
     // ip_address keeps the unused octets of an IPv4 address zero: the 16 octets are the field.

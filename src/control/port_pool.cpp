@@ -3,10 +3,10 @@
 
 namespace twamp::control {
 
-port_pool::port_pool(config::port_range range, uint32_t max_sessions) noexcept
+port_pool::port_pool(net::port_range range, uint32_t max_sessions) noexcept
     : range_(range), max_sessions_(max_sessions), next_(range.min) {}
 
-void port_pool::reconfigure(config::port_range range, uint32_t max_sessions) noexcept {
+void port_pool::reconfigure(net::port_range range, uint32_t max_sessions) noexcept {
     range_ = range;
     max_sessions_ = max_sessions;
     if (!range_.contains(next_)) {

@@ -35,16 +35,9 @@ uint32_t valid_count(uint32_t c) noexcept {
     return c >= 1024 && (c & (c - 1)) == 0 ? c : default_count;
 }
 
-config::ip_address from_wire(uint8_t ipvn, const std::array<uint8_t, 16>& b) noexcept {
-    config::ip_address a;
-    if (ipvn == 6) {
-        a.family = config::ip_family::ipv6;
-        a.bytes = b;
-    } else {
-        a.family = config::ip_family::ipv4;
-        std::copy_n(b.begin(), 4, a.bytes.begin());
-    }
-    return a;
+net::address from_wire(uint8_t ipvn, const std::array<uint8_t, 16>& b) noexcept {
+    return net::address::from_octets(ipvn == 6 ? net::ip_family::ipv6 : net::ip_family::ipv4,
+                                     b.data());
 }
 
 } // namespace
@@ -121,33 +114,6 @@ void os_random(std::span<uint8_t> out) noexcept {
             }
         }
     }
-}
-
-server_policy server_policy::from_config(const config::control_config& c,
-                                         uint64_t server_start_ns) {
-    server_policy p;
-    p.modes = c.modes;
-    p.servwait_ns = static_cast<uint64_t>(c.servwait) * proto::ns_per_s;
-    p.start_time_ns = server_start_ns;
-    p.allow_third_party_senders = c.allow_third_party_senders;
-    p.sender_prefixes = c.prefixes;
-    p.max_timeout_ns = static_cast<uint64_t>(c.max_timeout) * proto::ns_per_s;
-    return p;
-}
-
-std::vector<config::ip_address> local_addresses_of(const config::config& c) {
-    std::vector<config::ip_address> v;
-    for (const auto& port : c.ports) {
-        for (const auto& a : port.addresses) {
-            v.push_back(a.address);
-        }
-        for (const auto& vlan : port.vlans) {
-            for (const auto& a : vlan.addresses) {
-                v.push_back(a.address);
-            }
-        }
-    }
-    return v;
 }
 
 const connection_closed* result::closed() const noexcept {
@@ -370,7 +336,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     if (info.receiver.is_unspecified()) {
         info.receiver = addresses_.local;
     }
-    auto family = m->ipvn == 6 ? config::ip_family::ipv6 : config::ip_family::ipv4;
+    auto family = m->ipvn == 6 ? net::ip_family::ipv6 : net::ip_family::ipv4;
     if (info.sender.family != family || info.receiver.family != family) {
         refuse(r, accept_code::not_supported, m->receiver_port, "address family");
         return;
@@ -386,7 +352,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     if (info.sender != addresses_.peer &&
         !(policy_.allow_third_party_senders &&
           std::any_of(policy_.sender_prefixes.begin(), policy_.sender_prefixes.end(),
-                      [&](const config::ip_prefix& p) { return p.contains(info.sender); }))) {
+                      [&](const net::prefix& p) { return p.contains(info.sender); }))) {
         refuse(r, accept_code::not_supported, m->receiver_port, "sender address");
         return;
     }
@@ -611,7 +577,7 @@ std::vector<session_ref> server_connection::sessions() const {
     return v;
 }
 
-sid_t server_connection::make_sid(const config::ip_address& receiver, uint64_t now_ns) {
+sid_t server_connection::make_sid(const net::address& receiver, uint64_t now_ns) {
     // RFC 4656 §3.5: the receiver's IPv4 address, an NTP timestamp, 4 random octets. An IPv6
     // receiver has no 4-octet address: its four 32-bit words XOR-folded stand in.
     sid_t s{};

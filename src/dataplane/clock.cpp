@@ -47,12 +47,6 @@ void sample(uint64_t& tsc, uint64_t& ns) noexcept {
 
 } // namespace
 
-void sw_clock::publish(const clock_map& m) noexcept {
-    rte_seqlock_write_lock(&lock_);
-    map_ = m;
-    rte_seqlock_write_unlock(&lock_);
-}
-
 void sw_clock::init(unsigned settle_ms) noexcept {
     sample(start_tsc_, start_ns_);
     timespec d{0, static_cast<long>(settle_ms) * 1'000'000L};
@@ -71,9 +65,9 @@ void sw_clock::recalibrate() noexcept {
         // The wall clock stepped back: start the fit again.
         start_tsc_ = tsc;
         start_ns_ = ns;
-        m.ns_per_tsc = map_.ns_per_tsc
-                               ? map_.ns_per_tsc
-                               : (proto::ns_per_s << 32) / std::max<uint64_t>(rte_get_tsc_hz(), 1);
+        const uint64_t prev = map_.read().ns_per_tsc;
+        m.ns_per_tsc =
+                prev ? prev : (proto::ns_per_s << 32) / std::max<uint64_t>(rte_get_tsc_hz(), 1);
     } else {
         m.ns_per_tsc = static_cast<uint64_t>((static_cast<proto::u128>(dns) << 32) / dtsc);
     }
@@ -86,7 +80,7 @@ void sw_clock::recalibrate() noexcept {
     // own error dominates. Count 1 us for the interpolation and the read bracket.
     m.error_ns = k.error_ns + 1000;
     m.error = proto::make_error_estimate(m.error_ns, m.synchronized, false);
-    publish(m);
+    map_.publish(m);
 }
 
 } // namespace twamp::dataplane

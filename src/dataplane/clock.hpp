@@ -7,8 +7,8 @@
 #include <cstdint>
 
 #include <rte_cycles.h>
-#include <rte_seqlock.h>
 
+#include "seqlocked.hpp"
 #include "twamp/proto/timestamp.hpp"
 
 namespace twamp::dataplane {
@@ -30,15 +30,8 @@ public:
     // Slow path, every ~100 ms.
     void recalibrate() noexcept;
 
-    clock_map read() const noexcept {
-        clock_map m;
-        uint32_t sn;
-        do {
-            sn = rte_seqlock_read_begin(&lock_);
-            m = map_;
-        } while (rte_seqlock_read_retry(&lock_, sn));
-        return m;
-    }
+    // Any thread (the workers every burst): the last published fit.
+    clock_map read() const noexcept { return map_.read(); }
 
     static uint64_t to_ns(const clock_map& m, uint64_t tsc) noexcept {
         int64_t d = static_cast<int64_t>(tsc - m.base_tsc);
@@ -53,10 +46,9 @@ public:
     uint64_t now_ns() const noexcept { return to_ns(read(), rte_rdtsc()); }
 
 private:
-    void publish(const clock_map& m) noexcept;
-
-    mutable rte_seqlock_t lock_ = RTE_SEQLOCK_INITIALIZER;
-    clock_map map_{};
+    // Written by the slow path (init, recalibrate), read by workers and any reader thread.
+    seqlocked<clock_map> map_;
+    // The slow path's own fit state: only it reads or writes these.
     uint64_t start_tsc_ = 0;
     uint64_t start_ns_ = 0;
 };

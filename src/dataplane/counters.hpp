@@ -1,23 +1,25 @@
-// Per-worker counters: one writer (the worker), many readers (the slow path on scrape and at
-// exit). Relaxed atomics on cache-aligned blocks; the worker accumulates per burst in locals
-// and adds once, so the hot path pays one store per counter per burst at most.
+// Per-worker counters. Owner: every field of a worker's block is written by that worker alone
+// (bump: a relaxed load + store, no read-modify-write), read by any thread through
+// app::gather (the metrics exporter, telemetry, the slow path's stats and exit summary:
+// relaxed loads). The last block (runtime::workers.back()) is the slow path's, written by it
+// alone (exception_to_kernel, to_wire_drops). Cache-aligned blocks; the worker accumulates per
+// burst in locals and adds once, so the hot path pays one store per counter per burst at most.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 
+#include "twamp/metrics/names.hpp"
 #include "twamp/proto/drop_reason.hpp"
 
 namespace twamp::dataplane {
 
 inline constexpr std::size_t max_contexts = 256;
 
-// Residence time T3 - T2 histogram bucket upper bounds, in nanoseconds (then +Inf).
-inline constexpr std::array<uint64_t, 11> residence_bounds_ns = {
-        1'000,   2'000,   5'000,   10'000,    20'000,    50'000,
-        100'000, 200'000, 500'000, 1'000'000, 10'000'000};
-inline constexpr std::size_t residence_buckets = residence_bounds_ns.size() + 1;
+// Residence time T3 - T2 histogram: the one table of bounds, twamp/metrics/names.hpp.
+using metrics::residence_bounds_ns;
+using metrics::residence_buckets;
 
 inline std::size_t residence_bucket(uint64_t ns) noexcept {
     std::size_t b = 0;
@@ -29,16 +31,16 @@ inline std::size_t residence_bucket(uint64_t ns) noexcept {
 
 using counter = std::atomic<uint64_t>;
 
-// Frames from the kernel (the TAP's output) that never reached the wire, by why. Not drop
-// reasons: `drops` counts received frames only, so that rx == reflected + dropped + to-kernel.
-// Names in metrics::to_wire_drop_names.
-enum class to_wire_drop : uint8_t { rate_limit, ring_full, tx_full, shutdown, count_ };
-inline constexpr std::size_t to_wire_drop_count = static_cast<std::size_t>(to_wire_drop::count_);
+// Frames from the kernel that never reached the wire, by why: twamp/metrics/names.hpp.
+using metrics::to_wire_drop;
+using metrics::to_wire_drop_count;
 
 inline void bump(counter& c, uint64_t n) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// Written by the worker that owns the block (sessions_active: by its aging slice), read by
+// gather (relaxed atomics).
 struct alignas(64) context_counters {
     counter rx_pkts{0};
     counter rx_octets{0};
@@ -52,6 +54,7 @@ struct alignas(64) context_counters {
     counter sessions_active{0}; // gauge, refreshed every aging slice
 };
 
+// Written by its worker (or, for the last block, the slow path), read by gather (relaxed).
 struct alignas(64) worker_counters {
     counter rx_pkts{0};
     counter rx_octets{0};

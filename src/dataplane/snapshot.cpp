@@ -19,33 +19,10 @@ void add_keys(std::vector<context_key>& keys, uint16_t port, uint32_t vlan, uint
         k.port = port;
         k.vlan = vlan;
         k.udp_port = udp_port;
-        std::memcpy(k.addr, a.addr.data(), 16);
+        const std::array<uint8_t, 16> m = a.address.mapped();
+        std::memcpy(k.addr, m.data(), 16);
         keys.push_back(k);
     }
-}
-
-// Does prefix `outer` contain prefix `inner`?
-bool contains(const ip_prefix& outer, const ip_prefix& inner) {
-    if (outer.v6 != inner.v6 || outer.len > inner.len) {
-        return false;
-    }
-    const unsigned base = outer.v6 ? 0 : 96; // IPv4 lives in the last 32 bits
-    const unsigned bits = base + outer.len;
-    for (unsigned b = 0; b < bits; ++b) {
-        unsigned byte = b / 8, bit = 7 - b % 8;
-        if (((outer.addr[byte] >> bit) & 1) != ((inner.addr[byte] >> bit) & 1)) {
-            return false;
-        }
-    }
-    return true;
-}
-
-ip_prefix network_of(ip_prefix p) {
-    const unsigned base = p.v6 ? 0 : 96;
-    for (unsigned b = base + p.len; b < 128; ++b) {
-        p.addr[b / 8] = static_cast<uint8_t>(p.addr[b / 8] & ~(1u << (7 - b % 8)));
-    }
-    return p;
 }
 
 } // namespace
@@ -54,11 +31,11 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
     std::vector<ip_prefix> rules4, rules6;
     for (const auto& cs : spec.contexts) {
         for (const auto& p0 : cs.prefixes) {
-            ip_prefix p = network_of(p0);
-            auto& rules = p.v6 ? rules6 : rules4;
+            const ip_prefix p = p0.network();
+            auto& rules = p.address.is_v6() ? rules6 : rules4;
             bool dup = false;
             for (const auto& r : rules) {
-                dup = dup || (r.len == p.len && r.addr == p.addr);
+                dup = dup || r == p;
             }
             if (!dup) {
                 rules.push_back(p);
@@ -70,7 +47,7 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
         for (std::size_t r = 0; r < rules.size(); ++r) {
             for (std::size_t c = 0; c < spec.contexts.size(); ++c) {
                 for (const auto& q : spec.contexts[c].prefixes) {
-                    if (contains(q, rules[r])) {
+                    if (q.contains(rules[r])) {
                         sets[r].set(spec.contexts[c].slot);
                         break;
                     }
@@ -85,21 +62,21 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
         std::vector<ip_prefix> out;
         auto add = [&out](const ip_prefix& p) {
             for (const auto& r : out) {
-                if (r.len == p.len && r.addr == p.addr) {
+                if (r == p) {
                     return;
                 }
             }
             out.push_back(p);
         };
         for (const auto& r : rules) {
-            if (r.len != 0) {
+            if (r.length != 0) {
                 add(r);
                 continue;
             }
             ip_prefix half = r;
-            half.len = 1;
+            half.length = 1;
             add(half); // 0.0.0.0/1 or ::/1 (the address bits are zero in a /0)
-            half.addr[r.v6 ? 0 : 12] |= 0x80;
+            half.address.bytes[0] |= 0x80;
             add(half); // 128.0.0.0/1 or 8000::/1
         }
         rules = std::move(out);
@@ -122,10 +99,8 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
             return false;
         }
         for (std::size_t r = 0; r < rules4.size(); ++r) {
-            const uint8_t* a = rules4[r].v4();
-            uint32_t ip =
-                    (uint32_t{a[0]} << 24) | (uint32_t{a[1]} << 16) | (uint32_t{a[2]} << 8) | a[3];
-            if (rte_lpm_add(acl4_, ip, rules4[r].len, static_cast<uint32_t>(r)) < 0) {
+            if (rte_lpm_add(acl4_, rules4[r].address.v4_host_order(), rules4[r].length,
+                            static_cast<uint32_t>(r)) < 0) {
                 error = "IPv4 ACL: rte_lpm_add failed";
                 return false;
             }
@@ -143,7 +118,7 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
             return false;
         }
         for (std::size_t r = 0; r < rules6.size(); ++r) {
-            if (rte_lpm6_add(acl6_, rules6[r].addr.data(), rules6[r].len,
+            if (rte_lpm6_add(acl6_, rules6[r].address.bytes.data(), rules6[r].length,
                              static_cast<uint32_t>(r)) < 0) {
                 error = "IPv6 ACL: rte_lpm6_add failed";
                 return false;
@@ -186,9 +161,7 @@ void snapshot::build_sources(const dataplane_spec& spec) {
     src_mask_ = size - 1;
     src_shift_ = 64 - bits;
     auto add = [this](const std::array<uint8_t, 16>& a, proto::drop_reason why) {
-        uint64_t lo, hi;
-        std::memcpy(&lo, a.data(), 8);
-        std::memcpy(&hi, a.data() + 8, 8);
+        const auto [lo, hi] = net::address_words::of(a.data());
         uint32_t i = src_slot(lo, hi);
         for (; src_[i].why != proto::drop_reason::none; i = (i + 1) & src_mask_) {
             if (src_[i].lo == lo && src_[i].hi == hi) {
@@ -198,11 +171,11 @@ void snapshot::build_sources(const dataplane_spec& spec) {
         src_[i] = src_entry{lo, hi, why};
     };
     for (const ip_prefix* a : own) {
-        add(a->addr, proto::drop_reason::own_source_address);
+        add(a->address.mapped(), proto::drop_reason::own_source_address);
     }
     for (const ip_prefix* a : subnets) {
-        const proto::subnet_addresses sa =
-                proto::unanswerable_subnet_addresses(a->addr, a->v6, a->len);
+        const proto::subnet_addresses sa = proto::unanswerable_subnet_addresses(
+                a->address.mapped(), a->address.is_v6(), a->length);
         for (unsigned i = 0; i < sa.n; ++i) {
             add(sa.addr[i], proto::drop_reason::bad_source_address);
         }

@@ -8,9 +8,9 @@
 #include <rte_ether.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
-#include <rte_seqlock.h>
 
 #include "clock.hpp"
+#include "seqlocked.hpp"
 #include "control_table.hpp"
 #include "counters.hpp"
 #include "sessions.hpp"
@@ -34,26 +34,14 @@ struct rx_ts_map {
     }
 };
 
-// Shared between the slow path (writer) and the workers (readers).
+// A port's RX timestamp map: published by the slow path (port set-up, recalibration), read by
+// the workers every burst (seqlocked).
 struct rx_ts_clock {
-    bool enabled = false;
-    mutable rte_seqlock_t lock = RTE_SEQLOCK_INITIALIZER;
-    rx_ts_map map{};
+    bool enabled = false; // set before the workers start, then constant
+    seqlocked<rx_ts_map> map;
 
-    rx_ts_map read() const noexcept {
-        rx_ts_map m;
-        uint32_t sn;
-        do {
-            sn = rte_seqlock_read_begin(&lock);
-            m = map;
-        } while (rte_seqlock_read_retry(&lock, sn));
-        return m;
-    }
-    void publish(const rx_ts_map& m) noexcept {
-        rte_seqlock_write_lock(&lock);
-        map = m;
-        rte_seqlock_write_unlock(&lock);
-    }
+    rx_ts_map read() const noexcept { return map.read(); }
+    void publish(const rx_ts_map& m) noexcept { map.publish(m); }
 };
 
 struct worker_port {

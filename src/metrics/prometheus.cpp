@@ -81,30 +81,8 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     b.total("reflected_octets", "Total amount of the reflected octets", d(s.reflected_octets));
 
     // Per reflector.
-    struct per {
-        const char* name;
-        const char* help;
-        uint64_t reflector_stats::*field;
-    };
-    const per per_reflector[] = {
-            {"received_packets_total", "Test packets received for a reflector (before the ACL)",
-             &reflector_stats::rx_pkts},
-            {"received_bytes_total", "Octets of test packets received for a reflector",
-             &reflector_stats::rx_octets},
-            {"reflected_packets_total", "Replies a reflector sent",
-             &reflector_stats::reflected_pkts},
-            {"reflected_bytes_total", "Octets of the replies a reflector sent",
-             &reflector_stats::reflected_octets},
-            {"denied_packets_total",
-             "Test packets whose source is outside the reflector's prefixes",
-             &reflector_stats::acl_denied},
-            {"stamp_short_requests_total",
-             "STAMP requests shorter than the 44-octet base (TWAMP Light senders) answered with "
-             "the base packet, RFC 8762 section 4.6",
-             &reflector_stats::stamp_short},
-    };
-    for (const auto& p : per_reflector) {
-        auto& f = b.family(p.name, p.help, MetricType::Counter);
+    for (const auto& p : reflector_counters) {
+        auto& f = b.family(std::string(p.metric), std::string(p.help), MetricType::Counter);
         for (const auto& r : s.reflectors) {
             b.counter(f, d(r.*p.field), {{"reflector", r.name}});
         }
@@ -151,8 +129,10 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         auto& f = b.family("exception_packets_total",
                            "Frames passed between the wire and the kernel (TAP), by direction",
                            MetricType::Counter);
-        b.counter(f, d(s.to_kernel), {{"direction", "to_kernel"}});
-        b.counter(f, d(s.to_wire), {{"direction", "to_wire"}});
+        b.counter(f, d(s.to_kernel),
+                  {{"direction", std::string(name_of(exception_direction::to_kernel))}});
+        b.counter(f, d(s.to_wire),
+                  {{"direction", std::string(name_of(exception_direction::to_wire))}});
     }
     {
         auto& f = b.family("exception_to_wire_dropped_total",
@@ -167,12 +147,9 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     b.gauge(b.family("sessions_active", "Stateful sessions in the workers' tables",
                      MetricType::Gauge),
             d(s.sessions_active));
-    b.total("sessions_created_total", "Stateful sessions created", d(s.sessions_created));
-    b.total("sessions_aged_total", "Stateful sessions removed after their inactivity timeout",
-            d(s.sessions_aged));
-    b.total("sessions_table_full_total",
-            "New flows reflected statelessly because the session table was full",
-            d(s.sessions_table_full));
+    for (const auto& t : session_totals) {
+        b.total(std::string(t.metric), std::string(t.help), d(s.*t.field));
+    }
 
     // TWAMP-Control.
     b.gauge(b.family("control_connections_open", "Open TWAMP-Control connections",

@@ -14,44 +14,14 @@
 #include <cstring>
 
 #include "../dataplane/clock.hpp"
+#include "twamp/control/policy_from_config.hpp"
+#include "twamp/net/sockaddr.hpp"
 
 namespace twamp::slowpath {
 
 namespace {
 
 constexpr std::size_t max_out = 64 * 1024; // queued output per connection before we stop reading
-
-config::ip_address from_sockaddr(const sockaddr_storage& ss, uint16_t& port) {
-    config::ip_address a;
-    if (ss.ss_family == AF_INET6) {
-        const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
-        port = ntohs(s6->sin6_port);
-        const uint8_t* b = s6->sin6_addr.s6_addr;
-        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-        if (std::memcmp(b, mapped, 12) == 0) {
-            a = config::ip_address::v4(b[12], b[13], b[14], b[15]);
-        } else {
-            a.family = config::ip_family::ipv6;
-            std::memcpy(a.bytes.data(), b, 16);
-        }
-    } else {
-        const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
-        port = ntohs(s4->sin_port);
-        std::memcpy(a.bytes.data(), &s4->sin_addr, 4);
-        a.family = config::ip_family::ipv4;
-    }
-    return a;
-}
-
-void to16(const config::ip_address& a, uint8_t out[16]) {
-    if (a.is_v6()) {
-        std::memcpy(out, a.bytes.data(), 16);
-    } else {
-        std::memset(out, 0, 10);
-        out[10] = out[11] = 0xff;
-        std::memcpy(out + 12, a.bytes.data(), 4);
-    }
-}
 
 bool allowed(const config::control_config& cfg, const config::ip_address& peer) {
     for (const auto& p : cfg.prefixes) {
@@ -66,7 +36,7 @@ bool allowed(const config::control_config& cfg, const config::ip_address& peer) 
 
 control_server::control_server(const config::config& cfg, publish_fn publish)
     : cfg_(cfg.control), publish_(std::move(publish)),
-      policy_(control::server_policy::from_config(cfg.control, dataplane::realtime_ns())),
+      policy_(control::policy_from_config(cfg.control, dataplane::realtime_ns())),
       pool_(cfg.control.receiver_ports, cfg.control.max_sessions),
       activity_(std::make_unique<dataplane::port_activity>()) {
     policy_.local_addresses = control::local_addresses_of(cfg);
@@ -88,22 +58,9 @@ control_server::~control_server() {
 }
 
 bool control_server::start(std::string& error) {
-    sockaddr_storage ss{};
-    socklen_t len;
+    sockaddr_storage ss;
+    const socklen_t len = net::to_sockaddr(cfg_.listen, cfg_.port, ss);
     const bool v6 = cfg_.listen.is_v6();
-    if (v6) {
-        auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
-        s6->sin6_family = AF_INET6;
-        s6->sin6_port = htons(cfg_.port);
-        std::memcpy(s6->sin6_addr.s6_addr, cfg_.listen.bytes.data(), 16);
-        len = sizeof(sockaddr_in6);
-    } else {
-        auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
-        s4->sin_family = AF_INET;
-        s4->sin_port = htons(cfg_.port);
-        std::memcpy(&s4->sin_addr, cfg_.listen.bytes.data(), 4);
-        len = sizeof(sockaddr_in);
-    }
     const std::string where = "control.listen " + cfg_.listen.to_string() + " port " +
                               std::to_string(cfg_.port) + ": ";
     listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -148,7 +105,7 @@ void control_server::reconfigure(const config::config& full) {
     cfg_.max_timeout = cfg.max_timeout;
     cfg_.allow_third_party_senders = cfg.allow_third_party_senders;
     const uint64_t start = policy_.start_time_ns;
-    policy_ = control::server_policy::from_config(cfg_, start);
+    policy_ = control::policy_from_config(cfg_, start);
     policy_.local_addresses = control::local_addresses_of(full); // for new connections
     pool_.reconfigure(cfg.receiver_ports, cfg.max_sessions);
     dirty_ = true; // the receiver-port range may have moved
@@ -171,7 +128,8 @@ void control_server::accept_all(uint64_t now_ns) {
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
         uint16_t pport = 0, lport = 0;
-        control::connection_addresses ca{from_sockaddr(local, lport), from_sockaddr(peer, pport)};
+        control::connection_addresses ca{net::from_sockaddr(local, lport),
+                                         net::from_sockaddr(peer, pport)};
         control::server_policy pol = policy_;
         // Refusals are answered properly: a Server-Greeting with Modes = 0 (RFC 4656 §3.1),
         // then close; counted by reason.
@@ -192,6 +150,7 @@ void control_server::accept_all(uint64_t now_ns) {
         epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
         auto [it, ok] = conns_.emplace(fd, std::move(c));
         (void)ok;
+        n_conns_.store(conns_.size(), std::memory_order_relaxed);
         apply(it->second, it->second.sm->greeting(now_ns), now_ns);
     }
 }
@@ -281,6 +240,7 @@ void control_server::close_conn(int fd) {
     epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
     conns_.erase(fd);
+    n_conns_.store(conns_.size(), std::memory_order_relaxed);
 }
 
 bool control_server::poll(uint64_t now_ns) {
@@ -372,9 +332,9 @@ void control_server::republish() {
     std::vector<dataplane::control_session_rt> v;
     for (const auto& [sid, s] : sessions_) {
         dataplane::control_session_rt r;
-        to16(s.info.receiver, r.receiver);
+        std::memcpy(r.receiver, s.info.receiver.mapped().data(), 16);
         r.receiver_port = s.info.receiver_port;
-        to16(s.info.sender, r.sender);
+        std::memcpy(r.sender, s.info.sender.mapped().data(), 16);
         r.sender_port = s.info.sender_port;
         r.started = s.started;
         r.tag = s.tag;

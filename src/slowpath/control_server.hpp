@@ -4,6 +4,7 @@
 // that the workers read; every change publishes a new table through `publish`.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,6 +18,8 @@
 
 namespace twamp::slowpath {
 
+// Written by the slow path (single writer, relaxed atomics), read by the metrics exporter and
+// telemetry threads through app::gather.
 struct control_refusals {
     std::atomic<uint64_t> acl{0};             // client outside control.prefixes
     std::atomic<uint64_t> max_connections{0}; // over control.max-connections
@@ -44,9 +47,14 @@ public:
     // Closes every connection and ends every session.
     void shutdown(uint64_t now_ns);
 
+    // Any thread (the metrics exporter and telemetry read these through app::gather): atomics
+    // the slow path writes.
     const control::server_counters& counters() const noexcept { return counters_; }
     const control_refusals& refusals() const noexcept { return refusals_; }
-    std::size_t connections_open() const noexcept { return conns_.size(); }
+    std::size_t connections_open() const noexcept {
+        return n_conns_.load(std::memory_order_relaxed);
+    }
+    // Slow path only.
     std::size_t sessions() const noexcept { return sessions_.size(); }
     // When each receiver port last saw a test packet: the workers write it (worker_args), the
     // server reads it for REFWAIT. Lives as long as the server.
@@ -85,18 +93,23 @@ private:
     void end_session(const control::sid_t& sid);
     void republish();
 
+    // Everything below is the slow path's alone (poll, reconfigure, shutdown run on it), except
+    // counters_, refusals_ and n_conns_: written by the slow path, read by any thread (atomics).
     config::control_config cfg_;
     publish_fn publish_;
     control::server_policy policy_;
     control::port_pool pool_;
-    control::server_counters counters_;
-    control_refusals refusals_;
+    control::server_counters counters_;   // atomics: slow path writes, readers load
+    control_refusals refusals_;           // atomics: slow path writes, readers load
+    std::atomic<std::size_t> n_conns_{0}; // conns_.size(), published for other threads
     int listen_fd_ = -1;
     int epoll_fd_ = -1;
     std::map<int, conn> conns_;
     std::map<control::sid_t, session> sessions_;
     bool dirty_ = false;
     uint16_t next_tag_ = 0; // wraps: 65,536 sessions before a tag repeats
+    // Written by the workers (atomics, the last time each receiver port saw a packet), read
+    // by the slow path for REFWAIT.
     std::unique_ptr<dataplane::port_activity> activity_;
 };
 

@@ -85,14 +85,6 @@ int run_command(const std::vector<std::string>& argv, std::string* output) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string format_prefix(const dataplane::ip_prefix& p) {
-    char buf[INET6_ADDRSTRLEN];
-    if (!inet_ntop(p.v6 ? AF_INET6 : AF_INET, p.v6 ? p.addr.data() : p.v4(), buf, sizeof buf)) {
-        return "?";
-    }
-    return std::string(buf) + "/" + std::to_string(p.len);
-}
-
 namespace {
 
 bool ip(const std::vector<std::string>& args, std::string& error) {
@@ -117,8 +109,8 @@ bool ip(const std::vector<std::string>& args, std::string& error) {
 } // namespace
 
 bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::string& error) {
-    std::vector<std::string> args{"addr", "replace", format_prefix(a), "dev", dev};
-    if (a.v6) {
+    std::vector<std::string> args{"addr", "replace", a.to_string(), "dev", dev};
+    if (a.address.is_v6()) {
         args.push_back("nodad"); // usable at once; the wire side is ours alone
     }
     return ip(args, error);

@@ -85,8 +85,6 @@ private:
 // Runs a command without a shell; returns its exit status (or -1). Output goes to the log.
 int run_command(const std::vector<std::string>& argv, std::string* output = nullptr);
 
-// "addr/len" as `ip` takes it.
-std::string format_prefix(const dataplane::ip_prefix& p);
 // `ip addr replace ADDR dev DEV` (IPv6 with nodad): the kernel adds the prefix route with it.
 bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::string& error);
 

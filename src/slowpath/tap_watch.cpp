@@ -19,10 +19,8 @@ namespace twamp::slowpath {
 namespace {
 
 bool same_address(const dataplane::ip_prefix& p, bool v6, const uint8_t* addr, unsigned len) {
-    if (p.v6 != v6 || p.len != len) {
-        return false;
-    }
-    return v6 ? std::memcmp(p.addr.data(), addr, 16) == 0 : std::memcmp(p.v4(), addr, 4) == 0;
+    return p.address.is_v6() == v6 && p.length == len &&
+           std::memcmp(p.address.bytes.data(), addr, v6 ? 16 : 4) == 0;
 }
 
 // The interface's flags now (SIOCGIFFLAGS), ~0u when they cannot be read.
@@ -161,7 +159,7 @@ void tap_watch::on_addr(int index, bool deleted, bool v6, const uint8_t* addr, u
             w.missing[i] = deleted;
             if (deleted && w.up) {
                 TWAMP_LOG(WARNING, "address %s deleted from %s: restoring it",
-                          format_prefix(w.addresses[i]).c_str(), w.name.c_str());
+                          w.addresses[i].to_string().c_str(), w.name.c_str());
             }
         }
     }
@@ -189,7 +187,7 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
             return true;
         }
         if (w.missing[i]) {
-            restored += (restored.empty() ? "" : ", ") + format_prefix(w.addresses[i]);
+            restored += (restored.empty() ? "" : ", ") + w.addresses[i].to_string();
         }
         w.missing[i] = false;
     }

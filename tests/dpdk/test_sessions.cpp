@@ -94,14 +94,7 @@ int32_t position(const session_table& t, const session_key& k) {
 }
 
 dataplane::ip_prefix v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint8_t len) {
-    dataplane::ip_prefix p;
-    p.addr[10] = p.addr[11] = 0xff;
-    p.addr[12] = a;
-    p.addr[13] = b;
-    p.addr[14] = c;
-    p.addr[15] = d;
-    p.len = len;
-    return p;
+    return {net::address::v4(a, b, c, d), len};
 }
 
 // Contexts at the given slots, each with its inactivity timeout in seconds.

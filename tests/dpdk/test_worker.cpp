@@ -51,17 +51,8 @@ public:
 };
 
 dataplane::ip_prefix pfx(std::array<uint8_t, 16> a, bool v6, uint8_t len) {
-    dataplane::ip_prefix p;
-    p.v6 = v6;
-    if (v6) {
-        p.addr = a;
-    } else {
-        p.addr = {};
-        p.addr[10] = p.addr[11] = 0xff;
-        std::copy(a.begin(), a.begin() + 4, p.addr.begin() + 12);
-    }
-    p.len = len;
-    return p;
+    return {net::address::from_octets(v6 ? net::ip_family::ipv6 : net::ip_family::ipv4, a.data()),
+            len};
 }
 
 const auto box4 = std::array<uint8_t, 16>{198, 18, 0, 2};
@@ -504,7 +495,8 @@ TEST(snapshot_contexts, every_key_found_near_misses_not) {
         k.port = cs.port;
         k.vlan = cs.vlan;
         k.udp_port = udp;
-        std::copy(cs.addresses[ai].addr.begin(), cs.addresses[ai].addr.end(), k.addr);
+        const auto m = cs.addresses[ai].address.mapped();
+        std::copy(m.begin(), m.end(), k.addr);
         return k;
     };
     std::size_t found = 0;

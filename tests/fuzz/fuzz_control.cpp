@@ -39,7 +39,7 @@
 namespace {
 
 namespace tc = twamp::control;
-using twamp::config::ip_address;
+using ip_address = twamp::net::address;
 
 struct rng {
     uint32_t x;
@@ -222,8 +222,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     policy.local_addresses = {addrs.local, ip_address::v4(198, 19, 0, 2),
                               *ip_address::parse("2001:2:0:100::2")};
     policy.allow_third_party_senders = (data[2] & 0x10) != 0;
-    policy.sender_prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/15"),
-                              *twamp::config::ip_prefix::parse("2001:2::/48")};
+    policy.sender_prefixes = {*twamp::net::prefix::parse("198.18.0.0/15"),
+                              *twamp::net::prefix::parse("2001:2::/48")};
     policy.max_timeout_ns = 30'000'000'000ULL;
     uint32_t random_state = 1;
     tc::server_connection conn(

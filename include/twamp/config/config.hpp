@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "twamp/config/ip.hpp"
+#include "twamp/net/modes.hpp"
+#include "twamp/net/port_range.hpp"
 
 namespace twamp::config {
 
@@ -108,24 +110,10 @@ struct reflector_config {
     friend bool operator==(const reflector_config&, const reflector_config&) = default;
 };
 
-// TWAMP-Control Modes bits (RFC 5357 §3.1, RFC 5618, RFC 5938, RFC 6038, RFC 8186): the values
-// a Server-Greeting carries.
-inline constexpr uint32_t mode_unauthenticated = 1;
-inline constexpr uint32_t mode_authenticated = 2;
-inline constexpr uint32_t mode_encrypted = 4;
-inline constexpr uint32_t mode_mixed = 8;
-inline constexpr uint32_t mode_individual_session_control = 16;
-inline constexpr uint32_t mode_reflect_octets = 32;
-inline constexpr uint32_t mode_symmetrical_size = 64;
-// RFC 8186 §2.3: PTPv2 timestamps in TWAMP-Test (IANA TWAMP-Modes bit position 9).
-inline constexpr uint32_t mode_ptpv2_timestamps = 512;
+// TWAMP-Control Modes bits: one definition, twamp/net/modes.hpp.
+using namespace net::modes;
 
-struct port_range {
-    uint16_t min = 0;
-    uint16_t max = 0;
-    bool contains(uint16_t p) const noexcept { return p >= min && p <= max; }
-    friend bool operator==(const port_range&, const port_range&) = default;
-};
+using port_range = net::port_range;
 
 struct control_config {
     // No `control` group: no server. A `control` group: enabled unless `enabled = false`.
@@ -223,7 +211,7 @@ std::string_view to_string(clock_epoch v) noexcept;
 std::string_view to_string(reflector_mode v) noexcept;
 std::string_view to_string(timestamp_format v) noexcept;
 std::string to_string(const dscp_config& v);
-// Space-separated mode names, e.g. "unauthenticated reflect-octets".
-std::string modes_to_string(uint32_t modes);
+// modes_to_string (space-separated mode names, e.g. "unauthenticated reflect-octets"): from
+// twamp/net/modes.hpp, above.
 
 } // namespace twamp::config

@@ -21,7 +21,7 @@
 #include <variant>
 #include <vector>
 
-#include "twamp/config/ip.hpp"
+#include "twamp/net/address.hpp"
 #include "twamp/control/messages.hpp"
 
 namespace twamp::control {
@@ -34,10 +34,10 @@ struct client_options {
 
 // What a Request-TW-Session asks for.
 struct session_request {
-    config::ip_family family = config::ip_family::ipv4; // IPVN
+    net::ip_family family = net::ip_family::ipv4; // IPVN
     // Zero (the default) = "the control connection's address" (RFC 5357 §3.5).
-    config::ip_address sender{};
-    config::ip_address receiver{};
+    net::address sender{};
+    net::address receiver{};
     uint16_t sender_port = 0;
     uint16_t receiver_port = 0; // requested; the server may choose another
     uint32_t padding_length = 0;

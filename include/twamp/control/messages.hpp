@@ -37,6 +37,8 @@
 #include <string_view>
 #include <vector>
 
+#include "twamp/net/modes.hpp"
+
 namespace twamp::control {
 
 inline constexpr std::size_t server_greeting_size = 64;
@@ -53,15 +55,8 @@ inline constexpr std::size_t n_sessions_size(std::size_t n) noexcept {
     return n_sessions_header_size + 16 * n + 16;
 }
 
-// Modes bits (same values as twamp::config::mode_*).
-inline constexpr uint32_t mode_unauthenticated = 1;
-inline constexpr uint32_t mode_authenticated = 2;
-inline constexpr uint32_t mode_encrypted = 4;
-inline constexpr uint32_t mode_mixed = 8;
-inline constexpr uint32_t mode_individual_session_control = 16; // RFC 5938
-inline constexpr uint32_t mode_reflect_octets = 32;             // RFC 6038
-inline constexpr uint32_t mode_symmetrical_size = 64;           // RFC 6038
-inline constexpr uint32_t mode_ptpv2_timestamps = 512;          // RFC 8186 (bit position 9)
+// Modes bits: one definition, twamp/net/modes.hpp (the config's control.modes uses it too).
+using namespace net::modes;
 // The security modes: exactly one of them is chosen in Set-Up-Response.
 inline constexpr uint32_t security_modes =
         mode_unauthenticated | mode_authenticated | mode_encrypted | mode_mixed;

@@ -49,7 +49,7 @@
 #include <variant>
 #include <vector>
 
-#include "twamp/config/config.hpp"
+#include "twamp/net/address.hpp"
 #include "twamp/control/messages.hpp"
 #include "twamp/control/session.hpp"
 
@@ -98,24 +98,18 @@ struct server_policy {
     uint32_t count = default_count;            // Server-Greeting Count (>= 1024, power of 2)
     // The box's own addresses (every port and VLAN, both families): the only Receiver Addresses
     // a session may have. Empty: every request is refused ("receiver address").
-    std::vector<config::ip_address> local_addresses;
+    std::vector<net::address> local_addresses;
     // A Sender Address other than the client's own: refused unless this is set, and then only
     // inside sender_prefixes (control.allow-third-party-senders, control.prefixes).
     bool allow_third_party_senders = false;
-    std::vector<config::ip_prefix> sender_prefixes;
+    std::vector<net::prefix> sender_prefixes;
     uint64_t max_timeout_ns = 60'000'000'000ULL; // Request-TW-Session Timeout clamped to this
-
-    // Everything but local_addresses (see local_addresses_of).
-    static server_policy from_config(const config::control_config& c, uint64_t server_start_ns);
 };
-
-// The interface addresses of every port and VLAN of a config, without prefix length.
-std::vector<config::ip_address> local_addresses_of(const config::config& c);
 
 // The control connection's own addresses: they replace zero addresses in Request-TW-Session.
 struct connection_addresses {
-    config::ip_address local;
-    config::ip_address peer;
+    net::address local;
+    net::address peer;
 };
 
 // A session of this connection as actions report it.
@@ -235,7 +229,7 @@ private:
     bool refused_unknown_sids(n_sessions& ack, result& r);
     void refuse(result& r, accept_code a, uint16_t requested_port, std::string_view why);
     void close(result& r, close_reason reason);
-    sid_t make_sid(const config::ip_address& receiver, uint64_t now_ns);
+    sid_t make_sid(const net::address& receiver, uint64_t now_ns);
     bool any_started() const noexcept;
     bool servwait_suspended() const noexcept;
     session_ref ref(const entry& e) const noexcept;

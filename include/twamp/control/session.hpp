@@ -9,8 +9,8 @@
 #include <cstdint>
 #include <set>
 
-#include "twamp/config/config.hpp"
-#include "twamp/config/ip.hpp"
+#include "twamp/net/address.hpp"
+#include "twamp/net/port_range.hpp"
 #include "twamp/control/messages.hpp"
 
 namespace twamp::control {
@@ -20,9 +20,9 @@ struct session_info {
     sid_t sid{};
     // Test packets come from sender:sender_port to receiver:receiver_port. Zero addresses in
     // the request are already replaced by the control connection's addresses.
-    config::ip_address sender;
+    net::address sender;
     uint16_t sender_port = 0; // as requested; 0 means the client did not say
-    config::ip_address receiver;
+    net::address receiver;
     uint16_t receiver_port = 0; // as allocated (in allocate(): as requested, 0 = any)
     uint8_t dscp = 0;           // Type-P Descriptor: DSCP of the reflected packets
     uint32_t padding_length = 0;
@@ -61,7 +61,7 @@ public:
 // address, receiver port) alone.
 class port_pool final : public session_allocator {
 public:
-    port_pool(config::port_range range, uint32_t max_sessions) noexcept;
+    port_pool(net::port_range range, uint32_t max_sessions) noexcept;
 
     // The requested port when it is inside the range and free, else the next free one after
     // the last port handed out (round robin, so a released port is reused last: late packets
@@ -72,15 +72,15 @@ public:
 
     // Reload: a new range and limit. Ports held outside the new range stay held until
     // released; nothing new is handed out beyond the new limit.
-    void reconfigure(config::port_range range, uint32_t max_sessions) noexcept;
+    void reconfigure(net::port_range range, uint32_t max_sessions) noexcept;
 
     std::size_t in_use() const noexcept { return used_.size(); }
     bool is_used(uint16_t port) const noexcept { return used_.count(port) != 0; }
-    config::port_range range() const noexcept { return range_; }
+    net::port_range range() const noexcept { return range_; }
     uint32_t max_sessions() const noexcept { return max_sessions_; }
 
 private:
-    config::port_range range_;
+    net::port_range range_;
     uint32_t max_sessions_;
     uint16_t next_; // where the round-robin search starts
     std::set<uint16_t> used_;

@@ -7,19 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "twamp/net/address.hpp"
 #include "twamp/proto/reflect.hpp"
 
 namespace twamp::dataplane {
 
-// An address with a prefix length. IPv4 is stored IPv4-mapped (::ffff:a.b.c.d) so that every
-// key in the dataplane is 16 octets.
-struct ip_prefix {
-    bool v6 = false;
-    std::array<uint8_t, 16> addr{};
-    uint8_t len = 0; // 0..32 for IPv4, 0..128 for IPv6
-
-    const uint8_t* v4() const noexcept { return addr.data() + 12; }
-};
+// An address with a prefix length: the project's one prefix type. The dataplane keys every
+// address in its 16-octet form (address.mapped(): IPv4-mapped for IPv4).
+using ip_prefix = net::prefix;
 
 enum class hw_ts_mode : uint8_t { off, auto_, on };
 

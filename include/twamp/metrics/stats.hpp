@@ -9,16 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "twamp/metrics/names.hpp"
 #include "twamp/proto/drop_reason.hpp"
 
 namespace twamp::metrics {
 
-// Residence time histogram: upper bounds in seconds (the last bucket is +Inf).
-inline constexpr std::array<double, 11> residence_bounds_s = {
-        1e-6, 2e-6, 5e-6, 10e-6, 20e-6, 50e-6, 100e-6, 200e-6, 500e-6, 1e-3, 10e-3};
-
 struct histogram {
-    std::array<uint64_t, residence_bounds_s.size() + 1> buckets{}; // per bucket, not cumulative
+    std::array<uint64_t, residence_buckets> buckets{}; // per bucket, not cumulative
     double sum_s = 0;
     uint64_t count() const noexcept {
         uint64_t n = 0;
@@ -28,11 +25,6 @@ struct histogram {
         return n;
     }
 };
-
-// Why a frame from the kernel (TAP) did not reach the wire: the `reason` label of
-// exception_to_wire_dropped_total (dataplane::to_wire_drop order).
-inline constexpr std::array<std::string_view, 4> to_wire_drop_names = {"rate_limit", "ring_full",
-                                                                       "tx_full", "shutdown"};
 
 struct reflector_stats {
     std::string name;
@@ -113,5 +105,50 @@ struct box_stats {
         return n;
     }
 };
+
+// A reflector's counters, one row each, in the order the printers show them: the Prometheus
+// family (after the twamp_reflector_ prefix, label reflector="name") with its HELP text, and
+// the key in DPDK telemetry /twamp/reflectors (empty: not shown there). External contracts.
+struct reflector_counter_name {
+    uint64_t reflector_stats::*field;
+    std::string_view metric;
+    std::string_view help;
+    std::string_view key;
+};
+inline constexpr std::array<reflector_counter_name, 6> reflector_counters = {{
+        {&reflector_stats::rx_pkts, "received_packets_total",
+         "Test packets received for a reflector (before the ACL)", "rx_packets"},
+        {&reflector_stats::rx_octets, "received_bytes_total",
+         "Octets of test packets received for a reflector", "rx_octets"},
+        {&reflector_stats::reflected_pkts, "reflected_packets_total", "Replies a reflector sent",
+         "reflected_packets"},
+        {&reflector_stats::reflected_octets, "reflected_bytes_total",
+         "Octets of the replies a reflector sent", "reflected_octets"},
+        {&reflector_stats::acl_denied, "denied_packets_total",
+         "Test packets whose source is outside the reflector's prefixes", "denied_packets"},
+        {&reflector_stats::stamp_short, "stamp_short_requests_total",
+         "STAMP requests shorter than the 44-octet base (TWAMP Light senders) answered with the "
+         "base packet, RFC 8762 section 4.6",
+         ""},
+}};
+
+// The session-table totals, one row each, in the order every printer shows them: the exit
+// summary ("sessions created N aged N table-full N"), DPDK telemetry /twamp/stats and the
+// Prometheus exposition. The names are external contracts (see names.hpp).
+struct session_total_name {
+    uint64_t box_stats::*field;
+    std::string_view key;     // /twamp/stats key
+    std::string_view metric;  // Prometheus family, after the twamp_reflector_ prefix
+    std::string_view help;    // its HELP text
+    std::string_view summary; // the exit summary's word
+};
+inline constexpr std::array<session_total_name, 3> session_totals = {{
+        {&box_stats::sessions_created, "sessions_created", "sessions_created_total",
+         "Stateful sessions created", "created"},
+        {&box_stats::sessions_aged, "sessions_aged", "sessions_aged_total",
+         "Stateful sessions removed after their inactivity timeout", "aged"},
+        {&box_stats::sessions_table_full, "sessions_table_full", "sessions_table_full_total",
+         "New flows reflected statelessly because the session table was full", "table-full"},
+}};
 
 } // namespace twamp::metrics

@@ -73,12 +73,12 @@ int main(int argc, char** argv) {
         }
     }
     const uint64_t now = 1'700'000'000'000'000'000ULL;
-    tc::connection_addresses addrs{twamp::config::ip_address::v4(198, 18, 0, 2),
-                                   twamp::config::ip_address::v4(198, 18, 0, 1)};
+    tc::connection_addresses addrs{twamp::net::address::v4(198, 18, 0, 2),
+                                   twamp::net::address::v4(198, 18, 0, 1)};
     if (v6) {
-        q.family = twamp::config::ip_family::ipv6;
-        addrs = {*twamp::config::ip_address::parse("2001:2::2"),
-                 *twamp::config::ip_address::parse("2001:2::1")};
+        q.family = twamp::net::ip_family::ipv6;
+        addrs = {*twamp::net::address::parse("2001:2::2"),
+                 *twamp::net::address::parse("2001:2::1")};
     }
     tc::port_pool pool({64364, 64373}, max_sessions);
     tc::server_policy policy;

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "twamp/config/ip.hpp"
+#include "twamp/net/address.hpp"
 #include "twamp/control/server.hpp"
 
 namespace twamp::control::test {
@@ -57,11 +57,11 @@ struct counting_random {
     }
 };
 
-inline config::ip_address v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
-    return config::ip_address::v4(a, b, c, d);
+inline net::address v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    return net::address::v4(a, b, c, d);
 }
-inline config::ip_address v6(const char* text) {
-    return *config::ip_address::parse(text);
+inline net::address v6(const char* text) {
+    return *net::address::parse(text);
 }
 
 // RFC 4656 §3.1 Set-Up-Response: Mode, KeyID(80), Token(64), Client-IV(16).

@@ -135,7 +135,7 @@ TEST(client, request_tw_session_layout) {
 TEST(client, ipv6_and_reflect_octets_request) {
     auto c = ready_client(1 | 32, mode_reflect_octets);
     session_request q;
-    q.family = twamp::config::ip_family::ipv6;
+    q.family = twamp::net::ip_family::ipv6;
     q.receiver = v6("2001:2::2");
     q.receiver_port = 64364;
     q.padding_length = 27;
@@ -328,7 +328,7 @@ TEST(conversation, individual_control_reflect_octets_symmetrical_ipv6) {
     p.to_client(p.server.greeting(t0).output);
     EXPECT_EQ(p.server.mode(), 0x71U);
     session_request q;
-    q.family = twamp::config::ip_family::ipv6;
+    q.family = twamp::net::ip_family::ipv6;
     q.padding_length = 100;
     q.octets_to_reflect = 0x5151;
     q.padding_to_reflect = 16;

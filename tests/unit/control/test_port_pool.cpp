@@ -5,7 +5,7 @@
 #include "twamp/control/session.hpp"
 
 using namespace twamp::control;
-using twamp::config::port_range;
+using twamp::net::port_range;
 
 namespace {
 

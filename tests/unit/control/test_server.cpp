@@ -8,6 +8,7 @@
 #include <set>
 
 #include "helpers.hpp"
+#include "twamp/control/policy_from_config.hpp"
 #include "twamp/control/server.hpp"
 #include "twamp/proto/bytes.hpp"
 
@@ -1031,7 +1032,7 @@ TEST_F(server, policy_from_config) {
     c.modes = 0x31;
     c.servwait = 10;
     c.prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/15")};
-    auto p = server_policy::from_config(c, 42);
+    auto p = policy_from_config(c, 42);
     EXPECT_EQ(p.modes, 0x31U);
     EXPECT_EQ(p.servwait_ns, 10 * s);
     EXPECT_EQ(p.start_time_ns, 42U);
@@ -1041,7 +1042,7 @@ TEST_F(server, policy_from_config) {
     EXPECT_EQ(p.sender_prefixes, c.prefixes);
     c.max_timeout = 5;
     c.allow_third_party_senders = true;
-    p = server_policy::from_config(c, 42);
+    p = policy_from_config(c, 42);
     EXPECT_EQ(p.max_timeout_ns, 5 * s);
     EXPECT_TRUE(p.allow_third_party_senders);
 }

@@ -162,3 +162,33 @@ TEST(prometheus, stamp_short_requests_per_reflector) {
 }
 
 } // namespace
+
+// metrics/names.hpp: one table per fact. The bounds in seconds are derived from the bounds in
+// nanoseconds the workers bucket by, and must be exactly the doubles the exposition always
+// printed (le="1e-06", ...).
+TEST(names, residence_bounds_in_seconds_are_the_old_literals) {
+    const double literals[] = {1e-6,   2e-6,   5e-6,   10e-6, 20e-6, 50e-6,
+                               100e-6, 200e-6, 500e-6, 1e-3,  10e-3};
+    ASSERT_EQ(std::size(literals), residence_bounds_s.size());
+    for (std::size_t i = 0; i < residence_bounds_s.size(); ++i) {
+        EXPECT_EQ(residence_bounds_s[i], literals[i]) << i;
+        EXPECT_EQ(residence_bounds_ns[i], static_cast<uint64_t>(literals[i] * 1e9 + 0.5)) << i;
+    }
+    EXPECT_EQ(residence_buckets, residence_bounds_ns.size() + 1);
+}
+
+TEST(names, exception_directions_and_to_wire_drops) {
+    EXPECT_EQ(name_of(exception_direction::to_kernel), "to_kernel");
+    EXPECT_EQ(name_of(exception_direction::to_wire), "to_wire");
+    // The exit summary says it from the kernel's side (lab_tests.py parses these words).
+    EXPECT_EQ(summary_name_of(exception_direction::to_kernel), "to-kernel");
+    EXPECT_EQ(summary_name_of(exception_direction::to_wire), "from-kernel");
+    EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::rate_limit)], "rate_limit");
+    EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::shutdown)], "shutdown");
+    box_stats s;
+    s.to_kernel = 93;
+    s.to_wire = 7;
+    const std::string t = text(s);
+    EXPECT_NE(t.find("twamp_reflector_exception_packets_total{direction=\"to_wire\"} 7\n"),
+              std::string::npos);
+}

@@ -108,7 +108,7 @@ struct server_transport final : control_transport {
     std::size_t chunk;
     std::vector<tc::action> actions;
 
-    server_transport(uint32_t modes, cfg::port_range range, uint32_t max_sessions,
+    server_transport(uint32_t modes, twamp::net::port_range range, uint32_t max_sessions,
                      tc::connection_addresses a, std::size_t chunk_size = 4096)
         : pool(range, max_sessions), server(policy(modes, a), pool, a, counting),
           chunk(chunk_size) {

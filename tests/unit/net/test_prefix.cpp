@@ -4,9 +4,18 @@
 
 #include <gtest/gtest.h>
 
-#include "twamp/config/ip.hpp"
+#include <type_traits>
 
-using namespace twamp::config;
+#include "twamp/config/ip.hpp"
+#include "twamp/net/address.hpp"
+
+using namespace twamp::net;
+using ip_address = address;
+using ip_prefix = prefix;
+
+// The config keeps its names for the one type.
+static_assert(std::is_same_v<twamp::config::ip_address, address>);
+static_assert(std::is_same_v<twamp::config::ip_prefix, prefix>);
 
 namespace {
 

@@ -1,0 +1,33 @@
+#include "twamp/control/policy_from_config.hpp"
+
+#include "twamp/proto/timestamp.hpp"
+
+namespace twamp::control {
+
+server_policy policy_from_config(const config::control_config& c, uint64_t server_start_ns) {
+    server_policy p;
+    p.modes = c.modes;
+    p.servwait_ns = static_cast<uint64_t>(c.servwait) * proto::ns_per_s;
+    p.start_time_ns = server_start_ns;
+    p.allow_third_party_senders = c.allow_third_party_senders;
+    p.sender_prefixes = c.prefixes;
+    p.max_timeout_ns = static_cast<uint64_t>(c.max_timeout) * proto::ns_per_s;
+    return p;
+}
+
+std::vector<net::address> local_addresses_of(const config::config& c) {
+    std::vector<net::address> v;
+    for (const auto& port : c.ports) {
+        for (const auto& a : port.addresses) {
+            v.push_back(a.address);
+        }
+        for (const auto& vlan : port.vlans) {
+            for (const auto& a : vlan.addresses) {
+                v.push_back(a.address);
+            }
+        }
+    }
+    return v;
+}
+
+} // namespace twamp::control

@@ -23,11 +23,11 @@ namespace twamp::dataplane {
 
 namespace {
 
-// Aging walks the session records by slot (session_table::age): 256 slots every 16 passes,
+// Aging walks the session records by slot (session_table::age): 256 slots every 16 rounds,
 // ~16 slot reads per pass (sequential, prefetcher-friendly: well under a cycle per packet). A
-// full walk of a 1,000,000-session table (1.125 M slots) takes ~70,000 passes: about a second
-// at 2 Mpps in 32-packet bursts, less when idle (idle passes are fast).
-constexpr unsigned aging_every = 16;   // passes between aging slices
+// full walk of a 1,000,000-session table (1.125 M slots) takes ~70,000 rounds: about a second
+// at 2 Mpps in 32-packet bursts, less when idle (idle rounds are fast).
+constexpr unsigned aging_every = 16;   // rounds (poll_once) between aging slices
 constexpr uint32_t aging_budget = 256; // record slots walked per slice
 
 // An address as two 64-bit words in the 16-octet key form (IPv4-mapped for IPv4:

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include <rte_ether.h>
@@ -15,6 +16,9 @@
 #include "counters.hpp"
 #include "sessions.hpp"
 #include "snapshot.hpp"
+#include "twamp/proto/drop_reason.hpp"
+#include "twamp/proto/packet.hpp"
+#include "twamp/proto/reflect.hpp"
 #include "view.hpp"
 
 namespace twamp::dataplane {
@@ -72,7 +76,105 @@ struct worker_args {
     uint64_t ts_dynflag = 0;
 };
 
-// rte_eal_remote_launch() entry point; arg is a worker_args*.
+// One worker lcore's state and its burst loop, in stages (DESIGN.md "The hot path"): every
+// received burst goes through classify -> lookup -> rewrite -> dispatch -> transmit ->
+// to_slow_path, each a short loop over the burst; every packet gets one verdict (`next`, plus a
+// drop reason) that dispatch acts on once. After all ports: drain_to_wire (the slow path's
+// kernel -> wire frames) and housekeeping (RCU quiescent state, aging, gauges, session
+// queries). worker_main() runs poll_once() until stop; tests call it directly.
+class worker {
+public:
+    // A packet's verdict after the burst's stages (VPP's next[]).
+    enum class next : uint8_t {
+        reflect,          // a reply without a session record (stateless reflector)
+        reflect_stateful, // a reply with its session looked up (a full table: stateless)
+        to_kernel,        // to the slow path's TAP through the exception ring
+        drop,             // freed and counted under its drop_reason
+    };
+    static constexpr uint16_t max_burst = 64;
+
+    // Registers the worker's RCU thread id (args.qsv) and brings it online. `args` must
+    // outlive the worker.
+    explicit worker(const worker_args& args) noexcept;
+    // RCU offline and unregistered; the active-session gauge written a last time.
+    ~worker();
+    worker(const worker&) = delete;
+    worker& operator=(const worker&) = delete;
+
+    // One round: one RX burst per port through the stages, the kernel -> wire rings, then
+    // housekeeping. Returns the packets received. No allocation, locks, logging or exceptions.
+    unsigned poll_once() noexcept;
+
+    // The last received burst's verdicts and drop reasons, in packet order (for tests).
+    std::span<const next> last_verdicts() const noexcept { return {next_, last_n_}; }
+    proto::drop_reason last_reason(std::size_t i) const noexcept { return why_[i]; }
+
+private:
+    struct burst; // one burst's locals (worker.cpp)
+
+    // A packet that classify found to deserve a reply, waiting for its session (lookup) and
+    // reply (rewrite).
+    struct candidate {
+        rte_mbuf* m;
+        const context_rt* ctx;
+        const proto::reflect_policy* policy;
+        int16_t key;               // index into the burst's session keys, -1: stateless
+        uint16_t pkt;              // index in the burst (its verdict)
+        proto::verified_sums sums; // what the check summed that the rewrite reuses
+        proto::parsed_frame pf;
+    };
+    // A reply waiting for T3.
+    struct pending {
+        rte_mbuf* m;
+        proto::pending_reply r;
+        uint64_t t2_ns;
+        uint16_t ctx;
+    };
+
+    unsigned poll_port(const worker_port& wp) noexcept;
+    void classify(burst& b) noexcept;
+    next classify_one(burst& b, uint16_t i) noexcept;
+    next classify_udp(burst& b, uint16_t i, rte_mbuf* m, const uint8_t* data, uint16_t len,
+                      candidate& c) noexcept;
+    void lookup(burst& b) noexcept;
+    void rewrite(burst& b) noexcept;
+    void dispatch(burst& b) noexcept;
+    void transmit(burst& b) noexcept;
+    void to_slow_path(burst& b) noexcept;
+    void count(burst& b) noexcept;
+    void drain_to_wire() noexcept;
+    void housekeeping() noexcept;
+    next drop(uint16_t i, proto::drop_reason why) noexcept {
+        why_[i] = why;
+        return next::drop;
+    }
+
+    const worker_args& a_;
+    worker_counters& wc_;
+    const uint16_t burst_;
+    unsigned pass_ = 0;
+    uint64_t iids_[RTE_MAX_ETHPORTS] = {}; // the ports' IPv6 interface identifiers (EUI-64)
+    unsigned n_iids_ = 0;
+    // What this round reads, loaded once at its start (acquire).
+    const snapshot* snap_ = nullptr;
+    const control_table* control_ = nullptr;
+
+    // The burst: received mbufs, verdicts, candidates, session keys, replies, exceptions.
+    uint16_t last_n_ = 0;
+    rte_mbuf* rx_[max_burst];
+    next next_[max_burst];
+    proto::drop_reason why_[max_burst];
+    candidate cands_[max_burst];
+    session_key keys_[max_burst];
+    const session_key* key_ptrs_[max_burst];
+    uint32_t key_limit_[max_burst];
+    int32_t slots_[max_burst];
+    pending tx_[max_burst];
+    rte_mbuf* tx_mbufs_[max_burst];
+    rte_mbuf* exc_[max_burst];
+};
+
+// rte_eal_remote_launch() entry point; arg is a worker_args*. Runs a worker until *stop.
 int worker_main(void* arg);
 
 } // namespace twamp::dataplane

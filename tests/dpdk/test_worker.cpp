@@ -1,19 +1,22 @@
-// Tier 2 (DESIGN.md): the worker loop in-process on a net_ring port, one EAL per process.
-// Frames go in through the RX ring, replies come out of the TX ring, wire -> kernel frames out
-// of the exception ring; counters and the mempool are checked after every run.
+// Tier 2 (DESIGN.md): the worker in-process on a net_ring port, one EAL per process, driven a
+// round at a time through worker::poll_once() on the test's own thread (no worker thread, no
+// sleeps). Frames go in through the RX ring, replies come out of the TX ring, wire -> kernel
+// frames out of the exception ring; counters and the mempool are checked after every run.
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -74,13 +77,16 @@ struct run_result {
 
 class ring_port {
 public:
-    explicit ring_port(dataplane::dataplane_spec spec) : spec_(std::move(spec)) {
+    // tx_ring: the TX ring's size (a power of two; it holds one less).
+    explicit ring_port(dataplane::dataplane_spec spec, unsigned tx_ring = 4096)
+        : spec_(std::move(spec)) {
         static int n = 0;
         const std::string id = std::to_string(n++);
         rx_ = rte_ring_create(("rx" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        tx_ = rte_ring_create(("tx" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        tx_ = rte_ring_create(("tx" + id).c_str(), tx_ring, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
         exc_ = rte_ring_create(("ex" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        EXPECT_TRUE(rx_ && tx_ && exc_);
+        to_wire_ = rte_ring_create(("tw" + id).c_str(), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        EXPECT_TRUE(rx_ && tx_ && exc_ && to_wire_);
         int p = rte_eth_from_rings(("ring" + id).c_str(), &rx_, 1, &tx_, 1, 0);
         EXPECT_GE(p, 0);
         port_ = static_cast<uint16_t>(p);
@@ -105,6 +111,7 @@ public:
         rte_ring_free(rx_);
         rte_ring_free(tx_);
         rte_ring_free(exc_);
+        rte_ring_free(to_wire_);
     }
 
     std::array<uint8_t, 6> mac() const {
@@ -113,18 +120,10 @@ public:
         return m;
     }
 
-    // Feeds frames, lets the worker run until they are consumed (and `linger` more), stops it.
-    run_result run(const std::vector<bytes>& frames,
-                   std::chrono::milliseconds linger = std::chrono::milliseconds(20)) {
-        for (const auto& f : frames) {
-            rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
-            EXPECT_NE(m, nullptr);
-            std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
-            while (rte_ring_enqueue(rx_, m) != 0) {
-                std::this_thread::yield();
-            }
-        }
-        std::atomic<bool> stop{false};
+    // The worker's arguments: this port and its exception ring, the snapshot, the control
+    // table (when set), the session table and the counters. No RCU, no stop flag: the tests
+    // drive worker::poll_once() themselves.
+    dataplane::worker_args args() {
         dataplane::worker_args a;
         a.index = 0;
         a.burst = 32;
@@ -140,15 +139,30 @@ public:
         a.clock = &clock_;
         a.sessions = &sessions_;
         a.counters = &counters_;
-        a.stop = &stop;
-        std::thread t(dataplane::worker_main, &a);
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-        while (rte_ring_count(rx_) && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        return a;
+    }
+
+    // Puts frames on the RX ring, polling `w` whenever the ring is full.
+    void feed(const std::vector<bytes>& frames, dataplane::worker& w) {
+        for (const auto& f : frames) {
+            rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+            ASSERT_NE(m, nullptr);
+            std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+            while (rte_ring_enqueue(rx_, m) != 0) {
+                w.poll_once();
+            }
         }
-        std::this_thread::sleep_for(linger);
-        stop = true;
-        t.join();
+    }
+
+    // Polls `w` until the RX ring is empty (poll_once returns with its burst done).
+    void drain(dataplane::worker& w) {
+        while (rte_ring_count(rx_)) {
+            w.poll_once();
+        }
+    }
+
+    // The replies off the TX ring, the wire -> kernel frames off the exception ring.
+    run_result collect() {
         run_result r;
         void* obj;
         while (rte_ring_dequeue(tx_, &obj) == 0) {
@@ -164,6 +178,34 @@ public:
         return r;
     }
 
+    // Feeds frames to a new worker, polls it until they are consumed and then until `until`
+    // holds (the state a test waits for, e.g. a session aged; guarded by a 60 s timeout that
+    // only a broken worker reaches), and returns what came out.
+    run_result run(const std::vector<bytes>& frames, const std::function<bool()>& until = {}) {
+        const dataplane::worker_args a = args();
+        {
+            dataplane::worker w(a);
+            feed(frames, w);
+            drain(w);
+            if (until) {
+                const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+                while (!until()) {
+                    if (std::chrono::steady_clock::now() >= guard) {
+                        ADD_FAILURE() << "what the test waited for never happened";
+                        break;
+                    }
+                    w.poll_once();
+                }
+            }
+        }
+        return collect();
+    }
+
+    // Puts an mbuf the test made itself on the RX ring.
+    void feed_mbuf(rte_mbuf* m) { ASSERT_EQ(rte_ring_enqueue(rx_, m), 0); }
+
+    rte_ring* to_wire_ring() const { return to_wire_; }
+
     // TWAMP-Control sessions for the next runs (the table stays the caller's).
     void set_control(const dataplane::control_table* t, uint16_t slot) {
         view_.control = std::shared_ptr<const dataplane::control_table>(t, [](auto*) {});
@@ -177,7 +219,7 @@ public:
 
 private:
     dataplane::dataplane_spec spec_;
-    rte_ring *rx_ = nullptr, *tx_ = nullptr, *exc_ = nullptr;
+    rte_ring *rx_ = nullptr, *tx_ = nullptr, *exc_ = nullptr, *to_wire_ = nullptr;
     uint16_t port_ = 0;
     rte_ether_addr mac_{};
     dataplane::sw_clock clock_;
@@ -360,7 +402,8 @@ TEST(worker, idle_sessions_age_out) {
     auto c = light_ctx("aging", 862);
     c.inactivity_timeout_s = 1;
     ring_port rp(one_port({c}));
-    run_result r1 = rp.run({light(rp, 1), light(rp, 2)}, std::chrono::milliseconds(1600));
+    run_result r1 = rp.run({light(rp, 1), light(rp, 2)},
+                           [&] { return rp.counters().sessions_aged.load() != 0; });
     ASSERT_EQ(r1.replies.size(), 2u);
     EXPECT_EQ(rp.counters().sessions_aged.load(), 1u);
     run_result r2 = rp.run({light(rp, 3)});
@@ -784,6 +827,307 @@ TEST(worker, own_source_dropped_for_control_sessions) {
     EXPECT_EQ(reply_sender_seq(r.replies[0]), 2u);
     EXPECT_EQ(reply_sender_seq(r.replies[1]), 4u);
     EXPECT_EQ(rp.drops(drop_reason::own_source_address), 2u);
+}
+
+} // namespace
+
+namespace {
+
+// Issue 13: the worker in stages, driven one round at a time through poll_once().
+
+using next = dataplane::worker::next;
+
+bytes with_bad_udp_checksum(bytes f) {
+    f.back() ^= 0x01; // the last padding octet: the UDP checksum no longer verifies
+    return f;
+}
+
+// One round with nothing received: one idle poll. A round takes one burst per port (32 here).
+TEST(worker_stages, poll_once_takes_one_burst_per_round) {
+    ring_port rp(one_port({light_ctx("light", 862)}));
+    const dataplane::worker_args a = rp.args();
+    dataplane::worker w(a);
+    EXPECT_EQ(w.poll_once(), 0u);
+    EXPECT_EQ(rp.counters().polls.load(), 1u);
+    EXPECT_EQ(rp.counters().idle_polls.load(), 1u);
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 40; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i % 4)));
+    }
+    rp.feed(in, w);
+    EXPECT_EQ(w.poll_once(), 32u);
+    EXPECT_EQ(rp.counters().reflected_pkts.load(), 32u);
+    EXPECT_EQ(w.poll_once(), 8u);
+    EXPECT_EQ(w.last_verdicts().size(), 8u);
+    EXPECT_EQ(w.poll_once(), 0u);
+    EXPECT_EQ(rp.counters().polls.load(), 4u);
+    EXPECT_EQ(rp.counters().idle_polls.load(), 2u);
+    EXPECT_EQ(rp.counters().rx_pkts.load(), 40u);
+    EXPECT_EQ(rp.counters().reflected_pkts.load(), 40u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 4u);
+    run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 40u);
+    for (uint32_t i = 0; i < 40; ++i) {
+        EXPECT_EQ(reply_sender_seq(r.replies[i]), i); // in the order received
+    }
+}
+
+// Every packet of a burst gets one verdict, and dispatch acts on each once: a burst mixing
+// stateful and stateless replies, frames for the kernel and drops under five reasons gives
+// the right verdicts, counts, replies in packet order, and frees every mbuf.
+TEST(worker_stages, mixed_burst_verdicts_dispatched_once) {
+    auto stateful = light_ctx("stateful", 862);
+    auto stateless = light_ctx("stateless", 863);
+    stateless.stateful = false;
+    auto refusing = light_ctx("refusing", 864);
+    refusing.prefixes = {pfx({198, 18, 1, 0}, false, 24)}; // the sender 198.18.0.1 is outside
+    ring_port rp(one_port({stateful, stateless, refusing}));
+    const unsigned in_use_before = rte_mempool_in_use_count(g_pool);
+
+    frame_spec bcast = v4_spec();
+    bcast.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    frame_spec icmp = v4_spec();
+    icmp.dst_mac = rp.mac();
+    icmp.l4_proto = 1;
+    icmp.payload = bytes(16, 0);
+    frame_spec foreign = v4_spec();
+    foreign.dst_mac = {0x02, 0x99, 0x99, 0x99, 0x99, 0x99};
+    foreign.payload = twamp_request(4, 0, 1, 41);
+    frame_spec bad_mac = v4_spec();
+    bad_mac.dst_mac = rp.mac();
+    bad_mac.src_mac = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+    bad_mac.payload = twamp_request(12, 0, 1, 41);
+
+    struct want {
+        bytes frame;
+        next v;
+        drop_reason why = drop_reason::none;
+    };
+    const std::vector<want> burst = {
+            {light(rp, 1, 50000, 862), next::reflect_stateful},
+            {build(bcast), next::to_kernel},
+            {light(rp, 3, 50000, 863), next::reflect},
+            {build(foreign), next::drop, drop_reason::l2_not_for_us},
+            {light(rp, 5, 50000, 9999), next::drop, drop_reason::no_reflector},
+            {build(icmp), next::to_kernel},
+            {light(rp, 7, 50000, 864), next::drop, drop_reason::acl_denied},
+            {light(rp, 8, 50001, 862), next::reflect_stateful},
+            {with_bad_udp_checksum(light(rp, 9, 50000, 862)), next::drop,
+             drop_reason::udp_bad_checksum},
+            {light(rp, 10, 50000, 863, 6), next::reflect},
+            {light(rp, 11, 50000, 862), next::reflect_stateful},
+            {build(bad_mac), next::drop, drop_reason::bad_source_mac},
+    };
+    std::vector<bytes> in;
+    for (const auto& b : burst) {
+        in.push_back(b.frame);
+    }
+    const dataplane::worker_args a = rp.args();
+    {
+        dataplane::worker w(a);
+        rp.feed(in, w);
+        ASSERT_EQ(w.poll_once(), burst.size());
+        ASSERT_EQ(w.last_verdicts().size(), burst.size());
+        for (std::size_t i = 0; i < burst.size(); ++i) {
+            EXPECT_EQ(w.last_verdicts()[i], burst[i].v) << i;
+            if (burst[i].v == next::drop) {
+                EXPECT_EQ(w.last_reason(i), burst[i].why) << i;
+            }
+        }
+    }
+    run_result r = rp.collect();
+    std::vector<uint32_t> seqs;
+    for (const auto& f : r.replies) {
+        seqs.push_back(reply_sender_seq(f));
+    }
+    EXPECT_EQ(seqs, (std::vector<uint32_t>{1, 3, 8, 10, 11}));
+    EXPECT_EQ(reply_seq(r.replies[0]), 0u); // 50000 -> 862: its session's first
+    EXPECT_EQ(reply_seq(r.replies[1]), 3u); // stateless: the sender's
+    EXPECT_EQ(reply_seq(r.replies[2]), 0u); // 50001 -> 862: another session
+    EXPECT_EQ(reply_seq(r.replies[4]), 1u); // 50000 -> 862 again
+    EXPECT_EQ(r.to_kernel, 2u);
+    const auto& c = rp.counters();
+    EXPECT_EQ(c.rx_pkts.load(), burst.size());
+    EXPECT_EQ(c.reflected_pkts.load(), 5u);
+    EXPECT_EQ(c.sessions_created.load(), 2u);
+    for (drop_reason why :
+         {drop_reason::l2_not_for_us, drop_reason::no_reflector, drop_reason::acl_denied,
+          drop_reason::udp_bad_checksum, drop_reason::bad_source_mac}) {
+        EXPECT_EQ(rp.drops(why), 1u) << proto::to_string(why);
+    }
+    uint64_t dropped = 0;
+    for (std::size_t k = 1; k < proto::drop_reason_count; ++k) {
+        dropped += c.drops[k].load();
+    }
+    EXPECT_EQ(dropped, 5u);
+    // Per reflector: received (those that reached a reflector), reflected, ACL-refused.
+    EXPECT_EQ(c.contexts[0].rx_pkts.load(), 4u); // 1, 8, 9 (bad checksum), 11
+    EXPECT_EQ(c.contexts[0].reflected_pkts.load(), 3u);
+    EXPECT_EQ(c.contexts[1].rx_pkts.load(), 2u);
+    EXPECT_EQ(c.contexts[1].reflected_pkts.load(), 2u);
+    EXPECT_EQ(c.contexts[2].rx_pkts.load(), 1u);
+    EXPECT_EQ(c.contexts[2].acl_denied.load(), 1u);
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), in_use_before);
+}
+
+// A reply the rewrite stage cannot make (a 41-octet TWAMP request to a STAMP reflector grows to
+// the 44-octet base, and this mbuf has no tailroom) turns its packet's verdict into a drop;
+// its neighbours are answered, in order.
+TEST(worker_stages, rewrite_failure_becomes_a_drop) {
+    auto c = light_ctx("stamp", 862);
+    c.policy.mode = proto::test_mode::stamp;
+    c.stateful = false;
+    ring_port rp(one_port({c}));
+    const unsigned in_use_before = rte_mempool_in_use_count(g_pool);
+    const dataplane::worker_args a = rp.args();
+    {
+        dataplane::worker w(a);
+        const bytes f = light(rp, 2);
+        rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+        ASSERT_NE(m, nullptr);
+        m->data_off = static_cast<uint16_t>(m->buf_len - f.size()); // no tailroom
+        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
+        rp.feed({light(rp, 1)}, w);
+        rp.feed_mbuf(m);
+        rp.feed({light(rp, 3)}, w);
+        ASSERT_EQ(w.poll_once(), 3u);
+        EXPECT_EQ(w.last_verdicts()[0], next::reflect);
+        EXPECT_EQ(w.last_verdicts()[1], next::drop);
+        EXPECT_EQ(w.last_reason(1), drop_reason::no_tailroom);
+        EXPECT_EQ(w.last_verdicts()[2], next::reflect);
+    }
+    run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(reply_sender_seq(r.replies[0]), 1u);
+    EXPECT_EQ(reply_sender_seq(r.replies[1]), 3u);
+    EXPECT_EQ(r.replies[0].size(), 14u + 20 + 8 + 44); // grown to the STAMP base
+    EXPECT_EQ(rp.drops(drop_reason::no_tailroom), 1u);
+    EXPECT_EQ(rp.counters().contexts[0].rx_pkts.load(), 3u);
+    EXPECT_EQ(rp.counters().contexts[0].stamp_short.load(), 2u);
+    EXPECT_EQ(rp.counters().reflected_pkts.load(), 2u);
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), in_use_before);
+}
+
+// transmit: what the NIC does not take (a TX ring of 7 here) is freed and counted as tx_full,
+// and only what it took counts as reflected (packets and octets, box and reflector).
+TEST(worker_stages, transmit_counts_what_the_nic_refuses) {
+    auto c = light_ctx("light", 862);
+    c.stateful = false;
+    ring_port rp(one_port({c}), 8);
+    const unsigned in_use_before = rte_mempool_in_use_count(g_pool);
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 10; ++i) {
+        in.push_back(light(rp, i));
+    }
+    const dataplane::worker_args a = rp.args();
+    {
+        dataplane::worker w(a);
+        rp.feed(in, w);
+        ASSERT_EQ(w.poll_once(), 10u);
+    }
+    run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 7u);
+    for (uint32_t i = 0; i < 7; ++i) {
+        EXPECT_EQ(reply_sender_seq(r.replies[i]), i);
+    }
+    const uint64_t len = r.replies[0].size();
+    EXPECT_EQ(rp.drops(drop_reason::tx_full), 3u);
+    EXPECT_EQ(rp.counters().reflected_pkts.load(), 7u);
+    EXPECT_EQ(rp.counters().reflected_octets.load(), 7 * len);
+    EXPECT_EQ(rp.counters().contexts[0].reflected_pkts.load(), 7u);
+    EXPECT_EQ(rp.counters().contexts[0].reflected_octets.load(), 7 * len);
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), in_use_before);
+}
+
+// drain_to_wire: the slow path's kernel -> wire frames go out on the worker's TX queue as they
+// are, in order, counted apart from received frames; what the NIC refuses is a to-wire drop.
+TEST(worker_stages, drain_to_wire_sends_the_kernels_frames) {
+    ring_port rp(one_port({light_ctx("light", 862)}), 8);
+    const unsigned in_use_before = rte_mempool_in_use_count(g_pool);
+    dataplane::worker_args a = rp.args();
+    a.ports[0].to_wire = rp.to_wire_ring();
+    auto enqueue = [&](uint8_t first, int count) {
+        for (int i = 0; i < count; ++i) {
+            rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+            ASSERT_NE(m, nullptr);
+            auto* d = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, 60));
+            ASSERT_NE(d, nullptr);
+            std::memset(d, 0, 60);
+            d[59] = static_cast<uint8_t>(first + i);
+            ASSERT_EQ(rte_ring_enqueue(rp.to_wire_ring(), m), 0);
+        }
+    };
+    {
+        dataplane::worker w(a);
+        enqueue(0, 3);
+        EXPECT_EQ(w.poll_once(), 0u); // nothing received
+        run_result r = rp.collect();
+        ASSERT_EQ(r.replies.size(), 3u);
+        for (uint8_t i = 0; i < 3; ++i) {
+            EXPECT_EQ(r.replies[i][59], i);
+        }
+        EXPECT_EQ(rp.counters().exception_to_wire.load(), 3u);
+        enqueue(10, 10); // 7 fit in the TX ring
+        w.poll_once();
+        EXPECT_EQ(rte_ring_count(rp.to_wire_ring()), 0u);
+    }
+    run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 7u);
+    EXPECT_EQ(r.replies[6][59], 16);
+    EXPECT_EQ(rp.counters().exception_to_wire.load(), 10u);
+    EXPECT_EQ(rp.counters()
+                      .to_wire_drops[static_cast<std::size_t>(dataplane::to_wire_drop::tx_full)]
+                      .load(),
+              3u);
+    EXPECT_EQ(rp.counters().rx_pkts.load(), 0u);
+    EXPECT_EQ(rte_mempool_in_use_count(g_pool), in_use_before);
+}
+
+// housekeeping: every round ends in an RCU quiescent state (a writer's grace period ends after
+// the worker's next round, not before), and a worker that is gone is offline; a session query
+// is served within the rounds' aging slices.
+TEST(worker_stages, each_round_reports_quiescent_state_and_serves_queries) {
+    ring_port rp(one_port({light_ctx("light", 862)}));
+    const std::size_t sz = rte_rcu_qsbr_get_memsize(1);
+    auto* qsv = static_cast<rte_rcu_qsbr*>(rte_zmalloc("qsv", sz, RTE_CACHE_LINE_SIZE));
+    ASSERT_NE(qsv, nullptr);
+    ASSERT_EQ(rte_rcu_qsbr_init(qsv, 1), 0);
+    dataplane::session_query q;
+    dataplane::worker_args a = rp.args();
+    a.qsv = qsv;
+    a.query = &q;
+    {
+        dataplane::worker w(a);
+        const uint64_t t1 = rte_rcu_qsbr_start(qsv);
+        EXPECT_EQ(rte_rcu_qsbr_check(qsv, t1, false), 0); // online, no round since
+        std::vector<bytes> in;
+        for (uint16_t flow = 0; flow < 5; ++flow) {
+            in.push_back(light(rp, flow, static_cast<uint16_t>(30000 + flow)));
+        }
+        rp.feed(in, w);
+        EXPECT_EQ(w.poll_once(), 5u);
+        EXPECT_EQ(rte_rcu_qsbr_check(qsv, t1, false), 1);
+        const uint64_t t2 = rte_rcu_qsbr_start(qsv);
+        EXPECT_EQ(rte_rcu_qsbr_check(qsv, t2, false), 0);
+        w.poll_once(); // an idle round reports too
+        EXPECT_EQ(rte_rcu_qsbr_check(qsv, t2, false), 1);
+
+        q.state.store(dataplane::session_query::requested);
+        int rounds = 0;
+        while (q.state.load() != dataplane::session_query::done && rounds < 1000000) {
+            w.poll_once();
+            ++rounds;
+        }
+        EXPECT_EQ(q.state.load(), dataplane::session_query::done);
+        EXPECT_EQ((2 + rounds) % 16, 0); // in an aging slice (every 16 rounds)
+        EXPECT_EQ(q.count, 5u);
+        EXPECT_EQ(q.scanned, 5u);
+        EXPECT_EQ(rp.counters().sessions_active.load(), 5u);
+    }
+    const uint64_t t3 = rte_rcu_qsbr_start(qsv);
+    EXPECT_EQ(rte_rcu_qsbr_check(qsv, t3, false), 1); // offline: nothing to wait for
+    rp.collect();
+    rte_free(qsv);
 }
 
 } // namespace

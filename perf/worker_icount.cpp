@@ -1,0 +1,173 @@
+// The whole worker over a prefilled net_ring port, for an instruction count under valgrind's
+// callgrind (perf/worker_instructions.sh): exact and repeatable where cycle counts on a shared
+// machine are not. Builds `bursts` bursts of 32 frames of one case, then calls
+// worker::poll_once() until a round receives nothing.
+//   worker_icount CASE BURSTS    CASE: light | stateful | mixed | stamp
+//     light     TWAMP Light IPv4, one stateless session
+//     stateful  TWAMP Light IPv4, 1,000 stateful sessions
+//     mixed     100 stateful sessions; of every 8 frames one broadcast (to the kernel), one to a
+//               port with no reflector and one from outside the ACL (dropped)
+//     stamp     STAMP IPv4 (44 octets), one stateless session
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "../src/dataplane/clock.hpp"
+#include "../src/dataplane/counters.hpp"
+#include "../src/dataplane/sessions.hpp"
+#include "../src/dataplane/snapshot.hpp"
+#include "../src/dataplane/view.hpp"
+#include "../src/dataplane/worker.hpp"
+#include "../tests/unit/proto/test_util.hpp"
+
+using namespace twamp;
+
+namespace {
+
+dataplane::ip_prefix v4_prefix(std::array<uint8_t, 4> a, uint8_t len) {
+    return {net::address::from_octets(net::ip_family::ipv4, a.data()), len};
+}
+
+int fail(const char* what) {
+    std::fprintf(stderr, "worker_icount: %s\n", what);
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc != 3) {
+        return fail("usage: worker_icount light|stateful|mixed|stamp BURSTS");
+    }
+    const std::string mode = argv[1];
+    const unsigned bursts = static_cast<unsigned>(std::stoul(argv[2]));
+    if (mode != "light" && mode != "stateful" && mode != "mixed" && mode != "stamp") {
+        return fail("unknown case");
+    }
+    if (bursts == 0 || bursts > 500) {
+        return fail("BURSTS: 1..500");
+    }
+    const std::string prefix = "--file-prefix=wic" + std::to_string(getpid());
+    const char* eal[] = {
+            "worker_icount", "-l",       "0",           "--no-huge",    "-m",
+            "1024",          "--no-pci", "--no-shconf", prefix.c_str(), "--log-level=*:error"};
+    if (rte_eal_init(static_cast<int>(std::size(eal)), const_cast<char**>(eal)) < 0) {
+        return fail("EAL init failed");
+    }
+    const unsigned npkt = bursts * 32;
+    rte_mempool* pool = rte_pktmbuf_pool_create("wic", 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    rte_ring* rx = rte_ring_create("rx", 16384, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* tx = rte_ring_create("tx", 16384, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    rte_ring* exc = rte_ring_create("ex", 16384, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!pool || !rx || !tx || !exc) {
+        return fail("mempool or rings");
+    }
+    const int port = rte_eth_from_rings("wic", &rx, 1, &tx, 1, 0);
+    rte_eth_conf conf{};
+    if (port < 0 || rte_eth_dev_configure(static_cast<uint16_t>(port), 1, 1, &conf) != 0 ||
+        rte_eth_rx_queue_setup(static_cast<uint16_t>(port), 0, 512, 0, nullptr, pool) != 0 ||
+        rte_eth_tx_queue_setup(static_cast<uint16_t>(port), 0, 512, 0, nullptr) != 0 ||
+        rte_eth_dev_start(static_cast<uint16_t>(port)) != 0) {
+        return fail("net_ring port");
+    }
+    rte_ether_addr mac;
+    rte_eth_macaddr_get(static_cast<uint16_t>(port), &mac);
+
+    dataplane::dataplane_spec spec;
+    spec.ports.resize(1);
+    spec.ports[0].name = "ring";
+    dataplane::context_spec c;
+    c.name = mode;
+    c.slot = 0;
+    c.addresses = {v4_prefix({198, 18, 0, 2}, 32)};
+    c.udp_ports = {862};
+    c.prefixes = {v4_prefix({198, 18, 0, 0}, 24)};
+    c.stateful = mode == "stateful" || mode == "mixed";
+    if (mode == "stamp") {
+        c.policy.mode = proto::test_mode::stamp;
+    }
+    spec.contexts = {c};
+    std::string err;
+    auto snap = dataplane::snapshot::build(spec, 1, 1, err);
+    if (!snap) {
+        return fail(err.c_str());
+    }
+    dataplane::view vw;
+    vw.snap = std::move(snap);
+    std::atomic<const dataplane::view*> view_ptr{&vw};
+    dataplane::sw_clock clock;
+    clock.init(5);
+    dataplane::session_table sessions;
+    if (!sessions.init(1, vw.snap->session_capacity_per_worker(), err)) {
+        return fail(err.c_str());
+    }
+    static dataplane::worker_counters counters;
+
+    std::array<uint8_t, 6> our_mac;
+    std::copy(std::begin(mac.addr_bytes), std::end(mac.addr_bytes), our_mac.begin());
+    for (unsigned i = 0; i < npkt; ++i) {
+        test::frame_spec f = test::v4_spec();
+        f.dst_mac = our_mac;
+        f.dport = 862;
+        f.sport = static_cast<uint16_t>(mode == "stateful" ? 20000 + i % 1000 : 50000);
+        f.payload = mode == "stamp" ? test::stamp_request(i, 0, 1, 7)
+                                    : test::twamp_request(i, 0, 1, 41);
+        if (mode == "mixed") {
+            f.sport = static_cast<uint16_t>(20000 + i % 100);
+            switch (i % 8) {
+            case 1:
+                f.dst_mac = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}; // to the kernel
+                break;
+            case 3:
+                f.dport = 9999; // no reflector
+                break;
+            case 5:
+                f.src_ip = {198, 18, 1, 1}; // outside the ACL
+                break;
+            default:
+                break;
+            }
+        }
+        const test::bytes b = test::build(f);
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (!m) {
+            return fail("mbuf");
+        }
+        std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(b.size())), b.data(), b.size());
+        if (rte_ring_enqueue(rx, m) != 0) {
+            return fail("RX ring full");
+        }
+    }
+
+    dataplane::worker_args a;
+    a.burst = 32;
+    dataplane::worker_port wp;
+    wp.port_id = static_cast<uint16_t>(port);
+    wp.mac = mac;
+    a.ports.push_back(wp);
+    a.exception_ring = exc;
+    a.view = &view_ptr;
+    a.clock = &clock;
+    a.sessions = &sessions;
+    a.counters = &counters;
+    {
+        dataplane::worker w(a);
+        while (w.poll_once() != 0) {
+        }
+    }
+    std::printf("%s: rx %llu reflected %llu to the kernel %u rounds %llu\n", mode.c_str(),
+                static_cast<unsigned long long>(counters.rx_pkts.load()),
+                static_cast<unsigned long long>(counters.reflected_pkts.load()),
+                rte_ring_count(exc), static_cast<unsigned long long>(counters.polls.load()));
+    return counters.rx_pkts.load() == npkt ? 0 : 1;
+}

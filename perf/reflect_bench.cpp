@@ -28,13 +28,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <initializer_list>
 #include <ctime>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
 #include <x86intrin.h>
 
 #include "twamp/proto/bytes.hpp"

@@ -8,12 +8,6 @@
 //     mixed     100 stateful sessions; of every 8 frames one broadcast (to the kernel), one to a
 //               port with no reflector and one from outside the ACL (dropped)
 //     stamp     STAMP IPv4 (44 octets), one stateless session
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_mbuf.h>
-#include <rte_ring.h>
-
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -22,13 +16,20 @@
 
 #include <unistd.h>
 
-#include "../src/dataplane/clock.hpp"
-#include "../src/dataplane/counters.hpp"
-#include "../src/dataplane/sessions.hpp"
-#include "../src/dataplane/snapshot.hpp"
-#include "../src/dataplane/view.hpp"
-#include "../src/dataplane/worker.hpp"
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
 #include "../tests/unit/proto/test_util.hpp"
+
+#include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/sessions.hpp"
+#include "twamp/dataplane/snapshot.hpp"
+#include "twamp/dataplane/view.hpp"
+#include "twamp/dataplane/worker.hpp"
 
 using namespace twamp;
 

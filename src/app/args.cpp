@@ -1,10 +1,10 @@
 #include "args.hpp"
 
-#include <getopt.h>
-
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+
+#include <getopt.h>
 
 namespace twamp::app {
 

@@ -1,5 +1,8 @@
 #include "box.hpp"
 
+#include <cstdio>
+#include <mutex>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -12,12 +15,9 @@
 
 #include <prometheus/exposer.h>
 
-#include <cstdio>
-#include <mutex>
-
-#include "../dataplane/counters.hpp"
-#include "../dataplane/port.hpp"
-#include "log.hpp"
+#include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/port.hpp"
+#include "twamp/log.hpp"
 #include "twamp/metrics/prometheus.hpp"
 
 namespace twamp::app {

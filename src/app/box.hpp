@@ -4,27 +4,28 @@
 // in the one right order.
 #pragma once
 
-#include <rte_mempool.h>
-#include <rte_rcu_qsbr.h>
-#include <rte_ring.h>
-
 #include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "../dataplane/clock.hpp"
-#include "../dataplane/control_table.hpp"
-#include "../dataplane/sessions.hpp"
-#include "../dataplane/snapshot.hpp"
-#include "../dataplane/view.hpp"
-#include "../dataplane/worker.hpp"
-#include "../slowpath/control_server.hpp"
-#include "../slowpath/exception.hpp"
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
 #include "runtime.hpp"
 #include "spec_from_config.hpp"
+
 #include "twamp/config/config.hpp"
+#include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/control_table.hpp"
+#include "twamp/dataplane/sessions.hpp"
+#include "twamp/dataplane/snapshot.hpp"
 #include "twamp/dataplane/spec.hpp"
+#include "twamp/dataplane/view.hpp"
+#include "twamp/dataplane/worker.hpp"
+#include "twamp/slowpath/control_server.hpp"
+#include "twamp/slowpath/exception.hpp"
 
 namespace prometheus {
 class Exposer;

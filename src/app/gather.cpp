@@ -1,10 +1,10 @@
-#include <rte_cycles.h>
-#include <rte_ethdev.h>
-
 #include <cinttypes>
 #include <cstdio>
 #include <ctime>
 #include <map>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
 
 #include "runtime.hpp"
 

@@ -1,17 +1,18 @@
 #include "loop.hpp"
 
-#include <time.h>
-
-#include <rte_cycles.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
 
-#include "../dataplane/port.hpp"
-#include "log.hpp"
+#include <time.h>
+
+#include <rte_cycles.h>
+
 #include "spec_from_config.hpp"
+
 #include "twamp/config/config.hpp"
+#include "twamp/dataplane/port.hpp"
+#include "twamp/log.hpp"
 
 namespace twamp::app {
 

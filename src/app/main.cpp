@@ -2,20 +2,21 @@
 //
 // The first lcore is the slow path (exception path, clock calibration, TWAMP-Control server,
 // reload and metrics); every other lcore is a worker with its own RX/TX queue on every port.
-#include <signal.h>
-
-#include <rte_version.h>
-
 #include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include <signal.h>
+
+#include <rte_version.h>
+
 #include "args.hpp"
 #include "box.hpp"
-#include "loop.hpp"
 #include "exit_summary.hpp"
+#include "loop.hpp"
 #include "summary.hpp"
+
 #include "twamp/config/config.hpp"
 
 #ifndef DPDK_TWAMP_VERSION

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "../dataplane/clock.hpp"
-#include "../dataplane/counters.hpp"
-#include "../dataplane/port.hpp"
-#include "../dataplane/sessions.hpp"
-#include "../slowpath/control_server.hpp"
+#include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/port.hpp"
+#include "twamp/dataplane/sessions.hpp"
 #include "twamp/metrics/stats.hpp"
+#include "twamp/slowpath/control_server.hpp"
 
 namespace twamp::app {
 

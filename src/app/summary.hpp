@@ -2,6 +2,7 @@
 #pragma once
 
 #include "box.hpp"
+
 #include "twamp/metrics/stats.hpp"
 
 namespace twamp::app {

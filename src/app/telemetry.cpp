@@ -1,10 +1,5 @@
 // DPDK telemetry commands, for dpdk-telemetry.py: /twamp/stats, /twamp/reflectors,
 // /twamp/sessions, /twamp/clock, /twamp/control. They run on DPDK's telemetry thread.
-#include <rte_cycles.h>
-#include <rte_telemetry.h>
-
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -15,7 +10,13 @@
 #include <string>
 #include <thread>
 
+#include <arpa/inet.h>
+
+#include <rte_cycles.h>
+#include <rte_telemetry.h>
+
 #include "runtime.hpp"
+
 #include "twamp/net/address.hpp"
 
 namespace twamp::app {

@@ -16,6 +16,7 @@
 
 #include "sections.hpp"
 #include "source.hpp"
+
 #include "twamp/config/config.hpp"
 
 namespace twamp::config {

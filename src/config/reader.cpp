@@ -1,8 +1,9 @@
 // The loader's readers: typed getters over libconfig's settings, errors with their places.
+#include "reader.hpp"
+
 #include <algorithm>
 #include <sstream>
 
-#include "reader.hpp"
 #include "twamp/config/keys.hpp"
 
 namespace twamp::config::detail {

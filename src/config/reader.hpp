@@ -17,6 +17,7 @@
 #include <libconfig.h++>
 
 #include "source.hpp"
+
 #include "twamp/config/config.hpp"
 
 namespace twamp::config::detail {

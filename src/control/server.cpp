@@ -1,12 +1,12 @@
 // TWAMP-Control Server state machine: see include/twamp/control/server.hpp.
 #include "twamp/control/server.hpp"
 
-#include <sys/random.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <random>
+
+#include <sys/random.h>
 
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/timestamp.hpp"

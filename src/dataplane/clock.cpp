@@ -1,9 +1,9 @@
-#include "clock.hpp"
+#include "twamp/dataplane/clock.hpp"
+
+#include <algorithm>
 
 #include <sys/timex.h>
 #include <time.h>
-
-#include <algorithm>
 
 namespace twamp::dataplane {
 

@@ -1,14 +1,14 @@
-#include "port.hpp"
+#include "twamp/dataplane/port.hpp"
+
+#include <cstring>
+
+#include <net/if.h>
 
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 
-#include <net/if.h>
-
-#include <cstring>
-
-#include "clock.hpp"
+#include "twamp/dataplane/clock.hpp"
 
 namespace twamp::dataplane {
 

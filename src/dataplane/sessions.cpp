@@ -1,12 +1,12 @@
-#include "sessions.hpp"
+#include "twamp/dataplane/sessions.hpp"
+
+#include <cstdio>
+#include <cstring>
 
 #include <rte_errno.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
-
-#include <cstdio>
-#include <cstring>
 
 namespace twamp::dataplane {
 

@@ -1,10 +1,10 @@
-#include "snapshot.hpp"
-
-#include <rte_cycles.h>
-#include <rte_errno.h>
+#include "twamp/dataplane/snapshot.hpp"
 
 #include <cstdio>
 #include <cstring>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
 
 #include "twamp/proto/source_address.hpp"
 

@@ -1,6 +1,6 @@
 // rte_rcu_qsbr_dq_* are experimental in DPDK 22.11: the library is built with
 // -DALLOW_EXPERIMENTAL_API (meson.build).
-#include "view.hpp"
+#include "twamp/dataplane/view.hpp"
 
 #include <rte_errno.h>
 

@@ -1,6 +1,11 @@
 // The hot loop. No allocation, locks, logging, exceptions or virtual calls in here; every
 // packet ends with exactly one verdict: reflect, to-kernel or drop(reason).
-#include "worker.hpp"
+#include "twamp/dataplane/worker.hpp"
+
+#include <bit>
+#include <cstddef>
+#include <cstring>
+#include <new>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -8,11 +13,6 @@
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
-
-#include <bit>
-#include <cstddef>
-#include <cstring>
-#include <new>
 
 #include "twamp/net/address.hpp"
 #include "twamp/proto/bytes.hpp"

@@ -1,13 +1,13 @@
 #include "twamp/metrics/prometheus.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <limits>
 
 namespace twamp::metrics {
 

@@ -1,10 +1,11 @@
 #include "twamp/net/address.hpp"
-#include "twamp/net/sockaddr.hpp"
+
+#include <cstring>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <cstring>
+#include "twamp/net/sockaddr.hpp"
 
 namespace twamp::net {
 

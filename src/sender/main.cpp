@@ -2,13 +2,14 @@
 // sockets. The parts: options.cpp (the command line), transport.cpp (sockets, clocks),
 // pinger.cpp (the schedule and the event loop), matcher.cpp (reply matching, per stream),
 // stats.cpp (the figures), report.cpp (text and JSON output), control.cpp (TWAMP-Control).
-#include <unistd.h>
-
 #include <cstdio>
 #include <string_view>
 #include <vector>
 
+#include <unistd.h>
+
 #include "pinger.hpp"
+
 #include "twamp/sender/options.hpp"
 #include "twamp/sender/report.hpp"
 

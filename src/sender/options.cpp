@@ -1,10 +1,10 @@
 #include "twamp/sender/options.hpp"
 
-#include <getopt.h>
-
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+
+#include <getopt.h>
 
 #include "twamp/sender/packet.hpp"
 

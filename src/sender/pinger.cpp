@@ -3,15 +3,15 @@
 // packets as light mode to the accepted ports, one UDP socket per session, round-robin.
 #include "pinger.hpp"
 
-#include <poll.h>
-#include <signal.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "twamp/sender/packet.hpp"
 

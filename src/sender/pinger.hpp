@@ -4,15 +4,16 @@
 // overdue packets, and tells a reporter what happened.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include "transport.hpp"
+
 #include "twamp/sender/control.hpp"
 #include "twamp/sender/matcher.hpp"
 #include "twamp/sender/options.hpp"

@@ -2,17 +2,17 @@
 // before send() (pinger.cpp), T4 is the kernel's receive timestamp (SO_TIMESTAMPNS, same clock).
 #include "transport.hpp"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/timex.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
 
 namespace twamp::sender {
 

@@ -4,14 +4,14 @@
 // it means: 1 for the run, 2 for a usage error (a port in use, a size the path cannot carry).
 #pragma once
 
-#include <sys/socket.h>
-#include <time.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
+
+#include <sys/socket.h>
+#include <time.h>
 
 #include "twamp/config/ip.hpp"
 #include "twamp/sender/control.hpp"

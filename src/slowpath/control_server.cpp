@@ -1,4 +1,6 @@
-#include "control_server.hpp"
+#include "twamp/slowpath/control_server.hpp"
+
+#include <cstring>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,10 +13,8 @@
 
 #include <rte_cycles.h>
 
-#include <cstring>
-
-#include "../dataplane/clock.hpp"
 #include "twamp/control/policy_from_config.hpp"
+#include "twamp/dataplane/clock.hpp"
 #include "twamp/net/sockaddr.hpp"
 
 namespace twamp::slowpath {

@@ -1,8 +1,13 @@
-#include "exception.hpp"
+#include "twamp/slowpath/exception.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <exception>
 
 #include <arpa/inet.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -11,13 +16,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
-#include <time.h>
-
-#include <algorithm>
-#include <cstdio>
-#include <exception>
-
-#include "../dataplane/port.hpp"
+#include "twamp/dataplane/port.hpp"
 
 extern char** environ;
 

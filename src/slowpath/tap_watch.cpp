@@ -1,4 +1,7 @@
-#include "tap_watch.hpp"
+#include "twamp/slowpath/tap_watch.hpp"
+
+#include <cerrno>
+#include <cstring>
 
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
@@ -8,11 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
-
-#include "../app/log.hpp"
-#include "exception.hpp"
+#include "twamp/log.hpp"
+#include "twamp/slowpath/exception.hpp"
 
 namespace twamp::slowpath {
 

@@ -1,14 +1,14 @@
 // seqlocked<T> (src/dataplane/seqlocked.hpp): a reader always gets one whole published value,
 // never a mix of two, while a writer publishes as fast as it can. No EAL needed: rte_seqlock is
 // header-only.
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
 
-#include "../../src/dataplane/seqlocked.hpp"
+#include <gtest/gtest.h>
+
+#include "twamp/dataplane/seqlocked.hpp"
 
 using twamp::dataplane::seqlocked;
 

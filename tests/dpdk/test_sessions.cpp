@@ -1,9 +1,5 @@
 // Tier 2: the per-worker session table (src/dataplane/sessions.*) on its own, with the EAL up
 // (rte_hash, rte_malloc). Times are passed in, never read from the clock, so aging is exact.
-#include <rte_cycles.h>
-#include <rte_eal.h>
-#include <rte_hash.h>
-
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -12,11 +8,16 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "../../src/dataplane/sessions.hpp"
-#include "../../src/dataplane/snapshot.hpp"
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_hash.h>
+
+#include <gtest/gtest.h>
+
+#include "twamp/dataplane/sessions.hpp"
+#include "twamp/dataplane/snapshot.hpp"
 
 using namespace twamp;
 using dataplane::session;

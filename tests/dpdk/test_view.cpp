@@ -2,18 +2,19 @@
 // pointer, retired views freed through the RCU defer queue only once every worker reported a
 // quiescent state. The test thread plays the worker on the RCU variable (register, online,
 // quiescent), so no thread and no sleep: each step is an event the test makes happen.
-#include <rte_eal.h>
-#include <rte_malloc.h>
-#include <rte_rcu_qsbr.h>
-
 #include <memory>
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "../../src/dataplane/view.hpp"
+#include <rte_eal.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
+
+#include <gtest/gtest.h>
+
+#include "twamp/dataplane/view.hpp"
 
 using namespace twamp;
 

@@ -2,14 +2,6 @@
 // round at a time through worker::poll_once() on the test's own thread (no worker thread, no
 // sleeps). Frames go in through the RX ring, replies come out of the TX ring, wire -> kernel
 // frames out of the exception ring; counters and the mempool are checked after every run.
-#include <rte_eal.h>
-#include <rte_eth_ring.h>
-#include <rte_ethdev.h>
-#include <rte_malloc.h>
-#include <rte_mbuf.h>
-#include <rte_rcu_qsbr.h>
-#include <rte_ring.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -19,15 +11,25 @@
 #include <string>
 #include <vector>
 
-#include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "../../src/dataplane/clock.hpp"
-#include "../../src/dataplane/counters.hpp"
-#include "../../src/dataplane/sessions.hpp"
-#include "../../src/dataplane/snapshot.hpp"
-#include "../../src/dataplane/worker.hpp"
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include <gtest/gtest.h>
+
 #include "../unit/proto/test_util.hpp"
+
+#include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/sessions.hpp"
+#include "twamp/dataplane/snapshot.hpp"
+#include "twamp/dataplane/worker.hpp"
 #include "twamp/proto/drop_reason.hpp"
 #include "twamp/proto/source_address.hpp"
 

@@ -21,6 +21,7 @@
 #include <tuple>
 
 #include "fuzz_oracle.hpp"
+
 #include "twamp/config/config.hpp"
 
 namespace {

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "fuzz_oracle.hpp"
+
 #include "twamp/control/client.hpp"
 #include "twamp/control/server.hpp"
 

@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "fuzz_oracle.hpp"
+
 #include "twamp/proto/reflect.hpp"
 #include "twamp/proto/test_packet.hpp"
 #include "twamp/proto/timestamp.hpp"

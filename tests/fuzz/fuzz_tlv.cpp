@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fuzz_oracle.hpp"
+
 #include "twamp/proto/test_packet.hpp"
 #include "twamp/proto/tlv.hpp"
 

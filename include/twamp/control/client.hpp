@@ -21,8 +21,8 @@
 #include <variant>
 #include <vector>
 
-#include "twamp/net/address.hpp"
 #include "twamp/control/messages.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::control {
 

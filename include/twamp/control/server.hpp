@@ -49,9 +49,9 @@
 #include <variant>
 #include <vector>
 
-#include "twamp/net/address.hpp"
 #include "twamp/control/messages.hpp"
 #include "twamp/control/session.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::control {
 

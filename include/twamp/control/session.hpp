@@ -9,9 +9,9 @@
 #include <cstdint>
 #include <set>
 
+#include "twamp/control/messages.hpp"
 #include "twamp/net/address.hpp"
 #include "twamp/net/port_range.hpp"
-#include "twamp/control/messages.hpp"
 
 namespace twamp::control {
 

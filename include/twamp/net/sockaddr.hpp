@@ -1,10 +1,10 @@
 // net::address <-> the socket API's sockaddr (the slow path's TWAMP-Control driver).
 #pragma once
 
+#include <cstdint>
+
 #include <netinet/in.h>
 #include <sys/socket.h>
-
-#include <cstdint>
 
 #include "twamp/net/address.hpp"
 

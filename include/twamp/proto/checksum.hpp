@@ -6,9 +6,9 @@
 // complemented); combine them with csum_add(). Inline because the reflector's hot path uses them.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
-#include <bit>
 #include <cstring>
 #include <span>
 

@@ -1,9 +1,9 @@
 // dpdk-twamp's command line (issue 11 item 11): -V as twamp-ping has it, getopt_long forms,
 // one "DPDK" in the version line, the usage text's lab memory as the README's.
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "args.hpp"
 

@@ -1,8 +1,8 @@
 // The exit summary line (src/app/summary.cpp): its words and order are what
 // tests/integration/lab_tests.py parses; built from the name tables, it must read as it did.
-#include <gtest/gtest.h>
-
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "exit_summary.hpp"
 

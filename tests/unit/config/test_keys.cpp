@@ -12,6 +12,7 @@
 #include <libconfig.h++>
 
 #include "helpers.hpp"
+
 #include "twamp/config/config.hpp"
 #include "twamp/config/keys.hpp"
 

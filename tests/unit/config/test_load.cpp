@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "helpers.hpp"
+
 #include "twamp/config/config.hpp"
 
 using namespace twamp::config;

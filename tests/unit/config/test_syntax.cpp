@@ -1,14 +1,15 @@
 // The layer under the validation: libconfig syntax errors, integer literals (libconfig 1.5
 // truncates them silently), comments and strings left alone, @include with file:line.
-#include <unistd.h>
-
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "helpers.hpp"
+
 #include "twamp/config/config.hpp"
 
 using namespace twamp::config;

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "twamp/net/address.hpp"
 #include "twamp/control/server.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::control::test {
 

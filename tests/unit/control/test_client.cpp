@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "helpers.hpp"
+
 #include "twamp/control/client.hpp"
 #include "twamp/control/server.hpp"
 #include "twamp/proto/bytes.hpp"

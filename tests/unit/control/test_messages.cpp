@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "helpers.hpp"
+
 #include "twamp/control/messages.hpp"
 
 using namespace twamp::control;

@@ -2,12 +2,13 @@
 // and RFC 6038 that the Server sees or sends, and every way a connection ends. Requests are
 // hand-built field by field (helpers.hpp); answers are checked octet by octet at the offsets
 // of the RFC figures.
-#include <gtest/gtest.h>
-
 #include <memory>
 #include <set>
 
+#include <gtest/gtest.h>
+
 #include "helpers.hpp"
+
 #include "twamp/control/policy_from_config.hpp"
 #include "twamp/control/server.hpp"
 #include "twamp/proto/bytes.hpp"

@@ -1,9 +1,9 @@
 // The exposition as Prometheus sees it: prometheus-cpp's own text serializer over families().
-#include <gtest/gtest.h>
-#include <prometheus/text_serializer.h>
-
 #include <regex>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <prometheus/text_serializer.h>
 
 #include "twamp/metrics/prometheus.hpp"
 

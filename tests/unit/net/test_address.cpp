@@ -1,10 +1,10 @@
 // The 16-octet key form (IPv4-mapped, RFC 4291 §2.5.5.2), its hot-path loader, sockaddr
 // conversions, the mode-bit names and port ranges.
+#include <cstring>
+
 #include <arpa/inet.h>
 
 #include <gtest/gtest.h>
-
-#include <cstring>
 
 #include "twamp/net/address.hpp"
 #include "twamp/net/modes.hpp"

@@ -1,10 +1,10 @@
 // ip_address / ip_prefix: parsing, formatting and containment, checked against inet_pton and
 // hand-computed values.
+#include <type_traits>
+
 #include <arpa/inet.h>
 
 #include <gtest/gtest.h>
-
-#include <type_traits>
 
 #include "twamp/config/ip.hpp"
 #include "twamp/net/address.hpp"

@@ -13,6 +13,7 @@
 
 #include "reply_check.hpp"
 #include "test_util.hpp"
+
 #include "twamp/proto/reflect.hpp"
 
 namespace twamp::test {

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.hpp"
+
 #include "twamp/proto/checksum.hpp"
 
 using namespace twamp::proto;

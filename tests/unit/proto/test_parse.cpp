@@ -9,6 +9,7 @@
 
 #include "reflect_runner.hpp"
 #include "test_util.hpp"
+
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
 

@@ -12,6 +12,7 @@
 
 #include "reflect_runner.hpp"
 #include "test_util.hpp"
+
 #include "twamp/proto/checksum.hpp"
 #include "twamp/proto/reflect.hpp"
 

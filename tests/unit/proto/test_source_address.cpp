@@ -1,11 +1,11 @@
 // proto/source_address.hpp: the sources no reply may go to, one row per entry of the IANA
 // IPv4 and IPv6 Special-Purpose Address Registries (and the multicast and deprecated blocks
 // beside them), inside and at both edges of each block, and the entries left out on purpose.
-#include <arpa/inet.h>
-
 #include <array>
 #include <cstdint>
 #include <string>
+
+#include <arpa/inet.h>
 
 #include <gtest/gtest.h>
 

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "test_util.hpp"
+
 #include "twamp/proto/timestamp.hpp"
 
 using namespace twamp::proto;

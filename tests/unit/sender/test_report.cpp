@@ -1,12 +1,12 @@
 // twamp-ping's reporters on synthetic events: the text lines exactly as users read them, and
 // the --json objects with the keys, order and values users and tests/integration parse.
-#include <stdio.h>
-
 #include <cstdlib>
 #include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <stdio.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "golden_frames.hpp"
+
 #include "twamp/proto/reflect.hpp"
 
 namespace twamp::golden {

@@ -10,9 +10,9 @@
 
 #include <rte_hash.h>
 
-#include "control_table.hpp"
-#include "counters.hpp"
-#include "snapshot.hpp"
+#include "twamp/dataplane/control_table.hpp"
+#include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/snapshot.hpp"
 
 namespace twamp::dataplane {
 

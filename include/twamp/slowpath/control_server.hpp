@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "../dataplane/control_table.hpp"
 #include "twamp/config/config.hpp"
 #include "twamp/control/server.hpp"
+#include "twamp/dataplane/control_table.hpp"
 
 namespace twamp::slowpath {
 

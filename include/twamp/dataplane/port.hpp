@@ -11,7 +11,7 @@
 #include <rte_mempool.h>
 
 #include "twamp/dataplane/spec.hpp"
-#include "worker.hpp"
+#include "twamp/dataplane/worker.hpp"
 
 namespace twamp::dataplane {
 

@@ -8,7 +8,7 @@
 
 #include <rte_cycles.h>
 
-#include "seqlocked.hpp"
+#include "twamp/dataplane/seqlocked.hpp"
 #include "twamp/proto/timestamp.hpp"
 
 namespace twamp::dataplane {

@@ -3,15 +3,15 @@
 // retired through an RCU defer queue, so publishing never waits for the workers.
 #pragma once
 
-#include <rte_rcu_qsbr.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
 
-#include "control_table.hpp"
-#include "snapshot.hpp"
+#include <rte_rcu_qsbr.h>
+
+#include "twamp/dataplane/control_table.hpp"
+#include "twamp/dataplane/snapshot.hpp"
 
 namespace twamp::dataplane {
 

@@ -10,16 +10,16 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "clock.hpp"
-#include "seqlocked.hpp"
-#include "control_table.hpp"
-#include "counters.hpp"
-#include "sessions.hpp"
-#include "snapshot.hpp"
+#include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/control_table.hpp"
+#include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/seqlocked.hpp"
+#include "twamp/dataplane/sessions.hpp"
+#include "twamp/dataplane/snapshot.hpp"
+#include "twamp/dataplane/view.hpp"
 #include "twamp/proto/drop_reason.hpp"
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
-#include "view.hpp"
 
 namespace twamp::dataplane {
 

@@ -12,9 +12,9 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include "../dataplane/counters.hpp"
-#include "tap_watch.hpp"
+#include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/spec.hpp"
+#include "twamp/slowpath/tap_watch.hpp"
 
 namespace twamp::slowpath {
 

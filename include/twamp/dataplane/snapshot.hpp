@@ -13,8 +13,8 @@
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
 
+#include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/spec.hpp"
-#include "counters.hpp"
 #include "twamp/proto/reflect.hpp"
 
 namespace twamp::dataplane {

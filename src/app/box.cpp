@@ -58,7 +58,7 @@ box::box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_
 
 std::unique_ptr<box> box::create(int eal_argc, char** eal_argv, const config::config& cfg,
                                  const dataplane::dataplane_spec& spec, slot_map slots,
-                                 const std::atomic<bool>* stop, std::string& error) {
+                                 std::atomic<bool>* stop, std::string& error) {
     std::unique_ptr<box> b(new box(cfg, spec, std::move(slots)));
     if (!b->build(eal_argc, eal_argv, stop, error)) {
         return nullptr; // the destructor takes down what was built
@@ -66,7 +66,8 @@ std::unique_ptr<box> box::create(int eal_argc, char** eal_argv, const config::co
     return b;
 }
 
-bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, std::string& error) {
+bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::string& error) {
+    stop_ = stop;
     const config::config& cfg = running_;
     const dataplane::dataplane_spec& spec = spec_;
     if (rte_eal_init(eal_argc, eal_argv) < 0) {
@@ -259,6 +260,11 @@ void box::set_reflectors() {
 }
 
 uint64_t box::apply(change c) {
+    if (c.reload && control_) {
+        // The control server follows the new config (prefixes, limits, timers, receiver-port
+        // range); its table goes out in this one view with the reload's snapshot.
+        c.control = control_->reconfigure(c.reload->cfg);
+    }
     const uint64_t token = views_.publish(std::move(c.snap), std::move(c.control));
     if (!c.reload) {
         return token;
@@ -270,9 +276,6 @@ uint64_t box::apply(change c) {
         exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps);
     }
     set_reflectors();
-    if (control_) {
-        control_->reconfigure(r.cfg); // prefixes, limits, timers
-    }
     return token;
 }
 
@@ -282,6 +285,7 @@ void box::launch_workers() {
     RTE_LCORE_FOREACH_WORKER(lcore) {
         rte_eal_remote_launch(dataplane::worker_main, &wargs_[w++], lcore);
     }
+    workers_running_ = true;
 }
 
 unsigned box::stop() {
@@ -289,6 +293,7 @@ unsigned box::stop() {
         control_->shutdown(dataplane::realtime_ns());
     }
     rte_eal_mp_wait_lcore();
+    workers_running_ = false;
     // Drain what is left in the rings before the summary, counted: received frames still
     // queued for the kernel go there (or are dropped by reason), frames from the kernel no
     // worker will send are from-kernel drops.
@@ -302,7 +307,8 @@ unsigned box::stop() {
                             1);
         }
     }
-    // No scrape may read the ports once they go.
+    // No scrape and no telemetry command may read the ports once they go.
+    unregister_telemetry();
     exposer_.reset();
     // Devices closed, rings drained: every mbuf must be back in the pool (a leak shows here).
     for (auto& p : rt_.ports) {
@@ -315,7 +321,14 @@ unsigned box::stop() {
 
 box::~box() {
     // The order matters: nothing may read what goes before it.
-    exposer_.reset(); // no scrape may read what follows once it is gone
+    if (workers_running_) {
+        // Not stopped (an error after launch_workers): the workers still read what follows.
+        stop_->store(true, std::memory_order_relaxed);
+        rte_eal_mp_wait_lcore();
+    }
+    unregister_telemetry(); // the telemetry thread outlives the box
+    exposer_.reset();       // no scrape may read what follows once it is gone
+    rt_.control = nullptr;
     control_.reset();
     for (auto& p : rt_.ports) {
         dataplane::stop_port(p->port_id);

@@ -48,7 +48,7 @@ public:
     // "dpdk-twamp: ") when anything fails; what was built is torn down again.
     static std::unique_ptr<box> create(int eal_argc, char** eal_argv, const config::config& cfg,
                                        const dataplane::dataplane_spec& spec, slot_map slots,
-                                       const std::atomic<bool>* stop, std::string& error);
+                                       std::atomic<bool>* stop, std::string& error);
     ~box();
     box(const box&) = delete;
     box& operator=(const box&) = delete;
@@ -108,13 +108,15 @@ public:
 
 private:
     box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_map slots);
-    bool build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, std::string& error);
+    bool build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::string& error);
     void set_reflectors();
 
     config::config running_;         // the config the box runs (a reload replaces it)
     dataplane::dataplane_spec spec_; // the spec it was started with (ports: restart-only)
     slot_map slots_;
     bool eal_up_ = false;
+    std::atomic<bool>* stop_ = nullptr; // the workers' stop flag (main's g_stop)
+    bool workers_running_ = false;      // launched and not joined yet
     bool pdump_ok_ = false;
     unsigned n_workers_ = 0;
     std::string telemetry_error_;

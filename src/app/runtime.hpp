@@ -71,5 +71,8 @@ std::string stats_block(const metrics::box_stats& cur, const metrics::box_stats&
 // DPDK telemetry commands /twamp/... (dpdk-telemetry.py); `rt` must outlive the process' EAL.
 // Returns "" or what could not be registered.
 std::string register_telemetry(runtime& rt);
+// From then on the commands answer an error instead of reading `rt` (the telemetry thread
+// outlives the box); waits for a command in progress.
+void unregister_telemetry();
 
 } // namespace twamp::app

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <set>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 
@@ -23,7 +24,20 @@ namespace twamp::app {
 
 namespace {
 
+// The runtime the commands read, null once the box stops (the telemetry thread outlives it):
+// every command holds g_mu shared while it reads, unregister_telemetry() takes it exclusive.
+std::shared_mutex g_mu;
 runtime* g_rt = nullptr;
+
+// A command over the runtime, or an error once the box has stopped.
+template<int (*F)(runtime&, rte_tel_data*)>
+int guarded(const char*, const char*, rte_tel_data* d) {
+    std::shared_lock<std::shared_mutex> lock(g_mu);
+    if (!g_rt) {
+        return -EBUSY;
+    }
+    return F(*g_rt, d);
+}
 
 // DPDK 22.11 telemetry takes only [A-Za-z0-9_/] in dictionary names and refuses the entry
 // otherwise (-EINVAL, nothing added), and refuses entries past RTE_TEL_MAX_DICT_ENTRIES
@@ -86,8 +100,8 @@ std::string dict_key(const std::string& name, std::set<std::string>& used) {
     return key;
 }
 
-int cmd_stats(const char*, const char*, rte_tel_data* d) {
-    metrics::box_stats s = gather(*g_rt);
+int cmd_stats(runtime& rt, rte_tel_data* d) {
+    metrics::box_stats s = gather(rt);
     rte_tel_data_start_dict(d);
     out o(d);
     o.u64("rx_packets", s.rx_pkts);
@@ -128,8 +142,8 @@ int cmd_stats(const char*, const char*, rte_tel_data* d) {
 // One entry per reflector, keyed by dict_key(name), with the exact name inside. At most
 // RTE_TEL_MAX_DICT_ENTRIES entries fit a dictionary: past that, an error rather than a list
 // that looks complete.
-int cmd_reflectors(const char*, const char*, rte_tel_data* d) {
-    metrics::box_stats s = gather(*g_rt);
+int cmd_reflectors(runtime& rt, rte_tel_data* d) {
+    metrics::box_stats s = gather(rt);
     rte_tel_data_start_dict(d);
     out o(d);
     std::set<std::string> used;
@@ -156,11 +170,11 @@ int cmd_reflectors(const char*, const char*, rte_tel_data* d) {
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
 // 256 entries a telemetry dict may hold up to 8 workers), asked through
 // each worker's mailbox (the worker scans its own table a slice at a time).
-int cmd_sessions(const char*, const char*, rte_tel_data* d) {
-    std::lock_guard<std::mutex> one_at_a_time(g_rt->query_mu);
+int cmd_sessions(runtime& rt, rte_tel_data* d) {
+    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
     std::vector<std::string> names;
     {
-        const auto reflectors = g_rt->reflector_snapshot();
+        const auto reflectors = rt.reflector_snapshot();
         for (const auto& r : *reflectors) {
             if (names.size() <= r.slot) {
                 names.resize(r.slot + 1u, "(removed)");
@@ -168,15 +182,15 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
             names[r.slot] = r.name;
         }
     }
-    for (auto& q : g_rt->queries) {
+    for (auto& q : rt.queries) {
         q->state.store(dataplane::session_query::requested, std::memory_order_release);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     // DPDK 22.11 arrays hold only arrays of scalars: a dict keyed "w<worker>_<rank>" instead.
     rte_tel_data_start_dict(d);
     out o(d);
-    for (std::size_t w = 0; w < g_rt->queries.size(); ++w) {
-        auto& q = *g_rt->queries[w];
+    for (std::size_t w = 0; w < rt.queries.size(); ++w) {
+        auto& q = *rt.queries[w];
         while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done &&
                std::chrono::steady_clock::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -186,7 +200,7 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
         }
         // A dictionary holds RTE_TEL_MAX_DICT_ENTRIES: past 8 workers each gets its share.
         const unsigned share = std::max<unsigned>(
-                1, RTE_TEL_MAX_DICT_ENTRIES / static_cast<unsigned>(g_rt->queries.size()));
+                1, RTE_TEL_MAX_DICT_ENTRIES / static_cast<unsigned>(rt.queries.size()));
         for (unsigned i = 0; i < q.count && i < share; ++i) {
             const auto& e = q.top[i];
             rte_tel_data* x = rte_tel_data_alloc();
@@ -217,8 +231,8 @@ int cmd_sessions(const char*, const char*, rte_tel_data* d) {
     return o.rc();
 }
 
-int cmd_clock(const char*, const char*, rte_tel_data* d) {
-    dataplane::clock_map m = g_rt->clock->read();
+int cmd_clock(runtime& rt, rte_tel_data* d) {
+    dataplane::clock_map m = rt.clock->read();
     rte_tel_data_start_dict(d);
     out o(d);
     o.u64("synchronized", m.synchronized ? 1 : 0);
@@ -232,7 +246,7 @@ int cmd_clock(const char*, const char*, rte_tel_data* d) {
         rte_tel_data_start_dict(ports);
         out op(ports);
         std::set<std::string> used;
-        for (const auto& p : g_rt->ports) {
+        for (const auto& p : rt.ports) {
             op.str(dict_key(p->name, used).c_str(), p->ts_source());
         }
         o.absorb(op);
@@ -241,8 +255,8 @@ int cmd_clock(const char*, const char*, rte_tel_data* d) {
     return o.rc();
 }
 
-int cmd_control(const char*, const char*, rte_tel_data* d) {
-    metrics::box_stats s = gather(*g_rt);
+int cmd_control(runtime& rt, rte_tel_data* d) {
+    metrics::box_stats s = gather(rt);
     rte_tel_data_start_dict(d);
     out o(d);
     o.u64("session_attempts", s.control.session_attempts);
@@ -253,20 +267,30 @@ int cmd_control(const char*, const char*, rte_tel_data* d) {
 
 } // namespace
 
+void unregister_telemetry() {
+    std::unique_lock<std::shared_mutex> lock(g_mu);
+    g_rt = nullptr;
+}
+
 std::string register_telemetry(runtime& rt) {
-    g_rt = &rt;
+    {
+        std::unique_lock<std::shared_mutex> lock(g_mu);
+        g_rt = &rt;
+    }
     static constexpr struct {
         const char* cmd;
         telemetry_cb fn;
         const char* help;
     } cmds[] = {
-            {"/twamp/stats", cmd_stats, "Box totals: packets, octets, drops by reason, sessions"},
-            {"/twamp/reflectors", cmd_reflectors,
+            {"/twamp/stats", guarded<cmd_stats>,
+             "Box totals: packets, octets, drops by reason, sessions"},
+            {"/twamp/reflectors", guarded<cmd_reflectors>,
              "Per reflector: name, mode, packets, octets, denied, active sessions"},
-            {"/twamp/sessions", cmd_sessions, "Busiest sessions of each worker (at most 32 each)"},
-            {"/twamp/clock", cmd_clock,
+            {"/twamp/sessions", guarded<cmd_sessions>,
+             "Busiest sessions of each worker (at most 32 each)"},
+            {"/twamp/clock", guarded<cmd_clock>,
              "Clock: synchronized, error, TAI offset, timestamp source per port"},
-            {"/twamp/control", cmd_control,
+            {"/twamp/control", guarded<cmd_control>,
              "TWAMP-Control: session attempts, sessions started, connections"},
     };
     std::string errors;

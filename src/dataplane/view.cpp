@@ -73,7 +73,11 @@ unsigned view_publisher::reclaim() noexcept {
 }
 
 void view_publisher::close() noexcept {
-    if (dq_ && rte_rcu_qsbr_dq_delete(dq_) == 0) {
+    if (dq_) {
+        // Frees every retired view (the workers have stopped and unregistered). Should a worker
+        // still be registered, the queue is gone anyway: its views leak rather than being freed
+        // twice or touched after the RCU variable is.
+        rte_rcu_qsbr_dq_delete(dq_);
         dq_ = nullptr;
     }
     delete ptr_.exchange(nullptr, std::memory_order_relaxed);

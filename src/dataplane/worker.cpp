@@ -634,16 +634,23 @@ __rte_always_inline void worker::drain_to_wire() noexcept {
     }
 }
 
-// housekeeping: the RCU quiescent state at the end of each round (nothing of this round's
-// snapshot or control table is held past it), and every aging_every rounds a slice of session
-// aging, the active-session gauges and a slice of a pending session query.
+// housekeeping: every aging_every rounds a slice of session aging, the active-session gauges and
+// a slice of a pending session query; then, last, the RCU quiescent state that ends the round
+// (nothing of this round's snapshot or control table is held past it).
 __rte_always_inline void worker::housekeeping() noexcept {
+    if (++pass_ % aging_every == 0 && snap_ && a_.sessions) {
+        housekeeping_slice();
+    }
+    // Last: from here on this worker holds nothing of the view it loaded (the aging slice above
+    // read its snapshot and control table), so the slow path may free it.
     if (a_.qsv) {
         rte_rcu_qsbr_quiescent(a_.qsv, a_.index);
     }
-    if (++pass_ % aging_every != 0 || !snap_ || !a_.sessions) {
-        return;
-    }
+}
+
+// Every aging_every rounds: a slice of session aging (against the round's view), the
+// active-session gauges, a slice of a pending session query.
+__rte_always_inline void worker::housekeeping_slice() noexcept {
     session_table& st = *a_.sessions;
     uint32_t aged = st.age(*snap_, rte_rdtsc(), aging_budget, control_, a_.control_slot);
     if (aged) {

@@ -93,7 +93,7 @@ bool control_server::start(std::string& error) {
     return true;
 }
 
-void control_server::reconfigure(const config::config& full) {
+std::unique_ptr<dataplane::control_table> control_server::reconfigure(const config::config& full) {
     const config::control_config& cfg = full.control;
     cfg_.prefixes = cfg.prefixes;
     cfg_.max_connections = cfg.max_connections;
@@ -108,7 +108,7 @@ void control_server::reconfigure(const config::config& full) {
     policy_ = control::policy_from_config(cfg_, start);
     policy_.local_addresses = control::local_addresses_of(full); // for new connections
     pool_.reconfigure(cfg.receiver_ports, cfg.max_sessions);
-    dirty_ = true; // the receiver-port range may have moved
+    return build_table(); // the receiver-port range may have moved
 }
 
 void control_server::accept_all(uint64_t now_ns) {
@@ -329,6 +329,10 @@ void control_server::check_refwait(uint64_t now_ns) {
 }
 
 void control_server::republish() {
+    publish_(build_table());
+}
+
+std::unique_ptr<dataplane::control_table> control_server::build_table() {
     std::vector<dataplane::control_session_rt> v;
     for (const auto& [sid, s] : sessions_) {
         dataplane::control_session_rt r;
@@ -351,9 +355,9 @@ void control_server::republish() {
         r.policy.symmetrical_size = s.info.symmetrical_size();
         v.push_back(r);
     }
-    publish_(std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,
-                                                        cfg_.receiver_ports.max));
     dirty_ = false;
+    return std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,
+                                                      cfg_.receiver_ports.max);
 }
 
 void control_server::shutdown(uint64_t now_ns) {

@@ -144,6 +144,7 @@ private:
     void count(burst& b) noexcept;
     void drain_to_wire() noexcept;
     void housekeeping() noexcept;
+    void housekeeping_slice() noexcept;
     next drop(uint16_t i, proto::drop_reason why) noexcept {
         why_[i] = why;
         return next::drop;

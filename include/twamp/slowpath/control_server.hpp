@@ -42,8 +42,10 @@ public:
     // One pass: accept, read, write, timers, session timeouts. Returns true if it did work.
     bool poll(uint64_t now_ns);
     // Reload: prefixes, limits, modes, timers, receiver ports, third-party senders, the box's
-    // addresses (listener changes need a restart).
-    void reconfigure(const config::config& cfg);
+    // addresses (listener changes need a restart). Returns the session table under the new
+    // receiver-port range, for the caller to publish in the same view as the reload's snapshot
+    // (box::apply), so the workers never see the new config with the old range.
+    std::unique_ptr<dataplane::control_table> reconfigure(const config::config& cfg);
     // Closes every connection and ends every session.
     void shutdown(uint64_t now_ns);
 
@@ -92,6 +94,7 @@ private:
     void close_conn(int fd);
     void end_session(const control::sid_t& sid);
     void republish();
+    std::unique_ptr<dataplane::control_table> build_table();
 
     // Everything below is the slow path's alone (poll, reconfigure, shutdown run on it), except
     // counters_, refusals_ and n_conns_: written by the slow path, read by any thread (atomics).

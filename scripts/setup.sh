@@ -11,6 +11,8 @@ PACKAGES=(
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl
+    # benchmarks (perf/worker_instructions.sh counts instructions with callgrind)
+    valgrind
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -123,13 +123,19 @@ TEST(modes, names_and_values_are_the_rfc_bits) {
               "unauthenticated reflect-octets");
     EXPECT_EQ(modes_to_string(0), "");
     uint32_t all = 0;
-    for (const auto& [bit, name] : mode_names) {
-        EXPECT_EQ(all & bit, 0U) << name;
-        all |= bit;
+    for (const auto& m : mode_names) {
+        EXPECT_EQ(all & m.bit, 0U) << m.name;
+        all |= m.bit;
     }
     EXPECT_EQ(modes_to_string(all),
               "unauthenticated authenticated encrypted mixed individual-session-control "
               "reflect-octets symmetrical-size ptpv2-timestamps");
+    EXPECT_EQ(supported_modes, mode_unauthenticated | mode_individual_session_control |
+                                       mode_reflect_octets | mode_symmetrical_size |
+                                       mode_ptpv2_timestamps);
+    ASSERT_NE(find_mode("reflect-octets"), nullptr);
+    EXPECT_EQ(find_mode("reflect-octets")->bit, mode_reflect_octets);
+    EXPECT_EQ(find_mode("reflect octets"), nullptr);
 }
 
 TEST(port_range, contains_is_inclusive) {

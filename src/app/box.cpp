@@ -225,8 +225,7 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
         } catch (const std::exception& e) {
             // prometheus-cpp only says "null context when constructing CivetServer": ask the
             // system why the address cannot be bound.
-            std::string why =
-                    metrics::listen_problem(cfg.metrics.address.to_string(), cfg.metrics.port);
+            std::string why = metrics::listen_problem(cfg.metrics.address, cfg.metrics.port);
             error = "metrics.listen " + cfg.metrics.listen +
                     ": cannot listen: " + (why.empty() ? std::string(e.what()) : why);
             return false;

@@ -104,11 +104,13 @@ std::string mapped_to_string(const uint8_t* octets16) {
     return address::from_mapped(octets16).to_string();
 }
 
-address from_sockaddr(const sockaddr_storage& ss, uint16_t& port) noexcept {
+address from_sockaddr(const sockaddr_storage& ss, uint16_t& port, v4_mapped mapped) noexcept {
     if (ss.ss_family == AF_INET6) {
         const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
         port = ntohs(s6->sin6_port);
-        return address::from_mapped(s6->sin6_addr.s6_addr);
+        return mapped == v4_mapped::as_ipv4
+                       ? address::from_mapped(s6->sin6_addr.s6_addr)
+                       : address::from_octets(ip_family::ipv6, s6->sin6_addr.s6_addr);
     }
     const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
     port = ntohs(s4->sin_port);
@@ -191,6 +193,11 @@ std::optional<prefix> prefix::parse(std::string_view text, bool allow_bare) noex
     }
     r.length = static_cast<uint8_t>(v);
     return r;
+}
+
+std::string endpoint_to_string(const address& a, uint16_t port) {
+    const std::string p = ":" + std::to_string(port);
+    return a.is_v4() ? a.to_string() + p : "[" + a.to_string() + "]" + p;
 }
 
 std::string prefix::to_string() const {

@@ -61,6 +61,9 @@ struct address {
     friend bool operator==(const address&, const address&) = default;
 };
 
+// `a`:`port` as text: "198.18.0.2:862", "[2001:2::2]:862".
+std::string endpoint_to_string(const address& a, uint16_t port);
+
 // Text of a 16-octet key-form address (IPv4-mapped shown as IPv4).
 std::string mapped_to_string(const uint8_t* octets16);
 

@@ -106,6 +106,18 @@ TEST(address_sockaddr, dual_stack_peer_reads_as_ipv4) {
     uint16_t port = 0;
     EXPECT_EQ(from_sockaddr(ss, port), address::v4(198, 18, 0, 7));
     EXPECT_EQ(port, 4000);
+    port = 0;
+    const address kept = from_sockaddr(ss, port, v4_mapped::as_ipv6);
+    EXPECT_TRUE(kept.is_v6());
+    EXPECT_EQ(kept.to_string(), "::ffff:198.18.0.7");
+    EXPECT_EQ(port, 4000);
+    EXPECT_EQ(from_sockaddr(ss, port, v4_mapped::as_ipv4), address::v4(198, 18, 0, 7));
+}
+
+TEST(address_sockaddr, endpoint_text) {
+    EXPECT_EQ(endpoint_to_string(address::v4(198, 18, 0, 2), 862), "198.18.0.2:862");
+    EXPECT_EQ(endpoint_to_string(*address::parse("2001:2::2"), 862), "[2001:2::2]:862");
+    EXPECT_EQ(endpoint_to_string(*address::parse("::ffff:198.18.0.7"), 1), "[::ffff:198.18.0.7]:1");
 }
 
 TEST(prefix_host, is_full_length) {

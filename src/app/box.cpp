@@ -41,18 +41,6 @@ bool capture_possible() {
 
 } // namespace
 
-std::vector<reflector_info> reflector_list(const config::config& cfg, slot_map& slots,
-                                           bool control) {
-    std::vector<reflector_info> v;
-    for (const auto& r : cfg.reflectors) {
-        v.push_back({r.name, std::string(config::to_string(r.mode)), slots.slot_of(r.name)});
-    }
-    if (control) {
-        v.push_back({"twamp-control", "twamp", slots.slot_of(control_context_name)});
-    }
-    return v;
-}
-
 box::box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_map slots)
     : running_(cfg), spec_(spec), slots_(std::move(slots)) {}
 
@@ -215,7 +203,7 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
 
     rt_.n_workers = n_workers_;
     rt_.clock = &clock_;
-    set_reflectors();
+    set_reflectors(spec);
     if (cfg.metrics.enabled) {
         try {
             exposer_ = std::make_unique<prometheus::Exposer>(cfg.metrics.listen);
@@ -250,9 +238,8 @@ bool box::build(int eal_argc, char** eal_argv, const std::atomic<bool>* stop, st
     return true;
 }
 
-void box::set_reflectors() {
-    auto v = std::make_shared<const std::vector<reflector_info>>(
-            reflector_list(running_, slots_, running_.control.enabled));
+void box::set_reflectors(const dataplane::dataplane_spec& spec) {
+    auto v = std::make_shared<const std::vector<reflector_info>>(reflector_list(running_, spec));
     std::lock_guard<std::mutex> lock(rt_.mu);
     rt_.reflectors = std::move(v);
 }
@@ -268,7 +255,7 @@ uint64_t box::apply(change c) {
     for (std::size_t p = 0; p < rt_.ports.size() && p < r.spec.ports.size(); ++p) {
         exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps);
     }
-    set_reflectors();
+    set_reflectors(r.spec);
     if (control_) {
         control_->reconfigure(r.cfg); // prefixes, limits, timers
     }

@@ -12,26 +12,11 @@ namespace twamp::net {
 namespace {
 
 // Clears every bit of `bytes` after the first `length`.
-void mask(std::array<uint8_t, 16>& bytes, unsigned length) noexcept {
-    for (unsigned i = 0; i < bytes.size(); ++i) {
-        unsigned first_bit = i * 8;
-        if (first_bit >= length) {
-            bytes[i] = 0;
-        } else if (length - first_bit < 8) {
-            bytes[i] = static_cast<uint8_t>(bytes[i] & (0xff << (8 - (length - first_bit))));
-        }
-    }
-}
-
 bool prefix_equal(const address& a, const address& b, unsigned length) noexcept {
     if (a.family != b.family) {
         return false;
     }
-    auto x = a.bytes;
-    auto y = b.bytes;
-    mask(x, length);
-    mask(y, length);
-    return x == y;
+    return with_host_bits(a.bytes, length, false) == with_host_bits(b.bytes, length, false);
 }
 
 } // namespace
@@ -206,7 +191,7 @@ std::string prefix::to_string() const {
 
 prefix prefix::network() const noexcept {
     prefix r = *this;
-    mask(r.address.bytes, length);
+    r.address.bytes = with_host_bits(r.address.bytes, length, false);
     return r;
 }
 

@@ -125,6 +125,23 @@ TEST(prefix_host, is_full_length) {
     EXPECT_EQ(prefix::host(v6("2001:2::2")).to_string(), "2001:2::2/128");
 }
 
+TEST(with_host_bits, clears_or_sets_from_the_length_on) {
+    const std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0, 0,
+                                    0,    0,    0,    0,    0,    0,    0, 1};
+    const std::array<uint8_t, 16> n{0x20, 0x01, 0x0d, 0xb8, 0xa8};
+    EXPECT_EQ(with_host_bits(a, 37, false), n);
+    std::array<uint8_t, 16> top{0x20, 0x01, 0x0d, 0xb8, 0xaf};
+    for (unsigned i = 5; i < 16; ++i) {
+        top[i] = 0xff;
+    }
+    EXPECT_EQ(with_host_bits(a, 37, true), top);
+    EXPECT_EQ(with_host_bits(a, 128, false), a);
+    EXPECT_EQ(with_host_bits(a, 128, true), a);
+    EXPECT_EQ(with_host_bits(a, 0, false), (std::array<uint8_t, 16>{}));
+    EXPECT_EQ(with_host_bits(a, 40, false)[4], 0xab); // an octet boundary keeps the whole octet
+    static_assert(with_host_bits({0xff}, 4, false)[0] == 0xf0);
+}
+
 TEST(modes, names_and_values_are_the_rfc_bits) {
     EXPECT_EQ(mode_unauthenticated, 1U);
     EXPECT_EQ(mode_individual_session_control, 16U); // RFC 5938

@@ -41,18 +41,6 @@ bool capture_possible() {
 
 } // namespace
 
-std::vector<reflector_info> reflector_list(const config::config& cfg, slot_map& slots,
-                                           bool control) {
-    std::vector<reflector_info> v;
-    for (const auto& r : cfg.reflectors) {
-        v.push_back({r.name, std::string(config::to_string(r.mode)), slots.slot_of(r.name)});
-    }
-    if (control) {
-        v.push_back({"twamp-control", "twamp", slots.slot_of(control_context_name)});
-    }
-    return v;
-}
-
 box::box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_map slots)
     : running_(cfg), spec_(spec), slots_(std::move(slots)) {}
 
@@ -216,7 +204,7 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
 
     rt_.n_workers = n_workers_;
     rt_.clock = &clock_;
-    set_reflectors();
+    set_reflectors(spec);
     if (cfg.metrics.enabled) {
         try {
             exposer_ = std::make_unique<prometheus::Exposer>(cfg.metrics.listen);
@@ -226,8 +214,7 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
         } catch (const std::exception& e) {
             // prometheus-cpp only says "null context when constructing CivetServer": ask the
             // system why the address cannot be bound.
-            std::string why =
-                    metrics::listen_problem(cfg.metrics.address.to_string(), cfg.metrics.port);
+            std::string why = metrics::listen_problem(cfg.metrics.address, cfg.metrics.port);
             error = "metrics.listen " + cfg.metrics.listen +
                     ": cannot listen: " + (why.empty() ? std::string(e.what()) : why);
             return false;
@@ -252,9 +239,8 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
     return true;
 }
 
-void box::set_reflectors() {
-    auto v = std::make_shared<const std::vector<reflector_info>>(
-            reflector_list(running_, slots_, running_.control.enabled));
+void box::set_reflectors(const dataplane::dataplane_spec& spec) {
+    auto v = std::make_shared<const std::vector<reflector_info>>(reflector_list(running_, spec));
     std::lock_guard<std::mutex> lock(rt_.mu);
     rt_.reflectors = std::move(v);
 }
@@ -275,7 +261,7 @@ uint64_t box::apply(change c) {
     for (std::size_t p = 0; p < rt_.ports.size() && p < r.spec.ports.size(); ++p) {
         exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps);
     }
-    set_reflectors();
+    set_reflectors(r.spec);
     return token;
 }
 

@@ -36,11 +36,6 @@ class collector;
 
 namespace twamp::app {
 
-// The reflector list telemetry and the metrics read: the config's reflectors in order, then the
-// TWAMP-Control pseudo-reflector when the server runs.
-std::vector<reflector_info> reflector_list(const config::config& cfg, slot_map& slots,
-                                           bool control);
-
 class box {
 public:
     // Initialises EAL with `eal_argv` (argc entries, null-terminated) and builds the box for
@@ -109,7 +104,7 @@ public:
 private:
     box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_map slots);
     bool build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::string& error);
-    void set_reflectors();
+    void set_reflectors(const dataplane::dataplane_spec& spec);
 
     config::config running_;         // the config the box runs (a reload replaces it)
     dataplane::dataplane_spec spec_; // the spec it was started with (ports: restart-only)

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "spec_from_config.hpp"
+
 #include "twamp/dataplane/clock.hpp"
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/port.hpp"
@@ -17,12 +19,6 @@
 #include "twamp/slowpath/control_server.hpp"
 
 namespace twamp::app {
-
-struct reflector_info {
-    std::string name;
-    std::string mode;
-    uint16_t slot = 0; // index of its counters in every worker's block
-};
 
 // Who owns what: "slow path" is main()'s loop on the first lcore; "readers" are the metrics
 // exporter's threads (prometheus-cpp), the DPDK telemetry thread, and the slow path itself

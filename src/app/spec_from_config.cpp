@@ -35,7 +35,7 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
     for (const auto& rc : cfg.reflectors) {
         dataplane::context_spec cs;
         cs.name = rc.name;
-        cs.slot = slots.slot_of(rc.name);
+        cs.slot = slots.assign(rc.name);
         cs.port = static_cast<uint16_t>(rc.port_index);
         cs.vlan = rc.vlan;
         for (const auto& a : rc.addresses) {
@@ -68,13 +68,28 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         // (the control table matches its packets), REFWAIT as the idle timeout.
         dataplane::context_spec cs;
         cs.name = control_context_name;
-        cs.slot = slots.slot_of(control_context_name);
+        cs.slot = slots.assign(control_context_name);
         cs.stateful = true;
         cs.inactivity_timeout_s = cfg.control.refwait;
         cs.max_sessions = cfg.control.max_sessions;
         s.contexts.push_back(std::move(cs));
     }
     return s;
+}
+
+std::vector<reflector_info> reflector_list(const config::config& cfg,
+                                           const dataplane::dataplane_spec& spec) {
+    std::vector<reflector_info> v;
+    for (std::size_t i = 0; i < spec.contexts.size(); ++i) {
+        const dataplane::context_spec& cs = spec.contexts[i];
+        if (cs.name == control_context_name) {
+            v.push_back({"twamp-control", "twamp", cs.slot});
+        } else {
+            // spec_from_config made contexts[i] from cfg.reflectors[i].
+            v.push_back({cs.name, std::string(config::to_string(cfg.reflectors[i].mode)), cs.slot});
+        }
+    }
+    return v;
 }
 
 } // namespace twamp::app

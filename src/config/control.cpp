@@ -1,8 +1,5 @@
 // The `control` section: the TWAMP-Control server (RFC 5357 §3): listener, modes, client
 // prefixes, limits and timers, receiver ports.
-#include <algorithm>
-#include <iterator>
-
 #include "sections.hpp"
 
 namespace twamp::config::detail {
@@ -35,18 +32,11 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
         std::string m_path = join(path, "modes");
         if (rd.sequence(*s, m_path, "mode names")) {
             c.modes = 0;
-            static constexpr std::pair<std::string_view, uint32_t> supported[] = {
-                    {"unauthenticated", mode_unauthenticated},
-                    {"individual-session-control", mode_individual_session_control},
-                    {"reflect-octets", mode_reflect_octets},
-                    {"symmetrical-size", mode_symmetrical_size},
-                    {"ptpv2-timestamps", mode_ptpv2_timestamps},
-            };
-            static constexpr std::string_view unsupported[] = {"authenticated", "encrypted",
-                                                               "mixed"};
             std::string expected = "one of";
-            for (auto& [n, bit] : supported) {
-                expected += " " + quote(n);
+            for (const auto& m : mode_names) {
+                if (m.supported) {
+                    expected += " " + quote(m.name);
+                }
             }
             for (int i = 0; i < s->getLength(); ++i) {
                 std::string e_path = at_index(m_path, i);
@@ -54,21 +44,18 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
                 if (!text) {
                     continue;
                 }
-                auto it = std::find_if(std::begin(supported), std::end(supported),
-                                       [&](const auto& p) { return p.first == *text; });
-                if (it == std::end(supported)) {
-                    bool known = std::find(std::begin(unsupported), std::end(unsupported), *text) !=
-                                 std::end(unsupported);
+                const auto* it = find_mode(*text);
+                if (!it || !it->supported) {
                     rd.fail((*s)[i], e_path,
-                            known ? "mode " + quote(*text) +
+                            it ? "mode " + quote(*text) +
                                             " is not supported by this server; expected " + expected
-                                  : "expected " + expected + ", got " + quote(*text));
+                               : "expected " + expected + ", got " + quote(*text));
                     continue;
                 }
-                if (c.modes & it->second) {
+                if (c.modes & it->bit) {
                     rd.fail((*s)[i], e_path, "duplicate mode " + quote(*text));
                 }
-                c.modes |= it->second;
+                c.modes |= it->bit;
             }
             if (!(c.modes & mode_unauthenticated)) {
                 rd.fail(*s, m_path,

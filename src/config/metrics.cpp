@@ -59,8 +59,7 @@ bool listen_address(metrics_config& mc, std::string_view text) {
     }
     mc.address = *a;
     mc.port = static_cast<uint16_t>(p);
-    mc.listen = a->is_v4() ? a->to_string() + ":" + std::to_string(p)
-                           : "[" + a->to_string() + "]:" + std::to_string(p);
+    mc.listen = net::endpoint_to_string(*a, mc.port);
     return true;
 }
 

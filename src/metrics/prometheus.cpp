@@ -4,10 +4,10 @@
 #include <cstring>
 #include <limits>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "twamp/net/sockaddr.hpp"
 
 namespace twamp::metrics {
 
@@ -230,29 +230,11 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     return b.take();
 }
 
-std::string listen_problem(const std::string& address, uint16_t port) {
+std::string listen_problem(const net::address& address, uint16_t port) {
     sockaddr_storage ss{};
-    socklen_t len = 0;
-    const bool v6 = address.find(':') != std::string::npos;
-    const std::string where = (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
-    if (v6) {
-        auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons(port);
-        if (inet_pton(AF_INET6, address.c_str(), &a->sin6_addr) != 1) {
-            return "cannot bind " + where + ": not an IPv6 address";
-        }
-        len = sizeof *a;
-    } else {
-        auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-        a->sin_family = AF_INET;
-        a->sin_port = htons(port);
-        if (inet_pton(AF_INET, address.c_str(), &a->sin_addr) != 1) {
-            return "cannot bind " + where + ": not an IPv4 address";
-        }
-        len = sizeof *a;
-    }
-    const int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const socklen_t len = net::to_sockaddr(address, port, ss);
+    const std::string where = net::endpoint_to_string(address, port);
+    const int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         return "cannot open a TCP socket for " + where + ": " + std::strerror(errno);
     }

@@ -12,26 +12,11 @@ namespace twamp::net {
 namespace {
 
 // Clears every bit of `bytes` after the first `length`.
-void mask(std::array<uint8_t, 16>& bytes, unsigned length) noexcept {
-    for (unsigned i = 0; i < bytes.size(); ++i) {
-        unsigned first_bit = i * 8;
-        if (first_bit >= length) {
-            bytes[i] = 0;
-        } else if (length - first_bit < 8) {
-            bytes[i] = static_cast<uint8_t>(bytes[i] & (0xff << (8 - (length - first_bit))));
-        }
-    }
-}
-
 bool prefix_equal(const address& a, const address& b, unsigned length) noexcept {
     if (a.family != b.family) {
         return false;
     }
-    auto x = a.bytes;
-    auto y = b.bytes;
-    mask(x, length);
-    mask(y, length);
-    return x == y;
+    return with_host_bits(a.bytes, length, false) == with_host_bits(b.bytes, length, false);
 }
 
 } // namespace
@@ -104,11 +89,13 @@ std::string mapped_to_string(const uint8_t* octets16) {
     return address::from_mapped(octets16).to_string();
 }
 
-address from_sockaddr(const sockaddr_storage& ss, uint16_t& port) noexcept {
+address from_sockaddr(const sockaddr_storage& ss, uint16_t& port, v4_mapped mapped) noexcept {
     if (ss.ss_family == AF_INET6) {
         const auto* s6 = reinterpret_cast<const sockaddr_in6*>(&ss);
         port = ntohs(s6->sin6_port);
-        return address::from_mapped(s6->sin6_addr.s6_addr);
+        return mapped == v4_mapped::as_ipv4
+                       ? address::from_mapped(s6->sin6_addr.s6_addr)
+                       : address::from_octets(ip_family::ipv6, s6->sin6_addr.s6_addr);
     }
     const auto* s4 = reinterpret_cast<const sockaddr_in*>(&ss);
     port = ntohs(s4->sin_port);
@@ -193,13 +180,18 @@ std::optional<prefix> prefix::parse(std::string_view text, bool allow_bare) noex
     return r;
 }
 
+std::string endpoint_to_string(const address& a, uint16_t port) {
+    const std::string p = ":" + std::to_string(port);
+    return a.is_v4() ? a.to_string() + p : "[" + a.to_string() + "]" + p;
+}
+
 std::string prefix::to_string() const {
     return address.to_string() + "/" + std::to_string(length);
 }
 
 prefix prefix::network() const noexcept {
     prefix r = *this;
-    mask(r.address.bytes, length);
+    r.address.bytes = with_host_bits(r.address.bytes, length, false);
     return r;
 }
 

@@ -1,5 +1,7 @@
 #include "twamp/proto/source_address.hpp"
 
+#include "twamp/net/address.hpp"
+
 namespace twamp::proto {
 
 std::array<uint8_t, 8> eui64_interface_id(const uint8_t* mac) noexcept {
@@ -21,15 +23,10 @@ subnet_addresses unanswerable_subnet_addresses(const std::array<uint8_t, 16>& ad
     if ((v6 && len > 126) || (!v6 && len > 30)) {
         return out;
     }
-    std::array<uint8_t, 16> net = addr, bcast = addr;
-    for (unsigned b = bits; b < 128; ++b) {
-        const auto bit = static_cast<uint8_t>(1u << (7 - b % 8));
-        net[b / 8] = static_cast<uint8_t>(net[b / 8] & ~bit);
-        bcast[b / 8] = static_cast<uint8_t>(bcast[b / 8] | bit);
-    }
-    out.addr[out.n++] = net; // IPv4 network address, IPv6 Subnet-Router anycast
+    // IPv4 network address, IPv6 Subnet-Router anycast; IPv4 directed broadcast.
+    out.addr[out.n++] = net::with_host_bits(addr, bits, false);
     if (!v6) {
-        out.addr[out.n++] = bcast;
+        out.addr[out.n++] = net::with_host_bits(addr, bits, true);
     }
     return out;
 }

@@ -27,26 +27,13 @@ std::string_view accept_meaning(uint8_t accept) noexcept {
 }
 
 std::string modes_to_string(uint32_t modes) {
-    struct bit {
-        uint32_t mask;
-        const char* name;
-    };
-    static constexpr bit bits[] = {
-            {tc::mode_unauthenticated, "unauthenticated"},
-            {tc::mode_authenticated, "authenticated"},
-            {tc::mode_encrypted, "encrypted"},
-            {tc::mode_mixed, "mixed"},
-            {tc::mode_individual_session_control, "individual session control"},
-            {tc::mode_reflect_octets, "reflect octets"},
-            {tc::mode_symmetrical_size, "symmetrical size"},
-    };
     std::string s;
     uint32_t rest = modes;
-    for (const bit& b : bits) {
-        if ((modes & b.mask) != 0) {
+    for (const auto& m : net::mode_names) {
+        if ((modes & m.bit) != 0 && !m.ping_name.empty()) {
             s += s.empty() ? "" : ", ";
-            s += b.name;
-            rest &= ~b.mask;
+            s += m.ping_name;
+            rest &= ~m.bit;
         }
     }
     if (rest != 0) {

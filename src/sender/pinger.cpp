@@ -80,7 +80,7 @@ int pinger::connect_flow(flow& f) {
         return rc;
     }
     f.src_s = endpoint(local);
-    f.local_port = port_of(local);
+    net::from_sockaddr(local, f.local_port, net::v4_mapped::as_ipv6);
     return 0;
 }
 
@@ -133,7 +133,7 @@ int pinger::setup_twamp() {
         if (int rc = open_flow(f, port, &local)) {
             return rc;
         }
-        f.local_port = port_of(local_address(f.fd));
+        net::from_sockaddr(local_address(f.fd), f.local_port, net::v4_mapped::as_ipv6);
     }
 
     const double timeout_s = o_.control_timeout_s();
@@ -146,8 +146,9 @@ int pinger::setup_twamp() {
     if (!control_->open()) {
         return fail();
     }
-    const config::ip_address ours = to_ip(local);
-    const config::ip_address theirs = to_ip(server_);
+    uint16_t port = 0;
+    const net::address ours = net::from_sockaddr(local, port, net::v4_mapped::as_ipv6);
+    const net::address theirs = net::from_sockaddr(server_, port, net::v4_mapped::as_ipv6);
     for (std::size_t i = 0; i < flows_.size(); ++i) {
         flow& f = flows_[i];
         auto req = build_session_request(o_, i, ours, f.local_port, theirs);
@@ -179,7 +180,7 @@ run_info pinger::describe() const {
         s.src_s = f.src_s;
         s.dst_s = f.dst_s;
         s.sender_port = f.local_port;
-        s.receiver_port = port_of(f.dst);
+        net::from_sockaddr(f.dst, s.receiver_port, net::v4_mapped::as_ipv6);
         s.requested_port = f.requested_port;
         s.sid = f.sid;
         info.sessions.push_back(std::move(s));

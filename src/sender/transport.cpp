@@ -36,18 +36,9 @@ clock_state read_clock_state() noexcept {
 }
 
 std::string endpoint(const sockaddr_storage& ss) {
-    char buf[INET6_ADDRSTRLEN] = "?";
     uint16_t port = 0;
-    if (ss.ss_family == AF_INET6) {
-        const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-        inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-        port = ntohs(a->sin6_port);
-        return "[" + std::string(buf) + "]:" + std::to_string(port);
-    }
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-    port = ntohs(a->sin_port);
-    return std::string(buf) + ":" + std::to_string(port);
+    const net::address a = net::from_sockaddr(ss, port, net::v4_mapped::as_ipv6);
+    return net::endpoint_to_string(a, port);
 }
 
 bool same_endpoint(const sockaddr_storage& a, const sockaddr_storage& b) noexcept {
@@ -63,23 +54,6 @@ bool same_endpoint(const sockaddr_storage& a, const sockaddr_storage& b) noexcep
     const auto* x = reinterpret_cast<const sockaddr_in*>(&a);
     const auto* y = reinterpret_cast<const sockaddr_in*>(&b);
     return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-}
-
-config::ip_address to_ip(const sockaddr_storage& ss) noexcept {
-    config::ip_address a;
-    if (ss.ss_family == AF_INET6) {
-        a.family = config::ip_family::ipv6;
-        std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr, 16);
-    } else {
-        a.family = config::ip_family::ipv4;
-        std::memcpy(a.bytes.data(), &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, 4);
-    }
-    return a;
-}
-
-uint16_t port_of(const sockaddr_storage& ss) noexcept {
-    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
-                                          : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
 }
 
 void set_port(sockaddr_storage& ss, uint16_t port) noexcept {

@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "twamp/config/ip.hpp"
+#include "twamp/net/address.hpp"
+#include "twamp/net/sockaddr.hpp"
 #include "twamp/sender/control.hpp"
 
 namespace twamp::sender {
@@ -31,12 +32,11 @@ struct clock_state {
 
 clock_state read_clock_state() noexcept;
 
-// "198.18.0.2:862", "[2001:2::2]:862".
+// "198.18.0.2:862", "[2001:2::2]:862" (an IPv4-mapped address stays IPv6: as the socket has it).
 std::string endpoint(const sockaddr_storage& ss);
 bool same_endpoint(const sockaddr_storage& a, const sockaddr_storage& b) noexcept;
-// sockaddr <-> the control library's address type (Request-TW-Session fields).
-config::ip_address to_ip(const sockaddr_storage& ss) noexcept;
-uint16_t port_of(const sockaddr_storage& ss) noexcept;
+// (The address and port of a sockaddr, e.g. for Request-TW-Session fields: net::from_sockaddr
+// with net::v4_mapped::as_ipv6.)
 void set_port(sockaddr_storage& ss, uint16_t port) noexcept;
 socklen_t sockaddr_len(const sockaddr_storage& ss) noexcept;
 // The socket's local endpoint.

@@ -60,10 +60,7 @@ using namespace net::modes;
 // The security modes: exactly one of them is chosen in Set-Up-Response.
 inline constexpr uint32_t security_modes =
         mode_unauthenticated | mode_authenticated | mode_encrypted | mode_mixed;
-// What this implementation can serve: unauthenticated plus the feature bits.
-inline constexpr uint32_t supported_modes = mode_unauthenticated | mode_individual_session_control |
-                                            mode_reflect_octets | mode_symmetrical_size |
-                                            mode_ptpv2_timestamps;
+// What this implementation can serve (supported_modes): from the table in twamp/net/modes.hpp.
 
 // The first octet of a command sent by the Control-Client (RFC 4656 §3.3, RFC 5357 §8.4,
 // RFC 5938 §5). 0 Reserved, 1 Forbidden, 4 Reserved, 6 Experimentation are never accepted.

@@ -14,6 +14,7 @@
 #include <prometheus/metric_family.h>
 
 #include "twamp/metrics/stats.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::metrics {
 
@@ -22,12 +23,12 @@ using label_list = std::vector<std::pair<std::string, std::string>>;
 // The families for one snapshot; `labels` (metrics.labels) go on every series.
 std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_list& labels);
 
-// Why the exporter cannot listen on `address` (IPv4 or IPv6 text) and TCP `port`: binds a
+// Why the exporter cannot listen on `address` (IPv4 or IPv6) and TCP `port`: binds a
 // socket there the way civetweb does (SO_REUSEADDR) and returns the system's reason, e.g.
 // "cannot bind 127.0.0.1:9862: Address already in use (another process listens there)", or
 // "" when it could be bound. prometheus::Exposer only says "null context when constructing
 // CivetServer" (issue 11 item 13).
-std::string listen_problem(const std::string& address, uint16_t port);
+std::string listen_problem(const net::address& address, uint16_t port);
 
 // A Collectable that gathers at scrape time (the workers never call prometheus-cpp).
 class collector : public prometheus::Collectable {

@@ -61,8 +61,29 @@ struct address {
     friend bool operator==(const address&, const address&) = default;
 };
 
+// `a`:`port` as text: "198.18.0.2:862", "[2001:2::2]:862".
+std::string endpoint_to_string(const address& a, uint16_t port);
+
 // Text of a 16-octet key-form address (IPv4-mapped shown as IPv4).
 std::string mapped_to_string(const uint8_t* octets16);
+
+// `bytes` with every bit from bit `length` on (counted from the first octet's most significant)
+// cleared, or set when `ones`: the network of a prefix of that length, or the top of its range
+// (a directed broadcast in the 16-octet key form, with `length` + 96 for IPv4). Header-only:
+// src/proto uses it too.
+constexpr std::array<uint8_t, 16> with_host_bits(std::array<uint8_t, 16> bytes, unsigned length,
+                                                 bool ones) noexcept {
+    for (unsigned i = 0; i < bytes.size(); ++i) {
+        const unsigned first_bit = i * 8;
+        if (first_bit >= length) {
+            bytes[i] = ones ? 0xff : 0;
+        } else if (length - first_bit < 8) {
+            const auto host = static_cast<uint8_t>(0xff >> (length - first_bit));
+            bytes[i] = static_cast<uint8_t>(ones ? bytes[i] | host : bytes[i] & ~host);
+        }
+    }
+    return bytes;
+}
 
 // An address with a prefix length. The same type serves two purposes:
 //  - an ACL prefix: host bits are zero (the config loader rejects anything else);

@@ -43,7 +43,8 @@ public:
 // unspecified", ... as the text the user reads; "unknown Accept value" beyond 5.
 std::string_view accept_meaning(uint8_t accept) noexcept;
 
-// Modes bits as words, for messages: "unauthenticated, authenticated, ...".
+// Modes bits as words, for messages: "unauthenticated, authenticated, ...", the ping_name
+// column of net::mode_names; bits without one as "unknown bits 0x...".
 std::string modes_to_string(uint32_t modes);
 
 // Octets of padding the Request-TW-Session asks for so that a test request has `payload`

@@ -2,6 +2,10 @@
 #include <regex>
 #include <string>
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <prometheus/text_serializer.h>
 
@@ -190,5 +194,32 @@ TEST(names, exception_directions_and_to_wire_drops) {
     s.to_wire = 7;
     const std::string t = text(s);
     EXPECT_NE(t.find("twamp_reflector_exception_packets_total{direction=\"to_wire\"} 7\n"),
+              std::string::npos);
+}
+
+// listen_problem: the system's reason, after "cannot bind <address>:<port>: ".
+TEST(listen_problem, port_in_use_and_address_not_ours) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(fd, 1), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    const uint16_t port = ntohs(a.sin_port);
+    const net::address lo = net::address::v4(127, 0, 0, 1);
+    const std::string where = "cannot bind 127.0.0.1:" + std::to_string(port) + ": ";
+    const std::string why = listen_problem(lo, port);
+    EXPECT_EQ(why.rfind(where, 0), 0U) << why;
+    EXPECT_NE(why.find("(another process listens there"), std::string::npos) << why;
+    close(fd);
+    EXPECT_EQ(listen_problem(lo, port), "");
+
+    // TEST-NET-1 / documentation prefixes: no interface has them.
+    EXPECT_NE(listen_problem(net::address::v4(192, 0, 2, 1), 9).find("cannot bind 192.0.2.1:9: "),
+              std::string::npos);
+    EXPECT_NE(listen_problem(*net::address::parse("2001:db8::1"), 9).find("[2001:db8::1]:9"),
               std::string::npos);
 }

@@ -106,11 +106,40 @@ TEST(address_sockaddr, dual_stack_peer_reads_as_ipv4) {
     uint16_t port = 0;
     EXPECT_EQ(from_sockaddr(ss, port), address::v4(198, 18, 0, 7));
     EXPECT_EQ(port, 4000);
+    port = 0;
+    const address kept = from_sockaddr(ss, port, v4_mapped::as_ipv6);
+    EXPECT_TRUE(kept.is_v6());
+    EXPECT_EQ(kept.to_string(), "::ffff:198.18.0.7");
+    EXPECT_EQ(port, 4000);
+    EXPECT_EQ(from_sockaddr(ss, port, v4_mapped::as_ipv4), address::v4(198, 18, 0, 7));
+}
+
+TEST(address_sockaddr, endpoint_text) {
+    EXPECT_EQ(endpoint_to_string(address::v4(198, 18, 0, 2), 862), "198.18.0.2:862");
+    EXPECT_EQ(endpoint_to_string(*address::parse("2001:2::2"), 862), "[2001:2::2]:862");
+    EXPECT_EQ(endpoint_to_string(*address::parse("::ffff:198.18.0.7"), 1), "[::ffff:198.18.0.7]:1");
 }
 
 TEST(prefix_host, is_full_length) {
     EXPECT_EQ(prefix::host(address::v4(1, 2, 3, 4)).to_string(), "1.2.3.4/32");
     EXPECT_EQ(prefix::host(v6("2001:2::2")).to_string(), "2001:2::2/128");
+}
+
+TEST(with_host_bits, clears_or_sets_from_the_length_on) {
+    const std::array<uint8_t, 16> a{0x20, 0x01, 0x0d, 0xb8, 0xab, 0xcd, 0, 0,
+                                    0,    0,    0,    0,    0,    0,    0, 1};
+    const std::array<uint8_t, 16> n{0x20, 0x01, 0x0d, 0xb8, 0xa8};
+    EXPECT_EQ(with_host_bits(a, 37, false), n);
+    std::array<uint8_t, 16> top{0x20, 0x01, 0x0d, 0xb8, 0xaf};
+    for (unsigned i = 5; i < 16; ++i) {
+        top[i] = 0xff;
+    }
+    EXPECT_EQ(with_host_bits(a, 37, true), top);
+    EXPECT_EQ(with_host_bits(a, 128, false), a);
+    EXPECT_EQ(with_host_bits(a, 128, true), a);
+    EXPECT_EQ(with_host_bits(a, 0, false), (std::array<uint8_t, 16>{}));
+    EXPECT_EQ(with_host_bits(a, 40, false)[4], 0xab); // an octet boundary keeps the whole octet
+    static_assert(with_host_bits({0xff}, 4, false)[0] == 0xf0);
 }
 
 TEST(modes, names_and_values_are_the_rfc_bits) {
@@ -123,13 +152,19 @@ TEST(modes, names_and_values_are_the_rfc_bits) {
               "unauthenticated reflect-octets");
     EXPECT_EQ(modes_to_string(0), "");
     uint32_t all = 0;
-    for (const auto& [bit, name] : mode_names) {
-        EXPECT_EQ(all & bit, 0U) << name;
-        all |= bit;
+    for (const auto& m : mode_names) {
+        EXPECT_EQ(all & m.bit, 0U) << m.name;
+        all |= m.bit;
     }
     EXPECT_EQ(modes_to_string(all),
               "unauthenticated authenticated encrypted mixed individual-session-control "
               "reflect-octets symmetrical-size ptpv2-timestamps");
+    EXPECT_EQ(supported_modes, mode_unauthenticated | mode_individual_session_control |
+                                       mode_reflect_octets | mode_symmetrical_size |
+                                       mode_ptpv2_timestamps);
+    ASSERT_NE(find_mode("reflect-octets"), nullptr);
+    EXPECT_EQ(find_mode("reflect-octets")->bit, mode_reflect_octets);
+    EXPECT_EQ(find_mode("reflect octets"), nullptr);
 }
 
 TEST(port_range, contains_is_inclusive) {

@@ -467,6 +467,9 @@ TEST(SenderControl, ModesInWords) {
     EXPECT_EQ(modes_to_string(1 | 16 | 64), "unauthenticated, individual session control, "
                                             "symmetrical size");
     EXPECT_EQ(modes_to_string(1 | 0x100), "unauthenticated, unknown bits 0x100");
+    EXPECT_EQ(modes_to_string(2 | 4 | 8 | 32), "authenticated, encrypted, mixed, reflect octets");
+    // twamp-ping has never named the PTPv2 bit (RFC 8186): it stays among the unknown bits.
+    EXPECT_EQ(modes_to_string(1 | 512 | 0x100), "unauthenticated, unknown bits 0x300");
 }
 
 } // namespace

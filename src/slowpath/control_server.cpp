@@ -310,7 +310,7 @@ void control_server::check_refwait(uint64_t now_ns) {
     std::vector<control::sid_t> idle;
     for (const auto& [sid, s] : sessions_) {
         const uint64_t last = activity_->last[s.info.receiver_port].load(std::memory_order_relaxed);
-        if (s.started && s.owner_fd >= 0 && last && now - last > limit) {
+        if (s.started && s.owner_fd >= 0 && dataplane::idle_longer_than(now, last, limit)) {
             idle.push_back(sid);
         }
     }

@@ -26,6 +26,7 @@
 #include "../unit/proto/test_util.hpp"
 
 #include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/control_table.hpp"
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/sessions.hpp"
 #include "twamp/dataplane/snapshot.hpp"
@@ -1130,6 +1131,19 @@ TEST(worker_stages, each_round_reports_quiescent_state_and_serves_queries) {
     EXPECT_EQ(rte_rcu_qsbr_check(qsv, t3, false), 1); // offline: nothing to wait for
     rp.collect();
     rte_free(qsv);
+}
+
+// RFC 5357 §4.2 REFWAIT over the workers' port activity: a worker's TSC stamp taken after the
+// slow path read its own `now` (another core, a burst that started later) is activity, never an
+// idle time of ~2^64 cycles (that ended a live TWAMP-Control session between two test packets).
+TEST(control_refwait, idle_only_when_now_is_past_last_by_more_than_the_limit) {
+    const uint64_t limit = 1000;
+    EXPECT_FALSE(dataplane::idle_longer_than(5000, 0, limit)) << "never active: not idle";
+    EXPECT_FALSE(dataplane::idle_longer_than(5000, 4500, limit));
+    EXPECT_FALSE(dataplane::idle_longer_than(5000, 4000, limit)) << "exactly the limit";
+    EXPECT_TRUE(dataplane::idle_longer_than(5000, 3999, limit));
+    EXPECT_FALSE(dataplane::idle_longer_than(5000, 5001, limit)) << "stamped after now";
+    EXPECT_FALSE(dataplane::idle_longer_than(5000, 5000 + (uint64_t{1} << 40), limit));
 }
 
 } // namespace

@@ -50,6 +50,14 @@ inline void touch(port_activity* activity, uint16_t port, uint64_t tsc) noexcept
     }
 }
 
+// REFWAIT: whether a port last active at `last` (0: never) has been idle for more than `limit`
+// TSC cycles at `now`. A worker may store a `last` later than the `now` the slow path read just
+// before (another core, a burst that started after): that is activity, not an idle time of
+// 2^64 - (last - now) cycles.
+inline bool idle_longer_than(uint64_t now, uint64_t last, uint64_t limit) noexcept {
+    return last != 0 && now > last && now - last > limit;
+}
+
 class control_table {
 public:
     control_table() = default;

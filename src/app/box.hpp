@@ -76,7 +76,6 @@ public:
     bool seen_by_workers(uint64_t token) const noexcept { return views_.seen(token); }
     // Frees the retired views no worker can still see (every slow-path round). Never waits.
     unsigned reclaim() noexcept { return views_.reclaim(); }
-    const dataplane::view* current_view() const noexcept { return views_.current(); }
 
     // End of the run: the control server closes its sessions, the workers stop, the rings are
     // drained (counted), the metrics stop, the ports close. Returns the mbufs still in use (a

@@ -20,8 +20,8 @@
 
 namespace twamp::app {
 
-// Who owns what: "slow path" is main()'s loop on the first lcore; "readers" are the metrics
-// exporter's threads (prometheus-cpp), the DPDK telemetry thread, and the slow path itself
+// Who owns what: "slow path" is app::run_slow_path (loop.cpp) on the first lcore; "readers" are the
+// metrics exporter's threads (prometheus-cpp), the DPDK telemetry thread, and the slow path itself
 // (warnings, --stats-period, exit summary), all through gather().
 struct runtime {
     // Set by the slow path before any reader or worker starts, constant afterwards (the

@@ -1,6 +1,6 @@
-// seqlocked<T> (src/dataplane/seqlocked.hpp): a reader always gets one whole published value,
-// never a mix of two, while a writer publishes as fast as it can. No EAL needed: rte_seqlock is
-// header-only.
+// seqlocked<T> (include/twamp/dataplane/seqlocked.hpp): a reader always gets one whole published
+// value, never a mix of two, while a writer publishes as fast as it can. No EAL needed: rte_seqlock
+// is header-only.
 #include <atomic>
 #include <cstdint>
 #include <thread>

@@ -1,8 +1,8 @@
 // One table per fact that more than one printer shows: the residence-time buckets, why a frame
 // from the kernel did not reach the wire, and the two exception-path directions. The workers
-// count by these tables (src/dataplane/counters.hpp); the exit summary, the --stats-period
-// lines, the DPDK telemetry commands and the Prometheus exposition print from them. Drop
-// reasons have theirs in twamp/proto/drop_reason.hpp. Plain values: no DPDK.
+// count by these tables (include/twamp/dataplane/counters.hpp); the exit summary, the
+// --stats-period lines, the DPDK telemetry commands and the Prometheus exposition print from them.
+// Drop reasons have theirs in twamp/proto/drop_reason.hpp. Plain values: no DPDK.
 //
 // The printed names are external contracts: Prometheus metric and label values and telemetry
 // JSON keys (README, tests/integration), and the exit summary's words (lab_tests.py parses

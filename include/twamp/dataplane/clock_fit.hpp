@@ -1,0 +1,59 @@
+// A device clock against the TSC, from bracketed reads: every refresh the slow path reads the
+// device clock a few times, each read between two TSC reads, and keeps the narrowest bracket;
+// a line fitted over a window of such samples follows the device's drift. The fit says how far
+// off it can be (measured: the bracket and the residuals), notices a step of the device clock
+// and re-anchors, saying so until it has settled again. Plain arithmetic, no DPDK: the slow
+// path feeds it, port.cpp composes it with the system clock's map (clock.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace twamp::dataplane {
+
+// One read of the device clock (device units) between two TSC reads.
+struct clock_read {
+    uint64_t tsc_before = 0;
+    uint64_t raw = 0;
+    uint64_t tsc_after = 0;
+};
+
+struct clock_fit_params {
+    double tsc_hz = 0;    // TSC frequency (rte_get_tsc_hz)
+    double raw_hz = 1e9;  // nominal device units per second (1e9: a nanosecond clock)
+    unsigned window = 64; // samples in the fit (at the slow path's ~100 ms: ~6 s)
+    // A sample further than this (in ns) from where the fit puts it, beyond the fit's own
+    // error, is a step of the device clock: the window restarts from it.
+    uint64_t step_ns = 20'000;
+    unsigned settle = 4; // samples after a (re)start before the fit is trusted (settling())
+};
+
+class clock_fit {
+public:
+    explicit clock_fit(const clock_fit_params& p) noexcept;
+
+    enum class event : uint8_t { none, started, stepped };
+    // One refresh: the narrowest of `n` reads is the sample (n >= 1).
+    event add(const clock_read* reads, std::size_t n) noexcept;
+
+    bool ready() const noexcept;    // at least one sample
+    bool settling() const noexcept; // fewer than params.settle samples since (re)start
+
+    // The fit: raw(tsc) = base_raw + (tsc - base_tsc) * raw_per_tsc_q32 / 2^32 (signed
+    // difference; base is the latest sample's point on the line).
+    uint64_t base_tsc() const noexcept;
+    uint64_t base_raw() const noexcept;
+    uint64_t raw_per_tsc_q32() const noexcept;
+    uint64_t raw_at(uint64_t tsc) const noexcept;
+
+    // How far raw_at() can be from the device clock, in ns, for a tsc within one refresh
+    // interval of base_tsc: half the widest bracket in the window, plus the largest residual
+    // of a window sample from the line, plus, while settling after a step, the step's size.
+    uint64_t error_ns() const noexcept;
+
+    uint64_t steps() const noexcept;       // steps seen since construction
+    int64_t last_step_ns() const noexcept; // the last step's size (device clock minus fit)
+    std::size_t samples() const noexcept;  // in the window now
+};
+
+} // namespace twamp::dataplane

@@ -148,6 +148,11 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
     }
 
     clock_.init();
+    // Each port's first mapping (a device clock: its first bracketed sample; the slow path
+    // refits it every ~100 ms from here on).
+    for (auto& pr : ports) {
+        dataplane::refresh_port_time(*pr, clock_.read());
+    }
     std::unique_ptr<dataplane::snapshot> snap =
             dataplane::snapshot::build(spec, n_workers_, 0, error);
     if (!snap) {
@@ -196,7 +201,11 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
             wp.port_index = static_cast<uint16_t>(p);
             wp.queue = static_cast<uint16_t>(w);
             wp.mac = ports[p]->mac;
-            wp.ts = ports[p]->ts.get();
+            wp.time = ports[p]->time.get();
+            if (ports[p]->tx_timestamps) {
+                wp.tx_ts_busy = &ports[p]->tx_ts_busy;
+                wp.read_tx_timestamp = ports[p]->ops->read_tx_timestamp;
+            }
             wp.to_wire = w == 0 ? wire_rings_[p] : nullptr;
             wa.ports.push_back(wp);
         }

@@ -36,6 +36,11 @@ metrics::box_stats gather(const runtime& rt) {
         s.sessions_created += c.sessions_created.load(std::memory_order_relaxed);
         s.sessions_aged += c.sessions_aged.load(std::memory_order_relaxed);
         s.sessions_table_full += c.sessions_table_full.load(std::memory_order_relaxed);
+        s.t3_fallback += c.t3_fallback.load(std::memory_order_relaxed);
+        s.t3_clamped += c.t3_clamped.load(std::memory_order_relaxed);
+        s.tx_ts_requested += c.tx_ts_requested.load(std::memory_order_relaxed);
+        s.tx_ts_read += c.tx_ts_read.load(std::memory_order_relaxed);
+        s.tx_ts_missed += c.tx_ts_missed.load(std::memory_order_relaxed);
         for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
             s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
         }
@@ -77,6 +82,11 @@ metrics::box_stats gather(const runtime& rt) {
         metrics::port_stats ps;
         ps.name = p->name;
         ps.timestamp_source = p->ts_source();
+        ps.t3_method = dataplane::to_string(p->method());
+        ps.follow_up_tx_timestamps = p->tx_timestamps;
+        ps.clock_error_s =
+                static_cast<double>(p->clock_error_ns.load(std::memory_order_relaxed)) * 1e-9;
+        ps.clock_steps = p->clock_steps.load(std::memory_order_relaxed);
         rte_eth_stats st{};
         if (rte_eth_stats_get(p->port_id, &st) == 0) {
             ps.nic_ok = true;

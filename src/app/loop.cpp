@@ -125,8 +125,14 @@ void run_slow_path(box& b, const loop_settings& sig) {
         uint64_t now = rte_rdtsc();
         if (now - last_cal > hz / 10) {
             b.clock().recalibrate();
+            const dataplane::clock_map sys = b.clock().read();
             for (auto& p : rt.ports) {
-                dataplane::recalibrate_port_clock(*p);
+                if (dataplane::refresh_port_time(*p, sys)) {
+                    TWAMP_LOG(WARNING,
+                              "port %s: the device clock stepped by %lld ns; its mapping restarts "
+                              "(replies say so in their Error Estimate until it has settled)",
+                              p->name.c_str(), static_cast<long long>(p->fit->last_step_ns()));
+                }
             }
             last_cal = now;
         }

@@ -23,6 +23,22 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
             ps.hw_timestamps = dataplane::hw_ts_mode::off;
             break;
         }
+        switch (pc.t3) {
+        case config::t3_method::automatic:
+            ps.t3 = dataplane::t3_request::automatic;
+            break;
+        case config::t3_method::scheduled:
+            ps.t3 = dataplane::t3_request::scheduled;
+            break;
+        case config::t3_method::device_clock:
+            ps.t3 = dataplane::t3_request::device_clock;
+            break;
+        case config::t3_method::software:
+            ps.t3 = dataplane::t3_request::software;
+            break;
+        }
+        ps.t3_lead_ns = pc.t3_lead_ns;
+        ps.tx_timestamps = pc.tx_ts != config::tx_timestamps::off;
         if (pc.hw_clock) {
             ps.hw_clock_stated = true;
             ps.hw_clock_ns_per_unit = pc.hw_clock->unit == config::clock_unit::us ? 1000 : 1;

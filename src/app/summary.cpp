@@ -20,12 +20,13 @@ void print_startup(const box& b, const char* version) {
         const auto& pr = *ports[p];
         const auto* m = pr.mac.addr_bytes;
         std::printf(
-                "  port %s: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x, timestamps %s%s, rss %s, "
-                "exception %s\n",
+                "  port %s: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x, timestamps %s%s, t3 %s%s, "
+                "rss %s, exception %s\n",
                 pr.name.c_str(), spec.ports[p].device.c_str(), pr.driver.c_str(), m[0], m[1], m[2],
                 m[3], m[4], m[5], pr.ts_source(),
-                pr.ts ? (pr.ts_calibrated ? " (device clock, calibrated)" : " (stated unit)") : "",
-                pr.rss ? "on" : "off",
+                pr.time ? (pr.fit ? " (device clock, fitted)" : " (stated unit)") : "",
+                dataplane::to_string(pr.method()),
+                pr.tx_timestamps ? ", follow-up tx timestamps" : "", pr.rss ? "on" : "off",
                 spec.ports[p].exception_iface.empty() ? "none"
                                                       : spec.ports[p].exception_iface.c_str());
     }

@@ -252,6 +252,41 @@ int cmd_clock(runtime& rt, rte_tel_data* d) {
         o.absorb(op);
     }
     o.container("timestamp_source", ports);
+    // Per port: the T3 method in force, its mapping's error and steps, follow-up sampling.
+    rte_tel_data* methods = rte_tel_data_alloc();
+    if (methods) {
+        rte_tel_data_start_dict(methods);
+        out om(methods);
+        std::set<std::string> used;
+        for (const auto& p : rt.ports) {
+            om.str(dict_key(p->name, used).c_str(), dataplane::to_string(p->method()));
+        }
+        o.absorb(om);
+    }
+    o.container("t3_method", methods);
+    rte_tel_data* errs = rte_tel_data_alloc();
+    if (errs) {
+        rte_tel_data_start_dict(errs);
+        out oe(errs);
+        std::set<std::string> used;
+        for (const auto& p : rt.ports) {
+            oe.u64(dict_key(p->name, used).c_str(),
+                   p->clock_error_ns.load(std::memory_order_relaxed));
+        }
+        o.absorb(oe);
+    }
+    o.container("port_clock_error_ns", errs);
+    rte_tel_data* steps = rte_tel_data_alloc();
+    if (steps) {
+        rte_tel_data_start_dict(steps);
+        out os(steps);
+        std::set<std::string> used;
+        for (const auto& p : rt.ports) {
+            os.u64(dict_key(p->name, used).c_str(), p->clock_steps.load(std::memory_order_relaxed));
+        }
+        o.absorb(os);
+    }
+    o.container("port_clock_steps", steps);
     return o.rc();
 }
 

@@ -39,6 +39,12 @@ std::string fmt(const ip_prefix& v) {
 std::string fmt(hw_timestamps v) {
     return quoted(to_string(v));
 }
+std::string fmt(t3_method v) {
+    return quoted(to_string(v));
+}
+std::string fmt(tx_timestamps v) {
+    return quoted(to_string(v));
+}
 std::string fmt(reflector_mode v) {
     return quoted(to_string(v));
 }
@@ -141,6 +147,9 @@ public:
             vlans(path_of(path, key("ports[].vlans")), p->vlans, n.vlans);
             field(path, key("ports[].hw-timestamps"), p->timestamps, n.timestamps);
             field(path, key("ports[].hw-clock"), p->hw_clock, n.hw_clock);
+            field(path, key("ports[].t3-method"), p->t3, n.t3);
+            field(path, key("ports[].t3-lead-ns"), p->t3_lead_ns, n.t3_lead_ns);
+            field(path, key("ports[].tx-timestamps"), p->tx_ts, n.tx_ts);
             field(path, key("ports[].exception.iface"), p->exception.iface, n.exception.iface);
             field(path, key("ports[].exception.rate-limit-pps"), p->exception.rate_limit_pps,
                   n.exception.rate_limit_pps);
@@ -269,6 +278,24 @@ std::string to_string(const change& c) {
         break;
     }
     return r + (c.reloadable ? " (reloadable)" : " (restart required)");
+}
+
+std::string_view to_string(t3_method v) noexcept {
+    switch (v) {
+    case t3_method::automatic:
+        return "auto";
+    case t3_method::scheduled:
+        return "scheduled";
+    case t3_method::device_clock:
+        return "device-clock";
+    case t3_method::software:
+        return "software";
+    }
+    return "?";
+}
+
+std::string_view to_string(tx_timestamps v) noexcept {
+    return v == tx_timestamps::off ? "off" : "auto";
 }
 
 std::string_view to_string(hw_timestamps v) noexcept {

@@ -277,6 +277,23 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
             }
         }
     }
+    rd.read_enum(g, "t3-method", path, p.t3,
+                 {{"auto", t3_method::automatic},
+                  {"scheduled", t3_method::scheduled},
+                  {"device-clock", t3_method::device_clock},
+                  {"software", t3_method::software}});
+    if (p.timestamps == hw_timestamps::off &&
+        (p.t3 == t3_method::scheduled || p.t3 == t3_method::device_clock)) {
+        if (auto* s = rd.member(g, "t3-method")) {
+            rd.fail(*s, join(path, "t3-method"),
+                    "T3 from the device clock needs T2 from it too (one clock per reply), but "
+                    "hw-timestamps = \"off\"; expected t3-method = \"auto\" or \"software\", "
+                    "or hw-timestamps = \"auto\" or \"on\"");
+        }
+    }
+    rd.read_int(g, "t3-lead-ns", path, p.t3_lead_ns, 100, 10'000'000);
+    rd.read_enum(g, "tx-timestamps", path, p.tx_ts,
+                 {{"auto", tx_timestamps::automatic}, {"off", tx_timestamps::off}});
     p.exception.iface = p.name;
     m.iface = m.name;
     if (auto* s = rd.member(g, "exception")) {

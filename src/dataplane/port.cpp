@@ -1,12 +1,15 @@
 #include "twamp/dataplane/port.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <ctime>
 
 #include <net/if.h>
 
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_mbuf_dyn.h>
 
 #include "twamp/dataplane/clock.hpp"
 
@@ -48,23 +51,91 @@ bool probe_device(const std::string& devargs, uint16_t& port_id, std::string& er
 
 namespace {
 
-// Drivers that stamp RX mbufs through the timestamp dynamic field without offering
-// RTE_ETH_RX_OFFLOAD_TIMESTAMP (net_pcap writes the capture record time, in microseconds since
-// the Unix epoch in DPDK 22.11).
-bool marks_timestamps_unasked(const std::string& driver) {
-    return driver == "net_pcap";
+const char* method_name(t3_request r) noexcept {
+    switch (r) {
+    case t3_request::automatic:
+        return "auto";
+    case t3_request::scheduled:
+        return "scheduled";
+    case t3_request::device_clock:
+        return "device-clock";
+    case t3_request::software:
+        return "software";
+    }
+    return "?";
+}
+
+// One read of the device clock in device units: rte_eth_read_clock, or the IEEE 1588 time.
+int read_device(const port_runtime& pr, uint64_t& raw) noexcept {
+    if (pr.read_via_timesync) {
+        timespec ts{};
+        const int rc = pr.ops->read_time(pr.port_id, &ts);
+        raw = static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s +
+              static_cast<uint64_t>(ts.tv_nsec);
+        return rc;
+    }
+    return pr.ops->read_clock(pr.port_id, &raw);
+}
+
+// A refresh's bracketed reads: each device read between two TSC reads (clock_fit keeps the
+// narrowest). Returns how many succeeded.
+std::size_t bracketed_reads(const port_runtime& pr, clock_read* out, std::size_t n) noexcept {
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        clock_read r;
+        r.tsc_before = rte_rdtsc_precise();
+        const int rc = read_device(pr, r.raw);
+        r.tsc_after = rte_rdtsc_precise();
+        if (rc == 0) {
+            out[k++] = r;
+        }
+    }
+    return k;
+}
+
+// The device's nominal rate in units per second: two bracketed reads `ms` apart (start-up).
+double measure_raw_hz(const port_runtime& pr, unsigned ms) noexcept {
+    clock_read a[3], b[3];
+    if (bracketed_reads(pr, a, 3) == 0) {
+        return 0;
+    }
+    timespec d{0, static_cast<long>(ms) * 1'000'000L};
+    nanosleep(&d, nullptr);
+    if (bracketed_reads(pr, b, 3) == 0) {
+        return 0;
+    }
+    const double tsc = static_cast<double>((b[0].tsc_before + b[0].tsc_after) / 2 -
+                                           (a[0].tsc_before + a[0].tsc_after) / 2);
+    const double raw = static_cast<double>(static_cast<int64_t>(b[0].raw - a[0].raw));
+    if (tsc <= 0 || raw <= 0) {
+        return 0;
+    }
+    return raw * static_cast<double>(rte_get_tsc_hz()) / tsc;
 }
 
 } // namespace
 
+const char* to_string(t3_method m) noexcept {
+    switch (m) {
+    case t3_method::software:
+        return "software";
+    case t3_method::device_clock:
+        return "device-clock";
+    case t3_method::scheduled:
+        return "scheduled";
+    }
+    return "?";
+}
+
 bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uint16_t rx_desc,
-                uint16_t tx_desc, rte_mempool* pool, std::string& error) {
+                uint16_t tx_desc, rte_mempool* pool, std::string& error, const device_ops& ops) {
     const std::string where = "port " + spec.name + " (" + spec.device + ")";
     if (!probe_device(spec.device, pr.port_id, error)) {
         error = where + ": " + error;
         return false;
     }
     pr.name = spec.name;
+    pr.ops = &ops;
     rte_eth_dev_info info{};
     int rc = rte_eth_dev_info_get(pr.port_id, &info);
     if (rc != 0) {
@@ -72,6 +143,8 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
         return false;
     }
     pr.driver = info.driver_name ? info.driver_name : "";
+    pr.caps = ops.caps(pr.port_id, info);
+    const device_caps& caps = pr.caps;
     const uint16_t nq = static_cast<uint16_t>(n_workers);
     if (nq > info.max_rx_queues || nq > info.max_tx_queues) {
         error = where + ": " + std::to_string(n_workers) +
@@ -81,6 +154,56 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
         return false;
     }
 
+    // Which clock T2 and T3 come from: one per reply (port_time.hpp).
+    const bool want_hw = spec.hw_timestamps != hw_ts_mode::off;
+    if (spec.hw_timestamps == hw_ts_mode::on && !caps.rx_timestamp) {
+        error = where + ": hw-timestamps = \"on\" but the " + pr.driver +
+                " device delivers no RX timestamps (use \"auto\" or \"off\")";
+        return false;
+    }
+    const bool mappable = caps.rx_timestamp && (spec.hw_clock_stated || caps.clock_readable);
+    if (want_hw && caps.rx_timestamp && !mappable && spec.hw_timestamps == hw_ts_mode::on) {
+        error = where + ": hw-timestamps = \"on\" but the " + pr.driver +
+                " clock cannot be read (rte_eth_read_clock, rte_eth_timesync_read_time); state "
+                "its unit and epoch with hw-clock";
+        return false;
+    }
+    t3_method method = t3_method::software;
+    const bool can_schedule = mappable && !spec.hw_clock_stated && caps.send_on_timestamp;
+    switch (spec.t3) {
+    case t3_request::automatic:
+        method = !want_hw || !mappable ? t3_method::software
+                 : can_schedule        ? t3_method::scheduled
+                                       : t3_method::device_clock;
+        break;
+    case t3_request::software:
+        method = t3_method::software;
+        break;
+    case t3_request::device_clock:
+    case t3_request::scheduled:
+        if (!mappable || !want_hw) {
+            error = where + ": t3-method = \"" + method_name(spec.t3) +
+                    "\" needs RX timestamps "
+                    "in a device clock the box can map (rte_eth_read_clock or IEEE 1588 "
+                    "time, or a stated hw-clock); the " +
+                    pr.driver + " device " +
+                    (caps.rx_timestamp ? "has an unreadable clock" : "delivers no RX timestamps") +
+                    " (use \"auto\" or \"software\")";
+            return false;
+        }
+        if (spec.t3 == t3_request::scheduled && !can_schedule) {
+            error = where + ": t3-method = \"scheduled\" but the " + pr.driver + " device " +
+                    (spec.hw_clock_stated ? "clock is stated, not readable"
+                                          : "does not offer send-on-timestamp "
+                                            "(RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP: mlx5 "
+                                            "with tx_pp, cnxk)") +
+                    " (use \"auto\" or \"device-clock\")";
+            return false;
+        }
+        method = spec.t3 == t3_request::scheduled ? t3_method::scheduled : t3_method::device_clock;
+        break;
+    }
+
     rte_eth_conf conf{};
     const uint64_t rss_want = RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP;
     if (nq > 1 && (info.flow_type_rss_offloads & rss_want)) {
@@ -88,24 +211,16 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
         conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & rss_want;
         pr.rss = true;
     }
-    const uint64_t cksum = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
-    if ((info.rx_offload_capa & cksum) == cksum) {
-        conf.rxmode.offloads |= cksum;
-        pr.rx_cksum_offload = true;
+    conf.rxmode.offloads = caps.ethdev_rx_offloads;
+    if (!want_hw) {
+        conf.rxmode.offloads &= ~RTE_ETH_RX_OFFLOAD_TIMESTAMP;
     }
-    const bool ts_offload = info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-    const bool ts_marks = marks_timestamps_unasked(pr.driver);
-    if (spec.hw_timestamps == hw_ts_mode::on && !ts_offload && !ts_marks) {
-        error = where + ": hw-timestamps = \"on\" but the " + pr.driver +
-                " device delivers no RX timestamps (use \"auto\" or \"off\")";
-        return false;
+    pr.rx_cksum_offload = caps.rx_cksum;
+    conf.txmode.offloads = caps.ethdev_tx_offloads;
+    if (method != t3_method::scheduled) {
+        conf.txmode.offloads &= ~RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP;
     }
-    if (spec.hw_timestamps != hw_ts_mode::off && ts_offload) {
-        conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
-    }
-    if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE) {
-        conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MBUF_FAST_FREE;
-    }
+    pr.tx_cksum_offload = caps.tx_ipv4_cksum && caps.tx_udp_cksum;
 
     rc = rte_eth_dev_configure(pr.port_id, nq, nq, &conf);
     if (rc != 0) {
@@ -139,52 +254,115 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
     rte_eth_allmulticast_enable(pr.port_id); // IPv6 ND uses solicited-node multicast
     rte_eth_macaddr_get(pr.port_id, &pr.mac);
 
-    // Device timestamps for T2: only with a known mapping to wall-clock time.
-    if (spec.hw_timestamps != hw_ts_mode::off && (ts_offload || ts_marks)) {
-        uint64_t raw = 0;
-        if (spec.hw_clock_stated) {
-            pr.ts = std::make_unique<rx_ts_clock>();
-            rx_ts_map m;
-            m.mult_q32 = spec.hw_clock_ns_per_unit << 32;
-            m.base_ns = spec.hw_clock_epoch_tai ? -int64_t{read_kernel_sync().tai_utc_offset_s} *
-                                                          static_cast<int64_t>(proto::ns_per_s)
-                                                : 0;
-            pr.ts->publish(m);
-        } else if (rte_eth_read_clock(pr.port_id, &raw) == 0) {
-            pr.ts = std::make_unique<rx_ts_clock>();
-            pr.ts_calibrated = true;
-            pr.ts_cal_raw = raw;
-            pr.ts_cal_ns = realtime_ns();
-            recalibrate_port_clock(pr);
-        } else if (spec.hw_timestamps == hw_ts_mode::on) {
-            error = where + ": hw-timestamps = \"on\" but the " + pr.driver +
-                    " clock cannot be read (rte_eth_read_clock); state its unit and epoch with "
-                    "hw-clock";
+    // IEEE 1588: the device's time (when rte_eth_read_clock is not offered) and TX timestamps.
+    bool timesync_on = false;
+    if (caps.timesync && (spec.tx_timestamps || (method != t3_method::software &&
+                                                 !spec.hw_clock_stated && !caps.clock_readable))) {
+        timesync_on = ops.timesync_enable(pr.port_id) == 0;
+    }
+
+    if (method == t3_method::software) {
+        return true;
+    }
+    pr.time = std::make_unique<port_time>();
+    pr.time->method = method;
+    pr.time->schedule_first_only = caps.schedule_first_only;
+    pr.lead_ns = spec.t3_lead_ns;
+    pr.granularity_ns = method == t3_method::scheduled ? caps.schedule_granularity_ns : 0;
+    if (method == t3_method::scheduled &&
+        rte_mbuf_dyn_tx_timestamp_register(&pr.time->tx_ts_offset, &pr.time->tx_ts_flag) != 0) {
+        error = where + ": cannot register the TX timestamp mbuf field: " + rte_strerror(rte_errno);
+        return false;
+    }
+    if (spec.hw_clock_stated) {
+        pr.stated_ns_per_unit = spec.hw_clock_ns_per_unit;
+        pr.stated_base_ns = spec.hw_clock_epoch_tai
+                                    ? -int64_t{read_kernel_sync().tai_utc_offset_s} *
+                                              static_cast<int64_t>(proto::ns_per_s)
+                                    : 0;
+    } else {
+        // A clock the box reads: its rate measured once, then fitted against the TSC.
+        pr.read_via_timesync = !caps.clock_readable || !ops.read_clock;
+        if (pr.read_via_timesync && !timesync_on) {
+            timesync_on = ops.timesync_enable(pr.port_id) == 0;
+        }
+        const double raw_hz = pr.read_via_timesync ? 1e9 : measure_raw_hz(pr, 20);
+        if (raw_hz <= 0) {
+            error = where + ": the " + pr.driver + " device clock cannot be read " +
+                    (pr.read_via_timesync ? "(rte_eth_timesync_read_time)"
+                                          : "(rte_eth_read_clock)") +
+                    "; use t3-method = \"software\" or hw-timestamps = \"off\"";
             return false;
         }
+        clock_fit_params fp;
+        fp.tsc_hz = static_cast<double>(rte_get_tsc_hz());
+        fp.raw_hz = raw_hz;
+        pr.fit = std::make_unique<clock_fit>(fp);
     }
+    // Follow-up TX timestamps are in the IEEE 1588 clock's time: only where that clock is the
+    // one the port's mapping is fitted to.
+    pr.tx_timestamps = spec.tx_timestamps && caps.tx_timestamp && timesync_on && pr.fit &&
+                       pr.read_via_timesync;
     return true;
 }
 
-void recalibrate_port_clock(port_runtime& pr) noexcept {
-    if (!pr.ts || !pr.ts_calibrated) {
-        return;
+bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept {
+    if (!pr.time) {
+        return false;
     }
-    uint64_t raw = 0;
-    uint64_t ns = realtime_ns();
-    if (rte_eth_read_clock(pr.port_id, &raw) != 0) {
-        return;
+    port_time_map m;
+    m.tai_utc_offset_s = sys.tai_utc_offset_s;
+    bool stepped = false;
+    bool settled = false;
+    uint64_t map_error = 0;
+    if (!pr.fit) {
+        // Stated unit and epoch: no mapping to measure; T3 = T2 + the TSC's residence.
+        m.base_raw = 0;
+        m.base_ns = pr.stated_base_ns;
+        m.ns_per_raw_q32 = pr.stated_ns_per_unit << 32;
+        m.base_tsc = 0;
+        m.ns_per_tsc_q32 = 0;
+        // The unit's resolution; how the stated clock relates to UTC is not measured: S = 0.
+        map_error = pr.stated_ns_per_unit;
+    } else {
+        clock_read reads[5];
+        const std::size_t n = bracketed_reads(pr, reads, 5);
+        if (n != 0) {
+            stepped = pr.fit->add(reads, n) == clock_fit::event::stepped;
+        }
+        if (!pr.fit->ready()) {
+            return false; // not mapped yet: the workers keep software T2 and T3
+        }
+        const clock_fit& f = *pr.fit;
+        m.base_tsc = f.base_tsc();
+        m.base_raw = f.base_raw();
+        m.base_ns = static_cast<int64_t>(sw_clock::to_ns(sys, m.base_tsc));
+        m.ns_per_tsc_q32 = sys.ns_per_tsc;
+        const uint64_t rpt = std::max<uint64_t>(f.raw_per_tsc_q32(), 1);
+        // ns per device unit = (ns per TSC cycle) / (device units per TSC cycle), Q32.
+        m.ns_per_raw_q32 =
+                static_cast<uint64_t>((static_cast<proto::u128>(sys.ns_per_tsc) << 32) / rpt);
+        if (m.ns_per_raw_q32 != 0) {
+            m.lead_raw = static_cast<uint64_t>((static_cast<proto::u128>(pr.lead_ns) << 32) /
+                                               m.ns_per_raw_q32);
+        }
+        map_error = f.error_ns();
+        settled = !f.settling();
     }
-    rx_ts_map m;
-    m.base_raw = raw;
-    m.base_ns = static_cast<int64_t>(ns);
-    const uint64_t draw = raw - pr.ts_cal_raw;
-    const uint64_t dns = ns - pr.ts_cal_ns;
-    // Until there is a baseline, assume a nanosecond clock.
-    m.mult_q32 = draw > 1000 && dns > 0
-                         ? static_cast<uint64_t>((static_cast<proto::u128>(dns) << 32) / draw)
-                         : uint64_t{1} << 32;
-    pr.ts->publish(m);
+    m.error_ns = sys.error_ns + map_error + pr.granularity_ns;
+    // S: the system clock is synchronized and the device mapping measured, settled and bounded
+    // (a stated clock is never measured).
+    constexpr uint64_t bounded_ns = 100'000;
+    const bool s = sys.synchronized && pr.fit && settled && map_error <= bounded_ns;
+    m.error = proto::make_error_estimate(m.error_ns, s, false);
+    m.mapped = true;
+    pr.time->publish(m);
+    pr.clock_error_ns.store(m.error_ns, std::memory_order_relaxed);
+    pr.clock_settled.store(settled, std::memory_order_relaxed);
+    if (stepped) {
+        pr.clock_steps.fetch_add(1, std::memory_order_relaxed);
+    }
+    return stepped;
 }
 
 void stop_port(uint16_t port_id) noexcept {

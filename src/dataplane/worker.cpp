@@ -24,6 +24,10 @@ namespace twamp::dataplane {
 
 namespace {
 
+// RFC 8972 §4.3 / IANA "Timestamping Method" (until proto names them).
+constexpr uint8_t ts_method_hw_assisted = 1;
+constexpr uint8_t ts_method_sw_local = 2;
+
 // Aging walks the session records by slot (session_table::age): 256 slots every 16 rounds,
 // ~16 slot reads per round (sequential, prefetcher-friendly: well under a cycle per packet). A
 // full walk of a 1,000,000-session table (1.125 M slots) takes ~70,000 rounds: about a second
@@ -215,7 +219,8 @@ struct worker::burst {
     burst(const worker_port& port, uint16_t count, const sw_clock& clock) noexcept
         : wp(port), n(count), start_tsc(rte_rdtsc()), cm(clock.read()),
           t2_sw(sw_clock::to_ns(cm, start_tsc)), t2_enc(t2_sw, cm.tai_utc_offset_s),
-          dev_ts(port.ts != nullptr), tsm(dev_ts ? port.ts->read() : rx_ts_map{}) {
+          pm(port.time ? port.time->read() : port_time_map{}), dev(port.time && pm.mapped),
+          method(dev ? port.time->method : t3_method::software) {
         params.our_mac = wp.mac.addr_bytes;
         params.our_error = cm.error;
         params.tai_utc_offset_s = cm.tai_utc_offset_s;
@@ -230,8 +235,11 @@ struct worker::burst {
     const uint64_t t2_sw;
     const proto::encoded_time t2_enc; // once per burst
     proto::reflect_params params;
-    const bool dev_ts;
-    const rx_ts_map tsm;
+    // The port's time: one mapping for the device T2, T3 and Error Estimate of every reply
+    // whose request carried a device timestamp (port_time.hpp).
+    const port_time_map pm;
+    const bool dev; // the port's device timestamps are mapped: T2 from them
+    const t3_method method;
 
     burst_counts bc;
     ctx_run rx_run{&context_counters::rx_pkts, &context_counters::rx_octets};
@@ -257,6 +265,9 @@ worker::worker(const worker_args& args) noexcept
 }
 
 worker::~worker() {
+    if (fu_.wp) {
+        fu_.wp->tx_ts_busy->store(0, std::memory_order_release);
+    }
     if (a_.qsv) {
         rte_rcu_qsbr_thread_offline(a_.qsv, a_.index);
         rte_rcu_qsbr_thread_unregister(a_.qsv, a_.index);
@@ -415,18 +426,27 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         rte_mbuf* m = c.m;
         uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
         params.stateful = false;
+        int32_t slot = -1;
         if (c.key >= 0 && slots_[c.key] >= 0) {
-            session& s = a_.sessions->at(slots_[c.key]);
+            slot = slots_[c.key];
+            session& s = a_.sessions->at(slot);
             s.last_seen_tsc = b.start_tsc;
             track_sender_seq(s, proto::test_packet_sender_seq(
                                         std::span<const uint8_t>(data, m->data_len), c.pf));
             params.stateful = true;
             params.reflector_seq = s.next_seq++;
         }
+        // T2 and the Error Estimate from one clock: the device's when the frame carries its
+        // RX timestamp (read here, before a scheduled T3 reuses the dynamic field), else the
+        // burst's software time.
+        const bool dev = b.dev && (m->ol_flags & a_.ts_dynflag);
+        uint64_t raw = 0;
         params.t2_ns = b.t2_sw;
-        if (b.dev_ts && (m->ol_flags & a_.ts_dynflag)) {
-            params.t2_ns = b.tsm.to_ns(
-                    *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*));
+        params.our_error = b.cm.error;
+        if (dev) {
+            raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
+            params.t2_ns = b.pm.to_ns(raw);
+            params.our_error = b.pm.error;
         }
         params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
         const std::size_t cap = m->buf_len - m->data_off;
@@ -442,7 +462,12 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             m->pkt_len = rlen;
             p.m = m;
             p.t2_ns = params.t2_ns;
+            p.t2_raw = raw;
+            p.slot = slot;
+            p.seq = params.reflector_seq;
             p.ctx = c.ctx->index;
+            p.dev = dev;
+            p.stamp = c.policy->mode == proto::test_mode::stamp;
             if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
                 bump(wc_.contexts[c.ctx->index].stamp_short, 1);
             }
@@ -475,18 +500,35 @@ __rte_always_inline void worker::dispatch(burst& b) noexcept {
     }
 }
 
-// transmit: T3 as late as possible, then the checksum's last words, then out; what the NIC
-// does not take is freed and counted (tx_full).
+// transmit: T3 as late as possible, from the clock T2 came from, then the checksum's last
+// words, then out; what the NIC does not take is freed and counted (tx_full).
+//   software T2: T3 is the software clock now (the burst's map: T3 >= T2 by construction);
+//   device T2, "device-clock": the device clock now through the port's one mapping (a stated
+//     clock: T2 plus the residence the TSC measured since the burst came in);
+//   device T2, "scheduled": the device is told to send the reply at T2 + lead and T3 is that
+//     instant; a reply whose instant has already passed is stamped "device-clock" and
+//     counted (t3_fallback), never sent with a stale T3.
+// A device T3 below its T2 (the mapping was off: a device clock step not refitted yet) is sent
+// as T3 = T2 with the Error Estimate widened by the difference, and counted (t3_clamped).
 __rte_always_inline void worker::transmit(burst& b) noexcept {
     const uint16_t ntx = b.ntx;
     if (!ntx) {
         return;
     }
     const clock_map& cm = b.cm;
+    const uint64_t tx_tsc = rte_rdtsc();
     // T3 converted once for the burst, like T2.
-    const proto::encoded_time t3_enc(sw_clock::to_ns(cm, rte_rdtsc()), cm.tai_utc_offset_s);
-    // Residence times, as the replies state them (a device T2 may be in the past, e.g. a pcap
-    // replay: then it is not a residence time), counted per run of equal (reflector,
+    const proto::encoded_time t3_enc(sw_clock::to_ns(cm, tx_tsc), cm.tai_utc_offset_s);
+    const port_time_map& pm = b.pm;
+    // The device clock now (a stated clock has no "now": its replies add the residence).
+    const bool stated = pm.ns_per_tsc_q32 == 0;
+    const uint64_t dev_now = b.dev && !stated ? pm.tsc_to_ns(tx_tsc) : 0;
+    const uint64_t residence_tsc_ns = static_cast<uint64_t>(
+            (static_cast<proto::u128>(tx_tsc - b.start_tsc) * cm.ns_per_tsc) >> 32);
+    const port_time* pt = b.wp.time;
+    bool schedulable = b.method == t3_method::scheduled;
+    uint64_t fallback = 0, clamped = 0;
+    // Residence times, as the replies state them, counted per run of equal (reflector,
     // residence): with the burst's software T2 that is one run.
     uint16_t res_ctx = tx_[0].ctx;
     uint64_t res_ns = 0, res_n = 0;
@@ -498,33 +540,85 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         }
     };
     for (uint16_t i = 0; i < ntx; ++i) {
-        uint8_t* f = rte_pktmbuf_mtod(tx_[i].m, uint8_t*);
-        uint64_t res;
-        if (likely(t3_enc.ns > tx_[i].t2_ns)) {
-            proto::reflect_finish(f, tx_[i].r, t3_enc);
-            res = t3_enc.ns - tx_[i].t2_ns;
+        pending& p = tx_[i];
+        uint8_t* f = rte_pktmbuf_mtod(p.m, uint8_t*);
+        uint64_t t3;
+        uint8_t mode = ts_method_sw_local;
+        if (likely(!p.dev)) {
+            t3 = t3_enc.ns;
+            proto::reflect_finish(f, p.r, t3_enc);
         } else {
-            // A recalibration between the T2 and T3 reads may step the mapping back by a few
-            // ns: never send T3 < T2.
-            proto::reflect_finish(f, tx_[i].r, tx_[i].t2_ns, cm.tai_utc_offset_s);
-            res = 0;
+            t3 = stated ? p.t2_ns + residence_tsc_ns : dev_now;
+            if (schedulable) {
+                const uint64_t at_raw = p.t2_raw + pm.lead_raw;
+                const uint64_t at = pm.to_ns(at_raw);
+                if (likely(at > dev_now)) {
+                    // Read T2 before (rewrite), now the shared dynamic field takes the TX time.
+                    *RTE_MBUF_DYNFIELD(p.m, pt->tx_ts_offset, rte_mbuf_timestamp_t*) = at_raw;
+                    p.m->ol_flags |= pt->tx_ts_flag;
+                    t3 = at;
+                    mode = ts_method_hw_assisted;
+                    schedulable = !pt->schedule_first_only;
+                } else {
+                    ++fallback;
+                }
+            }
+            if (likely(t3 >= p.t2_ns)) {
+                proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s);
+            } else {
+                // Never a T3 before T2, never a forged one: T3 = T2 and an Error Estimate that
+                // covers how far the device clock's mapping was off.
+                ++clamped;
+                const uint64_t off = p.t2_ns - t3;
+                t3 = p.t2_ns;
+                proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s,
+                                      proto::make_error_estimate(pm.error_ns + off, false, false));
+            }
         }
-        tx_mbufs_[i] = tx_[i].m;
-        b.bc.reflected_octets += tx_[i].r.len;
-        if (tx_[i].ctx != res_ctx || res != res_ns) {
+        p.t3_ns = t3;
+        p.mode = mode;
+        if (p.slot >= 0) {
+            if (p.stamp && b.wp.tx_ts_busy && !fu_.wp) {
+                uint8_t idle = 0;
+                if (b.wp.tx_ts_busy->compare_exchange_strong(idle, 1, std::memory_order_acquire,
+                                                             std::memory_order_relaxed)) {
+                    p.m->ol_flags |= RTE_MBUF_F_TX_IEEE1588_TMST;
+                    fu_ = {&b.wp, p.slot, p.seq, tx_tsc};
+                    bump(wc_.tx_ts_requested, 1);
+                }
+            }
+        }
+        tx_mbufs_[i] = p.m;
+        b.bc.reflected_octets += p.r.len;
+        const uint64_t res = t3 - p.t2_ns; // >= 0: a device T3 is never below its T2
+        if (p.ctx != res_ctx || res != res_ns) {
             res_flush();
-            res_ctx = tx_[i].ctx;
+            res_ctx = p.ctx;
             res_ns = res;
             res_n = 0;
         }
         ++res_n;
     }
     res_flush();
+    if (unlikely(fallback)) {
+        bump(wc_.t3_fallback, fallback);
+    }
+    if (unlikely(clamped)) {
+        bump(wc_.t3_clamped, clamped);
+    }
     const uint16_t sent = rte_eth_tx_burst(b.wp.port_id, b.wp.queue, tx_mbufs_, ntx);
     b.bc.reflected = sent;
     ctx_run tx_run(&context_counters::reflected_pkts, &context_counters::reflected_octets);
     for (uint16_t i = 0; i < sent; ++i) { // what the NIC took, per reflector
-        tx_run.add(wc_, tx_[i].ctx, tx_[i].r.len);
+        const pending& p = tx_[i];
+        tx_run.add(wc_, p.ctx, p.r.len);
+        if (p.slot >= 0) {
+            // What the next reply of this session reports in its Follow-Up Telemetry TLV.
+            session& s = a_.sessions->at(p.slot);
+            s.follow_up_seq = p.seq;
+            s.follow_up_ns = p.t3_ns;
+            s.follow_up_mode = p.mode;
+        }
     }
     tx_run.flush(wc_);
     if (unlikely(sent < ntx)) {
@@ -627,6 +721,9 @@ __rte_always_inline void worker::drain_to_wire() noexcept {
 // a slice of a pending session query; then, last, the RCU quiescent state that ends the round
 // (nothing of this round's snapshot or control table is held past it).
 __rte_always_inline void worker::housekeeping() noexcept {
+    if (unlikely(fu_.wp != nullptr)) {
+        read_follow_up();
+    }
     if (++pass_ % aging_every == 0 && snap_ && a_.sessions) {
         housekeeping_slice();
     }
@@ -665,6 +762,34 @@ __rte_always_inline void worker::housekeeping_slice() noexcept {
             q.state.store(session_query::done, std::memory_order_release);
         }
     }
+}
+
+// The IEEE 1588 TX timestamp of the one reply this worker flagged (transmit): once the device
+// has latched it, it replaces that reply's T3 in its session's Follow-Up Telemetry record
+// (unless a newer reply already went out), mapped through the port's one mapping. A latch
+// that stays empty for 10 ms (the reply was not sent, or the device missed it) is given up.
+void worker::read_follow_up() noexcept {
+    const worker_port& wp = *fu_.wp;
+    timespec ts{};
+    if (wp.read_tx_timestamp(wp.port_id, &ts) == 0) {
+        bump(wc_.tx_ts_read, 1);
+        const uint64_t raw = static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s +
+                             static_cast<uint64_t>(ts.tv_nsec);
+        const port_time_map pm = wp.time ? wp.time->read() : port_time_map{};
+        if (pm.mapped && fu_.slot >= 0 && a_.sessions) {
+            session& s = a_.sessions->at(fu_.slot);
+            if (s.in_use && s.follow_up_seq == fu_.seq) {
+                s.follow_up_ns = pm.to_ns(raw);
+                s.follow_up_mode = ts_method_hw_assisted;
+            }
+        }
+    } else if (rte_rdtsc() - fu_.since_tsc < rte_get_tsc_hz() / 100) {
+        return; // not latched yet
+    } else {
+        bump(wc_.tx_ts_missed, 1);
+    }
+    wp.tx_ts_busy->store(0, std::memory_order_release);
+    fu_ = {};
 }
 
 unsigned worker::poll_once() noexcept {

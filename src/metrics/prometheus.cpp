@@ -195,6 +195,43 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             b.gauge(f, 1, {{"port", p.name}, {"source", p.timestamp_source}});
         }
     }
+    {
+        auto& f =
+                b.family("t3_method",
+                         "Where a port's T3 comes from: software, device-clock or scheduled "
+                         "(send-on-timestamp); T2 and the Error Estimate come from the same clock",
+                         MetricType::Gauge);
+        auto& e = b.family("port_clock_error_seconds",
+                           "A port's device clock mapping: the Error Estimate its replies state "
+                           "(system clock error plus the measured mapping error; 0: software)",
+                           MetricType::Gauge);
+        auto& st = b.family("port_clock_steps_total",
+                            "Steps of a port's device clock that restarted its mapping",
+                            MetricType::Counter);
+        for (const auto& p : s.ports) {
+            b.gauge(f, 1, {{"port", p.name}, {"method", p.t3_method}});
+            b.gauge(e, p.clock_error_s, {{"port", p.name}});
+            b.counter(st, d(p.clock_steps), {{"port", p.name}});
+        }
+    }
+    b.total("t3_fallback_total",
+            "Replies of a scheduled (send-on-timestamp) port stamped from the device clock "
+            "instead: their departure time had passed when queued, or not a burst's first frame "
+            "on a device that schedules only that one",
+            d(s.t3_fallback));
+    b.total("t3_clamped_total",
+            "Replies whose device-clock T3 read below T2 (a device clock step not yet refitted): "
+            "sent with T3 = T2 and the Error Estimate widened by the difference",
+            d(s.t3_clamped));
+    {
+        auto& f = b.family("tx_timestamps_total",
+                           "IEEE 1588 transmit timestamps for Follow-Up Telemetry: replies "
+                           "flagged (requested), latches read (read), none within 10 ms (missed)",
+                           MetricType::Counter);
+        b.counter(f, d(s.tx_ts_requested), {{"result", "requested"}});
+        b.counter(f, d(s.tx_ts_read), {{"result", "read"}});
+        b.counter(f, d(s.tx_ts_missed), {{"result", "missed"}});
+    }
 
     // NIC counters (ethdev stats).
     struct nic {

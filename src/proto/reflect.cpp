@@ -494,6 +494,23 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& 
     finish_with(frame, r, t3.get(r.format));
 }
 
+void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
+                    int32_t tai_utc_offset_s, error_estimate error) noexcept {
+    // The Error Estimate follows T3 in both reply layouts (RFC 5357 §4.2.1, RFC 8762 §4.3).
+    uint8_t* e = frame + r.t3_off + 8;
+    const uint16_t old_err = load_be16(e);
+    error.ptp = (old_err & 0x4000) != 0; // Z as reflect_prepare chose it
+    if (error.multiplier == 0) {
+        error.multiplier = 1;
+    }
+    const uint16_t new_err = error.encode();
+    store_be16(e, new_err);
+    pending_reply q = r;
+    // The partial sum counted the old value: take it out, count the new one.
+    q.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~old_err) + new_err);
+    finish_with(frame, q, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
+}
+
 reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,
                        const reflect_params& params, uint64_t t3_ns) noexcept {
     frame_len = std::min(frame_len, buf.size());

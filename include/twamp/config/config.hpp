@@ -27,6 +27,17 @@ enum class hw_timestamps : uint8_t {
     off,       // never: software clock only
 };
 
+// Where T3 comes from on a port (T2 and the Error Estimate always come from the same clock).
+enum class t3_method : uint8_t {
+    automatic,    // "auto": the best the device offers (scheduled > device-clock > software)
+    scheduled,    // send-on-timestamp: T3 = the departure the device is told (T2 + t3-lead-ns)
+    device_clock, // the device clock, extrapolated at transmit through its mapping
+    software,     // the TSC mapped to CLOCK_REALTIME, for T2 as well (device RX stamps unused)
+};
+
+// IEEE 1588 transmit timestamps for the Follow-Up Telemetry TLV.
+enum class tx_timestamps : uint8_t { automatic, off };
+
 // Unit and epoch of a device clock that rte_eth_read_clock cannot read (net_pcap: us, unix).
 enum class clock_unit : uint8_t { ns, us };
 enum class clock_epoch : uint8_t { unix_time, tai };
@@ -64,6 +75,9 @@ struct port_config {
     std::vector<vlan_config> vlans;
     hw_timestamps timestamps = hw_timestamps::automatic;
     std::optional<hw_clock_config> hw_clock;
+    t3_method t3 = t3_method::automatic;
+    uint32_t t3_lead_ns = 10'000; // scheduled T3: how long after T2 the reply leaves
+    tx_timestamps tx_ts = tx_timestamps::automatic;
     exception_config exception;
 
     // The interface addresses of VLAN `vlan` (0 = untagged), nullptr for an unknown VLAN.
@@ -206,6 +220,8 @@ bool needs_restart(const std::vector<change>& changes) noexcept;
 std::string to_string(const change& c);
 
 std::string_view to_string(hw_timestamps v) noexcept;
+std::string_view to_string(t3_method v) noexcept;
+std::string_view to_string(tx_timestamps v) noexcept;
 std::string_view to_string(clock_unit v) noexcept;
 std::string_view to_string(clock_epoch v) noexcept;
 std::string_view to_string(reflector_mode v) noexcept;

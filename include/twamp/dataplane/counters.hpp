@@ -70,6 +70,18 @@ struct alignas(64) worker_counters {
     counter idle_polls{0};
     counter busy_cycles{0}; // TSC cycles spent on bursts that carried packets
     counter busy_pkts{0};   // packets in those bursts (cycles/packet = busy_cycles / busy_pkts)
+    // Hardware time (port_time.hpp). Replies of a "scheduled" port stamped from the device
+    // clock instead: their departure time had passed when they were queued, or the device
+    // schedules only a burst's first frame.
+    counter t3_fallback{0};
+    // Replies whose T3 read below their device T2 (the mapping was off: a device clock step
+    // not yet refitted): sent with T3 = T2 and the Error Estimate widened by the difference.
+    counter t3_clamped{0};
+    // IEEE 1588 TX timestamps for Follow-Up Telemetry: replies flagged, latches read, and
+    // flagged replies whose timestamp never came (10 ms).
+    counter tx_ts_requested{0};
+    counter tx_ts_read{0};
+    counter tx_ts_missed{0};
     std::array<counter, proto::drop_reason_count> drops{};
     std::array<counter, to_wire_drop_count> to_wire_drops{};
     std::array<context_counters, max_contexts> contexts{};

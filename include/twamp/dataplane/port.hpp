@@ -1,8 +1,10 @@
 // Bringing up a wire port: probe the device (PCI address or vdev devargs), configure one
 // RX/TX queue pair per worker, RSS over addresses and UDP ports, checksum and timestamp
-// offloads where offered.
+// offloads where offered, and the port's time (port_time.hpp): which clock T2 and T3 come
+// from, and its mapping to UTC, refreshed by the slow path.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,8 +12,11 @@
 #include <rte_ether.h>
 #include <rte_mempool.h>
 
+#include "twamp/dataplane/clock.hpp"
+#include "twamp/dataplane/clock_fit.hpp"
+#include "twamp/dataplane/device.hpp"
+#include "twamp/dataplane/port_time.hpp"
 #include "twamp/dataplane/spec.hpp"
-#include "twamp/dataplane/worker.hpp"
 
 namespace twamp::dataplane {
 
@@ -19,9 +24,9 @@ namespace twamp::dataplane {
 bool probe_device(const std::string& devargs, uint16_t& port_id, std::string& error);
 
 // Owner: the slow path. setup_port fills every field before the workers and reader threads
-// start; afterwards readers (gather: name, ts_source) read only fields that never change
-// again. The exception is the timestamp map inside `ts`: the slow path publishes it
-// (recalibrate_port_clock), the workers read it every burst (seqlocked).
+// start; afterwards readers (gather, telemetry, the start-up summary) read only fields that
+// never change again, and the atomics. `time->map` is published by the slow path
+// (refresh_port_time) and read by the workers every burst (seqlocked).
 struct port_runtime {
     uint16_t port_id = 0;
     std::string name;   // constant after set-up; read by gather
@@ -29,21 +34,40 @@ struct port_runtime {
     rte_ether_addr mac{};
     bool rss = false;
     bool rx_cksum_offload = false;
-    // Set when the port's RX timestamps are used for T2. The pointer is constant after set-up
-    // (read by gather: ts_source); the map it holds is seqlocked (slow path -> workers).
-    std::unique_ptr<rx_ts_clock> ts;
-    bool ts_calibrated = false; // mapped by rte_eth_read_clock calibration (else stated)
-    // The calibration baseline: the slow path's alone (recalibrate_port_clock).
-    uint64_t ts_cal_raw = 0;
-    uint64_t ts_cal_ns = 0;
-    const char* ts_source() const noexcept { return ts ? "hw" : "sw"; }
+    bool tx_cksum_offload = false; // replies' IPv4 header and UDP checksums by the device
+    const device_ops* ops = nullptr;
+    device_caps caps{};
+    // The port's time; null: software T2 and T3 (no device timestamps used).
+    std::unique_ptr<port_time> time;
+    // IEEE 1588 transmit timestamps sampled for Follow-Up Telemetry: one frame in flight per
+    // port. The worker that sets `tx_ts_busy` (0 -> 1) flags one reply and reads the latch.
+    bool tx_timestamps = false;
+    std::atomic<uint8_t> tx_ts_busy{0};
+
+    // The slow path's own mapping state (refresh_port_time).
+    std::unique_ptr<clock_fit> fit; // null: a stated clock (or software)
+    bool read_via_timesync = false; // rte_eth_timesync_read_time rather than rte_eth_read_clock
+    uint64_t stated_ns_per_unit = 0;
+    int64_t stated_base_ns = 0;
+    uint32_t lead_ns = 0;
+    uint32_t granularity_ns = 0;
+    // Read by gather (relaxed): the mapping's last measured error, steps seen.
+    std::atomic<uint64_t> clock_error_ns{0};
+    std::atomic<uint64_t> clock_steps{0};
+    std::atomic<bool> clock_settled{false};
+
+    t3_method method() const noexcept { return time ? time->method : t3_method::software; }
+    const char* ts_source() const noexcept { return time ? "hw" : "sw"; }
 };
 
 bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uint16_t rx_desc,
-                uint16_t tx_desc, rte_mempool* pool, std::string& error);
+                uint16_t tx_desc, rte_mempool* pool, std::string& error,
+                const device_ops& ops = ethdev_ops());
 
-// Refits a calibrated device clock against CLOCK_REALTIME (slow path).
-void recalibrate_port_clock(port_runtime& pr) noexcept;
+// The slow path, every refresh (~100 ms): reads the device clock (bracketed), refits it and
+// publishes the port's mapping composed with the system clock's `sys` (read after its own
+// recalibration). Returns true when the fit saw the device clock step.
+bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept;
 
 void stop_port(uint16_t port_id) noexcept;
 

@@ -61,7 +61,7 @@ struct coarse_tsc {
     }
 };
 
-// One session, 40 octets (a 64-octet line holds 1.6 of them; see session_table::prefetch).
+// One session, 56 octets (see session_table::prefetch).
 // The key (ctx, ssid, ports, addresses) lives in rte_hash's key store, not here.
 struct session {
     uint64_t packets = 0;
@@ -81,12 +81,18 @@ struct session {
     // store for that would cost a hash lookup per slot; these 4 octets are free (40 B either way).
     uint16_t ctx = 0;
     uint8_t in_use = 0; // the slot holds a live session (aging/scan walk slots, not the hash)
-    uint8_t spare = 0;
+    // Follow-Up Telemetry (RFC 8972 §4.7): the latest reply whose departure is known, its
+    // Sequence Number and time (UTC ns; 0: none yet) and the Timestamping Method that gave it
+    // (T3 as sent, or the device's IEEE 1588 TX timestamp when one came back for it).
+    uint8_t follow_up_mode = 0;
+    uint32_t follow_up_seq = 0;
+    uint64_t follow_up_ns = 0;
 
     uint64_t last_seen(uint64_t now_tsc) const noexcept { return last_seen_tsc.tsc(now_tsc); }
     uint64_t created(uint64_t now_tsc) const noexcept { return created_tsc.tsc(now_tsc); }
 };
-static_assert(sizeof(session) <= 40);
+// 40 octets before Follow-Up Telemetry (issue 14) added its 16; the key is another 40.
+static_assert(sizeof(session) <= 56);
 
 // A request from the slow path (telemetry) for a worker's busiest sessions, answered by the
 // worker a slice at a time so that a big table never stalls reflection.

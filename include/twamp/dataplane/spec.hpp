@@ -17,6 +17,8 @@ namespace twamp::dataplane {
 using ip_prefix = net::prefix;
 
 enum class hw_ts_mode : uint8_t { off, auto_, on };
+// The config's t3-method before it meets the device (port.cpp resolves it to a t3_method).
+enum class t3_request : uint8_t { automatic, scheduled, device_clock, software };
 
 struct vlan_spec {
     uint16_t id = 0;
@@ -33,7 +35,10 @@ struct port_spec {
     bool hw_clock_stated = false;
     uint64_t hw_clock_ns_per_unit = 1; // 1000 for microseconds
     bool hw_clock_epoch_tai = false;   // false: Unix epoch UTC
-    std::string exception_iface;       // TAP interface name; empty: no exception path
+    t3_request t3 = t3_request::automatic;
+    uint32_t t3_lead_ns = 10'000; // scheduled T3: departure this long after T2
+    bool tx_timestamps = true;    // sample IEEE 1588 TX timestamps for Follow-Up Telemetry
+    std::string exception_iface;  // TAP interface name; empty: no exception path
     uint32_t exception_rate_limit_pps = 20000;
 };
 

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 #include <span>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "twamp/dataplane/clock.hpp"
 #include "twamp/dataplane/control_table.hpp"
 #include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/port_time.hpp"
 #include "twamp/dataplane/seqlocked.hpp"
 #include "twamp/dataplane/sessions.hpp"
 #include "twamp/dataplane/snapshot.hpp"
@@ -23,38 +25,18 @@
 
 namespace twamp::dataplane {
 
-// How a port's RX timestamps (mbuf dynamic field, device units) map to UTC nanoseconds:
-// ns = base_ns + (raw - base_raw) * mult_q32 / 2^32. A stated unit/epoch is base 0, a
-// calibrated device clock (rte_eth_read_clock) is a fit the slow path refreshes.
-struct rx_ts_map {
-    uint64_t base_raw = 0;
-    int64_t base_ns = 0;
-    uint64_t mult_q32 = uint64_t{1} << 32;
-
-    uint64_t to_ns(uint64_t raw) const noexcept {
-        int64_t d = static_cast<int64_t>(raw - base_raw);
-        __extension__ __int128 v = static_cast<__int128>(d) * static_cast<__int128>(mult_q32);
-        return static_cast<uint64_t>(base_ns + static_cast<int64_t>(v >> 32));
-    }
-};
-
-// A port's RX timestamp map: published by the slow path (port set-up, recalibration), read by
-// the workers every burst (seqlocked).
-struct rx_ts_clock {
-    bool enabled = false; // set before the workers start, then constant
-    seqlocked<rx_ts_map> map;
-
-    rx_ts_map read() const noexcept { return map.read(); }
-    void publish(const rx_ts_map& m) noexcept { map.publish(m); }
-};
-
 struct worker_port {
     uint16_t port_id = 0;    // DPDK port
     uint16_t port_index = 0; // index in the spec
     uint16_t queue = 0;
     rte_ether_addr mac{};
-    const rx_ts_clock* ts = nullptr; // null: no device timestamps on this port
-    rte_ring* to_wire = nullptr;     // kernel -> wire frames this worker sends for the slow path
+    // The port's time (port_time.hpp); null: software T2 and T3.
+    const port_time* time = nullptr;
+    // IEEE 1588 TX timestamps for Follow-Up Telemetry (null: not sampled on this port): the
+    // port's one-in-flight flag and the device call that reads the latch (housekeeping only).
+    std::atomic<uint8_t>* tx_ts_busy = nullptr;
+    int (*read_tx_timestamp)(uint16_t port_id, timespec* ts) = nullptr;
+    rte_ring* to_wire = nullptr; // kernel -> wire frames this worker sends for the slow path
 };
 
 struct worker_args {
@@ -128,7 +110,21 @@ private:
         rte_mbuf* m;
         proto::pending_reply r;
         uint64_t t2_ns;
+        uint64_t t2_raw; // the device RX timestamp (device units) when `dev`
+        int32_t slot;    // its session record, -1: stateless
+        uint32_t seq;    // the reply's Sequence Number (stateful)
+        uint64_t t3_ns;  // transmit: T3 as sent
+        uint8_t mode;    // transmit: the Timestamping Method that gave T3
         uint16_t ctx;
+        bool dev;   // T2 from the device clock: T3 and the Error Estimate too
+        bool stamp; // a STAMP reply (Follow-Up Telemetry)
+    };
+    // The one reply whose IEEE 1588 TX timestamp this worker waits for (housekeeping).
+    struct follow_up_wait {
+        const worker_port* wp = nullptr; // null: none in flight
+        int32_t slot = -1;
+        uint32_t seq = 0;
+        uint64_t since_tsc = 0;
     };
 
     unsigned poll_port(const worker_port& wp) noexcept;
@@ -145,6 +141,7 @@ private:
     void drain_to_wire() noexcept;
     void housekeeping() noexcept;
     void housekeeping_slice() noexcept;
+    void read_follow_up() noexcept;
     next drop(uint16_t i, proto::drop_reason why) noexcept {
         why_[i] = why;
         return next::drop;
@@ -156,6 +153,7 @@ private:
     unsigned pass_ = 0;
     uint64_t iids_[RTE_MAX_ETHPORTS] = {}; // the ports' IPv6 interface identifiers (EUI-64)
     unsigned n_iids_ = 0;
+    follow_up_wait fu_;
     // What this round reads, loaded once at its start (acquire).
     const snapshot* snap_ = nullptr;
     const control_table* control_ = nullptr;

@@ -42,7 +42,11 @@ struct reflector_stats {
 struct port_stats {
     std::string name;
     std::string timestamp_source; // "hw" | "sw"
-    bool nic_ok = false;          // the ethdev counters below were read
+    std::string t3_method;        // "software" | "device-clock" | "scheduled"
+    bool follow_up_tx_timestamps = false;
+    double clock_error_s = 0; // the device clock mapping's Error Estimate (0: software)
+    uint64_t clock_steps = 0; // device clock steps the fit saw
+    bool nic_ok = false;      // the ethdev counters below were read
     uint64_t rx_packets = 0;
     uint64_t tx_packets = 0;
     uint64_t rx_missed = 0;
@@ -84,6 +88,11 @@ struct box_stats {
     uint64_t reloads_refused = 0;
     bool clock_synchronized = false;
     double clock_error_s = 0;
+    uint64_t t3_fallback = 0;     // scheduled ports: replies stamped from the device clock instead
+    uint64_t t3_clamped = 0;      // device T3 below T2: sent as T2, the error widened
+    uint64_t tx_ts_requested = 0; // IEEE 1588 TX timestamps: replies flagged
+    uint64_t tx_ts_read = 0;      // latches read
+    uint64_t tx_ts_missed = 0;    // none came within 10 ms
     control_stats control;
     std::vector<reflector_stats> reflectors;
     std::vector<port_stats> ports;

@@ -115,6 +115,11 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
                     int32_t tai_utc_offset_s) noexcept;
 
+// The same, replacing the Error Estimate reflect_prepare wrote (its Z bit kept): for a reply
+// whose T3 turned out less certain than the burst's clock said (a clamped T3).
+void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
+                    int32_t tai_utc_offset_s, error_estimate error) noexcept;
+
 // The same with T3 converted once for a burst (t3.ns is what the reply states).
 void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept;
 

@@ -12,6 +12,7 @@ namespace twamp::proto {
 
 // 128-bit intermediate for exact fixed-point conversions (GCC and clang).
 __extension__ typedef unsigned __int128 u128;
+__extension__ typedef __int128 i128;
 
 inline constexpr uint64_t ns_per_s = 1'000'000'000ULL;
 // Seconds from 1900-01-01 to 1970-01-01 (RFC 868, RFC 5905).

@@ -37,9 +37,31 @@ struct ref_walk {
     std::size_t padding = 0; // trailing zeros left alone (reflector walk only)
 };
 
-// The TLV chain of RFC 8972 §4. With `zero_tail`, as the reflector reads it: where nothing
-// but zero octets is left, that rest is padding (RFC 8762 §4.6 remainder, tlv.hpp).
-ref_walk walk(const bytes& a, bool zero_tail = false) {
+// The Lengths RFC 8972 allows the types this reflector implements: Timestamp Information
+// (§4.3) four octets and optional sub-TLVs, Follow-Up Telemetry (§4.7) exactly 16. Another
+// Length makes the TLV malformed for the reflector.
+bool ref_length_ok(uint8_t type, std::size_t len) {
+    switch (type) {
+    case 3:
+        return len >= 4;
+    case 7:
+        return len == 16;
+    default:
+        return true;
+    }
+}
+
+// The types this reflector implements (U = 0): Extra Padding (RFC 8972 §4.1), Timestamp
+// Information (§4.3), Follow-Up Telemetry (§4.7).
+bool ref_recognized(uint8_t type) {
+    return type == 1 || type == 3 || type == 7;
+}
+
+// The TLV chain of RFC 8972 §4. With `reflector`, as the reflector reads it: where nothing
+// but zero octets is left, that rest is padding (RFC 8762 §4.6 remainder, tlv.hpp), and an
+// implemented type with a Length its definition does not allow is malformed.
+ref_walk walk(const bytes& a, bool reflector = false) {
+    const bool zero_tail = reflector;
     ref_walk w;
     std::size_t off = 0;
     for (;;) {
@@ -52,6 +74,11 @@ ref_walk walk(const bytes& a, bool zero_tail = false) {
         }
         if (!(off + 4 <= a.size() && off + 4 + rd16(&a[off + 2]) <= a.size())) {
             break;
+        }
+        if (reflector && !ref_length_ok(a[off + 1], rd16(&a[off + 2]))) {
+            w.stop = off;
+            w.malformed = true;
+            return w;
         }
         w.offsets.push_back(off);
         off += 4 + rd16(&a[off + 2]);
@@ -136,8 +163,42 @@ std::vector<tlv_row> tlv_rows() {
             {"only_3_octets", "RFC 8972 §4", {0x00, 0x01, 0x00}, {0x40, 0x01, 0x00}},
             {"no_tlvs", "RFC 8762 §4.2.1 base packet only", {}, {}},
     };
+    // Timestamp Information (RFC 8972 §4.3) and Follow-Up Telemetry (§4.7) without
+    // tlv_reply_info: understood (U = 0), values zero ("not stated": 0 is Reserved in the
+    // Synchronization Source and Timestamping Method registries, §5.4, §5.5).
+    const bytes z4(4, 0);
+    const bytes z16(16, 0);
+    v.insert(v.end(),
+             {
+                     {"timestamp_information_no_info", "RFC 8972 §4.3: U=0, four octets 0",
+                      tlv(0x80, 3, pattern(4, 0x41)), tlv(0, 3, z4)},
+                     {"timestamp_information_subtlv_octets_kept",
+                      "RFC 8972 §4.3: Length 4 + optional sub-TLVs, those returned as received",
+                      tlv(0x80, 3, cat({pattern(4, 0x41), p8})), tlv(0, 3, cat({z4, p8}))},
+                     {"timestamp_information_length_3_gets_m",
+                      "RFC 8972 §4.3 Length < 4: malformed (§4 M=1), processing stops",
+                      cat({tlv(0x80, 3, pattern(3, 0x41)), tlv(0, 200, p8)}),
+                      cat({tlv(0x40, 3, pattern(3, 0x41)), tlv(0, 200, p8)})},
+                     {"timestamp_information_length_0_gets_m", "RFC 8972 §4.3 Length < 4",
+                      tlv(0, 3, {}), tlv(0x40, 3, {})},
+                     {"follow_up_no_info", "RFC 8972 §4.7: U=0, all 16 octets 0",
+                      tlv(0x80, 7, pattern(16, 0x52)), tlv(0, 7, z16)},
+                     {"follow_up_length_15_gets_m", "RFC 8972 §4.7 Length must be 16: M=1, stop",
+                      cat({tlv(0x80, 7, pattern(15, 0x52)), tlv(0, 1, p8)}),
+                      cat({tlv(0x40, 7, pattern(15, 0x52)), tlv(0, 1, p8)})},
+                     {"follow_up_length_17_gets_m", "RFC 8972 §4.7 Length must be 16",
+                      tlv(0, 7, pattern(17, 0x52)), tlv(0x40, 7, pattern(17, 0x52))},
+                     {"follow_up_length_8_gets_m", "RFC 8972 §4.7 Length must be 16", tlv(0, 7, p8),
+                      tlv(0x40, 7, p8)},
+                     {"chain_padding_tsinfo_unknown_hmac_followup",
+                      "RFC 8972 §4.1, §4.3, §4, §4.8, §4.7",
+                      cat({tlv(0x80, 1, pattern(5, 0x11)), tlv(0x80, 3, pattern(4, 0x41)),
+                           tlv(0x80, 200, p8), tlv(0x80, 8, p16), tlv(0x80, 7, pattern(16, 0x52))}),
+                      cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, z4), tlv(0x80, 200, p8),
+                           tlv(0x80, 8, p16), tlv(0, 7, z16)})},
+             });
     // Types IANA lists but this reflector does not process: returned with U set (RFC 8972 §4).
-    for (int type = 2; type <= 8; ++type) {
+    for (int type : {2, 4, 5, 6, 8}) {
         v.push_back({"not_implemented_type_" + std::to_string(type),
                      "RFC 8972 §4, IANA STAMP TLV Types: not processed here",
                      tlv(0, static_cast<uint8_t>(type), p8),
@@ -227,8 +288,8 @@ TEST(tlv_walker, walks_and_stops) {
 }
 
 // Random areas in faulting buffers: the walk never reads past the end, takes at most
-// size/4 + 1 steps, and reflect_tlvs() only ever changes Flags octets, with sums that keep the
-// checksum arithmetic right.
+// size/4 + 1 steps, and reflect_tlvs() only ever changes Flags octets and the values of the
+// types it implements, with sums that keep the checksum arithmetic right.
 TEST(tlv_walker, random_areas_bounded) {
     std::mt19937 rng(8972);
     for (int i = 0; i < 20000; ++i) {
@@ -241,10 +302,21 @@ TEST(tlv_walker, random_areas_bounded) {
             std::fill(a.begin() + static_cast<std::ptrdiff_t>(rng() % a.size()), a.end(), 0);
         }
         if (i % 2 == 0) {
-            // Mostly short Lengths so the walk gets somewhere.
-            for (std::size_t k = 2; k + 1 < a.size(); k += 4 + a[k + 1] % 8) {
+            // Mostly short Lengths so the walk gets somewhere; some TLVs of the implemented
+            // types with their right Lengths.
+            for (std::size_t k = 2; k + 1 < a.size(); k += 4 + a[k + 1]) {
                 a[k] = 0;
                 a[k + 1] = static_cast<uint8_t>(a[k + 1] % 8);
+                if (i % 4 == 0 && k >= 1) {
+                    const uint8_t pick = static_cast<uint8_t>(rng() % 4);
+                    if (pick == 1) {
+                        a[k - 1] = 3;
+                        a[k + 1] = static_cast<uint8_t>(4 + a[k + 1] % 4);
+                    } else if (pick == 2) {
+                        a[k - 1] = 7;
+                        a[k + 1] = 16;
+                    }
+                }
             }
         }
         guarded_buffer g(a);
@@ -271,9 +343,16 @@ TEST(tlv_walker, random_areas_bounded) {
         std::vector<bool> is_flags(a.size(), false);
         for (std::size_t off : rw.offsets) {
             is_flags[off] = true;
-            // U exactly for the types not implemented (all but Extra Padding), M clear.
-            ASSERT_EQ((out[off] & tlv_flag_u) != 0, a[off + 1] != 1) << "U at " << off;
+            // U exactly for the types not implemented, M clear.
+            ASSERT_EQ((out[off] & tlv_flag_u) != 0, !ref_recognized(a[off + 1])) << "U at " << off;
             ASSERT_EQ(out[off] & tlv_flag_m, 0) << "M at " << off;
+            // Values the handlers write without tlv_reply_info: zeros (RFC 8972 §4.3: the
+            // first four octets; §4.7: all 16).
+            const std::size_t vlen = a[off + 1] == 3 ? 4 : a[off + 1] == 7 ? 16 : 0;
+            for (std::size_t k = 0; k < vlen; ++k) {
+                is_flags[off + 4 + k] = true;
+                ASSERT_EQ(out[off + 4 + k], 0) << "value octet " << off + 4 + k;
+            }
         }
         if (rw.malformed) {
             is_flags[rw.stop] = true;

@@ -396,3 +396,186 @@ TEST(tlv_flags, malformed_unknown_type_gets_u_and_m) {
 }
 
 } // namespace
+
+namespace {
+
+// ---- Timestamp Information (RFC 8972 §4.3) and Follow-Up Telemetry (§4.7) with what the
+// dataplane knows (tlv_reply_info). Expected octets written from the RFC layouts. ----------
+
+// RFC 8972 §5.4 "Synchronization Source" and §5.5 "Timestamping Method" (IANA).
+TEST(tlv_registries, iana_values) {
+    EXPECT_EQ(sync_source::not_stated, 0); // Reserved
+    EXPECT_EQ(sync_source::ntp, 1);
+    EXPECT_EQ(sync_source::ptp, 2);
+    EXPECT_EQ(sync_source::ssu_bits, 3);
+    EXPECT_EQ(sync_source::gnss, 4); // GPS/GLONASS/LORAN-C/BDS/Galileo
+    EXPECT_EQ(sync_source::local_free_running, 5);
+    EXPECT_EQ(ts_method::not_stated, 0); // Reserved
+    EXPECT_EQ(ts_method::hw_assist, 1);
+    EXPECT_EQ(ts_method::sw_local, 2);
+    EXPECT_EQ(ts_method::control_plane, 3);
+    // The table (tlv.hpp): the two RFC 8972 types beside Extra Padding, with their Lengths.
+    ASSERT_NE(find_tlv_handler(3), nullptr);
+    EXPECT_EQ(find_tlv_handler(3)->len, 4);
+    EXPECT_EQ(find_tlv_handler(3)->rule, tlv_len_rule::at_least);
+    ASSERT_NE(find_tlv_handler(7), nullptr);
+    EXPECT_EQ(find_tlv_handler(7)->len, 16);
+    EXPECT_EQ(find_tlv_handler(7)->rule, tlv_len_rule::exactly);
+    ASSERT_NE(find_tlv_handler(1), nullptr);
+    for (int t : {0, 2, 4, 5, 6, 8, 9, 200, 255}) {
+        EXPECT_EQ(find_tlv_handler(static_cast<uint8_t>(t)), nullptr) << t;
+    }
+}
+
+// reflect_tlvs() on an area with a context; the sums it reports must patch a checksum exactly.
+bytes reflect_area(const bytes& in, const tlv_reply_ctx& ctx, tlv_result* out = nullptr) {
+    guarded_buffer g(in);
+    const tlv_result r = reflect_tlvs(g.span(), ctx);
+    const bytes got = g.copy(g.size());
+    EXPECT_TRUE(ones_eq(csum_add(csum_sub(ref_sum(in), r.sum_before), r.sum_after), ref_sum(got)))
+            << "sum_before/sum_after";
+    if (out) {
+        *out = r;
+    }
+    return got;
+}
+
+// 2023-11-14 22:13:20.5 UTC: NTP seconds 1,700,000,000 + 2,208,988,800 = 0xe8fe6f80, fraction
+// 0.5 = 0x80000000 (RFC 5905 §6); PTP seconds + 37 (TAI) = 0x6553f125, ns 500,000,000 =
+// 0x1dcd6500 (RFC 8186 §2.3).
+constexpr uint64_t follow_ns = 1'700'000'000'500'000'000ULL;
+
+tlv_reply_info hw_info() {
+    tlv_reply_info i;
+    i.sync_src_in = sync_source::ptp;
+    i.ts_method_in = ts_method::hw_assist;
+    i.sync_src_out = sync_source::ptp;
+    i.ts_method_out = ts_method::hw_assist;
+    i.stateful = true;
+    i.follow_up_seq = 0x11223344;
+    i.follow_up_ns = follow_ns;
+    i.follow_up_mode = ts_method::hw_assist;
+    return i;
+}
+
+TEST(tlv_timestamp_information, each_method) {
+    struct row {
+        uint8_t si, mi, so, mo;
+    };
+    for (const row r : {row{2, 1, 2, 1}, row{1, 2, 1, 2}, row{5, 3, 5, 3}, row{3, 1, 4, 2}}) {
+        tlv_reply_info info;
+        info.sync_src_in = r.si;
+        info.ts_method_in = r.mi;
+        info.sync_src_out = r.so;
+        info.ts_method_out = r.mo;
+        const tlv_reply_ctx ctx{&info, ts_format::ntp, 37, true};
+        // Flags (U=1 from the sender), Type 3, Length 4, Sync Src In, Timestamp In, Sync Src
+        // Out, Timestamp Out.
+        const bytes out = reflect_area({0x80, 0x03, 0x00, 0x04, 0, 0, 0, 0}, ctx);
+        EXPECT_EQ(hex(out), hex(bytes{0x00, 0x03, 0x00, 0x04, r.si, r.mi, r.so, r.mo}));
+    }
+}
+
+TEST(tlv_timestamp_information, at_odd_offset_and_subtlvs) {
+    const tlv_reply_info info = hw_info();
+    const tlv_reply_ctx ctx{&info, ts_format::ntp, 37, true};
+    tlv_result r;
+    // Extra Padding with 3 octets puts Timestamp Information at offset 7 (odd lanes); its
+    // Length 6: four octets and two of sub-TLVs, returned as they came.
+    const bytes out = reflect_area({0x80, 0x01, 0x00, 0x03, 0xaa, 0xbb, 0xcc, 0x80, 0x03, 0x00,
+                                    0x06, 0x09, 0x09, 0x09, 0x09, 0x5a, 0xa5},
+                                   ctx, &r);
+    EXPECT_EQ(hex(out), hex(bytes{0x00, 0x01, 0x00, 0x03, 0xaa, 0xbb, 0xcc, 0x00, 0x03, 0x00, 0x06,
+                                  0x02, 0x01, 0x02, 0x01, 0x5a, 0xa5}));
+    EXPECT_EQ(r.count, 2);
+    EXPECT_EQ(r.unrecognized, 0);
+    EXPECT_FALSE(r.malformed);
+}
+
+TEST(tlv_follow_up, stateful_ntp) {
+    const tlv_reply_info info = hw_info();
+    const tlv_reply_ctx ctx{&info, ts_format::ntp, 37, true};
+    // The sender's Value (and Reserved) is overwritten: Sequence Number, Follow-up Timestamp,
+    // Timestamp Mode, Reserved zero.
+    const bytes in = tlv(0x80, 7, pattern(16, 0x52));
+    EXPECT_EQ(hex(reflect_area(in, ctx)),
+              hex(bytes{0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0xe8, 0xfe,
+                        0x6f, 0x80, 0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00}));
+}
+
+TEST(tlv_follow_up, stateful_ptp) {
+    tlv_reply_info info = hw_info();
+    info.follow_up_mode = ts_method::sw_local;
+    const tlv_reply_ctx ctx{&info, ts_format::ptp, 37, true};
+    const bytes in = tlv(0x00, 7, bytes(16, 0));
+    EXPECT_EQ(hex(reflect_area(in, ctx)),
+              hex(bytes{0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0x65, 0x53,
+                        0xf1, 0x25, 0x1d, 0xcd, 0x65, 0x00, 0x02, 0x00, 0x00, 0x00}));
+}
+
+// RFC 8972 §4.7: a stateless Session-Reflector zeroes Sequence Number and Follow-up Timestamp;
+// so does one that knows no earlier departure (Timestamp Mode then 0 too).
+TEST(tlv_follow_up, zeros_when_stateless_or_unknown) {
+    const bytes in = tlv(0x80, 7, pattern(16, 0x52));
+    const bytes zeros = {0x00, 0x07, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    tlv_reply_info info = hw_info();
+    info.stateful = false; // the dataplane says stateless
+    EXPECT_EQ(hex(reflect_area(in, {&info, ts_format::ntp, 37, true})), hex(zeros));
+    info = hw_info();
+    // The reply itself stateless (reflect_params::stateful false, e.g. a full session table).
+    EXPECT_EQ(hex(reflect_area(in, {&info, ts_format::ntp, 37, false})), hex(zeros));
+    info.follow_up_ns = 0; // first reply of the session
+    EXPECT_EQ(hex(reflect_area(in, {&info, ts_format::ptp, 37, true})), hex(zeros));
+    EXPECT_EQ(hex(reflect_area(in, {nullptr, ts_format::ntp, 37, true})), hex(zeros));
+}
+
+// Follow-Up at an odd offset: its 16 octets straddle lanes; the sums still patch the checksum.
+TEST(tlv_follow_up, at_odd_offset) {
+    const tlv_reply_info info = hw_info();
+    const bytes in = cat({tlv(0x80, 1, {0x77}), tlv(0x80, 7, pattern(16, 0x52))});
+    const bytes out = reflect_area(in, {&info, ts_format::ntp, 37, true});
+    EXPECT_EQ(hex(out), hex(bytes{0x00, 0x01, 0x00, 0x01, 0x77, 0x00, 0x07, 0x00, 0x10,
+                                  0x11, 0x22, 0x33, 0x44, 0xe8, 0xfe, 0x6f, 0x80, 0x80,
+                                  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00}));
+}
+
+// Whole STAMP frames with tlv_info: Extra Padding + Timestamp Information + an unknown type +
+// HMAC (not implemented here: U) + Follow-Up, in NTP and PTP replies, stateful and stateless;
+// IPv4 with a checksum (patched with the sums), IPv4 without one (computed whole), IPv6. The
+// reply's UDP checksum is recomputed from scratch by reply_check.hpp.
+TEST(tlv_in_frame, chain_with_reply_info) {
+    static const tlv_reply_info info = hw_info();
+    const bytes chain_in = cat({tlv(0x80, 1, pattern(5, 0x11)), tlv(0x80, 3, bytes(4, 0)),
+                                tlv(0x80, 200, pattern(8, 0x77)), tlv(0x80, 8, pattern(16, 0x31)),
+                                tlv(0x80, 7, bytes(16, 0))});
+    const bytes head = cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, {0x02, 0x01, 0x02, 0x01}),
+                            tlv(0x80, 200, pattern(8, 0x77)), tlv(0x80, 8, pattern(16, 0x31))});
+    const bytes fu_ntp = {0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0xe8, 0xfe,
+                          0x6f, 0x80, 0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00};
+    const bytes fu_ptp = {0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0x65, 0x53,
+                          0xf1, 0x25, 0x1d, 0xcd, 0x65, 0x00, 0x01, 0x00, 0x00, 0x00};
+    bytes fu_zero(20, 0);
+    fu_zero[1] = 0x07;
+    fu_zero[3] = 0x10;
+    for (int ptp = 0; ptp < 2; ++ptp) {
+        for (int stateful = 0; stateful < 2; ++stateful) {
+            for (int variant = 0; variant < 3; ++variant) {
+                reflect_row row;
+                row.name =
+                        std::string(ptp ? "ptp" : "ntp") + (stateful ? "_stateful" : "_stateless");
+                row.rfc = "RFC 8972 §4.3, §4.7";
+                row.spec = variant == 2 ? v6_spec() : v4_spec();
+                row.spec.csum = variant == 1 ? udp_csum::zero : udp_csum::good;
+                row.spec.payload = stamp_request(sender_seq, sender_ts(ptp != 0),
+                                                 ptp ? 0xc001 : 0x8001, ssid, chain_in);
+                row.policy.mode = test_mode::stamp;
+                row.params.stateful = stateful != 0;
+                row.params.tlv_info = &info;
+                row.tlv_area = cat({head, stateful ? (ptp ? fu_ptp : fu_ntp) : fu_zero});
+                run_row(row);
+            }
+        }
+    }
+}
+
+} // namespace

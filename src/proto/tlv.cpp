@@ -66,7 +66,7 @@ void reflect_follow_up(std::span<uint8_t> v, const tlv_reply_ctx& ctx) noexcept 
 }
 
 // The types this reflector implements: one entry each. Every other Type is returned with U = 1
-// (RFC 8972 §4.2). Lengths from each TLV's definition: a Length it does not allow makes the TLV
+// (RFC 8972 §4). Lengths from each TLV's definition: a Length it does not allow makes the TLV
 // malformed (M = 1, reflect_tlvs()).
 constexpr tlv_handler tlv_handlers[] = {
         // RFC 8972 §4.1: any Length, Value echoed.

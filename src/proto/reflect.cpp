@@ -417,7 +417,9 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     if (stamp) {
         std::memset(pl + reflector::stamp_mbz3, 0, 3);
         if (len > stamp_tlv_offset) { // most STAMP packets carry none: no call (perf: 7 %)
-            tlvs = reflect_tlvs(std::span<uint8_t>(pl + stamp_tlv_offset, len - stamp_tlv_offset));
+            const tlv_reply_ctx ctx{params.tlv_info, fmt, params.tai_utc_offset_s, params.stateful};
+            tlvs = reflect_tlvs(std::span<uint8_t>(pl + stamp_tlv_offset, len - stamp_tlv_offset),
+                                ctx);
         }
     }
 
@@ -427,8 +429,8 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     if (csum_in != 0) {
         // Verified before (software or NIC): the received checksum carries the sum of all that
         // did not change. The swaps leave pseudo-header and header sums alone; only the length
-        // (counted twice, pseudo-header and header), the rewritten region and the TLV flags
-        // differ.
+        // (counted twice, pseudo-header and header), the rewritten region and the TLV octets
+        // reflect_tlvs() changed (flags, handlers' values: its sums) differ.
         // The new region, word by word as written above: Sequence Number, T3 (zero for now),
         // Error Estimate, SSID or MBZ, T2, the sender's 14 octets (head), MBZ, Sender TTL and,
         // in the odd lane, octet 41. 32-bit fields count as 32-bit numbers: the fold makes

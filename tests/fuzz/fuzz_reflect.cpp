@@ -13,7 +13,8 @@
 //      rarely get past verification. Bit 2: S bit of our Error Estimate. Bits 3-7: its Scale.
 //   4  our Error Estimate Multiplier (zero included: reflect must never send it)
 //   5  reflector sequence number (low octet; the rest fixed)
-//   6-7 T2 and T3 jitter
+//   6-7 T2 and T3 jitter; bit 0 of octet 6 also: reflect_params::tlv_info given (a fixed
+//      tlv_reply_info), so the STAMP TLV handlers write values the checksum must follow
 //
 // Invariants (each a __builtin_trap() via FUZZ_CHECK), with checksums and layout recomputed by
 // the independent oracles of fuzz_oracle.hpp:
@@ -51,6 +52,20 @@ constexpr std::size_t header_len = 8;
 // Not the seeds' destination MAC, so a reply from the wrong one shows.
 constexpr uint8_t port_mac[6] = {0x02, 0x00, 0x5e, 0x10, 0x00, 0xfe};
 constexpr uint64_t base_time_ns = 1'700'000'000'123'456'789ULL;
+
+// What a dataplane would pass for a stateful session with a previous departure (tlv.hpp).
+const tp::tlv_reply_info fuzz_tlv_info = [] {
+    tp::tlv_reply_info i;
+    i.sync_src_in = tp::sync_source::ptp;
+    i.ts_method_in = tp::ts_method::hw_assist;
+    i.sync_src_out = tp::sync_source::ntp;
+    i.ts_method_out = tp::ts_method::sw_local;
+    i.stateful = true;
+    i.follow_up_seq = 0x5a5a5900;
+    i.follow_up_ns = base_time_ns - 1'000'001;
+    i.follow_up_mode = tp::ts_method::hw_assist;
+    return i;
+}();
 
 struct config {
     tp::reflect_policy policy;
@@ -93,6 +108,7 @@ config decode(const uint8_t* h) {
     c.policy.symmetrical_size = (h[5] & 0x40) != 0;
     c.params.t2_ns = base_time_ns + uint64_t{h[6]} * 999'999'937ULL;
     c.params.tai_utc_offset_s = 37;
+    c.params.tlv_info = (h[6] & 0x01) ? &fuzz_tlv_info : nullptr;
     c.t3_ns = c.params.t2_ns + uint64_t{h[7]} * 1'000'003ULL;
     return c;
 }
@@ -206,8 +222,8 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     FUZZ_CHECK(be16(rp + 38) == 0 && rp[40] == q_ttl);
     if (stamp) {
         FUZZ_CHECK(rp[41] == 0 && rp[42] == 0 && rp[43] == 0);
-        // TLVs (fuzz_tlv checks them in depth): only Flags octets may change, so the Length
-        // octets and values of the first TLV stay.
+        // TLVs (fuzz_tlv checks them in depth): the handlers rewrite Flags and values only, so
+        // the Type and Length octets of the first TLV stay.
         if (r_len >= 48) {
             FUZZ_CHECK(same(rp + 45, qp + 45, 3));
         }

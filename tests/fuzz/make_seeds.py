@@ -120,6 +120,14 @@ def reflect_seeds():
         # STAMP with a TLV and then a zero remainder (padding, RFC 8762 §4.6).
         "stamp_v4_zero_tail": header(STAMP)
         + bytes(v4(stamp_payload(19, 7, tlv(1, bytes(8), flags=0x80) + bytes(20)))),
+        # Timestamp Information (RFC 8972 §4.3) and Follow-Up Telemetry (§4.7) after an
+        # odd-length Extra Padding (odd lanes), with tlv_info (header octet 6 bit 0), NTP and
+        # PTP, stateful.
+        "stamp_v4_tsinfo_followup": header(STAMP | STATEFUL, seq=3, j2=1)
+        + bytes(v4(stamp_payload(21, 9, tlv(1, bytes(3), flags=0x80) + tlv(3, bytes(4))
+                                 + tlv(7, bytes(16), flags=0x80)))),
+        "stamp_v6_tsinfo_followup_ptp": header(STAMP | STATEFUL, dscp_ts=TS_PTP, seq=4, j2=3)
+        + bytes(v6(stamp_payload(22, 10, tlv(7, bytes(16)) + tlv(3, bytes(6))))),
         # IPv4 loose source route (RFC 791 option 131): dropped (ipv4_source_route).
         "twamp_v4_lsrr": header()
         + bytes(v4(twamp_payload(20), options=b"\x83\x07\x04\xc6\x12\x00\x0a\x00")),
@@ -137,6 +145,11 @@ def tlv_seeds():
         "length_past_end": tlv(1, bytes(2)) + b"\x20\x05\x00\x40" + bytes(10),
         "odd_length": tlv(4, b"\x01") + tlv(200, b"\x02\x03\x04"),
         "zero_tail": tlv(1, bytes(4), flags=0x80) + bytes(13),
+        # RFC 8972 §4.3 / §4.7 at odd offsets, then the wrong Lengths (M, walk stops).
+        "tsinfo_followup": tlv(1, bytes(1)) + tlv(3, bytes(5), flags=0x80)
+        + tlv(7, bytes(16), flags=0x80) + tlv(200, b"x"),
+        "followup_bad_length": tlv(3, bytes(4)) + tlv(7, bytes(15)) + tlv(1, bytes(2)),
+        "tsinfo_short": tlv(3, bytes(3)) + tlv(7, bytes(16)),
         "all_zero": bytes(24),
     }
 

@@ -14,6 +14,7 @@
 #include "twamp/proto/drop_reason.hpp"
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/timestamp.hpp"
+#include "twamp/proto/tlv.hpp"
 
 namespace twamp::proto {
 
@@ -57,6 +58,11 @@ struct reflect_params {
     // sum of the payload octets reflect_prepare() rewrites, taken while verifying the UDP
     // checksum in software, so that reflect_prepare() does not sum them a second time.
     const uint64_t* verified_region_sum = nullptr;
+    // For the STAMP TLV handlers (tlv.hpp): how this reply's T2 and T3 are taken and, for a
+    // stateful session, the previous reply's departure (Follow-Up Telemetry). Read only when a
+    // STAMP packet carries TLVs. Null: nothing known; Timestamp Information and Follow-Up
+    // Telemetry are still understood (U = 0) but their values come back as zeros.
+    const tlv_reply_info* tlv_info = nullptr;
 };
 
 enum class verdict : uint8_t { reflect, to_kernel, drop };

@@ -37,9 +37,31 @@ struct ref_walk {
     std::size_t padding = 0; // trailing zeros left alone (reflector walk only)
 };
 
-// The TLV chain of RFC 8972 §4. With `zero_tail`, as the reflector reads it: where nothing
-// but zero octets is left, that rest is padding (RFC 8762 §4.6 remainder, tlv.hpp).
-ref_walk walk(const bytes& a, bool zero_tail = false) {
+// The Lengths RFC 8972 allows the types this reflector implements: Timestamp Information
+// (§4.3) four octets and optional sub-TLVs, Follow-Up Telemetry (§4.7) exactly 16. Another
+// Length makes the TLV malformed for the reflector.
+bool ref_length_ok(uint8_t type, std::size_t len) {
+    switch (type) {
+    case 3:
+        return len >= 4;
+    case 7:
+        return len == 16;
+    default:
+        return true;
+    }
+}
+
+// The types this reflector implements (U = 0): Extra Padding (RFC 8972 §4.1), Timestamp
+// Information (§4.3), Follow-Up Telemetry (§4.7).
+bool ref_recognized(uint8_t type) {
+    return type == 1 || type == 3 || type == 7;
+}
+
+// The TLV chain of RFC 8972 §4. With `reflector`, as the reflector reads it: where nothing
+// but zero octets is left, that rest is padding (RFC 8762 §4.6 remainder, tlv.hpp), and an
+// implemented type with a Length its definition does not allow is malformed.
+ref_walk walk(const bytes& a, bool reflector = false) {
+    const bool zero_tail = reflector;
     ref_walk w;
     std::size_t off = 0;
     for (;;) {
@@ -52,6 +74,11 @@ ref_walk walk(const bytes& a, bool zero_tail = false) {
         }
         if (!(off + 4 <= a.size() && off + 4 + rd16(&a[off + 2]) <= a.size())) {
             break;
+        }
+        if (reflector && !ref_length_ok(a[off + 1], rd16(&a[off + 2]))) {
+            w.stop = off;
+            w.malformed = true;
+            return w;
         }
         w.offsets.push_back(off);
         off += 4 + rd16(&a[off + 2]);
@@ -136,8 +163,42 @@ std::vector<tlv_row> tlv_rows() {
             {"only_3_octets", "RFC 8972 §4", {0x00, 0x01, 0x00}, {0x40, 0x01, 0x00}},
             {"no_tlvs", "RFC 8762 §4.2.1 base packet only", {}, {}},
     };
+    // Timestamp Information (RFC 8972 §4.3) and Follow-Up Telemetry (§4.7) without
+    // tlv_reply_info: understood (U = 0), values zero ("not stated": 0 is Reserved in the
+    // Synchronization Source and Timestamping Method registries, §5.4, §5.5).
+    const bytes z4(4, 0);
+    const bytes z16(16, 0);
+    v.insert(v.end(),
+             {
+                     {"timestamp_information_no_info", "RFC 8972 §4.3: U=0, four octets 0",
+                      tlv(0x80, 3, pattern(4, 0x41)), tlv(0, 3, z4)},
+                     {"timestamp_information_subtlv_octets_kept",
+                      "RFC 8972 §4.3: Length 4 + optional sub-TLVs, those returned as received",
+                      tlv(0x80, 3, cat({pattern(4, 0x41), p8})), tlv(0, 3, cat({z4, p8}))},
+                     {"timestamp_information_length_3_gets_m",
+                      "RFC 8972 §4.3 Length < 4: malformed (§4 M=1), processing stops",
+                      cat({tlv(0x80, 3, pattern(3, 0x41)), tlv(0, 200, p8)}),
+                      cat({tlv(0x40, 3, pattern(3, 0x41)), tlv(0, 200, p8)})},
+                     {"timestamp_information_length_0_gets_m", "RFC 8972 §4.3 Length < 4",
+                      tlv(0, 3, {}), tlv(0x40, 3, {})},
+                     {"follow_up_no_info", "RFC 8972 §4.7: U=0, all 16 octets 0",
+                      tlv(0x80, 7, pattern(16, 0x52)), tlv(0, 7, z16)},
+                     {"follow_up_length_15_gets_m", "RFC 8972 §4.7 Length must be 16: M=1, stop",
+                      cat({tlv(0x80, 7, pattern(15, 0x52)), tlv(0, 1, p8)}),
+                      cat({tlv(0x40, 7, pattern(15, 0x52)), tlv(0, 1, p8)})},
+                     {"follow_up_length_17_gets_m", "RFC 8972 §4.7 Length must be 16",
+                      tlv(0, 7, pattern(17, 0x52)), tlv(0x40, 7, pattern(17, 0x52))},
+                     {"follow_up_length_8_gets_m", "RFC 8972 §4.7 Length must be 16", tlv(0, 7, p8),
+                      tlv(0x40, 7, p8)},
+                     {"chain_padding_tsinfo_unknown_hmac_followup",
+                      "RFC 8972 §4.1, §4.3, §4, §4.8, §4.7",
+                      cat({tlv(0x80, 1, pattern(5, 0x11)), tlv(0x80, 3, pattern(4, 0x41)),
+                           tlv(0x80, 200, p8), tlv(0x80, 8, p16), tlv(0x80, 7, pattern(16, 0x52))}),
+                      cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, z4), tlv(0x80, 200, p8),
+                           tlv(0x80, 8, p16), tlv(0, 7, z16)})},
+             });
     // Types IANA lists but this reflector does not process: returned with U set (RFC 8972 §4).
-    for (int type = 2; type <= 8; ++type) {
+    for (int type : {2, 4, 5, 6, 8}) {
         v.push_back({"not_implemented_type_" + std::to_string(type),
                      "RFC 8972 §4, IANA STAMP TLV Types: not processed here",
                      tlv(0, static_cast<uint8_t>(type), p8),
@@ -227,8 +288,8 @@ TEST(tlv_walker, walks_and_stops) {
 }
 
 // Random areas in faulting buffers: the walk never reads past the end, takes at most
-// size/4 + 1 steps, and reflect_tlvs() only ever changes Flags octets, with sums that keep the
-// checksum arithmetic right.
+// size/4 + 1 steps, and reflect_tlvs() only ever changes Flags octets and the values of the
+// types it implements, with sums that keep the checksum arithmetic right.
 TEST(tlv_walker, random_areas_bounded) {
     std::mt19937 rng(8972);
     for (int i = 0; i < 20000; ++i) {
@@ -241,10 +302,21 @@ TEST(tlv_walker, random_areas_bounded) {
             std::fill(a.begin() + static_cast<std::ptrdiff_t>(rng() % a.size()), a.end(), 0);
         }
         if (i % 2 == 0) {
-            // Mostly short Lengths so the walk gets somewhere.
-            for (std::size_t k = 2; k + 1 < a.size(); k += 4 + a[k + 1] % 8) {
+            // Mostly short Lengths so the walk gets somewhere; some TLVs of the implemented
+            // types with their right Lengths.
+            for (std::size_t k = 2; k + 1 < a.size(); k += 4 + a[k + 1]) {
                 a[k] = 0;
                 a[k + 1] = static_cast<uint8_t>(a[k + 1] % 8);
+                if (i % 4 == 0 && k >= 1) {
+                    const uint8_t pick = static_cast<uint8_t>(rng() % 4);
+                    if (pick == 1) {
+                        a[k - 1] = 3;
+                        a[k + 1] = static_cast<uint8_t>(4 + a[k + 1] % 4);
+                    } else if (pick == 2) {
+                        a[k - 1] = 7;
+                        a[k + 1] = 16;
+                    }
+                }
             }
         }
         guarded_buffer g(a);
@@ -271,9 +343,16 @@ TEST(tlv_walker, random_areas_bounded) {
         std::vector<bool> is_flags(a.size(), false);
         for (std::size_t off : rw.offsets) {
             is_flags[off] = true;
-            // U exactly for the types not implemented (all but Extra Padding), M clear.
-            ASSERT_EQ((out[off] & tlv_flag_u) != 0, a[off + 1] != 1) << "U at " << off;
+            // U exactly for the types not implemented, M clear.
+            ASSERT_EQ((out[off] & tlv_flag_u) != 0, !ref_recognized(a[off + 1])) << "U at " << off;
             ASSERT_EQ(out[off] & tlv_flag_m, 0) << "M at " << off;
+            // Values the handlers write without tlv_reply_info: zeros (RFC 8972 §4.3: the
+            // first four octets; §4.7: all 16).
+            const std::size_t vlen = a[off + 1] == 3 ? 4 : a[off + 1] == 7 ? 16 : 0;
+            for (std::size_t k = 0; k < vlen; ++k) {
+                is_flags[off + 4 + k] = true;
+                ASSERT_EQ(out[off + 4 + k], 0) << "value octet " << off + 4 + k;
+            }
         }
         if (rw.malformed) {
             is_flags[rw.stop] = true;
@@ -314,6 +393,189 @@ TEST(tlv_flags, malformed_unknown_type_gets_u_and_m) {
     EXPECT_TRUE(r.malformed);
     EXPECT_EQ(r.unrecognized, 1u);
     EXPECT_EQ(a[0], tlv_flag_u | tlv_flag_m);
+}
+
+} // namespace
+
+namespace {
+
+// ---- Timestamp Information (RFC 8972 §4.3) and Follow-Up Telemetry (§4.7) with what the
+// dataplane knows (tlv_reply_info). Expected octets written from the RFC layouts. ----------
+
+// RFC 8972 §5.4 "Synchronization Source" and §5.5 "Timestamping Method" (IANA).
+TEST(tlv_registries, iana_values) {
+    EXPECT_EQ(sync_source::not_stated, 0); // Reserved
+    EXPECT_EQ(sync_source::ntp, 1);
+    EXPECT_EQ(sync_source::ptp, 2);
+    EXPECT_EQ(sync_source::ssu_bits, 3);
+    EXPECT_EQ(sync_source::gnss, 4); // GPS/GLONASS/LORAN-C/BDS/Galileo
+    EXPECT_EQ(sync_source::local_free_running, 5);
+    EXPECT_EQ(ts_method::not_stated, 0); // Reserved
+    EXPECT_EQ(ts_method::hw_assist, 1);
+    EXPECT_EQ(ts_method::sw_local, 2);
+    EXPECT_EQ(ts_method::control_plane, 3);
+    // The table (tlv.hpp): the two RFC 8972 types beside Extra Padding, with their Lengths.
+    ASSERT_NE(find_tlv_handler(3), nullptr);
+    EXPECT_EQ(find_tlv_handler(3)->len, 4);
+    EXPECT_EQ(find_tlv_handler(3)->rule, tlv_len_rule::at_least);
+    ASSERT_NE(find_tlv_handler(7), nullptr);
+    EXPECT_EQ(find_tlv_handler(7)->len, 16);
+    EXPECT_EQ(find_tlv_handler(7)->rule, tlv_len_rule::exactly);
+    ASSERT_NE(find_tlv_handler(1), nullptr);
+    for (int t : {0, 2, 4, 5, 6, 8, 9, 200, 255}) {
+        EXPECT_EQ(find_tlv_handler(static_cast<uint8_t>(t)), nullptr) << t;
+    }
+}
+
+// reflect_tlvs() on an area with a context; the sums it reports must patch a checksum exactly.
+bytes reflect_area(const bytes& in, const tlv_reply_ctx& ctx, tlv_result* out = nullptr) {
+    guarded_buffer g(in);
+    const tlv_result r = reflect_tlvs(g.span(), ctx);
+    const bytes got = g.copy(g.size());
+    EXPECT_TRUE(ones_eq(csum_add(csum_sub(ref_sum(in), r.sum_before), r.sum_after), ref_sum(got)))
+            << "sum_before/sum_after";
+    if (out) {
+        *out = r;
+    }
+    return got;
+}
+
+// 2023-11-14 22:13:20.5 UTC: NTP seconds 1,700,000,000 + 2,208,988,800 = 0xe8fe6f80, fraction
+// 0.5 = 0x80000000 (RFC 5905 §6); PTP seconds + 37 (TAI) = 0x6553f125, ns 500,000,000 =
+// 0x1dcd6500 (RFC 8186 §2.3).
+constexpr uint64_t follow_ns = 1'700'000'000'500'000'000ULL;
+
+tlv_reply_info hw_info() {
+    tlv_reply_info i;
+    i.sync_src_in = sync_source::ptp;
+    i.ts_method_in = ts_method::hw_assist;
+    i.sync_src_out = sync_source::ptp;
+    i.ts_method_out = ts_method::hw_assist;
+    i.stateful = true;
+    i.follow_up_seq = 0x11223344;
+    i.follow_up_ns = follow_ns;
+    i.follow_up_mode = ts_method::hw_assist;
+    return i;
+}
+
+TEST(tlv_timestamp_information, each_method) {
+    struct row {
+        uint8_t si, mi, so, mo;
+    };
+    for (const row r : {row{2, 1, 2, 1}, row{1, 2, 1, 2}, row{5, 3, 5, 3}, row{3, 1, 4, 2}}) {
+        tlv_reply_info info;
+        info.sync_src_in = r.si;
+        info.ts_method_in = r.mi;
+        info.sync_src_out = r.so;
+        info.ts_method_out = r.mo;
+        const tlv_reply_ctx ctx{&info, ts_format::ntp, 37, true};
+        // Flags (U=1 from the sender), Type 3, Length 4, Sync Src In, Timestamp In, Sync Src
+        // Out, Timestamp Out.
+        const bytes out = reflect_area({0x80, 0x03, 0x00, 0x04, 0, 0, 0, 0}, ctx);
+        EXPECT_EQ(hex(out), hex(bytes{0x00, 0x03, 0x00, 0x04, r.si, r.mi, r.so, r.mo}));
+    }
+}
+
+TEST(tlv_timestamp_information, at_odd_offset_and_subtlvs) {
+    const tlv_reply_info info = hw_info();
+    const tlv_reply_ctx ctx{&info, ts_format::ntp, 37, true};
+    tlv_result r;
+    // Extra Padding with 3 octets puts Timestamp Information at offset 7 (odd lanes); its
+    // Length 6: four octets and two of sub-TLVs, returned as they came.
+    const bytes out = reflect_area({0x80, 0x01, 0x00, 0x03, 0xaa, 0xbb, 0xcc, 0x80, 0x03, 0x00,
+                                    0x06, 0x09, 0x09, 0x09, 0x09, 0x5a, 0xa5},
+                                   ctx, &r);
+    EXPECT_EQ(hex(out), hex(bytes{0x00, 0x01, 0x00, 0x03, 0xaa, 0xbb, 0xcc, 0x00, 0x03, 0x00, 0x06,
+                                  0x02, 0x01, 0x02, 0x01, 0x5a, 0xa5}));
+    EXPECT_EQ(r.count, 2);
+    EXPECT_EQ(r.unrecognized, 0);
+    EXPECT_FALSE(r.malformed);
+}
+
+TEST(tlv_follow_up, stateful_ntp) {
+    const tlv_reply_info info = hw_info();
+    const tlv_reply_ctx ctx{&info, ts_format::ntp, 37, true};
+    // The sender's Value (and Reserved) is overwritten: Sequence Number, Follow-up Timestamp,
+    // Timestamp Mode, Reserved zero.
+    const bytes in = tlv(0x80, 7, pattern(16, 0x52));
+    EXPECT_EQ(hex(reflect_area(in, ctx)),
+              hex(bytes{0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0xe8, 0xfe,
+                        0x6f, 0x80, 0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00}));
+}
+
+TEST(tlv_follow_up, stateful_ptp) {
+    tlv_reply_info info = hw_info();
+    info.follow_up_mode = ts_method::sw_local;
+    const tlv_reply_ctx ctx{&info, ts_format::ptp, 37, true};
+    const bytes in = tlv(0x00, 7, bytes(16, 0));
+    EXPECT_EQ(hex(reflect_area(in, ctx)),
+              hex(bytes{0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0x65, 0x53,
+                        0xf1, 0x25, 0x1d, 0xcd, 0x65, 0x00, 0x02, 0x00, 0x00, 0x00}));
+}
+
+// RFC 8972 §4.7: a stateless Session-Reflector zeroes Sequence Number and Follow-up Timestamp;
+// so does one that knows no earlier departure (Timestamp Mode then 0 too).
+TEST(tlv_follow_up, zeros_when_stateless_or_unknown) {
+    const bytes in = tlv(0x80, 7, pattern(16, 0x52));
+    const bytes zeros = {0x00, 0x07, 0x00, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    tlv_reply_info info = hw_info();
+    info.stateful = false; // the dataplane says stateless
+    EXPECT_EQ(hex(reflect_area(in, {&info, ts_format::ntp, 37, true})), hex(zeros));
+    info = hw_info();
+    // The reply itself stateless (reflect_params::stateful false, e.g. a full session table).
+    EXPECT_EQ(hex(reflect_area(in, {&info, ts_format::ntp, 37, false})), hex(zeros));
+    info.follow_up_ns = 0; // first reply of the session
+    EXPECT_EQ(hex(reflect_area(in, {&info, ts_format::ptp, 37, true})), hex(zeros));
+    EXPECT_EQ(hex(reflect_area(in, {nullptr, ts_format::ntp, 37, true})), hex(zeros));
+}
+
+// Follow-Up at an odd offset: its 16 octets straddle lanes; the sums still patch the checksum.
+TEST(tlv_follow_up, at_odd_offset) {
+    const tlv_reply_info info = hw_info();
+    const bytes in = cat({tlv(0x80, 1, {0x77}), tlv(0x80, 7, pattern(16, 0x52))});
+    const bytes out = reflect_area(in, {&info, ts_format::ntp, 37, true});
+    EXPECT_EQ(hex(out), hex(bytes{0x00, 0x01, 0x00, 0x01, 0x77, 0x00, 0x07, 0x00, 0x10,
+                                  0x11, 0x22, 0x33, 0x44, 0xe8, 0xfe, 0x6f, 0x80, 0x80,
+                                  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00}));
+}
+
+// Whole STAMP frames with tlv_info: Extra Padding + Timestamp Information + an unknown type +
+// HMAC (not implemented here: U) + Follow-Up, in NTP and PTP replies, stateful and stateless;
+// IPv4 with a checksum (patched with the sums), IPv4 without one (computed whole), IPv6. The
+// reply's UDP checksum is recomputed from scratch by reply_check.hpp.
+TEST(tlv_in_frame, chain_with_reply_info) {
+    static const tlv_reply_info info = hw_info();
+    const bytes chain_in = cat({tlv(0x80, 1, pattern(5, 0x11)), tlv(0x80, 3, bytes(4, 0)),
+                                tlv(0x80, 200, pattern(8, 0x77)), tlv(0x80, 8, pattern(16, 0x31)),
+                                tlv(0x80, 7, bytes(16, 0))});
+    const bytes head = cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, {0x02, 0x01, 0x02, 0x01}),
+                            tlv(0x80, 200, pattern(8, 0x77)), tlv(0x80, 8, pattern(16, 0x31))});
+    const bytes fu_ntp = {0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0xe8, 0xfe,
+                          0x6f, 0x80, 0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00};
+    const bytes fu_ptp = {0x00, 0x07, 0x00, 0x10, 0x11, 0x22, 0x33, 0x44, 0x65, 0x53,
+                          0xf1, 0x25, 0x1d, 0xcd, 0x65, 0x00, 0x01, 0x00, 0x00, 0x00};
+    bytes fu_zero(20, 0);
+    fu_zero[1] = 0x07;
+    fu_zero[3] = 0x10;
+    for (int ptp = 0; ptp < 2; ++ptp) {
+        for (int stateful = 0; stateful < 2; ++stateful) {
+            for (int variant = 0; variant < 3; ++variant) {
+                reflect_row row;
+                row.name =
+                        std::string(ptp ? "ptp" : "ntp") + (stateful ? "_stateful" : "_stateless");
+                row.rfc = "RFC 8972 §4.3, §4.7";
+                row.spec = variant == 2 ? v6_spec() : v4_spec();
+                row.spec.csum = variant == 1 ? udp_csum::zero : udp_csum::good;
+                row.spec.payload = stamp_request(sender_seq, sender_ts(ptp != 0),
+                                                 ptp ? 0xc001 : 0x8001, ssid, chain_in);
+                row.policy.mode = test_mode::stamp;
+                row.params.stateful = stateful != 0;
+                row.params.tlv_info = &info;
+                row.tlv_area = cat({head, stateful ? (ptp ? fu_ptp : fu_ntp) : fu_zero});
+                run_row(row);
+            }
+        }
+    }
 }
 
 } // namespace

@@ -35,6 +35,7 @@ inline proto::reflect_params params_of(const golden_case& c) {
     p.t2_ns = c.t2_ns;
     p.our_error = {c.our_synchronized, false, c.our_scale, c.our_multiplier};
     p.tai_utc_offset_s = c.tai_utc_offset_s;
+    p.tlv_info = c.has_tlv_info ? &c.tlv_info : nullptr;
     return p;
 }
 

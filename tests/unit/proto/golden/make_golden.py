@@ -87,7 +87,7 @@ def case(name, **kw):
     c = dict(name=name, timestamps="auto", dscp=-1, allow_v6_zero=False, symmetrical=False,
              stateful=True,
              reflector_seq=1000, t2_ns=T2, t3_ns=T2 + 25_000, our_err=(1, 3, 17),
-             tai_utc=37)
+             tai_utc=37, tlv_info=None)
     c.update(kw)
     return c
 
@@ -239,7 +239,46 @@ def cases():
         / UDP(sport=5004, dport=862)
         / Raw(stamp_sender(8, ntp(SENDER_T), err, 0x0808,
                            tlv(0x80, 1, b"\x5a" * 8) + b"\x00" * 24))))
+    # STAMP with Timestamp Information (RFC 8972 §4.3) and Follow-Up Telemetry (§4.7) among
+    # Extra Padding, an unknown type and HMAC (not implemented: U), what the dataplane knows
+    # passed as tlv_reply_info: NTP over IPv4 stateful, PTP over IPv6 in a C-tag stateful,
+    # PTP over IPv4 stateless (Follow-Up zeroed, §4.7).
+    for name, z, stateful, v6 in (("stamp_v4_ntp_tsinfo_followup", 0, True, False),
+                                  ("stamp_v6_ptp_tsinfo_followup", 1, True, True),
+                                  ("stamp_v4_ptp_tsinfo_followup_stateless", 1, False, False)):
+        err = err_word(1, z, 2, 9)
+        sts = ptp(SENDER_T, 37) if z else ntp(SENDER_T)
+        info = dict(sync_in=2, m_in=1, sync_out=5, m_out=2, stateful=True, fu_seq=999,
+                    fu_ns=T2 - 10_000_000 + 4321, fu_mode=1)
+        c = case(name, mode="stamp", stateful=stateful, sender_seq=0x4000 + z, sender_ts=sts,
+                 sender_err=err, ssid=0x0c0c, ttl=61, tos=0x00, tlv_info=info)
+        tlvs = (tlv(0x80, 1, b"\x11" * 5) + tlv(0x80, 3, b"\x00" * 4)
+                + tlv(0x80, 201, b"\x77" * 6) + tlv(0x80, 8, b"\x31" * 16)
+                + tlv(0x80, 7, b"\x00" * 16))
+        c["tlvs_in"] = tlvs
+        ip = (IPv6(src="2001:2::1", dst="2001:2::2", hlim=61) if v6 else
+              IP(src="198.18.0.1", dst="198.18.0.2", ttl=61, id=0x0c0c))
+        l2 = Ether(src=SENDER_MAC, dst=REFLECTOR_PORT_MAC)
+        if v6:
+            l2 = l2 / Dot1Q(vlan=300)
+        c["frame"] = (l2 / ip / UDP(sport=5010 + z, dport=862)
+                      / Raw(stamp_sender(0x4000 + z, sts, err, 0x0c0c, tlvs)))
+        c["tlvs_out"] = (tlv(0, 1, b"\x11" * 5) + tlv(0, 3, bytes([2, 1, 5, 2]))
+                         + tlv(0x80, 201, b"\x77" * 6) + tlv(0x80, 8, b"\x31" * 16)
+                         + tlv(0, 7, follow_up_value(c)))
+        out.append(c)
     return out
+
+
+def follow_up_value(c):
+    """RFC 8972 §4.7 Follow-Up Telemetry Value: Sequence Number (4), Follow-up Timestamp (8) in
+    the reply's format (the Z flag of its Error Estimate), Timestamp Mode (1), Reserved (3).
+    A stateless reflector zeroes Sequence Number and Timestamp (and says no mode)."""
+    i = c["tlv_info"]
+    if not (c["stateful"] and i["stateful"] and i["fu_ns"]):
+        return b"\x00" * 16
+    ts = ptp(i["fu_ns"], c["tai_utc"]) if expected_fields(c)["ptp"] else ntp(i["fu_ns"])
+    return struct.pack("!IQB3x", i["fu_seq"], ts, i["fu_mode"])
 
 
 # ---- the reply, as the RFCs say it must be ----------------------------------------------------
@@ -359,6 +398,14 @@ def _layer_command(p):
     return q.command()
 
 
+def c_tlv_info(i):
+    if i is None:
+        return "false, {}"
+    return "true, {%u, %u, %u, %u, %s, %uu, %uull, %u}" % (
+        i["sync_in"], i["m_in"], i["sync_out"], i["m_out"], str(i["stateful"]).lower(),
+        i["fu_seq"], i["fu_ns"], i["fu_mode"])
+
+
 def render():
     ts_names = {"auto": "auto_z", "ntp": "ntp", "ptp": "ptp"}
     out = [
@@ -404,6 +451,9 @@ def render():
         "    uint16_t sender_err;",
         "    uint16_t ssid;",
         "    uint8_t sender_ttl;",
+        "    // STAMP TLV handlers: reflect_params::tlv_info (null unless has_tlv_info).",
+        "    bool has_tlv_info;",
+        "    proto::tlv_reply_info tlv_info;",
         "};",
         "",
         "// clang-format off",
@@ -426,14 +476,14 @@ def render():
         rows.append(
             "    {\"%s\", proto::test_mode::%s, proto::ts_policy::%s, %d, %s, %s, %s, %uu, %uull, "
             "%uull, %s, %u, %u, %d, {%s}, %s_request, sizeof %s_request, %s_reply, "
-            "sizeof %s_reply, %uu, 0x%016xull, 0x%04x, 0x%04x, %u},"
+            "sizeof %s_reply, %uu, 0x%016xull, 0x%04x, 0x%04x, %u, %s},"
             % (c["name"], "stamp" if c["mode"] == "stamp" else "twamp_light",
                ts_names[c["timestamps"]], c["dscp"], str(c["allow_v6_zero"]).lower(),
                str(c["symmetrical"]).lower(),
                str(c["stateful"]).lower(), c["reflector_seq"], c["t2_ns"], c["t3_ns"],
                str(bool(s)).lower(), scale, mult, c["tai_utc"], mac, c["name"], c["name"],
                c["name"], c["name"], c["sender_seq"], c["sender_ts"], c["sender_err"],
-               c["ssid"], c["ttl"]))
+               c["ssid"], c["ttl"], c_tlv_info(c["tlv_info"])))
     out.append("")
     out.append("inline constexpr golden_case cases[] = {")
     out.extend(rows)

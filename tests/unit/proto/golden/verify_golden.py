@@ -278,6 +278,43 @@ def check_scapy(i, c, frame, exp, req):
         off += 4 + ln
     eq(got, want, n + " TLVs (flags, type, length)")
     eq(b"".join(raw(t) for t in r.tlv_objects), want_tlvs, n + " TLV octets")
+    info = c.get("tlv_info")
+    if info:
+        check_tlv_values(n, c, exp, info, r.tlv_objects)
+
+
+def check_tlv_values(n, c, exp, info, tlvs):
+    """The values of RFC 8972's Timestamp Information (§4.3) and Follow-Up Telemetry (§4.7)
+    TLVs, decoded from scapy's generic TLVs (scapy 2.5 has no class for either) by the RFC
+    layouts, against what the case gave the reflector (tlv_reply_info)."""
+    seen = set()
+    for t in tlvs:
+        v = bytes(t.value)
+        if t.type == 3:
+            seen.add(3)
+            # Sync Src In, Timestamp In, Sync Src Out, Timestamp Out (IANA §5.4, §5.5).
+            eq(tuple(v[:4]), (info["sync_in"], info["m_in"], info["sync_out"], info["m_out"]),
+               n + " Timestamp Information")
+            eq(int(t.flags), 0, n + " Timestamp Information flags (understood)")
+        elif t.type == 7:
+            seen.add(7)
+            eq(len(v), 16, n + " Follow-Up Telemetry Length")
+            seq, ts, mode, r1, r2, r3 = struct.unpack("!IQBBBB", v)
+            eq((r1, r2, r3), (0, 0, 0), n + " Follow-Up Reserved")
+            eq(int(t.flags), 0, n + " Follow-Up flags (understood)")
+            if not (c["stateful"] and info["stateful"]):
+                # §4.7: a stateless reflector zeroes Sequence Number and Timestamp.
+                eq((seq, ts, mode), (0, 0, 0), n + " Follow-Up zeroed (stateless)")
+                continue
+            eq(seq, info["fu_seq"], n + " Follow-Up Sequence Number")
+            eq(mode, info["fu_mode"], n + " Follow-Up Timestamp Mode")
+            if exp["ptp"]:  # the reply's format (Z): TAI seconds + ns
+                sec, ns = ts >> 32, ts & 0xffffffff
+                eq((sec - c["tai_utc"]) * 10**9 + ns, info["fu_ns"],
+                   n + " Follow-up Timestamp (PTP)")
+            else:
+                near(ntp_wire_to_unix_ns(ts), info["fu_ns"], n + " Follow-up Timestamp (NTP)")
+    eq(seen, {3, 7}, n + " Timestamp Information and Follow-Up TLVs present")
 
 
 # ---- main -------------------------------------------------------------------------------------

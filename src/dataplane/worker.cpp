@@ -24,10 +24,6 @@ namespace twamp::dataplane {
 
 namespace {
 
-// RFC 8972 §4.3 / IANA "Timestamping Method" (until proto names them).
-constexpr uint8_t ts_method_hw_assisted = 1;
-constexpr uint8_t ts_method_sw_local = 2;
-
 // Aging walks the session records by slot (session_table::age): 256 slots every 16 rounds,
 // ~16 slot reads per round (sequential, prefetcher-friendly: well under a cycle per packet). A
 // full walk of a 1,000,000-session table (1.125 M slots) takes ~70,000 rounds: about a second
@@ -225,6 +221,15 @@ struct worker::burst {
         params.our_error = cm.error;
         params.tai_utc_offset_s = cm.tai_utc_offset_s;
         params.t2_encoded = &t2_enc;
+        params.tlv_info = &tlv;
+        // Timestamp Information (RFC 8972 §4.3): the system clock is what every timestamp is
+        // mapped through (a device clock is fitted to it): NTP when the kernel says it is
+        // synchronized (chrony, ntpd, or phc2sys from ptp4l: adjtimex does not tell which),
+        // else free-running.
+        const uint8_t src = cm.synchronized ? proto::sync_source::ntp
+                                            : proto::sync_source::local_free_running;
+        tlv.sync_src_in = src;
+        tlv.sync_src_out = src;
     }
 
     const worker_port& wp;
@@ -235,6 +240,7 @@ struct worker::burst {
     const uint64_t t2_sw;
     const proto::encoded_time t2_enc; // once per burst
     proto::reflect_params params;
+    proto::tlv_reply_info tlv; // what a STAMP reply's TLVs say (rewrite fills it per reply)
     // The port's time: one mapping for the device T2, T3 and Error Estimate of every reply
     // whose request carried a device timestamp (port_time.hpp).
     const port_time_map pm;
@@ -449,6 +455,21 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             params.our_error = b.pm.error;
         }
         params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
+        if (c.policy->mode == proto::test_mode::stamp) {
+            // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say.
+            proto::tlv_reply_info& ti = b.tlv;
+            ti.ts_method_in = dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
+            ti.ts_method_out = dev && b.method == t3_method::scheduled
+                                       ? proto::ts_method::hw_assist
+                                       : proto::ts_method::sw_local;
+            ti.stateful = slot >= 0;
+            if (slot >= 0) {
+                const session& s = a_.sessions->at(slot);
+                ti.follow_up_seq = s.follow_up_seq;
+                ti.follow_up_ns = s.follow_up_ns;
+                ti.follow_up_mode = s.follow_up_mode;
+            }
+        }
         const std::size_t cap = m->buf_len - m->data_off;
         // Straight into the TX slot, field by field: no temporary struct copied through the
         // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
@@ -543,7 +564,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         pending& p = tx_[i];
         uint8_t* f = rte_pktmbuf_mtod(p.m, uint8_t*);
         uint64_t t3;
-        uint8_t mode = ts_method_sw_local;
+        uint8_t mode = proto::ts_method::sw_local;
         if (likely(!p.dev)) {
             t3 = t3_enc.ns;
             proto::reflect_finish(f, p.r, t3_enc);
@@ -557,7 +578,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                     *RTE_MBUF_DYNFIELD(p.m, pt->tx_ts_offset, rte_mbuf_timestamp_t*) = at_raw;
                     p.m->ol_flags |= pt->tx_ts_flag;
                     t3 = at;
-                    mode = ts_method_hw_assisted;
+                    mode = proto::ts_method::hw_assist;
                     schedulable = !pt->schedule_first_only;
                 } else {
                     ++fallback;
@@ -780,7 +801,7 @@ void worker::read_follow_up() noexcept {
             session& s = a_.sessions->at(fu_.slot);
             if (s.in_use && s.follow_up_seq == fu_.seq) {
                 s.follow_up_ns = pm.to_ns(raw);
-                s.follow_up_mode = ts_method_hw_assisted;
+                s.follow_up_mode = proto::ts_method::hw_assist;
             }
         }
     } else if (rte_rdtsc() - fu_.since_tsc < rte_get_tsc_hz() / 100) {

@@ -131,7 +131,12 @@ clock_fit::event clock_fit::add(const clock_read* reads, std::size_t n) noexcept
                          rate_err_ * std::max(static_cast<double>(since_base), horizon_cycles_) +
                          s.half_cycles * rate + 1.0;
     double off_ns = raw_to_ns(static_cast<double>(off));
-    if (std::fabs(off_ns) > static_cast<double>(p_.step_ns) + raw_to_ns(allowed_raw)) {
+    // With a single sample in the window the rate is not this window's own (nominal, or kept
+    // over a step): a sample off the line may say the rate is wrong rather than the clock
+    // stepped, so it is taken into the fit, which measures the rate. A second step right
+    // after a first is then absorbed (the fit is still settling, its error says the first
+    // step's size) and seen on a later sample against the two-sample line.
+    if (n_ >= 2 && std::fabs(off_ns) > static_cast<double>(p_.step_ns) + raw_to_ns(allowed_raw)) {
         // A step: restart the window from this sample, keeping the rate and its uncertainty.
         ++steps_;
         last_step_ns_ = static_cast<int64_t>(std::llround(off_ns));

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <deque>
 #include <limits>
+#include <ostream>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -161,6 +162,10 @@ struct clock_kind {
     double unit_ns;
     uint64_t max_error_ns; // steady state, with these brackets
 };
+
+void PrintTo(const clock_kind& k, std::ostream* os) {
+    *os << k.name;
+}
 
 class clock_fit_kinds : public testing::TestWithParam<clock_kind> {};
 

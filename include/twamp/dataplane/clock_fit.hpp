@@ -24,7 +24,9 @@ struct clock_fit_params {
     double raw_hz = 1e9;  // nominal device units per second (1e9: a nanosecond clock)
     unsigned window = 64; // samples in the fit (at the slow path's ~100 ms: ~6 s)
     // A sample further than this (in ns) from where the fit puts it, beyond the fit's own
-    // error, is a step of the device clock: the window restarts from it.
+    // error, is a step of the device clock: the window restarts from it, keeping the rate.
+    // Tested once the window holds two samples (before that the rate is nominal or kept, and
+    // a sample off the line may say the rate is wrong: the second sample measures it).
     uint64_t step_ns = 20'000;
     unsigned settle = 4; // samples after a (re)start before the fit is trusted (settling())
     // How far past the newest sample error_ns() holds: one refresh interval of the slow path.

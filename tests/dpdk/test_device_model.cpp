@@ -60,35 +60,48 @@ int64_t ts_ns(const timespec& ts) {
     return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
 }
 
-// A started net_ring port with one RX and one TX queue.
+// A started net_ring port with `nq` RX and TX queues (one ring each).
 class ring_port {
 public:
-    explicit ring_port(unsigned tx_ring = 1024) {
+    explicit ring_port(unsigned tx_ring = 1024, uint16_t nq = 1) {
         static int n = 0;
         const std::string id = std::to_string(n++);
-        rx_ = rte_ring_create(("mrx" + id).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        tx_ = rte_ring_create(("mtx" + id).c_str(), tx_ring, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        EXPECT_TRUE(rx_ && tx_);
-        const int p = rte_eth_from_rings(("mring" + id).c_str(), &rx_, 1, &tx_, 1, 0);
+        for (uint16_t q = 0; q < nq; ++q) {
+            const std::string qid = id + "_" + std::to_string(q);
+            rx_.push_back(
+                    rte_ring_create(("mrx" + qid).c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ));
+            tx_.push_back(rte_ring_create(("mtx" + qid).c_str(), tx_ring, 0,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ));
+            EXPECT_TRUE(rx_.back() && tx_.back());
+        }
+        const int p = rte_eth_from_rings(("mring" + id).c_str(), rx_.data(), nq, tx_.data(), nq, 0);
         EXPECT_GE(p, 0);
         port_ = static_cast<uint16_t>(p);
         rte_eth_conf conf{};
-        EXPECT_EQ(rte_eth_dev_configure(port_, 1, 1, &conf), 0);
-        EXPECT_EQ(rte_eth_rx_queue_setup(port_, 0, 512, 0, nullptr, g_pool), 0);
-        EXPECT_EQ(rte_eth_tx_queue_setup(port_, 0, 512, 0, nullptr), 0);
+        EXPECT_EQ(rte_eth_dev_configure(port_, nq, nq, &conf), 0);
+        for (uint16_t q = 0; q < nq; ++q) {
+            EXPECT_EQ(rte_eth_rx_queue_setup(port_, q, 512, 0, nullptr, g_pool), 0);
+            EXPECT_EQ(rte_eth_tx_queue_setup(port_, q, 512, 0, nullptr), 0);
+        }
         EXPECT_EQ(rte_eth_dev_start(port_), 0);
     }
     ~ring_port() {
         model_.reset();
         rte_eth_dev_stop(port_);
         rte_eth_dev_close(port_);
-        drain();
-        rte_ring_free(rx_);
-        rte_ring_free(tx_);
+        for (std::size_t q = 0; q < rx_.size(); ++q) {
+            void* p = nullptr;
+            while (rte_ring_dequeue(rx_[q], &p) == 0) {
+                rte_pktmbuf_free(static_cast<rte_mbuf*>(p));
+            }
+            wire(static_cast<uint16_t>(q));
+            rte_ring_free(rx_[q]);
+            rte_ring_free(tx_[q]);
+        }
     }
 
     device_model& attach(const device_model_config& c) {
-        model_ = std::make_unique<device_model>(port_, c, std::vector<rte_ring*>{tx_});
+        model_ = std::make_unique<device_model>(port_, c, tx_);
         return *model_;
     }
 
@@ -103,33 +116,33 @@ public:
         return m;
     }
 
-    // The frames through the RX ring and rte_eth_rx_burst: the mbufs as the dataplane sees
-    // them (the caller frees them).
-    std::vector<rte_mbuf*> receive(const std::vector<bytes>& frames) {
+    // The frames through queue q's RX ring and rte_eth_rx_burst: the mbufs as the dataplane
+    // sees them (the caller frees them).
+    std::vector<rte_mbuf*> receive(const std::vector<bytes>& frames, uint16_t q = 0) {
         for (const auto& f : frames) {
-            EXPECT_EQ(rte_ring_enqueue(rx_, mbuf(f)), 0);
+            EXPECT_EQ(rte_ring_enqueue(rx_[q], mbuf(f)), 0);
         }
         std::vector<rte_mbuf*> out(frames.size() + 1);
         const uint16_t n =
-                rte_eth_rx_burst(port_, 0, out.data(), static_cast<uint16_t>(out.size()));
+                rte_eth_rx_burst(port_, q, out.data(), static_cast<uint16_t>(out.size()));
         out.resize(n);
         return out;
     }
 
     // rte_eth_tx_burst; frees what was not accepted; returns how many were.
-    uint16_t send(std::vector<rte_mbuf*> ms) {
-        const uint16_t n = rte_eth_tx_burst(port_, 0, ms.data(), static_cast<uint16_t>(ms.size()));
+    uint16_t send(std::vector<rte_mbuf*> ms, uint16_t q = 0) {
+        const uint16_t n = rte_eth_tx_burst(port_, q, ms.data(), static_cast<uint16_t>(ms.size()));
         for (std::size_t i = n; i < ms.size(); ++i) {
             rte_pktmbuf_free(ms[i]);
         }
         return n;
     }
 
-    // The frames on the TX ring (the wire), freed.
-    std::vector<bytes> wire() {
+    // The frames on queue q's TX ring (the wire), freed.
+    std::vector<bytes> wire(uint16_t q = 0) {
         std::vector<bytes> out;
         void* p = nullptr;
-        while (rte_ring_dequeue(tx_, &p) == 0) {
+        while (rte_ring_dequeue(tx_[q], &p) == 0) {
             auto* m = static_cast<rte_mbuf*>(p);
             const auto* d = rte_pktmbuf_mtod(m, const uint8_t*);
             out.emplace_back(d, d + rte_pktmbuf_data_len(m));
@@ -139,16 +152,8 @@ public:
     }
 
 private:
-    void drain() {
-        void* p = nullptr;
-        while (rte_ring_dequeue(rx_, &p) == 0) {
-            rte_pktmbuf_free(static_cast<rte_mbuf*>(p));
-        }
-        wire();
-    }
-
-    rte_ring* rx_ = nullptr;
-    rte_ring* tx_ = nullptr;
+    std::vector<rte_ring*> rx_;
+    std::vector<rte_ring*> tx_;
     uint16_t port_ = 0;
     std::unique_ptr<device_model> model_;
 };
@@ -520,6 +525,27 @@ TEST(DeviceModel, FullTxRingShrinksTheBurst) {
     EXPECT_EQ(m.take_tx().size(), 7u);
     EXPECT_EQ(m.counters().tx_shrunk, 3u);
     EXPECT_EQ(port.wire().size(), 7u);
+}
+
+TEST(DeviceModel, EveryQueueIsModelled) {
+    ring_port port(1024, 3);
+    auto& m = port.attach(full_device(0, 0));
+    for (uint16_t q = 0; q < 3; ++q) {
+        SCOPED_TRACE(q);
+        auto ms = port.receive({udp_frame(4)}, q);
+        ASSERT_EQ(ms.size(), 1u);
+        EXPECT_TRUE(ms[0]->ol_flags & m.rx_ts_flag());
+        EXPECT_EQ(ms[0]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK, RTE_MBUF_F_RX_L4_CKSUM_GOOD);
+        EXPECT_EQ(port.send(ms, q), 1);
+        EXPECT_EQ(port.wire(q).size(), 1u);
+        const auto rx = m.take_rx();
+        const auto tx = m.take_tx();
+        ASSERT_EQ(rx.size(), 1u);
+        ASSERT_EQ(tx.size(), 1u);
+        EXPECT_EQ(rx[0].queue, q);
+        EXPECT_EQ(tx[0].queue, q);
+        EXPECT_GE(tx[0].departure, rx[0].stamp);
+    }
 }
 
 // ---- TX: IEEE 1588 transmit timestamps ------------------------------------------------------

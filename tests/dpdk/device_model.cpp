@@ -93,44 +93,64 @@ device_model::device_model(uint16_t port_id, const device_model_config& config,
     base_rt_ = realtime_ns();
     base_dev_ns_ = base_rt_ + config.offset_ns;
     drift_ppt_ = std::llround(config.drift_ppm * 1e6);
-    last_departure_.assign(info.nb_tx_queues, 0);
 
     device_model* expected = nullptr;
     if (!g_models[port_id].compare_exchange_strong(expected, this)) {
         throw std::runtime_error("device_model: port " + std::to_string(port_id) +
                                  " already has a model");
     }
-    for (uint16_t q = 0; q < info.nb_rx_queues; ++q) {
-        rx_cbs_.push_back(rte_eth_add_rx_callback(port_id, q, rx_cb, this));
+    try {
+        attach();
+    } catch (...) {
+        detach();
+        throw;
     }
-    for (uint16_t q = 0; q < info.nb_tx_queues; ++q) {
-        tx_cbs_.push_back(rte_eth_add_tx_callback(port_id, q, tx_cb, this));
+}
+
+void device_model::attach() {
+    rte_eth_dev_info info{};
+    if (rte_eth_dev_info_get(port_, &info) != 0) {
+        throw std::runtime_error("device_model: rte_eth_dev_info_get failed");
     }
-    for (auto* cb : rx_cbs_) {
+    {
+        std::lock_guard lk(mu_);
+        if (last_departure_.size() < info.nb_tx_queues) {
+            last_departure_.resize(info.nb_tx_queues, 0);
+        }
+    }
+    for (auto q = static_cast<uint16_t>(rx_cbs_.size()); q < info.nb_rx_queues; ++q) {
+        const auto* cb = rte_eth_add_rx_callback(port_, q, rx_cb, this);
         if (cb == nullptr) {
             throw std::runtime_error("device_model: rte_eth_add_rx_callback failed");
         }
+        rx_cbs_.push_back(cb);
     }
-    for (auto* cb : tx_cbs_) {
+    for (auto q = static_cast<uint16_t>(tx_cbs_.size()); q < info.nb_tx_queues; ++q) {
+        const auto* cb = rte_eth_add_tx_callback(port_, q, tx_cb, this);
         if (cb == nullptr) {
             throw std::runtime_error("device_model: rte_eth_add_tx_callback failed");
         }
+        tx_cbs_.push_back(cb);
     }
 }
 
 device_model::~device_model() {
+    detach();
+}
+
+void device_model::detach() noexcept {
     for (std::size_t q = 0; q < rx_cbs_.size(); ++q) {
-        if (rx_cbs_[q] != nullptr &&
-            rte_eth_remove_rx_callback(port_, static_cast<uint16_t>(q), rx_cbs_[q]) == 0) {
+        if (rte_eth_remove_rx_callback(port_, static_cast<uint16_t>(q), rx_cbs_[q]) == 0) {
             rte_free(const_cast<rte_eth_rxtx_callback*>(rx_cbs_[q]));
         }
     }
     for (std::size_t q = 0; q < tx_cbs_.size(); ++q) {
-        if (tx_cbs_[q] != nullptr &&
-            rte_eth_remove_tx_callback(port_, static_cast<uint16_t>(q), tx_cbs_[q]) == 0) {
+        if (rte_eth_remove_tx_callback(port_, static_cast<uint16_t>(q), tx_cbs_[q]) == 0) {
             rte_free(const_cast<rte_eth_rxtx_callback*>(tx_cbs_[q]));
         }
     }
+    rx_cbs_.clear();
+    tx_cbs_.clear();
     device_model* self = this;
     g_models[port_].compare_exchange_strong(self, nullptr);
 }
@@ -434,15 +454,21 @@ uint16_t device_model::tx_cb(uint16_t, uint16_t queue, rte_mbuf* pkts[], uint16_
                 ++self->n_.tx_sched_future;
             } else {
                 dep = r.request;
+                const uint64_t g = caps.schedule_granularity_ns / self->unit_ns_;
+                if (self->cfg_.quantize_schedule && g > 1) {
+                    dep = (dep + g - 1) / g * g; // the next slot of the device's schedule
+                }
                 honoured = true;
             }
         }
+        const uint64_t planned = dep;
         if (last != nullptr) {
             dep = std::max(dep, *last);
             *last = dep;
         }
         r.departure = dep;
-        r.scheduled = honoured && dep == r.request; // not held back by an earlier frame
+        // Not held back by an earlier frame of the queue.
+        r.scheduled = honoured && dep == planned;
         if (r.scheduled) {
             ++self->n_.tx_scheduled;
         }

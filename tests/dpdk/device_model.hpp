@@ -33,9 +33,9 @@
 //   checksum offload). Callbacks never keep an mbuf. Given the port's TX rings, the TX callback
 //   shrinks a burst to what the rings will take, so records are what really left.
 //
-// Construct it after the port's queues are configured (the callbacks need them); destroy it
-// once nothing polls the port. One model per port; callbacks and test calls may run on
-// different threads (a mutex, tests only).
+// The constructor attaches to the queues configured so far; attach() adds any configured
+// later (the callbacks need configured queues). Destroy it once nothing polls the port. One model
+// per port; callbacks and test calls may run on different threads (a mutex, tests only).
 #pragma once
 
 #include <array>
@@ -63,6 +63,9 @@ struct device_model_config {
     uint32_t unit_ns = 1;  // one device unit in ns (1000: a microsecond clock)
     uint64_t read_delay_ns = 0;
     uint64_t max_future_ns = 1'000'000'000;
+    // A scheduled frame leaves at the next multiple of caps.schedule_granularity_ns (in device
+    // units) at or after its time, as mlx5's clock queue slots do; off: exactly at its time.
+    bool quantize_schedule = false;
     bool record_rx = true;
     bool record_tx = true;
 };
@@ -81,7 +84,9 @@ struct rx_record {
 struct tx_record {
     uint16_t queue = 0;
     uint64_t departure = 0; // device units
-    bool scheduled = false; // left at the time it asked for (send_on_timestamp honoured it)
+    // Left at the time it asked for (send_on_timestamp honoured it; quantize_schedule: at the
+    // slot the time falls in), not held back behind an earlier frame of its queue.
+    bool scheduled = false;
     bool requested = false; // carried the TX timestamp dynflag
     uint64_t request = 0;   // the TX timestamp field, when requested
     bool latched = false;   // its departure went into the IEEE 1588 TX latch
@@ -112,6 +117,9 @@ public:
     device_model(uint16_t port_id, const device_model_config& config,
                  std::vector<rte_ring*> tx_rings = {});
     ~device_model();
+    // Adds the callbacks to queues configured since (the dataplane's port set-up asks
+    // ops.caps before it configures the port: make the model first, attach() after set-up).
+    void attach();
     device_model(const device_model&) = delete;
     device_model& operator=(const device_model&) = delete;
 
@@ -166,6 +174,7 @@ private:
     void spin(uint64_t ns) const;
     void rx_cksum(rte_mbuf* m);
     void tx_cksum(rte_mbuf* m);
+    void detach() noexcept;
 
     uint16_t port_;
     uint32_t unit_ns_;

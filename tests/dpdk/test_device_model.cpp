@@ -63,7 +63,8 @@ int64_t ts_ns(const timespec& ts) {
 // A started net_ring port with `nq` RX and TX queues (one ring each).
 class ring_port {
 public:
-    explicit ring_port(unsigned tx_ring = 1024, uint16_t nq = 1) {
+    // set_up: configure and start it now (else the test calls set_up()).
+    explicit ring_port(unsigned tx_ring = 1024, uint16_t nq = 1, bool set_up_now = true) : nq_(nq) {
         static int n = 0;
         const std::string id = std::to_string(n++);
         for (uint16_t q = 0; q < nq; ++q) {
@@ -77,9 +78,13 @@ public:
         const int p = rte_eth_from_rings(("mring" + id).c_str(), rx_.data(), nq, tx_.data(), nq, 0);
         EXPECT_GE(p, 0);
         port_ = static_cast<uint16_t>(p);
-        rte_eth_conf conf{};
-        EXPECT_EQ(rte_eth_dev_configure(port_, nq, nq, &conf), 0);
-        for (uint16_t q = 0; q < nq; ++q) {
+        if (set_up_now) {
+            set_up(rte_eth_conf{});
+        }
+    }
+    void set_up(const rte_eth_conf& conf) {
+        EXPECT_EQ(rte_eth_dev_configure(port_, nq_, nq_, &conf), 0);
+        for (uint16_t q = 0; q < nq_; ++q) {
             EXPECT_EQ(rte_eth_rx_queue_setup(port_, q, 512, 0, nullptr, g_pool), 0);
             EXPECT_EQ(rte_eth_tx_queue_setup(port_, q, 512, 0, nullptr), 0);
         }
@@ -152,6 +157,7 @@ public:
     }
 
 private:
+    uint16_t nq_;
     std::vector<rte_ring*> rx_;
     std::vector<rte_ring*> tx_;
     uint16_t port_ = 0;
@@ -546,6 +552,49 @@ TEST(DeviceModel, EveryQueueIsModelled) {
         EXPECT_EQ(tx[0].queue, q);
         EXPECT_GE(tx[0].departure, rx[0].stamp);
     }
+}
+
+// The dataplane's order: the model first (its ops.caps decides the port's configuration),
+// the port set up from those capabilities, then attach() for the queues set up since.
+TEST(DeviceModel, MadeBeforeThePortIsSetUp) {
+    ring_port port(1024, 2, false);
+    auto& m = port.attach(full_device(0, 0));
+    rte_eth_dev_info info{};
+    ASSERT_EQ(rte_eth_dev_info_get(port.id(), &info), 0);
+    const auto caps = ops.caps(port.id(), info);
+    EXPECT_TRUE(caps.rx_timestamp);
+    rte_eth_conf conf{};
+    conf.rxmode.offloads = caps.ethdev_rx_offloads;
+    conf.txmode.offloads = caps.ethdev_tx_offloads;
+    port.set_up(conf);
+    m.attach();
+    m.attach(); // idempotent: one callback per queue
+    for (uint16_t q = 0; q < 2; ++q) {
+        SCOPED_TRACE(q);
+        auto ms = port.receive({udp_frame(4)}, q);
+        ASSERT_EQ(ms.size(), 1u);
+        EXPECT_TRUE(ms[0]->ol_flags & m.rx_ts_flag());
+        EXPECT_EQ(port.send(ms, q), 1);
+        EXPECT_EQ(port.wire(q).size(), 1u);
+    }
+    EXPECT_EQ(m.take_rx().size(), 2u);
+    EXPECT_EQ(m.take_tx().size(), 2u);
+}
+
+TEST(DeviceModel, QuantizedScheduleLeavesAtTheNextSlot) {
+    ring_port port;
+    auto cfg = full_device(0, 0);
+    cfg.caps.schedule_granularity_ns = 500;
+    cfg.quantize_schedule = true;
+    auto& m = port.attach(cfg);
+    const uint64_t t = (m.now() + 1'000'000) / 500 * 500;
+    EXPECT_EQ(port.send({scheduled(m, t + 123), scheduled(m, t + 1000)}), 2);
+    const auto rec = m.take_tx();
+    ASSERT_EQ(rec.size(), 2u);
+    EXPECT_TRUE(rec[0].scheduled);
+    EXPECT_EQ(rec[0].departure, t + 500);
+    EXPECT_TRUE(rec[1].scheduled);
+    EXPECT_EQ(rec[1].departure, t + 1000); // on a slot already
 }
 
 // ---- TX: IEEE 1588 transmit timestamps ------------------------------------------------------

@@ -55,4 +55,8 @@ const device_ops& ethdev_ops() noexcept;
 // The capabilities ethdev_ops() reports for a device (also for models that start from them).
 device_caps ethdev_caps(uint16_t port_id, const rte_eth_dev_info& info) noexcept;
 
+// mlx5's send-scheduling granularity from its devargs ("...,tx_pp=N,..."): |N| ns, never less
+// than the driver's 500 ns floor (also what a device without tx_pp, ConnectX-7, gets).
+uint32_t mlx5_tx_pp_granularity_ns(const char* devargs) noexcept;
+
 } // namespace twamp::dataplane

@@ -117,12 +117,15 @@ def check(binary):
         make_requests(rx, "ff:ff:ff:ff:ff:ff", 1_700_000_000_000_000, 1)
         write_conf(conf, rx, tx, f"pt{tag}")
         rc, out = run_box(binary, netns, conf, f"pc{tag}a")
-        m = re.search(r"mac ([0-9a-f:]{17}), timestamps (\w+)", out)
+        m = re.search(r"mac ([0-9a-f:]{17}), timestamps (\w+)[^\n]*, t3 ([a-z-]+)", out)
         if rc != 0 or not m:
             return [f"first run failed (exit {rc}):\n{out[-2000:]}"]
-        mac, source = m.group(1), m.group(2)
+        mac, source, t3_method = m.group(1), m.group(2), m.group(3)
         if source != "hw":
             failures.append(f"port timestamps are {source!r}, expected 'hw' for net_pcap with hw-clock")
+        if t3_method != "device-clock":
+            failures.append(f"port t3 method {t3_method!r}, expected 'device-clock' (one clock "
+                            "with the stated hw-clock)")
         # Pass 2: the real requests.
         base_us = 1_700_000_000_123_456
         times = make_requests(rx, mac, base_us, 20)
@@ -142,14 +145,24 @@ def check(binary):
             z = sseq % 2
             if bool(ee & 0x4000) != bool(z):
                 failures.append(f"seq {sseq}: Z bit {bool(ee & 0x4000)} in our Error Estimate, request Z={z}")
-            if z:
-                got_ns = ((t2 >> 32) - TAI_UTC) * 10**9 + (t2 & 0xffffffff)
-            else:
-                got_ns = ((t2 >> 32) - NTP_OFFSET) * 10**9 + (((t2 & 0xffffffff) * 10**9) >> 32)
+            def ns_of(ts):
+                if z:
+                    return ((ts >> 32) - TAI_UTC) * 10**9 + (ts & 0xffffffff)
+                return ((ts >> 32) - NTP_OFFSET) * 10**9 + (((ts & 0xffffffff) * 10**9) >> 32)
+            got_ns = ns_of(t2)
             if abs(got_ns - want_us * 1000) > 1000:
                 failures.append(f"seq {sseq}: T2 {got_ns} ns, record time {want_us} us")
             if t3 == 0:
                 failures.append(f"seq {sseq}: T3 not written")
+            # One clock per reply: T3 is the capture's clock too (T2 plus the residence the
+            # TSC measured), so T3 - T2 is the reflector's residence, never the capture's age
+            # (these records are from 2023), and never negative. A second is far above any
+            # residence (a loaded machine included) and far below the age.
+            residence = ns_of(t3) - got_ns
+            if not 0 <= residence < 10**9:
+                failures.append(f"seq {sseq}: T3 - T2 = {residence} ns, expected the residence")
+            if ee & 0x8000:
+                failures.append(f"seq {sseq}: S set for a stated clock (never measured)")
     finally:
         subprocess.run(["ip", "netns", "del", netns], check=False)
         subprocess.run(["rm", "-rf", d], check=False)

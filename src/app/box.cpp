@@ -202,6 +202,7 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
             wp.queue = static_cast<uint16_t>(w);
             wp.mac = ports[p]->mac;
             wp.time = ports[p]->time.get();
+            wp.tx_cksum = ports[p]->tx_cksum_offload;
             if (ports[p]->tx_timestamps) {
                 wp.tx_ts_busy = &ports[p]->tx_ts_busy;
                 wp.read_tx_timestamp = ports[p]->ops->read_tx_timestamp;

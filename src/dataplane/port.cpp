@@ -220,7 +220,7 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
     if (method != t3_method::scheduled) {
         conf.txmode.offloads &= ~RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP;
     }
-    pr.tx_cksum_offload = caps.tx_ipv4_cksum && caps.tx_udp_cksum;
+    pr.tx_cksum_offload = caps.tx_udp_cksum;
 
     rc = rte_eth_dev_configure(pr.port_id, nq, nq, &conf);
     if (rc != 0) {

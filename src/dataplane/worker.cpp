@@ -221,13 +221,14 @@ struct worker::burst {
         params.our_error = cm.error;
         params.tai_utc_offset_s = cm.tai_utc_offset_s;
         params.t2_encoded = &t2_enc;
+        params.l4_cksum_offload = wp.tx_cksum;
         params.tlv_info = &tlv;
         // Timestamp Information (RFC 8972 §4.3): the system clock is what every timestamp is
         // mapped through (a device clock is fitted to it): NTP when the kernel says it is
         // synchronized (chrony, ntpd, or phc2sys from ptp4l: adjtimex does not tell which),
         // else free-running.
-        const uint8_t src = cm.synchronized ? proto::sync_source::ntp
-                                            : proto::sync_source::local_free_running;
+        const uint8_t src =
+                cm.synchronized ? proto::sync_source::ntp : proto::sync_source::local_free_running;
         tlv.sync_src_in = src;
         tlv.sync_src_out = src;
     }
@@ -459,9 +460,8 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say.
             proto::tlv_reply_info& ti = b.tlv;
             ti.ts_method_in = dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
-            ti.ts_method_out = dev && b.method == t3_method::scheduled
-                                       ? proto::ts_method::hw_assist
-                                       : proto::ts_method::sw_local;
+            ti.ts_method_out = dev && b.method == t3_method::scheduled ? proto::ts_method::hw_assist
+                                                                       : proto::ts_method::sw_local;
             ti.stateful = slot >= 0;
             if (slot >= 0) {
                 const session& s = a_.sessions->at(slot);
@@ -489,6 +489,14 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             p.ctx = c.ctx->index;
             p.dev = dev;
             p.stamp = c.policy->mode == proto::test_mode::stamp;
+            if (p.r.offloaded) {
+                // TX checksum offload: where the headers are and what to sum (the field holds
+                // the pseudo-header sum, reflect_prepare).
+                m->tx_offload =
+                        rte_mbuf_tx_offload(c.pf.l3_off, c.pf.l4_off - c.pf.l3_off, 0, 0, 0, 0, 0);
+                m->ol_flags |= (c.pf.ip_version == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) |
+                               RTE_MBUF_F_TX_UDP_CKSUM;
+            }
             if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
                 bump(wc_.contexts[c.ctx->index].stamp_short, 1);
             }

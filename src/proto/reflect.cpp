@@ -423,6 +423,23 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
         }
     }
 
+    out.len = static_cast<uint16_t>(frame_len);
+    out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
+    out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
+    out.format = fmt;
+    out.stamp_short = stamp_short;
+    if (params.l4_cksum_offload) {
+        // The device sums the datagram: the checksum field holds the pseudo-header's sum (not
+        // complemented), as DPDK's TX checksum offload wants it (rte_ipv4_phdr_cksum).
+        store_be16(udp + 6,
+                   csum_fold_native(pseudo_partial(ip, pf.ip_version,
+                                                   static_cast<uint16_t>(udp_hdr_len + new_len))));
+        out.partial = 0;
+        out.offloaded = true;
+        return drop_reason::none;
+    }
+    out.offloaded = false;
+
     // UDP checksum of everything but T3. Sums stay unfolded and are folded once; a difference
     // is the addition of a complement.
     uint64_t acc;
@@ -455,14 +472,7 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
         acc = csum_partial(udp, 6, acc);
         acc = csum_partial(pl, new_len, acc);
     }
-    const uint16_t s = csum_fold_native(acc);
-
-    out.len = static_cast<uint16_t>(frame_len);
-    out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
-    out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
-    out.partial = s;
-    out.format = fmt;
-    out.stamp_short = stamp_short;
+    out.partial = csum_fold_native(acc);
     return drop_reason::none;
 }
 
@@ -479,6 +489,9 @@ namespace {
 
 void finish_with(uint8_t* frame, const pending_reply& r, uint64_t ts) noexcept {
     store_be64(frame + r.t3_off, ts);
+    if (r.offloaded) {
+        return; // the device completes the checksum
+    }
     // T3 as two 32-bit numeric words: one fold instead of four 16-bit additions.
     const uint16_t s = csum_fold64(uint64_t{r.partial} + (ts >> 32) + (ts & 0xffffffffULL));
     const uint16_t c = static_cast<uint16_t>(~s);
@@ -507,6 +520,10 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
     }
     const uint16_t new_err = error.encode();
     store_be16(e, new_err);
+    if (r.offloaded) {
+        finish_with(frame, r, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
+        return;
+    }
     pending_reply q = r;
     // The partial sum counted the old value: take it out, count the new one.
     q.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~old_err) + new_err);

@@ -34,7 +34,7 @@ struct port_runtime {
     rte_ether_addr mac{};
     bool rss = false;
     bool rx_cksum_offload = false;
-    bool tx_cksum_offload = false; // replies' IPv4 header and UDP checksums by the device
+    bool tx_cksum_offload = false; // replies' UDP checksums by the device
     const device_ops* ops = nullptr;
     device_caps caps{};
     // The port's time; null: software T2 and T3 (no device timestamps used).

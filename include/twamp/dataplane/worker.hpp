@@ -32,6 +32,7 @@ struct worker_port {
     rte_ether_addr mac{};
     // The port's time (port_time.hpp); null: software T2 and T3.
     const port_time* time = nullptr;
+    bool tx_cksum = false; // the device computes the replies' UDP checksums
     // IEEE 1588 TX timestamps for Follow-Up Telemetry (null: not sampled on this port): the
     // port's one-in-flight flag and the device call that reads the latch (housekeeping only).
     std::atomic<uint8_t>* tx_ts_busy = nullptr;

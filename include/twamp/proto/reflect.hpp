@@ -58,6 +58,9 @@ struct reflect_params {
     // sum of the payload octets reflect_prepare() rewrites, taken while verifying the UDP
     // checksum in software, so that reflect_prepare() does not sum them a second time.
     const uint64_t* verified_region_sum = nullptr;
+    // The port computes the reply's UDP checksum (TX checksum offload): reflect_prepare leaves
+    // the pseudo-header sum in the field instead of summing the datagram.
+    bool l4_cksum_offload = false;
     // For the STAMP TLV handlers (tlv.hpp): how this reply's T2 and T3 are taken and, for a
     // stateful session, the previous reply's departure (Follow-Up Telemetry). Read only when a
     // STAMP packet carries TLVs. Null: nothing known; Timestamp Information and Follow-Up
@@ -77,6 +80,9 @@ struct pending_reply {
     // STAMP context, request shorter than the 44-octet base (a TWAMP Light sender, RFC 8762
     // §4.6): answered with the base packet; the worker counts these per reflector.
     bool stamp_short = false;
+    // The UDP checksum is the device's (reflect_params::l4_cksum_offload): the field holds the
+    // pseudo-header sum, reflect_finish writes T3 only.
+    bool offloaded = false;
 };
 
 struct reflect_result {

@@ -1010,3 +1010,80 @@ TEST(reflect_verified_sums, region_sum_only_when_summed_in_software) {
 }
 
 } // namespace
+
+// ---- TX checksum offload and a replaced Error Estimate (issue 14) ---------------------------
+
+// With l4_cksum_offload the reply leaves the UDP checksum to the device: the field holds the
+// pseudo-header sum (what rte_ipv4/ipv6_phdr_cksum give, not complemented) and T3 is written
+// without touching it. A device that then sums the datagram over that field (as NICs do)
+// produces the reference checksum; and the bytes other than the checksum are those of the
+// software path's reply.
+TEST(reflect_checksum, offloaded_leaves_the_pseudo_header_sum) {
+    for (int ipv : {4, 6}) {
+        for (bool stamp : {false, true}) {
+            reflect_row r = row("offload", "DPDK TX checksum offload", ipv, stamp);
+            const bytes req = r.request();
+            guarded_buffer sw(req), hw(req);
+            auto want = reflect(sw.span(), req.size(), r.policy, r.params, t3_ns);
+            ASSERT_EQ(want.v, verdict::reflect);
+            reflect_params p = r.params;
+            p.l4_cksum_offload = true;
+            auto got = reflect(hw.span(), req.size(), r.policy, p, t3_ns);
+            ASSERT_EQ(got.v, verdict::reflect);
+            EXPECT_TRUE(got.reply.offloaded);
+            EXPECT_FALSE(want.reply.offloaded);
+            bytes a = sw.copy(want.reply.len), b = hw.copy(got.reply.len);
+            ASSERT_EQ(a.size(), b.size());
+            const layers l = locate(b.data());
+            // The pseudo-header sum, from the reference pseudo header.
+            bytes pseudo;
+            if (ipv == 4) {
+                pseudo.insert(pseudo.end(), b.data() + l.l3 + 12, b.data() + l.l3 + 20);
+                pseudo.insert(pseudo.end(), {0, 17});
+                append16(pseudo, static_cast<uint16_t>(l.udp_len));
+            } else {
+                pseudo.insert(pseudo.end(), b.data() + l.l3 + 8, b.data() + l.l3 + 40);
+                append32(pseudo, static_cast<uint32_t>(l.udp_len));
+                pseudo.insert(pseudo.end(), {0, 0, 0, 17});
+            }
+            EXPECT_TRUE(ones_eq(rd16(b.data() + l.l4 + 6), ref_sum(pseudo)))
+                    << "ipv" << ipv << " stamp " << stamp;
+            // The device's part: sum the datagram with the field as it is, complement.
+            const uint16_t dev = static_cast<uint16_t>(~ref_sum({b.data() + l.l4, l.udp_len}));
+            wr16(b.data() + l.l4 + 6, dev == 0 ? 0xffff : dev);
+            EXPECT_EQ(rd16(b.data() + l.l4 + 6),
+                      ref_udp_checksum(ipv, b.data() + l.l3, b.data() + l.l4, l.udp_len));
+            EXPECT_EQ(hex(a), hex(b)) << "ipv" << ipv << " stamp " << stamp;
+        }
+    }
+}
+
+// reflect_finish with an Error Estimate replaces the one reflect_prepare wrote (Z kept) and the
+// checksum stays right: what the worker does for a clamped device T3.
+TEST(reflect_checksum, finish_with_a_wider_error_estimate) {
+    for (int ipv : {4, 6}) {
+        for (bool ptp : {false, true}) {
+            reflect_row r = row("error", "RFC 4656 section 4.1.2", ipv, true);
+            r.spec.payload = stamp_payload(ptp);
+            const bytes req = r.request();
+            guarded_buffer buf(2048);
+            std::copy(req.begin(), req.end(), buf.data());
+            std::span<const uint8_t> frame(buf.data(), req.size());
+            auto pf = parse_frame(frame);
+            ASSERT_EQ(check_test_packet(frame, pf, r.policy, false, false), drop_reason::none);
+            auto prep = reflect_prepare(buf.span(), pf, r.policy, r.params);
+            ASSERT_EQ(prep.v, verdict::reflect);
+            const error_estimate wide = make_error_estimate(3'000'000, false, false);
+            reflect_finish(buf.data(), prep.reply, t3_ns, 37, wide);
+            const bytes rep = buf.copy(prep.reply.len);
+            const layers l = locate(rep.data());
+            const uint16_t err = rd16(rep.data() + prep.reply.t3_off + 8);
+            EXPECT_EQ(err & 0x3fff, wide.encode() & 0x3fff);
+            EXPECT_EQ((err & 0x4000) != 0, ptp) << "Z as prepared";
+            EXPECT_EQ(err & 0x8000, 0) << "S as given";
+            EXPECT_GE(error_estimate::decode(err).error_ns(), 3'000'000u);
+            EXPECT_EQ(rd16(rep.data() + l.l4 + 6),
+                      ref_udp_checksum(ipv, rep.data() + l.l3, rep.data() + l.l4, l.udp_len));
+        }
+    }
+}

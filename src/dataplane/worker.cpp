@@ -589,7 +589,8 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                     mode = proto::ts_method::hw_assist;
                     schedulable = !pt->schedule_first_only;
                 } else {
-                    ++fallback;
+                    ++fallback; // stamped from the device clock: the TLV says so too
+                    proto::reflect_set_timestamp_out(f, p.r, proto::ts_method::sw_local);
                 }
             }
             if (likely(t3 >= p.t2_ns)) {

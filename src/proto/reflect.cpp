@@ -423,6 +423,9 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
         }
     }
 
+    out.ts_out_off = tlvs.ts_out_at ? static_cast<uint16_t>(pf.payload_off() + stamp_tlv_offset +
+                                                            tlvs.ts_out_at - 1)
+                                    : 0;
     out.len = static_cast<uint16_t>(frame_len);
     out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
     out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
@@ -507,6 +510,20 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
 
 void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept {
     finish_with(frame, r, t3.get(r.format));
+}
+
+void reflect_set_timestamp_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept {
+    if (r.ts_out_off == 0) {
+        return;
+    }
+    uint8_t& o = frame[r.ts_out_off];
+    // Its lane in the UDP datagram's 16-bit words (the datagram starts at csum_off - 6).
+    const bool high = ((r.ts_out_off - (r.csum_off - 6)) & 1) == 0;
+    const auto lane = [high](uint8_t v) { return static_cast<uint16_t>(high ? v << 8 : v); };
+    if (!r.offloaded) {
+        r.partial = csum_add(csum_sub(r.partial, lane(o)), lane(method));
+    }
+    o = method;
 }
 
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,

@@ -195,6 +195,9 @@ tlv_result reflect_tlvs(std::span<uint8_t> area, const tlv_reply_ctx& ctx) noexc
             r.sum_before = csum_add(r.sum_before, lane_sum(area, voff, t.length));
             h->reflect(value, ctx);
             r.sum_after = csum_add(r.sum_after, lane_sum(area, voff, t.length));
+            if (t.type == static_cast<uint8_t>(tlv_type::timestamp_information) && !r.ts_out_at) {
+                r.ts_out_at = static_cast<uint16_t>(voff + 3 + 1); // Sync In, TS In, Sync Out
+            }
         }
     }
     if (w.malformed()) {

@@ -83,6 +83,8 @@ struct pending_reply {
     // The UDP checksum is the device's (reflect_params::l4_cksum_offload): the field holds the
     // pseudo-header sum, reflect_finish writes T3 only.
     bool offloaded = false;
+    // Frame offset of the Timestamp Information TLV's Timestamp Out octet (0: none).
+    uint16_t ts_out_off = 0;
 };
 
 struct reflect_result {
@@ -131,6 +133,11 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
 // whose T3 turned out less certain than the burst's clock said (a clamped T3).
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
                     int32_t tai_utc_offset_s, error_estimate error) noexcept;
+
+// Before reflect_finish: the Timestamp Information TLV's Timestamp Out (RFC 8972 §4.3), when
+// the reply has one, becomes `method` (T3 taken otherwise than reflect_prepare was told: a
+// scheduled departure that had already passed), the checksum kept right.
+void reflect_set_timestamp_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept;
 
 // The same with T3 converted once for a burst (t3.ns is what the reply states).
 void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept;

@@ -93,6 +93,10 @@ struct tlv_result {
     // the UDP datagram): for the UDP checksum.
     uint16_t sum_before = 0;
     uint16_t sum_after = 0;
+    // 1 + the area offset of the first Timestamp Information TLV's Timestamp Out octet (0:
+    // none): the dataplane corrects it when T3 is taken otherwise than the reply said
+    // (reflect_set_timestamp_out).
+    uint16_t ts_out_at = 0;
 };
 
 // IANA "STAMP TLV Types" sub-registries of RFC 8972 §5 (values checked against RFC 8972 §5.4

@@ -87,7 +87,10 @@ device_caps ethdev_caps(uint16_t port_id, const rte_eth_dev_info& info) noexcept
     timespec ts{};
     const int rc = rte_eth_timesync_read_time(port_id, &ts);
     c.timesync = rc != -ENOTSUP && rc != -ENODEV;
-    c.clock_readable = read_clock_ok || (c.timesync && rc == 0);
+    // A 1588 clock may refuse reads until timesync is enabled (setup_port enables it when it
+    // reads the clock that way): offered is enough.
+    c.read_clock = read_clock_ok;
+    c.clock_readable = read_clock_ok || c.timesync;
 
     // Send on timestamp (mlx5 with tx_pp or ConnectX-7 wait-on-time, cnxk).
     if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP) {

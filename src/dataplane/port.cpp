@@ -282,7 +282,7 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
                                     : 0;
     } else {
         // A clock the box reads: its rate measured once, then fitted against the TSC.
-        pr.read_via_timesync = !caps.clock_readable || !ops.read_clock;
+        pr.read_via_timesync = !caps.read_clock || !ops.read_clock;
         if (pr.read_via_timesync && !timesync_on) {
             timesync_on = ops.timesync_enable(pr.port_id) == 0;
         }

@@ -555,7 +555,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     const uint64_t residence_tsc_ns = static_cast<uint64_t>(
             (static_cast<proto::u128>(tx_tsc - b.start_tsc) * cm.ns_per_tsc) >> 32);
     const port_time* pt = b.wp.time;
-    bool schedulable = b.method == t3_method::scheduled;
+    bool schedulable = true; // false after the first on a device that schedules only it
     uint64_t fallback = 0, clamped = 0;
     // Residence times, as the replies state them, counted per run of equal (reflector,
     // residence): with the burst's software T2 that is one run.
@@ -578,10 +578,10 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
             proto::reflect_finish(f, p.r, t3_enc);
         } else {
             t3 = stated ? p.t2_ns + residence_tsc_ns : dev_now;
-            if (schedulable) {
+            if (b.method == t3_method::scheduled) {
                 const uint64_t at_raw = p.t2_raw + pm.lead_raw;
                 const uint64_t at = pm.to_ns(at_raw);
-                if (likely(at > dev_now)) {
+                if (likely(schedulable && at > dev_now)) {
                     // Read T2 before (rewrite), now the shared dynamic field takes the TX time.
                     *RTE_MBUF_DYNFIELD(p.m, pt->tx_ts_offset, rte_mbuf_timestamp_t*) = at_raw;
                     p.m->ol_flags |= pt->tx_ts_flag;

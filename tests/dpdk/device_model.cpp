@@ -501,6 +501,7 @@ dataplane::device_caps device_model::ops_caps(uint16_t port_id, const rte_eth_de
         return under;
     }
     dataplane::device_caps c = m->caps();
+    c.read_clock = c.clock_readable && m->cfg_.read_clock;
     c.ethdev_rx_offloads = under.ethdev_rx_offloads;
     c.ethdev_tx_offloads = under.ethdev_tx_offloads;
     return c;

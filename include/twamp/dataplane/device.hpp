@@ -21,7 +21,8 @@ struct device_caps {
     // The device clock can be read: read_clock (rte_eth_read_clock: mlx5, cnxk) or, for IEEE
     // 1588 devices (ice, i40e, ixgbe, igb, bnxt, ...), read_time (rte_eth_timesync_read_time).
     bool clock_readable = false;
-    bool timesync = false; // the IEEE 1588 calls work (read_time, read_tx_timestamp)
+    bool read_clock = false; // rte_eth_read_clock answers (else the clock is read as 1588 time)
+    bool timesync = false;   // the IEEE 1588 calls work (read_time, read_tx_timestamp)
     // RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP: a frame can be told when to leave (mlx5 with tx_pp,
     // cnxk). `schedule_first_only`: the time applies to a burst's first packet only (cnxk).
     bool send_on_timestamp = false;

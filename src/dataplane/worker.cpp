@@ -19,6 +19,7 @@
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
 #include "twamp/proto/source_address.hpp"
+#include "twamp/proto/test_packet.hpp"
 
 namespace twamp::dataplane {
 
@@ -456,8 +457,10 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             params.our_error = b.pm.error;
         }
         params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
-        if (c.policy->mode == proto::test_mode::stamp) {
-            // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say.
+        if (c.policy->mode == proto::test_mode::stamp &&
+            c.pf.payload_len() > proto::reflector::stamp_len) {
+            // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
+            // only when the request carries TLVs, i.e. is longer than the 44-octet base).
             proto::tlv_reply_info& ti = b.tlv;
             ti.ts_method_in = dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
             ti.ts_method_out = dev && b.method == t3_method::scheduled ? proto::ts_method::hw_assist

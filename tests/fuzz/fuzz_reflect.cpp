@@ -14,7 +14,9 @@
 //   4  our Error Estimate Multiplier (zero included: reflect must never send it)
 //   5  reflector sequence number (low octet; the rest fixed)
 //   6-7 T2 and T3 jitter; bit 0 of octet 6 also: reflect_params::tlv_info given (a fixed
-//      tlv_reply_info), so the STAMP TLV handlers write values the checksum must follow
+//      tlv_reply_info), so the STAMP TLV handlers write values the checksum must follow; bit 0
+//      of octet 7 also: TX UDP checksum offload (the reply leaves the pseudo-header sum, the
+//      oracle then completes the checksum as a NIC would)
 //
 // Invariants (each a __builtin_trap() via FUZZ_CHECK), with checksums and layout recomputed by
 // the independent oracles of fuzz_oracle.hpp:
@@ -110,6 +112,7 @@ config decode(const uint8_t* h) {
     c.params.tai_utc_offset_s = 37;
     c.params.tlv_info = (h[6] & 0x01) ? &fuzz_tlv_info : nullptr;
     c.t3_ns = c.params.t2_ns + uint64_t{h[7]} * 1'000'003ULL;
+    c.params.l4_cksum_offload = (h[7] & 0x01) != 0;
     return c;
 }
 
@@ -147,7 +150,19 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
         FUZZ_CHECK(twamp::fuzz::ref_ipv4_header_ok(rep, r));
     }
     const uint16_t q_csum = be16(req + q.l4 + 6);
-    if (q_csum == 0 || twamp::fuzz::ref_udp_ok(req, q)) {
+    FUZZ_CHECK(res.reply.offloaded == c.params.l4_cksum_offload);
+    if (c.params.l4_cksum_offload) {
+        // The field holds the pseudo-header sum (not complemented); a NIC sums the datagram
+        // over it and writes the complement. Then the reply verifies like any other.
+        FUZZ_CHECK(be16(rep + r.l4 + 6) % 0xffff ==
+                   twamp::fuzz::ref_fold(twamp::fuzz::ref_pseudo_sum(rep, r)) % 0xffff);
+        std::vector<uint8_t> dev(rep, rep + len);
+        const uint16_t s = static_cast<uint16_t>(
+                ~twamp::fuzz::ref_fold(twamp::fuzz::ref_sum(dev.data() + r.l4, r.l3_end - r.l4)));
+        dev[r.l4 + 6] = static_cast<uint8_t>((s == 0 ? 0xffff : s) >> 8);
+        dev[r.l4 + 7] = static_cast<uint8_t>(s == 0 ? 0xff : s);
+        FUZZ_CHECK(twamp::fuzz::ref_udp_ok(dev.data(), r));
+    } else if (q_csum == 0 || twamp::fuzz::ref_udp_ok(req, q)) {
         FUZZ_CHECK(twamp::fuzz::ref_udp_ok(rep, r)); // also: never zero, IPv4 or IPv6
     }
 

@@ -8,6 +8,8 @@
 //     mixed     100 stateful sessions; of every 8 frames one broadcast (to the kernel), one to a
 //               port with no reflector and one from outside the ACL (dropped)
 //     stamp     STAMP IPv4 (44 octets), one stateless session
+//     device    as light, T2 from a device RX timestamp and T3 from the device clock (a
+//               port_time with a mapped device_clock method, every mbuf stamped)
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -20,6 +22,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_ring.h>
 
 #include "../tests/unit/proto/test_util.hpp"
@@ -48,11 +51,12 @@ int fail(const char* what) {
 
 int main(int argc, char** argv) {
     if (argc != 3) {
-        return fail("usage: worker_icount light|stateful|mixed|stamp BURSTS");
+        return fail("usage: worker_icount light|stateful|mixed|stamp|device BURSTS");
     }
     const std::string mode = argv[1];
     const unsigned bursts = static_cast<unsigned>(std::stoul(argv[2]));
-    if (mode != "light" && mode != "stateful" && mode != "mixed" && mode != "stamp") {
+    if (mode != "light" && mode != "stateful" && mode != "mixed" && mode != "stamp" &&
+        mode != "device") {
         return fail("unknown case");
     }
     if (bursts == 0 || bursts > 500) {
@@ -114,6 +118,26 @@ int main(int argc, char** argv) {
     }
     static dataplane::worker_counters counters;
 
+    int ts_off = -1;
+    uint64_t ts_flag = 0;
+    rte_mbuf_dyn_rx_timestamp_register(&ts_off, &ts_flag);
+    dataplane::port_time ptime;
+    ptime.method = dataplane::t3_method::device_clock;
+    {
+        // A nanosecond device clock 3.7 ms ahead of the system clock, mapped.
+        const dataplane::clock_map sys = clock.read();
+        dataplane::port_time_map m;
+        m.base_tsc = sys.base_tsc;
+        m.base_raw = sys.base_ns + 3'700'000;
+        m.base_ns = static_cast<int64_t>(sys.base_ns);
+        m.ns_per_tsc_q32 = sys.ns_per_tsc;
+        m.ns_per_raw_q32 = uint64_t{1} << 32;
+        m.error_ns = sys.error_ns + 1000;
+        m.error = proto::make_error_estimate(m.error_ns, false, false);
+        m.mapped = true;
+        ptime.publish(m);
+    }
+
     std::array<uint8_t, 6> our_mac;
     std::copy(std::begin(mac.addr_bytes), std::end(mac.addr_bytes), our_mac.begin());
     for (unsigned i = 0; i < npkt; ++i) {
@@ -145,6 +169,11 @@ int main(int argc, char** argv) {
             return fail("mbuf");
         }
         std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(b.size())), b.data(), b.size());
+        if (mode == "device") {
+            *RTE_MBUF_DYNFIELD(m, ts_off, rte_mbuf_timestamp_t*) =
+                    dataplane::realtime_ns() + 3'700'000;
+            m->ol_flags |= ts_flag;
+        }
         if (rte_ring_enqueue(rx, m) != 0) {
             return fail("RX ring full");
         }
@@ -155,7 +184,12 @@ int main(int argc, char** argv) {
     dataplane::worker_port wp;
     wp.port_id = static_cast<uint16_t>(port);
     wp.mac = mac;
+    if (mode == "device") {
+        wp.time = &ptime;
+    }
     a.ports.push_back(wp);
+    a.ts_dynfield_offset = ts_off;
+    a.ts_dynflag = ts_flag;
     a.exception_ring = exc;
     a.view = &view_ptr;
     a.clock = &clock;

@@ -555,6 +555,8 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     // The device clock now (a stated clock has no "now": its replies add the residence).
     const bool stated = pm.ns_per_tsc_q32 == 0;
     const uint64_t dev_now = b.dev && !stated ? pm.tsc_to_ns(tx_tsc) : 0;
+    // The device clock's T3, converted once for the burst like the software one.
+    const proto::encoded_time t3_dev(dev_now, pm.tai_utc_offset_s);
     const uint64_t residence_tsc_ns = static_cast<uint64_t>(
             (static_cast<proto::u128>(tx_tsc - b.start_tsc) * cm.ns_per_tsc) >> 32);
     const port_time* pt = b.wp.time;
@@ -597,7 +599,11 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                 }
             }
             if (likely(t3 >= p.t2_ns)) {
-                proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s);
+                if (t3 == t3_dev.ns) {
+                    proto::reflect_finish(f, p.r, t3_dev);
+                } else {
+                    proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s);
+                }
             } else {
                 // Never a T3 before T2, never a forged one: T3 = T2 and an Error Estimate that
                 // covers how far the device clock's mapping was off.

@@ -282,7 +282,11 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
                                     : 0;
     } else {
         // A clock the box reads: its rate measured once, then fitted against the TSC.
-        pr.read_via_timesync = !caps.clock_readable || !ops.read_clock;
+        // clock_readable says the clock can be read one way or the other: an IEEE 1588 device
+        // (ice, i40e, ...) answers rte_eth_timesync_read_time but not rte_eth_read_clock.
+        uint64_t probe = 0;
+        pr.read_via_timesync =
+                !caps.clock_readable || !ops.read_clock || ops.read_clock(pr.port_id, &probe) != 0;
         if (pr.read_via_timesync && !timesync_on) {
             timesync_on = ops.timesync_enable(pr.port_id) == 0;
         }

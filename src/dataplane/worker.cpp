@@ -548,6 +548,8 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
             (static_cast<proto::u128>(tx_tsc - b.start_tsc) * cm.ns_per_tsc) >> 32);
     const port_time* pt = b.wp.time;
     bool schedulable = b.method == t3_method::scheduled;
+    // schedule_first_only (cnxk): the burst's later frames leave behind its scheduled first one.
+    uint64_t held_until = 0;
     uint64_t fallback = 0, clamped = 0;
     // Residence times, as the replies state them, counted per run of equal (reflector,
     // residence): with the burst's software T2 that is one run.
@@ -580,9 +582,13 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                     t3 = at;
                     mode = proto::ts_method::hw_assist;
                     schedulable = !pt->schedule_first_only;
+                    held_until = pt->schedule_first_only ? at : 0;
                 } else {
                     ++fallback;
                 }
+            } else if (unlikely(held_until > t3)) {
+                t3 = held_until; // queued behind the first frame: not before its departure
+                mode = proto::ts_method::hw_assist;
             }
             if (likely(t3 >= p.t2_ns)) {
                 proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s);

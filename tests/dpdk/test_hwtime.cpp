@@ -371,7 +371,7 @@ void expect_device_t3(const reply& y, int64_t departure, std::size_t i) {
     const int64_t d = y.t3 - departure;
     const auto err = static_cast<int64_t>(y.error_ns);
     EXPECT_LE(d, err + 1) << "T3 after the departure, reply " << i;
-    EXPECT_GE(d, -1'000'000) << "reply " << i;
+    EXPECT_GE(d, -50'000'000) << "reply " << i; // bounded (generous: a loaded machine)
     if (g_strict) {
         EXPECT_LE(std::abs(d), err + 1) << "T3 vs the true departure, reply " << i;
     }
@@ -491,7 +491,7 @@ TEST(hwtime, s_bit_follows_kernel_sync_and_settling) {
 
 TEST(hwtime, scheduled_t3_is_the_departure) {
     hw_options o;
-    o.lead_ns = 20'000'000; // far past any RX -> TX delay of this process: every reply scheduled
+    o.lead_ns = 50'000'000; // far past any RX -> TX delay of this process: every reply scheduled
     hw_port hp(o);
     ASSERT_TRUE(hp.ok()) << hp.error();
     ASSERT_EQ(hp.pr().method(), dataplane::t3_method::scheduled);
@@ -540,7 +540,7 @@ TEST(hwtime, scheduled_t3_is_the_departure) {
 // lies within the stated error (the granularity is in it) of the true departure.
 TEST(hwtime, scheduled_granularity_is_in_the_error) {
     hw_options o;
-    o.lead_ns = 20'000'000;
+    o.lead_ns = 50'000'000;
     o.model.quantize_schedule = true;
     hw_port hp(o);
     ASSERT_TRUE(hp.ok()) << hp.error();
@@ -577,7 +577,7 @@ TEST(hwtime, scheduled_granularity_is_in_the_error) {
 // that one; the others, never given a time (not counted as fallen back), leave behind it.
 TEST(hwtime, schedule_first_only_schedules_one_frame_a_burst) {
     hw_options o;
-    o.lead_ns = 20'000'000;
+    o.lead_ns = 50'000'000;
     o.model.caps.schedule_first_only = true;
     hw_port hp(o);
     ASSERT_TRUE(hp.ok()) << hp.error();
@@ -701,10 +701,15 @@ void step_case(hw_port& hp, int64_t step) {
         before.t2(d2);
         before.t3(y.t3 - hp.truth(t.tx[i].departure));
         before.err(y.error_ns);
+        const int64_t residence = hp.truth(t.tx[i].departure) - hp.truth(t.rx[i].stamp);
+        if (step > 0 && residence < step / 2) {
+            // T2 runs ahead of the T3 read through the old mapping by more than the residence.
+            EXPECT_EQ(y.t3, y.t2) << "not clamped, reply " << i;
+        }
         if (y.t3 == y.t2) {
-            // Clamped: the Error Estimate says how far off the mapping was.
-            // Widened by T2 - T3 (the step less the residence); strict: by T2's true error.
-            EXPECT_GE(y.error_ns, static_cast<uint64_t>(std::abs(step)) - 100'000) << i;
+            // Clamped: the Error Estimate widened by T2 - T3, which covers T2's true error less
+            // the residence; strict: T2's whole error.
+            EXPECT_GE(y.error_ns + 1, static_cast<uint64_t>(std::abs(d2) - residence)) << i;
             if (g_strict) {
                 EXPECT_GE(y.error_ns + 1, static_cast<uint64_t>(std::abs(d2))) << "reply " << i;
             }
@@ -718,11 +723,10 @@ void step_case(hw_port& hp, int64_t step) {
                 static_cast<long long>(before.max_t2),
                 static_cast<unsigned long long>(before.min_err),
                 static_cast<unsigned long long>(before.max_err));
-    if (step > 0) {
-        // T2 runs ahead of the T3 read through the old mapping: every reply clamped.
-        EXPECT_EQ(clamped, 12u);
+    if (step < 0) {
+        EXPECT_EQ(clamped, 0u); // T2 falls behind: T3 - T2 only grows
     } else {
-        EXPECT_EQ(clamped, 0u);
+        EXPECT_GE(clamped, 1u);
     }
     // The refresh sees the step.
     EXPECT_TRUE(hp.refresh());
@@ -969,7 +973,7 @@ TEST(hwtime, follow_up_carries_the_latched_tx_timestamp) {
 // Scheduled T3: Timestamp Information says hardware-assisted for both (full device).
 TEST(hwtime, timestamp_information_scheduled) {
     hw_options o;
-    o.lead_ns = 20'000'000;
+    o.lead_ns = 50'000'000;
     hw_port hp(o);
     ASSERT_TRUE(hp.ok()) << hp.error();
     hp.settle();

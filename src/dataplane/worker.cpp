@@ -585,6 +585,9 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                     held_until = pt->schedule_first_only ? at : 0;
                 } else {
                     ++fallback;
+                    if (p.stamp) { // Timestamp Information: T3 from the device clock after all
+                        proto::reflect_set_ts_out(f, p.r, proto::ts_method::sw_local);
+                    }
                 }
             } else if (unlikely(held_until > t3)) {
                 t3 = held_until; // queued behind the first frame: not before its departure

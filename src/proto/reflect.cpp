@@ -513,6 +513,40 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
     finish_with(frame, q, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
 }
 
+void reflect_set_ts_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept {
+    if (r.stamp_short || r.csum_off < 6 || r.t3_off < reflector::timestamp) {
+        return;
+    }
+    const std::size_t l4 = r.csum_off - 6u;
+    const std::size_t end = l4 + load_be16(frame + l4 + 4);
+    const std::size_t area = r.t3_off - reflector::timestamp + stamp_tlv_offset;
+    if (area >= end || end > r.len) {
+        return;
+    }
+    tlv_walker w(std::span<const uint8_t>(frame + area, end - area));
+    tlv_view t;
+    while (w.next(t)) {
+        if (t.type != static_cast<uint8_t>(tlv_type::timestamp_information) || t.length < 4) {
+            continue;
+        }
+        const std::size_t at = area + t.offset + tlv_hdr_len + 3; // Timestamp Out
+        if (frame[at] == method) {
+            return;
+        }
+        // Its 16-bit lane of the UDP sum (numeric, as the partial is): the octet and its pair,
+        // or zero past the datagram's end.
+        const std::size_t lane = l4 + ((at - l4) & ~std::size_t{1});
+        auto word = [&] {
+            return static_cast<uint16_t>(frame[lane] << 8 | (lane + 1 < end ? frame[lane + 1] : 0));
+        };
+        const uint16_t before = word();
+        frame[at] = method;
+        const uint16_t after = word();
+        r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~before) + after);
+        return;
+    }
+}
+
 reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,
                        const reflect_params& params, uint64_t t3_ns) noexcept {
     frame_len = std::min(frame_len, buf.size());

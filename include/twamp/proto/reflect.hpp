@@ -129,6 +129,12 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
 // The same with T3 converted once for a burst (t3.ns is what the reply states).
 void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept;
 
+// A STAMP reply's Timestamp Information TLV (RFC 8972 §4.3): sets its Timestamp Out octet to
+// `method` after reflect_prepare, for a reply whose T3 was not taken the way rewrite expected
+// (a scheduled time already past at transmit: the device clock read instead). The partial
+// checksum follows; call before reflect_finish. No such TLV: nothing changes. Rare path.
+void reflect_set_ts_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept;
+
 // The whole chain on one frame of `frame_len` octets in `buf`: non-UDP frames come back as
 // to_kernel, bad ones as drop with the reason, good ones rewritten with T3 = t3_ns.
 reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,

@@ -658,10 +658,9 @@ TEST(hwtime, scheduled_time_already_past_is_device_clock_and_counted) {
 }
 
 // Timestamp Information's Timestamp Out of a STAMP reply whose scheduled time had passed: the
-// T3 it carries came from the device clock read at transmit, not from the device's schedule.
-// DISABLED: fails today (Out = 1, HW assist: rewrite() writes the TLV before transmit() knows
-// the scheduled time has passed).
-TEST(hwtime, DISABLED_fallen_back_reply_says_its_t3_method) {
+// T3 it carries came from the device clock read at transmit, not from the device's schedule
+// (rewrite wrote HW assist; transmit corrects it, checksum included).
+TEST(hwtime, fallen_back_reply_says_its_t3_method) {
     hw_options o;
     o.lead_ns = 100;
     hw_port hp(o);
@@ -679,6 +678,7 @@ TEST(hwtime, DISABLED_fallen_back_reply_says_its_t3_method) {
     EXPECT_EQ(hp.counters().t3_fallback.load(), 1u);
     EXPECT_EQ(replies[0].frame[replies[0].ts_info + 1], proto::ts_method::hw_assist); // T2
     EXPECT_EQ(replies[0].frame[replies[0].ts_info + 3], proto::ts_method::sw_local);  // T3
+    EXPECT_TRUE(checksums_ok(replies[0].frame));
 }
 
 // ---- 3: a step of the device clock ----------------------------------------------------------

@@ -150,16 +150,17 @@ bool checksums_ok(const bytes& f) {
 
 // ---- the port -------------------------------------------------------------------------------
 
-dataplane::ip_prefix pfx(std::array<uint8_t, 16> a, uint8_t len) {
-    return {net::address::from_octets(net::ip_family::ipv4, a.data()), len};
+dataplane::ip_prefix pfx(std::array<uint8_t, 16> a, uint8_t len, bool v6 = false) {
+    return {net::address::from_octets(v6 ? net::ip_family::ipv6 : net::ip_family::ipv4, a.data()),
+            len};
 }
 
 dataplane::context_spec ctx(std::string name, uint16_t port, proto::test_mode mode, bool stateful) {
     dataplane::context_spec c;
     c.name = std::move(name);
-    c.addresses = {pfx({198, 18, 0, 2}, 32)};
+    c.addresses = {pfx({198, 18, 0, 2}, 32), pfx(v6addr({0x2001, 0x0002, 0x0002}), 128, true)};
     c.udp_ports = {port};
-    c.prefixes = {pfx({198, 18, 0, 0}, 24)};
+    c.prefixes = {pfx({198, 18, 0, 0}, 24), pfx(v6addr({0x2001, 0x0002, 0}), 64, true)};
     c.policy.mode = mode;
     c.stateful = stateful;
     return c;
@@ -285,8 +286,8 @@ public:
         }
     }
 
-    bytes request(uint16_t dport, uint32_t seq, const bytes& tlvs = {}) const {
-        frame_spec s = v4_spec();
+    bytes request(uint16_t dport, uint32_t seq, const bytes& tlvs = {}, bool v6 = false) const {
+        frame_spec s = v6 ? v6_spec() : v4_spec();
         std::copy(std::begin(pr_.mac.addr_bytes), std::end(pr_.mac.addr_bytes), s.dst_mac.begin());
         s.dport = dport;
         s.payload = dport == light_port ? twamp_request(seq, 0, 0x0001, 41)
@@ -377,12 +378,13 @@ void expect_device_t3(const reply& y, int64_t departure, std::size_t i) {
     }
 }
 
-// A mix of requests for every reflector: TWAMP Light, stateful and stateless STAMP.
+// A mix of requests for every reflector (TWAMP Light, stateful and stateless STAMP), over
+// IPv4 and IPv6.
 std::vector<bytes> mix(const hw_port& hp, uint32_t base, unsigned n) {
     std::vector<bytes> v;
     const uint16_t ports[] = {light_port, stamp_port, stateless_port};
     for (unsigned i = 0; i < n; ++i) {
-        v.push_back(hp.request(ports[i % 3], base + i));
+        v.push_back(hp.request(ports[i % 3], base + i, {}, (i / 3) % 2 == 1));
     }
     return v;
 }

@@ -2,6 +2,7 @@
 // packet ends with exactly one verdict: reflect, to-kernel or drop(reason).
 #include "twamp/dataplane/worker.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstring>
@@ -248,6 +249,10 @@ struct worker::burst {
     const port_time_map pm;
     const bool dev; // the port's device timestamps are mapped: T2 from them
     const t3_method method;
+    // The Error Estimate of this burst's device-clock replies (poll_port): the mapping's, plus,
+    // unless T3 is a scheduled departure, the transmit path's allowance.
+    proto::error_estimate dev_error{};
+    uint64_t dev_error_ns = 0;
 
     burst_counts bc;
     ctx_run rx_run{&context_counters::rx_pkts, &context_counters::rx_octets};
@@ -454,7 +459,7 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         if (dev) {
             raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
             params.t2_ns = b.pm.to_ns(raw);
-            params.our_error = b.pm.error;
+            params.our_error = b.dev_error;
         }
         params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
         if (c.policy->mode == proto::test_mode::stamp &&
@@ -561,6 +566,8 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
             (static_cast<proto::u128>(tx_tsc - b.start_tsc) * cm.ns_per_tsc) >> 32);
     const port_time* pt = b.wp.time;
     bool schedulable = true; // false after the first on a device that schedules only it
+    // schedule_first_only (cnxk): the burst's later frames leave behind its scheduled first one.
+    uint64_t held_until = 0;
     uint64_t fallback = 0, clamped = 0;
     // Residence times, as the replies state them, counted per run of equal (reflector,
     // residence): with the burst's software T2 that is one run.
@@ -578,6 +585,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         uint8_t* f = rte_pktmbuf_mtod(p.m, uint8_t*);
         uint64_t t3;
         uint8_t mode = proto::ts_method::sw_local;
+        bool late = false;
         if (likely(!p.dev)) {
             t3 = t3_enc.ns;
             proto::reflect_finish(f, p.r, t3_enc);
@@ -593,12 +601,24 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                     t3 = at;
                     mode = proto::ts_method::hw_assist;
                     schedulable = !pt->schedule_first_only;
+                    held_until = pt->schedule_first_only ? at : 0;
+                } else if (held_until > t3) {
+                    // schedule_first_only: queued behind the burst's scheduled first frame, it
+                    // leaves right after it, not before.
+                    t3 = held_until;
+                    mode = proto::ts_method::hw_assist;
                 } else {
-                    ++fallback; // stamped from the device clock: the TLV says so too
-                    proto::reflect_set_timestamp_out(f, p.r, proto::ts_method::sw_local);
+                    ++fallback; // stamped from the device clock: the TLV says so too, and the
+                                // Error Estimate covers the transmit path
+                    proto::reflect_set_ts_out(f, p.r, proto::ts_method::sw_local);
+                    late = true;
                 }
             }
-            if (likely(t3 >= p.t2_ns)) {
+            if (unlikely(late) && t3 >= p.t2_ns) {
+                proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s,
+                                      proto::make_error_estimate(pm.error_ns + tx_path_ns_,
+                                                                 pm.error.synchronized, false));
+            } else if (likely(t3 >= p.t2_ns)) {
                 if (t3 == t3_dev.ns) {
                     proto::reflect_finish(f, p.r, t3_dev);
                 } else {
@@ -608,10 +628,13 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                 // Never a T3 before T2, never a forged one: T3 = T2 and an Error Estimate that
                 // covers how far the device clock's mapping was off.
                 ++clamped;
-                const uint64_t off = p.t2_ns - t3;
+                // T2 itself is off by that much plus the residence the TSC measured (the true
+                // T3 is a residence after the true T2).
+                const uint64_t off = p.t2_ns - t3 + residence_tsc_ns;
                 t3 = p.t2_ns;
-                proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s,
-                                      proto::make_error_estimate(pm.error_ns + off, false, false));
+                proto::reflect_finish(
+                        f, p.r, t3, pm.tai_utc_offset_s,
+                        proto::make_error_estimate(b.dev_error_ns + off, false, false));
             }
         }
         p.t3_ns = t3;
@@ -646,6 +669,14 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         bump(wc_.t3_clamped, clamped);
     }
     const uint16_t sent = rte_eth_tx_burst(b.wp.port_id, b.wp.queue, tx_mbufs_, ntx);
+    if (b.dev) {
+        // The transmit path: from the T3 read to the device holding the burst. A decaying
+        // maximum (1/64 of it per burst), so one slow burst widens the next ones' error for a
+        // while.
+        const uint64_t took = static_cast<uint64_t>(
+                (static_cast<proto::u128>(rte_rdtsc() - tx_tsc) * cm.ns_per_tsc) >> 32);
+        tx_path_ns_ = std::max(took, tx_path_ns_ - (tx_path_ns_ >> 6));
+    }
     b.bc.reflected = sent;
     ctx_run tx_run(&context_counters::reflected_pkts, &context_counters::reflected_octets);
     for (uint16_t i = 0; i < sent; ++i) { // what the NIC took, per reflector
@@ -725,6 +756,16 @@ __rte_always_inline unsigned worker::poll_port(const worker_port& wp) noexcept {
         return 0;
     }
     burst b(wp, n, *a_.clock);
+    if (b.dev) {
+        // A device-clock T3 is the clock read before the burst's replies are finished and
+        // handed to the device: they leave up to the transmit path's time later, measured here
+        // (tx_path_ns_) and added to the error. A scheduled T3 is the departure itself.
+        b.dev_error_ns = b.pm.error_ns + (b.method == t3_method::scheduled ? 0 : tx_path_ns_);
+        b.dev_error = b.method == t3_method::scheduled
+                              ? b.pm.error
+                              : proto::make_error_estimate(b.dev_error_ns, b.pm.error.synchronized,
+                                                           false);
+    }
     classify(b);
     lookup(b);
     rewrite(b);

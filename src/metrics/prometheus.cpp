@@ -216,8 +216,7 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
     }
     b.total("t3_fallback_total",
             "Replies of a scheduled (send-on-timestamp) port stamped from the device clock "
-            "instead: their departure time had passed when queued, or not a burst's first frame "
-            "on a device that schedules only that one",
+            "instead: their departure time had passed when queued",
             d(s.t3_fallback));
     b.total("t3_clamped_total",
             "Replies whose device-clock T3 read below T2 (a device clock step not yet refitted): "

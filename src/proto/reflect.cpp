@@ -512,7 +512,7 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& 
     finish_with(frame, r, t3.get(r.format));
 }
 
-void reflect_set_timestamp_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept {
+void reflect_set_ts_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept {
     if (r.ts_out_off == 0) {
         return;
     }

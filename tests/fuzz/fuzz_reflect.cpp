@@ -1,5 +1,6 @@
 // libFuzzer target: arbitrary frames through twamp::proto::reflect() (the whole hot chain:
-// parse_frame, check_test_packet, reflect_prepare, reflect_finish).
+// parse_frame, check_test_packet, reflect_prepare, reflect_finish), then reflect_set_ts_out on
+// the reply (the Timestamp Out octet rewritten to the low 2 bits of octet 7) and finish again.
 //
 // Input: an 8-octet control header, then the frame.
 //   0  bit 0 STAMP mode (else TWAMP Light)      bit 4 l4_checksum_verified (NIC flag)
@@ -282,6 +283,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     case tp::verdict::reflect:
         FUZZ_CHECK(res.reason == tp::drop_reason::none);
         check_reply(c, before.data(), buf.get(), cap, res);
+        {
+            // The worker's late correction of a STAMP reply's Timestamp Out (a scheduled T3
+            // that fell back): at most that one octet changes and the checksum follows.
+            const std::vector<uint8_t> first(buf.get(), buf.get() + cap);
+            tp::pending_reply again = res.reply;
+            tp::reflect_set_ts_out(buf.get(), again, data[7] & 3);
+            tp::reflect_finish(buf.get(), again, c.t3_ns, c.params.tai_utc_offset_s);
+            std::size_t changed = 0;
+            for (std::size_t i = 0; i < cap; ++i) {
+                changed += first[i] != buf[i];
+                FUZZ_CHECK(first[i] == buf[i] || i < res.reply.len);
+            }
+            FUZZ_CHECK(changed <= 3); // the octet and the UDP checksum field
+            const layout r1 = twamp::fuzz::locate(first.data(), res.reply.len);
+            const layout r2 = twamp::fuzz::locate(buf.get(), res.reply.len);
+            if (r1.ok && twamp::fuzz::ref_udp_ok(first.data(), r1)) {
+                FUZZ_CHECK(r2.ok && twamp::fuzz::ref_udp_ok(buf.get(), r2));
+            }
+        }
         break;
     case tp::verdict::to_kernel:
         FUZZ_CHECK(res.reason == tp::drop_reason::none);

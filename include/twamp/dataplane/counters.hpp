@@ -71,8 +71,7 @@ struct alignas(64) worker_counters {
     counter busy_cycles{0}; // TSC cycles spent on bursts that carried packets
     counter busy_pkts{0};   // packets in those bursts (cycles/packet = busy_cycles / busy_pkts)
     // Hardware time (port_time.hpp). Replies of a "scheduled" port stamped from the device
-    // clock instead: their departure time had passed when they were queued, or the device
-    // schedules only a burst's first frame.
+    // clock instead: their departure time had passed when they were queued.
     counter t3_fallback{0};
     // Replies whose T3 read below their device T2 (the mapping was off: a device clock step
     // not yet refitted): sent with T3 = T2 and the Error Estimate widened by the difference.

@@ -155,6 +155,8 @@ private:
     uint64_t iids_[RTE_MAX_ETHPORTS] = {}; // the ports' IPv6 interface identifiers (EUI-64)
     unsigned n_iids_ = 0;
     follow_up_wait fu_;
+    // The transmit path's allowance for device-clock T3s, ns (transmit, a decaying maximum).
+    uint64_t tx_path_ns_ = 10'000; // until measured: 10 us
     // What this round reads, loaded once at its start (acquire).
     const snapshot* snap_ = nullptr;
     const control_table* control_ = nullptr;

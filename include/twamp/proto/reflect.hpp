@@ -137,7 +137,7 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
 // Before reflect_finish: the Timestamp Information TLV's Timestamp Out (RFC 8972 §4.3), when
 // the reply has one, becomes `method` (T3 taken otherwise than reflect_prepare was told: a
 // scheduled departure that had already passed), the checksum kept right.
-void reflect_set_timestamp_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept;
+void reflect_set_ts_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept;
 
 // The same with T3 converted once for a burst (t3.ns is what the reply states).
 void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept;

@@ -95,7 +95,7 @@ struct tlv_result {
     uint16_t sum_after = 0;
     // 1 + the area offset of the first Timestamp Information TLV's Timestamp Out octet (0:
     // none): the dataplane corrects it when T3 is taken otherwise than the reply said
-    // (reflect_set_timestamp_out).
+    // (reflect_set_ts_out).
     uint16_t ts_out_at = 0;
 };
 

@@ -1009,6 +1009,60 @@ TEST(reflect_verified_sums, region_sum_only_when_summed_in_software) {
     }
 }
 
+// reflect_set_ts_out (the worker, when a scheduled T3 fell back to the device clock): the
+// Timestamp Information TLV's Timestamp Out octet changes and the UDP checksum still verifies,
+// whatever the octet's position in its 16-bit lane, also as the datagram's last (odd) octet.
+TEST(reflect_tlv, set_ts_out_after_prepare_keeps_the_checksum) {
+    for (int ipv : {4, 6}) {
+        for (std::size_t pad : {0u, 1u, 2u, 3u}) {
+            const std::string what = "ipv" + std::to_string(ipv) + " pad " + std::to_string(pad);
+            reflect_row r = row("ts_out", "RFC 8972 §4.3", ipv, true);
+            bytes tlvs = pad ? tlv(0, 1, pattern(pad, 3)) : bytes{};
+            const bytes ti = tlv(0, 3, bytes(4, 0));
+            tlvs.insert(tlvs.end(), ti.begin(), ti.end());
+            r.spec.payload = stamp_payload(false, tlvs);
+            r.spec.min_frame = 0;
+            tlv_reply_info info;
+            info.ts_method_in = ts_method::hw_assist;
+            info.ts_method_out = ts_method::hw_assist;
+            r.params.tlv_info = &info;
+            const bytes req = r.request();
+            guarded_buffer buf(2048);
+            std::copy(req.begin(), req.end(), buf.data());
+            std::span<const uint8_t> frame(buf.data(), req.size());
+            auto pf = parse_frame(frame);
+            ASSERT_EQ(check_test_packet(frame, pf, r.policy, false, false), drop_reason::none);
+            auto prep = reflect_prepare(buf.span(), pf, r.policy, r.params);
+            ASSERT_EQ(prep.v, verdict::reflect) << what;
+            reflect_set_ts_out(buf.data(), prep.reply, ts_method::sw_local);
+            reflect_finish(buf.data(), prep.reply, t3_ns, 37);
+            const bytes rep = buf.copy(prep.reply.len);
+            const layers l = locate(rep.data());
+            const std::size_t out = l.l4 + l.udp_len - 1; // the TLV is last: its last octet
+            EXPECT_EQ(rep[out], ts_method::sw_local) << what;
+            EXPECT_EQ(rep[out - 2], ts_method::hw_assist) << what; // Timestamp In untouched
+            EXPECT_TRUE(
+                    ones_eq(rd16(rep.data() + l.l4 + 6),
+                            ref_udp_checksum(ipv, rep.data() + l.l3, rep.data() + l.l4, l.udp_len)))
+                    << what;
+        }
+    }
+    // No Timestamp Information TLV: nothing changes.
+    reflect_row r = row("ts_out_none", "RFC 8972 §4.3", 4, true);
+    const bytes req = r.request();
+    guarded_buffer a(2048), b(2048);
+    std::copy(req.begin(), req.end(), a.data());
+    std::copy(req.begin(), req.end(), b.data());
+    std::span<const uint8_t> frame(a.data(), req.size());
+    auto pf = parse_frame(frame);
+    auto pa = reflect_prepare(a.span(), pf, r.policy, r.params);
+    auto pb = reflect_prepare(b.span(), pf, r.policy, r.params);
+    reflect_set_ts_out(a.data(), pa.reply, ts_method::sw_local);
+    reflect_finish(a.data(), pa.reply, t3_ns, 37);
+    reflect_finish(b.data(), pb.reply, t3_ns, 37);
+    EXPECT_EQ(a.copy(pa.reply.len), b.copy(pb.reply.len));
+}
+
 } // namespace
 
 // ---- TX checksum offload and a replaced Error Estimate (issue 14) ---------------------------

@@ -234,6 +234,7 @@ public:
         wp.port_id = port_id_;
         wp.mac = pr_.mac;
         wp.time = pr_.time.get();
+        wp.tx_cksum = pr_.tx_cksum_offload;
         if (pr_.tx_timestamps) {
             wp.tx_ts_busy = &pr_.tx_ts_busy;
             wp.read_tx_timestamp = pr_.ops->read_tx_timestamp;
@@ -803,6 +804,32 @@ TEST(hwtime, strict_device_clock_t3_and_clamp_error) {
     }
     step_case(hp, 1'000'000);
     g_strict = false;
+}
+
+// ---- 6: TX checksum offload (issue 14 item 6) --------------------------------------------------
+
+// A device that offers TX UDP checksum offload computes the replies' UDP checksums (the model
+// as a NIC: from the pseudo-header sum the reply leaves in the field, with the mbuf's l2/l3
+// lengths and flags); one that does not gets them from the reflector. Either way every reply
+// on the wire verifies, and the device did exactly the replies' sums when it offered to.
+TEST(hwtime, tx_udp_checksum_offload_through_the_device) {
+    for (bool offload : {true, false}) {
+        hw_options o;
+        o.model.caps.tx_udp_cksum = offload;
+        hw_port hp(o);
+        ASSERT_TRUE(hp.ok()) << hp.error();
+        EXPECT_EQ(hp.pr().tx_cksum_offload, offload);
+        hp.settle();
+        take(hp);
+        const uint64_t before = hp.model().counters().tx_udp_cksum;
+        const auto replies = hp.round(mix(hp, 0, 12));
+        ASSERT_EQ(replies.size(), 12u);
+        for (const reply& y : replies) {
+            EXPECT_TRUE(checksums_ok(y.frame)) << "offload " << offload;
+        }
+        EXPECT_EQ(hp.model().counters().tx_udp_cksum - before, offload ? 12u : 0u);
+        EXPECT_EQ(hp.model().counters().tx_cksum_ignored, 0u);
+    }
 }
 
 // ---- 4: the software method and how the method is chosen ------------------------------------

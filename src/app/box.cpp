@@ -204,8 +204,7 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
             wp.time = ports[p]->time.get();
             wp.tx_cksum = ports[p]->tx_cksum_offload;
             if (ports[p]->tx_timestamps) {
-                wp.tx_ts_busy = &ports[p]->tx_ts_busy;
-                wp.read_tx_timestamp = ports[p]->ops->read_tx_timestamp;
+                wp.tx_ts = &ports[p]->tx_ts;
             }
             wp.to_wire = w == 0 ? wire_rings_[p] : nullptr;
             wa.ports.push_back(wp);

@@ -38,6 +38,7 @@ metrics::box_stats gather(const runtime& rt) {
         s.sessions_table_full += c.sessions_table_full.load(std::memory_order_relaxed);
         s.t3_fallback += c.t3_fallback.load(std::memory_order_relaxed);
         s.t3_clamped += c.t3_clamped.load(std::memory_order_relaxed);
+        s.t2_ahead += c.t2_ahead.load(std::memory_order_relaxed);
         s.tx_ts_requested += c.tx_ts_requested.load(std::memory_order_relaxed);
         s.tx_ts_read += c.tx_ts_read.load(std::memory_order_relaxed);
         s.tx_ts_missed += c.tx_ts_missed.load(std::memory_order_relaxed);
@@ -87,6 +88,7 @@ metrics::box_stats gather(const runtime& rt) {
         ps.clock_error_s =
                 static_cast<double>(p->clock_error_ns.load(std::memory_order_relaxed)) * 1e-9;
         ps.clock_steps = p->clock_steps.load(std::memory_order_relaxed);
+        ps.clock_read_failures = p->clock_read_failures.load(std::memory_order_relaxed);
         rte_eth_stats st{};
         if (rte_eth_stats_get(p->port_id, &st) == 0) {
             ps.nic_ok = true;

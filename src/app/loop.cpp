@@ -122,6 +122,11 @@ void run_slow_path(box& b, const loop_settings& sig) {
             ++moved;
         }
         b.reclaim(); // the views no worker sees any more
+        for (auto& p : rt.ports) {
+            if (p->tx_timestamps && dataplane::poll_tx_timestamp(*p)) {
+                ++moved; // a follow-up TX timestamp read or given up
+            }
+        }
         uint64_t now = rte_rdtsc();
         if (now - last_cal > hz / 10) {
             b.clock().recalibrate();

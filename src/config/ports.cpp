@@ -291,7 +291,7 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
                     "or hw-timestamps = \"auto\" or \"on\"");
         }
     }
-    rd.read_int(g, "t3-lead-ns", path, p.t3_lead_ns, 100, 10'000'000);
+    rd.read_int(g, "t3-lead-ns", path, p.t3_lead_ns, 1000, 10'000'000);
     rd.read_enum(g, "tx-timestamps", path, p.tx_ts,
                  {{"auto", tx_timestamps::automatic}, {"off", tx_timestamps::off}});
     p.exception.iface = p.name;

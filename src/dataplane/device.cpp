@@ -89,7 +89,10 @@ device_caps ethdev_caps(uint16_t port_id, const rte_eth_dev_info& info) noexcept
     c.timesync = rc != -ENOTSUP && rc != -ENODEV;
     // A 1588 clock may refuse reads until timesync is enabled (setup_port enables it when it
     // reads the clock that way): offered is enough.
-    c.read_clock = read_clock_ok;
+    // cnxk's rte_eth_read_clock is not a device read: it is the TSC scaled by a factor
+    // calibrated once at configure, so a fit against the TSC would measure nothing and drift
+    // away from the PTP clock that stamps RX and schedules TX. Read its IEEE 1588 time instead.
+    c.read_clock = read_clock_ok && !(cnxk && c.timesync);
     c.clock_readable = read_clock_ok || c.timesync;
 
     // Send on timestamp (mlx5 with tx_pp or ConnectX-7 wait-on-time, cnxk).

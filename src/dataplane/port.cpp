@@ -297,6 +297,9 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
         clock_fit_params fp;
         fp.tsc_hz = static_cast<double>(rte_get_tsc_hz());
         fp.raw_hz = raw_hz;
+        // The slow path refits every ~100 ms, but it also serves the TAPs, TWAMP-Control and
+        // reloads: the stated error holds up to 250 ms past the newest sample.
+        fp.horizon_s = 0.25;
         pr.fit = std::make_unique<clock_fit>(fp);
     }
     // Follow-up TX timestamps are in the IEEE 1588 clock's time: only where that clock is the
@@ -327,9 +330,13 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept {
     } else {
         clock_read reads[5];
         const std::size_t n = bracketed_reads(pr, reads, 5);
-        if (n != 0) {
-            stepped = pr.fit->add(reads, n) == clock_fit::event::stepped;
+        if (n == 0) {
+            // The device did not answer: nothing new to publish. The map the workers have ages
+            // out (valid_tsc) rather than being republished as if fresh.
+            pr.clock_read_failures.fetch_add(1, std::memory_order_relaxed);
+            return false;
         }
+        stepped = pr.fit->add(reads, n) == clock_fit::event::stepped;
         if (!pr.fit->ready()) {
             return false; // not mapped yet: the workers keep software T2 and T3
         }
@@ -349,6 +356,20 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept {
         map_error = f.error_ns();
         settled = !f.settling();
     }
+    m.fit_error_ns = map_error;
+    // The error holds for clock_fit's horizon past the newest sample (a refresh every ~100 ms);
+    // a map older than a second is not used at all (worker: software T2 and T3 meanwhile).
+    m.valid_tsc = pr.fit ? rte_get_tsc_hz() : UINT64_MAX;
+    if (!pr.fit) {
+        m.base_tsc = 0;
+    }
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(pr.port_id, &link) == 0 && link.link_speed != 0 &&
+        link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN) {
+        // Mb/s -> ns per octet, Q16: 8000 / speed.
+        m.wire_ns_per_octet_q16 =
+                static_cast<uint32_t>((uint64_t{8000} << 16) / uint64_t{link.link_speed});
+    }
     m.error_ns = sys.error_ns + map_error + pr.granularity_ns;
     // S: the system clock is synchronized and the device mapping measured, settled and bounded
     // (a stated clock is never measured).
@@ -363,6 +384,41 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept {
         pr.clock_steps.fetch_add(1, std::memory_order_relaxed);
     }
     return stepped;
+}
+
+bool poll_tx_timestamp(port_runtime& pr) noexcept {
+    tx_ts_mailbox& mb = pr.tx_ts;
+    if (mb.state.load(std::memory_order_acquire) != tx_ts_mailbox::flagged) {
+        return false;
+    }
+    timespec ts{};
+    const uint64_t now_tsc = rte_rdtsc();
+    if (pr.ops->read_tx_timestamp(pr.port_id, &ts) == 0) {
+        const uint64_t raw = static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s +
+                             static_cast<uint64_t>(ts.tv_nsec);
+        const port_time_map m = pr.time ? pr.time->read() : port_time_map{};
+        if (m.mapped) {
+            // Some devices (ice) answer with whatever the latch holds before the frame has left:
+            // take only a new value that lies between the T3 the reply was sent with and now,
+            // within the mapping's error.
+            const uint64_t ns = m.to_ns(raw);
+            const uint64_t now = m.tsc_to_ns(now_tsc);
+            if (raw != pr.tx_ts_last_raw && ns + m.error_ns >= mb.t3_ns && ns <= now + m.error_ns) {
+                pr.tx_ts_last_raw = raw;
+                mb.ns = ns;
+                mb.state.store(tx_ts_mailbox::read, std::memory_order_release);
+                return true;
+            }
+        }
+    }
+    if (now_tsc - mb.since_tsc < rte_get_tsc_hz() / 100) {
+        return false; // not latched yet
+    }
+    // Given up after 10 ms. One more read empties a latch that took the value late (devices
+    // that hold it until read block the next capture otherwise).
+    pr.ops->read_tx_timestamp(pr.port_id, &ts);
+    mb.state.store(tx_ts_mailbox::missed, std::memory_order_release);
+    return true;
 }
 
 void stop_port(uint16_t port_id) noexcept {

@@ -91,6 +91,7 @@ struct burst_counts {
     uint64_t reflected_octets = 0;
     uint64_t created = 0;
     uint64_t table_full = 0;
+    uint64_t t2_ahead = 0;
     uint64_t drops[proto::drop_reason_count] = {};
 };
 
@@ -217,7 +218,8 @@ struct worker::burst {
     burst(const worker_port& port, uint16_t count, const sw_clock& clock) noexcept
         : wp(port), n(count), start_tsc(rte_rdtsc()), cm(clock.read()),
           t2_sw(sw_clock::to_ns(cm, start_tsc)), t2_enc(t2_sw, cm.tai_utc_offset_s),
-          pm(port.time ? port.time->read() : port_time_map{}), dev(port.time && pm.mapped),
+          pm(port.time ? port.time->read() : port_time_map{}),
+          dev(port.time && pm.mapped && start_tsc - pm.base_tsc < pm.valid_tsc),
           method(dev ? port.time->method : t3_method::software) {
         params.our_mac = wp.mac.addr_bytes;
         params.our_error = cm.error;
@@ -253,6 +255,7 @@ struct worker::burst {
     // unless T3 is a scheduled departure, the transmit path's allowance.
     proto::error_estimate dev_error{};
     uint64_t dev_error_ns = 0;
+    uint64_t dev_start_ns = 0; // the device clock at the burst's start (0: stated, no clock)
 
     burst_counts bc;
     ctx_run rx_run{&context_counters::rx_pkts, &context_counters::rx_octets};
@@ -279,7 +282,13 @@ worker::worker(const worker_args& args) noexcept
 
 worker::~worker() {
     if (fu_.wp) {
-        fu_.wp->tx_ts_busy->store(0, std::memory_order_release);
+        // The slow path may still be reading the latch: it will post a result nobody takes.
+        // Free the mailbox only once it has (the box stops the slow path's polling after the
+        // workers; a result left there is harmless).
+        uint8_t st = fu_.wp->tx_ts->state.load(std::memory_order_acquire);
+        if (st == tx_ts_mailbox::read || st == tx_ts_mailbox::missed) {
+            fu_.wp->tx_ts->state.store(tx_ts_mailbox::idle, std::memory_order_release);
+        }
     }
     if (a_.qsv) {
         rte_rcu_qsbr_thread_offline(a_.qsv, a_.index);
@@ -460,6 +469,14 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
             params.t2_ns = b.pm.to_ns(raw);
             params.our_error = b.dev_error;
+            if (unlikely(params.t2_ns > b.dev_start_ns + b.dev_error_ns) && b.dev_start_ns) {
+                // Received after the worker took it from the ring, by the mapping: the device
+                // clock stepped forward since the last refit. The reply says by how much more
+                // its T2 may be off (and S = 0); counted.
+                params.our_error = proto::make_error_estimate(
+                        b.dev_error_ns + (params.t2_ns - b.dev_start_ns), false, false);
+                ++b.bc.t2_ahead;
+            }
         }
         params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
         if (c.policy->mode == proto::test_mode::stamp &&
@@ -561,13 +578,19 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     const bool stated = pm.ns_per_tsc_q32 == 0;
     const uint64_t dev_now = b.dev && !stated ? pm.tsc_to_ns(tx_tsc) : 0;
     // The device clock's T3, converted once for the burst like the software one.
-    const proto::encoded_time t3_dev(dev_now, pm.tai_utc_offset_s);
+    const proto::encoded_time t3_dev =
+            b.dev ? proto::encoded_time(dev_now, pm.tai_utc_offset_s) : proto::encoded_time();
+    // A scheduled time must still be ahead when the device sees the frame: after the transmit
+    // path, and beyond what the fit may be off by. Otherwise the device would send at once
+    // under a T3 still to come.
+    const uint64_t sched_margin = tx_path_ns_ + pm.fit_error_ns;
     const uint64_t residence_tsc_ns = static_cast<uint64_t>(
             (static_cast<proto::u128>(tx_tsc - b.start_tsc) * cm.ns_per_tsc) >> 32);
     const port_time* pt = b.wp.time;
-    bool schedulable = true; // false after the first on a device that schedules only it
-    // schedule_first_only (cnxk): the burst's later frames leave behind its scheduled first one.
-    uint64_t held_until = 0;
+    // schedule_first_only (cnxk): only the burst's first frame can be scheduled; the others
+    // leave behind it, one after another (held_until, held_octets: the wire time before them).
+    uint64_t held_until = 0, held_octets = 0;
+    int flagged = -1; // the reply flagged for an IEEE 1588 TX timestamp
     uint64_t fallback = 0, clamped = 0;
     // Residence times, as the replies state them, counted per run of equal (reflector,
     // residence): with the burst's software T2 that is one run.
@@ -591,21 +614,25 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
             proto::reflect_finish(f, p.r, t3_enc);
         } else {
             t3 = stated ? p.t2_ns + residence_tsc_ns : dev_now;
+            uint64_t held_wire_ns = 0;
             if (b.method == t3_method::scheduled) {
                 const uint64_t at_raw = p.t2_raw + pm.lead_raw;
                 const uint64_t at = pm.to_ns(at_raw);
-                if (likely(schedulable && at > dev_now)) {
+                const bool may = i == 0 || !pt->schedule_first_only;
+                if (likely(may && at > dev_now + sched_margin)) {
                     // Read T2 before (rewrite), now the shared dynamic field takes the TX time.
                     *RTE_MBUF_DYNFIELD(p.m, pt->tx_ts_offset, rte_mbuf_timestamp_t*) = at_raw;
                     p.m->ol_flags |= pt->tx_ts_flag;
                     t3 = at;
                     mode = proto::ts_method::hw_assist;
-                    schedulable = !pt->schedule_first_only;
                     held_until = pt->schedule_first_only ? at : 0;
                 } else if (held_until > t3) {
                     // schedule_first_only: queued behind the burst's scheduled first frame, it
-                    // leaves right after it, not before.
-                    t3 = held_until;
+                    // leaves after it and the frames between, not before: T3 the first's time
+                    // plus their wire time (preamble, inter-frame gap and FCS: 24 octets each),
+                    // the Error Estimate widened by as much.
+                    held_wire_ns = (held_octets * pm.wire_ns_per_octet_q16) >> 16;
+                    t3 = held_until + held_wire_ns;
                     mode = proto::ts_method::hw_assist;
                 } else {
                     ++fallback; // stamped from the device clock: the TLV says so too, and the
@@ -614,10 +641,14 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
                     late = true;
                 }
             }
-            if (unlikely(late) && t3 >= p.t2_ns) {
+            if (held_until) {
+                held_octets += p.r.len + 24u;
+            }
+            if (unlikely(late || held_wire_ns) && t3 >= p.t2_ns) {
                 proto::reflect_finish(f, p.r, t3, pm.tai_utc_offset_s,
-                                      proto::make_error_estimate(pm.error_ns + tx_path_ns_,
-                                                                 pm.error.synchronized, false));
+                                      proto::make_error_estimate(
+                                              pm.error_ns + (late ? tx_path_ns_ : held_wire_ns),
+                                              pm.error.synchronized, false));
             } else if (likely(t3 >= p.t2_ns)) {
                 if (t3 == t3_dev.ns) {
                     proto::reflect_finish(f, p.r, t3_dev);
@@ -639,15 +670,16 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         }
         p.t3_ns = t3;
         p.mode = mode;
-        if (p.slot >= 0) {
-            if (p.stamp && b.wp.tx_ts_busy && !fu_.wp) {
-                uint8_t idle = 0;
-                if (b.wp.tx_ts_busy->compare_exchange_strong(idle, 1, std::memory_order_acquire,
-                                                             std::memory_order_relaxed)) {
-                    p.m->ol_flags |= RTE_MBUF_F_TX_IEEE1588_TMST;
-                    fu_ = {&b.wp, p.slot, p.seq, tx_tsc};
-                    bump(wc_.tx_ts_requested, 1);
-                }
+        if (p.slot >= 0 && p.stamp && b.wp.tx_ts && !fu_.wp && flagged < 0 &&
+            b.wp.tx_ts->state.load(std::memory_order_relaxed) == tx_ts_mailbox::idle) {
+            // One IEEE 1588 TX timestamp in flight per port: claim the mailbox, flag this reply
+            // (posted to the slow path once the device took it, below).
+            uint8_t idle = tx_ts_mailbox::idle;
+            if (b.wp.tx_ts->state.compare_exchange_strong(idle, tx_ts_mailbox::claimed,
+                                                          std::memory_order_acquire,
+                                                          std::memory_order_relaxed)) {
+                p.m->ol_flags |= RTE_MBUF_F_TX_IEEE1588_TMST;
+                flagged = i;
             }
         }
         tx_mbufs_[i] = p.m;
@@ -669,6 +701,19 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         bump(wc_.t3_clamped, clamped);
     }
     const uint16_t sent = rte_eth_tx_burst(b.wp.port_id, b.wp.queue, tx_mbufs_, ntx);
+    if (unlikely(flagged >= 0)) {
+        tx_ts_mailbox& mb = *b.wp.tx_ts;
+        if (flagged < sent) {
+            const pending& p = tx_[flagged];
+            mb.since_tsc = tx_tsc;
+            mb.t3_ns = p.t3_ns;
+            mb.state.store(tx_ts_mailbox::flagged, std::memory_order_release);
+            fu_ = {&b.wp, p.slot, p.seq, tx_tsc};
+            bump(wc_.tx_ts_requested, 1);
+        } else {
+            mb.state.store(tx_ts_mailbox::idle, std::memory_order_release); // not sent
+        }
+    }
     if (b.dev) {
         // The transmit path: from the T3 read to the device holding the burst. A decaying
         // maximum (1/64 of it per burst), so one slow burst widens the next ones' error for a
@@ -730,6 +775,9 @@ __rte_always_inline void worker::count(burst& b) noexcept {
     if (bc.table_full) {
         bump(wc_.sessions_table_full, bc.table_full);
     }
+    if (unlikely(bc.t2_ahead)) {
+        bump(wc_.t2_ahead, bc.t2_ahead);
+    }
     for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
         if (bc.drops[r]) {
             bump(wc_.drops[r], bc.drops[r]);
@@ -761,6 +809,7 @@ __rte_always_inline unsigned worker::poll_port(const worker_port& wp) noexcept {
         // handed to the device: they leave up to the transmit path's time later, measured here
         // (tx_path_ns_) and added to the error. A scheduled T3 is the departure itself.
         b.dev_error_ns = b.pm.error_ns + (b.method == t3_method::scheduled ? 0 : tx_path_ns_);
+        b.dev_start_ns = b.pm.ns_per_tsc_q32 ? b.pm.tsc_to_ns(b.start_tsc) : 0;
         b.dev_error = b.method == t3_method::scheduled
                               ? b.pm.error
                               : proto::make_error_estimate(b.dev_error_ns, b.pm.error.synchronized,
@@ -844,31 +893,29 @@ __rte_always_inline void worker::housekeeping_slice() noexcept {
     }
 }
 
-// The IEEE 1588 TX timestamp of the one reply this worker flagged (transmit): once the device
-// has latched it, it replaces that reply's T3 in its session's Follow-Up Telemetry record
-// (unless a newer reply already went out), mapped through the port's one mapping. A latch
-// that stays empty for 10 ms (the reply was not sent, or the device missed it) is given up.
+// The IEEE 1588 TX timestamp of the one reply this worker flagged (transmit), as the slow path
+// read it from the device (poll_tx_timestamp): it replaces that reply's T3 in its session's
+// Follow-Up Telemetry record unless a newer reply already went out (or the slot now holds
+// another session: its record never matches a flagged reply's sequence number and time);
+// given up after 10 ms (missed). Either way the port's mailbox is free again.
 void worker::read_follow_up() noexcept {
-    const worker_port& wp = *fu_.wp;
-    timespec ts{};
-    if (wp.read_tx_timestamp(wp.port_id, &ts) == 0) {
+    tx_ts_mailbox& mb = *fu_.wp->tx_ts;
+    const uint8_t st = mb.state.load(std::memory_order_acquire);
+    if (st == tx_ts_mailbox::read) {
         bump(wc_.tx_ts_read, 1);
-        const uint64_t raw = static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s +
-                             static_cast<uint64_t>(ts.tv_nsec);
-        const port_time_map pm = wp.time ? wp.time->read() : port_time_map{};
-        if (pm.mapped && fu_.slot >= 0 && a_.sessions) {
+        if (fu_.slot >= 0 && a_.sessions) {
             session& s = a_.sessions->at(fu_.slot);
-            if (s.in_use && s.follow_up_seq == fu_.seq) {
-                s.follow_up_ns = pm.to_ns(raw);
+            if (s.in_use && s.follow_up_seq == fu_.seq && s.follow_up_ns == mb.t3_ns) {
+                s.follow_up_ns = mb.ns;
                 s.follow_up_mode = proto::ts_method::hw_assist;
             }
         }
-    } else if (rte_rdtsc() - fu_.since_tsc < rte_get_tsc_hz() / 100) {
-        return; // not latched yet
-    } else {
+    } else if (st == tx_ts_mailbox::missed) {
         bump(wc_.tx_ts_missed, 1);
+    } else {
+        return; // still with the slow path
     }
-    wp.tx_ts_busy->store(0, std::memory_order_release);
+    mb.state.store(tx_ts_mailbox::idle, std::memory_order_release);
     fu_ = {};
 }
 

@@ -208,10 +208,15 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         auto& st = b.family("port_clock_steps_total",
                             "Steps of a port's device clock that restarted its mapping",
                             MetricType::Counter);
+        auto& rf = b.family("port_clock_read_failures_total",
+                            "Refreshes of a port's device clock mapping the device did not answer "
+                            "(a mapping a second old is not used: software T2 and T3 meanwhile)",
+                            MetricType::Counter);
         for (const auto& p : s.ports) {
             b.gauge(f, 1, {{"port", p.name}, {"method", p.t3_method}});
             b.gauge(e, p.clock_error_s, {{"port", p.name}});
             b.counter(st, d(p.clock_steps), {{"port", p.name}});
+            b.counter(rf, d(p.clock_read_failures), {{"port", p.name}});
         }
     }
     b.total("t3_fallback_total",
@@ -222,6 +227,11 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             "Replies whose device-clock T3 read below T2 (a device clock step not yet refitted): "
             "sent with T3 = T2 and the Error Estimate widened by the difference",
             d(s.t3_clamped));
+    b.total("t2_ahead_total",
+            "Replies whose device T2 lay after the device clock when the worker took the frame (a "
+            "forward step not yet refitted): sent with the Error Estimate widened by the "
+            "difference, S = 0",
+            d(s.t2_ahead));
     {
         auto& f = b.family("tx_timestamps_total",
                            "IEEE 1588 transmit timestamps for Follow-Up Telemetry: replies "

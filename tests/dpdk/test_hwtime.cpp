@@ -236,8 +236,7 @@ public:
         wp.time = pr_.time.get();
         wp.tx_cksum = pr_.tx_cksum_offload;
         if (pr_.tx_timestamps) {
-            wp.tx_ts_busy = &pr_.tx_ts_busy;
-            wp.read_tx_timestamp = pr_.ops->read_tx_timestamp;
+            wp.tx_ts = &pr_.tx_ts;
         }
         args_.ports.push_back(wp);
         args_.exception_ring = exc_;
@@ -305,6 +304,11 @@ public:
             EXPECT_EQ(rte_ring_enqueue(rx_, m), 0);
         }
         while (rte_ring_count(rx_)) {
+            worker_->poll_once();
+        }
+        // The slow path's turn (poll_tx_timestamp: the follow-up TX timestamp latch), then a
+        // worker round that takes its result, as the two threads interleave in the box.
+        if (pr_.tx_timestamps && dataplane::poll_tx_timestamp(pr_)) {
             worker_->poll_once();
         }
         std::vector<reply> out;
@@ -914,6 +918,42 @@ bytes fu_tlvs() {
     const bytes ti = tlv(0, 3, bytes(4, 0));
     b.insert(b.end(), ti.begin(), ti.end());
     return b;
+}
+
+// A latch that never fills (the device did not stamp the frame): the slow path gives it up
+// after 10 ms, the worker counts it missed, the session's follow-up stays the T3 as sent (SW
+// local), and the port's one-in-flight mailbox is free again for the next reply.
+TEST(hwtime, follow_up_latch_that_never_fills_is_given_up) {
+    hw_port hp(ice_like());
+    ASSERT_TRUE(hp.ok()) << hp.error();
+    ASSERT_TRUE(hp.pr().tx_timestamps);
+    hp.settle();
+    dataplane::device_caps no_latch = hp.model().caps();
+    no_latch.tx_timestamp = false; // the model stops latching (ops.caps was read at set-up)
+    hp.model().set_caps(no_latch);
+    take(hp);
+    const auto first = hp.round({hp.request(stamp_port, 1, fu_tlvs())});
+    ASSERT_EQ(first.size(), 1u);
+    EXPECT_EQ(hp.counters().tx_ts_requested.load(), 1u);
+    // The slow path polls until it gives up (an event: it returns true), bounded.
+    bool moved = false;
+    for (int i = 0; i < 2000 && !moved; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        moved = dataplane::poll_tx_timestamp(hp.pr());
+    }
+    ASSERT_TRUE(moved) << "the slow path never gave the latch up";
+    hp.worker().poll_once();
+    EXPECT_EQ(hp.counters().tx_ts_missed.load(), 1u);
+    EXPECT_EQ(hp.counters().tx_ts_read.load(), 0u);
+    EXPECT_EQ(hp.pr().tx_ts.state.load(), dataplane::tx_ts_mailbox::idle);
+    const auto next = hp.round({hp.request(stamp_port, 2, fu_tlvs())});
+    ASSERT_EQ(next.size(), 1u);
+    const uint8_t* fu = next[0].frame.data() + next[0].follow_up;
+    EXPECT_EQ(rd32(fu), first[0].seq);
+    EXPECT_EQ(ts_ns(rd64(fu + 4), next[0].err & 0x4000, 37), first[0].t3);
+    EXPECT_EQ(fu[12], proto::ts_method::sw_local);
+    EXPECT_EQ(hp.counters().tx_ts_requested.load(), 2u) << "the mailbox was free again";
+    take(hp);
 }
 
 TEST(hwtime, follow_up_carries_the_latched_tx_timestamp) {

@@ -96,7 +96,7 @@ inline constexpr key_info keys[] = {
         {"ports[].t3-method", key_type::string, "\"auto\"", false,
          "where T3 comes from: \"auto\" | \"scheduled\" | \"device-clock\" | \"software\""},
         {"ports[].t3-lead-ns", key_type::integer, "10000", false,
-         "scheduled T3: departure this long after T2; 100..10000000"},
+         "scheduled T3: departure this long after T2; 1000..10000000"},
         {"ports[].tx-timestamps", key_type::string, "\"auto\"", false,
          "IEEE 1588 transmit timestamps for Follow-Up Telemetry: \"auto\" | \"off\""},
         {"ports[].exception", key_type::group, "", false, "the TAP interface to the kernel"},

@@ -76,6 +76,9 @@ struct alignas(64) worker_counters {
     // Replies whose T3 read below their device T2 (the mapping was off: a device clock step
     // not yet refitted): sent with T3 = T2 and the Error Estimate widened by the difference.
     counter t3_clamped{0};
+    // Device T2s later than the device clock when the worker took the frame (a forward step
+    // not yet refitted): the reply's Error Estimate widened by the difference, S = 0.
+    counter t2_ahead{0};
     // IEEE 1588 TX timestamps for Follow-Up Telemetry: replies flagged, latches read, and
     // flagged replies whose timestamp never came (10 ms).
     counter tx_ts_requested{0};

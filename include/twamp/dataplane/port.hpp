@@ -40,9 +40,10 @@ struct port_runtime {
     // The port's time; null: software T2 and T3 (no device timestamps used).
     std::unique_ptr<port_time> time;
     // IEEE 1588 transmit timestamps sampled for Follow-Up Telemetry: one frame in flight per
-    // port. The worker that sets `tx_ts_busy` (0 -> 1) flags one reply and reads the latch.
+    // port (port_time.hpp, tx_ts_mailbox; the slow path reads the latch: poll_tx_timestamp).
     bool tx_timestamps = false;
-    std::atomic<uint8_t> tx_ts_busy{0};
+    alignas(64) tx_ts_mailbox tx_ts;
+    uint64_t tx_ts_last_raw = 0; // the slow path's: the last latch value taken
 
     // The slow path's own mapping state (refresh_port_time).
     std::unique_ptr<clock_fit> fit; // null: a stated clock (or software)
@@ -54,6 +55,7 @@ struct port_runtime {
     // Read by gather (relaxed): the mapping's last measured error, steps seen.
     std::atomic<uint64_t> clock_error_ns{0};
     std::atomic<uint64_t> clock_steps{0};
+    std::atomic<uint64_t> clock_read_failures{0}; // refreshes the device did not answer
     std::atomic<bool> clock_settled{false};
 
     t3_method method() const noexcept { return time ? time->method : t3_method::software; }
@@ -68,6 +70,10 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
 // publishes the port's mapping composed with the system clock's `sys` (read after its own
 // recalibration). Returns true when the fit saw the device clock step.
 bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept;
+
+// The slow path, every round: the port's IEEE 1588 TX timestamp in flight, if any (see
+// tx_ts_mailbox). Returns true when it moved (read or given up).
+bool poll_tx_timestamp(port_runtime& pr) noexcept;
 
 void stop_port(uint16_t port_id) noexcept;
 

@@ -11,6 +11,7 @@
 // Error Estimate is the system clock's error plus the measured error of the fit.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "twamp/dataplane/seqlocked.hpp"
@@ -46,6 +47,15 @@ struct port_time_map {
     proto::error_estimate error{};
     int32_t tai_utc_offset_s = 37;
     bool mapped = false; // false: not fitted yet (device RX timestamps not used meanwhile)
+    // The fit's own error (device clock against the TSC, ns): how early a scheduled time must
+    // be to be sure it is still ahead of the device (worker: with the transmit path).
+    uint64_t fit_error_ns = 0;
+    // Until base_tsc + valid_tsc the error holds; a map that old (the slow path stalled, or the
+    // device stopped answering) is not used: software T2 and T3 until the next refit.
+    uint64_t valid_tsc = UINT64_MAX;
+    // The link's time per octet on the wire, ns in Q16 (frames queued behind a scheduled one
+    // leave one after another).
+    uint32_t wire_ns_per_octet_q16 = 8u << 16; // 1 Gb/s until the link says otherwise
 
     uint64_t to_ns(uint64_t raw) const noexcept {
         const int64_t d = static_cast<int64_t>(raw - base_raw);
@@ -59,6 +69,22 @@ struct port_time_map {
                 static_cast<proto::i128>(d) * static_cast<proto::i128>(ns_per_tsc_q32);
         return static_cast<uint64_t>(base_ns + static_cast<int64_t>(v >> 32));
     }
+};
+
+// One IEEE 1588 TX timestamp in flight per port (Follow-Up Telemetry). Only the slow path calls
+// the device (ethdev's timesync calls are not thread-safe, and it also reads the clock): a
+// worker claims the mailbox (idle -> claimed), flags one reply, and once rte_eth_tx_burst took
+// it fills in what it sent and posts it (flagged, release); the slow path reads the latch
+// until a plausible value comes (read) or 10 ms pass (missed); the worker applies the result
+// to its session record and frees the mailbox (idle).
+struct tx_ts_mailbox {
+    enum : uint8_t { idle, claimed, flagged, read, missed };
+    std::atomic<uint8_t> state{idle};
+    // The worker's, before `flagged`:
+    uint64_t since_tsc = 0; // when the reply was handed to the device
+    uint64_t t3_ns = 0;     // the T3 it was sent with
+    // The slow path's, before `read`: the latched departure, UTC ns (the port's mapping).
+    uint64_t ns = 0;
 };
 
 // Shared between the slow path (writes `map`) and the workers (read it every burst). `method`

@@ -34,9 +34,8 @@ struct worker_port {
     const port_time* time = nullptr;
     bool tx_cksum = false; // the device computes the replies' UDP checksums
     // IEEE 1588 TX timestamps for Follow-Up Telemetry (null: not sampled on this port): the
-    // port's one-in-flight flag and the device call that reads the latch (housekeeping only).
-    std::atomic<uint8_t>* tx_ts_busy = nullptr;
-    int (*read_tx_timestamp)(uint16_t port_id, timespec* ts) = nullptr;
+    // port's one-in-flight mailbox, whose latch the slow path reads (port.hpp).
+    tx_ts_mailbox* tx_ts = nullptr;
     rte_ring* to_wire = nullptr; // kernel -> wire frames this worker sends for the slow path
 };
 

@@ -44,9 +44,10 @@ struct port_stats {
     std::string timestamp_source; // "hw" | "sw"
     std::string t3_method;        // "software" | "device-clock" | "scheduled"
     bool follow_up_tx_timestamps = false;
-    double clock_error_s = 0; // the device clock mapping's Error Estimate (0: software)
-    uint64_t clock_steps = 0; // device clock steps the fit saw
-    bool nic_ok = false;      // the ethdev counters below were read
+    double clock_error_s = 0;         // the device clock mapping's Error Estimate (0: software)
+    uint64_t clock_steps = 0;         // device clock steps the fit saw
+    uint64_t clock_read_failures = 0; // refreshes the device clock did not answer
+    bool nic_ok = false;              // the ethdev counters below were read
     uint64_t rx_packets = 0;
     uint64_t tx_packets = 0;
     uint64_t rx_missed = 0;
@@ -90,6 +91,7 @@ struct box_stats {
     double clock_error_s = 0;
     uint64_t t3_fallback = 0;     // scheduled ports: replies stamped from the device clock instead
     uint64_t t3_clamped = 0;      // device T3 below T2: sent as T2, the error widened
+    uint64_t t2_ahead = 0;        // device T2 after the worker took the frame: error widened
     uint64_t tx_ts_requested = 0; // IEEE 1588 TX timestamps: replies flagged
     uint64_t tx_ts_read = 0;      // latches read
     uint64_t tx_ts_missed = 0;    // none came within 10 ms

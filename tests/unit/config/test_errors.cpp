@@ -330,6 +330,22 @@ TEST(errors, hw_clock_needs_hw_timestamps) {
             "ports[0].hw-clock", {"hw-timestamps = \"off\""}));
 }
 
+// One clock per reply (issue 14): T3 from the device clock needs T2 from it.
+TEST(errors, t3_method_from_the_device_needs_hw_timestamps) {
+    for (const char* m : {"scheduled", "device-clock"}) {
+        EXPECT_TRUE(
+                has_error(port(std::string("hw-timestamps = \"off\"; t3-method = \"") + m + "\";"),
+                          1, "ports[0].t3-method", {"one clock per reply", "\"off\""}))
+                << m;
+    }
+    EXPECT_TRUE(has_error(port("t3-method = \"hw\";"), 1, "ports[0].t3-method",
+                          {"\"auto\" \"scheduled\" \"device-clock\" \"software\""}));
+    EXPECT_TRUE(has_error(port("t3-lead-ns = 999;"), 1, "ports[0].t3-lead-ns", {"1000"}));
+    EXPECT_TRUE(has_error(port("t3-lead-ns = 10000001;"), 1, "ports[0].t3-lead-ns", {"10000000"}));
+    EXPECT_TRUE(has_error(port("tx-timestamps = \"on\";"), 1, "ports[0].tx-timestamps",
+                          {"\"auto\" \"off\""}));
+}
+
 // --- devices, names, interfaces ----------------------------------------------------------------
 
 TEST(errors, devices) {

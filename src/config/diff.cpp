@@ -147,7 +147,7 @@ public:
             vlans(path_of(path, key("ports[].vlans")), p->vlans, n.vlans);
             field(path, key("ports[].hw-timestamps"), p->timestamps, n.timestamps);
             field(path, key("ports[].hw-clock"), p->hw_clock, n.hw_clock);
-            field(path, key("ports[].t3-method"), p->t3, n.t3);
+            field(path, key("ports[].t3"), p->t3, n.t3);
             field(path, key("ports[].t3-lead-ns"), p->t3_lead_ns, n.t3_lead_ns);
             field(path, key("ports[].tx-timestamps"), p->tx_ts, n.tx_ts);
             field(path, key("ports[].exception.iface"), p->exception.iface, n.exception.iface);

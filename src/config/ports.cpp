@@ -277,17 +277,17 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
             }
         }
     }
-    rd.read_enum(g, "t3-method", path, p.t3,
+    rd.read_enum(g, "t3", path, p.t3,
                  {{"auto", t3_method::automatic},
                   {"scheduled", t3_method::scheduled},
                   {"device-clock", t3_method::device_clock},
                   {"software", t3_method::software}});
     if (p.timestamps == hw_timestamps::off &&
         (p.t3 == t3_method::scheduled || p.t3 == t3_method::device_clock)) {
-        if (auto* s = rd.member(g, "t3-method")) {
-            rd.fail(*s, join(path, "t3-method"),
+        if (auto* s = rd.member(g, "t3")) {
+            rd.fail(*s, join(path, "t3"),
                     "T3 from the device clock needs T2 from it too (one clock per reply), but "
-                    "hw-timestamps = \"off\"; expected t3-method = \"auto\" or \"software\", "
+                    "hw-timestamps = \"off\"; expected t3 = \"auto\" or \"software\", "
                     "or hw-timestamps = \"auto\" or \"on\"");
         }
     }

@@ -182,7 +182,7 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
     case t3_request::device_clock:
     case t3_request::scheduled:
         if (!mappable || !want_hw) {
-            error = where + ": t3-method = \"" + method_name(spec.t3) +
+            error = where + ": t3 = \"" + method_name(spec.t3) +
                     "\" needs RX timestamps "
                     "in a device clock the box can map (rte_eth_read_clock or IEEE 1588 "
                     "time, or a stated hw-clock); the " +
@@ -192,7 +192,7 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
             return false;
         }
         if (spec.t3 == t3_request::scheduled && !can_schedule) {
-            error = where + ": t3-method = \"scheduled\" but the " + pr.driver + " device " +
+            error = where + ": t3 = \"scheduled\" but the " + pr.driver + " device " +
                     (spec.hw_clock_stated ? "clock is stated, not readable"
                                           : "does not offer send-on-timestamp "
                                             "(RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP: mlx5 "
@@ -291,7 +291,7 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
             error = where + ": the " + pr.driver + " device clock cannot be read " +
                     (pr.read_via_timesync ? "(rte_eth_timesync_read_time)"
                                           : "(rte_eth_read_clock)") +
-                    "; use t3-method = \"software\" or hw-timestamps = \"off\"";
+                    "; use t3 = \"software\" or hw-timestamps = \"off\"";
             return false;
         }
         clock_fit_params fp;

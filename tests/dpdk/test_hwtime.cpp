@@ -891,7 +891,7 @@ TEST(hwtime, auto_resolves_against_the_device) {
         o.t3 = dataplane::t3_request::scheduled;
         hw_port hp(o);
         ASSERT_FALSE(hp.ok());
-        EXPECT_NE(hp.error().find("t3-method = \"scheduled\""), std::string::npos) << hp.error();
+        EXPECT_NE(hp.error().find("t3 = \"scheduled\""), std::string::npos) << hp.error();
         EXPECT_NE(hp.error().find("does not offer send-on-timestamp"), std::string::npos)
                 << hp.error();
     }

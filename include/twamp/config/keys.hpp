@@ -93,7 +93,7 @@ inline constexpr key_info keys[] = {
          "unit and epoch of a device clock rte_eth_read_clock cannot read; default none"},
         {"ports[].hw-clock.unit", key_type::string, "", false, "required: \"ns\" | \"us\""},
         {"ports[].hw-clock.epoch", key_type::string, "", false, "required: \"unix\" | \"tai\""},
-        {"ports[].t3-method", key_type::string, "\"auto\"", false,
+        {"ports[].t3", key_type::string, "\"auto\"", false,
          "where T3 comes from: \"auto\" | \"scheduled\" | \"device-clock\" | \"software\""},
         {"ports[].t3-lead-ns", key_type::integer, "10000", false,
          "scheduled T3: departure this long after T2; 1000..10000000"},

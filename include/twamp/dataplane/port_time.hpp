@@ -19,7 +19,7 @@
 
 namespace twamp::dataplane {
 
-// Where a port's T3 comes from (config "t3-method" resolved against the device at set-up).
+// Where a port's T3 comes from (config "t3" resolved against the device at set-up).
 enum class t3_method : uint8_t {
     software,     // T2 and T3 from the software clock (device RX timestamps unused)
     device_clock, // T2 the device RX timestamp, T3 the device clock at transmit (one mapping)

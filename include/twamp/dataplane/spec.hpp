@@ -17,7 +17,7 @@ namespace twamp::dataplane {
 using ip_prefix = net::prefix;
 
 enum class hw_ts_mode : uint8_t { off, auto_, on };
-// The config's t3-method before it meets the device (port.cpp resolves it to a t3_method).
+// The config's t3 before it meets the device (port.cpp resolves it to a t3_method).
 enum class t3_request : uint8_t { automatic, scheduled, device_clock, software };
 
 struct vlan_spec {

@@ -334,11 +334,11 @@ TEST(errors, hw_clock_needs_hw_timestamps) {
 TEST(errors, t3_method_from_the_device_needs_hw_timestamps) {
     for (const char* m : {"scheduled", "device-clock"}) {
         EXPECT_TRUE(
-                has_error(port(std::string("hw-timestamps = \"off\"; t3-method = \"") + m + "\";"),
-                          1, "ports[0].t3-method", {"one clock per reply", "\"off\""}))
+                has_error(port(std::string("hw-timestamps = \"off\"; t3 = \"") + m + "\";"),
+                          1, "ports[0].t3", {"one clock per reply", "\"off\""}))
                 << m;
     }
-    EXPECT_TRUE(has_error(port("t3-method = \"hw\";"), 1, "ports[0].t3-method",
+    EXPECT_TRUE(has_error(port("t3 = \"hw\";"), 1, "ports[0].t3",
                           {"\"auto\" \"scheduled\" \"device-clock\" \"software\""}));
     EXPECT_TRUE(has_error(port("t3-lead-ns = 999;"), 1, "ports[0].t3-lead-ns", {"1000"}));
     EXPECT_TRUE(has_error(port("t3-lead-ns = 10000001;"), 1, "ports[0].t3-lead-ns", {"10000000"}));

@@ -298,7 +298,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             FUZZ_CHECK(changed <= 3); // the octet and the UDP checksum field
             const layout r1 = twamp::fuzz::locate(first.data(), res.reply.len);
             const layout r2 = twamp::fuzz::locate(buf.get(), res.reply.len);
-            if (r1.ok && twamp::fuzz::ref_udp_ok(first.data(), r1)) {
+            // An offloaded reply's field is the pseudo-header sum for the device to complete (it
+            // may verify by chance); the device sums what it sends, so there is nothing to
+            // follow.
+            if (!res.reply.offloaded && r1.ok && twamp::fuzz::ref_udp_ok(first.data(), r1)) {
                 FUZZ_CHECK(r2.ok && twamp::fuzz::ref_udp_ok(buf.get(), r2));
             }
         }

@@ -333,9 +333,8 @@ TEST(errors, hw_clock_needs_hw_timestamps) {
 // One clock per reply (issue 14): T3 from the device clock needs T2 from it.
 TEST(errors, t3_method_from_the_device_needs_hw_timestamps) {
     for (const char* m : {"scheduled", "device-clock"}) {
-        EXPECT_TRUE(
-                has_error(port(std::string("hw-timestamps = \"off\"; t3 = \"") + m + "\";"),
-                          1, "ports[0].t3", {"one clock per reply", "\"off\""}))
+        EXPECT_TRUE(has_error(port(std::string("hw-timestamps = \"off\"; t3 = \"") + m + "\";"), 1,
+                              "ports[0].t3", {"one clock per reply", "\"off\""}))
                 << m;
     }
     EXPECT_TRUE(has_error(port("t3 = \"hw\";"), 1, "ports[0].t3",

@@ -84,7 +84,6 @@ metrics::box_stats gather(const runtime& rt) {
         ps.name = p->name;
         ps.timestamp_source = p->ts_source();
         ps.t3_method = dataplane::to_string(p->method());
-        ps.follow_up_tx_timestamps = p->tx_timestamps;
         ps.clock_error_s =
                 static_cast<double>(p->clock_error_ns.load(std::memory_order_relaxed)) * 1e-9;
         ps.clock_steps = p->clock_steps.load(std::memory_order_relaxed);

@@ -10,7 +10,7 @@ namespace twamp::dataplane {
 uint64_t realtime_ns() noexcept {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s + static_cast<uint64_t>(ts.tv_nsec);
+    return timespec_ns(ts);
 }
 
 kernel_sync read_kernel_sync() noexcept {

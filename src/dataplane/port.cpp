@@ -70,8 +70,7 @@ int read_device(const port_runtime& pr, uint64_t& raw) noexcept {
     if (pr.read_via_timesync) {
         timespec ts{};
         const int rc = pr.ops->read_time(pr.port_id, &ts);
-        raw = static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s +
-              static_cast<uint64_t>(ts.tv_nsec);
+        raw = timespec_ns(ts);
         return rc;
     }
     return pr.ops->read_clock(pr.port_id, &raw);
@@ -360,9 +359,6 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept {
     // The error holds for clock_fit's horizon past the newest sample (a refresh every ~100 ms);
     // a map older than a second is not used at all (worker: software T2 and T3 meanwhile).
     m.valid_tsc = pr.fit ? rte_get_tsc_hz() : UINT64_MAX;
-    if (!pr.fit) {
-        m.base_tsc = 0;
-    }
     rte_eth_link link{};
     if (rte_eth_link_get_nowait(pr.port_id, &link) == 0 && link.link_speed != 0 &&
         link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN) {
@@ -394,8 +390,7 @@ bool poll_tx_timestamp(port_runtime& pr) noexcept {
     timespec ts{};
     const uint64_t now_tsc = rte_rdtsc();
     if (pr.ops->read_tx_timestamp(pr.port_id, &ts) == 0) {
-        const uint64_t raw = static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s +
-                             static_cast<uint64_t>(ts.tv_nsec);
+        const uint64_t raw = timespec_ns(ts);
         const port_time_map m = pr.time ? pr.time->read() : port_time_map{};
         if (m.mapped) {
             // Some devices (ice) answer with whatever the latch holds before the frame has left:

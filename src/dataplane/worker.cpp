@@ -215,12 +215,25 @@ __rte_always_inline target control_target(const control_table& ctl, port_activit
 // One received burst's locals: the clocks read for it, the reply parameters, the counters
 // summed until its end, the memo, and how far each stage got.
 struct worker::burst {
-    burst(const worker_port& port, uint16_t count, const sw_clock& clock) noexcept
+    // tx_path_ns: the worker's measured transmit path (its allowance in a device-clock T3's
+    // Error Estimate).
+    burst(const worker_port& port, uint16_t count, const sw_clock& clock,
+          uint64_t tx_path_ns) noexcept
         : wp(port), n(count), start_tsc(rte_rdtsc()), cm(clock.read()),
           t2_sw(sw_clock::to_ns(cm, start_tsc)), t2_enc(t2_sw, cm.tai_utc_offset_s),
           pm(port.time ? port.time->read() : port_time_map{}),
           dev(port.time && pm.mapped && start_tsc - pm.base_tsc < pm.valid_tsc),
-          method(dev ? port.time->method : t3_method::software) {
+          method(dev ? port.time->method : t3_method::software),
+          dev_error_ns(!dev                             ? 0
+                       : method == t3_method::scheduled ? pm.error_ns
+                                                        : pm.error_ns + tx_path_ns),
+          dev_error(
+                  !dev ? proto::error_estimate{}
+                  : method == t3_method::scheduled
+                          ? pm.error
+                          : proto::make_error_estimate(dev_error_ns, pm.error.synchronized, false)),
+          dev_start_ns(dev && pm.ns_per_tsc_q32 ? pm.tsc_to_ns(start_tsc) : 0),
+          sample_tx_ts(port.tx_ts != nullptr) {
         params.our_mac = wp.mac.addr_bytes;
         params.our_error = cm.error;
         params.tai_utc_offset_s = cm.tai_utc_offset_s;
@@ -251,11 +264,13 @@ struct worker::burst {
     const port_time_map pm;
     const bool dev; // the port's device timestamps are mapped: T2 from them
     const t3_method method;
-    // The Error Estimate of this burst's device-clock replies (poll_port): the mapping's, plus,
-    // unless T3 is a scheduled departure, the transmit path's allowance.
-    proto::error_estimate dev_error{};
-    uint64_t dev_error_ns = 0;
-    uint64_t dev_start_ns = 0; // the device clock at the burst's start (0: stated, no clock)
+    // The Error Estimate of this burst's device-clock replies: the mapping's, plus, unless T3
+    // is a scheduled departure, the transmit path's allowance.
+    const uint64_t dev_error_ns;
+    const proto::error_estimate dev_error;
+    const uint64_t dev_start_ns; // the device clock at the burst's start (0: stated, no clock)
+    // The port samples IEEE 1588 TX timestamps (a reply may be flagged if none is in flight).
+    bool sample_tx_ts;
 
     burst_counts bc;
     ctx_run rx_run{&context_counters::rx_pkts, &context_counters::rx_octets};
@@ -464,7 +479,9 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         const bool dev = b.dev && (m->ol_flags & a_.ts_dynflag);
         uint64_t raw = 0;
         params.t2_ns = b.t2_sw;
-        params.our_error = b.cm.error;
+        if (b.dev) {
+            params.our_error = b.cm.error; // a software port keeps the burst's throughout
+        }
         if (dev) {
             raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
             params.t2_ns = b.pm.to_ns(raw);
@@ -591,6 +608,10 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     // leave behind it, one after another (held_until, held_octets: the wire time before them).
     uint64_t held_until = 0, held_octets = 0;
     int flagged = -1; // the reply flagged for an IEEE 1588 TX timestamp
+    if (b.sample_tx_ts) {
+        b.sample_tx_ts =
+                !fu_.wp && b.wp.tx_ts->state.load(std::memory_order_relaxed) == tx_ts_mailbox::idle;
+    }
     uint64_t fallback = 0, clamped = 0;
     // Residence times, as the replies state them, counted per run of equal (reflector,
     // residence): with the burst's software T2 that is one run.
@@ -670,10 +691,10 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         }
         p.t3_ns = t3;
         p.mode = mode;
-        if (p.slot >= 0 && p.stamp && b.wp.tx_ts && !fu_.wp && flagged < 0 &&
-            b.wp.tx_ts->state.load(std::memory_order_relaxed) == tx_ts_mailbox::idle) {
+        if (unlikely(b.sample_tx_ts) && p.slot >= 0 && p.stamp) {
             // One IEEE 1588 TX timestamp in flight per port: claim the mailbox, flag this reply
-            // (posted to the slow path once the device took it, below).
+            // (posted to the slow path once the device took it, below). One try per burst.
+            b.sample_tx_ts = false;
             uint8_t idle = tx_ts_mailbox::idle;
             if (b.wp.tx_ts->state.compare_exchange_strong(idle, tx_ts_mailbox::claimed,
                                                           std::memory_order_acquire,
@@ -708,7 +729,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
             mb.since_tsc = tx_tsc;
             mb.t3_ns = p.t3_ns;
             mb.state.store(tx_ts_mailbox::flagged, std::memory_order_release);
-            fu_ = {&b.wp, p.slot, p.seq, tx_tsc};
+            fu_ = {&b.wp, p.slot, p.seq};
             bump(wc_.tx_ts_requested, 1);
         } else {
             mb.state.store(tx_ts_mailbox::idle, std::memory_order_release); // not sent
@@ -803,18 +824,10 @@ __rte_always_inline unsigned worker::poll_port(const worker_port& wp) noexcept {
         bump(wc_.idle_polls, 1);
         return 0;
     }
-    burst b(wp, n, *a_.clock);
-    if (b.dev) {
-        // A device-clock T3 is the clock read before the burst's replies are finished and
-        // handed to the device: they leave up to the transmit path's time later, measured here
-        // (tx_path_ns_) and added to the error. A scheduled T3 is the departure itself.
-        b.dev_error_ns = b.pm.error_ns + (b.method == t3_method::scheduled ? 0 : tx_path_ns_);
-        b.dev_start_ns = b.pm.ns_per_tsc_q32 ? b.pm.tsc_to_ns(b.start_tsc) : 0;
-        b.dev_error = b.method == t3_method::scheduled
-                              ? b.pm.error
-                              : proto::make_error_estimate(b.dev_error_ns, b.pm.error.synchronized,
-                                                           false);
-    }
+    // A device-clock T3 is the clock read before the burst's replies are finished and handed
+    // to the device: they leave up to the transmit path's time later (tx_path_ns_, measured in
+    // transmit), which the burst adds to their error. A scheduled T3 is the departure itself.
+    burst b(wp, n, *a_.clock, tx_path_ns_);
     classify(b);
     lookup(b);
     rewrite(b);

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <ctime>
 
 #include <rte_cycles.h>
 
@@ -54,6 +55,11 @@ private:
 };
 
 uint64_t realtime_ns() noexcept;
+
+// A timespec (CLOCK_REALTIME, or a device's IEEE 1588 time) as ns since its epoch.
+inline uint64_t timespec_ns(const timespec& ts) noexcept {
+    return static_cast<uint64_t>(ts.tv_sec) * proto::ns_per_s + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 // Kernel clock discipline (adjtimex): synchronized, estimated error, TAI-UTC offset.
 struct kernel_sync {

@@ -124,7 +124,6 @@ private:
         const worker_port* wp = nullptr; // null: none in flight
         int32_t slot = -1;
         uint32_t seq = 0;
-        uint64_t since_tsc = 0;
     };
 
     unsigned poll_port(const worker_port& wp) noexcept;

@@ -41,9 +41,8 @@ struct reflector_stats {
 
 struct port_stats {
     std::string name;
-    std::string timestamp_source; // "hw" | "sw"
-    std::string t3_method;        // "software" | "device-clock" | "scheduled"
-    bool follow_up_tx_timestamps = false;
+    std::string timestamp_source;     // "hw" | "sw"
+    std::string t3_method;            // "software" | "device-clock" | "scheduled"
     double clock_error_s = 0;         // the device clock mapping's Error Estimate (0: software)
     uint64_t clock_steps = 0;         // device clock steps the fit saw
     uint64_t clock_read_failures = 0; // refreshes the device clock did not answer

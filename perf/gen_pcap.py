@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Pcaps of valid TWAMP Light / STAMP test packets for perf/bench.sh.
 
-    gen_pcap.py --kind light4|light6|stamp4 --sessions N [--packets M] --mac MAC --out FILE
+    gen_pcap.py --kind light4|light6|stamp4|stamp6 --sessions N [--packets M] --mac MAC --out FILE
     gen_pcap.py --replay PCAP --out FIFO   (PCAP's records over and over, for net_pcap
                                             without infinite_rx; until the reader goes)
 
@@ -39,13 +39,13 @@ ERR_EST = 0x8001  # S=1 (synchronized), Z=0 (NTP), Scale 0, Multiplier 1
 def src_addr(kind, a):
     """The a-th source address (a < 65535), never a subnet's all-zeros host."""
     a += 1
-    if kind == "light6":
+    if kind in ("light6", "stamp6"):
         return bytes.fromhex("20010002000000010000000000") + bytes([0, a >> 8, a & 0xFF])
     return bytes([198, 19, a >> 8, (a & 0xFF)])
 
 
 def payload(kind, seq):
-    if kind == "stamp4":
+    if kind in ("stamp4", "stamp6"):
         # Seq, Timestamp, Error Estimate, SSID 0, 28 MBZ: RFC 8762 §4.2.1 unauthenticated.
         return struct.pack("!IQHH", seq, SENDER_TS, ERR_EST, 0) + bytes(28)
     # Seq, Timestamp, Error Estimate, 27 octets of padding: RFC 5357 §4.1.2, 41 octets in all
@@ -70,7 +70,7 @@ def frame(kind, dst_mac, sess, seq):
     src, sport = src_addr(kind, a), SPORT0 + p
     pl = payload(kind, seq)
     ulen = 8 + len(pl)
-    v6 = kind == "light6"
+    v6 = kind in ("light6", "stamp6")
     dst = V6_DST if v6 else V4_DST
     # UDP checksum over the pseudo header, the UDP header and the payload.
     s = words(src) + words(dst) + 17 + ulen + sport + DPORT + ulen + words(pl)
@@ -94,7 +94,7 @@ def scapy_frame(kind, dst_mac, sess, seq):
     mac = ":".join("%02x" % x for x in dst_mac)
     eth = Ether(src="02:00:00:00:00:01", dst=mac)
     udp = UDP(sport=SPORT0 + p, dport=DPORT) / Raw(payload(kind, seq))
-    if kind == "light6":
+    if kind in ("light6", "stamp6"):
         import ipaddress
 
         l3 = IPv6(src=str(ipaddress.IPv6Address(src_addr(kind, a))), dst="2001:2::2", hlim=64)
@@ -156,7 +156,7 @@ def replay(src, fifo):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=["light4", "light6", "stamp4"])
+    ap.add_argument("--kind", choices=["light4", "light6", "stamp4", "stamp6"])
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--packets", type=int, default=1)
     ap.add_argument("--mac")

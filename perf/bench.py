@@ -64,7 +64,7 @@ CASES = [
          what="TWAMP Light IPv4, 1,000 sessions, stateful, 64-rule ACL", target=("ratio", 0.65)),
     dict(name="light4-1m", kind="light4", sessions=1_000_000, packets=1_000_000, stateful=True,
          acl=["198.18.0.0/15"], mode="stream", max_sessions=1_000_000,
-         what="TWAMP Light IPv4, 1,000,000 sessions, stateful", target=("ratio", 0.60)),
+         what="TWAMP Light IPv4, 1,000,000 sessions, stateful", target=("every", 0.60)),
     dict(name="light4-1m-stateless", kind="light4", sessions=1_000_000, packets=1_000_000,
          stateful=False, acl=["198.18.0.0/15"], mode="stream", full_only=True,
          what="the same stream, stateless (isolates the session table)", target=None),
@@ -538,6 +538,8 @@ def summarize(c, runs):
         "errors": [f"{r['app']}: {r['error']}" for r in tp + tw if r.get("error")],
     }
     s["ratio"] = s["twamp_pps"] / s["testpmd_pps"] if s["testpmd_pps"] else None
+    # Each round's ratio (the rounds alternate testpmd and dpdk-twamp: round i is a pair).
+    s["round_ratios"] = [w["pps"] / t["pps"] for t, w in zip(tp, tw) if t.get("pps")]
     s["ratio_oncpu"] = (s["twamp_oncpu"] / s["testpmd_oncpu"]
                         if s["twamp_oncpu"] and s["testpmd_oncpu"] else None)
     # Whole-loop TSC cycles per packet on the forwarding thread's own CPU time.
@@ -602,6 +604,13 @@ def render(a, cases, results, load0, load1, elapsed):
                 verdict += f" ({'met' if ok2 else 'missed'} on-CPU)"
             verdicts.append((c["name"], ok, f"ratio {s['ratio']:.2f}, on-CPU "
                              f"{f2(s['ratio_oncpu'])}, target {tgt[1]:.2f}"))
+        elif tgt and tgt[0] == "every" and s["round_ratios"]:
+            # Every round, not the median (issue 15): the worst pair decides.
+            worst = min(s["round_ratios"])
+            ok = worst >= tgt[1]
+            verdict = f"every round >= {tgt[1]:.2f}: {'met' if ok else 'missed'}"
+            verdicts.append((c["name"], ok, "round ratios " + ", ".join(
+                f"{x:.2f}" for x in s["round_ratios"]) + f", target {tgt[1]:.2f} in each"))
         elif tgt and tgt[0] == "near" and base and s["ratio"] and s["busy_cpp"]:
             # Judged on dpdk-twamp's busy cycles per packet, the work per packet, which the
             # load of the moment on this shared machine disturbs least; the rate ratios (each

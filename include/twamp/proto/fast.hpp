@@ -55,7 +55,8 @@ struct fast_info {
 
 // Parses a frame of the common shape (above) into `pf`, exactly as parse_frame() would (every
 // field; kind udp), and returns true; anything else returns false with `pf` unspecified.
-inline bool fast_parse(const uint8_t* frame, uint16_t len, parsed_frame& pf) noexcept;
+[[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
+                                              parsed_frame& pf) noexcept;
 
 // For a frame fast_parse() accepted (`cap`: the buffer's capacity, at least the frame): checks
 // it as check_test_packet() does (params.ipv4_checksum_verified / l4_checksum_verified: the
@@ -68,9 +69,9 @@ inline bool fast_parse(const uint8_t* frame, uint16_t len, parsed_frame& pf) noe
 // The reply's Sequence Number is params.reflector_seq when params.stateful, else the
 // sender's; a stateful worker that learns its number only after the session lookup calls
 // fast_set_seq() afterwards.
-inline drop_reason fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf,
-                                const reflect_policy& policy, const reflect_params& params,
-                                pending_reply& out, fast_info& info) noexcept;
+[[gnu::always_inline]] inline drop_reason
+fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect_policy& policy,
+             const reflect_params& params, pending_reply& out, fast_info& info) noexcept;
 
 // Rewrites a prepared reply's Sequence Number (before reflect_finish) and keeps r.partial
 // right (an offloaded reply's field holds the pseudo-header sum only: nothing to correct).
@@ -93,7 +94,8 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
 
 } // namespace fast_detail
 
-inline bool fast_parse(const uint8_t* frame, uint16_t len, parsed_frame& pf) noexcept {
+[[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
+                                              parsed_frame& pf) noexcept {
     if (len < eth_hdr_len + ipv4_min_hdr_len + udp_hdr_len) {
         return false;
     }
@@ -160,9 +162,9 @@ inline bool fast_parse(const uint8_t* frame, uint16_t len, parsed_frame& pf) noe
     return true;
 }
 
-inline drop_reason fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf,
-                                const reflect_policy& policy, const reflect_params& params,
-                                pending_reply& out, fast_info& info) noexcept {
+[[gnu::always_inline]] inline drop_reason
+fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect_policy& policy,
+             const reflect_params& params, pending_reply& out, fast_info& info) noexcept {
     const bool stamp = policy.mode == test_mode::stamp;
     const uint16_t len = pf.payload_len();
     // The shape: no growth, no padding to move, no TLVs (see the top of this file).
@@ -288,19 +290,17 @@ inline drop_reason fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame
     // L3: addresses swapped, TTL / Hop Limit 255, DS field per context.
     if (v4) {
         const uint16_t hc = load_be16(ip + 10);
-        const uint16_t w0 = load_be16(ip);
-        const uint16_t w2 = load_be16(ip + 2);
-        const uint16_t w8 = load_be16(ip + 8);
-        const uint8_t ds = fast_detail::ds_field(policy.dscp, static_cast<uint8_t>(w0));
-        const uint16_t n0 = static_cast<uint16_t>((w0 & 0xff00) | ds);
-        const uint16_t n8 = static_cast<uint16_t>(0xff00 | (w8 & 0x00ff));
+        const uint8_t tos = ip[1];
+        const uint8_t ds = fast_detail::ds_field(policy.dscp, tos);
         ip[1] = ds;
         ip[8] = 255;
         const uint64_t sw = std::rotr(a0, 32);
         std::memcpy(ip + 12, &sw, 8);
-        // RFC 1624 eqn. 3, the formula reflect_prepare_into() uses (Total Length unchanged).
-        const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + static_cast<uint16_t>(~w0) + n0 +
-                           static_cast<uint16_t>(~w2) + w2 + static_cast<uint16_t>(~w8) + n8;
+        // RFC 1624 eqn. 3, the sum reflect_prepare_into() folds, term for term equal: its words
+        // 0 (version/IHL 0x45, DS), 2 (Total Length, unchanged: ~w2 + w2 = 0xffff) and 8 (TTL
+        // to 255, Protocol kept: ~w8 + n8 = 0xffff + 0xff00 - TTL * 256).
+        const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + (0xffffu - tos) + ds + 0xffffu +
+                           (0xffffu + 0xff00u - (uint32_t{pf.ttl} << 8));
         store_be16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);

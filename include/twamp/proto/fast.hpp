@@ -92,6 +92,33 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
     return static_cast<uint8_t>(ds & ~(ds & (ds >> 1) & 0x1));
 }
 
+// Native-order access: a native load of octets that hold the big-endian value v returns
+// nat(v), and the unfolded checksum sums native loads (checksum.hpp). Writing nat(v) with
+// memcpy stores v big-endian; the same value then counts in the sum without a fold of its own.
+constexpr uint16_t nat16(uint16_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap16(v) : v;
+}
+constexpr uint32_t nat32(uint32_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap32(v) : v;
+}
+constexpr uint64_t nat64(uint64_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+}
+inline uint16_t be16(const uint8_t* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return nat16(v);
+}
+inline void put16(uint8_t* p, uint16_t v) noexcept {
+    v = nat16(v);
+    std::memcpy(p, &v, 2);
+}
+// The native value of the two octets [hi, lo] (a 16-bit lane), as a native load returns it.
+constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
+    return std::endian::native == std::endian::little ? static_cast<uint16_t>(hi | (lo << 8))
+                                                      : static_cast<uint16_t>((hi << 8) | lo);
+}
+
 } // namespace fast_detail
 
 [[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
@@ -99,13 +126,13 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
     if (len < eth_hdr_len + ipv4_min_hdr_len + udp_hdr_len) {
         return false;
     }
-    uint16_t et = load_be16(frame + 12);
+    uint16_t et = fast_detail::be16(frame + 12);
     uint8_t vlans = 0;
     uint16_t vid = 0;
     uint16_t off = eth_hdr_len;
     if (et == ethertype_vlan) {
-        vid = load_be16(frame + 14) & 0x0fff;
-        et = load_be16(frame + 16);
+        vid = fast_detail::be16(frame + 14) & 0x0fff;
+        et = fast_detail::be16(frame + 16);
         vlans = 1;
         off = eth_hdr_len + vlan_tag_len;
     }
@@ -116,10 +143,10 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
     if (et == ethertype_ipv4) {
         // Version 4, IHL 5; not a fragment; UDP; the datagram within the frame.
         if (len < off + ipv4_min_hdr_len + udp_hdr_len || ip[0] != 0x45 ||
-            (load_be16(ip + 6) & 0x3fff) != 0 || ip[9] != ipproto_udp) {
+            (fast_detail::be16(ip + 6) & 0x3fff) != 0 || ip[9] != ipproto_udp) {
             return false;
         }
-        l3_len = load_be16(ip + 2);
+        l3_len = fast_detail::be16(ip + 2);
         hdr = ipv4_min_hdr_len;
         ttl = ip[8];
         pf.ip_version = 4;
@@ -127,7 +154,7 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
         if (len < off + ipv6_hdr_len + udp_hdr_len || (ip[0] >> 4) != 6 || ip[6] != ipproto_udp) {
             return false;
         }
-        l3_len = static_cast<uint16_t>(ipv6_hdr_len + load_be16(ip + 4));
+        l3_len = static_cast<uint16_t>(ipv6_hdr_len + fast_detail::be16(ip + 4));
         if (l3_len < ipv6_hdr_len) {
             return false; // wrapped: a Payload Length past any frame this can take
         }
@@ -139,7 +166,7 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
     }
     // The UDP datagram fills the IP payload exactly and the IP datagram fits in the frame.
     const uint8_t* udp = ip + hdr;
-    const uint16_t ulen = load_be16(udp + 4);
+    const uint16_t ulen = fast_detail::be16(udp + 4);
     if (l3_len < hdr + udp_hdr_len || off + l3_len > len || ulen != l3_len - hdr) {
         return false;
     }
@@ -157,8 +184,8 @@ inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
     pf.l3_len = l3_len;
     pf.l4_off = static_cast<uint16_t>(off + hdr);
     pf.udp_len = ulen;
-    pf.src_port = load_be16(udp);
-    pf.dst_port = load_be16(udp + 2);
+    pf.src_port = fast_detail::be16(udp);
+    pf.dst_port = fast_detail::be16(udp + 2);
     return true;
 }
 
@@ -233,7 +260,10 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     // The rest of the payload, octets 14.., as received: only a software check reads it all.
     // What stays in the reply: STAMP's SSID (14..15) and, in a symmetrical-size TWAMP reply,
     // octet 41 and the padding after it.
-    const uint16_t ssid = stamp ? load_be16(pl + sender::ssid) : 0;
+    uint16_t ssid_n = 0; // native
+    if (stamp) {
+        std::memcpy(&ssid_n, pl + sender::ssid, 2);
+    }
     const uint8_t octet41 = !stamp && len > reflector::twamp_len ? pl[reflector::twamp_len] : 0;
     uint64_t tail = 0; // octets 42..len-1 (symmetrical size only), unchanged in the reply
     if (!stamp && len > reflector::twamp_len + 1) [[unlikely]] {
@@ -261,7 +291,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     // (test_truncated cannot happen: the shape has 41 octets or more.)
 
     // The reply. Timestamp format and our Error Estimate.
-    const uint16_t sender_err = load_be16(pl + sender::error_estimate);
+    const uint16_t sender_err = fast_detail::be16(pl + sender::error_estimate);
     const ts_format fmt =
             policy.timestamps == ts_policy::ptp || (policy.timestamps == ts_policy::auto_z &&
                                                     (sender_err & error_estimate_z_bit))
@@ -276,10 +306,12 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     const uint64_t t2 = params.t2_encoded && params.t2_encoded->ns == params.t2_ns
                                 ? params.t2_encoded->get(fmt)
                                 : encode_timestamp(fmt, params.t2_ns, params.tai_utc_offset_s);
-    const uint32_t sender_seq = load_be32(pl + sender::seq);
-    const uint32_t seq = params.stateful ? params.reflector_seq : sender_seq;
-    info.sender_seq = sender_seq;
-    info.ssid = ssid;
+    uint32_t sender_seq_n; // native
+    std::memcpy(&sender_seq_n, pl + sender::seq, 4);
+    const uint32_t seq_n =
+            params.stateful ? fast_detail::nat32(params.reflector_seq) : sender_seq_n;
+    info.sender_seq = fast_detail::nat32(sender_seq_n);
+    info.ssid = fast_detail::nat16(ssid_n);
 
     // L2: back to the sender, from us; the tag stays.
     uint8_t dst_mac[6];
@@ -289,7 +321,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
 
     // L3: addresses swapped, TTL / Hop Limit 255, DS field per context.
     if (v4) {
-        const uint16_t hc = load_be16(ip + 10);
+        const uint16_t hc = fast_detail::be16(ip + 10);
         const uint8_t tos = ip[1];
         const uint8_t ds = fast_detail::ds_field(policy.dscp, tos);
         ip[1] = ds;
@@ -301,7 +333,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         // to 255, Protocol kept: ~w8 + n8 = 0xffff + 0xff00 - TTL * 256).
         const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + (0xffffu - tos) + ds + 0xffffu +
                            (0xffffu + 0xff00u - (uint32_t{pf.ttl} << 8));
-        store_be16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
+        fast_detail::put16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);
         const uint8_t tc = fast_detail::ds_field(policy.dscp, static_cast<uint8_t>(w0 >> 20));
@@ -321,14 +353,16 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
 
     // Test packet: ours in front, the sender's 14 octets at 24..37.
     if (params.stateful) {
-        store_be32(pl + reflector::seq, seq);
+        std::memcpy(pl + reflector::seq, &seq_n, 4);
     }
     std::memset(pl + reflector::timestamp, 0, 8); // T3: reflect_finish()
-    store_be16(pl + reflector::error_estimate, err);
+    const uint16_t err_n = fast_detail::nat16(err);
+    std::memcpy(pl + reflector::error_estimate, &err_n, 2);
     if (!stamp) {
-        store_be16(pl + reflector::mbz1, 0); // STAMP: the SSID stays
+        std::memset(pl + reflector::mbz1, 0, 2); // STAMP: the SSID stays
     }
-    store_be64(pl + reflector::receive_timestamp, t2);
+    const uint64_t t2_n = fast_detail::nat64(t2);
+    std::memcpy(pl + reflector::receive_timestamp, &t2_n, 8);
     std::memcpy(pl + reflector::sender_seq, &sf_lo, 8);
     std::memcpy(pl + reflector::sender_seq + 6, &sf_hi, 8);
     pl[reflector::mbz2] = 0;
@@ -346,18 +380,16 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     out.stamp_short = false;
     if (params.l4_cksum_offload) {
         // The device sums the datagram: the field holds the pseudo-header's sum.
-        store_be16(udp + 6, csum_fold_native(pseudo));
+        fast_detail::put16(udp + 6, csum_fold_native(pseudo));
         out.partial = 0;
         out.offloaded = true;
         return drop_reason::none;
     }
     out.offloaded = false;
     // The reply's sum but T3, from registers: pseudo-header, UDP header but its checksum, the
-    // sender's 14 octets, our fields (32-bit values count as numbers: the fold makes them the
-    // sum of their halves), and what stays.
-    const uint64_t fields = uint64_t{seq} + err + ssid + (t2 >> 32) + (t2 & 0xffffffffULL) +
-                            (uint32_t{pf.ttl} << 8) + octet41;
-    acc = csum_acc(acc, csum_native16(csum_fold64(fields)));
+    // sender's 14 octets, and our fields and what stays, as the native values just stored.
+    acc = csum_acc(acc, t2_n);
+    acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(pf.ttl, octet41));
     acc = csum_acc(acc, tail);
     out.partial = csum_fold_native(acc);
     return drop_reason::none;
@@ -365,8 +397,11 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
 
 inline void fast_set_seq(uint8_t* frame, pending_reply& r, uint32_t seq) noexcept {
     uint8_t* p = frame + r.t3_off - reflector::timestamp;
-    const uint32_t old = load_be32(p);
-    store_be32(p, seq);
+    uint32_t old;
+    std::memcpy(&old, p, 4);
+    old = fast_detail::nat32(old);
+    const uint32_t seq_n = fast_detail::nat32(seq);
+    std::memcpy(p, &seq_n, 4);
     if (!r.offloaded) {
         r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~(old >> 16)) +
                                 static_cast<uint16_t>(~old) + (seq >> 16) + (seq & 0xffff));

@@ -17,6 +17,12 @@ count() { # count <bursts> <case>
 }
 cases=("twamp-light ipv4 41" "twamp-light ipv6 41" "twamp-light ipv4+vlan 41" "stamp ipv4 44"
     "stamp ipv6 44")
+# The fused fast path (proto/fast.hpp) on the same shapes, where the bench has it.
+if grep -q "fused" "$bench" 2>/dev/null; then
+    for c in "${cases[@]}"; do
+        cases+=("$c fused")
+    done
+fi
 echo "| case | instructions/pkt, sw csum | instructions/pkt, nic csum |"
 echo "|---|---:|---:|"
 for c in "${cases[@]}"; do

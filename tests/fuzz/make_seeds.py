@@ -154,6 +154,54 @@ def tlv_seeds():
     }
 
 
+# fuzz_fast control header (see the comment at the top of fuzz_fast.cpp): octets 0-5 as
+# fuzz_reflect's, octet 6 its own.
+T2_ENC, T2_DEVICE, OFFLOAD, SYMM, SET_SEQ, T3_ENC = (1 << i for i in range(6))
+
+
+def fast_header(flags=0, dscp_ts=0, extra=64, fix=0, mult=1, seq=0, f6=T2_ENC, j3=0):
+    return bytes([flags, dscp_ts, extra, fix, mult, seq, f6, j3])
+
+
+def fast_seeds():
+    return {
+        # The fast shape: TWAMP Light 41, STAMP 44; IPv4, IPv6, one 802.1Q tag.
+        "twamp_v4_41": fast_header() + bytes(v4(twamp_payload(1))),
+        "twamp_v4_41_stateful_set_seq": fast_header(STATEFUL, seq=9, f6=T2_ENC | SET_SEQ)
+        + bytes(v4(twamp_payload(2))),
+        "twamp_v6_41_ptp_nic": fast_header(L4_VERIFIED, extra=0, f6=T3_ENC)
+        + bytes(v6(twamp_payload(3, z=True))),
+        "twamp_v4_vlan_offload": fast_header(V4_VERIFIED | L4_VERIFIED | STATEFUL, seq=7,
+                                             f6=T2_ENC | OFFLOAD)
+        + bytes(vlan(v4(twamp_payload(4), tos=0xbb), 100)),
+        "twamp_v4_csum0_dscp": fast_header(FIXED_DSCP, dscp_ts=46 | TS_NTP, f6=T2_DEVICE | T2_ENC)
+        + bytes(zero_udp_checksum(v4(twamp_payload(5), tos=0x03))),
+        "twamp_v6_csum0_allowed": fast_header(ALLOW_ZERO) + bytes(zero_udp_checksum(
+            v6(twamp_payload(6)))),
+        "twamp_v6_csum0_refused": fast_header() + bytes(zero_udp_checksum(v6(twamp_payload(7)))),
+        "twamp_v4_symmetrical_300": fast_header(NO_MAC, f6=SYMM | T2_ENC)
+        + bytes(v4(twamp_payload(8, length=300))),
+        "stamp_v4_44": fast_header(STAMP | STATEFUL, seq=1, f6=SET_SEQ)
+        + bytes(v4(stamp_payload(9, 0x1234))),
+        "stamp_v6_44_ptp": fast_header(STAMP, dscp_ts=TS_PTP, fix=SYNC | (6 << 3), mult=0)
+        + bytes(vlan(v6(stamp_payload(10, 0x4321)), 200)),
+        # Drops the fast path decides: bad IPv4 header checksum, bad UDP checksum, an
+        # unanswerable source, source port zero.
+        "twamp_v4_bad_ipv4_csum": fast_header() + bytes(v4(twamp_payload(11), chksum=0x1234)),
+        "twamp_v4_bad_udp_csum": fast_header() + bytes(v4(twamp_payload(12)))[:-1] + b"\x01",
+        "stamp_v4_bad_source": fast_header(STAMP) + bytes(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(
+            src="127.0.0.1", dst=V4_OURS) / UDP(sport=50000, dport=862) / stamp_payload(13, 1)),
+        "twamp_v6_port_zero": fast_header() + bytes(v6(twamp_payload(14), sport=0)),
+        # Not the fast shape: growth, padding to move, TLVs, options, two tags, Ethernet padding.
+        "twamp_v4_short": fast_header() + bytes(v4(twamp_payload(15, length=14))),
+        "twamp_v4_padding_100": fast_header() + bytes(v4(twamp_payload(16, length=100))),
+        "stamp_v4_tlvs": fast_header(STAMP) + bytes(v4(stamp_payload(17, 2, tlv(1, bytes(8))))),
+        "twamp_v4_options": fast_header() + bytes(v4(twamp_payload(18), options=b"\x01\x01\x01\x01")),
+        "twamp_v4_qinq": fast_header() + bytes(vlan(v4(twamp_payload(19)), 10, 20, outer_ad=True)),
+        "twamp_v4_eth_padding": fast_header() + bytes(v4(twamp_payload(20))) + bytes(12),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -165,7 +213,8 @@ def write(target, seeds):
 
 
 def main():
-    total = write("fuzz_reflect", reflect_seeds()) + write("fuzz_tlv", tlv_seeds())
+    total = (write("fuzz_reflect", reflect_seeds()) + write("fuzz_tlv", tlv_seeds()) +
+             write("fuzz_fast", fast_seeds()))
     print(f"wrote {total} octets of seeds under {os.path.relpath(CORPUS)}")
     return 0
 

@@ -1,0 +1,411 @@
+// The fused fast path (issue 15 item 2): the common test frame parsed, checked and rewritten
+// in one pass, the reply's UDP checksum summed from the values held in registers. Header-only
+// so that it inlines into the worker (no LTO in this build).
+//
+// The chain it replaces, for the frames it accepts:
+//
+//   parse_frame -> check_test_packet -> [session] -> reflect_prepare_into -> reflect_finish(T3)
+//   fast_parse  -> fast_reflect      -> [session] -> fast_set_seq (stateful) -> reflect_finish
+//
+// with the same results octet for octet (tests/fuzz/fuzz_fast.cpp compares the two on every
+// input). Whatever the fast path does not take goes through the general path, untouched:
+//   - fast_parse() returning false: run parse_frame() (the fast path never decides a drop at
+//     parse time);
+//   - fast_reflect() returning fast_general: run check_test_packet() and reflect_prepare_into().
+//
+// The common shape: Ethernet, untagged or one 802.1Q tag; IPv4 with IHL 5, not a fragment, or
+// IPv6 with Next Header UDP (no extension headers); UDP filling the IP payload; then
+//   - TWAMP Light: a payload of exactly 41 octets (the reply base: no growth, no padding to
+//     move), or of 41 or more with RFC 6038 symmetrical size (the padding stays in place);
+//   - STAMP: exactly the 44-octet base (no TLVs, not a short TWAMP Light request).
+//
+// One contract differs from the general path's in what it tolerates, not in what it answers:
+// reflect_params::l4_checksum_verified means the UDP checksum IS good (the NIC's word). The
+// general path carries a received checksum over incrementally, so a frame a NIC wrongly passed
+// comes back with the error in it; here the reply's checksum is summed afresh and is correct.
+// For every frame whose checksum verifies the two replies are identical.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+#include <cstring>
+
+#include "twamp/proto/bytes.hpp"
+#include "twamp/proto/checksum.hpp"
+#include "twamp/proto/drop_reason.hpp"
+#include "twamp/proto/packet.hpp"
+#include "twamp/proto/reflect.hpp"
+#include "twamp/proto/source_address.hpp"
+#include "twamp/proto/test_packet.hpp"
+#include "twamp/proto/timestamp.hpp"
+
+namespace twamp::proto {
+
+// fast_reflect()'s "not handled here": the frame is outside the fast shape for this policy and
+// untouched; run the general path (check_test_packet, reflect_prepare_into). Not a drop reason
+// (it is drop_reason::count_, never counted).
+inline constexpr drop_reason fast_general = drop_reason::count_;
+
+// What the worker needs from the request, read once by fast_reflect() (valid when it returns
+// drop_reason::none): what test_packet_sender_seq() and test_packet_ssid() would return.
+struct fast_info {
+    uint32_t sender_seq = 0; // the request's Sequence Number
+    uint16_t ssid = 0;       // STAMP SSID (RFC 8972 §3); 0 for TWAMP Light
+};
+
+// Parses a frame of the common shape (above) into `pf`, exactly as parse_frame() would (every
+// field; kind udp), and returns true; anything else returns false with `pf` unspecified.
+[[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
+                                              parsed_frame& pf) noexcept;
+
+// For a frame fast_parse() accepted (`cap`: the buffer's capacity, at least the frame): checks
+// it as check_test_packet() does (params.ipv4_checksum_verified / l4_checksum_verified: the
+// NIC verified) and rewrites it into the reply as reflect_prepare_into() does, leaving T3 and
+// the final checksum fold to reflect_finish() (the same pending_reply in `out`, TX checksum
+// offload included). Returns
+//   drop_reason::none  the reply is prepared; `info` holds the request's fields;
+//   a drop reason      the one the general path gives; the frame is untouched;
+//   fast_general       outside the fast shape; the frame is untouched.
+// The reply's Sequence Number is params.reflector_seq when params.stateful, else the
+// sender's; a stateful worker that learns its number only after the session lookup calls
+// fast_set_seq() afterwards.
+[[gnu::always_inline]] inline drop_reason
+fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect_policy& policy,
+             const reflect_params& params, pending_reply& out, fast_info& info) noexcept;
+
+// Rewrites a prepared reply's Sequence Number (before reflect_finish) and keeps r.partial
+// right (an offloaded reply's field holds the pseudo-header sum only: nothing to correct).
+// fast_reflect(stateless) then fast_set_seq(s) == the general path with stateful seq s.
+inline void fast_set_seq(uint8_t* frame, pending_reply& r, uint32_t seq) noexcept;
+
+// ---------------------------------------------------------------------------------------------
+// Implementation.
+
+namespace fast_detail {
+
+// The reply's DS field: as reflect.cpp's ds_field() (DSCP copied or set, ECN CE -> ECT(0)).
+inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
+    const uint8_t ds =
+            dscp == dscp_copy
+                    ? received
+                    : static_cast<uint8_t>((static_cast<uint8_t>(dscp) << 2) | (received & 0x3));
+    return static_cast<uint8_t>(ds & ~(ds & (ds >> 1) & 0x1));
+}
+
+// Native-order access: a native load of octets that hold the big-endian value v returns
+// nat(v), and the unfolded checksum sums native loads (checksum.hpp). Writing nat(v) with
+// memcpy stores v big-endian; the same value then counts in the sum without a fold of its own.
+constexpr uint16_t nat16(uint16_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap16(v) : v;
+}
+constexpr uint32_t nat32(uint32_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap32(v) : v;
+}
+constexpr uint64_t nat64(uint64_t v) noexcept {
+    return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
+}
+inline uint16_t be16(const uint8_t* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return nat16(v);
+}
+inline void put16(uint8_t* p, uint16_t v) noexcept {
+    v = nat16(v);
+    std::memcpy(p, &v, 2);
+}
+// The native value of the two octets [hi, lo] (a 16-bit lane), as a native load returns it.
+constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
+    return std::endian::native == std::endian::little ? static_cast<uint16_t>(hi | (lo << 8))
+                                                      : static_cast<uint16_t>((hi << 8) | lo);
+}
+
+} // namespace fast_detail
+
+[[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
+                                              parsed_frame& pf) noexcept {
+    if (len < eth_hdr_len + ipv4_min_hdr_len + udp_hdr_len) {
+        return false;
+    }
+    uint16_t et = fast_detail::be16(frame + 12);
+    uint8_t vlans = 0;
+    uint16_t vid = 0;
+    uint16_t off = eth_hdr_len;
+    if (et == ethertype_vlan) {
+        vid = fast_detail::be16(frame + 14) & 0x0fff;
+        et = fast_detail::be16(frame + 16);
+        vlans = 1;
+        off = eth_hdr_len + vlan_tag_len;
+    }
+    const uint8_t* ip = frame + off;
+    uint16_t l3_len;
+    uint16_t hdr;
+    uint8_t ttl;
+    if (et == ethertype_ipv4) {
+        // Version 4, IHL 5; not a fragment; UDP; the datagram within the frame.
+        if (len < off + ipv4_min_hdr_len + udp_hdr_len || ip[0] != 0x45 ||
+            (fast_detail::be16(ip + 6) & 0x3fff) != 0 || ip[9] != ipproto_udp) {
+            return false;
+        }
+        l3_len = fast_detail::be16(ip + 2);
+        hdr = ipv4_min_hdr_len;
+        ttl = ip[8];
+        pf.ip_version = 4;
+    } else if (et == ethertype_ipv6) {
+        if (len < off + ipv6_hdr_len + udp_hdr_len || (ip[0] >> 4) != 6 || ip[6] != ipproto_udp) {
+            return false;
+        }
+        l3_len = static_cast<uint16_t>(ipv6_hdr_len + fast_detail::be16(ip + 4));
+        if (l3_len < ipv6_hdr_len) {
+            return false; // wrapped: a Payload Length past any frame this can take
+        }
+        hdr = ipv6_hdr_len;
+        ttl = ip[7];
+        pf.ip_version = 6;
+    } else {
+        return false;
+    }
+    // The UDP datagram fills the IP payload exactly and the IP datagram fits in the frame.
+    const uint8_t* udp = ip + hdr;
+    const uint16_t ulen = fast_detail::be16(udp + 4);
+    if (l3_len < hdr + udp_hdr_len || off + l3_len > len || ulen != l3_len - hdr) {
+        return false;
+    }
+    pf.kind = frame_kind::udp;
+    pf.reason = drop_reason::none;
+    pf.vlan_count = vlans;
+    pf.l4_proto = ipproto_udp;
+    pf.ttl = ttl;
+    pf.fragment = false;
+    pf.ethertype = et;
+    pf.vlan_id[0] = vid;
+    pf.vlan_id[1] = 0;
+    pf.l3_off = off;
+    pf.l3_hdr_len = hdr;
+    pf.l3_len = l3_len;
+    pf.l4_off = static_cast<uint16_t>(off + hdr);
+    pf.udp_len = ulen;
+    pf.src_port = fast_detail::be16(udp);
+    pf.dst_port = fast_detail::be16(udp + 2);
+    return true;
+}
+
+[[gnu::always_inline]] inline drop_reason
+fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect_policy& policy,
+             const reflect_params& params, pending_reply& out, fast_info& info) noexcept {
+    const bool stamp = policy.mode == test_mode::stamp;
+    const uint16_t len = pf.payload_len();
+    // The shape: no growth, no padding to move, no TLVs (see the top of this file).
+    if (stamp ? len != sender::stamp_len
+              : (len != reflector::twamp_len &&
+                 !(policy.symmetrical_size && len > reflector::twamp_len))) {
+        return fast_general;
+    }
+    if (pf.l3_end() > cap) {
+        return fast_general;
+    }
+    uint8_t* ip = frame + pf.l3_off;
+    uint8_t* udp = frame + pf.l4_off;
+    uint8_t* pl = udp + udp_hdr_len;
+    const bool v4 = pf.ip_version == 4;
+
+    // Checks, in check_test_packet()'s order; nothing is written before they pass.
+    // The addresses, loaded once: the source check, the pseudo-header sum and the swap.
+    uint64_t a0, a1, a2 = 0, a3 = 0;
+    uint64_t acc; // unfolded pseudo-header sum (RFC 768, RFC 8200 §8.1)
+    if (v4) {
+        if (!params.ipv4_checksum_verified && csum_fold_native(csum_partial(ip, 20)) != 0xffff) {
+            return drop_reason::ipv4_bad_checksum;
+        }
+        if (unanswerable_ipv4_source(ip + 12)) {
+            return drop_reason::bad_source_address;
+        }
+        std::memcpy(&a0, ip + 12, 8);
+        a1 = 0;
+        acc = a0;
+    } else {
+        if (unanswerable_ipv6_source(ip + 8)) {
+            return drop_reason::bad_source_address;
+        }
+        std::memcpy(&a0, ip + 8, 8);
+        std::memcpy(&a1, ip + 16, 8);
+        std::memcpy(&a2, ip + 24, 8);
+        std::memcpy(&a3, ip + 32, 8);
+        acc = csum_acc(csum_acc(csum_acc(a0, a1), a2), a3);
+    }
+    if (pf.src_port == 0) {
+        return drop_reason::udp_bad_port;
+    }
+    acc = csum_acc(acc, csum_native16(ipproto_udp) + csum_native16(pf.udp_len));
+    const uint64_t pseudo = acc;
+    // UDP header: ports and length (the swap leaves their sum alone), then the checksum.
+    uint32_t ports;
+    std::memcpy(&ports, udp, 4);
+    uint16_t ulen_raw, csum_raw;
+    std::memcpy(&ulen_raw, udp + 4, 2);
+    std::memcpy(&csum_raw, udp + 6, 2);
+    acc = csum_acc(acc, uint64_t{ports} + ulen_raw);
+    // The sender's Sequence Number, Timestamp and Error Estimate (octets 0..13): two 8-octet
+    // loads (the second overlapping the first by two octets) that are stored at 24..37 and
+    // summed from the registers (the same 16-bit lanes there).
+    uint64_t sf_lo, sf_hi;
+    std::memcpy(&sf_lo, pl, 8);
+    std::memcpy(&sf_hi, pl + 6, 8);
+    uint64_t head;
+    if constexpr (std::endian::native == std::endian::little) {
+        head = csum_acc(sf_lo, sf_hi >> 16);
+    } else {
+        head = csum_partial(pl, sender::ssid);
+    }
+    acc = csum_acc(acc, head);
+    // The rest of the payload, octets 14.., as received: only a software check reads it all.
+    // What stays in the reply: STAMP's SSID (14..15) and, in a symmetrical-size TWAMP reply,
+    // octet 41 and the padding after it.
+    uint16_t ssid_n = 0; // native
+    if (stamp) {
+        std::memcpy(&ssid_n, pl + sender::ssid, 2);
+    }
+    const uint8_t octet41 = !stamp && len > reflector::twamp_len ? pl[reflector::twamp_len] : 0;
+    uint64_t tail = 0; // octets 42..len-1 (symmetrical size only), unchanged in the reply
+    if (!stamp && len > reflector::twamp_len + 1) [[unlikely]] {
+        tail = csum_partial(pl + reflector::twamp_len + 1, len - reflector::twamp_len - 1);
+    }
+    if (csum_raw == 0) {
+        // RFC 768 lets IPv4 senders omit the checksum; IPv6 only where the context allows it.
+        if (!v4 && !policy.allow_ipv6_zero_checksum) {
+            return drop_reason::udp_zero_checksum;
+        }
+    } else if (!params.l4_checksum_verified) {
+        uint64_t v = csum_acc(acc, csum_raw);
+        if (stamp) {
+            v = csum_partial(pl + sender::ssid, sender::stamp_len - sender::ssid, v);
+        } else if (len == reflector::twamp_len) {
+            v = csum_partial(pl + sender::ssid, reflector::twamp_len - sender::ssid, v);
+        } else {
+            v = csum_partial(pl + sender::ssid, reflector::twamp_len + 1 - sender::ssid, v);
+            v = csum_acc(v, tail);
+        }
+        if (csum_fold_native(v) != 0xffff) {
+            return drop_reason::udp_bad_checksum;
+        }
+    }
+    // (test_truncated cannot happen: the shape has 41 octets or more.)
+
+    // The reply. Timestamp format and our Error Estimate.
+    const uint16_t sender_err = fast_detail::be16(pl + sender::error_estimate);
+    const ts_format fmt =
+            policy.timestamps == ts_policy::ptp || (policy.timestamps == ts_policy::auto_z &&
+                                                    (sender_err & error_estimate_z_bit))
+                    ? ts_format::ptp
+                    : ts_format::ntp;
+    error_estimate ours = params.our_error;
+    ours.ptp = fmt == ts_format::ptp;
+    if (ours.multiplier == 0) {
+        ours.multiplier = 1; // RFC 4656 §4.1.2: zero is invalid
+    }
+    const uint16_t err = ours.encode();
+    const uint64_t t2 = params.t2_encoded && params.t2_encoded->ns == params.t2_ns
+                                ? params.t2_encoded->get(fmt)
+                                : encode_timestamp(fmt, params.t2_ns, params.tai_utc_offset_s);
+    uint32_t sender_seq_n; // native
+    std::memcpy(&sender_seq_n, pl + sender::seq, 4);
+    const uint32_t seq_n =
+            params.stateful ? fast_detail::nat32(params.reflector_seq) : sender_seq_n;
+    info.sender_seq = fast_detail::nat32(sender_seq_n);
+    info.ssid = fast_detail::nat16(ssid_n);
+
+    // L2: back to the sender, from us; the tag stays.
+    uint8_t dst_mac[6];
+    std::memcpy(dst_mac, frame, 6);
+    std::memcpy(frame, frame + 6, 6);
+    std::memcpy(frame + 6, params.our_mac ? params.our_mac : dst_mac, 6);
+
+    // L3: addresses swapped, TTL / Hop Limit 255, DS field per context.
+    if (v4) {
+        const uint16_t hc = fast_detail::be16(ip + 10);
+        const uint8_t tos = ip[1];
+        const uint8_t ds = fast_detail::ds_field(policy.dscp, tos);
+        ip[1] = ds;
+        ip[8] = 255;
+        const uint64_t sw = std::rotr(a0, 32);
+        std::memcpy(ip + 12, &sw, 8);
+        // RFC 1624 eqn. 3, the sum reflect_prepare_into() folds, term for term equal: its words
+        // 0 (version/IHL 0x45, DS), 2 (Total Length, unchanged: ~w2 + w2 = 0xffff) and 8 (TTL
+        // to 255, Protocol kept: ~w8 + n8 = 0xffff + 0xff00 - TTL * 256).
+        const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + (0xffffu - tos) + ds + 0xffffu +
+                           (0xffffu + 0xff00u - (uint32_t{pf.ttl} << 8));
+        fast_detail::put16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
+    } else {
+        uint32_t w0 = load_be32(ip);
+        const uint8_t tc = fast_detail::ds_field(policy.dscp, static_cast<uint8_t>(w0 >> 20));
+        w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
+        store_be32(ip, w0);
+        ip[7] = 255;
+        std::memcpy(ip + 8, &a2, 8);
+        std::memcpy(ip + 16, &a3, 8);
+        std::memcpy(ip + 24, &a0, 8);
+        std::memcpy(ip + 32, &a1, 8);
+    }
+
+    // L4: ports swapped.
+    const uint32_t sp = std::endian::native == std::endian::little ? std::rotr(ports, 16)
+                                                                   : std::rotl(ports, 16);
+    std::memcpy(udp, &sp, 4);
+
+    // Test packet: ours in front, the sender's 14 octets at 24..37.
+    if (params.stateful) {
+        std::memcpy(pl + reflector::seq, &seq_n, 4);
+    }
+    std::memset(pl + reflector::timestamp, 0, 8); // T3: reflect_finish()
+    const uint16_t err_n = fast_detail::nat16(err);
+    std::memcpy(pl + reflector::error_estimate, &err_n, 2);
+    if (!stamp) {
+        std::memset(pl + reflector::mbz1, 0, 2); // STAMP: the SSID stays
+    }
+    const uint64_t t2_n = fast_detail::nat64(t2);
+    std::memcpy(pl + reflector::receive_timestamp, &t2_n, 8);
+    std::memcpy(pl + reflector::sender_seq, &sf_lo, 8);
+    std::memcpy(pl + reflector::sender_seq + 6, &sf_hi, 8);
+    pl[reflector::mbz2] = 0;
+    pl[reflector::mbz2 + 1] = 0;
+    pl[reflector::sender_ttl] = pf.ttl;
+    if (stamp) {
+        std::memset(pl + reflector::stamp_mbz3, 0, 3);
+    }
+
+    out.ts_out_off = 0;
+    out.len = pf.l3_end();
+    out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
+    out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
+    out.format = fmt;
+    out.stamp_short = false;
+    if (params.l4_cksum_offload) {
+        // The device sums the datagram: the field holds the pseudo-header's sum.
+        fast_detail::put16(udp + 6, csum_fold_native(pseudo));
+        out.partial = 0;
+        out.offloaded = true;
+        return drop_reason::none;
+    }
+    out.offloaded = false;
+    // The reply's sum but T3, from registers: pseudo-header, UDP header but its checksum, the
+    // sender's 14 octets, and our fields and what stays, as the native values just stored.
+    acc = csum_acc(acc, t2_n);
+    acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(pf.ttl, octet41));
+    acc = csum_acc(acc, tail);
+    out.partial = csum_fold_native(acc);
+    return drop_reason::none;
+}
+
+inline void fast_set_seq(uint8_t* frame, pending_reply& r, uint32_t seq) noexcept {
+    uint8_t* p = frame + r.t3_off - reflector::timestamp;
+    uint32_t old;
+    std::memcpy(&old, p, 4);
+    old = fast_detail::nat32(old);
+    const uint32_t seq_n = fast_detail::nat32(seq);
+    std::memcpy(p, &seq_n, 4);
+    if (!r.offloaded) {
+        r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~(old >> 16)) +
+                                static_cast<uint16_t>(~old) + (seq >> 16) + (seq & 0xffff));
+    }
+}
+
+} // namespace twamp::proto

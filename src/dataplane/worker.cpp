@@ -347,15 +347,20 @@ __rte_always_inline worker::next worker::classify_one(burst& b, uint16_t i) noex
         return drop(i, proto::drop_reason::l2_not_for_us);
     }
     candidate& c = cands_[b.nc];
-    // Parsed straight into the candidate (guaranteed copy elision): a copy would read 16
-    // octets at a time what parse_frame stored 1-2 at a time.
-    const proto::parsed_frame& pf = *new (&c.pf) proto::parsed_frame(
-            proto::parse_frame(std::span<const uint8_t>(data, len)));
-    if (pf.kind == proto::frame_kind::drop) {
-        return drop(i, pf.reason);
-    }
-    if (pf.kind != proto::frame_kind::udp) {
-        return next::to_kernel;
+    // The common frame (untagged or one tag, IHL 5 or plain IPv6, UDP) through the fused fast
+    // path's parser; anything else through parse_frame, straight into the candidate
+    // (guaranteed copy elision: a copy would read 16 octets at a time what parse_frame stored
+    // 1-2 at a time).
+    c.fast = proto::fast_parse(data, len, c.pf);
+    if (!c.fast) {
+        const proto::parsed_frame& pf = *new (&c.pf) proto::parsed_frame(
+                proto::parse_frame(std::span<const uint8_t>(data, len)));
+        if (pf.kind == proto::frame_kind::drop) {
+            return drop(i, pf.reason);
+        }
+        if (pf.kind != proto::frame_kind::udp) {
+            return next::to_kernel;
+        }
     }
     return classify_udp(b, i, m, data, len, c);
 }
@@ -402,9 +407,28 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     } else {
         const uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
         const uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-        why = proto::check_test_packet(std::span<const uint8_t>(data, len), pf, *t.policy,
-                                       ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
-                                       l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
+        take_t2(b, m, c);
+        why = proto::fast_general;
+        if (c.fast) {
+            // Checked and rewritten in one pass (proto/fast.hpp): the reply is ready but for
+            // its Sequence Number (a stateful session's, after the lookup) and T3. The same
+            // octets as the general path's (tests/fuzz/fuzz_fast.cpp).
+            proto::reflect_params& params = b.params;
+            params.stateful = false;
+            params.t2_ns = c.t2_ns;
+            params.our_error = c.error;
+            params.ipv4_checksum_verified = ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+            params.l4_checksum_verified = l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+            why = proto::fast_reflect(rte_pktmbuf_mtod(m, uint8_t*),
+                                      static_cast<uint16_t>(m->buf_len - m->data_off), pf,
+                                      *t.policy, params, c.r, c.info);
+            c.fast = why != proto::fast_general;
+        }
+        if (!c.fast) {
+            why = proto::check_test_packet(std::span<const uint8_t>(data, len), pf, *t.policy,
+                                           ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
+                                           l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
+        }
     }
     if (why != proto::drop_reason::none) {
         return drop(i, why);
@@ -420,6 +444,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     }
     session_key& sk = keys_[b.nk];
     const uint16_t ssid = t.ssid >= 0 ? static_cast<uint16_t>(t.ssid)
+                          : c.fast    ? c.info.ssid
                                       : proto::test_packet_ssid(std::span<const uint8_t>(data, len),
                                                                 pf, t.policy->mode);
     store_key(sk,
@@ -430,6 +455,29 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     key_limit_[b.nk] = t.ctx->max_sessions_per_worker;
     c.key = static_cast<int16_t>(b.nk++);
     return next::reflect_stateful;
+}
+
+// T2 and its Error Estimate from one clock: the device's when the frame carries its RX
+// timestamp (read here, before a scheduled T3 reuses the dynamic field), else the burst's
+// software time.
+__rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c) noexcept {
+    c.t2_ns = b.t2_sw;
+    c.error = b.cm.error;
+    c.dev = b.dev && (m->ol_flags & a_.ts_dynflag);
+    c.t2_raw = 0;
+    if (c.dev) {
+        c.t2_raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
+        c.t2_ns = b.pm.to_ns(c.t2_raw);
+        c.error = b.dev_error;
+        if (unlikely(c.t2_ns > b.dev_start_ns + b.dev_error_ns) && b.dev_start_ns) {
+            // Received after the worker took it from the ring, by the mapping: the device
+            // clock stepped forward since the last refit. The reply says by how much more its
+            // T2 may be off (and S = 0); counted.
+            c.error = proto::make_error_estimate(b.dev_error_ns + (c.t2_ns - b.dev_start_ns),
+                                                 false, false);
+            ++b.bc.t2_ahead;
+        }
+    }
 }
 
 // lookup: the stateful candidates' sessions in one pipelined lookup (rte_hash bulk: the
@@ -462,88 +510,82 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         candidate& c = cands_[i];
         rte_mbuf* m = c.m;
         uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
-        params.stateful = false;
         int32_t slot = -1;
+        uint32_t seq = 0;
+        session* s = nullptr;
         if (c.key >= 0 && slots_[c.key] >= 0) {
             slot = slots_[c.key];
-            session& s = a_.sessions->at(slot);
-            s.last_seen_tsc = b.start_tsc;
-            track_sender_seq(s, proto::test_packet_sender_seq(
-                                        std::span<const uint8_t>(data, m->data_len), c.pf));
-            params.stateful = true;
-            params.reflector_seq = s.next_seq++;
+            s = &a_.sessions->at(slot);
+            s->last_seen_tsc = b.start_tsc;
+            seq = s->next_seq++;
         }
-        // T2 and the Error Estimate from one clock: the device's when the frame carries its
-        // RX timestamp (read here, before a scheduled T3 reuses the dynamic field), else the
-        // burst's software time.
-        const bool dev = b.dev && (m->ol_flags & a_.ts_dynflag);
-        uint64_t raw = 0;
-        params.t2_ns = b.t2_sw;
-        if (b.dev) {
-            params.our_error = b.cm.error; // a software port keeps the burst's throughout
-        }
-        if (dev) {
-            raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
-            params.t2_ns = b.pm.to_ns(raw);
-            params.our_error = b.dev_error;
-            if (unlikely(params.t2_ns > b.dev_start_ns + b.dev_error_ns) && b.dev_start_ns) {
-                // Received after the worker took it from the ring, by the mapping: the device
-                // clock stepped forward since the last refit. The reply says by how much more
-                // its T2 may be off (and S = 0); counted.
-                params.our_error = proto::make_error_estimate(
-                        b.dev_error_ns + (params.t2_ns - b.dev_start_ns), false, false);
-                ++b.bc.t2_ahead;
-            }
-        }
-        params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
-        if (c.policy->mode == proto::test_mode::stamp &&
-            c.pf.payload_len() > proto::reflector::stamp_len) {
-            // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
-            // only when the request carries TLVs, i.e. is longer than the 44-octet base).
-            proto::tlv_reply_info& ti = b.tlv;
-            ti.ts_method_in = dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
-            ti.ts_method_out = dev && b.method == t3_method::scheduled ? proto::ts_method::hw_assist
-                                                                       : proto::ts_method::sw_local;
-            ti.stateful = slot >= 0;
-            if (slot >= 0) {
-                const session& s = a_.sessions->at(slot);
-                ti.follow_up_seq = s.follow_up_seq;
-                ti.follow_up_ns = s.follow_up_ns;
-                ti.follow_up_mode = s.follow_up_mode;
-            }
-        }
-        const std::size_t cap = m->buf_len - m->data_off;
-        // Straight into the TX slot, field by field: no temporary struct copied through the
-        // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
         pending& p = tx_[b.ntx];
-        const proto::drop_reason why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap),
-                                                                   c.pf, *c.policy, params, p.r);
-        if (likely(why == proto::drop_reason::none)) {
-            ++b.ntx;
-            const uint16_t rlen = p.r.len;
-            m->data_len = rlen;
-            m->pkt_len = rlen;
-            p.m = m;
-            p.t2_ns = params.t2_ns;
-            p.t2_raw = raw;
-            p.slot = slot;
-            p.seq = params.reflector_seq;
-            p.ctx = c.ctx->index;
-            p.dev = dev;
-            p.stamp = c.policy->mode == proto::test_mode::stamp;
-            if (p.r.offloaded) {
-                // TX checksum offload: where the headers are and what to sum (the field holds
-                // the pseudo-header sum, reflect_prepare).
-                m->tx_offload =
-                        rte_mbuf_tx_offload(c.pf.l3_off, c.pf.l4_off - c.pf.l3_off, 0, 0, 0, 0, 0);
-                m->ol_flags |= (c.pf.ip_version == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) |
-                               RTE_MBUF_F_TX_UDP_CKSUM;
+        if (likely(c.fast)) {
+            // Prepared in classify (fused fast path): the session's Sequence Number is all
+            // that is left.
+            if (s) {
+                track_sender_seq(*s, c.info.sender_seq);
+                proto::fast_set_seq(data, c.r, seq);
             }
-            if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
-                bump(wc_.contexts[c.ctx->index].stamp_short, 1);
-            }
+            p.r = c.r;
         } else {
-            next_[c.pkt] = drop(c.pkt, why);
+            if (s) {
+                track_sender_seq(*s, proto::test_packet_sender_seq(
+                                             std::span<const uint8_t>(data, m->data_len), c.pf));
+            }
+            params.stateful = s != nullptr;
+            params.reflector_seq = seq;
+            params.t2_ns = c.t2_ns;
+            params.our_error = c.error;
+            params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
+            if (c.policy->mode == proto::test_mode::stamp &&
+                c.pf.payload_len() > proto::reflector::stamp_len) {
+                // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
+                // only when the request carries TLVs, i.e. is longer than the 44-octet base).
+                proto::tlv_reply_info& ti = b.tlv;
+                ti.ts_method_in = c.dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
+                ti.ts_method_out = c.dev && b.method == t3_method::scheduled
+                                           ? proto::ts_method::hw_assist
+                                           : proto::ts_method::sw_local;
+                ti.stateful = s != nullptr;
+                if (s) {
+                    ti.follow_up_seq = s->follow_up_seq;
+                    ti.follow_up_ns = s->follow_up_ns;
+                    ti.follow_up_mode = s->follow_up_mode;
+                }
+            }
+            const std::size_t cap = m->buf_len - m->data_off;
+            // Straight into the TX slot, field by field: no temporary struct copied through
+            // the stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
+            const proto::drop_reason why = proto::reflect_prepare_into(
+                    std::span<uint8_t>(data, cap), c.pf, *c.policy, params, p.r);
+            if (unlikely(why != proto::drop_reason::none)) {
+                next_[c.pkt] = drop(c.pkt, why);
+                continue;
+            }
+        }
+        ++b.ntx;
+        const uint16_t rlen = p.r.len;
+        m->data_len = rlen;
+        m->pkt_len = rlen;
+        p.m = m;
+        p.t2_ns = c.t2_ns;
+        p.t2_raw = c.t2_raw;
+        p.slot = slot;
+        p.seq = seq;
+        p.ctx = c.ctx->index;
+        p.dev = c.dev;
+        p.stamp = c.policy->mode == proto::test_mode::stamp;
+        if (p.r.offloaded) {
+            // TX checksum offload: where the headers are and what to sum (the field holds the
+            // pseudo-header sum, reflect_prepare).
+            m->tx_offload =
+                    rte_mbuf_tx_offload(c.pf.l3_off, c.pf.l4_off - c.pf.l3_off, 0, 0, 0, 0, 0);
+            m->ol_flags |= (c.pf.ip_version == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) |
+                           RTE_MBUF_F_TX_UDP_CKSUM;
+        }
+        if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
+            bump(wc_.contexts[c.ctx->index].stamp_short, 1);
         }
     }
 }

@@ -407,7 +407,8 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     } else {
         const uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
         const uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-        take_t2(b, m, c);
+        pending& p = tx_[b.nc];
+        take_t2(b, m, c, p);
         why = proto::fast_general;
         if (c.fast) {
             // Checked and rewritten in one pass (proto/fast.hpp): the reply is ready but for
@@ -415,13 +416,13 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
             // octets as the general path's (tests/fuzz/fuzz_fast.cpp).
             proto::reflect_params& params = b.params;
             params.stateful = false;
-            params.t2_ns = c.t2_ns;
+            params.t2_ns = p.t2_ns;
             params.our_error = c.error;
             params.ipv4_checksum_verified = ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD;
             params.l4_checksum_verified = l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD;
             why = proto::fast_reflect(rte_pktmbuf_mtod(m, uint8_t*),
                                       static_cast<uint16_t>(m->buf_len - m->data_off), pf,
-                                      *t.policy, params, c.r, c.info);
+                                      *t.policy, params, p.r, c.info);
             c.fast = why != proto::fast_general;
         }
         if (!c.fast) {
@@ -460,20 +461,21 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
 // T2 and its Error Estimate from one clock: the device's when the frame carries its RX
 // timestamp (read here, before a scheduled T3 reuses the dynamic field), else the burst's
 // software time.
-__rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c) noexcept {
-    c.t2_ns = b.t2_sw;
+__rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c,
+                                         pending& p) noexcept {
+    p.t2_ns = b.t2_sw;
     c.error = b.cm.error;
-    c.dev = b.dev && (m->ol_flags & a_.ts_dynflag);
-    c.t2_raw = 0;
-    if (c.dev) {
-        c.t2_raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
-        c.t2_ns = b.pm.to_ns(c.t2_raw);
+    p.dev = b.dev && (m->ol_flags & a_.ts_dynflag);
+    p.t2_raw = 0;
+    if (p.dev) {
+        p.t2_raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
+        p.t2_ns = b.pm.to_ns(p.t2_raw);
         c.error = b.dev_error;
-        if (unlikely(c.t2_ns > b.dev_start_ns + b.dev_error_ns) && b.dev_start_ns) {
+        if (unlikely(p.t2_ns > b.dev_start_ns + b.dev_error_ns) && b.dev_start_ns) {
             // Received after the worker took it from the ring, by the mapping: the device
             // clock stepped forward since the last refit. The reply says by how much more its
             // T2 may be off (and S = 0); counted.
-            c.error = proto::make_error_estimate(b.dev_error_ns + (c.t2_ns - b.dev_start_ns),
+            c.error = proto::make_error_estimate(b.dev_error_ns + (p.t2_ns - b.dev_start_ns),
                                                  false, false);
             ++b.bc.t2_ahead;
         }
@@ -506,8 +508,10 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
 // turns its packet's verdict into a drop.
 __rte_always_inline void worker::rewrite(burst& b) noexcept {
     proto::reflect_params& params = b.params;
+    uint16_t failed = 0;
     for (uint16_t i = 0; i < b.nc; ++i) {
         candidate& c = cands_[i];
+        pending& p = tx_[i];
         rte_mbuf* m = c.m;
         uint8_t* data = rte_pktmbuf_mtod(m, uint8_t*);
         int32_t slot = -1;
@@ -519,15 +523,13 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             s->last_seen_tsc = b.start_tsc;
             seq = s->next_seq++;
         }
-        pending& p = tx_[b.ntx];
         if (likely(c.fast)) {
             // Prepared in classify (fused fast path): the session's Sequence Number is all
             // that is left.
             if (s) {
                 track_sender_seq(*s, c.info.sender_seq);
-                proto::fast_set_seq(data, c.r, seq);
+                proto::fast_set_seq(data, p.r, seq);
             }
-            p.r = c.r;
         } else {
             if (s) {
                 track_sender_seq(*s, proto::test_packet_sender_seq(
@@ -535,7 +537,7 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             }
             params.stateful = s != nullptr;
             params.reflector_seq = seq;
-            params.t2_ns = c.t2_ns;
+            params.t2_ns = p.t2_ns;
             params.our_error = c.error;
             params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
             if (c.policy->mode == proto::test_mode::stamp &&
@@ -543,8 +545,8 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
                 // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
                 // only when the request carries TLVs, i.e. is longer than the 44-octet base).
                 proto::tlv_reply_info& ti = b.tlv;
-                ti.ts_method_in = c.dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
-                ti.ts_method_out = c.dev && b.method == t3_method::scheduled
+                ti.ts_method_in = p.dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
+                ti.ts_method_out = p.dev && b.method == t3_method::scheduled
                                            ? proto::ts_method::hw_assist
                                            : proto::ts_method::sw_local;
                 ti.stateful = s != nullptr;
@@ -555,26 +557,22 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
                 }
             }
             const std::size_t cap = m->buf_len - m->data_off;
-            // Straight into the TX slot, field by field: no temporary struct copied through
-            // the stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
             const proto::drop_reason why = proto::reflect_prepare_into(
                     std::span<uint8_t>(data, cap), c.pf, *c.policy, params, p.r);
             if (unlikely(why != proto::drop_reason::none)) {
+                p.m = nullptr; // compacted out below
+                ++failed;
                 next_[c.pkt] = drop(c.pkt, why);
                 continue;
             }
         }
-        ++b.ntx;
         const uint16_t rlen = p.r.len;
         m->data_len = rlen;
         m->pkt_len = rlen;
         p.m = m;
-        p.t2_ns = c.t2_ns;
-        p.t2_raw = c.t2_raw;
         p.slot = slot;
         p.seq = seq;
         p.ctx = c.ctx->index;
-        p.dev = c.dev;
         p.stamp = c.policy->mode == proto::test_mode::stamp;
         if (p.r.offloaded) {
             // TX checksum offload: where the headers are and what to sum (the field holds the
@@ -587,6 +585,19 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
             bump(wc_.contexts[c.ctx->index].stamp_short, 1);
         }
+    }
+    b.ntx = b.nc;
+    if (unlikely(failed)) { // rare: the replies that could be made, in packet order
+        uint16_t k = 0;
+        for (uint16_t i = 0; i < b.nc; ++i) {
+            if (tx_[i].m) {
+                if (k != i) {
+                    tx_[k] = tx_[i];
+                }
+                ++k;
+            }
+        }
+        b.ntx = k;
     }
 }
 

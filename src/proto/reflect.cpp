@@ -488,28 +488,9 @@ reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
     return res; // a drop leaves res.reply as initialised, empty
 }
 
-namespace {
-
-void finish_with(uint8_t* frame, const pending_reply& r, uint64_t ts) noexcept {
-    store_be64(frame + r.t3_off, ts);
-    if (r.offloaded) {
-        return; // the device completes the checksum
-    }
-    // T3 as two 32-bit numeric words: one fold instead of four 16-bit additions.
-    const uint16_t s = csum_fold64(uint64_t{r.partial} + (ts >> 32) + (ts & 0xffffffffULL));
-    const uint16_t c = static_cast<uint16_t>(~s);
-    store_be16(frame + r.csum_off, c == 0 ? 0xffff : c);
-}
-
-} // namespace
-
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
                     int32_t tai_utc_offset_s) noexcept {
-    finish_with(frame, r, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
-}
-
-void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept {
-    finish_with(frame, r, t3.get(r.format));
+    detail::finish_with(frame, r, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
 }
 
 void reflect_set_ts_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept {
@@ -538,13 +519,13 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
     const uint16_t new_err = error.encode();
     store_be16(e, new_err);
     if (r.offloaded) {
-        finish_with(frame, r, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
+        detail::finish_with(frame, r, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
         return;
     }
     pending_reply q = r;
     // The partial sum counted the old value: take it out, count the new one.
     q.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~old_err) + new_err);
-    finish_with(frame, q, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
+    detail::finish_with(frame, q, encode_timestamp(r.format, t3_ns, tai_utc_offset_s));
 }
 
 reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,

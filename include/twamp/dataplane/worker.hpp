@@ -104,18 +104,15 @@ private:
         int16_t key;               // index into the burst's session keys, -1: stateless
         uint16_t pkt;              // index in the burst (its verdict)
         bool fast;                 // parsed by fast_parse; after classify: reply prepared
-        bool dev;                  // T2 from the device clock (the mbuf's RX timestamp)
         proto::verified_sums sums; // what the check summed that the rewrite reuses
         proto::parsed_frame pf;
-        uint64_t t2_ns;    // the reply's T2
-        uint64_t t2_raw;   // the device RX timestamp (device units) when `dev`
         proto::error_estimate error; // the reply's Error Estimate (T2's clock)
-        // The fused fast path (proto/fast.hpp): the reply prepared in classify, all but its
-        // Sequence Number (stateful: after the lookup) and T3; the request's fields it read.
-        proto::pending_reply r;
+        // The fused fast path (proto/fast.hpp): the request's fields it read (its reply is
+        // prepared in classify, straight into the candidate's pending slot: tx_[same index]).
         proto::fast_info info;
     };
-    // A reply waiting for T3.
+    // A reply waiting for T3. classify fills tx_[k] for candidate k (T2, the fast path's
+    // reply), rewrite completes it and compacts tx_ when a reply could not be made.
     struct pending {
         rte_mbuf* m;
         proto::pending_reply r;
@@ -141,7 +138,8 @@ private:
     next classify_one(burst& b, uint16_t i) noexcept;
     next classify_udp(burst& b, uint16_t i, rte_mbuf* m, const uint8_t* data, uint16_t len,
                       candidate& c) noexcept;
-    void take_t2(burst& b, rte_mbuf* m, candidate& c) noexcept;
+    struct pending;
+    void take_t2(burst& b, rte_mbuf* m, candidate& c, pending& p) noexcept;
     void lookup(burst& b) noexcept;
     void rewrite(burst& b) noexcept;
     void dispatch(burst& b) noexcept;

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <span>
 
+#include "twamp/proto/bytes.hpp"
+#include "twamp/proto/checksum.hpp"
 #include "twamp/proto/drop_reason.hpp"
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/timestamp.hpp"
@@ -139,8 +141,25 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
 // scheduled departure that had already passed), the checksum kept right.
 void reflect_set_ts_out(uint8_t* frame, pending_reply& r, uint8_t method) noexcept;
 
-// The same with T3 converted once for a burst (t3.ns is what the reply states).
-void reflect_finish(uint8_t* frame, const pending_reply& r, const encoded_time& t3) noexcept;
+namespace detail {
+inline void finish_with(uint8_t* frame, const pending_reply& r, uint64_t ts) noexcept {
+    store_be64(frame + r.t3_off, ts);
+    if (r.offloaded) {
+        return; // the device completes the checksum
+    }
+    // T3 as two 32-bit numeric words: one fold instead of four 16-bit additions.
+    const uint16_t s = csum_fold64(uint64_t{r.partial} + (ts >> 32) + (ts & 0xffffffffULL));
+    const uint16_t c = static_cast<uint16_t>(~s);
+    store_be16(frame + r.csum_off, c == 0 ? 0xffff : c);
+}
+} // namespace detail
+
+// The same with T3 converted once for a burst (t3.ns is what the reply states). Inline: the
+// worker calls it for every reply (a call cost a tenth of it).
+inline void reflect_finish(uint8_t* frame, const pending_reply& r,
+                           const encoded_time& t3) noexcept {
+    detail::finish_with(frame, r, t3.get(r.format));
+}
 
 // The whole chain on one frame of `frame_len` octets in `buf`: non-UDP frames come back as
 // to_kernel, bad ones as drop with the reason, good ones rewritten with T3 = t3_ns.

@@ -275,10 +275,11 @@ struct worker::burst {
     burst_counts bc;
     ctx_run rx_run{&context_counters::rx_pkts, &context_counters::rx_octets};
     burst_memo memo;
-    uint16_t nc = 0;   // candidates (classify)
-    uint16_t nk = 0;   // session keys (classify, for lookup)
-    uint16_t ntx = 0;  // replies (rewrite)
-    uint16_t nexc = 0; // frames to the kernel (dispatch)
+    uint16_t nc = 0;    // candidates (classify)
+    uint16_t nslow = 0; // candidates for the general path (rewrite prepares their replies)
+    uint16_t nk = 0;    // session keys (classify, for lookup)
+    uint16_t ntx = 0;   // replies (rewrite)
+    uint16_t nexc = 0;  // frames to the kernel (dispatch)
 };
 
 worker::worker(const worker_args& args) noexcept
@@ -439,6 +440,11 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     c.policy = t.policy;
     c.key = -1;
     c.pkt = i;
+    if (likely(c.fast)) {
+        complete(tx_[b.nc], c); // a stateless reflector's reply is ready but for T3
+    } else {
+        ++b.nslow;
+    }
     ++b.nc;
     if (!t.ctx->stateful) {
         return next::reflect;
@@ -461,8 +467,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
 // T2 and its Error Estimate from one clock: the device's when the frame carries its RX
 // timestamp (read here, before a scheduled T3 reuses the dynamic field), else the burst's
 // software time.
-__rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c,
-                                         pending& p) noexcept {
+__rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c, pending& p) noexcept {
     p.t2_ns = b.t2_sw;
     c.error = b.cm.error;
     p.dev = b.dev && (m->ol_flags & a_.ts_dynflag);
@@ -475,8 +480,8 @@ __rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c,
             // Received after the worker took it from the ring, by the mapping: the device
             // clock stepped forward since the last refit. The reply says by how much more its
             // T2 may be off (and S = 0); counted.
-            c.error = proto::make_error_estimate(b.dev_error_ns + (p.t2_ns - b.dev_start_ns),
-                                                 false, false);
+            c.error = proto::make_error_estimate(b.dev_error_ns + (p.t2_ns - b.dev_start_ns), false,
+                                                 false);
             ++b.bc.t2_ahead;
         }
     }
@@ -502,11 +507,41 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
     }
 }
 
-// rewrite: the replies, all but T3 and the checksum's last word, compacted into tx_ in packet
-// order. Session records are updated here, in packet order (a session's packets in one burst
-// get consecutive reflector sequence numbers), by now in cache. A reply that cannot be made
-// turns its packet's verdict into a drop.
+// A prepared reply's fields in its TX slot: length, mbuf, reflector, TX checksum offload; no
+// session yet (rewrite sets it).
+__rte_always_inline void worker::complete(pending& p, const candidate& c) noexcept {
+    rte_mbuf* m = c.m;
+    const uint16_t rlen = p.r.len;
+    m->data_len = rlen;
+    m->pkt_len = rlen;
+    p.m = m;
+    p.slot = -1;
+    p.seq = 0;
+    p.ctx = c.ctx->index;
+    p.stamp = c.policy->mode == proto::test_mode::stamp;
+    if (p.r.offloaded) {
+        // TX checksum offload: where the headers are and what to sum (the field holds the
+        // pseudo-header sum, reflect_prepare).
+        m->tx_offload = rte_mbuf_tx_offload(c.pf.l3_off, c.pf.l4_off - c.pf.l3_off, 0, 0, 0, 0, 0);
+        m->ol_flags |= (c.pf.ip_version == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) |
+                       RTE_MBUF_F_TX_UDP_CKSUM;
+    }
+    if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
+        bump(wc_.contexts[c.ctx->index].stamp_short, 1);
+    }
+}
+
+// rewrite: what classify left. The fast path's replies are prepared (classify): a stateful
+// one gets its session's Sequence Number; the general path's are prepared here. Session
+// records are updated in packet order (a session's packets in one burst get consecutive
+// reflector sequence numbers), by now in cache. A reply that cannot be made turns its
+// packet's verdict into a drop and leaves the TX slots compacted. A burst of stateless fast
+// replies skips the loop.
 __rte_always_inline void worker::rewrite(burst& b) noexcept {
+    b.ntx = b.nc;
+    if (b.nslow == 0 && b.nk == 0) {
+        return;
+    }
     proto::reflect_params& params = b.params;
     uint16_t failed = 0;
     for (uint16_t i = 0; i < b.nc; ++i) {
@@ -524,69 +559,56 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             seq = s->next_seq++;
         }
         if (likely(c.fast)) {
-            // Prepared in classify (fused fast path): the session's Sequence Number is all
-            // that is left.
+            // Prepared and completed in classify: the session's Sequence Number is all that
+            // is left.
             if (s) {
                 track_sender_seq(*s, c.info.sender_seq);
                 proto::fast_set_seq(data, p.r, seq);
+                p.slot = slot;
+                p.seq = seq;
             }
-        } else {
+            continue;
+        }
+        if (s) {
+            track_sender_seq(*s, proto::test_packet_sender_seq(
+                                         std::span<const uint8_t>(data, m->data_len), c.pf));
+        }
+        params.stateful = s != nullptr;
+        params.reflector_seq = seq;
+        params.t2_ns = p.t2_ns;
+        params.our_error = c.error;
+        params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
+        if (c.policy->mode == proto::test_mode::stamp &&
+            c.pf.payload_len() > proto::reflector::stamp_len) {
+            // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
+            // only when the request carries TLVs, i.e. is longer than the 44-octet base).
+            proto::tlv_reply_info& ti = b.tlv;
+            ti.ts_method_in = p.dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
+            ti.ts_method_out = p.dev && b.method == t3_method::scheduled
+                                       ? proto::ts_method::hw_assist
+                                       : proto::ts_method::sw_local;
+            ti.stateful = s != nullptr;
             if (s) {
-                track_sender_seq(*s, proto::test_packet_sender_seq(
-                                             std::span<const uint8_t>(data, m->data_len), c.pf));
-            }
-            params.stateful = s != nullptr;
-            params.reflector_seq = seq;
-            params.t2_ns = p.t2_ns;
-            params.our_error = c.error;
-            params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
-            if (c.policy->mode == proto::test_mode::stamp &&
-                c.pf.payload_len() > proto::reflector::stamp_len) {
-                // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
-                // only when the request carries TLVs, i.e. is longer than the 44-octet base).
-                proto::tlv_reply_info& ti = b.tlv;
-                ti.ts_method_in = p.dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
-                ti.ts_method_out = p.dev && b.method == t3_method::scheduled
-                                           ? proto::ts_method::hw_assist
-                                           : proto::ts_method::sw_local;
-                ti.stateful = s != nullptr;
-                if (s) {
-                    ti.follow_up_seq = s->follow_up_seq;
-                    ti.follow_up_ns = s->follow_up_ns;
-                    ti.follow_up_mode = s->follow_up_mode;
-                }
-            }
-            const std::size_t cap = m->buf_len - m->data_off;
-            const proto::drop_reason why = proto::reflect_prepare_into(
-                    std::span<uint8_t>(data, cap), c.pf, *c.policy, params, p.r);
-            if (unlikely(why != proto::drop_reason::none)) {
-                p.m = nullptr; // compacted out below
-                ++failed;
-                next_[c.pkt] = drop(c.pkt, why);
-                continue;
+                ti.follow_up_seq = s->follow_up_seq;
+                ti.follow_up_ns = s->follow_up_ns;
+                ti.follow_up_mode = s->follow_up_mode;
             }
         }
-        const uint16_t rlen = p.r.len;
-        m->data_len = rlen;
-        m->pkt_len = rlen;
-        p.m = m;
+        const std::size_t cap = m->buf_len - m->data_off;
+        // Straight into the TX slot, field by field: no temporary struct copied through the
+        // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
+        const proto::drop_reason why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap),
+                                                                   c.pf, *c.policy, params, p.r);
+        if (unlikely(why != proto::drop_reason::none)) {
+            p.m = nullptr; // compacted out below
+            ++failed;
+            next_[c.pkt] = drop(c.pkt, why);
+            continue;
+        }
+        complete(p, c);
         p.slot = slot;
         p.seq = seq;
-        p.ctx = c.ctx->index;
-        p.stamp = c.policy->mode == proto::test_mode::stamp;
-        if (p.r.offloaded) {
-            // TX checksum offload: where the headers are and what to sum (the field holds the
-            // pseudo-header sum, reflect_prepare).
-            m->tx_offload =
-                    rte_mbuf_tx_offload(c.pf.l3_off, c.pf.l4_off - c.pf.l3_off, 0, 0, 0, 0, 0);
-            m->ol_flags |= (c.pf.ip_version == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) |
-                           RTE_MBUF_F_TX_UDP_CKSUM;
-        }
-        if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
-            bump(wc_.contexts[c.ctx->index].stamp_short, 1);
-        }
     }
-    b.ntx = b.nc;
     if (unlikely(failed)) { // rare: the replies that could be made, in packet order
         uint16_t k = 0;
         for (uint16_t i = 0; i < b.nc; ++i) {

@@ -20,8 +20,8 @@
 #include "twamp/dataplane/snapshot.hpp"
 #include "twamp/dataplane/view.hpp"
 #include "twamp/proto/drop_reason.hpp"
-#include "twamp/proto/packet.hpp"
 #include "twamp/proto/fast.hpp"
+#include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
 
 namespace twamp::dataplane {
@@ -142,6 +142,7 @@ private:
     void take_t2(burst& b, rte_mbuf* m, candidate& c, pending& p) noexcept;
     void lookup(burst& b) noexcept;
     void rewrite(burst& b) noexcept;
+    void complete(pending& p, const candidate& c) noexcept;
     void dispatch(burst& b) noexcept;
     void transmit(burst& b) noexcept;
     void to_slow_path(burst& b) noexcept;

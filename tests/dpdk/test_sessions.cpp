@@ -15,6 +15,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_hash.h>
 
 #include <gtest/gtest.h>
 
@@ -26,6 +27,7 @@
 using namespace twamp;
 using dataplane::session;
 using dataplane::session_key;
+using dataplane::session_query;
 using dataplane::session_table;
 
 namespace {
@@ -598,6 +600,463 @@ TEST(sessions, scan_reports_the_busiest) {
         session_key k = key(0, n);
         EXPECT_EQ(std::memcmp(&e.key, &k, sizeof k), 0) << i;
         EXPECT_EQ(e.s.packets, (n * 7919) % 1000 + 1);
+    }
+}
+
+// Keys that share both buckets and the signature (found by brute force through the table's own
+// hash): the signature compare matches them all and only the key compare tells them apart.
+TEST(sessions, forced_collisions_share_bucket_and_signature) {
+    auto t = make_table(1); // the smallest table: 2 buckets, 16 slots
+    ASSERT_EQ(t->buckets(), 2u);
+    ASSERT_EQ(t->slots(), 16u);
+    std::map<std::pair<uint32_t, uint16_t>, std::vector<session_key>> groups;
+    const std::vector<session_key>* three = nullptr;
+    for (uint32_t n = 0; n < 65536 && !three; ++n) {
+        for (uint16_t ctx : {uint16_t{1}, uint16_t{2}}) {
+            const session_key k = key(ctx, n);
+            const uint32_t h = session_table::hash_of(k);
+            auto& g = groups[{t->bucket_of(h), session_table::signature_of(h)}];
+            g.push_back(k);
+            bool both = false;
+            for (const auto& x : g) {
+                both |= x.ctx != g.front().ctx;
+            }
+            if (g.size() >= 3 && both) {
+                three = &g;
+                break;
+            }
+        }
+    }
+    ASSERT_NE(three, nullptr);
+    const std::vector<session_key> ks(three->begin(), three->begin() + 3);
+    const uint32_t h0 = session_table::hash_of(ks[0]);
+    const uint32_t b = t->bucket_of(h0);
+    std::vector<int32_t> slot;
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+        EXPECT_EQ(session_table::signature_of(session_table::hash_of(ks[i])),
+                  session_table::signature_of(h0));
+        bool created = false;
+        slot.push_back(t->find_or_create(ks[i], 100, 1, created));
+        ASSERT_GE(slot[i], 0);
+        EXPECT_TRUE(created);
+        EXPECT_EQ(static_cast<uint32_t>(slot[i]) / session_table::ways, b) << "the primary bucket";
+        t->at(slot[i]).packets = 100 + i;
+    }
+    EXPECT_EQ(std::set<int32_t>(slot.begin(), slot.end()).size(), 3u);
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+        EXPECT_EQ(position(*t, ks[i]), slot[i]);
+        bool created = true;
+        EXPECT_EQ(t->find_or_create(ks[i], 100, 2, created), slot[i]);
+        EXPECT_FALSE(created);
+        EXPECT_EQ(t->at(slot[i]).packets, 100 + i);
+    }
+    // The ctx-1 ones age out (their context is gone); the others are still found, the removed
+    // ones no longer are, though their signature still matches the survivors'.
+    const auto only2 = snap({{2, 100}});
+    uint32_t in1 = 0;
+    for (const auto& k : ks) {
+        in1 += k.ctx == 1;
+    }
+    EXPECT_EQ(t->age(*only2, 3, t->slots()), in1);
+    for (std::size_t i = 0; i < ks.size(); ++i) {
+        if (ks[i].ctx == 1) {
+            EXPECT_EQ(t->find(ks[i]), -1);
+            EXPECT_FALSE(t->live(slot[i]));
+        } else {
+            EXPECT_EQ(t->find(ks[i]), slot[i]);
+            EXPECT_EQ(t->at(slot[i]).packets, 100 + i);
+        }
+    }
+    EXPECT_EQ(t->active(), 3u - in1);
+}
+
+// The alternate bucket is an involution for any bucket count, and stays in range.
+TEST(sessions, alternate_bucket_is_an_involution) {
+    for (uint32_t cap : {1u, 16u, 37u, 1000u, 99'999u}) {
+        auto t = make_table(cap);
+        const uint32_t nb = t->buckets();
+        EXPECT_EQ(nb, std::max<uint32_t>(2, (cap * 20 + 151) / 152)) << cap;
+        for (uint32_t sig = 1; sig < 65536; sig += 97) {
+            for (uint32_t b = 0; b < nb; b += 1 + nb / 50) {
+                const uint32_t a = t->alt_bucket(b, static_cast<uint16_t>(sig));
+                ASSERT_LT(a, nb);
+                ASSERT_EQ(t->alt_bucket(a, static_cast<uint16_t>(sig)), b) << cap << " " << sig;
+            }
+        }
+    }
+}
+
+// Filled to capacity (95 % of the slots) in bursts that mix new and existing keys: every key is
+// created, and every slot handed back is the key's, even when creates in the same burst
+// displaced entries (found earlier in the burst or created earlier in it); the records move
+// with their keys.
+TEST(sessions, fills_to_capacity_with_displacement_and_right_slots) {
+    for (uint32_t cap : {37u, 1000u, 100'000u}) {
+        auto t = make_table(cap);
+        std::mt19937 rng(cap);
+        uint32_t next = 0, bursts_moved = 0;
+        while (next < cap) {
+            batch b;
+            for (uint32_t j = 0; j < 32; ++j) {
+                if (next > 0 && (j % 2 == 1 || next == cap)) {
+                    b.add(key(0, static_cast<uint32_t>(rng() % next)), cap); // an existing one
+                } else if (next < cap) {
+                    b.add(key(0, next++), cap);
+                }
+            }
+            const uint64_t moved_before = t->displaced();
+            b.run(*t, 1);
+            ASSERT_EQ(b.table_full, 0u) << cap << ": at " << t->active();
+            bursts_moved += t->displaced() != moved_before;
+            for (std::size_t i = 0; i < b.keys.size(); ++i) {
+                ASSERT_GE(b.slots[i], 0);
+                ASSERT_TRUE(t->live(b.slots[i]));
+                ASSERT_EQ(std::memcmp(&t->key_at(b.slots[i]), &b.keys[i], sizeof(session_key)), 0)
+                        << cap << ": slot " << b.slots[i] << " is not key " << i << "'s";
+                session& s = t->at(b.slots[i]);
+                if (s.packets == 0) { // new: mark it with the key's number
+                    s.next_seq =
+                            (static_cast<uint32_t>(b.keys[i].src[14]) << 8) | b.keys[i].src[15];
+                    s.gaps = b.keys[i].ssid;
+                }
+                ++s.packets;
+            }
+        }
+        EXPECT_EQ(t->active(), cap);
+        EXPECT_EQ(t->active_in(0), cap);
+        if (cap >= 1000) {
+            EXPECT_GT(t->displaced(), 0u) << cap;
+            EXPECT_GT(bursts_moved, 0u) << cap;
+        }
+        // Every key in exactly one slot, by a walk of all slots; the hash agrees; each record
+        // still carries its key's mark.
+        std::map<std::string, int32_t> where;
+        for (uint32_t i = 0; i < t->slots(); ++i) {
+            const auto slot = static_cast<int32_t>(i);
+            if (t->live(slot)) {
+                const session_key& k = t->key_at(slot);
+                ASSERT_TRUE(where.emplace(std::string(reinterpret_cast<const char*>(&k), sizeof k),
+                                          slot)
+                                    .second);
+            }
+        }
+        ASSERT_EQ(where.size(), cap);
+        for (uint32_t n = 0; n < cap; ++n) {
+            const session_key k = key(0, n);
+            auto it = where.find(std::string(reinterpret_cast<const char*>(&k), sizeof k));
+            ASSERT_NE(it, where.end()) << n;
+            ASSERT_EQ(t->find(k), it->second) << n;
+            const session& s = t->at(it->second);
+            EXPECT_EQ(s.next_seq, n & 0xffff);
+            EXPECT_EQ(s.gaps, k.ssid);
+            EXPECT_GE(s.packets, 1u);
+        }
+        EXPECT_LE(t->memory_bytes(), uint64_t{cap} * 90 * 20 / 19 + 720 + 1);
+    }
+}
+
+// No room: the insert is refused (-1, table_full) and the table is exactly as before (a failed
+// cuckoo search moves nothing); what is in it is still found.
+TEST(sessions, table_full_leaves_the_table_unchanged) {
+    auto t = make_table(16); // 24 slots
+    auto state = [&] {
+        std::vector<std::string> v;
+        for (uint32_t i = 0; i < t->slots(); ++i) {
+            const auto slot = static_cast<int32_t>(i);
+            std::string e(1, t->live(slot) ? '1' : '0');
+            if (t->live(slot)) {
+                e.append(reinterpret_cast<const char*>(&t->key_at(slot)), sizeof(session_key));
+                e.append(reinterpret_cast<const char*>(&t->at(slot)), sizeof(session));
+            }
+            v.push_back(e);
+        }
+        return v;
+    };
+    uint32_t n = 0, refused = 0;
+    std::vector<session_key> in;
+    for (; n < 2000 && refused < 50; ++n) {
+        const auto before = state();
+        const uint64_t moved = t->displaced();
+        bool created = true;
+        const int32_t slot = t->find_or_create(key(0, n), 100000, 1, created);
+        if (slot < 0) {
+            ++refused;
+            EXPECT_FALSE(created);
+            EXPECT_EQ(state(), before) << "key " << n;
+            EXPECT_EQ(t->displaced(), moved);
+        } else {
+            EXPECT_TRUE(created);
+            t->at(slot).packets = n + 1;
+            in.push_back(key(0, n));
+        }
+    }
+    EXPECT_EQ(refused, 50u);
+    EXPECT_GE(in.size(), 16u);
+    EXPECT_LE(in.size(), 24u);
+    EXPECT_EQ(t->active(), in.size());
+    for (const auto& k : in) {
+        const int32_t slot = t->find(k);
+        ASSERT_GE(slot, 0);
+        EXPECT_EQ(t->at(slot).packets, (static_cast<uint32_t>(k.src[14]) << 8 | k.src[15]) + 1u);
+    }
+    // The bulk path refuses the same way.
+    batch b;
+    for (uint32_t j = 0; j < 8; ++j) {
+        b.add(key(0, 5000 + j), 100000);
+    }
+    b.add(in.front(), 100000);
+    const auto before = state();
+    b.run(*t, 2);
+    if (in.size() == t->slots()) {
+        EXPECT_EQ(b.created, 0u);
+        EXPECT_EQ(b.table_full, 8u);
+        EXPECT_EQ(state(), before);
+    }
+    EXPECT_EQ(b.slots[8], t->find(in.front()));
+}
+
+// ---- Differential: the table against the former rte_hash one ----
+
+using testref::reference_session_table;
+
+// A key of TWAMP-Control context 3 (see diff_control): receiver 198.18.0.2 ports 64400-64403,
+// sender 198.18.0.1, tag (SSID) 7 or 8.
+session_key control_key(uint32_t n) {
+    session_key x = key(3, n);
+    x.dst_port = static_cast<uint16_t>(64400 + n % 4);
+    x.ssid = static_cast<uint16_t>(7 + (n / 4) % 2);
+    x.src[14] = 0;
+    x.src[15] = 1;
+    x.src_port = static_cast<uint16_t>(40000 + n / 8);
+    return x;
+}
+
+dataplane::control_table diff_control(std::mt19937_64& rng) {
+    std::vector<dataplane::control_session_rt> v;
+    for (uint16_t port = 64400; port < 64404; ++port) {
+        if (rng() % 3 == 0) {
+            continue; // no session on this port
+        }
+        dataplane::control_session_rt r;
+        r.receiver[10] = r.receiver[11] = r.sender[10] = r.sender[11] = 0xff;
+        r.receiver[12] = r.sender[12] = 198;
+        r.receiver[13] = r.sender[13] = 18;
+        r.receiver[15] = 2;
+        r.sender[15] = 1;
+        r.receiver_port = port;
+        r.sender_port = rng() % 2 ? 0 : static_cast<uint16_t>(40000 + rng() % 8);
+        r.started = true;
+        r.tag = static_cast<uint16_t>(7 + rng() % 2);
+        v.push_back(r);
+    }
+    return dataplane::control_table(std::move(v), 64400, 64403);
+}
+
+void expect_same_record(const session& a, const session& b, uint64_t now, const char* what) {
+    EXPECT_EQ(a.packets, b.packets) << what;
+    EXPECT_EQ(a.next_seq, b.next_seq) << what;
+    EXPECT_EQ(a.last_sender_seq, b.last_sender_seq) << what;
+    EXPECT_EQ(a.gaps, b.gaps) << what;
+    EXPECT_EQ(a.duplicates, b.duplicates) << what;
+    EXPECT_EQ(a.reorders, b.reorders) << what;
+    EXPECT_EQ(a.last_seen(now), b.last_seen(now)) << what;
+    EXPECT_EQ(a.created(now), b.created(now)) << what;
+    EXPECT_EQ(a.follow_up_seq, b.follow_up_seq) << what;
+    EXPECT_EQ(a.follow_up_ns(), b.follow_up_ns()) << what;
+    EXPECT_EQ(a.follow_up_mode(), b.follow_up_mode()) << what;
+}
+
+// Random operation sequences on both tables: bulk find_or_create with repeated keys, several
+// contexts (one gone from the snapshot, one out of range, a TWAMP-Control one), limits that
+// change (a reload lowering one below its count), single find_or_create, the worker's record
+// updates, aging with advancing time in slices and full passes (idle timeouts, a context
+// dropped and restored, control sessions ending), and session queries. Every outcome must be
+// equal: found/created/refused per key, counts per call and per context, each key's record.
+// The sum of the limits stays within the capacity, so only the limits refuse (where the two
+// tables' room legitimately differs: rte_hash has 1/8 headroom, this one 95 % load).
+void differential_run(uint64_t seed, uint32_t ops) {
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    std::mt19937_64 rng(seed);
+    const uint64_t hz = rte_get_tsc_hz();
+    // Limits per context; 0-3 in the snapshot, 4 not (its sessions end on the next pass),
+    // 300 out of range (always refused).
+    const uint16_t ctxs[] = {0, 1, 2, 3, 4, 300};
+    const uint32_t pool = 600; // keys per context
+    uint32_t limit[6] = {500, 300, 150, 60, 40, 1000};
+    uint32_t cap = 0;
+    for (int c = 0; c < 5; ++c) {
+        cap += limit[c];
+    }
+    cap += 10; // 1,060: 94.6 % of this table's 1,120 slots when the limits are reached
+    auto t = make_table(cap);
+    reference_session_table r;
+    std::string err;
+    ASSERT_TRUE(r.init(1000 + g_table++, cap, err)) << err;
+
+    auto pool_key = [&](int ci, uint32_t n) {
+        return ctxs[ci] == 3 ? control_key(n) : key(ctxs[ci], n);
+    };
+    const auto full = snap({{0, 1}, {1, 5}, {2, 2}, {3, 900}});
+    const auto reload = snap({{0, 1}, {2, 2}, {3, 900}}); // ctx 1 gone
+    const dataplane::snapshot* cur = full.get();
+    uint64_t now = (uint64_t{1} << 52) - 3 * hz; // across the wrap of the last-seen units
+    uint64_t total_created = 0, total_refused = 0, total_aged = 0;
+
+    auto compare_all = [&](const char* when) {
+        SCOPED_TRACE(when);
+        ASSERT_EQ(t->active(), r.active());
+        for (int c = 0; c < 6; ++c) {
+            ASSERT_EQ(t->active_in(ctxs[c]), r.active_in(ctxs[c])) << "ctx " << ctxs[c];
+        }
+        for (int c = 0; c < 6; ++c) {
+            for (uint32_t n = 0; n < pool; ++n) {
+                const session_key k = pool_key(c, n);
+                const int32_t a = t->find(k);
+                const int32_t b = rte_hash_lookup(r.hash(), &k);
+                ASSERT_EQ(a >= 0, b >= 0) << "ctx " << ctxs[c] << " key " << n;
+                if (a >= 0) {
+                    ASSERT_TRUE(r.live(b));
+                    expect_same_record(t->at(a), r.at(b), now, "record");
+                }
+            }
+        }
+    };
+
+    for (uint32_t op = 0; op < ops; ++op) {
+        const uint32_t what = static_cast<uint32_t>(rng() % 100);
+        if (what < 70) {
+            // A burst: 1-64 keys, some contexts more than others, repeats likely (a small
+            // window of the pool), the worker's updates on what was found or created.
+            const uint32_t n = 1 + static_cast<uint32_t>(rng() % 64);
+            const uint32_t window = 20 + static_cast<uint32_t>(rng() % pool);
+            const uint32_t start = static_cast<uint32_t>(rng() % pool);
+            batch b;
+            std::vector<int> ci;
+            for (uint32_t i = 0; i < n; ++i) {
+                const uint32_t x = static_cast<uint32_t>(rng() % 20);
+                const int c = x < 6 ? 0 : x < 10 ? 1 : x < 13 ? 2 : x < 16 ? 3 : x < 19 ? 4 : 5;
+                ci.push_back(c);
+                b.add(pool_key(c, (start + static_cast<uint32_t>(rng() % window)) % pool),
+                      limit[c]);
+            }
+            std::vector<bool> existed;
+            for (const auto& k : b.keys) {
+                const bool in_t = t->find(k) >= 0;
+                ASSERT_EQ(in_t, rte_hash_lookup(r.hash(), &k) >= 0);
+                existed.push_back(in_t);
+            }
+            batch rb = b;
+            b.run(*t, now);
+            rb.run(r, now);
+            ASSERT_EQ(b.created, rb.created) << "op " << op;
+            ASSERT_EQ(b.table_full, rb.table_full) << "op " << op;
+            total_created += b.created;
+            total_refused += b.table_full;
+            for (uint32_t i = 0; i < n; ++i) {
+                ASSERT_EQ(b.slots[i] >= 0, rb.slots[i] >= 0) << "op " << op << " key " << i;
+                if (existed[i]) {
+                    ASSERT_GE(b.slots[i], 0) << "an existing session must be found";
+                }
+                for (uint32_t j = 0; j < i; ++j) { // a repeated key: the same slot
+                    if (std::memcmp(&b.keys[i], &b.keys[j], sizeof(session_key)) == 0) {
+                        ASSERT_EQ(b.slots[i], b.slots[j]);
+                        ASSERT_EQ(rb.slots[i], rb.slots[j]);
+                    }
+                }
+                if (b.slots[i] >= 0) {
+                    ASSERT_EQ(std::memcmp(&t->key_at(b.slots[i]), &b.keys[i], sizeof(session_key)),
+                              0);
+                }
+            }
+            // The worker's updates, in packet order, on both.
+            for (uint32_t i = 0; i < n; ++i) {
+                if (b.slots[i] < 0) {
+                    continue;
+                }
+                const uint32_t seq = static_cast<uint32_t>(rng() % 50);
+                const bool fu = rng() % 3 == 0;
+                const uint64_t fu_ns = 1'700'000'000'000'000'000ull + rng() % 1'000'000'000;
+                const auto mode = static_cast<uint8_t>(1 + rng() % 3);
+                for (session* s : {&t->at(b.slots[i]), &r.at(rb.slots[i])}) {
+                    s->last_seen_tsc = now;
+                    dataplane::track_sender_seq(*s, seq);
+                    const uint32_t rs = s->next_seq++;
+                    if (fu) {
+                        s->follow_up_seq = rs;
+                        s->follow_up(fu_ns, mode);
+                    }
+                }
+            }
+        } else if (what < 75) {
+            // One key at a time.
+            const int c = static_cast<int>(rng() % 6);
+            const session_key k = pool_key(c, static_cast<uint32_t>(rng() % pool));
+            bool ca = false, cb = false;
+            const int32_t a = t->find_or_create(k, limit[c], now, ca);
+            const int32_t b = r.find_or_create(k, limit[c], now, cb);
+            ASSERT_EQ(a >= 0, b >= 0);
+            ASSERT_EQ(ca, cb);
+            total_created += ca;
+        } else if (what < 90) {
+            // Time passes (0-1.5 s; sometimes 6 s), then aging: slices of random budget on each
+            // table (their slots differ), then a full pass on both, so that both have removed
+            // exactly what had expired by `now`.
+            now += rng() % 8 == 0 ? 6 * hz : rng() % (hz + hz / 2);
+            const bool with_control = rng() % 2 == 0;
+            const auto ctl = diff_control(rng);
+            const dataplane::control_table* cp = with_control ? &ctl : nullptr;
+            uint32_t ra = 0, rr = 0;
+            for (int k = static_cast<int>(rng() % 4); k > 0; --k) {
+                ra += t->age(*cur, now, 1 + static_cast<uint32_t>(rng() % 300), cp, 3);
+                rr += r.age(*cur, now, 1 + static_cast<uint32_t>(rng() % 300), cp, 3);
+            }
+            ra += t->age(*cur, now, t->slots(), cp, 3);
+            rr += r.age(*cur, now, r.slots(), cp, 3);
+            ASSERT_EQ(ra, rr) << "op " << op;
+            total_aged += ra;
+            compare_all("after aging");
+        } else if (what < 95) {
+            // A reload: ctx 1 dropped or restored; a limit changed, perhaps below its count.
+            cur = cur == full.get() ? reload.get() : full.get();
+            const int c = static_cast<int>(rng() % 4);
+            const uint32_t base[4] = {500, 300, 150, 60};
+            limit[c] = rng() % 2 ? base[c] : base[c] / 4;
+        } else {
+            // A session query: the same sessions scanned, the same top packet counts.
+            auto qa = std::make_unique<session_query>();
+            auto qb = std::make_unique<session_query>();
+            while (!t->scan(*qa, 100)) {
+            }
+            while (!r.scan(*qb, 100)) {
+            }
+            ASSERT_EQ(qa->scanned, qb->scanned);
+            ASSERT_EQ(qa->scanned, t->active());
+            ASSERT_EQ(qa->count, qb->count);
+            for (unsigned i = 0; i < qa->count; ++i) {
+                ASSERT_EQ(qa->top[i].s.packets, qb->top[i].s.packets) << i;
+                // Each entry is its key's record.
+                const int32_t a = t->find(qa->top[i].key);
+                ASSERT_GE(a, 0);
+                ASSERT_EQ(t->at(a).packets, qa->top[i].s.packets);
+            }
+        }
+        if (op % 50 == 49) {
+            compare_all("periodic");
+        }
+    }
+    compare_all("end");
+    // The run must have exercised what it claims to.
+    EXPECT_GT(total_created, ops / 2);
+    EXPECT_GT(total_refused, 0u);
+    EXPECT_GT(total_aged, 0u);
+}
+
+TEST(sessions, differential_against_rte_hash_table) {
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+        differential_run(seed, 600);
+        if (HasFatalFailure()) {
+            return;
+        }
     }
 }
 

@@ -670,6 +670,60 @@ TEST(sessions, forced_collisions_share_bucket_and_signature) {
     EXPECT_EQ(t->active(), 3u - in1);
 }
 
+// A key in its alternate bucket whose primary bucket holds another key with the same signature:
+// the bulk lookup's signature match in the primary is false, and it must still find the key
+// in the alternate (not create it again).
+TEST(sessions, false_signature_match_in_primary_falls_back_to_alternate) {
+    auto t = make_table(1); // 2 buckets
+    // Two keys X, K with the same primary bucket b and signature, and alt(b) != b; seven
+    // fillers with primary b.
+    std::map<std::pair<uint32_t, uint16_t>, std::vector<uint32_t>> groups;
+    std::vector<uint32_t> by_bucket[2];
+    int32_t x = -1, k = -1;
+    uint32_t b = 0;
+    for (uint32_t n = 0; n < 65536 && x < 0; ++n) {
+        const uint32_t h = session_table::hash_of(key(1, n));
+        const uint32_t bk = t->bucket_of(h);
+        const uint16_t sig = session_table::signature_of(h);
+        by_bucket[bk].push_back(n);
+        auto& g = groups[{bk, sig}];
+        g.push_back(n);
+        if (g.size() == 2 && t->alt_bucket(bk, sig) != bk) {
+            x = static_cast<int32_t>(g[0]);
+            k = static_cast<int32_t>(g[1]);
+            b = bk;
+        }
+    }
+    ASSERT_GE(x, 0);
+    std::vector<uint32_t> fill{static_cast<uint32_t>(x)};
+    for (uint32_t n : by_bucket[b]) {
+        if (fill.size() < session_table::ways && n != static_cast<uint32_t>(x) &&
+            n != static_cast<uint32_t>(k)) {
+            fill.push_back(n);
+        }
+    }
+    ASSERT_EQ(fill.size(), session_table::ways);
+    bool created = false;
+    for (uint32_t n : fill) {
+        const int32_t slot = t->find_or_create(key(1, n), 100, 1, created);
+        ASSERT_GE(slot, 0);
+        ASSERT_EQ(static_cast<uint32_t>(slot) / session_table::ways, b) << "in its primary";
+    }
+    const int32_t ks = t->find_or_create(key(1, static_cast<uint32_t>(k)), 100, 1, created);
+    ASSERT_TRUE(created);
+    ASSERT_NE(static_cast<uint32_t>(ks) / session_table::ways, b) << "in its alternate";
+    t->at(ks).packets = 42;
+    batch q;
+    q.add(key(1, static_cast<uint32_t>(k)), 100);
+    q.add(key(1, static_cast<uint32_t>(x)), 100);
+    q.run(*t, 2);
+    EXPECT_EQ(q.created, 0u);
+    EXPECT_EQ(q.slots[0], ks);
+    EXPECT_EQ(q.slots[1], position(*t, key(1, static_cast<uint32_t>(x))));
+    EXPECT_EQ(t->at(q.slots[0]).packets, 42u);
+    EXPECT_EQ(t->active(), session_table::ways + 1);
+}
+
 // The alternate bucket is an involution for any bucket count, and stays in range.
 TEST(sessions, alternate_bucket_is_an_involution) {
     for (uint32_t cap : {1u, 16u, 37u, 1000u, 99'999u}) {
@@ -896,8 +950,8 @@ void differential_run(uint64_t seed, uint32_t ops) {
     auto pool_key = [&](int ci, uint32_t n) {
         return ctxs[ci] == 3 ? control_key(n) : key(ctxs[ci], n);
     };
-    const auto full = snap({{0, 1}, {1, 5}, {2, 2}, {3, 900}});
-    const auto reload = snap({{0, 1}, {2, 2}, {3, 900}}); // ctx 1 gone
+    const auto full = snap({{0, 4}, {1, 20}, {2, 2}, {3, 900}});
+    const auto reload = snap({{0, 4}, {2, 2}, {3, 900}}); // ctx 1 gone
     const dataplane::snapshot* cur = full.get();
     uint64_t now = (uint64_t{1} << 52) - 3 * hz; // across the wrap of the last-seen units
     uint64_t total_created = 0, total_refused = 0, total_aged = 0;
@@ -998,10 +1052,10 @@ void differential_run(uint64_t seed, uint32_t ops) {
             ASSERT_EQ(ca, cb);
             total_created += ca;
         } else if (what < 90) {
-            // Time passes (0-1.5 s; sometimes 6 s), then aging: slices of random budget on each
+            // Time passes (0-0.5 s; sometimes 6 s), then aging: slices of random budget on each
             // table (their slots differ), then a full pass on both, so that both have removed
             // exactly what had expired by `now`.
-            now += rng() % 8 == 0 ? 6 * hz : rng() % (hz + hz / 2);
+            now += rng() % 10 == 0 ? 6 * hz : rng() % (hz / 2);
             const bool with_control = rng() % 2 == 0;
             const auto ctl = diff_control(rng);
             const dataplane::control_table* cp = with_control ? &ctl : nullptr;
@@ -1049,6 +1103,7 @@ void differential_run(uint64_t seed, uint32_t ops) {
     EXPECT_GT(total_created, ops / 2);
     EXPECT_GT(total_refused, 0u);
     EXPECT_GT(total_aged, 0u);
+    EXPECT_GT(t->displaced(), 0u) << "loads where creates displace entries were reached";
 }
 
 TEST(sessions, differential_against_rte_hash_table) {

@@ -2,11 +2,15 @@
 
 #include <cstring>
 
+#include <rte_branch_prediction.h>
+#include <rte_common.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
 
-#if defined(__SSE2__)
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+#elif defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 
@@ -17,7 +21,7 @@ namespace {
 static_assert(session_table::ways == 8, "one 16-octet signature vector per bucket");
 
 // The ways of a bucket whose signature is `sig` (0: the empty ways), one bit per way.
-inline uint32_t match(const uint16_t* bucket_sigs, uint16_t sig) noexcept {
+__rte_always_inline uint32_t match(const uint16_t* bucket_sigs, uint16_t sig) noexcept {
 #if defined(__SSE2__)
     const __m128i v = _mm_load_si128(reinterpret_cast<const __m128i*>(bucket_sigs));
     const __m128i eq = _mm_cmpeq_epi16(v, _mm_set1_epi16(static_cast<short>(sig)));
@@ -31,37 +35,62 @@ inline uint32_t match(const uint16_t* bucket_sigs, uint16_t sig) noexcept {
 #endif
 }
 
-inline void load_words(const session_key& k, uint64_t w[5]) noexcept {
-    std::memcpy(w, &k, sizeof(session_key));
+// Word i (0-4) of a key, loaded straight into a register (no copy through the stack).
+__rte_always_inline uint64_t word(const session_key& k, unsigned i) noexcept {
+    uint64_t w;
+    std::memcpy(&w, reinterpret_cast<const unsigned char*>(&k) + 8 * i, 8);
+    return w;
 }
 
 // Five 8-octet words, XORed and ORed: no memcmp call, no early exit to mispredict.
-inline bool same_key(const session_key& a, const session_key& b) noexcept {
-    uint64_t x[5], y[5];
-    load_words(a, x);
-    load_words(b, y);
-    return ((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4])) == 0;
+__rte_always_inline bool same_key(const session_key& a, const session_key& b) noexcept {
+    return ((word(a, 0) ^ word(b, 0)) | (word(a, 1) ^ word(b, 1)) | (word(a, 2) ^ word(b, 2)) |
+            (word(a, 3) ^ word(b, 3)) | (word(a, 4) ^ word(b, 4))) == 0;
 }
 
 // An entry is 88 octets: depending on where it starts it touches two or three cache lines.
 // Probes 43-44 octets apart touch every one of them.
-inline void prefetch_entry(const session_entry* e) noexcept {
+__rte_always_inline void prefetch_entry(const session_entry* e) noexcept {
     const char* p = reinterpret_cast<const char*>(e);
     rte_prefetch0(p);
     rte_prefetch0(p + sizeof(session_entry) / 2);
     rte_prefetch0(p + sizeof(session_entry) - 1);
 }
 
+// CRC32C of the five words. The crc32 instruction directly when the build targets SSE 4.2
+// (DPDK's pkg-config flags do); else DPDK's, which checks the CPU at run time.
+__rte_always_inline uint32_t crc_step(uint64_t w, uint32_t h) noexcept {
+#if defined(__SSE4_2__)
+    return static_cast<uint32_t>(_mm_crc32_u64(h, w));
+#else
+    return rte_hash_crc_8byte(w, h);
+#endif
+}
+
+__rte_always_inline uint32_t hash_key(const session_key& k) noexcept {
+    uint32_t h = crc_step(word(k, 0), 0xffffffffu);
+    h = crc_step(word(k, 1), h);
+    h = crc_step(word(k, 2), h);
+    h = crc_step(word(k, 3), h);
+    return crc_step(word(k, 4), h);
+}
+
+// The slot of key `k` among bucket `b`'s ways whose signature matched (`mask`), or -1.
+__rte_always_inline int32_t find_among(const session_entry* entries, uint32_t b, uint32_t mask,
+                                       const session_key& k) noexcept {
+    for (; mask != 0; mask &= mask - 1) {
+        const uint32_t slot = b * session_table::ways + static_cast<uint32_t>(__builtin_ctz(mask));
+        if (same_key(entries[slot].key, k)) {
+            return static_cast<int32_t>(slot);
+        }
+    }
+    return -1;
+}
+
 } // namespace
 
 uint32_t session_table::hash_of(const session_key& k) noexcept {
-    uint64_t w[5];
-    load_words(k, w);
-    uint32_t h = rte_hash_crc_8byte(w[0], 0xffffffffu);
-    h = rte_hash_crc_8byte(w[1], h);
-    h = rte_hash_crc_8byte(w[2], h);
-    h = rte_hash_crc_8byte(w[3], h);
-    return rte_hash_crc_8byte(w[4], h);
+    return hash_key(k);
 }
 
 bool session_table::init(unsigned worker, uint32_t capacity, std::string& error) {
@@ -105,13 +134,7 @@ session_table::~session_table() {
 }
 
 int32_t session_table::find_in(uint32_t bucket, uint16_t sig, const session_key& k) const noexcept {
-    for (uint32_t m = match(sigs_ + bucket * ways, sig); m != 0; m &= m - 1) {
-        const uint32_t slot = bucket * ways + static_cast<uint32_t>(__builtin_ctz(m));
-        if (same_key(entries_[slot].key, k)) {
-            return static_cast<int32_t>(slot);
-        }
-    }
-    return -1;
+    return find_among(entries_, bucket, match(sigs_ + bucket * ways, sig), k);
 }
 
 int32_t session_table::find_hashed(const session_key& k, uint32_t h) const noexcept {
@@ -122,7 +145,7 @@ int32_t session_table::find_hashed(const session_key& k, uint32_t h) const noexc
 }
 
 int32_t session_table::find(const session_key& k) const noexcept {
-    return sigs_ ? find_hashed(k, hash_of(k)) : -1;
+    return sigs_ ? find_hashed(k, hash_key(k)) : -1;
 }
 
 // Room in bucket b1 or b2 (both full) by moving entries to their alternate buckets: a
@@ -221,7 +244,7 @@ int32_t session_table::find_or_create(const session_key& k, uint32_t max_for_ctx
     if (!sigs_) {
         return -1;
     }
-    const uint32_t h = hash_of(k);
+    const uint32_t h = hash_key(k);
     int32_t slot = find_hashed(k, h);
     if (slot >= 0) {
         return slot;
@@ -258,7 +281,7 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
         uint32_t b2[bulk_max];
         // Stage 1: hash every key, prefetch the signature lines of both its buckets.
         for (uint32_t i = 0; i < m; ++i) {
-            const uint32_t h = hash_of(*ks[i]);
+            const uint32_t h = hash_key(*ks[i]);
             hs[i] = h;
             b1[i] = bucket_of(h);
             b2[i] = alt_bucket(b1[i], signature_of(h));
@@ -268,7 +291,8 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
         // Stage 2: compare signatures (the alternate bucket only when the primary has no
         // match) and prefetch the matching entries (almost always one: a false match is 1 in
         // 65,535 per way).
-        uint32_t cand[bulk_max];
+        uint32_t cand[bulk_max]; // the bucket whose matches stage 3 compares
+        uint32_t masks[bulk_max];
         for (uint32_t i = 0; i < m; ++i) {
             const uint16_t sig = signature_of(hs[i]);
             uint32_t mk = match(sigs_ + b1[i] * ways, sig);
@@ -278,6 +302,7 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
                 mk = match(sigs_ + b * ways, sig);
             }
             cand[i] = b;
+            masks[i] = mk;
             for (uint32_t x = mk; x != 0; x &= x - 1) {
                 prefetch_entry(&entries_[b * ways + static_cast<uint32_t>(__builtin_ctz(x))]);
             }
@@ -285,10 +310,9 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
         // Stage 3: compare the keys. (A false signature match in the primary bucket costs
         // an unprefetched look at the alternate one.)
         for (uint32_t i = 0; i < m; ++i) {
-            const uint16_t sig = signature_of(hs[i]);
-            int32_t slot = find_in(cand[i], sig, *ks[i]);
-            if (slot < 0 && cand[i] == b1[i] && b2[i] != b1[i]) {
-                slot = find_in(b2[i], sig, *ks[i]);
+            int32_t slot = find_among(entries_, cand[i], masks[i], *ks[i]);
+            if (unlikely(slot < 0) && cand[i] == b1[i] && b2[i] != b1[i]) {
+                slot = find_in(b2[i], signature_of(hs[i]), *ks[i]);
             }
             out[i] = slot;
         }

@@ -303,7 +303,15 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
             }
             cand[i] = b;
             masks[i] = mk;
-            for (uint32_t x = mk; x != 0; x &= x - 1) {
+            uint32_t x = mk;
+            if (mk == 0) {
+                // Most likely a new session: the way it will take in its primary bucket, if
+                // there is room there (the create writes key and record after all lookups).
+                const uint32_t empty = match(sigs_ + b1[i] * ways, 0);
+                x = empty & (0u - empty); // the lowest empty way, as insert() takes it
+                b = b1[i];
+            }
+            for (; x != 0; x &= x - 1) {
                 prefetch_entry(&entries_[b * ways + static_cast<uint32_t>(__builtin_ctz(x))]);
             }
         }

@@ -869,6 +869,73 @@ TEST(sessions, table_full_leaves_the_table_unchanged) {
     EXPECT_EQ(b.slots[8], t->find(in.front()));
 }
 
+// With 2 buckets, a key whose alternate bucket is its primary has one bucket only ("pinned").
+// Bucket 0 full of pinned keys: a new pinned key for it is refused although bucket 1 is empty
+// (no entry can move; the table is unchanged). With one movable key among them, the new key
+// displaces it to bucket 1 in the middle of a burst that found it a moment earlier: the slot
+// returned for it is its new one.
+TEST(sessions, displacement_inside_a_burst_and_refusal_with_room_elsewhere) {
+    auto t = make_table(1);
+    ASSERT_EQ(t->buckets(), 2u);
+    std::vector<session_key> pinned, movable;
+    for (uint32_t n = 0; n < 65536 && (pinned.size() < 10 || movable.size() < 2); ++n) {
+        const session_key k = key(4, n);
+        const uint32_t h = session_table::hash_of(k);
+        if (t->bucket_of(h) != 0) {
+            continue;
+        }
+        const bool pin = t->alt_bucket(0, session_table::signature_of(h)) == 0;
+        (pin ? pinned : movable).push_back(k);
+    }
+    ASSERT_GE(pinned.size(), 10u);
+    ASSERT_GE(movable.size(), 2u);
+    bool created = false;
+    // Bucket 0: 8 pinned keys. A 9th pinned one: refused, nothing moved.
+    for (uint32_t i = 0; i < 8; ++i) {
+        const int32_t slot = t->find_or_create(pinned[i], 100, 1, created);
+        ASSERT_GE(slot, 0);
+        ASSERT_LT(slot, 8);
+    }
+    EXPECT_EQ(t->find_or_create(pinned[8], 100, 1, created), -1);
+    EXPECT_FALSE(created);
+    EXPECT_EQ(t->displaced(), 0u);
+    EXPECT_EQ(t->active(), 8u);
+    for (uint32_t i = 0; i < 8; ++i) {
+        EXPECT_EQ(position(*t, pinned[i]), t->find(pinned[i]));
+    }
+    // A movable key for bucket 0 goes to its alternate, bucket 1.
+    const int32_t m0 = t->find_or_create(movable[0], 100, 1, created);
+    EXPECT_TRUE(created);
+    EXPECT_GE(m0, 8);
+
+    // A fresh table: bucket 0 = 7 pinned + movable[1]; then one burst finds pinned[0] and
+    // movable[1] and creates pinned[7], which must displace movable[1] to bucket 1.
+    auto u = make_table(1);
+    for (uint32_t i = 0; i < 7; ++i) {
+        ASSERT_LT(u->find_or_create(pinned[i], 100, 1, created), 8);
+    }
+    const int32_t mv = u->find_or_create(movable[1], 100, 1, created);
+    ASSERT_LT(mv, 8);
+    u->at(mv).packets = 77;
+    batch b;
+    b.add(pinned[0], 100);
+    b.add(movable[1], 100);
+    b.add(pinned[7], 100);
+    b.add(movable[1], 100);
+    b.run(*u, 2);
+    EXPECT_EQ(b.created, 1u);
+    EXPECT_EQ(b.table_full, 0u);
+    EXPECT_EQ(u->displaced(), 1u);
+    EXPECT_LT(b.slots[2], 8) << "the new pinned key in bucket 0";
+    EXPECT_GE(b.slots[1], 8) << "the movable key now in bucket 1";
+    EXPECT_EQ(b.slots[3], b.slots[1]);
+    for (std::size_t i = 0; i < b.keys.size(); ++i) {
+        EXPECT_EQ(b.slots[i], position(*u, b.keys[i])) << i;
+    }
+    EXPECT_EQ(u->at(b.slots[1]).packets, 77u) << "the record moved with its key";
+    EXPECT_EQ(u->at(b.slots[2]).packets, 0u);
+}
+
 // ---- Differential: the table against the former rte_hash one ----
 
 using testref::reference_session_table;

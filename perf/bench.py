@@ -426,19 +426,15 @@ def fmt_bound(x):
 
 
 def session_memory(capacity):
-    """Bytes the session table allocates for `capacity` sessions, from rte_hash's sizing in
-    DPDK 22.11 (lib/hash/rte_cuckoo_hash.c, single writer, no extendable buckets) and
-    src/dataplane/sessions.cpp (1/8 headroom + 8, session records of 40 octets; the comment
-    above session_table in sessions.hpp has the same figures: 124.2 B/session at 1,000,000)."""
-    entries = capacity + capacity // 8 + 8
-    slots = entries + 1
-    buckets = 1 << (entries - 1).bit_length()  # rte_align32pow2(entries) ...
-    buckets //= 8  # ... / RTE_HASH_BUCKET_ENTRIES
+    """Bytes the session table allocates for `capacity` sessions (src/dataplane/sessions.cpp,
+    issue 15: ceil(capacity / 0.95 / 8) buckets of 8 slots, at least 2; a 2-octet signature and
+    an 88-octet entry, key + record, per slot; the comment above session_table in sessions.hpp
+    has the same figures: 94.7 B/session at 1,000,000)."""
+    buckets = max(2, (capacity * 20 + 151) // 152)
+    slots = buckets * 8
     parts = {
-        "buckets (64 B each)": buckets * 64,
-        "key store (8 + 40 B per slot)": slots * 48,
-        "free-slot ring (4 B per slot, power of 2)": (1 << (slots - 1).bit_length()) * 4,
-        "session records (40 B per slot)": (entries + 1) * 40,
+        "signatures (2 B per slot)": slots * 2,
+        "entries (40-B key + 48-B record per slot)": slots * 88,
     }
     return parts
 
@@ -665,10 +661,10 @@ def render(a, cases, results, load0, load1, elapsed):
                         f"{base_heap:,} B stateless, **{d / 1e6:.1f} B per session**")
         L.append(f"Session memory for max-sessions = {m1['case']['max_sessions']:,}: "
                  + ", ".join(f"{k} {v / 2**20:.1f} MiB" for k, v in parts.items())
-                 + f"; {total / 2**20:.1f} MiB = {total / 1e6:.1f} B per session by rte_hash's "
-                 f"sizing{measured} (target <= 128).")
+                 + f"; {total / 2**20:.1f} MiB = {total / 1e6:.1f} B per session by the table's "
+                 f"sizing{measured} (target <= 96).")
         per = (m1["heap_alloc"] - base_heap) / 1e6 if base_heap else total / 1e6
-        verdicts.append(("memory", per <= 128, f"{per:.1f} B per session, target <= 128"))
+        verdicts.append(("memory", per <= 96, f"{per:.1f} B per session, target <= 96"))
     p99s = [(c["name"], results[c["name"]]["p99"]) for c in cases
             if results[c["name"]]["p99"] is not None]
     if p99s:

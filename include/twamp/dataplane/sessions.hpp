@@ -8,8 +8,6 @@
 #include <cstdint>
 #include <string>
 
-#include <rte_hash.h>
-
 #include "twamp/dataplane/control_table.hpp"
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/snapshot.hpp"
@@ -61,8 +59,9 @@ struct coarse_tsc {
     }
 };
 
-// One session, 56 octets (see session_table::prefetch).
-// The key (ctx, ssid, ports, addresses) lives in rte_hash's key store, not here.
+// One session, 48 octets. Its key (ctx, ssid, ports, addresses) sits right before it in the
+// table's entry (session_entry), so the context is key.ctx; whether the slot is live is the
+// table's signature array (session_table::live).
 struct session {
     uint64_t packets = 0;
     uint32_t next_seq = 0; // the reflector's Sequence Number for the next reply
@@ -77,22 +76,41 @@ struct session {
     uint32_t gaps = 0; // sender sequence jumped forward (lost on the forward path)
     uint32_t duplicates = 0;
     uint32_t reorders = 0; // sender sequence went backwards
-    // Also in the key, but aging needs it for every live slot it walks, and reading the key
-    // store for that would cost a hash lookup per slot; these 4 octets are free (40 B either way).
-    uint16_t ctx = 0;
-    uint8_t in_use = 0; // the slot holds a live session (aging/scan walk slots, not the hash)
     // Follow-Up Telemetry (RFC 8972 §4.7): the latest reply whose departure is known, its
     // Sequence Number and time (UTC ns; 0: none yet) and the Timestamping Method that gave it
     // (T3 as sent, or the device's IEEE 1588 TX timestamp when one came back for it).
-    uint8_t follow_up_mode = 0;
     uint32_t follow_up_seq = 0;
-    uint64_t follow_up_ns = 0;
+
+    // The time and the method share one word: UTC ns stay below 2^62 until the year 2116, and
+    // the methods (proto::ts_method) are 0-3.
+    static constexpr unsigned follow_up_mode_shift = 62;
+    static constexpr uint64_t follow_up_ns_mask = (uint64_t{1} << follow_up_mode_shift) - 1;
+    void follow_up(uint64_t ns, uint8_t mode) noexcept {
+        follow_up_ = (ns & follow_up_ns_mask) | (uint64_t{mode} << follow_up_mode_shift);
+    }
+    uint64_t follow_up_ns() const noexcept { return follow_up_ & follow_up_ns_mask; }
+    uint8_t follow_up_mode() const noexcept {
+        return static_cast<uint8_t>(follow_up_ >> follow_up_mode_shift);
+    }
 
     uint64_t last_seen(uint64_t now_tsc) const noexcept { return last_seen_tsc.tsc(now_tsc); }
     uint64_t created(uint64_t now_tsc) const noexcept { return created_tsc.tsc(now_tsc); }
+
+private:
+    uint64_t follow_up_ = 0; // follow_up_ns | follow_up_mode << 62
 };
-// 40 octets before Follow-Up Telemetry (issue 14) added its 16; the key is another 40.
-static_assert(sizeof(session) <= 56);
+// 40 octets before Follow-Up Telemetry (issue 14) added its 12 (then 16 with the context and
+// in-use octets, which issue 15 dropped); the key is another 40.
+static_assert(sizeof(session) == 48);
+static_assert(alignof(session) == 8);
+
+// A slot of the table: the key and its record together (one miss for both after the
+// signature line; session_table).
+struct session_entry {
+    session_key key;
+    session s;
+};
+static_assert(sizeof(session_entry) == 88);
 
 // A request from the slow path (telemetry) for a worker's busiest sessions, answered by the
 // worker a slice at a time so that a big table never stalls reflection.
@@ -110,25 +128,42 @@ struct session_query {
     entry top[max_top];
 };
 
-// Memory for max-sessions 1,000,000 per worker (DPDK 22.11 rte_cuckoo_hash.c sizing, single
-// writer, no extendable buckets; perf/bench.py session_memory() computes the same):
-//   rte_hash entries  E = 1,000,000 + 1/8 + 8 = 1,125,008 (the headroom caps bucket load at
-//                     8/9, so the cuckoo insert does not fail before the per-context limits do)
-//   buckets           rte_align32pow2(E) / 8 = 262,144 x 64 B  = 16.8 MB  (16.8 B/session)
-//   key store         (E + 1) x (8 + 40 B)   = 54.0 MB                    (54.0 B/session)
-//   free-slot ring    rte_align32pow2(E + 1) x 4 B = 8.4 MB               ( 8.4 B/session)
-//   session records   (E + 1) x 40 B        = 45.0 MB                     (45.0 B/session)
-//   total                                     124.2 MB                   (124.2 B/session)
-// (133.2 B with the former 48-B records). Any capacity: at most 126 B/session (the worst is
-// when E lands just past a power of two). What rte_hash fixes: 48 B per key slot (its 8-B data
-// pointer plus our 40-B key, 16-B aligned) and the power-of-two buckets and ring; only the record
-// and the headroom are ours. Without headroom (E = capacity) it would be 100.6 B at 95 % bucket
-// load, where a cuckoo insert may fail while the limits still allow the session.
+// The table (issue 15 item 1): a bucketised cuckoo hash of our own. Each key has two candidate
+// buckets of 8 ways. A separate array holds a 16-bit signature per slot (8 per bucket: 16 octets,
+// 4 buckets per cache line; 0 marks an empty slot, so no in-use flag and no free-slot ring), and
+// the entries array holds key + record per slot (slot = bucket * 8 + way). A lookup reads the
+// signature lines of its two buckets, then the one entry whose signature matches: one miss
+// for key and record together (rte_hash took three: bucket, key store, record).
+//
+// The hash is CRC32C of the key's five 8-octet words; the bucket is fastrange(h, buckets)
+// (the bucket count need not be a power of two), the signature the low 16 bits of h (0 -> 1),
+// and the alternate bucket of bucket b, (fastrange(sig * 0x9E3779B1, buckets) - b) mod buckets,
+// an involution that needs neither the key nor a power-of-two count, so that an entry can be
+// moved to its other bucket knowing only its slot and signature.
+//
+// Memory for max-sessions 1,000,000 per worker (perf/bench.py session_memory() computes the
+// same): buckets = ceil(capacity / 0.95 / 8) = 131,579 (95 % load when full), 1,052,632 slots
+//   signatures  1,052,632 x  2 B =  2.1 MB   ( 2.1 B/session)
+//   entries     1,052,632 x 88 B = 92.6 MB   (92.6 B/session: key 40 + record 48)
+//   total                          94.7 MB   (94.7 B/session)
+// Any capacity: 90 B x capacity / 0.95 = 94.7 B/session, plus at most one bucket (720 B) of
+// rounding. rte_hash took 142.2 B/session for the same (its buckets, 48-B key slots, free-slot
+// ring and 1/8 headroom, plus our 56-B records: tests/dpdk/reference_sessions.hpp).
+//
+// A slot number is stable only until the next create: a new session may displace existing
+// ones to their alternate buckets (a bounded cuckoo search, at most a few moves), and aging
+// frees slots. find_or_create_bulk returns slots valid on return for the whole burst; whoever
+// keeps a slot longer (the worker's Follow-Up reader) must check that the record is still the
+// one it means (live() and the record's contents).
 class session_table {
 public:
-    static constexpr uint32_t bulk_max = RTE_HASH_LOOKUP_BULK_MAX; // keys per find_or_create_bulk
+    static constexpr uint32_t bulk_max = 64; // keys per pipelined stage of find_or_create_bulk
+    static constexpr uint32_t ways = 8;      // slots per bucket
 
     bool init(unsigned worker, uint32_t capacity, std::string& error);
+    session_table() = default;
+    session_table(const session_table&) = delete;
+    session_table& operator=(const session_table&) = delete;
     ~session_table();
 
     // The session's slot, creating it when new. Returns -1 when no slot is free (the caller
@@ -136,32 +171,44 @@ public:
     int32_t find_or_create(const session_key& k, uint32_t max_for_ctx, uint64_t now_tsc,
                            bool& created) noexcept;
 
-    // find_or_create for a burst: n <= bulk_max keys, max_for_ctx[i] the limit for keys[i]'s
-    // context. slots[i] is keys[i]'s slot, or -1 where the context limit or a full table
-    // refused a new session. A key repeated within the burst gets the same slot each time and
-    // is created once. `created` = sessions created by this call, `table_full` = keys refused
-    // (both set, not added to). Existing sessions are found with one pipelined bulk lookup;
-    // their records are prefetched on return, so write them after doing other work if you can.
-    // Records of sessions created here are already in cache. Nothing in the records is
-    // written for existing sessions: the caller updates last_seen_tsc/track_sender_seq.
+    // find_or_create for a burst: max_for_ctx[i] the limit for keys[i]'s context. slots[i] is
+    // keys[i]'s slot, or -1 where the context limit or a full table refused a new session. A
+    // key repeated within the burst gets the same slot each time and is created once.
+    // `created` = sessions created by this call, `table_full` = keys refused (both set, not
+    // added to). Existing sessions are found in a pipeline of up to bulk_max keys (all hashed
+    // and their signature lines prefetched, then all signatures compared and the matching
+    // entries prefetched, then all keys compared), so the misses of a burst overlap; their
+    // records are in flight on return, so write them after doing other work if you can.
+    // New sessions are created after all lookups, in key order; their records are in cache.
+    // All slots are valid on return even when a create moved other entries. Nothing in the
+    // records is written for existing sessions: the caller updates last_seen_tsc/track_sender_seq.
     void find_or_create_bulk(const session_key* const keys[], uint32_t n,
                              const uint32_t max_for_ctx[], uint64_t now_tsc, int32_t slots[],
                              uint32_t& created, uint32_t& table_full) noexcept;
 
-    session& at(int32_t slot) noexcept { return entries_[slot]; }
-    const session& at(int32_t slot) const noexcept { return entries_[slot]; }
+    // The session's slot, or -1 (no create).
+    int32_t find(const session_key& k) const noexcept;
 
-    // Walks at most `budget` record slots (live or not) from where the last call stopped,
-    // wrapping, and removes the sessions idle for longer than their context's inactivity
-    // timeout or whose context is gone; returns how many were removed. The cost per call is
-    // bounded by `budget` (~5-11 cycles a slot) however sparse the table; a full pass takes
-    // slots() / budget calls, which must stay well inside the 2^51-cycle wrap of last_seen.
-    // With `control` (the workers' current table), records of the TWAMP-Control context
-    // `control_ctx` also end as soon as their control session has ended (control_table::holds).
+    session& at(int32_t slot) noexcept { return entries_[slot].s; }
+    const session& at(int32_t slot) const noexcept { return entries_[slot].s; }
+    const session_key& key_at(int32_t slot) const noexcept { return entries_[slot].key; }
+    // The slot holds a session (any: a slot kept across creates may hold another by now).
+    bool live(int32_t slot) const noexcept { return sigs_[slot] != 0; }
+
+    // Walks at most `budget` slots (live or not) from where the last call stopped, wrapping,
+    // and removes the sessions idle for longer than their context's inactivity timeout or
+    // whose context is gone; returns how many were removed. The cost per call is bounded by
+    // `budget` however sparse the table (the signatures are read in order, the entries only
+    // of live slots); a full pass takes slots() / budget calls, which must stay well inside
+    // the 2^51-cycle wrap of last_seen. With `control` (the workers' current table), records of
+    // the TWAMP-Control context `control_ctx` also end as soon as their control session has
+    // ended (control_table::holds). An entry displaced by a create during a pass may be
+    // walked twice or not at all in that pass (the next pass sees it).
     uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget,
                  const control_table* control = nullptr, uint16_t control_ctx = 0) noexcept;
 
-    // One slice of a session_query (at most `budget` record slots); true when complete.
+    // One slice of a session_query (at most `budget` slots); true when complete. (Like aging,
+    // a session displaced between slices may be missed or seen twice.)
     bool scan(session_query& q, uint32_t budget) noexcept;
 
     uint32_t active() const noexcept { return active_; }
@@ -169,20 +216,46 @@ public:
         return ctx < max_contexts ? per_ctx_[ctx] : 0;
     }
     uint32_t capacity() const noexcept { return capacity_; }
-    // Record slots (rte_hash entries): what one full aging pass walks.
+    // Slots (buckets x ways): what one full aging pass walks.
     uint32_t slots() const noexcept { return slots_; }
-    rte_hash* hash() const noexcept { return hash_; }
+    uint32_t buckets() const noexcept { return buckets_; }
+    // Bytes allocated (signatures + entries).
+    uint64_t memory_bytes() const noexcept {
+        return uint64_t{slots_} * (sizeof(uint16_t) + sizeof(session_entry));
+    }
+    // Entries moved by cuckoo displacement since init (for tests and benchmarks).
+    uint64_t displaced() const noexcept { return displaced_; }
+
+    // The hash and where it puts a key (public for tests that force collisions).
+    static uint32_t hash_of(const session_key& k) noexcept;
+    static uint16_t signature_of(uint32_t h) noexcept {
+        const auto s = static_cast<uint16_t>(h);
+        return s != 0 ? s : uint16_t{1};
+    }
+    uint32_t bucket_of(uint32_t h) const noexcept {
+        return static_cast<uint32_t>((uint64_t{h} * buckets_) >> 32);
+    }
+    uint32_t alt_bucket(uint32_t b, uint16_t sig) const noexcept {
+        const uint32_t t = static_cast<uint32_t>(
+                (uint64_t{static_cast<uint32_t>(sig * 0x9E3779B1u)} * buckets_) >> 32);
+        return t >= b ? t - b : t + buckets_ - b;
+    }
 
 private:
-    int32_t create(const session_key& k, uint64_t now_tsc, bool& created) noexcept;
+    int32_t find_in(uint32_t bucket, uint16_t sig, const session_key& k) const noexcept;
+    int32_t find_hashed(const session_key& k, uint32_t h) const noexcept;
+    int32_t insert(const session_key& k, uint32_t h, uint64_t now_tsc, bool& moved) noexcept;
+    int32_t make_room(uint32_t b1, uint32_t b2) noexcept;
     void remove(uint32_t slot) noexcept;
 
-    rte_hash* hash_ = nullptr;
-    session* entries_ = nullptr;
+    uint16_t* sigs_ = nullptr;
+    session_entry* entries_ = nullptr;
+    uint32_t buckets_ = 0;
     uint32_t capacity_ = 0;
     uint32_t slots_ = 0;
     uint32_t active_ = 0;
     uint32_t iter_ = 0;
+    uint64_t displaced_ = 0;
     uint32_t per_ctx_[max_contexts] = {};
 };
 

@@ -280,6 +280,10 @@ def main():
                 (st1["busy_cycles"] - st0["busy_cycles"]) / bp if bp else None,
             "tsc_hz": st1.get("tsc_hz"),
             "on_cpu_share": share}
+        if refl_q["count"] != r["received"] + r["loss"]:
+            result.setdefault("check_failures", []).append(
+                f"at 80 %: the reflector's histogram counted {refl_q['count']:.0f} replies, the "
+                f"generator received {r['received']} and lost {r['loss']}")
         rr = r["residence_ns"]
         log(f"at 80 % ({rate / 1e6:.4f} Mpps, {a.final_seconds} s): sent {r['sent']} received "
             f"{r['received']} loss {r['loss']} tx-refused {r['tx_refused']}")
@@ -320,12 +324,28 @@ def main():
             result["reflector_exit"] = m.group(0) if m else None
             if m:
                 log(m.group(0))
+                # Every frame the generator sent is a valid test packet: the reflector may only
+                # have failed to send replies into a full generator RX ring (tx_full).
+                e = re.search(r"rx (\d+), reflected (\d+) .*?, dropped (\d+)(?: \(([^)]*)\))?, "
+                              r"to-kernel (\d+)", m.group(0))
+                if e:
+                    rx, refl_n, dropped, reasons, tok = e.groups()
+                    other = [x for x in (reasons or "").split()
+                             if x and not x.startswith("tx_full=")]
+                    if other or int(tok) or int(rx) != int(refl_n) + int(dropped):
+                        result.setdefault("check_failures", []).append(
+                            f"reflector exit summary: {m.group(0)}: expected every frame "
+                            f"reflected or dropped as tx_full only, none to the kernel")
+            elif "error" not in result:
+                result.setdefault("check_failures", []).append("no reflector exit summary")
         cl.all()
         for p in (refl_prefix, gen_prefix):
             subprocess.run(["rm", "-rf", f"/var/run/dpdk/{p}"], check=False)
         result["elapsed_s"] = round(time.monotonic() - t_start, 1)
+        for f in result.get("check_failures", []):
+            log(f"load.sh: CHECK FAILED: {f}")
     print(json.dumps(result), flush=True)
-    return 1 if "error" in result else 0
+    return 1 if "error" in result or "check_failures" in result else 0
 
 
 if __name__ == "__main__":

@@ -250,6 +250,109 @@ frame_template build_template(const options& o, const rte_ether_addr& src_mac) {
     return t;
 }
 
+// Session s's packet into f (a copy of the template): source port, sequence number, T1 and
+// the UDP checksum from the session's base sum.
+void write_packet(const frame_template& t, uint8_t* f, unsigned s, uint16_t sport, uint32_t seq,
+                  uint64_t t1) noexcept {
+    uint8_t* udp = f + t.l4_off;
+    uint8_t* pay = udp + proto::udp_hdr_len;
+    proto::store_be16(udp, sport);
+    proto::store_be32(pay + proto::sender::seq, seq);
+    proto::store_be64(pay + proto::sender::timestamp, t1);
+    uint16_t sum = t.base_sum[s];
+    sum = proto::csum_add(sum, static_cast<uint16_t>(seq >> 16));
+    sum = proto::csum_add(sum, static_cast<uint16_t>(seq));
+    sum = proto::csum_add(sum, static_cast<uint16_t>(t1 >> 48));
+    sum = proto::csum_add(sum, static_cast<uint16_t>(t1 >> 32));
+    sum = proto::csum_add(sum, static_cast<uint16_t>(t1 >> 16));
+    sum = proto::csum_add(sum, static_cast<uint16_t>(t1));
+    const auto c = static_cast<uint16_t>(~sum);
+    proto::store_be16(udp + 6, c == 0 ? 0xffff : c);
+}
+
+// --self-test (no EAL, no device; a meson test): every mode's packets parse as the reflector
+// parses them, with the right ports and length and checksums that verify, over pseudo-random
+// sessions, sequence numbers and T1; the histogram's quantiles on known distributions.
+int self_test() {
+    int failures = 0;
+    auto check = [&](bool ok, const std::string& what) {
+        if (!ok) {
+            std::fprintf(stderr, "twamp-loadgen --self-test: FAIL: %s\n", what.c_str());
+            ++failures;
+        }
+    };
+    uint64_t x = 0x9e3779b97f4a7c15ULL; // xorshift64
+    auto rnd = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    const rte_ether_addr src{{0x02, 0, 0, 0, 0, 0x01}};
+    for (const char* mode : {"light4", "light6", "stamp4", "stamp6"}) {
+        options o;
+        o.mode = mode;
+        o.stamp = o.mode.starts_with("stamp");
+        o.v6 = o.mode.ends_with("6");
+        o.sessions = 1000;
+        o.src_port = 64000;
+        o.dst_port = 862;
+        o.dst_mac = rte_ether_addr{{0x02, 0, 0, 0, 0, 0x02}};
+        const frame_template t = build_template(o, src);
+        for (int i = 0; i < 20000; ++i) {
+            std::array<uint8_t, 128> f = t.bytes;
+            const auto s = static_cast<unsigned>(rnd() % o.sessions);
+            const auto seq = static_cast<uint32_t>(i < 4 ? (i & 1 ? 0xffffffffu : 0u) : rnd());
+            const uint64_t t1 = i < 4 ? (i & 2 ? ~uint64_t{0} : 0) : rnd();
+            write_packet(t, f.data(), s, static_cast<uint16_t>(o.src_port + s), seq, t1);
+            const proto::parsed_frame p = proto::parse_frame({f.data(), t.len});
+            const std::string at = std::string(mode) + " packet " + std::to_string(i);
+            check(p.kind == proto::frame_kind::udp && p.ip_version == (o.v6 ? 6 : 4) &&
+                          p.ttl == 255 && !p.fragment,
+                  at + ": not an unfragmented UDP packet with TTL 255");
+            check(p.src_port == o.src_port + s && p.dst_port == 862, at + ": ports");
+            check(p.payload_len() == (o.stamp ? 44 : 41), at + ": payload length");
+            const uint8_t* ip = f.data() + p.l3_off;
+            const uint16_t pseudo = o.v6 ? proto::udp_pseudo_sum_v6(ip, p.udp_len)
+                                         : proto::udp_pseudo_sum_v4(ip, p.udp_len);
+            check(proto::udp_checksum_ok(pseudo, f.data() + p.l4_off, p.udp_len),
+                  at + ": UDP checksum");
+            check(proto::load_be16(f.data() + p.l4_off + 6) ==
+                          proto::udp_checksum(pseudo, f.data() + p.l4_off, p.udp_len),
+                  at + ": UDP checksum differs from proto::udp_checksum");
+            check(o.v6 || proto::ipv4_header_checksum_ok(ip, 20), at + ": IPv4 header checksum");
+            const uint8_t* pay = f.data() + p.payload_off();
+            check(proto::load_be32(pay) == seq && proto::load_be64(pay + 4) == t1,
+                  at + ": sequence number or T1");
+            if (failures > 10) {
+                return 1;
+            }
+        }
+    }
+    histogram h;
+    for (uint64_t v = 1; v <= 1000; ++v) {
+        h.add(v);
+    }
+    auto near = [](uint64_t got, uint64_t want) {
+        return got >= want && static_cast<double>(got) <= static_cast<double>(want) * 1.016 + 1;
+    };
+    check(h.count() == 1000 && h.max() == 1000, "histogram count/max");
+    check(near(h.quantile(0.5), 500), "p50 of 1..1000: " + std::to_string(h.quantile(0.5)));
+    check(near(h.quantile(0.99), 990), "p99 of 1..1000: " + std::to_string(h.quantile(0.99)));
+    check(h.quantile(0.999) == 999, "p99.9 of 1..1000: " + std::to_string(h.quantile(0.999)));
+    histogram g;
+    for (int i = 0; i < 999; ++i) {
+        g.add(1500);
+    }
+    g.add(10'000'000);
+    check(near(g.quantile(0.5), 1500) && near(g.quantile(0.99), 1500), "p50/p99 of a spike");
+    check(g.quantile(0.9995) == 10'000'000, "the outlier is the p99.95");
+    histogram e;
+    check(e.quantile(0.5) == 0 && e.count() == 0, "empty histogram");
+    std::printf("twamp-loadgen --self-test: %s\n", failures ? "FAILED" : "passed");
+    return failures ? 1 : 0;
+}
+
 struct run_result {
     uint64_t run = 0;
     double rate = 0;
@@ -338,21 +441,7 @@ private:
             const unsigned s = next_session_;
             next_session_ = next_session_ + 1 == o_.sessions ? 0 : next_session_ + 1;
             const uint32_t seq = run_bits | (seq_[s]++ & seq_mask);
-            uint8_t* udp = f + t_.l4_off;
-            uint8_t* pay = udp + proto::udp_hdr_len;
-            const auto sport = static_cast<uint16_t>(o_.src_port + s);
-            proto::store_be16(udp, sport);
-            proto::store_be32(pay + proto::sender::seq, seq);
-            proto::store_be64(pay + proto::sender::timestamp, t1);
-            uint16_t sum = t_.base_sum[s];
-            sum = proto::csum_add(sum, static_cast<uint16_t>(seq >> 16));
-            sum = proto::csum_add(sum, static_cast<uint16_t>(seq));
-            sum = proto::csum_add(sum, static_cast<uint16_t>(t1 >> 48));
-            sum = proto::csum_add(sum, static_cast<uint16_t>(t1 >> 32));
-            sum = proto::csum_add(sum, static_cast<uint16_t>(t1 >> 16));
-            sum = proto::csum_add(sum, static_cast<uint16_t>(t1));
-            const auto c = static_cast<uint16_t>(~sum);
-            proto::store_be16(udp + 6, c == 0 ? 0xffff : c);
+            write_packet(t_, f, s, static_cast<uint16_t>(o_.src_port + s), seq, t1);
         }
         const uint16_t took = rte_eth_tx_burst(port_, 0, pkts, static_cast<uint16_t>(n));
         r.attempted += n;
@@ -614,6 +703,9 @@ options parse_args(int argc, char** argv) {
 } // namespace
 
 int main(int argc, char** argv) {
+    if (argc == 2 && std::strcmp(argv[1], "--self-test") == 0) {
+        return self_test();
+    }
     const int eal = rte_eal_init(argc, argv);
     if (eal < 0) {
         die("EAL init failed");

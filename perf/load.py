@@ -183,6 +183,7 @@ def main():
             if refl.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"dpdk-twamp did not start (see {refl_log})")
             time.sleep(0.1)
+        tel = bench.Telemetry(refl_prefix, time.monotonic() + 30)
         gen_cmd = ["taskset", "-c", "0", a.loadgen, "-l", "0", "--no-huge", "-m", "256",
                    "--no-pci", f"--file-prefix={gen_prefix}", EAL_NOTICE, "--vdev",
                    f"net_memif0,role=client,id=0,socket={sock},socket-abstract=no,"
@@ -196,7 +197,6 @@ def main():
         ready = g.line(30)
         if not ready.get("ready"):
             raise RuntimeError(f"twamp-loadgen: {ready}")
-        tel = bench.Telemetry(refl_prefix, time.monotonic() + 30)
         wtid = bench.worker_thread(refl.pid)
         result["commands"] = {
             "dpdk-twamp": f"ip netns exec NS dpdk-twamp -l 0-1 --no-huge -m 1024 --no-pci "
@@ -204,15 +204,24 @@ def main():
             "twamp-loadgen": " ".join(gen_cmd[:1] + ["-c", "0", "twamp-loadgen"] + gen_cmd[4:])}
 
         def trial(rate, what):
+            st0 = tel("/twamp/stats")
             r = g.run(rate, a.trial_seconds)
+            st1 = tel("/twamp/stats")
+            # The reflector's side of the same trial: what it received, and the replies it
+            # could not send because the generator's RX ring was full (tx_full).
+            r["reflector_rx"] = st1["rx_packets"] - st0["rx_packets"]
+            r["reflector_tx_full"] = st1["drops"]["tx_full"] - st0["drops"]["tx_full"]
+            r["reflector_dropped"] = st1["dropped_packets"] - st0["dropped_packets"]
             ok, why = passes(r, rate, a.trial_seconds) if rate else (None, "")
             r["passed"], r["why"], r["what"] = ok, why, what
             result["trials"].append({k: r[k] for k in (
                 "what", "rate_pps", "attempted", "sent", "tx_refused", "received", "loss",
-                "invalid", "sent_pps", "passed", "why")})
-            log(f"  {what:<10} rate {rate / 1e6:8.4f} Mpps: sent {r['sent']:>10} "
-                f"({r['sent_pps'] / 1e6:.4f} Mpps) tx-refused {r['tx_refused']:>9} "
-                f"received {r['received']:>10} loss {r['loss']:>6} invalid {r['invalid']}"
+                "invalid", "sent_pps", "reflector_rx", "reflector_tx_full", "reflector_dropped",
+                "passed", "why")})
+            log(f"  {what:<8} {rate / 1e6:7.4f} Mpps: sent {r['sent']:>9} "
+                f"({r['sent_pps'] / 1e6:.4f} Mpps) tx-refused {r['tx_refused']:>8} "
+                f"received {r['received']:>9} loss {r['loss']:>4} "
+                f"(reflector tx_full {r['reflector_tx_full']})"
                 + ("" if ok is None else ("  pass" if ok else f"  FAIL: {why}")))
             return ok, r
 
@@ -238,12 +247,20 @@ def main():
                 else:
                     hi = mid
             found = lo
-        for attempt in range(3):
+        confirmed = False
+        for attempt in range(4):
             if found <= 0 or all(trial(found, "confirm")[0] for _ in range(a.confirm)):
+                confirmed = found > 0
                 break
-            found *= 0.95
+            if attempt < 3:
+                found *= 0.95
         result["zero_loss_pps"] = found
-        log(f"zero-loss throughput: {found / 1e6:.4f} Mpps "
+        result["zero_loss_confirmed"] = confirmed
+        if found <= 0:
+            raise RuntimeError(f"no trial passed down to {result['trials'][-1]['rate_pps']} pps "
+                               f"(flat out: {top / 1e6:.4f} Mpps sent): no zero-loss rate")
+        log(f"zero-loss throughput: {found / 1e6:.4f} Mpps"
+            f"{'' if confirmed else ' (NOT confirmed: its last confirmation failed)'} "
             f"(flat out: {top / 1e6:.4f} Mpps sent)")
 
         # At 80 %: replies' residence, the reflector's histogram and busy cycles, CPU shares.
@@ -274,6 +291,8 @@ def main():
             "rate_pps": rate, "seconds": a.final_seconds, "sent": r["sent"],
             "received": r["received"], "loss": r["loss"], "tx_refused": r["tx_refused"],
             "invalid": r["invalid"], "passed": ok, "why": why,
+            "reflector_rx": st1["rx_packets"] - st0["rx_packets"],
+            "reflector_tx_full": st1["drops"]["tx_full"] - st0["drops"]["tx_full"],
             "residence_replies_ns": r["residence_ns"], "rtt_replies_ns": r["rtt_ns"],
             "residence_reflector_ns_bucket_bounds": refl_q,
             "reflector_busy_cycles_per_packet":

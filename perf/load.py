@@ -337,7 +337,10 @@ def main():
                 pass
             cl.stop(gen, signal.SIGINT, 5)
         if refl is not None:
-            cl.stop(refl, signal.SIGINT, 15)
+            t_stop = time.monotonic()
+            cl.stop(refl, signal.SIGINT, 30)
+            result["reflector_stop_s"] = round(time.monotonic() - t_stop, 1)
+            result["reflector_exit_code"] = refl.returncode
             text = open(refl_log, errors="replace").read()
             m = re.search(r"^dpdk-twamp: stopped: .*$", text, re.M)
             result["reflector_exit"] = m.group(0) if m else None
@@ -356,7 +359,9 @@ def main():
                             f"reflector exit summary: {m.group(0)}: expected every frame "
                             f"reflected or dropped as tx_full only, none to the kernel")
             elif "error" not in result:
-                result.setdefault("check_failures", []).append("no reflector exit summary")
+                result.setdefault("check_failures", []).append(
+                    f"no reflector exit summary (exit code {refl.returncode} after "
+                    f"{result['reflector_stop_s']} s; log: {text[-300:]!r})")
         cl.all()
         for p in (refl_prefix, gen_prefix):
             subprocess.run(["rm", "-rf", f"/var/run/dpdk/{p}"], check=False)

@@ -25,6 +25,8 @@ its own --file-prefix, whose runtime directory is removed at the end).
    reflector's busy TSC cycles per packet (/twamp/stats), and each thread's on-CPU share
    (utime + stime from /proc/PID/task/TID/stat over the run): the reflector's worker, its main
    thread, the generator.
+4. With --sweep RATES: the replies' residence at each of those rates (one trial each; above the
+   zero-loss rate too), to see how it depends on the load.
 Prints a line per trial and the results; the last line is one JSON object with everything.
 """
 import argparse
@@ -136,6 +138,9 @@ def main():
     ap.add_argument("--confirm", type=int)
     ap.add_argument("--final-seconds", type=float)
     ap.add_argument("--rsize", type=int, default=12, help="memif log2 ring size (default 12)")
+    ap.add_argument("--sweep", default="",
+                    help="after the 80 %% run, the residence at these rates too (pps, "
+                         "comma-separated, --trial-seconds each), e.g. 1000,10000,100000")
     ap.add_argument("--budget", type=float, default=200,
                     help="seconds for the search; then it stops where it is (default 200)")
     a = ap.parse_args()
@@ -318,6 +323,20 @@ def main():
         log(f"  reflector busy TSC cycles/packet: {cpp:.1f}" if cpp else "  busy cycles: -")
         log("  on-CPU share: " + ", ".join(
             f"{k} {v:.2f}" if v is not None else f"{k} -" for k, v in share.items()))
+        if a.sweep:
+            # Residence against the rate: how a burst's cost depends on how often it comes.
+            result["sweep"] = []
+            log("residence by rate (replies' T3 - T2, ns):")
+            for rate_s in a.sweep.split(","):
+                sw_rate = float(rate_s)
+                sr = g.run(sw_rate, a.trial_seconds)
+                q = sr["residence_ns"]
+                result["sweep"].append({"rate_pps": sw_rate, "sent": sr["sent"],
+                                        "tx_refused": sr["tx_refused"], "loss": sr["loss"],
+                                        "residence_ns": q})
+                log(f"  {sw_rate / 1e6:8.4f} Mpps: sent {sr['sent']:>9} tx-refused "
+                    f"{sr['tx_refused']:>8} loss {sr['loss']:>4}: p50 {q['p50']}, p99 "
+                    f"{q['p99']}, p99.9 {q['p99.9']}, max {q['max']}")
     except KeyboardInterrupt:
         log("load.sh: interrupted")
         result["error"] = "interrupted"

@@ -8,7 +8,7 @@
 #
 #   sudo perf/load.sh [--quick] [--mode light4|light6|stamp4|stamp6] [--sessions N]
 #                     [--stateful] [--trial-seconds S] [--steps N] [--confirm N]
-#                     [--final-seconds S] [--rsize LOG2] [--budget S]
+#                     [--final-seconds S] [--rsize LOG2] [--sweep PPS,PPS,...] [--budget S]
 #
 # --quick: 2 s trials, 6 steps, 5 s at 80 % (about a minute; never more than ~4 min). CPUs:
 # dpdk-twamp -l 0-1 (its worker on CPU 1), the generator on CPU 0. Needs root, curl, taskset,

@@ -10,7 +10,8 @@
 //     TSC mapped to CLOCK_REALTIME, UDP checksum always set (incrementally per packet);
 //   - pacing: the packets due since the start at --rate are sent in bursts of up to --burst as
 //     the TSC says they are due (rate 0: as fast as the port takes them); a run is bounded in
-//     time (--seconds) AND in count (--count, default rate x seconds);
+//     time (--seconds) AND in count (--count, default rate x seconds; then the time bound is
+//     5 % longer, for a generator preempted near the end to send what was already due);
 //   - TX drops: packets rte_eth_tx_burst refused (on memif: the reflector's ring is full) are
 //     freed and counted apart (`tx_refused`); `loss` = sent - received of the packets the
 //     port took;
@@ -389,11 +390,17 @@ public:
         next_session_ = 0;
         const uint64_t hz = clock_.hz;
         const uint64_t start = rte_rdtsc();
-        const uint64_t end = start + static_cast<uint64_t>(r.seconds * static_cast<double>(hz));
         uint64_t limit = r.count_limit;
-        if (limit == 0) {
-            limit = r.rate > 0 ? static_cast<uint64_t>(r.rate * r.seconds) : UINT64_MAX;
+        double seconds = r.seconds;
+        if (limit == 0 && r.rate > 0) {
+            // The count is the schedule's: a generator preempted near the end may finish the
+            // packets already due within 5 % more time (as it catches up all along).
+            limit = static_cast<uint64_t>(r.rate * r.seconds);
+            seconds *= 1.05;
+        } else if (limit == 0) {
+            limit = UINT64_MAX;
         }
+        const uint64_t end = start + static_cast<uint64_t>(seconds * static_cast<double>(hz));
         // Due packets at time t: (t - start) * rate / hz, in exact integer arithmetic.
         const auto rate_milli = static_cast<uint64_t>(r.rate * 1000.0);
         rte_mbuf* pkts[max_burst];

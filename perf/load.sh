@@ -10,7 +10,9 @@
 #                     [--stateful] [--trial-seconds S] [--steps N] [--confirm N]
 #                     [--final-seconds S] [--rsize LOG2] [--sweep PPS,PPS,...] [--budget S]
 #
-# --quick: 2 s trials, 6 steps, 5 s at 80 % (about a minute; never more than ~4 min). CPUs:
+# --quick: 2 s trials, 6 steps, 1 confirmation, 5 s at 80 % (about 30 s; 4 min at worst);
+# default: 4 s trials, 8 steps, 2 confirmations, 10 s at 80 % (about 1.5 min). The search stops
+# after --budget seconds (200) wherever it is; 600 s end everything. CPUs:
 # dpdk-twamp -l 0-1 (its worker on CPU 1), the generator on CPU 0. Needs root, curl, taskset,
 # ip. Builds dpdk-twamp and twamp-loadgen in build/ (BUILD=dir for another build directory)
 # and runs copies, so a rebuild during the run changes nothing.

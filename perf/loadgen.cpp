@@ -38,7 +38,6 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cinttypes>
 #include <csignal>
 #include <cstdint>
 #include <cstdio>

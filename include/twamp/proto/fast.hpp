@@ -310,20 +310,34 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     std::memcpy(&sender_seq_n, pl + sender::seq, 4);
     const uint32_t seq_n =
             params.stateful ? fast_detail::nat32(params.reflector_seq) : sender_seq_n;
-    info.sender_seq = fast_detail::nat32(sender_seq_n);
-    info.ssid = fast_detail::nat16(ssid_n);
+    // Everything still needed from the arguments, read before the first store into the frame:
+    // a store through uint8_t* may alias anything, and would make the compiler read them again.
+    const uint8_t* const our_mac = params.our_mac;
+    const int8_t dscp = policy.dscp;
+    const bool offload = params.l4_cksum_offload;
+    const bool stateful = params.stateful;
+    const uint8_t ttl = pf.ttl;
+    pending_reply r;
+    r.len = pf.l3_end();
+    r.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
+    r.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
+    r.format = fmt;
+    r.stamp_short = false;
+    r.ts_out_off = 0;
+    r.offloaded = offload;
+    r.partial = 0;
 
     // L2: back to the sender, from us; the tag stays.
-    uint8_t dst_mac[6];
-    std::memcpy(dst_mac, frame, 6);
-    std::memcpy(frame, frame + 6, 6);
-    std::memcpy(frame + 6, params.our_mac ? params.our_mac : dst_mac, 6);
+    uint8_t src_mac[6];
+    std::memcpy(src_mac, frame + 6, 6);
+    std::memcpy(frame + 6, our_mac ? our_mac : frame, 6); // no overlap
+    std::memcpy(frame, src_mac, 6);
 
     // L3: addresses swapped, TTL / Hop Limit 255, DS field per context.
     if (v4) {
         const uint16_t hc = fast_detail::be16(ip + 10);
         const uint8_t tos = ip[1];
-        const uint8_t ds = fast_detail::ds_field(policy.dscp, tos);
+        const uint8_t ds = fast_detail::ds_field(dscp, tos);
         ip[1] = ds;
         ip[8] = 255;
         const uint64_t sw = std::rotr(a0, 32);
@@ -332,11 +346,11 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         // 0 (version/IHL 0x45, DS), 2 (Total Length, unchanged: ~w2 + w2 = 0xffff) and 8 (TTL
         // to 255, Protocol kept: ~w8 + n8 = 0xffff + 0xff00 - TTL * 256).
         const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + (0xffffu - tos) + ds + 0xffffu +
-                           (0xffffu + 0xff00u - (uint32_t{pf.ttl} << 8));
+                           (0xffffu + 0xff00u - (uint32_t{ttl} << 8));
         fast_detail::put16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);
-        const uint8_t tc = fast_detail::ds_field(policy.dscp, static_cast<uint8_t>(w0 >> 20));
+        const uint8_t tc = fast_detail::ds_field(dscp, static_cast<uint8_t>(w0 >> 20));
         w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
         store_be32(ip, w0);
         ip[7] = 255;
@@ -352,7 +366,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     std::memcpy(udp, &sp, 4);
 
     // Test packet: ours in front, the sender's 14 octets at 24..37.
-    if (params.stateful) {
+    if (stateful) {
         std::memcpy(pl + reflector::seq, &seq_n, 4);
     }
     std::memset(pl + reflector::timestamp, 0, 8); // T3: reflect_finish()
@@ -367,31 +381,26 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     std::memcpy(pl + reflector::sender_seq + 6, &sf_hi, 8);
     pl[reflector::mbz2] = 0;
     pl[reflector::mbz2 + 1] = 0;
-    pl[reflector::sender_ttl] = pf.ttl;
+    pl[reflector::sender_ttl] = ttl;
     if (stamp) {
         std::memset(pl + reflector::stamp_mbz3, 0, 3);
     }
 
-    out.ts_out_off = 0;
-    out.len = pf.l3_end();
-    out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
-    out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
-    out.format = fmt;
-    out.stamp_short = false;
-    if (params.l4_cksum_offload) {
+    info.sender_seq = fast_detail::nat32(sender_seq_n);
+    info.ssid = fast_detail::nat16(ssid_n);
+    if (offload) {
         // The device sums the datagram: the field holds the pseudo-header's sum.
         fast_detail::put16(udp + 6, csum_fold_native(pseudo));
-        out.partial = 0;
-        out.offloaded = true;
+        out = r;
         return drop_reason::none;
     }
-    out.offloaded = false;
     // The reply's sum but T3, from registers: pseudo-header, UDP header but its checksum, the
     // sender's 14 octets, and our fields and what stays, as the native values just stored.
     acc = csum_acc(acc, t2_n);
-    acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(pf.ttl, octet41));
+    acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(ttl, octet41));
     acc = csum_acc(acc, tail);
-    out.partial = csum_fold_native(acc);
+    r.partial = csum_fold_native(acc);
+    out = r;
     return drop_reason::none;
 }
 
@@ -403,8 +412,8 @@ inline void fast_set_seq(uint8_t* frame, pending_reply& r, uint32_t seq) noexcep
     const uint32_t seq_n = fast_detail::nat32(seq);
     std::memcpy(p, &seq_n, 4);
     if (!r.offloaded) {
-        r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~(old >> 16)) +
-                                static_cast<uint16_t>(~old) + (seq >> 16) + (seq & 0xffff));
+        // 32-bit numbers: the fold makes them the sums of their 16-bit halves.
+        r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint32_t>(~old) + seq);
     }
 }
 

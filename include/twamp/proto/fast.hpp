@@ -58,11 +58,11 @@ struct fast_info {
 [[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
                                               parsed_frame& pf) noexcept;
 
-// For a frame fast_parse() accepted (`cap`: the buffer's capacity, at least the frame): checks
-// it as check_test_packet() does (params.ipv4_checksum_verified / l4_checksum_verified: the
-// NIC verified) and rewrites it into the reply as reflect_prepare_into() does, leaving T3 and
-// the final checksum fold to reflect_finish() (the same pending_reply in `out`, TX checksum
-// offload included). Returns
+// For a frame fast_parse() accepted, or any UDP frame parse_frame() parsed (`cap`: the buffer's
+// capacity, at least the frame): checks it as check_test_packet() does (the params' checksum
+// flags: the NIC verified) and rewrites it into the reply as reflect_prepare_into() does,
+// leaving T3 and the final checksum fold to reflect_finish() (the same pending_reply in `out`, TX
+// checksum offload included). Returns
 //   drop_reason::none  the reply is prepared; `info` holds the request's fields;
 //   a drop reason      the one the general path gives; the frame is untouched;
 //   fast_general       outside the fast shape; the frame is untouched.
@@ -200,7 +200,10 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
                  !(policy.symmetrical_size && len > reflector::twamp_len))) {
         return fast_general;
     }
-    if (pf.l3_end() > cap) {
+    // Also safe on any parse_frame() result: IPv4 options (removed in the reply) are the
+    // general path's.
+    if (pf.kind != frame_kind::udp || pf.l3_end() > cap ||
+        (pf.ip_version == 4 && pf.l3_hdr_len != ipv4_min_hdr_len)) {
         return fast_general;
     }
     uint8_t* ip = frame + pf.l3_off;

@@ -307,6 +307,26 @@ TEST(fast_parse, ethernet_padding_trimmed_in_reply) {
     EXPECT_EQ(d.fast, drop_reason::none);
 }
 
+// fast_reflect on parse_frame's result for what fast_parse leaves alone: two tags are only L2
+// (the reply is the same, octet for octet), IPv4 options are the general path's.
+TEST(fast_reflect, on_parse_frame_results) {
+    fast_case c;
+    c.spec = twamp41(4);
+    c.spec.vlans = {{0x88a8, 10}, {0x8100, 20}};
+    twamp::fuzz::fast_diff d = run(c);
+    EXPECT_EQ(d.mismatch, nullptr) << d.mismatch;
+    EXPECT_FALSE(d.parsed);
+    EXPECT_EQ(d.fast, drop_reason::none);
+    c.spec = stamp44(4);
+    c.policy = stamp_policy();
+    c.spec.ip_options = {1, 1, 1, 1};
+    d = run(c);
+    EXPECT_EQ(d.mismatch, nullptr) << d.mismatch;
+    EXPECT_FALSE(d.parsed);
+    EXPECT_EQ(d.general, drop_reason::none);
+    EXPECT_EQ(d.fast, tp::fast_general);
+}
+
 // Every field of parsed_frame, for each accepted shape, as parse_frame fills it.
 TEST(fast_parse, fields_as_parse_frame) {
     for (int v : {4, 6}) {

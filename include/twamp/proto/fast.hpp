@@ -15,8 +15,9 @@
 //
 // The common shape: Ethernet, untagged or one 802.1Q tag; IPv4 with IHL 5, not a fragment, or
 // IPv6 with Next Header UDP (no extension headers); UDP filling the IP payload; then
-//   - TWAMP Light: a payload of exactly 41 octets (the reply base: no growth, no padding to
-//     move), or of 41 or more with RFC 6038 symmetrical size (the padding stays in place);
+//   - TWAMP Light: a payload of 41 octets or more (the reply base: no growth); the sender's
+//     padding comes back as reflect.cpp returns it (moved to octet 41, or in place with RFC
+//     6038 symmetrical size);
 //   - STAMP: exactly the 44-octet base (no TLVs, not a short TWAMP Light request).
 //
 // One contract differs from the general path's in what it tolerates, not in what it answers:
@@ -194,10 +195,8 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
              const reflect_params& params, pending_reply& out, fast_info& info) noexcept {
     const bool stamp = policy.mode == test_mode::stamp;
     const uint16_t len = pf.payload_len();
-    // The shape: no growth, no padding to move, no TLVs (see the top of this file).
-    if (stamp ? len != sender::stamp_len
-              : (len != reflector::twamp_len &&
-                 !(policy.symmetrical_size && len > reflector::twamp_len))) {
+    // The shape: no growth, no TLVs (see the top of this file).
+    if (stamp ? len != sender::stamp_len : len < reflector::twamp_len) {
         return fast_general;
     }
     // Also safe on any parse_frame() result: IPv4 options (removed in the reply) are the
@@ -267,15 +266,32 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     if (stamp) {
         std::memcpy(&ssid_n, pl + sender::ssid, 2);
     }
-    const uint8_t octet41 = !stamp && len > reflector::twamp_len ? pl[reflector::twamp_len] : 0;
-    uint64_t tail = 0; // octets 42..len-1 (symmetrical size only), unchanged in the reply
-    if (!stamp && len > reflector::twamp_len + 1) [[unlikely]] {
+    // A TWAMP request longer than the 41-octet base: with RFC 6038 symmetrical size its padding
+    // (from octet 41) stays; without, RFC 5357 §4.2.1 re-uses the sender's padding (octets
+    // 14..) from octet 41 on, its last 27 octets dropped: a move by 27 octets (reflect.cpp).
+    const bool longer = !stamp && len > reflector::twamp_len;
+    const bool move = longer && !policy.symmetrical_size;
+    const uint8_t octet41 = longer && !move ? pl[reflector::twamp_len] : 0;
+    uint64_t tail = 0; // symmetrical size: octets 42..len-1, unchanged in the reply
+    if (longer && !move && len > reflector::twamp_len + 1) [[unlikely]] {
         tail = csum_partial(pl + reflector::twamp_len + 1, len - reflector::twamp_len - 1);
     }
+    // Padding moved: `moved` sums the octets that move (14..len-28, from an even offset),
+    // `cut` the 27 that are dropped (len-27..len-1, in their lanes), when needed.
+    uint64_t moved = 0;
+    const auto cut_sum = [&]() noexcept {
+        const std::size_t at = len - 27u;
+        const uint64_t c = csum_partial(pl + at, 27);
+        // From an odd offset the octets sit in the other half of their lanes (RFC 1071 §2(B)).
+        return (at & 1) ? uint64_t{__builtin_bswap16(csum_fold64(c))} : c;
+    };
     if (csum_raw == 0) {
         // RFC 768 lets IPv4 senders omit the checksum; IPv6 only where the context allows it.
         if (!v4 && !policy.allow_ipv6_zero_checksum) {
             return drop_reason::udp_zero_checksum;
+        }
+        if (move && !params.l4_cksum_offload) [[unlikely]] {
+            moved = csum_partial(pl + sender::ssid, len - reflector::twamp_len);
         }
     } else if (!params.l4_checksum_verified) {
         uint64_t v = csum_acc(acc, csum_raw);
@@ -283,13 +299,21 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
             v = csum_partial(pl + sender::ssid, sender::stamp_len - sender::ssid, v);
         } else if (len == reflector::twamp_len) {
             v = csum_partial(pl + sender::ssid, reflector::twamp_len - sender::ssid, v);
-        } else {
+        } else if (!move) {
             v = csum_partial(pl + sender::ssid, reflector::twamp_len + 1 - sender::ssid, v);
             v = csum_acc(v, tail);
+        } else {
+            moved = csum_partial(pl + sender::ssid, len - reflector::twamp_len);
+            v = csum_acc(csum_acc(v, moved), cut_sum());
         }
         if (csum_fold_native(v) != 0xffff) {
             return drop_reason::udp_bad_checksum;
         }
+    } else if (move && !params.l4_cksum_offload) {
+        // Verified by the NIC: the whole datagram sums to zero, so the padding (14..len-1) is
+        // minus everything else, and what moves is that minus the dropped octets: no loop
+        // over the padding. (~x is -x in the unfolded one's-complement sum.)
+        moved = ~csum_acc(csum_acc(acc, csum_raw), cut_sum());
     }
     // (test_truncated cannot happen: the shape has 41 octets or more.)
 
@@ -368,7 +392,11 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
                                                                    : std::rotl(ports, 16);
     std::memcpy(udp, &sp, 4);
 
-    // Test packet: ours in front, the sender's 14 octets at 24..37.
+    // Test packet: the sender's padding to octet 41 first (its octets 14.. are rewritten
+    // below), then ours in front, the sender's 14 octets at 24..37.
+    if (move) {
+        std::memmove(pl + reflector::twamp_len, pl + sender::ssid, len - reflector::twamp_len);
+    }
     if (stateful) {
         std::memcpy(pl + reflector::seq, &seq_n, 4);
     }
@@ -402,6 +430,8 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     acc = csum_acc(acc, t2_n);
     acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(ttl, octet41));
     acc = csum_acc(acc, tail);
+    // The moved padding, 27 octets on (an odd count): in the other half of its lanes.
+    acc = csum_acc(acc, move ? __builtin_bswap16(csum_fold64(moved)) : 0);
     r.partial = csum_fold_native(acc);
     out = r;
     return drop_reason::none;

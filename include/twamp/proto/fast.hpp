@@ -272,10 +272,12 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     const bool longer = !stamp && len > reflector::twamp_len;
     const bool move = longer && !policy.symmetrical_size;
     const uint8_t octet41 = longer && !move ? pl[reflector::twamp_len] : 0;
-    uint64_t tail = 0; // symmetrical size: octets 42..len-1, unchanged in the reply
-    if (longer && !move && len > reflector::twamp_len + 1) [[unlikely]] {
-        tail = csum_partial(pl + reflector::twamp_len + 1, len - reflector::twamp_len - 1);
-    }
+    // Symmetrical size: the sum of octets 42..len-1, unchanged in the reply, when needed.
+    const bool has_tail = longer && !move && len > reflector::twamp_len + 1;
+    uint64_t tail = 0;
+    const auto tail_sum = [&]() noexcept {
+        return csum_partial(pl + reflector::twamp_len + 1, len - reflector::twamp_len - 1);
+    };
     // Padding moved: `moved` sums the octets that move (14..len-28, from an even offset),
     // `cut` the 27 that are dropped (len-27..len-1, in their lanes), when needed.
     uint64_t moved = 0;
@@ -293,6 +295,9 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         if (move && !params.l4_cksum_offload) [[unlikely]] {
             moved = csum_partial(pl + sender::ssid, len - reflector::twamp_len);
         }
+        if (has_tail && !params.l4_cksum_offload) [[unlikely]] {
+            tail = tail_sum();
+        }
     } else if (!params.l4_checksum_verified) {
         uint64_t v = csum_acc(acc, csum_raw);
         if (stamp) {
@@ -301,7 +306,10 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
             v = csum_partial(pl + sender::ssid, reflector::twamp_len - sender::ssid, v);
         } else if (!move) {
             v = csum_partial(pl + sender::ssid, reflector::twamp_len + 1 - sender::ssid, v);
-            v = csum_acc(v, tail);
+            if (has_tail) {
+                tail = tail_sum();
+                v = csum_acc(v, tail);
+            }
         } else {
             moved = csum_partial(pl + sender::ssid, len - reflector::twamp_len);
             v = csum_acc(csum_acc(v, moved), cut_sum());
@@ -314,6 +322,10 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         // minus everything else, and what moves is that minus the dropped octets: no loop
         // over the padding. (~x is -x in the unfolded one's-complement sum.)
         moved = ~csum_acc(csum_acc(acc, csum_raw), cut_sum());
+    } else if (has_tail && !params.l4_cksum_offload) {
+        // The same for the padding that stays: minus everything else (octets 14..41 summed).
+        tail = ~csum_acc(csum_acc(acc, csum_raw),
+                         csum_partial(pl + sender::ssid, reflector::twamp_len + 1 - sender::ssid));
     }
     // (test_truncated cannot happen: the shape has 41 octets or more.)
 

@@ -203,8 +203,10 @@ def fast_seeds():
         "twamp_v4_padding_43_offload": fast_header(V4_VERIFIED | L4_VERIFIED, f6=OFFLOAD)
         + bytes(vlan(v4(twamp_payload(23, length=43)), 7)),
         "stamp_v4_tlvs": fast_header(STAMP) + bytes(v4(stamp_payload(17, 2, tlv(1, bytes(8))))),
-        "twamp_v4_options": fast_header() + bytes(v4(twamp_payload(18), options=b"\x01\x01\x01\x01")),
-        "twamp_v4_qinq": fast_header() + bytes(vlan(v4(twamp_payload(19)), 10, 20, outer_ad=True)),
+        "twamp_v4_options": fast_header()
+        + bytes(v4(twamp_payload(18), options=b"\x01\x01\x01\x01")),
+        "twamp_v4_qinq": fast_header()
+        + bytes(vlan(v4(twamp_payload(19)), 10, 20, outer_ad=True)),
         "twamp_v4_eth_padding": fast_header() + bytes(v4(twamp_payload(20))) + bytes(12),
     }
 

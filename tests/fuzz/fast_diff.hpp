@@ -5,7 +5,8 @@
 //   general: parse_frame, check_test_packet, reflect_prepare_into, reflect_finish
 //   fast:    fast_parse, fast_reflect, [fast_set_seq], reflect_finish
 // and what must hold:
-//   - fast_parse accepted => its parsed_frame equals parse_frame's field by field;
+//   - fast_parse accepted => its parsed_frame equals parse_frame's field by field (when it did
+//     not but parse_frame found UDP, fast_reflect runs on parse_frame's result);
 //   - fast_reflect returned fast_general or a drop => its buffer is untouched;
 //   - otherwise the reason is the general path's, and for a reply every octet of the buffer,
 //     every pending_reply field and the request's sequence number and SSID are equal.
@@ -100,9 +101,13 @@ inline fast_diff run_fast_diff(const std::vector<uint8_t>& buf, std::size_t fram
     d.parsed =
             frame_len <= 0xffff && tp::fast_parse(f.data(), static_cast<uint16_t>(frame_len), pf_f);
     if (!d.parsed) {
-        return d;
-    }
-    if (!same_pf(pf_f, pf_g)) {
+        // fast_reflect takes any UDP frame parse_frame parsed too (two tags, 802.1ad, ...):
+        // the same comparison on those.
+        if (!d.general_udp || frame_len > 0xffff) {
+            return d;
+        }
+        pf_f = pf_g;
+    } else if (!same_pf(pf_f, pf_g)) {
         d.mismatch = "fast_parse: parsed_frame differs from parse_frame's";
         return d;
     }

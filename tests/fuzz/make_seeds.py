@@ -192,12 +192,21 @@ def fast_seeds():
         "stamp_v4_bad_source": fast_header(STAMP) + bytes(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(
             src="127.0.0.1", dst=V4_OURS) / UDP(sport=50000, dport=862) / stamp_payload(13, 1)),
         "twamp_v6_port_zero": fast_header() + bytes(v6(twamp_payload(14), sport=0)),
-        # Not the fast shape: growth, padding to move, TLVs, options, two tags, Ethernet padding.
+        # Not the fast shape: growth, TLVs, options, two tags, Ethernet padding.
         "twamp_v4_short": fast_header() + bytes(v4(twamp_payload(15, length=14))),
+        # Longer TWAMP Light: the padding moved to octet 41 (fast path too), checksum checked in
+        # software, by the NIC, absent, or offloaded on TX.
         "twamp_v4_padding_100": fast_header() + bytes(v4(twamp_payload(16, length=100))),
+        "twamp_v6_padding_69_nic": fast_header(L4_VERIFIED) + bytes(v6(twamp_payload(21, 69))),
+        "twamp_v4_padding_1400_csum0": fast_header(STATEFUL, f6=SET_SEQ)
+        + bytes(zero_udp_checksum(v4(twamp_payload(22, length=1400)))),
+        "twamp_v4_padding_43_offload": fast_header(V4_VERIFIED | L4_VERIFIED, f6=OFFLOAD)
+        + bytes(vlan(v4(twamp_payload(23, length=43)), 7)),
         "stamp_v4_tlvs": fast_header(STAMP) + bytes(v4(stamp_payload(17, 2, tlv(1, bytes(8))))),
-        "twamp_v4_options": fast_header() + bytes(v4(twamp_payload(18), options=b"\x01\x01\x01\x01")),
-        "twamp_v4_qinq": fast_header() + bytes(vlan(v4(twamp_payload(19)), 10, 20, outer_ad=True)),
+        "twamp_v4_options": fast_header()
+        + bytes(v4(twamp_payload(18), options=b"\x01\x01\x01\x01")),
+        "twamp_v4_qinq": fast_header()
+        + bytes(vlan(v4(twamp_payload(19)), 10, 20, outer_ad=True)),
         "twamp_v4_eth_padding": fast_header() + bytes(v4(twamp_payload(20))) + bytes(12),
     }
 

@@ -15,8 +15,9 @@
 //
 // The common shape: Ethernet, untagged or one 802.1Q tag; IPv4 with IHL 5, not a fragment, or
 // IPv6 with Next Header UDP (no extension headers); UDP filling the IP payload; then
-//   - TWAMP Light: a payload of exactly 41 octets (the reply base: no growth, no padding to
-//     move), or of 41 or more with RFC 6038 symmetrical size (the padding stays in place);
+//   - TWAMP Light: a payload of 41 octets or more (the reply base: no growth); the sender's
+//     padding comes back as reflect.cpp returns it (moved to octet 41, or in place with RFC
+//     6038 symmetrical size);
 //   - STAMP: exactly the 44-octet base (no TLVs, not a short TWAMP Light request).
 //
 // One contract differs from the general path's in what it tolerates, not in what it answers:
@@ -58,11 +59,11 @@ struct fast_info {
 [[gnu::always_inline]] inline bool fast_parse(const uint8_t* frame, uint16_t len,
                                               parsed_frame& pf) noexcept;
 
-// For a frame fast_parse() accepted (`cap`: the buffer's capacity, at least the frame): checks
-// it as check_test_packet() does (params.ipv4_checksum_verified / l4_checksum_verified: the
-// NIC verified) and rewrites it into the reply as reflect_prepare_into() does, leaving T3 and
-// the final checksum fold to reflect_finish() (the same pending_reply in `out`, TX checksum
-// offload included). Returns
+// For a frame fast_parse() accepted, or any UDP frame parse_frame() parsed (`cap`: the buffer's
+// capacity, at least the frame): checks it as check_test_packet() does (the params' checksum
+// flags: the NIC verified) and rewrites it into the reply as reflect_prepare_into() does,
+// leaving T3 and the final checksum fold to reflect_finish() (the same pending_reply in `out`, TX
+// checksum offload included). Returns
 //   drop_reason::none  the reply is prepared; `info` holds the request's fields;
 //   a drop reason      the one the general path gives; the frame is untouched;
 //   fast_general       outside the fast shape; the frame is untouched.
@@ -194,13 +195,14 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
              const reflect_params& params, pending_reply& out, fast_info& info) noexcept {
     const bool stamp = policy.mode == test_mode::stamp;
     const uint16_t len = pf.payload_len();
-    // The shape: no growth, no padding to move, no TLVs (see the top of this file).
-    if (stamp ? len != sender::stamp_len
-              : (len != reflector::twamp_len &&
-                 !(policy.symmetrical_size && len > reflector::twamp_len))) {
+    // The shape: no growth, no TLVs (see the top of this file).
+    if (stamp ? len != sender::stamp_len : len < reflector::twamp_len) {
         return fast_general;
     }
-    if (pf.l3_end() > cap) {
+    // Also safe on any parse_frame() result: IPv4 options (removed in the reply) are the
+    // general path's.
+    if (pf.kind != frame_kind::udp || pf.l3_end() > cap ||
+        (pf.ip_version == 4 && pf.l3_hdr_len != ipv4_min_hdr_len)) {
         return fast_general;
     }
     uint8_t* ip = frame + pf.l3_off;
@@ -264,15 +266,37 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     if (stamp) {
         std::memcpy(&ssid_n, pl + sender::ssid, 2);
     }
-    const uint8_t octet41 = !stamp && len > reflector::twamp_len ? pl[reflector::twamp_len] : 0;
-    uint64_t tail = 0; // octets 42..len-1 (symmetrical size only), unchanged in the reply
-    if (!stamp && len > reflector::twamp_len + 1) [[unlikely]] {
-        tail = csum_partial(pl + reflector::twamp_len + 1, len - reflector::twamp_len - 1);
-    }
+    // A TWAMP request longer than the 41-octet base: with RFC 6038 symmetrical size its padding
+    // (from octet 41) stays; without, RFC 5357 §4.2.1 re-uses the sender's padding (octets
+    // 14..) from octet 41 on, its last 27 octets dropped: a move by 27 octets (reflect.cpp).
+    const bool longer = !stamp && len > reflector::twamp_len;
+    const bool move = longer && !policy.symmetrical_size;
+    const uint8_t octet41 = longer && !move ? pl[reflector::twamp_len] : 0;
+    // Symmetrical size: the sum of octets 42..len-1, unchanged in the reply, when needed.
+    const bool has_tail = longer && !move && len > reflector::twamp_len + 1;
+    uint64_t tail = 0;
+    const auto tail_sum = [&]() noexcept {
+        return csum_partial(pl + reflector::twamp_len + 1, len - reflector::twamp_len - 1);
+    };
+    // Padding moved: `moved` sums the octets that move (14..len-28, from an even offset),
+    // `cut` the 27 that are dropped (len-27..len-1, in their lanes), when needed.
+    uint64_t moved = 0;
+    const auto cut_sum = [&]() noexcept {
+        const std::size_t at = len - 27u;
+        const uint64_t c = csum_partial(pl + at, 27);
+        // From an odd offset the octets sit in the other half of their lanes (RFC 1071 §2(B)).
+        return (at & 1) ? uint64_t{__builtin_bswap16(csum_fold64(c))} : c;
+    };
     if (csum_raw == 0) {
         // RFC 768 lets IPv4 senders omit the checksum; IPv6 only where the context allows it.
         if (!v4 && !policy.allow_ipv6_zero_checksum) {
             return drop_reason::udp_zero_checksum;
+        }
+        if (move && !params.l4_cksum_offload) [[unlikely]] {
+            moved = csum_partial(pl + sender::ssid, len - reflector::twamp_len);
+        }
+        if (has_tail && !params.l4_cksum_offload) [[unlikely]] {
+            tail = tail_sum();
         }
     } else if (!params.l4_checksum_verified) {
         uint64_t v = csum_acc(acc, csum_raw);
@@ -280,13 +304,28 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
             v = csum_partial(pl + sender::ssid, sender::stamp_len - sender::ssid, v);
         } else if (len == reflector::twamp_len) {
             v = csum_partial(pl + sender::ssid, reflector::twamp_len - sender::ssid, v);
-        } else {
+        } else if (!move) {
             v = csum_partial(pl + sender::ssid, reflector::twamp_len + 1 - sender::ssid, v);
-            v = csum_acc(v, tail);
+            if (has_tail) {
+                tail = tail_sum();
+                v = csum_acc(v, tail);
+            }
+        } else {
+            moved = csum_partial(pl + sender::ssid, len - reflector::twamp_len);
+            v = csum_acc(csum_acc(v, moved), cut_sum());
         }
         if (csum_fold_native(v) != 0xffff) {
             return drop_reason::udp_bad_checksum;
         }
+    } else if (move && !params.l4_cksum_offload) {
+        // Verified by the NIC: the whole datagram sums to zero, so the padding (14..len-1) is
+        // minus everything else, and what moves is that minus the dropped octets: no loop
+        // over the padding. (~x is -x in the unfolded one's-complement sum.)
+        moved = ~csum_acc(csum_acc(acc, csum_raw), cut_sum());
+    } else if (has_tail && !params.l4_cksum_offload) {
+        // The same for the padding that stays: minus everything else (octets 14..41 summed).
+        tail = ~csum_acc(csum_acc(acc, csum_raw),
+                         csum_partial(pl + sender::ssid, reflector::twamp_len + 1 - sender::ssid));
     }
     // (test_truncated cannot happen: the shape has 41 octets or more.)
 
@@ -310,20 +349,34 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     std::memcpy(&sender_seq_n, pl + sender::seq, 4);
     const uint32_t seq_n =
             params.stateful ? fast_detail::nat32(params.reflector_seq) : sender_seq_n;
-    info.sender_seq = fast_detail::nat32(sender_seq_n);
-    info.ssid = fast_detail::nat16(ssid_n);
+    // Everything still needed from the arguments, read before the first store into the frame:
+    // a store through uint8_t* may alias anything, and would make the compiler read them again.
+    const uint8_t* const our_mac = params.our_mac;
+    const int8_t dscp = policy.dscp;
+    const bool offload = params.l4_cksum_offload;
+    const bool stateful = params.stateful;
+    const uint8_t ttl = pf.ttl;
+    pending_reply r;
+    r.len = pf.l3_end();
+    r.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
+    r.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
+    r.format = fmt;
+    r.stamp_short = false;
+    r.ts_out_off = 0;
+    r.offloaded = offload;
+    r.partial = 0;
 
     // L2: back to the sender, from us; the tag stays.
-    uint8_t dst_mac[6];
-    std::memcpy(dst_mac, frame, 6);
-    std::memcpy(frame, frame + 6, 6);
-    std::memcpy(frame + 6, params.our_mac ? params.our_mac : dst_mac, 6);
+    uint8_t src_mac[6];
+    std::memcpy(src_mac, frame + 6, 6);
+    std::memcpy(frame + 6, our_mac ? our_mac : frame, 6); // no overlap
+    std::memcpy(frame, src_mac, 6);
 
     // L3: addresses swapped, TTL / Hop Limit 255, DS field per context.
     if (v4) {
         const uint16_t hc = fast_detail::be16(ip + 10);
         const uint8_t tos = ip[1];
-        const uint8_t ds = fast_detail::ds_field(policy.dscp, tos);
+        const uint8_t ds = fast_detail::ds_field(dscp, tos);
         ip[1] = ds;
         ip[8] = 255;
         const uint64_t sw = std::rotr(a0, 32);
@@ -332,11 +385,11 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         // 0 (version/IHL 0x45, DS), 2 (Total Length, unchanged: ~w2 + w2 = 0xffff) and 8 (TTL
         // to 255, Protocol kept: ~w8 + n8 = 0xffff + 0xff00 - TTL * 256).
         const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + (0xffffu - tos) + ds + 0xffffu +
-                           (0xffffu + 0xff00u - (uint32_t{pf.ttl} << 8));
+                           (0xffffu + 0xff00u - (uint32_t{ttl} << 8));
         fast_detail::put16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);
-        const uint8_t tc = fast_detail::ds_field(policy.dscp, static_cast<uint8_t>(w0 >> 20));
+        const uint8_t tc = fast_detail::ds_field(dscp, static_cast<uint8_t>(w0 >> 20));
         w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
         store_be32(ip, w0);
         ip[7] = 255;
@@ -351,8 +404,12 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
                                                                    : std::rotl(ports, 16);
     std::memcpy(udp, &sp, 4);
 
-    // Test packet: ours in front, the sender's 14 octets at 24..37.
-    if (params.stateful) {
+    // Test packet: the sender's padding to octet 41 first (its octets 14.. are rewritten
+    // below), then ours in front, the sender's 14 octets at 24..37.
+    if (move) {
+        std::memmove(pl + reflector::twamp_len, pl + sender::ssid, len - reflector::twamp_len);
+    }
+    if (stateful) {
         std::memcpy(pl + reflector::seq, &seq_n, 4);
     }
     std::memset(pl + reflector::timestamp, 0, 8); // T3: reflect_finish()
@@ -367,31 +424,28 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     std::memcpy(pl + reflector::sender_seq + 6, &sf_hi, 8);
     pl[reflector::mbz2] = 0;
     pl[reflector::mbz2 + 1] = 0;
-    pl[reflector::sender_ttl] = pf.ttl;
+    pl[reflector::sender_ttl] = ttl;
     if (stamp) {
         std::memset(pl + reflector::stamp_mbz3, 0, 3);
     }
 
-    out.ts_out_off = 0;
-    out.len = pf.l3_end();
-    out.t3_off = static_cast<uint16_t>(pf.payload_off() + reflector::timestamp);
-    out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
-    out.format = fmt;
-    out.stamp_short = false;
-    if (params.l4_cksum_offload) {
+    info.sender_seq = fast_detail::nat32(sender_seq_n);
+    info.ssid = fast_detail::nat16(ssid_n);
+    if (offload) {
         // The device sums the datagram: the field holds the pseudo-header's sum.
         fast_detail::put16(udp + 6, csum_fold_native(pseudo));
-        out.partial = 0;
-        out.offloaded = true;
+        out = r;
         return drop_reason::none;
     }
-    out.offloaded = false;
     // The reply's sum but T3, from registers: pseudo-header, UDP header but its checksum, the
     // sender's 14 octets, and our fields and what stays, as the native values just stored.
     acc = csum_acc(acc, t2_n);
-    acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(pf.ttl, octet41));
+    acc = csum_acc(acc, uint64_t{seq_n} + err_n + ssid_n + fast_detail::nat_pair(ttl, octet41));
     acc = csum_acc(acc, tail);
-    out.partial = csum_fold_native(acc);
+    // The moved padding, 27 octets on (an odd count): in the other half of its lanes.
+    acc = csum_acc(acc, move ? __builtin_bswap16(csum_fold64(moved)) : 0);
+    r.partial = csum_fold_native(acc);
+    out = r;
     return drop_reason::none;
 }
 
@@ -403,8 +457,8 @@ inline void fast_set_seq(uint8_t* frame, pending_reply& r, uint32_t seq) noexcep
     const uint32_t seq_n = fast_detail::nat32(seq);
     std::memcpy(p, &seq_n, 4);
     if (!r.offloaded) {
-        r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint16_t>(~(old >> 16)) +
-                                static_cast<uint16_t>(~old) + (seq >> 16) + (seq & 0xffff));
+        // 32-bit numbers: the fold makes them the sums of their 16-bit halves.
+        r.partial = csum_fold64(uint64_t{r.partial} + static_cast<uint32_t>(~old) + seq);
     }
 }
 

@@ -170,6 +170,19 @@ std::vector<fast_case> cases() {
     add("twamp_v4_symmetrical_300", c);
     c.nic_l4 = true;
     add("twamp_v4_symmetrical_300_nic", c);
+    c.offload = true;
+    add("twamp_v4_symmetrical_300_offload", c);
+    c.offload = false;
+    c.nic_l4 = false;
+    c.spec.csum = udp_csum::zero;
+    add("twamp_v4_symmetrical_300_csum0", c);
+    c.spec.ip_version = 6;
+    c.spec.src_ip = v6_spec().src_ip;
+    c.spec.dst_ip = v6_spec().dst_ip;
+    c.spec.csum = udp_csum::good;
+    c.spec.payload = twamp_request(7, 0xe9a1b2c380000000ULL, 1, 301);
+    c.nic_l4 = true;
+    add("twamp_v6_symmetrical_301_nic", c);
     c = {};
     c.spec = twamp41(6);
     c.spec.payload = twamp_request(7, 0xe9a1b2c380000000ULL, 1, 42);
@@ -179,6 +192,27 @@ std::vector<fast_case> cases() {
     c.spec = twamp41(4);
     c.extra_cap = 0;
     add("twamp_v4_exact_capacity", c);
+    // Longer TWAMP requests without symmetrical size: the padding moved to octet 41 (odd and
+    // even lengths: the dropped 27 octets start in either half of a lane), the checksum
+    // verified in software, by the NIC (no loop over the padding), absent, or offloaded.
+    for (std::size_t n : {42u, 43u, 68u, 69u, 100u, 1400u, 1401u}) {
+        for (int ck = 0; ck < 4; ++ck) {
+            c = {};
+            c.spec = twamp41(n % 2 ? 6 : 4);
+            c.spec.payload = twamp_request(9, 0xe9a1b2c380000000ULL, 1, n);
+            c.nic_l4 = ck == 1;
+            c.spec.csum = ck == 2 ? udp_csum::zero : udp_csum::good;
+            c.policy.allow_ipv6_zero_checksum = true;
+            c.offload = ck == 3;
+            c.stateful = c.set_seq_after = n == 100;
+            add("twamp_padding_moved_" + std::to_string(n) + "_" +
+                        (ck == 0   ? "sw"
+                         : ck == 1 ? "nic"
+                         : ck == 2 ? "csum0"
+                                   : "offload"),
+                c);
+        }
+    }
 
     // Drops the fast path decides, with the general path's reason.
     c = {};
@@ -224,8 +258,6 @@ std::vector<fast_case> cases() {
     c.spec.payload = twamp_request(7, 0, 1, 14);
     c.expect_fast = general;
     add("general_twamp_short_grows", c);
-    c.spec.payload = twamp_request(7, 0, 1, 100);
-    add("general_twamp_padding_moved", c);
     c.spec.payload = twamp_request(7, 0, 1, 10);
     c.expect_general = drop_reason::test_truncated;
     add("general_test_truncated", c);
@@ -307,6 +339,26 @@ TEST(fast_parse, ethernet_padding_trimmed_in_reply) {
     EXPECT_EQ(d.fast, drop_reason::none);
 }
 
+// fast_reflect on parse_frame's result for what fast_parse leaves alone: two tags are only L2
+// (the reply is the same, octet for octet), IPv4 options are the general path's.
+TEST(fast_reflect, on_parse_frame_results) {
+    fast_case c;
+    c.spec = twamp41(4);
+    c.spec.vlans = {{0x88a8, 10}, {0x8100, 20}};
+    twamp::fuzz::fast_diff d = run(c);
+    EXPECT_EQ(d.mismatch, nullptr) << d.mismatch;
+    EXPECT_FALSE(d.parsed);
+    EXPECT_EQ(d.fast, drop_reason::none);
+    c.spec = stamp44(4);
+    c.policy = stamp_policy();
+    c.spec.ip_options = {1, 1, 1, 1};
+    d = run(c);
+    EXPECT_EQ(d.mismatch, nullptr) << d.mismatch;
+    EXPECT_FALSE(d.parsed);
+    EXPECT_EQ(d.general, drop_reason::none);
+    EXPECT_EQ(d.fast, tp::fast_general);
+}
+
 // Every field of parsed_frame, for each accepted shape, as parse_frame fills it.
 TEST(fast_parse, fields_as_parse_frame) {
     for (int v : {4, 6}) {
@@ -366,6 +418,10 @@ TEST(fast_vs_general, mutated_frames) {
         const int v = (rng() & 1) ? 4 : 6;
         const bool st = rng() & 1;
         c.spec = st ? stamp44(v) : twamp41(v);
+        if (!st && rng() % 3 == 0) {
+            c.spec.payload = twamp_request(3, 4, 5, 41 + rng() % 200);
+            c.policy.symmetrical_size = rng() & 1;
+        }
         if (st) {
             c.policy = stamp_policy();
         }

@@ -434,7 +434,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     if (offload) {
         // The device sums the datagram: the field holds the pseudo-header's sum.
         fast_detail::put16(udp + 6, csum_fold_native(pseudo));
-        out = r;
+        std::memcpy(&out, &r, sizeof r); // whole words, not field by field
         return drop_reason::none;
     }
     // The reply's sum but T3, from registers: pseudo-header, UDP header but its checksum, the
@@ -445,7 +445,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     // The moved padding, 27 octets on (an odd count): in the other half of its lanes.
     acc = csum_acc(acc, move ? __builtin_bswap16(csum_fold64(moved)) : 0);
     r.partial = csum_fold_native(acc);
-    out = r;
+    std::memcpy(&out, &r, sizeof r); // whole words, not field by field
     return drop_reason::none;
 }
 

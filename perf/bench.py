@@ -451,6 +451,11 @@ def main():
     ap.add_argument("--commit", default="")
     ap.add_argument("--build-info", default="")
     ap.add_argument("--no-record", action="store_true")
+    ap.add_argument("--no-load", action="store_true",
+                    help="skip perf/load.sh (zero-loss rate and residence at 80 %%, net_memif)")
+    ap.add_argument("--no-chain", action="store_true",
+                    help="skip reflect_bench (the protocol chain and the fused path alone)")
+    ap.add_argument("--build", default="build", help="the build directory (load.sh, reflect_bench)")
     a = ap.parse_args()
     a.rounds = a.rounds or (1 if a.quick else 3)
     a.seconds = a.seconds or (4 if a.quick else 8)
@@ -498,12 +503,44 @@ def bench(a, cases, cl, started):
     results = {c["name"]: summarize(c, runs[c["name"]]) for c in cases}
     load1 = os.getloadavg()
     report = render(a, cases, results, load0, load1, time.monotonic() - started)
+    report += extras(a)
     print(report)
     if not a.no_record:
         record(report)
         log(f"bench: results recorded in {os.path.relpath(os.path.join(HERE, 'RESULTS.md'))}")
     errors = [n for n, s in results.items() if s["errors"]]
     return 1 if errors else 0
+
+
+def extras(a):
+    """What bench.sh reports beside the testpmd cases (issue 15): the zero-loss rate and the
+    residence at 80 % of it under controlled load (perf/load.sh over net_memif), and the
+    protocol chain against the fused fast path alone (reflect_bench)."""
+    out = []
+    env = dict(os.environ, BUILD=a.build)
+    root = os.path.dirname(HERE)
+    if not a.no_load:
+        log("bench: perf/load.sh --quick (zero-loss search, residence at 80 %)")
+        r = subprocess.run(["bash", os.path.join(HERE, "load.sh"), "--quick"], env=env, cwd=root,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           timeout=420)
+        keep = [ln for ln in r.stdout.splitlines()
+                if ln.startswith(("zero-loss", "at 80 %", "  residence", "  reflector busy",
+                                  "  on-CPU share", "load.sh: FAIL", "load.sh: error"))]
+        out += ["", "Controlled load (`perf/load.sh --quick`, TWAMP Light IPv4 over net_memif, "
+                f"exit {r.returncode}):", "", "```", *keep, "```"]
+    if not a.no_chain:
+        rb = os.path.join(root, a.build, "perf", "reflect_bench")
+        if os.path.exists(rb):
+            log("bench: reflect_bench (the protocol chain and the fused path)")
+            r = subprocess.run(["taskset", "-c", "1", rb, "--runs", "7", "--bursts", "5000"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=300)
+            table = [ln for ln in r.stdout.splitlines() if ln.startswith("|")]
+            out += ["", f"The protocol chain alone (`{os.path.relpath(rb, root)} --runs 7 "
+                    "--bursts 5000`, TSC cycles per packet; `fused`: the worker's fast path):",
+                    "", *table]
+    return "\n".join(out) + ("\n" if out else "")
 
 
 def summarize(c, runs):

@@ -5,7 +5,11 @@
 # that dpdk-twamp reflected every packet. Details in perf/bench.py; results in perf/RESULTS.md.
 #
 #   sudo perf/bench.sh [--quick] [--rounds N] [--seconds S] [--cases a,b] [--no-record]
+#                      [--no-load] [--no-chain]
 #
+# After the cases: perf/load.sh --quick (zero-loss rate over net_memif and the residence at 80 %
+# of it; --no-load skips it) and reflect_bench (the protocol chain and the fused fast path
+# alone; --no-chain skips it), in the same report.
 # --quick: 1 round of 4 s per program and case, without the extra stateless 1M case (~3 min);
 # default: 3 alternating rounds of 8 s (~10 min). Needs root (network namespaces for
 # dpdk-twamp's TAP, DPDK), dpdk-testpmd, /usr/bin/python3 with scapy, curl. Builds dpdk-twamp in
@@ -32,6 +36,8 @@ if [[ ! -f $build/build.ninja ]]; then
     meson setup "$build"
 fi
 ninja -C "$build" src/app/dpdk-twamp >/dev/null
+# reflect_bench for the report (absent with -Dperf=false: the report then leaves it out).
+ninja -C "$build" perf/reflect_bench >/dev/null 2>&1 || true
 
 work=$(mktemp -d /tmp/twamp-bench.XXXXXX)
 # Whatever happens, end what the run started (by PID) and remove its namespaces and files.
@@ -65,7 +71,7 @@ buildtype=$(meson introspect "$build" --buildoptions 2>/dev/null |
 # In the background so that a signal reaches the trap at once (bash runs traps only between
 # foreground commands).
 /usr/bin/python3 perf/bench.py --twamp "$work/dpdk-twamp" --work "$work" --commit "$commit" \
-    --build-info "meson buildtype $buildtype, $(c++ --version | head -1)" "$@" &
+    --build "$build" --build-info "meson buildtype $buildtype, $(c++ --version | head -1)" "$@" &
 py=$!
 rc=0
 wait "$py" || rc=$?

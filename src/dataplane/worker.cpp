@@ -442,7 +442,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     c.key = -1;
     c.pkt = i;
     if (likely(c.fast)) {
-        complete(tx_[b.nc], c); // a stateless reflector's reply is ready but for T3
+        complete(b, tx_[b.nc], c); // a stateless reflector's reply is ready but for T3
     } else {
         ++b.nslow;
     }
@@ -473,6 +473,7 @@ __rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c, pe
     c.error = b.cm.error;
     p.dev = b.dev && (m->ol_flags & a_.ts_dynflag);
     p.t2_raw = 0;
+    c.t2_ahead = false;
     if (p.dev) {
         p.t2_raw = *RTE_MBUF_DYNFIELD(m, a_.ts_dynfield_offset, rte_mbuf_timestamp_t*);
         p.t2_ns = b.pm.to_ns(p.t2_raw);
@@ -483,7 +484,7 @@ __rte_always_inline void worker::take_t2(burst& b, rte_mbuf* m, candidate& c, pe
             // T2 may be off (and S = 0); counted.
             c.error = proto::make_error_estimate(b.dev_error_ns + (p.t2_ns - b.dev_start_ns), false,
                                                  false);
-            ++b.bc.t2_ahead;
+            c.t2_ahead = true; // counted once its reply is made (complete)
         }
     }
 }
@@ -511,7 +512,7 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
 
 // A prepared reply's fields in its TX slot: length, mbuf, reflector, TX checksum offload; no
 // session yet (rewrite sets it).
-__rte_always_inline void worker::complete(pending& p, const candidate& c) noexcept {
+__rte_always_inline void worker::complete(burst& b, pending& p, const candidate& c) noexcept {
     rte_mbuf* m = c.m;
     const uint16_t rlen = p.r.len;
     m->data_len = rlen;
@@ -524,13 +525,17 @@ __rte_always_inline void worker::complete(pending& p, const candidate& c) noexce
     if (p.r.offloaded) {
         // TX checksum offload: where the headers are and what to sum (the field holds the
         // pseudo-header sum, reflect_prepare).
-        m->tx_offload = rte_mbuf_tx_offload(c.pf.l3_off, c.pf.l4_off - c.pf.l3_off, 0, 0, 0, 0, 0);
+        // The reply's L3 header length (IPv4 options are not returned: the reply's UDP header
+        // is where its checksum field says, not where the request's was).
+        m->tx_offload =
+                rte_mbuf_tx_offload(c.pf.l3_off, p.r.csum_off - 6 - c.pf.l3_off, 0, 0, 0, 0, 0);
         m->ol_flags |= (c.pf.ip_version == 4 ? RTE_MBUF_F_TX_IPV4 : RTE_MBUF_F_TX_IPV6) |
                        RTE_MBUF_F_TX_UDP_CKSUM;
     }
     if (unlikely(p.r.stamp_short)) { // rare: one store, no burst local
         bump(wc_.contexts[c.ctx->index].stamp_short, 1);
     }
+    b.bc.t2_ahead += c.t2_ahead;
 }
 
 // rewrite: what classify left. The fast path's replies are prepared (classify): a stateful
@@ -604,10 +609,13 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         if (unlikely(why != proto::drop_reason::none)) {
             p.m = nullptr; // compacted out below
             ++failed;
+            if (s) {
+                --s->next_seq; // no reply took the number: the sender sees no gap
+            }
             next_[c.pkt] = drop(c.pkt, why);
             continue;
         }
-        complete(p, c);
+        complete(b, p, c);
         p.slot = slot;
         p.seq = seq;
     }

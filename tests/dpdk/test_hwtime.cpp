@@ -833,6 +833,20 @@ TEST(hwtime, tx_udp_checksum_offload_through_the_device) {
         }
         EXPECT_EQ(hp.model().counters().tx_udp_cksum - before, offload ? 12u : 0u);
         EXPECT_EQ(hp.model().counters().tx_cksum_ignored, 0u);
+        // A request with IPv4 options (the general path: the reply has none): the device must
+        // be told the reply's header length, not the request's, or it sums from 4 octets too
+        // late and writes the checksum into the payload.
+        frame_spec sp = v4_spec();
+        std::copy(std::begin(hp.pr().mac.addr_bytes), std::end(hp.pr().mac.addr_bytes),
+                  sp.dst_mac.begin());
+        sp.dport = light_port;
+        sp.payload = twamp_request(77, 0, 0x0001, 41);
+        sp.ip_options = {1, 1, 1, 0}; // NOP, NOP, NOP, End of Option List
+        const auto opt = hp.round({build(sp)});
+        ASSERT_EQ(opt.size(), 1u);
+        EXPECT_EQ(opt[0].frame[14], 0x45) << "options not returned";
+        EXPECT_TRUE(checksums_ok(opt[0].frame)) << "offload " << offload;
+        EXPECT_EQ(opt[0].frame.size(), 14u + 20 + 8 + 41);
     }
 }
 

@@ -104,6 +104,7 @@ private:
         int16_t key;               // index into the burst's session keys, -1: stateless
         uint16_t pkt;              // index in the burst (its verdict)
         bool fast;                 // parsed by fast_parse; after classify: reply prepared
+        bool t2_ahead;             // its device T2 is ahead of the clock (counted if answered)
         proto::verified_sums sums; // what the check summed that the rewrite reuses
         proto::parsed_frame pf;
         proto::error_estimate error; // the reply's Error Estimate (T2's clock)
@@ -142,7 +143,7 @@ private:
     void take_t2(burst& b, rte_mbuf* m, candidate& c, pending& p) noexcept;
     void lookup(burst& b) noexcept;
     void rewrite(burst& b) noexcept;
-    void complete(pending& p, const candidate& c) noexcept;
+    void complete(burst& b, pending& p, const candidate& c) noexcept;
     void dispatch(burst& b) noexcept;
     void transmit(burst& b) noexcept;
     void to_slow_path(burst& b) noexcept;

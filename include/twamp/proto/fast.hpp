@@ -23,8 +23,10 @@
 // One contract differs from the general path's in what it tolerates, not in what it answers:
 // reflect_params::l4_checksum_verified means the UDP checksum IS good (the NIC's word). The
 // general path carries a received checksum over incrementally, so a frame a NIC wrongly passed
-// comes back with the error in it; here the reply's checksum is summed afresh and is correct.
-// For every frame whose checksum verifies the two replies are identical.
+// comes back with the error in it; here a 41-octet or STAMP reply's checksum is summed afresh
+// from the reply's own octets (correct), while a longer TWAMP Light request's padding sum is
+// derived from the received checksum, so its reply carries the error as the general path's
+// does. For every frame whose checksum verifies the two replies are identical.
 #pragma once
 
 #include <bit>

@@ -30,21 +30,6 @@ constexpr std::size_t base_words_len(test_mode m) noexcept {
     return (base_len(m) + 1) & ~std::size_t{1};
 }
 
-// The reply's DS field (RFC 2474) and ECN field (RFC 3168 §5): DSCP copied (reply in kind) or
-// fixed by the context; ECN as received except CE. The reply is a packet this box originates,
-// and RFC 3168 §5 gives CE to routers that experienced congestion, never to a sender: CE
-// received becomes ECT(0) (the transport stays ECN-capable so the return path can mark it
-// again), ECT(0), ECT(1) and Not-ECT are kept.
-uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
-    const uint8_t ds =
-            dscp == dscp_copy
-                    ? received
-                    : static_cast<uint8_t>((static_cast<uint8_t>(dscp) << 2) | (received & 0x3));
-    // Bit 0 cleared when bits 1 and 0 are both set: 11 -> 10, the rest unchanged (4
-    // instructions; a two-field version cost ~14 per packet, callgrind).
-    return static_cast<uint8_t>(ds & ~(ds & (ds >> 1) & 0x1));
-}
-
 // IPv4 options (RFC 791 §3.1) of a request: loose or strict source routing (types 131, 137) is
 // refused, as Linux does with net.ipv4.conf.*.accept_source_route=0; a list that does not parse
 // is refused too. Anything else is fine: the reply carries no options at all.
@@ -324,7 +309,7 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
         const uint16_t w2 = load_be16(ip + 2);
         const uint16_t w8 = load_be16(ip + 8);
         // The new words in registers (no read-back, see above).
-        const uint8_t ds = ds_field(policy.dscp, static_cast<uint8_t>(w0));
+        const uint8_t ds = reply_ds_field(policy.dscp, static_cast<uint8_t>(w0));
         const uint16_t n0 = static_cast<uint16_t>((w0 & 0xff00) | ds);
         const uint16_t n2 = static_cast<uint16_t>(w2 + grow);
         const uint16_t n8 = static_cast<uint16_t>(0xff00 | (w8 & 0x00ff));
@@ -345,7 +330,7 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     } else {
         uint32_t w0 = load_be32(ip);
         uint8_t tc = static_cast<uint8_t>(w0 >> 20);
-        tc = ds_field(policy.dscp, tc);
+        tc = reply_ds_field(policy.dscp, tc);
         w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
         store_be32(ip, w0);
         ip[7] = 255;

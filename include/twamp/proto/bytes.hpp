@@ -25,8 +25,8 @@ inline uint64_t load_be64(const uint8_t* p) noexcept {
 }
 
 inline void store_be16(uint8_t* p, uint16_t v) noexcept {
-    p[0] = static_cast<uint8_t>(v >> 8);
-    p[1] = static_cast<uint8_t>(v);
+    v = __builtin_bswap16(v);
+    std::memcpy(p, &v, 2);
 }
 
 inline void store_be32(uint8_t* p, uint32_t v) noexcept {

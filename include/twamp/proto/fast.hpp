@@ -86,15 +86,6 @@ inline void fast_set_seq(uint8_t* frame, pending_reply& r, uint32_t seq) noexcep
 
 namespace fast_detail {
 
-// The reply's DS field: as reflect.cpp's ds_field() (DSCP copied or set, ECN CE -> ECT(0)).
-inline uint8_t ds_field(int8_t dscp, uint8_t received) noexcept {
-    const uint8_t ds =
-            dscp == dscp_copy
-                    ? received
-                    : static_cast<uint8_t>((static_cast<uint8_t>(dscp) << 2) | (received & 0x3));
-    return static_cast<uint8_t>(ds & ~(ds & (ds >> 1) & 0x1));
-}
-
 // Native-order access: a native load of octets that hold the big-endian value v returns
 // nat(v), and the unfolded checksum sums native loads (checksum.hpp). Writing nat(v) with
 // memcpy stores v big-endian; the same value then counts in the sum without a fold of its own.
@@ -106,15 +97,6 @@ constexpr uint32_t nat32(uint32_t v) noexcept {
 }
 constexpr uint64_t nat64(uint64_t v) noexcept {
     return std::endian::native == std::endian::little ? __builtin_bswap64(v) : v;
-}
-inline uint16_t be16(const uint8_t* p) noexcept {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return nat16(v);
-}
-inline void put16(uint8_t* p, uint16_t v) noexcept {
-    v = nat16(v);
-    std::memcpy(p, &v, 2);
 }
 // The native value of the two octets [hi, lo] (a 16-bit lane), as a native load returns it.
 constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
@@ -129,13 +111,13 @@ constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
     if (len < eth_hdr_len + ipv4_min_hdr_len + udp_hdr_len) {
         return false;
     }
-    uint16_t et = fast_detail::be16(frame + 12);
+    uint16_t et = load_be16(frame + 12);
     uint8_t vlans = 0;
     uint16_t vid = 0;
     uint16_t off = eth_hdr_len;
     if (et == ethertype_vlan) {
-        vid = fast_detail::be16(frame + 14) & 0x0fff;
-        et = fast_detail::be16(frame + 16);
+        vid = load_be16(frame + 14) & 0x0fff;
+        et = load_be16(frame + 16);
         vlans = 1;
         off = eth_hdr_len + vlan_tag_len;
     }
@@ -146,10 +128,10 @@ constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
     if (et == ethertype_ipv4) {
         // Version 4, IHL 5; not a fragment; UDP; the datagram within the frame.
         if (len < off + ipv4_min_hdr_len + udp_hdr_len || ip[0] != 0x45 ||
-            (fast_detail::be16(ip + 6) & 0x3fff) != 0 || ip[9] != ipproto_udp) {
+            (load_be16(ip + 6) & 0x3fff) != 0 || ip[9] != ipproto_udp) {
             return false;
         }
-        l3_len = fast_detail::be16(ip + 2);
+        l3_len = load_be16(ip + 2);
         hdr = ipv4_min_hdr_len;
         ttl = ip[8];
         pf.ip_version = 4;
@@ -157,7 +139,7 @@ constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
         if (len < off + ipv6_hdr_len + udp_hdr_len || (ip[0] >> 4) != 6 || ip[6] != ipproto_udp) {
             return false;
         }
-        l3_len = static_cast<uint16_t>(ipv6_hdr_len + fast_detail::be16(ip + 4));
+        l3_len = static_cast<uint16_t>(ipv6_hdr_len + load_be16(ip + 4));
         if (l3_len < ipv6_hdr_len) {
             return false; // wrapped: a Payload Length past any frame this can take
         }
@@ -169,7 +151,7 @@ constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
     }
     // The UDP datagram fills the IP payload exactly and the IP datagram fits in the frame.
     const uint8_t* udp = ip + hdr;
-    const uint16_t ulen = fast_detail::be16(udp + 4);
+    const uint16_t ulen = load_be16(udp + 4);
     if (l3_len < hdr + udp_hdr_len || off + l3_len > len || ulen != l3_len - hdr) {
         return false;
     }
@@ -187,8 +169,8 @@ constexpr uint16_t nat_pair(uint8_t hi, uint8_t lo) noexcept {
     pf.l3_len = l3_len;
     pf.l4_off = static_cast<uint16_t>(off + hdr);
     pf.udp_len = ulen;
-    pf.src_port = fast_detail::be16(udp);
-    pf.dst_port = fast_detail::be16(udp + 2);
+    pf.src_port = load_be16(udp);
+    pf.dst_port = load_be16(udp + 2);
     return true;
 }
 
@@ -332,7 +314,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     // (test_truncated cannot happen: the shape has 41 octets or more.)
 
     // The reply. Timestamp format and our Error Estimate.
-    const uint16_t sender_err = fast_detail::be16(pl + sender::error_estimate);
+    const uint16_t sender_err = load_be16(pl + sender::error_estimate);
     const ts_format fmt =
             policy.timestamps == ts_policy::ptp || (policy.timestamps == ts_policy::auto_z &&
                                                     (sender_err & error_estimate_z_bit))
@@ -376,9 +358,9 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
 
     // L3: addresses swapped, TTL / Hop Limit 255, DS field per context.
     if (v4) {
-        const uint16_t hc = fast_detail::be16(ip + 10);
+        const uint16_t hc = load_be16(ip + 10);
         const uint8_t tos = ip[1];
-        const uint8_t ds = fast_detail::ds_field(dscp, tos);
+        const uint8_t ds = reply_ds_field(dscp, tos);
         ip[1] = ds;
         ip[8] = 255;
         const uint64_t sw = std::rotr(a0, 32);
@@ -388,10 +370,10 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         // to 255, Protocol kept: ~w8 + n8 = 0xffff + 0xff00 - TTL * 256).
         const uint64_t d = uint64_t{static_cast<uint16_t>(~hc)} + (0xffffu - tos) + ds + 0xffffu +
                            (0xffffu + 0xff00u - (uint32_t{ttl} << 8));
-        fast_detail::put16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
+        store_be16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);
-        const uint8_t tc = fast_detail::ds_field(dscp, static_cast<uint8_t>(w0 >> 20));
+        const uint8_t tc = reply_ds_field(dscp, static_cast<uint8_t>(w0 >> 20));
         w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
         store_be32(ip, w0);
         ip[7] = 255;
@@ -435,7 +417,7 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
     info.ssid = fast_detail::nat16(ssid_n);
     if (offload) {
         // The device sums the datagram: the field holds the pseudo-header's sum.
-        fast_detail::put16(udp + 6, csum_fold_native(pseudo));
+        store_be16(udp + 6, csum_fold_native(pseudo));
         std::memcpy(&out, &r, sizeof r); // whole words, not field by field
         return drop_reason::none;
     }

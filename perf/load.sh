@@ -18,52 +18,12 @@
 # and runs copies, so a rebuild during the run changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[[ $(id -u) == 0 ]] || {
-    echo "load.sh: needs root (network namespace, DPDK): sudo $0 $*" >&2
-    exit 1
-}
-for tool in curl taskset ip; do
-    command -v "$tool" >/dev/null || {
-        echo "load.sh: $tool not found" >&2
-        exit 1
-    }
-done
-build=${BUILD:-build}
-if [[ ! -f $build/build.ninja ]]; then
-    meson setup "$build"
-fi
+. perf/lib.sh
+perf_start load.sh curl taskset ip
 ninja -C "$build" src/app/dpdk-twamp perf/twamp-loadgen >/dev/null
 
-work=$(mktemp -d /tmp/twamp-load.XXXXXX)
-# Whatever happens, end what the run started (by PID) and remove its namespace and files.
-cleanup() {
-    if [[ -f $work/state ]]; then
-        while read -r kind what; do
-            case $kind in
-                pid) kill -KILL "$what" 2>/dev/null || true ;;
-                netns) ip netns del "$what" 2>/dev/null || true ;;
-            esac
-        done <"$work/state"
-    fi
-    rm -rf "$work"
-}
-py=""
-on_signal() {
-    if [[ -n $py ]]; then
-        kill -TERM "$py" 2>/dev/null || true
-        wait "$py" 2>/dev/null || true
-    fi
-    exit 130
-}
-trap cleanup EXIT
-trap on_signal INT TERM
+perf_workdir twamp-load
 
 cp "$build/src/app/dpdk-twamp" "$build/perf/twamp-loadgen" "$work/"
-# In the background so that a signal reaches the trap at once.
-timeout -s TERM 600 /usr/bin/python3 perf/load.py --twamp "$work/dpdk-twamp" \
-    --loadgen "$work/twamp-loadgen" --work "$work" "$@" &
-py=$!
-rc=0
-wait "$py" || rc=$?
-py=""
-exit "$rc"
+perf_run timeout -s TERM 600 /usr/bin/python3 perf/load.py --twamp "$work/dpdk-twamp" \
+    --loadgen "$work/twamp-loadgen" --work "$work" "$@"

@@ -45,6 +45,8 @@ enum class drop_reason : uint8_t {
                           // Linux with accept_source_route=0
     ipv4_bad_options,     // IPv4 options malformed (RFC 791 §3.1: length < 2 or past IHL)
     exception_iface_down, // for the kernel, but the TAP is down or was deleted
+    no_reply_requested,   // not an error: a STAMP Return Path TLV's Control Code says "No Reply
+                          // Requested" (RFC 9503 §4.1.1); a stateful session still counts it
     count_                // number of values, not a reason
 };
 
@@ -83,6 +85,7 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "ipv4_source_route",
         "ipv4_bad_options",
         "exception_iface_down",
+        "no_reply_requested",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

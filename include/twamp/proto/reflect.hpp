@@ -56,6 +56,14 @@ struct reflect_policy {
     // re-uses it truncated by its highest-numbered 27 octets (RFC 5357 §4.2.1): reply octet
     // 41 + i = request octet 14 + i.
     bool symmetrical_size = false;
+    // STAMP TLV local policy (RFC 8972 §4.2.2, §4.4; RFC 9503 §4.1.2), per reflector:
+    // DSCP values a Class of Service TLV's DSCP1 may set (bit n: DSCP n; refused: RP = 1 and
+    // the context's DS rule), the Location fields reported (tlv.hpp location_report), and
+    // whether a Return Address sub-TLV is honoured at all (then only where
+    // reflect_params::tlv_addresses permits it).
+    uint64_t cos_allowed = ~uint64_t{0};
+    uint8_t location_report = location_report::all;
+    bool return_address = true;
 };
 
 // What varies per packet or per burst.
@@ -83,6 +91,13 @@ struct reflect_params {
     // STAMP packet carries TLVs. Null: nothing known; Timestamp Information and Follow-Up
     // Telemetry are still understood (U = 0) but their values come back as zeros.
     const tlv_reply_info* tlv_info = nullptr;
+    // Addresses the RFC 9503 TLVs name (Destination Node Address, Return Address): see
+    // tlv_address_policy. Null: only the request's destination is ours; no Return Address.
+    const tlv_address_policy* tlv_addresses = nullptr;
+    // When not null and the request was a STAMP packet with TLVs, what reflect_tlvs() found
+    // (counts by type, flags set) is written here for the caller's counters; untouched
+    // otherwise (the caller resets `count`).
+    tlv_result* tlv_out = nullptr;
 };
 
 enum class verdict : uint8_t { reflect, to_kernel, drop };

@@ -2,6 +2,7 @@
 // base. Flags: U (bit 0, unrecognized), M (bit 1, malformed), I (bit 2, integrity).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -25,7 +26,45 @@ enum class tlv_type : uint8_t {
     access_report = 6,
     follow_up_telemetry = 7,
     hmac = 8,
+    // RFC 9503 (STAMP extensions for Segment Routing).
+    destination_node_address = 9,
+    return_path = 10,
 };
+// Types counted one by one in tlv_result::seen (and the per-reflector counters): 1..10 by their
+// value; index 0 counts every other type.
+inline constexpr std::size_t tlv_seen_slots = 11;
+
+// Location sub-TLV types (RFC 8972 §4.2.1; IANA "STAMP Sub-TLV Types", RFC 8972 §5.3). A
+// Session-Sender asks with the generic ones (1, 4, 7); the reflector answers in place with
+// the specific one (2 or 3, 5 or 6, 8 or 9).
+namespace location_sub {
+inline constexpr uint8_t source_mac = 1;       // request: Length 8, MBZ
+inline constexpr uint8_t source_eui48 = 2;     // answer: EUI-48 (6) + MBZ (2)
+inline constexpr uint8_t source_eui64 = 3;     // answer: EUI-64 (8); zeros when none
+inline constexpr uint8_t destination_ip = 4;   // request: Length 16, MBZ
+inline constexpr uint8_t destination_ipv4 = 5; // answer: IPv4 (4) + MBZ (12)
+inline constexpr uint8_t destination_ipv6 = 6; // answer: IPv6 (16)
+inline constexpr uint8_t source_ip = 7;        // request: Length 16, MBZ
+inline constexpr uint8_t source_ipv4 = 8;      // answer: IPv4 (4) + MBZ (12)
+inline constexpr uint8_t source_ipv6 = 9;      // answer: IPv6 (16)
+} // namespace location_sub
+
+// Return Path sub-TLV types (RFC 9503 §4.1), inside a Return Path TLV (Type 10).
+namespace return_path_sub {
+inline constexpr uint8_t control_code = 1;        // Length 4: Control Code Flags (§4.1.1)
+inline constexpr uint8_t return_address = 2;      // Length 4 (IPv4) or 16 (IPv6) (§4.1.2)
+inline constexpr uint8_t sr_mpls_label_stack = 3; // §4.1.3: not supported (U)
+inline constexpr uint8_t srv6_segment_list = 4;   // §4.1.3: not supported (U)
+// Control Code Flags (§4.1.1): bit 31 (the least significant) set is "Reply Requested on the
+// Same Link", clear "No Reply Requested"; the other bits are reserved and ignored.
+inline constexpr uint32_t reply_requested = 0x1;
+} // namespace return_path_sub
+
+// Access Report TLV (RFC 8972 §4.6): Access ID values; any other makes the TLV invalid.
+namespace access_id {
+inline constexpr uint8_t threegpp = 1;
+inline constexpr uint8_t non_threegpp = 2;
+} // namespace access_id
 
 struct tlv_view {
     uint16_t offset = 0; // of the TLV header, from the start of the TLV area
@@ -87,7 +126,11 @@ struct tlv_result {
     uint16_t count = 0;        // TLVs seen, the malformed one included
     uint16_t unrecognized = 0; // returned with U set
     bool malformed = false;    // one was returned with M set; processing stopped there
-    uint16_t padding = 0;      // trailing all-zero octets returned as they came (no TLVs)
+    uint16_t integrity = 0;    // returned with I set (HMAC verification failed; issue 17)
+    // TLVs seen by type (tlv_seen_slots: index = Type for 1..10, 0 for every other Type),
+    // saturating: for the per-reflector counters.
+    std::array<uint16_t, tlv_seen_slots> seen{};
+    uint16_t padding = 0; // trailing all-zero octets returned as they came (no TLVs)
     // One's-complement sums over the octets changed (Flags octets, and the Values handlers
     // rewrote), before and after, as 16-bit lanes relative to the area start (which is even in
     // the UDP datagram): for the UDP checksum.
@@ -97,7 +140,48 @@ struct tlv_result {
     // none): the dataplane corrects it when T3 is taken otherwise than the reply said
     // (reflect_set_ts_out).
     uint16_t ts_out_at = 0;
+    // What the TLVs ask of the reply outside the TLV area; reflect_prepare() applies it:
+    // Class of Service (RFC 8972 §4.4): DSCP1 permitted by the policy, the reply's DSCP (-1:
+    // none; the context's DS rule applies).
+    int8_t reply_dscp = -1;
+    // Return Path Control Code "No Reply Requested" (RFC 9503 §4.1.1): no reply is sent.
+    bool no_reply = false;
+    // 1 + the area offset of the Value of a Return Address sub-TLV the policy permits (RFC 9503
+    // §4.1.2): the reply goes to that address (0: to the request's source). Its length is the
+    // packet's address length (4 or 16): one of the other family is refused.
+    uint16_t return_address_at = 0;
+    // 1 + the area offset of the Value of a Destination Node Address TLV that is one of the
+    // box's addresses and not the request's destination (RFC 9503 §3): the reply SHOULD come
+    // from it (0: from the request's destination). Same family as the packet.
+    uint16_t reply_source_at = 0;
 };
+
+// What the dataplane knows about addresses a TLV names (RFC 9503), asked per TLV. Plain
+// function pointers (no virtual call; only for requests that carry these TLVs). `ip_version`
+// is the packet's (4 or 6), `addr` 4 or 16 octets in network order.
+struct tlv_address_policy {
+    const void* self = nullptr;
+    // One of the box's own addresses (Destination Node Address, RFC 9503 §3). Null: only the
+    // request's destination address counts as ours.
+    bool (*is_own)(const void* self, uint8_t ip_version, const uint8_t* addr) noexcept = nullptr;
+    // A reply may be sent there (Return Address, RFC 9503 §4.1.2): the reflector's ACL admits
+    // it and it is not one of the box's own addresses. Null: no Return Address is honoured.
+    // reflect_tlvs() has already refused the other family and addresses no reply may go to
+    // (proto/source_address.hpp).
+    bool (*may_return_to)(const void* self, uint8_t ip_version,
+                          const uint8_t* addr) noexcept = nullptr;
+};
+
+// Which Location TLV fields this reflector reports (RFC 8972 §4.2.2: "based on the local
+// policy, the Session-Reflector MAY leave some fields unreported by filling them with zeroes";
+// reflect_policy::location_report). Unreported: zeros, the sub-TLV still answered (a MAC as a
+// zeroed Source EUI-64 Address sub-TLV, as for a packet without one).
+namespace location_report {
+inline constexpr uint8_t ports = 0x1;
+inline constexpr uint8_t addresses = 0x2;
+inline constexpr uint8_t mac = 0x4;
+inline constexpr uint8_t all = ports | addresses | mac;
+} // namespace location_report
 
 // IANA "STAMP TLV Types" sub-registries of RFC 8972 §5 (values checked against RFC 8972 §5.4
 // and §5.5). 0 is Reserved in both: this reflector writes it for "not stated" (tlv_reply_info
@@ -134,6 +218,11 @@ struct tlv_reply_info {
     uint32_t follow_up_seq = 0; // that reply's reflector Sequence Number
     uint64_t follow_up_ns = 0;  // its departure, ns of UTC since the Unix epoch; 0: not known
     uint8_t follow_up_mode = ts_method::not_stated; // Timestamp Mode: what produced follow_up_ns
+    // Direct Measurement TLV (RFC 8972 §4.5), stateful sessions only (`stateful`): the
+    // session's in-profile packets received (this request included) and replies transmitted
+    // (this reply included). A stateless reflector reports zeros (conf/twamp.conf).
+    uint32_t rx_count = 0;
+    uint32_t tx_count = 0;
 };
 
 // Everything a handler may use, per reply: reflect_prepare() builds it only for a STAMP packet
@@ -144,6 +233,21 @@ struct tlv_reply_ctx {
     ts_format format = ts_format::ntp;
     int32_t tai_utc_offset_s = 37; // for the PTP format
     bool stateful = false;         // the reply itself is stateful (reflect_params::stateful)
+    // The request as the box received it (after any NAT before it): Location (RFC 8972 §4.2),
+    // Class of Service (§4.4), Destination Node Address (RFC 9503 §3). Null pointers: not
+    // known (tests of the walk alone); the handlers then report zeros / treat nothing as ours.
+    uint8_t ip_version = 4;
+    const uint8_t* src_addr = nullptr; // 4 (IPv4) or 16 (IPv6) octets
+    const uint8_t* dst_addr = nullptr;
+    const uint8_t* src_mac = nullptr; // 6 octets
+    uint16_t src_port = 0;
+    uint16_t dst_port = 0;
+    uint8_t received_ds = 0; // the DS field as received: DSCP << 2 | ECN
+    // Local policy (reflect_policy): the DSCP values a Class of Service TLV's DSCP1 may set
+    // (bit n: DSCP n), the Location fields reported, whether a Return Address is honoured.
+    uint64_t cos_allowed = ~uint64_t{0};
+    uint8_t location_report = location_report::all;
+    const tlv_address_policy* addresses = nullptr;
 };
 
 // The per-type handler table (RFC 8972 §4: the Session-Reflector "understands" a Type when it

@@ -1424,7 +1424,8 @@ TEST(worker_tlv, return_address_inside_the_acl_only) {
     });
     ASSERT_EQ(r.replies.size(), 8u);
     const bytes src4 = addr4(v4_spec().src_ip);
-    const bytes src6(v6_spec().src_ip.begin(), v6_spec().src_ip.end());
+    const std::array<uint8_t, 16> sender6 = v6_spec().src_ip;
+    const bytes src6(sender6.begin(), sender6.end());
     struct want {
         uint8_t flags;
         bytes dst;

@@ -393,8 +393,8 @@ def tlv_destination_node_address(lab):
     cases = [(False, ip4(B4), 0, B4), (True, ip6(B6), 0, B6), (False, ip4(B4_2), 0, B4_2),
              (False, ip4(FOREIGN4), U, B4), (False, ip6(B6), U, B4), (True, ip4(B4), U, B6)]
     for v6, addr, want, src in cases:
-        w = f"DNA {socket.inet_ntop(socket.AF_INET6 if len(addr) == 16 else socket.AF_INET, addr)}" \
-            f" in {'IPv6' if v6 else 'IPv4'}"
+        fam = socket.AF_INET6 if len(addr) == 16 else socket.AF_INET
+        w = f"DNA {socket.inet_ntop(fam, addr)} in {'IPv6' if v6 else 'IPv4'}"
         sport = lab.port()
         s = open_socket(S6 if v6 else S4, sport, v6)
         try:

@@ -209,7 +209,7 @@ bytes reply_area() {
                 // Return Path (RFC 9503 §4): Return Address sub-TLV 198.18.0.7
             0x00, 10, 0, 8, 0x00, 2, 0, 4, 198, 18, 0, 7, //
                                                           // Unknown type 200, U
-            0x80, 200, 0, 2, 0xab, 0xcd, //
+            0x80, 200, 0, 2, 0xab, 0xcd,                  //
                                          // CoS with Length 3: M (malformed), then a header cut off
             0x40, 4, 0, 3, 1, 2, 3, //
             0x00, 1, 0,             //

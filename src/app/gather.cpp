@@ -63,6 +63,12 @@ metrics::box_stats gather(const runtime& rt) {
             }
             r.residence.sum_s +=
                     static_cast<double>(cc.residence_sum_ns.load(std::memory_order_relaxed)) * 1e-9;
+            for (std::size_t t = 0; t < r.stamp_tlvs.size(); ++t) {
+                r.stamp_tlvs[t] += cc.tlv_seen[t].load(std::memory_order_relaxed);
+            }
+            r.stamp_tlv_flags[0] += cc.tlv_unrecognized.load(std::memory_order_relaxed);
+            r.stamp_tlv_flags[1] += cc.tlv_malformed.load(std::memory_order_relaxed);
+            r.stamp_tlv_flags[2] += cc.tlv_integrity.load(std::memory_order_relaxed);
         }
         if (w < rt.n_workers) {
             metrics::worker_stats ws;

@@ -72,6 +72,17 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
             break;
         }
         cs.policy.allow_ipv6_zero_checksum = rc.allow_ipv6_udp_checksum_zero;
+        // STAMP TLV local policy (read only for STAMP requests that carry TLVs).
+        cs.policy.cos_allowed = rc.cos_allowed_dscp.bits;
+        cs.policy.location_report = static_cast<uint8_t>(
+                ((rc.location.bits & config::location_fields::ports) ? proto::location_report::ports
+                                                                     : 0) |
+                ((rc.location.bits & config::location_fields::addresses)
+                         ? proto::location_report::addresses
+                         : 0) |
+                ((rc.location.bits & config::location_fields::mac) ? proto::location_report::mac
+                                                                   : 0));
+        cs.policy.return_address = rc.return_address;
         cs.udp_ports = rc.udp_ports;
         cs.prefixes = rc.prefixes;
         cs.stateful = rc.stateful;

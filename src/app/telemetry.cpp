@@ -160,6 +160,17 @@ int cmd_reflectors(runtime& rt, rte_tel_data* d) {
                 }
             }
             ox.u64("sessions_active", r.sessions_active);
+            // STAMP reflectors: their TLVs, flat (a telemetry dictionary inside a reflector's
+            // would be a third level): stamp_tlvs_<type>, stamp_tlv_flags_<flag>, the
+            // Prometheus labels.
+            for (std::size_t t = 0; r.mode == "stamp" && t < r.stamp_tlvs.size(); ++t) {
+                ox.u64(("stamp_tlvs_" + std::string(metrics::stamp_tlv_type_names[t])).c_str(),
+                       r.stamp_tlvs[t]);
+            }
+            for (std::size_t k = 0; r.mode == "stamp" && k < r.stamp_tlv_flags.size(); ++k) {
+                ox.u64(("stamp_tlv_flags_" + std::string(metrics::stamp_tlv_flag_names[k])).c_str(),
+                       r.stamp_tlv_flags[k]);
+            }
             o.absorb(ox);
         }
         o.container(dict_key(r.name, used).c_str(), x);

@@ -54,6 +54,12 @@ std::string fmt(timestamp_format v) {
 std::string fmt(const dscp_config& v) {
     return to_string(v);
 }
+std::string fmt(const dscp_set& v) {
+    return to_string(v);
+}
+std::string fmt(const location_fields& v) {
+    return to_string(v);
+}
 std::string fmt(const port_range& v) {
     return "{ min = " + std::to_string(v.min) + "; max = " + std::to_string(v.max) + "; }";
 }
@@ -207,6 +213,10 @@ public:
             field(path, key("reflectors[].timestamp-format"), r->ts_format, n.ts_format);
             field(path, key("reflectors[].allow-ipv6-udp-checksum-zero"),
                   r->allow_ipv6_udp_checksum_zero, n.allow_ipv6_udp_checksum_zero);
+            field(path, key("reflectors[].cos-allowed-dscp"), r->cos_allowed_dscp,
+                  n.cos_allowed_dscp);
+            field(path, key("reflectors[].location"), r->location, n.location);
+            field(path, key("reflectors[].return-address"), r->return_address, n.return_address);
         }
     }
 
@@ -336,6 +346,31 @@ std::string_view to_string(timestamp_format v) noexcept {
 
 std::string to_string(const dscp_config& v) {
     return v.copy ? "\"copy\"" : std::to_string(v.value);
+}
+
+std::string to_string(const dscp_set& v) {
+    if (v.bits == ~uint64_t{0}) {
+        return "(all)";
+    }
+    std::string r = "[";
+    for (uint8_t d = 0; d < 64; ++d) {
+        if (v.has(d)) {
+            r += (r.size() > 1 ? ", " : " ") + std::to_string(d);
+        }
+    }
+    return r + (r.size() > 1 ? " ]" : "]");
+}
+
+std::string to_string(const location_fields& v) {
+    std::string r = "[";
+    for (auto [bit, name] : {std::pair{location_fields::ports, "ports"},
+                             std::pair{location_fields::addresses, "addresses"},
+                             std::pair{location_fields::mac, "mac"}}) {
+        if (v.bits & bit) {
+            r += (r.size() > 1 ? ", " : " ") + quoted(name);
+        }
+    }
+    return r + (r.size() > 1 ? " ]" : "]");
 }
 
 } // namespace twamp::config

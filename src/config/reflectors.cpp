@@ -28,6 +28,59 @@ std::optional<uint8_t> dscp_by_name(std::string name) {
     return it->second;
 }
 
+// The STAMP TLV local policy: cos-allowed-dscp, location, return-address.
+void read_stamp_policy(reader& rd, const Setting& g, const std::string& path, reflector_config& r) {
+    if (auto* s = rd.member(g, "cos-allowed-dscp")) {
+        std::string c_path = join(path, "cos-allowed-dscp");
+        if (rd.sequence(*s, c_path, "DSCP values")) {
+            dscp_set set{0};
+            for (int i = 0; i < s->getLength(); ++i) {
+                std::string e_path = at_index(c_path, i);
+                auto v = rd.integer((*s)[i], e_path, 0, 63);
+                if (!v) {
+                    continue;
+                }
+                if (set.has(static_cast<uint8_t>(*v))) {
+                    rd.fail((*s)[i], e_path, "duplicate DSCP " + std::to_string(*v));
+                    continue;
+                }
+                set.bits |= uint64_t{1} << *v;
+            }
+            r.cos_allowed_dscp = set;
+        }
+    }
+    if (auto* s = rd.member(g, "location")) {
+        std::string l_path = join(path, "location");
+        static constexpr std::string_view expected = "one of \"ports\", \"addresses\", \"mac\"";
+        if (rd.sequence(*s, l_path, "Location fields")) {
+            location_fields f{0};
+            for (int i = 0; i < s->getLength(); ++i) {
+                std::string e_path = at_index(l_path, i);
+                auto text = rd.string((*s)[i], e_path, expected);
+                if (!text) {
+                    continue;
+                }
+                uint8_t bit = *text == "ports"       ? location_fields::ports
+                              : *text == "addresses" ? location_fields::addresses
+                              : *text == "mac"       ? location_fields::mac
+                                                     : 0;
+                if (!bit) {
+                    rd.fail((*s)[i], e_path,
+                            "expected " + std::string(expected) + ", got " + quote(*text));
+                    continue;
+                }
+                if (f.bits & bit) {
+                    rd.fail((*s)[i], e_path, "duplicate Location field " + quote(*text));
+                    continue;
+                }
+                f.bits |= bit;
+            }
+            r.location = f;
+        }
+    }
+    rd.read_bool(g, "return-address", path, r.return_address);
+}
+
 reflector_config reflector(reader& rd, const config& cfg, const Setting& g, const std::string& path,
                            std::vector<reflector_meta>& metas) {
     reflector_config r;
@@ -201,6 +254,7 @@ reflector_config reflector(reader& rd, const config& cfg, const Setting& g, cons
                   {"ntp", timestamp_format::ntp},
                   {"ptp", timestamp_format::ptp}});
     rd.read_bool(g, "allow-ipv6-udp-checksum-zero", path, r.allow_ipv6_udp_checksum_zero);
+    read_stamp_policy(rd, g, path, r);
     metas.push_back(std::move(m));
     return r;
 }

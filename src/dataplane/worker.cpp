@@ -84,6 +84,51 @@ inline proto::drop_reason source_verdict(const snapshot* snap, const uint64_t* i
     return snap ? snap->source_verdict(src.lo, src.hi) : proto::drop_reason::none;
 }
 
+// The RFC 9503 TLVs' questions (proto::tlv_address_policy), for the request rewrite prepares
+// (tlv_address_view, set per packet). Called only for requests that carry those TLVs.
+// Destination Node Address (RFC 9503 §3): one of the box's own addresses, as classify's
+// own-source test has it (the snapshot's address set, an IPv6 address with a port's
+// interface identifier).
+bool tlv_is_own(const void* self, uint8_t ip_version, const uint8_t* addr) noexcept {
+    const auto& v = *static_cast<const tlv_address_view*>(self);
+    const bool v6 = ip_version == 6;
+    return source_verdict(v.snap, v.iids, v.n_iids, v6, net::mapped_words(addr, v6)) ==
+           proto::drop_reason::own_source_address;
+}
+// Return Address (RFC 9503 §4.1.2): inside the request's reflector's ACL (the LPM lookup
+// classify does for sources), and no address a source would be refused for before the ACL:
+// not one of the box's own (the reply would come back to it), nor one of its subnets'
+// network, broadcast or anycast addresses.
+bool tlv_may_return_to(const void* self, uint8_t ip_version, const uint8_t* addr) noexcept {
+    const auto& v = *static_cast<const tlv_address_view*>(self);
+    const bool v6 = ip_version == 6;
+    if (!v.snap || !v.ctx) {
+        return false;
+    }
+    return source_verdict(v.snap, v.iids, v.n_iids, v6, net::mapped_words(addr, v6)) ==
+                   proto::drop_reason::none &&
+           v.snap->allowed(*v.ctx, v6, addr);
+}
+
+// What one request's TLVs were (proto::tlv_result), into its reflector's counters: a store
+// per TLV type present and per flag set (only for STAMP requests with TLVs).
+inline void count_tlvs(context_counters& cc, const proto::tlv_result& r) noexcept {
+    for (std::size_t t = 0; t < proto::tlv_seen_slots; ++t) {
+        if (r.seen[t]) {
+            bump(cc.tlv_seen[t], r.seen[t]);
+        }
+    }
+    if (r.unrecognized) {
+        bump(cc.tlv_unrecognized, r.unrecognized);
+    }
+    if (r.malformed) {
+        bump(cc.tlv_malformed, 1);
+    }
+    if (r.integrity) {
+        bump(cc.tlv_integrity, r.integrity);
+    }
+}
+
 // Locals for one burst, added to the shared counters once at its end. (Drops are bumped where
 // they happen: rare on a good burst, and a per-reason array cost ~230 instructions a burst to
 // clear and walk, the most of any per-burst cost at light load.)
@@ -260,6 +305,7 @@ struct worker::burst {
     const proto::encoded_time t2_enc; // once per burst
     proto::reflect_params params;
     proto::tlv_reply_info tlv; // what a STAMP reply's TLVs say (rewrite fills it per reply)
+    proto::tlv_result tlv_res; // what a STAMP request's TLVs were (rewrite counts it)
     // The port's time: one mapping for the device T2, T3 and Error Estimate of every reply
     // whose request carried a device timestamp (port_time.hpp).
     const port_time_map pm;
@@ -291,6 +337,11 @@ worker::worker(const worker_args& args) noexcept
             std::memcpy(&iids_[n_iids_++], id.data(), 8);
         }
     }
+    tlv_view_.iids = iids_;
+    tlv_view_.n_iids = n_iids_;
+    tlv_policy_.self = &tlv_view_;
+    tlv_policy_.is_own = tlv_is_own;
+    tlv_policy_.may_return_to = tlv_may_return_to;
     if (a_.qsv) {
         rte_rcu_qsbr_thread_register(a_.qsv, a_.index);
         rte_rcu_qsbr_thread_online(a_.qsv, a_.index);
@@ -550,6 +601,7 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         return;
     }
     proto::reflect_params& params = b.params;
+    params.tlv_addresses = &tlv_policy_;
     uint16_t failed = 0;
     for (uint16_t i = 0; i < b.nc; ++i) {
         candidate& c = cands_[i];
@@ -585,10 +637,13 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         params.t2_ns = p.t2_ns;
         params.our_error = c.error;
         params.verified_region_sum = c.sums.region_known ? &c.sums.region : nullptr;
-        if (c.policy->mode == proto::test_mode::stamp &&
-            c.pf.payload_len() > proto::reflector::stamp_len) {
-            // What the reply's Timestamp Information and Follow-Up Telemetry TLVs say (read
-            // only when the request carries TLVs, i.e. is longer than the 44-octet base).
+        const bool tlvs = c.policy->mode == proto::test_mode::stamp &&
+                          c.pf.payload_len() > proto::reflector::stamp_len;
+        params.tlv_out = nullptr;
+        if (tlvs) {
+            // What the reply's TLVs say (read only when the request carries TLVs, i.e. is
+            // longer than the 44-octet base): Timestamp Information, Follow-Up Telemetry,
+            // Direct Measurement; the RFC 9503 hooks' packet; what the TLVs were (counted).
             proto::tlv_reply_info& ti = b.tlv;
             ti.ts_method_in = p.dev ? proto::ts_method::hw_assist : proto::ts_method::sw_local;
             ti.ts_method_out = p.dev && b.method == t3_method::scheduled
@@ -599,14 +654,32 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
                 ti.follow_up_seq = s->follow_up_seq;
                 ti.follow_up_ns = s->follow_up_ns();
                 ti.follow_up_mode = s->follow_up_mode();
+                // Direct Measurement (RFC 8972 §4.5): the session's requests received, this
+                // one included (track_sender_seq counted it), and its replies numbered, this
+                // one included (a reply not made gives its number back below).
+                ti.rx_count = static_cast<uint32_t>(s->packets);
+                ti.tx_count = s->next_seq;
+            } else {
+                ti.rx_count = 0; // stateless: no session to count (conf/twamp.conf)
+                ti.tx_count = 0;
             }
+            tlv_view_.snap = snap_;
+            tlv_view_.ctx = c.ctx;
+            b.tlv_res.count = 0;
+            params.tlv_out = &b.tlv_res;
         }
         const std::size_t cap = m->buf_len - m->data_off;
         // Straight into the TX slot, field by field: no temporary struct copied through the
         // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
         const proto::drop_reason why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap),
                                                                    c.pf, *c.policy, params, p.r);
+        if (tlvs && b.tlv_res.count) {
+            // Answered or not (No Reply Requested), its TLVs were processed: counted.
+            count_tlvs(wc_.contexts[c.ctx->index], b.tlv_res);
+        }
         if (unlikely(why != proto::drop_reason::none)) {
+            // No reply (no_reply_requested, no_tailroom, ...): dropped and counted under its
+            // reason in dispatch.
             p.m = nullptr; // compacted out below
             ++failed;
             if (s) {

@@ -109,6 +109,39 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         }
     }
 
+    // STAMP TLVs (RFC 8972 §4, RFC 9503), per STAMP reflector (a TWAMP Light one has none):
+    // by type, and the flags returned.
+    {
+        auto& f = b.family("stamp_tlvs_total",
+                           "STAMP TLVs in the requests a reflector answered or refused by their "
+                           "TLVs, by type (other: any type without a name here)",
+                           MetricType::Counter);
+        for (const auto& r : s.reflectors) {
+            if (r.mode != "stamp") {
+                continue;
+            }
+            for (std::size_t t = 0; t < stamp_tlv_type_names.size(); ++t) {
+                b.counter(f, d(r.stamp_tlvs[t]),
+                          {{"reflector", r.name}, {"type", std::string(stamp_tlv_type_names[t])}});
+            }
+        }
+    }
+    {
+        auto& f = b.family("stamp_tlv_flags_total",
+                           "STAMP TLVs a reflector returned with a flag set: u (unrecognized "
+                           "type), m (malformed: processing stopped there), i (integrity)",
+                           MetricType::Counter);
+        for (const auto& r : s.reflectors) {
+            if (r.mode != "stamp") {
+                continue;
+            }
+            for (std::size_t k = 0; k < stamp_tlv_flag_names.size(); ++k) {
+                b.counter(f, d(r.stamp_tlv_flags[k]),
+                          {{"reflector", r.name}, {"flag", std::string(stamp_tlv_flag_names[k])}});
+            }
+        }
+    }
+
     // Every frame taken from the wire ends exactly once: reflected (reflected_pkt), dropped
     // (by reason) or to the kernel, so rx_frames_total == reflected_pkt + dropped + to_kernel
     // whenever nothing is in flight.

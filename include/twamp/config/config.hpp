@@ -103,6 +103,24 @@ struct dscp_config {
     friend bool operator==(const dscp_config&, const dscp_config&) = default;
 };
 
+// STAMP Class of Service TLV (RFC 8972 §4.4): the DSCP values its DSCP1 may set in a reply, bit
+// n for DSCP n. Default: all 64; an empty set refuses every one (RP = 1).
+struct dscp_set {
+    uint64_t bits = ~uint64_t{0};
+    bool has(uint8_t dscp) const noexcept { return dscp < 64 && ((bits >> dscp) & 1); }
+    friend bool operator==(const dscp_set&, const dscp_set&) = default;
+};
+
+// STAMP Location TLV (RFC 8972 §4.2.2): the fields a reflector reports (the others zeros).
+struct location_fields {
+    static constexpr uint8_t ports = 0x1;
+    static constexpr uint8_t addresses = 0x2;
+    static constexpr uint8_t mac = 0x4;
+    static constexpr uint8_t all = ports | addresses | mac;
+    uint8_t bits = all;
+    friend bool operator==(const location_fields&, const location_fields&) = default;
+};
+
 struct reflector_config {
     std::string name;
     std::string port;           // a port's name
@@ -120,6 +138,10 @@ struct reflector_config {
     dscp_config dscp;
     timestamp_format ts_format = timestamp_format::automatic;
     bool allow_ipv6_udp_checksum_zero = false;
+    // STAMP TLV local policy (mode "stamp"; RFC 8972 §4.2.2, §4.4, RFC 9503 §4.1.2).
+    dscp_set cos_allowed_dscp;
+    location_fields location;
+    bool return_address = true; // honour a Return Path TLV's Return Address inside `prefixes`
 
     friend bool operator==(const reflector_config&, const reflector_config&) = default;
 };
@@ -227,6 +249,10 @@ std::string_view to_string(clock_epoch v) noexcept;
 std::string_view to_string(reflector_mode v) noexcept;
 std::string_view to_string(timestamp_format v) noexcept;
 std::string to_string(const dscp_config& v);
+// "[ 0, 46 ]", "[]"; every DSCP: "(all)".
+std::string to_string(const dscp_set& v);
+// "[ \"ports\", \"mac\" ]", "[]"
+std::string to_string(const location_fields& v);
 // modes_to_string (space-separated mode names, e.g. "unauthenticated reflect-octets"): from
 // twamp/net/modes.hpp, above.
 

@@ -132,6 +132,13 @@ inline constexpr key_info keys[] = {
          "T2/T3 format: \"auto\" (Z bit) | \"ntp\" | \"ptp\""},
         {"reflectors[].allow-ipv6-udp-checksum-zero", key_type::boolean, "false", true,
          "accept IPv6 test packets with UDP checksum zero"},
+        {"reflectors[].cos-allowed-dscp", key_type::integer_list, "", true,
+         "STAMP Class of Service TLV: DSCP values (0..63) its DSCP1 may set in the reply; "
+         "default: all 64; [] none"},
+        {"reflectors[].location", key_type::string_list, "[ \"ports\", \"addresses\", \"mac\" ]",
+         true, "STAMP Location TLV: the fields reported, of \"ports\", \"addresses\", \"mac\""},
+        {"reflectors[].return-address", key_type::boolean, "true", true,
+         "STAMP Return Path TLV: honour a Return Address inside prefixes (never the box's own)"},
 
         {"control", key_type::group, "", false, "the TWAMP-Control server; absent: no server"},
         {"control.enabled", key_type::boolean, "true", false, "serve when the group is present"},

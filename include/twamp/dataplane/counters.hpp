@@ -12,6 +12,7 @@
 
 #include "twamp/metrics/names.hpp"
 #include "twamp/proto/drop_reason.hpp"
+#include "twamp/proto/tlv.hpp"
 
 namespace twamp::dataplane {
 
@@ -52,7 +53,16 @@ struct alignas(64) context_counters {
     std::array<counter, residence_buckets> residence{}; // per bucket, not cumulative
     counter residence_sum_ns{0};
     counter sessions_active{0}; // gauge, refreshed every aging slice
+    // STAMP TLVs of the requests answered or refused by their TLVs (RFC 8972 §4; the
+    // worker's rewrite, from proto::tlv_result): by Type (index = Type for 1..10, 0 for every
+    // other Type: proto::tlv_seen_slots; metrics::stamp_tlv_type_names), and the TLVs returned
+    // with U (unrecognized), M (malformed, at most one a request) or I (integrity) set.
+    std::array<counter, proto::tlv_seen_slots> tlv_seen{};
+    counter tlv_unrecognized{0};
+    counter tlv_malformed{0};
+    counter tlv_integrity{0};
 };
+static_assert(metrics::stamp_tlv_type_names.size() == proto::tlv_seen_slots);
 
 // Written by its worker (or, for the last block, the slow path), read by gather (relaxed).
 struct alignas(64) worker_counters {

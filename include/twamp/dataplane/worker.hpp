@@ -59,6 +59,17 @@ struct worker_args {
     uint64_t ts_dynflag = 0;
 };
 
+// What the RFC 9503 TLV hooks (proto::tlv_address_policy, worker.cpp) know of the request
+// rewrite is preparing: the round's snapshot (the box's own addresses, the ACLs), the
+// request's reflector context, and the box's IPv6 interface identifiers (classify's own-source
+// test). Set per packet, only for STAMP requests with TLVs.
+struct tlv_address_view {
+    const snapshot* snap = nullptr;
+    const context_rt* ctx = nullptr;
+    const uint64_t* iids = nullptr;
+    unsigned n_iids = 0;
+};
+
 // One worker lcore's state and its burst loop, in stages (DESIGN.md "The hot path"): every
 // received burst goes through classify -> lookup -> rewrite -> dispatch -> transmit ->
 // to_slow_path, each a short loop over the burst; every packet gets one verdict (`next`, plus a
@@ -164,6 +175,10 @@ private:
     uint64_t iids_[RTE_MAX_ETHPORTS] = {}; // the ports' IPv6 interface identifiers (EUI-64)
     unsigned n_iids_ = 0;
     follow_up_wait fu_;
+    // The STAMP TLV address hooks (RFC 9503): tlv_policy_.self is &tlv_view_ (set per packet
+    // in rewrite).
+    tlv_address_view tlv_view_;
+    proto::tlv_address_policy tlv_policy_;
     // The transmit path's allowance for device-clock T3s, ns (transmit, a decaying maximum).
     uint64_t tx_path_ns_ = 10'000; // until measured: 10 us
     // What this round reads, loaded once at its start (acquire).

@@ -60,4 +60,24 @@ inline constexpr std::string_view summary_name_of(exception_direction d) noexcep
     return exception_direction_names[static_cast<std::size_t>(d)].summary;
 }
 
+// STAMP TLVs (RFC 8972 §4, RFC 9503), the `type` label of stamp_tlvs_total and the telemetry
+// keys: index = the TLV Type for 1..10 (proto::tlv_type), 0 for every other Type
+// (proto::tlv_seen_slots, the per-reflector counters' index).
+inline constexpr std::array<std::string_view, 11> stamp_tlv_type_names = {
+        "other",
+        "extra_padding",
+        "location",
+        "timestamp_information",
+        "class_of_service",
+        "direct_measurement",
+        "access_report",
+        "follow_up_telemetry",
+        "hmac",
+        "destination_node_address",
+        "return_path",
+};
+// The Flags a reflector sets on the TLVs it returns (RFC 8972 §4): the `flag` label of
+// stamp_tlv_flags_total, in this order: U (unrecognized), M (malformed), I (integrity).
+inline constexpr std::array<std::string_view, 3> stamp_tlv_flag_names = {"u", "m", "i"};
+
 } // namespace twamp::metrics

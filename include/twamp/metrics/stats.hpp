@@ -37,6 +37,11 @@ struct reflector_stats {
     uint64_t stamp_short = 0; // short STAMP requests answered with the base (RFC 8762 §4.6)
     uint64_t sessions_active = 0;
     histogram residence;
+    // STAMP TLVs in its requests, by type (stamp_tlv_type_names' order: index = Type for
+    // 1..10, 0 for the others), and those returned with a flag set (stamp_tlv_flag_names'
+    // order: U, M, I).
+    std::array<uint64_t, stamp_tlv_type_names.size()> stamp_tlvs{};
+    std::array<uint64_t, stamp_tlv_flag_names.size()> stamp_tlv_flags{};
 };
 
 struct port_stats {

@@ -64,3 +64,31 @@ TEST(spec_from_config, reflectors_then_control_with_stable_slots) {
     const auto spec3 = app::spec_from_config(next, slots);
     expect_list(app::reflector_list(next, spec3), {{"c", "stamp", 3}, {"b", "twamp-light", 1}});
 }
+
+// The STAMP TLV policy travels to the context's reflect_policy (RFC 8972 §4.2.2, §4.4; RFC 9503
+// §4.1.2): defaults, and each key changed.
+TEST(spec_from_config, stamp_tlv_policy) {
+    config::config cfg;
+    cfg.reflectors = {refl("a", config::reflector_mode::stamp),
+                      refl("b", config::reflector_mode::stamp)};
+    cfg.reflectors[1].cos_allowed_dscp.bits = (uint64_t{1} << 46) | 1;
+    cfg.reflectors[1].location.bits =
+            config::location_fields::mac | config::location_fields::addresses;
+    cfg.reflectors[1].return_address = false;
+    app::slot_map slots;
+    const auto spec = app::spec_from_config(cfg, slots);
+    ASSERT_EQ(spec.contexts.size(), 2U);
+    const proto::reflect_policy& a = spec.contexts[0].policy;
+    EXPECT_EQ(a.cos_allowed, ~uint64_t{0});
+    EXPECT_EQ(a.location_report, proto::location_report::all);
+    EXPECT_TRUE(a.return_address);
+    const proto::reflect_policy& b = spec.contexts[1].policy;
+    EXPECT_EQ(b.cos_allowed, (uint64_t{1} << 46) | 1);
+    EXPECT_EQ(b.location_report, proto::location_report::mac | proto::location_report::addresses);
+    EXPECT_FALSE(b.return_address);
+    cfg.reflectors[1].location.bits = config::location_fields::ports;
+    cfg.reflectors[1].cos_allowed_dscp.bits = 0;
+    const auto spec2 = app::spec_from_config(cfg, slots);
+    EXPECT_EQ(spec2.contexts[1].policy.location_report, proto::location_report::ports);
+    EXPECT_EQ(spec2.contexts[1].policy.cos_allowed, 0U);
+}

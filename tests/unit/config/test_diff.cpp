@@ -161,6 +161,23 @@ TEST(diff, reflector_keys_are_reloadable) {
     EXPECT_TRUE(one_change(
             changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; mode = \"stamp\";")),
             "reflectors[\"base\"].mode", change_kind::modified, true));
+    // The STAMP TLV policy (RFC 8972 §4.2.2, §4.4; RFC 9503 §4.1.2).
+    auto cos = changes(
+            edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; cos-allowed-dscp = [ 46, 0 ];"));
+    EXPECT_TRUE(
+            one_change(cos, "reflectors[\"base\"].cos-allowed-dscp", change_kind::modified, true));
+    ASSERT_EQ(cos.size(), 1U);
+    EXPECT_EQ(to_string(cos[0]),
+              "reflectors[\"base\"].cos-allowed-dscp: (all) -> [ 0, 46 ] (reloadable)");
+    auto loc =
+            changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; location = [ \"mac\" ];"));
+    EXPECT_TRUE(one_change(loc, "reflectors[\"base\"].location", change_kind::modified, true));
+    ASSERT_EQ(loc.size(), 1U);
+    EXPECT_EQ(to_string(loc[0]), "reflectors[\"base\"].location: [ \"ports\", \"addresses\", "
+                                 "\"mac\" ] -> [ \"mac\" ] (reloadable)");
+    EXPECT_TRUE(one_change(
+            changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; return-address = false;")),
+            "reflectors[\"base\"].return-address", change_kind::modified, true));
     // Moving to the VLAN also moves the resolved addresses.
     auto moved = changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; vlan = 100;"));
     EXPECT_FALSE(needs_restart(moved));

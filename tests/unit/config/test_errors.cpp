@@ -324,6 +324,31 @@ TEST(errors, enumerations) {
                           {"\"copy\"", "got \"af44\""}));
 }
 
+// The STAMP TLV policy keys: each element checked where it stands.
+TEST(errors, stamp_tlv_policy) {
+    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ 0, 64 ];"), 2,
+                          "reflectors[0].cos-allowed-dscp[1]", {"0..63, got 64"}));
+    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ -1 ];"), 2,
+                          "reflectors[0].cos-allowed-dscp[0]", {"got -1"}));
+    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ 46, 10, 46 ];"), 2,
+                          "reflectors[0].cos-allowed-dscp[2]", {"duplicate DSCP 46"}));
+    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ \"ef\" ];"), 2,
+                          "reflectors[0].cos-allowed-dscp[0]", {"got a string"}));
+    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = 46;"), 2, "reflectors[0].cos-allowed-dscp",
+                          {"expected"}));
+    EXPECT_TRUE(has_error(refl("\n location = [ \"ports\", \"vlan\" ];"), 3,
+                          "reflectors[0].location[1]",
+                          {"one of \"ports\", \"addresses\", \"mac\"", "got \"vlan\""}));
+    EXPECT_TRUE(has_error(refl("location = [ \"mac\", \"mac\" ];"), 2, "reflectors[0].location[1]",
+                          {"duplicate Location field \"mac\""}));
+    EXPECT_TRUE(has_error(refl("location = [ 1 ];"), 2, "reflectors[0].location[0]",
+                          {"got an integer"}));
+    EXPECT_TRUE(
+            has_error(refl("location = \"ports\";"), 2, "reflectors[0].location", {"expected"}));
+    EXPECT_TRUE(has_error(refl("return-address = 1;"), 2, "reflectors[0].return-address",
+                          {"expected"}));
+}
+
 TEST(errors, hw_clock_needs_hw_timestamps) {
     EXPECT_TRUE(has_error(
             port("hw-timestamps = \"off\"; hw-clock = { unit = \"us\"; epoch = \"unix\"; };"), 1,

@@ -141,6 +141,10 @@ reflectors = ( { name = "r"; port = "p"; prefixes = [ ]; } );
     EXPECT_TRUE(r.dscp.copy);
     EXPECT_EQ(r.ts_format, timestamp_format::automatic);
     EXPECT_FALSE(r.allow_ipv6_udp_checksum_zero);
+    EXPECT_EQ(r.cos_allowed_dscp.bits, ~uint64_t{0}); // every DSCP
+    EXPECT_EQ(r.location.bits,
+              location_fields::ports | location_fields::addresses | location_fields::mac);
+    EXPECT_TRUE(r.return_address);
     // No control group: no server.
     EXPECT_FALSE(c.control.enabled);
     EXPECT_EQ(c.control.port, 862);
@@ -215,6 +219,9 @@ TEST(load, reference_conf_documents_every_key) {
                             "dscp",
                             "timestamp-format",
                             "allow-ipv6-udp-checksum-zero",
+                            "cos-allowed-dscp",
+                            "location",
+                            "return-address",
                             "control",
                             "enabled",
                             "listen",
@@ -274,6 +281,44 @@ TEST(load, dscp_forms) {
     EXPECT_EQ(dscp("\"va\""), (dscp_config{false, 44}));
     EXPECT_EQ(dscp("\"le\""), (dscp_config{false, 1}));
     EXPECT_EQ(dscp("\"default\""), (dscp_config{false, 0}));
+}
+
+// The STAMP TLV policy keys (RFC 8972 §4.2.2, §4.4; RFC 9503 §4.1.2).
+TEST(load, stamp_tlv_policy) {
+    auto refl = [](const std::string& keys) {
+        auto c = load_ok(with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; mode = "
+                                   "\"stamp\"; prefixes = []; " +
+                                   keys + " } );"));
+        return c.reflectors.empty() ? reflector_config{} : c.reflectors[0];
+    };
+    auto dscp = [&](const std::string& list) {
+        return refl("cos-allowed-dscp = " + list + ";").cos_allowed_dscp;
+    };
+    EXPECT_EQ(dscp("[ 46 ]").bits, uint64_t{1} << 46);
+    EXPECT_EQ(dscp("[ 0, 63, 10 ]").bits, (uint64_t{1} << 63) | (uint64_t{1} << 10) | 1);
+    EXPECT_EQ(dscp("[]").bits, 0U); // none: RP = 1 always
+    EXPECT_EQ(dscp("( 34 )").bits, uint64_t{1} << 34);
+    EXPECT_TRUE(dscp("[ 46 ]").has(46));
+    EXPECT_FALSE(dscp("[ 46 ]").has(45));
+    EXPECT_FALSE(dscp("[ 46 ]").has(64)); // no such DSCP
+    std::string all = "[ 0";
+    for (int d = 1; d < 64; ++d) {
+        all += ", " + std::to_string(d);
+    }
+    EXPECT_EQ(dscp(all + " ]"), dscp_set{}); // every value listed is the default
+    auto loc = [&](const std::string& list) { return refl("location = " + list + ";").location; };
+    EXPECT_EQ(loc("[ \"ports\" ]").bits, location_fields::ports);
+    EXPECT_EQ(loc("[ \"mac\", \"addresses\" ]").bits,
+              location_fields::mac | location_fields::addresses);
+    EXPECT_EQ(loc("[]").bits, 0);
+    EXPECT_EQ(loc("[ \"addresses\", \"ports\", \"mac\" ]"), location_fields{});
+    EXPECT_FALSE(refl("return-address = false;").return_address);
+    EXPECT_TRUE(refl("return-address = true;").return_address);
+    EXPECT_EQ(to_string(dscp("[ 46, 0 ]")), "[ 0, 46 ]");
+    EXPECT_EQ(to_string(dscp("[]")), "[]");
+    EXPECT_EQ(to_string(dscp_set{}), "(all)");
+    EXPECT_EQ(to_string(loc("[ \"mac\", \"ports\" ]")), "[ \"ports\", \"mac\" ]");
+    EXPECT_EQ(to_string(loc("[]")), "[]");
 }
 
 TEST(load, reflector_address_subset_and_vlan) {

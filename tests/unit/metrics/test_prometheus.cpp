@@ -165,7 +165,61 @@ TEST(prometheus, stamp_short_requests_per_reflector) {
             << t;
 }
 
+// RFC 8972 §4 / RFC 9503: STAMP TLVs per STAMP reflector, by type and by flag returned; a
+// TWAMP Light reflector has no series (it never reads TLVs).
+TEST(prometheus, stamp_tlvs_per_reflector) {
+    box_stats s = sample();
+    s.reflectors[0].mode = "stamp";
+    s.reflectors[0].stamp_tlvs[0] = 2;  // other types
+    s.reflectors[0].stamp_tlvs[5] = 9;  // Direct Measurement
+    s.reflectors[0].stamp_tlvs[10] = 3; // Return Path
+    s.reflectors[0].stamp_tlv_flags = {4, 1, 0};
+    reflector_stats light;
+    light.name = "light";
+    light.mode = "twamp-light";
+    s.reflectors.push_back(light);
+    const std::string t = text(s);
+    for (const char* line : {
+                 "# TYPE twamp_reflector_stamp_tlvs_total counter\n",
+                 "twamp_reflector_stamp_tlvs_total{reflector=\"base\",type=\"other\"} 2\n",
+                 "twamp_reflector_stamp_tlvs_total{reflector=\"base\",type=\"direct_measurement\"} "
+                 "9\n",
+                 "twamp_reflector_stamp_tlvs_total{reflector=\"base\",type=\"return_path\"} 3\n",
+                 "twamp_reflector_stamp_tlvs_total{reflector=\"base\",type=\"extra_padding\"} 0\n",
+                 "twamp_reflector_stamp_tlvs_total{reflector=\"base\",type=\"destination_node_"
+                 "address\"} 0\n",
+                 "# TYPE twamp_reflector_stamp_tlv_flags_total counter\n",
+                 "twamp_reflector_stamp_tlv_flags_total{reflector=\"base\",flag=\"u\"} 4\n",
+                 "twamp_reflector_stamp_tlv_flags_total{reflector=\"base\",flag=\"m\"} 1\n",
+                 "twamp_reflector_stamp_tlv_flags_total{reflector=\"base\",flag=\"i\"} 0\n",
+         }) {
+        EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+    }
+    // Eleven types and three flags for "base", nothing for "light".
+    const std::regex tlv_series(R"(\ntwamp_reflector_stamp_tlvs_total\{)");
+    EXPECT_EQ(std::distance(std::sregex_iterator(t.begin(), t.end(), tlv_series),
+                            std::sregex_iterator()),
+              11);
+    EXPECT_EQ(t.find("stamp_tlvs_total{reflector=\"light\""), std::string::npos);
+    EXPECT_EQ(t.find("stamp_tlv_flags_total{reflector=\"light\""), std::string::npos);
+}
+
 } // namespace
+
+// The STAMP TLV label values by index: the TLV Type for 1..10 (RFC 8972 §6.2, RFC 9503 §5),
+// "other" at 0.
+TEST(names, stamp_tlv_types_and_flags) {
+    EXPECT_EQ(stamp_tlv_type_names[0], "other");
+    EXPECT_EQ(stamp_tlv_type_names[1], "extra_padding");
+    EXPECT_EQ(stamp_tlv_type_names[4], "class_of_service");
+    EXPECT_EQ(stamp_tlv_type_names[5], "direct_measurement");
+    EXPECT_EQ(stamp_tlv_type_names[8], "hmac");
+    EXPECT_EQ(stamp_tlv_type_names[9], "destination_node_address");
+    EXPECT_EQ(stamp_tlv_type_names[10], "return_path");
+    EXPECT_EQ(stamp_tlv_flag_names[0], "u");
+    EXPECT_EQ(stamp_tlv_flag_names[1], "m");
+    EXPECT_EQ(stamp_tlv_flag_names[2], "i");
+}
 
 // metrics/names.hpp: one table per fact. The bounds in seconds are derived from the bounds in
 // nanoseconds the workers bucket by, and must be exactly the doubles the exposition always

@@ -24,7 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab_tests as L  # noqa: E402  (the shared harness, beside this file)
 from lab_tests import (B4, B6, S4, S6, Failure, Peer, check, eq,  # noqa: E402
-                       stamp_request, wait_for)
+                       stamp_request)
 from ops_tests import scrape  # noqa: E402  (Prometheus text parsed independently)
 
 # Reflector UDP ports of the config below.
@@ -437,8 +437,12 @@ def tlv_return_path(lab):
     sport = lab.port()
     with Peer(False, sport) as p:
         p.send(stamp_request(1, 17, tlvs=tlv(T_RP, sub(1, struct.pack("!I", 0)))), STAMP)
-        wait_for("no_reply_requested drop counter to move",
-                 lambda: drops(lab, "no_reply_requested") >= before + 1, timeout=60, step=0.2)
+        end = time.monotonic() + 60
+        while drops(lab, "no_reply_requested") < before + 1:
+            got = p.recv(0.2)
+            check(got is None, f"no-reply: a reply came back: {got!r}")
+            check(time.monotonic() < end, "no-reply: the no_reply_requested drop counter did "
+                  "not move within 60 s")
         eq(drops(lab, "no_reply_requested"), before + 1, "no_reply_requested drops")
         # The drop is counted where the reply would have been sent: nothing is in flight.
         got = p.recv(0.2)
@@ -640,11 +644,17 @@ def tlv_metrics(lab):
                   "other": n}
     # U: access_report (ID 3), DNA (foreign), type 200; M: the CoS of Length 3.
     want_flags = {"u": 3 * n, "m": n, "i": 0}
-    got = wait_for("TLV counters to reach what was sent",
-                   lambda: (lambda c: c if all(c[0].get(k, 0) >= v for k, v in
-                                               want_types.items()) else None)(counts()),
-                   timeout=60, step=0.2)
-    types, fl = got
+    # The counters are the workers', summed at scrape time: poll until they reach what was
+    # sent (a generous cap), then compare exactly.
+    end = time.monotonic() + 60
+    while True:
+        types, fl = counts()
+        if all(types.get(k, 0) >= v for k, v in want_types.items()):
+            break
+        if time.monotonic() > end:
+            raise Failure(f"TLV counters did not reach what was sent within 60 s: types "
+                          f"{types}, flags {fl}; want {want_types}, {want_flags}")
+        time.sleep(0.2)
     eq({k: int(v) for k, v in types.items() if v}, want_types,
        "twamp_reflector_stamp_tlvs_total{reflector=stamp}")
     eq({k: int(fl.get(k, 0)) for k in want_flags}, want_flags,

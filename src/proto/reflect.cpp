@@ -96,6 +96,48 @@ reflect_result drop(drop_reason r) noexcept {
     return {verdict::drop, r, {}};
 }
 
+// What the STAMP TLVs ask of the reply's IP header (tlv_result): the DSCP of a permitted Class
+// of Service TLV (RFC 8972 §4.4; ECN by reply_ds_field()), the source address named by a
+// Destination Node Address TLV (RFC 9503 §3) and the destination named by a Return Address
+// (RFC 9503 §4.1.2), both of the packet's family (the handlers checked it). The IPv4 header
+// checksum is updated here (RFC 1624); the returned unfolded sum is the pseudo-header's
+// change, for a UDP checksum patched from the received one. Rare: out of line.
+[[gnu::noinline, gnu::cold]] uint64_t apply_tlv_effects(uint8_t* ip, bool v4, uint8_t received_ds,
+                                                        const tlv_result& t,
+                                                        const uint8_t* area) noexcept {
+    const std::size_t alen = v4 ? 4 : 16;
+    uint64_t delta = 0;
+    uint16_t hsum = 0; // IPv4 header: folded sum of the new words minus the old ones
+    const auto replace = [&](uint8_t* at, const uint8_t* with) {
+        const uint64_t old_sum = csum_partial(at, alen);
+        const uint64_t new_sum = csum_partial(with, alen);
+        std::memmove(at, with, alen);
+        delta = csum_acc(csum_acc(delta, ~old_sum), new_sum);
+    };
+    if (t.reply_source_at) {
+        replace(ip + (v4 ? 12 : 8), area + t.reply_source_at - 1);
+    }
+    if (t.return_address_at) {
+        replace(ip + (v4 ? 16 : 24), area + t.return_address_at - 1);
+    }
+    if (v4) {
+        hsum = csum_fold_native(delta);
+        if (t.reply_dscp >= 0) {
+            const uint16_t w_old = load_be16(ip);
+            ip[1] = reply_ds_field(t.reply_dscp, received_ds);
+            hsum = csum_add(hsum, csum_sub(load_be16(ip), w_old));
+        }
+        const uint16_t hc = load_be16(ip + 10);
+        store_be16(ip + 10, static_cast<uint16_t>(~csum_add(static_cast<uint16_t>(~hc), hsum)));
+    } else if (t.reply_dscp >= 0) {
+        uint32_t w0 = load_be32(ip);
+        const uint8_t tc = reply_ds_field(t.reply_dscp, received_ds);
+        w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
+        store_be32(ip, w0);
+    }
+    return delta;
+}
+
 } // namespace
 
 drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame& pf,
@@ -302,14 +344,17 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     std::memcpy(f, f + 6, 6);
     std::memcpy(f + 6, params.our_mac ? params.our_mac : dst_mac, 6);
 
-    // L3: swap addresses, TTL/Hop Limit 255, DS field per context.
+    // L3: swap addresses, TTL/Hop Limit 255, DS field per context. The received DS field is
+    // kept for the STAMP TLVs (Class of Service, RFC 8972 §4.4).
+    uint8_t received_ds;
     if (pf.ip_version == 4) {
         const uint16_t hc = load_be16(ip + 10);
         const uint16_t w0 = load_be16(ip);
         const uint16_t w2 = load_be16(ip + 2);
         const uint16_t w8 = load_be16(ip + 8);
         // The new words in registers (no read-back, see above).
-        const uint8_t ds = reply_ds_field(policy.dscp, static_cast<uint8_t>(w0));
+        received_ds = static_cast<uint8_t>(w0);
+        const uint8_t ds = reply_ds_field(policy.dscp, received_ds);
         const uint16_t n0 = static_cast<uint16_t>((w0 & 0xff00) | ds);
         const uint16_t n2 = static_cast<uint16_t>(w2 + grow);
         const uint16_t n8 = static_cast<uint16_t>(0xff00 | (w8 & 0x00ff));
@@ -329,8 +374,8 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
         store_be16(ip + 10, static_cast<uint16_t>(~csum_fold64(d)));
     } else {
         uint32_t w0 = load_be32(ip);
-        uint8_t tc = static_cast<uint8_t>(w0 >> 20);
-        tc = reply_ds_field(policy.dscp, tc);
+        received_ds = static_cast<uint8_t>(w0 >> 20);
+        const uint8_t tc = reply_ds_field(policy.dscp, received_ds);
         w0 = (w0 & 0xf00fffffu) | (uint32_t{tc} << 20);
         store_be32(ip, w0);
         ip[7] = 255;
@@ -399,12 +444,44 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     store_be64(pl + reflector::receive_timestamp, t2);
 
     tlv_result tlvs;
+    // Unfolded change of the pseudo-header sum by addresses the TLVs rewrote (RFC 9503).
+    uint64_t addr_delta = 0;
     if (stamp) {
         std::memset(pl + reflector::stamp_mbz3, 0, 3);
         if (len > stamp_tlv_offset) { // most STAMP packets carry none: no call (perf: 7 %)
-            const tlv_reply_ctx ctx{params.tlv_info, fmt, params.tai_utc_offset_s, params.stateful};
-            tlvs = reflect_tlvs(std::span<uint8_t>(pl + stamp_tlv_offset, len - stamp_tlv_offset),
-                                ctx);
+            // The request as received, where the swaps above put it: its source address, port
+            // and MAC are the reply's destination ones now, and the other way round.
+            const bool v4 = pf.ip_version == 4;
+            tlv_reply_ctx ctx;
+            ctx.info = params.tlv_info;
+            ctx.format = fmt;
+            ctx.tai_utc_offset_s = params.tai_utc_offset_s;
+            ctx.stateful = params.stateful;
+            ctx.ip_version = pf.ip_version;
+            ctx.src_addr = ip + (v4 ? 16 : 24);
+            ctx.dst_addr = ip + (v4 ? 12 : 8);
+            ctx.src_mac = f;
+            ctx.src_port = pf.src_port;
+            ctx.dst_port = pf.dst_port;
+            ctx.received_ds = received_ds;
+            ctx.cos_allowed = policy.cos_allowed;
+            ctx.location_report = policy.location_report;
+            ctx.return_address = policy.return_address;
+            ctx.addresses = params.tlv_addresses;
+            uint8_t* area = pl + stamp_tlv_offset;
+            tlvs = reflect_tlvs(std::span<uint8_t>(area, len - stamp_tlv_offset), ctx);
+            if (params.tlv_out) {
+                *params.tlv_out = tlvs;
+            }
+            if (tlvs.no_reply) {
+                // RFC 9503 §4.1.1 "No Reply Requested". The buffer is the reply half-built:
+                // the caller frees it.
+                return drop_reason::no_reply_requested;
+            }
+            if (tlvs.reply_dscp >= 0 || tlvs.reply_source_at || tlvs.return_address_at)
+                    [[unlikely]] {
+                addr_delta = apply_tlv_effects(ip, v4, received_ds, tlvs, area);
+            }
         }
     }
 
@@ -453,6 +530,7 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
         }
         acc = csum_acc(acc, csum_native16(static_cast<uint16_t>(~tlvs.sum_before)));
         acc = csum_acc(acc, csum_native16(tlvs.sum_after));
+        acc = csum_acc(acc, addr_delta);
     } else {
         // No checksum received: the whole datagram, as rewritten (T3 still zero, TLV flags
         // already final).

@@ -1,10 +1,12 @@
 #include "twamp/proto/tlv.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/checksum.hpp"
+#include "twamp/proto/source_address.hpp"
 
 namespace twamp::proto {
 
@@ -34,17 +36,188 @@ uint16_t lane_sum(std::span<const uint8_t> area, std::size_t off, std::size_t n)
 
 // ---- handlers, one per implemented type (tlv_handlers[] below) ------------------------------
 
+// Sub-TLVs (RFC 8972 §4.2.1, RFC 9503 §4.1): Flags, Type, Length(2), Value, inside the parent's
+// Value, Flags rewritten whole as for TLVs (U by recognition, M when malformed, I = 0, the
+// reserved bits 0).
+struct sub_tlv {
+    std::size_t off = 0; // of the header, in the parent's Value
+    uint8_t type = 0;
+    uint16_t length = 0;
+};
+
+// Bounded walk over the sub-TLVs of a parent Value from `from` on: at most (size - from)/4 + 1
+// steps. next() yields a sub-TLV whose Value lies inside the parent; a header cut off or a
+// Length past the parent's end gets M (and U unless `known` says its Type is one the parent
+// defines) and stops the walk.
+class sub_walker {
+public:
+    sub_walker(std::span<uint8_t> v, std::size_t from) noexcept : v_(v), pos_(from) {}
+
+    template<class Known>
+    bool next(sub_tlv& s, Known known) noexcept {
+        const std::size_t left = v_.size() - pos_;
+        if (left == 0) {
+            return false;
+        }
+        if (left < tlv_hdr_len || load_be16(&v_[pos_ + 2]) > left - tlv_hdr_len) {
+            uint8_t f = tlv_flag_m;
+            if (left >= 2 && !known(v_[pos_ + 1])) {
+                f |= tlv_flag_u;
+            }
+            v_[pos_] = f;
+            pos_ = v_.size();
+            return false;
+        }
+        s.off = pos_;
+        s.type = v_[pos_ + 1];
+        s.length = load_be16(&v_[pos_ + 2]);
+        pos_ += tlv_hdr_len + s.length;
+        return true;
+    }
+
+    // A sub-TLV of a known Type with a Length its definition does not allow: M, walk stops.
+    void malformed(const sub_tlv& s) noexcept {
+        v_[s.off] = tlv_flag_m;
+        pos_ = v_.size();
+    }
+    void flags(const sub_tlv& s, uint8_t f) noexcept { v_[s.off] = f; }
+    uint8_t* value(const sub_tlv& s) noexcept { return v_.data() + s.off + tlv_hdr_len; }
+
+private:
+    std::span<uint8_t> v_;
+    std::size_t pos_;
+};
+
+constexpr std::size_t addr_len(uint8_t ip_version) noexcept {
+    return ip_version == 4 ? 4 : 16;
+}
+
+// Location TLV (RFC 8972 §4.2): Destination Port, Source Port of the request as received (the
+// UDP destination port is ours, the source port the sender's), then sub-TLVs (§4.2.1) asking
+// for the request's Source MAC, Destination IP and Source IP, each answered in place with the
+// specific sub-type (§4.2.2): Source EUI-48 (2), Destination IPv4/IPv6 (5/6), Source IPv4/IPv6
+// (8/9) by the packet's family. Fields the policy does not report (location_report) are zeros
+// (§4.2.2 "MAY leave some fields unreported by filling them with zeroes"); a MAC not reported
+// or not known is a zeroed Source EUI-64 (3), as for a packet that "does not have the Source
+// MAC Address". Other sub-types: U, skipped. A wrong Length: M, the walk stops.
+uint8_t reflect_location(std::span<uint8_t> v, uint16_t, const tlv_reply_ctx& ctx,
+                         tlv_result&) noexcept {
+    const bool ports = (ctx.location_report & location_report::ports) != 0;
+    store_be16(v.data(), ports ? ctx.dst_port : 0);
+    store_be16(v.data() + 2, ports ? ctx.src_port : 0);
+    const bool addrs = (ctx.location_report & location_report::addresses) != 0;
+    const bool v4 = ctx.ip_version == 4;
+    const auto known = [](uint8_t t) {
+        return t >= location_sub::source_mac && t <= location_sub::source_ipv6;
+    };
+    sub_walker w(v, 4);
+    sub_tlv s;
+    while (w.next(s, known)) {
+        if (!known(s.type)) {
+            w.flags(s, tlv_flag_u);
+            continue;
+        }
+        const bool mac = s.type <= location_sub::source_eui64;
+        if (s.length != (mac ? 8 : 16)) {
+            w.malformed(s);
+            break;
+        }
+        uint8_t* p = w.value(s);
+        w.flags(s, 0);
+        if (mac) {
+            if ((ctx.location_report & location_report::mac) && ctx.src_mac) {
+                v[s.off + 1] = location_sub::source_eui48;
+                std::memcpy(p, ctx.src_mac, 6);
+                p[6] = 0;
+                p[7] = 0;
+            } else {
+                v[s.off + 1] = location_sub::source_eui64;
+                std::memset(p, 0, 8);
+            }
+            continue;
+        }
+        const bool dst = s.type <= location_sub::destination_ipv6;
+        if (dst) {
+            v[s.off + 1] = v4 ? location_sub::destination_ipv4 : location_sub::destination_ipv6;
+        } else {
+            v[s.off + 1] = v4 ? location_sub::source_ipv4 : location_sub::source_ipv6;
+        }
+        std::memset(p, 0, 16);
+        const uint8_t* a = dst ? ctx.dst_addr : ctx.src_addr;
+        if (addrs && a) {
+            std::memcpy(p, a, addr_len(ctx.ip_version));
+        }
+    }
+    return 0;
+}
+
 // Timestamp Information TLV (RFC 8972 §4.3): Sync Src In, Timestamp In, Sync Src Out, Timestamp
 // Out, one octet each (IANA registries of §5.4 and §5.5), then optional sub-TLVs. The four
 // octets say how T2 and T3 of this reply were taken; without tlv_reply_info they are 0
 // (Reserved in both registries: "not stated"). Sub-TLVs: none is defined for this TLV, so the
-// octets after the first four come back as they came.
-void reflect_timestamp_information(std::span<uint8_t> v, const tlv_reply_ctx& ctx) noexcept {
+// octets after the first four come back as they came. The first one's Timestamp Out is
+// reported (ts_out_at) for reflect_set_ts_out().
+uint8_t reflect_timestamp_information(std::span<uint8_t> v, uint16_t value_at,
+                                      const tlv_reply_ctx& ctx, tlv_result& r) noexcept {
     const tlv_reply_info* i = ctx.info;
     v[0] = i ? i->sync_src_in : sync_source::not_stated;
     v[1] = i ? i->ts_method_in : ts_method::not_stated;
     v[2] = i ? i->sync_src_out : sync_source::not_stated;
     v[3] = i ? i->ts_method_out : ts_method::not_stated;
+    if (!r.ts_out_at) {
+        r.ts_out_at = static_cast<uint16_t>(value_at + 3 + 1); // Sync In, TS In, Sync Out
+    }
+    return 0;
+}
+
+// Class of Service TLV (RFC 8972 §4.4, with verified erratum 8199): DSCP1 (6 bits), DSCP2 (6),
+// ECN (2), RP (2), Reserved (16). DSCP1 is what the sender asks the reply to carry: permitted
+// by the policy (cos_allowed), the reply's DSCP (reply_dscp; the first such TLV decides) and RP
+// = 0; refused, RP = 1 and the context's DS rule. DSCP2 and ECN are the request's as received
+// (erratum 8199). DSCP1 stays as received; Reserved is zeroed.
+uint8_t reflect_class_of_service(std::span<uint8_t> v, uint16_t, const tlv_reply_ctx& ctx,
+                                 tlv_result& r) noexcept {
+    const uint8_t dscp1 = static_cast<uint8_t>(v[0] >> 2);
+    const bool allowed = (ctx.cos_allowed >> dscp1) & 1;
+    if (allowed && r.reply_dscp < 0) {
+        r.reply_dscp = static_cast<int8_t>(dscp1);
+    }
+    const uint16_t w = static_cast<uint16_t>(
+            uint16_t{dscp1} << 10 | uint16_t{static_cast<uint8_t>(ctx.received_ds >> 2)} << 4 |
+            (ctx.received_ds & 0x3) << 2 | (allowed ? 0 : 1));
+    store_be16(v.data(), w);
+    v[2] = 0;
+    v[3] = 0;
+    return 0;
+}
+
+// Direct Measurement TLV (RFC 8972 §4.5): Session-Sender Tx counter (kept), Session-Reflector
+// Rx and Tx counters: a stateful session's in-profile packets received and replies sent (this
+// one included); zeros otherwise (the RFC defines nothing for a stateless reflector, and
+// per-context counters would mix senders: conf/twamp.conf).
+uint8_t reflect_direct_measurement(std::span<uint8_t> v, uint16_t, const tlv_reply_ctx& ctx,
+                                   tlv_result&) noexcept {
+    const tlv_reply_info* i = ctx.info;
+    const bool st = i && ctx.stateful && i->stateful;
+    store_be32(v.data() + 4, st ? i->rx_count : 0);
+    store_be32(v.data() + 8, st ? i->tx_count : 0);
+    return 0;
+}
+
+// Access Report TLV (RFC 8972 §4.6): Access ID (4 bits), Resv (4 bits), Return Code (1),
+// Reserved (2). ID and Return Code echoed, Resv and Reserved zeroed on transmission. An Access
+// ID other than 3GPP (1) or Non-3GPP (2) makes the TLV invalid ("MUST be discarded"); the
+// reply cannot drop it (its length), so it comes back as received with U = 1: not acted on.
+uint8_t reflect_access_report(std::span<uint8_t> v, uint16_t, const tlv_reply_ctx&,
+                              tlv_result&) noexcept {
+    const uint8_t id = static_cast<uint8_t>(v[0] >> 4);
+    if (id != access_id::threegpp && id != access_id::non_threegpp) {
+        return tlv_flag_u;
+    }
+    v[0] = static_cast<uint8_t>(id << 4);
+    v[2] = 0;
+    v[3] = 0;
+    return 0;
 }
 
 // Follow-Up Telemetry TLV (RFC 8972 §4.7): Sequence Number (4), Follow-up Timestamp (8),
@@ -54,7 +227,8 @@ void reflect_timestamp_information(std::span<uint8_t> v, const tlv_reply_ctx& ct
 // (§5.5) that produced it. A stateless reflector zeroes Sequence Number and Follow-up
 // Timestamp (§4.7); so does this one when it knows no earlier departure (follow_up_ns 0: the
 // session's first reply, or no tlv_reply_info), and the Timestamp Mode is then 0 too.
-void reflect_follow_up(std::span<uint8_t> v, const tlv_reply_ctx& ctx) noexcept {
+uint8_t reflect_follow_up(std::span<uint8_t> v, uint16_t, const tlv_reply_ctx& ctx,
+                          tlv_result&) noexcept {
     const tlv_reply_info* i = ctx.info;
     std::memset(v.data(), 0, 16);
     if (i && ctx.stateful && i->stateful && i->follow_up_ns != 0) {
@@ -63,6 +237,122 @@ void reflect_follow_up(std::span<uint8_t> v, const tlv_reply_ctx& ctx) noexcept 
                    encode_timestamp(ctx.format, i->follow_up_ns, ctx.tai_utc_offset_s));
         v[12] = i->follow_up_mode;
     }
+    return 0;
+}
+
+// Erratum 8339 to RFC 8972 §4.7: a Follow-Up Telemetry TLV with an invalid Length has its
+// Sequence Number and Follow-up Timestamp zeroed (as far as its Value holds them) and M set.
+void follow_up_bad_length(std::span<uint8_t> v) noexcept {
+    std::memset(v.data(), 0, std::min<std::size_t>(v.size(), 12));
+}
+
+// Destination Node Address TLV (RFC 9503 §3): the address the sender meant to reach. Ours (the
+// request's destination, or one tlv_address_policy::is_own knows, of the packet's family):
+// understood; when it is not the request's destination the reply SHOULD come from it
+// (reply_source_at, the first such TLV). Not ours, or the other family: U = 1 ("not the
+// intended destination"). The Value is returned as received.
+uint8_t reflect_destination_node_address(std::span<uint8_t> v, uint16_t value_at,
+                                         const tlv_reply_ctx& ctx, tlv_result& r) noexcept {
+    const uint8_t ver = v.size() == 4 ? 4 : 6;
+    if (ver != ctx.ip_version) {
+        return tlv_flag_u;
+    }
+    if (ctx.dst_addr && std::memcmp(v.data(), ctx.dst_addr, v.size()) == 0) {
+        return 0;
+    }
+    const tlv_address_policy* a = ctx.addresses;
+    if (a && a->is_own && a->is_own(a->self, ver, v.data())) {
+        if (!r.reply_source_at) {
+            r.reply_source_at = static_cast<uint16_t>(value_at + 1);
+        }
+        return 0;
+    }
+    return tlv_flag_u;
+}
+
+// Return Path TLV (RFC 9503 §4): sub-TLVs (§4.1). Only the first Return Path TLV of a packet is
+// processed; later ones come back with flags 0 and their Values as received. Sub-TLVs:
+// - Control Code (1, Length 4, §4.1.1): the first one decides: Reply Requested on the Same
+//   Link clear: no reply (no_reply); set: the reply goes back on the same link, as always.
+//   With a Control Code, the other sub-TLVs are not acted on (flags by recognition).
+// - Return Address (2, Length 4 or 16, §4.1.2): without a Control Code, the first one is
+//   honoured when the policy allows it (return_address), it is of the packet's family, not an
+//   address no reply may go to (source_address.hpp) and tlv_address_policy::may_return_to
+//   admits it: return_address_at. Otherwise the Return Path TLV gets U = 1 and the reply goes
+//   to the source.
+// - SR-MPLS Label Stack (3), SRv6 Segment List (4) (§4.1.3): not supported: U on the sub-TLV,
+//   and U on the Return Path TLV unless a Return Address is honoured.
+// - Other types: U on the sub-TLV. A wrong Length for a known type, or a sub-TLV past the
+//   Value's end: M on it, the walk stops (what came before it still counts); the Return Path
+//   TLV itself stays understood.
+uint8_t reflect_return_path(std::span<uint8_t> v, uint16_t value_at, const tlv_reply_ctx& ctx,
+                            tlv_result& r) noexcept {
+    if (r.seen[static_cast<uint8_t>(tlv_type::return_path)] > 1) {
+        return 0; // not the first
+    }
+    const auto known = [](uint8_t t) {
+        return t >= return_path_sub::control_code && t <= return_path_sub::srv6_segment_list;
+    };
+    sub_walker w(v, 0);
+    sub_tlv s;
+    std::size_t cc = 0; // 1 + offset of the first Control Code's Value
+    std::size_t ra = 0; // 1 + offset of the first Return Address's Value
+    uint16_t ra_len = 0;
+    bool sr = false;
+    while (w.next(s, known)) {
+        switch (s.type) {
+        case return_path_sub::control_code:
+            if (s.length != 4) {
+                w.malformed(s);
+                break;
+            }
+            w.flags(s, 0);
+            if (!cc) {
+                cc = s.off + tlv_hdr_len + 1;
+            }
+            continue;
+        case return_path_sub::return_address:
+            if (s.length != 4 && s.length != 16) {
+                w.malformed(s);
+                break;
+            }
+            w.flags(s, 0);
+            if (!ra) {
+                ra = s.off + tlv_hdr_len + 1;
+                ra_len = s.length;
+            }
+            continue;
+        case return_path_sub::sr_mpls_label_stack:
+        case return_path_sub::srv6_segment_list:
+            sr = true;
+            w.flags(s, tlv_flag_u);
+            continue;
+        default:
+            w.flags(s, tlv_flag_u);
+            continue;
+        }
+        break; // malformed
+    }
+    if (cc) {
+        if (!(load_be32(&v[cc - 1]) & return_path_sub::reply_requested)) {
+            r.no_reply = true;
+        }
+        return 0;
+    }
+    if (ra) {
+        const uint8_t* a = &v[ra - 1];
+        const uint8_t ver = ctx.ip_version;
+        const tlv_address_policy* p = ctx.addresses;
+        const bool ok = ctx.return_address && ra_len == addr_len(ver) &&
+                        !(ver == 4 ? unanswerable_ipv4_source(a) : unanswerable_ipv6_source(a)) &&
+                        p && p->may_return_to && p->may_return_to(p->self, ver, a);
+        if (!ok) {
+            return tlv_flag_u;
+        }
+        r.return_address_at = static_cast<uint16_t>(value_at + ra);
+        return 0;
+    }
+    return sr ? tlv_flag_u : 0;
 }
 
 // The types this reflector implements: one entry each. Every other Type is returned with U = 1
@@ -71,10 +361,24 @@ void reflect_follow_up(std::span<uint8_t> v, const tlv_reply_ctx& ctx) noexcept 
 constexpr tlv_handler tlv_handlers[] = {
         // RFC 8972 §4.1: any Length, Value echoed.
         {tlv_type::extra_padding, 0, tlv_len_rule::at_least, nullptr},
+        // RFC 8972 §4.2: Destination Port, Source Port, then sub-TLVs.
+        {tlv_type::location, 4, tlv_len_rule::at_least, reflect_location},
         // RFC 8972 §4.3: four octets, then optional sub-TLVs.
         {tlv_type::timestamp_information, 4, tlv_len_rule::at_least, reflect_timestamp_information},
-        // RFC 8972 §4.7: 16 octets.
-        {tlv_type::follow_up_telemetry, 16, tlv_len_rule::exactly, reflect_follow_up},
+        // RFC 8972 §4.4: four octets.
+        {tlv_type::class_of_service, 4, tlv_len_rule::exactly, reflect_class_of_service},
+        // RFC 8972 §4.5: three 4-octet counters.
+        {tlv_type::direct_measurement, 12, tlv_len_rule::exactly, reflect_direct_measurement},
+        // RFC 8972 §4.6: four octets.
+        {tlv_type::access_report, 4, tlv_len_rule::exactly, reflect_access_report},
+        // RFC 8972 §4.7: 16 octets; erratum 8339 for another Length.
+        {tlv_type::follow_up_telemetry, 16, tlv_len_rule::exactly, reflect_follow_up,
+         follow_up_bad_length},
+        // RFC 9503 §3: an IPv4 or IPv6 address.
+        {tlv_type::destination_node_address, 0, tlv_len_rule::ip_address,
+         reflect_destination_node_address},
+        // RFC 9503 §4: at least one sub-TLV header.
+        {tlv_type::return_path, 4, tlv_len_rule::at_least, reflect_return_path},
 };
 
 constexpr bool one_entry_per_type() {
@@ -105,7 +409,20 @@ constexpr bool recognized(uint8_t type) noexcept {
 }
 
 constexpr bool length_ok(const tlv_handler& h, uint16_t len) noexcept {
-    return h.rule == tlv_len_rule::exactly ? len == h.len : len >= h.len;
+    switch (h.rule) {
+    case tlv_len_rule::exactly:
+        return len == h.len;
+    case tlv_len_rule::ip_address:
+        return len == 4 || len == 16;
+    case tlv_len_rule::at_least:
+        break;
+    }
+    return len >= h.len;
+}
+
+void count_seen(tlv_result& r, uint8_t type) noexcept {
+    uint16_t& c = r.seen[type < tlv_seen_slots ? type : 0];
+    c = static_cast<uint16_t>(c + (c != UINT16_MAX));
 }
 
 // Offset just past the last non-zero octet of the area (0 when all are zero). From the end, 64
@@ -173,31 +490,39 @@ tlv_result reflect_tlvs(std::span<uint8_t> area, const tlv_reply_ctx& ctx) noexc
             break;
         }
         ++r.count;
+        count_seen(r, t.type);
         const tlv_handler* h = find_tlv_handler(t.type);
         if (!h) {
             set_flags(area, t.offset, tlv_flag_u, r);
             ++r.unrecognized;
             continue;
         }
+        const std::size_t voff = t.offset + tlv_hdr_len;
+        const std::span<uint8_t> value = area.subspan(voff, t.length);
         if (!length_ok(*h, t.length)) {
             // A Type this reflector implements with a Length its definition does not allow
-            // (RFC 8972 §4.3, §4.7): the TLV cannot be read as that type, i.e. it is malformed
-            // (§4: M = 1), and, as for a Length past the end, processing stops there: the
-            // Value and the TLVs after it are returned as received.
+            // (RFC 8972 §4.3-§4.7, RFC 9503 §3, §4): the TLV cannot be read as that type, i.e.
+            // it is malformed (§4: M = 1), and, as for a Length past the end, processing stops
+            // there: the Value (but what bad_length rewrites) and the TLVs after it are returned
+            // as received.
+            if (h->bad_length) {
+                r.sum_before = csum_add(r.sum_before, lane_sum(area, voff, t.length));
+                h->bad_length(value);
+                r.sum_after = csum_add(r.sum_after, lane_sum(area, voff, t.length));
+            }
             set_flags(area, t.offset, tlv_flag_m, r);
             r.malformed = true;
             return r;
         }
-        set_flags(area, t.offset, 0, r);
+        uint8_t flags = 0;
         if (h->reflect) {
-            const std::size_t voff = t.offset + tlv_hdr_len;
-            const std::span<uint8_t> value = area.subspan(voff, t.length);
             r.sum_before = csum_add(r.sum_before, lane_sum(area, voff, t.length));
-            h->reflect(value, ctx);
+            flags = h->reflect(value, static_cast<uint16_t>(voff), ctx, r);
             r.sum_after = csum_add(r.sum_after, lane_sum(area, voff, t.length));
-            if (t.type == static_cast<uint8_t>(tlv_type::timestamp_information) && !r.ts_out_at) {
-                r.ts_out_at = static_cast<uint16_t>(voff + 3 + 1); // Sync In, TS In, Sync Out
-            }
+        }
+        set_flags(area, t.offset, flags, r);
+        if (flags & tlv_flag_u) {
+            ++r.unrecognized;
         }
     }
     if (w.malformed()) {
@@ -206,9 +531,14 @@ tlv_result reflect_tlvs(std::span<uint8_t> area, const tlv_reply_ctx& ctx) noexc
         // octet made it.
         const std::size_t at = w.position();
         uint8_t flags = tlv_flag_m;
-        if (area.size() - at >= 2 && !recognized(area[at + 1])) {
-            flags |= tlv_flag_u;
-            ++r.unrecognized;
+        if (area.size() - at >= 2) {
+            count_seen(r, area[at + 1]);
+            if (!recognized(area[at + 1])) {
+                flags |= tlv_flag_u;
+                ++r.unrecognized;
+            }
+        } else {
+            count_seen(r, 0);
         }
         ++r.count;
         r.malformed = true;

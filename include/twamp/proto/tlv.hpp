@@ -247,21 +247,36 @@ struct tlv_reply_ctx {
     // (bit n: DSCP n), the Location fields reported, whether a Return Address is honoured.
     uint64_t cos_allowed = ~uint64_t{0};
     uint8_t location_report = location_report::all;
+    bool return_address = true; // reflect_policy::return_address
     const tlv_address_policy* addresses = nullptr;
 };
 
 // The per-type handler table (RFC 8972 §4: the Session-Reflector "understands" a Type when it
 // has an entry here; every other Type comes back with U = 1). One entry per type in
 // src/proto/tlv.cpp (tlv_handlers[]): adding a type is adding an entry there (and its tests).
-enum class tlv_len_rule : uint8_t { at_least, exactly };
+// ip_address: 4 (IPv4) or 16 (IPv6), RFC 9503 §3.
+enum class tlv_len_rule : uint8_t { at_least, exactly, ip_address };
 struct tlv_handler {
     tlv_type type;
-    uint16_t len; // Length of the Value: at least or exactly this (rule)
+    uint16_t len; // Length of the Value: at least or exactly this (rule; unused for ip_address)
     tlv_len_rule rule;
-    // Rewrites the Value in place (null: returned as received, e.g. Extra Padding). Only
-    // called with a Length the rule accepts. The caller accounts the changed octets in the
-    // checksum sums (it sums the Value before and after): a handler only writes.
-    void (*reflect)(std::span<uint8_t> value, const tlv_reply_ctx& ctx) noexcept;
+    // Rewrites the Value in place (null: returned as received, e.g. Extra Padding) and returns
+    // the TLV's Flags octet: 0, or tlv_flag_u for a TLV understood but not acted on (Access
+    // Report with another Access ID, a Destination Node Address not ours, a Return Path that
+    // cannot be used). Only called with a Length the rule accepts. `value_at` is the area
+    // offset of the Value (for tlv_result's *_at fields). Sub-TLV Flags octets are Value
+    // octets: the handler writes them like the rest. It records what the TLV asks of the reply
+    // in `r` (reply_dscp, no_reply, return_address_at, reply_source_at, ts_out_at) and nothing
+    // else there. The caller accounts the changed octets in the checksum sums (it sums the
+    // Value before and after) and sets the Flags octet, the counts and seen[]: a handler only
+    // writes the Value.
+    uint8_t (*reflect)(std::span<uint8_t> value, uint16_t value_at, const tlv_reply_ctx& ctx,
+                       tlv_result& r) noexcept;
+    // A Length the rule does not allow: the TLV gets M and processing stops, after this (when
+    // not null) rewrote what the TLV's definition asks for then (Follow-Up Telemetry, erratum
+    // 8339: the Sequence Number and Follow-up Timestamp octets present zeroed). Summed by the
+    // caller as above.
+    void (*bad_length)(std::span<uint8_t> value) noexcept = nullptr;
 };
 // The entry for a Type, null when this reflector does not implement it.
 const tlv_handler* find_tlv_handler(uint8_t type) noexcept;

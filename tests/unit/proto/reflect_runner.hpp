@@ -52,6 +52,12 @@ struct reflect_row {
     proto::verdict want = proto::verdict::reflect;
     proto::drop_reason reason = proto::drop_reason::none;
     std::optional<bytes> tlv_area; // STAMP: expected octets after the base (default: as sent)
+    // STAMP TLVs that change the reply's IP header (RFC 8972 §4.4, RFC 9503 §3, §4.1.2): the
+    // DSCP the reply must carry (default: the policy's rule), its source and destination
+    // addresses (default: the request's swapped).
+    std::optional<int> reply_dscp;
+    std::optional<bytes> reply_src;
+    std::optional<bytes> reply_dst;
 
     bytes request() const {
         bytes f = build(spec);
@@ -87,7 +93,9 @@ inline reply_expect expectation(const reflect_row& r, const bytes& req) {
     e.our_error = static_cast<uint16_t>((oe.synchronized ? 0x8000u : 0u) |
                                         static_cast<unsigned>(oe.scale & 0x3f) << 8 |
                                         (oe.multiplier ? oe.multiplier : 1u));
-    e.dscp = r.policy.dscp;
+    e.dscp = r.reply_dscp.value_or(r.policy.dscp);
+    e.src_addr = r.reply_src ? r.reply_src->data() : nullptr;
+    e.dst_addr = r.reply_dst ? r.reply_dst->data() : nullptr;
     e.our_mac = r.params.our_mac;
     e.payload_len = std::max<std::size_t>(q.udp_len - 8, e.stamp ? 44 : 41);
     e.tlv_area = r.tlv_area ? &*r.tlv_area : nullptr;

@@ -29,6 +29,10 @@ struct reply_expect {
     // TWAMP: RFC 6038 symmetrical size negotiated: the sender's padding starts at octet 41 and
     // stays there; otherwise it starts at 14 and comes back from 41 on (RFC 5357 §4.2.1).
     bool symmetrical = false;
+    // Not null: the reply's source / destination address (4 or 16 octets), set by STAMP TLVs
+    // (RFC 9503); null: the request's destination / source.
+    const uint8_t* src_addr = nullptr;
+    const uint8_t* dst_addr = nullptr;
 };
 
 // The reply's DS field for a request's (RFC 2474 DSCP copied or fixed; RFC 3168 §5: ECN kept
@@ -69,8 +73,10 @@ inline void check_reply(const bytes& req, std::span<const uint8_t> rep, const re
         EXPECT_EQ(ri[8], 255) << "TTL";
         EXPECT_EQ(ri[9], qi[9]) << "Protocol";
         EXPECT_EQ(rd16(ri + 10), ref_ipv4_header_checksum(ri, r.ihl)) << "IPv4 header checksum";
-        EXPECT_EQ(hex({ri + 12, 4}), hex({qi + 16, 4})) << "source address";
-        EXPECT_EQ(hex({ri + 16, 4}), hex({qi + 12, 4})) << "destination address";
+        EXPECT_EQ(hex({ri + 12, 4}), hex({e.src_addr ? e.src_addr : qi + 16, 4}))
+                << "source address";
+        EXPECT_EQ(hex({ri + 16, 4}), hex({e.dst_addr ? e.dst_addr : qi + 12, 4}))
+                << "destination address";
 
     } else {
         ASSERT_EQ(r.ip_version, 6);
@@ -84,8 +90,10 @@ inline void check_reply(const bytes& req, std::span<const uint8_t> rep, const re
         EXPECT_EQ(rd16(ri + 4), 8 + e.payload_len) << "Payload Length";
         EXPECT_EQ(ri[6], qi[6]) << "Next Header";
         EXPECT_EQ(ri[7], 255) << "Hop Limit";
-        EXPECT_EQ(hex({ri + 8, 16}), hex({qi + 24, 16})) << "source address";
-        EXPECT_EQ(hex({ri + 24, 16}), hex({qi + 8, 16})) << "destination address";
+        EXPECT_EQ(hex({ri + 8, 16}), hex({e.src_addr ? e.src_addr : qi + 24, 16}))
+                << "source address";
+        EXPECT_EQ(hex({ri + 24, 16}), hex({e.dst_addr ? e.dst_addr : qi + 8, 16}))
+                << "destination address";
     }
 
     const uint8_t* qu = req.data() + q.l4;

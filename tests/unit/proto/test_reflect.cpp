@@ -742,6 +742,16 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
                  });
              },
              test_mode::twamp_light, 14 + 20 + 8 + 14},
+            // RFC 9503 §4.1.1: a Return Path TLV (Type 10) whose Control Code sub-TLV (Type 1,
+            // Length 4) has "Reply Requested on the Same Link" (0x1) clear.
+            {drop_reason::no_reply_requested,
+             [&] {
+                 frame_spec s = v4_spec();
+                 s.payload = stamp_request(sender_seq, sender_ts(false), 0x8001, ssid,
+                                           {0x80, 10, 0x00, 0x08, 0x00, 1, 0x00, 0x04, 0, 0, 0, 0});
+                 return build(s);
+             },
+             test_mode::stamp},
     };
     std::set<drop_reason> seen;
     for (const auto& k : cases) {

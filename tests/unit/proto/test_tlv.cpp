@@ -42,19 +42,34 @@ struct ref_walk {
 // Length makes the TLV malformed for the reflector.
 bool ref_length_ok(uint8_t type, std::size_t len) {
     switch (type) {
-    case 3:
+    case 2:  // Location §4.2: ports, then sub-TLVs
+    case 3:  // Timestamp Information §4.3
+    case 10: // Return Path, RFC 9503 §4: at least one sub-TLV header
         return len >= 4;
-    case 7:
+    case 4: // Class of Service §4.4
+    case 6: // Access Report §4.6
+        return len == 4;
+    case 5: // Direct Measurement §4.5
+        return len == 12;
+    case 7: // Follow-Up Telemetry §4.7
         return len == 16;
+    case 9: // Destination Node Address, RFC 9503 §3
+        return len == 4 || len == 16;
     default:
         return true;
     }
 }
 
-// The types this reflector implements (U = 0): Extra Padding (RFC 8972 §4.1), Timestamp
-// Information (§4.3), Follow-Up Telemetry (§4.7).
+// The types this reflector implements: RFC 8972 §4.1-§4.7 and RFC 9503 §3, §4 (not HMAC, §4.8).
 bool ref_recognized(uint8_t type) {
-    return type == 1 || type == 3 || type == 7;
+    return (type >= 1 && type <= 10) && type != 8;
+}
+
+// Implemented types whose U depends on the Value and the context (Access Report with another
+// Access ID, a Destination Node Address not ours, a Return Path not usable): RFC 8972 §4.6,
+// RFC 9503 §3, §4. The others are U = 0 exactly when implemented.
+bool ref_u_by_value(uint8_t type) {
+    return type == 6 || type == 9 || type == 10;
 }
 
 // The TLV chain of RFC 8972 §4. With `reflector`, as the reflector reads it: where nothing
@@ -97,6 +112,11 @@ struct tlv_row {
 
 std::ostream& operator<<(std::ostream& os, const tlv_row& r) {
     return os << r.name << " [" << r.rfc << "]";
+}
+
+bytes zero_first(bytes b, std::size_t n) {
+    std::fill(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(std::min(n, b.size())), 0);
+    return b;
 }
 
 std::vector<tlv_row> tlv_rows() {
@@ -168,37 +188,44 @@ std::vector<tlv_row> tlv_rows() {
     // Synchronization Source and Timestamping Method registries, §5.4, §5.5).
     const bytes z4(4, 0);
     const bytes z16(16, 0);
-    v.insert(v.end(),
-             {
-                     {"timestamp_information_no_info", "RFC 8972 §4.3: U=0, four octets 0",
-                      tlv(0x80, 3, pattern(4, 0x41)), tlv(0, 3, z4)},
-                     {"timestamp_information_subtlv_octets_kept",
-                      "RFC 8972 §4.3: Length 4 + optional sub-TLVs, those returned as received",
-                      tlv(0x80, 3, cat({pattern(4, 0x41), p8})), tlv(0, 3, cat({z4, p8}))},
-                     {"timestamp_information_length_3_gets_m",
-                      "RFC 8972 §4.3 Length < 4: malformed (§4 M=1), processing stops",
-                      cat({tlv(0x80, 3, pattern(3, 0x41)), tlv(0, 200, p8)}),
-                      cat({tlv(0x40, 3, pattern(3, 0x41)), tlv(0, 200, p8)})},
-                     {"timestamp_information_length_0_gets_m", "RFC 8972 §4.3 Length < 4",
-                      tlv(0, 3, {}), tlv(0x40, 3, {})},
-                     {"follow_up_no_info", "RFC 8972 §4.7: U=0, all 16 octets 0",
-                      tlv(0x80, 7, pattern(16, 0x52)), tlv(0, 7, z16)},
-                     {"follow_up_length_15_gets_m", "RFC 8972 §4.7 Length must be 16: M=1, stop",
-                      cat({tlv(0x80, 7, pattern(15, 0x52)), tlv(0, 1, p8)}),
-                      cat({tlv(0x40, 7, pattern(15, 0x52)), tlv(0, 1, p8)})},
-                     {"follow_up_length_17_gets_m", "RFC 8972 §4.7 Length must be 16",
-                      tlv(0, 7, pattern(17, 0x52)), tlv(0x40, 7, pattern(17, 0x52))},
-                     {"follow_up_length_8_gets_m", "RFC 8972 §4.7 Length must be 16", tlv(0, 7, p8),
-                      tlv(0x40, 7, p8)},
-                     {"chain_padding_tsinfo_unknown_hmac_followup",
-                      "RFC 8972 §4.1, §4.3, §4, §4.8, §4.7",
-                      cat({tlv(0x80, 1, pattern(5, 0x11)), tlv(0x80, 3, pattern(4, 0x41)),
-                           tlv(0x80, 200, p8), tlv(0x80, 8, p16), tlv(0x80, 7, pattern(16, 0x52))}),
-                      cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, z4), tlv(0x80, 200, p8),
-                           tlv(0x80, 8, p16), tlv(0, 7, z16)})},
-             });
-    // Types IANA lists but this reflector does not process: returned with U set (RFC 8972 §4).
-    for (int type : {2, 4, 5, 6, 8}) {
+    v.insert(
+            v.end(),
+            {
+                    {"timestamp_information_no_info", "RFC 8972 §4.3: U=0, four octets 0",
+                     tlv(0x80, 3, pattern(4, 0x41)), tlv(0, 3, z4)},
+                    {"timestamp_information_subtlv_octets_kept",
+                     "RFC 8972 §4.3: Length 4 + optional sub-TLVs, those returned as received",
+                     tlv(0x80, 3, cat({pattern(4, 0x41), p8})), tlv(0, 3, cat({z4, p8}))},
+                    {"timestamp_information_length_3_gets_m",
+                     "RFC 8972 §4.3 Length < 4: malformed (§4 M=1), processing stops",
+                     cat({tlv(0x80, 3, pattern(3, 0x41)), tlv(0, 200, p8)}),
+                     cat({tlv(0x40, 3, pattern(3, 0x41)), tlv(0, 200, p8)})},
+                    {"timestamp_information_length_0_gets_m", "RFC 8972 §4.3 Length < 4",
+                     tlv(0, 3, {}), tlv(0x40, 3, {})},
+                    {"follow_up_no_info", "RFC 8972 §4.7: U=0, all 16 octets 0",
+                     tlv(0x80, 7, pattern(16, 0x52)), tlv(0, 7, z16)},
+                    // Erratum 8339 to RFC 8972 §4.7: with an invalid Length the Sequence
+                    // Number and Follow-up Timestamp octets present (the first 12) are zeroed,
+                    // M = 1, processing stops.
+                    {"follow_up_length_15_gets_m", "RFC 8972 §4.7 + erratum 8339: M=1, stop",
+                     cat({tlv(0x80, 7, pattern(15, 0x52)), tlv(0, 1, p8)}),
+                     cat({tlv(0x40, 7, zero_first(pattern(15, 0x52), 12)), tlv(0, 1, p8)})},
+                    {"follow_up_length_17_gets_m", "RFC 8972 §4.7 + erratum 8339",
+                     tlv(0, 7, pattern(17, 0x52)), tlv(0x40, 7, zero_first(pattern(17, 0x52), 12))},
+                    {"follow_up_length_8_gets_m", "RFC 8972 §4.7 + erratum 8339: all 8 zeroed",
+                     tlv(0, 7, p8), tlv(0x40, 7, bytes(8, 0))},
+                    {"follow_up_length_0_gets_m", "RFC 8972 §4.7 + erratum 8339: nothing to zero",
+                     tlv(0, 7, {}), tlv(0x40, 7, {})},
+                    {"chain_padding_tsinfo_unknown_hmac_followup",
+                     "RFC 8972 §4.1, §4.3, §4, §4.8, §4.7",
+                     cat({tlv(0x80, 1, pattern(5, 0x11)), tlv(0x80, 3, pattern(4, 0x41)),
+                          tlv(0x80, 200, p8), tlv(0x80, 8, p16), tlv(0x80, 7, pattern(16, 0x52))}),
+                     cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, z4), tlv(0x80, 200, p8),
+                          tlv(0x80, 8, p16), tlv(0, 7, z16)})},
+            });
+    // Types IANA lists but this reflector does not process (HMAC: issue 17), and unassigned
+    // ones: returned with U set (RFC 8972 §4).
+    for (int type : {8, 11, 12}) {
         v.push_back({"not_implemented_type_" + std::to_string(type),
                      "RFC 8972 §4, IANA STAMP TLV Types: not processed here",
                      tlv(0, static_cast<uint8_t>(type), p8),
@@ -343,20 +370,44 @@ TEST(tlv_walker, random_areas_bounded) {
         std::vector<bool> is_flags(a.size(), false);
         for (std::size_t off : rw.offsets) {
             is_flags[off] = true;
-            // U exactly for the types not implemented, M clear.
-            ASSERT_EQ((out[off] & tlv_flag_u) != 0, !ref_recognized(a[off + 1])) << "U at " << off;
-            ASSERT_EQ(out[off] & tlv_flag_m, 0) << "M at " << off;
+            // U exactly for the types not implemented (for the rest, by Value), M clear, I and
+            // the reserved bits clear.
+            const uint8_t type = a[off + 1];
+            if (!ref_u_by_value(type)) {
+                ASSERT_EQ((out[off] & tlv_flag_u) != 0, !ref_recognized(type)) << "U at " << off;
+            } else {
+                ASSERT_TRUE(ref_recognized(type));
+            }
+            ASSERT_EQ(out[off] & ~tlv_flag_u, 0) << "flags at " << off;
             // Values the handlers write without tlv_reply_info: zeros (RFC 8972 §4.3: the
-            // first four octets; §4.7: all 16).
-            const std::size_t vlen = a[off + 1] == 3 ? 4 : a[off + 1] == 7 ? 16 : 0;
+            // first four octets; §4.7: all 16). Other handlers' Values: tested on their own
+            // (test_tlv_handlers.cpp); here they may change.
+            const std::size_t len = rd16(&a[off + 2]);
+            const std::size_t vlen = type == 3 ? 4 : type == 7 ? 16 : 0;
             for (std::size_t k = 0; k < vlen; ++k) {
                 is_flags[off + 4 + k] = true;
                 ASSERT_EQ(out[off + 4 + k], 0) << "value octet " << off + 4 + k;
+            }
+            if (type == 2 || type == 4 || type == 5 || type == 6 || type == 10) {
+                for (std::size_t k = 0; k < len; ++k) {
+                    is_flags[off + 4 + k] = true;
+                }
             }
         }
         if (rw.malformed) {
             is_flags[rw.stop] = true;
             ASSERT_NE(out[rw.stop] & tlv_flag_m, 0) << "M on the malformed TLV";
+            // Erratum 8339: a Follow-Up Telemetry TLV with a wrong Length has the first
+            // min(Length, 12) Value octets zeroed (when it fits: a Length past the end is
+            // malformed as such, RFC 8972 §4).
+            if (rw.stop + 4 <= a.size() && a[rw.stop + 1] == 7 &&
+                rw.stop + 4 + rd16(&a[rw.stop + 2]) <= a.size()) {
+                const std::size_t n = std::min<std::size_t>(rd16(&a[rw.stop + 2]), 12);
+                for (std::size_t k = 0; k < n && rw.stop + 4 + k < a.size(); ++k) {
+                    is_flags[rw.stop + 4 + k] = true;
+                    ASSERT_EQ(out[rw.stop + 4 + k], 0) << "erratum 8339 octet " << k;
+                }
+            }
         }
         for (std::size_t k = 0; k < a.size(); ++k) {
             if (!is_flags[k]) {
@@ -414,15 +465,26 @@ TEST(tlv_registries, iana_values) {
     EXPECT_EQ(ts_method::hw_assist, 1);
     EXPECT_EQ(ts_method::sw_local, 2);
     EXPECT_EQ(ts_method::control_plane, 3);
-    // The table (tlv.hpp): the two RFC 8972 types beside Extra Padding, with their Lengths.
-    ASSERT_NE(find_tlv_handler(3), nullptr);
-    EXPECT_EQ(find_tlv_handler(3)->len, 4);
-    EXPECT_EQ(find_tlv_handler(3)->rule, tlv_len_rule::at_least);
-    ASSERT_NE(find_tlv_handler(7), nullptr);
-    EXPECT_EQ(find_tlv_handler(7)->len, 16);
-    EXPECT_EQ(find_tlv_handler(7)->rule, tlv_len_rule::exactly);
-    ASSERT_NE(find_tlv_handler(1), nullptr);
-    for (int t : {0, 2, 4, 5, 6, 8, 9, 200, 255}) {
+    // The table (tlv.hpp): every RFC 8972 and RFC 9503 type but HMAC (issue 17), with the
+    // Lengths their definitions allow.
+    struct want {
+        int type;
+        uint16_t len;
+        tlv_len_rule rule;
+    };
+    for (const want w : {want{1, 0, tlv_len_rule::at_least}, want{2, 4, tlv_len_rule::at_least},
+                         want{3, 4, tlv_len_rule::at_least}, want{4, 4, tlv_len_rule::exactly},
+                         want{5, 12, tlv_len_rule::exactly}, want{6, 4, tlv_len_rule::exactly},
+                         want{7, 16, tlv_len_rule::exactly}, want{10, 4, tlv_len_rule::at_least}}) {
+        const tlv_handler* h = find_tlv_handler(static_cast<uint8_t>(w.type));
+        ASSERT_NE(h, nullptr) << w.type;
+        EXPECT_EQ(h->len, w.len) << w.type;
+        EXPECT_EQ(h->rule, w.rule) << w.type;
+    }
+    ASSERT_NE(find_tlv_handler(9), nullptr);
+    EXPECT_EQ(find_tlv_handler(9)->rule, tlv_len_rule::ip_address);
+    EXPECT_NE(find_tlv_handler(7)->bad_length, nullptr) << "erratum 8339";
+    for (int t : {0, 8, 11, 200, 255}) {
         EXPECT_EQ(find_tlv_handler(static_cast<uint8_t>(t)), nullptr) << t;
     }
 }

@@ -31,6 +31,7 @@ from ops_tests import scrape  # noqa: E402  (Prometheus text parsed independentl
 STAMP, STATELESS, COS, NORETURN, PORTS_ONLY = 64365, 64366, 64368, 64369, 64370
 B4_2 = "198.18.0.3"        # a second address of the box (Destination Node Address "ours")
 S4_2 = "198.18.0.5"        # a second address of the sender (Return Address inside the ACL)
+S6_2 = "2001:2::5"
 OUTSIDE4 = "198.18.1.5"    # outside every reflector's ACL
 FOREIGN4 = "198.18.0.99"   # not the box's
 COS_ALLOWED = (0, 10, 46)  # the "cos" reflector's cos-allowed-dscp
@@ -454,29 +455,33 @@ def tlv_return_path(lab):
     check_flags(t, 0, "Return Path same link")
     eq(decode_tlvs(t["value"])[0]["flags"], 0, "Control Code sub-TLV flags")
 
-    # Return Address inside the ACL: the reply goes to S4_2.
-    L.run(["ip", "addr", "add", f"{S4_2}/24", "dev", lab.siface, "nodad"], check_rc=False)
-    try:
-        sport = lab.port()
-        other = open_socket(S4_2, sport)
+    # Return Address inside the ACL (IPv4, IPv6): the reply goes there, with checksums the
+    # sender's kernel accepts (it drops a datagram whose UDP checksum is wrong).
+    for v6, addr, raw, plen in ((False, S4_2, ip4(S4_2), 24), (True, S6_2, ip6(S6_2), 64)):
+        w = f"Return Address {addr}"
+        L.run(["ip", "addr", "add", f"{addr}/{plen}", "dev", lab.siface, "nodad"],
+              check_rc=False)
         try:
-            with Peer(False, sport) as p:
-                p.send(stamp_request(3, 17, tlvs=tlv(T_RP, sub(2, ip4(S4_2)))), STAMP)
-                end = time.monotonic() + 10
-                got = None
-                while got is None and time.monotonic() < end:
-                    got = recv_from(other, end - time.monotonic())
-                check(got is not None, f"Return Address {S4_2}: no reply there within 10 s")
-                data, frm = got
-                eq(frm, (B4, STAMP), f"Return Address {S4_2}: reply from")
-                t = reply_tlvs(data)[0]
-                check_flags(t, 0, "Return Address inside the ACL")
-                eq(decode_tlvs(t["value"])[0]["value"], ip4(S4_2), "Return Address echoed")
-                check(p.recv(0.2) is None, "Return Address: a reply came to the source too")
+            sport = lab.port()
+            other = open_socket(addr, sport, v6)
+            try:
+                with Peer(v6, sport) as p:
+                    p.send(stamp_request(3, 17, tlvs=tlv(T_RP, sub(2, raw))), STAMP)
+                    end = time.monotonic() + 10
+                    got = None
+                    while got is None and time.monotonic() < end:
+                        got = recv_from(other, end - time.monotonic())
+                    check(got is not None, f"{w}: no reply there within 10 s")
+                    data, frm = got
+                    eq(frm[:2], (B6 if v6 else B4, STAMP), f"{w}: reply from")
+                    t = reply_tlvs(data)[0]
+                    check_flags(t, 0, f"{w} (inside the ACL)")
+                    eq(decode_tlvs(t["value"])[0]["value"], raw, f"{w}: echoed")
+                    check(p.recv(0.2) is None, f"{w}: a reply came to the source too")
+            finally:
+                other.close()
         finally:
-            other.close()
-    finally:
-        L.run(["ip", "addr", "del", f"{S4_2}/24", "dev", lab.siface], check_rc=False)
+            L.run(["ip", "addr", "del", f"{addr}/{plen}", "dev", lab.siface], check_rc=False)
 
     # Outside the ACL, and a reflector that does not honour Return Addresses: U, to the source.
     for port, addr, w in ((STAMP, OUTSIDE4, "outside the ACL"),

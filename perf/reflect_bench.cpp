@@ -65,6 +65,27 @@ struct bench_case {
     bool offload;             // ipv4/l4_checksum_verified: the NIC checked the sums
     bool symmetrical = false; // RFC 6038 symmetrical size negotiated (TWAMP)
     bool fused = false;       // the fused fast path (proto/fast.hpp) instead of the chain
+    bool tlv_mix = false;     // STAMP with a typical TLV mix (stamp_tlv_mix below)
+};
+
+// A typical STAMP request's TLVs (RFC 8972 §4): Timestamp Information (§4.3), Location (§4.2)
+// asking for the source MAC, the destination and source IP, Class of Service (§4.4, DSCP1 46),
+// Direct Measurement (§4.5), Follow-Up Telemetry (§4.7); the Session-Sender sets U on each. 112
+// octets: a 156-octet payload. The reply, with every Flags octet 0, is itself such a request
+// (ping-pong, below): the next burst answers the same TLVs again (Flags rewritten from 0 to 0:
+// one store fewer per TLV than a sender's U would cost).
+constexpr uint8_t stamp_tlv_mix[] = {
+        0x80, 3, 0, 4,  0,    0, 0, 0,                         // Timestamp Information
+        0x80, 2, 0, 56, 0,    0, 0, 0,                         // Location: ports, then
+        0x80, 1, 0, 8,  0,    0, 0, 0, 0, 0, 0, 0,             //   Source MAC
+        0x80, 4, 0, 16, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, //   Destination IP
+        0,    0, 0, 0,                                         //
+        0x80, 7, 0, 16, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, //   Source IP
+        0,    0, 0, 0,                                         //
+        0x80, 4, 0, 4,  0xb8, 0, 0, 0,                         // Class of Service, DSCP1 46
+        0x80, 5, 0, 12, 0,    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, // Direct Measurement
+        0x80, 7, 0, 16, 0,    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // Follow-Up Telemetry
+        0,    0, 0, 0,                                         //
 };
 
 // Sets reflect_policy::symmetrical_size where the tree has it, so that this file also builds
@@ -132,6 +153,9 @@ std::vector<uint8_t> make_request(const bench_case& c) {
     tp::store_be16(pl + tp::sender::error_estimate, 0x0001);
     if (c.mode == tp::test_mode::stamp) {
         tp::store_be16(pl + tp::sender::ssid, 0x1234);
+        if (c.tlv_mix) {
+            std::memcpy(pl + tp::stamp_tlv_offset, stamp_tlv_mix, sizeof stamp_tlv_mix);
+        }
     } else {
         // TWAMP padding: a pattern (RFC 6038 symmetrical size: 27 MBZ octets first).
         for (std::size_t i = c.symmetrical ? 41 : 14; i < c.payload_len; ++i) {
@@ -295,6 +319,7 @@ std::vector<bench_case> all_cases() {
         tp::test_mode mode;
         std::size_t len;
         bool symmetrical;
+        bool tlv_mix = false;
     } shapes[] = {
             {"twamp-light ipv4 41", 4, 0, tp::test_mode::twamp_light, 41, false},
             {"twamp-light ipv6 41", 6, 0, tp::test_mode::twamp_light, 41, false},
@@ -307,11 +332,14 @@ std::vector<bench_case> all_cases() {
             {"twamp-light ipv6 1400", 6, 0, tp::test_mode::twamp_light, 1400, false},
             {"twamp-light ipv4 1400 symm", 4, 0, tp::test_mode::twamp_light, 1400, true},
             {"stamp ipv4 1400 zeros", 4, 0, tp::test_mode::stamp, 1400, false},
+            // Issue 16: the TLV handlers on a typical mix (stamp_tlv_mix).
+            {"stamp ipv4 tlv mix", 4, 0, tp::test_mode::stamp, 44 + sizeof stamp_tlv_mix, false,
+             true},
     };
     for (const auto& s : shapes) {
         for (bool offload : {false, true}) {
             cs.push_back({std::string(s.name) + (offload ? ", nic csum" : ", sw csum"), s.ip,
-                          s.vlans, s.mode, s.len, offload, s.symmetrical});
+                          s.vlans, s.mode, s.len, offload, s.symmetrical, false, s.tlv_mix});
         }
     }
     // The fused fast path on the shapes it takes ("<shape> fused, sw csum": not a substring of

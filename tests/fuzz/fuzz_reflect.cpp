@@ -12,8 +12,13 @@
 //   3  bit 0 rewrite the IPv4 header checksum correctly first, bit 1 the UDP checksum (unless
 //      zero): random frames almost never carry valid sums, so without this the fuzzer would
 //      rarely get past verification. Bit 2: S bit of our Error Estimate. Bits 3-7: its Scale.
-//   4  our Error Estimate Multiplier (zero included: reflect must never send it)
-//   5  reflector sequence number (low octet; the rest fixed)
+//   4  our Error Estimate Multiplier (zero included: reflect must never send it); also the STAMP
+//      TLV policy: bits 0-1 cos_allowed (0 all, 1 none, 2 even DSCPs, 3 DSCPs < 32), bits 2-4
+//      location_report, bit 5 return_address, bit 6 tlv_addresses hooks given, bit 7 the hooks'
+//      answers (with it: is_own when the address's last octet is odd, may_return_to when its
+//      last octet has bit 1 set; without it: both always yes)
+//   5  reflector sequence number (low octet; the rest fixed); bit 6 also symmetrical size, bit 7
+//      reflect_params::tlv_out given
 //   6-7 T2 and T3 jitter; bit 0 of octet 6 also: reflect_params::tlv_info given (a fixed
 //      tlv_reply_info), so the STAMP TLV handlers write values the checksum must follow; bit 0
 //      of octet 7 also: TX UDP checksum offload (the reply leaves the pseudo-header sum, the
@@ -28,7 +33,14 @@
 //   - the reply is a well-formed frame whose IPv4 header checksum and UDP checksum verify when
 //     the request's did (a NIC flag claiming otherwise is a lie the reflector may believe);
 //   - L2-L4 turned around (MACs, addresses, ports swapped, TTL 255, DS per policy) and the
-//     TWAMP/STAMP reflector fields as RFC 5357 §4.2.1 / RFC 8762 §4.3 lay them out.
+//     TWAMP/STAMP reflector fields as RFC 5357 §4.2.1 / RFC 8762 §4.3 lay them out; what STAMP
+//     TLVs change instead (issue 16, RFC 8972 §4.4, RFC 9503 §3, §4.1) only as they allow it:
+//     the reply's DSCP only a Class of Service TLV's DSCP1 the policy permits, its source only
+//     a Destination Node Address the hooks call ours, its destination only a Return Address
+//     the policy and hooks admit that is not special-purpose; no reply only for a Return Path
+//     Control Code (the one drop that may leave the buffer rewritten);
+//   - STAMP TLV area: same length; each TLV's Type and Length octets as received and Flags
+//     octets with no bit but U and M, up to where the walk stops.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -39,6 +51,7 @@
 #include "fuzz_oracle.hpp"
 
 #include "twamp/proto/reflect.hpp"
+#include "twamp/proto/source_address.hpp"
 #include "twamp/proto/test_packet.hpp"
 #include "twamp/proto/timestamp.hpp"
 
@@ -69,6 +82,24 @@ const tp::tlv_reply_info fuzz_tlv_info = [] {
     i.follow_up_mode = tp::ts_method::hw_assist;
     return i;
 }();
+
+// The tlv_address_policy hooks: answers from the fuzz input (config bit) and the address.
+struct hook_answers {
+    bool by_address = false;
+};
+bool fuzz_is_own(const void* self, uint8_t, const uint8_t* a) noexcept {
+    const auto* h = static_cast<const hook_answers*>(self);
+    return !h->by_address || (a[0] ^ a[1]) & 1;
+}
+bool fuzz_may_return_to(const void* self, uint8_t, const uint8_t* a) noexcept {
+    const auto* h = static_cast<const hook_answers*>(self);
+    return !h->by_address || (a[0] ^ a[1]) & 2;
+}
+hook_answers hooks_fixed{false};
+hook_answers hooks_by_address{true};
+const tp::tlv_address_policy addr_fixed{&hooks_fixed, fuzz_is_own, fuzz_may_return_to};
+const tp::tlv_address_policy addr_by_address{&hooks_by_address, fuzz_is_own, fuzz_may_return_to};
+tp::tlv_result tlv_out_storage;
 
 struct config {
     tp::reflect_policy policy;
@@ -107,6 +138,28 @@ config decode(const uint8_t* h) {
     c.params.our_error.synchronized = (h[3] & 0x04) != 0;
     c.params.our_error.scale = static_cast<uint8_t>(h[3] >> 3);
     c.params.our_error.multiplier = h[4];
+    switch (h[4] & 3) {
+    case 1:
+        c.policy.cos_allowed = 0;
+        break;
+    case 2:
+        c.policy.cos_allowed = 0x5555555555555555ULL;
+        break;
+    case 3:
+        c.policy.cos_allowed = 0xffffffffULL;
+        break;
+    default:
+        break;
+    }
+    c.policy.location_report = static_cast<uint8_t>((h[4] >> 2) & 7);
+    c.policy.return_address = (h[4] & 0x20) != 0;
+    if (h[4] & 0x40) {
+        c.params.tlv_addresses = (h[4] & 0x80) ? &addr_by_address : &addr_fixed;
+    }
+    if (h[5] & 0x80) {
+        tlv_out_storage = tp::tlv_result{};
+        c.params.tlv_out = &tlv_out_storage;
+    }
     c.params.reflector_seq = 0x5a5a5a00u | h[5];
     c.policy.symmetrical_size = (h[5] & 0x40) != 0;
     c.params.t2_ns = base_time_ns + uint64_t{h[6]} * 999'999'937ULL;
@@ -118,6 +171,61 @@ config decode(const uint8_t* h) {
 }
 
 // Checks a reflected reply against the request it came from (`req`, the buffer before).
+// STAMP TLVs' effects on the reply's IP header (RFC 8972 §4.4, RFC 9503 §3, §4.1.2), found in
+// the request's TLV area: which TLV values the reply's DSCP, source and destination may come
+// from. Independent of tlv.cpp: only the walk and the rules the effects must obey.
+struct tlv_allow {
+    std::vector<unsigned> dscp;               // permitted DSCP1 values of CoS TLVs
+    std::vector<const uint8_t*> sources;      // Destination Node Address values of our family
+    std::vector<const uint8_t*> destinations; // Return Address values of the first Return Path
+};
+
+bool special(int ver, const uint8_t* a) {
+    return ver == 4 ? tp::unanswerable_ipv4_source(a) : tp::unanswerable_ipv6_source(a);
+}
+
+tlv_allow allowed_effects(const config& c, int ver, const uint8_t* area, std::size_t n) {
+    tlv_allow out;
+    const std::size_t alen = ver == 4 ? 4 : 16;
+    bool first_rp = true;
+    for (std::size_t pos = 0; pos + 4 <= n;) {
+        const uint8_t type = area[pos + 1];
+        const std::size_t len = be16(area + pos + 2);
+        if (len > n - pos - 4) {
+            break;
+        }
+        const uint8_t* v = area + pos + 4;
+        if (type == 4 && len == 4 && ((c.policy.cos_allowed >> (v[0] >> 2)) & 1)) {
+            out.dscp.push_back(v[0] >> 2);
+        }
+        if (type == 9 && len == alen) {
+            out.sources.push_back(v);
+        }
+        if (type == 10 && first_rp && len >= 4) {
+            first_rp = false;
+            for (std::size_t s = 0; s + 4 <= len;) {
+                const std::size_t sl = be16(v + s + 2);
+                if (sl > len - s - 4) {
+                    break;
+                }
+                if (v[s + 1] == 2 && sl == alen && c.policy.return_address &&
+                    c.params.tlv_addresses && !special(ver, v + s + 4) &&
+                    c.params.tlv_addresses->may_return_to(c.params.tlv_addresses->self,
+                                                          static_cast<uint8_t>(ver), v + s + 4)) {
+                    out.destinations.push_back(v + s + 4);
+                }
+                s += 4 + sl;
+            }
+        }
+        pos += 4 + len;
+    }
+    return out;
+}
+
+bool one_of(const std::vector<const uint8_t*>& v, const uint8_t* a, std::size_t n) {
+    return std::any_of(v.begin(), v.end(), [&](const uint8_t* x) { return same(x, a, n); });
+}
+
 void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::size_t cap,
                  const tp::reflect_result& res) {
     const bool stamp = c.policy.mode == tp::test_mode::stamp;
@@ -176,8 +284,38 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     const uint8_t* qi = req + q.l3;
     const uint8_t* ri = rep + r.l3;
     uint8_t q_tos, r_tos, q_ttl;
+    const std::size_t alen = r.version == 4 ? 4 : 16;
+    const uint8_t* q_src = qi + (r.version == 4 ? 12 : 8);
+    const uint8_t* q_dst = q_src + alen;
+    const uint8_t* r_src = ri + (r.version == 4 ? 12 : 8);
+    const uint8_t* r_dst = r_src + alen;
+    tlv_allow allow;
+    if (stamp && q_len > tp::stamp_tlv_offset) {
+        allow = allowed_effects(c, r.version, req + q.payload() + tp::stamp_tlv_offset,
+                                q_len - tp::stamp_tlv_offset);
+    }
+    // The reply's source: the request's destination, or a Destination Node Address the hooks
+    // call ours (RFC 9503 §3); its destination: the request's source or a Return Address.
+    if (!same(r_src, q_dst, alen)) {
+        FUZZ_CHECK(one_of(allow.sources, r_src, alen));
+        FUZZ_CHECK(c.params.tlv_addresses &&
+                   c.params.tlv_addresses->is_own(c.params.tlv_addresses->self,
+                                                  static_cast<uint8_t>(r.version), r_src));
+    }
+    if (!same(r_dst, q_src, alen)) {
+        FUZZ_CHECK(one_of(allow.destinations, r_dst, alen));
+    }
+    if (c.params.tlv_out) {
+        // What reflect_tlvs() reported is what was applied: Values at those area offsets
+        // (handlers leave Destination Node Address and Return Address Values as received).
+        const tp::tlv_result& t = *c.params.tlv_out;
+        const uint8_t* q_area = req + q.payload() + tp::stamp_tlv_offset;
+        FUZZ_CHECK(same(r_src, t.reply_source_at ? q_area + t.reply_source_at - 1 : q_dst, alen));
+        FUZZ_CHECK(
+                same(r_dst, t.return_address_at ? q_area + t.return_address_at - 1 : q_src, alen));
+        FUZZ_CHECK(!t.no_reply);
+    }
     if (r.version == 4) {
-        FUZZ_CHECK(same(ri + 12, qi + 16, 4) && same(ri + 16, qi + 12, 4));
         FUZZ_CHECK(ri[8] == 255 && ri[9] == 17);
         FUZZ_CHECK(ri[0] == 0x45 && be32(ri + 4) == be32(qi + 4)); // IHL 5: no options
         // Source routing is never answered (RFC 791 LSRR 131, SSRR 137).
@@ -199,7 +337,6 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
         r_tos = ri[1];
         q_ttl = qi[8];
     } else {
-        FUZZ_CHECK(same(ri + 8, qi + 24, 16) && same(ri + 24, qi + 8, 16));
         FUZZ_CHECK(ri[7] == 255 && ri[6] == 17);
         FUZZ_CHECK((ri[0] >> 4) == 6 && (be32(ri) & 0x000fffff) == (be32(qi) & 0x000fffff));
         q_tos = static_cast<uint8_t>(be16(qi) >> 4);
@@ -208,7 +345,16 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     }
     // ECN as received except CE, which comes back as ECT(0) (RFC 3168 §5).
     const unsigned ecn = (q_tos & 3u) == 3u ? 2u : (q_tos & 3u);
-    if (c.policy.dscp == tp::dscp_copy) {
+    FUZZ_CHECK((r_tos & 3u) == ecn);
+    const unsigned r_dscp = r_tos >> 2;
+    if (c.params.tlv_out && c.params.tlv_out->reply_dscp >= 0) {
+        // A Class of Service TLV's DSCP1 the policy permits (RFC 8972 §4.4).
+        FUZZ_CHECK(r_dscp == static_cast<unsigned>(c.params.tlv_out->reply_dscp));
+        FUZZ_CHECK(std::find(allow.dscp.begin(), allow.dscp.end(), r_dscp) != allow.dscp.end());
+    } else if (std::find(allow.dscp.begin(), allow.dscp.end(), r_dscp) != allow.dscp.end() &&
+               !c.params.tlv_out) {
+        // Maybe from a CoS TLV; nothing more to check without tlv_out.
+    } else if (c.policy.dscp == tp::dscp_copy) {
         FUZZ_CHECK(r_tos == ((q_tos & 0xfcu) | ecn));
     } else {
         FUZZ_CHECK(r_tos == ((static_cast<unsigned>(c.policy.dscp) << 2) | ecn));
@@ -238,10 +384,21 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     FUZZ_CHECK(be16(rp + 38) == 0 && rp[40] == q_ttl);
     if (stamp) {
         FUZZ_CHECK(rp[41] == 0 && rp[42] == 0 && rp[43] == 0);
-        // TLVs (fuzz_tlv checks them in depth): the handlers rewrite Flags and values only, so
-        // the Type and Length octets of the first TLV stay.
-        if (r_len >= 48) {
-            FUZZ_CHECK(same(rp + 45, qp + 45, 3));
+        // TLVs (fuzz_tlv checks them in depth): the handlers rewrite Flags and Values only, so
+        // every TLV's Type and Length octets stay, up to where the walk stops, and the Flags
+        // octets carry no bit but U and M (I = 0 and the reserved bits zero on transmit).
+        FUZZ_CHECK(r_len == q_len || stamp_short);
+        if (!stamp_short) {
+            for (std::size_t pos = tp::stamp_tlv_offset; pos + 4 <= q_len;) {
+                FUZZ_CHECK(same(rp + pos + 1, qp + pos + 1, 3));
+                const std::size_t l = be16(qp + pos + 2);
+                if (l > q_len - pos - 4) {
+                    break;
+                }
+                FUZZ_CHECK((rp[pos] & ~(tp::tlv_flag_u | tp::tlv_flag_m)) == 0 ||
+                           same(rp + pos, qp + pos, 1)); // after a malformed one: as received
+                pos += 4 + l;
+            }
         }
     } else if (q_len >= tp::reflector::twamp_len) {
         // RFC 5357 §4.2.1: the sender's padding (from 14) re-used, its highest-numbered 27
@@ -313,6 +470,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     case tp::verdict::drop:
         FUZZ_CHECK(res.reason != tp::drop_reason::none);
         FUZZ_CHECK(res.reason < tp::drop_reason::count_);
+        if (res.reason == tp::drop_reason::no_reply_requested) {
+            // RFC 9503 §4.1.1: only STAMP, and the buffer (to be freed) may be rewritten.
+            FUZZ_CHECK(c.policy.mode == tp::test_mode::stamp);
+            FUZZ_CHECK(!c.params.tlv_out || c.params.tlv_out->no_reply);
+            break;
+        }
         FUZZ_CHECK(same(before.data(), buf.get(), cap));
         // Never a false alarm: a sum that verifies is not the reason for a drop.
         if (q.ok) {

@@ -128,6 +128,22 @@ def reflect_seeds():
                                  + tlv(7, bytes(16), flags=0x80)))),
         "stamp_v6_tsinfo_followup_ptp": header(STAMP | STATEFUL, dscp_ts=TS_PTP, seq=4, j2=3)
         + bytes(v6(stamp_payload(22, 10, tlv(7, bytes(16)) + tlv(3, bytes(6))))),
+        # Issue 16: a typical TLV mix with the TLV policy of header octet 4 (0x40 hooks, 0x20
+        # return-address; cos-allowed all) and tlv_out (octet 5 bit 7): DSCP, source and
+        # destination rewritten; and a Return Path "No Reply Requested".
+        "stamp_v4_tlv_mix": header(STAMP | STATEFUL, mult=0x7c, seq=0x81, j2=1)
+        + bytes(v4(stamp_payload(23, 11, tlv(3, bytes(4)) + tlv(2, bytes(4) + tlv(1, bytes(8))
+                                                  + tlv(4, bytes(16)) + tlv(7, bytes(16)))
+                                 + tlv(4, b"\xb8\x00\x00\x00") + tlv(5, bytes(12))
+                                 + tlv(7, bytes(16)) + tlv(9, bytes([198, 18, 0, 9]))
+                                 + tlv(10, tlv(2, bytes([198, 18, 7, 7])))), tos=0x29)),
+        "stamp_v6_tlv_mix_offload": header(STAMP | V4_VERIFIED | L4_VERIFIED, mult=0x60,
+                                           seq=0x80, j3=1)
+        + bytes(v6(stamp_payload(24, 12, tlv(4, b"\x28\x00\x00\x00")
+                                 + tlv(9, bytes(15) + b"\x09")
+                                 + tlv(10, tlv(2, bytes([0x20, 1, 0, 2] + [0] * 11 + [7])))))),
+        "stamp_v4_no_reply": header(STAMP, seq=0x80)
+        + bytes(v4(stamp_payload(25, 13, tlv(10, tlv(1, bytes(4)), flags=0x80)))),
         # IPv4 loose source route (RFC 791 option 131): dropped (ipv4_source_route).
         "twamp_v4_lsrr": header()
         + bytes(v4(twamp_payload(20), options=b"\x83\x07\x04\xc6\x12\x00\x0a\x00")),
@@ -151,6 +167,19 @@ def tlv_seeds():
         "followup_bad_length": tlv(3, bytes(4)) + tlv(7, bytes(15)) + tlv(1, bytes(2)),
         "tsinfo_short": tlv(3, bytes(3)) + tlv(7, bytes(16)),
         "all_zero": bytes(24),
+        # Issue 16: every handler. Location (RFC 8972 §4.2) with its three requests, an unknown
+        # and a cut sub-TLV; Class of Service, Direct Measurement, Access Report (§4.4-§4.6).
+        "location": tlv(2, bytes(4) + tlv(1, bytes(8)) + tlv(4, bytes(16)) + tlv(7, bytes(16))
+                        + tlv(12, b"ab") + b"\x80\x01", flags=0x80),
+        "cos_dm_ar": tlv(4, b"\xb8\x00\x00\x00", flags=0x80) + tlv(5, bytes(range(12)))
+        + tlv(6, b"\x1f\x05\xaa\xbb") + tlv(6, b"\x3f\x00\x00\x00"),
+        # RFC 9503 §3 Destination Node Address (IPv4, IPv6) and §4 Return Path: Control Code,
+        # Return Address, SRv6 Segment List; a second Return Path.
+        "dna_return_path": tlv(9, bytes([198, 18, 0, 2])) + tlv(9, bytes(15) + b"\x02")
+        + tlv(10, tlv(2, bytes([198, 18, 7, 7])) + tlv(4, bytes(16)))
+        + tlv(10, tlv(1, bytes(4))),
+        "return_path_no_reply": tlv(10, tlv(1, bytes(4)) + tlv(2, bytes(16)), flags=0x80),
+        "followup_length_13": tlv(7, bytes(range(1, 14))),
     }
 
 

@@ -146,6 +146,10 @@ uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_fra
 
 // Rewrites a checked frame into the reply, all but T3 and the final UDP checksum. `buf` is the
 // whole buffer (its size is the capacity: a short TWAMP request grows to 41 octets in place).
+// STAMP TLVs (tlv.hpp) may set the reply's DSCP (Class of Service), source (Destination Node
+// Address) and destination (Return Address), IPv4 header and UDP checksums kept right; a Return
+// Path "No Reply Requested" gives drop_reason::no_reply_requested, the only drop after which
+// the buffer may have been rewritten (the caller frees it; reflect_params::tlv_out is written).
 reflect_result reflect_prepare(std::span<uint8_t> buf, const parsed_frame& pf,
                                const reflect_policy& policy, const reflect_params& params) noexcept;
 // The same for the hot path: the reply's bookkeeping goes straight into `out` (e.g. the TX

@@ -287,9 +287,15 @@ const tlv_handler* find_tlv_handler(uint8_t type) noexcept;
 // by its Type when that octet is there) and processing stops; the octets after its Flags
 // octet are returned untouched. Malformed is: the header cut off, a Length past the end of
 // the area, or a Type this reflector implements with a Length its definition does not allow
-// (Timestamp Information, RFC 8972 §4.3: at least 4; Follow-Up Telemetry, §4.7: 16).
-// Implemented types get their Value rewritten by their handler (tlv_handler); Extra Padding is
-// echoed as is.
+// (tlv_handlers[] in tlv.cpp: Location and Timestamp Information at least 4, Class of Service
+// and Access Report 4, Direct Measurement 12, Follow-Up Telemetry 16 (erratum 8339: its
+// Sequence Number and Follow-up Timestamp octets are then zeroed), Destination Node Address 4
+// or 16, Return Path at least 4). Implemented types get their Value rewritten by their handler
+// (tlv_handler), which also sets the TLV's U (understood but not acted on) and reports what the
+// TLV asks of the reply in the result; Extra Padding is echoed as is. Counts: `count`,
+// `seen[]` by Type (the malformed TLV included, by its Type when that octet is there),
+// `unrecognized` (TLVs returned with U), `malformed` (the one with M), `integrity` (0 here).
+// Sub-TLV flags are not counted.
 //
 // Trailing zeros: where the rest of the area is all zero octets (right after the base, or
 // after the last TLV) the walk stops and returns them as they came, no flags set. RFC 8762

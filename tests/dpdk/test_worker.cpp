@@ -1147,3 +1147,384 @@ TEST(control_refwait, idle_only_when_now_is_past_last_by_more_than_the_limit) {
 }
 
 } // namespace
+
+// ---- STAMP TLVs in the worker (RFC 8972 §4, RFC 9503; issue 16) --------------------------------
+// The general path's rewrite with the dataplane's part of the TLVs: Direct Measurement counts
+// from the session record, the per-reflector Class of Service policy, the RFC 9503 address
+// hooks (own addresses, the reflector's ACL), No Reply Requested through the failure path,
+// and the per-reflector TLV counters. Requests built here from the RFC layouts; replies decoded
+// from their octets.
+namespace {
+
+const auto box4_other = std::array<uint8_t, 16>{198, 18, 0, 3}; // the port's second address
+
+dataplane::context_spec stamp_ctx(std::string name, uint16_t udp_port) {
+    dataplane::context_spec c = light_ctx(std::move(name), udp_port);
+    c.policy.mode = proto::test_mode::stamp;
+    return c;
+}
+
+// One port whose interface addresses are 198.18.0.2/24 (the reflectors') and 198.18.0.3/24
+// (the box's too, no reflector on it), 2001:2::2/64.
+dataplane::dataplane_spec stamp_port(std::vector<dataplane::context_spec> ctxs) {
+    dataplane::dataplane_spec s = one_port(std::move(ctxs));
+    s.ports[0].addresses = {pfx(box4, false, 24), pfx(box4_other, false, 24), pfx(box6, true, 64)};
+    return s;
+}
+
+bytes stamp_frame(const ring_port& rp, uint32_t seq, const bytes& tlvs, uint16_t dport = 862,
+                  uint8_t tos = 0, int v = 4, uint16_t sport = 50000) {
+    frame_spec s = v == 4 ? v4_spec() : v6_spec();
+    s.dst_mac = rp.mac();
+    s.sport = sport;
+    s.dport = dport;
+    s.tos = tos;
+    s.payload = stamp_request(seq, 0, 0x0001, 1, tlvs);
+    return build(s);
+}
+
+bytes concat(std::initializer_list<bytes> parts) {
+    bytes r;
+    for (const auto& p : parts) {
+        r.insert(r.end(), p.begin(), p.end());
+    }
+    return r;
+}
+
+// Direct Measurement (RFC 8972 §4.5): S_TxC, R_RxC, R_TxC; the sender leaves the last two zero
+// (here: garbage, which the reflector must overwrite).
+bytes dm_tlv(uint32_t s_txc) {
+    bytes v;
+    append32(v, s_txc);
+    append32(v, 0xdeadbeef);
+    append32(v, 0xfeedface);
+    return tlv(0x80, 5, v);
+}
+// Class of Service (RFC 8972 §4.4, erratum 8199): DSCP1(6) DSCP2(6) ECN(2) RP(2) Reserved(16).
+// The sender's DSCP2, ECN, RP and Reserved set to garbage (the reflector writes them all).
+bytes cos_tlv(uint8_t dscp1) {
+    const uint16_t first = static_cast<uint16_t>(dscp1 << 10 | 0x3f << 4 | 0x3 << 2 | 0x2);
+    bytes v;
+    append16(v, first);
+    append16(v, 0xffff);
+    return tlv(0x80, 4, v);
+}
+struct cos_fields {
+    uint8_t dscp1, dscp2, ecn, rp;
+    uint16_t reserved;
+};
+cos_fields read_cos(const uint8_t* value) {
+    const uint16_t first = rd16(value);
+    return {static_cast<uint8_t>(first >> 10), static_cast<uint8_t>((first >> 4) & 0x3f),
+            static_cast<uint8_t>((first >> 2) & 0x3), static_cast<uint8_t>(first & 0x3),
+            rd16(value + 2)};
+}
+// Destination Node Address (RFC 9503 §3).
+bytes dna_tlv(const std::array<uint8_t, 16>& a, std::size_t len) {
+    return tlv(0x80, 9, bytes(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(len)));
+}
+// Return Path (RFC 9503 §4) with sub-TLVs (same header: Flags, Type, Length).
+bytes sub_tlv(uint8_t type, const bytes& value) {
+    return tlv(0, type, value);
+}
+bytes control_code(uint32_t flags) {
+    bytes v;
+    append32(v, flags);
+    return sub_tlv(1, v);
+}
+bytes return_address(const std::array<uint8_t, 16>& a, std::size_t len) {
+    return sub_tlv(2, bytes(a.begin(), a.begin() + static_cast<std::ptrdiff_t>(len)));
+}
+bytes return_path_tlv(const bytes& subs) {
+    return tlv(0x80, 10, subs);
+}
+
+// The reply's TLV area (after the 44-octet base).
+const uint8_t* reply_tlvs(const bytes& f) {
+    layers l = locate(f.data());
+    return f.data() + l.payload() + 44;
+}
+uint8_t reply_ds(const bytes& f) {
+    layers l = locate(f.data());
+    const uint8_t* ip = f.data() + l.l3;
+    return l.ip_version == 4 ? ip[1] : static_cast<uint8_t>((rd32(ip) >> 20) & 0xff);
+}
+bytes reply_ip(const bytes& f, bool src) {
+    layers l = locate(f.data());
+    const uint8_t* ip = f.data() + l.l3;
+    if (l.ip_version == 4) {
+        return bytes(ip + (src ? 12 : 16), ip + (src ? 16 : 20));
+    }
+    return bytes(ip + (src ? 8 : 24), ip + (src ? 24 : 40));
+}
+bytes addr4(const std::array<uint8_t, 16>& a) {
+    return bytes(a.begin(), a.begin() + 4);
+}
+uint16_t reply_sport(const bytes& f) {
+    layers l = locate(f.data());
+    return rd16(f.data() + l.l4);
+}
+// The reply's IPv4 header checksum and UDP checksum verify.
+void expect_checksums(const bytes& f) {
+    layers l = locate(f.data());
+    const uint8_t* ip = f.data() + l.l3;
+    if (l.ip_version == 4) {
+        EXPECT_EQ(rd16(ip + 10), ref_ipv4_header_checksum(ip, l.ihl)) << hex(f);
+    }
+    EXPECT_EQ(rd16(f.data() + l.l4 + 6),
+              ref_udp_checksum(l.ip_version, ip, f.data() + l.l4, l.udp_len))
+            << hex(f);
+}
+
+// RFC 8972 §4.5: a stateful session reports its own counts, this request and this reply
+// included (consecutive over requests and bursts); a stateless reflector reports zeros
+// (conf/twamp.conf says why). S_TxC comes back as sent.
+TEST(worker_tlv, direct_measurement_stateful_counts_stateless_zeros) {
+    auto st = stamp_ctx("stateful", 862);
+    auto sl = stamp_ctx("stateless", 863);
+    sl.stateful = false;
+    ring_port rp(stamp_port({st, sl}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 4; ++i) {
+        in.push_back(stamp_frame(rp, 10 + i, dm_tlv(1000 + i), 862));
+        in.push_back(stamp_frame(rp, 20 + i, dm_tlv(2000 + i), 863));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 8u);
+    uint32_t n_st = 0, n_sl = 0;
+    for (const auto& f : r.replies) {
+        expect_checksums(f);
+        const uint8_t* t = reply_tlvs(f);
+        EXPECT_EQ(t[0], 0) << "flags: understood, well formed";
+        EXPECT_EQ(t[1], 5);
+        EXPECT_EQ(rd16(t + 2), 12);
+        if (reply_sport(f) == 862) {
+            EXPECT_EQ(rd32(t + 4), 1000 + n_st);
+            EXPECT_EQ(rd32(t + 8), n_st + 1) << "R_RxC";
+            EXPECT_EQ(rd32(t + 12), n_st + 1) << "R_TxC";
+            EXPECT_EQ(reply_seq(f), n_st);
+            ++n_st;
+        } else {
+            EXPECT_EQ(rd32(t + 4), 2000 + n_sl);
+            EXPECT_EQ(rd32(t + 8), 0u) << "stateless R_RxC";
+            EXPECT_EQ(rd32(t + 12), 0u) << "stateless R_TxC";
+            ++n_sl;
+        }
+    }
+    EXPECT_EQ(n_st, 4u);
+    EXPECT_EQ(n_sl, 4u);
+    // The session goes on in a later burst (a new worker over the same session table).
+    run_result r2 = rp.run({stamp_frame(rp, 14, dm_tlv(1004), 862)});
+    ASSERT_EQ(r2.replies.size(), 1u);
+    EXPECT_EQ(rd32(reply_tlvs(r2.replies[0]) + 8), 5u);
+    EXPECT_EQ(rd32(reply_tlvs(r2.replies[0]) + 12), 5u);
+    EXPECT_EQ(rp.counters().contexts[0].tlv_seen[5].load(), 5u);
+    EXPECT_EQ(rp.counters().contexts[1].tlv_seen[5].load(), 4u);
+}
+
+// RFC 8972 §4.4 with erratum 8199: a DSCP1 the reflector's cos_allowed permits becomes the
+// reply's DSCP (ECN by the reply_ds_field rule: CE never originated), RP = 0; a refused one
+// gets RP = 1 and the context's DS rule (copy: the received DSCP; fixed: the operator's). DSCP2
+// and ECN are the request's as received, DSCP1 as sent, Reserved zero.
+TEST(worker_tlv, class_of_service_policy) {
+    auto copy = stamp_ctx("copy", 862);
+    copy.policy.cos_allowed = (uint64_t{1} << 46) | 1;
+    auto fixed = stamp_ctx("fixed", 863);
+    fixed.policy.dscp = 8;
+    fixed.policy.cos_allowed = 0; // cos-allowed-dscp = []
+    ring_port rp(stamp_port({copy, fixed}));
+    const uint8_t af11_ect1 = 10 << 2 | 1;
+    const uint8_t af11_ce = 10 << 2 | 3;
+    run_result r = rp.run({
+            stamp_frame(rp, 1, cos_tlv(46), 862, af11_ect1),    // permitted
+            stamp_frame(rp, 2, cos_tlv(34), 862, af11_ect1),    // refused: copy
+            stamp_frame(rp, 3, cos_tlv(46), 862, af11_ce),      // permitted, CE received
+            stamp_frame(rp, 4, cos_tlv(46), 863, af11_ect1),    // refused: fixed DSCP 8
+            stamp_frame(rp, 5, cos_tlv(0), 862, af11_ect1, 6),  // permitted, IPv6
+            stamp_frame(rp, 6, cos_tlv(34), 862, af11_ect1, 6), // refused, IPv6
+    });
+    ASSERT_EQ(r.replies.size(), 6u);
+    struct want {
+        uint8_t ds, dscp1, dscp2, ecn, rp;
+    };
+    const want w[] = {
+            {46 << 2 | 1, 46, 10, 1, 0}, {10 << 2 | 1, 34, 10, 1, 1}, {46 << 2 | 2, 46, 10, 3, 0},
+            {8 << 2 | 1, 46, 10, 1, 1},  {0 << 2 | 1, 0, 10, 1, 0},   {10 << 2 | 1, 34, 10, 1, 1},
+    };
+    for (std::size_t i = 0; i < r.replies.size(); ++i) {
+        const bytes& f = r.replies[i];
+        expect_checksums(f);
+        EXPECT_EQ(reply_sender_seq(f), i + 1);
+        const uint8_t* t = reply_tlvs(f);
+        EXPECT_EQ(t[0], 0) << i;
+        EXPECT_EQ(t[1], 4) << i;
+        EXPECT_EQ(reply_ds(f), w[i].ds) << i;
+        const cos_fields c = read_cos(t + 4);
+        EXPECT_EQ(c.dscp1, w[i].dscp1) << i;
+        EXPECT_EQ(c.dscp2, w[i].dscp2) << i;
+        EXPECT_EQ(c.ecn, w[i].ecn) << i;
+        EXPECT_EQ(c.rp, w[i].rp) << i;
+        EXPECT_EQ(c.reserved, 0) << i;
+    }
+}
+
+// RFC 9503 §3: a Destination Node Address that is the request's destination, or another of
+// the box's addresses (the reply then comes from it), is understood (U = 0); a foreign one, or
+// one of the other family, gets U = 1 and the reply comes from the request's destination; a
+// Length other than 4 or 16 is malformed (M).
+TEST(worker_tlv, destination_node_address_own_and_foreign) {
+    ring_port rp(stamp_port({stamp_ctx("stamp", 862)}));
+    const auto foreign = std::array<uint8_t, 16>{198, 18, 0, 77};
+    run_result r = rp.run({
+            stamp_frame(rp, 1, dna_tlv(box4, 4)),
+            stamp_frame(rp, 2, dna_tlv(box4_other, 4)),
+            stamp_frame(rp, 3, dna_tlv(foreign, 4)),
+            stamp_frame(rp, 4, dna_tlv(box6, 16)),
+            stamp_frame(rp, 5, tlv(0x80, 9, bytes(5, 1))),
+    });
+    ASSERT_EQ(r.replies.size(), 5u);
+    const uint8_t flags[] = {0, 0, 0x80, 0x80, 0x40};
+    const bytes source[] = {addr4(box4), addr4(box4_other), addr4(box4), addr4(box4), addr4(box4)};
+    for (std::size_t i = 0; i < r.replies.size(); ++i) {
+        const bytes& f = r.replies[i];
+        expect_checksums(f);
+        EXPECT_EQ(reply_sender_seq(f), i + 1);
+        EXPECT_EQ(reply_tlvs(f)[0] & 0xe0, flags[i]) << i;
+        EXPECT_EQ(reply_ip(f, true), source[i]) << i;
+        EXPECT_EQ(reply_ip(f, false), addr4(v4_spec().src_ip)) << i;
+    }
+    const auto& cc = rp.counters().contexts[0];
+    EXPECT_EQ(cc.tlv_seen[9].load(), 5u);
+    EXPECT_EQ(cc.tlv_unrecognized.load(), 2u);
+    EXPECT_EQ(cc.tlv_malformed.load(), 1u);
+}
+
+// RFC 9503 §4.1.2: a Return Address inside the reflector's ACL gets the reply (IP destination
+// rewritten, checksums right, L2 unchanged); one outside the ACL, one of the box's own, one of
+// its subnet's broadcast address, or any with return_address off, is not honoured: the Return
+// Path TLV gets U = 1 and the reply goes to the source.
+TEST(worker_tlv, return_address_inside_the_acl_only) {
+    auto on = stamp_ctx("on", 862);
+    auto off = stamp_ctx("off", 863);
+    off.policy.return_address = false;
+    ring_port rp(stamp_port({on, off}));
+    const auto inside = std::array<uint8_t, 16>{198, 18, 0, 9};
+    const auto outside = std::array<uint8_t, 16>{198, 19, 0, 9};
+    const auto broadcast = std::array<uint8_t, 16>{198, 18, 0, 255};
+    const auto inside6 = v6addr({0x2001, 0x0002, 0x0009});
+    run_result r = rp.run({
+            stamp_frame(rp, 1, return_path_tlv(return_address(inside, 4))),
+            stamp_frame(rp, 2, return_path_tlv(return_address(outside, 4))),
+            stamp_frame(rp, 3, return_path_tlv(return_address(box4_other, 4))),
+            stamp_frame(rp, 4, return_path_tlv(return_address(box4, 4))),
+            stamp_frame(rp, 5, return_path_tlv(return_address(broadcast, 4))),
+            stamp_frame(rp, 6, return_path_tlv(return_address(inside, 4)), 863),
+            stamp_frame(rp, 7, return_path_tlv(return_address(inside6, 16)), 862, 0, 6),
+            stamp_frame(rp, 8, return_path_tlv(return_address(box6, 16)), 862, 0, 6),
+    });
+    ASSERT_EQ(r.replies.size(), 8u);
+    const bytes src4 = addr4(v4_spec().src_ip);
+    const bytes src6(v6_spec().src_ip.begin(), v6_spec().src_ip.end());
+    struct want {
+        uint8_t flags;
+        bytes dst;
+    };
+    const want w[] = {
+            {0, addr4(inside)},
+            {0x80, src4},
+            {0x80, src4},
+            {0x80, src4},
+            {0x80, src4},
+            {0x80, src4},
+            {0, bytes(inside6.begin(), inside6.end())},
+            {0x80, src6},
+    };
+    for (std::size_t i = 0; i < r.replies.size(); ++i) {
+        const bytes& f = r.replies[i];
+        expect_checksums(f);
+        EXPECT_EQ(reply_sender_seq(f), i + 1);
+        EXPECT_EQ(reply_tlvs(f)[0] & 0xe0, w[i].flags) << i;
+        EXPECT_EQ(reply_ip(f, false), w[i].dst) << i;
+        // L2 unchanged: to the sender's MAC, from ours (the next hop routes it).
+        EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, v4_spec().src_mac.begin())) << i;
+        EXPECT_TRUE(std::equal(f.begin() + 6, f.begin() + 12, rp.mac().begin())) << i;
+    }
+}
+
+// RFC 9503 §4.1.1: a Control Code with "Reply Requested" clear asks for no reply: none is sent,
+// the request is counted under no_reply_requested, and the stateful session gives the number
+// back: its next reply carries the next consecutive reflector Sequence Number (and Direct
+// Measurement counts the request received but no reply sent). "Reply on the same link" is a
+// reply as usual.
+TEST(worker_tlv, no_reply_requested) {
+    ring_port rp(stamp_port({stamp_ctx("stamp", 862)}));
+    run_result r = rp.run({
+            stamp_frame(rp, 1, dm_tlv(1)),
+            stamp_frame(rp, 2, concat({dm_tlv(2), return_path_tlv(control_code(0))})),
+            stamp_frame(rp, 3, dm_tlv(3)),
+            stamp_frame(rp, 4, concat({dm_tlv(4), return_path_tlv(control_code(1))})),
+            stamp_frame(rp, 5, return_path_tlv(control_code(0xfffffffe))), // reserved bits set
+            stamp_frame(rp, 6, dm_tlv(6)),
+    });
+    ASSERT_EQ(r.replies.size(), 4u);
+    const uint32_t sender[] = {1, 3, 4, 6};
+    const uint32_t rx[] = {1, 3, 4, 6};
+    for (uint32_t i = 0; i < 4; ++i) {
+        const bytes& f = r.replies[i];
+        expect_checksums(f);
+        EXPECT_EQ(reply_sender_seq(f), sender[i]);
+        EXPECT_EQ(reply_seq(f), i) << "consecutive reflector Sequence Numbers";
+        const uint8_t* t = reply_tlvs(f);
+        EXPECT_EQ(rd32(t + 8), rx[i]) << "R_RxC";
+        EXPECT_EQ(rd32(t + 12), i + 1) << "R_TxC";
+    }
+    // The 4th reply's Return Path TLV (after the 16-octet Direct Measurement TLV): understood.
+    EXPECT_EQ(reply_tlvs(r.replies[2])[16], 0);
+    EXPECT_EQ(rp.drops(drop_reason::no_reply_requested), 2u);
+    EXPECT_EQ(rp.counters().contexts[0].rx_pkts.load(), 6u);
+    EXPECT_EQ(rp.counters().contexts[0].reflected_pkts.load(), 4u);
+    EXPECT_EQ(rp.counters().reflected_pkts.load(), 4u);
+    // Counted although not answered.
+    EXPECT_EQ(rp.counters().contexts[0].tlv_seen[10].load(), 3u);
+}
+
+// The per-reflector TLV counters (context_counters, metrics stamp_tlvs_total and
+// stamp_tlv_flags_total): by Type (0: every other Type), the U and M flags set; a reflector's
+// counts stay its own; requests without TLVs count nothing.
+TEST(worker_tlv, counters_by_type_and_flag) {
+    ring_port rp(stamp_port({stamp_ctx("a", 862), stamp_ctx("b", 863)}));
+    run_result r = rp.run({
+            // Extra Padding, an unknown Type (U), Direct Measurement.
+            stamp_frame(
+                    rp, 1,
+                    concat({tlv(0x80, 1, bytes(8, 0x55)), tlv(0x80, 200, bytes(4, 1)), dm_tlv(1)})),
+            // Direct Measurement with Length 8 (§4.5 says 12): M, processing stops.
+            stamp_frame(rp, 2, concat({tlv(0x80, 5, bytes(8, 0x11)), cos_tlv(0)})),
+            // A foreign Destination Node Address (U), Class of Service.
+            stamp_frame(rp, 3, concat({dna_tlv({203, 0, 113, 1}, 4), cos_tlv(0)})),
+            // No TLVs at all, and TLVs for the other reflector.
+            stamp_frame(rp, 4, {}),
+            stamp_frame(rp, 5, concat({tlv(0x80, 3, bytes(4, 0)), tlv(0x80, 0, bytes(4, 9))}), 863),
+    });
+    ASSERT_EQ(r.replies.size(), 5u);
+    for (const auto& f : r.replies) {
+        expect_checksums(f);
+    }
+    const auto& a = rp.counters().contexts[0];
+    const std::array<uint64_t, proto::tlv_seen_slots> want_a = {1, 1, 0, 0, 1, 2, 0, 0, 0, 1, 0};
+    for (std::size_t t = 0; t < want_a.size(); ++t) {
+        EXPECT_EQ(a.tlv_seen[t].load(), want_a[t]) << "type slot " << t;
+    }
+    EXPECT_EQ(a.tlv_unrecognized.load(), 2u);
+    EXPECT_EQ(a.tlv_malformed.load(), 1u);
+    EXPECT_EQ(a.tlv_integrity.load(), 0u);
+    const auto& b = rp.counters().contexts[1];
+    const std::array<uint64_t, proto::tlv_seen_slots> want_b = {1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+    for (std::size_t t = 0; t < want_b.size(); ++t) {
+        EXPECT_EQ(b.tlv_seen[t].load(), want_b[t]) << "type slot " << t;
+    }
+    EXPECT_EQ(b.tlv_unrecognized.load(), 1u);
+    EXPECT_EQ(b.tlv_malformed.load(), 0u);
+}
+
+} // namespace

@@ -77,6 +77,12 @@ CASES = [
     dict(name="stamp6-1", kind="stamp6", sessions=1, packets=512, stateful=False,
          acl=["2001:2::/48"], mode="infinite",
          what="STAMP IPv6 (44 octets), 1 session, stateless", target=("near", "light4-1", 0.05)),
+    # Issue 16: the same with the TLVs a router typically sends (gen_pcap.py TLV_MIX: Timestamp
+    # Information, Location + 3 sub-TLVs, Class of Service, Direct Measurement, Follow-Up
+    # Telemetry; 156 octets), every one answered by its handler. No target yet: recorded.
+    dict(name="stamp6-1-tlv", kind="stamp6tlv", sessions=1, packets=512, stateful=False,
+         acl=["2001:2::/48"], mode="infinite",
+         what="STAMP IPv6 + typical TLV mix (156 octets), 1 session, stateless", target=None),
 ]
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Pcaps of valid TWAMP Light / STAMP test packets for perf/bench.sh.
 
-    gen_pcap.py --kind light4|light6|stamp4|stamp6 --sessions N [--packets M] --mac MAC --out FILE
+    gen_pcap.py --kind light4|light6|stamp4|stamp6|stamp6tlv --sessions N [--packets M] --mac MAC
+                --out FILE
     gen_pcap.py --replay PCAP --out FIFO   (PCAP's records over and over, for net_pcap
                                             without infinite_rx; until the reader goes)
 
@@ -9,6 +10,9 @@ Every frame is a request a Session-Sender would send: unicast to the reflector p
 from a source inside the bench config's prefixes to the reflector's address on UDP port 862,
 correct IPv4 header and UDP checksums, TTL 64, Error Estimate S=1 Z=0 (NTP), a sender
 timestamp, and the unauthenticated base length (TWAMP Light 41 octets, STAMP 44 with SSID 0).
+stamp6tlv: the STAMP IPv6 base followed by a typical TLV mix (TLV_MIX below: Timestamp
+Information, Location with its three sub-TLV requests, Class of Service, Direct Measurement,
+Follow-Up Telemetry; RFC 8972 §4.2-§4.7, U = 1 as a Session-Sender sends them), 156 octets.
 
 Sessions differ by source port (1024..61023) and then by source address, so N sessions need
 ceil(N / 60000) addresses from 198.19.0.1 or 2001:2:0:1::1 up. Packet j belongs to session j % N
@@ -34,20 +38,37 @@ V4_DST = bytes([198, 18, 0, 2])
 V6_DST = bytes.fromhex("20010002000000000000000000000002")  # 2001:2::2
 SENDER_TS = 0xE8F0A1B2_12345678  # some NTP time; the reflector copies it back
 ERR_EST = 0x8001  # S=1 (synchronized), Z=0 (NTP), Scale 0, Multiplier 1
+V6_KINDS = ("light6", "stamp6", "stamp6tlv")
+STAMP_KINDS = ("stamp4", "stamp6", "stamp6tlv")
+
+
+def tlv(typ, value):
+    """RFC 8972 §4: Flags (U = 1: a Session-Sender sets it), Type, Length, Value."""
+    return struct.pack("!BBH", 0x80, typ, len(value)) + value
+
+
+# What a router's STAMP probe typically carries (issue 16's benchmark case): Timestamp
+# Information (3, §4.3), Location (2, §4.2) asking for Source MAC (1), Destination IP (4) and
+# Source IP (7), Class of Service (4, §4.4) asking for DSCP1 0, Direct Measurement (5, §4.5)
+# with S_TxC 1, Follow-Up Telemetry (7, §4.7).
+TLV_MIX = (tlv(3, bytes(4)) +
+           tlv(2, bytes(4) + tlv(1, bytes(8)) + tlv(4, bytes(16)) + tlv(7, bytes(16))) +
+           tlv(4, bytes(4)) + tlv(5, struct.pack("!III", 1, 0, 0)) + tlv(7, bytes(16)))
 
 
 def src_addr(kind, a):
     """The a-th source address (a < 65535), never a subnet's all-zeros host."""
     a += 1
-    if kind in ("light6", "stamp6"):
+    if kind in V6_KINDS:
         return bytes.fromhex("20010002000000010000000000") + bytes([0, a >> 8, a & 0xFF])
     return bytes([198, 19, a >> 8, (a & 0xFF)])
 
 
 def payload(kind, seq):
-    if kind in ("stamp4", "stamp6"):
+    if kind in STAMP_KINDS:
         # Seq, Timestamp, Error Estimate, SSID 0, 28 MBZ: RFC 8762 §4.2.1 unauthenticated.
-        return struct.pack("!IQHH", seq, SENDER_TS, ERR_EST, 0) + bytes(28)
+        base = struct.pack("!IQHH", seq, SENDER_TS, ERR_EST, 0) + bytes(28)
+        return base + (TLV_MIX if kind == "stamp6tlv" else b"")
     # Seq, Timestamp, Error Estimate, 27 octets of padding: RFC 5357 §4.1.2, 41 octets in all
     # so that the reply (the 41-octet reflector base) is the same size (RFC 6038 symmetric).
     return struct.pack("!IQH", seq, SENDER_TS, ERR_EST) + bytes(27)
@@ -70,7 +91,7 @@ def frame(kind, dst_mac, sess, seq):
     src, sport = src_addr(kind, a), SPORT0 + p
     pl = payload(kind, seq)
     ulen = 8 + len(pl)
-    v6 = kind in ("light6", "stamp6")
+    v6 = kind in V6_KINDS
     dst = V6_DST if v6 else V4_DST
     # UDP checksum over the pseudo header, the UDP header and the payload.
     s = words(src) + words(dst) + 17 + ulen + sport + DPORT + ulen + words(pl)
@@ -94,7 +115,7 @@ def scapy_frame(kind, dst_mac, sess, seq):
     mac = ":".join("%02x" % x for x in dst_mac)
     eth = Ether(src="02:00:00:00:00:01", dst=mac)
     udp = UDP(sport=SPORT0 + p, dport=DPORT) / Raw(payload(kind, seq))
-    if kind in ("light6", "stamp6"):
+    if kind in V6_KINDS:
         import ipaddress
 
         l3 = IPv6(src=str(ipaddress.IPv6Address(src_addr(kind, a))), dst="2001:2::2", hlim=64)
@@ -156,7 +177,7 @@ def replay(src, fifo):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--kind", choices=["light4", "light6", "stamp4", "stamp6"])
+    ap.add_argument("--kind", choices=["light4", "light6", "stamp4", "stamp6", "stamp6tlv"])
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--packets", type=int, default=1)
     ap.add_argument("--mac")

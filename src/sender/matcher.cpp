@@ -1,5 +1,7 @@
 #include "twamp/sender/matcher.hpp"
 
+#include "twamp/proto/test_packet.hpp"
+
 namespace twamp::sender {
 
 void reply_matcher::record_send(int64_t t_mono, int64_t t1, uint64_t t1_wire, uint32_t global,
@@ -69,6 +71,9 @@ match_result reply_matcher::match(std::span<const uint8_t> payload, bool from_pe
     rec.state = rec_state::replied;
     if (r->tlvs_unrecognized || r->tlvs_malformed) {
         ++tlv_flagged_;
+    }
+    if (r->tlvs != 0) {
+        tlvs_.add(decode_tlvs(payload.subspan(proto::stamp_tlv_offset)));
     }
     m.verdict = reply_verdict::fresh;
     return m;

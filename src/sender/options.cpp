@@ -33,7 +33,8 @@ const char* const usage_text =
         "  -s, --size SIZE      UDP payload octets, padding zeros. light, twamp: 14 or more\n"
         "                       (default 41, the reply's size; twamp asks for SIZE - 14 octets of\n"
         "                       padding); stamp: 44 (default) or 48 and more (an Extra Padding\n"
-        "                       TLV fills the rest)\n"
+        "                       TLV fills the rest); with --tlv the base is 44 + the TLVs, and\n"
+        "                       an Extra Padding TLV after them fills what -s asks beyond\n"
         "  --dscp DSCP          DSCP of the requests, 0..63 (default 0); twamp: also the\n"
         "                       Type-P DSCP the reflector is asked to send its replies with\n"
         "  --timestamp ntp|ptp  timestamp format of T1, asks the reflector for the same\n"
@@ -51,6 +52,32 @@ const char* const usage_text =
         "                       Stop-Sessions (Request-TW-Session Timeout), 0..86400 (default 2)\n"
         "  --sessions N         twamp: negotiate N sessions, 1..64, each from its own UDP port\n"
         "                       (default 1)\n"
+        "  --tlv TYPE[=ARGS]    stamp: add a STAMP TLV to every request (RFC 8972 §4, RFC 9503;\n"
+        "                       repeatable, sent in the order given, each with U = 1 as a\n"
+        "                       Session-Sender must); the reply's TLVs are printed decoded.\n"
+        "                       TYPE is one of:\n"
+        "                         padding=N      Extra Padding, N zero octets (§4.1)\n"
+        "                         location[=mac,dst,src]\n"
+        "                                        Location (§4.2): the reflector reports the\n"
+        "                                        ports, and the sub-TLVs asked for (default all:\n"
+        "                                        Source MAC, Destination IP, Source IP)\n"
+        "                         timestamp-info Timestamp Information (§4.3)\n"
+        "                         cos=DSCP1      Class of Service (§4.4): ask for replies with\n"
+        "                                        DSCP DSCP1 (0..63)\n"
+        "                         direct-measurement\n"
+        "                                        Direct Measurement (§4.5): S_TxC = packets sent\n"
+        "                                        so far, this one included\n"
+        "                         access-report=ID[:CODE]\n"
+        "                                        Access Report (§4.6): Access ID 0..15 (1 3GPP,\n"
+        "                                        2 non-3GPP), Return Code 0..255 (default 1)\n"
+        "                         follow-up      Follow-Up Telemetry (§4.7)\n"
+        "                         dna=ADDRESS    Destination Node Address (RFC 9503 §3)\n"
+        "                         return-path=no-reply|same-link|ADDRESS\n"
+        "                                        Return Path (RFC 9503 §4): Control Code \"no\n"
+        "                                        reply requested\" (missing replies then count as\n"
+        "                                        not requested, not as lost) or \"reply on the\n"
+        "                                        same link\", or a Return Address\n"
+        "                         raw=TYPE:HEX   any other: Type 0..255, Value in hex\n"
         "  --json               one JSON object per line: one per packet, then a summary\n"
         "  -q, --quiet          print the summary only\n"
         "  -h, --help           this text\n"
@@ -60,8 +87,9 @@ const char* const usage_text =
         "ones take it after \"=\" or apart (--count=5, --count 5), and any unique prefix of\n"
         "their name (--sess is not one: --sessions or --session-timeout).\n"
         "\n"
-        "Exit status: 0 when replies came back, 1 when none did or the TWAMP-Control server\n"
-        "refused or failed, 2 on a usage error.\n";
+        "Exit status: 0 when replies came back (or, with --tlv return-path=no-reply, none\n"
+        "were requested), 1 when none did or the TWAMP-Control server refused or failed, 2 on\n"
+        "a usage error.\n";
 
 namespace {
 
@@ -168,6 +196,7 @@ enum : int {
     opt_receiver_port,
     opt_session_timeout,
     opt_sessions,
+    opt_tlv,
     opt_json,
     opt_quiet,
     opt_help,
@@ -192,6 +221,7 @@ constexpr option long_options[] = {
         {"receiver-port", required_argument, nullptr, opt_receiver_port},
         {"session-timeout", required_argument, nullptr, opt_session_timeout},
         {"sessions", required_argument, nullptr, opt_sessions},
+        {"tlv", required_argument, nullptr, opt_tlv},
         {"json", no_argument, nullptr, opt_json},
         {"quiet", no_argument, nullptr, opt_quiet},
         {"help", no_argument, nullptr, opt_help},
@@ -320,6 +350,20 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
         case opt_json:
             o.json = true;
             break;
+        case opt_tlv: {
+            std::string err;
+            auto t = parse_tlv(value, err);
+            if (!t) {
+                return fail(err);
+            }
+            o.tlv_octets += t->octets.size();
+            o.has_direct_measurement =
+                    o.has_direct_measurement ||
+                    (t->octets.size() == 16 && t->octets[1] == 5); // Direct Measurement (§4.5)
+            o.no_reply = o.no_reply || t->no_reply;
+            o.tlvs.push_back(std::move(*t));
+            break;
+        }
         case opt_mode:
             if (value == "light") {
                 o.mode = mode::light;
@@ -461,6 +505,23 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
     if (o.ssid_given && o.mode != mode::stamp) {
         return fail("--ssid is a STAMP field: it needs --mode stamp");
     }
+    if (!o.tlvs.empty() && o.mode != mode::stamp) {
+        return fail("--tlv adds STAMP TLVs (RFC 8972): it needs --mode stamp");
+    }
+    if (stamp_min_size + o.tlv_octets > max_size_ipv6) {
+        return fail("--tlv: the TLVs make the request " +
+                    std::to_string(stamp_min_size + o.tlv_octets) + " octets, more than " +
+                    std::to_string(max_size_ipv6));
+    }
+    if (!o.tlvs.empty() && o.size != 0) {
+        const std::size_t need = stamp_min_size + o.tlv_octets;
+        if (o.size < need || (o.size > need && o.size < need + 4)) {
+            return fail("-s " + std::to_string(o.size) + " with --tlv: the TLVs make the request " +
+                        std::to_string(need) + " octets; -s must be that, or " +
+                        std::to_string(need + 4) +
+                        " and more (an Extra Padding TLV of 4 or more octets fills the rest)");
+        }
+    }
     if (o.mode != mode::twamp) {
         const char* twamp_only = o.receiver_port_given     ? "--receiver-port"
                                  : o.session_timeout_given ? "--session-timeout"
@@ -480,7 +541,7 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
         return fail("--src-port " + std::to_string(o.src_port) + " with --sessions " +
                     std::to_string(o.sessions) + ": the last session's port would pass 65535");
     }
-    if (o.size != 0 && !valid_request_size(o.mode, o.size)) {
+    if (o.size != 0 && o.tlvs.empty() && !valid_request_size(o.mode, o.size)) {
         if (o.mode == mode::stamp) {
             return fail("-s " + std::to_string(o.size) +
                         ": a STAMP request is 44 octets, or 48 and more (44 + an Extra Padding "

@@ -21,17 +21,19 @@ std::size_t min_reply_size(enum mode m) noexcept {
     return m == mode::stamp ? reflector::stamp_len : reflector::twamp_len;
 }
 
-void init_request(std::span<uint8_t> out, enum mode m, uint16_t ssid) noexcept {
+void init_request(std::span<uint8_t> out, enum mode m, uint16_t ssid,
+                  std::span<const tlv_spec> tlvs) noexcept {
     std::fill(out.begin(), out.end(), uint8_t{0});
     if (m != mode::stamp) {
         return; // TWAMP Light: MBZ-free padding, all zeros (RFC 5357 §4.1.2 allows any)
     }
     store_be16(out.data() + proto::sender::ssid, ssid);
-    if (out.size() >= stamp_padded_min_size) {
-        uint8_t* t = out.data() + stamp_tlv_offset;
-        t[0] = 0; // flags: the reflector sets U/M/I
+    const std::size_t at = stamp_tlv_offset + write_tlvs(out.subspan(stamp_tlv_offset), tlvs);
+    if (out.size() >= at + tlv_hdr_len) {
+        uint8_t* t = out.data() + at;
+        t[0] = tlv_flag_u; // RFC 8972 §4: the Session-Sender sets U; the reflector rewrites it
         t[1] = static_cast<uint8_t>(tlv_type::extra_padding);
-        store_be16(t + 2, static_cast<uint16_t>(out.size() - stamp_tlv_offset - tlv_hdr_len));
+        store_be16(t + 2, static_cast<uint16_t>(out.size() - at - tlv_hdr_len));
     }
 }
 

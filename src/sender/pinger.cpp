@@ -13,7 +13,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "twamp/proto/test_packet.hpp"
 #include "twamp/sender/packet.hpp"
+#include "twamp/sender/tlv.hpp"
 
 namespace twamp::sender {
 
@@ -175,6 +177,7 @@ run_info pinger::describe() const {
     info.server_modes = twamp_ ? control_->server_modes() : 0;
     info.octets = tx_.size();
     info.clock_synchronized = clk_.synchronized;
+    info.tai_utc_offset_s = clk_.tai_utc_offset_s;
     for (const flow& f : flows_) {
         session_info s;
         s.src_s = f.src_s;
@@ -199,7 +202,7 @@ int pinger::run() {
     our_error_ = proto::make_error_estimate(clk_.error_ns, clk_.synchronized,
                                             o_.timestamp == proto::ts_format::ptp);
     tx_.resize(size);
-    init_request(tx_, o_.mode, o_.ssid);
+    init_request(tx_, o_.mode, o_.ssid, o_.tlvs);
     if (o_.count) {
         const auto per_flow = o_.count / flows_.size() + 1;
         for (flow& f : flows_) {
@@ -332,7 +335,7 @@ int pinger::run() {
     if (control_failed_) {
         return 1;
     }
-    return total_received() > 0 ? 0 : 1;
+    return total_received() > 0 || o_.no_reply ? 0 : 1;
 }
 
 // The server has nothing to say during a test: whatever it sends, or its close, ends it.
@@ -361,6 +364,11 @@ void pinger::send_one(int64_t now_mono) {
     const uint64_t t1_wire =
             proto::encode_timestamp(o_.timestamp, static_cast<uint64_t>(t1), clk_.tai_utc_offset_s);
     stamp_request(tx_, f.book.next_seq(), t1_wire, our_error_);
+    if (o_.has_direct_measurement) {
+        // RFC 8972 §4.5: S_TxC, the packets sent in this session so far, this one included.
+        set_direct_measurement(std::span(tx_).subspan(proto::stamp_tlv_offset),
+                               f.book.next_seq() + 1);
+    }
     ssize_t n = send(f.fd, tx_.data(), tx_.size(), 0);
     const int err = n < 0 ? errno : 0;
     f.book.record_send(now_mono, t1, t1_wire, global, n < 0);
@@ -414,14 +422,17 @@ void pinger::handle(std::size_t i, const datagram& d) {
         break;
     }
     if (per_packet_) {
-        out_.reply({i, len, m.s, m.r, m.verdict == reply_verdict::duplicate});
+        const auto tlv_area = o_.mode == mode::stamp && len > proto::stamp_tlv_offset
+                                      ? d.payload.subspan(proto::stamp_tlv_offset)
+                                      : std::span<const uint8_t>{};
+        out_.reply({i, len, m.s, m.r, m.verdict == reply_verdict::duplicate, tlv_area});
     }
 }
 
 void pinger::expire(std::size_t i, int64_t now_mono) {
     flows_[i].book.expire(now_mono, std::llround(o_.timeout_s * 1e9), [&](uint32_t seq) {
         if (per_packet_) {
-            out_.lost({i, seq});
+            out_.lost({i, seq, o_.no_reply});
         }
     });
 }
@@ -434,6 +445,7 @@ run_result pinger::results(int64_t elapsed_ns) const {
         res.invalid += f.book.invalid();
         res.send_errors += f.book.send_errors();
         res.tlv_flagged += f.book.tlv_flagged();
+        res.tlvs.merge(f.book.tlvs());
     }
     // Per flow, and for a run over several sessions the total: its loss split, duplicates,
     // reordering and late replies are the sessions' sums (each session has its own numbering),
@@ -442,6 +454,13 @@ run_result pinger::results(int64_t elapsed_ns) const {
                         ? merge_sessions(total_.summarize(total_sent(), clk_.synchronized),
                                          res.sessions)
                         : res.sessions[0];
+    if (o_.no_reply) {
+        // RFC 9503 §4.1.1 "No Reply Requested": a reply that does not come is no loss.
+        not_requested(res.total);
+        for (summary& s : res.sessions) {
+            not_requested(s);
+        }
+    }
     res.duration_ns = elapsed_ns;
     res.control_failed = control_failed_;
     return res;

@@ -41,6 +41,12 @@ const char* ts_name(proto::ts_format f) {
     return f == proto::ts_format::ptp ? "ptp" : "ntp";
 }
 
+// A TLV type in the summaries: the reflector's metric label, "type_N" for the others.
+std::string tally_name(std::size_t type) {
+    const char* n = tlv_type_name(static_cast<uint8_t>(type));
+    return std::string(n) == "other" ? "type_" + std::to_string(type) : std::string(n);
+}
+
 // Milliseconds with three decimals, from nanoseconds.
 std::string ms(double ns) {
     char b[32];
@@ -106,7 +112,14 @@ public:
             std::fprintf(out_, " fwd=%s ms bwd=%s ms", ms(s.t2 - s.t1).c_str(),
                          ms(s.t4 - s.t3).c_str());
         }
-        if (r.tlvs_unrecognized || r.tlvs_malformed) {
+        if (!o_.tlvs.empty() && !e.tlv_area.empty()) {
+            const auto tlvs = decode_tlvs(e.tlv_area);
+            std::fprintf(out_, " tlv %s",
+                         tlvs_text(tlvs,
+                                   r.error.ptp ? proto::ts_format::ptp : proto::ts_format::ntp,
+                                   info_.tai_utc_offset_s)
+                                 .c_str());
+        } else if (r.tlvs_unrecognized || r.tlvs_malformed) {
             std::fprintf(out_, " tlv:%s%s", r.tlvs_unrecognized ? " U" : "",
                          r.tlvs_malformed ? " M" : "");
         }
@@ -120,6 +133,11 @@ public:
 
     void lost(const lost_event& e) override {
         clear_progress();
+        if (e.not_requested) {
+            std::fprintf(out_, "no reply for seq=%u (none requested: return-path=no-reply)\n",
+                         e.seq);
+            return;
+        }
         std::fprintf(out_, "no reply for seq=%u", e.seq);
         if (o_.mode == mode::twamp) {
             std::fprintf(out_, " to %s", peer(e.session).c_str());
@@ -173,6 +191,25 @@ public:
                 "%lu sent, %lu received, %s loss%s, %lu duplicates, %lu reordered, time %.0f ms\n",
                 s.sent, s.received, pct(s.loss_pct).c_str(), loss_split(s).c_str(), s.duplicates,
                 s.reordered, static_cast<double>(res.duration_ns) / 1e6);
+        if (o_.no_reply) {
+            std::fprintf(out_, "%lu not requested (return-path=no-reply), not counted as lost\n",
+                         s.not_requested);
+        }
+        if (!o_.tlvs.empty() && !res.tlvs.empty()) {
+            std::string line;
+            for (std::size_t t = 0; t < res.tlvs.by_type.size(); ++t) {
+                const tlv_counts& c = res.tlvs.by_type[t];
+                if (c.seen == 0) {
+                    continue;
+                }
+                char b[160];
+                std::snprintf(b, sizeof b, "%s%s %lu (U %lu, M %lu, I %lu)",
+                              line.empty() ? "" : ", ", tally_name(t).c_str(), c.seen, c.u, c.m,
+                              c.i);
+                line += b;
+            }
+            std::fprintf(out_, "tlvs returned: %s\n", line.c_str());
+        }
         if (s.late || res.invalid || res.send_errors || res.tlv_flagged) {
             std::fprintf(
                     out_,
@@ -240,6 +277,108 @@ json distribution_json(const distribution& d) {
                 {"p50", d.p50}, {"p99", d.p99}};
 }
 
+void flags_json(json& j, uint8_t flags) {
+    j["u"] = (flags & 0x80) != 0;
+    j["m"] = (flags & 0x40) != 0;
+    j["i"] = (flags & 0x20) != 0;
+}
+
+json sub_json(uint8_t parent, const decoded_sub& s) {
+    json j;
+    j["type"] = s.type;
+    j["name"] = sub_tlv_name(parent, s.type);
+    flags_json(j, s.flags);
+    j["length"] = s.length;
+    if (s.truncated) {
+        j["truncated"] = true;
+    }
+    if (s.mac_len) {
+        j["mac"] = mac_string(std::span(s.mac.data(), s.mac_len));
+    }
+    if (s.addr_len) {
+        j["address"] = address_string(std::span(s.addr.data(), s.addr_len));
+    }
+    if (s.has_code) {
+        j["control_code"] = s.code;
+        j["reply_requested"] = (s.code & 1) != 0;
+    }
+    return j;
+}
+
+// One reply's TLVs, decoded (tlv.hpp decode_tlvs), field by field.
+json tlvs_json(const std::vector<decoded_tlv>& tlvs, proto::ts_format fmt, int32_t tai) {
+    json a = json::array();
+    for (const decoded_tlv& t : tlvs) {
+        json j;
+        j["type"] = t.type;
+        j["name"] = tlv_type_name(t.type);
+        flags_json(j, t.flags);
+        j["length"] = t.length;
+        if (t.truncated) {
+            j["truncated"] = true;
+        }
+        if (!t.valid || t.truncated) {
+            j["value"] = hex_string(t.value);
+            a.push_back(std::move(j));
+            continue;
+        }
+        auto subs = [&] {
+            json s = json::array();
+            for (const decoded_sub& x : t.subs) {
+                s.push_back(sub_json(t.type, x));
+            }
+            return s;
+        };
+        switch (t.type) {
+        case 2: // Location
+            j["dst_port"] = t.dst_port;
+            j["src_port"] = t.src_port;
+            j["sub_tlvs"] = subs();
+            break;
+        case 3: // Timestamp Information
+            j["sync_src_in"] = t.sync_src_in;
+            j["timestamp_in"] = t.ts_in;
+            j["sync_src_out"] = t.sync_src_out;
+            j["timestamp_out"] = t.ts_out;
+            j["sub_tlvs"] = subs();
+            break;
+        case 4: // Class of Service
+            j["dscp1"] = t.dscp1;
+            j["dscp2"] = t.dscp2;
+            j["ecn"] = t.ecn;
+            j["rp"] = t.rp;
+            break;
+        case 5: // Direct Measurement
+            j["s_txc"] = t.s_txc;
+            j["r_rxc"] = t.r_rxc;
+            j["r_txc"] = t.r_txc;
+            break;
+        case 6: // Access Report
+            j["access_id"] = t.access_id;
+            j["return_code"] = t.return_code;
+            break;
+        case 7: // Follow-Up Telemetry
+            j["sequence"] = t.fu_seq;
+            j["timestamp_ns"] = t.fu_ts ? proto::decode_timestamp(fmt, t.fu_ts, tai) : 0;
+            j["timestamp_mode"] = t.fu_mode;
+            break;
+        case 9: // Destination Node Address
+            j["address"] = address_string(std::span(t.addr.data(), t.addr_len));
+            break;
+        case 10: // Return Path
+            j["sub_tlvs"] = subs();
+            break;
+        case 1:
+            break;
+        default:
+            j["value"] = hex_string(t.value);
+            break;
+        }
+        a.push_back(std::move(j));
+    }
+    return a;
+}
+
 json optional_json(const std::optional<uint64_t>& v) {
     return v ? json(*v) : json(nullptr);
 }
@@ -303,6 +442,11 @@ public:
         j["reflector_synchronized"] = e.r.error.synchronized;
         j["reflector_error_ns"] = e.r.error.error_ns();
         j["duplicate"] = e.duplicate;
+        if (!o_.tlvs.empty()) {
+            j["tlvs"] = tlvs_json(decode_tlvs(e.tlv_area),
+                                  e.r.error.ptp ? proto::ts_format::ptp : proto::ts_format::ntp,
+                                  info_.tai_utc_offset_s);
+        }
         write(j);
     }
 
@@ -314,7 +458,7 @@ public:
     }
 
     void lost(const lost_event& e) override {
-        json j = event("lost", e.session);
+        json j = event(e.not_requested ? "not_requested" : "lost", e.session);
         j["seq"] = e.seq;
         write(j);
     }
@@ -344,6 +488,20 @@ public:
         j["jitter_backward_ns"] = rounded(s.jitter_backward, 1);
         j["clocks_synchronized"] = s.clocks_synchronized;
         j["duration_ns"] = res.duration_ns;
+        if (o_.no_reply) {
+            j["not_requested"] = s.not_requested;
+        }
+        if (!o_.tlvs.empty()) {
+            json t = json::object();
+            for (std::size_t k = 0; k < res.tlvs.by_type.size(); ++k) {
+                const tlv_counts& c = res.tlvs.by_type[k];
+                if (c.seen != 0) {
+                    t[tally_name(k)] =
+                            json{{"type", k}, {"seen", c.seen}, {"u", c.u}, {"m", c.m}, {"i", c.i}};
+                }
+            }
+            j["tlvs"] = std::move(t);
+        }
         if (o_.mode == mode::twamp) {
             json sessions = json::array();
             for (std::size_t i = 0; i < res.sessions.size(); ++i) {

@@ -23,6 +23,14 @@ reply_kind statistics::add(const sample& s) {
     return reply_kind::fresh;
 }
 
+void not_requested(summary& s) noexcept {
+    s.not_requested = s.lost;
+    s.lost = 0;
+    s.loss_pct = 0;
+    s.lost_forward = 0;
+    s.lost_backward = 0;
+}
+
 int64_t percentile(const std::vector<int64_t>& sorted, double p) noexcept {
     // Nearest rank: the smallest value with at least p% of the values at or below it.
     const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));

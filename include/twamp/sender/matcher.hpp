@@ -12,6 +12,7 @@
 #include "twamp/sender/options.hpp"
 #include "twamp/sender/packet.hpp"
 #include "twamp/sender/stats.hpp"
+#include "twamp/sender/tlv.hpp"
 
 namespace twamp::sender {
 
@@ -79,6 +80,8 @@ public:
     uint64_t invalid() const noexcept { return invalid_; }
     uint64_t send_errors() const noexcept { return send_errors_; }
     uint64_t tlv_flagged() const noexcept { return tlv_flagged_; } // fresh replies, U or M set
+    // The TLVs of fresh STAMP replies by type, with their U/M/I flags.
+    const tlv_tally& tlvs() const noexcept { return tlvs_; }
 
 private:
     match_result invalid_reply(match_result m, const char* why) noexcept;
@@ -89,6 +92,7 @@ private:
     std::size_t expire_idx_ = 0; // every packet before it is replied or lost
     statistics stats_;
     uint64_t invalid_ = 0, send_errors_ = 0, tlv_flagged_ = 0;
+    tlv_tally tlvs_;
 };
 
 template<class OnLost>

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "twamp/proto/timestamp.hpp"
+#include "twamp/sender/tlv.hpp"
 
 namespace twamp::sender {
 
@@ -56,6 +57,12 @@ struct options {
     bool session_timeout_given = false;
     uint32_t sessions = 1; // sessions negotiated, packets sent round-robin
     bool sessions_given = false;
+    // --tlv (STAMP only): sent after the 44-octet base in the order given; -s beyond them adds
+    // an Extra Padding TLV for the rest.
+    std::vector<tlv_spec> tlvs;
+    std::size_t tlv_octets = 0; // their total size
+    bool has_direct_measurement = false;
+    bool no_reply = false; // a return-path=no-reply: missing replies are not loss
     bool json = false;
     bool quiet = false;
     bool help = false;
@@ -73,7 +80,7 @@ struct options {
         if (size != 0) {
             return size;
         }
-        return mode == mode::stamp ? stamp_min_size : light_default_size;
+        return mode == mode::stamp ? stamp_min_size + tlv_octets : light_default_size;
     }
 };
 

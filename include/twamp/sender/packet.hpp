@@ -9,6 +9,7 @@
 
 #include "twamp/proto/timestamp.hpp"
 #include "twamp/sender/options.hpp"
+#include "twamp/sender/tlv.hpp"
 
 namespace twamp::sender {
 
@@ -21,10 +22,12 @@ bool valid_request_size(enum mode m, std::size_t size) noexcept;
 std::size_t min_reply_size(enum mode m) noexcept;
 
 // Fills the parts of a request that stay the same for the whole run: zeros everywhere
-// (padding and MBZ), the SSID for STAMP, and for STAMP beyond 44 octets one Extra Padding TLV
-// (RFC 8972 §4.1) covering the rest, its value zeros. `out.size()` is the payload size and
-// must satisfy valid_request_size().
-void init_request(std::span<uint8_t> out, enum mode m, uint16_t ssid) noexcept;
+// (padding and MBZ), the SSID for STAMP, then for STAMP the --tlv TLVs in order, and beyond
+// them one Extra Padding TLV (RFC 8972 §4.1) covering the rest, its value zeros, U = 1 (a
+// Session-Sender sets U on every TLV, RFC 8972 §4). `out.size()` is the payload size: 44 + the
+// TLVs' octets, or 4 and more beyond (options.cpp checks).
+void init_request(std::span<uint8_t> out, enum mode m, uint16_t ssid,
+                  std::span<const tlv_spec> tlvs = {}) noexcept;
 
 // The per-packet fields (RFC 5357 §4.1.2, RFC 8762 §4.2.1): Sequence Number, Timestamp (T1,
 // already in its wire format) and Error Estimate.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "twamp/sender/options.hpp"
 #include "twamp/sender/packet.hpp"
 #include "twamp/sender/stats.hpp"
+#include "twamp/sender/tlv.hpp"
 
 namespace twamp::sender {
 
@@ -36,6 +38,7 @@ struct run_info {
     uint32_t server_modes = 0; // twamp: the Server-Greeting's Modes
     std::size_t octets = 0;    // UDP payload of each request
     bool clock_synchronized = false;
+    int32_t tai_utc_offset_s = 37;      // for PTP timestamps in TLVs (Follow-Up Telemetry)
     std::vector<session_info> sessions; // one (light, stamp) or --sessions
 };
 
@@ -46,6 +49,8 @@ struct reply_event {
     sample s{};
     reply r{};
     bool duplicate = false;
+    // STAMP: the reply's TLV area (octets after the 44-octet base), valid during the call.
+    std::span<const uint8_t> tlv_area{};
 };
 
 struct late_event {
@@ -58,6 +63,7 @@ struct late_event {
 struct lost_event {
     std::size_t session = 0;
     uint32_t seq = 0;
+    bool not_requested = false; // --tlv return-path=no-reply: no reply was asked for
 };
 
 struct invalid_event {
@@ -72,6 +78,7 @@ struct run_result {
     std::vector<summary> sessions; // per stream, as run_info::sessions
     std::vector<uint64_t> session_invalid;
     uint64_t invalid = 0, send_errors = 0, tlv_flagged = 0;
+    tlv_tally tlvs; // the TLVs of fresh replies by type, and their flags
     int64_t duration_ns = 0;
     bool control_failed = false; // twamp
 };

@@ -61,6 +61,9 @@ struct summary {
     std::optional<uint64_t> lost_forward, lost_backward;
     bool reflector_numbering_own = false; // some reply carried a number other than the sender's
     uint64_t duplicates = 0, reordered = 0, late = 0;
+    // A run that asked for no replies (--tlv return-path=no-reply, RFC 9503 §4.1.1): the
+    // packets not answered, taken out of `lost` (the caller moves them: not_requested()).
+    uint64_t not_requested = 0;
     distribution rtt, residence, forward, backward;
     double jitter_forward = 0, jitter_backward = 0; // ns; 0 with fewer than two replies
     bool clocks_synchronized = false;               // ours and every reply's S bit
@@ -95,6 +98,10 @@ private:
 // `sessions` (each session has its own numbering). The split stays unknown unless every
 // session's is known.
 summary merge_sessions(summary run, std::span<const summary> sessions) noexcept;
+
+// A run whose requests asked for no reply: every packet without one counts as not requested,
+// none as lost (the loss split then says 0 each way).
+void not_requested(summary& s) noexcept;
 
 // Nearest-rank percentile (p in (0, 100]) of a sorted, non-empty vector.
 int64_t percentile(const std::vector<int64_t>& sorted, double p) noexcept;

@@ -58,8 +58,9 @@ TEST(SenderPacket, StampRequestOctets) {
 TEST(SenderPacket, StampPaddingIsOneExtraPaddingTlv) {
     bytes p(60, 0xee);
     init_request(p, mode::stamp, 1);
-    // RFC 8972 §4.1: Flags 0, Type 1, Length 12 (60 - 44 - 4), value zeros.
-    EXPECT_EQ(p[44], 0x00);
+    // RFC 8972 §4.1: Flags U (a Session-Sender sets U on every TLV it sends, §4; issue 16
+    // changed this from 0), Type 1, Length 12 (60 - 44 - 4), value zeros.
+    EXPECT_EQ(p[44], 0x80);
     EXPECT_EQ(p[45], 0x01);
     EXPECT_EQ(p[46], 0x00);
     EXPECT_EQ(p[47], 0x0c);

@@ -564,3 +564,93 @@ TEST(SenderJsonReport, HostEscaped) {
 }
 
 } // namespace
+
+namespace {
+
+// --tlv (issue 16): a STAMP run with Class of Service and Return Path no-reply.
+options tlv_options(bool json_out) {
+    options o;
+    o.host = "198.18.0.2";
+    o.mode = mode::stamp;
+    o.json = json_out;
+    std::string err;
+    o.tlvs.push_back(*parse_tlv("cos=46", err));
+    o.tlvs.push_back(*parse_tlv("return-path=no-reply", err));
+    o.no_reply = true;
+    return o;
+}
+
+// The reply's TLV area: CoS answered (DSCP1 46, DSCP2 0, ECN 0, RP 0), Return Path with
+// its Control Code (flags U on the TLV: RFC 9503 says nothing of it here, the test only reads).
+const std::vector<uint8_t> tlv_reply_area = {0x00, 4, 0, 4, 0xb8, 0x00, 0, 0, 0x80, 10,
+                                             0,    8, 0, 1, 0,    4,    0, 0, 0,    0};
+
+TEST(SenderTlvReport, TextLineSummaryAndNotRequested) {
+    const options o = tlv_options(false);
+    const std::string out = output(o, [](reporter& r) {
+        r.start(light_run(64));
+        reply_event e = a_reply();
+        e.tlv_area = tlv_reply_area;
+        r.reply(e);
+        r.lost({0, 9, true});
+        run_result res = one_flow_result(summary{});
+        res.total.sent = 2;
+        res.total.received = 1;
+        res.total.not_requested = 1;
+        std::vector<decoded_tlv> d = decode_tlvs(tlv_reply_area);
+        res.tlvs.add(d);
+        r.finish(res);
+    });
+    EXPECT_NE(out.find(" tlv cos(dscp1 46 dscp2 0 ecn 0 rp 0) return-path[U](code no-reply)\n"),
+              std::string::npos)
+            << out;
+    EXPECT_NE(out.find("no reply for seq=9 (none requested: return-path=no-reply)\n"),
+              std::string::npos)
+            << out;
+    EXPECT_NE(out.find("1 not requested (return-path=no-reply), not counted as lost\n"),
+              std::string::npos)
+            << out;
+    EXPECT_NE(out.find("tlvs returned: class_of_service 1 (U 0, M 0, I 0), return_path 1 (U 1, "
+                       "M 0, I 0)\n"),
+              std::string::npos)
+            << out;
+}
+
+TEST(SenderTlvReport, JsonPerReplyAndSummary) {
+    const options o = tlv_options(true);
+    const std::string out = output(o, [](reporter& r) {
+        r.start(light_run(64));
+        reply_event e = a_reply();
+        e.tlv_area = tlv_reply_area;
+        r.reply(e);
+        r.lost({0, 9, true});
+        run_result res = one_flow_result(summary{});
+        res.total.not_requested = 1;
+        res.tlvs.add(decode_tlvs(tlv_reply_area));
+        r.finish(res);
+    });
+    const auto v = parsed_lines(out);
+    ASSERT_EQ(v.size(), 3u);
+    const json& t = v[0]["tlvs"];
+    ASSERT_EQ(t.size(), 2u);
+    EXPECT_EQ(t[0]["name"], "class_of_service");
+    EXPECT_EQ(t[0]["type"], 4);
+    EXPECT_EQ(t[0]["u"], false);
+    EXPECT_EQ(t[0]["dscp1"], 46);
+    EXPECT_EQ(t[0]["dscp2"], 0);
+    EXPECT_EQ(t[0]["ecn"], 0);
+    EXPECT_EQ(t[0]["rp"], 0);
+    EXPECT_EQ(t[1]["name"], "return_path");
+    EXPECT_EQ(t[1]["u"], true);
+    ASSERT_EQ(t[1]["sub_tlvs"].size(), 1u);
+    EXPECT_EQ(t[1]["sub_tlvs"][0]["name"], "control_code");
+    EXPECT_EQ(t[1]["sub_tlvs"][0]["reply_requested"], false);
+    EXPECT_EQ(v[1]["type"], "not_requested");
+    EXPECT_EQ(v[1]["seq"], 9);
+    EXPECT_EQ(v[2]["not_requested"], 1);
+    EXPECT_EQ(v[2]["tlvs"]["class_of_service"]["seen"], 1);
+    EXPECT_EQ(v[2]["tlvs"]["return_path"]["u"], 1);
+    EXPECT_EQ(v[2]["tlvs"]["return_path"]["m"], 0);
+}
+
+} // namespace

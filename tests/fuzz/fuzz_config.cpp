@@ -59,6 +59,28 @@ std::string prefix_text(const tc::ip_prefix& p) {
     return str(p.to_string());
 }
 
+std::vector<int> dscps(const tc::dscp_set& d) {
+    std::vector<int> v;
+    for (int i = 0; i < 64; ++i) {
+        if (d.has(static_cast<uint8_t>(i))) {
+            v.push_back(i);
+        }
+    }
+    return v;
+}
+
+std::vector<const char*> locations(const tc::location_fields& f) {
+    std::vector<const char*> v;
+    for (auto [bit, name] : {std::pair{tc::location_fields::ports, "ports"},
+                             std::pair{tc::location_fields::addresses, "addresses"},
+                             std::pair{tc::location_fields::mac, "mac"}}) {
+        if (f.bits & bit) {
+            v.push_back(name);
+        }
+    }
+    return v;
+}
+
 // The config as libconfig text, every key explicit.
 std::string write(const tc::config& c) {
     std::string t = "ports = (\n";
@@ -93,7 +115,10 @@ std::string write(const tc::config& c) {
              "; dscp = " + (r.dscp.copy ? std::string("\"copy\"") : std::to_string(r.dscp.value)) +
              "; timestamp-format = " + str(tc::to_string(r.ts_format)) +
              "; allow-ipv6-udp-checksum-zero = " +
-             (r.allow_ipv6_udp_checksum_zero ? "true" : "false") + "; }\n";
+             (r.allow_ipv6_udp_checksum_zero ? "true" : "false") + "; cos-allowed-dscp = " +
+             list(dscps(r.cos_allowed_dscp), [](int d) { return std::to_string(d); }) +
+             "; location = " + list(locations(r.location), [](const char* n) { return str(n); }) +
+             "; return-address = " + (r.return_address ? "true" : "false") + "; }\n";
     }
     t += ");\n";
     // The control group is always written: absent and `enabled = false` load alike.

@@ -73,7 +73,7 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         }
         cs.policy.allow_ipv6_zero_checksum = rc.allow_ipv6_udp_checksum_zero;
         // STAMP TLV local policy (read only for STAMP requests that carry TLVs).
-        cs.policy.cos_allowed = rc.cos_allowed_dscp.bits;
+        cs.policy.cos_allowed = rc.cos_allowed_dscp.effective(rc.dscp);
         cs.policy.location_report = static_cast<uint8_t>(
                 ((rc.location.bits & config::location_fields::ports) ? proto::location_report::ports
                                                                      : 0) |

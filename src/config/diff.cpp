@@ -349,6 +349,9 @@ std::string to_string(const dscp_config& v) {
 }
 
 std::string to_string(const dscp_set& v) {
+    if (!v.stated) {
+        return "(default)";
+    }
     if (v.bits == ~uint64_t{0}) {
         return "(all)";
     }

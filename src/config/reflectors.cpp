@@ -33,10 +33,23 @@ void read_stamp_policy(reader& rd, const Setting& g, const std::string& path, re
     if (auto* s = rd.member(g, "cos-allowed-dscp")) {
         std::string c_path = join(path, "cos-allowed-dscp");
         if (rd.sequence(*s, c_path, "DSCP values")) {
-            dscp_set set{0};
+            dscp_set set{0, true};
             for (int i = 0; i < s->getLength(); ++i) {
                 std::string e_path = at_index(c_path, i);
-                auto v = rd.integer((*s)[i], e_path, 0, 63);
+                // A value 0..63 or a name, as `dscp` takes them.
+                std::optional<int64_t> v;
+                if (is_int((*s)[i])) {
+                    v = rd.integer((*s)[i], e_path, 0, 63);
+                } else if (auto text = rd.string((*s)[i], e_path, "a DSCP value 0..63 or a name")) {
+                    if (auto d = dscp_by_name(*text)) {
+                        v = *d;
+                    } else {
+                        rd.fail((*s)[i], e_path,
+                                "expected a DSCP value 0..63 or a name (\"ef\", \"af41\", "
+                                "\"cs6\", ...), got " +
+                                        quote(*text));
+                    }
+                }
                 if (!v) {
                     continue;
                 }

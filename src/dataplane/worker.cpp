@@ -86,14 +86,19 @@ inline proto::drop_reason source_verdict(const snapshot* snap, const uint64_t* i
 
 // The RFC 9503 TLVs' questions (proto::tlv_address_policy), for the request rewrite prepares
 // (tlv_address_view, set per packet). Called only for requests that carry those TLVs.
-// Destination Node Address (RFC 9503 §3): one of the box's own addresses, as classify's
-// own-source test has it (the snapshot's address set, an IPv6 address with a port's
-// interface identifier).
+// Destination Node Address (RFC 9503 §3): one of the box's configured addresses (the
+// snapshot's address set), which the reply then comes from. Exactly those: not classify's
+// interface-identifier shortcut (any prefix with a port's IID counts as the box there, which
+// would let a sender pick the reply's source prefix), and never an IPv6 link-local address
+// (fe80::/10: no source for a reply that may leave the link).
 bool tlv_is_own(const void* self, uint8_t ip_version, const uint8_t* addr) noexcept {
     const auto& v = *static_cast<const tlv_address_view*>(self);
     const bool v6 = ip_version == 6;
-    return source_verdict(v.snap, v.iids, v.n_iids, v6, net::mapped_words(addr, v6)) ==
-           proto::drop_reason::own_source_address;
+    if (!v.snap || (v6 && addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80)) {
+        return false;
+    }
+    const addr_words w = net::mapped_words(addr, v6);
+    return v.snap->source_verdict(w.lo, w.hi) == proto::drop_reason::own_source_address;
 }
 // Return Address (RFC 9503 §4.1.2): inside the request's reflector's ACL (the LPM lookup
 // classify does for sources), and no address a source would be refused for before the ACL:

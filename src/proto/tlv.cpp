@@ -184,15 +184,18 @@ uint8_t reflect_timestamp_information(std::span<uint8_t> v, uint16_t value_at,
 // Class of Service TLV (RFC 8972 §4.4, with verified erratum 8199): DSCP1 (6 bits), DSCP2 (6),
 // ECN (2), RP (2), Reserved (16). DSCP1 is what the sender asks the reply to carry: permitted
 // by the policy (cos_allowed), the reply's DSCP (reply_dscp; the first such TLV decides) and RP
-// = 0; refused, RP = 1 and the context's DS rule. DSCP2 and ECN are the request's as received
+// = 0; refused (or a later TLV asking for another DSCP than the one applied), RP = 1 and the
+// context's DS rule. DSCP2 and ECN are the request's as received
 // (erratum 8199). DSCP1 stays as received; Reserved is zeroed.
 uint8_t reflect_class_of_service(std::span<uint8_t> v, uint16_t, const tlv_reply_ctx& ctx,
                                  tlv_result& r) noexcept {
     const uint8_t dscp1 = static_cast<uint8_t>(v[0] >> 2);
-    const bool allowed = (ctx.cos_allowed >> dscp1) & 1;
+    bool allowed = (ctx.cos_allowed >> dscp1) & 1;
     if (allowed && r.reply_dscp < 0) {
         r.reply_dscp = static_cast<int8_t>(dscp1);
     }
+    // A later Class of Service TLV asking for another DSCP than the one applied did not get it.
+    allowed = allowed && r.reply_dscp == static_cast<int8_t>(dscp1);
     const uint16_t w = static_cast<uint16_t>(
             uint16_t{dscp1} << 10 | uint16_t{static_cast<uint8_t>(ctx.received_ds >> 2)} << 4 |
             (ctx.received_ds & 0x3) << 2 | (allowed ? 0 : 1));
@@ -260,8 +263,12 @@ void follow_up_bad_length(std::span<uint8_t> v) noexcept {
 // Destination Node Address TLV (RFC 9503 §3): the address the sender meant to reach. Ours (the
 // request's destination, or one tlv_address_policy::is_own knows, of the packet's family):
 // understood; when it is not the request's destination the reply SHOULD come from it
-// (reply_source_at, the first such TLV). Not ours, or the other family: U = 1 ("not the
-// intended destination"). The Value is returned as received.
+// (reply_source_at). Not ours, or the other family: U = 1 ("not the intended destination").
+// The Value is returned as received. The dataplane is asked (is_own: a function call and a set
+// lookup) once per request: a request carrying hundreds of these TLVs must not cost hundreds of
+// lookups; a later one is ours when it is the request's destination or the address asked
+// about, found ours. An address no reply may come from (proto/source_address.hpp: multicast,
+// unspecified, loopback, documentation, ...) is never used as the reply's source.
 uint8_t reflect_destination_node_address(std::span<uint8_t> v, uint16_t value_at,
                                          const tlv_reply_ctx& ctx, tlv_result& r) noexcept {
     const uint8_t ver = v.size() == 4 ? 4 : 6;
@@ -271,11 +278,18 @@ uint8_t reflect_destination_node_address(std::span<uint8_t> v, uint16_t value_at
     if (ctx.dst_addr && std::memcmp(v.data(), ctx.dst_addr, v.size()) == 0) {
         return 0;
     }
+    const uint8_t* p = v.data();
+    if (r.dna_checked_at) {
+        // Asked once already: the same address gets the same answer, any other U, no lookup.
+        const uint8_t* area = p - value_at;
+        const bool same = std::memcmp(p, area + r.dna_checked_at - 1, v.size()) == 0;
+        return same && r.reply_source_at == r.dna_checked_at ? 0 : tlv_flag_u;
+    }
+    r.dna_checked_at = static_cast<uint16_t>(value_at + 1);
     const tlv_address_policy* a = ctx.addresses;
-    if (a && a->is_own && a->is_own(a->self, ver, v.data())) {
-        if (!r.reply_source_at) {
-            r.reply_source_at = static_cast<uint16_t>(value_at + 1);
-        }
+    if (!(ver == 4 ? unanswerable_ipv4_source(p) : unanswerable_ipv6_source(p)) && a && a->is_own &&
+        a->is_own(a->self, ver, p)) {
+        r.reply_source_at = static_cast<uint16_t>(value_at + 1);
         return 0;
     }
     return tlv_flag_u;
@@ -288,9 +302,10 @@ uint8_t reflect_destination_node_address(std::span<uint8_t> v, uint16_t value_at
 //   With a Control Code, the other sub-TLVs are not acted on (flags by recognition).
 // - Return Address (2, Length 4 or 16, §4.1.2): without a Control Code, the first one is
 //   honoured when the policy allows it (return_address), it is of the packet's family, not an
-//   address no reply may go to (source_address.hpp) and tlv_address_policy::may_return_to
-//   admits it: return_address_at. Otherwise the Return Path TLV gets U = 1 and the reply goes
-//   to the source.
+//   address no reply may go to (source_address.hpp), the request's source port (the reply's
+//   destination port) is 1024 or above and not the reflector's own, and
+//   tlv_address_policy::may_return_to admits it: return_address_at. Otherwise the Return Path TLV
+//   gets U = 1 and the reply goes to the source.
 // - SR-MPLS Label Stack (3), SRv6 Segment List (4) (§4.1.3): not supported: U on the sub-TLV,
 //   and U on the Return Path TLV unless a Return Address is honoured.
 // - Other types: U on the sub-TLV. A wrong Length for a known type, or a sub-TLV past the
@@ -354,7 +369,12 @@ uint8_t reflect_return_path(std::span<uint8_t> v, uint16_t value_at, const tlv_r
         const uint8_t* a = &v[ra - 1];
         const uint8_t ver = ctx.ip_version;
         const tlv_address_policy* p = ctx.addresses;
-        const bool ok = ctx.return_address && ra_len == addr_len(ver) &&
+        // The reply's destination port is the request's source port: a well-known one (below
+        // 1024, TWAMP's 862 among them) or the reflector's own could be another reflector's,
+        // which would answer the reply, and the two would play ping-pong with the Return Path
+        // TLV echoed each time (no spoofing needed): refused.
+        const bool port_ok = ctx.src_port >= 1024 && ctx.src_port != ctx.dst_port;
+        const bool ok = ctx.return_address && port_ok && ra_len == addr_len(ver) &&
                         !(ver == 4 ? unanswerable_ipv4_source(a) : unanswerable_ipv6_source(a)) &&
                         p && p->may_return_to && p->may_return_to(p->self, ver, a);
         if (!ok) {

@@ -1399,6 +1399,38 @@ TEST(worker_tlv, destination_node_address_own_and_foreign) {
     EXPECT_EQ(cc.tlv_malformed.load(), 1u);
 }
 
+// The Destination Node Address that picks the reply's source is one of the box's configured
+// addresses exactly: an IPv6 address with a port's interface identifier under any other prefix
+// (classify treats such a source as the box's own), a link-local one with that identifier, or
+// a multicast one, is not ours here (U) and the reply keeps the request's destination as its
+// source.
+TEST(worker_tlv, destination_node_address_iid_under_another_prefix_is_not_ours) {
+    ring_port rp(stamp_port({stamp_ctx("stamp", 862)}));
+    const auto mac = rp.mac();
+    const std::array<uint8_t, 8> iid = proto::eui64_interface_id(mac.data());
+    auto with_iid = [&](std::array<uint8_t, 16> a) {
+        std::copy(iid.begin(), iid.end(), a.begin() + 8);
+        return a;
+    };
+    const auto foreign_prefix = with_iid(v6addr({0x2001, 0x0002, 0x0077}));
+    const auto link_local = with_iid(std::array<uint8_t, 16>{0xfe, 0x80});
+    const auto multicast = with_iid(std::array<uint8_t, 16>{0xff, 0x02});
+    run_result r = rp.run({
+            stamp_frame(rp, 1, dna_tlv(foreign_prefix, 16), 862, 0, 6),
+            stamp_frame(rp, 2, dna_tlv(link_local, 16), 862, 0, 6),
+            stamp_frame(rp, 3, dna_tlv(multicast, 16), 862, 0, 6),
+            stamp_frame(rp, 4, dna_tlv(box6, 16), 862, 0, 6),
+    });
+    ASSERT_EQ(r.replies.size(), 4u);
+    const uint8_t flags[] = {0x80, 0x80, 0x80, 0};
+    for (std::size_t i = 0; i < r.replies.size(); ++i) {
+        const bytes& f = r.replies[i];
+        expect_checksums(f);
+        EXPECT_EQ(reply_tlvs(f)[0] & 0xe0, flags[i]) << i;
+        EXPECT_EQ(reply_ip(f, true), bytes(box6.begin(), box6.end())) << i;
+    }
+}
+
 // RFC 9503 §4.1.2: a Return Address inside the reflector's ACL gets the reply (IP destination
 // rewritten, checksums right, L2 unchanged); one outside the ACL, one of the box's own, one of
 // its subnet's broadcast address, or any with return_address off, is not honoured: the Return

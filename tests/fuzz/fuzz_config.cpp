@@ -115,8 +115,11 @@ std::string write(const tc::config& c) {
              "; dscp = " + (r.dscp.copy ? std::string("\"copy\"") : std::to_string(r.dscp.value)) +
              "; timestamp-format = " + str(tc::to_string(r.ts_format)) +
              "; allow-ipv6-udp-checksum-zero = " +
-             (r.allow_ipv6_udp_checksum_zero ? "true" : "false") + "; cos-allowed-dscp = " +
-             list(dscps(r.cos_allowed_dscp), [](int d) { return std::to_string(d); }) +
+             (r.allow_ipv6_udp_checksum_zero ? "true" : "false") +
+             (r.cos_allowed_dscp.stated // absent and stated load differently (dscp_set)
+                      ? "; cos-allowed-dscp = " + list(dscps(r.cos_allowed_dscp),
+                                                       [](int d) { return std::to_string(d); })
+                      : std::string()) +
              "; location = " + list(locations(r.location), [](const char* n) { return str(n); }) +
              "; return-address = " + (r.return_address ? "true" : "false") + "; }\n";
     }

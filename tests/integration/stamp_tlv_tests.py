@@ -41,7 +41,7 @@ T_PAD, T_LOC, T_TSI, T_COS, T_DM, T_ACC, T_FU, T_HMAC, T_DNA, T_RP = range(1, 11
 
 REFLECTORS = [
     # name, port, extra settings
-    ("stamp", STAMP, "stateful = true;"),
+    ("stamp", STAMP, "stateful = true; return-address = true;"),
     ("stateless", STATELESS, "stateful = false;"),
     ("cos", COS, "stateful = true; cos-allowed-dscp = [ %s ];"
      % ", ".join(map(str, COS_ALLOWED))),

@@ -104,10 +104,16 @@ struct dscp_config {
 };
 
 // STAMP Class of Service TLV (RFC 8972 §4.4): the DSCP values its DSCP1 may set in a reply, bit
-// n for DSCP n. Default: all 64; an empty set refuses every one (RP = 1).
+// n for DSCP n; an empty set refuses every one (RP = 1). Not stated (the key absent): every DSCP
+// with dscp "copy", only the fixed value otherwise (effective(): a sender can mark its request
+// with any DSCP and have it copied anyway, but must not override an operator's fixed marking).
 struct dscp_set {
     uint64_t bits = ~uint64_t{0};
+    bool stated = false; // cos-allowed-dscp was given
     bool has(uint8_t dscp) const noexcept { return dscp < 64 && ((bits >> dscp) & 1); }
+    uint64_t effective(const dscp_config& d) const noexcept {
+        return stated || d.copy ? bits : uint64_t{1} << d.value;
+    }
     friend bool operator==(const dscp_set&, const dscp_set&) = default;
 };
 
@@ -141,7 +147,9 @@ struct reflector_config {
     // STAMP TLV local policy (mode "stamp"; RFC 8972 §4.2.2, §4.4, RFC 9503 §4.1.2).
     dscp_set cos_allowed_dscp;
     location_fields location;
-    bool return_address = true; // honour a Return Path TLV's Return Address inside `prefixes`
+    // Honour a Return Path TLV's Return Address inside `prefixes` (off by default: RFC 9503
+    // §4.1.2 lets a sender aim replies at another host).
+    bool return_address = false;
 
     friend bool operator==(const reflector_config&, const reflector_config&) = default;
 };

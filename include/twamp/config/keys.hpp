@@ -134,10 +134,10 @@ inline constexpr key_info keys[] = {
          "accept IPv6 test packets with UDP checksum zero"},
         {"reflectors[].cos-allowed-dscp", key_type::integer_list, "", true,
          "STAMP Class of Service TLV: DSCP values (0..63) its DSCP1 may set in the reply; "
-         "default: all 64; [] none"},
+         "absent: all with dscp \"copy\", only the fixed dscp otherwise; [] none"},
         {"reflectors[].location", key_type::string_list, "[ \"ports\", \"addresses\", \"mac\" ]",
          true, "STAMP Location TLV: the fields reported, of \"ports\", \"addresses\", \"mac\""},
-        {"reflectors[].return-address", key_type::boolean, "true", true,
+        {"reflectors[].return-address", key_type::boolean, "false", true,
          "STAMP Return Path TLV: honour a Return Address inside prefixes (never the box's own)"},
 
         {"control", key_type::group, "", false, "the TWAMP-Control server; absent: no server"},

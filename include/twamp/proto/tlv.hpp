@@ -154,6 +154,10 @@ struct tlv_result {
     // box's addresses and not the request's destination (RFC 9503 §3): the reply SHOULD come
     // from it (0: from the request's destination). Same family as the packet.
     uint16_t reply_source_at = 0;
+    // 1 + the area offset of the Destination Node Address the dataplane was asked about (one
+    // lookup per request; a later TLV naming the same address gets the same answer, any other
+    // U = 1).
+    uint16_t dna_checked_at = 0;
 };
 
 // What the dataplane knows about addresses a TLV names (RFC 9503), asked per TLV. Plain

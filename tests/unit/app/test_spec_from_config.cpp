@@ -74,7 +74,7 @@ TEST(spec_from_config, stamp_tlv_policy) {
     cfg.reflectors[1].cos_allowed_dscp.bits = (uint64_t{1} << 46) | 1;
     cfg.reflectors[1].location.bits =
             config::location_fields::mac | config::location_fields::addresses;
-    cfg.reflectors[1].return_address = false;
+    cfg.reflectors[0].return_address = true;
     app::slot_map slots;
     const auto spec = app::spec_from_config(cfg, slots);
     ASSERT_EQ(spec.contexts.size(), 2U);

@@ -168,7 +168,7 @@ TEST(diff, reflector_keys_are_reloadable) {
             one_change(cos, "reflectors[\"base\"].cos-allowed-dscp", change_kind::modified, true));
     ASSERT_EQ(cos.size(), 1U);
     EXPECT_EQ(to_string(cos[0]),
-              "reflectors[\"base\"].cos-allowed-dscp: (all) -> [ 0, 46 ] (reloadable)");
+              "reflectors[\"base\"].cos-allowed-dscp: (default) -> [ 0, 46 ] (reloadable)");
     auto loc =
             changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; location = [ \"mac\" ];"));
     EXPECT_TRUE(one_change(loc, "reflectors[\"base\"].location", change_kind::modified, true));
@@ -176,7 +176,7 @@ TEST(diff, reflector_keys_are_reloadable) {
     EXPECT_EQ(to_string(loc[0]), "reflectors[\"base\"].location: [ \"ports\", \"addresses\", "
                                  "\"mac\" ] -> [ \"mac\" ] (reloadable)");
     EXPECT_TRUE(one_change(
-            changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; return-address = false;")),
+            changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; return-address = true;")),
             "reflectors[\"base\"].return-address", change_kind::modified, true));
     // Moving to the VLAN also moves the resolved addresses.
     auto moved = changes(edit("udp-ports = [ 862 ];", "udp-ports = [ 862 ]; vlan = 100;"));

@@ -332,8 +332,9 @@ TEST(errors, stamp_tlv_policy) {
                           "reflectors[0].cos-allowed-dscp[0]", {"got -1"}));
     EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ 46, 10, 46 ];"), 2,
                           "reflectors[0].cos-allowed-dscp[2]", {"duplicate DSCP 46"}));
-    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ \"ef\" ];"), 2,
-                          "reflectors[0].cos-allowed-dscp[0]", {"got a string"}));
+    EXPECT_TRUE(has_error(refl("cos-allowed-dscp = [ \"ef\", \"bogus\" ];"), 2,
+                          "reflectors[0].cos-allowed-dscp[1]",
+                          {"expected a DSCP value 0..63 or a name", "got \"bogus\""}));
     EXPECT_TRUE(has_error(refl("cos-allowed-dscp = 46;"), 2, "reflectors[0].cos-allowed-dscp",
                           {"expected"}));
     EXPECT_TRUE(has_error(refl("\n location = [ \"ports\", \"vlan\" ];"), 3,

@@ -353,7 +353,7 @@ reflectors = ( { name = "base"; port = "wire1"; vlan = 100; mode = "stamp";
                  udp-ports = [ 863 ]; prefixes = [ ]; stateful = false; inactivity-timeout = 5;
                  max-sessions = 5; dscp = "ef"; timestamp-format = "ntp";
                  allow-ipv6-udp-checksum-zero = true; cos-allowed-dscp = [ 46 ];
-                 location = [ "ports" ]; return-address = false; } );
+                 location = [ "ports" ]; return-address = true; } );
 control = { enabled = false; listen = "::"; port = 864;
             modes = [ "unauthenticated", "reflect-octets" ]; prefixes = [ ];
             max-connections = 1; max-sessions = 1; servwait = 1; refwait = 1;

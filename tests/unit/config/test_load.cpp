@@ -144,7 +144,7 @@ reflectors = ( { name = "r"; port = "p"; prefixes = [ ]; } );
     EXPECT_EQ(r.cos_allowed_dscp.bits, ~uint64_t{0}); // every DSCP
     EXPECT_EQ(r.location.bits,
               location_fields::ports | location_fields::addresses | location_fields::mac);
-    EXPECT_TRUE(r.return_address);
+    EXPECT_FALSE(r.return_address); // opt-in: a Return Address aims replies at another host
     // No control group: no server.
     EXPECT_FALSE(c.control.enabled);
     EXPECT_EQ(c.control.port, 862);
@@ -305,7 +305,9 @@ TEST(load, stamp_tlv_policy) {
     for (int d = 1; d < 64; ++d) {
         all += ", " + std::to_string(d);
     }
-    EXPECT_EQ(dscp(all + " ]"), dscp_set{}); // every value listed is the default
+    EXPECT_EQ(dscp(all + " ]").bits, dscp_set{}.bits); // every value listed: all
+    EXPECT_TRUE(dscp(all + " ]").stated);
+    EXPECT_FALSE(dscp_set{}.stated);
     auto loc = [&](const std::string& list) { return refl("location = " + list + ";").location; };
     EXPECT_EQ(loc("[ \"ports\" ]").bits, location_fields::ports);
     EXPECT_EQ(loc("[ \"mac\", \"addresses\" ]").bits,
@@ -314,9 +316,22 @@ TEST(load, stamp_tlv_policy) {
     EXPECT_EQ(loc("[ \"addresses\", \"ports\", \"mac\" ]"), location_fields{});
     EXPECT_FALSE(refl("return-address = false;").return_address);
     EXPECT_TRUE(refl("return-address = true;").return_address);
+    // Without cos-allowed-dscp a fixed dscp permits only itself (no sender overrides the
+    // operator's marking); "copy" permits every DSCP; a stated list wins either way.
+    auto eff = [&](const std::string& text) {
+        const reflector_config r = refl(text);
+        return r.cos_allowed_dscp.effective(r.dscp);
+    };
+    EXPECT_EQ(eff("dscp = 10;"), uint64_t{1} << 10);
+    EXPECT_EQ(eff("dscp = \"copy\";"), ~uint64_t{0});
+    EXPECT_EQ(eff("dscp = 10; cos-allowed-dscp = [ 46 ];"), uint64_t{1} << 46);
+    EXPECT_EQ(eff("dscp = 10; cos-allowed-dscp = [];"), 0U);
+    EXPECT_EQ(refl("cos-allowed-dscp = [ \"ef\", \"cs1\", \"default\" ];").cos_allowed_dscp.bits,
+              (uint64_t{1} << 46) | (uint64_t{1} << 8) | 1);
     EXPECT_EQ(to_string(dscp("[ 46, 0 ]")), "[ 0, 46 ]");
     EXPECT_EQ(to_string(dscp("[]")), "[]");
-    EXPECT_EQ(to_string(dscp_set{}), "(all)");
+    EXPECT_EQ(to_string(dscp_set{}), "(default)");
+    EXPECT_EQ(to_string(dscp(all + " ]")), "(all)");
     EXPECT_EQ(to_string(loc("[ \"mac\", \"ports\" ]")), "[ \"ports\", \"mac\" ]");
     EXPECT_EQ(to_string(loc("[]")), "[]");
 }

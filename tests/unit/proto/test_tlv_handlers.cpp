@@ -59,9 +59,11 @@ constexpr uint16_t dport = 862;   // 0x035e
 struct addr_book {
     bool own_answer = true;    // is_own for v*_other
     bool return_answer = true; // may_return_to for v*_return and special-purpose ones
+    mutable int own_calls = 0;
 };
 bool is_own(const void* self, uint8_t ver, const uint8_t* a) noexcept {
     const auto* b = static_cast<const addr_book*>(self);
+    ++b->own_calls;
     const bytes& o = ver == 4 ? v4_other : v6_other;
     return b->own_answer && std::equal(o.begin(), o.end(), a);
 }
@@ -315,11 +317,12 @@ std::vector<row> cos_rows() {
              {.reply_dscp = 8},
              [](ctx_holder& h) { h.ctx.received_ds = (40 << 2) | 3; }},
             {"cos_two_first_permitted_decides",
-             "§4.4: the first permitted CoS TLV decides",
+             "§4.4: the first permitted CoS TLV decides; a later one asking for another DSCP "
+             "did not get it: RP 1",
              cat({cos(0x80, cos_value(5, 0, 0, 0, 0)), cos(0x80, cos_value(7, 0, 0, 0, 0)),
-                  cos(0x80, cos_value(9, 0, 0, 0, 0))}),
+                  cos(0x80, cos_value(9, 0, 0, 0, 0)), cos(0x80, cos_value(7, 0, 0, 0, 0))}),
              cat({cos(0, cos_value(5, 10, 1, 1, 0)), cos(0, cos_value(7, 10, 1, 0, 0)),
-                  cos(0, cos_value(9, 10, 1, 0, 0))}),
+                  cos(0, cos_value(9, 10, 1, 1, 0)), cos(0, cos_value(7, 10, 1, 0, 0))}),
              {.reply_dscp = 7},
              [](ctx_holder& h) { h.ctx.cos_allowed = ~(uint64_t{1} << 5); }},
             {"cos_length_5_m",
@@ -614,6 +617,18 @@ std::vector<row> rp_rows() {
              {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
              {},
              6},
+            // The reply's destination port is the request's source port: a well-known one or
+            // the reflector's own could be another reflector's (a ping-pong loop).
+            {"rp_return_address_source_port_862", v4_return,
+             [](ctx_holder& h) { h.ctx.src_port = 862; }, 4},
+            {"rp_return_address_source_port_1023", v4_return,
+             [](ctx_holder& h) { h.ctx.src_port = 1023; }, 4},
+            {"rp_return_address_source_port_is_ours", v4_return,
+             [](ctx_holder& h) {
+                 h.ctx.src_port = 5000;
+                 h.ctx.dst_port = 5000;
+             },
+             4},
     };
     for (const auto& r : refused) {
         row x = v4_refused(r.in, r.setup);
@@ -626,6 +641,41 @@ std::vector<row> rp_rows() {
     return v;
 }
 INSTANTIATE_TEST_SUITE_P(return_path, tlv_handler_rows, ::testing::ValuesIn(rp_rows()), row_name);
+
+// RFC 9503 §3: the dataplane is asked about one Destination Node Address per request, however
+// many the request carries (each lookup is a call and a set probe: a 1,500-octet request holds
+// ~185 of these TLVs). The one asked about, found ours, sets the reply's source; the same
+// address again is ours, any other U.
+TEST(destination_node_address, one_lookup_per_request) {
+    const auto dna = [](uint8_t f, const bytes& v) { return tlv(f, 9, v); };
+    ctx_holder h;
+    const bytes foreign = {198, 18, 0, 77};
+    bytes a = cat({dna(0x80, v4_other), dna(0x80, v4_dst)});
+    for (int i = 0; i < 100; ++i) {
+        a = cat({a, dna(0x80, foreign), dna(0x80, v4_other)});
+    }
+    guarded_buffer g(a);
+    const tlv_result r = reflect_tlvs(g.span(), h.ctx);
+    EXPECT_EQ(h.book.own_calls, 1);
+    EXPECT_EQ(r.reply_source_at, 4 + 1);
+    EXPECT_EQ(r.unrecognized, 100); // the foreign ones
+    const bytes got = g.copy(g.size());
+    for (std::size_t off = 0, k = 0; off < got.size(); off += 8, ++k) {
+        const bool is_foreign = k >= 2 && k % 2 == 0;
+        EXPECT_EQ(got[off], is_foreign ? 0x80 : 0x00) << "TLV " << k;
+    }
+    // A first one that is not ours: asked once, then every other one is U without a lookup.
+    ctx_holder h2;
+    bytes b;
+    for (int i = 0; i < 50; ++i) {
+        b = cat({b, dna(0x80, foreign), dna(0x80, v4_other)});
+    }
+    guarded_buffer g2(b);
+    const tlv_result r2 = reflect_tlvs(g2.span(), h2.ctx);
+    EXPECT_EQ(h2.book.own_calls, 1);
+    EXPECT_EQ(r2.reply_source_at, 0);
+    EXPECT_EQ(r2.unrecognized, 100);
+}
 
 // ---- counts (tlv_result) ----------------------------------------------------------------------
 

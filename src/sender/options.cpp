@@ -360,7 +360,11 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
             o.has_direct_measurement =
                     o.has_direct_measurement ||
                     (t->octets.size() == 16 && t->octets[1] == 5); // Direct Measurement (§4.5)
-            o.no_reply = o.no_reply || t->no_reply;
+            if (t->octets.size() > 1 && t->octets[1] == 10 && !o.return_path_seen) {
+                o.return_path_seen = true; // RFC 9503 §4: only the first one is acted on
+                o.no_reply = t->no_reply;
+            }
+            o.unconnected = o.unconnected || t->reply_elsewhere;
             o.tlvs.push_back(std::move(*t));
             break;
         }

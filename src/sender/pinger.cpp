@@ -81,6 +81,13 @@ int pinger::connect_flow(flow& f) {
     if (int rc = connect_udp(f.fd, f.dst, f.dst_len, o_.payload_size(), local)) {
         return rc;
     }
+    if (o_.unconnected) {
+        // dna= / return-path=ADDRESS: a reply may come from another of the reflector's
+        // addresses (RFC 9503 §3) or arrive at another of ours (§4.1.2).
+        if (int rc = unconnect_udp(f.fd, local)) {
+            return rc;
+        }
+    }
     f.src_s = endpoint(local);
     net::from_sockaddr(local, f.local_port, net::v4_mapped::as_ipv6);
     return 0;
@@ -369,7 +376,9 @@ void pinger::send_one(int64_t now_mono) {
         set_direct_measurement(std::span(tx_).subspan(proto::stamp_tlv_offset),
                                f.book.next_seq() + 1);
     }
-    ssize_t n = send(f.fd, tx_.data(), tx_.size(), 0);
+    ssize_t n = o_.unconnected ? sendto(f.fd, tx_.data(), tx_.size(), 0,
+                                        reinterpret_cast<const sockaddr*>(&f.dst), f.dst_len)
+                               : send(f.fd, tx_.data(), tx_.size(), 0);
     const int err = n < 0 ? errno : 0;
     f.book.record_send(now_mono, t1, t1_wire, global, n < 0);
     if (n < 0) {
@@ -393,8 +402,12 @@ void pinger::handle(std::size_t i, const datagram& d) {
         }
         return;
     }
-    const match_result m =
-            f.book.match(d.payload, same_endpoint(d.from, f.dst), d.t4, clk_.tai_utc_offset_s);
+    // Unconnected (dna= / return-path=ADDRESS): a reply may come from another of the
+    // reflector's addresses, from its port; the Sender Timestamp check still ties it to a
+    // request of ours.
+    const bool from_peer =
+            same_endpoint(d.from, f.dst) || (o_.unconnected && same_port(d.from, f.dst));
+    const match_result m = f.book.match(d.payload, from_peer, d.t4, clk_.tai_utc_offset_s);
     switch (m.verdict) {
     case reply_verdict::invalid:
         if (per_packet_) {

@@ -176,6 +176,7 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
             return fail("expected dna=ADDRESS, an IPv4 or IPv6 address");
         }
         s.octets = tlv(tlv_type::destination_node_address, a);
+        s.reply_elsewhere = true; // RFC 9503 §3: the reply SHOULD come from that address
     } else if (name == "return-path") {
         std::vector<uint8_t> v;
         if (value == "no-reply" || value == "same-link") {
@@ -190,6 +191,7 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
                             "return-path=ADDRESS");
             }
             put_sub(v, return_path_sub::return_address, a); // §4.1.2
+            s.reply_elsewhere = true;
         }
         s.octets = tlv(tlv_type::return_path, v);
     } else if (name == "raw") {

@@ -64,6 +64,17 @@ void set_port(sockaddr_storage& ss, uint16_t port) noexcept {
     }
 }
 
+namespace {
+uint16_t net_port(const sockaddr_storage& ss) noexcept {
+    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port
+                                          : reinterpret_cast<const sockaddr_in*>(&ss)->sin_port);
+}
+} // namespace
+
+bool same_port(const sockaddr_storage& a, const sockaddr_storage& b) noexcept {
+    return a.ss_family == b.ss_family && net_port(a) == net_port(b);
+}
+
 socklen_t sockaddr_len(const sockaddr_storage& ss) noexcept {
     return ss.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
 }
@@ -187,6 +198,28 @@ int connect_udp(int fd, const sockaddr_storage& dst, socklen_t dst_len, std::siz
                          static_cast<std::size_t>(mtu) - overhead);
             return 2;
         }
+    }
+    return 0;
+}
+
+int unconnect_udp(int fd, const sockaddr_storage& local) {
+    sockaddr_storage none{};
+    none.ss_family = AF_UNSPEC;
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&none), sizeof none) != 0) {
+        std::fprintf(stderr, "twamp-ping: disconnecting the UDP socket: %s\n",
+                     std::strerror(errno));
+        return 1;
+    }
+    if (local_address(fd).ss_family != AF_UNSPEC && net_port(local_address(fd)) != 0) {
+        return 0; // the port was bound explicitly (--src-port): kept
+    }
+    sockaddr_storage any{};
+    any.ss_family = local.ss_family;
+    set_port(any, net_port(local));
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&any), sockaddr_len(any)) != 0) {
+        std::fprintf(stderr, "twamp-ping: UDP socket on port %u: %s\n", net_port(local),
+                     std::strerror(errno));
+        return 1;
     }
     return 0;
 }

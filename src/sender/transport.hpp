@@ -35,6 +35,8 @@ clock_state read_clock_state() noexcept;
 // "198.18.0.2:862", "[2001:2::2]:862" (an IPv4-mapped address stays IPv6: as the socket has it).
 std::string endpoint(const sockaddr_storage& ss);
 bool same_endpoint(const sockaddr_storage& a, const sockaddr_storage& b) noexcept;
+// The same address family and UDP port (the address may differ).
+bool same_port(const sockaddr_storage& a, const sockaddr_storage& b) noexcept;
 // (The address and port of a sockaddr, e.g. for Request-TW-Session fields: net::from_sockaddr
 // with net::v4_mapped::as_ipv6.)
 void set_port(sockaddr_storage& ss, uint16_t port) noexcept;
@@ -53,6 +55,12 @@ bool resolve(const std::string& host, uint16_t port, int socktype, sockaddr_stor
 // status of a failure (message printed).
 int open_udp(int family, uint8_t dscp, uint16_t bind_port, const sockaddr_storage* bind_addr,
              bool report_timestamp_error, int& fd);
+
+// Undoes connect_udp() for replies that are not tied to the destination (options::unconnected):
+// the association is dissolved (AF_UNSPEC) and the socket bound again to `local`'s port on
+// every local address (the kernel releases an automatically chosen port on disconnect). Sends
+// then go through sendto(). Returns 0, or an exit status (message printed).
+int unconnect_udp(int fd, const sockaddr_storage& local);
 
 // Connects a UDP socket to `dst`: the kernel picks the source address (unless bound), filters
 // replies to the reflector's address and port, and reports ICMP errors for the path. Then

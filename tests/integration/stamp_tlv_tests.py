@@ -575,7 +575,8 @@ def tlv_twamp_ping(lab):
     Location, CoS 46, Direct Measurement and Follow-Up: every reply's decoded TLVs as
     TLV-SPEC.md says (U/M 0, Location's ports, MAC and addresses, CoS DSCP2 = the --dscp, DM
     R_RxC/R_TxC counting, Follow-Up naming the previous reply), the summary's per-type counts;
-    then return-path=no-reply: nothing lost, 3 not requested, exit 0."""
+    then return-path=no-reply: nothing lost, 3 not requested, exit 0; then dna= a second
+    address of the box: the replies come from it and are all received."""
     box(lab)
     sport = lab.port()
     tlvs = ["--tlv", "timestamp-info", "--tlv", "location", "--tlv", "cos=46", "--tlv",
@@ -619,6 +620,16 @@ def tlv_twamp_ping(lab):
     eq(sorted(o["seq"] for o in others if o["type"] == "not_requested"), [0, 1, 2],
        "no-reply: a not_requested object per packet")
     check(not [o for o in others if o["type"] == "lost"], "no-reply: packets reported lost")
+
+    # dna= another of the box's addresses: the replies come from that address (RFC 9503 §3),
+    # which a socket connected to B4 would drop; twamp-ping takes them (unconnected).
+    rc, replies, others, summ = L.twamp_ping(lab, f"{B4}:{STAMP}", "--mode", "stamp", "-c", 3,
+                                             "-i", 0.05, "-W", 5, "--tlv", f"dna={B4_2}")
+    eq(rc, 0, "twamp-ping dna= exit status")
+    eq((summ["sent"], summ["received"], summ["lost"]), (3, 3, 0), "dna= summary")
+    for i, r in enumerate(replies):
+        eq([(x["name"], x["u"]) for x in r["tlvs"]], [("destination_node_address", False)],
+           f"dna= reply {i}: TLVs")
 
 
 @case

@@ -62,7 +62,14 @@ struct options {
     std::vector<tlv_spec> tlvs;
     std::size_t tlv_octets = 0; // their total size
     bool has_direct_measurement = false;
-    bool no_reply = false; // a return-path=no-reply: missing replies are not loss
+    // The first return-path (the one a reflector acts on, RFC 9503 §4) is no-reply: missing
+    // replies are not loss.
+    bool no_reply = false;
+    bool return_path_seen = false;
+    // A dna= or return-path=ADDRESS: the replies may come from another of the reflector's
+    // addresses or arrive at another of ours, so the UDP socket is not connected to the
+    // destination (a connected socket would drop them) and listens on every local address.
+    bool unconnected = false;
     bool json = false;
     bool quiet = false;
     bool help = false;

@@ -22,6 +22,9 @@ struct tlv_spec {
     std::string arg;             // as the user wrote it, for messages
     std::vector<uint8_t> octets; // header + Value
     bool no_reply = false;       // return-path=no-reply: the reflector is asked not to answer
+    // dna=ADDRESS (the reply may come from that address) or return-path=ADDRESS (the reply goes
+    // to that address): replies are not tied to the destination (options::unconnected).
+    bool reply_elsewhere = false;
 };
 
 // Parses one --tlv argument (the forms: usage_text, options.cpp). nullopt with `error` set

@@ -120,6 +120,25 @@ TEST(SenderTlvOptions, RepeatableInOrderAndSized) {
     ASSERT_TRUE(same.opts) << same.error;
     EXPECT_FALSE(same.opts->no_reply);
     EXPECT_FALSE(same.opts->has_direct_measurement);
+    EXPECT_FALSE(same.opts->unconnected);
+
+    // RFC 9503 §4: a reflector acts on the first Return Path TLV only, so only the first one
+    // says whether replies are expected.
+    auto second = parse({"--mode", "stamp", "--tlv", "return-path=same-link", "--tlv",
+                         "return-path=no-reply", "198.18.0.2"});
+    ASSERT_TRUE(second.opts) << second.error;
+    EXPECT_FALSE(second.opts->no_reply);
+    auto first = parse({"--mode", "stamp", "--tlv", "return-path=no-reply", "--tlv",
+                        "return-path=same-link", "198.18.0.2"});
+    ASSERT_TRUE(first.opts) << first.error;
+    EXPECT_TRUE(first.opts->no_reply);
+
+    // Replies not tied to the destination: the socket stays unconnected.
+    for (const char* t : {"dna=198.18.0.3", "return-path=198.18.0.5", "dna=2001:2::3"}) {
+        auto u = parse({"--mode", "stamp", "--tlv", t, "198.18.0.2"});
+        ASSERT_TRUE(u.opts) << u.error;
+        EXPECT_TRUE(u.opts->unconnected) << t;
+    }
 }
 
 TEST(SenderTlvOptions, StampOnlyAndSizeRules) {

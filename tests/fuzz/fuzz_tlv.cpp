@@ -249,7 +249,9 @@ void policy_run(const uint8_t* data, std::size_t size, const ref_walk& ref, std:
     std::vector<uint8_t> may(size, 0);
     uint16_t unrecognized = 0;
     std::vector<std::size_t> cos_values, dna_values, ra_values; // area offsets of Values
-    std::size_t cc_value = 0;                                   // 1 + of the first RP's first CC
+    const uint8_t* dna_first = nullptr; // the Destination Node Address the dataplane was asked
+    bool dna_first_own = false;
+    std::size_t cc_value = 0; // 1 + of the first RP's first CC
     bool first_rp = true;
     for (const ref_tlv& t : ref.tlvs) {
         const std::size_t vo = t.offset + 4;
@@ -333,12 +335,14 @@ void policy_run(const uint8_t* data, std::size_t size, const ref_walk& ref, std:
         case 4: // §4.4: DSCP1 kept, DSCP2/ECN received, RP 0 or 1 by policy, Reserved 0
         {
             const unsigned d1 = in[0] >> 2;
-            const bool ok = (ctx.cos_allowed >> d1) & 1;
+            const bool permitted = (ctx.cos_allowed >> d1) & 1;
+            // The first permitted one is applied; a later one asking another DSCP gets RP 1.
+            const bool ok = permitted && (cos_values.empty() || cos_values.front() == d1);
             const unsigned w = be16(out);
             FUZZ_CHECK((w >> 10) == d1 && ((w >> 4) & 0x3f) == (ctx.received_ds >> 2u) &&
                        ((w >> 2) & 3) == (ctx.received_ds & 3u) && (w & 3) == (ok ? 0u : 1u));
             FUZZ_CHECK(out[2] == 0 && out[3] == 0);
-            if (ok) {
+            if (permitted) {
                 cos_values.push_back(d1);
             }
             for (std::size_t k = 1; k < 4; ++k) {
@@ -370,14 +374,27 @@ void policy_run(const uint8_t* data, std::size_t size, const ref_walk& ref, std:
                 may[vo + k] = 1;
             }
             break;
-        case 9: { // RFC 9503 §3
+        case 9: { // RFC 9503 §3: one lookup per request, the same address the same answer
             const bool fam = t.length == alen;
             const bool is_dst = fam && same(in, ctx.dst_addr, alen);
-            const bool own = fam && ctx.addresses && is_own(&h, ctx.ip_version, in);
-            FUZZ_CHECK((f == 0) == (is_dst || own));
-            if (own && !is_dst) {
-                dna_values.push_back(vo);
+            bool ok = false;
+            if (!fam) {
+                ok = false;
+            } else if (is_dst) {
+                ok = true;
+            } else if (!dna_first) {
+                dna_first = in;
+                const bool special = ctx.ip_version == 4 ? tp::unanswerable_ipv4_source(in)
+                                                         : tp::unanswerable_ipv6_source(in);
+                dna_first_own = !special && ctx.addresses && is_own(&h, ctx.ip_version, in);
+                ok = dna_first_own;
+                if (ok) {
+                    dna_values.push_back(vo);
+                }
+            } else {
+                ok = dna_first_own && same(in, dna_first, alen);
             }
+            FUZZ_CHECK((f == 0) == ok);
             break;
         }
         case 10: { // RFC 9503 §4: only sub-TLV Flags change, first TLV only
@@ -577,8 +594,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             if (reply_dscp < 0) {
                 reply_dscp = v[0] >> 2;
             }
+            v[1] = reply_dscp == v[0] >> 2 ? 0 : 1; // RP 1: another DSCP was applied
             v[0] &= 0xfc;
-            v[1] = 0;
             v[2] = 0;
             v[3] = 0;
             break;

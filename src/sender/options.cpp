@@ -91,8 +91,6 @@ const char* const usage_text =
         "were requested), 1 when none did or the TWAMP-Control server refused or failed, 2 on\n"
         "a usage error.\n";
 
-namespace {
-
 bool parse_uint(std::string_view s, uint64_t lo, uint64_t hi, uint64_t& out) {
     if (s.empty()) {
         return false;
@@ -105,6 +103,8 @@ bool parse_uint(std::string_view s, uint64_t lo, uint64_t hi, uint64_t& out) {
     out = v;
     return true;
 }
+
+namespace {
 
 bool parse_double(std::string_view s, double& out) {
     if (s.empty() || s.size() > 64) {

@@ -9,6 +9,7 @@
 
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/tlv.hpp"
+#include "twamp/sender/options.hpp"
 
 namespace twamp::sender {
 
@@ -17,19 +18,6 @@ using namespace twamp::proto;
 namespace {
 
 constexpr uint8_t sender_flags = tlv_flag_u; // RFC 8972 §4: U = 1, M = 0, I = 0
-
-bool parse_num(std::string_view s, uint64_t lo, uint64_t hi, uint64_t& out) {
-    if (s.empty()) {
-        return false;
-    }
-    uint64_t v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
-    if (ec != std::errc() || p != s.data() + s.size() || v < lo || v > hi) {
-        return false;
-    }
-    out = v;
-    return true;
-}
 
 // 4 (IPv4) or 16 (IPv6) octets; brackets around an IPv6 address allowed.
 bool parse_address(std::string_view s, std::vector<uint8_t>& out) {
@@ -91,7 +79,7 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
 
     if (name == "padding") {
         uint64_t n = 0;
-        if (!parse_num(value, 0, max_value, n)) {
+        if (!parse_uint(value, 0, max_value, n)) {
             return fail("expected padding=N, N octets 0.." + std::to_string(max_value));
         }
         s.octets = tlv(tlv_type::extra_padding, std::vector<uint8_t>(n, 0));
@@ -140,7 +128,7 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
         s.octets = tlv(tlv_type::timestamp_information, std::vector<uint8_t>(4, 0));
     } else if (name == "cos") {
         uint64_t d = 0;
-        if (!parse_num(value, 0, 63, d)) {
+        if (!parse_uint(value, 0, 63, d)) {
             return fail("expected cos=DSCP1, a DSCP 0..63");
         }
         // §4.4 (erratum 8199): DSCP1 requested; DSCP2, ECN, RP and Reserved zero.
@@ -156,9 +144,9 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
     } else if (name == "access-report") {
         const auto colon = value.find(':');
         uint64_t id = 0, code = 1;
-        if (!parse_num(value.substr(0, colon), 0, 15, id) ||
+        if (!parse_uint(value.substr(0, colon), 0, 15, id) ||
             (colon != std::string_view::npos &&
-             !parse_num(value.substr(colon + 1), 0, 255, code))) {
+             !parse_uint(value.substr(colon + 1), 0, 255, code))) {
             return fail("expected access-report=ID[:CODE], ID 0..15, CODE 0..255");
         }
         // §4.6: ID (4 bits), Resv (4 bits), Return Code (1), Reserved (2).
@@ -197,7 +185,7 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
     } else if (name == "raw") {
         const auto colon = value.find(':');
         uint64_t type = 0;
-        if (colon == std::string_view::npos || !parse_num(value.substr(0, colon), 0, 255, type)) {
+        if (colon == std::string_view::npos || !parse_uint(value.substr(0, colon), 0, 255, type)) {
             return fail("expected raw=TYPE:HEX, TYPE 0..255");
         }
         const std::string_view hex = value.substr(colon + 1);

@@ -101,6 +101,10 @@ struct parse_result {
 // only when they parse.
 parse_result parse_args(const std::vector<std::string_view>& args);
 
+// A whole decimal number in [lo, hi] (no sign, no spaces), for option values and --tlv
+// arguments.
+bool parse_uint(std::string_view s, uint64_t lo, uint64_t hi, uint64_t& out);
+
 // HOST[:PORT]: "198.18.0.2", "198.18.0.2:862", "[2001:2::2]:862", "[2001:2::2]", "2001:2::2"
 // (a plain address with more than one colon is IPv6 without a port), "name:862". Returns
 // false with `error` set when malformed.

@@ -20,14 +20,6 @@ using namespace twamp::test;
 
 namespace {
 
-bytes cat(std::initializer_list<bytes> parts) {
-    bytes out;
-    for (const auto& p : parts) {
-        out.insert(out.end(), p.begin(), p.end());
-    }
-    return out;
-}
-
 // Reference walk (RFC 8972 §4: Flags, Type, Length(2), Value): the offsets of the well-formed
 // TLVs, and where the walk had to stop (== size when it did not).
 struct ref_walk {

@@ -22,14 +22,6 @@ using namespace twamp::test;
 
 namespace {
 
-bytes cat(std::initializer_list<bytes> parts) {
-    bytes out;
-    for (const auto& p : parts) {
-        out.insert(out.end(), p.begin(), p.end());
-    }
-    return out;
-}
-
 // A sub-TLV (RFC 8972 §4.2.1, RFC 9503 §4.1): the same header as a TLV.
 bytes sub(uint8_t flags, uint8_t type, const bytes& value, int length = -1) {
     return tlv(flags, type, value, length);

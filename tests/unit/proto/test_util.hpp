@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <span>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,15 @@
 namespace twamp::test {
 
 using bytes = std::vector<uint8_t>;
+
+// The parts one after the other.
+inline bytes cat(std::initializer_list<bytes> parts) {
+    bytes out;
+    for (const auto& p : parts) {
+        out.insert(out.end(), p.begin(), p.end());
+    }
+    return out;
+}
 
 // ---- big-endian access, by hand ------------------------------------------------------------
 

@@ -222,6 +222,7 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
         }
         for (uint16_t up : cs.udp_ports) {
             add_keys(keys, cs.port, cs.vlan, up, cs.addresses);
+            s->reflector_ports_[up / 64] |= uint64_t{1} << (up % 64);
         }
         owner.resize(keys.size(), cs.slot);
 

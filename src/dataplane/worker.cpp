@@ -86,28 +86,36 @@ inline proto::drop_reason source_verdict(const snapshot* snap, const uint64_t* i
 
 // The RFC 9503 TLVs' questions (proto::tlv_address_policy), for the request rewrite prepares
 // (tlv_address_view, set per packet). Called only for requests that carry those TLVs.
-// Destination Node Address (RFC 9503 §3): one of the box's configured addresses (the
-// snapshot's address set), which the reply then comes from. Exactly those: not classify's
-// interface-identifier shortcut (any prefix with a port's IID counts as the box there, which
-// would let a sender pick the reply's source prefix), and never an IPv6 link-local address
-// (fe80::/10: no source for a reply that may leave the link).
+// Destination Node Address (RFC 9503 §3): an address this very reflector answers on, on the
+// request's port and VLAN and at its UDP port (a context key of the same context): the reply
+// then comes from it. Not any address of the box (a sender on one VLAN would learn which
+// addresses the box holds on another, and get replies sourced from another segment), not
+// classify's interface-identifier shortcut (any prefix with a port's IID counts as the box
+// there), and never a link-local one (IPv4 169.254/16, IPv6 fe80::/10: no source for a reply
+// that may leave the link).
 bool tlv_is_own(const void* self, uint8_t ip_version, const uint8_t* addr) noexcept {
     const auto& v = *static_cast<const tlv_address_view*>(self);
     const bool v6 = ip_version == 6;
-    if (!v.snap || (v6 && addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80)) {
+    if (!v.snap || !v.ctx) {
+        return false;
+    }
+    if (v6 ? addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80 : addr[0] == 169 && addr[1] == 254) {
         return false;
     }
     const addr_words w = net::mapped_words(addr, v6);
-    return v.snap->source_verdict(w.lo, w.hi) == proto::drop_reason::own_source_address;
+    return v.snap->find(snapshot::words(v.port, v.udp_port, v.vlan, w.lo, w.hi)) == v.ctx;
 }
 // Return Address (RFC 9503 §4.1.2): inside the request's reflector's ACL (the LPM lookup
 // classify does for sources), and no address a source would be refused for before the ACL:
 // not one of the box's own (the reply would come back to it), nor one of its subnets'
-// network, broadcast or anycast addresses.
+// network, broadcast or anycast addresses. And the reply's destination port (the request's
+// source port) is no UDP port any reflector of this box listens on: a reflector there, at the
+// Return Address, would answer the reply, and the two would play ping-pong (the handler in
+// proto refuses ports below 1024 and the reflector's own already).
 bool tlv_may_return_to(const void* self, uint8_t ip_version, const uint8_t* addr) noexcept {
     const auto& v = *static_cast<const tlv_address_view*>(self);
     const bool v6 = ip_version == 6;
-    if (!v.snap || !v.ctx) {
+    if (!v.snap || !v.ctx || v.snap->is_reflector_port(v.src_port)) {
         return false;
     }
     return source_verdict(v.snap, v.iids, v.n_iids, v6, net::mapped_words(addr, v6)) ==
@@ -670,6 +678,10 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             }
             tlv_view_.snap = snap_;
             tlv_view_.ctx = c.ctx;
+            tlv_view_.port = b.wp.port_index;
+            tlv_view_.udp_port = c.pf.dst_port;
+            tlv_view_.vlan = vlan_key(c.pf);
+            tlv_view_.src_port = c.pf.src_port;
             b.tlv_res.count = 0;
             params.tlv_out = &b.tlv_res;
         }

@@ -1368,12 +1368,22 @@ TEST(worker_tlv, class_of_service_policy) {
     }
 }
 
-// RFC 9503 §3: a Destination Node Address that is the request's destination, or another of
-// the box's addresses (the reply then comes from it), is understood (U = 0); a foreign one, or
-// one of the other family, gets U = 1 and the reply comes from the request's destination; a
-// Length other than 4 or 16 is malformed (M).
+// RFC 9503 §3: a Destination Node Address that is the request's destination, or another
+// address this reflector answers on (same port, VLAN and UDP port; the reply then comes from
+// it), is understood (U = 0); a foreign one, an address of the box's port that no reflector
+// answers on, another reflector's address, or one of the other family, gets U = 1 and the
+// reply comes from the request's destination; a Length other than 4 or 16 is malformed (M).
 TEST(worker_tlv, destination_node_address_own_and_foreign) {
-    ring_port rp(stamp_port({stamp_ctx("stamp", 862)}));
+    const auto third = std::array<uint8_t, 16>{198, 18, 0, 4};
+    auto ctx = stamp_ctx("stamp", 862);
+    ctx.addresses.push_back(pfx(box4_other, false, 32));
+    auto other = stamp_ctx("other", 863);
+    other.addresses = {pfx(third, false, 32)};
+    const auto no_reflector = std::array<uint8_t, 16>{198, 18, 0, 5};
+    auto spec = stamp_port({ctx, other});
+    spec.ports[0].addresses.push_back(pfx(third, false, 24));
+    spec.ports[0].addresses.push_back(pfx(no_reflector, false, 24));
+    ring_port rp(spec);
     const auto foreign = std::array<uint8_t, 16>{198, 18, 0, 77};
     run_result r = rp.run({
             stamp_frame(rp, 1, dna_tlv(box4, 4)),
@@ -1381,10 +1391,13 @@ TEST(worker_tlv, destination_node_address_own_and_foreign) {
             stamp_frame(rp, 3, dna_tlv(foreign, 4)),
             stamp_frame(rp, 4, dna_tlv(box6, 16)),
             stamp_frame(rp, 5, tlv(0x80, 9, bytes(5, 1))),
+            stamp_frame(rp, 6, dna_tlv(third, 4)),
+            stamp_frame(rp, 7, dna_tlv(no_reflector, 4)),
     });
-    ASSERT_EQ(r.replies.size(), 5u);
-    const uint8_t flags[] = {0, 0, 0x80, 0x80, 0x40};
-    const bytes source[] = {addr4(box4), addr4(box4_other), addr4(box4), addr4(box4), addr4(box4)};
+    ASSERT_EQ(r.replies.size(), 7u);
+    const uint8_t flags[] = {0, 0, 0x80, 0x80, 0x40, 0x80, 0x80};
+    const bytes source[] = {addr4(box4), addr4(box4_other), addr4(box4), addr4(box4),
+                            addr4(box4), addr4(box4),       addr4(box4)};
     for (std::size_t i = 0; i < r.replies.size(); ++i) {
         const bytes& f = r.replies[i];
         expect_checksums(f);
@@ -1394,8 +1407,8 @@ TEST(worker_tlv, destination_node_address_own_and_foreign) {
         EXPECT_EQ(reply_ip(f, false), addr4(v4_spec().src_ip)) << i;
     }
     const auto& cc = rp.counters().contexts[0];
-    EXPECT_EQ(cc.tlv_seen[9].load(), 5u);
-    EXPECT_EQ(cc.tlv_unrecognized.load(), 2u);
+    EXPECT_EQ(cc.tlv_seen[9].load(), 7u);
+    EXPECT_EQ(cc.tlv_unrecognized.load(), 4u);
     EXPECT_EQ(cc.tlv_malformed.load(), 1u);
 }
 
@@ -1437,6 +1450,7 @@ TEST(worker_tlv, destination_node_address_iid_under_another_prefix_is_not_ours) 
 // Path TLV gets U = 1 and the reply goes to the source.
 TEST(worker_tlv, return_address_inside_the_acl_only) {
     auto on = stamp_ctx("on", 862);
+    on.policy.return_address = true;
     auto off = stamp_ctx("off", 863);
     off.policy.return_address = false;
     ring_port rp(stamp_port({on, off}));
@@ -1481,6 +1495,33 @@ TEST(worker_tlv, return_address_inside_the_acl_only) {
         // L2 unchanged: to the sender's MAC, from ours (the next hop routes it).
         EXPECT_TRUE(std::equal(f.begin(), f.begin() + 6, v4_spec().src_mac.begin())) << i;
         EXPECT_TRUE(std::equal(f.begin() + 6, f.begin() + 12, rp.mac().begin())) << i;
+    }
+}
+
+// RFC 9503 §4.1.2 and loops: a Return Address is not honoured when the reply's destination
+// port (the request's source port) is one any reflector of the box listens on, here another
+// reflector's 5001 (a reflector at the Return Address could be listening there too and would
+// answer: ping-pong), nor the reflector's own 5000; an ephemeral source port is fine.
+TEST(worker_tlv, return_address_never_to_a_reflector_port) {
+    auto a = stamp_ctx("a", 5000);
+    a.policy.return_address = true;
+    auto b = stamp_ctx("b", 5001);
+    ring_port rp(stamp_port({a, b}));
+    const auto inside = std::array<uint8_t, 16>{198, 18, 0, 9};
+    const bytes rpt = return_path_tlv(return_address(inside, 4));
+    run_result r = rp.run({
+            stamp_frame(rp, 1, rpt, 5000, 0, 4, 5001),
+            stamp_frame(rp, 2, rpt, 5000, 0, 4, 5000),
+            stamp_frame(rp, 3, rpt, 5000, 0, 4, 50000),
+    });
+    ASSERT_EQ(r.replies.size(), 3u);
+    const uint8_t flags[] = {0x80, 0x80, 0};
+    const bytes dst[] = {addr4(v4_spec().src_ip), addr4(v4_spec().src_ip), addr4(inside)};
+    for (std::size_t i = 0; i < r.replies.size(); ++i) {
+        const bytes& f = r.replies[i];
+        expect_checksums(f);
+        EXPECT_EQ(reply_tlvs(f)[0] & 0xe0, flags[i]) << i;
+        EXPECT_EQ(reply_ip(f, false), dst[i]) << i;
     }
 }
 

@@ -184,8 +184,11 @@ bool special(int ver, const uint8_t* a) {
     return ver == 4 ? tp::unanswerable_ipv4_source(a) : tp::unanswerable_ipv6_source(a);
 }
 
-tlv_allow allowed_effects(const config& c, int ver, const uint8_t* area, std::size_t n) {
+tlv_allow allowed_effects(const config& c, int ver, const uint8_t* area, std::size_t n,
+                          uint16_t sport, uint16_t dport) {
     tlv_allow out;
+    // RFC 9503 §4.1.2 here: no Return Address to a well-known port or the reflector's own.
+    const bool port_ok = sport >= 1024 && sport != dport;
     const std::size_t alen = ver == 4 ? 4 : 16;
     bool first_rp = true;
     for (std::size_t pos = 0; pos + 4 <= n;) {
@@ -208,7 +211,7 @@ tlv_allow allowed_effects(const config& c, int ver, const uint8_t* area, std::si
                 if (sl > len - s - 4) {
                     break;
                 }
-                if (v[s + 1] == 2 && sl == alen && c.policy.return_address &&
+                if (v[s + 1] == 2 && sl == alen && c.policy.return_address && port_ok &&
                     c.params.tlv_addresses && !special(ver, v + s + 4) &&
                     c.params.tlv_addresses->may_return_to(c.params.tlv_addresses->self,
                                                           static_cast<uint8_t>(ver), v + s + 4)) {
@@ -292,7 +295,8 @@ void check_reply(const config& c, const uint8_t* req, const uint8_t* rep, std::s
     tlv_allow allow;
     if (stamp && q_len > tp::stamp_tlv_offset) {
         allow = allowed_effects(c, r.version, req + q.payload() + tp::stamp_tlv_offset,
-                                q_len - tp::stamp_tlv_offset);
+                                q_len - tp::stamp_tlv_offset, be16(req + q.l4),
+                                be16(req + q.l4 + 2));
     }
     // The reply's source: the request's destination, or a Destination Node Address the hooks
     // call ours (RFC 9503 §3); its destination: the request's source or a Return Address.

@@ -229,8 +229,10 @@ void policy_run(const uint8_t* data, std::size_t size, const ref_walk& ref, std:
     ctx.src_addr = v6 ? addr_src : addr4_src;
     ctx.dst_addr = v6 ? addr_dst : addr4_dst;
     ctx.src_mac = (b1 & 0x20) ? src_mac : nullptr;
-    ctx.src_port = 50000;
-    ctx.dst_port = 862;
+    // The ports decide whether a Return Address may be honoured (RFC 9503 §4.1.2 here: not to
+    // a well-known port nor the reflector's own): an ephemeral one, 862, or the reflector's.
+    ctx.dst_port = (b0 & 0x40) && (b1 & 0x40) ? 5000 : 862;
+    ctx.src_port = (b0 & 0x40) ? ((b1 & 0x40) ? ctx.dst_port : 862) : 50000;
     ctx.received_ds = static_cast<uint8_t>(b1 ^ 0x5a);
     static constexpr uint64_t masks[4] = {~uint64_t{0}, 0, 0x5555555555555555ULL, 0xffffffffULL};
     ctx.cos_allowed = masks[(b0 >> 1) & 3];
@@ -420,6 +422,7 @@ void policy_run(const uint8_t* data, std::size_t size, const ref_walk& ref, std:
                             ra_seen = true;
                             const uint8_t* ad = in + pos + 4;
                             ra_ok = l == alen && ctx.return_address && ctx.addresses &&
+                                    ctx.src_port >= 1024 && ctx.src_port != ctx.dst_port &&
                                     !(v6 ? tp::unanswerable_ipv6_source(ad)
                                          : tp::unanswerable_ipv4_source(ad)) &&
                                     may_return_to(&h, ctx.ip_version, ad);

@@ -133,7 +133,8 @@ inline constexpr key_info keys[] = {
         {"reflectors[].allow-ipv6-udp-checksum-zero", key_type::boolean, "false", true,
          "accept IPv6 test packets with UDP checksum zero"},
         {"reflectors[].cos-allowed-dscp", key_type::integer_list, "", true,
-         "STAMP Class of Service TLV: DSCP values (0..63) its DSCP1 may set in the reply; "
+         "STAMP Class of Service TLV: DSCP values (0..63 or names) its DSCP1 may set in the "
+         "reply; "
          "absent: all with dscp \"copy\", only the fixed dscp otherwise; [] none"},
         {"reflectors[].location", key_type::string_list, "[ \"ports\", \"addresses\", \"mac\" ]",
          true, "STAMP Location TLV: the fields reported, of \"ports\", \"addresses\", \"mac\""},

@@ -119,6 +119,11 @@ public:
     }
 
     const std::vector<context_rt>& contexts() const noexcept { return contexts_; }
+    // Any reflector of the box listens on this UDP port (for the STAMP Return Address rule: a
+    // reply must not go to a port another reflector may listen on, worker.cpp).
+    bool is_reflector_port(uint16_t p) const noexcept {
+        return (reflector_ports_[p / 64] >> (p % 64)) & 1;
+    }
     uint32_t session_capacity_per_worker() const noexcept { return session_capacity_; }
 
 private:
@@ -161,6 +166,7 @@ private:
     std::vector<context_set> sets4_, sets6_;
     std::vector<context_rt> contexts_;
     uint32_t session_capacity_ = 0;
+    uint64_t reflector_ports_[65536 / 64] = {}; // is_reflector_port: 8 KiB, one bit a port
 };
 
 } // namespace twamp::dataplane

@@ -68,6 +68,11 @@ struct tlv_address_view {
     const context_rt* ctx = nullptr;
     const uint64_t* iids = nullptr;
     unsigned n_iids = 0;
+    // The request's context key parts and source port (set per packet with ctx).
+    uint16_t port = 0;     // the box's port index
+    uint16_t udp_port = 0; // the UDP port the request came to
+    uint32_t vlan = 0;     // as context_key has it
+    uint16_t src_port = 0; // the request's UDP source port: the reply's destination port
 };
 
 // One worker lcore's state and its burst loop, in stages (DESIGN.md "The hot path"): every

@@ -63,7 +63,7 @@ struct reflect_policy {
     // reflect_params::tlv_addresses permits it).
     uint64_t cos_allowed = ~uint64_t{0};
     uint8_t location_report = location_report::all;
-    bool return_address = true;
+    bool return_address = false; // off unless the operator says so (conf: return-address)
 };
 
 // What varies per packet or per burst.

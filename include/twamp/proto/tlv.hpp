@@ -251,7 +251,7 @@ struct tlv_reply_ctx {
     // (bit n: DSCP n), the Location fields reported, whether a Return Address is honoured.
     uint64_t cos_allowed = ~uint64_t{0};
     uint8_t location_report = location_report::all;
-    bool return_address = true; // reflect_policy::return_address
+    bool return_address = false; // reflect_policy::return_address
     const tlv_address_policy* addresses = nullptr;
 };
 
@@ -267,8 +267,10 @@ struct tlv_handler {
     // Rewrites the Value in place (null: returned as received, e.g. Extra Padding) and returns
     // the TLV's Flags octet: 0, or tlv_flag_u for a TLV understood but not acted on (Access
     // Report with another Access ID, a Destination Node Address not ours, a Return Path that
-    // cannot be used). Only called with a Length the rule accepts. `value_at` is the area
-    // offset of the Value (for tlv_result's *_at fields). Sub-TLV Flags octets are Value
+    // cannot be used). Only called with a Length the rule accepts, by reflect_tlvs() only:
+    // `value_at` is the area offset of the Value (for tlv_result's *_at fields), so
+    // `value.data() - value_at` is the area's start (the Destination Node Address handler
+    // compares with an earlier Value through it). Sub-TLV Flags octets are Value
     // octets: the handler writes them like the rest. It records what the TLV asks of the reply
     // in `r` (reply_dscp, no_reply, return_address_at, reply_source_at, ts_out_at) and nothing
     // else there. The caller accounts the changed octets in the checksum sums (it sums the

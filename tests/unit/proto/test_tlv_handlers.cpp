@@ -90,6 +90,7 @@ struct ctx_holder {
         ctx.dst_port = dport;
         ctx.received_ds = (10 << 2) | 1; // AF11, ECT(1)
         ctx.addresses = &pol;
+        ctx.return_address = true; // the rows test the rest of the rule
     }
     ctx_holder(const ctx_holder&) = delete;
 };
@@ -787,6 +788,7 @@ void frame_rows(int ver, udp_csum csum, bool permit) {
                                      request_tlvs(ver, other, ret));
     row.policy.mode = test_mode::stamp;
     row.policy.dscp = 12; // a fixed DSCP: kept when the CoS DSCP1 is refused
+    row.policy.return_address = true;
     row.policy.allow_ipv6_zero_checksum = true;
     if (!permit) {
         row.policy.cos_allowed = 0;
@@ -853,6 +855,7 @@ TEST(tlv_in_frame, offload_pseudo_header_of_rewritten_addresses) {
         std::copy(req.begin(), req.end(), b.data());
         reflect_policy pol_;
         pol_.mode = test_mode::stamp;
+        pol_.return_address = true;
         reflect_params p = default_params();
         p.tlv_addresses = &pol;
         p.l4_cksum_offload = true;

@@ -282,7 +282,8 @@ void policy_run(const uint8_t* data, std::size_t size, const ref_walk& ref, std:
         switch (t.type) {
         case 2: { // RFC 8972 §4.2: ports; sub-TLVs answered in place, others U; walk bounded
             const bool ports = ctx.location_report & tp::location_report::ports;
-            FUZZ_CHECK(be16(out) == (ports ? 862 : 0) && be16(out + 2) == (ports ? 50000 : 0));
+            FUZZ_CHECK(be16(out) == (ports ? ctx.dst_port : 0) &&
+                       be16(out + 2) == (ports ? ctx.src_port : 0));
             for (std::size_t k = 0; k < 4; ++k) {
                 may[vo + k] = 1;
             }

@@ -8,6 +8,8 @@ PACKAGES=(
     g++ meson ninja-build pkg-config git
     # libraries (DPDK 22.11 in Debian 12)
     dpdk dpdk-dev libdpdk-dev libconfig++-dev prometheus-cpp-dev libpcap-dev nlohmann-json3-dev
+    # OpenSSL libcrypto: the security modes (key derivation, HMAC, AES)
+    libssl-dev
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl

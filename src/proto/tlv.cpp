@@ -56,47 +56,49 @@ struct sub_tlv {
     uint16_t length = 0;
 };
 
-// Bounded walk over the sub-TLVs of a parent Value from `from` on: at most (size - from)/4 + 1
-// steps. next() yields a sub-TLV whose Value lies inside the parent; a header cut off or a
-// Length past the parent's end gets M (and U unless `known` says its Type is one the parent
-// defines) and stops the walk.
+// The sub-TLVs of a parent Value from `from` on, walked by tlv_walker (the same bounds as
+// TLVs: at most (size - from)/4 + 1 steps). next() yields a sub-TLV whose Value lies inside
+// the parent; a header cut off or a Length past the parent's end gets M (and U unless `known`
+// says its Type is one the parent defines) and stops the walk.
 class sub_walker {
 public:
-    sub_walker(std::span<uint8_t> v, std::size_t from) noexcept : v_(v), pos_(from) {}
+    sub_walker(std::span<uint8_t> v, std::size_t from) noexcept
+        : v_(v), from_(from), w_(v.subspan(from)) {}
 
     template<class Known>
     bool next(sub_tlv& s, Known known) noexcept {
-        const std::size_t left = v_.size() - pos_;
-        if (left == 0) {
-            return false;
-        }
-        if (left < tlv_hdr_len || load_be16(&v_[pos_ + 2]) > left - tlv_hdr_len) {
-            uint8_t f = tlv_flag_m;
-            if (left >= 2 && !known(v_[pos_ + 1])) {
-                f |= tlv_flag_u;
+        tlv_view t;
+        if (done_ || !w_.next(t)) {
+            if (!done_ && w_.malformed()) {
+                const std::size_t at = from_ + w_.position();
+                uint8_t f = tlv_flag_m;
+                if (v_.size() - at >= 2 && !known(v_[at + 1])) {
+                    f |= tlv_flag_u;
+                }
+                v_[at] = f;
             }
-            v_[pos_] = f;
-            pos_ = v_.size();
+            done_ = true;
             return false;
         }
-        s.off = pos_;
-        s.type = v_[pos_ + 1];
-        s.length = load_be16(&v_[pos_ + 2]);
-        pos_ += tlv_hdr_len + s.length;
+        s.off = from_ + t.offset;
+        s.type = t.type;
+        s.length = t.length;
         return true;
     }
 
     // A sub-TLV of a known Type with a Length its definition does not allow: M, walk stops.
     void malformed(const sub_tlv& s) noexcept {
         v_[s.off] = tlv_flag_m;
-        pos_ = v_.size();
+        done_ = true;
     }
     void flags(const sub_tlv& s, uint8_t f) noexcept { v_[s.off] = f; }
     uint8_t* value(const sub_tlv& s) noexcept { return v_.data() + s.off + tlv_hdr_len; }
 
 private:
     std::span<uint8_t> v_;
-    std::size_t pos_;
+    std::size_t from_;
+    tlv_walker w_;
+    bool done_ = false;
 };
 
 constexpr std::size_t addr_len(uint8_t ip_version) noexcept {

@@ -278,41 +278,52 @@ void decode_return_path_sub(decoded_sub& s, std::span<const uint8_t> v) {
     }
 }
 
-// Sub-TLVs in `v` (bounded: each step consumes at least 4 octets).
-std::vector<decoded_sub> decode_subs(uint8_t parent, std::span<const uint8_t> v) {
-    std::vector<decoded_sub> out;
+// TLVs or sub-TLVs (decoded_tlv, decoded_sub: flags, type, length, truncated, value) one after
+// the other in `area`, bounded (each step consumes at least 4 octets). One cut off (header, or
+// a Length past the end) is the last, `truncated`, with what is there of it; each whole one
+// goes to decode(item, its Value).
+template<class Item, class Decode>
+std::vector<Item> walk(std::span<const uint8_t> area, Decode decode) {
+    std::vector<Item> out;
     std::size_t pos = 0;
-    while (pos < v.size()) {
-        decoded_sub s;
-        const std::size_t left = v.size() - pos;
-        const uint8_t* p = v.data() + pos;
-        s.flags = p[0];
+    while (pos < area.size()) {
+        Item t;
+        const std::size_t left = area.size() - pos;
+        const uint8_t* p = area.data() + pos;
+        t.flags = p[0];
         if (left < tlv_hdr_len) {
-            s.truncated = true;
-            s.type = left > 1 ? p[1] : 0;
-            s.value.assign(p, p + left);
-            out.push_back(std::move(s));
+            t.truncated = true;
+            t.type = left > 1 ? p[1] : 0;
+            t.value.assign(p, p + left);
+            out.push_back(std::move(t));
             break;
         }
-        s.type = p[1];
-        s.length = load_be16(p + 2);
-        const std::size_t have = std::min<std::size_t>(s.length, left - tlv_hdr_len);
-        const std::span<const uint8_t> sv(p + tlv_hdr_len, have);
-        s.value.assign(sv.begin(), sv.end());
-        if (s.length > left - tlv_hdr_len) {
-            s.truncated = true;
-            out.push_back(std::move(s));
+        t.type = p[1];
+        t.length = load_be16(p + 2);
+        const std::size_t have = std::min<std::size_t>(t.length, left - tlv_hdr_len);
+        const std::span<const uint8_t> v(p + tlv_hdr_len, have);
+        t.value.assign(v.begin(), v.end());
+        if (t.length > left - tlv_hdr_len) {
+            t.truncated = true;
+            out.push_back(std::move(t));
             break;
         }
+        decode(t, v);
+        out.push_back(std::move(t));
+        pos += tlv_hdr_len + have;
+    }
+    return out;
+}
+
+// Sub-TLVs in `v`.
+std::vector<decoded_sub> decode_subs(uint8_t parent, std::span<const uint8_t> v) {
+    return walk<decoded_sub>(v, [parent](decoded_sub& s, std::span<const uint8_t> sv) {
         if (parent == static_cast<uint8_t>(tlv_type::location)) {
             decode_location_sub(s, sv);
         } else if (parent == static_cast<uint8_t>(tlv_type::return_path)) {
             decode_return_path_sub(s, sv);
         }
-        out.push_back(std::move(s));
-        pos += tlv_hdr_len + have;
-    }
-    return out;
+    });
 }
 
 void decode_value(decoded_tlv& t, std::span<const uint8_t> v) {
@@ -397,35 +408,7 @@ void decode_value(decoded_tlv& t, std::span<const uint8_t> v) {
 } // namespace
 
 std::vector<decoded_tlv> decode_tlvs(std::span<const uint8_t> area) {
-    std::vector<decoded_tlv> out;
-    std::size_t pos = 0;
-    while (pos < area.size()) {
-        decoded_tlv t;
-        const std::size_t left = area.size() - pos;
-        const uint8_t* p = area.data() + pos;
-        t.flags = p[0];
-        if (left < tlv_hdr_len) {
-            t.truncated = true;
-            t.type = left > 1 ? p[1] : 0;
-            t.value.assign(p, p + left);
-            out.push_back(std::move(t));
-            break;
-        }
-        t.type = p[1];
-        t.length = load_be16(p + 2);
-        const std::size_t have = std::min<std::size_t>(t.length, left - tlv_hdr_len);
-        const std::span<const uint8_t> v(p + tlv_hdr_len, have);
-        t.value.assign(v.begin(), v.end());
-        if (t.length > left - tlv_hdr_len) {
-            t.truncated = true;
-            out.push_back(std::move(t));
-            break;
-        }
-        decode_value(t, v);
-        out.push_back(std::move(t));
-        pos += tlv_hdr_len + have;
-    }
-    return out;
+    return walk<decoded_tlv>(area, decode_value);
 }
 
 const char* tlv_type_name(uint8_t type) noexcept {

@@ -247,6 +247,23 @@ public:
         field("", key("metrics.labels"), a.labels, b.labels);
     }
 
+    // The key file: its path, or what it holds. The change says how many keys, never a secret.
+    void keys(const config& a, const config& b) {
+        if (a.keys_file != b.keys_file || !(a.keys == b.keys)) {
+            const auto count = [](const config& c) {
+                return c.keys_file.empty()
+                               ? std::string("none")
+                               : quoted(c.keys_file) + " (" + std::to_string(c.keys.size()) +
+                                         (c.keys.size() == 1 ? " key)" : " keys)");
+            };
+            std::string to = count(b);
+            if (a.keys_file == b.keys_file) {
+                to += ", contents changed";
+            }
+            out.push_back({"keys", change_kind::modified, key("keys").reloadable, count(a), to});
+        }
+    }
+
     std::vector<change> out;
 
 private:
@@ -266,6 +283,7 @@ std::vector<change> diff(const config& from, const config& to) {
     d.reflectors(from.reflectors, to.reflectors);
     d.control(from.control, to.control);
     d.metrics(from.metrics, to.metrics);
+    d.keys(from, to);
     return std::move(d.out);
 }
 

@@ -25,7 +25,40 @@ namespace {
 
 using detail::quote;
 
-config walk(detail::reader& rd, const libconfig::Setting& root) {
+// The top-level `keys`: the key file (perfSONAR pfstore's format, twamp/control/keys.hpp), read
+// now so that a bad or exposed file fails the load (start-up, --check, SIGHUP: the old config
+// keeps running) like any other bad key. A relative path is taken from the config file's
+// directory, as @include's are. The error names the file and the line, never a secret.
+void read_keys(detail::reader& rd, const libconfig::Setting& root, config& cfg,
+               const std::optional<std::string>& dir) {
+    auto* s = detail::reader::member(root, "keys");
+    if (!s) {
+        return;
+    }
+    auto text = rd.string(*s, "keys", "the path of a key file (identity<TAB>hex(secret) lines)");
+    if (!text) {
+        return;
+    }
+    if (text->empty()) {
+        rd.fail(*s, "keys", "expected the path of a key file, got \"\"");
+        return;
+    }
+    std::filesystem::path path(*text);
+    if (path.is_relative() && dir) {
+        path = std::filesystem::path(*dir) / path;
+    }
+    std::string error;
+    auto store = control::load_key_file(path.string(), error);
+    if (!store) {
+        rd.fail(*s, "keys", error);
+        return;
+    }
+    cfg.keys_file = *text;
+    cfg.keys = std::move(*store);
+}
+
+config walk(detail::reader& rd, const libconfig::Setting& root,
+            const std::optional<std::string>& dir) {
     config cfg;
     detail::positions pl;
     rd.check_keys(root, "", "");
@@ -35,11 +68,13 @@ config walk(detail::reader& rd, const libconfig::Setting& root) {
     detail::check_receiver_ports(rd, cfg, pl);
     detail::read_metrics(rd, root, cfg.metrics, pl);
     detail::check_listeners(rd, cfg, pl);
+    read_keys(rd, root, cfg, dir);
     return cfg;
 }
 
 load_result load(std::string_view text, std::string name, std::optional<std::string> include_dir) {
     load_result result;
+    const std::optional<std::string> dir = include_dir;
     detail::source src = detail::preprocess(text, std::move(name), std::move(include_dir));
     if (!src.problems.empty()) {
         for (auto& p : src.problems) {
@@ -64,7 +99,7 @@ load_result load(std::string_view text, std::string name, std::optional<std::str
         return result;
     }
     detail::reader rd(src);
-    config cfg = walk(rd, lc.getRoot());
+    config cfg = walk(rd, lc.getRoot(), dir);
     result.errors = rd.take_errors();
     if (result.errors.empty()) {
         result.cfg = std::move(cfg);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "twamp/config/ip.hpp"
+#include "twamp/control/keys.hpp"
 #include "twamp/net/modes.hpp"
 #include "twamp/net/port_range.hpp"
 
@@ -200,6 +201,12 @@ struct config {
     std::vector<reflector_config> reflectors; // may be empty (control-only box)
     control_config control;
     metrics_config metrics;
+    // The top-level `keys`: the key file's path as written ("" = none) and what it held when the
+    // config was loaded (the shared secrets of the TWAMP-Control security modes and of
+    // authenticated STAMP). A reload reads the file again; the secrets never appear in errors,
+    // logs or diff() (which says how many keys, not which octets).
+    std::string keys_file;
+    control::key_store keys;
 
     const port_config* find_port(std::string_view name) const noexcept;
     const reflector_config* find_reflector(std::string_view name) const noexcept;

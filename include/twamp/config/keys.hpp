@@ -173,6 +173,9 @@ inline constexpr key_info keys[] = {
          "\"address:port\" or \"[IPv6 address]:port\""},
         {"metrics.labels", key_type::labels, "{}", false,
          "constant labels on every metric: name = \"value\""},
+
+        {"keys", key_type::string, "", true,
+         "key file (identity<TAB>hex(secret) lines, perfSONAR pfstore's format); absent: none"},
 };
 
 // The key at `path`, or nullptr.

@@ -24,6 +24,7 @@ inline constexpr std::size_t key_id_max = 80;
 struct key_entry {
     std::string id;              // the identity (KeyID), 1..80 octets, no white space
     std::vector<uint8_t> secret; // the shared secret (the passphrase's octets)
+    friend bool operator==(const key_entry&, const key_entry&) = default;
 };
 
 class key_store {
@@ -33,6 +34,8 @@ public:
     const std::vector<key_entry>& entries() const noexcept { return keys_; }
     std::size_t size() const noexcept { return keys_.size(); }
     void add(key_entry e) { keys_.push_back(std::move(e)); }
+
+    friend bool operator==(const key_store&, const key_store&) = default;
 
 private:
     std::vector<key_entry> keys_;

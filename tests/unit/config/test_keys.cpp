@@ -1,5 +1,6 @@
 // The key table (include/twamp/config/keys.hpp) against itself, the loader, diff() and the
 // reference conf/twamp.conf, so that none of them can drift from the others.
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -7,6 +8,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 #include <libconfig.h++>
@@ -361,7 +364,13 @@ control = { enabled = false; listen = "::"; port = 864;
             allow-third-party-senders = true; };
 metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"; }; };
 )";
+    // `keys` names a file: one that only its owner may read, removed at the end.
+    const std::string key_path = ::testing::TempDir() + "diff_follows_the_table.pfs";
+    std::ofstream(key_path) << "alice\t736563726574\n";
+    ::chmod(key_path.c_str(), 0600);
+    b += "keys = \"" + key_path + "\";\n";
     auto cs = diff(load_ok(a), load_ok(b));
+    std::remove(key_path.c_str());
     EXPECT_GE(cs.size(), 30U);
     std::set<std::string> seen;
     for (const auto& c : cs) {

@@ -6,6 +6,7 @@
 // a session limit, control.receiver-ports / control.max-sessions).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <set>
 
@@ -34,6 +35,12 @@ struct session_info {
     // Accept-Session (Reflected octets).
     uint16_t octets_to_reflect = 0;
     uint16_t padding_to_reflect = 0;
+    // The connection's session keys from the Set-Up-Response Token (RFC 4656 §3.1), set when
+    // the Mode is authenticated or encrypted (zeros otherwise, mixed included: its test packets
+    // are unauthenticated, RFC 5618). The test session's own keys are derived from these and
+    // the SID (twamp/crypto) when the session is published to the workers.
+    std::array<uint8_t, 16> aes_session_key{};
+    std::array<uint8_t, 32> hmac_session_key{};
 
     bool reflect_octets() const noexcept { return (mode & mode_reflect_octets) != 0; }
     bool symmetrical_size() const noexcept { return (mode & mode_symmetrical_size) != 0; }

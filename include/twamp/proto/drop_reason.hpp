@@ -47,6 +47,11 @@ enum class drop_reason : uint8_t {
     exception_iface_down, // for the kernel, but the TAP is down or was deleted
     no_reply_requested,   // not an error: a STAMP Return Path TLV's Control Code says "No Reply
                           // Requested" (RFC 9503 §4.1.1); a stateful session still counts it
+    auth_truncated,       // shorter than the authenticated layout its session or reflector uses
+                          // (RFC 5357 §4.1.2: 48 octets; RFC 8762 §4.2.2: 112 octets)
+    hmac_failed,          // the test packet's HMAC does not verify (RFC 4656 §4.1.2, RFC 8762
+                          // §4.4: a packet failing the check is discarded)
+    no_key,               // authenticated STAMP reflector with no key for the packet's SSID
     count_                // number of values, not a reason
 };
 
@@ -86,6 +91,9 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "ipv4_bad_options",
         "exception_iface_down",
         "no_reply_requested",
+        "auth_truncated",
+        "hmac_failed",
+        "no_key",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

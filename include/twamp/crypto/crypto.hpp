@@ -1,0 +1,87 @@
+// The cryptographic primitives of the security modes, over OpenSSL's libcrypto: AES-128 blocks
+// (ECB, CBC) for TWAMP-Control streams and TWAMP-Test packets (RFC 4656 §3.4, §4.1.2; RFC 5357
+// §4.1.2), and HMAC truncated to 128 bits with SHA-1 (TWAMP, RFC 4656 §3.2) or SHA-256
+// (STAMP, RFC 8762 §4.4 and RFC 8972 §4.8).
+//
+// Key objects are prepared once on the slow path (the key schedules, the HMAC inner and outer
+// hash states after the padded key) and are then immutable: the workers share them without
+// locks, and no operation allocates (the hot path's rule), so they can be used per packet.
+// libcrypto stays inside src/crypto: this header exposes no OpenSSL type.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+namespace twamp::crypto {
+
+inline constexpr std::size_t aes_block = 16;
+inline constexpr std::size_t mac_len = 16; // HMAC truncated to 128 bits
+
+// AES-128 with its encryption and decryption schedules.
+class aes128 {
+public:
+    aes128() noexcept;
+    explicit aes128(std::span<const uint8_t, 16> key) noexcept;
+
+    // In place, `blocks` 16-octet blocks.
+    void ecb_encrypt(uint8_t* data, std::size_t blocks) const noexcept;
+    void ecb_decrypt(uint8_t* data, std::size_t blocks) const noexcept;
+    // CBC in place; `iv` is updated to the last ciphertext block, so a stream of messages
+    // chains on (RFC 4656 §3.4: one CBC stream per direction of a control connection).
+    void cbc_encrypt(std::array<uint8_t, 16>& iv, uint8_t* data, std::size_t blocks) const noexcept;
+    void cbc_decrypt(std::array<uint8_t, 16>& iv, uint8_t* data, std::size_t blocks) const noexcept;
+
+private:
+    // OpenSSL AES_KEY schedules, opaque here (sizes checked in crypto.cpp).
+    alignas(16) unsigned char enc_[256];
+    alignas(16) unsigned char dec_[256];
+};
+
+enum class hash : uint8_t { sha1, sha256 };
+
+// HMAC (RFC 2104) with a fixed key: the inner and outer states are computed once.
+class hmac_key {
+public:
+    hmac_key() noexcept;
+    hmac_key(hash h, std::span<const uint8_t> key) noexcept;
+
+    hash algorithm() const noexcept { return hash_; }
+
+    // An HMAC over data given in pieces (update...), truncated to 128 bits.
+    class stream {
+    public:
+        explicit stream(const hmac_key& k) noexcept;
+        void update(std::span<const uint8_t> data) noexcept;
+        // The first 16 octets of the HMAC.
+        std::array<uint8_t, mac_len> final128() noexcept;
+
+    private:
+        const hmac_key* key_;
+        alignas(16) unsigned char ctx_[128];
+    };
+
+    std::array<uint8_t, mac_len> mac128(std::span<const uint8_t> data) const noexcept;
+    std::array<uint8_t, mac_len>
+    mac128(std::initializer_list<std::span<const uint8_t>> parts) const noexcept;
+    // Whether `mac` is the first 16 octets of the HMAC over `data`, compared in constant time.
+    bool verify128(std::span<const uint8_t> data, const uint8_t* mac) const noexcept;
+
+private:
+    friend class stream;
+    hash hash_ = hash::sha1;
+    // SHA_CTX or SHA256_CTX after the inner (key ^ ipad) and outer (key ^ opad) blocks.
+    alignas(16) unsigned char inner_[128];
+    alignas(16) unsigned char outer_[128];
+};
+
+// Constant-time comparison of `n` octets.
+bool equal(const uint8_t* a, const uint8_t* b, std::size_t n) noexcept;
+
+// Cryptographically strong random octets (Challenge, Salt, IVs, session keys). False when
+// libcrypto's generator fails.
+bool random_bytes(std::span<uint8_t> out) noexcept;
+
+} // namespace twamp::crypto

@@ -1,0 +1,181 @@
+// OpenSSL's libcrypto behind twamp/crypto/crypto.hpp.
+//
+// The low-level AES_KEY and SHA*_CTX interfaces (deprecated in OpenSSL 3, still shipped; the
+// build asks for the 1.1.1 API level, meson.build) are used rather than EVP because their state
+// is a plain struct: a key schedule and an HMAC's precomputed inner/outer hash states are
+// prepared once, shared read-only by every worker, and copied onto the stack per packet with
+// no allocation. EVP contexts are heap objects that cannot be shared between threads.
+#include "twamp/crypto/crypto.hpp"
+
+#include <cstring>
+
+#include <openssl/aes.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+namespace twamp::crypto {
+
+static_assert(sizeof(AES_KEY) <= 256);
+static_assert(sizeof(SHA_CTX) <= 128);
+static_assert(sizeof(SHA256_CTX) <= 128);
+
+namespace {
+const AES_KEY* key_of(const unsigned char* p) noexcept {
+    return reinterpret_cast<const AES_KEY*>(p);
+}
+} // namespace
+
+aes128::aes128() noexcept {
+    std::memset(enc_, 0, sizeof(enc_));
+    std::memset(dec_, 0, sizeof(dec_));
+}
+
+aes128::aes128(std::span<const uint8_t, 16> key) noexcept : aes128() {
+    AES_set_encrypt_key(key.data(), 128, reinterpret_cast<AES_KEY*>(enc_));
+    AES_set_decrypt_key(key.data(), 128, reinterpret_cast<AES_KEY*>(dec_));
+}
+
+void aes128::ecb_encrypt(uint8_t* data, std::size_t blocks) const noexcept {
+    for (std::size_t i = 0; i < blocks; ++i) {
+        AES_encrypt(data + i * aes_block, data + i * aes_block, key_of(enc_));
+    }
+}
+
+void aes128::ecb_decrypt(uint8_t* data, std::size_t blocks) const noexcept {
+    for (std::size_t i = 0; i < blocks; ++i) {
+        AES_decrypt(data + i * aes_block, data + i * aes_block, key_of(dec_));
+    }
+}
+
+void aes128::cbc_encrypt(std::array<uint8_t, 16>& iv, uint8_t* data,
+                         std::size_t blocks) const noexcept {
+    for (std::size_t i = 0; i < blocks; ++i) {
+        uint8_t* b = data + i * aes_block;
+        for (std::size_t j = 0; j < aes_block; ++j) {
+            b[j] ^= iv[j];
+        }
+        AES_encrypt(b, b, key_of(enc_));
+        std::memcpy(iv.data(), b, aes_block);
+    }
+}
+
+void aes128::cbc_decrypt(std::array<uint8_t, 16>& iv, uint8_t* data,
+                         std::size_t blocks) const noexcept {
+    for (std::size_t i = 0; i < blocks; ++i) {
+        uint8_t* b = data + i * aes_block;
+        uint8_t c[aes_block];
+        std::memcpy(c, b, aes_block);
+        AES_decrypt(b, b, key_of(dec_));
+        for (std::size_t j = 0; j < aes_block; ++j) {
+            b[j] ^= iv[j];
+        }
+        std::memcpy(iv.data(), c, aes_block);
+    }
+}
+
+namespace {
+
+constexpr std::size_t block_size = 64; // SHA-1 and SHA-256
+
+void init(hash h, unsigned char* ctx) noexcept {
+    if (h == hash::sha1) {
+        SHA1_Init(reinterpret_cast<SHA_CTX*>(ctx));
+    } else {
+        SHA256_Init(reinterpret_cast<SHA256_CTX*>(ctx));
+    }
+}
+void update(hash h, unsigned char* ctx, const void* data, std::size_t n) noexcept {
+    if (h == hash::sha1) {
+        SHA1_Update(reinterpret_cast<SHA_CTX*>(ctx), data, n);
+    } else {
+        SHA256_Update(reinterpret_cast<SHA256_CTX*>(ctx), data, n);
+    }
+}
+std::size_t final(hash h, unsigned char* ctx, unsigned char* out) noexcept {
+    if (h == hash::sha1) {
+        SHA1_Final(out, reinterpret_cast<SHA_CTX*>(ctx));
+        return SHA_DIGEST_LENGTH;
+    }
+    SHA256_Final(out, reinterpret_cast<SHA256_CTX*>(ctx));
+    return SHA256_DIGEST_LENGTH;
+}
+
+} // namespace
+
+hmac_key::hmac_key() noexcept : hmac_key(hash::sha1, {}) {}
+
+hmac_key::hmac_key(hash h, std::span<const uint8_t> key) noexcept : hash_(h) {
+    unsigned char k[block_size] = {};
+    if (key.size() > block_size) { // RFC 2104 §2: a long key is hashed first
+        unsigned char ctx[128];
+        init(h, ctx);
+        update(h, ctx, key.data(), key.size());
+        final(h, ctx, k);
+        OPENSSL_cleanse(ctx, sizeof(ctx));
+    } else if (!key.empty()) {
+        std::memcpy(k, key.data(), key.size());
+    }
+    unsigned char pad[block_size];
+    for (std::size_t i = 0; i < block_size; ++i) {
+        pad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+    }
+    init(h, inner_);
+    update(h, inner_, pad, block_size);
+    for (std::size_t i = 0; i < block_size; ++i) {
+        pad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+    }
+    init(h, outer_);
+    update(h, outer_, pad, block_size);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+}
+
+hmac_key::stream::stream(const hmac_key& k) noexcept : key_(&k) {
+    std::memcpy(ctx_, k.inner_, sizeof(ctx_));
+}
+
+void hmac_key::stream::update(std::span<const uint8_t> data) noexcept {
+    crypto::update(key_->hash_, ctx_, data.data(), data.size());
+}
+
+std::array<uint8_t, mac_len> hmac_key::stream::final128() noexcept {
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    const std::size_t n = final(key_->hash_, ctx_, digest);
+    std::memcpy(ctx_, key_->outer_, sizeof(ctx_));
+    crypto::update(key_->hash_, ctx_, digest, n);
+    final(key_->hash_, ctx_, digest);
+    std::array<uint8_t, mac_len> out;
+    std::memcpy(out.data(), digest, mac_len);
+    return out;
+}
+
+std::array<uint8_t, mac_len> hmac_key::mac128(std::span<const uint8_t> data) const noexcept {
+    stream s(*this);
+    s.update(data);
+    return s.final128();
+}
+
+std::array<uint8_t, mac_len>
+hmac_key::mac128(std::initializer_list<std::span<const uint8_t>> parts) const noexcept {
+    stream s(*this);
+    for (auto p : parts) {
+        s.update(p);
+    }
+    return s.final128();
+}
+
+bool hmac_key::verify128(std::span<const uint8_t> data, const uint8_t* mac) const noexcept {
+    const auto m = mac128(data);
+    return equal(m.data(), mac, mac_len);
+}
+
+bool equal(const uint8_t* a, const uint8_t* b, std::size_t n) noexcept {
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+bool random_bytes(std::span<uint8_t> out) noexcept {
+    return out.empty() || RAND_bytes(out.data(), static_cast<int>(out.size())) == 1;
+}
+
+} // namespace twamp::crypto

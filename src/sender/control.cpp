@@ -46,8 +46,9 @@ std::string modes_to_string(uint32_t modes) {
     return s.empty() ? "none" : s;
 }
 
-uint32_t padding_for_payload(std::size_t payload) noexcept {
-    constexpr std::size_t sender_base = 14; // RFC 5357 §4.1.2, unauthenticated
+uint32_t padding_for_payload(std::size_t payload, bool auth) noexcept {
+    // RFC 5357 §4.1.2: 14 octets unauthenticated, 48 authenticated or encrypted.
+    const std::size_t sender_base = auth ? twamp_auth_min_size : light_min_size;
     return payload > sender_base ? static_cast<uint32_t>(payload - sender_base) : 0;
 }
 
@@ -61,7 +62,7 @@ tc::session_request build_session_request(const options& o, std::size_t index,
     r.receiver = server;
     r.receiver_port =
             o.receiver_port_given ? static_cast<uint16_t>(o.receiver_port + index) : uint16_t{0};
-    r.padding_length = padding_for_payload(o.payload_size());
+    r.padding_length = padding_for_payload(o.payload_size(), o.auth_layout());
     r.start_time = 0;
     r.timeout_ns = static_cast<uint64_t>(std::llround(o.session_timeout_s * 1e9));
     r.dscp = o.dscp;

@@ -168,6 +168,12 @@ def vectors():
     put("stamp_tlv_cos", cos)
     put("stamp_hmac_tlv", hm)
     put("stamp_sender_auth_cos_hmac_pad", sender + cos + hm + A.tlv(1, bytes(8)))
+    # As twamp-ping sends `--auth authenticated --ssid 4660 --tlv cos=46 --tlv hmac -s 152`:
+    # every TLV with U set (RFC 8972 §4: a Session-Sender sets U), the HMAC TLV over the CoS
+    # TLV with its U flag, then the Extra Padding TLV that -s adds (8 zero octets).
+    cos_u = A.tlv(4, bytes([46 << 2, 0, 0, 0]), flags=0x80)
+    put("stamp_sender_auth_cos_hmac_pad_u", sender + cos_u
+        + A.hmac_tlv(STAMP_KEY, sender[:4], cos_u, flags=0x80) + A.tlv(1, bytes(8), flags=0x80))
     # The same TLVs on an unauthenticated 44-octet STAMP base (Seq 1, TS1, ERREST, SSID 0x1234)
     base44 = struct.pack("!I", 1) + TS1 + struct.pack("!HH", ERREST, 0x1234) + bytes(28)
     put("stamp_sender_open_cos_hmac", base44 + cos + A.hmac_tlv(STAMP_KEY, base44[:4], cos))

@@ -51,8 +51,10 @@ std::string modes_to_string(uint32_t modes);
 // octets: the unauthenticated TWAMP-Test sender packet is 14 octets before its padding (RFC 5357
 // §4.1.2). The reflector's packet is 41 octets before the padding it returns, which RFC 5357
 // §4.2.1 shortens by 27 octets, so a payload of 41 or more comes back at its own size and a
-// smaller one as 41.
-uint32_t padding_for_payload(std::size_t payload) noexcept;
+// smaller one as 41. `auth` (authenticated or encrypted test packets): the sender packet is 48
+// octets before its padding and the reply 112 (perfSONAR's reflector answers with the larger
+// of the request and 112 octets, owamp/endpoint.c run_reflector).
+uint32_t padding_for_payload(std::size_t payload, bool auth = false) noexcept;
 
 // Request-TW-Session for session `index` (0-based) of a run: Sender Address and Port = our UDP
 // socket's local endpoint, Receiver Address = the server's address (both explicit: a zero

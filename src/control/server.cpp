@@ -2,6 +2,7 @@
 #include "twamp/control/server.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <random>
@@ -70,8 +71,65 @@ std::string_view to_string(close_reason r) noexcept {
         return "shutdown";
     case close_reason::refwait:
         return "refwait";
+    case close_reason::unknown_key_id:
+        return "unknown_key_id";
+    case close_reason::bad_token:
+        return "bad_token";
+    case close_reason::bad_hmac:
+        return "bad_hmac";
+    case close_reason::derivation_refused:
+        return "derivation_refused";
+    case close_reason::internal_error:
+        return "internal_error";
     }
     return "unknown";
+}
+
+std::string_view to_string(auth_failure f) noexcept {
+    switch (f) {
+    case auth_failure::unknown_key_id:
+        return "unknown_key_id";
+    case auth_failure::bad_token:
+        return "bad_token";
+    case auth_failure::bad_hmac:
+        return "bad_hmac";
+    case auth_failure::derivation_refused:
+        return "derivation_refused";
+    }
+    return "unknown";
+}
+
+derivation_limiter::derivation_limiter(uint32_t per_second) noexcept
+    : rate_(per_second == 0 ? 1 : per_second), level_(static_cast<uint64_t>(rate_) * unit) {}
+
+void derivation_limiter::refill(uint64_t now_ns) noexcept {
+    if (!started_) {
+        started_ = true;
+        last_ns_ = now_ns;
+        return;
+    }
+    if (now_ns <= last_ns_) {
+        return; // the clock did not move (or went back): nothing to add
+    }
+    // A full bucket takes one second to refill: longer gaps add no more (and cannot overflow).
+    const uint64_t elapsed = std::min<uint64_t>(now_ns - last_ns_, unit);
+    last_ns_ = now_ns;
+    const uint64_t cap = static_cast<uint64_t>(rate_) * unit;
+    level_ = std::min(cap, level_ + elapsed * rate_);
+}
+
+bool derivation_limiter::try_acquire(uint64_t now_ns) noexcept {
+    refill(now_ns);
+    if (level_ < unit) {
+        return false;
+    }
+    level_ -= unit;
+    return true;
+}
+
+void derivation_limiter::set_rate(uint32_t per_second) noexcept {
+    rate_ = per_second == 0 ? 1 : per_second;
+    level_ = std::min(level_, static_cast<uint64_t>(rate_) * unit);
 }
 
 std::string_view to_string(server_state s) noexcept {
@@ -129,8 +187,16 @@ server_connection::server_connection(const server_policy& policy, session_alloca
     : policy_(policy), allocator_(&allocator), addresses_(addresses), random_(std::move(random)),
       counters_(counters) {
     offered_ = policy_.modes & supported_modes;
-    if ((offered_ & mode_unauthenticated) == 0) {
+    if (policy_.keys == nullptr || policy_.keys->size() == 0) {
+        // Modes needing a shared secret cannot be served without one (the config refuses
+        // this; a policy built by hand may still say so).
+        offered_ &= ~(mode_authenticated | mode_encrypted | mode_mixed);
+    }
+    if ((offered_ & security_modes) == 0) {
         offered_ = 0; // the feature bits alone cannot be served
+    }
+    if (!policy_.derive) {
+        policy_.derive = derive_key;
     }
 }
 
@@ -144,6 +210,9 @@ result server_connection::greeting(uint64_t now_ns) {
     random_(g.challenge);
     random_(g.salt);
     g.count = valid_count(policy_.count);
+    challenge_ = g.challenge;
+    salt_ = g.salt;
+    count_ = g.count;
     append(r.output, encode(g));
     last_activity_ns_ = now_ns;
     if (offered_ == 0) {
@@ -176,12 +245,29 @@ result server_connection::feed(std::span<const uint8_t> bytes, uint64_t now_ns) 
             }
             continue;
         }
-        if (bytes.empty()) {
+        if (bytes.empty() && !reader_.has_plain()) {
             break;
         }
-        take_message_octets(pending_, bytes, f.length);
+        reader_.take(pending_, bytes, f.length, recv_.get());
     }
     return r;
+}
+
+void server_connection::emit(result& r, std::span<const uint8_t> msg) {
+    const std::size_t at = r.output.size();
+    r.output.insert(r.output.end(), msg.begin(), msg.end());
+    if (send_) {
+        // Every message the server sends after Server-Start ends in its HMAC field.
+        send_->seal(std::span<uint8_t>(r.output).subspan(at), true);
+    }
+}
+
+void server_connection::fail_auth(result& r, auth_failure why, close_reason reason) {
+    if (counters_ != nullptr) {
+        counters_->auth_failures[static_cast<std::size_t>(why)].fetch_add(
+                1, std::memory_order_relaxed);
+    }
+    close(r, reason);
 }
 
 frame_length server_connection::framed_length(result& r) {
@@ -231,11 +317,18 @@ frame_length server_connection::framed_length(result& r) {
 }
 
 void server_connection::handle(std::span<const uint8_t> msg, result& r, uint64_t now_ns) {
-    last_activity_ns_ = now_ns;
     if (state_ == server_state::wait_setup_response) {
+        last_activity_ns_ = now_ns;
         on_setup_response(msg, r, now_ns);
         return;
     }
+    // Every client command ends in its HMAC (RFC 4656 §3.2): nothing of a message is acted
+    // on, nor counts as activity, before it verifies.
+    if (recv_ && !recv_->verify(msg, true)) {
+        fail_auth(r, auth_failure::bad_hmac, close_reason::bad_hmac);
+        return;
+    }
+    last_activity_ns_ = now_ns;
     switch (static_cast<command>(msg[0])) {
     case command::request_tw_session:
         on_request(msg, r, now_ns);
@@ -260,7 +353,6 @@ void server_connection::handle(std::span<const uint8_t> msg, result& r, uint64_t
 
 void server_connection::on_setup_response(std::span<const uint8_t> msg, result& r,
                                           uint64_t now_ns) {
-    (void)now_ns;
     auto m = decode_setup_response(msg);
     if (m->mode == 0) {
         // RFC 4656 §3.1: the client does not wish to continue.
@@ -268,26 +360,95 @@ void server_connection::on_setup_response(std::span<const uint8_t> msg, result& 
         return;
     }
     server_start s;
-    random_(s.server_iv);
     s.start_time = policy_.start_time_ns != 0 ? proto::ntp_from_unix_ns(policy_.start_time_ns) : 0;
-    // Exactly one security mode, unauthenticated, and only bits we offered.
-    if ((m->mode & security_modes) != mode_unauthenticated || (m->mode & ~offered_) != 0) {
+    // Exactly one security mode, and only bits we offered.
+    const uint32_t security = m->mode & security_modes;
+    if (std::popcount(security) != 1 || (m->mode & ~offered_) != 0) {
+        random_(s.server_iv);
         s.accept = static_cast<uint8_t>(accept_code::not_supported);
         append(r.output, encode(s));
         close(r, close_reason::mode_not_offered);
         return;
     }
+    if (security != mode_unauthenticated) {
+        secure_setup(*m, r, now_ns, s);
+        if (state_ == server_state::closed) {
+            return;
+        }
+    } else {
+        random_(s.server_iv);
+    }
     mode_ = m->mode;
     s.accept = static_cast<uint8_t>(accept_code::ok);
-    append(r.output, encode(s));
+    auto b = encode(s);
+    const std::size_t at = r.output.size();
+    append(r.output, b);
+    if (send_) {
+        // perfSONAR's owamp/protocol.c _OWPWriteServerStart: the first 32 octets (MBZ, Accept,
+        // Server-IV) go in clear, the last block (Start-Time, MBZ) is the first of the
+        // server's CBC stream and joins the HMAC of the next message (it has no HMAC field).
+        send_->seal(std::span<uint8_t>(r.output).subspan(at + 32, 16), false);
+    }
     state_ = server_state::ready;
+}
+
+void server_connection::secure_setup(const setup_response& m, result& r, uint64_t now_ns,
+                                     server_start& s) {
+    auto refuse_start = [&](accept_code a) {
+        // A refused Server-Start is all clear, its last block zero (perfSONAR: the mode falls
+        // back to open before the block is written).
+        server_start no;
+        random_(no.server_iv);
+        no.accept = static_cast<uint8_t>(a);
+        append(r.output, encode(no));
+    };
+    if (policy_.limiter != nullptr && !policy_.limiter->try_acquire(now_ns)) {
+        bump(counters_, &server_counters::key_derivations_refused);
+        refuse_start(accept_code::temporary_limit);
+        fail_auth(r, auth_failure::derivation_refused, close_reason::derivation_refused);
+        return;
+    }
+    const auto nul = std::find(m.key_id.begin(), m.key_id.end(), uint8_t{0});
+    const std::string_view id(reinterpret_cast<const char*>(m.key_id.data()),
+                              static_cast<std::size_t>(nul - m.key_id.begin()));
+    const key_entry* key = id.empty() ? nullptr : policy_.keys->find(id);
+    // An unknown KeyID goes through the same derivation (sapi.c does the same): the answer
+    // takes as long either way.
+    static constexpr std::array<uint8_t, 16> stand_in{};
+    std::span<const uint8_t> secret = key != nullptr ? std::span<const uint8_t>(key->secret)
+                                                     : std::span<const uint8_t>(stand_in);
+    std::array<uint8_t, 16> derived{};
+    const bool derived_ok = policy_.derive(secret, salt_, count_, derived);
+    bump(counters_, &server_counters::key_derivations_done);
+    if (!derived_ok) {
+        refuse_start(accept_code::internal_error);
+        close(r, close_reason::internal_error);
+        return;
+    }
+    token_contents t = decrypt_token(derived, m.token);
+    derived.fill(0);
+    if (key == nullptr) {
+        refuse_start(accept_code::failure);
+        fail_auth(r, auth_failure::unknown_key_id, close_reason::unknown_key_id);
+        return;
+    }
+    if (!crypto::equal(t.challenge.data(), challenge_.data(), challenge_.size())) {
+        refuse_start(accept_code::failure);
+        fail_auth(r, auth_failure::bad_token, close_reason::bad_token);
+        return;
+    }
+    keys_ = t.keys;
+    t.keys = {};
+    random_(s.server_iv);
+    recv_ = std::make_unique<control_stream>(keys_, m.client_iv);
+    send_ = std::make_unique<control_stream>(keys_, s.server_iv);
 }
 
 void server_connection::refuse(result& r, accept_code a, uint16_t requested_port,
                                std::string_view why) {
     accept_session m;
     m.accept = static_cast<uint8_t>(a);
-    append(r.output, encode(m));
+    emit(r, encode(m));
     r.actions.emplace_back(session_refused{a, requested_port, why});
     if (counters_ != nullptr) {
         counters_->session_refused[static_cast<std::size_t>(a) % 6].fetch_add(
@@ -363,6 +524,12 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     info.start_time = m->start_time;
     info.timeout_ns = std::min(ntp_duration_to_ns(m->timeout), policy_.max_timeout_ns);
     info.mode = mode_;
+    // The test packets of authenticated and encrypted sessions use the connection's keys
+    // (RFC 4656 §4.1.2, RFC 5357 §4.1.2); mixed mode's are unauthenticated (RFC 5618).
+    if ((mode_ & (mode_authenticated | mode_encrypted)) != 0) {
+        info.aes_session_key = keys_.aes;
+        info.hmac_session_key = keys_.hmac;
+    }
     if (reflect) {
         info.octets_to_reflect = m->octets_to_reflect;
         info.padding_to_reflect = m->padding_to_reflect;
@@ -382,7 +549,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     out.port = a.port;
     out.sid = info.sid;
     out.reflected_octets = info.octets_to_reflect; // 0 without reflect octets
-    append(r.output, encode(out));
+    emit(r, encode(out));
     r.actions.emplace_back(session_accepted{info});
     bump(counters_, &server_counters::session_accepted);
 }
@@ -393,7 +560,7 @@ void server_connection::on_start(std::span<const uint8_t> msg, result& r) {
         return;
     }
     if (sessions_.empty()) {
-        append(r.output, encode_start_ack(static_cast<uint8_t>(accept_code::failure)));
+        emit(r, encode_start_ack(static_cast<uint8_t>(accept_code::failure)));
         close(r, close_reason::no_sessions);
         return;
     }
@@ -404,7 +571,7 @@ void server_connection::on_start(std::span<const uint8_t> msg, result& r) {
             started.sids.push_back(e.info.sid);
         }
     }
-    append(r.output, encode_start_ack(static_cast<uint8_t>(accept_code::ok)));
+    emit(r, encode_start_ack(static_cast<uint8_t>(accept_code::ok)));
     state_ = server_state::running;
     bump(counters_, &server_counters::session_started, started.sids.size());
     if (!started.sids.empty()) {
@@ -443,7 +610,7 @@ bool server_connection::refused_unknown_sids(n_sessions& ack, result& r) {
         return false;
     }
     ack.accept = static_cast<uint8_t>(accept_code::failure);
-    append(r.output, encode(ack));
+    emit(r, encode(ack));
     return true;
 }
 
@@ -468,7 +635,7 @@ void server_connection::on_start_n(std::span<const uint8_t> msg, result& r) {
             started.sids.push_back(s);
         }
     }
-    append(r.output, encode(ack));
+    emit(r, encode(ack));
     if (any_started()) {
         state_ = server_state::running;
     }
@@ -501,7 +668,7 @@ void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint6
             sessions_.erase(it);
         }
     }
-    append(r.output, encode(ack));
+    emit(r, encode(ack));
     if (!any_started() && state_ == server_state::running) {
         state_ = server_state::ready;
         last_activity_ns_ = now_ns;
@@ -561,6 +728,10 @@ void server_connection::close(result& r, close_reason reason) {
     sessions_.clear();
     pending_.clear();
     pending_.shrink_to_fit();
+    send_.reset();
+    recv_.reset();
+    keys_ = {};
+    reader_.clear();
     state_ = server_state::closed;
     if (counters_ != nullptr) {
         counters_->closed[static_cast<std::size_t>(reason)].fetch_add(1, std::memory_order_relaxed);

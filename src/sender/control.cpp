@@ -84,6 +84,15 @@ bool control_client::fail_closed(tc::client_close_reason reason, std::string_vie
                     std::string(what) + "): not a TWAMP server, or a broken one");
     case tc::client_close_reason::bad_message:
         return fail("TWAMP-Control server " + server_ + " sent a malformed " + std::string(what));
+    case tc::client_close_reason::bad_count:
+        return fail("TWAMP-Control server " + server_ +
+                    " asks for a key-derivation Count below 1024 or above 2^24 (RFC 4656 §3.1)");
+    case tc::client_close_reason::no_key:
+        return fail("TWAMP-Control connection to " + server_ +
+                    ": no usable key for the requested mode (--key-file, --key-id)");
+    case tc::client_close_reason::bad_hmac:
+        return fail("TWAMP-Control server " + server_ + " sent a " + std::string(what) +
+                    " whose HMAC does not verify: wrong key, or the connection was tampered with");
     case tc::client_close_reason::no_modes:
     case tc::client_close_reason::server_refused:
         break; // open() words these itself, from the event before the close

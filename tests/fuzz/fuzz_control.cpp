@@ -158,7 +158,7 @@ struct harness {
 };
 
 void fuzz_client(std::span<const uint8_t> stream, uint32_t wanted, rng& r) {
-    tc::client_connection c({wanted});
+    tc::client_connection c({.wanted_modes = wanted});
     std::size_t out = 0;
     bool asked = false;
     std::vector<tc::sid_t> sids;

@@ -1,6 +1,14 @@
-// TWAMP-Control Control-Client (RFC 5357 §3, unauthenticated mode), the side twamp-ping
-// --mode twamp speaks, as a pure state machine in the style of server_connection: the caller
-// owns the TCP socket, feeds what it reads and sends what comes out.
+// TWAMP-Control Control-Client (RFC 5357 §3 in unauthenticated, authenticated and encrypted
+// modes, RFC 5618 mixed mode), the side twamp-ping --mode twamp speaks, as a pure state
+// machine in the style of server_connection: the caller owns the TCP socket, feeds what it
+// reads and sends what comes out.
+//
+// Security modes (RFC 4656 §3.1): the client answers the greeting with its KeyID, a Token
+// (the greeting's Challenge and two random session keys, encrypted under the key derived from
+// the shared secret with the greeting's Salt and Count) and a random Client-IV; after that
+// every message both ways goes through a control_stream (cipher.hpp), and a server message
+// whose HMAC fails ends the connection (bad_hmac). negotiated_keys() gives the session keys
+// to the test-packet side.
 //
 //   client_connection c({.wanted_modes = mode_reflect_octets});
 //   feed(greeting)      -> event greeting_received, output Set-Up-Response
@@ -15,13 +23,17 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "twamp/control/cipher.hpp"
 #include "twamp/control/messages.hpp"
+#include "twamp/control/server.hpp"
 #include "twamp/net/address.hpp"
 
 namespace twamp::control {
@@ -30,6 +42,16 @@ struct client_options {
     // Feature bits wanted on top of unauthenticated (mode_individual_session_control,
     // mode_reflect_octets, mode_symmetrical_size); each is used only if the server offers it.
     uint32_t wanted_modes = 0;
+    // The security mode to use: mode_unauthenticated (open), mode_authenticated,
+    // mode_encrypted or mode_mixed. The others need key_id and secret.
+    uint32_t security = mode_unauthenticated;
+    std::string key_id{};          // the KeyID (1..80 octets)
+    std::vector<uint8_t> secret{}; // the shared secret
+    random_fn random{};            // Client-IV, session keys; empty: os_random
+    derive_fn derive{};            // empty: control::derive_key
+    // A greeting asking for more PBKDF2 iterations than this is refused (bad_count): a server
+    // must not make the client spin. perfSONAR's default is 2048; config allows up to 2^24.
+    uint32_t max_count = 1U << 24;
 };
 
 // What a Request-TW-Session asks for.
@@ -54,6 +76,9 @@ enum class client_close_reason : uint8_t {
     server_refused,  // Server-Start Accept != 0
     unexpected_data, // octets from the server nobody asked for
     bad_message,     // a message that does not parse (wrong command, MBZ, SID count)
+    bad_count,       // the greeting's Count is below 1024 or above max_count
+    no_key,          // a security mode without key_id/secret, or the derivation failed
+    bad_hmac,        // a server message whose HMAC does not verify
 };
 std::string_view to_string(client_close_reason r) noexcept;
 
@@ -100,7 +125,7 @@ enum class client_state : uint8_t {
 
 class client_connection {
 public:
-    explicit client_connection(client_options options = {}) noexcept;
+    explicit client_connection(client_options options = {});
 
     client_result feed(std::span<const uint8_t> bytes);
 
@@ -118,6 +143,10 @@ public:
     uint32_t mode() const noexcept { return mode_; }            // negotiated Mode
     uint32_t server_modes() const noexcept { return offered_; } // from the greeting
     std::size_t awaiting() const noexcept { return expected_.size(); }
+    // The session keys of an authenticated, encrypted or mixed connection once Server-Start
+    // accepted it (the test packets of authenticated and encrypted sessions use them;
+    // mixed mode's test packets are unauthenticated). nullopt otherwise.
+    std::optional<session_keys> negotiated_keys() const;
 
 private:
     enum class expect : uint8_t {
@@ -136,6 +165,9 @@ private:
     frame_length framed_length(client_result& r);
     void handle(std::span<const uint8_t> msg, client_result& r);
     void close(client_result& r, client_close_reason reason);
+    void on_greeting(const server_greeting& g, client_result& r);
+    // Seals a request once the stream is secured (every request ends in its HMAC field).
+    std::vector<uint8_t> seal(std::vector<uint8_t> msg);
 
     client_options options_;
     client_state state_ = client_state::wait_greeting;
@@ -145,6 +177,10 @@ private:
     uint32_t accepted_ = 0; // sessions accepted since the last Stop-Sessions
     std::deque<pending_answer> expected_{{expect::greeting}};
     std::vector<uint8_t> pending_;
+    session_keys keys_{};
+    std::unique_ptr<control_stream> send_; // client -> server (Client-IV)
+    std::unique_ptr<control_stream> recv_; // server -> client (Server-IV)
+    block_reader reader_;
 };
 
 } // namespace twamp::control

@@ -1,7 +1,21 @@
-// TWAMP-Control Server (RFC 5357 §3, unauthenticated mode; RFC 5938 individual session
-// control; RFC 6038 reflect octets and symmetrical size) as a pure state machine: bytes in,
-// bytes out and actions. No sockets, no clock reads, no DPDK: the slow path's epoll driver
-// owns the TCP connection, the timers and the session table, and does what the actions say.
+// TWAMP-Control Server (RFC 5357 §3 in unauthenticated, authenticated and encrypted modes,
+// RFC 5618 mixed mode; RFC 5938 individual session control; RFC 6038 reflect octets and
+// symmetrical size) as a pure state machine: bytes in, bytes out and actions. No sockets, no
+// clock reads, no DPDK: the slow path's epoll driver owns the TCP connection, the timers and the
+// session table, and does what the actions say.
+//
+// Security modes (RFC 4656 §3.1): the greeting carries a random Challenge and Salt and the
+// policy's Count. A Set-Up-Response in authenticated, encrypted or mixed mode is answered after
+// asking policy.limiter for a derivation (refused: Server-Start Accept 5, close
+// derivation_refused), looking its KeyID up in policy.keys, deriving the key (PBKDF2, the
+// salt and Count) and decrypting the Token: an unknown KeyID or a Challenge that is not ours is
+// answered with Server-Start Accept 1 and closed (unknown_key_id, bad_token). An unknown KeyID
+// is derived with a stand-in secret all the same, as perfSONAR's sapi.c does, so the answer's
+// timing does not tell which KeyIDs exist. Then every message both ways goes through a
+// control_stream (cipher.hpp): a client command whose HMAC fails closes the connection
+// (bad_hmac). Each failure is counted in server_counters::auth_failures. Mixed mode is
+// encrypted mode for TWAMP-Control; its test packets are unauthenticated (session keys stay
+// zero in session_info).
 //
 // Driver contract, per accepted TCP connection:
 //   1. construct a server_connection; send greeting(now).output;
@@ -43,12 +57,15 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string_view>
 #include <variant>
 #include <vector>
 
+#include "twamp/control/cipher.hpp"
+#include "twamp/control/keys.hpp"
 #include "twamp/control/messages.hpp"
 #include "twamp/control/session.hpp"
 #include "twamp/net/address.hpp"
@@ -70,9 +87,25 @@ enum class close_reason : uint8_t {
     io_error,         // abort(): socket error
     shutdown,         // abort(): server stopping or the connection is no longer allowed
     refwait,          // sessions_ended() left no started session (REFWAIT ended the test)
+    // Authenticated, encrypted and mixed modes (each also counted in auth_failures):
+    unknown_key_id,     // Set-Up-Response KeyID not in the key store (Server-Start Accept 1)
+    bad_token,          // the Token's Challenge is not ours: wrong secret (Server-Start Accept 1)
+    bad_hmac,           // a client command whose HMAC does not verify (tampered, replayed)
+    derivation_refused, // the key-derivation limiter said no (Server-Start Accept 5)
+    internal_error,     // the key derivation failed (libcrypto) (Server-Start Accept 2)
 };
-inline constexpr std::size_t close_reason_count = 13;
+inline constexpr std::size_t close_reason_count = 18;
 std::string_view to_string(close_reason r) noexcept;
+
+// Why an authenticated/encrypted/mixed connection failed (metric label values, AUTH-SPEC).
+enum class auth_failure : uint8_t {
+    unknown_key_id,
+    bad_token,
+    bad_hmac,
+    derivation_refused,
+};
+inline constexpr std::size_t auth_failure_count = 4;
+std::string_view to_string(auth_failure f) noexcept;
 
 // Box totals, shared by every connection of a server (single writer: the slow path; relaxed
 // atomics so the metrics thread can read them). session_attempts and session_started keep the
@@ -85,7 +118,38 @@ struct server_counters {
     // Accept-Session refusals by Accept code (index = code, 1..5 used).
     std::array<std::atomic<uint64_t>, 6> session_refused{};
     std::array<std::atomic<uint64_t>, close_reason_count> closed{}; // by close_reason
+    // PBKDF2 key derivations (RFC 4656 §3.1) performed, and refused by the limiter.
+    std::atomic<uint64_t> key_derivations_done{0};
+    std::atomic<uint64_t> key_derivations_refused{0};
+    std::array<std::atomic<uint64_t>, auth_failure_count> auth_failures{}; // by auth_failure
 };
+
+// Bounds the PBKDF2 derivations a server performs (control.max-key-derivations): a token
+// bucket of `per_second` tokens refilled continuously, burst = the rate, full at start. One per
+// server (the driver owns it); the clock is the caller's (now_ns), so tests drive it.
+class derivation_limiter {
+public:
+    explicit derivation_limiter(uint32_t per_second) noexcept;
+    // Takes a token if there is one.
+    bool try_acquire(uint64_t now_ns) noexcept;
+    // Reload: a new rate (the level is kept, capped at the new burst).
+    void set_rate(uint32_t per_second) noexcept;
+    uint32_t rate() const noexcept { return rate_; }
+
+private:
+    void refill(uint64_t now_ns) noexcept;
+    static constexpr uint64_t unit = 1'000'000'000ULL; // one token, in token-nanoseconds
+    uint32_t rate_;
+    uint64_t level_; // tokens * unit
+    uint64_t last_ns_ = 0;
+    bool started_ = false;
+};
+
+// The RFC 4656 §3.1 derivation (PBKDF2-HMAC-SHA1, 16 octets): control::derive_key, or a
+// test's own.
+using derive_fn =
+        std::function<bool(std::span<const uint8_t> secret, std::span<const uint8_t, 16> salt,
+                           uint32_t count, std::array<uint8_t, 16>& out)>;
 
 struct server_policy {
     // Modes offered in the Server-Greeting, masked with supported_modes. Without
@@ -104,6 +168,13 @@ struct server_policy {
     bool allow_third_party_senders = false;
     std::vector<net::prefix> sender_prefixes;
     uint64_t max_timeout_ns = 60'000'000'000ULL; // Request-TW-Session Timeout clamped to this
+    // Authenticated, encrypted and mixed modes (RFC 4656 §3.1, RFC 5618): the shared secrets
+    // by KeyID (the top-level `keys`). Without keys (null or empty) those modes are not offered.
+    std::shared_ptr<const key_store> keys;
+    // Asked before every derivation (null: unbounded). Owned by the driver, outlives the
+    // connections it is given to.
+    derivation_limiter* limiter = nullptr;
+    derive_fn derive; // empty: control::derive_key
 };
 
 // The control connection's own addresses: they replace zero addresses in Request-TW-Session.
@@ -209,6 +280,9 @@ public:
     uint32_t offered_modes() const noexcept { return offered_; }      // what the greeting said
     std::vector<session_ref> sessions() const;                        // current sessions
     std::size_t buffered() const noexcept { return pending_.size(); } // partial message octets
+    // The security mode chosen (mode_unauthenticated, _authenticated, _encrypted, _mixed), 0
+    // before Set-Up-Response.
+    uint32_t security_mode() const noexcept { return mode_ & security_modes; }
 
 private:
     struct entry {
@@ -234,6 +308,10 @@ private:
     bool servwait_suspended() const noexcept;
     session_ref ref(const entry& e) const noexcept;
     entry* find(const sid_t& sid) noexcept;
+    // Appends a message to the output, sealed (HMAC, CBC) once the control stream is secured.
+    void emit(result& r, std::span<const uint8_t> msg);
+    void secure_setup(const setup_response& m, result& r, uint64_t now_ns, server_start& s);
+    void fail_auth(result& r, auth_failure why, close_reason reason);
 
     server_policy policy_;
     session_allocator* allocator_;
@@ -246,6 +324,14 @@ private:
     uint64_t last_activity_ns_ = 0;
     std::vector<uint8_t> pending_;
     std::vector<entry> sessions_;
+    // Security modes: the greeting's values, the Token's keys, one stream per direction.
+    std::array<uint8_t, 16> challenge_{};
+    std::array<uint8_t, 16> salt_{};
+    uint32_t count_ = 0;
+    session_keys keys_{};
+    std::unique_ptr<control_stream> send_; // server -> client (Server-IV)
+    std::unique_ptr<control_stream> recv_; // client -> server (Client-IV)
+    block_reader reader_;
 };
 
 } // namespace twamp::control

@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     policy.start_time_ns = now - 3600'000'000'000ULL;
     policy.local_addresses = {addrs.local};
     tc::server_connection server(policy, pool, addrs, tc::os_random);
-    tc::client_connection client({want});
+    tc::client_connection client({.wanted_modes = want});
 
     auto g = server.greeting(now);
     print('S', g.output);

@@ -41,7 +41,7 @@ std::vector<T> events(const client_result& r) {
 }
 
 client_connection ready_client(uint32_t server_modes, uint32_t wanted = 0) {
-    client_connection c({wanted});
+    client_connection c({.wanted_modes = wanted});
     c.feed(greeting_bytes(server_modes).v);
     c.feed(server_start_bytes(0).v);
     EXPECT_EQ(c.state(), client_state::ready);
@@ -57,7 +57,7 @@ sid_t sid_of(uint8_t x) {
 } // namespace
 
 TEST(client, answers_the_greeting_with_the_modes_it_wants_and_the_server_offers) {
-    client_connection c({mode_reflect_octets | mode_individual_session_control});
+    client_connection c({.wanted_modes = mode_reflect_octets | mode_individual_session_control});
     // Offered: unauthenticated, authenticated, reflect octets, symmetrical size.
     auto r = c.feed(greeting_bytes(1 | 2 | 32 | 64).v);
     EXPECT_EQ(r.output, setup_response_bytes(1 | 32).v)
@@ -225,7 +225,8 @@ struct pair_run {
     std::vector<client_event> client_events;
 
     pair_run(uint32_t server_modes, uint32_t wanted, connection_addresses a)
-        : server(make_policy(server_modes, a), pool, a, os_random, &counters), client({wanted}) {}
+        : server(make_policy(server_modes, a), pool, a, os_random, &counters),
+          client({.wanted_modes = wanted}) {}
 
     static server_policy make_policy(uint32_t modes, const connection_addresses& a) {
         server_policy p;

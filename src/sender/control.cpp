@@ -69,8 +69,10 @@ tc::session_request build_session_request(const options& o, std::size_t index,
     return r;
 }
 
-control_client::control_client(control_transport& transport, std::string server, double timeout_s)
-    : transport_(&transport), server_(std::move(server)), timeout_s_(timeout_s) {}
+control_client::control_client(control_transport& transport, std::string server, double timeout_s,
+                               tc::client_options options)
+    : transport_(&transport), server_(std::move(server)), asked_(options.security),
+      client_(std::move(options)), timeout_s_(timeout_s) {}
 
 bool control_client::fail(std::string message) {
     error_ = std::move(message);
@@ -186,8 +188,7 @@ bool control_client::open() {
         // Set-Up-Response with Mode 0 says we do not continue (best effort: we close anyway).
         send(out_, "Set-Up-Response");
         return fail("TWAMP-Control server " + server_ + " offers modes " +
-                    modes_to_string(g.modes) +
-                    " but not unauthenticated, the only mode twamp-ping speaks");
+                    modes_to_string(g.modes) + " but not " + modes_to_string(asked_) + " (--auth)");
     }
     if (!send(out_, "Set-Up-Response")) {
         return false;

@@ -161,12 +161,6 @@ int pinger::setup_light() {
 }
 
 int pinger::setup_twamp() {
-    if (o_.auth != security::open) {
-        // The TWAMP-Control client's security modes come with branch i17-control.
-        std::fprintf(stderr, "twamp-ping: --mode twamp --auth %s: not available in this build\n",
-                     security_name(o_.auth));
-        return 2;
-    }
     if (int rc = connect_tcp(o_.host, o_.port, o_.control_timeout_s(), ctl_fd_, server_,
                              server_len_)) {
         return rc;
@@ -192,13 +186,44 @@ int pinger::setup_twamp() {
 
     const double timeout_s = o_.control_timeout_s();
     transport_ = std::make_unique<tcp_transport>(ctl_fd_, timeout_s);
-    control_ = std::make_unique<control_client>(*transport_, server_s_, timeout_s);
+    control::client_options copts;
+    switch (o_.auth) {
+    case security::open:
+        copts.security = control::mode_unauthenticated;
+        break;
+    case security::authenticated:
+        copts.security = control::mode_authenticated;
+        break;
+    case security::encrypted:
+        copts.security = control::mode_encrypted;
+        break;
+    case security::mixed:
+        copts.security = control::mode_mixed;
+        break;
+    }
+    if (o_.auth != security::open) {
+        copts.key_id = o_.key_id;
+        copts.secret = secret_;
+    }
+    control_ =
+            std::make_unique<control_client>(*transport_, server_s_, timeout_s, std::move(copts));
     auto fail = [&] {
         std::fprintf(stderr, "twamp-ping: %s\n", control_->error().c_str());
         return 1;
     };
     if (!control_->open()) {
         return fail();
+    }
+    std::optional<control::session_keys> keys;
+    if (o_.auth_layout()) {
+        keys = control_->negotiated_keys();
+        if (!keys) {
+            std::fprintf(stderr,
+                         "twamp-ping: TWAMP-Control connection to %s: no session keys "
+                         "after Server-Start\n",
+                         server_s_.c_str());
+            return 1;
+        }
     }
     uint16_t port = 0;
     const net::address ours = net::from_sockaddr(local, port, net::v4_mapped::as_ipv6);
@@ -212,6 +237,11 @@ int pinger::setup_twamp() {
             return fail();
         }
         f.sid = s->sid;
+        if (keys) {
+            // RFC 4656 §4.1.2: the test session's keys from the session keys and its SID.
+            f.keys = std::make_unique<twamp_test_keys>(
+                    make_twamp_test_keys(keys->aes, keys->hmac, f.sid));
+        }
         f.dst = server_;
         f.dst_len = server_len_;
         set_port(f.dst, s->port);

@@ -76,7 +76,10 @@ class control_client {
 public:
     // `server` names the peer in messages ("198.18.0.2:862"), `timeout_s` is the transport's
     // receive limit (for messages).
-    control_client(control_transport& transport, std::string server, double timeout_s);
+    // `options`: the security mode and its key (--auth, --key-file, --key-id; default
+    // unauthenticated).
+    control_client(control_transport& transport, std::string server, double timeout_s,
+                   control::client_options options = {});
 
     // Server-Greeting -> Set-Up-Response -> Server-Start. False (error() set) when the server
     // refused us (Modes 0), offers no unauthenticated mode, answered Server-Start Accept != 0,
@@ -97,6 +100,10 @@ public:
     uint32_t server_modes() const noexcept { return client_.server_modes(); }
     uint32_t mode() const noexcept { return client_.mode(); }
     uint64_t server_start_time() const noexcept { return start_time_; } // NTP wire value
+    // The session keys of an authenticated, encrypted or mixed connection after open().
+    std::optional<control::session_keys> negotiated_keys() const {
+        return client_.negotiated_keys();
+    }
     control::client_state state() const noexcept { return client_.state(); }
 
 private:
@@ -113,6 +120,7 @@ private:
 
     control_transport* transport_;
     std::string server_;
+    uint32_t asked_; // the security mode asked for (--auth), for messages
     control::client_connection client_;
     std::vector<control::client_event> events_; // reported, not yet consumed
     std::vector<uint8_t> out_; // what the state machine asked to send (Set-Up-Response)

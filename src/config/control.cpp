@@ -57,10 +57,12 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
                 }
                 c.modes |= it->bit;
             }
-            if (!(c.modes & mode_unauthenticated)) {
+            pl.control_modes_line = s->getSourceLine();
+            if (!(c.modes &
+                  (mode_unauthenticated | mode_authenticated | mode_encrypted | mode_mixed))) {
                 rd.fail(*s, m_path,
-                        "expected the list to contain \"unauthenticated\", the only security mode "
-                        "this server implements");
+                        "expected the list to contain a security mode: \"unauthenticated\", "
+                        "\"authenticated\", \"encrypted\" or \"mixed\"");
             }
         }
     }
@@ -78,6 +80,19 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
     rd.read_int(g, "refwait", path, c.refwait, 1, 604'800);
     rd.read_int(g, "max-timeout", path, c.max_timeout, 1, 86'400);
     rd.read_bool(g, "allow-third-party-senders", path, c.allow_third_party_senders);
+    if (auto* s = rd.member(g, "kdf-count")) {
+        // RFC 4656 §3.1: Count MUST be a power of 2 and at least 1024; 2^24 bounds the work
+        // one derivation costs the slow path.
+        if (auto n = rd.integer(*s, join(path, "kdf-count"), 1024, 16'777'216)) {
+            if ((*n & (*n - 1)) != 0) {
+                rd.fail(*s, join(path, "kdf-count"),
+                        "expected a power of 2 (RFC 4656 §3.1), got " + std::to_string(*n));
+            } else {
+                c.kdf_count = static_cast<uint32_t>(*n);
+            }
+        }
+    }
+    rd.read_int(g, "max-key-derivations", path, c.max_key_derivations, 1, 100'000);
     if (auto* s = rd.member(g, "receiver-ports")) {
         pl.receiver_ports_line = s->getSourceLine();
         std::string r_path = join(path, "receiver-ports");

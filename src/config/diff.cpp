@@ -238,6 +238,8 @@ public:
         field("", key("control.max-timeout"), a.max_timeout, b.max_timeout);
         field("", key("control.allow-third-party-senders"), a.allow_third_party_senders,
               b.allow_third_party_senders);
+        field("", key("control.kdf-count"), a.kdf_count, b.kdf_count);
+        field("", key("control.max-key-derivations"), a.max_key_derivations, b.max_key_derivations);
     }
 
     void metrics(const metrics_config& a, const metrics_config& b) {

@@ -69,6 +69,7 @@ config walk(detail::reader& rd, const libconfig::Setting& root,
     detail::read_metrics(rd, root, cfg.metrics, pl);
     detail::check_listeners(rd, cfg, pl);
     read_keys(rd, root, cfg, dir);
+    detail::check_control_keys(rd, cfg, pl);
     return cfg;
 }
 

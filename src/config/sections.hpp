@@ -46,6 +46,7 @@ struct positions {
     std::vector<reflector_meta> reflectors;
     unsigned control_line = 0;
     unsigned receiver_ports_line = 0;
+    unsigned control_modes_line = 0;
     unsigned metrics_line = 0;
 };
 
@@ -73,5 +74,7 @@ void unique_name(reader& rd, std::map<std::string, const where*>& seen, const st
 void check_receiver_ports(reader& rd, const config& cfg, const positions& pl);
 // The control server and the metrics exporter not on one TCP port and address.
 void check_listeners(reader& rd, const config& cfg, const positions& pl);
+// control.modes offering authenticated, encrypted or mixed needs the top-level `keys`.
+void check_control_keys(reader& rd, const config& cfg, const positions& pl);
 
 } // namespace twamp::config::detail

@@ -135,4 +135,16 @@ void check_listeners(reader& rd, const config& cfg, const positions& pl) {
     }
 }
 
+void check_control_keys(reader& rd, const config& cfg, const positions& pl) {
+    const auto& c = cfg.control;
+    const uint32_t keyed = c.modes & (mode_authenticated | mode_encrypted | mode_mixed);
+    if (!c.enabled || keyed == 0 || !cfg.keys_file.empty()) {
+        return;
+    }
+    rd.fail(pl.control_modes_line ? pl.control_modes_line : pl.control_line, "control.modes",
+            "modes " + modes_to_string(keyed) +
+                    " need shared secrets: set the top-level keys (a key file of "
+                    "identity<TAB>hex(secret) lines)");
+}
+
 } // namespace twamp::config::detail

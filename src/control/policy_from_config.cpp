@@ -12,6 +12,14 @@ server_policy policy_from_config(const config::control_config& c, uint64_t serve
     p.allow_third_party_senders = c.allow_third_party_senders;
     p.sender_prefixes = c.prefixes;
     p.max_timeout_ns = static_cast<uint64_t>(c.max_timeout) * proto::ns_per_s;
+    p.count = c.kdf_count;
+    return p;
+}
+
+server_policy policy_from_config(const config::config& full, uint64_t server_start_ns) {
+    server_policy p = policy_from_config(full.control, server_start_ns);
+    p.keys = std::make_shared<const key_store>(full.keys);
+    p.local_addresses = local_addresses_of(full);
     return p;
 }
 

@@ -36,10 +36,11 @@ bool allowed(const config::control_config& cfg, const config::ip_address& peer) 
 
 control_server::control_server(const config::config& cfg, publish_fn publish)
     : cfg_(cfg.control), publish_(std::move(publish)),
-      policy_(control::policy_from_config(cfg.control, dataplane::realtime_ns())),
+      policy_(control::policy_from_config(cfg, dataplane::realtime_ns())),
       pool_(cfg.control.receiver_ports, cfg.control.max_sessions),
+      limiter_(cfg.control.max_key_derivations),
       activity_(std::make_unique<dataplane::port_activity>()) {
-    policy_.local_addresses = control::local_addresses_of(cfg);
+    policy_.limiter = &limiter_;
     for (auto& a : activity_->last) {
         a.store(0, std::memory_order_relaxed);
     }
@@ -104,9 +105,15 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
     cfg_.receiver_ports = cfg.receiver_ports;
     cfg_.max_timeout = cfg.max_timeout;
     cfg_.allow_third_party_senders = cfg.allow_third_party_senders;
+    cfg_.kdf_count = cfg.kdf_count;
+    cfg_.max_key_derivations = cfg.max_key_derivations;
     const uint64_t start = policy_.start_time_ns;
-    policy_ = control::policy_from_config(cfg_, start);
-    policy_.local_addresses = control::local_addresses_of(full); // for new connections
+    // For new connections: a connection keeps the policy (and the key store) it was accepted
+    // with.
+    // (The policy's fields are all reloadable: full.control and cfg_ agree on them.)
+    policy_ = control::policy_from_config(full, start);
+    policy_.limiter = &limiter_;
+    limiter_.set_rate(cfg.max_key_derivations);
     pool_.reconfigure(cfg.receiver_ports, cfg.max_sessions);
     return build_table(); // the receiver-port range may have moved
 }

@@ -177,6 +177,10 @@ struct control_config {
     // false: a session's Sender Address must be the control client's own; true: any address
     // inside `prefixes` too.
     bool allow_third_party_senders = false;
+    // RFC 4656 §3.1 Count in the Server-Greeting (PBKDF2 iterations): 1024..2^24, a power of 2.
+    uint32_t kdf_count = 2048;
+    // PBKDF2 derivations per second the server performs (token bucket, burst = the rate).
+    uint32_t max_key_derivations = 100;
 
     friend bool operator==(const control_config&, const control_config&) = default;
 };

@@ -147,7 +147,8 @@ inline constexpr key_info keys[] = {
          "address to listen on (\"::\" also takes IPv4)"},
         {"control.port", key_type::integer, "862", false, "TCP port, 1..65535"},
         {"control.modes", key_type::string_list, "[ \"unauthenticated\" ]", true,
-         "modes offered in the Server-Greeting; must contain \"unauthenticated\""},
+         "modes offered in the Server-Greeting; at least one security mode; authenticated, "
+         "encrypted and mixed need `keys`"},
         {"control.prefixes", key_type::string_list, "", true,
          "clients allowed to connect; required when enabled; [] accepts nothing"},
         {"control.max-connections", key_type::integer, "64", true,
@@ -166,6 +167,10 @@ inline constexpr key_info keys[] = {
          "longest Request-TW-Session Timeout honoured (seconds), 1..86400"},
         {"control.allow-third-party-senders", key_type::boolean, "false", true,
          "accept a Sender Address inside prefixes, not only the client's own"},
+        {"control.kdf-count", key_type::integer, "2048", true,
+         "Server-Greeting Count (PBKDF2 iterations), 1024..16777216, a power of 2"},
+        {"control.max-key-derivations", key_type::integer, "100", true,
+         "PBKDF2 key derivations per second (burst = the rate), 1..100000"},
 
         {"metrics", key_type::group, "", false, "the Prometheus exporter; absent: none"},
         {"metrics.enabled", key_type::boolean, "true", false, "serve when the group is present"},

@@ -10,8 +10,13 @@
 
 namespace twamp::control {
 
-// Everything of a server_policy but local_addresses (see local_addresses_of).
+// Everything of a server_policy but local_addresses (see local_addresses_of) and keys.
 server_policy policy_from_config(const config::control_config& c, uint64_t server_start_ns);
+// The whole policy: the above, the key store (the top-level `keys`, shared by the connections
+// accepted under this config: a reload's new keys reach new connections only) and the box's
+// local addresses. The limiter (control.max-key-derivations) is the driver's: it outlives
+// reloads.
+server_policy policy_from_config(const config::config& full, uint64_t server_start_ns);
 
 // The interface addresses of every port and VLAN of a config, without prefix length.
 std::vector<net::address> local_addresses_of(const config::config& c);

@@ -36,9 +36,9 @@ struct mode_name {
 };
 inline constexpr mode_name mode_names[] = {
         {mode_unauthenticated, "unauthenticated", "unauthenticated", true},
-        {mode_authenticated, "authenticated", "authenticated", false},
-        {mode_encrypted, "encrypted", "encrypted", false},
-        {mode_mixed, "mixed", "mixed", false},
+        {mode_authenticated, "authenticated", "authenticated", true},
+        {mode_encrypted, "encrypted", "encrypted", true},
+        {mode_mixed, "mixed", "mixed", true},
         {mode_individual_session_control, "individual-session-control",
          "individual session control", true},
         {mode_reflect_octets, "reflect-octets", "reflect octets", true},
@@ -46,7 +46,7 @@ inline constexpr mode_name mode_names[] = {
         {mode_ptpv2_timestamps, "ptpv2-timestamps", "", true},
 };
 
-// The bits of the rows with `supported`: unauthenticated plus the feature bits.
+// The bits of the rows with `supported`: every security mode plus the feature bits.
 inline constexpr uint32_t supported_modes = [] {
     uint32_t r = 0;
     for (const auto& m : mode_names) {

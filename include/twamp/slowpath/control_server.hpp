@@ -102,6 +102,8 @@ private:
     publish_fn publish_;
     control::server_policy policy_;
     control::port_pool pool_;
+    // control.max-key-derivations, one bucket for every connection; outlives reloads.
+    control::derivation_limiter limiter_;
     control::server_counters counters_;   // atomics: slow path writes, readers load
     control_refusals refusals_;           // atomics: slow path writes, readers load
     std::atomic<std::size_t> n_conns_{0}; // conns_.size(), published for other threads

@@ -440,16 +440,25 @@ TEST(errors, interface_names) {
 // --- control -----------------------------------------------------------------------------------
 
 TEST(errors, control_modes) {
+    // Issue 17: the security modes are served, but only with shared secrets (`keys`).
     EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"authenticated\" ];"), 2,
-                          "control.modes[1]", {"mode \"authenticated\" is not supported"}));
+                          "control.modes", {"modes authenticated need shared secrets", "keys"}));
     EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"encrypted\" ];"), 2,
-                          "control.modes[1]", {"not supported"}));
-    EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"mixed\" ];"), 2, "control.modes[1]",
-                          {"not supported"}));
+                          "control.modes", {"modes encrypted need shared secrets"}));
+    EXPECT_TRUE(has_error(ctl("modes = [ \"mixed\", \"authenticated\" ];"), 2, "control.modes",
+                          {"modes authenticated mixed need shared secrets"}));
     EXPECT_TRUE(has_error(ctl("modes = [ \"unauthenticated\", \"fast\" ];"), 2, "control.modes[1]",
                           {"expected one of \"unauthenticated\"", "got \"fast\""}));
     EXPECT_TRUE(has_error(ctl("modes = [ \"reflect-octets\" ];"), 2, "control.modes",
-                          {"contain \"unauthenticated\""}));
+                          {"contain a security mode"}));
+    EXPECT_TRUE(has_error(ctl("kdf-count = 1000;"), 2, "control.kdf-count", {"1024"}));
+    EXPECT_TRUE(has_error(ctl("kdf-count = 3072;"), 2, "control.kdf-count",
+                          {"expected a power of 2", "3072"}));
+    EXPECT_TRUE(has_error(ctl("kdf-count = 33554432;"), 2, "control.kdf-count", {"16777216"}));
+    EXPECT_TRUE(
+            has_error(ctl("max-key-derivations = 0;"), 2, "control.max-key-derivations", {"1"}));
+    EXPECT_TRUE(has_error(ctl("max-key-derivations = 100001;"), 2, "control.max-key-derivations",
+                          {"100000"}));
     EXPECT_TRUE(has_error(ctl("listen = \"0.0.0.0:862\";"), 2, "control.listen",
                           {"got \"0.0.0.0:862\""}));
     EXPECT_TRUE(

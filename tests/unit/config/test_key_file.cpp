@@ -57,6 +57,25 @@ TEST_F(key_file, loads_the_secrets) {
     EXPECT_EQ(cfg.keys.find("bob")->secret, (std::vector<uint8_t>{'k', 'e', 'y'}));
 }
 
+// Issue 17: control.modes may offer the security modes once `keys` is set; the derivation's
+// Count and limit are read.
+TEST_F(key_file, the_security_modes_need_it_and_are_served_with_it) {
+    auto path = write("keys.pfs", "alice\t736563726574\n", 0600);
+    auto cfg = load_ok(with_port("keys = \"" + path +
+                                 "\";\ncontrol = { prefixes = [ \"198.18.0.0/15\" ]; modes = [ "
+                                 "\"authenticated\", \"encrypted\", \"mixed\" ]; kdf-count = "
+                                 "4096; max-key-derivations = 7; };\n"));
+    EXPECT_EQ(cfg.control.modes, mode_authenticated | mode_encrypted | mode_mixed);
+    EXPECT_EQ(cfg.control.kdf_count, 4096U);
+    EXPECT_EQ(cfg.control.max_key_derivations, 7U);
+    auto plain = load_ok(with_port("control = { prefixes = [ \"198.18.0.0/15\" ]; };\n"));
+    EXPECT_EQ(plain.control.kdf_count, 2048U) << "default";
+    EXPECT_EQ(plain.control.max_key_derivations, 100U) << "default";
+    EXPECT_TRUE(has_error(with_port("control = { prefixes = [ \"198.18.0.0/15\" ]; modes = [ "
+                                    "\"encrypted\" ]; };\n"),
+                          2, "control.modes", {"need shared secrets"}));
+}
+
 TEST_F(key_file, a_file_others_may_read_fails_the_load) {
     auto path = write("keys.pfs", "alice\t736563726574\n", 0644);
     EXPECT_TRUE(has_error(with_port("keys = \"" + path + "\";\n"), 2, "keys", {path}));

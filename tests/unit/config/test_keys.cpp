@@ -361,7 +361,7 @@ control = { enabled = false; listen = "::"; port = 864;
             modes = [ "unauthenticated", "reflect-octets" ]; prefixes = [ ];
             max-connections = 1; max-sessions = 1; servwait = 1; refwait = 1;
             receiver-ports = { min = 1; max = 2; }; max-timeout = 1;
-            allow-third-party-senders = true; };
+            allow-third-party-senders = true; kdf-count = 4096; max-key-derivations = 7; };
 metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"; }; };
 )";
     // `keys` names a file: one that only its owner may read, removed at the end.

@@ -1037,7 +1037,7 @@ TEST_F(server, policy_from_config) {
     EXPECT_EQ(p.modes, 0x31U);
     EXPECT_EQ(p.servwait_ns, 10 * s);
     EXPECT_EQ(p.start_time_ns, 42U);
-    EXPECT_EQ(p.count, 1024U);
+    EXPECT_EQ(p.count, 2048U) << "control.kdf-count default (perfSONAR's)";
     EXPECT_EQ(p.max_timeout_ns, 60 * s) << "control.max-timeout default";
     EXPECT_FALSE(p.allow_third_party_senders);
     EXPECT_EQ(p.sender_prefixes, c.prefixes);

@@ -159,7 +159,9 @@ TEST(modes, names_and_values_are_the_rfc_bits) {
     EXPECT_EQ(modes_to_string(all),
               "unauthenticated authenticated encrypted mixed individual-session-control "
               "reflect-octets symmetrical-size ptpv2-timestamps");
-    EXPECT_EQ(supported_modes, mode_unauthenticated | mode_individual_session_control |
+    // Issue 17: the three security modes with keys are served too.
+    EXPECT_EQ(supported_modes, mode_unauthenticated | mode_authenticated | mode_encrypted |
+                                       mode_mixed | mode_individual_session_control |
                                        mode_reflect_octets | mode_symmetrical_size |
                                        mode_ptpv2_timestamps);
     ASSERT_NE(find_mode("reflect-octets"), nullptr);

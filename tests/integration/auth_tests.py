@@ -45,7 +45,9 @@ def key_file(lab, name, secrets):
     return path
 
 
-def conf_text(lab):
+def conf_text(lab, stamp_auth):
+    """The box's config: the keys, every control mode, a plain STAMP reflector and (stamp_auth)
+    the authenticated one."""
     keys = key_file(lab, "keys.pfs", SECRETS)
     lines = [f"# auth_tests.py, lab {lab.name}",
              f'keys = "{keys}";',
@@ -54,12 +56,14 @@ def conf_text(lab):
              '    addresses = [ "198.18.0.2/24", "2001:2::2/64" ];',
              f'    exception = {{ iface = "{lab.name}tap0"; rate-limit-pps = 20000; }}; }}',
              ");",
-             "reflectors = (",
-             f'  {{ name = "stampauth"; port = "wire0"; mode = "stamp"; udp-ports = [ {STAMP_AUTH} ];'
-             ' prefixes = [ "198.18.0.0/24", "2001:2::/64" ]; stateful = true;'
-             ' authentication = "authenticated"; key-id = "alice";'
-             f' ssid-keys = ( {{ ssid = {SSID_BOB}; key-id = "bob"; }} ); }},',
-             f'  {{ name = "stampopen"; port = "wire0"; mode = "stamp"; udp-ports = [ {STAMP_OPEN} ];'
+             "reflectors = ("]
+    if stamp_auth:
+        lines.append(
+            f'  {{ name = "stampauth"; port = "wire0"; mode = "stamp"; udp-ports = [ {STAMP_AUTH} ];'
+            ' prefixes = [ "198.18.0.0/24", "2001:2::/64" ]; stateful = true;'
+            ' authentication = "authenticated"; key-id = "alice";'
+            f' ssid-keys = ( {{ ssid = {SSID_BOB}; key-id = "bob"; }} ); }},')
+    lines += [f'  {{ name = "stampopen"; port = "wire0"; mode = "stamp"; udp-ports = [ {STAMP_OPEN} ];'
              ' prefixes = [ "198.18.0.0/24", "2001:2::/64" ]; stateful = true; }',
              ");",
              'control = { listen = "::"; port = 862; prefixes = [ "198.18.0.0/15", "2001:2::/48" ];',
@@ -72,8 +76,8 @@ def conf_text(lab):
     return path
 
 
-def start(lab):
-    return lab.fresh(conf=conf_text(lab), n_reflectors=2)
+def start(lab, stamp_auth=False):
+    return lab.fresh(conf=conf_text(lab, stamp_auth), n_reflectors=2 if stamp_auth else 1)
 
 
 def metric(lab, name, **labels):
@@ -94,6 +98,11 @@ class Session:
         fam = socket.AF_INET6 if self.v6 else socket.AF_INET
         self.u = socket.socket(fam, socket.SOCK_DGRAM)
         self.u.bind(("", 0))
+        # RFC 5357 §4.1.2: TTL / Hop Limit 255, so the reflector's Sender TTL shows the path.
+        if self.v6:
+            self.u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+        else:
+            self.u.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
         self.c = A.ControlClient(mode, key_id.encode(),
                                  SECRETS[key_id] if secret is None else secret)
         self.accept = self.c.connect(host, 862, timeout=60, family=fam)
@@ -299,8 +308,8 @@ def auth_twamp_ping_modes(lab):
     and encrypted modes (the default -s 112), 41 in open and mixed."""
     start(lab)
     keys = key_file(lab, "ping.pfs", SECRETS)
-    for auth, size in (("open", 41), ("authenticated", 112), ("encrypted", 112),
-                       ("mixed", 41)):
+    for auth, size in (("open", 41), ("mixed", 41), ("authenticated", 112),
+                       ("encrypted", 112)):
         opts = ["--mode", "twamp", "-c", 5, "-i", 0.05, "--auth", auth]
         if auth != "open":
             opts += ["--key-file", keys, "--key-id", "alice"]
@@ -335,6 +344,7 @@ def stamp_exchange(payload, port=STAMP_AUTH, timeout=5.0, host=B4):
     u = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM)
     try:
         u.bind(("", 0))
+        u.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, 255)
         u.sendto(payload, (host, port))
         u.settimeout(timeout)
         try:
@@ -351,7 +361,7 @@ def auth_stamp_python(lab):
     reflector's key-id) the reply is 112 octets, its HMAC-SHA-256/128 verifies with that key and
     its fields are ours; with bob's key under SSID 7 (ssid-keys) likewise; with the wrong key
     there is no reply and hmac_failed moves; a 44-octet packet is dropped as auth_truncated."""
-    start(lab)
+    start(lab, stamp_auth=True)
     key = SECRETS["alice"]
     for seq in range(3):
         ts8 = A.ntp_bytes()
@@ -385,7 +395,7 @@ def auth_stamp_hmac_tlv(lab):
     Class of Service TLV, the reply carries an HMAC TLV that verifies over its Sequence Number
     and TLVs, no I flag; with a bad one the reply still comes (its base HMAC verifying), every
     TLV flagged I; and the HMAC TLV failure metric moves by one."""
-    start(lab)
+    start(lab, stamp_auth=True)
     key = SECRETS["alice"]
     cos = A.tlv(4, bytes([0, 0, 0, 0]), flags=0x80)
 
@@ -418,7 +428,7 @@ def auth_stamp_twamp_ping(lab):
     """twamp-ping --mode stamp --auth authenticated: every request answered and verified;
     with --tlv cos=0 --tlv hmac too (the reply's HMAC TLV verified); with the wrong secret no
     reply comes (exit 1) and nothing counts as received."""
-    start(lab)
+    start(lab, stamp_auth=True)
     keys = key_file(lab, "ping.pfs", SECRETS)
     base = ["--mode", "stamp", "-c", 4, "-i", 0.05, "--auth", "authenticated",
             "--key-file", keys, "--key-id", "alice"]

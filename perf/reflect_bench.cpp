@@ -42,6 +42,8 @@
 
 #include <x86intrin.h>
 
+#include "twamp/crypto/crypto.hpp"
+#include "twamp/proto/auth.hpp"
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/checksum.hpp"
 #include "twamp/proto/fast.hpp"
@@ -66,6 +68,11 @@ struct bench_case {
     bool symmetrical = false; // RFC 6038 symmetrical size negotiated (TWAMP)
     bool fused = false;       // the fused fast path (proto/fast.hpp) instead of the chain
     bool tlv_mix = false;     // STAMP with a typical TLV mix (stamp_tlv_mix below)
+    // Issue 17: the authenticated layouts (proto/auth.hpp). Not ping-pong (a reply is not a
+    // valid authenticated request: its HMAC is elsewhere): each burst starts from the
+    // request's octets copied back into the buffer (a 112..160-octet memcpy per packet,
+    // counted in the figure), then the chain and auth_finish after T3.
+    tp::auth_mode auth = tp::auth_mode::none;
 };
 
 // A typical STAMP request's TLVs (RFC 8972 §4): Timestamp Information (§4.3), Location (§4.2)
@@ -114,6 +121,49 @@ struct frame_writer {
     std::size_t size() const { return f.size(); }
 };
 
+// The keys of the authenticated cases: a TWAMP test session's (from fixed session keys and SID)
+// and a STAMP reflector's.
+struct bench_keys {
+    const uint8_t aes_sk[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    const uint8_t hmac_sk[32] = {21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36,
+                                 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52};
+    const uint8_t sid[16] = {0xc6, 0x12, 0, 2, 0xe9, 0xa1, 0xb2, 0xc3, 0, 0, 0, 0, 1, 2, 3, 4};
+    twamp::crypto::test_keys twamp = twamp::crypto::derive_test_keys(
+            std::span<const uint8_t, 16>(aes_sk), std::span<const uint8_t, 32>(hmac_sk),
+            std::span<const uint8_t, 16>(sid));
+    twamp::crypto::hmac_key stamp{twamp::crypto::hash::sha256,
+                                  std::span<const uint8_t>(hmac_sk, 32)};
+    tp::auth_keys twamp_keys{&twamp.aes, &twamp.hmac, nullptr, 0};
+    tp::auth_keys stamp_keys{nullptr, &stamp, nullptr, 0};
+};
+const bench_keys& keys() {
+    static const bench_keys k;
+    return k;
+}
+
+// An authenticated sender's payload (RFC 5357 §4.1.2 / RFC 8762 §4.2.2) made with keys().
+void make_auth_payload(const bench_case& c, uint8_t* pl) {
+    tp::store_be32(pl + tp::auth_sender::seq, 1);
+    tp::store_be64(pl + tp::auth_sender::timestamp, 0xe9a1b2c380000000ULL);
+    tp::store_be16(pl + tp::auth_sender::error_estimate, 0x0001);
+    const bench_keys& k = keys();
+    if (c.auth == tp::auth_mode::stamp_authenticated) {
+        tp::store_be16(pl + tp::auth_sender::ssid, 0x1234);
+        const auto m = k.stamp.mac128(std::span<const uint8_t>(pl, tp::auth_sender::stamp_hmac));
+        std::memcpy(pl + tp::auth_sender::stamp_hmac, m.data(), 16);
+        return;
+    }
+    const bool enc = c.auth == tp::auth_mode::twamp_encrypted;
+    const auto m = k.twamp.hmac.mac128(std::span<const uint8_t>(pl, enc ? 32 : 16));
+    std::memcpy(pl + tp::auth_sender::twamp_hmac, m.data(), 16);
+    if (enc) {
+        std::array<uint8_t, 16> iv{};
+        k.twamp.aes.cbc_encrypt(iv, pl, 2);
+    } else {
+        k.twamp.aes.ecb_encrypt(pl, 1);
+    }
+}
+
 // A Session-Sender request: Ethernet [802.1Q] IPv4|IPv6 UDP, sender fields, zero padding, with
 // correct checksums.
 std::vector<uint8_t> make_request(const bench_case& c) {
@@ -148,18 +198,22 @@ std::vector<uint8_t> make_request(const bench_case& c) {
     std::vector<uint8_t> f = std::move(w.f);
     f.resize(l4 + udp_len, 0);
     uint8_t* pl = f.data() + l4 + 8;
-    tp::store_be32(pl + tp::sender::seq, 1);
-    tp::store_be64(pl + tp::sender::timestamp, 0xe9a1b2c380000000ULL);
-    tp::store_be16(pl + tp::sender::error_estimate, 0x0001);
-    if (c.mode == tp::test_mode::stamp) {
-        tp::store_be16(pl + tp::sender::ssid, 0x1234);
-        if (c.tlv_mix) {
-            std::memcpy(pl + tp::stamp_tlv_offset, stamp_tlv_mix, sizeof stamp_tlv_mix);
-        }
+    if (c.auth != tp::auth_mode::none) {
+        make_auth_payload(c, pl);
     } else {
-        // TWAMP padding: a pattern (RFC 6038 symmetrical size: 27 MBZ octets first).
-        for (std::size_t i = c.symmetrical ? 41 : 14; i < c.payload_len; ++i) {
-            pl[i] = static_cast<uint8_t>(0x30 + i * 7);
+        tp::store_be32(pl + tp::sender::seq, 1);
+        tp::store_be64(pl + tp::sender::timestamp, 0xe9a1b2c380000000ULL);
+        tp::store_be16(pl + tp::sender::error_estimate, 0x0001);
+        if (c.mode == tp::test_mode::stamp) {
+            tp::store_be16(pl + tp::sender::ssid, 0x1234);
+            if (c.tlv_mix) {
+                std::memcpy(pl + tp::stamp_tlv_offset, stamp_tlv_mix, sizeof stamp_tlv_mix);
+            }
+        } else {
+            // TWAMP padding: a pattern (RFC 6038 symmetrical size: 27 MBZ octets first).
+            for (std::size_t i = c.symmetrical ? 41 : 14; i < c.payload_len; ++i) {
+                pl[i] = static_cast<uint8_t>(0x30 + i * 7);
+            }
         }
     }
     const uint16_t ps =
@@ -186,6 +240,7 @@ uint64_t thread_cpu_ns() {
 
 struct bench_state {
     alignas(64) std::array<std::array<uint8_t, buf_size>, burst> bufs{};
+    std::vector<uint8_t> request; // the authenticated cases: copied in before each burst
     std::array<uint16_t, burst> len{};
     uint64_t reflected = 0;
     uint64_t not_reflected = 0;
@@ -211,8 +266,15 @@ inline void one_burst(bench_state& st, const tp::reflect_policy& policy, bool of
     const tp::encoded_time t2(st.now_ns, 37);
     params.t2_encoded = &t2;
     std::size_t n = 0;
+    std::array<tp::auth_finish_keys, burst> fk;
+    const bool auth = !st.request.empty();
     for (std::size_t i = 0; i < burst; ++i) {
         uint8_t* data = st.bufs[i].data();
+        if (auth) {
+            std::memcpy(data, st.request.data(), st.request.size());
+            st.len[i] = static_cast<uint16_t>(st.request.size());
+            params.auth_out = &fk[n];
+        }
         const std::span<const uint8_t> frame(data, st.len[i]);
         const tp::parsed_frame pf = tp::parse_frame(frame);
         tp::verified_sums sums;
@@ -237,6 +299,11 @@ inline void one_burst(bench_state& st, const tp::reflect_policy& policy, bool of
     const tp::encoded_time t3(st.now_ns + 1500, 37);
     for (std::size_t i = 0; i < n; ++i) {
         tp::reflect_finish(out[i], pending[i], t3);
+    }
+    if (auth) { // as the worker's transmit does: after T3
+        for (std::size_t i = 0; i < n; ++i) {
+            tp::auth_finish(out[i], pending[i], fk[i]);
+        }
     }
     st.reflected += n;
     st.now_ns += 10'000;
@@ -342,6 +409,30 @@ std::vector<bench_case> all_cases() {
                           s.vlans, s.mode, s.len, offload, s.symmetrical, false, s.tlv_mix});
         }
     }
+    // Issue 17: the authenticated layouts (general path, auth_finish after T3).
+    const struct {
+        const char* name;
+        tp::test_mode mode;
+        std::size_t len;
+        tp::auth_mode auth;
+    } auth_shapes[] = {
+            {"twamp-auth ipv4 48", tp::test_mode::twamp_light, 48,
+             tp::auth_mode::twamp_authenticated},
+            {"twamp-enc ipv4 48", tp::test_mode::twamp_light, 48, tp::auth_mode::twamp_encrypted},
+            {"stamp-auth ipv4 112", tp::test_mode::stamp, 112, tp::auth_mode::stamp_authenticated},
+    };
+    for (const auto& s : auth_shapes) {
+        for (bool offload : {false, true}) {
+            bench_case c{std::string(s.name) + (offload ? ", nic csum" : ", sw csum"),
+                         4,
+                         0,
+                         s.mode,
+                         s.len,
+                         offload};
+            c.auth = s.auth;
+            cs.push_back(c);
+        }
+    }
     // The fused fast path on the shapes it takes ("<shape> fused, sw csum": not a substring of
     // the chain's case name, so --case picks one or the other).
     for (const auto& s : shapes) {
@@ -401,6 +492,12 @@ int main(int argc, char** argv) {
         tp::reflect_policy policy;
         policy.mode = c.mode;
         set_symmetrical(policy, c.symmetrical);
+        if (c.auth != tp::auth_mode::none) {
+            policy.auth = c.auth;
+            policy.keys = c.auth == tp::auth_mode::stamp_authenticated ? &keys().stamp_keys
+                                                                       : &keys().twamp_keys;
+            st->request = req;
+        }
         run(*st, policy, c.offload, c.fused, bursts / 10 + 1); // warm-up: caches, branch predictors
         std::vector<double> cyc, ns, cpu;
         for (std::size_t r = 0; r < runs; ++r) {
@@ -411,10 +508,15 @@ int main(int argc, char** argv) {
         }
         // Every packet must have been reflected, and the last replies must verify as sent.
         bool ok = st->not_reflected == 0;
+        // An authenticated TWAMP reply is 64 octets longer than its 48-octet request.
+        const std::size_t want_len =
+                c.auth != tp::auth_mode::none && c.mode != tp::test_mode::stamp && req.size() < 112
+                        ? req.size() + 64
+                        : req.size();
         for (std::size_t i = 0; ok && i < burst; ++i) {
             const std::span<const uint8_t> f(st->bufs[i].data(), st->len[i]);
             const tp::parsed_frame pf = tp::parse_frame(f);
-            ok = pf.kind == tp::frame_kind::udp && st->len[i] == req.size() &&
+            ok = pf.kind == tp::frame_kind::udp && st->len[i] == want_len &&
                  tp::check_test_packet(f, pf, policy, false, false) == tp::drop_reason::none;
         }
         if (!ok) {

@@ -57,6 +57,7 @@ metrics::box_stats gather(const runtime& rt) {
             r.reflected_octets += cc.reflected_octets.load(std::memory_order_relaxed);
             r.acl_denied += cc.acl_denied.load(std::memory_order_relaxed);
             r.stamp_short += cc.stamp_short.load(std::memory_order_relaxed);
+            r.stamp_hmac_tlv_failures += cc.hmac_tlv_failures.load(std::memory_order_relaxed);
             r.sessions_active += cc.sessions_active.load(std::memory_order_relaxed);
             for (std::size_t b = 0; b < dataplane::residence_buckets; ++b) {
                 r.residence.buckets[b] += cc.residence[b].load(std::memory_order_relaxed);

@@ -83,6 +83,19 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
                 ((rc.location.bits & config::location_fields::mac) ? proto::location_report::mac
                                                                    : 0));
         cs.policy.return_address = rc.return_address;
+        // Authenticated STAMP and the HMAC TLV: the secrets of the KeyIDs (checked by the
+        // config), prepared by the snapshot. A reload builds them again from the key file.
+        cs.policy.auth =
+                rc.authenticated ? proto::auth_mode::stamp_authenticated : proto::auth_mode::none;
+        if (const control::key_entry* k = rc.key_id.empty() ? nullptr : cfg.keys.find(rc.key_id)) {
+            cs.has_key = true;
+            cs.key = k->secret;
+        }
+        for (const auto& sk : rc.ssid_keys) {
+            if (const control::key_entry* k = cfg.keys.find(sk.key_id)) {
+                cs.ssid_keys.emplace_back(sk.ssid, k->secret);
+            }
+        }
         cs.udp_ports = rc.udp_ports;
         cs.prefixes = rc.prefixes;
         cs.stateful = rc.stateful;

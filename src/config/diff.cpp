@@ -60,6 +60,9 @@ std::string fmt(const dscp_set& v) {
 std::string fmt(const location_fields& v) {
     return to_string(v);
 }
+std::string fmt(const reflector_config::ssid_key& v) {
+    return "{ ssid = " + std::to_string(v.ssid) + "; key-id = " + quoted(v.key_id) + "; }";
+}
 std::string fmt(const port_range& v) {
     return "{ min = " + std::to_string(v.min) + "; max = " + std::to_string(v.max) + "; }";
 }
@@ -217,6 +220,9 @@ public:
                   n.cos_allowed_dscp);
             field(path, key("reflectors[].location"), r->location, n.location);
             field(path, key("reflectors[].return-address"), r->return_address, n.return_address);
+            field(path, key("reflectors[].authentication"), r->authenticated, n.authenticated);
+            field(path, key("reflectors[].key-id"), r->key_id, n.key_id);
+            field(path, key("reflectors[].ssid-keys"), r->ssid_keys, n.ssid_keys);
         }
     }
 

@@ -94,6 +94,94 @@ void read_stamp_policy(reader& rd, const Setting& g, const std::string& path, re
     rd.read_bool(g, "return-address", path, r.return_address);
 }
 
+// Authenticated STAMP (RFC 8762 §4.2.2) and the HMAC TLV (RFC 8972 §4.8): authentication,
+// key-id, ssid-keys, the KeyIDs checked against the top-level `keys` (read before this).
+void read_stamp_keys(reader& rd, const config& cfg, const Setting& g, const std::string& path,
+                     reflector_config& r) {
+    enum class auth { none, authenticated };
+    auth a = auth::none;
+    rd.read_enum(g, "authentication", path, a,
+                 {{"none", auth::none}, {"authenticated", auth::authenticated}});
+    r.authenticated = a == auth::authenticated;
+    const auto known = [&](const Setting& s, const std::string& k_path, const std::string& id) {
+        if (cfg.keys.find(id)) {
+            return;
+        }
+        rd.fail(s, k_path,
+                cfg.keys_file.empty()
+                        ? "expected a KeyID of the key file, but no `keys` file is configured"
+                        : "expected a KeyID of " + quote(cfg.keys_file) + " (" +
+                                  std::to_string(cfg.keys.size()) + " keys), got " + quote(id));
+    };
+    const Setting* kid = rd.member(g, "key-id");
+    if (kid) {
+        const std::string k_path = join(path, "key-id");
+        if (auto v = rd.string(*kid, k_path, "a KeyID of the key file")) {
+            r.key_id = *v;
+            known(*kid, k_path, *v);
+        }
+    }
+    if (auto* s = rd.member(g, "ssid-keys")) {
+        const std::string l_path = join(path, "ssid-keys");
+        if (rd.list_of_groups(*s, l_path)) {
+            for (int i = 0; i < s->getLength(); ++i) {
+                const Setting& e = (*s)[i];
+                const std::string e_path = at_index(l_path, i);
+                if (!e.isGroup()) {
+                    continue;
+                }
+                rd.check_keys(e, e_path, "reflectors[].ssid-keys[]");
+                reflector_config::ssid_key k;
+                bool ok = true;
+                if (auto* n = rd.required(e, "ssid", e_path, "the SSID, e.g. ssid = 100;")) {
+                    if (auto v = rd.integer(*n, join(e_path, "ssid"), 0, 65535)) {
+                        k.ssid = static_cast<uint16_t>(*v);
+                        if (std::any_of(r.ssid_keys.begin(), r.ssid_keys.end(),
+                                        [&](const auto& o) { return o.ssid == k.ssid; })) {
+                            rd.fail(*n, join(e_path, "ssid"),
+                                    "duplicate SSID " + std::to_string(k.ssid));
+                            ok = false;
+                        }
+                    } else {
+                        ok = false;
+                    }
+                } else {
+                    ok = false;
+                }
+                if (auto* n = rd.required(e, "key-id", e_path,
+                                          "a KeyID of the key file, e.g. key-id = \"site-a\";")) {
+                    const std::string k_path = join(e_path, "key-id");
+                    if (auto v = rd.string(*n, k_path, "a KeyID of the key file")) {
+                        k.key_id = *v;
+                        known(*n, k_path, *v);
+                    } else {
+                        ok = false;
+                    }
+                } else {
+                    ok = false;
+                }
+                if (ok) {
+                    r.ssid_keys.push_back(std::move(k));
+                }
+            }
+            std::sort(r.ssid_keys.begin(), r.ssid_keys.end(),
+                      [](const auto& x, const auto& y) { return x.ssid < y.ssid; });
+        }
+    }
+    const Setting* sk = rd.member(g, "ssid-keys");
+    if (r.mode != reflector_mode::stamp &&
+        (r.authenticated || kid || (sk && sk->getLength() > 0))) {
+        // TWAMP Light stays unauthenticated (its sender has no key exchange; issue 17).
+        const char* k = r.authenticated ? "authentication" : kid ? "key-id" : "ssid-keys";
+        rd.fail(*rd.member(g, k), join(path, k),
+                "only a STAMP reflector (mode = \"stamp\") has keys; TWAMP Light test packets "
+                "are unauthenticated");
+    } else if (r.authenticated && r.key_id.empty() && !kid) {
+        rd.fail(*rd.member(g, "authentication"), join(path, "authentication"),
+                "authenticated STAMP needs a key: key-id = \"ID\"; (a KeyID of the key file)");
+    }
+}
+
 reflector_config reflector(reader& rd, const config& cfg, const Setting& g, const std::string& path,
                            std::vector<reflector_meta>& metas) {
     reflector_config r;
@@ -268,6 +356,7 @@ reflector_config reflector(reader& rd, const config& cfg, const Setting& g, cons
                   {"ptp", timestamp_format::ptp}});
     rd.read_bool(g, "allow-ipv6-udp-checksum-zero", path, r.allow_ipv6_udp_checksum_zero);
     read_stamp_policy(rd, g, path, r);
+    read_stamp_keys(rd, cfg, g, path, r);
     metas.push_back(std::move(m));
     return r;
 }

@@ -170,6 +170,30 @@ bool hmac_key::verify128(std::span<const uint8_t> data, const uint8_t* mac) cons
     return equal(m.data(), mac, mac_len);
 }
 
+void derive_test_key_bytes(std::span<const uint8_t, 16> aes_session_key,
+                           std::span<const uint8_t, 32> hmac_session_key,
+                           std::span<const uint8_t, 16> sid, std::span<uint8_t, 16> aes_key_out,
+                           std::span<uint8_t, 32> hmac_key_out) noexcept {
+    const aes128 by_sid(sid); // perfSONAR's "sidkey"
+    std::memcpy(aes_key_out.data(), aes_session_key.data(), 16);
+    by_sid.ecb_encrypt(aes_key_out.data(), 1);
+    std::memcpy(hmac_key_out.data(), hmac_session_key.data(), 32);
+    std::array<uint8_t, 16> iv{};
+    by_sid.cbc_encrypt(iv, hmac_key_out.data(), 2);
+}
+
+test_keys derive_test_keys(std::span<const uint8_t, 16> aes_session_key,
+                           std::span<const uint8_t, 32> hmac_session_key,
+                           std::span<const uint8_t, 16> sid) noexcept {
+    uint8_t a[16], h[32];
+    derive_test_key_bytes(aes_session_key, hmac_session_key, sid, a, h);
+    test_keys k{aes128(std::span<const uint8_t, 16>(a)),
+                hmac_key(hash::sha1, std::span<const uint8_t>(h, sizeof(h)))};
+    OPENSSL_cleanse(a, sizeof(a));
+    OPENSSL_cleanse(h, sizeof(h));
+    return k;
+}
+
 bool equal(const uint8_t* a, const uint8_t* b, std::size_t n) noexcept {
     return CRYPTO_memcmp(a, b, n) == 0;
 }

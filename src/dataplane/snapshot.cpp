@@ -237,6 +237,26 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
                 cs.stateful ? std::max<uint32_t>(1, (cs.max_sessions + n_workers - 1) / n_workers)
                             : 0;
         s->session_capacity_ += rt.max_sessions_per_worker;
+        if (cs.has_key || !cs.ssid_keys.empty()) {
+            // HMAC-SHA-256 with the key file's secret (RFC 8762 §4.4, RFC 8972 §4.8): the
+            // inner and outer states computed once here, never per packet.
+            auto c = std::make_unique<stamp_crypto>();
+            c->keys.reserve(cs.ssid_keys.size() + 1);
+            if (cs.has_key) {
+                c->keys.emplace_back(crypto::hash::sha256, cs.key);
+            }
+            for (const auto& [ssid, secret] : cs.ssid_keys) {
+                c->keys.emplace_back(crypto::hash::sha256, secret);
+                c->ssid.push_back({ssid, &c->keys.back()});
+            }
+            c->view.hmac = cs.has_key ? &c->keys.front() : nullptr;
+            c->view.ssid_keys = c->ssid.data();
+            c->view.n_ssid_keys = static_cast<uint16_t>(c->ssid.size());
+            rt.policy.keys = &c->view;
+            s->crypto_.push_back(std::move(c));
+        } else {
+            rt.policy.keys = nullptr;
+        }
 
         s->contexts_[cs.slot] = rt;
     }

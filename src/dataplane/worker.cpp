@@ -140,6 +140,9 @@ inline void count_tlvs(context_counters& cc, const proto::tlv_result& r) noexcep
     if (r.integrity) {
         bump(cc.tlv_integrity, r.integrity);
     }
+    if (r.hmac_failed) {
+        bump(cc.hmac_tlv_failures, 1);
+    }
 }
 
 // Locals for one burst, added to the shared counters once at its end. (Drops are bumped where
@@ -337,6 +340,7 @@ struct worker::burst {
     burst_memo memo;
     uint16_t nc = 0;    // candidates (classify)
     uint16_t nslow = 0; // candidates for the general path (rewrite prepares their replies)
+    uint16_t nauth = 0; // replies with authenticated layouts (transmit finishes them)
     uint16_t nk = 0;    // session keys (classify, for lookup)
     uint16_t ntx = 0;   // replies (rewrite)
     uint16_t nexc = 0;  // frames to the kernel (dispatch)
@@ -476,6 +480,8 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
         pending& p = tx_[b.nc];
         take_t2(b, m, c, p);
         why = proto::fast_general;
+        // Authenticated and encrypted layouts (proto/auth.hpp) never take the fused path.
+        c.fast = c.fast && t.policy->auth == proto::auth_mode::none;
         if (c.fast) {
             // Checked and rewritten in one pass (proto/fast.hpp): the reply is ready but for
             // its Sequence Number (a stateful session's, after the lookup) and T3. The same
@@ -686,6 +692,8 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             params.tlv_out = &b.tlv_res;
         }
         const std::size_t cap = m->buf_len - m->data_off;
+        // An authenticated reply's keys go beside it for auth_finish (transmit).
+        params.auth_out = &p.keys;
         // Straight into the TX slot, field by field: no temporary struct copied through the
         // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
         const proto::drop_reason why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap),
@@ -708,6 +716,9 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         complete(b, p, c);
         p.slot = slot;
         p.seq = seq;
+        if (unlikely(p.r.auth)) {
+            ++b.nauth;
+        }
     }
     if (unlikely(failed)) { // rare: the replies that could be made, in packet order
         uint16_t k = 0;
@@ -890,6 +901,16 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         ++res_n;
     }
     res_flush();
+    if (unlikely(b.nauth)) {
+        // Authenticated replies: T3 is inside their HMAC (and, encrypted, their ciphertext):
+        // the HMACs, the encryption and the checksum's last change now (proto/auth.hpp).
+        for (uint16_t i = 0; i < ntx; ++i) {
+            const pending& p = tx_[i];
+            if (p.r.auth) {
+                proto::auth_finish(rte_pktmbuf_mtod(p.m, uint8_t*), p.r, p.keys);
+            }
+        }
+    }
     if (unlikely(fallback)) {
         bump(wc_.t3_fallback, fallback);
     }

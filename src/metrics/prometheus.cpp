@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <limits>
 
 #include <sys/socket.h>
@@ -56,11 +57,15 @@ public:
         counter(family(name, help, MetricType::Counter), v);
     }
 
-    std::vector<MetricFamily> take() { return std::move(out_); }
+    std::vector<MetricFamily> take() {
+        return {std::make_move_iterator(out_.begin()), std::make_move_iterator(out_.end())};
+    }
 
 private:
     std::vector<ClientMetric::Label> common_;
-    std::vector<MetricFamily> out_;
+    // A deque: family() hands out references that later family() calls must not invalidate
+    // (several families are filled side by side; a vector's reallocation broke them).
+    std::deque<MetricFamily> out_;
 };
 
 double d(uint64_t v) {

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cstring>
 
+#include "reflect_detail.hpp"
+
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/checksum.hpp"
 #include "twamp/proto/source_address.hpp"
@@ -145,10 +147,15 @@ reflect_result drop(drop_reason r) noexcept {
 // octets and pseudo-header), `ts_out_at` 1 + the area offset of the Timestamp Out octet (0:
 // none). True: no reply (RFC 9503 §4.1.1). Out of line: a packet without TLVs keeps no
 // tlv_result on its stack (+15 instructions per STAMP packet inline, callgrind).
+} // namespace
+
+namespace detail {
 [[gnu::noinline]] bool stamp_tlvs(uint8_t* f, uint8_t* ip, uint8_t* pl, std::size_t len,
-                                  const parsed_frame& pf, ts_format fmt, uint8_t received_ds,
-                                  const reflect_policy& policy, const reflect_params& params,
-                                  uint64_t& delta, uint16_t& ts_out_at) noexcept {
+                                  std::size_t tlv_off, const parsed_frame& pf, ts_format fmt,
+                                  uint8_t received_ds, const reflect_policy& policy,
+                                  const reflect_params& params, uint32_t request_seq,
+                                  uint64_t& delta, uint16_t& ts_out_at,
+                                  uint16_t& hmac_at) noexcept {
     const bool v4 = pf.ip_version == 4;
     tlv_reply_ctx ctx;
     ctx.info = params.tlv_info;
@@ -166,8 +173,15 @@ reflect_result drop(drop_reason r) noexcept {
     ctx.location_report = policy.location_report;
     ctx.return_address = policy.return_address;
     ctx.addresses = params.tlv_addresses;
-    uint8_t* area = pl + stamp_tlv_offset;
-    const tlv_result t = reflect_tlvs(std::span<uint8_t>(area, len - stamp_tlv_offset), ctx);
+    // The HMAC TLV (RFC 8972 §4.8): the key of the packet's SSID, in authenticated mode
+    // required whenever other TLVs than Extra Padding are present.
+    ctx.hmac_required = policy.auth == auth_mode::stamp_authenticated;
+    ctx.request_seq = request_seq;
+    if (policy.keys) {
+        ctx.hmac_key = policy.keys->for_ssid(load_be16(pl + reflector::ssid));
+    }
+    uint8_t* area = pl + tlv_off;
+    const tlv_result t = reflect_tlvs(std::span<uint8_t>(area, len - tlv_off), ctx);
     if (params.tlv_out) {
         *params.tlv_out = t;
     }
@@ -182,9 +196,13 @@ reflect_result drop(drop_reason r) noexcept {
                               csum_native16(t.sum_after)),
                      addr);
     ts_out_at = t.ts_out_at;
+    hmac_at = t.hmac_at;
     return false;
 }
+} // namespace detail
 
+namespace {
+using detail::stamp_tlvs;
 } // namespace
 
 drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame& pf,
@@ -289,6 +307,9 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     }
     if (pf_in.ip_version == 4 && pf_in.l3_hdr_len != ipv4_min_hdr_len) [[unlikely]] {
         return prepare_without_options(buf, pf_in, policy, params, out);
+    }
+    if (policy.auth != auth_mode::none) [[unlikely]] {
+        return auth_prepare_into(buf, pf_in, policy, params, out); // auth.cpp
     }
     const parsed_frame& pf = pf_in;
     // A STAMP request shorter than the 44-octet base comes from a TWAMP Light sender: RFC 8762
@@ -494,11 +515,12 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     // and 1 + the area offset of the Timestamp Out octet.
     uint64_t tlv_delta = 0;
     uint16_t ts_out_at = 0;
+    uint16_t hmac_at = 0;
     if (stamp) {
         std::memset(pl + reflector::stamp_mbz3, 0, 3);
         if (len > stamp_tlv_offset) { // most STAMP packets carry none: no call (perf: 7 %)
-            if (stamp_tlvs(f, ip, pl, len, pf, fmt, received_ds, policy, params, tlv_delta,
-                           ts_out_at)) {
+            if (stamp_tlvs(f, ip, pl, len, stamp_tlv_offset, pf, fmt, received_ds, policy, params,
+                           sender_seq, tlv_delta, ts_out_at, hmac_at)) {
                 // RFC 9503 §4.1.1 "No Reply Requested". The buffer is the reply half-built:
                 // the caller frees it.
                 return drop_reason::no_reply_requested;
@@ -514,6 +536,19 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
     out.format = fmt;
     out.stamp_short = stamp_short;
+    out.auth = 0;
+    if (hmac_at) [[unlikely]] {
+        // An unauthenticated STAMP reflector with a key answers an HMAC TLV (RFC 8972 §4.8):
+        // its HMAC over the reply's Sequence Number and the TLVs before it, after T3 like the
+        // authenticated layout's (a late Timestamp Out may still change a TLV before it).
+        if (!params.auth_out || !policy.keys) {
+            return drop_reason::no_key;
+        }
+        out.auth = auth_todo::hmac_tlv;
+        out.hmac_tlv_off = static_cast<uint16_t>(pf.payload_off() + stamp_tlv_offset + hmac_at - 1);
+        params.auth_out->aes = nullptr;
+        params.auth_out->hmac = policy.keys->for_ssid(ssid);
+    }
     if (params.l4_cksum_offload) {
         // The device sums the datagram: the checksum field holds the pseudo-header's sum (not
         // complemented), as DPDK's TX checksum offload wants it (rte_ipv4_phdr_cksum).
@@ -632,9 +667,14 @@ reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const refl
     }
     reflect_params p = params;
     p.verified_region_sum = sums.region_known ? &sums.region : nullptr;
+    auth_finish_keys keys;
+    p.auth_out = &keys;
     reflect_result res = reflect_prepare(buf, pf, policy, p);
     if (res.v == verdict::reflect) {
         reflect_finish(buf.data(), res.reply, t3_ns, params.tai_utc_offset_s);
+        if (res.reply.auth) {
+            auth_finish(buf.data(), res.reply, keys);
+        }
     }
     return res;
 }

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstring>
 
+#include "twamp/crypto/crypto.hpp"
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/checksum.hpp"
 #include "twamp/proto/source_address.hpp"
@@ -388,6 +389,22 @@ uint8_t reflect_return_path(std::span<uint8_t> v, uint16_t value_at, const tlv_r
     return sr ? tlv_flag_u : 0;
 }
 
+// RFC 8972 §4.8 HMAC TLV: checked before any handler runs (hmac_check_failed()); here the
+// Value is zeroed and its place recorded: the reply's HMAC covers the reply's Sequence Number and
+// the TLVs before it as sent, so it is computed last (auth_finish). Without a key the reflector
+// cannot check or produce it: U (understood, not acted on), the Value echoed.
+uint8_t reflect_hmac(std::span<uint8_t> value, uint16_t value_at, const tlv_reply_ctx& ctx,
+                     tlv_result& r) noexcept {
+    if (!ctx.hmac_key) {
+        return tlv_flag_u;
+    }
+    if (!r.hmac_at) {
+        r.hmac_at = static_cast<uint16_t>(value_at - tlv_hdr_len + 1);
+        std::memset(value.data(), 0, value.size());
+    }
+    return 0;
+}
+
 // The types this reflector implements: one entry each. Every other Type is returned with U = 1
 // (RFC 8972 §4). Lengths from each TLV's definition: a Length it does not allow makes the TLV
 // malformed (M = 1, reflect_tlvs()).
@@ -407,6 +424,8 @@ constexpr tlv_handler tlv_handlers[] = {
         // RFC 8972 §4.7: 16 octets; erratum 8339 for another Length.
         {tlv_type::follow_up_telemetry, 16, tlv_len_rule::exactly, reflect_follow_up,
          follow_up_bad_length},
+        // RFC 8972 §4.8: a 16-octet HMAC.
+        {tlv_type::hmac, crypto::mac_len, tlv_len_rule::exactly, reflect_hmac},
         // RFC 9503 §3: an IPv4 or IPv6 address.
         {tlv_type::destination_node_address, 0, tlv_len_rule::ip_address,
          reflect_destination_node_address},
@@ -491,6 +510,98 @@ std::size_t nonzero_end(std::span<const uint8_t> area) noexcept {
     return n;
 }
 
+// The HMAC TLV rules (RFC 8972 §4.8, issue 17 item 3), on the request as received, before any
+// handler rewrites a TLV the HMAC covers: true when the check fails, i.e. an HMAC TLV whose
+// HMAC (HMAC-SHA-256/128 over the request's Sequence Number and every octet of the TLVs before
+// it) does not verify, one that is not the last TLV (only Extra Padding may follow it), or none
+// where it is required (authenticated mode with TLVs other than Extra Padding). An HMAC TLV of
+// the wrong Length is left to the walk (malformed, M). Trailing zeros are not TLVs.
+bool hmac_check_failed(std::span<const uint8_t> area, const tlv_reply_ctx& ctx) noexcept {
+    tlv_walker w(area);
+    tlv_view t;
+    std::size_t zero_tail = area.size() + 1;
+    bool others = false; // TLVs other than Extra Padding (and the HMAC TLV)
+    int hmac_off = -1;
+    uint16_t hmac_len = 0;
+    bool not_last = false;
+    for (;;) {
+        const std::size_t at = w.position();
+        if (at + 1 < area.size() && area[at] == 0 && area[at + 1] == 0) {
+            if (zero_tail > area.size()) {
+                zero_tail = nonzero_end(area);
+            }
+            if (at >= zero_tail) {
+                break;
+            }
+        }
+        if (!w.next(t)) {
+            break;
+        }
+        if (t.type == static_cast<uint8_t>(tlv_type::extra_padding)) {
+            continue;
+        }
+        if (t.type == static_cast<uint8_t>(tlv_type::hmac) && hmac_off < 0) {
+            hmac_off = t.offset;
+            hmac_len = t.length;
+            continue;
+        }
+        others = true;
+        if (hmac_off >= 0) {
+            not_last = true;
+        }
+    }
+    if (hmac_off < 0) {
+        return ctx.hmac_required && others;
+    }
+    if (not_last || !ctx.hmac_key) {
+        return not_last || ctx.hmac_required;
+    }
+    if (hmac_len != crypto::mac_len) {
+        return false; // malformed: the walk sets M
+    }
+    uint8_t seq[4];
+    store_be32(seq, ctx.request_seq);
+    const auto mac = ctx.hmac_key->mac128(
+            {std::span<const uint8_t>(seq, 4), area.first(static_cast<std::size_t>(hmac_off))});
+    return !crypto::equal(mac.data(), area.data() + hmac_off + tlv_hdr_len, crypto::mac_len);
+}
+
+// A failed HMAC TLV check: every TLV is returned as received with I set (U too for a Type this
+// reflector does not implement; M and a stop for a malformed one), no handler runs.
+void flag_all_integrity(std::span<uint8_t> area, tlv_result& r) noexcept {
+    tlv_walker w(area);
+    tlv_view t;
+    while (w.next(t)) {
+        ++r.count;
+        count_seen(r, t.type);
+        uint8_t flags = tlv_flag_i;
+        if (!recognized(t.type)) {
+            flags |= tlv_flag_u;
+            ++r.unrecognized;
+        }
+        set_flags(area, t.offset, flags, r);
+        ++r.integrity;
+    }
+    if (w.malformed()) {
+        const std::size_t at = w.position();
+        uint8_t flags = tlv_flag_m | tlv_flag_i;
+        if (area.size() - at >= 2) {
+            count_seen(r, area[at + 1]);
+            if (!recognized(area[at + 1])) {
+                flags |= tlv_flag_u;
+                ++r.unrecognized;
+            }
+        } else {
+            count_seen(r, 0);
+        }
+        ++r.count;
+        ++r.integrity;
+        r.malformed = true;
+        set_flags(area, at, flags, r);
+    }
+    r.hmac_failed = true;
+}
+
 } // namespace
 
 const tlv_handler* find_tlv_handler(uint8_t type) noexcept {
@@ -508,6 +619,10 @@ tlv_result reflect_tlvs(std::span<uint8_t> area, const tlv_reply_ctx& ctx) noexc
     // do them) and the reserved bits are zeroed on transmission. Nothing the sender put there
     // survives: a sender sets U = 1 on every TLV it sends, so echoing it would be a lie.
     std::size_t zero_tail = area.size() + 1; // not computed yet
+    if ((ctx.hmac_key || ctx.hmac_required) && hmac_check_failed(area, ctx)) [[unlikely]] {
+        flag_all_integrity(area, r);
+        return r; // flags only: their sums are in r
+    }
     for (;;) {
         const std::size_t at = w.position();
         if (at < area.size() && area[at] == 0 && (area.size() - at < 2 || area[at + 1] == 0)) {

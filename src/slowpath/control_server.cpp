@@ -341,6 +341,7 @@ void control_server::republish() {
 
 std::unique_ptr<dataplane::control_table> control_server::build_table() {
     std::vector<dataplane::control_session_rt> v;
+    std::vector<std::unique_ptr<const dataplane::session_crypto>> crypto;
     for (const auto& [sid, s] : sessions_) {
         dataplane::control_session_rt r;
         std::memcpy(r.receiver, s.info.receiver.mapped().data(), 16);
@@ -360,11 +361,29 @@ std::unique_ptr<dataplane::control_table> control_server::build_table() {
         // RFC 6038 symmetrical size: the sender's padding starts at octet 41 (reflected octets
         // need nothing more: reflect_policy).
         r.policy.symmetrical_size = s.info.symmetrical_size();
+        // The test packets' security mode (RFC 4656 §3.1, RFC 5618): authenticated and
+        // encrypted sessions get their test keys (derived here, on the slow path, from the
+        // connection's session keys and the SID); mixed and unauthenticated ones the
+        // unauthenticated layout.
+        const uint32_t sec =
+                s.info.mode & (control::mode_unauthenticated | control::mode_authenticated |
+                               control::mode_encrypted | control::mode_mixed);
+        if (sec == control::mode_authenticated || sec == control::mode_encrypted) {
+            auto c = std::make_unique<const dataplane::session_crypto>(
+                    std::span<const uint8_t, 16>(s.info.aes_session_key),
+                    std::span<const uint8_t, 32>(s.info.hmac_session_key),
+                    std::span<const uint8_t, 16>(s.info.sid));
+            r.policy.auth = sec == control::mode_authenticated
+                                    ? proto::auth_mode::twamp_authenticated
+                                    : proto::auth_mode::twamp_encrypted;
+            r.policy.keys = &c->keys;
+            crypto.push_back(std::move(c));
+        }
         v.push_back(r);
     }
     dirty_ = false;
     return std::make_unique<dataplane::control_table>(std::move(v), cfg_.receiver_ports.min,
-                                                      cfg_.receiver_ports.max);
+                                                      cfg_.receiver_ports.max, std::move(crypto));
 }
 
 void control_server::shutdown(uint64_t now_ns) {

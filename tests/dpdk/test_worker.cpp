@@ -23,8 +23,10 @@
 
 #include <gtest/gtest.h>
 
+#include "../unit/proto/auth_vectors.hpp"
 #include "../unit/proto/test_util.hpp"
 
+#include "twamp/crypto/crypto.hpp"
 #include "twamp/dataplane/clock.hpp"
 #include "twamp/dataplane/control_table.hpp"
 #include "twamp/dataplane/counters.hpp"
@@ -1599,6 +1601,188 @@ TEST(worker_tlv, counters_by_type_and_flag) {
     }
     EXPECT_EQ(b.tlv_unrecognized.load(), 1u);
     EXPECT_EQ(b.tlv_malformed.load(), 0u);
+}
+
+} // namespace
+
+namespace {
+
+// Issue 17: authenticated and encrypted test packets through the worker (general path, T3
+// then auth_finish in transmit). Requests from the independent vectors (tests/unit/proto/
+// gen_auth_vectors.py); the replies checked with the keys: HMAC, decryption, fields.
+
+namespace av = auth_vectors;
+
+template<std::size_t N>
+bytes vec(const uint8_t (&a)[N]) {
+    return bytes(a, a + N);
+}
+
+bytes frame_with(const ring_port& rp, const bytes& payload, uint16_t dport,
+                 uint16_t sport = 50000) {
+    frame_spec s = v4_spec();
+    s.dst_mac = rp.mac();
+    s.sport = sport;
+    s.dport = dport;
+    s.ttl = av::ttl;
+    s.payload = payload;
+    return build(s);
+}
+
+bytes payload_of(const bytes& f) {
+    const layers l = locate(f.data());
+    return bytes(f.begin() + static_cast<std::ptrdiff_t>(l.payload()),
+                 f.begin() + static_cast<std::ptrdiff_t>(l.l4 + l.udp_len));
+}
+
+TEST(worker_auth, control_sessions_authenticated_encrypted_and_mixed) {
+    auto spec = open_box();
+    dataplane::context_spec cc;
+    cc.name = "(twamp-control)";
+    cc.slot = static_cast<uint16_t>(spec.contexts.size());
+    spec.contexts.push_back(cc);
+    ring_port rp(spec);
+    std::array<uint8_t, 16> recv{};
+    recv[10] = recv[11] = 0xff;
+    std::copy(box4.begin(), box4.begin() + 4, recv.begin() + 12);
+    std::array<uint8_t, 16> peer{};
+    peer[10] = peer[11] = 0xff;
+    peer[12] = 198;
+    peer[13] = 18;
+    peer[15] = 1;
+    std::vector<std::unique_ptr<const dataplane::session_crypto>> crypto;
+    std::vector<dataplane::control_session_rt> ss(3);
+    const proto::auth_mode modes[] = {proto::auth_mode::twamp_authenticated,
+                                      proto::auth_mode::twamp_encrypted, proto::auth_mode::none};
+    for (int i = 0; i < 3; ++i) {
+        std::copy(recv.begin(), recv.end(), ss[i].receiver);
+        ss[i].receiver_port = static_cast<uint16_t>(64400 + i);
+        std::copy(peer.begin(), peer.end(), ss[i].sender);
+        ss[i].started = true;
+        ss[i].tag = static_cast<uint16_t>(i + 1);
+        ss[i].policy.auth = modes[i];
+        if (modes[i] != proto::auth_mode::none) {
+            auto c = std::make_unique<const dataplane::session_crypto>(
+                    std::span<const uint8_t, 16>(av::aes_session_key),
+                    std::span<const uint8_t, 32>(av::hmac_session_key),
+                    std::span<const uint8_t, 16>(av::sid));
+            ss[i].policy.keys = &c->keys;
+            crypto.push_back(std::move(c));
+        }
+    }
+    dataplane::control_table t(ss, 64400, 64409, std::move(crypto));
+    rp.set_control(&t, cc.slot);
+    bytes tampered = vec(av::twamp_auth_req_16);
+    tampered[1] ^= 0x40; // block 0's ciphertext: the HMAC over its plaintext fails
+    run_result r = rp.run({
+            frame_with(rp, vec(av::twamp_auth_req_16), 64400),
+            frame_with(rp, vec(av::twamp_enc_req_152), 64401), frame_with(rp, tampered, 64400),
+            frame_with(rp, twamp_request(5, 0, 0x0001, 41), 64400), // unauthenticated: too short
+            frame_with(rp, twamp_request(6, 0, 0x0001, 41), 64402), // mixed: unauthenticated
+            frame_with(rp, vec(av::twamp_auth_req_16), 64400),      // replayed: answered again
+    });
+    ASSERT_EQ(r.replies.size(), 4u);
+    EXPECT_EQ(rp.drops(drop_reason::hmac_failed), 1u);
+    EXPECT_EQ(rp.drops(drop_reason::auth_truncated), 1u);
+    const crypto::aes128 aes{std::span<const uint8_t, 16>(av::test_aes_key)};
+    const crypto::hmac_key mac{
+            crypto::hash::sha1,
+            std::span<const uint8_t>(av::test_hmac_key, sizeof(av::test_hmac_key))};
+    // Authenticated (RFC 5357 §4.2.1, perfSONAR): block 0 ECB, HMAC over its plaintext.
+    for (std::size_t k : {std::size_t{0}, std::size_t{3}}) {
+        const bytes& f = r.replies[k];
+        expect_checksums(f);
+        bytes p = payload_of(f);
+        ASSERT_EQ(p.size(), 112u);
+        aes.ecb_decrypt(p.data(), 1);
+        EXPECT_TRUE(mac.verify128(std::span<const uint8_t>(p.data(), 16), p.data() + 96));
+        EXPECT_EQ(rd32(p.data()), k == 0 ? 0u : 1u) << "the session's reflector numbers";
+        EXPECT_EQ(rd32(p.data() + 48), 7u) << "Sender Sequence Number";
+        EXPECT_EQ(p[80], av::ttl);
+        EXPECT_NE(rd64(p.data() + 16), 0u) << "T3";
+        EXPECT_GE(rd64(p.data() + 16), rd64(p.data() + 32)) << "T3 >= T2";
+    }
+    // Encrypted: 96 octets CBC (IV 0), HMAC over the plaintext; padding from octet 112.
+    {
+        const bytes& f = r.replies[1];
+        expect_checksums(f);
+        bytes p = payload_of(f);
+        ASSERT_EQ(p.size(), sizeof(av::twamp_enc_req_152));
+        std::array<uint8_t, 16> iv{};
+        aes.cbc_decrypt(iv, p.data(), 6);
+        EXPECT_TRUE(mac.verify128(std::span<const uint8_t>(p.data(), 96), p.data() + 96));
+        EXPECT_EQ(rd32(p.data() + 48), 7u);
+        EXPECT_NE(rd64(p.data() + 16), 0u) << "T3 inside the ciphertext";
+        EXPECT_GE(rd64(p.data() + 16), rd64(p.data() + 32));
+        EXPECT_EQ(hex(bytes(p.begin() + 112, p.end())),
+                  hex(bytes(av::twamp_enc_reply_152 + 112,
+                            av::twamp_enc_reply_152 + sizeof(av::twamp_enc_reply_152))));
+    }
+    // Mixed: the unauthenticated layout (RFC 5618).
+    expect_checksums(r.replies[2]);
+    EXPECT_EQ(reply_sender_seq(r.replies[2]), 6u);
+}
+
+TEST(worker_auth, authenticated_stamp_reflector_and_hmac_tlv) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key.assign(av::stamp_key, av::stamp_key + sizeof(av::stamp_key));
+    c.stateful = false;
+    ring_port rp(stamp_port({c}));
+    bytes tampered = vec(av::stamp_req);
+    tampered[30] ^= 1; // MBZ octet under the HMAC
+    run_result r = rp.run({
+            frame_with(rp, vec(av::stamp_req), 862),
+            frame_with(rp, vec(av::stamp_hmac_tlv_req), 862),
+            frame_with(rp, vec(av::stamp_bad_hmac_tlv_req), 862), frame_with(rp, tampered, 862),
+            frame_with(rp, stamp_request(3, 0, 0x0001, 1), 862), // unauthenticated 44 octets
+    });
+    ASSERT_EQ(r.replies.size(), 3u);
+    EXPECT_EQ(rp.drops(drop_reason::hmac_failed), 1u);
+    EXPECT_EQ(rp.drops(drop_reason::auth_truncated), 1u);
+    const crypto::hmac_key key{crypto::hash::sha256,
+                               std::span<const uint8_t>(av::stamp_key, sizeof(av::stamp_key))};
+    for (const auto& f : r.replies) {
+        expect_checksums(f);
+        const bytes p = payload_of(f);
+        ASSERT_GE(p.size(), 112u);
+        EXPECT_TRUE(key.verify128(std::span<const uint8_t>(p.data(), 96), p.data() + 96))
+                << "RFC 8762 §4.4";
+        EXPECT_EQ(rd16(p.data() + 26), 0x1234) << "SSID";
+        EXPECT_GE(rd64(p.data() + 16), rd64(p.data() + 32)) << "T3 >= T2";
+    }
+    // The good HMAC TLV: the reply's over its Sequence Number and the Extra Padding TLV.
+    {
+        const bytes p = payload_of(r.replies[1]);
+        ASSERT_EQ(p.size(), 140u);
+        EXPECT_EQ(p[112], 0);
+        EXPECT_EQ(p[120], 0);
+        const auto m = key.mac128({std::span<const uint8_t>(p.data(), 4),
+                                   std::span<const uint8_t>(p.data() + 112, 8)});
+        EXPECT_EQ(hex(bytes(m.begin(), m.end())), hex(bytes(p.begin() + 124, p.end())));
+    }
+    // The bad one: I on both TLVs, still answered, counted.
+    {
+        const bytes p = payload_of(r.replies[2]);
+        EXPECT_EQ(p[112], proto::tlv_flag_i);
+        EXPECT_EQ(p[120], proto::tlv_flag_i);
+    }
+    EXPECT_EQ(rp.counters().contexts[0].hmac_tlv_failures.load(), 1u);
+    EXPECT_EQ(rp.counters().contexts[0].tlv_integrity.load(), 2u);
+}
+
+// The fused fast path never takes an authenticated context's packets, even ones it could
+// parse: a 44-octet STAMP request to an authenticated reflector is refused, not reflected.
+TEST(worker_auth, fast_path_never_takes_authenticated_contexts) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key = {1, 2, 3};
+    ring_port rp(stamp_port({c}));
+    run_result r = rp.run({stamp_frame(rp, 1, {}), stamp_frame(rp, 2, {})});
+    EXPECT_EQ(r.replies.size(), 0u);
+    EXPECT_EQ(rp.drops(drop_reason::auth_truncated), 2u);
 }
 
 } // namespace

@@ -151,6 +151,16 @@ struct reflector_config {
     // Honour a Return Path TLV's Return Address inside `prefixes` (off by default: RFC 9503
     // §4.1.2 lets a sender aim replies at another host).
     bool return_address = false;
+    // Authenticated STAMP (RFC 8762 §4.2.2, §4.4) and the HMAC TLV (RFC 8972 §4.8): KeyIDs of
+    // the top-level `keys` file, checked against it; the secret is the HMAC-SHA-256 key.
+    bool authenticated = false;
+    std::string key_id; // empty: none
+    struct ssid_key {
+        uint16_t ssid = 0;
+        std::string key_id;
+        friend bool operator==(const ssid_key&, const ssid_key&) = default;
+    };
+    std::vector<ssid_key> ssid_keys; // sorted by ssid
 
     friend bool operator==(const reflector_config&, const reflector_config&) = default;
 };

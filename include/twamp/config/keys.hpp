@@ -140,6 +140,17 @@ inline constexpr key_info keys[] = {
          true, "STAMP Location TLV: the fields reported, of \"ports\", \"addresses\", \"mac\""},
         {"reflectors[].return-address", key_type::boolean, "false", true,
          "STAMP Return Path TLV: honour a Return Address inside prefixes (never the box's own)"},
+        {"reflectors[].authentication", key_type::string, "\"none\"", true,
+         "STAMP test packets: \"none\" | \"authenticated\" (RFC 8762 §4.2.2; not twamp-light)"},
+        {"reflectors[].key-id", key_type::string, "", true,
+         "a KeyID of `keys`: the STAMP HMAC key; required when authenticated, else for the HMAC "
+         "TLV only"},
+        {"reflectors[].ssid-keys", key_type::group_list, "()", true,
+         "per-SSID STAMP keys overriding key-id: ( { ssid = N; key-id = \"ID\"; }, ... )"},
+        {"reflectors[].ssid-keys[].ssid", key_type::integer, "", true,
+         "required; 0..65535, unique"},
+        {"reflectors[].ssid-keys[].key-id", key_type::string, "", true,
+         "required; a KeyID of `keys`"},
 
         {"control", key_type::group, "", false, "the TWAMP-Control server; absent: no server"},
         {"control.enabled", key_type::boolean, "true", false, "serve when the group is present"},

@@ -77,6 +77,30 @@ private:
     alignas(16) unsigned char outer_[128];
 };
 
+// The keys of one TWAMP test session in authenticated or encrypted mode, from the control
+// connection's session keys (the Set-Up-Response Token, RFC 4656 §3.1) and the session's SID.
+// RFC 4656 §4.1.2 (which RFC 5357 §4.1.2 refers to) derives both from the SID; where its text
+// leaves the direction open, this is what perfSONAR does, the interoperability target
+// (owamp/endpoint.c, _prepare_to_run):
+//   test AES key  = AES-128-ECB with the SID as the key, over the AES Session-key (16 octets);
+//   test HMAC key = AES-128-CBC with the SID as the key and IV = 0, over the HMAC Session-key
+//                   (32 octets -> 32 octets), used with HMAC-SHA-1 truncated to 128 bits.
+// The Session-Reflector uses the same AES key for the requests (decryption) and its replies
+// (encryption; perfSONAR's aes_tw_reply_key is the same key bytes). The *_bytes form is for
+// tests; the workers get the prepared objects.
+void derive_test_key_bytes(std::span<const uint8_t, 16> aes_session_key,
+                           std::span<const uint8_t, 32> hmac_session_key,
+                           std::span<const uint8_t, 16> sid, std::span<uint8_t, 16> aes_key_out,
+                           std::span<uint8_t, 32> hmac_key_out) noexcept;
+
+struct test_keys {
+    aes128 aes;
+    hmac_key hmac;
+};
+test_keys derive_test_keys(std::span<const uint8_t, 16> aes_session_key,
+                           std::span<const uint8_t, 32> hmac_session_key,
+                           std::span<const uint8_t, 16> sid) noexcept;
+
 // Constant-time comparison of `n` octets.
 bool equal(const uint8_t* a, const uint8_t* b, std::size_t n) noexcept;
 

@@ -10,8 +10,11 @@
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <vector>
 
+#include "twamp/crypto/crypto.hpp"
+#include "twamp/proto/auth.hpp"
 #include "twamp/proto/reflect.hpp"
 
 namespace twamp::dataplane {
@@ -26,7 +29,10 @@ struct control_session_rt {
     // have no SSID of their own): differs from the sessions that held the receiver port
     // before, so a new session on a reused port never continues an old record's numbering.
     uint16_t tag = 0;
-    proto::reflect_policy policy{}; // twamp-light test packets, the session's DSCP
+    // Test packets in the unauthenticated layout (unauthenticated and mixed modes) or the
+    // session's security mode (policy.auth, with policy.keys into the table's session_crypto),
+    // the session's DSCP.
+    proto::reflect_policy policy{};
 
     bool key_less(const uint8_t* addr, uint16_t port) const noexcept {
         if (receiver_port != port) {
@@ -58,11 +64,30 @@ inline bool idle_longer_than(uint64_t now, uint64_t last, uint64_t limit) noexce
     return last != 0 && now > last && now - last > limit;
 }
 
+// The prepared keys of one authenticated or encrypted TWAMP test session (RFC 4656 §4.1.2:
+// crypto::derive_test_keys from the control connection's session keys and the SID), made on
+// the slow path when the table is built; immutable, and freed with the table (RCU) like the
+// rest of it. control_session_rt::policy.keys points at `keys`, which points at `k`.
+struct session_crypto {
+    crypto::test_keys k;
+    proto::auth_keys keys;
+
+    session_crypto(std::span<const uint8_t, 16> aes_session_key,
+                   std::span<const uint8_t, 32> hmac_session_key,
+                   std::span<const uint8_t, 16> sid) noexcept
+        : k(crypto::derive_test_keys(aes_session_key, hmac_session_key, sid)), keys{&k.aes, &k.hmac,
+                                                                                    nullptr, 0} {}
+    session_crypto(const session_crypto&) = delete;
+    session_crypto& operator=(const session_crypto&) = delete;
+};
+
 class control_table {
 public:
     control_table() = default;
-    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max)
-        : sessions_(std::move(s)), min_(range_min), max_(range_max) {
+    // `crypto`: what the sessions' policy.keys point into (kept, never moved: heap objects).
+    control_table(std::vector<control_session_rt> s, uint16_t range_min, uint16_t range_max,
+                  std::vector<std::unique_ptr<const session_crypto>> crypto = {})
+        : sessions_(std::move(s)), crypto_(std::move(crypto)), min_(range_min), max_(range_max) {
         std::sort(sessions_.begin(), sessions_.end(),
                   [](const control_session_rt& a, const control_session_rt& b) {
                       return a.key_less(b.receiver, b.receiver_port);
@@ -100,6 +125,7 @@ public:
 
 private:
     std::vector<control_session_rt> sessions_;
+    std::vector<std::unique_ptr<const session_crypto>> crypto_;
     uint16_t min_ = 1;
     uint16_t max_ = 0; // empty range: no control server
 };

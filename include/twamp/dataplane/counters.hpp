@@ -61,6 +61,7 @@ struct alignas(64) context_counters {
     counter tlv_unrecognized{0};
     counter tlv_malformed{0};
     counter tlv_integrity{0};
+    counter hmac_tlv_failures{0}; // requests whose HMAC TLV check failed (RFC 8972 §4.8)
 };
 static_assert(metrics::stamp_tlv_type_names.size() == proto::tlv_seen_slots);
 

@@ -13,6 +13,7 @@
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
 
+#include "twamp/crypto/crypto.hpp"
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/spec.hpp"
 #include "twamp/proto/reflect.hpp"
@@ -165,6 +166,14 @@ private:
     rte_lpm6* acl6_ = nullptr; // null: no IPv6 prefix anywhere
     std::vector<context_set> sets4_, sets6_;
     std::vector<context_rt> contexts_;
+    // The STAMP reflectors' prepared HMAC keys (context_rt::policy.keys points into them):
+    // built with the snapshot, immutable, freed with it (RCU).
+    struct stamp_crypto {
+        std::vector<crypto::hmac_key> keys;      // reserved up front: never reallocated
+        std::vector<proto::stamp_ssid_key> ssid; // into keys
+        proto::auth_keys view;
+    };
+    std::vector<std::unique_ptr<stamp_crypto>> crypto_;
     uint32_t session_capacity_ = 0;
     uint64_t reflector_ports_[65536 / 64] = {}; // is_reflector_port: 8 KiB, one bit a port
 };

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "twamp/net/address.hpp"
@@ -56,6 +57,12 @@ struct context_spec {
     bool stateful = true;
     uint32_t inactivity_timeout_s = 100;
     uint32_t max_sessions = 65536;
+    // STAMP HMAC keys (config key-id, ssid-keys; the secrets from the key file), prepared by
+    // snapshot::build into the policy's keys. policy.auth says whether the base packet is
+    // authenticated; a key without it serves the HMAC TLV.
+    bool has_key = false;
+    std::vector<uint8_t> key;                                         // key-id's secret
+    std::vector<std::pair<uint16_t, std::vector<uint8_t>>> ssid_keys; // sorted by SSID
 };
 
 struct dataplane_spec {

@@ -142,6 +142,8 @@ private:
         uint16_t ctx;
         bool dev;   // T2 from the device clock: T3 and the Error Estimate too
         bool stamp; // a STAMP reply (Follow-Up Telemetry)
+        // r.auth != 0 (rewrite): the keys auth_finish uses after T3 (transmit).
+        proto::auth_finish_keys keys;
     };
     // The one reply whose IEEE 1588 TX timestamp this worker waits for (housekeeping).
     struct follow_up_wait {

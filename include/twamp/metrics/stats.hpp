@@ -35,6 +35,7 @@ struct reflector_stats {
     uint64_t reflected_octets = 0;
     uint64_t acl_denied = 0;
     uint64_t stamp_short = 0; // short STAMP requests answered with the base (RFC 8762 §4.6)
+    uint64_t stamp_hmac_tlv_failures = 0; // HMAC TLV checks failed: TLVs returned with I
     uint64_t sessions_active = 0;
     histogram residence;
     // STAMP TLVs in its requests, by type (stamp_tlv_type_names' order: index = Type for
@@ -130,7 +131,7 @@ struct reflector_counter_name {
     std::string_view help;
     std::string_view key;
 };
-inline constexpr std::array<reflector_counter_name, 6> reflector_counters = {{
+inline constexpr std::array<reflector_counter_name, 7> reflector_counters = {{
         {&reflector_stats::rx_pkts, "received_packets_total",
          "Test packets received for a reflector (before the ACL)", "rx_packets"},
         {&reflector_stats::rx_octets, "received_bytes_total",
@@ -145,6 +146,10 @@ inline constexpr std::array<reflector_counter_name, 6> reflector_counters = {{
          "STAMP requests shorter than the 44-octet base (TWAMP Light senders) answered with the "
          "base packet, RFC 8762 section 4.6",
          ""},
+        {&reflector_stats::stamp_hmac_tlv_failures, "stamp_hmac_tlv_failures_total",
+         "STAMP requests whose HMAC TLV check failed (wrong HMAC, not the last TLV, or missing "
+         "in authenticated mode): answered with the I flag on every TLV, RFC 8972 section 4.8",
+         "stamp_hmac_tlv_failures"},
 }};
 
 // The session-table totals, one row each, in the order every printer shows them: the exit

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <span>
 
+#include "twamp/proto/auth.hpp"
 #include "twamp/proto/bytes.hpp"
 #include "twamp/proto/checksum.hpp"
 #include "twamp/proto/drop_reason.hpp"
@@ -64,6 +65,19 @@ struct reflect_policy {
     uint64_t cos_allowed = ~uint64_t{0};
     uint8_t location_report = location_report::all;
     bool return_address = false; // off unless the operator says so (conf: return-address)
+    // Security mode of the test packets (auth.hpp): `none` for TWAMP Light, unauthenticated
+    // and mixed TWAMP sessions and unauthenticated STAMP; otherwise the authenticated layouts,
+    // which only the general path (reflect_prepare) reflects. `keys`: the session's or
+    // reflector's prepared keys (null: none; an unauthenticated STAMP reflector may still have
+    // a key-id for the HMAC TLV).
+    auth_mode auth = auth_mode::none;
+    const auth_keys* keys = nullptr;
+};
+
+// The keys auth_finish() uses for one reply (reflect_params::auth_out).
+struct auth_finish_keys {
+    const crypto::aes128* aes = nullptr;
+    const crypto::hmac_key* hmac = nullptr;
 };
 
 // What varies per packet or per burst.
@@ -98,6 +112,10 @@ struct reflect_params {
     // (counts by type, flags set) is written here for the caller's counters; untouched
     // otherwise (the caller resets `count`).
     tlv_result* tlv_out = nullptr;
+    // Where reflect_prepare() writes the keys of a reply whose pending_reply::auth is not 0
+    // (for auth_finish); untouched otherwise. Null: the caller cannot finish such replies and
+    // they are not made (no_key).
+    auth_finish_keys* auth_out = nullptr;
 };
 
 enum class verdict : uint8_t { reflect, to_kernel, drop };
@@ -115,9 +133,16 @@ struct pending_reply {
     // The UDP checksum is the device's (reflect_params::l4_cksum_offload): the field holds the
     // pseudo-header sum, reflect_finish writes T3 only.
     bool offloaded = false;
+    // What auth_finish() still has to do after T3 (auth.hpp auth_todo bits; 0: nothing, every
+    // unauthenticated reply). In what was padding: the struct stays 16 octets, which the
+    // fused fast path writes whole.
+    uint8_t auth = 0;
     // Frame offset of the Timestamp Information TLV's Timestamp Out octet (0: none).
     uint16_t ts_out_off = 0;
+    // Frame offset of the reply's HMAC TLV (auth_todo::hmac_tlv).
+    uint16_t hmac_tlv_off = 0;
 };
+static_assert(sizeof(pending_reply) == 16);
 
 struct reflect_result {
     verdict v = verdict::drop;
@@ -170,6 +195,11 @@ void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
 void reflect_finish(uint8_t* frame, const pending_reply& r, uint64_t t3_ns,
                     int32_t tai_utc_offset_s, error_estimate error) noexcept;
 
+// After reflect_finish (and reflect_set_ts_out) of a reply whose `auth` is not 0: the HMACs
+// over the reply as written (T3 included), then the encryption, the UDP checksum kept right
+// (unless offloaded). Out of line: authenticated replies only.
+void auth_finish(uint8_t* frame, const pending_reply& r, const auth_finish_keys& keys) noexcept;
+
 // Before reflect_finish: the Timestamp Information TLV's Timestamp Out (RFC 8972 §4.3), when
 // the reply has one, becomes `method` (T3 taken otherwise than reflect_prepare was told: a
 // scheduled departure that had already passed), the checksum kept right.
@@ -197,7 +227,14 @@ inline void reflect_finish(uint8_t* frame, const pending_reply& r,
 
 // The whole chain on one frame of `frame_len` octets in `buf`: non-UDP frames come back as
 // to_kernel, bad ones as drop with the reason, good ones rewritten with T3 = t3_ns.
+// Authenticated layouts (policy.auth) included: auth_finish() after T3.
 reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const reflect_policy& policy,
                        const reflect_params& params, uint64_t t3_ns) noexcept;
+
+// The authenticated layouts' rewrite (auth.cpp), which reflect_prepare_into() hands a checked
+// frame without IPv4 options to when policy.auth is not `none`.
+drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
+                              const reflect_policy& policy, const reflect_params& params,
+                              pending_reply& out) noexcept;
 
 } // namespace twamp::proto

@@ -9,6 +9,10 @@
 
 #include "twamp/proto/timestamp.hpp"
 
+namespace twamp::crypto {
+class hmac_key;
+} // namespace twamp::crypto
+
 namespace twamp::proto {
 
 inline constexpr uint8_t tlv_flag_u = 0x80;
@@ -158,6 +162,12 @@ struct tlv_result {
     // lookup per request; a later TLV naming the same address gets the same answer, any other
     // U = 1).
     uint16_t dna_checked_at = 0;
+    // 1 + the area offset of the HMAC TLV (its Flags octet) whose HMAC the reply must carry
+    // (RFC 8972 §4.8): the Value is zeroed here, computed after T3 (auth_finish). 0: none.
+    uint16_t hmac_at = 0;
+    // The HMAC TLV check failed (wrong HMAC, not last, missing where required): every TLV came
+    // back with I set and no handler ran; the reply is still sent (issue 17 item 3).
+    bool hmac_failed = false;
 };
 
 // What the dataplane knows about addresses a TLV names (RFC 9503), asked per TLV. Plain
@@ -253,6 +263,14 @@ struct tlv_reply_ctx {
     uint8_t location_report = location_report::all;
     bool return_address = false; // reflect_policy::return_address
     const tlv_address_policy* addresses = nullptr;
+    // The HMAC TLV (RFC 8972 §4.8): the key of the packet's SSID (HMAC-SHA-256, the same key
+    // as the authenticated base packet's; null: none, and the HMAC TLV comes back with U, as
+    // one this reflector cannot check), whether it is required (authenticated mode: whenever
+    // TLVs other than Extra Padding are present) and the request's Sequence Number, the first
+    // part of the text it covers.
+    const crypto::hmac_key* hmac_key = nullptr;
+    bool hmac_required = false;
+    uint32_t request_seq = 0;
 };
 
 // The per-type handler table (RFC 8972 §4: the Session-Reflector "understands" a Type when it

@@ -313,6 +313,9 @@ TEST(keys, unknown_keys_follow_the_table) {
                 at["ports[]"] +
                 "} );\nreflectors = ( { name = \"base\"; port = \"wire0\"; "
                 "prefixes = [ ]; " +
+                (at["reflectors[].ssid-keys[]"].empty()
+                         ? std::string()
+                         : "ssid-keys = ( { " + at["reflectors[].ssid-keys[]"] + "} ); ") +
                 at["reflectors[]"] + "} );\ncontrol = { prefixes = [ ]; receiver-ports = { " +
                 at["control.receiver-ports"] + "}; " + at["control"] + "};\nmetrics = { " +
                 at["metrics"] + "};\n" + at[""];
@@ -356,7 +359,9 @@ reflectors = ( { name = "base"; port = "wire1"; vlan = 100; mode = "stamp";
                  udp-ports = [ 863 ]; prefixes = [ ]; stateful = false; inactivity-timeout = 5;
                  max-sessions = 5; dscp = "ef"; timestamp-format = "ntp";
                  allow-ipv6-udp-checksum-zero = true; cos-allowed-dscp = [ 46 ];
-                 location = [ "ports" ]; return-address = true; } );
+                 location = [ "ports" ]; return-address = true;
+                 authentication = "authenticated"; key-id = "alice";
+                 ssid-keys = ( { ssid = 7; key-id = "alice"; } ); } );
 control = { enabled = false; listen = "::"; port = 864;
             modes = [ "unauthenticated", "reflect-octets" ]; prefixes = [ ];
             max-connections = 1; max-sessions = 1; servwait = 1; refwait = 1;
@@ -384,8 +389,9 @@ metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"
     // Every key a change of value is reported for (the others are names, IDs, groups whose
     // keys are compared one by one, and hw-clock, compared whole).
     for (const auto& k : keys) {
-        bool compared_whole =
-                k.parent() == "ports[].hw-clock" || k.parent() == "control.receiver-ports";
+        bool compared_whole = k.parent() == "ports[].hw-clock" ||
+                              k.parent() == "control.receiver-ports" ||
+                              k.parent() == "reflectors[].ssid-keys[]";
         bool identity = k.name() == "name" || k.path == "ports[].vlans[].id";
         bool group = k.type == key_type::group || k.type == key_type::group_list;
         if (compared_whole || identity || group || k.path == "ports[].hw-clock") {

@@ -28,6 +28,7 @@ box_stats sample() {
     r.rx_pkts = 12;
     r.reflected_pkts = 10;
     r.stamp_short = 4;
+    r.stamp_hmac_tlv_failures = 6;
     r.residence.buckets[0] = 3; // <= 1 us
     r.residence.buckets[3] = 5; // <= 10 us
     r.residence.buckets.back() = 2;
@@ -161,6 +162,17 @@ TEST(prometheus, stamp_short_requests_per_reflector) {
               std::string::npos)
             << t;
     EXPECT_NE(t.find("twamp_reflector_stamp_short_requests_total{reflector=\"base\"} 4\n"),
+              std::string::npos)
+            << t;
+}
+
+// RFC 8972 §4.8 (issue 17): requests whose HMAC TLV check failed, per reflector.
+TEST(prometheus, stamp_hmac_tlv_failures_per_reflector) {
+    const std::string t = text(sample());
+    EXPECT_NE(t.find("# TYPE twamp_reflector_stamp_hmac_tlv_failures_total counter\n"),
+              std::string::npos)
+            << t;
+    EXPECT_NE(t.find("twamp_reflector_stamp_hmac_tlv_failures_total{reflector=\"base\"} 6\n"),
               std::string::npos)
             << t;
 }

@@ -13,6 +13,7 @@
 #include "reflect_runner.hpp"
 #include "test_util.hpp"
 
+#include "twamp/crypto/crypto.hpp"
 #include "twamp/proto/checksum.hpp"
 #include "twamp/proto/reflect.hpp"
 
@@ -671,7 +672,13 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
         std::function<bytes()> frame;
         test_mode mode = test_mode::twamp_light;
         std::size_t cap = 2048;
+        auth_mode auth = auth_mode::none; // issue 17: the authenticated layouts (test_auth.cpp)
     };
+    // A test session's keys that no request below was made with.
+    const uint8_t key16[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    const twamp::crypto::aes128 aes(key16);
+    const twamp::crypto::hmac_key mac(twamp::crypto::hash::sha1, key16);
+    const auth_keys keys{&aes, &mac, nullptr, 0};
     auto twamp = [](int ipv, std::function<void(frame_spec&)> f = {}) {
         frame_spec s = ipv == 4 ? v4_spec() : v6_spec();
         s.payload = twamp_payload(false, 41);
@@ -752,6 +759,21 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
                  return build(s);
              },
              test_mode::stamp},
+            // RFC 5357 §4.1.2: the authenticated sender layout is 48 octets.
+            {drop_reason::auth_truncated, [&] { return twamp(4); }, test_mode::twamp_light, 2048,
+             auth_mode::twamp_authenticated},
+            {drop_reason::hmac_failed,
+             [&] { return twamp(4, [](frame_spec& s) { s.payload.resize(48); }); },
+             test_mode::twamp_light, 2048, auth_mode::twamp_encrypted},
+            // An authenticated STAMP reflector with no key for the SSID (none at all here).
+            {drop_reason::no_key,
+             [&] {
+                 frame_spec s = v4_spec();
+                 s.payload = stamp_request(sender_seq, sender_ts(false), 0x8001, ssid);
+                 s.payload.resize(112);
+                 return build(s);
+             },
+             test_mode::stamp, 2048, auth_mode::stamp_authenticated},
     };
     std::set<drop_reason> seen;
     for (const auto& k : cases) {
@@ -761,6 +783,8 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
         std::copy(f.begin(), f.end(), buf.data());
         reflect_policy pol;
         pol.mode = k.mode;
+        pol.auth = k.auth;
+        pol.keys = k.auth == auth_mode::stamp_authenticated ? nullptr : &keys;
         auto res = reflect(buf.span(), f.size(), pol, default_params(), t3_ns);
         EXPECT_EQ(res.v, verdict::drop);
         EXPECT_EQ(to_string(res.reason), to_string(k.want));

@@ -44,6 +44,7 @@ bool ref_length_ok(uint8_t type, std::size_t len) {
     case 5: // Direct Measurement §4.5
         return len == 12;
     case 7: // Follow-Up Telemetry §4.7
+    case 8: // HMAC §4.8
         return len == 16;
     case 9: // Destination Node Address, RFC 9503 §3
         return len == 4 || len == 16;
@@ -52,16 +53,17 @@ bool ref_length_ok(uint8_t type, std::size_t len) {
     }
 }
 
-// The types this reflector implements: RFC 8972 §4.1-§4.7 and RFC 9503 §3, §4 (not HMAC, §4.8).
+// The types this reflector implements: RFC 8972 §4.1-§4.8 and RFC 9503 §3, §4.
 bool ref_recognized(uint8_t type) {
-    return (type >= 1 && type <= 10) && type != 8;
+    return type >= 1 && type <= 10; // 8: HMAC (RFC 8972 §4.8), issue 17
 }
 
 // Implemented types whose U depends on the Value and the context (Access Report with another
-// Access ID, a Destination Node Address not ours, a Return Path not usable): RFC 8972 §4.6,
-// RFC 9503 §3, §4. The others are U = 0 exactly when implemented.
+// Access ID, a Destination Node Address not ours, a Return Path not usable, an HMAC with no
+// key to check it): RFC 8972 §4.6, §4.8, RFC 9503 §3, §4. The others are U = 0 exactly when
+// implemented.
 bool ref_u_by_value(uint8_t type) {
-    return type == 6 || type == 9 || type == 10;
+    return type == 6 || type == 8 || type == 9 || type == 10;
 }
 
 // The TLV chain of RFC 8972 §4. With `reflector`, as the reflector reads it: where nothing
@@ -215,9 +217,14 @@ std::vector<tlv_row> tlv_rows() {
                      cat({tlv(0, 1, pattern(5, 0x11)), tlv(0, 3, z4), tlv(0x80, 200, p8),
                           tlv(0x80, 8, p16), tlv(0, 7, z16)})},
             });
-    // Types IANA lists but this reflector does not process (HMAC: issue 17), and unassigned
-    // ones: returned with U set (RFC 8972 §4).
-    for (int type : {8, 11, 12}) {
+    // HMAC (RFC 8972 §4.8, issue 17): 16 octets; with no key in the context it cannot be
+    // checked: U, the Value echoed (test_auth.cpp: with keys). Another Length: malformed.
+    v.push_back({"hmac_without_key_gets_u", "RFC 8972 §4.8: understood, not checked",
+                 tlv(0, 8, p16), tlv(0x80, 8, p16)});
+    v.push_back({"hmac_length_8_gets_m", "RFC 8972 §4.8: 16 octets", tlv(0x80, 8, p8),
+                 tlv(0x40, 8, p8)});
+    // Unassigned types: returned with U set (RFC 8972 §4).
+    for (int type : {11, 12}) {
         v.push_back({"not_implemented_type_" + std::to_string(type),
                      "RFC 8972 §4, IANA STAMP TLV Types: not processed here",
                      tlv(0, static_cast<uint8_t>(type), p8),
@@ -476,7 +483,11 @@ TEST(tlv_registries, iana_values) {
     ASSERT_NE(find_tlv_handler(9), nullptr);
     EXPECT_EQ(find_tlv_handler(9)->rule, tlv_len_rule::ip_address);
     EXPECT_NE(find_tlv_handler(7)->bad_length, nullptr) << "erratum 8339";
-    for (int t : {0, 8, 11, 200, 255}) {
+    // HMAC (RFC 8972 §4.8): exactly 16 octets (issue 17; without a key its handler says U).
+    ASSERT_NE(find_tlv_handler(8), nullptr);
+    EXPECT_EQ(find_tlv_handler(8)->len, 16);
+    EXPECT_EQ(find_tlv_handler(8)->rule, tlv_len_rule::exactly);
+    for (int t : {0, 11, 200, 255}) {
         EXPECT_EQ(find_tlv_handler(static_cast<uint8_t>(t)), nullptr) << t;
     }
 }

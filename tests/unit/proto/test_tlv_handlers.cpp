@@ -680,7 +680,7 @@ TEST(tlv_counts, seen_by_type_and_flags) {
     for (int t = 1; t <= 10; ++t) {
         const uint16_t len = t == 4 || t == 6 || t == 9 ? 4
                              : t == 5                   ? 12
-                             : t == 7                   ? 16
+                             : t == 7 || t == 8         ? 16
                              : t == 2 || t == 3         ? 4
                                                         : 8;
         bytes val(len, 0);
@@ -695,7 +695,7 @@ TEST(tlv_counts, seen_by_type_and_flags) {
         }
         a = cat({a, tlv(0x80, static_cast<uint8_t>(t), val)});
     }
-    a = cat({a, tlv(0x80, 8, z(4)), tlv(0, 11, z(1)), tlv(0, 200, {}), tlv(0, 5, z(3))});
+    a = cat({a, tlv(0x80, 8, z(16)), tlv(0, 11, z(1)), tlv(0, 200, {}), tlv(0, 5, z(3))});
     guarded_buffer g(a);
     const tlv_result r = reflect_tlvs(g.span(), h.ctx);
     EXPECT_EQ(r.count, 14);
@@ -703,7 +703,7 @@ TEST(tlv_counts, seen_by_type_and_flags) {
     for (std::size_t i = 0; i < tlv_seen_slots; ++i) {
         EXPECT_EQ(r.seen[i], want[i]) << "seen[" << i << "]";
     }
-    EXPECT_EQ(r.unrecognized, 4) << "HMAC twice, 11, 200";
+    EXPECT_EQ(r.unrecognized, 4) << "HMAC twice (no key: U), 11, 200";
     EXPECT_TRUE(r.malformed);
     EXPECT_EQ(r.integrity, 0);
 }

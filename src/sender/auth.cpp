@@ -48,38 +48,6 @@ bool open(std::span<const uint8_t> wire, std::size_t nblocks, std::size_t hmac_a
 
 } // namespace
 
-void twamp_test_key_bytes(std::span<const uint8_t, 16> aes_session_key,
-                          std::span<const uint8_t, 32> hmac_session_key,
-                          std::span<const uint8_t, 16> sid, std::span<uint8_t, 16> aes_out,
-                          std::span<uint8_t, 32> hmac_out) noexcept {
-    const crypto::aes128 by_sid(sid);
-    std::memcpy(aes_out.data(), aes_session_key.data(), 16);
-    by_sid.ecb_encrypt(aes_out.data(), 1);
-    std::memcpy(hmac_out.data(), hmac_session_key.data(), 32);
-    std::array<uint8_t, 16> iv{};
-    by_sid.cbc_encrypt(iv, hmac_out.data(), 2);
-}
-
-twamp_test_keys make_twamp_test_keys(std::span<const uint8_t, 16> aes_session_key,
-                                     std::span<const uint8_t, 32> hmac_session_key,
-                                     std::span<const uint8_t, 16> sid) noexcept {
-    std::array<uint8_t, 16> a{};
-    std::array<uint8_t, 32> h{};
-    twamp_test_key_bytes(aes_session_key, hmac_session_key, sid, a, h);
-    twamp_test_keys k{crypto::aes128(std::span<const uint8_t, 16>(a)),
-                      crypto::hmac_key(crypto::hash::sha1, h)};
-    // The session keys live on in the control client; these copies need not.
-    volatile uint8_t* wipe = a.data();
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        wipe[i] = 0;
-    }
-    wipe = h.data();
-    for (std::size_t i = 0; i < h.size(); ++i) {
-        wipe[i] = 0;
-    }
-    return k;
-}
-
 void seal_twamp_request(std::span<uint8_t> pkt, bool encrypted, const twamp_test_keys& k) noexcept {
     if (pkt.size() >= auth_off::twamp_sender_len) {
         seal(pkt, 2, auth_off::twamp_sender_hmac, encrypted, k);

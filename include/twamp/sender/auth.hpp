@@ -49,20 +49,15 @@ inline constexpr std::size_t len = 112;
 } // namespace auth_off
 
 // The keys of one TWAMP test session, from the control connection's session keys (the
-// Set-Up-Response Token) and the SID (RFC 4656 §4.1.2 as perfSONAR reads it,
-// owamp/endpoint.c _prepare_to_run): AES key = AES-ECB(key = SID) of the AES Session-key; HMAC
-// key = AES-CBC(key = SID, IV = 0) of the HMAC Session-key.
-struct twamp_test_keys {
-    crypto::aes128 aes;
-    crypto::hmac_key hmac;
-};
-void twamp_test_key_bytes(std::span<const uint8_t, 16> aes_session_key,
-                          std::span<const uint8_t, 32> hmac_session_key,
-                          std::span<const uint8_t, 16> sid, std::span<uint8_t, 16> aes_out,
-                          std::span<uint8_t, 32> hmac_out) noexcept;
-twamp_test_keys make_twamp_test_keys(std::span<const uint8_t, 16> aes_session_key,
-                                     std::span<const uint8_t, 32> hmac_session_key,
-                                     std::span<const uint8_t, 16> sid) noexcept;
+// Set-Up-Response Token) and the SID: crypto::derive_test_keys, the one place this lives
+// (AES-ECB with the SID as the key of the AES Session-key; AES-CBC, IV 0, with the SID as the
+// key of the HMAC Session-key; perfSONAR owamp/endpoint.c _prepare_to_run).
+using twamp_test_keys = crypto::test_keys;
+inline twamp_test_keys make_twamp_test_keys(std::span<const uint8_t, 16> aes_session_key,
+                                            std::span<const uint8_t, 32> hmac_session_key,
+                                            std::span<const uint8_t, 16> sid) noexcept {
+    return crypto::derive_test_keys(aes_session_key, hmac_session_key, sid);
+}
 
 // TWAMP-Test request: `pkt` (48 octets or more) holds the plaintext fields (auth_off); writes
 // the HMAC at 32 and encrypts in place. The padding after 48 is left as it is.

@@ -9,6 +9,7 @@
 // (inputs: the top of that file), never of this project's C++.
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "twamp/sender/auth.hpp"
+#include "twamp/sender/control.hpp"
 #include "twamp/sender/matcher.hpp"
 #include "twamp/sender/options.hpp"
 #include "twamp/sender/packet.hpp"
@@ -77,6 +79,33 @@ constexpr std::string_view stamp_sender_auth_cos_hmac_pad_u =
 constexpr std::string_view stamp_sender_open_cos_hmac =
         "00000001e8e4a1b5400000008001123400000000000000000000000000000000000000000000000000000000"
         "00040004b800000000080010c2f7850e0d79932d17c0af75605e757e";
+// The control conversation (authenticated; the same octets in encrypted and mixed mode).
+constexpr std::string_view secret = "7477616d702d696e7465726f702d736563726574";
+constexpr std::string_view client_iv = "505152535455565758595a5b5c5d5e5f";
+constexpr std::string_view server_greeting_all_modes =
+        "0000000000000000000000000000000f101112131415161718191a1b1c1d1e1f000102030405060708090a0b"
+        "0c0d0e0f00000400000000000000000000000000";
+constexpr std::string_view setup_response_auth =
+        "00000002616c6963650000000000000000000000000000000000000000000000000000000000000000000000"
+        "000000000000000000000000000000000000000000000000000000000000000000000000000000008cfce1b3"
+        "b89cd69f1a98a6af6cbfa85a753261a86f3a78dd6b7df1e3d30c935b8dbbeed78276c16f5a52a5a9497bfe95"
+        "ae5f4b21bfcb289f1929eb5a77ee8ca9505152535455565758595a5b5c5d5e5f";
+constexpr std::string_view server_start =
+        "00000000000000000000000000000000606162636465666768696a6b6c6d6e6f0efeeed67983a07e20757049"
+        "7c8c1842";
+constexpr std::string_view request_tw_session =
+        "d244146a8580ecb01b1a1aa55b40d3766846812995ba701c09c79c53258f784fa4b758f6cfed8c9d962ed7d8"
+        "66b2af3a520ceef3b8b4a9b7c649384fb9a9b0fde1c254ccc23e0c969f53a432e8bc55a8adbefb7478ad9cdd"
+        "69eb1462bff38f0efc8acaf3d80545260cb736c8c020a846";
+constexpr std::string_view accept_session =
+        "d3302da27af54b08bb2cb1b306e2a2976b3e7d63140d7adc346c556fdc01a2308978e056cbddecab11fd65ae"
+        "845dd067";
+constexpr std::string_view start_sessions =
+        "7b1f0e35ab0a2b7d88a020e7e15f86a6c89afd436f5dcab6bb996c181bf24caa";
+constexpr std::string_view start_ack =
+        "a42b4603614af121d65fe81505f8aace1a8673827ad48109799a1036e8a0cc24";
+constexpr std::string_view stop_sessions =
+        "a7fc41eb3fd906ffa66ccebcdcbf3f53b6ddc8f38ee27787a0be0056fb8c1474";
 // The vectors' inputs: TS1 (sender timestamp), TS2 (receive), TS3 (reflector transmit), the
 // Error Estimate 0x8001, SSID 0x1234.
 constexpr uint64_t ts1 = 0xe8e4a1b540000000ULL;
@@ -144,7 +173,8 @@ bytes plain_reply() {
 TEST(SenderAuth, TestSessionKeysAreDerivedWithTheSidAsTheKey) {
     std::array<uint8_t, 16> a{};
     std::array<uint8_t, 32> h{};
-    twamp_test_key_bytes(arr<16>(aes_session_key), arr<32>(hmac_session_key), arr<16>(sid), a, h);
+    twamp::crypto::derive_test_key_bytes(arr<16>(aes_session_key), arr<32>(hmac_session_key),
+                                         arr<16>(sid), a, h);
     EXPECT_EQ(bytes(a.begin(), a.end()), hex(test_aes_key));
     EXPECT_EQ(bytes(h.begin(), h.end()), hex(test_hmac_key));
 }
@@ -378,6 +408,97 @@ TEST(SenderAuth, MatcherChecksTheReplysHmacTlv) {
     m = b.match(r, true, 10, 37);
     EXPECT_EQ(m.verdict, reply_verdict::integrity);
     EXPECT_EQ(b.integrity_failures(), 2u);
+}
+
+// A server that answers with the reference's octets, one message per receive().
+struct script final : control_transport {
+    std::deque<bytes> chunks;
+    std::vector<bytes> sent;
+    io_status send(std::span<const uint8_t> b) override {
+        sent.emplace_back(b.begin(), b.end());
+        return io_status::ok;
+    }
+    io_status receive(std::vector<uint8_t>& out) override {
+        if (chunks.empty()) {
+            return io_status::timeout;
+        }
+        out.insert(out.end(), chunks.front().begin(), chunks.front().end());
+        chunks.pop_front();
+        return io_status::ok;
+    }
+    std::string error_text() const override { return "scripted"; }
+};
+
+// twamp-ping's control conversation in authenticated mode, its random octets the reference's
+// session keys and Client-IV: every octet it sends is the reference's, and it accepts every
+// octet of the reference's server (its HMACs, the Server-Start block counted into the first
+// Accept-Session HMAC, the chained CBC streams). PBKDF2 is the real one (Count 1024).
+TEST(SenderAuthControl, ConversationMatchesTheReference) {
+    std::deque<bytes> draws{hex(aes_session_key), hex(hmac_session_key), hex(client_iv)};
+    twamp::control::client_options co;
+    co.security = twamp::control::mode_authenticated;
+    co.key_id = "alice";
+    co.secret = hex(secret);
+    co.random = [&draws](std::span<uint8_t> out) {
+        ASSERT_FALSE(draws.empty());
+        ASSERT_EQ(draws.front().size(), out.size());
+        std::copy(draws.front().begin(), draws.front().end(), out.begin());
+        draws.pop_front();
+    };
+    script t;
+    t.chunks = {hex(server_greeting_all_modes), hex(server_start), hex(accept_session),
+                hex(start_ack)};
+    control_client c(t, "198.18.0.2:862", 5.0, co);
+    ASSERT_TRUE(c.open()) << c.error();
+    ASSERT_EQ(t.sent.size(), 1u);
+    EXPECT_EQ(t.sent[0], hex(setup_response_auth));
+    const auto keys = c.negotiated_keys();
+    ASSERT_TRUE(keys);
+    EXPECT_EQ(bytes(keys->aes.begin(), keys->aes.end()), hex(aes_session_key));
+    EXPECT_EQ(bytes(keys->hmac.begin(), keys->hmac.end()), hex(hmac_session_key));
+
+    twamp::control::session_request r;
+    r.sender = twamp::net::address::v4(198, 18, 0, 1);
+    r.receiver = twamp::net::address::v4(198, 18, 0, 2);
+    r.sender_port = 40000;
+    r.receiver_port = 40001;
+    r.padding_length = 64;
+    r.start_time = 0xe8e4a1b400000000ULL;
+    r.timeout_ns = 2'000'000'000ULL;
+    const auto s = c.request(r);
+    ASSERT_TRUE(s) << c.error();
+    ASSERT_EQ(t.sent.size(), 2u);
+    EXPECT_EQ(t.sent[1], hex(request_tw_session));
+    EXPECT_EQ(s->port, 40001);
+    EXPECT_EQ(bytes(s->sid.begin(), s->sid.end()), hex(sid));
+    ASSERT_TRUE(c.start()) << c.error();
+    EXPECT_EQ(t.sent[2], hex(start_sessions));
+    ASSERT_TRUE(c.stop()) << c.error();
+    EXPECT_EQ(t.sent.back(), hex(stop_sessions));
+}
+
+// A server message with one octet changed (a bit of the encrypted Accept-Session) fails its
+// HMAC: the conversation ends with the reason, no session.
+TEST(SenderAuthControl, TamperedServerMessageEndsTheConversation) {
+    std::deque<bytes> draws{hex(aes_session_key), hex(hmac_session_key), hex(client_iv)};
+    twamp::control::client_options co;
+    co.security = twamp::control::mode_encrypted;
+    co.key_id = "alice";
+    co.secret = hex(secret);
+    co.random = [&draws](std::span<uint8_t> out) {
+        std::copy(draws.front().begin(), draws.front().end(), out.begin());
+        draws.pop_front();
+    };
+    bytes bad = hex(accept_session);
+    bad[20] ^= 1;
+    script t;
+    t.chunks = {hex(server_greeting_all_modes), hex(server_start), bad};
+    control_client c(t, "198.18.0.2:862", 5.0, co);
+    ASSERT_TRUE(c.open()) << c.error();
+    twamp::control::session_request r;
+    r.sender_port = 40000;
+    EXPECT_FALSE(c.request(r));
+    EXPECT_NE(c.error().find("HMAC does not verify"), std::string::npos) << c.error();
 }
 
 TEST(SenderAuthOptions, AuthNeedsAKeyAndAModeThatHasIt) {

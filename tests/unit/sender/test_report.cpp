@@ -654,3 +654,57 @@ TEST(SenderTlvReport, JsonPerReplyAndSummary) {
 }
 
 } // namespace
+
+// --auth (issue 17): an integrity failure is its own line / object, and the summary of an
+// authenticated run says how many there were (0 included); runs without a key print neither.
+namespace {
+
+TEST(SenderAuthReport, IntegrityFailuresInTextAndJson) {
+    options o = light_options();
+    o.mode = mode::stamp;
+    o.auth = security::authenticated;
+    o.key_file = "k";
+    o.key_id = "alice";
+    run_result res = one_flow_result(a_summary());
+    res.integrity_failures = 3;
+    res.session_integrity = {3};
+    std::string out = output(o, [&](reporter& r) {
+        r.start(light_run(112));
+        r.integrity({0, 112, "HMAC does not verify"});
+        r.finish(res);
+    });
+    EXPECT_NE(out.find("ssid 1, authenticated (key alice)"), std::string::npos) << out;
+    EXPECT_NE(out.find("112 octets from 198.18.0.2:862: integrity failure: HMAC does not verify, "
+                       "ignored\n"),
+              std::string::npos)
+            << out;
+    EXPECT_NE(out.find("\n3 integrity failures (replies whose HMAC did not verify, not used)\n"),
+              std::string::npos)
+            << out;
+
+    o.json = true;
+    out = output(o, [&](reporter& r) {
+        r.start(light_run(112));
+        r.integrity({0, 112, "HMAC TLV does not verify"});
+        r.finish(res);
+    });
+    const auto v = parsed_lines(out);
+    ASSERT_EQ(v.size(), 2u) << out;
+    EXPECT_EQ(v[0]["type"], "integrity_failure");
+    EXPECT_EQ(v[0]["reason"], "HMAC TLV does not verify");
+    EXPECT_EQ(v[0]["octets"], 112);
+    EXPECT_EQ(v[1]["auth"], "authenticated");
+    EXPECT_EQ(v[1]["integrity_failures"], 3);
+
+    // Without a key: no such line, no such keys (the JSON of earlier versions).
+    o = light_options();
+    o.json = true;
+    out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.finish(one_flow_result(a_summary()));
+    });
+    EXPECT_EQ(out.find("integrity"), std::string::npos) << out;
+    EXPECT_EQ(out.find("\"auth\""), std::string::npos) << out;
+}
+
+} // namespace

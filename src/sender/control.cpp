@@ -46,8 +46,9 @@ std::string modes_to_string(uint32_t modes) {
     return s.empty() ? "none" : s;
 }
 
-uint32_t padding_for_payload(std::size_t payload) noexcept {
-    constexpr std::size_t sender_base = 14; // RFC 5357 §4.1.2, unauthenticated
+uint32_t padding_for_payload(std::size_t payload, bool auth) noexcept {
+    // RFC 5357 §4.1.2: 14 octets unauthenticated, 48 authenticated or encrypted.
+    const std::size_t sender_base = auth ? twamp_auth_min_size : light_min_size;
     return payload > sender_base ? static_cast<uint32_t>(payload - sender_base) : 0;
 }
 
@@ -61,15 +62,17 @@ tc::session_request build_session_request(const options& o, std::size_t index,
     r.receiver = server;
     r.receiver_port =
             o.receiver_port_given ? static_cast<uint16_t>(o.receiver_port + index) : uint16_t{0};
-    r.padding_length = padding_for_payload(o.payload_size());
+    r.padding_length = padding_for_payload(o.payload_size(), o.auth_layout());
     r.start_time = 0;
     r.timeout_ns = static_cast<uint64_t>(std::llround(o.session_timeout_s * 1e9));
     r.dscp = o.dscp;
     return r;
 }
 
-control_client::control_client(control_transport& transport, std::string server, double timeout_s)
-    : transport_(&transport), server_(std::move(server)), timeout_s_(timeout_s) {}
+control_client::control_client(control_transport& transport, std::string server, double timeout_s,
+                               tc::client_options options)
+    : transport_(&transport), server_(std::move(server)), asked_(options.security),
+      client_(std::move(options)), timeout_s_(timeout_s) {}
 
 bool control_client::fail(std::string message) {
     error_ = std::move(message);
@@ -185,8 +188,7 @@ bool control_client::open() {
         // Set-Up-Response with Mode 0 says we do not continue (best effort: we close anyway).
         send(out_, "Set-Up-Response");
         return fail("TWAMP-Control server " + server_ + " offers modes " +
-                    modes_to_string(g.modes) +
-                    " but not unauthenticated, the only mode twamp-ping speaks");
+                    modes_to_string(g.modes) + " but not " + modes_to_string(asked_) + " (--auth)");
     }
     if (!send(out_, "Set-Up-Response")) {
         return false;

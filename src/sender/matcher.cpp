@@ -1,5 +1,7 @@
 #include "twamp/sender/matcher.hpp"
 
+#include <array>
+
 #include "twamp/proto/test_packet.hpp"
 
 namespace twamp::sender {
@@ -25,6 +27,13 @@ match_result reply_matcher::invalid_reply(match_result m, const char* why) noexc
     return m;
 }
 
+match_result reply_matcher::integrity_failure(match_result m, const char* why) noexcept {
+    ++integrity_failures_;
+    m.verdict = reply_verdict::integrity;
+    m.why = why;
+    return m;
+}
+
 match_result reply_matcher::match(std::span<const uint8_t> payload, bool from_peer, int64_t t4,
                                   int32_t tai_utc_offset_s) {
     match_result m;
@@ -33,12 +42,41 @@ match_result reply_matcher::match(std::span<const uint8_t> payload, bool from_pe
     if (!from_peer) {
         return invalid_reply(m, "from another address or port");
     }
+    const bool auth = auth_.layout();
+    std::array<uint8_t, auth_off::len> plain{};
+    std::span<const uint8_t> fields = payload;
+    if (auth) {
+        if (payload.size() < auth_off::len) {
+            return invalid_reply(m, "shorter than an authenticated reply (112 octets)");
+        }
+        if (auth_.twamp != nullptr) {
+            if (!open_twamp_reply(payload, auth_.encrypted, *auth_.twamp, plain)) {
+                return integrity_failure(m, "HMAC does not verify");
+            }
+            fields = plain;
+        } else if (!verify_stamp(payload, *auth_.stamp)) {
+            return integrity_failure(m, "HMAC does not verify");
+        }
+    }
+    if (auth_.hmac_tlv && mode_ == mode::stamp && auth_.stamp != nullptr) {
+        const std::size_t base = auth ? auth_off::len : proto::stamp_tlv_offset;
+        switch (check_hmac_tlv(payload, base, *auth_.stamp)) {
+        case hmac_tlv_check::absent:
+            return integrity_failure(m, "no HMAC TLV (one was sent)");
+        case hmac_tlv_check::failed:
+            return integrity_failure(m, "HMAC TLV does not verify");
+        case hmac_tlv_check::flagged: // the reflector does not know it: the U/M tally says so
+        case hmac_tlv_check::ok:
+            break;
+        }
+    }
     reply_error err{};
-    auto r = parse_reply(payload, mode_, &err);
+    auto r = parse_reply(fields, mode_, &err, auth);
     if (!r) {
         return invalid_reply(m, mode_ == mode::stamp ? "shorter than a STAMP reply (44 octets)"
                                                      : "shorter than a TWAMP reply (41 octets)");
     }
+    r->length = payload.size();
     m.r = *r;
     if (mode_ == mode::stamp && r->ssid != ssid_) {
         return invalid_reply(m, "SSID differs from ours");
@@ -73,7 +111,7 @@ match_result reply_matcher::match(std::span<const uint8_t> payload, bool from_pe
         ++tlv_flagged_;
     }
     if (r->tlvs != 0) {
-        tlvs_.add(decode_tlvs(payload.subspan(proto::stamp_tlv_offset)));
+        tlvs_.add(decode_tlvs(payload.subspan(auth ? auth_off::len : proto::stamp_tlv_offset)));
     }
     m.verdict = reply_verdict::fresh;
     return m;

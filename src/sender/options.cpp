@@ -1,5 +1,6 @@
 #include "twamp/sender/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -71,6 +72,10 @@ const char* const usage_text =
         "                                        Access Report (§4.6): Access ID 0..15 (1 3GPP,\n"
         "                                        2 non-3GPP), Return Code 0..255 (default 1)\n"
         "                         follow-up      Follow-Up Telemetry (§4.7)\n"
+        "                         hmac           HMAC (§4.8) over the Sequence Number and the\n"
+        "                                        TLVs before it, sent after the others; the\n"
+        "                                        reply's is verified (needs --key-file and\n"
+        "                                        --key-id)\n"
         "                         dna=ADDRESS    Destination Node Address (RFC 9503 §3)\n"
         "                         return-path=no-reply|same-link|ADDRESS\n"
         "                                        Return Path (RFC 9503 §4): Control Code \"no\n"
@@ -78,6 +83,17 @@ const char* const usage_text =
         "                                        not requested, not as lost) or \"reply on the\n"
         "                                        same link\", or a Return Address\n"
         "                         raw=TYPE:HEX   any other: Type 0..255, Value in hex\n"
+        "  --auth open|authenticated|encrypted|mixed\n"
+        "                       security mode (default open). twamp: the TWAMP-Control Mode\n"
+        "                       (RFC 4656, RFC 5618): authenticated and encrypted also protect\n"
+        "                       the test packets (48-octet requests, default -s 112), mixed\n"
+        "                       only the control connection; stamp: open or authenticated\n"
+        "                       (RFC 8762 §4.2.2: 112-octet packets with an HMAC). Replies whose\n"
+        "                       HMAC does not verify are counted as integrity failures, never\n"
+        "                       used. Needs --key-file and --key-id\n"
+        "  --key-file FILE      the shared secrets, perfSONAR pfstore's format (\"ID HEX\" per\n"
+        "                       line); readable by its owner only\n"
+        "  --key-id ID          the identity (KeyID) whose secret to use\n"
         "  --json               one JSON object per line: one per packet, then a summary\n"
         "  -q, --quiet          print the summary only\n"
         "  -h, --help           this text\n"
@@ -90,6 +106,20 @@ const char* const usage_text =
         "Exit status: 0 when replies came back (or, with --tlv return-path=no-reply, none\n"
         "were requested), 1 when none did or the TWAMP-Control server refused or failed, 2 on\n"
         "a usage error.\n";
+
+const char* security_name(enum security s) noexcept {
+    switch (s) {
+    case security::authenticated:
+        return "authenticated";
+    case security::encrypted:
+        return "encrypted";
+    case security::mixed:
+        return "mixed";
+    case security::open:
+        break;
+    }
+    return "open";
+}
 
 bool parse_uint(std::string_view s, uint64_t lo, uint64_t hi, uint64_t& out) {
     if (s.empty()) {
@@ -197,6 +227,9 @@ enum : int {
     opt_session_timeout,
     opt_sessions,
     opt_tlv,
+    opt_auth,
+    opt_key_file,
+    opt_key_id,
     opt_json,
     opt_quiet,
     opt_help,
@@ -222,6 +255,9 @@ constexpr option long_options[] = {
         {"session-timeout", required_argument, nullptr, opt_session_timeout},
         {"sessions", required_argument, nullptr, opt_sessions},
         {"tlv", required_argument, nullptr, opt_tlv},
+        {"auth", required_argument, nullptr, opt_auth},
+        {"key-file", required_argument, nullptr, opt_key_file},
+        {"key-id", required_argument, nullptr, opt_key_id},
         {"json", no_argument, nullptr, opt_json},
         {"quiet", no_argument, nullptr, opt_quiet},
         {"help", no_argument, nullptr, opt_help},
@@ -365,9 +401,45 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
                 o.no_reply = t->no_reply;
             }
             o.unconnected = o.unconnected || t->reply_elsewhere;
+            if (t->hmac) {
+                if (o.hmac_tlv) {
+                    return fail("--tlv hmac: give it once");
+                }
+                o.hmac_tlv = true;
+            }
             o.tlvs.push_back(std::move(*t));
             break;
         }
+        case opt_auth:
+            if (value == "open" || value == "unauthenticated") {
+                o.auth = security::open;
+            } else if (value == "authenticated") {
+                o.auth = security::authenticated;
+            } else if (value == "encrypted") {
+                o.auth = security::encrypted;
+            } else if (value == "mixed") {
+                o.auth = security::mixed;
+            } else {
+                return fail("--auth " + quoted(value) +
+                            ": expected open, authenticated, encrypted or mixed");
+            }
+            o.auth_given = true;
+            break;
+        case opt_key_file:
+            if (value.empty()) {
+                return fail("--key-file needs a file name");
+            }
+            o.key_file = std::string(value);
+            break;
+        case opt_key_id:
+            // RFC 4656 §3.1: the KeyID field is 80 octets; pfstore identities have no spaces.
+            if (value.empty() || value.size() > 80 ||
+                value.find_first_of(" \t\r\n") != std::string_view::npos) {
+                return fail("--key-id " + quoted(value) +
+                            ": expected an identity of 1..80 octets without white space");
+            }
+            o.key_id = std::string(value);
+            break;
         case opt_mode:
             if (value == "light") {
                 o.mode = mode::light;
@@ -512,13 +584,38 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
     if (!o.tlvs.empty() && o.mode != mode::stamp) {
         return fail("--tlv adds STAMP TLVs (RFC 8972): it needs --mode stamp");
     }
-    if (stamp_min_size + o.tlv_octets > max_size_ipv6) {
+    if (o.auth != security::open && o.mode == mode::light) {
+        return fail("--auth " + std::string(security_name(o.auth)) +
+                    ": TWAMP Light is unauthenticated (RFC 5357 Appendix I); use --mode twamp "
+                    "or --mode stamp");
+    }
+    if (o.mode == mode::stamp && (o.auth == security::encrypted || o.auth == security::mixed)) {
+        return fail("--auth " + std::string(security_name(o.auth)) +
+                    ": STAMP has no such mode (RFC 8762 §4.4: open or authenticated)");
+    }
+    if (o.needs_key() && (o.key_file.empty() || o.key_id.empty())) {
+        return fail(std::string(o.auth != security::open ? "--auth " : "--tlv hmac") +
+                    (o.auth != security::open ? security_name(o.auth) : "") +
+                    " needs the shared secret: --key-file FILE and --key-id ID");
+    }
+    if (!o.needs_key() && (!o.key_file.empty() || !o.key_id.empty())) {
+        return fail(std::string(!o.key_file.empty() ? "--key-file" : "--key-id") +
+                    " is for --auth authenticated, encrypted or mixed (or --tlv hmac)");
+    }
+    if (o.hmac_tlv) {
+        // RFC 8972 §4.8: only Extra Padding may follow the HMAC TLV; the one of -s already
+        // does, so it goes after every other --tlv.
+        std::stable_partition(o.tlvs.begin(), o.tlvs.end(),
+                              [](const tlv_spec& t) { return !t.hmac; });
+    }
+    const std::size_t stamp_base = o.stamp_base_size();
+    if (stamp_base + o.tlv_octets > max_size_ipv6) {
         return fail("--tlv: the TLVs make the request " +
-                    std::to_string(stamp_min_size + o.tlv_octets) + " octets, more than " +
+                    std::to_string(stamp_base + o.tlv_octets) + " octets, more than " +
                     std::to_string(max_size_ipv6));
     }
     if (!o.tlvs.empty() && o.size != 0) {
-        const std::size_t need = stamp_min_size + o.tlv_octets;
+        const std::size_t need = stamp_base + o.tlv_octets;
         if (o.size < need || (o.size > need && o.size < need + 4)) {
             return fail("-s " + std::to_string(o.size) + " with --tlv: the TLVs make the request " +
                         std::to_string(need) + " octets; -s must be that, or " +
@@ -545,11 +642,21 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
         return fail("--src-port " + std::to_string(o.src_port) + " with --sessions " +
                     std::to_string(o.sessions) + ": the last session's port would pass 65535");
     }
-    if (o.size != 0 && o.tlvs.empty() && !valid_request_size(o.mode, o.size)) {
+    if (o.size != 0 && o.tlvs.empty() && !valid_request_size(o.mode, o.size, o.auth_layout())) {
+        if (o.mode == mode::stamp && o.auth_layout()) {
+            return fail("-s " + std::to_string(o.size) +
+                        ": an authenticated STAMP request is 112 octets, or 116 and more (112 + "
+                        "an Extra Padding TLV of 4 or more octets)");
+        }
         if (o.mode == mode::stamp) {
             return fail("-s " + std::to_string(o.size) +
                         ": a STAMP request is 44 octets, or 48 and more (44 + an Extra Padding "
                         "TLV of 4 or more octets)");
+        }
+        if (o.auth_layout()) {
+            return fail("-s " + std::to_string(o.size) + ": an " + security_name(o.auth) +
+                        " TWAMP-Test request is at least " + std::to_string(twamp_auth_min_size) +
+                        " octets");
         }
         return fail("-s " + std::to_string(o.size) + ": a TWAMP-Test request is at least " +
                     std::to_string(light_min_size) + " octets");

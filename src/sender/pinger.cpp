@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include "twamp/control/keys.hpp"
 #include "twamp/proto/test_packet.hpp"
 #include "twamp/sender/packet.hpp"
 #include "twamp/sender/tlv.hpp"
@@ -69,6 +70,44 @@ void pinger::report_errno(flow& f, int err) {
     }
     progress_.clear();
     std::fprintf(stderr, "twamp-ping: %s: %s\n", f.dst_s.c_str(), what);
+}
+
+int pinger::load_key() {
+    if (!o_.needs_key()) {
+        return 0;
+    }
+    std::string err;
+    auto store = control::load_key_file(o_.key_file, err);
+    if (!store) {
+        std::fprintf(stderr, "twamp-ping: --key-file: %s\n", err.c_str());
+        return 2;
+    }
+    const control::key_entry* k = store->find(o_.key_id);
+    if (k == nullptr) {
+        std::fprintf(stderr, "twamp-ping: --key-id %s: not in %s\n", o_.key_id.c_str(),
+                     o_.key_file.c_str());
+        return 2;
+    }
+    secret_ = k->secret;
+    if (o_.mode == mode::stamp) {
+        // RFC 8762 §4.4 leaves key management out: the secret is the HMAC key as it is (the
+        // reflector's authentication/key-id do the same).
+        stamp_key_ = crypto::hmac_key(crypto::hash::sha256, secret_);
+    }
+    return 0;
+}
+
+reply_auth pinger::auth_of(const flow& f) const {
+    reply_auth a;
+    if (o_.mode == mode::stamp) {
+        a.stamp = o_.needs_key() ? &stamp_key_ : nullptr;
+        a.stamp_base = o_.auth == security::authenticated;
+        a.hmac_tlv = o_.hmac_tlv;
+    } else if (o_.auth_layout() && f.keys) {
+        a.twamp = f.keys.get();
+        a.encrypted = o_.auth == security::encrypted;
+    }
+    return a;
 }
 
 int pinger::open_flow(flow& f, uint16_t bind_port, const sockaddr_storage* bind_addr) {
@@ -147,13 +186,44 @@ int pinger::setup_twamp() {
 
     const double timeout_s = o_.control_timeout_s();
     transport_ = std::make_unique<tcp_transport>(ctl_fd_, timeout_s);
-    control_ = std::make_unique<control_client>(*transport_, server_s_, timeout_s);
+    control::client_options copts;
+    switch (o_.auth) {
+    case security::open:
+        copts.security = control::mode_unauthenticated;
+        break;
+    case security::authenticated:
+        copts.security = control::mode_authenticated;
+        break;
+    case security::encrypted:
+        copts.security = control::mode_encrypted;
+        break;
+    case security::mixed:
+        copts.security = control::mode_mixed;
+        break;
+    }
+    if (o_.auth != security::open) {
+        copts.key_id = o_.key_id;
+        copts.secret = secret_;
+    }
+    control_ =
+            std::make_unique<control_client>(*transport_, server_s_, timeout_s, std::move(copts));
     auto fail = [&] {
         std::fprintf(stderr, "twamp-ping: %s\n", control_->error().c_str());
         return 1;
     };
     if (!control_->open()) {
         return fail();
+    }
+    std::optional<control::session_keys> keys;
+    if (o_.auth_layout()) {
+        keys = control_->negotiated_keys();
+        if (!keys) {
+            std::fprintf(stderr,
+                         "twamp-ping: TWAMP-Control connection to %s: no session keys "
+                         "after Server-Start\n",
+                         server_s_.c_str());
+            return 1;
+        }
     }
     uint16_t port = 0;
     const net::address ours = net::from_sockaddr(local, port, net::v4_mapped::as_ipv6);
@@ -167,6 +237,11 @@ int pinger::setup_twamp() {
             return fail();
         }
         f.sid = s->sid;
+        if (keys) {
+            // RFC 4656 §4.1.2: the test session's keys from the session keys and its SID.
+            f.keys = std::make_unique<twamp_test_keys>(
+                    make_twamp_test_keys(keys->aes, keys->hmac, f.sid));
+        }
         f.dst = server_;
         f.dst_len = server_len_;
         set_port(f.dst, s->port);
@@ -200,16 +275,25 @@ run_info pinger::describe() const {
 
 int pinger::run() {
     twamp_ = o_.mode == mode::twamp;
+    if (int rc = load_key()) {
+        return rc;
+    }
     if (int rc = twamp_ ? setup_twamp() : setup_light()) {
         return rc;
     }
     const std::size_t size = o_.payload_size();
+    for (flow& f : flows_) {
+        f.book.set_auth(auth_of(f));
+    }
 
     clk_ = read_clock_state();
     our_error_ = proto::make_error_estimate(clk_.error_ns, clk_.synchronized,
                                             o_.timestamp == proto::ts_format::ptp);
     tx_.resize(size);
-    init_request(tx_, o_.mode, o_.ssid, o_.tlvs);
+    hmac_tlv_at_ = init_request(tx_, o_.mode, o_.ssid, o_.tlvs, o_.auth_layout());
+    if (twamp_ && o_.auth_layout()) {
+        wire_.resize(size);
+    }
     if (o_.count) {
         const auto per_flow = o_.count / flows_.size() + 1;
         for (flow& f : flows_) {
@@ -370,15 +454,30 @@ void pinger::send_one(int64_t now_mono) {
     const int64_t t1 = clock_ns(CLOCK_REALTIME); // T1: right before send()
     const uint64_t t1_wire =
             proto::encode_timestamp(o_.timestamp, static_cast<uint64_t>(t1), clk_.tai_utc_offset_s);
-    stamp_request(tx_, f.book.next_seq(), t1_wire, our_error_);
+    const bool auth = o_.auth_layout();
+    stamp_request(tx_, f.book.next_seq(), t1_wire, our_error_, auth);
+    const std::size_t tlv_base = o_.stamp_base_size();
     if (o_.has_direct_measurement) {
         // RFC 8972 §4.5: S_TxC, the packets sent in this session so far, this one included.
-        set_direct_measurement(std::span(tx_).subspan(proto::stamp_tlv_offset),
-                               f.book.next_seq() + 1);
+        set_direct_measurement(std::span(tx_).subspan(tlv_base), f.book.next_seq() + 1);
     }
-    ssize_t n = o_.unconnected ? sendto(f.fd, tx_.data(), tx_.size(), 0,
+    std::span<const uint8_t> out = tx_;
+    if (o_.mode == mode::stamp) {
+        if (hmac_tlv_at_ != 0) {
+            seal_hmac_tlv(tx_, tlv_base, hmac_tlv_at_, stamp_key_); // RFC 8972 §4.8
+        }
+        if (auth) {
+            seal_stamp(tx_, stamp_key_); // RFC 8762 §4.2.2
+        }
+    } else if (auth && f.keys) {
+        // The fields sit in tx_ in plaintext; the sealed copy goes out (RFC 5357 §4.1.2).
+        std::copy(tx_.begin(), tx_.end(), wire_.begin());
+        seal_twamp_request(wire_, o_.auth == security::encrypted, *f.keys);
+        out = wire_;
+    }
+    ssize_t n = o_.unconnected ? sendto(f.fd, out.data(), out.size(), 0,
                                         reinterpret_cast<const sockaddr*>(&f.dst), f.dst_len)
-                               : send(f.fd, tx_.data(), tx_.size(), 0);
+                               : send(f.fd, out.data(), out.size(), 0);
     const int err = n < 0 ? errno : 0;
     f.book.record_send(now_mono, t1, t1_wire, global, n < 0);
     if (n < 0) {
@@ -414,6 +513,11 @@ void pinger::handle(std::size_t i, const datagram& d) {
             out_.invalid({i, len, m.why});
         }
         return;
+    case reply_verdict::integrity:
+        if (per_packet_) {
+            out_.integrity({i, len, m.why});
+        }
+        return;
     case reply_verdict::late:
         total_.add_late();
         if (per_packet_) {
@@ -435,9 +539,9 @@ void pinger::handle(std::size_t i, const datagram& d) {
         break;
     }
     if (per_packet_) {
-        const auto tlv_area = o_.mode == mode::stamp && len > proto::stamp_tlv_offset
-                                      ? d.payload.subspan(proto::stamp_tlv_offset)
-                                      : std::span<const uint8_t>{};
+        const std::size_t tlv_base = o_.stamp_base_size();
+        const auto tlv_area = o_.mode == mode::stamp && len > tlv_base ? d.payload.subspan(tlv_base)
+                                                                       : std::span<const uint8_t>{};
         out_.reply({i, len, m.s, m.r, m.verdict == reply_verdict::duplicate, tlv_area});
     }
 }
@@ -456,6 +560,8 @@ run_result pinger::results(int64_t elapsed_ns) const {
         res.sessions.push_back(f.book.stats().summarize(f.book.sent(), clk_.synchronized));
         res.session_invalid.push_back(f.book.invalid());
         res.invalid += f.book.invalid();
+        res.session_integrity.push_back(f.book.integrity_failures());
+        res.integrity_failures += f.book.integrity_failures();
         res.send_errors += f.book.send_errors();
         res.tlv_flagged += f.book.tlv_flagged();
         res.tlvs.merge(f.book.tlvs());

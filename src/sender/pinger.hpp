@@ -14,6 +14,7 @@
 
 #include "transport.hpp"
 
+#include "twamp/sender/auth.hpp"
 #include "twamp/sender/control.hpp"
 #include "twamp/sender/matcher.hpp"
 #include "twamp/sender/options.hpp"
@@ -48,8 +49,15 @@ private:
         control::sid_t sid{};
         uint16_t requested_port = 0;
         uint16_t local_port = 0;
+        // --auth authenticated|encrypted: the session's test keys (their address is the
+        // reply_matcher's: held apart so a flow may move).
+        std::unique_ptr<twamp_test_keys> keys;
     };
 
+    // --key-file/--key-id: reads the secret (0 or an exit status).
+    int load_key();
+    // The reply protection of a flow (set_auth), from the options and the keys.
+    reply_auth auth_of(const flow& f) const;
     int open_flow(flow& f, uint16_t bind_port, const sockaddr_storage* bind_addr);
     int connect_flow(flow& f);
     // server_ is known: names it, checks -s against its family. 0 or an exit status.
@@ -86,7 +94,12 @@ private:
 
     clock_state clk_;
     proto::error_estimate our_error_{};
-    std::vector<uint8_t> tx_;
+    std::vector<uint8_t> tx_;   // the request in plaintext (the per-packet fields stamped)
+    std::vector<uint8_t> wire_; // TWAMP authenticated/encrypted: tx_ sealed
+    // --auth, --tlv hmac
+    std::vector<uint8_t> secret_;
+    crypto::hmac_key stamp_key_;  // STAMP: HMAC-SHA-256 with the secret
+    std::size_t hmac_tlv_at_ = 0; // the request's HMAC TLV (0: none)
     uint64_t next_global_ = 0;
     int64_t max_rtt_ns_ = -1; // slowest fresh reply so far; -1: none yet
 };

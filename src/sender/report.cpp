@@ -72,8 +72,11 @@ public:
                          "(padding %u), %s timestamps, dscp %u",
                          info.target_s.c_str(), info.local_s.c_str(),
                          modes_to_string(info.server_modes).c_str(), n, n == 1 ? "" : "s",
-                         info.octets, padding_for_payload(info.octets), ts_name(o_.timestamp),
-                         o_.dscp);
+                         info.octets, padding_for_payload(info.octets, o_.auth_layout()),
+                         ts_name(o_.timestamp), o_.dscp);
+            if (o_.auth != security::open) {
+                std::fprintf(out_, ", %s mode (key %s)", security_name(o_.auth), o_.key_id.c_str());
+            }
         } else {
             std::fprintf(out_, "twamp-ping %s (%s) from %s: %zu octets, %s timestamps, dscp %u",
                          info.target_s.c_str(), mode_name(o_.mode), info.local_s.c_str(),
@@ -81,6 +84,14 @@ public:
         }
         if (o_.mode == mode::stamp) {
             std::fprintf(out_, ", ssid %u", o_.ssid);
+            if (o_.needs_key()) {
+                std::fprintf(out_, ", %s%s (key %s)",
+                             o_.auth == security::authenticated ? "authenticated" : "",
+                             o_.hmac_tlv ? (o_.auth == security::authenticated ? " + HMAC TLV"
+                                                                               : "HMAC TLV")
+                                         : "",
+                             o_.key_id.c_str());
+            }
         }
         if (o_.paced) {
             std::fprintf(out_, ", %.6g packets/s\n", 1.0 / o_.interval_s);
@@ -150,6 +161,12 @@ public:
                      peer(e.session).c_str(), static_cast<int>(e.why.size()), e.why.data());
     }
 
+    void integrity(const invalid_event& e) override {
+        clear_progress();
+        std::fprintf(out_, "%zu octets from %s: integrity failure: %.*s, ignored\n", e.octets,
+                     peer(e.session).c_str(), static_cast<int>(e.why.size()), e.why.data());
+    }
+
     void finish(const run_result& res) override {
         const summary& s = res.total;
         auto loss_split = [](const summary& x) {
@@ -209,6 +226,12 @@ public:
                 line += b;
             }
             std::fprintf(out_, "tlvs returned: %s\n", line.c_str());
+        }
+        if (o_.needs_key()) {
+            std::fprintf(out_,
+                         "%lu integrity failures (replies whose HMAC did not verify, not "
+                         "used)\n",
+                         res.integrity_failures);
         }
         if (s.late || res.invalid || res.send_errors || res.tlv_flagged) {
             std::fprintf(
@@ -470,6 +493,13 @@ public:
         write(j);
     }
 
+    void integrity(const invalid_event& e) override {
+        json j = event("integrity_failure", e.session);
+        j["reason"] = e.why;
+        j["octets"] = e.octets;
+        write(j);
+    }
+
     void finish(const run_result& res) override {
         const summary& s = res.total;
         json j;
@@ -480,6 +510,10 @@ public:
         j["octets"] = info_.octets;
         add_counts(j, s, res.invalid);
         j["send_errors"] = res.send_errors;
+        if (o_.needs_key()) {
+            j["auth"] = security_name(o_.auth);
+            j["integrity_failures"] = res.integrity_failures;
+        }
         j["rtt_ns"] = distribution_json(s.rtt);
         j["residence_ns"] = distribution_json(s.residence);
         j["forward_ns"] = distribution_json(s.forward);
@@ -512,6 +546,9 @@ public:
                 p["sender_port"] = f.sender_port;
                 p["receiver_port"] = f.receiver_port;
                 add_counts(p, res.sessions[i], res.session_invalid[i]);
+                if (o_.needs_key() && i < res.session_integrity.size()) {
+                    p["integrity_failures"] = res.session_integrity[i];
+                }
                 p["rtt_ns"] = distribution_json(res.sessions[i].rtt);
                 sessions.push_back(std::move(p));
             }

@@ -182,6 +182,14 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
             s.reply_elsewhere = true;
         }
         s.octets = tlv(tlv_type::return_path, v);
+    } else if (name == "hmac") {
+        if (has_value) {
+            return fail("takes no value (the key: --key-file and --key-id)");
+        }
+        // §4.8: HMAC (16), computed for each packet over its Sequence Number and the TLVs
+        // before this one.
+        s.octets = tlv(tlv_type::hmac, std::vector<uint8_t>(16, 0));
+        s.hmac = true;
     } else if (name == "raw") {
         const auto colon = value.find(':');
         uint64_t type = 0;
@@ -206,7 +214,7 @@ std::optional<tlv_spec> parse_tlv(std::string_view arg, std::string& error) {
         s.octets.insert(s.octets.end(), v.begin(), v.end());
     } else {
         return fail("unknown TLV; expected padding=N, location, timestamp-info, cos=DSCP1, "
-                    "direct-measurement, access-report=ID[:CODE], follow-up, dna=ADDRESS, "
+                    "direct-measurement, access-report=ID[:CODE], follow-up, hmac, dna=ADDRESS, "
                     "return-path=no-reply|same-link|ADDRESS or raw=TYPE:HEX");
     }
     return s;

@@ -51,8 +51,10 @@ std::string modes_to_string(uint32_t modes);
 // octets: the unauthenticated TWAMP-Test sender packet is 14 octets before its padding (RFC 5357
 // §4.1.2). The reflector's packet is 41 octets before the padding it returns, which RFC 5357
 // §4.2.1 shortens by 27 octets, so a payload of 41 or more comes back at its own size and a
-// smaller one as 41.
-uint32_t padding_for_payload(std::size_t payload) noexcept;
+// smaller one as 41. `auth` (authenticated or encrypted test packets): the sender packet is 48
+// octets before its padding and the reply 112 (perfSONAR's reflector answers with the larger
+// of the request and 112 octets, owamp/endpoint.c run_reflector).
+uint32_t padding_for_payload(std::size_t payload, bool auth = false) noexcept;
 
 // Request-TW-Session for session `index` (0-based) of a run: Sender Address and Port = our UDP
 // socket's local endpoint, Receiver Address = the server's address (both explicit: a zero
@@ -74,7 +76,10 @@ class control_client {
 public:
     // `server` names the peer in messages ("198.18.0.2:862"), `timeout_s` is the transport's
     // receive limit (for messages).
-    control_client(control_transport& transport, std::string server, double timeout_s);
+    // `options`: the security mode and its key (--auth, --key-file, --key-id; default
+    // unauthenticated).
+    control_client(control_transport& transport, std::string server, double timeout_s,
+                   control::client_options options = {});
 
     // Server-Greeting -> Set-Up-Response -> Server-Start. False (error() set) when the server
     // refused us (Modes 0), offers no unauthenticated mode, answered Server-Start Accept != 0,
@@ -95,6 +100,10 @@ public:
     uint32_t server_modes() const noexcept { return client_.server_modes(); }
     uint32_t mode() const noexcept { return client_.mode(); }
     uint64_t server_start_time() const noexcept { return start_time_; } // NTP wire value
+    // The session keys of an authenticated, encrypted or mixed connection after open().
+    std::optional<control::session_keys> negotiated_keys() const {
+        return client_.negotiated_keys();
+    }
     control::client_state state() const noexcept { return client_.state(); }
 
 private:
@@ -111,6 +120,7 @@ private:
 
     control_transport* transport_;
     std::string server_;
+    uint32_t asked_; // the security mode asked for (--auth), for messages
     control::client_connection client_;
     std::vector<control::client_event> events_; // reported, not yet consumed
     std::vector<uint8_t> out_; // what the state machine asked to send (Set-Up-Response)

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "twamp/sender/auth.hpp"
 #include "twamp/sender/options.hpp"
 #include "twamp/sender/packet.hpp"
 #include "twamp/sender/stats.hpp"
@@ -31,6 +32,22 @@ enum class reply_verdict : uint8_t {
     duplicate, // another reply for a packet already answered
     late,      // a reply for a packet already counted as lost
     invalid,   // not a reply to a packet we sent: `why` says what is wrong
+    integrity, // an HMAC (the packet's or its HMAC TLV's) does not verify: `why` says which;
+               // nothing of it is used (issue 17)
+};
+
+// How a stream's replies are protected (issue 17). The keys belong to the caller and outlive
+// the matcher.
+struct reply_auth {
+    // TWAMP authenticated or encrypted: the session's test keys (the reply is 112 octets and
+    // more, its first block or blocks encrypted).
+    const twamp_test_keys* twamp = nullptr;
+    bool encrypted = false;
+    // Authenticated STAMP (base HMAC) and --tlv hmac (HMAC TLV): the HMAC-SHA-256 key.
+    const crypto::hmac_key* stamp = nullptr;
+    bool stamp_base = false; // the 112-octet authenticated STAMP layout
+    bool hmac_tlv = false;   // we send an HMAC TLV: the reply's must verify
+    bool layout() const noexcept { return twamp != nullptr || stamp_base; }
 };
 
 struct match_result {
@@ -44,6 +61,9 @@ struct match_result {
 class reply_matcher {
 public:
     reply_matcher(enum mode m, uint16_t ssid) noexcept : mode_(m), ssid_(ssid) {}
+
+    // The replies' protection (default: none).
+    void set_auth(const reply_auth& a) noexcept { auth_ = a; }
 
     void reserve(std::size_t n) { sent_.reserve(n); }
     // The Sender Sequence Number of the next packet: the packets sent so far.
@@ -59,7 +79,9 @@ public:
     // from the address and port the requests go to. Checks, in order: the source, the length
     // (41 TWAMP / 44 STAMP), the SSID (STAMP), a Sender Sequence Number sent, the Sender
     // Timestamp sent with it; then a packet already lost makes it late, else the statistics
-    // take it as fresh or duplicate. Invalid and late ones are counted too.
+    // take it as fresh or duplicate. Invalid and late ones are counted too. With set_auth(),
+    // before the SSID: the length (112), then the HMAC (TWAMP: after decryption) and the
+    // reply's HMAC TLV; a failure is an integrity verdict, counted apart.
     match_result match(std::span<const uint8_t> payload, bool from_peer, int64_t t4,
                        int32_t tai_utc_offset_s);
     // A datagram the socket could not deliver whole.
@@ -78,6 +100,7 @@ public:
 
     const statistics& stats() const noexcept { return stats_; }
     uint64_t invalid() const noexcept { return invalid_; }
+    uint64_t integrity_failures() const noexcept { return integrity_failures_; }
     uint64_t send_errors() const noexcept { return send_errors_; }
     uint64_t tlv_flagged() const noexcept { return tlv_flagged_; } // fresh replies, U or M set
     // The TLVs of fresh STAMP replies by type, with their U/M/I flags.
@@ -85,13 +108,15 @@ public:
 
 private:
     match_result invalid_reply(match_result m, const char* why) noexcept;
+    match_result integrity_failure(match_result m, const char* why) noexcept;
 
     enum mode mode_;
     uint16_t ssid_;
     std::vector<sent_rec> sent_; // by Sender Sequence Number
     std::size_t expire_idx_ = 0; // every packet before it is replied or lost
     statistics stats_;
-    uint64_t invalid_ = 0, send_errors_ = 0, tlv_flagged_ = 0;
+    uint64_t invalid_ = 0, send_errors_ = 0, tlv_flagged_ = 0, integrity_failures_ = 0;
+    reply_auth auth_;
     tlv_tally tlvs_;
 };
 

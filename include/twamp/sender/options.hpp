@@ -17,6 +17,12 @@ namespace twamp::sender {
 // packets (the same unauthenticated TWAMP-Test packets as light) go to the accepted ports.
 enum class mode : uint8_t { light, stamp, twamp };
 
+// --auth: the security mode. twamp: the TWAMP-Control Mode asked for (RFC 4656 §3.1, RFC 5618):
+// open (unauthenticated), authenticated and encrypted (test packets in their authenticated
+// layouts, issue 17) or mixed (encrypted control, unauthenticated test packets). stamp: open or
+// authenticated (RFC 8762 §4.2.2: the 112-octet layouts with an HMAC). light: open only.
+enum class security : uint8_t { open, authenticated, encrypted, mixed };
+
 inline constexpr uint16_t default_port = 862; // RFC 5357 / RFC 8762: the well-known TWAMP port
 // --mode twamp: at most this many sessions, each with its own UDP socket. Far above what a
 // probe needs, low enough that a typo cannot open thousands of sockets on a server.
@@ -32,6 +38,14 @@ inline constexpr std::size_t light_min_size = 14;
 inline constexpr std::size_t light_default_size = 41;
 inline constexpr std::size_t stamp_min_size = 44;
 inline constexpr std::size_t stamp_padded_min_size = 48;
+// The authenticated layouts (issue 17): a TWAMP-Test request is 48 octets before its padding
+// (RFC 5357 §4.1.2), the reply 112 (§4.2.1, erratum 5045), so the default pads the request to
+// 112; an authenticated STAMP packet is 112 octets before its TLVs (RFC 8762 §4.2.2, §4.3.2),
+// one with an Extra Padding TLV 116 and more.
+inline constexpr std::size_t twamp_auth_min_size = 48;
+inline constexpr std::size_t auth_reply_size = 112;
+inline constexpr std::size_t stamp_auth_size = 112;
+inline constexpr std::size_t stamp_auth_padded_min_size = 116;
 // IPv4: 65535 - 20 (IP) - 8 (UDP). IPv6 allows 20 more; the caller checks per family.
 inline constexpr std::size_t max_size_ipv4 = 65507;
 inline constexpr std::size_t max_size_ipv6 = 65527;
@@ -70,6 +84,14 @@ struct options {
     // addresses or arrive at another of ours, so the UDP socket is not connected to the
     // destination (a connected socket would drop them) and listens on every local address.
     bool unconnected = false;
+    // --auth, --key-file, --key-id (issue 17). The key file is perfSONAR pfstore's format
+    // (twamp/control/keys.hpp): twamp derives the Token's key from the secret (RFC 4656 §3.1),
+    // stamp uses the secret as the HMAC-SHA-256 key. --tlv hmac (stamp) needs a key too.
+    enum security auth = security::open;
+    bool auth_given = false;
+    std::string key_file;
+    std::string key_id;
+    bool hmac_tlv = false; // --tlv hmac: an HMAC TLV (RFC 8972 §4.8) after the other TLVs
     bool json = false;
     bool quiet = false;
     bool help = false;
@@ -83,11 +105,28 @@ struct options {
     }
     static constexpr double min_control_timeout_s = 5.0;
 
+    // The test packets are in the authenticated layouts: TWAMP authenticated or encrypted,
+    // authenticated STAMP. (Mixed TWAMP sends unauthenticated test packets, RFC 5618.)
+    bool auth_layout() const noexcept {
+        return mode == mode::stamp ? auth == security::authenticated
+                                   : mode == mode::twamp && (auth == security::authenticated ||
+                                                             auth == security::encrypted);
+    }
+    // A key is needed: any TWAMP security mode, authenticated STAMP, or an HMAC TLV.
+    bool needs_key() const noexcept { return auth != security::open || hmac_tlv; }
+    // STAMP: where the TLVs start (after the 44- or 112-octet base).
+    std::size_t stamp_base_size() const noexcept {
+        return auth == security::authenticated ? stamp_auth_size : stamp_min_size;
+    }
+
     std::size_t payload_size() const noexcept {
         if (size != 0) {
             return size;
         }
-        return mode == mode::stamp ? stamp_min_size + tlv_octets : light_default_size;
+        if (mode == mode::stamp) {
+            return stamp_base_size() + tlv_octets;
+        }
+        return auth_layout() ? auth_reply_size : light_default_size;
     }
 };
 
@@ -109,6 +148,9 @@ bool parse_uint(std::string_view s, uint64_t lo, uint64_t hi, uint64_t& out);
 // (a plain address with more than one colon is IPv6 without a port), "name:862". Returns
 // false with `error` set when malformed.
 bool split_host_port(std::string_view in, std::string& host, uint16_t& port, std::string& error);
+
+// "open", "authenticated", "encrypted", "mixed".
+const char* security_name(enum security s) noexcept;
 
 extern const char* const usage_text;
 

@@ -78,6 +78,9 @@ struct run_result {
     std::vector<summary> sessions; // per stream, as run_info::sessions
     std::vector<uint64_t> session_invalid;
     uint64_t invalid = 0, send_errors = 0, tlv_flagged = 0;
+    // Replies whose HMAC (or HMAC TLV) did not verify (issue 17), in all and per stream.
+    uint64_t integrity_failures = 0;
+    std::vector<uint64_t> session_integrity;
     tlv_tally tlvs; // the TLVs of fresh replies by type, and their flags
     int64_t duration_ns = 0;
     bool control_failed = false; // twamp
@@ -117,6 +120,8 @@ public:
     virtual void late(const late_event& e) = 0;
     virtual void lost(const lost_event& e) = 0;
     virtual void invalid(const invalid_event& e) = 0;
+    // A reply whose HMAC or HMAC TLV does not verify (--auth, --tlv hmac): `why` says which.
+    virtual void integrity(const invalid_event& e) = 0;
     virtual void finish(const run_result& r) = 0;
 };
 

@@ -25,6 +25,9 @@ struct tlv_spec {
     // dna=ADDRESS (the reply may come from that address) or return-path=ADDRESS (the reply goes
     // to that address): replies are not tied to the destination (options::unconnected).
     bool reply_elsewhere = false;
+    // hmac: an HMAC TLV (RFC 8972 §4.8), its Value computed per packet (auth.hpp); options.cpp
+    // moves it after the other --tlv's (only Extra Padding may follow it).
+    bool hmac = false;
 };
 
 // Parses one --tlv argument (the forms: usage_text, options.cpp). nullopt with `error` set

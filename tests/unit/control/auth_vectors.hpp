@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 
+// clang-format off
 namespace twamp::control::test::vectors {
 
 inline constexpr std::array<uint8_t, 16> derived_key{
@@ -59,3 +60,4 @@ inline constexpr std::array<uint8_t, 32> start_ack_failure{
 };
 
 } // namespace twamp::control::test::vectors
+// clang-format on

@@ -120,6 +120,14 @@ metrics::box_stats gather(const runtime& rt) {
             s.control.refused.push_back({"session_accept_" + std::to_string(a),
                                          cc.session_refused[a].load(std::memory_order_relaxed)});
         }
+        s.control.key_derivations_done = cc.key_derivations_done.load(std::memory_order_relaxed);
+        s.control.key_derivations_refused =
+                cc.key_derivations_refused.load(std::memory_order_relaxed);
+        for (std::size_t f = 0; f < cc.auth_failures.size(); ++f) {
+            s.control.auth_failures.push_back(
+                    {std::string(control::to_string(static_cast<control::auth_failure>(f))),
+                     cc.auth_failures[f].load(std::memory_order_relaxed)});
+        }
         for (std::size_t r = 0; r < cc.closed.size(); ++r) {
             const auto why = control::to_string(static_cast<control::close_reason>(r));
             if (why == "peer_closed" || why == "shutdown") {

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
+#include <iterator>
 #include <limits>
 
 #include <sys/socket.h>
@@ -63,8 +64,8 @@ public:
 
 private:
     std::vector<ClientMetric::Label> common_;
-    // A deque: family() hands out references that later family() calls must not invalidate
-    // (several families are filled side by side; a vector's reallocation broke them).
+    // A deque: family() hands out references that must survive later families (several are
+    // filled together, e.g. the per-port clock families); a vector's growth moved them.
     std::deque<MetricFamily> out_;
 };
 
@@ -202,6 +203,24 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
                            "TWAMP-Control connections or sessions refused, by reason",
                            MetricType::Counter);
         for (const auto& [reason, n] : s.control.refused) {
+            b.counter(f, d(n), {{"reason", reason}});
+        }
+    }
+
+    {
+        auto& f = b.family("control_key_derivations_total",
+                           "TWAMP-Control PBKDF2 key derivations (RFC 4656 section 3.1): done, or "
+                           "refused by control.max-key-derivations",
+                           MetricType::Counter);
+        b.counter(f, d(s.control.key_derivations_done), {{"result", "done"}});
+        b.counter(f, d(s.control.key_derivations_refused), {{"result", "refused"}});
+    }
+    {
+        auto& f = b.family("control_auth_failures_total",
+                           "TWAMP-Control authenticated, encrypted and mixed connections that "
+                           "failed, by reason",
+                           MetricType::Counter);
+        for (const auto& [reason, n] : s.control.auth_failures) {
             b.counter(f, d(n), {{"reason", reason}});
         }
     }

@@ -5,7 +5,13 @@
 //       symmetrical size, bit 3 IPv6 control connection; bits 4..7: max sessions - 1
 //   [1] seed of the chunking and the clock
 //   [2] receiver port range size - 1 (low 4 bits); bit 4: third-party senders allowed; bit 5:
-//       PTPv2 timestamps offered (RFC 8186)
+//       PTPv2 timestamps offered (RFC 8186); bit 6: secured (issue 17): the server also offers
+//       authenticated, encrypted and mixed with a key store, a scripted client opens the
+//       connection in authenticated (bit 7 clear) or encrypted mode, and the stream is cut into
+//       messages (length from their command octet, as the server frames them) that are sealed
+//       in the client's CBC stream with a valid HMAC, one in 64 then corrupted (bad_hmac); the
+//       harness decrypts the server's output to check it. A secured client_connection also
+//       reads the raw stream.
 // The stream goes to a server_connection in pseudo-random chunks (1..256 octets) with on_timer()
 // calls in between while a clock advances; the harness plays the driver: it releases the port of
 // every stopped or closed session at once, and now and then ends a started session itself
@@ -34,6 +40,7 @@
 
 #include "fuzz_oracle.hpp"
 
+#include "twamp/control/cipher.hpp"
 #include "twamp/control/client.hpp"
 #include "twamp/control/server.hpp"
 
@@ -157,8 +164,39 @@ struct harness {
     }
 };
 
-void fuzz_client(std::span<const uint8_t> stream, uint32_t wanted, rng& r) {
-    tc::client_connection c({.wanted_modes = wanted});
+// PBKDF2 stand-in: a cheap deterministic function of the secret and salt (the derivation itself
+// is libcrypto's and tested by known answers; here only the paths around it matter).
+bool fake_derive(std::span<const uint8_t> secret, std::span<const uint8_t, 16> salt, uint32_t,
+                 std::array<uint8_t, 16>& out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        out[i] = static_cast<uint8_t>(salt[i] ^ (secret.empty() ? 0 : secret[i % secret.size()]));
+    }
+    return true;
+}
+
+const std::vector<uint8_t> fuzz_secret{'s', 'e', 'c', 'r', 'e', 't'};
+
+// The length of the message a stream's next octets start (as the server frames it): the
+// Number of Sessions of an RFC 5938 command is taken modulo 4.
+std::size_t message_length(std::span<const uint8_t> rest) {
+    switch (rest[0]) {
+    case 5:
+        return tc::request_tw_session_size;
+    case 2:
+    case 3:
+        return 32;
+    case 7:
+    case 9: {
+        const uint32_t n = rest.size() >= 16 ? twamp::fuzz::be16(&rest[14]) % 4U : 0U;
+        return tc::n_sessions_size(n);
+    }
+    default:
+        return 16;
+    }
+}
+
+void fuzz_client(std::span<const uint8_t> stream, tc::client_options o, rng& r) {
+    tc::client_connection c(std::move(o));
     std::size_t out = 0;
     bool asked = false;
     std::vector<tc::sid_t> sids;
@@ -189,6 +227,32 @@ void fuzz_client(std::span<const uint8_t> stream, uint32_t wanted, rng& r) {
     // The client writes only its Set-Up-Response in answer to what it reads.
     FUZZ_CHECK(out <= tc::setup_response_size);
 }
+
+// Seals the plaintext octets of the server's output the harness checks (secured mode).
+struct decryptor {
+    std::unique_ptr<tc::control_stream> rx;
+    std::size_t seen = 0; // octets of output so far (the greeting included)
+    void operator()(std::vector<uint8_t>& out, const tc::session_keys* keys) {
+        std::size_t from = 0;
+        if (!rx && keys != nullptr && seen + out.size() >= tc::server_greeting_size + 48) {
+            // Server-Start: 32 octets clear (Server-IV at 16), then the stream.
+            const std::size_t at = tc::server_greeting_size - seen;
+            std::array<uint8_t, 16> iv{};
+            std::copy(out.begin() + static_cast<long>(at + 16),
+                      out.begin() + static_cast<long>(at + 32), iv.begin());
+            if (out[at + 15] == 0) {
+                rx = std::make_unique<tc::control_stream>(*keys, iv);
+            }
+            from = at + 32;
+        } else if (!rx) {
+            from = out.size();
+        }
+        seen += out.size();
+        if (rx && from < out.size()) {
+            rx->decrypt(std::span<uint8_t>(out).subspan(from));
+        }
+    }
+};
 
 } // namespace
 
@@ -226,6 +290,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     policy.sender_prefixes = {*twamp::net::prefix::parse("198.18.0.0/15"),
                               *twamp::net::prefix::parse("2001:2::/48")};
     policy.max_timeout_ns = 30'000'000'000ULL;
+    const bool secured = (data[2] & 0x40) != 0;
+    const uint32_t security = (data[2] & 0x80) != 0 ? tc::mode_encrypted : tc::mode_authenticated;
+    if (secured) {
+        policy.modes |= tc::mode_authenticated | tc::mode_encrypted | tc::mode_mixed;
+        auto keys = std::make_shared<tc::key_store>();
+        keys->add({"fuzz", fuzz_secret});
+        policy.keys = keys;
+        policy.count = 1024;
+        policy.derive = fake_derive;
+    }
     uint32_t random_state = 1;
     tc::server_connection conn(
             policy, pool, addrs,
@@ -248,13 +322,74 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         h.check(res);
         FUZZ_CHECK(out_total <= tc::server_greeting_size + in_total);
     };
-    account(conn.greeting(now));
+    decryptor plain;
+    tc::session_keys keys{};
+    std::unique_ptr<tc::control_stream> tx; // the scripted client's stream (secured)
+    auto greeting = conn.greeting(now);
+    account(greeting);
+    plain.seen = greeting.output.size();
+    if (secured) {
+        uint8_t k = 0x40;
+        tc::client_connection cl({.wanted_modes = modes,
+                                  .security = security,
+                                  .key_id = "fuzz",
+                                  .secret = fuzz_secret,
+                                  .random =
+                                          [&k](std::span<uint8_t> out) {
+                                              for (auto& b : out) {
+                                                  b = k++;
+                                              }
+                                          },
+                                  .derive = fake_derive});
+        auto setup = cl.feed(greeting.output).output;
+        FUZZ_CHECK(setup.size() == tc::setup_response_size);
+        in_total += setup.size();
+        auto res = conn.feed(setup, now);
+        FUZZ_CHECK(res.output.size() == tc::server_start_size);
+        auto copy = res.output;
+        FUZZ_CHECK(!cl.feed(copy).closed());
+        FUZZ_CHECK(cl.negotiated_keys().has_value());
+        keys = *cl.negotiated_keys();
+        FUZZ_CHECK(conn.security_mode() == security);
+        plain(res.output, &keys);
+        account(res);
+        std::array<uint8_t, 16> client_iv{};
+        std::copy(setup.begin() + 148, setup.end(), client_iv.begin());
+        tx = std::make_unique<tc::control_stream>(keys, client_iv);
+    }
+    uint64_t corrupted = 0;
     std::span<const uint8_t> rest = stream;
     while (!rest.empty()) {
-        std::size_t n = std::min<std::size_t>(1 + r.next() % 256, rest.size());
-        in_total += n;
-        account(conn.feed(rest.first(n), now));
-        rest = rest.subspan(n);
+        tc::result res;
+        if (tx) {
+            // One whole message, sealed; fed in two pieces.
+            std::vector<uint8_t> msg(message_length(rest), 0);
+            const std::size_t n = std::min(msg.size(), rest.size());
+            std::copy(rest.begin(), rest.begin() + static_cast<long>(n), msg.begin());
+            if (msg[0] == 7 || msg[0] == 9) { // RFC 5938: the Number of Sessions framed
+                msg[12] = msg[13] = msg[14] = 0;
+                msg[15] = static_cast<uint8_t>((msg.size() - 32) / 16);
+            }
+            rest = rest.subspan(n);
+            tx->seal(msg, true);
+            if ((r.next() & 63) == 0) {
+                msg[r.next() % msg.size()] ^= 0x10;
+                ++corrupted;
+            }
+            in_total += msg.size();
+            const std::size_t cut = r.next() % msg.size();
+            res = conn.feed(std::span<const uint8_t>(msg).first(cut), now);
+            plain(res.output, &keys);
+            account(res);
+            res = conn.feed(std::span<const uint8_t>(msg).subspan(cut), now);
+            plain(res.output, &keys);
+        } else {
+            std::size_t n = std::min<std::size_t>(1 + r.next() % 256, rest.size());
+            in_total += n;
+            res = conn.feed(rest.first(n), now);
+            rest = rest.subspan(n);
+        }
+        account(res);
         uint32_t step = r.next();
         now += static_cast<uint64_t>(step % 16) * 1'000'000'000ULL;
         if (step & 0x100) {
@@ -293,7 +428,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         closes += c.load();
     }
     FUZZ_CHECK(closes == 1);
+    const auto bad_hmac =
+            counters.auth_failures[static_cast<std::size_t>(tc::auth_failure::bad_hmac)].load();
+    FUZZ_CHECK(bad_hmac <= corrupted);
+    FUZZ_CHECK(counters.key_derivations_done.load() == (secured ? 1U : 0U));
 
-    fuzz_client(stream, modes, r);
+    fuzz_client(stream, {.wanted_modes = modes}, r);
+    if (secured) {
+        fuzz_client(stream,
+                    {.wanted_modes = modes,
+                     .security = security,
+                     .key_id = "fuzz",
+                     .secret = fuzz_secret,
+                     .derive = fake_derive},
+                    r);
+    }
     return 0;
 }

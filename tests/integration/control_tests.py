@@ -698,6 +698,115 @@ def control_tap_down_up(lab):
 
 
 
+def secured_conf(lab, max_key_derivations=100):
+    """control_conf with all four security modes and a key file (alice: "secret"): its path
+    and the key file's."""
+    keys = os.path.join(lab.workdir, f"control-keys-{lab.instances + 1}.pfs")
+    with open(keys, "w") as f:
+        f.write("# control_tests.py\nalice\t" + b"secret".hex() + "\n")
+    os.chmod(keys, 0o600)
+    path = control_conf(lab, modes='"unauthenticated", "authenticated", "encrypted", "mixed"')
+    with open(path) as f:
+        text = f.read()
+    text = text.replace("receiver-ports =",
+                        f"max-key-derivations = {max_key_derivations}; kdf-count = 1024;\n"
+                        "            receiver-ports =", 1)
+    with open(path, "w") as f:
+        f.write(text + f'keys = "{keys}";\n')
+    return path, keys
+
+
+def raw_setup(host, mode, key_id=b"nobody"):
+    """A Set-Up-Response in a keyed mode with a made-up KeyID and Token: (Server-Start Accept,
+    the greeting's Modes and Count)."""
+    c = Client(host)
+    try:
+        modes, count = c.greeting()
+        c.s.sendall(struct.pack("!I", mode) + key_id.ljust(80, b"\0") + bytes(64) + bytes(16))
+        ss = c.recvn(48)
+        return ss[15], modes, count
+    finally:
+        c.close()
+
+
+@L.case
+def control_security_modes(lab):
+    """TWAMP-Control in authenticated, encrypted and mixed modes (issue 17): the greeting offers
+    all four modes with Count = control.kdf-count; twamp-ping --mode twamp --auth X with the key
+    file gets its session in every mode (the control conversation: Set-Up-Response with KeyID and
+    Token, encrypted Server-Start, sealed Request-TW-Session/Accept-Session/Start/Stop), each
+    connection one key derivation and no authentication failure; mixed mode's test packets are
+    unauthenticated and all answered. An unknown KeyID gets Server-Start Accept 1; with
+    control.max-key-derivations = 1, a second keyed Set-Up-Response within the second gets
+    Accept 5 without deriving, counted. (The test packets of authenticated and encrypted
+    sessions are the dataplane's: auth_tests.py checks them.)"""
+    conf, keys = secured_conf(lab)
+    d = lab.fresh(conf=conf)
+    accept, modes, count = raw_setup(B4, 2)
+    eq(modes, 0x0F, "Server-Greeting Modes: unauthenticated, authenticated, encrypted, mixed")
+    eq(count, 1024, "Server-Greeting Count (control.kdf-count)")
+    eq(accept, 1, "unknown KeyID: Server-Start Accept")
+    eq(scrape(lab, 'twamp_reflector_control_auth_failures_total{reason="unknown_key_id"}'), 1,
+       "auth failures unknown_key_id")
+    started0 = scrape(lab, "twamp_reflector_session_started")
+    for i, auth in enumerate(("authenticated", "encrypted", "mixed")):
+        rc, replies, others, summ = L.twamp_ping(lab, B4, "--mode", "twamp", "-c", 3, "-i", 0.05,
+                                                 "--auth", auth, "--key-file", keys,
+                                                 "--key-id", "alice")
+        sessions = [o for o in others if o.get("type") == "session"]
+        eq(len(sessions), 1, f"--auth {auth}: sessions negotiated ({others})")
+        eq(scrape(lab, 'twamp_reflector_control_key_derivations_total{result="done"}'), 2 + i,
+           f"--auth {auth}: key derivations")
+        eq(scrape(lab, "twamp_reflector_session_started"), started0 + 1 + i,
+           f"--auth {auth}: sessions started")
+        if auth == "mixed":
+            eq(rc, 0, f"--auth mixed: exit status ({others})")
+            eq(summ["received"], 3, "--auth mixed: replies")
+    for reason in ("bad_token", "bad_hmac", "derivation_refused"):
+        eq(scrape(lab, f'twamp_reflector_control_auth_failures_total{{reason="{reason}"}}'), 0,
+           f"auth failures {reason}")
+
+    # SIGHUP: a new secret for alice and a new Count reach new connections.
+    old_keys = keys + ".old"
+    with open(keys) as f, open(old_keys, "w") as g:
+        g.write(f.read())
+    os.chmod(old_keys, 0o600)
+    with open(keys, "w") as f:
+        f.write("alice\t" + b"newsecret".hex() + "\n")
+    with open(d.conf) as f:
+        text = f.read()
+    with open(d.conf, "w") as f:
+        f.write(text.replace("kdf-count = 1024;", "kdf-count = 2048;"))
+    d.proc.send_signal(__import__("signal").SIGHUP)
+    wait_for("the reload of keys and control.kdf-count\n" + d.tail(),
+             lambda: "control.kdf-count" in d.log(), 60)
+    eq(raw_setup(B4, 2)[2], 2048, "Count after the reload")
+    p = L.run(L.ping_cmd(lab, B4, "--mode", "twamp", "-c", 1, "--auth", "encrypted",
+                         "--key-file", old_keys, "--key-id", "alice"), check_rc=False, timeout=60)
+    eq(p.returncode, 1, "the old secret after the reload: exit status")
+    eq(scrape(lab, 'twamp_reflector_control_auth_failures_total{reason="bad_token"}'), 1,
+       "the old secret after the reload: bad_token")
+    rc, _, others, summ = L.twamp_ping(lab, B4, "--mode", "twamp", "-c", 3, "-i", 0.05, "--auth",
+                                       "mixed", "--key-file", keys, "--key-id", "alice")
+    eq(rc, 0, f"the new secret after the reload: exit status ({others})")
+    eq(summ["received"], 3, "the new secret after the reload: replies")
+    lab.release()
+
+    conf, keys = secured_conf(lab, max_key_derivations=1)
+    lab.fresh(conf=conf)
+    first = raw_setup(B4, 4)[0]
+    second = raw_setup(B4, 4)[0]
+    eq(first, 1, "first keyed Set-Up-Response (unknown KeyID): Accept")
+    eq(second, 5, "second within the second: Accept 5 (temporary resource limitation)")
+    eq(scrape(lab, 'twamp_reflector_control_key_derivations_total{result="done"}'), 1,
+       "derivations done")
+    eq(scrape(lab, 'twamp_reflector_control_key_derivations_total{result="refused"}'), 1,
+       "derivations refused")
+    eq(scrape(lab, 'twamp_reflector_control_auth_failures_total{reason="derivation_refused"}'), 1,
+       "auth failures derivation_refused")
+    lab.release()
+
+
 if __name__ == "__main__":
     sys.exit(L.main([c for c in L.CASES if c[0].startswith("control_")],
                     suite="control", doc=__doc__))

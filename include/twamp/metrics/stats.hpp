@@ -74,6 +74,12 @@ struct control_stats {
     uint64_t connections_open = 0;
     uint64_t sessions_refwait = 0; // started sessions ended after REFWAIT without test packets
     std::vector<std::pair<std::string, uint64_t>> refused; // by reason
+    // Security modes (issue 17): PBKDF2 derivations done / refused by the limiter, and the
+    // authentication failures by reason (unknown_key_id, bad_token, bad_hmac,
+    // derivation_refused). Counts only: never a key or a KeyID.
+    uint64_t key_derivations_done = 0;
+    uint64_t key_derivations_refused = 0;
+    std::vector<std::pair<std::string, uint64_t>> auth_failures;
 };
 
 struct box_stats {

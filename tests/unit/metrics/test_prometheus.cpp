@@ -116,6 +116,9 @@ TEST(prometheus, balance_families_and_refwait) {
     s.to_wire_drops[0] = 5; // rate_limit
     s.to_wire_drops[3] = 2; // shutdown
     s.control.sessions_refwait = 3;
+    s.control.key_derivations_done = 7;
+    s.control.key_derivations_refused = 2;
+    s.control.auth_failures = {{"unknown_key_id", 1}, {"bad_hmac", 4}};
     const std::string t = text(s);
     for (const char* line :
          {"# TYPE twamp_reflector_rx_frames_total counter\n",
@@ -128,7 +131,13 @@ TEST(prometheus, balance_families_and_refwait) {
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"shutdown\"} 2\n",
           "# HELP twamp_reflector_control_sessions_refwait_total TWAMP-Control sessions ",
           "# TYPE twamp_reflector_control_sessions_refwait_total counter\n",
-          "twamp_reflector_control_sessions_refwait_total 3\n"}) {
+          "twamp_reflector_control_sessions_refwait_total 3\n",
+          "# TYPE twamp_reflector_control_key_derivations_total counter\n",
+          "twamp_reflector_control_key_derivations_total{result=\"done\"} 7\n",
+          "twamp_reflector_control_key_derivations_total{result=\"refused\"} 2\n",
+          "# TYPE twamp_reflector_control_auth_failures_total counter\n",
+          "twamp_reflector_control_auth_failures_total{reason=\"unknown_key_id\"} 1\n",
+          "twamp_reflector_control_auth_failures_total{reason=\"bad_hmac\"} 4\n"}) {
         EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
     }
     EXPECT_EQ(t.find("exception_to_wire_dropped_total{reason=\"exception_"), std::string::npos);

@@ -63,12 +63,13 @@ config walk(detail::reader& rd, const libconfig::Setting& root,
     detail::positions pl;
     rd.check_keys(root, "", "");
     detail::read_ports(rd, root, cfg, pl);
+    // Before the reflectors: their key-id and ssid-keys name keys of this file.
+    read_keys(rd, root, cfg, dir);
     detail::read_reflectors(rd, root, cfg, pl);
     detail::read_control(rd, root, cfg.control, pl);
     detail::check_receiver_ports(rd, cfg, pl);
     detail::read_metrics(rd, root, cfg.metrics, pl);
     detail::check_listeners(rd, cfg, pl);
-    read_keys(rd, root, cfg, dir);
     detail::check_control_keys(rd, cfg, pl);
     return cfg;
 }

@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <iterator>
 #include <limits>
 
 #include <sys/socket.h>
@@ -64,8 +63,8 @@ public:
 
 private:
     std::vector<ClientMetric::Label> common_;
-    // A deque: family() hands out references that must survive later families (several are
-    // filled together, e.g. the per-port clock families); a vector's growth moved them.
+    // A deque: family() hands out references that later family() calls must not invalidate
+    // (several families are filled side by side; a vector's reallocation broke them).
     std::deque<MetricFamily> out_;
 };
 

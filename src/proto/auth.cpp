@@ -173,13 +173,15 @@ drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     pl[auth_reflector::sender_ttl] = pf.ttl;
 
     uint16_t ts_out_at = 0;
-    uint16_t hmac_at = 0;
+    out.auth = 0;
+    out.hmac_tlv_off = 0;
     if (stamp && len > auth_sender::stamp_len) {
         uint64_t unused = 0; // the checksum is summed whole below
-        if (detail::stamp_tlvs(f, f + pf.l3_off, pl, len, auth_sender::stamp_len, pf, fmt,
-                               received_ds, policy, params, sender_seq, unused, ts_out_at,
-                               hmac_at)) {
-            return drop_reason::no_reply_requested;
+        const drop_reason r =
+                detail::stamp_tlvs(f, f + pf.l3_off, pl, len, auth_sender::stamp_len, pf, fmt,
+                                   received_ds, policy, params, unused, ts_out_at, out);
+        if (r != drop_reason::none) {
+            return r;
         }
     }
 
@@ -191,14 +193,8 @@ drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     out.ts_out_off = ts_out_at ? static_cast<uint16_t>(pf.payload_off() + auth_sender::stamp_len +
                                                        ts_out_at - 1)
                                : 0;
-    out.auth = stamp ? auth_todo::stamp_hmac
-                     : (encrypted ? auth_todo::twamp_cbc : auth_todo::twamp_ecb);
-    out.hmac_tlv_off = 0;
-    if (hmac_at) {
-        out.auth |= auth_todo::hmac_tlv;
-        out.hmac_tlv_off =
-                static_cast<uint16_t>(pf.payload_off() + auth_sender::stamp_len + hmac_at - 1);
-    }
+    out.auth |= stamp ? auth_todo::stamp_hmac
+                      : (encrypted ? auth_todo::twamp_cbc : auth_todo::twamp_ecb);
     params.auth_out->aes = aes;
     params.auth_out->hmac = key;
 

@@ -199,7 +199,8 @@ namespace detail {
             return drop_reason::no_key; // a caller that cannot finish such a reply
         }
         out.auth |= auth_todo::hmac_tlv;
-        out.hmac_tlv_off = static_cast<uint16_t>(pf.payload_off() + tlv_off + t.hmac_at - 1);
+        params.auth_out->hmac_tlv_off =
+                static_cast<uint16_t>(pf.payload_off() + tlv_off + t.hmac_at - 1);
         params.auth_out->aes = nullptr;
         params.auth_out->hmac = ctx.hmac_key;
     }

@@ -241,6 +241,7 @@ uint64_t thread_cpu_ns() {
 struct bench_state {
     alignas(64) std::array<std::array<uint8_t, buf_size>, burst> bufs{};
     std::vector<uint8_t> request; // the authenticated cases: copied in before each burst
+    std::array<tp::auth_finish_keys, burst> fk{}; // their keys, prepare -> finish
     std::array<uint16_t, burst> len{};
     uint64_t reflected = 0;
     uint64_t not_reflected = 0;
@@ -266,7 +267,7 @@ inline void one_burst(bench_state& st, const tp::reflect_policy& policy, bool of
     const tp::encoded_time t2(st.now_ns, 37);
     params.t2_encoded = &t2;
     std::size_t n = 0;
-    std::array<tp::auth_finish_keys, burst> fk;
+    std::array<tp::auth_finish_keys, burst>& fk = st.fk;
     const bool auth = !st.request.empty();
     for (std::size_t i = 0; i < burst; ++i) {
         uint8_t* data = st.bufs[i].data();

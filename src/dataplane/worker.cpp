@@ -480,8 +480,6 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
         pending& p = tx_[b.nc];
         take_t2(b, m, c, p);
         why = proto::fast_general;
-        // Authenticated and encrypted layouts (proto/auth.hpp) never take the fused path.
-        c.fast = c.fast && t.policy->auth == proto::auth_mode::none;
         if (c.fast) {
             // Checked and rewritten in one pass (proto/fast.hpp): the reply is ready but for
             // its Sequence Number (a stateful session's, after the lookup) and T3. The same

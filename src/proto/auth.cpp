@@ -173,13 +173,14 @@ drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     pl[auth_reflector::sender_ttl] = pf.ttl;
 
     uint16_t ts_out_at = 0;
-    uint16_t hmac_at = 0;
+    out.auth = 0;
     if (stamp && len > auth_sender::stamp_len) {
         uint64_t unused = 0; // the checksum is summed whole below
-        if (detail::stamp_tlvs(f, f + pf.l3_off, pl, len, auth_sender::stamp_len, pf, fmt,
-                               received_ds, policy, params, sender_seq, unused, ts_out_at,
-                               hmac_at)) {
-            return drop_reason::no_reply_requested;
+        const drop_reason r =
+                detail::stamp_tlvs(f, f + pf.l3_off, pl, len, auth_sender::stamp_len, pf, fmt,
+                                   received_ds, policy, params, unused, ts_out_at, out);
+        if (r != drop_reason::none) {
+            return r;
         }
     }
 
@@ -191,14 +192,8 @@ drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     out.ts_out_off = ts_out_at ? static_cast<uint16_t>(pf.payload_off() + auth_sender::stamp_len +
                                                        ts_out_at - 1)
                                : 0;
-    out.auth = stamp ? auth_todo::stamp_hmac
-                     : (encrypted ? auth_todo::twamp_cbc : auth_todo::twamp_ecb);
-    out.hmac_tlv_off = 0;
-    if (hmac_at) {
-        out.auth |= auth_todo::hmac_tlv;
-        out.hmac_tlv_off =
-                static_cast<uint16_t>(pf.payload_off() + auth_sender::stamp_len + hmac_at - 1);
-    }
+    out.auth |= stamp ? auth_todo::stamp_hmac
+                      : (encrypted ? auth_todo::twamp_cbc : auth_todo::twamp_ecb);
     params.auth_out->aes = aes;
     params.auth_out->hmac = key;
 
@@ -223,7 +218,7 @@ drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
 
 void auth_finish(uint8_t* frame, const pending_reply& r, const auth_finish_keys& keys) noexcept {
     uint8_t* pl = frame + r.csum_off + 2; // the payload: after the checksum's 2 octets
-    uint8_t* const hmac_tlv = r.hmac_tlv_off ? frame + r.hmac_tlv_off : nullptr;
+    uint8_t* const hmac_tlv = (r.auth & auth_todo::hmac_tlv) ? frame + keys.hmac_tlv_off : nullptr;
     const bool base =
             (r.auth & (auth_todo::twamp_ecb | auth_todo::twamp_cbc | auth_todo::stamp_hmac)) != 0;
     // The checksum's change: the octets about to change, summed before and after. The base
@@ -232,7 +227,7 @@ void auth_finish(uint8_t* frame, const pending_reply& r, const auth_finish_keys&
     uint64_t before = 0, after = 0;
     const bool csum = !r.offloaded;
     const std::size_t tlv_lane =
-            hmac_tlv ? ((r.hmac_tlv_off + tlv_hdr_len - (r.csum_off - 6)) & 1) : 0;
+            hmac_tlv ? ((keys.hmac_tlv_off + tlv_hdr_len - (r.csum_off - 6)) & 1) : 0;
     const auto lane_sum = [](const uint8_t* p, std::size_t n, std::size_t odd) {
         const uint64_t s = csum_partial(p, n);
         if (!odd) {

@@ -150,12 +150,11 @@ reflect_result drop(drop_reason r) noexcept {
 } // namespace
 
 namespace detail {
-[[gnu::noinline]] bool stamp_tlvs(uint8_t* f, uint8_t* ip, uint8_t* pl, std::size_t len,
-                                  std::size_t tlv_off, const parsed_frame& pf, ts_format fmt,
-                                  uint8_t received_ds, const reflect_policy& policy,
-                                  const reflect_params& params, uint32_t request_seq,
-                                  uint64_t& delta, uint16_t& ts_out_at,
-                                  uint16_t& hmac_at) noexcept {
+[[gnu::noinline]] drop_reason stamp_tlvs(uint8_t* f, uint8_t* ip, uint8_t* pl, std::size_t len,
+                                         std::size_t tlv_off, const parsed_frame& pf, ts_format fmt,
+                                         uint8_t received_ds, const reflect_policy& policy,
+                                         const reflect_params& params, uint64_t& delta,
+                                         uint16_t& ts_out_at, pending_reply& out) noexcept {
     const bool v4 = pf.ip_version == 4;
     tlv_reply_ctx ctx;
     ctx.info = params.tlv_info;
@@ -175,10 +174,14 @@ namespace detail {
     ctx.addresses = params.tlv_addresses;
     // The HMAC TLV (RFC 8972 §4.8): the key of the packet's SSID, in authenticated mode
     // required whenever other TLVs than Extra Padding are present.
+    // Both layouts have moved the sender's fields to the reflector's positions by now.
+    const bool auth_layout = tlv_off != stamp_tlv_offset;
     ctx.hmac_required = policy.auth == auth_mode::stamp_authenticated;
-    ctx.request_seq = request_seq;
+    ctx.request_seq =
+            load_be32(pl + (auth_layout ? auth_reflector::sender_seq : reflector::sender_seq));
     if (policy.keys) {
-        ctx.hmac_key = policy.keys->for_ssid(load_be16(pl + reflector::ssid));
+        ctx.hmac_key = policy.keys->for_ssid(
+                load_be16(pl + (auth_layout ? auth_reflector::ssid : reflector::ssid)));
     }
     uint8_t* area = pl + tlv_off;
     const tlv_result t = reflect_tlvs(std::span<uint8_t>(area, len - tlv_off), ctx);
@@ -186,7 +189,20 @@ namespace detail {
         *params.tlv_out = t;
     }
     if (t.no_reply) {
-        return true;
+        return drop_reason::no_reply_requested;
+    }
+    if (t.hmac_at) [[unlikely]] {
+        // The reply's HMAC TLV (RFC 8972 §4.8): over the reply's Sequence Number and the TLVs
+        // before it, after T3 (a late Timestamp Out may still change a TLV before it), with the
+        // key the request's was checked with.
+        if (!params.auth_out) {
+            return drop_reason::no_key; // a caller that cannot finish such a reply
+        }
+        out.auth |= auth_todo::hmac_tlv;
+        params.auth_out->hmac_tlv_off =
+                static_cast<uint16_t>(pf.payload_off() + tlv_off + t.hmac_at - 1);
+        params.auth_out->aes = nullptr;
+        params.auth_out->hmac = ctx.hmac_key;
     }
     uint64_t addr = 0;
     if (t.reply_dscp >= 0 || t.reply_source_at || t.return_address_at) [[unlikely]] {
@@ -196,8 +212,7 @@ namespace detail {
                               csum_native16(t.sum_after)),
                      addr);
     ts_out_at = t.ts_out_at;
-    hmac_at = t.hmac_at;
-    return false;
+    return drop_reason::none;
 }
 } // namespace detail
 
@@ -515,15 +530,16 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     // and 1 + the area offset of the Timestamp Out octet.
     uint64_t tlv_delta = 0;
     uint16_t ts_out_at = 0;
-    uint16_t hmac_at = 0;
+    out.auth = 0; // an HMAC TLV (stamp_tlvs) is the only thing left to auth_finish here
     if (stamp) {
         std::memset(pl + reflector::stamp_mbz3, 0, 3);
         if (len > stamp_tlv_offset) { // most STAMP packets carry none: no call (perf: 7 %)
-            if (stamp_tlvs(f, ip, pl, len, stamp_tlv_offset, pf, fmt, received_ds, policy, params,
-                           sender_seq, tlv_delta, ts_out_at, hmac_at)) {
-                // RFC 9503 §4.1.1 "No Reply Requested". The buffer is the reply half-built:
-                // the caller frees it.
-                return drop_reason::no_reply_requested;
+            const drop_reason r = stamp_tlvs(f, ip, pl, len, stamp_tlv_offset, pf, fmt, received_ds,
+                                             policy, params, tlv_delta, ts_out_at, out);
+            if (r != drop_reason::none) {
+                // RFC 9503 §4.1.1 "No Reply Requested" (or no_key). The buffer is the reply
+                // half-built: the caller frees it.
+                return r;
             }
         }
     }
@@ -536,19 +552,6 @@ drop_reason reflect_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf_
     out.csum_off = static_cast<uint16_t>(pf.l4_off + 6);
     out.format = fmt;
     out.stamp_short = stamp_short;
-    out.auth = 0;
-    if (hmac_at) [[unlikely]] {
-        // An unauthenticated STAMP reflector with a key answers an HMAC TLV (RFC 8972 §4.8):
-        // its HMAC over the reply's Sequence Number and the TLVs before it, after T3 like the
-        // authenticated layout's (a late Timestamp Out may still change a TLV before it).
-        if (!params.auth_out || !policy.keys) {
-            return drop_reason::no_key;
-        }
-        out.auth = auth_todo::hmac_tlv;
-        out.hmac_tlv_off = static_cast<uint16_t>(pf.payload_off() + stamp_tlv_offset + hmac_at - 1);
-        params.auth_out->aes = nullptr;
-        params.auth_out->hmac = policy.keys->for_ssid(ssid);
-    }
     if (params.l4_cksum_offload) {
         // The device sums the datagram: the checksum field holds the pseudo-header's sum (not
         // complemented), as DPDK's TX checksum offload wants it (rte_ipv4_phdr_cksum).

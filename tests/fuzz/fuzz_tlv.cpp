@@ -75,6 +75,7 @@ bool length_ok(uint8_t type, std::size_t len) {
     case 5:
         return len == 12;
     case 7:
+    case 8: // HMAC, §4.8 (issue 17)
         return len == 16;
     case 9:
         return len == 4 || len == 16;
@@ -84,7 +85,7 @@ bool length_ok(uint8_t type, std::size_t len) {
 }
 
 bool implemented(uint8_t type) {
-    return type >= 1 && type <= 10 && type != 8;
+    return type >= 1 && type <= 10;
 }
 
 // A sub-TLV walk (RFC 8972 §4.2.1, RFC 9503 §4.1) over v[from, n): calls f(pos, type, len) for
@@ -617,6 +618,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             break;
         case 7: // §4.7
             std::memset(v, 0, 16);
+            break;
+        case 8: // §4.8: no key in the context: not checked, U, echoed (fuzz_auth: with keys)
+            f = tp::tlv_flag_u;
             break;
         case 9: // RFC 9503 §3: no destination known, no hooks: never ours
             f = tp::tlv_flag_u;

@@ -47,7 +47,7 @@ namespace auth_todo {
 inline constexpr uint8_t twamp_ecb = 1;  // TWAMP authenticated: HMAC over block 0, ECB block 0
 inline constexpr uint8_t twamp_cbc = 2;  // TWAMP encrypted: HMAC over 96 octets, CBC of them
 inline constexpr uint8_t stamp_hmac = 4; // authenticated STAMP: HMAC over the 96 octets
-inline constexpr uint8_t hmac_tlv = 8;   // the reply's HMAC TLV (pending_reply::hmac_tlv_off)
+inline constexpr uint8_t hmac_tlv = 8;   // the reply's HMAC TLV (auth_finish_keys::hmac_tlv_off)
 } // namespace auth_todo
 
 // One STAMP reflector's keys (config: key-id, ssid-keys), or one TWAMP test session's. Prepared

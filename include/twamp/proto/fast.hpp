@@ -184,9 +184,10 @@ fast_reflect(uint8_t* frame, uint16_t cap, const parsed_frame& pf, const reflect
         return fast_general;
     }
     // Also safe on any parse_frame() result: IPv4 options (removed in the reply) are the
-    // general path's.
+    // general path's, and so are the authenticated layouts (proto/auth.hpp).
     if (pf.kind != frame_kind::udp || pf.l3_end() > cap ||
-        (pf.ip_version == 4 && pf.l3_hdr_len != ipv4_min_hdr_len)) {
+        (pf.ip_version == 4 && pf.l3_hdr_len != ipv4_min_hdr_len) ||
+        policy.auth != auth_mode::none) {
         return fast_general;
     }
     uint8_t* ip = frame + pf.l3_off;

@@ -133,3 +133,46 @@ TEST_F(key_file, diff_says_the_file_changed_but_never_its_secrets) {
 }
 
 } // namespace
+
+// Issue 17: STAMP reflectors' keys (reflectors[].authentication, key-id, ssid-keys) name KeyIDs
+// of this file; TWAMP Light has none.
+TEST_F(key_file, stamp_reflector_keys_resolve_against_the_file) {
+    auto path = write("keys.pfs", "alice\t736563726574\nbob 6b6579\n", 0600);
+    const std::string keys = "keys = \"" + path + "\";\n";
+    auto cfg = load_ok(with_port(keys + "reflectors = ( { name = \"s\"; port = \"wire0\"; "
+                                        "mode = \"stamp\"; prefixes = [ ]; authentication = "
+                                        "\"authenticated\"; key-id = \"alice\"; ssid-keys = ( { "
+                                        "ssid = 9; key-id = \"bob\"; }, { ssid = 3; key-id = "
+                                        "\"alice\"; } ); } );\n"));
+    ASSERT_EQ(cfg.reflectors.size(), 1u);
+    const auto& r = cfg.reflectors[0];
+    EXPECT_TRUE(r.authenticated);
+    EXPECT_EQ(r.key_id, "alice");
+    ASSERT_EQ(r.ssid_keys.size(), 2u);
+    EXPECT_EQ(r.ssid_keys[0].ssid, 3); // sorted
+    EXPECT_EQ(r.ssid_keys[1].key_id, "bob");
+    // An unknown KeyID, one with no key file at all, a duplicate SSID.
+    EXPECT_TRUE(has_error(with_port(keys + "reflectors = ( { name = \"s\"; port = \"wire0\"; "
+                                           "mode = \"stamp\"; prefixes = [ ]; key-id = "
+                                           "\"carol\"; } );\n"),
+                          3, "reflectors[0].key-id", {"carol"}));
+    EXPECT_TRUE(has_error(with_port("reflectors = ( { name = \"s\"; port = \"wire0\"; mode = "
+                                    "\"stamp\"; prefixes = [ ]; key-id = \"alice\"; } );\n"),
+                          2, "reflectors[0].key-id", {"no `keys` file"}));
+    EXPECT_TRUE(has_error(with_port(keys + "reflectors = ( { name = \"s\"; port = \"wire0\"; "
+                                           "mode = \"stamp\"; prefixes = [ ]; ssid-keys = ( { "
+                                           "ssid = 1; key-id = \"bob\"; }, { ssid = 1; key-id = "
+                                           "\"alice\"; } ); } );\n"),
+                          3, "reflectors[0].ssid-keys[1].ssid", {"duplicate SSID 1"}));
+    // Authenticated without a key; keys on a TWAMP Light reflector.
+    EXPECT_TRUE(has_error(with_port(keys + "reflectors = ( { name = \"s\"; port = \"wire0\"; "
+                                           "mode = \"stamp\"; prefixes = [ ]; authentication = "
+                                           "\"authenticated\"; } );\n"),
+                          3, "reflectors[0].authentication", {"needs a key"}));
+    EXPECT_TRUE(has_error(with_port(keys + "reflectors = ( { name = \"s\"; port = \"wire0\"; "
+                                           "prefixes = [ ]; key-id = \"alice\"; } );\n"),
+                          3, "reflectors[0].key-id", {"only a STAMP reflector"}));
+    EXPECT_TRUE(has_error(with_port(keys + "reflectors = ( { name = \"s\"; port = \"wire0\"; "
+                                           "prefixes = [ ]; authentication = \"bogus\"; } );\n"),
+                          3, "reflectors[0].authentication", {"\"none\" \"authenticated\""}));
+}

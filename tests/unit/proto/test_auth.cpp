@@ -224,10 +224,16 @@ TEST(AuthStamp, PerSsidKeyOverridesTheDefault) {
     EXPECT_EQ(keys.for_ssid(0x1234), &k.stamp);
     EXPECT_EQ(keys.for_ssid(0x1000), &k.other);
     EXPECT_EQ(keys.for_ssid(0x0001), &k.other);
-    const outcome o =
+    outcome o =
             run(B(av::stamp_req), auth_mode::stamp_authenticated, &keys, proto::test_mode::stamp);
     ASSERT_EQ(o.res.v, proto::verdict::reflect);
     EXPECT_EQ(hex(reply_payload(o)), hex(B(av::stamp_reply)));
+    // The HMAC TLV is checked and answered with the SSID's key too (the authenticated layout's
+    // SSID, octets 26..27).
+    o = run(B(av::stamp_hmac_tlv_req), auth_mode::stamp_authenticated, &keys,
+            proto::test_mode::stamp);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    EXPECT_EQ(hex(reply_payload(o)), hex(B(av::stamp_hmac_tlv_reply)));
     // Only the SSID's key: a default key alone is the wrong one.
     proto::auth_keys only_default{nullptr, &k.other, nullptr, 0};
     EXPECT_EQ(run(B(av::stamp_req), auth_mode::stamp_authenticated, &only_default,

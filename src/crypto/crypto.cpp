@@ -133,8 +133,10 @@ aes128::aes128() noexcept {
     std::memset(dec_, 0, sizeof(dec_));
 }
 
-aes128::aes128(std::span<const uint8_t, 16> key) noexcept : aes128() {
-    ni_ = cpu_has_aesni();
+aes128::aes128(std::span<const uint8_t, 16> key) noexcept : aes128(key, impl::best) {}
+
+aes128::aes128(std::span<const uint8_t, 16> key, impl which) noexcept : aes128() {
+    ni_ = which == impl::best && cpu_has_aesni();
     if (ni_) {
         ni_schedule(key.data(), enc_, dec_);
         return;

@@ -25,6 +25,11 @@ class aes128 {
 public:
     aes128() noexcept;
     explicit aes128(std::span<const uint8_t, 16> key) noexcept;
+    // Which implementation: AES-NI where the CPU has it (best), or OpenSSL's portable AES_KEY
+    // code whatever the CPU (tests run the known answers through both).
+    enum class impl : uint8_t { best, portable };
+    aes128(std::span<const uint8_t, 16> key, impl which) noexcept;
+    bool uses_aesni() const noexcept { return ni_; }
 
     // In place, `blocks` 16-octet blocks.
     void ecb_encrypt(uint8_t* data, std::size_t blocks) const noexcept;

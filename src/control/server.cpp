@@ -99,8 +99,9 @@ std::string_view to_string(auth_failure f) noexcept {
     return "unknown";
 }
 
-derivation_limiter::derivation_limiter(uint32_t per_second) noexcept
-    : rate_(per_second == 0 ? 1 : per_second), level_(static_cast<uint64_t>(rate_) * unit) {}
+derivation_limiter::derivation_limiter(uint32_t per_second, clock_fn clock) noexcept
+    : rate_(per_second == 0 ? 1 : per_second), level_(static_cast<uint64_t>(rate_) * unit),
+      clock_(std::move(clock)) {}
 
 void derivation_limiter::refill(uint64_t now_ns) noexcept {
     if (!started_) {
@@ -109,7 +110,11 @@ void derivation_limiter::refill(uint64_t now_ns) noexcept {
         return;
     }
     if (now_ns <= last_ns_) {
-        return; // the clock did not move (or went back): nothing to add
+        // The clock did not move: nothing to add. It went back (a clock that steps): restart
+        // from here, adding nothing for the step; keeping the old reference would refill
+        // nothing until the clock caught up with it again (a stall as long as the step).
+        last_ns_ = now_ns;
+        return;
     }
     // A full bucket takes one second to refill: longer gaps add no more (and cannot overflow).
     const uint64_t elapsed = std::min<uint64_t>(now_ns - last_ns_, unit);
@@ -319,7 +324,7 @@ frame_length server_connection::framed_length(result& r) {
 void server_connection::handle(std::span<const uint8_t> msg, result& r, uint64_t now_ns) {
     if (state_ == server_state::wait_setup_response) {
         last_activity_ns_ = now_ns;
-        on_setup_response(msg, r, now_ns);
+        on_setup_response(msg, r);
         return;
     }
     // Every client command ends in its HMAC (RFC 4656 §3.2): nothing of a message is acted
@@ -351,8 +356,7 @@ void server_connection::handle(std::span<const uint8_t> msg, result& r, uint64_t
     }
 }
 
-void server_connection::on_setup_response(std::span<const uint8_t> msg, result& r,
-                                          uint64_t now_ns) {
+void server_connection::on_setup_response(std::span<const uint8_t> msg, result& r) {
     auto m = decode_setup_response(msg);
     if (m->mode == 0) {
         // RFC 4656 §3.1: the client does not wish to continue.
@@ -371,7 +375,7 @@ void server_connection::on_setup_response(std::span<const uint8_t> msg, result& 
         return;
     }
     if (security != mode_unauthenticated) {
-        secure_setup(*m, r, now_ns, s);
+        secure_setup(*m, r, s);
         if (state_ == server_state::closed) {
             return;
         }
@@ -392,8 +396,7 @@ void server_connection::on_setup_response(std::span<const uint8_t> msg, result& 
     state_ = server_state::ready;
 }
 
-void server_connection::secure_setup(const setup_response& m, result& r, uint64_t now_ns,
-                                     server_start& s) {
+void server_connection::secure_setup(const setup_response& m, result& r, server_start& s) {
     auto refuse_start = [&](accept_code a) {
         // A refused Server-Start is all clear, its last block zero (perfSONAR: the mode falls
         // back to open before the block is written).
@@ -402,7 +405,7 @@ void server_connection::secure_setup(const setup_response& m, result& r, uint64_
         no.accept = static_cast<uint8_t>(a);
         append(r.output, encode(no));
     };
-    if (policy_.limiter != nullptr && !policy_.limiter->try_acquire(now_ns)) {
+    if (policy_.limiter != nullptr && !policy_.limiter->try_acquire()) {
         bump(counters_, &server_counters::key_derivations_refused);
         refuse_start(accept_code::temporary_limit);
         fail_auth(r, auth_failure::derivation_refused, close_reason::derivation_refused);

@@ -9,6 +9,7 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -22,6 +23,14 @@ namespace twamp::slowpath {
 namespace {
 
 constexpr std::size_t max_out = 64 * 1024; // queued output per connection before we stop reading
+
+// The key-derivation limiter's clock: CLOCK_MONOTONIC, which NTP slews but never steps (poll's
+// now_ns is Unix time, for the SIDs' timestamps, and may step back).
+uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
 
 bool allowed(const config::control_config& cfg, const config::ip_address& peer) {
     for (const auto& p : cfg.prefixes) {
@@ -38,7 +47,7 @@ control_server::control_server(const config::config& cfg, publish_fn publish)
     : cfg_(cfg.control), publish_(std::move(publish)),
       policy_(control::policy_from_config(cfg, dataplane::realtime_ns())),
       pool_(cfg.control.receiver_ports, cfg.control.max_sessions),
-      limiter_(cfg.control.max_key_derivations),
+      limiter_(cfg.control.max_key_derivations, monotonic_ns),
       activity_(std::make_unique<dataplane::port_activity>()) {
     policy_.limiter = &limiter_;
     for (auto& a : activity_->last) {

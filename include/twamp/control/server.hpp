@@ -126,11 +126,17 @@ struct server_counters {
 
 // Bounds the PBKDF2 derivations a server performs (control.max-key-derivations): a token
 // bucket of `per_second` tokens refilled continuously, burst = the rate, full at start. One per
-// server (the driver owns it); the clock is the caller's (now_ns), so tests drive it.
+// server (the driver owns it). Its clock is its own, given by the owner: a clock that does not
+// step (the driver's CLOCK_MONOTONIC; a test's variable), not the connections' now_ns (Unix
+// time, which NTP may step back). Should it go back all the same, the bucket restarts from
+// there: no refill for the step, and no stall after it.
 class derivation_limiter {
 public:
-    explicit derivation_limiter(uint32_t per_second) noexcept;
-    // Takes a token if there is one.
+    using clock_fn = std::function<uint64_t()>;
+    derivation_limiter(uint32_t per_second, clock_fn clock) noexcept;
+    // Takes a token if there is one, at clock().
+    bool try_acquire() noexcept { return try_acquire(clock_()); }
+    // The same at a given time (on the limiter's clock).
     bool try_acquire(uint64_t now_ns) noexcept;
     // Reload: a new rate (the level is kept, capped at the new burst).
     void set_rate(uint32_t per_second) noexcept;
@@ -143,6 +149,7 @@ private:
     uint64_t level_; // tokens * unit
     uint64_t last_ns_ = 0;
     bool started_ = false;
+    clock_fn clock_;
 };
 
 // The RFC 4656 §3.1 derivation (PBKDF2-HMAC-SHA1, 16 octets): control::derive_key, or a
@@ -294,7 +301,7 @@ private:
     // needed to learn it (!known). Closes the connection when the head is already refusable.
     frame_length framed_length(result& r);
     void handle(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
-    void on_setup_response(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
+    void on_setup_response(std::span<const uint8_t> msg, result& r);
     void on_request(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
     void on_start(std::span<const uint8_t> msg, result& r);
     void on_stop(std::span<const uint8_t> msg, result& r, uint64_t now_ns);
@@ -310,7 +317,7 @@ private:
     entry* find(const sid_t& sid) noexcept;
     // Appends a message to the output, sealed (HMAC, CBC) once the control stream is secured.
     void emit(result& r, std::span<const uint8_t> msg);
-    void secure_setup(const setup_response& m, result& r, uint64_t now_ns, server_start& s);
+    void secure_setup(const setup_response& m, result& r, server_start& s);
     void fail_auth(result& r, auth_failure why, close_reason reason);
 
     server_policy policy_;

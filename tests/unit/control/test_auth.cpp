@@ -406,7 +406,8 @@ TEST(auth, a_replayed_message_is_refused) {
 }
 
 TEST(auth, limiter_refuses_derivations_over_the_rate) {
-    derivation_limiter limiter(2);
+    uint64_t mono = 5 * s; // the limiter's own clock (the driver's CLOCK_MONOTONIC)
+    derivation_limiter limiter(2, [&] { return mono; });
     int derivations = 0;
     server_policy pol = policy(0x0f);
     pol.limiter = &limiter;
@@ -426,6 +427,7 @@ TEST(auth, limiter_refuses_derivations_over_the_rate) {
     };
     EXPECT_EQ(connect(t0).first.closed(), nullptr);
     EXPECT_EQ(connect(t0).first.closed(), nullptr);
+    mono += 1000;
     auto [r, cr] = connect(t0 + 1000);
     ASSERT_NE(r.closed(), nullptr);
     EXPECT_EQ(r.closed()->reason, close_reason::derivation_refused);
@@ -439,13 +441,43 @@ TEST(auth, limiter_refuses_derivations_over_the_rate) {
     ASSERT_NE(cr.closed(), nullptr);
     EXPECT_EQ(cr.closed()->reason, client_close_reason::server_refused);
     // Half a second later one token is back (2 per second).
+    mono += s / 2;
     EXPECT_EQ(connect(t0 + s / 2 + 1000).first.closed(), nullptr);
+    mono += 1000;
     EXPECT_NE(connect(t0 + s / 2 + 2000).first.closed(), nullptr);
     EXPECT_EQ(derivations, 3);
+    // The connections' time (Unix time) stepping back an hour changes nothing: the limiter
+    // reads its own clock. Half a second later on it, one more token.
+    mono += s / 2;
+    EXPECT_EQ(connect(t0 - 3600 * s).first.closed(), nullptr);
+    EXPECT_NE(connect(t0 - 3600 * s).first.closed(), nullptr);
+    EXPECT_EQ(derivations, 4);
+}
+
+TEST(auth, limiter_survives_a_clock_stepping_back) {
+    derivation_limiter l(2, [] { return uint64_t{0}; });
+    EXPECT_TRUE(l.try_acquire(t0));
+    EXPECT_TRUE(l.try_acquire(t0));
+    EXPECT_FALSE(l.try_acquire(t0)) << "drained";
+    // The clock steps back 100 s: no refill for the step...
+    const uint64_t back = t0 - 100 * s;
+    EXPECT_FALSE(l.try_acquire(back));
+    // ...and no stall either: refilling restarts from the new time (2 per second).
+    EXPECT_FALSE(l.try_acquire(back + s / 2 - 10));
+    EXPECT_TRUE(l.try_acquire(back + s / 2 + 10)) << "a token half a second after the step";
+    EXPECT_FALSE(l.try_acquire(back + s / 2 + 20));
+    EXPECT_TRUE(l.try_acquire(back + 2 * s));
+    EXPECT_TRUE(l.try_acquire(back + 2 * s)) << "full again";
+    EXPECT_FALSE(l.try_acquire(back + 2 * s));
+    // A second step back, while a fraction of a token is in the bucket: nothing lost, nothing
+    // added.
+    EXPECT_FALSE(l.try_acquire(back + 2 * s + s / 4));
+    EXPECT_FALSE(l.try_acquire(back - s));
+    EXPECT_TRUE(l.try_acquire(back - s + s / 4 + 10)) << "the quarter before plus a quarter after";
 }
 
 TEST(auth, limiter_is_a_token_bucket) {
-    derivation_limiter l(3);
+    derivation_limiter l(3, [] { return uint64_t{0}; });
     EXPECT_TRUE(l.try_acquire(t0));
     EXPECT_TRUE(l.try_acquire(t0));
     EXPECT_TRUE(l.try_acquire(t0));

@@ -179,9 +179,10 @@ inline constexpr key_info keys[] = {
         {"control.allow-third-party-senders", key_type::boolean, "false", true,
          "accept a Sender Address inside prefixes, not only the client's own"},
         {"control.kdf-count", key_type::integer, "2048", true,
-         "Server-Greeting Count (PBKDF2 iterations), 1024..16777216, a power of 2"},
+         "Server-Greeting Count (PBKDF2 iterations), 1024..65536, a power of 2"},
         {"control.max-key-derivations", key_type::integer, "100", true,
-         "PBKDF2 key derivations per second (burst = the rate), 1..100000"},
+         "PBKDF2 key derivations per second (burst = the rate), 1..100000, "
+         "kdf-count x max-key-derivations <= 1048576"},
 
         {"metrics", key_type::group, "", false, "the Prometheus exporter; absent: none"},
         {"metrics.enabled", key_type::boolean, "true", false, "serve when the group is present"},

@@ -454,11 +454,26 @@ TEST(errors, control_modes) {
     EXPECT_TRUE(has_error(ctl("kdf-count = 1000;"), 2, "control.kdf-count", {"1024"}));
     EXPECT_TRUE(has_error(ctl("kdf-count = 3072;"), 2, "control.kdf-count",
                           {"expected a power of 2", "3072"}));
-    EXPECT_TRUE(has_error(ctl("kdf-count = 33554432;"), 2, "control.kdf-count", {"16777216"}));
+    // Issue 17 review: one derivation at most a few tens of ms (was 1024..16777216).
+    EXPECT_TRUE(has_error(ctl("kdf-count = 33554432;"), 2, "control.kdf-count", {"65536"}));
+    EXPECT_TRUE(has_error(ctl("kdf-count = 131072;"), 2, "control.kdf-count", {"65536"}));
+    EXPECT_TRUE(load_string(ctl("kdf-count = 65536; max-key-derivations = 16;")).ok());
+    // kdf-count x max-key-derivations <= 2^20 (~25 % of the slow path's core).
+    EXPECT_TRUE(has_error(ctl("kdf-count = 65536; max-key-derivations = 17;"), 2,
+                          "control.max-key-derivations",
+                          {"control.kdf-count x control.max-key-derivations <= 1048576",
+                           "65536 x 17 = 1114112", "at most 16"}));
+    EXPECT_TRUE(has_error(ctl("kdf-count = 16384;"), 2, "control.max-key-derivations",
+                          {"16384 x 100", "at most 64"}))
+            << "the default max-key-derivations counts";
+    EXPECT_TRUE(has_error(ctl("max-key-derivations = 513;"), 2, "control.max-key-derivations",
+                          {"2048 x 513", "at most 512"}))
+            << "the default kdf-count counts";
+    EXPECT_TRUE(load_string(ctl("kdf-count = 1024; max-key-derivations = 1024;")).ok());
     EXPECT_TRUE(
             has_error(ctl("max-key-derivations = 0;"), 2, "control.max-key-derivations", {"1"}));
-    EXPECT_TRUE(has_error(ctl("max-key-derivations = 100001;"), 2, "control.max-key-derivations",
-                          {"100000"}));
+    EXPECT_TRUE(has_error(ctl("kdf-count = 1024; max-key-derivations = 100001;"), 2,
+                          "control.max-key-derivations", {"100000"}));
     EXPECT_TRUE(has_error(ctl("listen = \"0.0.0.0:862\";"), 2, "control.listen",
                           {"got \"0.0.0.0:862\""}));
     EXPECT_TRUE(

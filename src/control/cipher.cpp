@@ -102,7 +102,7 @@ token_contents decrypt_token(const std::array<uint8_t, 16>& derived,
     std::memcpy(c.challenge.data(), t.data(), 16);
     std::memcpy(c.keys.aes.data(), t.data() + 16, 16);
     std::memcpy(c.keys.hmac.data(), t.data() + 32, 32);
-    std::fill(t.begin(), t.end(), 0);
+    wipe(t); // the Token's plaintext
     return c;
 }
 

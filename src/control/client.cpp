@@ -214,7 +214,7 @@ void client_connection::on_greeting(const server_greeting& g, client_result& r) 
                         reinterpret_cast<const uint8_t*>(options_.key_id.data()),
                         options_.key_id.size()));
                 s.token = encrypt_token(derived, g.challenge, keys_);
-                derived.fill(0);
+                wipe(derived); // K is needed for the Token only
                 options_.random(s.client_iv);
                 send_ = std::make_unique<control_stream>(keys_, s.client_iv);
                 s.mode = mode;
@@ -241,6 +241,7 @@ void client_connection::close(client_result& r, client_close_reason reason) {
     pending_.clear();
     send_.reset();
     recv_.reset();
+    keys_ = {};
     reader_.clear();
     r.events.emplace_back(client_closed{reason});
 }

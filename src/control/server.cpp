@@ -424,12 +424,13 @@ void server_connection::secure_setup(const setup_response& m, result& r, server_
     const bool derived_ok = policy_.derive(secret, salt_, count_, derived);
     bump(counters_, &server_counters::key_derivations_done);
     if (!derived_ok) {
+        wipe(derived);
         refuse_start(accept_code::internal_error);
         close(r, close_reason::internal_error);
         return;
     }
     token_contents t = decrypt_token(derived, m.token);
-    derived.fill(0);
+    wipe(derived); // K is needed for the Token only
     if (key == nullptr) {
         refuse_start(accept_code::failure);
         fail_auth(r, auth_failure::unknown_key_id, close_reason::unknown_key_id);
@@ -440,8 +441,7 @@ void server_connection::secure_setup(const setup_response& m, result& r, server_
         fail_auth(r, auth_failure::bad_token, close_reason::bad_token);
         return;
     }
-    keys_ = t.keys;
-    t.keys = {};
+    keys_ = t.keys; // t's copy wipes itself (session_keys)
     random_(s.server_iv);
     recv_ = std::make_unique<control_stream>(keys_, m.client_iv);
     send_ = std::make_unique<control_stream>(keys_, s.server_iv);

@@ -22,14 +22,20 @@
 #include <span>
 #include <vector>
 
+#include "twamp/control/wipe.hpp"
 #include "twamp/crypto/crypto.hpp"
 
 namespace twamp::control {
 
 // The keys a Set-Up-Response Token carries (RFC 4656 §3.1).
+// Every copy wipes itself when it dies (wipe.hpp). Still an aggregate (no constructor declared).
 struct session_keys {
     std::array<uint8_t, 16> aes{};
     std::array<uint8_t, 32> hmac{};
+    ~session_keys() {
+        wipe(aes);
+        wipe(hmac);
+    }
 };
 
 class control_stream {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "twamp/control/messages.hpp"
+#include "twamp/control/wipe.hpp"
 #include "twamp/net/address.hpp"
 #include "twamp/net/port_range.hpp"
 
@@ -41,6 +42,12 @@ struct session_info {
     // the SID (twamp/crypto) when the session is published to the workers.
     std::array<uint8_t, 16> aes_session_key{};
     std::array<uint8_t, 32> hmac_session_key{};
+
+    // Every copy (actions, the driver's table) wipes its keys when it dies.
+    ~session_info() {
+        wipe(aes_session_key);
+        wipe(hmac_session_key);
+    }
 
     bool reflect_octets() const noexcept { return (mode & mode_reflect_octets) != 0; }
     bool symmetrical_size() const noexcept { return (mode & mode_symmetrical_size) != 0; }

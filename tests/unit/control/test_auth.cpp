@@ -3,8 +3,11 @@
 // (auth_vectors.hpp, made by make_auth_vectors.py with Python's hashlib/hmac and the
 // `cryptography` package), against each other in every mode, and every failure path: unknown
 // KeyID, wrong secret, tampered ciphertext and HMAC, a replayed message, the derivation limiter.
+#include <algorithm>
+#include <cstddef>
 #include <deque>
 #include <memory>
+#include <new>
 
 #include <gtest/gtest.h>
 
@@ -474,6 +477,35 @@ TEST(auth, limiter_survives_a_clock_stepping_back) {
     EXPECT_FALSE(l.try_acquire(back + 2 * s + s / 4));
     EXPECT_FALSE(l.try_acquire(back - s));
     EXPECT_TRUE(l.try_acquire(back - s + s / 4 + 10)) << "the quarter before plus a quarter after";
+}
+
+// Key material hygiene: every copy of the session keys (the connection's, the Token's,
+// session_info's in actions and the driver's table) is wiped when it dies.
+TEST(auth, session_keys_are_wiped_when_they_die) {
+    alignas(session_keys) unsigned char kb[sizeof(session_keys)];
+    auto* k = new (kb) session_keys;
+    k->aes.fill(0xa5);
+    k->hmac.fill(0x5a);
+    const session_keys copy = *k;
+    EXPECT_EQ(copy.aes[3], 0xa5);
+    k->~session_keys();
+    // The storage outlives the object; the compiler must read it as it is now, not assume
+    // the dead object's octets are undefined.
+    asm volatile("" : : "r"(kb) : "memory");
+    EXPECT_EQ(std::count(kb, kb + sizeof kb, 0), static_cast<std::ptrdiff_t>(sizeof kb));
+
+    alignas(session_info) unsigned char ib[sizeof(session_info)];
+    auto* i = new (ib) session_info;
+    i->aes_session_key.fill(0xa5);
+    i->hmac_session_key.fill(0x5a);
+    const std::size_t a = offsetof(session_info, aes_session_key);
+    const std::size_t h = offsetof(session_info, hmac_session_key);
+    const session_info icopy = *i;
+    EXPECT_EQ(icopy.hmac_session_key[31], 0x5a);
+    i->~session_info();
+    asm volatile("" : : "r"(ib) : "memory");
+    EXPECT_EQ(std::count(ib + a, ib + a + 16, 0), 16);
+    EXPECT_EQ(std::count(ib + h, ib + h + 32, 0), 32);
 }
 
 TEST(auth, limiter_is_a_token_bucket) {

@@ -123,6 +123,7 @@ metrics::box_stats gather(const runtime& rt) {
         s.control.key_derivations_done = cc.key_derivations_done.load(std::memory_order_relaxed);
         s.control.key_derivations_refused =
                 cc.key_derivations_refused.load(std::memory_order_relaxed);
+        s.control.key_derivation_ns = cc.key_derivation_ns.load(std::memory_order_relaxed);
         for (std::size_t f = 0; f < cc.auth_failures.size(); ++f) {
             s.control.auth_failures.push_back(
                     {std::string(control::to_string(static_cast<control::auth_failure>(f))),

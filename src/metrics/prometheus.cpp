@@ -215,6 +215,12 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         b.counter(f, d(s.control.key_derivations_refused), {{"result", "refused"}});
     }
     {
+        auto& f = b.family("control_key_derivation_seconds_total",
+                           "Time the slow path spent in TWAMP-Control PBKDF2 key derivations",
+                           MetricType::Counter);
+        b.counter(f, static_cast<double>(s.control.key_derivation_ns) / 1e9, {});
+    }
+    {
         auto& f = b.family("control_auth_failures_total",
                            "TWAMP-Control authenticated, encrypted and mixed connections that "
                            "failed, by reason",

@@ -1,6 +1,9 @@
 #include "twamp/slowpath/control_server.hpp"
 
+#include <array>
+#include <atomic>
 #include <cstring>
+#include <span>
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,6 +35,18 @@ uint64_t monotonic_ns() {
     return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// control::derive_key, timed: twamp_reflector_control_key_derivation_seconds_total (the
+// derivations' share of the slow path; bounded by the config, see control.kdf-count).
+control::derive_fn timed_derive(std::atomic<uint64_t>& total_ns) {
+    return [&total_ns](std::span<const uint8_t> secret, std::span<const uint8_t, 16> salt,
+                       uint32_t count, std::array<uint8_t, 16>& out) {
+        const uint64_t t0 = monotonic_ns();
+        const bool ok = control::derive_key(secret, salt, count, out);
+        total_ns.fetch_add(monotonic_ns() - t0, std::memory_order_relaxed);
+        return ok;
+    };
+}
+
 bool allowed(const config::control_config& cfg, const config::ip_address& peer) {
     for (const auto& p : cfg.prefixes) {
         if (p.contains(peer)) {
@@ -50,6 +65,7 @@ control_server::control_server(const config::config& cfg, publish_fn publish)
       limiter_(cfg.control.max_key_derivations, monotonic_ns),
       activity_(std::make_unique<dataplane::port_activity>()) {
     policy_.limiter = &limiter_;
+    policy_.derive = timed_derive(counters_.key_derivation_ns);
     for (auto& a : activity_->last) {
         a.store(0, std::memory_order_relaxed);
     }
@@ -122,6 +138,7 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
     // (The policy's fields are all reloadable: full.control and cfg_ agree on them.)
     policy_ = control::policy_from_config(full, start);
     policy_.limiter = &limiter_;
+    policy_.derive = timed_derive(counters_.key_derivation_ns);
     limiter_.set_rate(cfg.max_key_derivations);
     pool_.reconfigure(cfg.receiver_ports, cfg.max_sessions);
     return build_table(); // the receiver-port range may have moved

@@ -121,6 +121,9 @@ struct server_counters {
     // PBKDF2 key derivations (RFC 4656 §3.1) performed, and refused by the limiter.
     std::atomic<uint64_t> key_derivations_done{0};
     std::atomic<uint64_t> key_derivations_refused{0};
+    // Their time on the slow path, in ns: the driver's derive_fn adds it (the state machine
+    // reads no clock; zero under a policy whose derive does not time itself).
+    std::atomic<uint64_t> key_derivation_ns{0};
     std::array<std::atomic<uint64_t>, auth_failure_count> auth_failures{}; // by auth_failure
 };
 

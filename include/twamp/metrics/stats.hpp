@@ -79,6 +79,7 @@ struct control_stats {
     // derivation_refused). Counts only: never a key or a KeyID.
     uint64_t key_derivations_done = 0;
     uint64_t key_derivations_refused = 0;
+    uint64_t key_derivation_ns = 0; // the derivations' time on the slow path
     std::vector<std::pair<std::string, uint64_t>> auth_failures;
 };
 

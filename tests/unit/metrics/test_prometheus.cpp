@@ -118,6 +118,7 @@ TEST(prometheus, balance_families_and_refwait) {
     s.control.sessions_refwait = 3;
     s.control.key_derivations_done = 7;
     s.control.key_derivations_refused = 2;
+    s.control.key_derivation_ns = 3'500'000'000ULL;
     s.control.auth_failures = {{"unknown_key_id", 1}, {"bad_hmac", 4}};
     const std::string t = text(s);
     for (const char* line :
@@ -135,6 +136,8 @@ TEST(prometheus, balance_families_and_refwait) {
           "# TYPE twamp_reflector_control_key_derivations_total counter\n",
           "twamp_reflector_control_key_derivations_total{result=\"done\"} 7\n",
           "twamp_reflector_control_key_derivations_total{result=\"refused\"} 2\n",
+          "# TYPE twamp_reflector_control_key_derivation_seconds_total counter\n",
+          "twamp_reflector_control_key_derivation_seconds_total 3.5\n",
           "# TYPE twamp_reflector_control_auth_failures_total counter\n",
           "twamp_reflector_control_auth_failures_total{reason=\"unknown_key_id\"} 1\n",
           "twamp_reflector_control_auth_failures_total{reason=\"bad_hmac\"} 4\n"}) {

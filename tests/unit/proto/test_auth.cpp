@@ -313,6 +313,61 @@ TEST(AuthStamp, HmacTlvRules) {
     EXPECT_EQ(reply_payload(o)[112], 0);
 }
 
+TEST(AuthStamp, HmacTlvThatCannotBeCheckedFails) {
+    // An HMAC TLV of the wrong Length, cut off by the end of the packet, or twice: the check
+    // fails, I on every TLV, no handler acts on the TLVs before it (review of issue 17: the
+    // Timestamp Information TLV was filled in; reproduction RevAuth.HmacTlvBadLengthBypass).
+    keyring k;
+    const proto::test_mode st = proto::test_mode::stamp;
+    const bytes tsi = tlv(0x80, 3, bytes(4, 0));
+    const auto with = [&](const bytes& tail) {
+        bytes r = B(av::stamp_req);
+        r.insert(r.end(), tsi.begin(), tsi.end());
+        r.insert(r.end(), tail.begin(), tail.end());
+        return r;
+    };
+    for (const bytes& tail :
+         {tlv(0x80, 8, bytes()), tlv(0x80, 8, bytes(8, 0x11)), tlv(0x80, 8, bytes(20, 0x11))}) {
+        const outcome o = run(with(tail), auth_mode::stamp_authenticated, &k.stamp_keys, st);
+        ASSERT_EQ(o.res.v, proto::verdict::reflect);
+        const bytes p = reply_payload(o);
+        EXPECT_EQ(p[112], proto::tlv_flag_i) << "TSI flags";
+        EXPECT_EQ(hex(bytes(p.begin() + 116, p.begin() + 120)), "00000000")
+                << "TSI processed without HMAC";
+        EXPECT_EQ(p[120], proto::tlv_flag_i | proto::tlv_flag_m) << "bad-Length HMAC TLV";
+    }
+    // Cut off by the end: Length 16, 8 octets of Value left.
+    bytes cut = with(tlv(0x80, 8, bytes(16, 0x22)));
+    cut.resize(cut.size() - 8);
+    outcome o = run(cut, auth_mode::stamp_authenticated, &k.stamp_keys, st);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    bytes p = reply_payload(o);
+    EXPECT_EQ(p[112], proto::tlv_flag_i);
+    EXPECT_EQ(hex(bytes(p.begin() + 116, p.begin() + 120)), "00000000");
+    // The same on an unauthenticated reflector with a key (the HMAC TLV is optional there, but
+    // one that is present must verify).
+    proto::auth_keys keys{nullptr, &k.stamp, nullptr, 0};
+    bytes open = stamp_request(1, 2, 3, 4);
+    open.insert(open.end(), tsi.begin(), tsi.end());
+    const bytes bad = tlv(0x80, 8, bytes(8, 0x11));
+    open.insert(open.end(), bad.begin(), bad.end());
+    o = run(open, auth_mode::none, &keys, st);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    p = reply_payload(o);
+    EXPECT_EQ(p[44], proto::tlv_flag_i);
+    EXPECT_EQ(hex(bytes(p.begin() + 48, p.begin() + 52)), "00000000");
+    // Twice (a good one, then a second): the second is a TLV after the HMAC TLV.
+    bytes twice = B(av::stamp_hmac_tlv_req);
+    const bytes second(twice.end() - 20, twice.end());
+    twice.insert(twice.end(), second.begin(), second.end());
+    o = run(twice, auth_mode::stamp_authenticated, &k.stamp_keys, st);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    p = reply_payload(o);
+    for (std::size_t at = 112; at < p.size(); at += 4 + rd16(p.data() + at + 2)) {
+        EXPECT_EQ(p[at] & proto::tlv_flag_i, proto::tlv_flag_i) << at;
+    }
+}
+
 TEST(AuthStamp, UnauthenticatedReflectorWithKeyAnswersTheHmacTlv) {
     keyring k;
     proto::auth_keys keys{nullptr, &k.stamp, nullptr, 0};

@@ -224,6 +224,7 @@ struct target {
     const proto::reflect_policy* policy = nullptr;
     int32_t ssid = -1; // a control session's tag: its records' SSID
     bool admitted = false;
+    bool control = false;                              // a TWAMP-Control session's
     proto::drop_reason why = proto::drop_reason::none; // no_session: a control port, no session
 };
 
@@ -259,11 +260,14 @@ __rte_always_inline target control_target(const control_table& ctl, port_activit
         t.ctx = &snap->contexts()[slot];
         t.policy = &cs->policy;
         t.ssid = cs->tag;
+        t.control = true;
         t.admitted = cs->started && src == cs->sender &&
                      (cs->sender_port == 0 || cs->sender_port == pf.src_port);
         if (!cs->started) {
             t.why = proto::drop_reason::no_session;
-        } else if (t.admitted && src_why == proto::drop_reason::none) {
+        } else if (t.admitted && src_why == proto::drop_reason::none &&
+                   cs->policy.auth == proto::auth_mode::none) {
+            // An authenticated session's port is touched once its packet verified (classify).
             touch(activity, pf.dst_port, now_tsc);
         }
     } else if (ctl.in_receiver_range(pf.dst_port)) {
@@ -499,6 +503,18 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
             why = proto::check_test_packet(std::span<const uint8_t>(data, len), pf, *t.policy,
                                            ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
                                            l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
+            if (unlikely(t.policy->auth != proto::auth_mode::none) &&
+                why == proto::drop_reason::none) {
+                // Verified (and decrypted in place) before anything changes for it: a
+                // packet failing its HMAC creates no session record, moves no sequence
+                // statistics (they read the decrypted Sequence Number) and keeps no port
+                // active; it only counts as a drop.
+                why = proto::auth_open_request(
+                        std::span<uint8_t>(rte_pktmbuf_mtod(m, uint8_t*), len), pf, *t.policy);
+                if (why == proto::drop_reason::none && t.control) {
+                    touch(a_.activity, pf.dst_port, b.start_tsc); // a control session's
+                }
+            }
         }
     }
     if (why != proto::drop_reason::none) {
@@ -692,6 +708,7 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         const std::size_t cap = m->buf_len - m->data_off;
         // An authenticated reply's keys go beside it for auth_finish (transmit).
         params.auth_out = &p.keys;
+        params.auth_opened = c.policy->auth != proto::auth_mode::none; // classify opened it
         // Straight into the TX slot, field by field: no temporary struct copied through the
         // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
         const proto::drop_reason why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap),

@@ -538,7 +538,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     const uint16_t ssid = t.ssid >= 0 ? static_cast<uint16_t>(t.ssid)
                           : c.fast    ? c.info.ssid
                                       : proto::test_packet_ssid(std::span<const uint8_t>(data, len),
-                                                                pf, t.policy->mode);
+                                                                pf, t.policy->mode, t.policy->auth);
     store_key(sk,
               t.ctx->index | (uint64_t{ssid} << 16) | (uint64_t{pf.src_port} << 32) |
                       (uint64_t{pf.dst_port} << 48),

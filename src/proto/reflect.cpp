@@ -286,13 +286,15 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
     return drop_reason::none;
 }
 
-uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,
-                          test_mode mode) noexcept {
-    if (mode != test_mode::stamp || pf.payload_len() < sender::stamp_len ||
-        pf.payload_off() + sender::stamp_len > frame.size()) {
+uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf, test_mode mode,
+                          auth_mode auth) noexcept {
+    const bool a = auth == auth_mode::stamp_authenticated;
+    const std::size_t need = a ? auth_sender::stamp_len : sender::stamp_len;
+    if (mode != test_mode::stamp || pf.payload_len() < need ||
+        pf.payload_off() + need > frame.size()) {
         return 0;
     }
-    return load_be16(frame.data() + pf.payload_off() + sender::ssid);
+    return load_be16(frame.data() + pf.payload_off() + (a ? auth_sender::ssid : sender::ssid));
 }
 
 uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_frame& pf) noexcept {

@@ -1820,6 +1820,40 @@ TEST(worker_auth, forged_stamp_requests_change_no_session) {
     EXPECT_EQ(live[0]->next_seq, 1u);
 }
 
+// Review of issue 17: the authenticated layout's SSID (octets 26..27) keys the session; two
+// SSIDs from one 5-tuple of a stateful authenticated reflector number their replies apart.
+TEST(worker_auth, authenticated_stamp_ssids_are_separate_sessions) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key.assign(av::stamp_key, av::stamp_key + sizeof(av::stamp_key));
+    c.stateful = true;
+    ring_port rp(stamp_port({c}));
+    const crypto::hmac_key key{crypto::hash::sha256,
+                               std::span<const uint8_t>(av::stamp_key, sizeof(av::stamp_key))};
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 6; ++i) {
+        bytes p = vec(av::stamp_req);
+        p[3] = static_cast<uint8_t>(i);
+        p[26] = 0x00;
+        p[27] = i % 2 ? 7 : 9;
+        const auto m = key.mac128(std::span<const uint8_t>(p.data(), 96));
+        std::copy(m.begin(), m.end(), p.begin() + 96);
+        in.push_back(frame_with(rp, p, 862));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 6u);
+    std::map<uint16_t, uint32_t> want;
+    for (const auto& f : r.replies) {
+        const bytes p = payload_of(f);
+        const uint16_t ssid = rd16(p.data() + 26);
+        EXPECT_EQ(rd32(p.data()), want[ssid]++) << "ssid " << ssid;
+    }
+    EXPECT_EQ(want[7], 3u);
+    EXPECT_EQ(want[9], 3u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
 TEST(worker_auth, encrypted_session_statistics_and_forged_activity) {
     auto spec = open_box();
     dataplane::context_spec cc;

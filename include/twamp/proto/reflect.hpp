@@ -166,9 +166,10 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
                               const reflect_policy& policy, bool ipv4_checksum_verified,
                               bool l4_checksum_verified, verified_sums* sums = nullptr) noexcept;
 
-// The STAMP SSID (RFC 8972 §3) of a checked STAMP packet; 0 for TWAMP Light.
-uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,
-                          test_mode mode) noexcept;
+// The STAMP SSID (RFC 8972 §3) of a checked STAMP packet; 0 for TWAMP Light. `auth`: the
+// layout (authenticated STAMP: octets 26..27, RFC 8762 §4.2.2; else 14..15).
+uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf, test_mode mode,
+                          auth_mode auth = auth_mode::none) noexcept;
 // The sender's Sequence Number of a checked packet.
 uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_frame& pf) noexcept;
 

@@ -1854,6 +1854,30 @@ TEST(worker_auth, authenticated_stamp_ssids_are_separate_sessions) {
     EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
 }
 
+// Review of issue 17: ssid-keys for all 65,536 SSIDs are all found (the count was a uint16_t
+// that wrapped to 0: every SSID then got the default key).
+TEST(worker_auth, every_ssid_can_have_its_own_key) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key = {1, 2, 3};
+    for (uint32_t i = 0; i < 65536; ++i) {
+        c.ssid_keys.emplace_back(static_cast<uint16_t>(i),
+                                 std::vector<uint8_t>{static_cast<uint8_t>(i), 9});
+    }
+    const auto spec = stamp_port({c});
+    std::string err;
+    const auto snap = dataplane::snapshot::build(spec, 1, 9999, err);
+    ASSERT_NE(snap, nullptr) << err;
+    const proto::auth_keys* k = snap->contexts()[c.slot].policy.keys;
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->n_ssid_keys, 65536u);
+    for (uint16_t ssid : {uint16_t{0}, uint16_t{1234}, uint16_t{65535}}) {
+        EXPECT_NE(k->for_ssid(ssid), k->hmac) << ssid;
+        EXPECT_EQ(k->for_ssid(ssid), k->ssid_keys[ssid].key) << ssid;
+    }
+}
+
 TEST(worker_auth, encrypted_session_statistics_and_forged_activity) {
     auto spec = open_box();
     dataplane::context_spec cc;

@@ -808,7 +808,8 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     // schedule_first_only (cnxk): only the burst's first frame can be scheduled; the others
     // leave behind it, one after another (held_until, held_octets: the wire time before them).
     uint64_t held_until = 0, held_octets = 0;
-    int flagged = -1; // the reply flagged for an IEEE 1588 TX timestamp
+    int flagged = -1;       // the reply flagged for an IEEE 1588 TX timestamp
+    bool auth_done = false; // an authenticated reply of this burst is finished (its crypto)
     if (b.sample_tx_ts) {
         b.sample_tx_ts =
                 !fu_.wp && b.wp.tx_ts->state.load(std::memory_order_relaxed) == tx_ts_mailbox::idle;
@@ -832,8 +833,15 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         uint8_t mode = proto::ts_method::sw_local;
         bool late = false;
         if (likely(!p.dev)) {
-            t3 = t3_enc.ns;
-            proto::reflect_finish(f, p.r, t3_enc);
+            if (unlikely(auth_done) && p.r.auth) {
+                // An authenticated reply after another one's HMAC/encryption (below): its own
+                // T3, read now, not the burst's (which that crypto would have made stale).
+                t3 = sw_clock::to_ns(cm, rte_rdtsc());
+                proto::reflect_finish(f, p.r, t3, cm.tai_utc_offset_s);
+            } else {
+                t3 = t3_enc.ns;
+                proto::reflect_finish(f, p.r, t3_enc);
+            }
         } else {
             t3 = stated ? p.t2_ns + residence_tsc_ns : dev_now;
             uint64_t held_wire_ns = 0;
@@ -892,6 +900,17 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         }
         p.t3_ns = t3;
         p.mode = mode;
+        if (unlikely(b.nauth) && p.r.auth) {
+            // Authenticated replies: T3 is inside their HMAC (and, encrypted, their
+            // ciphertext): the HMACs, the encryption and the checksum's last change right
+            // after their own T3 (proto/auth.hpp). Their T3 is the time just before their own
+            // crypto: a software T3 is read again after an earlier authenticated reply's
+            // crypto; what the crypto of the replies after it in the burst adds before the
+            // burst leaves is, as for every reply, the transmit loop's time (not in the Error
+            // Estimate). A device-clock T3 stays the burst's (or the scheduled instant).
+            proto::auth_finish(f, p.r, p.keys);
+            auth_done = true;
+        }
         if (unlikely(b.sample_tx_ts) && p.slot >= 0 && p.stamp) {
             // One IEEE 1588 TX timestamp in flight per port: claim the mailbox, flag this reply
             // (posted to the slow path once the device took it, below). One try per burst.
@@ -916,16 +935,6 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         ++res_n;
     }
     res_flush();
-    if (unlikely(b.nauth)) {
-        // Authenticated replies: T3 is inside their HMAC (and, encrypted, their ciphertext):
-        // the HMACs, the encryption and the checksum's last change now (proto/auth.hpp).
-        for (uint16_t i = 0; i < ntx; ++i) {
-            const pending& p = tx_[i];
-            if (p.r.auth) {
-                proto::auth_finish(rte_pktmbuf_mtod(p.m, uint8_t*), p.r, p.keys);
-            }
-        }
-    }
     if (unlikely(fallback)) {
         bump(wc_.t3_fallback, fallback);
     }

@@ -1878,6 +1878,31 @@ TEST(worker_auth, every_ssid_can_have_its_own_key) {
     }
 }
 
+// Review of issue 17: an authenticated reply's T3 is taken after the earlier replies' crypto
+// (the burst's shared T3 was older than their HMACs by it): two in one burst, the second's T3
+// later than the first's.
+TEST(worker_auth, each_authenticated_reply_takes_its_own_t3) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key.assign(av::stamp_key, av::stamp_key + sizeof(av::stamp_key));
+    c.stateful = false;
+    ring_port rp(stamp_port({c}));
+    run_result r = rp.run({frame_with(rp, vec(av::stamp_req), 862),
+                           frame_with(rp, vec(av::stamp_req), 862),
+                           frame_with(rp, vec(av::stamp_req), 862)});
+    ASSERT_EQ(r.replies.size(), 3u);
+    const crypto::hmac_key key{crypto::hash::sha256,
+                               std::span<const uint8_t>(av::stamp_key, sizeof(av::stamp_key))};
+    uint64_t prev = 0;
+    for (const auto& f : r.replies) {
+        const bytes p = payload_of(f);
+        EXPECT_TRUE(key.verify128(std::span<const uint8_t>(p.data(), 96), p.data() + 96));
+        EXPECT_GT(rd64(p.data() + 16), prev) << "T3 after the previous reply's crypto";
+        prev = rd64(p.data() + 16);
+    }
+}
+
 TEST(worker_auth, encrypted_session_statistics_and_forged_activity) {
     auto spec = open_box();
     dataplane::context_spec cc;

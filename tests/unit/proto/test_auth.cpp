@@ -199,6 +199,10 @@ TEST(AuthTwamp, ReplayedRequestIsAnsweredAgain) {
     const outcome a = run(B(av::twamp_enc_req_16), auth_mode::twamp_encrypted, &k.twamp_keys);
     const outcome b = run(B(av::twamp_enc_req_16), auth_mode::twamp_encrypted, &k.twamp_keys);
     ASSERT_EQ(a.res.v, proto::verdict::reflect);
+    ASSERT_EQ(b.res.v, proto::verdict::reflect);
+    // Each against the independent reference (gen_auth_vectors.py), not only each other.
+    EXPECT_EQ(hex(reply_payload(a)), hex(B(av::twamp_enc_reply_16)));
+    EXPECT_EQ(hex(reply_payload(b)), hex(B(av::twamp_enc_reply_16)));
     EXPECT_EQ(hex(a.frame), hex(b.frame));
 }
 

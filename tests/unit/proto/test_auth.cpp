@@ -191,6 +191,35 @@ TEST(AuthTwamp, NoTailroomForTheReplyBase) {
     EXPECT_EQ(res.reason, drop_reason::no_tailroom);
 }
 
+TEST(AuthTwamp, FailedRequestWithIpv4OptionsIsLeftUntouched) {
+    // fuzz_auth: a request with IPv4 options that failed its HMAC was dropped after the options
+    // were stripped (a drop must leave the frame as received); a good one is still answered.
+    keyring k;
+    for (bool good : {false, true}) {
+        frame_spec s = v4_spec();
+        s.ttl = av::ttl;
+        s.ip_options = bytes{1, 1, 1, 0}; // NOP NOP NOP EOL
+        s.payload = B(av::twamp_auth_req_16);
+        if (!good) {
+            s.payload[40] ^= 1; // the HMAC
+        }
+        bytes f = build(s);
+        const std::size_t n = f.size();
+        f.resize(2048, 0xee);
+        const bytes before = f;
+        proto::reflect_policy pol;
+        pol.auth = auth_mode::twamp_authenticated;
+        pol.keys = &k.twamp_keys;
+        const auto res = proto::reflect(std::span<uint8_t>(f), n, pol, params(), 0);
+        if (good) {
+            EXPECT_EQ(res.v, proto::verdict::reflect) << proto::to_string(res.reason);
+        } else {
+            EXPECT_EQ(res.reason, drop_reason::hmac_failed);
+            EXPECT_EQ(hex(f), hex(before));
+        }
+    }
+}
+
 TEST(AuthTwamp, ReplayedRequestIsAnsweredAgain) {
     // The reflector keeps no per-packet replay state (RFC 5357 has none for the reflector; the
     // Session-Sender matches replies by its Sequence Number): the same octets twice, two

@@ -230,6 +230,16 @@ std::size_t final(hash h, unsigned char* ctx, unsigned char* out) noexcept {
 
 hmac_key::hmac_key() noexcept : hmac_key(hash::sha1, {}) {}
 
+hmac_key::~hmac_key() {
+    OPENSSL_cleanse(inner_, sizeof(inner_));
+    OPENSSL_cleanse(outer_, sizeof(outer_));
+}
+
+aes128::~aes128() {
+    OPENSSL_cleanse(enc_, sizeof(enc_));
+    OPENSSL_cleanse(dec_, sizeof(dec_));
+}
+
 hmac_key::hmac_key(hash h, std::span<const uint8_t> key) noexcept : hash_(h) {
     unsigned char k[block_size] = {};
     if (key.size() > block_size) { // RFC 2104 §2: a long key is hashed first

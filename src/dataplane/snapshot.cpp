@@ -251,7 +251,7 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
             }
             c->view.hmac = cs.has_key ? &c->keys.front() : nullptr;
             c->view.ssid_keys = c->ssid.data();
-            c->view.n_ssid_keys = static_cast<uint16_t>(c->ssid.size());
+            c->view.n_ssid_keys = static_cast<uint32_t>(c->ssid.size());
             rt.policy.keys = &c->view;
             s->crypto_.push_back(std::move(c));
         } else {

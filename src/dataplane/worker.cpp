@@ -224,6 +224,7 @@ struct target {
     const proto::reflect_policy* policy = nullptr;
     int32_t ssid = -1; // a control session's tag: its records' SSID
     bool admitted = false;
+    bool control = false;                              // a TWAMP-Control session's
     proto::drop_reason why = proto::drop_reason::none; // no_session: a control port, no session
 };
 
@@ -259,11 +260,14 @@ __rte_always_inline target control_target(const control_table& ctl, port_activit
         t.ctx = &snap->contexts()[slot];
         t.policy = &cs->policy;
         t.ssid = cs->tag;
+        t.control = true;
         t.admitted = cs->started && src == cs->sender &&
                      (cs->sender_port == 0 || cs->sender_port == pf.src_port);
         if (!cs->started) {
             t.why = proto::drop_reason::no_session;
-        } else if (t.admitted && src_why == proto::drop_reason::none) {
+        } else if (t.admitted && src_why == proto::drop_reason::none &&
+                   cs->policy.auth == proto::auth_mode::none) {
+            // An authenticated session's port is touched once its packet verified (classify).
             touch(activity, pf.dst_port, now_tsc);
         }
     } else if (ctl.in_receiver_range(pf.dst_port)) {
@@ -499,6 +503,18 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
             why = proto::check_test_packet(std::span<const uint8_t>(data, len), pf, *t.policy,
                                            ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
                                            l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
+            if (unlikely(t.policy->auth != proto::auth_mode::none) &&
+                why == proto::drop_reason::none) {
+                // Verified (and decrypted in place) before anything changes for it: a
+                // packet failing its HMAC creates no session record, moves no sequence
+                // statistics (they read the decrypted Sequence Number) and keeps no port
+                // active; it only counts as a drop.
+                why = proto::auth_open_request(
+                        std::span<uint8_t>(rte_pktmbuf_mtod(m, uint8_t*), len), pf, *t.policy);
+                if (why == proto::drop_reason::none && t.control) {
+                    touch(a_.activity, pf.dst_port, b.start_tsc); // a control session's
+                }
+            }
         }
     }
     if (why != proto::drop_reason::none) {
@@ -522,7 +538,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     const uint16_t ssid = t.ssid >= 0 ? static_cast<uint16_t>(t.ssid)
                           : c.fast    ? c.info.ssid
                                       : proto::test_packet_ssid(std::span<const uint8_t>(data, len),
-                                                                pf, t.policy->mode);
+                                                                pf, t.policy->mode, t.policy->auth);
     store_key(sk,
               t.ctx->index | (uint64_t{ssid} << 16) | (uint64_t{pf.src_port} << 32) |
                       (uint64_t{pf.dst_port} << 48),
@@ -692,6 +708,7 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         const std::size_t cap = m->buf_len - m->data_off;
         // An authenticated reply's keys go beside it for auth_finish (transmit).
         params.auth_out = &p.keys;
+        params.auth_opened = c.policy->auth != proto::auth_mode::none; // classify opened it
         // Straight into the TX slot, field by field: no temporary struct copied through the
         // stack (store-forwarding stalls, perf/RESULTS.md "bench.sh").
         const proto::drop_reason why = proto::reflect_prepare_into(std::span<uint8_t>(data, cap),
@@ -791,7 +808,8 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     // schedule_first_only (cnxk): only the burst's first frame can be scheduled; the others
     // leave behind it, one after another (held_until, held_octets: the wire time before them).
     uint64_t held_until = 0, held_octets = 0;
-    int flagged = -1; // the reply flagged for an IEEE 1588 TX timestamp
+    int flagged = -1;       // the reply flagged for an IEEE 1588 TX timestamp
+    bool auth_done = false; // an authenticated reply of this burst is finished (its crypto)
     if (b.sample_tx_ts) {
         b.sample_tx_ts =
                 !fu_.wp && b.wp.tx_ts->state.load(std::memory_order_relaxed) == tx_ts_mailbox::idle;
@@ -815,8 +833,15 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         uint8_t mode = proto::ts_method::sw_local;
         bool late = false;
         if (likely(!p.dev)) {
-            t3 = t3_enc.ns;
-            proto::reflect_finish(f, p.r, t3_enc);
+            if (unlikely(auth_done) && p.r.auth) {
+                // An authenticated reply after another one's HMAC/encryption (below): its own
+                // T3, read now, not the burst's (which that crypto would have made stale).
+                t3 = sw_clock::to_ns(cm, rte_rdtsc());
+                proto::reflect_finish(f, p.r, t3, cm.tai_utc_offset_s);
+            } else {
+                t3 = t3_enc.ns;
+                proto::reflect_finish(f, p.r, t3_enc);
+            }
         } else {
             t3 = stated ? p.t2_ns + residence_tsc_ns : dev_now;
             uint64_t held_wire_ns = 0;
@@ -875,6 +900,17 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         }
         p.t3_ns = t3;
         p.mode = mode;
+        if (unlikely(b.nauth) && p.r.auth) {
+            // Authenticated replies: T3 is inside their HMAC (and, encrypted, their
+            // ciphertext): the HMACs, the encryption and the checksum's last change right
+            // after their own T3 (proto/auth.hpp). Their T3 is the time just before their own
+            // crypto: a software T3 is read again after an earlier authenticated reply's
+            // crypto; what the crypto of the replies after it in the burst adds before the
+            // burst leaves is, as for every reply, the transmit loop's time (not in the Error
+            // Estimate). A device-clock T3 stays the burst's (or the scheduled instant).
+            proto::auth_finish(f, p.r, p.keys);
+            auth_done = true;
+        }
         if (unlikely(b.sample_tx_ts) && p.slot >= 0 && p.stamp) {
             // One IEEE 1588 TX timestamp in flight per port: claim the mailbox, flag this reply
             // (posted to the slow path once the device took it, below). One try per burst.
@@ -899,16 +935,6 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         ++res_n;
     }
     res_flush();
-    if (unlikely(b.nauth)) {
-        // Authenticated replies: T3 is inside their HMAC (and, encrypted, their ciphertext):
-        // the HMACs, the encryption and the checksum's last change now (proto/auth.hpp).
-        for (uint16_t i = 0; i < ntx; ++i) {
-            const pending& p = tx_[i];
-            if (p.r.auth) {
-                proto::auth_finish(rte_pktmbuf_mtod(p.m, uint8_t*), p.r, p.keys);
-            }
-        }
-    }
     if (unlikely(fallback)) {
         bump(wc_.t3_fallback, fallback);
     }

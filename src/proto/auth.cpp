@@ -70,7 +70,73 @@ uint8_t turn_around(uint8_t* f, const parsed_frame& pf, const reflect_policy& po
     return received_ds;
 }
 
+struct request_keys {
+    const crypto::aes128* aes = nullptr;
+    const crypto::hmac_key* key = nullptr;
+    uint16_t ssid = 0;
+};
+
+// The request's keys (STAMP: its SSID's); no_key when there are none.
+drop_reason keys_of(const uint8_t* pl, const reflect_policy& policy, request_keys& k) noexcept {
+    if (policy.auth == auth_mode::stamp_authenticated) {
+        k.ssid = load_be16(pl + auth_sender::ssid);
+        k.key = policy.keys ? policy.keys->for_ssid(k.ssid) : nullptr;
+        return k.key ? drop_reason::none : drop_reason::no_key;
+    }
+    k.aes = policy.keys ? policy.keys->aes : nullptr;
+    k.key = policy.keys ? policy.keys->hmac : nullptr;
+    return k.aes && k.key ? drop_reason::none : drop_reason::no_key;
+}
+
+// Verifies the request (length checked by the caller); `clear` holds its first two blocks as
+// received and gets their plaintext.
+drop_reason open(const uint8_t* pl, const reflect_policy& policy, const request_keys& k,
+                 uint8_t* clear) noexcept {
+    if (policy.auth == auth_mode::stamp_authenticated) {
+        return k.key->verify128(std::span<const uint8_t>(pl, auth_sender::stamp_hmac),
+                                pl + auth_sender::stamp_hmac)
+                       ? drop_reason::none
+                       : drop_reason::hmac_failed;
+    }
+    // perfSONAR owamp/endpoint.c run_reflector: authenticated, block 0 ECB and the HMAC
+    // over its plaintext; encrypted, blocks 0..1 CBC with IV = 0 and the HMAC over both.
+    std::size_t covered = block;
+    if (policy.auth == auth_mode::twamp_encrypted) {
+        std::array<uint8_t, 16> iv{};
+        k.aes->cbc_decrypt(iv, clear, 2);
+        covered = 2 * block;
+    } else {
+        k.aes->ecb_decrypt(clear, 1);
+    }
+    return k.key->verify128(std::span<const uint8_t>(clear, covered), pl + auth_sender::twamp_hmac)
+                   ? drop_reason::none
+                   : drop_reason::hmac_failed;
+}
+
 } // namespace
+
+drop_reason auth_open_request(std::span<uint8_t> frame, const parsed_frame& pf,
+                              const reflect_policy& policy) noexcept {
+    const std::size_t len = pf.payload_len();
+    if (len < (policy.auth == auth_mode::stamp_authenticated ? auth_sender::stamp_len
+                                                             : auth_sender::twamp_len) ||
+        pf.payload_off() + len > frame.size()) {
+        return drop_reason::auth_truncated;
+    }
+    uint8_t* pl = frame.data() + pf.payload_off();
+    request_keys k;
+    drop_reason why = keys_of(pl, policy, k);
+    if (why != drop_reason::none) {
+        return why;
+    }
+    uint8_t clear[2 * block];
+    std::memcpy(clear, pl, sizeof(clear));
+    why = open(pl, policy, k, clear);
+    if (why == drop_reason::none && policy.auth != auth_mode::stamp_authenticated) {
+        std::memcpy(pl, clear, sizeof(clear));
+    }
+    return why;
+}
 
 drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
                               const reflect_policy& policy, const reflect_params& params,
@@ -85,43 +151,24 @@ drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
     uint8_t* pl = f + pf.payload_off();
 
     // The request's fields, decrypted and verified before any is used (RFC 4656 §4.1.2; RFC
-    // 8762 §4.4: a packet that fails is discarded). `clear`: its first two blocks in plaintext.
+    // 8762 §4.4: a packet that fails is discarded). `clear`: its first two blocks in plaintext
+    // (already so when auth_open_request() opened it in place).
     uint8_t clear[2 * block];
     std::memcpy(clear, pl, sizeof(clear));
-    const crypto::aes128* aes = nullptr;
-    const crypto::hmac_key* key = nullptr;
-    uint16_t ssid = 0;
-    if (stamp) {
-        ssid = load_be16(pl + auth_sender::ssid);
-        key = policy.keys ? policy.keys->for_ssid(ssid) : nullptr;
-        if (!key || !params.auth_out) {
-            return drop_reason::no_key;
-        }
-        if (!key->verify128(std::span<const uint8_t>(pl, auth_sender::stamp_hmac),
-                            pl + auth_sender::stamp_hmac)) {
-            return drop_reason::hmac_failed;
-        }
-    } else {
-        aes = policy.keys ? policy.keys->aes : nullptr;
-        key = policy.keys ? policy.keys->hmac : nullptr;
-        if (!aes || !key || !params.auth_out) {
-            return drop_reason::no_key;
-        }
-        // perfSONAR owamp/endpoint.c run_reflector: authenticated, block 0 ECB and the HMAC
-        // over its plaintext; encrypted, blocks 0..1 CBC with IV = 0 and the HMAC over both.
-        std::size_t covered = block;
-        if (encrypted) {
-            std::array<uint8_t, 16> iv{};
-            aes->cbc_decrypt(iv, clear, 2);
-            covered = 2 * block;
-        } else {
-            aes->ecb_decrypt(clear, 1);
-        }
-        if (!key->verify128(std::span<const uint8_t>(clear, covered),
-                            pl + auth_sender::twamp_hmac)) {
-            return drop_reason::hmac_failed;
+    request_keys k;
+    drop_reason why = keys_of(pl, policy, k);
+    if (why != drop_reason::none || !params.auth_out) {
+        return drop_reason::no_key;
+    }
+    if (!params.auth_opened) {
+        why = open(pl, policy, k, clear);
+        if (why != drop_reason::none) {
+            return why;
         }
     }
+    const crypto::aes128* aes = k.aes;
+    const crypto::hmac_key* key = k.key;
+    const uint16_t ssid = k.ssid;
     const uint32_t sender_seq = load_be32(clear + auth_sender::seq);
     uint8_t sender_ts[8];
     std::memcpy(sender_ts, (encrypted ? clear : pl) + auth_sender::timestamp, 8);

@@ -85,9 +85,26 @@ void strip_ipv4_options(uint8_t* f, const parsed_frame& in, parsed_frame& out) n
                                                                  pending_reply& out) noexcept {
     const std::size_t len = pf_in.payload_len();
     const std::size_t opt = pf_in.l3_hdr_len - ipv4_min_hdr_len;
-    const std::size_t grow = std::max(len, base_len(policy.mode)) - len;
+    const bool auth = policy.auth != auth_mode::none;
+    const std::size_t base = auth ? auth_reflector::len : base_len(policy.mode);
+    const std::size_t grow = std::max(len, base) - len;
     if (pf_in.l3_end() - opt + grow > buf.size()) {
         return drop_reason::no_tailroom; // before anything is touched
+    }
+    if (auth && !params.auth_opened) {
+        // Verified before the options are stripped: a request that fails is dropped untouched.
+        if (!params.auth_out) {
+            return drop_reason::no_key;
+        }
+        const drop_reason r = auth_open_request(buf, pf_in, policy);
+        if (r != drop_reason::none) {
+            return r;
+        }
+        reflect_params opened = params;
+        opened.auth_opened = true;
+        parsed_frame pf;
+        strip_ipv4_options(buf.data(), pf_in, pf);
+        return reflect_prepare_into(buf, pf, policy, opened, out);
     }
     parsed_frame pf;
     strip_ipv4_options(buf.data(), pf_in, pf);
@@ -286,13 +303,15 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
     return drop_reason::none;
 }
 
-uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,
-                          test_mode mode) noexcept {
-    if (mode != test_mode::stamp || pf.payload_len() < sender::stamp_len ||
-        pf.payload_off() + sender::stamp_len > frame.size()) {
+uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf, test_mode mode,
+                          auth_mode auth) noexcept {
+    const bool a = auth == auth_mode::stamp_authenticated;
+    const std::size_t need = a ? auth_sender::stamp_len : sender::stamp_len;
+    if (mode != test_mode::stamp || pf.payload_len() < need ||
+        pf.payload_off() + need > frame.size()) {
         return 0;
     }
-    return load_be16(frame.data() + pf.payload_off() + sender::ssid);
+    return load_be16(frame.data() + pf.payload_off() + (a ? auth_sender::ssid : sender::ssid));
 }
 
 uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_frame& pf) noexcept {

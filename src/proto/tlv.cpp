@@ -514,8 +514,12 @@ std::size_t nonzero_end(std::span<const uint8_t> area) noexcept {
 // handler rewrites a TLV the HMAC covers: true when the check fails, i.e. an HMAC TLV whose
 // HMAC (HMAC-SHA-256/128 over the request's Sequence Number and every octet of the TLVs before
 // it) does not verify, one that is not the last TLV (only Extra Padding may follow it), or none
-// where it is required (authenticated mode with TLVs other than Extra Padding). An HMAC TLV of
-// the wrong Length is left to the walk (malformed, M). Trailing zeros are not TLVs.
+// where it is required (authenticated mode with TLVs other than Extra Padding). Only called
+// with a key or where the HMAC TLV is required, so an HMAC TLV that cannot be checked fails
+// too: one of the wrong Length, or one cut off by the end of the packet (else the TLVs before
+// it would be acted on unauthenticated). A TLV cut off by the end whose Type is not Extra
+// Padding counts as another TLV (in authenticated mode nothing is processed without a good
+// HMAC TLV). Trailing zeros are not TLVs.
 bool hmac_check_failed(std::span<const uint8_t> area, const tlv_reply_ctx& ctx) noexcept {
     tlv_walker w(area);
     tlv_view t;
@@ -550,6 +554,17 @@ bool hmac_check_failed(std::span<const uint8_t> area, const tlv_reply_ctx& ctx) 
             not_last = true;
         }
     }
+    if (w.malformed()) {
+        const std::size_t at = w.position();
+        const int type = area.size() - at >= 2 ? area[at + 1] : -1;
+        if (type == static_cast<uint8_t>(tlv_type::hmac)) {
+            return true; // cut off: cannot be checked
+        }
+        if (type != static_cast<uint8_t>(tlv_type::extra_padding)) {
+            others = true;
+            not_last = not_last || hmac_off >= 0;
+        }
+    }
     if (hmac_off < 0) {
         return ctx.hmac_required && others;
     }
@@ -557,7 +572,7 @@ bool hmac_check_failed(std::span<const uint8_t> area, const tlv_reply_ctx& ctx) 
         return not_last || ctx.hmac_required;
     }
     if (hmac_len != crypto::mac_len) {
-        return false; // malformed: the walk sets M
+        return true; // cannot be checked: failed (flag_all_integrity adds M)
     }
     uint8_t seq[4];
     store_be32(seq, ctx.request_seq);
@@ -578,6 +593,9 @@ void flag_all_integrity(std::span<uint8_t> area, tlv_result& r) noexcept {
         if (!recognized(t.type)) {
             flags |= tlv_flag_u;
             ++r.unrecognized;
+        } else if (t.type == static_cast<uint8_t>(tlv_type::hmac) && t.length != crypto::mac_len) {
+            flags |= tlv_flag_m; // RFC 8972 §4.8: Length 16
+            r.malformed = true;
         }
         set_flags(area, t.offset, flags, r);
         ++r.integrity;

@@ -144,6 +144,7 @@ public:
         a.clock = &clock_;
         a.sessions = &sessions_;
         a.counters = &counters_;
+        a.activity = activity_;
         return a;
     }
 
@@ -221,8 +222,12 @@ public:
         return counters_.drops[static_cast<std::size_t>(r)].load();
     }
     const dataplane::worker_counters& counters() const { return counters_; }
+    const dataplane::session_table& sessions() const { return sessions_; }
+    // The control sessions' port activity the next runs' workers touch (null: none).
+    void set_activity(dataplane::port_activity* a) { activity_ = a; }
 
 private:
+    dataplane::port_activity* activity_ = nullptr;
     dataplane::dataplane_spec spec_;
     rte_ring *rx_ = nullptr, *tx_ = nullptr, *exc_ = nullptr, *to_wire_ = nullptr;
     uint16_t port_ = 0;
@@ -1770,6 +1775,187 @@ TEST(worker_auth, authenticated_stamp_reflector_and_hmac_tlv) {
     }
     EXPECT_EQ(rp.counters().contexts[0].hmac_tlv_failures.load(), 1u);
     EXPECT_EQ(rp.counters().contexts[0].tlv_integrity.load(), 2u);
+}
+
+// Review of issue 17: a packet failing its HMAC changes nothing but the drop counter. Forged
+// authenticated STAMP requests from many source ports create no session record and move no
+// sequence statistics of the real session; an encrypted TWAMP session's statistics count its
+// decrypted Sender Sequence Numbers; a forged packet keeps no control port active.
+std::vector<const dataplane::session*> live_sessions(const dataplane::session_table& t) {
+    std::vector<const dataplane::session*> v;
+    for (uint32_t i = 0; i < t.slots(); ++i) {
+        if (t.live(static_cast<int32_t>(i))) {
+            v.push_back(&t.at(static_cast<int32_t>(i)));
+        }
+    }
+    return v;
+}
+
+TEST(worker_auth, forged_stamp_requests_change_no_session) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key.assign(av::stamp_key, av::stamp_key + sizeof(av::stamp_key));
+    c.stateful = true;
+    ring_port rp(stamp_port({c}));
+    std::vector<bytes> in;
+    in.push_back(frame_with(rp, vec(av::stamp_req), 862)); // seq 10, the real session
+    for (uint16_t i = 0; i < 20; ++i) {
+        bytes forged = vec(av::stamp_req);
+        forged[3] = static_cast<uint8_t>(40 + i); // another Sequence Number, HMAC not redone
+        in.push_back(frame_with(rp, forged, 862, static_cast<uint16_t>(40000 + i)));
+        in.push_back(frame_with(rp, forged, 862)); // the real session's 5-tuple
+    }
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(rp.drops(drop_reason::hmac_failed), 40u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 1u);
+    const auto live = live_sessions(rp.sessions());
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(live[0]->packets, 1u);
+    EXPECT_EQ(live[0]->last_sender_seq, rd32(av::stamp_req));
+    EXPECT_EQ(live[0]->gaps, 0u);
+    EXPECT_EQ(live[0]->reorders, 0u);
+    EXPECT_EQ(live[0]->duplicates, 0u);
+    EXPECT_EQ(live[0]->next_seq, 1u);
+}
+
+// Review of issue 17: the authenticated layout's SSID (octets 26..27) keys the session; two
+// SSIDs from one 5-tuple of a stateful authenticated reflector number their replies apart.
+TEST(worker_auth, authenticated_stamp_ssids_are_separate_sessions) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key.assign(av::stamp_key, av::stamp_key + sizeof(av::stamp_key));
+    c.stateful = true;
+    ring_port rp(stamp_port({c}));
+    const crypto::hmac_key key{crypto::hash::sha256,
+                               std::span<const uint8_t>(av::stamp_key, sizeof(av::stamp_key))};
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 6; ++i) {
+        bytes p = vec(av::stamp_req);
+        p[3] = static_cast<uint8_t>(i);
+        p[26] = 0x00;
+        p[27] = i % 2 ? 7 : 9;
+        const auto m = key.mac128(std::span<const uint8_t>(p.data(), 96));
+        std::copy(m.begin(), m.end(), p.begin() + 96);
+        in.push_back(frame_with(rp, p, 862));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 6u);
+    std::map<uint16_t, uint32_t> want;
+    for (const auto& f : r.replies) {
+        const bytes p = payload_of(f);
+        const uint16_t ssid = rd16(p.data() + 26);
+        EXPECT_EQ(rd32(p.data()), want[ssid]++) << "ssid " << ssid;
+    }
+    EXPECT_EQ(want[7], 3u);
+    EXPECT_EQ(want[9], 3u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
+// Review of issue 17: ssid-keys for all 65,536 SSIDs are all found (the count was a uint16_t
+// that wrapped to 0: every SSID then got the default key).
+TEST(worker_auth, every_ssid_can_have_its_own_key) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key = {1, 2, 3};
+    for (uint32_t i = 0; i < 65536; ++i) {
+        c.ssid_keys.emplace_back(static_cast<uint16_t>(i),
+                                 std::vector<uint8_t>{static_cast<uint8_t>(i), 9});
+    }
+    const auto spec = stamp_port({c});
+    std::string err;
+    const auto snap = dataplane::snapshot::build(spec, 1, 9999, err);
+    ASSERT_NE(snap, nullptr) << err;
+    const proto::auth_keys* k = snap->contexts()[c.slot].policy.keys;
+    ASSERT_NE(k, nullptr);
+    EXPECT_EQ(k->n_ssid_keys, 65536u);
+    for (uint16_t ssid : {uint16_t{0}, uint16_t{1234}, uint16_t{65535}}) {
+        EXPECT_NE(k->for_ssid(ssid), k->hmac) << ssid;
+        EXPECT_EQ(k->for_ssid(ssid), k->ssid_keys[ssid].key) << ssid;
+    }
+}
+
+// Review of issue 17: an authenticated reply's T3 is taken after the earlier replies' crypto
+// (the burst's shared T3 was older than their HMACs by it): two in one burst, the second's T3
+// later than the first's.
+TEST(worker_auth, each_authenticated_reply_takes_its_own_t3) {
+    auto c = stamp_ctx("auth", 862);
+    c.policy.auth = proto::auth_mode::stamp_authenticated;
+    c.has_key = true;
+    c.key.assign(av::stamp_key, av::stamp_key + sizeof(av::stamp_key));
+    c.stateful = false;
+    ring_port rp(stamp_port({c}));
+    run_result r = rp.run({frame_with(rp, vec(av::stamp_req), 862),
+                           frame_with(rp, vec(av::stamp_req), 862),
+                           frame_with(rp, vec(av::stamp_req), 862)});
+    ASSERT_EQ(r.replies.size(), 3u);
+    const crypto::hmac_key key{crypto::hash::sha256,
+                               std::span<const uint8_t>(av::stamp_key, sizeof(av::stamp_key))};
+    uint64_t prev = 0;
+    for (const auto& f : r.replies) {
+        const bytes p = payload_of(f);
+        EXPECT_TRUE(key.verify128(std::span<const uint8_t>(p.data(), 96), p.data() + 96));
+        EXPECT_GT(rd64(p.data() + 16), prev) << "T3 after the previous reply's crypto";
+        prev = rd64(p.data() + 16);
+    }
+}
+
+TEST(worker_auth, encrypted_session_statistics_and_forged_activity) {
+    auto spec = open_box();
+    dataplane::context_spec cc;
+    cc.name = "(twamp-control)";
+    cc.slot = static_cast<uint16_t>(spec.contexts.size());
+    cc.stateful = true;
+    spec.contexts.push_back(cc);
+    ring_port rp(spec);
+    auto activity = std::make_unique<dataplane::port_activity>();
+    rp.set_activity(activity.get());
+    std::vector<dataplane::control_session_rt> ss(1);
+    std::array<uint8_t, 16> recv{};
+    recv[10] = recv[11] = 0xff;
+    std::copy(box4.begin(), box4.begin() + 4, recv.begin() + 12);
+    std::copy(recv.begin(), recv.end(), ss[0].receiver);
+    ss[0].receiver_port = 64400;
+    std::array<uint8_t, 16> peer{};
+    peer[10] = peer[11] = 0xff;
+    peer[12] = 198;
+    peer[13] = 18;
+    peer[15] = 1;
+    std::copy(peer.begin(), peer.end(), ss[0].sender);
+    ss[0].started = true;
+    ss[0].tag = 1;
+    ss[0].policy.auth = proto::auth_mode::twamp_encrypted;
+    std::vector<std::unique_ptr<const dataplane::session_crypto>> crypto;
+    crypto.push_back(std::make_unique<const dataplane::session_crypto>(
+            std::span<const uint8_t, 16>(av::aes_session_key),
+            std::span<const uint8_t, 32>(av::hmac_session_key),
+            std::span<const uint8_t, 16>(av::sid)));
+    ss[0].policy.keys = &crypto[0]->keys;
+    dataplane::control_table t(ss, 64400, 64409, std::move(crypto));
+    rp.set_control(&t, cc.slot);
+    // A forged packet only: the port stays idle, no record.
+    bytes forged = vec(av::twamp_enc_req_152);
+    forged[5] ^= 1;
+    run_result r = rp.run({frame_with(rp, forged, 64400)});
+    EXPECT_EQ(r.replies.size(), 0u);
+    EXPECT_EQ(rp.drops(drop_reason::hmac_failed), 1u);
+    EXPECT_EQ(activity->last[64400].load(), 0u) << "a forged packet is no activity";
+    EXPECT_EQ(rp.counters().sessions_created.load(), 0u);
+    // The real one twice (a duplicate by its decrypted Sender Sequence Number 7).
+    r = rp.run({frame_with(rp, vec(av::twamp_enc_req_152), 64400),
+                frame_with(rp, vec(av::twamp_enc_req_152), 64400)});
+    EXPECT_EQ(r.replies.size(), 2u);
+    EXPECT_NE(activity->last[64400].load(), 0u);
+    const auto live = live_sessions(rp.sessions());
+    ASSERT_EQ(live.size(), 1u);
+    EXPECT_EQ(live[0]->packets, 2u);
+    EXPECT_EQ(live[0]->last_sender_seq, 7u) << "the decrypted Sequence Number";
+    EXPECT_EQ(live[0]->duplicates, 1u);
+    EXPECT_EQ(live[0]->gaps, 0u);
+    EXPECT_EQ(live[0]->reorders, 0u);
 }
 
 // The fused fast path never takes an authenticated context's packets, even ones it could

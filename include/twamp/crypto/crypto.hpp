@@ -29,6 +29,10 @@ public:
     // code whatever the CPU (tests run the known answers through both).
     enum class impl : uint8_t { best, portable };
     aes128(std::span<const uint8_t, 16> key, impl which) noexcept;
+    // Copies (tables hold them by value); the key schedules wiped when destroyed.
+    aes128(const aes128&) noexcept = default;
+    aes128& operator=(const aes128&) noexcept = default;
+    ~aes128();
     bool uses_aesni() const noexcept { return ni_; }
 
     // In place, `blocks` 16-octet blocks.
@@ -56,6 +60,10 @@ class hmac_key {
 public:
     hmac_key() noexcept;
     hmac_key(hash h, std::span<const uint8_t> key) noexcept;
+    // Copies (tables hold them by value); the key-derived states wiped when destroyed.
+    hmac_key(const hmac_key&) noexcept = default;
+    hmac_key& operator=(const hmac_key&) noexcept = default;
+    ~hmac_key();
 
     hash algorithm() const noexcept { return hash_; }
 

@@ -61,7 +61,7 @@ struct auth_keys {
     const crypto::aes128* aes = nullptr;       // TWAMP: the test session's AES key
     const crypto::hmac_key* hmac = nullptr;    // TWAMP: the session's; STAMP: key-id (null: none)
     const stamp_ssid_key* ssid_keys = nullptr; // STAMP: sorted by ssid, overriding `hmac`
-    uint16_t n_ssid_keys = 0;
+    uint32_t n_ssid_keys = 0;                  // up to 65,536 (every SSID): not a uint16_t
 
     // STAMP: the key for an SSID (ssid-keys, else key-id; null: none).
     const crypto::hmac_key* for_ssid(uint16_t ssid) const noexcept {

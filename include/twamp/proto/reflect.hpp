@@ -117,6 +117,9 @@ struct reflect_params {
     // (for auth_finish); untouched otherwise. Null: the caller cannot finish such replies and
     // they are not made (no_key).
     auth_finish_keys* auth_out = nullptr;
+    // An authenticated-layout request already verified and decrypted in place by
+    // auth_open_request() (false: reflect_prepare() verifies and decrypts it).
+    bool auth_opened = false;
 };
 
 enum class verdict : uint8_t { reflect, to_kernel, drop };
@@ -163,9 +166,10 @@ drop_reason check_test_packet(std::span<const uint8_t> frame, const parsed_frame
                               const reflect_policy& policy, bool ipv4_checksum_verified,
                               bool l4_checksum_verified, verified_sums* sums = nullptr) noexcept;
 
-// The STAMP SSID (RFC 8972 §3) of a checked STAMP packet; 0 for TWAMP Light.
-uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf,
-                          test_mode mode) noexcept;
+// The STAMP SSID (RFC 8972 §3) of a checked STAMP packet; 0 for TWAMP Light. `auth`: the
+// layout (authenticated STAMP: octets 26..27, RFC 8762 §4.2.2; else 14..15).
+uint16_t test_packet_ssid(std::span<const uint8_t> frame, const parsed_frame& pf, test_mode mode,
+                          auth_mode auth = auth_mode::none) noexcept;
 // The sender's Sequence Number of a checked packet.
 uint32_t test_packet_sender_seq(std::span<const uint8_t> frame, const parsed_frame& pf) noexcept;
 
@@ -236,5 +240,13 @@ reflect_result reflect(std::span<uint8_t> buf, std::size_t frame_len, const refl
 drop_reason auth_prepare_into(std::span<uint8_t> buf, const parsed_frame& pf,
                               const reflect_policy& policy, const reflect_params& params,
                               pending_reply& out) noexcept;
+
+// A checked request of an authenticated layout (policy.auth not `none`), before anything is
+// done with it (session lookup, activity, sequence statistics): auth_truncated, no_key,
+// hmac_failed, or none with the request's encrypted octets (TWAMP: 0..31) turned into
+// plaintext in place. reflect_prepare() of such a request then needs
+// reflect_params::auth_opened (it does not check or decrypt again).
+drop_reason auth_open_request(std::span<uint8_t> frame, const parsed_frame& pf,
+                              const reflect_policy& policy) noexcept;
 
 } // namespace twamp::proto

@@ -3,6 +3,8 @@
 // truncated to their first 16 octets as the security modes use them.
 #include <array>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -132,3 +134,38 @@ TEST(crypto, random_bytes_fill_and_differ) {
 }
 
 } // namespace
+
+// Review of issue 17: key material does not outlive its objects (OPENSSL_cleanse in the
+// destructors); copies still work (the tables hold the keys by value).
+namespace twamp::test {
+TEST(key_material, wiped_when_destroyed_and_copies_work) {
+    const uint8_t key[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    alignas(crypto::aes128) unsigned char a_buf[sizeof(crypto::aes128)];
+    std::memset(a_buf, 0, sizeof(a_buf)); // padding and all
+    auto* a = new (a_buf) crypto::aes128(std::span<const uint8_t, 16>(key));
+    const crypto::aes128 a_copy = *a;
+    uint8_t x[16] = {}, y[16] = {};
+    a->ecb_encrypt(x, 1);
+    a_copy.ecb_encrypt(y, 1);
+    EXPECT_EQ(std::memcmp(x, y, 16), 0);
+    a->~aes128();
+    std::size_t nonzero = 0;
+    for (std::size_t i = 0; i < 512; ++i) { // the two schedules (then the AES-NI flag)
+        nonzero += a_buf[i] != 0;
+    }
+    EXPECT_EQ(nonzero, 0u) << "AES key schedules left in memory";
+
+    alignas(crypto::hmac_key) unsigned char h_buf[sizeof(crypto::hmac_key)];
+    std::memset(h_buf, 0, sizeof(h_buf));
+    auto* h = new (h_buf) crypto::hmac_key(crypto::hash::sha256, std::span<const uint8_t>(key));
+    const crypto::hmac_key h_copy = *h;
+    EXPECT_EQ(h->mac128(std::span<const uint8_t>(key)),
+              h_copy.mac128(std::span<const uint8_t>(key)));
+    h->~hmac_key();
+    nonzero = 0;
+    for (std::size_t i = 1; i < sizeof(h_buf); ++i) { // [0]: the hash (sha256 = 1)
+        nonzero += h_buf[i] != 0;
+    }
+    EXPECT_EQ(nonzero, 0u) << "HMAC key states left in memory";
+}
+} // namespace twamp::test

@@ -191,6 +191,35 @@ TEST(AuthTwamp, NoTailroomForTheReplyBase) {
     EXPECT_EQ(res.reason, drop_reason::no_tailroom);
 }
 
+TEST(AuthTwamp, FailedRequestWithIpv4OptionsIsLeftUntouched) {
+    // fuzz_auth: a request with IPv4 options that failed its HMAC was dropped after the options
+    // were stripped (a drop must leave the frame as received); a good one is still answered.
+    keyring k;
+    for (bool good : {false, true}) {
+        frame_spec s = v4_spec();
+        s.ttl = av::ttl;
+        s.ip_options = bytes{1, 1, 1, 0}; // NOP NOP NOP EOL
+        s.payload = B(av::twamp_auth_req_16);
+        if (!good) {
+            s.payload[40] ^= 1; // the HMAC
+        }
+        bytes f = build(s);
+        const std::size_t n = f.size();
+        f.resize(2048, 0xee);
+        const bytes before = f;
+        proto::reflect_policy pol;
+        pol.auth = auth_mode::twamp_authenticated;
+        pol.keys = &k.twamp_keys;
+        const auto res = proto::reflect(std::span<uint8_t>(f), n, pol, params(), 0);
+        if (good) {
+            EXPECT_EQ(res.v, proto::verdict::reflect) << proto::to_string(res.reason);
+        } else {
+            EXPECT_EQ(res.reason, drop_reason::hmac_failed);
+            EXPECT_EQ(hex(f), hex(before));
+        }
+    }
+}
+
 TEST(AuthTwamp, ReplayedRequestIsAnsweredAgain) {
     // The reflector keeps no per-packet replay state (RFC 5357 has none for the reflector; the
     // Session-Sender matches replies by its Sequence Number): the same octets twice, two
@@ -199,6 +228,10 @@ TEST(AuthTwamp, ReplayedRequestIsAnsweredAgain) {
     const outcome a = run(B(av::twamp_enc_req_16), auth_mode::twamp_encrypted, &k.twamp_keys);
     const outcome b = run(B(av::twamp_enc_req_16), auth_mode::twamp_encrypted, &k.twamp_keys);
     ASSERT_EQ(a.res.v, proto::verdict::reflect);
+    ASSERT_EQ(b.res.v, proto::verdict::reflect);
+    // Each against the independent reference (gen_auth_vectors.py), not only each other.
+    EXPECT_EQ(hex(reply_payload(a)), hex(B(av::twamp_enc_reply_16)));
+    EXPECT_EQ(hex(reply_payload(b)), hex(B(av::twamp_enc_reply_16)));
     EXPECT_EQ(hex(a.frame), hex(b.frame));
 }
 
@@ -311,6 +344,61 @@ TEST(AuthStamp, HmacTlvRules) {
     base.insert(base.end(), pad.begin(), pad.end());
     o = run(base, auth_mode::stamp_authenticated, &k.stamp_keys, st);
     EXPECT_EQ(reply_payload(o)[112], 0);
+}
+
+TEST(AuthStamp, HmacTlvThatCannotBeCheckedFails) {
+    // An HMAC TLV of the wrong Length, cut off by the end of the packet, or twice: the check
+    // fails, I on every TLV, no handler acts on the TLVs before it (review of issue 17: the
+    // Timestamp Information TLV was filled in; reproduction RevAuth.HmacTlvBadLengthBypass).
+    keyring k;
+    const proto::test_mode st = proto::test_mode::stamp;
+    const bytes tsi = tlv(0x80, 3, bytes(4, 0));
+    const auto with = [&](const bytes& tail) {
+        bytes r = B(av::stamp_req);
+        r.insert(r.end(), tsi.begin(), tsi.end());
+        r.insert(r.end(), tail.begin(), tail.end());
+        return r;
+    };
+    for (const bytes& tail :
+         {tlv(0x80, 8, bytes()), tlv(0x80, 8, bytes(8, 0x11)), tlv(0x80, 8, bytes(20, 0x11))}) {
+        const outcome o = run(with(tail), auth_mode::stamp_authenticated, &k.stamp_keys, st);
+        ASSERT_EQ(o.res.v, proto::verdict::reflect);
+        const bytes p = reply_payload(o);
+        EXPECT_EQ(p[112], proto::tlv_flag_i) << "TSI flags";
+        EXPECT_EQ(hex(bytes(p.begin() + 116, p.begin() + 120)), "00000000")
+                << "TSI processed without HMAC";
+        EXPECT_EQ(p[120], proto::tlv_flag_i | proto::tlv_flag_m) << "bad-Length HMAC TLV";
+    }
+    // Cut off by the end: Length 16, 8 octets of Value left.
+    bytes cut = with(tlv(0x80, 8, bytes(16, 0x22)));
+    cut.resize(cut.size() - 8);
+    outcome o = run(cut, auth_mode::stamp_authenticated, &k.stamp_keys, st);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    bytes p = reply_payload(o);
+    EXPECT_EQ(p[112], proto::tlv_flag_i);
+    EXPECT_EQ(hex(bytes(p.begin() + 116, p.begin() + 120)), "00000000");
+    // The same on an unauthenticated reflector with a key (the HMAC TLV is optional there, but
+    // one that is present must verify).
+    proto::auth_keys keys{nullptr, &k.stamp, nullptr, 0};
+    bytes open = stamp_request(1, 2, 3, 4);
+    open.insert(open.end(), tsi.begin(), tsi.end());
+    const bytes bad = tlv(0x80, 8, bytes(8, 0x11));
+    open.insert(open.end(), bad.begin(), bad.end());
+    o = run(open, auth_mode::none, &keys, st);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    p = reply_payload(o);
+    EXPECT_EQ(p[44], proto::tlv_flag_i);
+    EXPECT_EQ(hex(bytes(p.begin() + 48, p.begin() + 52)), "00000000");
+    // Twice (a good one, then a second): the second is a TLV after the HMAC TLV.
+    bytes twice = B(av::stamp_hmac_tlv_req);
+    const bytes second(twice.end() - 20, twice.end());
+    twice.insert(twice.end(), second.begin(), second.end());
+    o = run(twice, auth_mode::stamp_authenticated, &k.stamp_keys, st);
+    ASSERT_EQ(o.res.v, proto::verdict::reflect);
+    p = reply_payload(o);
+    for (std::size_t at = 112; at < p.size(); at += 4 + rd16(p.data() + at + 2)) {
+        EXPECT_EQ(p[at] & proto::tlv_flag_i, proto::tlv_flag_i) << at;
+    }
 }
 
 TEST(AuthStamp, UnauthenticatedReflectorWithKeyAnswersTheHmacTlv) {

@@ -23,29 +23,29 @@
 #include <span>
 
 #include "twamp/crypto/crypto.hpp"
+#include "twamp/proto/auth.hpp"
 
 namespace twamp::sender {
 
-// Octets of the authenticated layouts.
+// Octets of the authenticated layouts: proto/auth.hpp's (one definition), under the names the
+// sender uses.
 namespace auth_off {
-// Session-Sender: Seq 4, MBZ 12, Timestamp 8, Error Estimate 2, MBZ 6 (STAMP: SSID 2, MBZ 68),
-// HMAC 16.
-inline constexpr std::size_t seq = 0;
-inline constexpr std::size_t timestamp = 16;
-inline constexpr std::size_t error_estimate = 24;
-inline constexpr std::size_t ssid = 26; // STAMP
-inline constexpr std::size_t twamp_sender_hmac = 32;
-inline constexpr std::size_t twamp_sender_len = 48;
-// Session-Reflector: ..., Receive Timestamp at 32, Sender Seq 48, Sender Timestamp 64, Sender
-// Error Estimate 72, Sender TTL 80, HMAC 96, 112 octets; STAMP: SSID at 26. Authenticated STAMP
-// requests have their HMAC at 96 too.
-inline constexpr std::size_t receive_timestamp = 32;
-inline constexpr std::size_t sender_seq = 48;
-inline constexpr std::size_t sender_timestamp = 64;
-inline constexpr std::size_t sender_error_estimate = 72;
-inline constexpr std::size_t sender_ttl = 80;
-inline constexpr std::size_t hmac = 96;
-inline constexpr std::size_t len = 112;
+inline constexpr std::size_t seq = proto::auth_sender::seq;
+inline constexpr std::size_t timestamp = proto::auth_sender::timestamp;
+inline constexpr std::size_t error_estimate = proto::auth_sender::error_estimate;
+inline constexpr std::size_t ssid = proto::auth_sender::ssid; // STAMP
+inline constexpr std::size_t twamp_sender_hmac = proto::auth_sender::twamp_hmac;
+inline constexpr std::size_t twamp_sender_len = proto::auth_sender::twamp_len;
+inline constexpr std::size_t receive_timestamp = proto::auth_reflector::receive_timestamp;
+inline constexpr std::size_t sender_seq = proto::auth_reflector::sender_seq;
+inline constexpr std::size_t sender_timestamp = proto::auth_reflector::sender_timestamp;
+inline constexpr std::size_t sender_error_estimate = proto::auth_reflector::sender_error_estimate;
+inline constexpr std::size_t sender_ttl = proto::auth_reflector::sender_ttl;
+// Both directions: the HMAC at 96 of a 112-octet packet (reflector; authenticated STAMP
+// requests too).
+inline constexpr std::size_t hmac = proto::auth_reflector::hmac;
+inline constexpr std::size_t len = proto::auth_reflector::len;
+static_assert(proto::auth_sender::stamp_hmac == hmac && proto::auth_sender::stamp_len == len);
 } // namespace auth_off
 
 // The keys of one TWAMP test session, from the control connection's session keys (the

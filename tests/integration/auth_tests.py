@@ -16,9 +16,7 @@ connection. The lab and the runner are lab_tests.py's (imported). Addresses only
 import os
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -460,73 +458,30 @@ def auth_tshark_modes(lab):
     client): the Server-Greeting's Modes (15: all four), the Set-Up-Response's Mode (2, the one
     chosen) and the Server-Start's Accept 0; what follows is encrypted."""
     start(lab)
-    probe_port = 9
-    fields = ["udp.dstport", "twamp.control.modes", "twamp.control.mode",
-              "twamp.control.accept"]
-    cmd = ["tshark", "-l", "-n", "-i", lab.siface, "-f", f"tcp port 862 or udp port {probe_port}",
-           "-Y", f"twamp.control or udp.dstport == {probe_port}", "-T", "fields"]
-    for f in fields:
-        cmd += ["-e", f]
-    cap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           bufsize=1)
-    rows, errs = [], []
-    readers = [threading.Thread(target=lambda: rows.extend(r.rstrip("\n").split("\t")
-                                                           for r in cap.stdout), daemon=True),
-               threading.Thread(target=lambda: errs.extend(cap.stderr), daemon=True)]
-    for t in readers:
-        t.start()
-
-    def wait(what, cond, timeout):
-        end = time.monotonic() + timeout
-        while not cond():
-            if cap.poll() is not None:
-                raise Failure(f"tshark exited {cap.returncode} ({what}): {''.join(errs)}")
-            if time.monotonic() > end:
-                raise Failure(f"{what}: not within {timeout} s; rows {rows}")
-            time.sleep(0.05)
-
-    def control_rows():
-        return [r for r in rows if len(r) == len(fields) and r[0] != str(probe_port)]
-    try:
-        wait("tshark's 'Capturing on' line", lambda: any("Capturing on" in e for e in errs), 60)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            def probe_seen():
-                u.sendto(b"tshark probe", (B4, probe_port))
-                return any(r and r[0] == str(probe_port) for r in rows)
-            wait("tshark to show a probe datagram", probe_seen, 60)
-        finally:
-            u.close()
+    fields = ["twamp.control.modes", "twamp.control.mode", "twamp.control.accept"]
+    with L.ControlCapture(lab, fields) as cap:
         s = Session(A.MODE_AUTHENTICATED)
         eq(s.accept, 0, "Server-Start Accept")
         s.close()
 
         def decoded():
-            cr = control_rows()
-            return any(r[1] for r in cr) and any(r[2] for r in cr) and any(r[3] for r in cr)
+            cr = cap.rows()
+            return any(r[0] for r in cr) and any(r[1] for r in cr) and any(r[2] for r in cr)
         try:
-            wait("tshark to decode the greeting, Set-Up-Response and Server-Start", decoded, 60)
+            cap.wait("tshark to decode the greeting, Set-Up-Response and Server-Start", decoded,
+                     60)
         except Failure:
             pass  # reported below
-    finally:
-        cap.terminate()
-        try:
-            cap.wait(20)
-        except subprocess.TimeoutExpired:
-            cap.kill()
-            cap.wait(10)
-        for t in readers:
-            t.join(10)
-    cr = control_rows()
+    cr = cap.rows()
     out = "\n".join("\t".join(r) for r in cr)
 
     def num(v):
         return int(v, 0) if v else None
-    check([num(r[1]) for r in cr if r[1]] == [MODES_ALL],
+    check([num(r[0]) for r in cr if r[0]] == [MODES_ALL],
           f"Server-Greeting Modes not {MODES_ALL}:\n{out}")
-    check([num(r[2]) for r in cr if r[2]] == [A.MODE_AUTHENTICATED],
+    check([num(r[1]) for r in cr if r[1]] == [A.MODE_AUTHENTICATED],
           f"Set-Up-Response Mode not {A.MODE_AUTHENTICATED}:\n{out}")
-    check(any(r[3] == "0" for r in cr), f"no Server-Start Accept 0 decoded:\n{out}")
+    check(any(r[2] == "0" for r in cr), f"no Server-Start Accept 0 decoded:\n{out}")
     lab.release()
 
 

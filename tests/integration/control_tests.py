@@ -14,9 +14,7 @@ import os
 import re
 import socket
 import struct
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -535,44 +533,9 @@ def control_tshark_decodes(lab):
     runs, which its "Capturing on" line does not promise: tshark prints it before dumpcap
     starts), and the capture stops once the decoded messages have been seen."""
     start(lab)
-    probe_port = 9  # discard: the box drops it (no_reflector), tshark shows it
-    fields = ["udp.dstport", "twamp.control.modes", "twamp.control.mode",
-              "twamp.control.accept", "twamp.control.command", "twamp.control.receiver_port"]
-    cmd = ["tshark", "-l", "-n", "-i", lab.siface, "-f", f"tcp port 862 or udp port {probe_port}",
-           "-Y", f"twamp.control or udp.dstport == {probe_port}", "-T", "fields"]
-    for f in fields:
-        cmd += ["-e", f]
-    cap = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                           bufsize=1)
-    rows, errs = [], []
-    readers = [threading.Thread(target=lambda: rows.extend(r.rstrip("\n").split("\t")
-                                                           for r in cap.stdout), daemon=True),
-               threading.Thread(target=lambda: errs.extend(cap.stderr), daemon=True)]
-    for t in readers:
-        t.start()
-
-    def wait(what, cond, timeout):
-        end = time.monotonic() + timeout
-        while not cond():
-            if cap.poll() is not None:
-                raise Failure(f"tshark exited {cap.returncode} ({what}): {''.join(errs)}")
-            if time.monotonic() > end:
-                raise Failure(f"{what}: not within {timeout} s; tshark said {''.join(errs)!r}, "
-                              f"rows {rows}")
-            time.sleep(0.05)
-
-    def twamp_rows():
-        return [r for r in rows if len(r) == len(fields) and r[0] != str(probe_port)]
-    try:
-        wait("tshark's 'Capturing on' line", lambda: any("Capturing on" in e for e in errs), 60)
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            def probe_seen():
-                u.sendto(b"tshark probe", (B4, probe_port))
-                return any(r and r[0] == str(probe_port) for r in rows)
-            wait("tshark to show a probe datagram", probe_seen, 60)
-        finally:
-            u.close()
+    fields = ["twamp.control.modes", "twamp.control.mode", "twamp.control.accept",
+              "twamp.control.command", "twamp.control.receiver_port"]
+    with L.ControlCapture(lab, fields) as cap:
         t = Tester(False)
         c, a, port, _ = negotiate(B4, t.port)
         eq(c.start_sessions(), 0, "Start-Ack")
@@ -581,27 +544,18 @@ def control_tshark_decodes(lab):
         t.close()
 
         def decoded():
-            tr = twamp_rows()
-            return (len(tr) >= 6 and any(r[4] == "5" for r in tr) and
-                    any(r[5] == str(port) for r in tr))
+            tr = cap.rows()
+            return (len(tr) >= 6 and any(r[3] == "5" for r in tr) and
+                    any(r[4] == str(port) for r in tr))
         try:
-            wait("tshark to decode the exchange", decoded, 60)
+            cap.wait("tshark to decode the exchange", decoded, 60)
         except Failure:
             pass  # reported below with what was decoded
-    finally:
-        cap.terminate()
-        try:
-            cap.wait(20)
-        except subprocess.TimeoutExpired:
-            cap.kill()
-            cap.wait(10)
-        for t in readers:
-            t.join(10)
-    tr = twamp_rows()
+    tr = cap.rows()
     out = "\n".join("\t".join(r) for r in tr)
     check(len(tr) >= 6, f"tshark decoded {len(tr)} TWAMP-Control messages:\n{out}")
-    check(any(r[4] == "5" for r in tr), f"no Request-TW-Session (command 5) decoded:\n{out}")
-    check(any(r[5] == str(port) for r in tr),
+    check(any(r[3] == "5" for r in tr), f"no Request-TW-Session (command 5) decoded:\n{out}")
+    check(any(r[4] == str(port) for r in tr),
           f"receiver port {port} not in the decoded exchange:\n{out}")
     lab.release()
 

@@ -97,6 +97,76 @@ def wait_for(what, fn, timeout=60.0, step=0.05):
             raise Failure(f"{what}: not within {timeout} s")
         time.sleep(step)
 
+class ControlCapture:
+    """tshark on the sender's interface decoding TWAMP-Control (`fields`, after udp.dstport),
+    as a context manager. Entering waits until the capture really runs: tshark has shown a
+    probe datagram to `probe_port` (discard: the box drops it, no_reflector), which its
+    "Capturing on" line does not promise (it prints it before dumpcap starts). Event-driven, so
+    a loaded machine only makes it slower; leaving stops tshark."""
+
+    def __init__(self, lab, fields, probe_port=9):
+        self.probe_port = probe_port
+        self.fields = ["udp.dstport"] + list(fields)
+        cmd = ["tshark", "-l", "-n", "-i", lab.siface, "-f",
+               f"tcp port 862 or udp port {probe_port}",
+               "-Y", f"twamp.control or udp.dstport == {probe_port}", "-T", "fields"]
+        for f in self.fields:
+            cmd += ["-e", f]
+        self.cmd = cmd
+        self.all_rows, self.errs = [], []
+
+    def __enter__(self):
+        self.cap = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True, bufsize=1)
+        self.readers = [
+            threading.Thread(target=lambda: self.all_rows.extend(
+                r.rstrip("\n").split("\t") for r in self.cap.stdout), daemon=True),
+            threading.Thread(target=lambda: self.errs.extend(self.cap.stderr), daemon=True)]
+        for t in self.readers:
+            t.start()
+        try:
+            self.wait("tshark's 'Capturing on' line",
+                      lambda: any("Capturing on" in e for e in self.errs), 60)
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            try:
+                def probe_seen():
+                    u.sendto(b"tshark probe", (B4, self.probe_port))
+                    return any(r and r[0] == str(self.probe_port) for r in self.all_rows)
+                self.wait("tshark to show a probe datagram", probe_seen, 60)
+            finally:
+                u.close()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.cap.terminate()
+        try:
+            self.cap.wait(20)
+        except subprocess.TimeoutExpired:
+            self.cap.kill()
+            self.cap.wait(10)
+        for t in self.readers:
+            t.join(10)
+        return False
+
+    def wait(self, what, cond, timeout):
+        end = time.monotonic() + timeout
+        while not cond():
+            if self.cap.poll() is not None:
+                raise Failure(f"tshark exited {self.cap.returncode} ({what}): "
+                              f"{''.join(self.errs)}")
+            if time.monotonic() > end:
+                raise Failure(f"{what}: not within {timeout} s; tshark said "
+                              f"{''.join(self.errs)!r}, rows {self.all_rows}")
+            time.sleep(0.05)
+
+    def rows(self):
+        """The decoded TWAMP-Control rows: the fields after udp.dstport."""
+        return [r[1:] for r in self.all_rows
+                if len(r) == len(self.fields) and r[0] != str(self.probe_port)]
+
 # ---------------------------------------------------------------------------------------------
 # Timestamps (RFC 5357 §4.1.2 NTP format, RFC 8186 PTPv2 truncated format).
 

@@ -796,6 +796,11 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
             drop_reason::exception_rate_limit, drop_reason::tx_full,
             drop_reason::own_source_address, drop_reason::bad_source_mac,
             drop_reason::exception_iface_down,
+            // issue 18: the worker's limits and loop guard, the slow path's control share
+            drop_reason::reflector_source_port, drop_reason::rate_limit_reflector,
+            drop_reason::rate_limit_prefix, drop_reason::rate_limit_source,
+            drop_reason::session_rate_limit, drop_reason::session_cap,
+            drop_reason::exception_control_rate_limit,
             // retired: RFC 8762 §4.6 answers short STAMP
             drop_reason::stamp_truncated};
     for (std::size_t i = 0; i < drop_reason_count; ++i) {

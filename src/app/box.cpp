@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -23,6 +24,10 @@
 namespace twamp::app {
 
 namespace {
+// The metrics exporter's civetweb: request threads, and how long a client may take to send its
+// request before its connection is closed.
+constexpr int metrics_threads = 8;
+constexpr int metrics_request_timeout_ms = 5000;
 
 int mp_probe(const rte_mp_msg*, const void*) {
     return 0;
@@ -216,7 +221,13 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
     set_reflectors(spec);
     if (cfg.metrics.enabled) {
         try {
-            exposer_ = std::make_unique<prometheus::Exposer>(cfg.metrics.listen);
+            // civetweb's defaults give a client 30 s to send its request and prometheus-cpp
+            // runs 2 threads: two connections sending half a request would hold every scrape
+            // for 30 s. 8 threads, 5 s (README, Prometheus).
+            exposer_ = std::make_unique<prometheus::Exposer>(
+                    std::vector<std::string>{"listening_ports", cfg.metrics.listen, "num_threads",
+                                             std::to_string(metrics_threads), "request_timeout_ms",
+                                             std::to_string(metrics_request_timeout_ms)});
             collector_ = std::make_shared<metrics::collector>([this] { return app::gather(rt_); },
                                                               cfg.metrics.labels);
             exposer_->RegisterCollectable(collector_);
@@ -232,10 +243,16 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
 
     if (cfg.control.enabled) {
         // Accepted sessions reach the workers as a new control table in a new view.
+        slowpath::control_env env;
+        env.tsc = [] { return rte_rdtsc(); }; // the workers' port_activity clock (REFWAIT)
+        env.tsc_hz = rte_get_tsc_hz();
+        env.start_ns = dataplane::realtime_ns();
         control_ = std::make_unique<slowpath::control_server>(
-                cfg, [this](std::unique_ptr<dataplane::control_table> t) {
+                cfg,
+                [this](std::unique_ptr<dataplane::control_table> t) {
                     apply({nullptr, std::move(t), nullptr});
-                });
+                },
+                std::move(env));
         for (auto& wa : wargs_) {
             wa.activity = control_->activity();
         }
@@ -268,7 +285,8 @@ uint64_t box::apply(change c) {
     slots_ = r.slots;
     running_ = r.cfg;
     for (std::size_t p = 0; p < rt_.ports.size() && p < r.spec.ports.size(); ++p) {
-        exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps);
+        exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps,
+                            r.spec.ports[p].exception_control_rate_limit_pps);
     }
     set_reflectors(r.spec);
     return token;

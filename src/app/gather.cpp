@@ -115,7 +115,9 @@ metrics::box_stats gather(const runtime& rt) {
         const auto& rf = rt.control->refusals();
         s.control.refused = {
                 {"acl", rf.acl.load(std::memory_order_relaxed)},
-                {"max_connections", rf.max_connections.load(std::memory_order_relaxed)}};
+                {"max_connections", rf.max_connections.load(std::memory_order_relaxed)},
+                {"per_source", rf.per_source.load(std::memory_order_relaxed)},
+                {"pending", rf.pending.load(std::memory_order_relaxed)}};
         for (std::size_t a = 1; a < cc.session_refused.size(); ++a) {
             s.control.refused.push_back({"session_accept_" + std::to_string(a),
                                          cc.session_refused[a].load(std::memory_order_relaxed)});
@@ -124,6 +126,8 @@ metrics::box_stats gather(const runtime& rt) {
         s.control.key_derivations_refused =
                 cc.key_derivations_refused.load(std::memory_order_relaxed);
         s.control.key_derivation_ns = cc.key_derivation_ns.load(std::memory_order_relaxed);
+        s.control.busy_polls = rt.control->busy_polls();
+        s.control.connections_backed_up = rt.control->backed_up();
         for (std::size_t f = 0; f < cc.auth_failures.size(); ++f) {
             s.control.auth_failures.push_back(
                     {std::string(control::to_string(static_cast<control::auth_failure>(f))),

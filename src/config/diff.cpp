@@ -162,6 +162,8 @@ public:
             field(path, key("ports[].exception.iface"), p->exception.iface, n.exception.iface);
             field(path, key("ports[].exception.rate-limit-pps"), p->exception.rate_limit_pps,
                   n.exception.rate_limit_pps);
+            field(path, key("ports[].exception.control-rate-limit-pps"),
+                  p->exception.control_rate_limit_pps, n.exception.control_rate_limit_pps);
         }
     }
 
@@ -246,6 +248,10 @@ public:
               b.allow_third_party_senders);
         field("", key("control.kdf-count"), a.kdf_count, b.kdf_count);
         field("", key("control.max-key-derivations"), a.max_key_derivations, b.max_key_derivations);
+        field("", key("control.max-connections-per-source"), a.max_connections_per_source,
+              b.max_connections_per_source);
+        field("", key("control.max-pending"), a.max_pending, b.max_pending);
+        field("", key("control.setup-timeout"), a.setup_timeout, b.setup_timeout);
     }
 
     void metrics(const metrics_config& a, const metrics_config& b) {

@@ -8,6 +8,7 @@ server_policy policy_from_config(const config::control_config& c, uint64_t serve
     server_policy p;
     p.modes = c.modes;
     p.servwait_ns = static_cast<uint64_t>(c.servwait) * proto::ns_per_s;
+    p.setup_timeout_ns = static_cast<uint64_t>(c.setup_timeout) * proto::ns_per_s;
     p.start_time_ns = server_start_ns;
     p.allow_third_party_senders = c.allow_third_party_senders;
     p.sender_prefixes = c.prefixes;

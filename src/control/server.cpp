@@ -81,6 +81,10 @@ std::string_view to_string(close_reason r) noexcept {
         return "derivation_refused";
     case close_reason::internal_error:
         return "internal_error";
+    case close_reason::setup_timeout:
+        return "setup_timeout";
+    case close_reason::send_stalled:
+        return "send_stalled";
     }
     return "unknown";
 }
@@ -686,17 +690,28 @@ result server_connection::on_timer(uint64_t now_ns) {
     result r;
     auto deadline = next_deadline();
     if (deadline && now_ns >= *deadline) {
-        close(r, close_reason::servwait);
+        const bool setup =
+                state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0 &&
+                (policy_.servwait_ns == 0 || policy_.setup_timeout_ns <= policy_.servwait_ns);
+        close(r, setup ? close_reason::setup_timeout : close_reason::servwait);
     }
     return r;
 }
 
 std::optional<uint64_t> server_connection::next_deadline() const noexcept {
-    if (state_ == server_state::closed || state_ == server_state::initial ||
-        policy_.servwait_ns == 0 || servwait_suspended()) {
+    if (state_ == server_state::closed || state_ == server_state::initial || servwait_suspended()) {
         return std::nullopt;
     }
-    return last_activity_ns_ + policy_.servwait_ns;
+    std::optional<uint64_t> d;
+    if (policy_.servwait_ns != 0) {
+        d = last_activity_ns_ + policy_.servwait_ns;
+    }
+    // In wait_setup_response last_activity_ns_ is the greeting's time.
+    if (state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0) {
+        const uint64_t s = last_activity_ns_ + policy_.setup_timeout_ns;
+        d = d ? std::min(*d, s) : s;
+    }
+    return d;
 }
 
 result server_connection::sessions_ended(std::span<const sid_t> sids) {

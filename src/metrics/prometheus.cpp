@@ -229,6 +229,15 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             b.counter(f, d(n), {{"reason", reason}});
         }
     }
+    b.total("control_busy_polls_total",
+            "Slow-path rounds in which the TWAMP-Control server had work (events, timers, "
+            "closes): still while clients only wait",
+            d(s.control.busy_polls));
+    b.gauge(b.family("control_connections_backed_up",
+                     "TWAMP-Control connections whose client does not read: 64 KiB of answers "
+                     "queued, not read from until they drain",
+                     MetricType::Gauge),
+            d(s.control.connections_backed_up));
 
     {
         auto& f = b.family("config_reloads_total",

@@ -15,10 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rte_cycles.h>
-
 #include "twamp/control/policy_from_config.hpp"
-#include "twamp/dataplane/clock.hpp"
 #include "twamp/net/sockaddr.hpp"
 
 namespace twamp::slowpath {
@@ -26,6 +23,8 @@ namespace twamp::slowpath {
 namespace {
 
 constexpr std::size_t max_out = 64 * 1024; // queued output per connection before we stop reading
+// Connections accepted per poll: a connection flood cannot hold the slow path in accept().
+constexpr int max_accepts_per_poll = 64;
 
 // The key-derivation limiter's clock: CLOCK_MONOTONIC, which NTP slews but never steps (poll's
 // now_ns is Unix time, for the SIDs' timestamps, and may step back).
@@ -56,14 +55,159 @@ bool allowed(const config::control_config& cfg, const config::ip_address& peer) 
     return false;
 }
 
+// control_io on kernel sockets and a level-triggered epoll.
+class socket_io final : public control_io {
+public:
+    ~socket_io() override {
+        for (const auto& [fd, ev] : watched_) {
+            ::close(fd);
+        }
+        if (listen_fd_ >= 0) {
+            ::close(listen_fd_);
+        }
+        if (epoll_fd_ >= 0) {
+            ::close(epoll_fd_);
+        }
+    }
+
+    bool listen(const net::address& address, uint16_t port, std::string& error) override {
+        sockaddr_storage ss;
+        const socklen_t len = net::to_sockaddr(address, port, ss);
+        const bool v6 = address.is_v6();
+        listen_fd_ =
+                ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (listen_fd_ < 0) {
+            error = std::strerror(errno);
+            return false;
+        }
+        int one = 1;
+        setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (v6 && address.is_unspecified()) {
+            int zero = 0; // "::" serves IPv4 too (as IPv4-mapped addresses)
+            setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+        }
+        // Both the listener and the address may need the TAP's addresses to be up: they are,
+        // the exception path configured them before.
+        if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
+            ::listen(listen_fd_, 64) != 0) {
+            error = std::strerror(errno);
+            return false;
+        }
+        epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.fd = listen_fd_;
+        if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
+            error = std::string("epoll: ") + std::strerror(errno);
+            return false;
+        }
+        return true;
+    }
+
+    std::optional<accepted> accept() override {
+        sockaddr_storage peer{}, local{};
+        socklen_t pl = sizeof peer, ll = sizeof local;
+        int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &pl,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            return std::nullopt; // EAGAIN, or a transient error: try again on the next event
+        }
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll);
+        // A client that vanishes mid-test (power, cable) sends no FIN: keepalive finds it.
+        int on = 1, idle = control_server::keepalive_idle_s,
+            intvl = control_server::keepalive_interval_s, cnt = control_server::keepalive_count;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+        uint16_t pport = 0, lport = 0;
+        return accepted{fd, net::from_sockaddr(local, lport), net::from_sockaddr(peer, pport)};
+    }
+
+    long recv(int fd, std::span<uint8_t> buf) override {
+        ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+        if (n >= 0) {
+            return static_cast<long>(n);
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? -1 : -2;
+    }
+
+    long send(int fd, std::span<const uint8_t> buf) override {
+        ssize_t n = ::send(fd, buf.data(), buf.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n >= 0) {
+            return static_cast<long>(n);
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+    }
+
+    void watch(int fd, bool read, bool write) override {
+        epoll_event ev{};
+        // Not EPOLLRDHUP while not reading: a half-closed peer would report it at every poll.
+        const uint32_t want = (read ? EPOLLIN | EPOLLRDHUP : 0U) | (write ? EPOLLOUT : 0U);
+        ev.events = want;
+        ev.data.fd = fd;
+        auto [it, fresh] = watched_.emplace(fd, want);
+        if (fresh) {
+            epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
+        } else if (it->second != want) {
+            it->second = want;
+            epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev);
+        }
+    }
+
+    void close(int fd) override {
+        if (watched_.erase(fd) != 0) {
+            epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+        }
+        ::close(fd);
+    }
+
+    std::size_t wait(std::span<event> out) override {
+        if (epoll_fd_ < 0 || out.empty()) {
+            return 0;
+        }
+        epoll_event evs[32];
+        int n = epoll_wait(epoll_fd_, evs, static_cast<int>(std::min<std::size_t>(32, out.size())),
+                           0);
+        for (int i = 0; i < n; ++i) {
+            event& e = out[static_cast<std::size_t>(i)];
+            e.fd = evs[i].data.fd == listen_fd_ ? listener : evs[i].data.fd;
+            e.what = ((evs[i].events & (EPOLLIN | EPOLLRDHUP)) ? readable : 0U) |
+                     ((evs[i].events & EPOLLOUT) ? writable : 0U) |
+                     ((evs[i].events & (EPOLLERR | EPOLLHUP)) ? hangup : 0U);
+        }
+        return n > 0 ? static_cast<std::size_t>(n) : 0;
+    }
+
+private:
+    int listen_fd_ = -1;
+    int epoll_fd_ = -1;
+    std::map<int, uint32_t> watched_; // fd -> epoll events
+};
+
 } // namespace
 
-control_server::control_server(const config::config& cfg, publish_fn publish)
+std::unique_ptr<control_io> make_socket_io() {
+    return std::make_unique<socket_io>();
+}
+
+control_server::control_server(const config::config& cfg, publish_fn publish, control_env env)
     : cfg_(cfg.control), publish_(std::move(publish)),
-      policy_(control::policy_from_config(cfg, dataplane::realtime_ns())),
+      policy_(control::policy_from_config(cfg, env.start_ns)),
       pool_(cfg.control.receiver_ports, cfg.control.max_sessions),
-      limiter_(cfg.control.max_key_derivations, monotonic_ns),
-      activity_(std::make_unique<dataplane::port_activity>()) {
+      limiter_(cfg.control.max_key_derivations,
+               env.monotonic_ns ? env.monotonic_ns : std::function<uint64_t()>(monotonic_ns)),
+      env_(std::move(env)), activity_(std::make_unique<dataplane::port_activity>()) {
+    if (!env_.io) {
+        env_.io = make_socket_io();
+    }
+    if (!env_.random) {
+        env_.random = control::os_random;
+    }
+    if (!env_.tsc) {
+        env_.tsc = monotonic_ns;
+        env_.tsc_hz = 1'000'000'000ULL;
+    }
     policy_.limiter = &limiter_;
     policy_.derive = timed_derive(counters_.key_derivation_ns);
     for (auto& a : activity_->last) {
@@ -73,48 +217,17 @@ control_server::control_server(const config::config& cfg, publish_fn publish)
 
 control_server::~control_server() {
     for (auto& [fd, c] : conns_) {
-        ::close(fd);
-    }
-    if (listen_fd_ >= 0) {
-        ::close(listen_fd_);
-    }
-    if (epoll_fd_ >= 0) {
-        ::close(epoll_fd_);
+        env_.io->close(fd);
     }
 }
 
 bool control_server::start(std::string& error) {
-    sockaddr_storage ss;
-    const socklen_t len = net::to_sockaddr(cfg_.listen, cfg_.port, ss);
-    const bool v6 = cfg_.listen.is_v6();
-    const std::string where = "control.listen " + cfg_.listen.to_string() + " port " +
-                              std::to_string(cfg_.port) + ": ";
-    listen_fd_ = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (listen_fd_ < 0) {
-        error = where + std::strerror(errno);
+    if (!env_.io->listen(cfg_.listen, cfg_.port, error)) {
+        error = "control.listen " + cfg_.listen.to_string() + " port " + std::to_string(cfg_.port) +
+                ": " + error;
         return false;
     }
-    int one = 1;
-    setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (v6 && cfg_.listen.is_unspecified()) {
-        int zero = 0; // "::" serves IPv4 too (as IPv4-mapped addresses)
-        setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-    }
-    // Both the listener and the address may need the TAP's addresses to be up: they are, the
-    // exception path configured them before.
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&ss), len) != 0 ||
-        ::listen(listen_fd_, 64) != 0) {
-        error = where + std::strerror(errno);
-        return false;
-    }
-    epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = listen_fd_;
-    if (epoll_fd_ < 0 || epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev) != 0) {
-        error = where + "epoll: " + std::strerror(errno);
-        return false;
-    }
+    started_ = true;
     republish();
     return true;
 }
@@ -132,6 +245,9 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
     cfg_.allow_third_party_senders = cfg.allow_third_party_senders;
     cfg_.kdf_count = cfg.kdf_count;
     cfg_.max_key_derivations = cfg.max_key_derivations;
+    cfg_.max_connections_per_source = cfg.max_connections_per_source;
+    cfg_.max_pending = cfg.max_pending;
+    cfg_.setup_timeout = cfg.setup_timeout;
     const uint64_t start = policy_.start_time_ns;
     // For new connections: a connection keeps the policy (and the key store) it was accepted
     // with.
@@ -145,62 +261,111 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
 }
 
 void control_server::accept_all(uint64_t now_ns) {
-    for (;;) {
-        sockaddr_storage peer{}, local{};
-        socklen_t pl = sizeof peer, ll = sizeof local;
-        int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &pl,
-                           SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            return; // EAGAIN, or a transient error: try again on the next event
+    for (int i = 0; i < max_accepts_per_poll; ++i) {
+        auto a = env_.io->accept();
+        if (!a) {
+            return;
         }
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll);
-        // A client that vanishes mid-test (power, cable) sends no FIN: keepalive finds it.
-        int on = 1, idle = keepalive_idle_s, intvl = keepalive_interval_s, cnt = keepalive_count;
-        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
-        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
-        uint16_t pport = 0, lport = 0;
-        control::connection_addresses ca{net::from_sockaddr(local, lport),
-                                         net::from_sockaddr(peer, pport)};
+        const int fd = a->fd;
+        control::connection_addresses ca{a->local, a->peer};
         control::server_policy pol = policy_;
+        const auto source = ca.peer.mapped();
+        auto ps = per_source_.find(source);
+        const uint32_t from_source = ps == per_source_.end() ? 0 : ps->second;
         // Refusals are answered properly: a Server-Greeting with Modes = 0 (RFC 4656 §3.1),
         // then close; counted by reason.
+        bool admitted = false;
         if (!allowed(cfg_, ca.peer)) {
-            pol.modes = 0;
             refusals_.acl.fetch_add(1, std::memory_order_relaxed);
         } else if (conns_.size() >= cfg_.max_connections) {
-            pol.modes = 0;
             refusals_.max_connections.fetch_add(1, std::memory_order_relaxed);
+        } else if (from_source >= cfg_.max_connections_per_source) {
+            refusals_.per_source.fetch_add(1, std::memory_order_relaxed);
+        } else if (n_pending_ >= cfg_.max_pending) {
+            refusals_.pending.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            admitted = true;
         }
-        conn c;
+        if (!admitted) {
+            pol.modes = 0;
+        }
+        auto [it, fresh] = conns_.emplace(fd, conn{});
+        if (!fresh) {
+            continue; // the io named an open connection again (a broken io): ignore it
+        }
+        conn& c = it->second;
         c.fd = fd;
-        c.sm = std::make_unique<control::server_connection>(pol, pool_, ca, control::os_random,
+        c.sm = std::make_unique<control::server_connection>(pol, pool_, ca, env_.random,
                                                             &counters_);
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP;
-        ev.data.fd = fd;
-        epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-        auto [it, ok] = conns_.emplace(fd, std::move(c));
-        (void)ok;
+        if (admitted) {
+            c.admitted = true;
+            c.source = source;
+            ++per_source_[source];
+            c.pending = true;
+            ++n_pending_;
+        }
+        env_.io->watch(fd, true, false);
         n_conns_.store(conns_.size(), std::memory_order_relaxed);
         apply(it->second, it->second.sm->greeting(now_ns), now_ns);
+        update_interest(it->second, now_ns);
     }
 }
 
 void control_server::flush(conn& c) {
-    while (!c.out.empty()) {
-        ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n <= 0) {
-            break; // full (or broken: the read side will see it)
+    std::size_t sent = 0;
+    while (sent < c.out.size()) {
+        const long n = env_.io->send(
+                c.fd, std::span<const uint8_t>(c.out.data() + sent, c.out.size() - sent));
+        if (n < 0) {
+            c.broken = true; // reset, timed out: nothing more can be said (update_interest)
+            c.out.clear();
+            return;
         }
-        c.out.erase(c.out.begin(), c.out.begin() + n);
+        if (n == 0) {
+            break; // full: the writable event resumes it
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    if (sent != 0) {
+        c.out.erase(c.out.begin(), c.out.begin() + static_cast<std::ptrdiff_t>(sent));
+    }
+}
+
+// A connection is read while its queued output is small, and polled for writing while it has
+// queued output. Output backed up (max_out): polled for writing only, so a client that does
+// not read makes no events until it does (the slow path sleeps); the send_stalled timer closes
+// it if it never does.
+void control_server::update_interest(conn& c, uint64_t now_ns) {
+    if (c.broken) {
+        c.out.clear();
+        if (!c.closing) {
+            apply(c, c.sm->abort(control::close_reason::io_error), now_ns);
+        }
+    }
+    if (c.out.empty()) {
+        c.stalled_since_ns = 0;
+    } else if (c.stalled_since_ns == 0) {
+        c.stalled_since_ns = now_ns != 0 ? now_ns : 1;
+    }
+    const bool backed = c.out.size() >= max_out;
+    if (backed != c.backed) {
+        c.backed = backed;
+        if (backed) {
+            n_backed_.fetch_add(1, std::memory_order_relaxed);
+        } else {
+            n_backed_.fetch_sub(1, std::memory_order_relaxed);
+        }
+    }
+    const bool read = !c.closing && !backed;
+    const bool write = !c.out.empty();
+    if (read != c.reading || write != c.writing) {
+        c.reading = read;
+        c.writing = write;
+        env_.io->watch(c.fd, read, write);
     }
 }
 
 void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
-    c.out.insert(c.out.end(), r.output.begin(), r.output.end());
-    flush(c);
     for (auto& a : r.actions) {
         if (auto* acc = std::get_if<control::session_accepted>(&a)) {
             session s;
@@ -215,7 +380,7 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
                 if (it != sessions_.end()) {
                     it->second.started = true;
                     // REFWAIT counts from the start.
-                    activity_->last[it->second.info.receiver_port].store(rte_rdtsc(),
+                    activity_->last[it->second.info.receiver_port].store(env_.tsc(),
                                                                          std::memory_order_relaxed);
                 }
             }
@@ -237,6 +402,15 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
             c.close_by_ns = now_ns + 1'000'000'000ULL; // a second to send the last words
         }
     }
+    if (!r.output.empty() && !c.broken) {
+        c.out.insert(c.out.end(), r.output.begin(), r.output.end());
+        flush(c);
+    }
+    // Past the greeting phase (Server-Start sent, or closed): no longer pending.
+    if (c.pending && c.sm->state() != control::server_state::wait_setup_response) {
+        c.pending = false;
+        --n_pending_;
+    }
 }
 
 void control_server::end_session(const control::sid_t& sid) {
@@ -252,9 +426,9 @@ void control_server::end_session(const control::sid_t& sid) {
 void control_server::on_readable(conn& c, uint64_t now_ns) {
     uint8_t buf[4096];
     // Read only while our own queue is small: a client that does not read its answers cannot
-    // make us buffer more than it sends.
+    // make us buffer more than it sends (and is then not polled for input: update_interest).
     while (!c.closing && c.out.size() < max_out) {
-        ssize_t n = ::recv(c.fd, buf, sizeof buf, MSG_DONTWAIT);
+        const long n = env_.io->recv(c.fd, std::span<uint8_t>(buf, sizeof buf));
         if (n > 0) {
             apply(c, c.sm->feed(std::span<const uint8_t>(buf, static_cast<std::size_t>(n)), now_ns),
                   now_ns);
@@ -262,7 +436,7 @@ void control_server::on_readable(conn& c, uint64_t now_ns) {
         }
         if (n == 0) {
             apply(c, c.sm->abort(control::close_reason::peer_closed), now_ns);
-        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        } else if (n != -1) {
             apply(c, c.sm->abort(control::close_reason::io_error), now_ns);
         }
         break;
@@ -270,23 +444,39 @@ void control_server::on_readable(conn& c, uint64_t now_ns) {
 }
 
 void control_server::close_conn(int fd) {
-    epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
-    ::close(fd);
-    conns_.erase(fd);
+    auto it = conns_.find(fd);
+    if (it == conns_.end()) {
+        return;
+    }
+    conn& c = it->second;
+    if (c.pending) {
+        --n_pending_;
+    }
+    if (c.backed) {
+        n_backed_.fetch_sub(1, std::memory_order_relaxed);
+    }
+    if (c.admitted) {
+        auto ps = per_source_.find(c.source);
+        if (ps != per_source_.end() && --ps->second == 0) {
+            per_source_.erase(ps);
+        }
+    }
+    env_.io->close(fd);
+    conns_.erase(it);
     n_conns_.store(conns_.size(), std::memory_order_relaxed);
 }
 
 bool control_server::poll(uint64_t now_ns) {
-    if (epoll_fd_ < 0) {
+    if (!started_) {
         return false;
     }
     bool work = false;
-    epoll_event evs[32];
-    int n = epoll_wait(epoll_fd_, evs, 32, 0);
-    for (int i = 0; i < n; ++i) {
+    control_io::event evs[32];
+    const std::size_t n = env_.io->wait(evs);
+    for (std::size_t i = 0; i < n; ++i) {
         work = true;
-        int fd = evs[i].data.fd;
-        if (fd == listen_fd_) {
+        const int fd = evs[i].fd;
+        if (fd == control_io::listener) {
             accept_all(now_ns);
             continue;
         }
@@ -294,17 +484,38 @@ bool control_server::poll(uint64_t now_ns) {
         if (it == conns_.end()) {
             continue;
         }
-        on_readable(it->second, now_ns);
+        conn& c = it->second;
+        if ((evs[i].what & control_io::writable) != 0) {
+            flush(c);
+        }
+        if ((evs[i].what & control_io::readable) != 0 && c.reading) {
+            on_readable(c, now_ns);
+        } else if ((evs[i].what & control_io::hangup) != 0) {
+            // Error or both directions closed while we were not reading: nothing more will be
+            // delivered either way.
+            c.broken = true;
+        }
+        update_interest(c, now_ns);
     }
-    // Timers: SERVWAIT (the state machine's), pending output, closes.
+    // Timers: setup-timeout and SERVWAIT (the state machine's), output that cannot drain,
+    // closes.
+    const uint64_t stall_ns = uint64_t{cfg_.servwait} * 1'000'000'000ULL;
     std::vector<int> done;
     for (auto& [fd, c] : conns_) {
         if (!c.closing) {
-            if (auto dl = c.sm->next_deadline(); dl && *dl <= now_ns) {
+            if (c.stalled_since_ns != 0 && now_ns >= c.stalled_since_ns + stall_ns) {
+                // The client has not taken its answers for SERVWAIT (also while a test runs,
+                // when SERVWAIT itself is suspended): nothing queued can be delivered. (Checked
+                // first: the output stalled no later than the last command was read.)
+                apply(c, c.sm->abort(control::close_reason::send_stalled), now_ns);
+                c.out.clear();
+                work = true;
+            } else if (auto dl = c.sm->next_deadline(); dl && *dl <= now_ns) {
                 apply(c, c.sm->on_timer(now_ns), now_ns);
+                work = true;
             }
+            update_interest(c, now_ns);
         }
-        flush(c);
         if (c.closing && (c.out.empty() || now_ns >= c.close_by_ns)) {
             done.push_back(fd);
         }
@@ -328,6 +539,9 @@ bool control_server::poll(uint64_t now_ns) {
         republish();
         work = true;
     }
+    if (work) {
+        busy_polls_.fetch_add(1, std::memory_order_relaxed);
+    }
     return work;
 }
 
@@ -338,8 +552,8 @@ void control_server::check_refwait(uint64_t now_ns) {
     if (cfg_.refwait == 0) {
         return;
     }
-    const uint64_t now = rte_rdtsc();
-    const uint64_t limit = uint64_t{cfg_.refwait} * rte_get_tsc_hz();
+    const uint64_t now = env_.tsc();
+    const uint64_t limit = uint64_t{cfg_.refwait} * env_.tsc_hz;
     std::vector<control::sid_t> idle;
     for (const auto& [sid, s] : sessions_) {
         const uint64_t last = activity_->last[s.info.receiver_port].load(std::memory_order_relaxed);
@@ -357,6 +571,7 @@ void control_server::check_refwait(uint64_t now_ns) {
         auto it = conns_.find(fd);
         if (it != conns_.end() && !it->second.closing) {
             apply(it->second, it->second.sm->sessions_ended(sids), now_ns);
+            update_interest(it->second, now_ns);
         }
     }
 }
@@ -418,6 +633,7 @@ void control_server::shutdown(uint64_t now_ns) {
             apply(c, c.sm->abort(control::close_reason::shutdown), now_ns);
         }
         flush(c);
+        c.closing = true;
     }
     while (!conns_.empty()) {
         close_conn(conns_.begin()->first);

@@ -17,6 +17,7 @@
 #include <rte_mbuf.h>
 
 #include "twamp/dataplane/port.hpp"
+#include "twamp/proto/tcp_ports.hpp"
 
 extern char** environ;
 
@@ -195,12 +196,26 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
     const uint64_t now = rte_rdtsc();
     t.to_kernel_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
     t.to_wire_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
+    t.control_port = spec.exception_control_port;
+    t.control_to_kernel_limit.init(spec.exception_control_rate_limit_pps, rte_get_tsc_hz(), now);
+    t.control_to_wire_limit.init(spec.exception_control_rate_limit_pps, rte_get_tsc_hz(), now);
     if (by_wire_port_.size() <= wire_port_id) {
         by_wire_port_.resize(wire_port_id + 1u, -1);
     }
     by_wire_port_[wire_port_id] = static_cast<int>(taps_.size());
     taps_.push_back(t);
     return true;
+}
+
+// TWAMP-Control TCP: to the control port (wire -> kernel) or from it (kernel -> wire). Only
+// the first segment of a chained mbuf is looked at (the headers are there).
+bool exception_path::is_control(const tap_port& t, const rte_mbuf* m, bool from_kernel) noexcept {
+    if (t.control_port == 0) {
+        return false;
+    }
+    const auto p = proto::tcp_ports_of(
+            std::span<const uint8_t>(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)));
+    return p && (from_kernel ? p->src : p->dst) == t.control_port;
 }
 
 unsigned exception_path::to_kernel(const std::vector<rte_ring*>& from_workers,
@@ -233,7 +248,12 @@ unsigned exception_path::to_kernel(const std::vector<rte_ring*>& from_workers,
                 drop(drop_reason::exception_iface_down, m); // a down TAP refuses writes
                 continue;
             }
-            if (t.to_kernel_limit.take(1, now) == 0) {
+            if (is_control(t, m, false)) {
+                if (t.control_to_kernel_limit.take(1, now) == 0) {
+                    drop(drop_reason::exception_control_rate_limit, m);
+                    continue;
+                }
+            } else if (t.to_kernel_limit.take(1, now) == 0) {
                 drop(drop_reason::exception_rate_limit, m);
                 continue;
             }
@@ -269,13 +289,26 @@ unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
         if (!n) {
             continue;
         }
-        unsigned ok = t.to_wire_limit.take(n, now);
+        // TWAMP-Control answers take their own bucket, the rest the port's: the frames that
+        // pass first (in order), the refused after them.
+        unsigned ok = 0;
+        rte_mbuf* refused[burst];
+        unsigned n_refused = 0;
+        for (unsigned i = 0; i < n; ++i) {
+            token_bucket& b =
+                    is_control(t, pkts[i], true) ? t.control_to_wire_limit : t.to_wire_limit;
+            if (b.take(1, now) == 1) {
+                pkts[ok++] = pkts[i];
+            } else {
+                refused[n_refused++] = pkts[i];
+            }
+        }
         unsigned q = t.to_wire ? rte_ring_sp_enqueue_burst(
                                          t.to_wire, reinterpret_cast<void**>(pkts), ok, nullptr)
                                : 0;
         moved += q;
         drop(to_wire_drop::ring_full, pkts + q, ok - q);
-        drop(to_wire_drop::rate_limit, pkts + ok, n - ok);
+        drop(to_wire_drop::rate_limit, refused, n_refused);
     }
     return moved;
 }
@@ -295,7 +328,8 @@ void exception_path::drain_to_kernel(const std::vector<rte_ring*>& from_workers,
     }
 }
 
-void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcept {
+void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps,
+                                    uint32_t control_pps) noexcept {
     if (wire_port_id >= by_wire_port_.size() || by_wire_port_[wire_port_id] < 0) {
         return;
     }
@@ -303,6 +337,8 @@ void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcep
     const uint64_t now = rte_rdtsc();
     t.to_kernel_limit.init(pps, rte_get_tsc_hz(), now);
     t.to_wire_limit.init(pps, rte_get_tsc_hz(), now);
+    t.control_to_kernel_limit.init(control_pps, rte_get_tsc_hz(), now);
+    t.control_to_wire_limit.init(control_pps, rte_get_tsc_hz(), now);
 }
 
 bool exception_path::watch() noexcept {

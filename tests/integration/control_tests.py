@@ -27,9 +27,9 @@ METRICS_URL = "http://127.0.0.1:9862/metrics"
 
 def control_conf(lab, *, prefixes='"198.18.0.0/15", "2001:2::/48"', max_sessions=16,
                  max_connections=8, servwait=900, refwait=900, max_timeout=None,
-                 third_party=None, modes=None, receiver_max=RECEIVER_MAX):
+                 third_party=None, modes=None, receiver_max=RECEIVER_MAX, extra_keys=""):
     path = lab.write_conf(f"control-{lab.instances + 1}.conf")
-    extra = ""  # keys a case sets; the rest keep their defaults
+    extra = extra_keys  # keys a case sets; the rest keep their defaults
     if max_timeout is not None:
         extra += f" max-timeout = {max_timeout};"
     if third_party is not None:
@@ -764,6 +764,359 @@ def control_security_modes(lab):
     eq(scrape(lab, 'twamp_reflector_control_auth_failures_total{reason="derivation_refused"}'), 1,
        "auth failures derivation_refused")
     lab.release()
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 18: the slow path under abuse.
+
+V4_S, V4_B = "198.19.0.1", "198.19.0.2"  # the lab's VLAN 100: a second client address
+
+
+def in_netns(ns, fn):
+    """fn() on a thread living in network namespace `ns` (sockets it makes stay there)."""
+    import threading
+    out = {}
+
+    def body():
+        fd = os.open(f"/run/netns/{ns}", os.O_RDONLY)
+        try:
+            L.setns(fd)
+            out["v"] = fn()
+        except BaseException as e:  # noqa: B902 (handed to the caller)
+            out["e"] = e
+        finally:
+            os.close(fd)
+    t = threading.Thread(target=body)
+    t.start()
+    t.join()
+    if "e" in out:
+        raise out["e"]
+    return out["v"]
+
+
+def metric(lab, name):
+    """A metric's value, 0 when the scrape does not have it (yet)."""
+    p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", "--max-time", "60", METRICS_URL],
+              check_rc=False, timeout=90)
+    check(p.returncode == 0, f"curl {METRICS_URL}: exit {p.returncode}")
+    m = re.search(rf"^{re.escape(name)} (\S+)$", p.stdout.decode(), re.M)
+    return float(m[1]) if m else 0.0
+
+
+def refused(lab, reason):
+    return metric(lab, f'twamp_reflector_control_connections_refused_total{{reason="{reason}"}}')
+
+
+def healthy_session(lab, what, host=B6):
+    """A full-TWAMP twamp-ping session (unauthenticated) from another address: negotiated,
+    3 of 3 replies."""
+    rc, replies, others, summ = L.twamp_ping(lab, host, "--mode", "twamp", "-c", 3, "-i", 0.05)
+    eq(rc, 0, f"healthy client {what}: exit status ({others})")
+    eq(summ["received"], 3, f"healthy client {what}: replies")
+
+
+def idle_client(host, src=None):
+    """Connected, greeting read, nothing sent: a connection in the greeting phase (Modes)."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(60)
+    if src:
+        s.bind((src, 0))
+    s.connect((host, 862))
+    c = Client.__new__(Client)
+    c.host, c.v6, c.s = host, ":" in host, s
+    modes, _ = c.greeting()
+    return c, modes
+
+
+def refused_requests(n):
+    """n Request-TW-Session an IPv4 connection gets refused (IPv6 addresses, Accept 3): 112
+    octets in, 48 out each."""
+    one = (struct.pack("!BBBBIIHH", 5, 6, 0, 0, 0, 0, 40000, 0) + bytes(48) +
+           struct.pack("!IQQI", 27, 0, 1 << 32, 0) + bytes(24))
+    assert len(one) == 112
+    return one * n
+
+
+def non_reading_client(lab, host):
+    """A set-up client that sends Request-TW-Sessions and never reads the answers, until the
+    server reports its output backed up (the event, not a time). Returns the socket."""
+    s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    s.settimeout(60)
+    s.connect((host, 862))
+    c = Client.__new__(Client)
+    c.host, c.v6, c.s = host, ":" in host, s
+    c.greeting()
+    eq(c.setup()[0], 0, "non-reading client: Server-Start Accept")
+    s.setblocking(False)
+    chunk = refused_requests(100)
+    end = time.monotonic() + 120
+    while metric(lab, "twamp_reflector_control_connections_backed_up") < 1:
+        check(time.monotonic() < end, "the non-reading client's output never backed up")
+        for _ in range(50):
+            try:
+                s.send(chunk)
+            except BlockingIOError:
+                break
+        time.sleep(0.05)
+    return s
+
+
+@L.case
+def control_metrics_half_open_requests(lab):
+    """Issue 18 item 6: the exporter (civetweb, 8 threads, request_timeout_ms 5000) is not held
+    by clients that send half a request: with 12 such connections open (more than its threads),
+    a scrape is still answered, and the server closes every half-open connection itself. The
+    scrape is queued behind them until their timeout frees a thread: it is answered while the
+    later ones are still open (prometheus-cpp's defaults, 2 threads and civetweb's 30 s, would
+    hold it for three minutes)."""
+    start(lab)
+
+    def half_open():
+        socks = []
+        for _ in range(12):
+            c = socket.create_connection(("127.0.0.1", 9862), timeout=60)
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line
+            socks.append(c)
+        return socks
+    socks = in_netns(lab.rns, half_open)
+    try:
+        p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", "--max-time", "60",
+                   METRICS_URL], check_rc=False, timeout=90)
+        eq(p.returncode, 0, "scrape while 12 half-sent requests are open: curl exit status")
+        check(b"twamp_reflector_control_connections_open" in p.stdout, "scrape has the metrics")
+        still_open = 0
+        for c in socks:
+            c.setblocking(False)
+            try:
+                c.recv(1, socket.MSG_PEEK)  # an answer (408) or EOF: done with it
+            except BlockingIOError:
+                still_open += 1
+            except OSError:
+                pass
+        check(still_open >= 1, "the scrape was answered only after every half-open request "
+              "was closed (a thread per half-open request until civetweb's timeout)")
+        for i, c in enumerate(socks):  # each is closed by the server (EOF), not by us
+            c.setblocking(True)
+            c.settimeout(60)
+            try:
+                data = c.recv(4096)
+            except ConnectionResetError:
+                data = b""
+            while data:  # a 408 answer first, if civetweb sends one
+                data = c.recv(4096)
+            # recv returned b"": the server closed it.
+    finally:
+        for c in socks:
+            c.close()
+    lab.release()
+
+
+@L.case
+def control_non_reading_client(lab):
+    """Issue 18 item 3: a client that sends requests and never reads the answers. Once 64 KiB
+    of its answers are queued the server stops reading it (control_connections_backed_up 1)
+    and polls it for writing only: the control server then has no work at all
+    (control_busy_polls_total stands still) while a healthy client is still served; when its
+    output has not drained for SERVWAIT (30 s here) the connection is closed
+    (closed_send_stalled), and the gauge is back to 0."""
+    start(lab, servwait=30)
+    s = non_reading_client(lab, B4)
+    try:
+        busy = metric(lab, "twamp_reflector_control_busy_polls_total")
+        time.sleep(1)  # a window in which a spinning slow path would count thousands of rounds
+        eq(metric(lab, "twamp_reflector_control_busy_polls_total"), busy,
+           "control server rounds with work while only the non-reading client is connected")
+        eq(metric(lab, "twamp_reflector_control_connections_backed_up"), 1, "backed up")
+        healthy_session(lab, "beside the non-reading client")
+        wait_for("the non-reading client closed (send_stalled)",
+                 lambda: refused(lab, "closed_send_stalled") == 1, 120)
+        eq(metric(lab, "twamp_reflector_control_connections_backed_up"), 0, "backed up after")
+        eq(refused(lab, "closed_servwait"), 0, "closed by SERVWAIT instead")
+    finally:
+        s.close()
+    healthy_session(lab, "after")
+    lab.release()
+
+
+@L.case
+def control_abuse_healthy_client_keeps_sessions(lab):
+    """Issue 18 items 3 and 6, together: many connections from one source (over
+    control.max-connections-per-source: Modes 0, refused per_source), greeting-phase connections
+    over control.max-pending (refused pending; closed after control.setup-timeout), a client
+    trickling a request a byte at a time (closed by SERVWAIT, which counts from the last complete
+    command), a client that never reads (closed send_stalled), a key-derivation flood (never
+    more derivations than control.max-key-derivations allows). A healthy full-TWAMP client
+    (twamp-ping from another address) gets its session beside each of them; counters exact."""
+    conf, keys = secured_conf(lab, max_key_derivations=1)
+    with open(conf) as f:
+        text = f.read()
+    text = text.replace("servwait = 900;", "servwait = 5; max-connections-per-source = 4; "
+                        "max-pending = 6; setup-timeout = 20;")
+    with open(conf, "w") as f:
+        f.write(text)
+    lab.fresh(conf=conf)
+    healthy_session(lab, "at the start")
+
+    # Many connections from one source: 4 admitted (pending), 4 refused.
+    idle = []
+    for i in range(8):
+        c, modes = idle_client(B4)
+        idle.append(c)
+        eq(modes, 0x0F if i < 4 else 0, f"connection {i + 1} from {S4}: greeting Modes")
+    eq(refused(lab, "per_source"), 4, "refused per_source")
+    healthy_session(lab, "beside 4 idle connections from one source")
+    # Greeting phase over max-pending (6): 2 more from a second address are admitted, 2 refused.
+    for i in range(4):
+        c, modes = idle_client(V4_B)
+        idle.append(c)
+        eq(modes, 0x0F if i < 2 else 0, f"connection {i + 1} from {V4_S}: greeting Modes")
+    eq(refused(lab, "closed_setup_timeout"), 0,
+       "precondition: the first idle connections still pending (setup-timeout 20 s)")
+    eq(refused(lab, "pending"), 2, "refused pending")
+    # setup-timeout (20 s) closes the six pending ones: an event to wait for.
+    wait_for("setup-timeout closing the idle connections",
+             lambda: refused(lab, "closed_setup_timeout") == 6, 120)
+    for c in idle:
+        check(c.closed_by_server(timeout=60), "an idle connection was closed by the server")
+        c.close()
+    eq(metric(lab, "twamp_reflector_control_connections_open"), 0, "connections open")
+    healthy_session(lab, "after the greeting-phase flood")
+
+    # A trickling client: Set-Up-Response, then a request a byte at a time (one every 0.5 s,
+    # 112 bytes would take 56 s): SERVWAIT (5 s from Server-Start) closes it.
+    t = Client(B4)
+    t.greeting()
+    eq(t.setup()[0], 0, "trickling client: Server-Start Accept")
+    req = refused_requests(1)
+    sent = 0
+    t.s.settimeout(0.5)
+    closed = False
+    while not closed and sent < len(req):
+        try:
+            t.s.send(req[sent:sent + 1])
+            sent += 1
+            closed = t.s.recv(1) == b""
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = True
+    t.close()
+    check(closed, f"the trickling client was not closed after {sent} of 112 octets")
+    eq(refused(lab, "closed_servwait"), 1, "closed by SERVWAIT")
+    healthy_session(lab, "after the trickling client")
+
+    # A client that never reads.
+    s = non_reading_client(lab, B4)
+    healthy_session(lab, "beside the non-reading client")
+    wait_for("the non-reading client closed", lambda: refused(lab, "closed_send_stalled") == 1,
+             120)
+    s.close()
+
+    # A key-derivation flood: 10 keyed Set-Up-Responses (unknown KeyID); the bucket (1 a
+    # second, burst 1) allows at most 1 + the seconds the flood took.
+    t0 = time.monotonic()
+    answers = [raw_setup(V4_B, 2)[0] for _ in range(10)]
+    elapsed = time.monotonic() - t0
+    done = metric(lab, 'twamp_reflector_control_key_derivations_total{result="done"}')
+    refused_kd = metric(lab, 'twamp_reflector_control_key_derivations_total{result="refused"}')
+    eq(done + refused_kd, 10, f"derivations done + refused ({answers})")
+    check(done <= 1 + int(elapsed) + 1, f"{done} derivations in {elapsed:.1f} s at 1 a second")
+    eq(answers.count(5), refused_kd, "Server-Start Accept 5 answers = refusals")
+    eq(answers.count(1), done, "Server-Start Accept 1 (unknown KeyID) = derivations")
+    healthy_session(lab, "after the derivation flood")
+    eq(refused(lab, "max_connections"), 0, "refused max_connections")
+    eq(refused(lab, "acl"), 0, "refused acl")
+    s = lab.release()
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       "exit summary: rx vs reflected + dropped + to-kernel")
+
+
+def tcp_retransmissions():
+    """TcpRetransSegs of this thread's network namespace (the sender side)."""
+    with open("/proc/thread-self/net/snmp") as f:
+        rows = [line.split() for line in f if line.startswith("Tcp:")]
+    return int(rows[1][rows[0].index("RetransSegs")])
+
+
+def icmp_flood(host, pps, stop, count):
+    """ICMP echo requests to `host` from a raw socket, paced at `pps`, until `stop` is set or
+    `count` were sent (bounded in count and time). Returns how many were sent."""
+    r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+
+    def csum(b):
+        if len(b) % 2:
+            b += b"\0"
+        t = sum(struct.unpack(f"!{len(b) // 2}H", b))
+        t = (t >> 16) + (t & 0xffff)
+        t += t >> 16
+        return ~t & 0xffff
+    sent = 0
+    t0 = time.monotonic()
+    try:
+        while sent < count and not stop.is_set():
+            body = struct.pack("!HH", 0x1818, sent & 0xffff) + bytes(32)
+            pkt = struct.pack("!BBH", 8, 0, 0) + body
+            pkt = struct.pack("!BBH", 8, 0, csum(pkt)) + body
+            try:
+                r.sendto(pkt, (host, 0))
+            except OSError:
+                pass  # a full socket buffer: the next one
+            sent += 1
+            ahead = sent / pps - (time.monotonic() - t0)
+            if ahead > 0.002:
+                time.sleep(ahead)
+    finally:
+        r.close()
+    return sent
+
+
+@L.case
+def control_survives_exception_flood(lab):
+    """Issue 18: TWAMP-Control TCP has its own bucket on the exception path
+    (exception.control-rate-limit-pps, default 10000) apart from rate-limit-pps: an ICMP flood
+    at five times rate-limit-pps (1000 here) is limited (exception_rate_limit drops) while five
+    full-TWAMP twamp-ping runs all get their sessions and replies without one TCP retransmission,
+    and no control segment is dropped (exception_control_rate_limit 0)."""
+    import threading
+    path = control_conf(lab)
+    with open(path) as f:
+        text = f.read()
+    check("rate-limit-pps = 20000;" in text, "lab.conf.in's exception rate limit")
+    with open(path, "w") as f:
+        f.write(text.replace("rate-limit-pps = 20000;", "rate-limit-pps = 1000;", 1))
+    lab.fresh(conf=path)
+    healthy_session(lab, "before the flood", host=B4)  # ARP/ND resolved before the flood
+    stop = threading.Event()
+    result = {}
+    flood = threading.Thread(target=lambda: result.update(
+        sent=icmp_flood(B4, 5000, stop, 5000 * 120)))
+    flood.start()
+    try:
+        # The flood is on: the exception path has started refusing (an event, not a time).
+        wait_for("the flood limited (exception_rate_limit drops)", lambda: metric(
+            lab, 'twamp_reflector_dropped_packets_total{reason="exception_rate_limit"}') > 0,
+            120)
+        retrans = tcp_retransmissions()
+        for i in range(5):
+            healthy_session(lab, f"run {i + 1} during the flood", host=B4)
+        # Not one control segment was lost to the flood (before issue 18 the flood took the
+        # exception path's tokens: SYNs and commands dropped, TCP retransmitting).
+        eq(tcp_retransmissions() - retrans, 0, "TCP retransmissions of the control runs")
+        check(flood.is_alive(), "the flood ended before the five runs did: raise its count")
+    finally:
+        stop.set()
+        flood.join()
+    limited = metric(lab, 'twamp_reflector_dropped_packets_total{reason="exception_rate_limit"}')
+    check(limited > 0, "the flood was not limited")
+    eq(metric(lab,
+              'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}'),
+       0, "TWAMP-Control segments dropped by their bucket")
+    print(f"  flood: {result.get('sent')} echo requests, {int(limited)} refused by "
+          "exception.rate-limit-pps", flush=True)
+    s = lab.release()
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       "exit summary: rx vs reflected + dropped + to-kernel")
 
 
 if __name__ == "__main__":

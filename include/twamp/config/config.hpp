@@ -52,6 +52,9 @@ struct hw_clock_config {
 struct exception_config {
     std::string iface;                // kernel (TAP) interface name; default: the port's name
     uint32_t rate_limit_pps = 20'000; // wire -> kernel packets per second, 0 = no limit
+    // TWAMP-Control TCP (to or from control.port) has a bucket of its own (issue 18), so a
+    // flood of other frames to the kernel cannot starve the control server.
+    uint32_t control_rate_limit_pps = 10'000;
     friend bool operator==(const exception_config&, const exception_config&) = default;
 };
 
@@ -191,6 +194,11 @@ struct control_config {
     uint32_t kdf_count = 2048;
     // PBKDF2 derivations per second the server performs (token bucket, burst = the rate).
     uint32_t max_key_derivations = 100;
+    // Issue 18: connections from one client address at once; connections still in the greeting
+    // phase (no Server-Start sent yet) at once; seconds to send a complete Set-Up-Response.
+    uint32_t max_connections_per_source = 8;
+    uint32_t max_pending = 16;
+    uint32_t setup_timeout = 10;
 
     friend bool operator==(const control_config&, const control_config&) = default;
 };

@@ -104,6 +104,9 @@ inline constexpr key_info keys[] = {
          "kernel interface name, 1..15 characters; default: the port's name"},
         {"ports[].exception.rate-limit-pps", key_type::integer, "20000", true,
          "wire <-> kernel packets per second; 0..100000000, 0 = no limit"},
+        {"ports[].exception.control-rate-limit-pps", key_type::integer, "10000", true,
+         "TWAMP-Control TCP (control.port) wire <-> kernel packets per second, apart from "
+         "rate-limit-pps; 0..100000000, 0 = no limit"},
 
         {"reflectors", key_type::group_list, "()", true,
          "TWAMP Light / STAMP reflectors; none: a control-only box"},
@@ -183,6 +186,12 @@ inline constexpr key_info keys[] = {
         {"control.max-key-derivations", key_type::integer, "100", true,
          "PBKDF2 key derivations per second (burst = the rate), 1..100000, "
          "kdf-count x max-key-derivations <= 1048576"},
+        {"control.max-connections-per-source", key_type::integer, "8", true,
+         "simultaneous control connections from one client address, 1..65535"},
+        {"control.max-pending", key_type::integer, "16", true,
+         "connections not yet past Server-Start (greeting phase), 1..65535"},
+        {"control.setup-timeout", key_type::integer, "10", true,
+         "seconds a connection has to send a complete Set-Up-Response, 1..600"},
 
         {"metrics", key_type::group, "", false, "the Prometheus exporter; absent: none"},
         {"metrics.enabled", key_type::boolean, "true", false, "serve when the group is present"},

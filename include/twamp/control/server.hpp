@@ -93,8 +93,12 @@ enum class close_reason : uint8_t {
     bad_hmac,           // a client command whose HMAC does not verify (tampered, replayed)
     derivation_refused, // the key-derivation limiter said no (Server-Start Accept 5)
     internal_error,     // the key derivation failed (libcrypto) (Server-Start Accept 2)
+    // Issue 18 (slow clients):
+    setup_timeout, // no complete Set-Up-Response within policy.setup_timeout_ns of the greeting
+    send_stalled,  // abort(): the driver's output to a client that does not read stayed backed
+                   // up for SERVWAIT
 };
-inline constexpr std::size_t close_reason_count = 18;
+inline constexpr std::size_t close_reason_count = 20;
 std::string_view to_string(close_reason r) noexcept;
 
 // Why an authenticated/encrypted/mixed connection failed (metric label values, AUTH-SPEC).
@@ -167,9 +171,15 @@ struct server_policy {
     // the server does not wish to communicate) and the connection closes (no_modes). A driver
     // refusing a connection (max-connections, prefix ACL) uses modes = 0 to say so properly.
     uint32_t modes = mode_unauthenticated;
+    // SERVWAIT counts from the last COMPLETE command (or the greeting): bytes that do not finish
+    // a message do not restart it, so a client trickling a byte at a time is still closed.
     uint64_t servwait_ns = 900'000'000'000ULL; // 0 = no SERVWAIT
-    uint64_t start_time_ns = 0;                // Server-Start Start-Time: server start, Unix ns
-    uint32_t count = default_count;            // Server-Greeting Count (>= 1024, power of 2)
+    // A complete Set-Up-Response must arrive this long after the greeting (control.setup-timeout)
+    // or the connection closes (setup_timeout): a connection holds a pending slot only so long.
+    // 0 = none (SERVWAIT alone).
+    uint64_t setup_timeout_ns = 10'000'000'000ULL;
+    uint64_t start_time_ns = 0;     // Server-Start Start-Time: server start, Unix ns
+    uint32_t count = default_count; // Server-Greeting Count (>= 1024, power of 2)
     // The box's own addresses (every port and VLAN, both families): the only Receiver Addresses
     // a session may have. Empty: every request is refused ("receiver address").
     std::vector<net::address> local_addresses;
@@ -270,7 +280,7 @@ public:
     result greeting(uint64_t now_ns);
     // Bytes received from the client, in any chunking.
     result feed(std::span<const uint8_t> bytes, uint64_t now_ns);
-    // Timers: closes the connection (servwait) when SERVWAIT has expired.
+    // Timers: closes the connection (setup_timeout, servwait) when its deadline has passed.
     result on_timer(uint64_t now_ns);
     // When on_timer() must run next; nullopt: no timer (closed, SERVWAIT off, or suspended
     // while a test runs: RFC 5357 §3.1).

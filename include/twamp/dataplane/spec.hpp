@@ -41,6 +41,9 @@ struct port_spec {
     bool tx_timestamps = true;    // sample IEEE 1588 TX timestamps for Follow-Up Telemetry
     std::string exception_iface;  // TAP interface name; empty: no exception path
     uint32_t exception_rate_limit_pps = 20000;
+    // TWAMP-Control TCP to/from this port (0: no control server) and its own bucket.
+    uint16_t exception_control_port = 0;
+    uint32_t exception_control_rate_limit_pps = 10000;
 };
 
 struct context_spec {

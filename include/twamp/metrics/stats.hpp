@@ -81,6 +81,9 @@ struct control_stats {
     uint64_t key_derivations_refused = 0;
     uint64_t key_derivation_ns = 0; // the derivations' time on the slow path
     std::vector<std::pair<std::string, uint64_t>> auth_failures;
+    // Issue 18: slow-path rounds in which the control server had work (events, timers, closes).
+    uint64_t busy_polls = 0;
+    uint64_t connections_backed_up = 0; // output backed up: not read until it drains
 };
 
 struct box_stats {

@@ -2,19 +2,33 @@
 // socket (reached through the TAP exception path), one control::server_connection per client,
 // epoll polled from the slow path's loop. Accepted sessions become a dataplane::control_table
 // that the workers read; every change publishes a new table through `publish`.
+//
+// No DPDK and no syscalls of its own: the sockets and epoll are behind control_io (the kernel's
+// by default, a test's or the fuzzer's own otherwise) and the clocks are given (control_env),
+// so unit tests and tests/fuzz/fuzz_control_server.cpp drive it without sockets.
+//
+// Under abuse (issue 18): at most control.max-connections, control.max-connections-per-source
+// per client address and control.max-pending not yet past Server-Start; a client that does
+// not read is not read either once its queued output is backed up (its interest becomes
+// writable-only, so the slow path sleeps) and is closed when that output has not drained for
+// SERVWAIT (send_stalled); accepts per poll are bounded.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "twamp/config/config.hpp"
 #include "twamp/control/server.hpp"
 #include "twamp/dataplane/control_table.hpp"
+#include "twamp/net/address.hpp"
 
 namespace twamp::slowpath {
 
@@ -24,6 +38,56 @@ struct control_refusals {
     std::atomic<uint64_t> acl{0};             // client outside control.prefixes
     std::atomic<uint64_t> max_connections{0}; // over control.max-connections
     std::atomic<uint64_t> refwait{0};         // started sessions ended after REFWAIT idle
+    // Issue 18 (appended):
+    std::atomic<uint64_t> per_source{0}; // over control.max-connections-per-source
+    std::atomic<uint64_t> pending{0};    // over control.max-pending (greeting phase)
+};
+
+// The sockets the server uses: kernel sockets + epoll (make_socket_io), or a test's own. fds
+// are the io's names for connections (any int >= 0, unique while open).
+class control_io {
+public:
+    static constexpr int listener = -1; // event::fd of the listening socket
+    enum : uint32_t { readable = 1, writable = 2, hangup = 4 };
+    struct event {
+        int fd = listener;
+        uint32_t what = 0; // readable | writable | hangup (error or both directions closed)
+    };
+    struct accepted {
+        int fd = -1;
+        net::address local, peer;
+    };
+    virtual ~control_io() = default;
+    // Binds and listens; false with `error` set.
+    virtual bool listen(const net::address& address, uint16_t port, std::string& error) = 0;
+    // One connection waiting to be accepted, or nullopt.
+    virtual std::optional<accepted> accept() = 0;
+    // > 0: octets read; 0: end of stream; -1: nothing now; -2: error.
+    virtual long recv(int fd, std::span<uint8_t> buf) = 0;
+    // >= 0: octets taken (0: full); -1: error (broken connection).
+    virtual long send(int fd, std::span<const uint8_t> buf) = 0;
+    // What the connection is polled for (the first call registers it).
+    virtual void watch(int fd, bool read, bool write) = 0;
+    virtual void close(int fd) = 0;
+    // Ready events now, without blocking; how many were written to `out`.
+    virtual std::size_t wait(std::span<event> out) = 0;
+};
+
+// Kernel sockets (accepted ones non-blocking, with TCP keepalive) and epoll, level-triggered.
+std::unique_ptr<control_io> make_socket_io();
+
+// What the server reads from outside: the I/O and the clocks.
+struct control_env {
+    std::unique_ptr<control_io> io; // null: make_socket_io()
+    // The workers' activity clock (REFWAIT compares it with port_activity): the TSC in the
+    // box (rte_rdtsc, rte_get_tsc_hz()).
+    std::function<uint64_t()> tsc;
+    uint64_t tsc_hz = 1'000'000'000ULL;
+    uint64_t start_ns = 0; // Server-Start Start-Time (Unix ns)
+    // The key-derivation limiter's clock (null: CLOCK_MONOTONIC) and the connections' random
+    // source (null: control::os_random).
+    std::function<uint64_t()> monotonic_ns;
+    control::random_fn random;
 };
 
 class control_server {
@@ -32,7 +96,7 @@ public:
 
     // `cfg.control` configures it; the ports' and VLANs' addresses are the only Receiver
     // Addresses a session may have.
-    control_server(const config::config& cfg, publish_fn publish);
+    control_server(const config::config& cfg, publish_fn publish, control_env env);
     ~control_server();
     control_server(const control_server&) = delete;
     control_server& operator=(const control_server&) = delete;
@@ -56,8 +120,15 @@ public:
     std::size_t connections_open() const noexcept {
         return n_conns_.load(std::memory_order_relaxed);
     }
+    // poll() rounds that did work (events, closes, a new table): with nothing but a client
+    // that does not read, it stays still (the slow path sleeps).
+    uint64_t busy_polls() const noexcept { return busy_polls_.load(std::memory_order_relaxed); }
     // Slow path only.
     std::size_t sessions() const noexcept { return sessions_.size(); }
+    std::size_t pending() const noexcept { return n_pending_; }
+    // Any thread: connections whose output is backed up (64 KiB queued: not read from until it
+    // drains).
+    std::size_t backed_up() const noexcept { return n_backed_.load(std::memory_order_relaxed); }
     // When each receiver port last saw a test packet: the workers write it (worker_args), the
     // server reads it for REFWAIT. Lives as long as the server.
     dataplane::port_activity* activity() noexcept { return activity_.get(); }
@@ -77,6 +148,14 @@ private:
         std::vector<uint8_t> out;
         bool closing = false; // send what is queued, then close
         uint64_t close_by_ns = 0;
+        std::array<uint8_t, 16> source{}; // the client's address (mapped), admitted ones only
+        bool admitted = false;            // counted in per_source_
+        bool pending = false;             // counted in n_pending_ (no Server-Start yet)
+        bool reading = true;              // polled for input (false: output backed up)
+        bool writing = false;             // polled for output
+        uint64_t stalled_since_ns = 0;    // output queued since (0: none queued)
+        bool broken = false;              // send failed or hung up: close without output
+        bool backed = false;              // counted in n_backed_ (output backed up)
     };
     struct session {
         control::session_info info;
@@ -91,6 +170,7 @@ private:
     void on_readable(conn& c, uint64_t now_ns);
     void apply(conn& c, control::result&& r, uint64_t now_ns);
     void flush(conn& c);
+    void update_interest(conn& c, uint64_t now_ns);
     void close_conn(int fd);
     void end_session(const control::sid_t& sid);
     void republish();
@@ -107,9 +187,13 @@ private:
     control::server_counters counters_;   // atomics: slow path writes, readers load
     control_refusals refusals_;           // atomics: slow path writes, readers load
     std::atomic<std::size_t> n_conns_{0}; // conns_.size(), published for other threads
-    int listen_fd_ = -1;
-    int epoll_fd_ = -1;
+    control_env env_;
+    bool started_ = false;
     std::map<int, conn> conns_;
+    std::map<std::array<uint8_t, 16>, uint32_t> per_source_; // admitted connections by address
+    std::size_t n_pending_ = 0;
+    std::atomic<uint64_t> busy_polls_{0};
+    std::atomic<std::size_t> n_backed_{0}; // conns with backed == true, for other threads
     std::map<control::sid_t, session> sessions_;
     bool dirty_ = false;
     uint16_t next_tag_ = 0; // wraps: 65,536 sessions before a tag repeats

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
@@ -37,6 +38,11 @@ struct tap_port {
     rte_ring* to_wire = nullptr;
     token_bucket to_kernel_limit{};
     token_bucket to_wire_limit{};
+    // TWAMP-Control TCP (to/from control_port; 0: none) has buckets of its own (issue 18):
+    // other frames cannot take its share (exception.control-rate-limit-pps).
+    uint16_t control_port = 0;
+    token_bucket control_to_kernel_limit{};
+    token_bucket control_to_wire_limit{};
 };
 
 class exception_path {
@@ -63,8 +69,9 @@ public:
     // Reads netlink at most every 10 ms.
     bool watch() noexcept;
 
-    // Reload: a new exception.rate-limit-pps for the TAP of a wire port.
-    void set_rate_limit(uint16_t wire_port_id, uint32_t pps) noexcept;
+    // Reload: a new exception.rate-limit-pps and control-rate-limit-pps for the TAP of a wire
+    // port.
+    void set_rate_limit(uint16_t wire_port_id, uint32_t pps, uint32_t control_pps) noexcept;
 
     void close() noexcept;
     const std::vector<tap_port>& taps() const noexcept { return taps_; }
@@ -72,6 +79,7 @@ public:
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
 private:
+    static bool is_control(const tap_port& t, const rte_mbuf* m, bool from_kernel) noexcept;
     unsigned to_kernel(const std::vector<rte_ring*>& from_workers,
                        dataplane::worker_counters& c) noexcept;
 

@@ -291,6 +291,17 @@ TEST(errors, ranges) {
                           "ports[0].vlans[0].id", {"1..4094, got 0"}));
     EXPECT_TRUE(has_error(port("exception = { rate-limit-pps = -1; };"), 1,
                           "ports[0].exception.rate-limit-pps", {"0..100000000, got -1"}));
+    EXPECT_TRUE(has_error(port("exception = { control-rate-limit-pps = 100000001; };"), 1,
+                          "ports[0].exception.control-rate-limit-pps",
+                          {"0..100000000, got 100000001"}));
+    {
+        auto r = load_string(port("exception = { control-rate-limit-pps = 0; };"));
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r.cfg->ports[0].exception.control_rate_limit_pps, 0U) << "0 = no limit";
+        auto d = load_string(port(""));
+        ASSERT_TRUE(d.ok());
+        EXPECT_EQ(d.cfg->ports[0].exception.control_rate_limit_pps, 10000U) << "default";
+    }
     EXPECT_TRUE(has_error(ctl("port = 0;"), 2, "control.port", {"1..65535, got 0"}));
     EXPECT_TRUE(has_error(ctl("max-connections = 0;"), 2, "control.max-connections", {"got 0"}));
     EXPECT_TRUE(
@@ -474,6 +485,25 @@ TEST(errors, control_modes) {
             has_error(ctl("max-key-derivations = 0;"), 2, "control.max-key-derivations", {"1"}));
     EXPECT_TRUE(has_error(ctl("kdf-count = 1024; max-key-derivations = 100001;"), 2,
                           "control.max-key-derivations", {"100000"}));
+    // Issue 18: the connection limits and the setup timeout.
+    EXPECT_TRUE(has_error(ctl("max-connections-per-source = 0;"), 2,
+                          "control.max-connections-per-source", {"65535"}));
+    EXPECT_TRUE(has_error(ctl("max-pending = 65536;"), 2, "control.max-pending", {"65535"}));
+    EXPECT_TRUE(has_error(ctl("setup-timeout = 0;"), 2, "control.setup-timeout", {"600"}));
+    EXPECT_TRUE(has_error(ctl("setup-timeout = 601;"), 2, "control.setup-timeout", {"600"}));
+    {
+        auto r = load_string(
+                ctl("max-connections-per-source = 3; max-pending = 65535; setup-timeout = 600;"));
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r.cfg->control.max_connections_per_source, 3U);
+        EXPECT_EQ(r.cfg->control.max_pending, 65535U);
+        EXPECT_EQ(r.cfg->control.setup_timeout, 600U);
+        auto d = load_string(ctl(""));
+        ASSERT_TRUE(d.ok());
+        EXPECT_EQ(d.cfg->control.max_connections_per_source, 8U) << "default";
+        EXPECT_EQ(d.cfg->control.max_pending, 16U) << "default";
+        EXPECT_EQ(d.cfg->control.setup_timeout, 10U) << "default";
+    }
     EXPECT_TRUE(has_error(ctl("listen = \"0.0.0.0:862\";"), 2, "control.listen",
                           {"got \"0.0.0.0:862\""}));
     EXPECT_TRUE(

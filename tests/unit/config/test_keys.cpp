@@ -352,7 +352,8 @@ metrics = { labels = { site = "lab1"; }; };
 ports = ( { name = "wire0"; device = "net_ring1"; addresses = [ "198.18.0.3/24" ];
             vlans = ( { id = 100; addresses = [ "198.19.0.3/24" ]; } );
             hw-timestamps = "off"; t3 = "software"; t3-lead-ns = 20000;
-            tx-timestamps = "off"; exception = { iface = "tap0"; rate-limit-pps = 11; }; },
+            tx-timestamps = "off"; exception = { iface = "tap0"; rate-limit-pps = 11;
+                                                control-rate-limit-pps = 12; }; },
           { name = "wire1"; device = "net_ring2";
             vlans = ( { id = 100; addresses = [ "198.20.0.2/24" ]; } ); } );
 reflectors = ( { name = "base"; port = "wire1"; vlan = 100; mode = "stamp";
@@ -366,7 +367,8 @@ control = { enabled = false; listen = "::"; port = 864;
             modes = [ "unauthenticated", "reflect-octets" ]; prefixes = [ ];
             max-connections = 1; max-sessions = 1; servwait = 1; refwait = 1;
             receiver-ports = { min = 1; max = 2; }; max-timeout = 1;
-            allow-third-party-senders = true; kdf-count = 4096; max-key-derivations = 7; };
+            allow-third-party-senders = true; kdf-count = 4096; max-key-derivations = 7;
+            max-connections-per-source = 1; max-pending = 1; setup-timeout = 1; };
 metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"; }; };
 )";
     // `keys` names a file: one that only its owner may read, removed at the end.

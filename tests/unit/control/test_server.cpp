@@ -904,6 +904,7 @@ TEST_F(server_isc, stop_n_carries_the_clients_accept) {
 // ---- SERVWAIT, abort --------------------------------------------------------------------------
 
 TEST_F(server, servwait_closes_an_idle_connection) {
+    policy.setup_timeout_ns = 0; // SERVWAIT alone (setup_timeout_* below)
     make();
     greet(t0);
     EXPECT_EQ(conn->next_deadline(), t0 + 900 * s);
@@ -935,10 +936,49 @@ TEST_F(server, servwait_counts_from_the_last_message_and_pauses_during_tests) {
 
 TEST_F(server, servwait_zero_disables_it) {
     policy.servwait_ns = 0;
+    policy.setup_timeout_ns = 0;
     conn = std::make_unique<server_connection>(policy, pool, addrs, os_random);
     conn->greeting(t0);
     EXPECT_FALSE(conn->next_deadline());
     EXPECT_FALSE(conn->on_timer(~0ULL).closed());
+}
+
+TEST_F(server, setup_timeout_closes_a_connection_without_a_complete_setup_response) {
+    policy.setup_timeout_ns = 10 * s;
+    make();
+    greet(t0);
+    EXPECT_EQ(conn->next_deadline(), t0 + 10 * s) << "the shorter of setup-timeout and SERVWAIT";
+    // Octets of a Set-Up-Response that never completes do not move it.
+    feed(bytes{}.zeros(163), t0 + 9 * s);
+    EXPECT_EQ(conn->next_deadline(), t0 + 10 * s);
+    EXPECT_FALSE(conn->on_timer(t0 + 10 * s - 1).closed());
+    auto r = conn->on_timer(t0 + 10 * s);
+    ASSERT_TRUE(r.closed());
+    EXPECT_EQ(r.closed()->reason, close_reason::setup_timeout);
+    EXPECT_EQ(closed_count(close_reason::setup_timeout), 1U);
+    EXPECT_EQ(closed_count(close_reason::servwait), 0U);
+}
+
+TEST_F(server, setup_timeout_ends_with_server_start) {
+    policy.setup_timeout_ns = 10 * s;
+    make();
+    greet(t0);
+    feed(setup_response_bytes(mode_unauthenticated), t0 + 9 * s);
+    ASSERT_EQ(conn->state(), server_state::ready);
+    EXPECT_EQ(conn->next_deadline(), t0 + 9 * s + 900 * s) << "SERVWAIT from Set-Up-Response";
+    EXPECT_FALSE(conn->on_timer(t0 + 100 * s).closed());
+}
+
+TEST_F(server, setup_timeout_longer_than_servwait_leaves_servwait) {
+    policy.setup_timeout_ns = 10 * s;
+    make();
+    policy.servwait_ns = 5 * s;
+    conn = std::make_unique<server_connection>(policy, pool, addrs, os_random, &counters);
+    conn->greeting(t0);
+    EXPECT_EQ(conn->next_deadline(), t0 + 5 * s);
+    auto r = conn->on_timer(t0 + 5 * s);
+    ASSERT_TRUE(r.closed());
+    EXPECT_EQ(r.closed()->reason, close_reason::servwait);
 }
 
 TEST_F(server, abort_hands_back_the_sessions) {
@@ -1036,6 +1076,7 @@ TEST_F(server, policy_from_config) {
     auto p = policy_from_config(c, 42);
     EXPECT_EQ(p.modes, 0x31U);
     EXPECT_EQ(p.servwait_ns, 10 * s);
+    EXPECT_EQ(p.setup_timeout_ns, 10 * s) << "control.setup-timeout default";
     EXPECT_EQ(p.start_time_ns, 42U);
     EXPECT_EQ(p.count, 2048U) << "control.kdf-count default (perfSONAR's)";
     EXPECT_EQ(p.max_timeout_ns, 60 * s) << "control.max-timeout default";

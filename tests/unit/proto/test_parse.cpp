@@ -12,6 +12,7 @@
 
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
+#include "twamp/proto/tcp_ports.hpp"
 
 using namespace twamp::proto;
 using namespace twamp::test;
@@ -569,3 +570,50 @@ TEST(parse_limits, datagrams_ending_past_64k_never_reflect) {
 }
 
 } // namespace
+
+// tcp_ports_of (include/twamp/proto/tcp_ports.hpp): the exception path's TWAMP-Control
+// classification (issue 18).
+TEST(tcp_ports, tcp_over_ipv4_ipv6_and_vlans) {
+    frame_spec s = v4_spec();
+    s.l4_proto = 6;
+    s.sport = 40000;
+    s.dport = 862;
+    s.csum = udp_csum::zero;
+    auto p = twamp::proto::tcp_ports_of(build(s));
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->src, 40000);
+    EXPECT_EQ(p->dst, 862);
+    frame_spec s6 = v6_spec();
+    s6.l4_proto = 6;
+    s6.sport = 862;
+    s6.dport = 50001;
+    s6.csum = udp_csum::zero;
+    s6.vlans = {{0x8100, 100}};
+    p = twamp::proto::tcp_ports_of(build(s6));
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->src, 862);
+    EXPECT_EQ(p->dst, 50001);
+}
+
+TEST(tcp_ports, not_tcp_fragments_and_truncations) {
+    frame_spec s = v4_spec(); // UDP
+    EXPECT_FALSE(twamp::proto::tcp_ports_of(build(s)));
+    s.l4_proto = 1; // ICMP
+    s.csum = udp_csum::zero;
+    EXPECT_FALSE(twamp::proto::tcp_ports_of(build(s)));
+    s.l4_proto = 6;
+    s.frag = 0x2000; // MF: a first fragment is not classified either
+    EXPECT_FALSE(twamp::proto::tcp_ports_of(build(s)));
+    s.frag = 0x4000;
+    auto f = build(s);
+    ASSERT_TRUE(twamp::proto::tcp_ports_of(f));
+    // Every prefix shorter than the ports: nothing (and no read past the end: ASan).
+    for (std::size_t n = 0; n < 14 + 20 + 4; ++n) {
+        EXPECT_FALSE(twamp::proto::tcp_ports_of(std::span<const uint8_t>(f.data(), n))) << n;
+    }
+    frame_spec arp = v4_spec();
+    auto a = build(arp);
+    a[12] = 0x08;
+    a[13] = 0x06;
+    EXPECT_FALSE(twamp::proto::tcp_ports_of(a));
+}

@@ -769,7 +769,7 @@ def control_security_modes(lab):
 # ---------------------------------------------------------------------------------------------
 # Issue 18: the slow path under abuse.
 
-V4_S, V4_B = "198.19.0.1", "198.19.0.2"  # the lab's VLAN 100: a second client address
+S4_2 = "198.18.0.3"  # a second client address, added to the sender's interface by a case
 
 
 def in_netns(ns, fn):
@@ -850,14 +850,22 @@ def non_reading_client(lab, host):
     eq(c.setup()[0], 0, "non-reading client: Server-Start Accept")
     s.setblocking(False)
     chunk = refused_requests(100)
+    left = b""  # whole messages only: a partial send leaves the rest for the next one
     end = time.monotonic() + 120
     while metric(lab, "twamp_reflector_control_connections_backed_up") < 1:
         check(time.monotonic() < end, "the non-reading client's output never backed up")
         for _ in range(50):
             try:
-                s.send(chunk)
+                left = left or chunk
+                left = left[s.send(left):]
             except BlockingIOError:
                 break
+            except OSError as e:
+                p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", METRICS_URL],
+                          check_rc=False)
+                raise Failure(f"the non-reading client's connection: {e}; server: " + ", ".join(
+                    x for x in p.stdout.decode().splitlines()
+                    if "control_connections_refused_total" in x and not x.endswith(" 0")))
         time.sleep(0.05)
     return s
 
@@ -951,11 +959,12 @@ def control_abuse_healthy_client_keeps_sessions(lab):
     conf, keys = secured_conf(lab, max_key_derivations=1)
     with open(conf) as f:
         text = f.read()
-    text = text.replace("servwait = 900;", "servwait = 5; max-connections-per-source = 4; "
+    text = text.replace("servwait = 900;", "servwait = 60; max-connections-per-source = 4; "
                         "max-pending = 6; setup-timeout = 20;")
     with open(conf, "w") as f:
         f.write(text)
-    lab.fresh(conf=conf)
+    d = lab.fresh(conf=conf)
+    L.run(["ip", "addr", "add", f"{S4_2}/24", "dev", lab.siface])
     healthy_session(lab, "at the start")
 
     # Many connections from one source: 4 admitted (pending), 4 refused.
@@ -968,9 +977,9 @@ def control_abuse_healthy_client_keeps_sessions(lab):
     healthy_session(lab, "beside 4 idle connections from one source")
     # Greeting phase over max-pending (6): 2 more from a second address are admitted, 2 refused.
     for i in range(4):
-        c, modes = idle_client(V4_B)
+        c, modes = idle_client(B4, src=S4_2)
         idle.append(c)
-        eq(modes, 0x0F if i < 2 else 0, f"connection {i + 1} from {V4_S}: greeting Modes")
+        eq(modes, 0x0F if i < 2 else 0, f"connection {i + 1} from {S4_2}: greeting Modes")
     eq(refused(lab, "closed_setup_timeout"), 0,
        "precondition: the first idle connections still pending (setup-timeout 20 s)")
     eq(refused(lab, "pending"), 2, "refused pending")
@@ -982,6 +991,13 @@ def control_abuse_healthy_client_keeps_sessions(lab):
         c.close()
     eq(metric(lab, "twamp_reflector_control_connections_open"), 0, "connections open")
     healthy_session(lab, "after the greeting-phase flood")
+
+    # SERVWAIT 5 s from here (a reload: new connections get it).
+    with open(conf, "w") as f:
+        f.write(text.replace("servwait = 60;", "servwait = 5;"))
+    d.proc.send_signal(__import__("signal").SIGHUP)
+    wait_for("the reload of control.servwait\n" + d.tail(),
+             lambda: "control.servwait" in d.log(), 60)
 
     # A trickling client: Set-Up-Response, then a request a byte at a time (one every 0.5 s,
     # 112 bytes would take 56 s): SERVWAIT (5 s from Server-Start) closes it.
@@ -1016,7 +1032,7 @@ def control_abuse_healthy_client_keeps_sessions(lab):
     # A key-derivation flood: 10 keyed Set-Up-Responses (unknown KeyID); the bucket (1 a
     # second, burst 1) allows at most 1 + the seconds the flood took.
     t0 = time.monotonic()
-    answers = [raw_setup(V4_B, 2)[0] for _ in range(10)]
+    answers = [raw_setup(B4, 2)[0] for _ in range(10)]
     elapsed = time.monotonic() - t0
     done = metric(lab, 'twamp_reflector_control_key_derivations_total{result="done"}')
     refused_kd = metric(lab, 'twamp_reflector_control_key_derivations_total{result="refused"}')

@@ -809,8 +809,10 @@ def refused(lab, reason):
 
 def healthy_session(lab, what, host=B6):
     """A full-TWAMP twamp-ping session (unauthenticated) from another address: negotiated,
-    3 of 3 replies."""
-    rc, replies, others, summ = L.twamp_ping(lab, host, "--mode", "twamp", "-c", 3, "-i", 0.05)
+    3 of 3 replies. Timeout 0: its receiver port is free again right after Stop-Sessions (the
+    lab has four), so runs may follow each other at any pace."""
+    rc, replies, others, summ = L.twamp_ping(lab, host, "--mode", "twamp", "-c", 3, "-i", 0.05,
+                                             "--session-timeout", 0)
     eq(rc, 0, f"healthy client {what}: exit status ({others})")
     eq(summ["received"], 3, f"healthy client {what}: replies")
 

@@ -148,7 +148,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                 f.receiver_port = static_cast<uint16_t>(64360 + (in.u8() & 15));
                 f.sender_port = in.u16();
                 f.padding = in.u16();
-                f.timeout = uint64_t{in.u8() & 7} << 32;
+                f.timeout = static_cast<uint64_t>(in.u8() & 7) << 32;
                 f.type_p = (k & 2) ? uint32_t{in.u8()} << 24 : 0;
                 f.octets_to_reflect = (k & 4) ? in.u8() : 0;
                 f.padding_to_reflect = (k & 8) ? in.u8() : 0;

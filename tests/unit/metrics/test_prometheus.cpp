@@ -301,3 +301,28 @@ TEST(listen_problem, port_in_use_and_address_not_ours) {
     EXPECT_NE(listen_problem(*net::address::parse("2001:db8::1"), 9).find("[2001:db8::1]:9"),
               std::string::npos);
 }
+
+// Issue 18: the control server's work rounds and backed-up connections, and the new refusal
+// reasons as labels of control_connections_refused_total.
+TEST(prometheus, control_abuse_families) {
+    box_stats s = sample();
+    s.control.busy_polls = 1234;
+    s.control.connections_backed_up = 2;
+    s.control.refused = {{"per_source", 5},
+                         {"pending", 6},
+                         {"closed_setup_timeout", 7},
+                         {"closed_send_stalled", 8}};
+    const std::string t = text(s);
+    for (const char* line :
+         {"# TYPE twamp_reflector_control_busy_polls_total counter\n",
+          "twamp_reflector_control_busy_polls_total 1234\n",
+          "# TYPE twamp_reflector_control_connections_backed_up gauge\n",
+          "twamp_reflector_control_connections_backed_up 2\n",
+          "twamp_reflector_control_connections_refused_total{reason=\"per_source\"} 5\n",
+          "twamp_reflector_control_connections_refused_total{reason=\"pending\"} 6\n",
+          "twamp_reflector_control_connections_refused_total{reason=\"closed_setup_timeout\"} 7\n",
+          "twamp_reflector_control_connections_refused_total{reason=\"closed_send_stalled\"} "
+          "8\n"}) {
+        EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+    }
+}

@@ -311,6 +311,8 @@ int cmd_control(runtime& rt, rte_tel_data* d) {
     o.u64("key_derivations_done", s.control.key_derivations_done);
     o.u64("key_derivations_refused", s.control.key_derivations_refused);
     o.u64("key_derivation_ns", s.control.key_derivation_ns);
+    o.u64("connections_backed_up", s.control.connections_backed_up);
+    o.u64("busy_polls", s.control.busy_polls);
     for (const auto& [reason, n] : s.control.auth_failures) {
         o.u64(("auth_failures_" + reason).c_str(), n);
     }

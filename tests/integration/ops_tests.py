@@ -607,7 +607,8 @@ def telemetry_json(lab):
     check(ck["error_ns"] > 0 and ck["tsc_hz"] > 10**8, f"/twamp/clock {ck}")
     eq(docs["/twamp/control"], {"session_attempts": 0, "session_started": 0,
                                 "connections_open": 0, "key_derivations_done": 0,
-                                "key_derivations_refused": 0, "key_derivation_ns": 0},
+                                "key_derivations_refused": 0, "key_derivation_ns": 0,
+                                "connections_backed_up": 0, "busy_polls": 0},
        "/twamp/control")
     lab.release()
 

@@ -177,7 +177,8 @@ private:
     std::unique_ptr<dataplane::control_table> build_table();
 
     // Everything below is the slow path's alone (poll, reconfigure, shutdown run on it), except
-    // counters_, refusals_ and n_conns_: written by the slow path, read by any thread (atomics).
+    // counters_, refusals_, n_conns_, busy_polls_ and n_backed_: written by the slow path, read
+    // by any thread (atomics).
     config::control_config cfg_;
     publish_fn publish_;
     control::server_policy policy_;

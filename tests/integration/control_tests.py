@@ -1057,10 +1057,18 @@ def tcp_retransmissions():
     return int(rows[1][rows[0].index("RetransSegs")])
 
 
-def icmp_flood(host, pps, stop, count):
-    """ICMP echo requests to `host` from a raw socket, paced at `pps`, until `stop` is set or
-    `count` were sent (bounded in count and time). Returns how many were sent."""
+def icmp_arp_flood(lab, host, pps, stop, count):
+    """ICMP echo requests to `host` (a raw IP socket) and ARP who-has `host` (broadcast, from
+    the sender's own address and MAC, on an AF_PACKET socket), alternating, paced at `pps`
+    together, until `stop` is set or `count` were sent (bounded in count and time). Returns
+    how many were sent."""
     r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    a = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    a.bind((lab.siface, 0))
+    smac = bytes.fromhex(lab.smac.replace(":", ""))
+    arp = (b"\xff" * 6 + smac + struct.pack("!H", 0x0806) +
+           struct.pack("!HHBBH", 1, 0x0800, 6, 4, 1) + smac + socket.inet_aton(S4) +
+           bytes(6) + socket.inet_aton(host))
 
     def csum(b):
         if len(b) % 2:
@@ -1077,7 +1085,10 @@ def icmp_flood(host, pps, stop, count):
             pkt = struct.pack("!BBH", 8, 0, 0) + body
             pkt = struct.pack("!BBH", 8, 0, csum(pkt)) + body
             try:
-                r.sendto(pkt, (host, 0))
+                if sent % 2:
+                    a.send(arp)
+                else:
+                    r.sendto(pkt, (host, 0))
             except OSError:
                 pass  # a full socket buffer: the next one
             sent += 1
@@ -1086,16 +1097,17 @@ def icmp_flood(host, pps, stop, count):
                 time.sleep(ahead)
     finally:
         r.close()
+        a.close()
     return sent
 
 
 @L.case
 def control_survives_exception_flood(lab):
     """Issue 18: TWAMP-Control TCP has its own bucket on the exception path
-    (exception.control-rate-limit-pps, default 10000) apart from rate-limit-pps: an ICMP flood
-    at five times rate-limit-pps (1000 here) is limited (exception_rate_limit drops) while five
-    full-TWAMP twamp-ping runs all get their sessions and replies, and no control segment is
-    dropped by its own bucket (exception_control_rate_limit 0)."""
+    (exception.control-rate-limit-pps, default 10000) apart from rate-limit-pps: an ICMP and
+    ARP flood at five times rate-limit-pps (1000 here) is limited (exception_rate_limit drops)
+    while five full-TWAMP twamp-ping runs all get their sessions and replies, and no control
+    segment is dropped by its own bucket (exception_control_rate_limit 0)."""
     import threading
     path = control_conf(lab)
     with open(path) as f:
@@ -1108,7 +1120,7 @@ def control_survives_exception_flood(lab):
     stop = threading.Event()
     result = {}
     flood = threading.Thread(target=lambda: result.update(
-        sent=icmp_flood(B4, 5000, stop, 5000 * 120)))
+        sent=icmp_arp_flood(lab, B4, 5000, stop, 5000 * 120)))
     flood.start()
     try:
         # The flood is on: the exception path has started refusing (an event, not a time).
@@ -1132,7 +1144,7 @@ def control_survives_exception_flood(lab):
     eq(metric(lab,
               'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}'),
        0, "TWAMP-Control segments dropped by their bucket")
-    print(f"  flood: {result.get('sent')} echo requests, {int(limited)} refused by "
+    print(f"  flood: {result.get('sent')} ICMP echo and ARP requests, {int(limited)} refused by "
           f"exception.rate-limit-pps; {retrans} TCP retransmissions in the five runs", flush=True)
     s = lab.release()
     eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],

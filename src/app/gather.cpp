@@ -103,6 +103,7 @@ metrics::box_stats gather(const runtime& rt) {
             ps.rx_missed = st.imissed;
             ps.rx_errors = st.ierrors;
             ps.tx_errors = st.oerrors;
+            ps.rx_nombuf = st.rx_nombuf;
         }
         s.ports.push_back(ps);
     }

@@ -39,6 +39,7 @@ box_stats sample() {
     p.timestamp_source = "sw";
     p.nic_ok = true;
     p.rx_missed = 4;
+    p.rx_nombuf = 6;
     s.ports.push_back(p);
     s.workers.push_back({10, 5, 100, 7, 0.25});
     return s;
@@ -103,6 +104,8 @@ TEST(prometheus, every_drop_reason_and_labels) {
     EXPECT_NE(
             t.find("twamp_reflector_port_rx_missed_packets_total{site=\"lab1\",port=\"wire0\"} 4"),
             std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_port_rx_nombuf_total{site=\"lab1\",port=\"wire0\"} 6"),
+              std::string::npos);
     EXPECT_NE(t.find("twamp_reflector_worker_busy_ratio{site=\"lab1\",worker=\"0\"} 0.25"),
               std::string::npos);
 }

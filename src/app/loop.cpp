@@ -132,6 +132,7 @@ void run_slow_path(box& b, const loop_settings& sig) {
             b.clock().recalibrate();
             const dataplane::clock_map sys = b.clock().read();
             for (auto& p : rt.ports) {
+                dataplane::poll_kernel_drops(*p);
                 if (dataplane::refresh_port_time(*p, sys)) {
                     TWAMP_LOG(WARNING,
                               "port %s: the device clock stepped by %lld ns; its mapping restarts "

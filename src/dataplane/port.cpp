@@ -1,10 +1,14 @@
 #include "twamp/dataplane/port.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
+#include <dirent.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -124,6 +128,70 @@ const char* to_string(t3_method m) noexcept {
         return "scheduled";
     }
     return "?";
+}
+
+namespace {
+
+// The AF_PACKET sockets of this process bound to the port's interface: the PMD's, one per
+// queue pair (it keeps them private). By the interface index the device reports, else by the
+// devargs' iface=.
+void find_packet_sockets(port_runtime& pr, const std::string& devargs, uint32_t if_index) {
+    if (if_index == 0) {
+        const auto at = devargs.find("iface=");
+        if (at == std::string::npos) {
+            return;
+        }
+        const std::string iface = devargs.substr(at + 6, devargs.find(',', at) - (at + 6));
+        if_index = if_nametoindex(iface.c_str());
+    }
+    DIR* d = opendir("/proc/self/fd");
+    if (!d || if_index == 0) {
+        if (d) {
+            closedir(d);
+        }
+        return;
+    }
+    const int self = dirfd(d);
+    while (const dirent* e = readdir(d)) {
+        char* end = nullptr;
+        const long fd = std::strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end || fd == self) {
+            continue;
+        }
+        int domain = 0;
+        socklen_t len = sizeof domain;
+        if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+            domain != AF_PACKET) {
+            continue;
+        }
+        sockaddr_ll sll{};
+        len = sizeof sll;
+        if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&sll), &len) == 0 &&
+            static_cast<uint32_t>(sll.sll_ifindex) == if_index) {
+            pr.packet_sockets.push_back(static_cast<int>(fd));
+        }
+    }
+    closedir(d);
+    // What the rings counted before the box was ready is no loss of its own.
+    poll_kernel_drops(pr);
+    pr.kernel_ring_drops.store(0, std::memory_order_relaxed);
+}
+
+} // namespace
+
+uint64_t poll_kernel_drops(port_runtime& pr) noexcept {
+    uint64_t dropped = 0;
+    for (int fd : pr.packet_sockets) {
+        tpacket_stats st{};
+        socklen_t len = sizeof st;
+        if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+            dropped += st.tp_drops;
+        }
+    }
+    if (dropped) {
+        pr.kernel_ring_drops.fetch_add(dropped, std::memory_order_relaxed);
+    }
+    return dropped;
 }
 
 bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uint16_t rx_desc,
@@ -252,6 +320,9 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
     }
     rte_eth_allmulticast_enable(pr.port_id); // IPv6 ND uses solicited-node multicast
     rte_eth_macaddr_get(pr.port_id, &pr.mac);
+    if (pr.driver == "net_af_packet") {
+        find_packet_sockets(pr, spec.device, info.if_index);
+    }
 
     // IEEE 1588: the device's time (when rte_eth_read_clock is not offered) and TX timestamps.
     bool timesync_on = false;

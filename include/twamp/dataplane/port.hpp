@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <rte_ether.h>
 #include <rte_mempool.h>
@@ -57,6 +58,11 @@ struct port_runtime {
     std::atomic<uint64_t> clock_steps{0};
     std::atomic<uint64_t> clock_read_failures{0}; // refreshes the device did not answer
     std::atomic<bool> clock_settled{false};
+    // net_af_packet: the PMD's sockets (found by their interface at set-up) and what their
+    // kernel rings dropped when full (PACKET_STATISTICS tp_drops), which DPDK 22.11's PMD does
+    // not report. The slow path reads them (poll_kernel_drops); gather adds them to rx_missed.
+    std::vector<int> packet_sockets;
+    std::atomic<uint64_t> kernel_ring_drops{0};
 
     t3_method method() const noexcept { return time ? time->method : t3_method::software; }
     const char* ts_source() const noexcept { return time ? "hw" : "sw"; }
@@ -74,6 +80,11 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept;
 // The slow path, every round: the port's IEEE 1588 TX timestamp in flight, if any (see
 // tx_ts_mailbox). Returns true when it moved (read or given up).
 bool poll_tx_timestamp(port_runtime& pr) noexcept;
+
+// The slow path, every refresh and once before the ports close: what the kernel rings of a
+// net_af_packet port dropped since the last call (reading clears the kernel's count; a PMD that
+// reads it too reports its share as imissed: the sum is exact). Returns the frames added.
+uint64_t poll_kernel_drops(port_runtime& pr) noexcept;
 
 void stop_port(uint16_t port_id) noexcept;
 

@@ -169,6 +169,7 @@ void find_packet_sockets(port_runtime& pr, const std::string& devargs, uint32_t 
         if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&sll), &len) == 0 &&
             static_cast<uint32_t>(sll.sll_ifindex) == if_index) {
             pr.packet_sockets.push_back(static_cast<int>(fd));
+            pr.packet_ifindex = sll.sll_ifindex;
         }
     }
     closedir(d);
@@ -192,6 +193,47 @@ uint64_t poll_kernel_drops(port_runtime& pr) noexcept {
         pr.kernel_ring_drops.fetch_add(dropped, std::memory_order_relaxed);
     }
     return dropped;
+}
+
+const char* to_string(port_fault f) noexcept {
+    switch (f) {
+    case port_fault::none:
+        return "none";
+    case port_fault::removed:
+        return "the device was removed";
+    case port_fault::reset:
+        return "the device needs a reset";
+    case port_fault::iface_gone:
+        return "its kernel interface was deleted";
+    }
+    return "?";
+}
+
+namespace {
+
+// Interrupt thread: a removed device or one that needs a reset (the workers' queues are gone
+// or stopped); the slow path acts on it (poll_port_health).
+int on_port_event(uint16_t, rte_eth_event_type type, void* arg, void*) {
+    auto* pr = static_cast<port_runtime*>(arg);
+    pr->fault.store(type == RTE_ETH_EVENT_INTR_RMV ? port_fault::removed : port_fault::reset,
+                    std::memory_order_relaxed);
+    return 0;
+}
+
+} // namespace
+
+port_fault poll_port_health(port_runtime& pr) noexcept {
+    poll_kernel_drops(pr);
+    if (!pr.packet_sockets.empty() &&
+        pr.fault.load(std::memory_order_relaxed) == port_fault::none) {
+        sockaddr_ll sll{};
+        socklen_t len = sizeof sll;
+        if (getsockname(pr.packet_sockets.front(), reinterpret_cast<sockaddr*>(&sll), &len) == 0 &&
+            sll.sll_ifindex != pr.packet_ifindex) {
+            pr.fault.store(port_fault::iface_gone, std::memory_order_relaxed);
+        }
+    }
+    return pr.fault.load(std::memory_order_relaxed);
 }
 
 bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uint16_t rx_desc,
@@ -320,6 +362,10 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
     }
     rte_eth_allmulticast_enable(pr.port_id); // IPv6 ND uses solicited-node multicast
     rte_eth_macaddr_get(pr.port_id, &pr.mac);
+    // Devices that can go away or need a reset say so through events (not every driver has
+    // them: a refusal is no error).
+    rte_eth_dev_callback_register(pr.port_id, RTE_ETH_EVENT_INTR_RMV, on_port_event, &pr);
+    rte_eth_dev_callback_register(pr.port_id, RTE_ETH_EVENT_INTR_RESET, on_port_event, &pr);
     if (pr.driver == "net_af_packet") {
         find_packet_sockets(pr, spec.device, info.if_index);
     }
@@ -488,6 +534,11 @@ bool poll_tx_timestamp(port_runtime& pr) noexcept {
 }
 
 void stop_port(uint16_t port_id) noexcept {
+    // arg (void*)-1: whichever port_runtime registered (it may be going away).
+    rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_RMV, on_port_event,
+                                    reinterpret_cast<void*>(-1));
+    rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_RESET, on_port_event,
+                                    reinterpret_cast<void*>(-1));
     rte_eth_dev_stop(port_id);
     rte_eth_dev_close(port_id);
 }

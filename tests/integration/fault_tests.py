@@ -3,7 +3,8 @@
 the TAP interface deleted, the wire interface down and up, the whole process stalled (SIGSTOP
 for seconds, then SIGCONT), the config file gone before a SIGHUP. The workers keep reflecting
 what they can, every loss is counted under a reason, and the box recovers by itself (the TAP
-down/up case is control_tests.py's control_tap_down_up).
+down/up case is control_tests.py's control_tap_down_up). Where it cannot (the wire interface
+deleted, too little memory at start-up) it says so and exits with the status README documents.
 
     tests/integration/fault_tests.py --binary build/src/app/dpdk-twamp --source-root .
         [--case NAME]... [--keep] [--list] [--gtest_output=json:PATH|xml:PATH]
@@ -167,6 +168,52 @@ def fault_wire_down_up(lab):
     s = lab.release()
     eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
        "exit summary: rx vs reflected + dropped + to-kernel")
+
+
+@case
+def fault_wire_deleted_exits_for_restart(lab):
+    """The wire interface deleted under the box (a port failing for good at runtime: the
+    af_packet sockets are unbound, and an interface made again with the name would not be the
+    one they were bound to): the box says so (the port, why, that it cannot recover) and exits
+    by itself with status 3, the restart-worthy status README documents, after its usual stop
+    (exit summary, every received frame accounted for, every mbuf back)."""
+    d = O.start(lab)
+    with Peer(False, lab.port()) as p:
+        for i in range(3):
+            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+    L.run(["ip", "netns", "exec", lab.rns, "ip", "link", "del", "dev", lab.name + "r0"])
+    wait_for("dpdk-twamp exiting by itself\n" + d.tail(), lambda: d.proc.poll() is not None, 60)
+    rc, s = d.stop()
+    lab.dut = None
+    eq(rc, 3, "exit status after the wire interface was deleted\n" + d.tail())
+    check(re.search(r"^TWAMP: port wire0: its kernel interface was deleted: it cannot recover "
+                    r"while dpdk-twamp runs; stopping \(exit status 3\) to be restarted$",
+                    d.log(), re.M), "no log line saying why it stopped\n" + d.tail())
+    check(s is not None, "no exit summary\n" + d.tail())
+    eq(s["mbufs_in_use"], 0, "mbufs in use at exit")
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       "exit summary: rx vs reflected + dropped + to-kernel")
+    check(s["reflected"] >= 3, f"exit summary: reflected {s['reflected']}")
+
+
+@case
+def fault_memory_too_small_exits_1(lab):
+    """Too little memory for the mbuf pool (sized at start-up for every queue full at once):
+    the start ends with exit status 1 and a message that names the pool and the remedy,
+    before any worker runs; nothing is left running."""
+    conf = lab.write_conf("small-memory.conf")
+    prefix = f"{lab.name}-small"
+    lab.prefixes.append(prefix)
+    p = L.run(["ip", "netns", "exec", lab.rns, lab.binary, "-l", "0-1", "--no-huge", "-m", "24",
+               "--no-pci", "--no-shconf", "--file-prefix", prefix, "--", "-c", conf],
+              check_rc=False, timeout=120)
+    err = p.stderr.decode(errors="replace")
+    eq(p.returncode, 1, f"exit status with -m 24\n{err[-2000:]}")
+    check(re.search(r"^dpdk-twamp: cannot create a pool of \d+ mbufs: .* \(give EAL more "
+                    r"memory: -m MB or more hugepages\)$", err, re.M),
+          f"no message naming the pool and the remedy:\n{err[-2000:]}")
+    check("stopped:" not in p.stdout.decode(errors="replace"), "an exit summary from a box that "
+          "never started")
 
 
 @case

@@ -12,6 +12,11 @@
 #include <string>
 #include <vector>
 
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <rte_bus_vdev.h>
@@ -33,6 +38,7 @@
 #include "twamp/dataplane/view.hpp"
 #include "twamp/dataplane/worker.hpp"
 #include "twamp/proto/drop_reason.hpp"
+#include "twamp/slowpath/exception.hpp"
 
 using namespace twamp;
 using namespace twamp::test;
@@ -540,9 +546,103 @@ TEST(faults, everything_full_at_once_accounted_and_recovers) {
     EXPECT_EQ(mp.avail(), start);
 }
 
+// The TAP for the kernel -> wire direction (net_tap reads each frame into a posted mbuf and
+// needs a fresh one to post again): with the pool empty it loses the frame and counts it
+// (rx_nombuf); the slow path counts that as a from-kernel drop, no_mbuf. Every frame the
+// kernel sent is either in the worker's to-wire ring or counted; with the pool back, frames
+// flow again. In a network namespace of the test's own (main), IPv6 off, so the kernel sends
+// nothing on the TAP but the test's frames.
+bool g_own_netns = false;
+
+TEST(faults, mbuf_pool_empty_kernel_frames_counted_no_mbuf) {
+    if (!g_own_netns) {
+        GTEST_SKIP() << "no network namespace of its own (needs root)";
+    }
+    pool mp(2048);
+    fault_port fp(mp.p, {});
+    rte_ring* to_wire = rte_ring_create("tw_tap", 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    ASSERT_NE(to_wire, nullptr);
+    slowpath::exception_path exc;
+    dataplane::port_spec ps;
+    ps.name = "wire";
+    ps.exception_iface = "dpftap0";
+    ps.exception_rate_limit_pps = 1'000'000;
+    const auto mac = fp.mac();
+    std::string err;
+    ASSERT_TRUE(exc.add_port(ps, fp.port_id(), mac.data(), mp.p, to_wire, err)) << err;
+    dataplane::worker_counters c;
+    const std::vector<rte_ring*> none;
+    auto no_mbuf = [&] {
+        return c.to_wire_drops[static_cast<std::size_t>(dataplane::to_wire_drop::no_mbuf)].load();
+    };
+    // The kernel's side: frames sent on the TAP (an AF_PACKET socket) reach the PMD.
+    const int s = socket(AF_PACKET, SOCK_RAW, 0);
+    ASSERT_GE(s, 0);
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_ifindex = static_cast<int>(if_nametoindex("dpftap0"));
+    sll.sll_halen = 6;
+    ASSERT_GT(sll.sll_ifindex, 0);
+    auto send_frames = [&](uint32_t first, uint32_t n) {
+        for (uint32_t i = first; i < first + n; ++i) {
+            frame_spec f = v4_spec();
+            f.src_mac = mac;
+            f.dst_mac = {0x02, 0, 0, 0, 0, 0x01};
+            f.payload = twamp_request(i, 0, 0x0001, 41);
+            const bytes b = build(f);
+            ASSERT_EQ(
+                    sendto(s, b.data(), b.size(), 0, reinterpret_cast<sockaddr*>(&sll), sizeof sll),
+                    static_cast<ssize_t>(b.size()));
+        }
+    };
+    // Polls until `n` more frames are accounted for (in the ring or counted no_mbuf).
+    auto poll_until = [&](uint64_t n) {
+        for (int k = 0; k < 1'000'000 && rte_ring_count(to_wire) + no_mbuf() < n; ++k) {
+            exc.poll(none, c);
+        }
+    };
+    const unsigned start = mp.avail(); // the TAP's posted mbufs taken already
+    const uint32_t sent = 20;
+    mp.exhaust();
+    // One frame at a time: net_tap reads on the kernel's signal that frames are waiting, and a
+    // burst cut short by the failed allocation leaves the rest for the next signal (delayed,
+    // not lost: they come with the next frame).
+    for (uint32_t i = 0; i < sent; ++i) {
+        send_frames(i, 1);
+        poll_until(i + 1);
+    }
+    EXPECT_EQ(rte_ring_count(to_wire), 0u);
+    EXPECT_EQ(no_mbuf(), sent);
+    mp.give();
+    for (uint32_t i = 0; i < 5; ++i) {
+        send_frames(100 + i, 1);
+        poll_until(sent + i + 1);
+    }
+    EXPECT_EQ(rte_ring_count(to_wire), 5u);
+    EXPECT_EQ(no_mbuf(), sent);
+    void* m;
+    while (rte_ring_dequeue(to_wire, &m) == 0) {
+        rte_pktmbuf_free(static_cast<rte_mbuf*>(m));
+    }
+    close(s);
+    exc.close();
+    rte_ring_free(to_wire);
+    EXPECT_GE(mp.avail(), start);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+    // A network namespace of its own for the TAP test, with IPv6 off for the interfaces
+    // made in it (no router solicitations or MLD reports among the test's frames).
+    if (unshare(CLONE_NEWNET) == 0) {
+        const int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY);
+        g_own_netns = fd >= 0 && write(fd, "1", 1) == 1;
+        if (fd >= 0) {
+            close(fd);
+        }
+        std::system("ip link set lo up");
+    }
     ::testing::InitGoogleTest(&argc, argv);
     ::testing::AddGlobalTestEnvironment(new eal_env());
     return RUN_ALL_TESTS();

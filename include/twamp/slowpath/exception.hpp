@@ -37,6 +37,7 @@ struct tap_port {
     rte_ring* to_wire = nullptr;
     token_bucket to_kernel_limit{};
     token_bucket to_wire_limit{};
+    uint64_t rx_nombuf = 0; // the TAP's ethdev rx_nombuf counted so far (to_wire_drop::no_mbuf)
 };
 
 class exception_path {

@@ -118,6 +118,7 @@ TEST(prometheus, balance_families_and_refwait) {
     s.to_kernel = 93;
     s.to_wire_drops[0] = 5; // rate_limit
     s.to_wire_drops[3] = 2; // shutdown
+    s.to_wire_drops[4] = 9; // no_mbuf
     s.control.sessions_refwait = 3;
     s.control.key_derivations_done = 7;
     s.control.key_derivations_refused = 2;
@@ -133,6 +134,7 @@ TEST(prometheus, balance_families_and_refwait) {
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"ring_full\"} 0\n",
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"tx_full\"} 0\n",
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"shutdown\"} 2\n",
+          "twamp_reflector_exception_to_wire_dropped_total{reason=\"no_mbuf\"} 9\n",
           "# HELP twamp_reflector_control_sessions_refwait_total TWAMP-Control sessions ",
           "# TYPE twamp_reflector_control_sessions_refwait_total counter\n",
           "twamp_reflector_control_sessions_refwait_total 3\n",
@@ -270,6 +272,7 @@ TEST(names, exception_directions_and_to_wire_drops) {
     EXPECT_EQ(summary_name_of(exception_direction::to_wire), "from-kernel");
     EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::rate_limit)], "rate_limit");
     EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::shutdown)], "shutdown");
+    EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::no_mbuf)], "no_mbuf");
     box_stats s;
     s.to_kernel = 93;
     s.to_wire = 7;

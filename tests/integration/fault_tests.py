@@ -171,32 +171,6 @@ def fault_wire_down_up(lab):
 
 
 @case
-def fault_wire_deleted_exits_for_restart(lab):
-    """The wire interface deleted under the box (a port failing for good at runtime: the
-    af_packet sockets are unbound, and an interface made again with the name would not be the
-    one they were bound to): the box says so (the port, why, that it cannot recover) and exits
-    by itself with status 3, the restart-worthy status README documents, after its usual stop
-    (exit summary, every received frame accounted for, every mbuf back)."""
-    d = O.start(lab)
-    with Peer(False, lab.port()) as p:
-        for i in range(3):
-            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
-    L.run(["ip", "netns", "exec", lab.rns, "ip", "link", "del", "dev", lab.name + "r0"])
-    wait_for("dpdk-twamp exiting by itself\n" + d.tail(), lambda: d.proc.poll() is not None, 60)
-    rc, s = d.stop()
-    lab.dut = None
-    eq(rc, 3, "exit status after the wire interface was deleted\n" + d.tail())
-    check(re.search(r"^TWAMP: port wire0: its kernel interface was deleted: it cannot recover "
-                    r"while dpdk-twamp runs; stopping \(exit status 3\) to be restarted$",
-                    d.log(), re.M), "no log line saying why it stopped\n" + d.tail())
-    check(s is not None, "no exit summary\n" + d.tail())
-    eq(s["mbufs_in_use"], 0, "mbufs in use at exit")
-    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
-       "exit summary: rx vs reflected + dropped + to-kernel")
-    check(s["reflected"] >= 3, f"exit summary: reflected {s['reflected']}")
-
-
-@case
 def fault_memory_too_small_exits_1(lab):
     """Too little memory for the mbuf pool (sized at start-up for every queue full at once):
     the start ends with exit status 1 and a message that names the pool and the remedy,
@@ -329,6 +303,33 @@ def fault_config_removed_before_sighup(lab):
        {"ok": 1.0, "failed": 1.0, "refused": 0.0}, "config_reloads_total at the end")
     lab.release()
 
+
+
+@case
+def fault_wire_deleted_exits_for_restart(lab):
+    """The wire interface deleted under the box (a port failing for good at runtime: the
+    af_packet sockets are unbound, and an interface made again with the name would not be the
+    one they were bound to): the box says so (the port, why, that it cannot recover) and exits
+    by itself with status 3, the restart-worthy status README documents, after its usual stop
+    (exit summary, every received frame accounted for, every mbuf back). It takes the lab's
+    wire away: the last case."""
+    d = O.start(lab)
+    with Peer(False, lab.port()) as p:
+        for i in range(3):
+            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+    L.run(["ip", "netns", "exec", lab.rns, "ip", "link", "del", "dev", lab.name + "r0"])
+    wait_for("dpdk-twamp exiting by itself\n" + d.tail(), lambda: d.proc.poll() is not None, 60)
+    rc, s = d.stop()
+    lab.dut = None
+    eq(rc, 3, "exit status after the wire interface was deleted\n" + d.tail())
+    check(re.search(r"^TWAMP: port wire0: its kernel interface was deleted: it cannot recover "
+                    r"while dpdk-twamp runs; stopping \(exit status 3\) to be restarted$",
+                    d.log(), re.M), "no log line saying why it stopped\n" + d.tail())
+    check(s is not None, "no exit summary\n" + d.tail())
+    eq(s["mbufs_in_use"], 0, "mbufs in use at exit")
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       "exit summary: rx vs reflected + dropped + to-kernel")
+    check(s["reflected"] >= 3, f"exit summary: reflected {s['reflected']}")
 
 if __name__ == "__main__":
     sys.exit(L.main(CASES, suite="fault", doc=__doc__))

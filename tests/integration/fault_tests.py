@@ -14,6 +14,7 @@ case starts a dpdk-twamp of its own, so every counter it reads is the case's own
 Tests wait for events (log lines, counters reaching values), never for wall-clock budgets.
 Addresses only from 198.18.0.0/15 and 2001:2::/48.
 """
+import json
 import os
 import re
 import signal
@@ -123,7 +124,9 @@ def fault_wire_down_up(lab):
     """The wire interface (the veth end dpdk-twamp's af_packet port uses) goes down and comes
     back: nothing to restart, reflection resumes by itself in the same sessions (reflector
     sequence numbers consecutive across the outage), ARP and ICMP through the TAP too, and a
-    new twamp-ping run is answered in full."""
+    new twamp-ping run is answered in full. The box's kernel sends 600 frames while the wire
+    is down (more than the port's transmit ring holds): no worker hangs, and every frame the
+    kernel sent (the TAP's TX count) is sent or counted as a from-kernel drop (tx_full)."""
     d = O.start(lab)
     wire = lab.name + "r0"
 
@@ -139,6 +142,14 @@ def fault_wire_down_up(lab):
             eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
         ns("ip", "link", "set", "dev", wire, "down")
         wait_for("the sender's veth end without carrier", lambda: carrier(False), 20)
+        # The box's kernel keeps sending while the wire is down: more frames than the port's
+        # transmit ring holds (af_packet: 512), each to go out through a worker.
+        ns("ip", "neigh", "replace", L.S4, "lladdr", lab.smac, "dev", lab.tap, "nud",
+           "permanent")
+        p_ = L.run(["ip", "netns", "exec", lab.rns, "ping", "-q", "-i", "0", "-c", "600", "-W",
+                    "1", L.S4], check_rc=False, timeout=120)  # no answer: the wire is down
+        check("600 packets transmitted" in p_.stdout.decode(),
+              f"ping from the box's kernel: {p_.stdout.decode()} {p_.stderr.decode()}")
         ns("ip", "link", "set", "dev", wire, "up")
         wait_for("the sender's veth end with carrier again", lambda: carrier(True), 20)
         # The first request may meet the kernel's neighbour state still settling: retried
@@ -162,7 +173,20 @@ def fault_wire_down_up(lab):
     wait_for("ICMP through the TAP after the outage", lambda: L.icmp_echo(B4, False, 7), 30)
     run = L.twamp_ping(lab, B4, "-c", 20, "-i", 0.01, "-s", 60, "-W", 2)
     L.check_ping_run("twamp-ping after the outage", run, count=20, size=60)
-    m = settled(lab, "counters settled")
+    # Every frame the box's kernel sent (the TAP's TX count) reached the wire or is counted
+    # as a from-kernel drop by reason, the outage's included.
+    def tap_tx():
+        j = json.loads(ns("ip", "-j", "-s", "link", "show", "dev", lab.tap))
+        return j[0]["stats64"]["tx"]["packets"]
+
+    def from_kernel_counted(m):
+        sent = m.val("twamp_reflector_exception_packets_total", direction="to_wire")
+        dropped = sum(v for _, v in m.find("twamp_reflector_exception_to_wire_dropped_total"))
+        return sent + dropped == tap_tx()
+    m = settled(lab, "counters settled, every frame of the kernel's sent or counted",
+                from_kernel_counted)
+    check(m.val("twamp_reflector_exception_to_wire_dropped_total", reason="tx_full") > 0,
+          "the outage never filled the port's transmit ring: not a test of it")
     eq(accounted(m)[1], 3 + len(got) + 5 + 20,
        "reflected: the session before, its answered retries and after, twamp-ping's 20")
     s = lab.release()

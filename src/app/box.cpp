@@ -302,6 +302,9 @@ void box::launch_workers() {
 }
 
 unsigned box::stop() {
+    // Whatever ended the slow path (a stop signal, or a port fault it cannot recover from:
+    // run_slow_path), the workers end here: without this a fault's stop waited for them forever.
+    stop_->store(true, std::memory_order_relaxed);
     if (control_) {
         control_->shutdown(dataplane::realtime_ns());
     }

@@ -100,9 +100,11 @@ metrics::box_stats gather(const runtime& rt) {
             ps.nic_ok = true;
             ps.rx_packets = st.ipackets;
             ps.tx_packets = st.opackets;
-            ps.rx_missed = st.imissed;
+            // net_af_packet: its kernel rings' drops as well (port_runtime::kernel_ring_drops).
+            ps.rx_missed = st.imissed + p->kernel_ring_drops.load(std::memory_order_relaxed);
             ps.rx_errors = st.ierrors;
             ps.tx_errors = st.oerrors;
+            ps.rx_nombuf = st.rx_nombuf;
         }
         s.ports.push_back(ps);
     }

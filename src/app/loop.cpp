@@ -105,17 +105,18 @@ void warn(const metrics::box_stats& cur, const metrics::box_stats& prev) {
 
 // The slow path's rounds until `*sig.stop`: exception path, TWAMP-Control, clock calibration,
 // reload, warnings, stats lines.
-void run_slow_path(box& b, const loop_settings& sig) {
+int run_slow_path(box& b, const loop_settings& sig) {
     runtime& rt = b.rt();
     slowpath::exception_path& exc = b.exceptions();
     slowpath::control_server* control = b.control();
     uint64_t last_cal = rte_rdtsc();
     uint64_t generation = 0;
     pending_reload pending;
+    int status = exit_ok;
     const uint64_t hz = rte_get_tsc_hz();
     uint64_t last_warn = last_cal, last_stats = last_cal;
     metrics::box_stats prev_warn = gather(rt), prev_stats = prev_warn;
-    while (!sig.stop->load(std::memory_order_relaxed)) {
+    while (status == exit_ok && !sig.stop->load(std::memory_order_relaxed)) {
         unsigned moved = exc.poll(b.exception_rings(), b.slow_path_counters());
         moved += exc.watch() ? 1 : 0; // the TAPs' link and addresses
         if (control && control->poll(dataplane::realtime_ns())) {
@@ -132,6 +133,15 @@ void run_slow_path(box& b, const loop_settings& sig) {
             b.clock().recalibrate();
             const dataplane::clock_map sys = b.clock().read();
             for (auto& p : rt.ports) {
+                const dataplane::port_fault f = dataplane::poll_port_health(*p);
+                if (f != dataplane::port_fault::none) {
+                    // Its queues are gone: nothing here brings them back, a restart does.
+                    TWAMP_LOG(ERR,
+                              "port %s: %s: it cannot recover while dpdk-twamp runs; stopping "
+                              "(exit status %d) to be restarted",
+                              p->name.c_str(), dataplane::to_string(f), exit_runtime_fault);
+                    status = exit_runtime_fault;
+                }
                 if (dataplane::refresh_port_time(*p, sys)) {
                     TWAMP_LOG(WARNING,
                               "port %s: the device clock stepped by %lld ns; its mapping restarts "
@@ -174,6 +184,7 @@ void run_slow_path(box& b, const loop_settings& sig) {
     if (pending.active) {
         finish(rt, pending); // applied: say so, even if a stop came first
     }
+    return status;
 }
 
 } // namespace twamp::app

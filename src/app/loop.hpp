@@ -16,7 +16,13 @@ struct loop_settings {
     unsigned stats_period = 0; // seconds between stats blocks on stdout, 0 = none
 };
 
-// Runs rounds until *s.stop; the workers run beside it.
-void run_slow_path(box& b, const loop_settings& s);
+// Exit statuses of dpdk-twamp (README "Exit status").
+constexpr int exit_ok = 0;            // stopped by SIGTERM/SIGINT (or --check, --help passed)
+constexpr int exit_start_failed = 1;  // could not start: arguments, config, EAL, memory, ports
+constexpr int exit_runtime_fault = 3; // a fault it cannot recover from at runtime: restart it
+
+// Runs rounds until *s.stop, or until a port fails for good (logged); the workers run beside
+// it. Returns exit_ok, or exit_runtime_fault after such a failure.
+int run_slow_path(box& b, const loop_settings& s);
 
 } // namespace twamp::app

@@ -40,7 +40,7 @@ void on_hup(int) {
 
 int fail(const std::string& msg) {
     std::fprintf(stderr, "dpdk-twamp: %s\n", msg.c_str());
-    return 1;
+    return app::exit_start_failed;
 }
 
 } // namespace
@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
     }
     app::print_startup(*box, DPDK_TWAMP_VERSION);
     box->launch_workers();
-    app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
+    const int status = app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
     const unsigned in_use = box->stop();
     app::print_summary(app::gather(box->rt()), in_use);
-    return 0;
+    return status;
 }

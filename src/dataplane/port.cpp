@@ -1,10 +1,14 @@
 #include "twamp/dataplane/port.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 
+#include <dirent.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/socket.h>
 
 #include <rte_dev.h>
 #include <rte_errno.h>
@@ -124,6 +128,112 @@ const char* to_string(t3_method m) noexcept {
         return "scheduled";
     }
     return "?";
+}
+
+namespace {
+
+// The AF_PACKET sockets of this process bound to the port's interface: the PMD's, one per
+// queue pair (it keeps them private). By the interface index the device reports, else by the
+// devargs' iface=.
+void find_packet_sockets(port_runtime& pr, const std::string& devargs, uint32_t if_index) {
+    if (if_index == 0) {
+        const auto at = devargs.find("iface=");
+        if (at == std::string::npos) {
+            return;
+        }
+        const std::string iface = devargs.substr(at + 6, devargs.find(',', at) - (at + 6));
+        if_index = if_nametoindex(iface.c_str());
+    }
+    DIR* d = opendir("/proc/self/fd");
+    if (!d || if_index == 0) {
+        if (d) {
+            closedir(d);
+        }
+        return;
+    }
+    const int self = dirfd(d);
+    while (const dirent* e = readdir(d)) {
+        char* end = nullptr;
+        const long fd = std::strtol(e->d_name, &end, 10);
+        if (end == e->d_name || *end || fd == self) {
+            continue;
+        }
+        int domain = 0;
+        socklen_t len = sizeof domain;
+        if (getsockopt(static_cast<int>(fd), SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0 ||
+            domain != AF_PACKET) {
+            continue;
+        }
+        sockaddr_ll sll{};
+        len = sizeof sll;
+        if (getsockname(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&sll), &len) == 0 &&
+            static_cast<uint32_t>(sll.sll_ifindex) == if_index) {
+            pr.packet_sockets.push_back(static_cast<int>(fd));
+            pr.packet_ifindex = sll.sll_ifindex;
+        }
+    }
+    closedir(d);
+    // What the rings counted before the box was ready is no loss of its own.
+    poll_kernel_drops(pr);
+    pr.kernel_ring_drops.store(0, std::memory_order_relaxed);
+}
+
+} // namespace
+
+uint64_t poll_kernel_drops(port_runtime& pr) noexcept {
+    uint64_t dropped = 0;
+    for (int fd : pr.packet_sockets) {
+        tpacket_stats st{};
+        socklen_t len = sizeof st;
+        if (getsockopt(fd, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0) {
+            dropped += st.tp_drops;
+        }
+    }
+    if (dropped) {
+        pr.kernel_ring_drops.fetch_add(dropped, std::memory_order_relaxed);
+    }
+    return dropped;
+}
+
+const char* to_string(port_fault f) noexcept {
+    switch (f) {
+    case port_fault::none:
+        return "none";
+    case port_fault::removed:
+        return "the device was removed";
+    case port_fault::reset:
+        return "the device needs a reset";
+    case port_fault::iface_gone:
+        return "its kernel interface was deleted";
+    }
+    return "?";
+}
+
+namespace {
+
+// Interrupt thread: a removed device or one that needs a reset (the workers' queues are gone
+// or stopped); the slow path acts on it (poll_port_health).
+int on_port_event(uint16_t, rte_eth_event_type type, void* arg, void*) {
+    auto* pr = static_cast<port_runtime*>(arg);
+    pr->fault.store(type == RTE_ETH_EVENT_INTR_RMV ? port_fault::removed : port_fault::reset,
+                    std::memory_order_relaxed);
+    return 0;
+}
+
+} // namespace
+
+port_fault poll_port_health(port_runtime& pr) noexcept {
+    poll_kernel_drops(pr);
+    if (!pr.packet_sockets.empty() &&
+        pr.fault.load(std::memory_order_relaxed) == port_fault::none) {
+        sockaddr_ll sll{};
+        socklen_t len = sizeof sll;
+        if (getsockname(pr.packet_sockets.front(), reinterpret_cast<sockaddr*>(&sll), &len) == 0 &&
+            sll.sll_ifindex != pr.packet_ifindex) {
+            pr.fault.store(port_fault::iface_gone, std::memory_order_relaxed);
+        }
+    }
+    return pr.fault.load(std::memory_order_relaxed);
 }
 
 bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uint16_t rx_desc,
@@ -252,6 +362,13 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
     }
     rte_eth_allmulticast_enable(pr.port_id); // IPv6 ND uses solicited-node multicast
     rte_eth_macaddr_get(pr.port_id, &pr.mac);
+    // Devices that can go away or need a reset say so through events (not every driver has
+    // them: a refusal is no error).
+    rte_eth_dev_callback_register(pr.port_id, RTE_ETH_EVENT_INTR_RMV, on_port_event, &pr);
+    rte_eth_dev_callback_register(pr.port_id, RTE_ETH_EVENT_INTR_RESET, on_port_event, &pr);
+    if (pr.driver == "net_af_packet") {
+        find_packet_sockets(pr, spec.device, info.if_index);
+    }
 
     // IEEE 1588: the device's time (when rte_eth_read_clock is not offered) and TX timestamps.
     bool timesync_on = false;
@@ -417,6 +534,11 @@ bool poll_tx_timestamp(port_runtime& pr) noexcept {
 }
 
 void stop_port(uint16_t port_id) noexcept {
+    // arg (void*)-1: whichever port_runtime registered (it may be going away).
+    rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_RMV, on_port_event,
+                                    reinterpret_cast<void*>(-1));
+    rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_RESET, on_port_event,
+                                    reinterpret_cast<void*>(-1));
     rte_eth_dev_stop(port_id);
     rte_eth_dev_close(port_id);
 }

@@ -326,6 +326,9 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
              &port_stats::rx_missed},
             {"port_rx_errors_total", "Erroneous received packets", &port_stats::rx_errors},
             {"port_tx_errors_total", "Failed transmissions", &port_stats::tx_errors},
+            {"port_rx_nombuf_total",
+             "Frames the port could not receive for want of an mbuf (the mbuf pool was empty)",
+             &port_stats::rx_nombuf},
     };
     for (const auto& n : nics) {
         auto& f = b.family(n.name, n.help, MetricType::Counter);

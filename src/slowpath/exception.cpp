@@ -286,6 +286,14 @@ unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
     };
     for (tap_port& t : taps_) {
         uint16_t n = rte_eth_rx_burst(t.tap_port_id, 0, pkts, burst);
+        // A frame the TAP read from the kernel but could not put in an mbuf (the pool empty) is
+        // lost inside the driver, which counts it (rx_nombuf, a memory read for net_tap).
+        rte_eth_stats st;
+        if (rte_eth_stats_get(t.tap_port_id, &st) == 0 && st.rx_nombuf > t.rx_nombuf) {
+            bump(c.to_wire_drops[static_cast<std::size_t>(to_wire_drop::no_mbuf)],
+                 st.rx_nombuf - t.rx_nombuf);
+            t.rx_nombuf = st.rx_nombuf;
+        }
         if (!n) {
             continue;
         }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <rte_ether.h>
 #include <rte_mempool.h>
@@ -27,6 +28,15 @@ bool probe_device(const std::string& devargs, uint16_t& port_id, std::string& er
 // start; afterwards readers (gather, telemetry, the start-up summary) read only fields that
 // never change again, and the atomics. `time->map` is published by the slow path
 // (refresh_port_time) and read by the workers every burst (seqlocked).
+// A fault a port cannot recover from at runtime (the box says so and exits for a restart).
+enum class port_fault : uint8_t {
+    none,
+    removed,    // RTE_ETH_EVENT_INTR_RMV: the device was removed (hot-unplug)
+    reset,      // RTE_ETH_EVENT_INTR_RESET: the device needs a reset (e.g. its PF reset a VF)
+    iface_gone, // net_af_packet: the kernel interface it is bound to was deleted
+};
+const char* to_string(port_fault f) noexcept;
+
 struct port_runtime {
     uint16_t port_id = 0;
     std::string name;   // constant after set-up; read by gather
@@ -57,6 +67,14 @@ struct port_runtime {
     std::atomic<uint64_t> clock_steps{0};
     std::atomic<uint64_t> clock_read_failures{0}; // refreshes the device did not answer
     std::atomic<bool> clock_settled{false};
+    // net_af_packet: the PMD's sockets (found by their interface at set-up) and what their
+    // kernel rings dropped when full (PACKET_STATISTICS tp_drops), which DPDK 22.11's PMD does
+    // not report. The slow path reads them (poll_kernel_drops); gather adds them to rx_missed.
+    std::vector<int> packet_sockets;
+    int packet_ifindex = 0; // the interface they are bound to
+    std::atomic<uint64_t> kernel_ring_drops{0};
+    // Set by the ethdev event callback (interrupt thread) or by poll_port_health (slow path).
+    std::atomic<port_fault> fault{port_fault::none};
 
     t3_method method() const noexcept { return time ? time->method : t3_method::software; }
     const char* ts_source() const noexcept { return time ? "hw" : "sw"; }
@@ -74,6 +92,16 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept;
 // The slow path, every round: the port's IEEE 1588 TX timestamp in flight, if any (see
 // tx_ts_mailbox). Returns true when it moved (read or given up).
 bool poll_tx_timestamp(port_runtime& pr) noexcept;
+
+// The slow path, every refresh and once before the ports close: what the kernel rings of a
+// net_af_packet port dropped since the last call (reading clears the kernel's count; a PMD that
+// reads it too reports its share as imissed: the sum is exact). Returns the frames added.
+uint64_t poll_kernel_drops(port_runtime& pr) noexcept;
+
+// The slow path, every refresh: poll_kernel_drops, then whether the port failed for good
+// (an ethdev removal or reset event; a net_af_packet socket whose interface was deleted: the
+// kernel unbinds it and a new interface of that name would not be the one it was bound to).
+port_fault poll_port_health(port_runtime& pr) noexcept;
 
 void stop_port(uint16_t port_id) noexcept;
 

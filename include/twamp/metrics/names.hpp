@@ -34,12 +34,13 @@ inline constexpr std::array<double, residence_bounds_ns.size()> residence_bounds
 
 // Frames from the kernel (the TAP's output) that never reached the wire, by why. Not drop
 // reasons: drops count received frames only, so that rx == reflected + dropped + to-kernel.
-enum class to_wire_drop : uint8_t { rate_limit, ring_full, tx_full, shutdown, count_ };
+// no_mbuf: the TAP could not receive a frame of the kernel's for want of an mbuf (pool empty).
+enum class to_wire_drop : uint8_t { rate_limit, ring_full, tx_full, shutdown, no_mbuf, count_ };
 inline constexpr std::size_t to_wire_drop_count = static_cast<std::size_t>(to_wire_drop::count_);
 // The `reason` label of exception_to_wire_dropped_total and the exit summary's words after
 // "from-kernel dropped", in to_wire_drop order.
 inline constexpr std::array<std::string_view, to_wire_drop_count> to_wire_drop_names = {
-        "rate_limit", "ring_full", "tx_full", "shutdown"};
+        "rate_limit", "ring_full", "tx_full", "shutdown", "no_mbuf"};
 
 // Frames passed between the wire and the kernel (TAP), by direction: the `direction` label of
 // exception_packets_total and the /twamp/stats key are one word; the exit summary says it from

@@ -58,6 +58,7 @@ struct port_stats {
     uint64_t rx_missed = 0;
     uint64_t rx_errors = 0;
     uint64_t tx_errors = 0;
+    uint64_t rx_nombuf = 0; // frames the device lost for want of an mbuf (pool empty)
 };
 
 struct worker_stats {

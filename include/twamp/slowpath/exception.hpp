@@ -43,6 +43,7 @@ struct tap_port {
     uint16_t control_port = 0;
     token_bucket control_to_kernel_limit{};
     token_bucket control_to_wire_limit{};
+    uint64_t rx_nombuf = 0; // the TAP's ethdev rx_nombuf counted so far (to_wire_drop::no_mbuf)
 };
 
 class exception_path {

@@ -39,6 +39,7 @@ box_stats sample() {
     p.timestamp_source = "sw";
     p.nic_ok = true;
     p.rx_missed = 4;
+    p.rx_nombuf = 6;
     s.ports.push_back(p);
     s.workers.push_back({10, 5, 100, 7, 0.25});
     return s;
@@ -103,6 +104,8 @@ TEST(prometheus, every_drop_reason_and_labels) {
     EXPECT_NE(
             t.find("twamp_reflector_port_rx_missed_packets_total{site=\"lab1\",port=\"wire0\"} 4"),
             std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_port_rx_nombuf_total{site=\"lab1\",port=\"wire0\"} 6"),
+              std::string::npos);
     EXPECT_NE(t.find("twamp_reflector_worker_busy_ratio{site=\"lab1\",worker=\"0\"} 0.25"),
               std::string::npos);
 }
@@ -115,6 +118,7 @@ TEST(prometheus, balance_families_and_refwait) {
     s.to_kernel = 93;
     s.to_wire_drops[0] = 5; // rate_limit
     s.to_wire_drops[3] = 2; // shutdown
+    s.to_wire_drops[4] = 9; // no_mbuf
     s.control.sessions_refwait = 3;
     s.control.key_derivations_done = 7;
     s.control.key_derivations_refused = 2;
@@ -130,6 +134,7 @@ TEST(prometheus, balance_families_and_refwait) {
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"ring_full\"} 0\n",
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"tx_full\"} 0\n",
           "twamp_reflector_exception_to_wire_dropped_total{reason=\"shutdown\"} 2\n",
+          "twamp_reflector_exception_to_wire_dropped_total{reason=\"no_mbuf\"} 9\n",
           "# HELP twamp_reflector_control_sessions_refwait_total TWAMP-Control sessions ",
           "# TYPE twamp_reflector_control_sessions_refwait_total counter\n",
           "twamp_reflector_control_sessions_refwait_total 3\n",
@@ -267,6 +272,7 @@ TEST(names, exception_directions_and_to_wire_drops) {
     EXPECT_EQ(summary_name_of(exception_direction::to_wire), "from-kernel");
     EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::rate_limit)], "rate_limit");
     EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::shutdown)], "shutdown");
+    EXPECT_EQ(to_wire_drop_names[static_cast<std::size_t>(to_wire_drop::no_mbuf)], "no_mbuf");
     box_stats s;
     s.to_kernel = 93;
     s.to_wire = 7;

@@ -365,6 +365,49 @@ std::string_view source::line_text(origin o) const noexcept {
     return t.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
 }
 
+std::string without_strings(std::string_view t) {
+    std::string r;
+    r.reserve(t.size());
+    bool after_string = false; // the last token was a string: the next one continues it
+    std::size_t i = 0;
+    while (i < t.size()) {
+        char c = t[i];
+        std::size_t end = i + 1;
+        if (c == '"') {
+            // scanner.l STRING: \\ and \" are two characters; preprocess() checked the closing
+            // quote.
+            while (end < t.size() && t[end] != '"') {
+                end += (t[end] == '\\' && end + 1 < t.size() &&
+                        (t[end + 1] == '\\' || t[end + 1] == '"'))
+                               ? 2
+                               : 1;
+            }
+            end = std::min(end + 1, t.size());
+            r.append(static_cast<std::size_t>(std::count(t.begin() + i, t.begin() + end, '\n')),
+                     '\n');
+            if (!after_string) {
+                r += " 0L "; // blanks: never one token with what is next to it ("x"L, p"x")
+            }
+            after_string = true;
+        } else if (c == '#' || (c == '/' && i + 1 < t.size() && t[i + 1] == '/')) {
+            end = std::min(t.find('\n', i), t.size());
+            r.append(t.substr(i, end - i));
+        } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') {
+            std::size_t close = t.find("*/", i + 2);
+            end = close == std::string_view::npos ? t.size() : close + 2;
+            r.append(t.substr(i, end - i));
+        } else {
+            // scanner.l's blanks ([ \t\r\f\n]) keep a string run going; anything else ends it.
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\f' && c != '\n') {
+                after_string = false;
+            }
+            r += c;
+        }
+        i = end;
+    }
+    return r;
+}
+
 source preprocess(std::string_view text, std::string name, std::optional<std::string> include_dir) {
     source s;
     s.files.push_back(std::move(name));

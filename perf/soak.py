@@ -128,6 +128,13 @@ def sum_of(m, name, label=None, values=None):
     return sum(v for lb, v in m.find(name) if label is None or lb.get(label) in values)
 
 
+def mbufs(m):
+    """twamp_reflector_mbufs_in_use, checked against the pool's size."""
+    used, total = m.val(PREFIX + "mbufs_in_use"), m.val(PREFIX + "mbufs_total")
+    L.check(0 <= used <= total and total > 0, f"mbufs_in_use {used} of mbufs_total {total}")
+    return used
+
+
 def rss_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -306,7 +313,7 @@ class Soak:
         while not self.stop.is_set():
             m = scrape(self.lab)
             c = counters_of(m)
-            g = {"mbufs_in_use": sum_of(m, PREFIX + "mbufs_in_use")}
+            g = {"mbufs_in_use": mbufs(m)}
             t = time.monotonic() - self.t0
             if prev is not None:
                 for k, v in c.items():
@@ -336,7 +343,7 @@ class Soak:
             f"lab {lab.name}")
         time.sleep(1.0)
         idle0 = scrape(lab)
-        mbufs_idle0 = sum_of(idle0, PREFIX + "mbufs_in_use")
+        mbufs_idle0 = mbufs(idle0)
         expl0, snd0 = self.explaining(idle0), sender_errors(lab)
         self.t0 = time.monotonic()
         self.end = self.t0 + self.duration
@@ -363,7 +370,7 @@ class Soak:
             >= self.hups, timeout=30, step=0.5)
         time.sleep(2.0)
         final = scrape(lab)
-        mbufs_idle1 = sum_of(final, PREFIX + "mbufs_in_use")
+        mbufs_idle1 = mbufs(final)
         expl1, snd1 = self.explaining(final), sender_errors(lab)
         summary = lab.release()  # stop_checked: exit 0, a summary, mbufs in use 0
 

@@ -8,7 +8,9 @@
 //   0    flags: bit 0 write a correct IPv4 header checksum first, bit 1 a correct UDP checksum
 //        (unless zero; random frames almost never carry valid sums), bit 2 destination MAC :=
 //        the port's (else as given), bit 3 poll after this frame (ends a burst; the last
-//        frame always does), bit 4 the frame in two chained mbufs (split in the middle)
+//        frame always does), bit 4 the frame in two chained mbufs (split in the middle);
+//        for the poll this frame ends: bit 5 the TX ring, bit 6 the exception ring left with
+//        room for 0 frames (3 with bit 7) only (tx_full, exception_ring_full)
 //   1-2  frame length (big-endian; cut to what is left and to one mbuf's room)
 //   3..  the frame
 // At most 64 frames an input, a worker and session table new for each input (no state from
@@ -25,7 +27,9 @@
 // Invariants (FUZZ_CHECK: a __builtin_trap()), per poll:
 //   - every frame taken is accounted for exactly once: rx == replies on the TX ring + frames on
 //     the exception ring + drops (all reasons), and the worker's counters say the same
-//     (reflected == replies; each drop reason's count == the drop verdicts with that reason);
+//     (reflected == replies; each drop reason's count == the drop verdicts with that reason,
+//     tx_full == reflect verdicts the TX ring did not take, exception_ring_full == kernel
+//     verdicts the exception ring did not take; the rings take the first ones, in order);
 //   - replies parse (fuzz_oracle.hpp's own locator), come from the port's MAC to the request's
 //     source MAC, swap the request's UDP ports, carry TTL/Hop Limit 255, a valid IPv4 header
 //     checksum and a UDP checksum that verifies (no TX offload here);
@@ -248,7 +252,21 @@ struct frame {
     std::vector<uint8_t> bytes; // as put on the RX ring (after the flags' fixes)
     bool poll_after = false;
     bool chained = false;
+    int tx_room = -1; // the poll this frame ends: free TX ring slots (-1: all)
+    int exc_room = -1;
 };
+
+// What fills a ring up to a given room: never an mbuf, skipped when the ring is drained.
+int filler;
+
+void leave_room(rte_ring* r, int room) {
+    if (room < 0) {
+        return;
+    }
+    while (rte_ring_free_count(r) > static_cast<unsigned>(room)) {
+        FUZZ_CHECK(rte_ring_enqueue(r, &filler) == 0);
+    }
+}
 
 rte_mbuf* to_mbuf(const frame& f) {
     const std::size_t n = f.bytes.size();
@@ -310,6 +328,8 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
         drops0[r] = c.drops[r].load();
     }
     const uint64_t dropped0 = drops_total(c);
+    leave_room(g->tx, frames[to - 1].tx_room);
+    leave_room(g->exc, frames[to - 1].exc_room);
     const unsigned n = w.poll_once();
     FUZZ_CHECK(n == to - from); // the ring holds at most one burst
     FUZZ_CHECK(c.rx_pkts.load() - rx0 == n);
@@ -339,6 +359,9 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
     std::size_t replies = 0;
     void* obj;
     while (rte_ring_dequeue(g->tx, &obj) == 0) {
+        if (obj == &filler) {
+            continue;
+        }
         auto* m = static_cast<rte_mbuf*>(obj);
         FUZZ_CHECK(replies < reflected.size());
         check_reply(frames[reflected[replies]].bytes, m);
@@ -347,6 +370,9 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
     }
     std::size_t kernel = 0;
     while (rte_ring_dequeue(g->exc, &obj) == 0) {
+        if (obj == &filler) {
+            continue;
+        }
         auto* m = static_cast<rte_mbuf*>(obj);
         FUZZ_CHECK(kernel < to_kernel.size());
         const auto& f = frames[to_kernel[kernel]].bytes;
@@ -369,8 +395,17 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
         }
         std::fprintf(stderr, "\n");
     }
-    // Rings big enough for a burst: nothing is tx_full or exception_ring_full here.
-    FUZZ_CHECK(replies == reflected.size() && kernel == to_kernel.size());
+    // What the rings did not take is counted (tx_full, exception_ring_full) and freed.
+    FUZZ_CHECK(replies <= reflected.size() && kernel <= to_kernel.size());
+    by_verdict[static_cast<std::size_t>(drop_reason::tx_full)] += reflected.size() - replies;
+    by_verdict[static_cast<std::size_t>(drop_reason::exception_ring_full)] +=
+            to_kernel.size() - kernel;
+    if (frames[to - 1].tx_room < 0) {
+        FUZZ_CHECK(replies == reflected.size());
+    }
+    if (frames[to - 1].exc_room < 0) {
+        FUZZ_CHECK(kernel == to_kernel.size());
+    }
     FUZZ_CHECK(c.reflected_pkts.load() - refl0 == replies);
     FUZZ_CHECK(replies + kernel + (drops_total(c) - dropped0) == n);
     for (std::size_t r = 0; r < drops0.size(); ++r) {
@@ -400,6 +435,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         i += len;
         f.poll_after = flags & 8;
         f.chained = (flags & 16) && len >= 2;
+        const int room_left = (flags & 0x80) ? 3 : 0;
+        f.tx_room = (flags & 0x20) ? room_left : -1;
+        f.exc_room = (flags & 0x40) ? room_left : -1;
         if ((flags & 4) && len >= 6) {
             std::memcpy(f.bytes.data(), g->mac.addr_bytes, 6);
         }

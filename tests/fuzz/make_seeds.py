@@ -241,7 +241,8 @@ def fast_seeds():
 
 
 # fuzz_worker records (see the comment at the top of fuzz_worker.cpp): flags, length, frame.
-W_FIX4, W_FIXUDP, W_MAC, W_POLL, W_CHAIN = (1 << i for i in range(5))
+W_FIX4, W_FIXUDP, W_MAC, W_POLL, W_CHAIN, W_TX_FULL, W_EXC_FULL, W_ROOM3 = (
+    1 << i for i in range(8))
 
 
 def rec(pkt, flags=W_MAC):
@@ -293,6 +294,14 @@ def worker_seeds():
         + rec(v4(twamp_payload(9)), 0)
         + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst="198.18.0.77")
               / UDP(sport=50000, dport=862) / twamp_payload(10)),
+        # Full rings: replies and frames for the kernel past the room left are dropped
+        # (tx_full, exception_ring_full); then with room for 3.
+        "rings_full": b"".join(rec(v4(twamp_payload(i), sport=41000 + i)) for i in range(4))
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP())
+        + rec(v4(twamp_payload(5)), W_MAC | W_TX_FULL | W_EXC_FULL)
+        + b"".join(rec(v4(twamp_payload(i), sport=42000 + i)) for i in range(5))
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP(), W_MAC
+              | W_TX_FULL | W_EXC_FULL | W_ROOM3),
         # A full burst of new flows: more than the table's 8 sessions a reflector (stateless).
         "many_flows": b"".join(rec(v4(twamp_payload(i), sport=40000 + i)) for i in range(40)),
     }

@@ -128,9 +128,15 @@ private:
     }
 
     void emit(std::string_view str, uint32_t file, unsigned& line) {
-        for (char c : str) {
-            emit(c, file, line);
+        std::size_t start = 0;
+        for (std::size_t nl = str.find('\n'); nl != std::string_view::npos;
+             nl = str.find('\n', start)) {
+            s_.text.append(str.substr(start, nl + 1 - start));
+            ++line;
+            s_.lines.push_back({file, line});
+            start = nl + 1;
         }
+        s_.text.append(str.substr(start));
     }
 
     void problem(uint32_t file, unsigned line, std::string message) {
@@ -297,10 +303,23 @@ private:
             } else if (is_digit(c) || c == '-' || c == '+' || c == '.') {
                 i = number(t, i, file, line);
             } else {
-                emit(c, file, line);
-                ++i;
+                // Blanks and punctuation up to the next character with a rule of its own.
+                std::size_t j = i + 1;
+                while (j < t.size() && plain(t[j])) {
+                    ++j;
+                }
+                emit(t.substr(i, j - i), file, line);
+                i = j;
             }
         }
+    }
+
+    // Copied as it is by run()'s last branch: not a newline, comment, string, name or number
+    // start (the line-start @include test needs the character after a newline: a newline is
+    // never plain).
+    static bool plain(char c) noexcept {
+        return c != '\n' && c != '/' && c != '#' && c != '"' && !name_start(c) && !is_digit(c) &&
+               c != '-' && c != '+' && c != '.';
     }
 
     // Longest match among float, integer, integer64, hex and hex64 at i (flex's rule; on a tie

@@ -11,7 +11,9 @@
 //        frame always does), bit 4 the frame in two chained mbufs (split in the middle);
 //        for the poll this frame ends: bit 5 the TX ring, bit 6 the exception ring left with
 //        room for 0 frames (3 with bit 7) only (tx_full, exception_ring_full)
-//   1-2  frame length (big-endian; cut to what is left and to one mbuf's room)
+//   1-2  frame length (big-endian, low 15 bits; cut to what is left and to one mbuf's room);
+//        the top bit: a reload before the poll this frame ends (the workers' view swapped
+//        between the two snapshots below, sessions kept)
 //   3..  the frame
 // At most 64 frames an input, a worker and session table new for each input (no state from
 // one input to the next: a finding replays).
@@ -22,7 +24,9 @@
 //   864  STAMP authenticated (RFC 8762 §4.3), stateless, the key of tests/unit/proto/auth_vectors
 //   64400..64409  TWAMP-Control test sessions: 64400 unauthenticated, 64401 authenticated,
 //        64402 encrypted (RFC 5357 §4.1.2, 4656 §4.1.2), all from 198.18.0.1
-// Sessions per reflector are few (8), so the table fills and new flows go stateless.
+// Sessions per reflector are few (8), so the table fills and new flows go stateless. The
+// reloaded snapshot (generation 2, the same slots where names stay): "light" accepts only
+// 198.18.0.0/25, "stamp" (slot 1) is gone, "stamp2" (slot 5) serves 863 statelessly.
 //
 // Invariants (FUZZ_CHECK: a __builtin_trap()), per poll:
 //   - every frame taken is accounted for exactly once: rx == replies on the TX ring + frames on
@@ -92,7 +96,7 @@ dp::ip_prefix pfx6(std::array<uint8_t, 16> a, uint8_t len) {
 const std::array<uint8_t, 16> box6 = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
 const std::array<uint8_t, 16> net6 = {0x20, 0x01, 0x00, 0x02};
 
-dp::dataplane_spec box_spec() {
+dp::dataplane_spec box_spec(bool reloaded = false) {
     dp::dataplane_spec s;
     s.ports.resize(1);
     s.ports[0].name = "ring";
@@ -125,6 +129,13 @@ dp::dataplane_spec box_spec() {
     s.contexts = {light, stamp, v100, auth, control};
     for (std::size_t i = 0; i < s.contexts.size(); ++i) {
         s.contexts[i].slot = static_cast<uint16_t>(i);
+    }
+    if (reloaded) {
+        s.contexts[0].prefixes = {pfx({198, 18, 0, 0}, 25)};
+        auto stamp2 = ctx("stamp2", 863, proto::test_mode::stamp, false);
+        stamp2.slot = 5;
+        s.contexts.erase(s.contexts.begin() + 1);
+        s.contexts.push_back(stamp2);
     }
     return s;
 }
@@ -167,7 +178,7 @@ struct rig {
     uint16_t port = 0;
     rte_ether_addr mac{};
     dp::sw_clock clock;
-    dp::view view;
+    dp::view view, reloaded; // generation 1, generation 2
     std::atomic<const dp::view*> view_ptr{nullptr};
     dp::port_activity* activity = nullptr;
     std::unique_ptr<dp::worker_counters> counters;
@@ -191,7 +202,7 @@ void setup() {
                           "0",
                           "--no-huge",
                           "-m",
-                          "256",
+                          "512",
                           "--no-pci",
                           "--no-shconf",
                           prefix.c_str(),
@@ -231,6 +242,13 @@ void setup() {
     g->view.control = control_sessions();
     g->view.generation = 1;
     g->view_ptr.store(&g->view);
+    g->reloaded.snap = dp::snapshot::build(box_spec(true), 1, 2, err);
+    if (!g->reloaded.snap) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        die("reloaded snapshot");
+    }
+    g->reloaded.control = g->view.control;
+    g->reloaded.generation = 2;
     g->activity = new dp::port_activity();
     g->counters = std::make_unique<dp::worker_counters>();
     dp::worker_args& a = g->args;
@@ -252,7 +270,8 @@ struct frame {
     std::vector<uint8_t> bytes; // as put on the RX ring (after the flags' fixes)
     bool poll_after = false;
     bool chained = false;
-    int tx_room = -1; // the poll this frame ends: free TX ring slots (-1: all)
+    bool reload = false; // swap the view before the poll this frame ends
+    int tx_room = -1;    // the poll this frame ends: free TX ring slots (-1: all)
     int exc_room = -1;
 };
 
@@ -328,6 +347,9 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
         drops0[r] = c.drops[r].load();
     }
     const uint64_t dropped0 = drops_total(c);
+    if (frames[to - 1].reload) {
+        g->view_ptr.store(g->view_ptr.load() == &g->view ? &g->reloaded : &g->view);
+    }
     leave_room(g->tx, frames[to - 1].tx_room);
     leave_room(g->exc, frames[to - 1].exc_room);
     const unsigned n = w.poll_once();
@@ -427,7 +449,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     std::size_t i = 0;
     while (i + 3 <= size && frames.size() < max_frames) {
         const uint8_t flags = data[i];
-        std::size_t len = be16(data + i + 1);
+        const bool reload = data[i + 1] & 0x80;
+        std::size_t len = be16(data + i + 1) & 0x7fff;
         i += 3;
         len = std::min({len, size - i, room});
         frame f;
@@ -435,6 +458,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         i += len;
         f.poll_after = flags & 8;
         f.chained = (flags & 16) && len >= 2;
+        f.reload = reload;
         const int room_left = (flags & 0x80) ? 3 : 0;
         f.tx_room = (flags & 0x20) ? room_left : -1;
         f.exc_room = (flags & 0x40) ? room_left : -1;
@@ -460,6 +484,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     sessions.emplace();
     FUZZ_CHECK(sessions->init(0, g->view.snap->session_capacity_per_worker(), err));
     g->args.sessions = &*sessions;
+    g->view_ptr.store(&g->view);
     {
         dp::worker w(g->args);
         std::size_t from = 0;

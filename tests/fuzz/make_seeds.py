@@ -245,9 +245,9 @@ W_FIX4, W_FIXUDP, W_MAC, W_POLL, W_CHAIN, W_TX_FULL, W_EXC_FULL, W_ROOM3 = (
     1 << i for i in range(8))
 
 
-def rec(pkt, flags=W_MAC):
+def rec(pkt, flags=W_MAC, reload=False):
     b = bytes(pkt)
-    return bytes([flags]) + struct.pack("!H", len(b)) + b
+    return bytes([flags]) + struct.pack("!H", len(b) | (0x8000 if reload else 0)) + b
 
 
 def auth_vector(name):
@@ -298,10 +298,17 @@ def worker_seeds():
         # (tx_full, exception_ring_full); then with room for 3.
         "rings_full": b"".join(rec(v4(twamp_payload(i), sport=41000 + i)) for i in range(4))
         + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP())
-        + rec(v4(twamp_payload(5)), W_MAC | W_TX_FULL | W_EXC_FULL)
+        + rec(v4(twamp_payload(5)), W_MAC | W_POLL | W_TX_FULL | W_EXC_FULL)
         + b"".join(rec(v4(twamp_payload(i), sport=42000 + i)) for i in range(5))
         + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP(), W_MAC
               | W_TX_FULL | W_EXC_FULL | W_ROOM3),
+        # Sessions on 862 and 863, a reload (863 now stateless "stamp2", 862 only from
+        # 198.18.0.0/25), the same flows again, a reload back, again.
+        "reloads": rec(v4(twamp_payload(1))) + rec(v4(stamp_payload(1, 5), dport=863), W_MAC
+                                                   | W_POLL)
+        + rec(v4(twamp_payload(2))) + rec(v4(stamp_payload(2, 5), dport=863), W_MAC | W_POLL,
+                                           reload=True)
+        + rec(v4(twamp_payload(3))) + rec(v4(stamp_payload(3, 5), dport=863), reload=True),
         # A full burst of new flows: more than the table's 8 sessions a reflector (stateless).
         "many_flows": b"".join(rec(v4(twamp_payload(i), sport=40000 + i)) for i in range(40)),
     }

@@ -218,6 +218,7 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
 
     rt_.n_workers = n_workers_;
     rt_.clock = &clock_;
+    rt_.pool = pool_;
     set_reflectors(spec);
     if (cfg.metrics.enabled) {
         try {

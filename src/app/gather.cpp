@@ -5,6 +5,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 
 #include "runtime.hpp"
 
@@ -143,6 +144,10 @@ metrics::box_stats gather(const runtime& rt) {
             s.control.refused.push_back(
                     {"closed_" + std::string(why), cc.closed[r].load(std::memory_order_relaxed)});
         }
+    }
+    if (rt.pool) {
+        s.mbufs_in_use = rte_mempool_in_use_count(rt.pool);
+        s.mbufs_total = rt.pool->size;
     }
     s.reloads_ok = rt.reloads_ok.load();
     s.reloads_failed = rt.reloads_failed.load();

@@ -18,6 +18,8 @@
 #include "twamp/metrics/stats.hpp"
 #include "twamp/slowpath/control_server.hpp"
 
+struct rte_mempool;
+
 namespace twamp::app {
 
 // Who owns what: "slow path" is app::run_slow_path (loop.cpp) on the first lcore; "readers" are the
@@ -32,7 +34,8 @@ struct runtime {
     const dataplane::sw_clock* clock = nullptr;
     const slowpath::control_server* control = nullptr;              // null: no control server
     std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
-    std::mutex query_mu; // one telemetry "sessions" request at a time
+    std::mutex query_mu;               // one telemetry "sessions" request at a time
+    const rte_mempool* pool = nullptr; // the packet buffers (gather: mbufs in use)
 
     // Written by the slow path (reload), read by readers (atomics).
     std::atomic<uint64_t> reloads_ok{0};

@@ -126,6 +126,8 @@ int cmd_stats(runtime& rt, rte_tel_data* d) {
     o.u64("busy_cycles", busy_cycles);
     o.u64("busy_packets", busy_pkts);
     o.u64("tsc_hz", rte_get_tsc_hz());
+    o.u64("mbufs_in_use", s.mbufs_in_use);
+    o.u64("mbufs_total", s.mbufs_total);
     rte_tel_data* drops = rte_tel_data_alloc();
     if (drops) {
         rte_tel_data_start_dict(drops);

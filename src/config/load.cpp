@@ -86,6 +86,11 @@ load_result load(std::string_view text, std::string name, std::optional<std::str
     }
     libconfig::Config lc;
     try {
+        {
+            // Syntax first, without string tokens: a syntax error leaks none (source.hpp).
+            libconfig::Config syntax;
+            syntax.readString(detail::without_strings(src.text));
+        }
         lc.readString(src.text);
     } catch (const libconfig::ParseException& e) {
         detail::origin o = src.at(static_cast<unsigned>(e.getLine()));

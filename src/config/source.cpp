@@ -128,9 +128,15 @@ private:
     }
 
     void emit(std::string_view str, uint32_t file, unsigned& line) {
-        for (char c : str) {
-            emit(c, file, line);
+        std::size_t start = 0;
+        for (std::size_t nl = str.find('\n'); nl != std::string_view::npos;
+             nl = str.find('\n', start)) {
+            s_.text.append(str.substr(start, nl + 1 - start));
+            ++line;
+            s_.lines.push_back({file, line});
+            start = nl + 1;
         }
+        s_.text.append(str.substr(start));
     }
 
     void problem(uint32_t file, unsigned line, std::string message) {
@@ -297,10 +303,23 @@ private:
             } else if (is_digit(c) || c == '-' || c == '+' || c == '.') {
                 i = number(t, i, file, line);
             } else {
-                emit(c, file, line);
-                ++i;
+                // Blanks and punctuation up to the next character with a rule of its own.
+                std::size_t j = i + 1;
+                while (j < t.size() && plain(t[j])) {
+                    ++j;
+                }
+                emit(t.substr(i, j - i), file, line);
+                i = j;
             }
         }
+    }
+
+    // Copied as it is by run()'s last branch: not a newline, comment, string, name or number
+    // start (the line-start @include test needs the character after a newline: a newline is
+    // never plain).
+    static bool plain(char c) noexcept {
+        return c != '\n' && c != '/' && c != '#' && c != '"' && !name_start(c) && !is_digit(c) &&
+               c != '-' && c != '+' && c != '.';
     }
 
     // Longest match among float, integer, integer64, hex and hex64 at i (flex's rule; on a tie
@@ -363,6 +382,49 @@ std::string_view source::line_text(origin o) const noexcept {
     }
     std::size_t end = t.find('\n', pos);
     return t.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
+}
+
+std::string without_strings(std::string_view t) {
+    std::string r;
+    r.reserve(t.size());
+    bool after_string = false; // the last token was a string: the next one continues it
+    std::size_t i = 0;
+    while (i < t.size()) {
+        char c = t[i];
+        std::size_t end = i + 1;
+        if (c == '"') {
+            // scanner.l STRING: \\ and \" are two characters; preprocess() checked the closing
+            // quote.
+            while (end < t.size() && t[end] != '"') {
+                end += (t[end] == '\\' && end + 1 < t.size() &&
+                        (t[end + 1] == '\\' || t[end + 1] == '"'))
+                               ? 2
+                               : 1;
+            }
+            end = std::min(end + 1, t.size());
+            r.append(static_cast<std::size_t>(std::count(t.begin() + i, t.begin() + end, '\n')),
+                     '\n');
+            if (!after_string) {
+                r += " 0L "; // blanks: never one token with what is next to it ("x"L, p"x")
+            }
+            after_string = true;
+        } else if (c == '#' || (c == '/' && i + 1 < t.size() && t[i + 1] == '/')) {
+            end = std::min(t.find('\n', i), t.size());
+            r.append(t.substr(i, end - i));
+        } else if (c == '/' && i + 1 < t.size() && t[i + 1] == '*') {
+            std::size_t close = t.find("*/", i + 2);
+            end = close == std::string_view::npos ? t.size() : close + 2;
+            r.append(t.substr(i, end - i));
+        } else {
+            // scanner.l's blanks ([ \t\r\f\n]) keep a string run going; anything else ends it.
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\f' && c != '\n') {
+                after_string = false;
+            }
+            r += c;
+        }
+        i = end;
+    }
+    return r;
 }
 
 source preprocess(std::string_view text, std::string name, std::optional<std::string> include_dir) {

@@ -42,6 +42,16 @@ struct source {
     std::string_view line_text(origin o) const noexcept;
 };
 
+// `text` (preprocessed: no unterminated string or comment) with every run of adjacent string
+// literals (libconfig concatenates them) replaced by the integer literal 0L (between blanks) after
+// the run's newlines: the same grammar, the same line numbers, no string token. libconfig 1.5 leaks
+// the string token a syntax error stops at (its parser has no %destructor: 64 bytes each time a bad
+// config is read, at start-up, --check or SIGHUP), so the loader parses this text first: every
+// syntax error is found here without a string, and the real text then only parses. A string and 0L
+// are both a `simple_value` in libconfig's grammar; only the type check of array elements tells
+// them apart, and it stops the parse with no string token pending.
+std::string without_strings(std::string_view text);
+
 // `include_dir`: directory that `@include "x"` paths are relative to (libconfig's rule: one
 // directory for every nesting level); nullopt refuses @include.
 source preprocess(std::string_view text, std::string name, std::optional<std::string> include_dir);

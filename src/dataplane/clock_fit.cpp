@@ -113,7 +113,7 @@ clock_fit::event clock_fit::add(const clock_read* reads, std::size_t n) noexcept
     if (n_ == 0) {
         head_ = 0;
         push(s);
-        q_ = to_q32(static_cast<long double>(p_.raw_hz) / p_.tsc_hz);
+        q_ = to_q32(static_cast<long double>(p_.raw_hz) / static_cast<long double>(p_.tsc_hz));
         rate_err_ = nominal_rate_tolerance * p_.raw_hz / p_.tsc_hz;
         since_start_ = 1;
         refit();

@@ -347,6 +347,14 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             b.gauge(f, s.workers[w].busy_ratio, {{"worker", std::to_string(w)}});
         }
     }
+    // The packet buffer pool (a leak: in use climbing under a steady load).
+    b.gauge(b.family("mbufs_in_use",
+                     "Packet buffers (mbufs) taken from the pool: RX descriptors, rings, in "
+                     "flight (read while the workers run)",
+                     MetricType::Gauge),
+            static_cast<double>(s.mbufs_in_use));
+    b.gauge(b.family("mbufs_total", "Packet buffers (mbufs) in the pool", MetricType::Gauge),
+            static_cast<double>(s.mbufs_total));
     return b.take();
 }
 

@@ -11,7 +11,7 @@ import shutil
 import struct
 import sys
 
-from scapy.all import ARP, Dot1AD, Dot1Q, Ether, IP, IPv6, UDP, conf  # noqa: E402
+from scapy.all import ARP, ICMP, Dot1AD, Dot1Q, Ether, IP, IPv6, UDP, conf  # noqa: E402
 from scapy.contrib.stamp import STAMPSessionSenderTestUnauthenticated, STAMPTestTLV
 
 conf.verb = 0
@@ -240,6 +240,80 @@ def fast_seeds():
     }
 
 
+# fuzz_worker records (see the comment at the top of fuzz_worker.cpp): flags, length, frame.
+W_FIX4, W_FIXUDP, W_MAC, W_POLL, W_CHAIN, W_TX_FULL, W_EXC_FULL, W_ROOM3 = (
+    1 << i for i in range(8))
+
+
+def rec(pkt, flags=W_MAC, reload=False):
+    b = bytes(pkt)
+    return bytes([flags]) + struct.pack("!H", len(b) | (0x8000 if reload else 0)) + b
+
+
+def auth_vector(name):
+    """A payload of tests/unit/proto/auth_vectors.hpp (generated from RFC 4656/5357/8762)."""
+    path = os.path.join(HERE, "..", "unit", "proto", "auth_vectors.hpp")
+    with open(path) as f:
+        text = f.read()
+    body = text.split(f" {name}[] = {{", 1)[1].split("};", 1)[0]
+    return bytes(int(x, 16) for x in body.replace(",", " ").split())
+
+
+def control_v4(payload, dport):
+    return Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src="198.18.0.1", dst=V4_OURS) / UDP(
+        sport=50000, dport=dport) / payload
+
+
+def worker_seeds():
+    light = [v4(twamp_payload(i)) for i in range(3)]
+    return {
+        # One stateful session, three requests in one burst; IPv6 after it in a second burst.
+        "light_session": b"".join(rec(p) for p in light)
+        + rec(v6(twamp_payload(7)), W_MAC | W_POLL) + rec(v6(twamp_payload(8))),
+        # STAMP (863) with SSIDs and TLVs; a source outside the TWAMP Light ACL (denied).
+        "stamp_tlvs": rec(v4(stamp_payload(1, 7, tlv(1, bytes(8)) + tlv(3, bytes(4))), dport=863))
+        + rec(v4(stamp_payload(2, 9), dport=863))
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src="198.19.5.5", dst=V4_OURS)
+              / UDP(sport=50000, dport=862) / twamp_payload(3)),
+        # VLAN 100, stateless; a chained (two-segment) request; an empty frame.
+        "vlan_chain_bad_sum": rec(vlan(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(
+            src="198.19.0.10", dst="198.19.0.2") / UDP(sport=50001, dport=862)
+            / twamp_payload(4), 100))
+        + rec(v4(twamp_payload(5)), W_MAC | W_CHAIN)
+        + rec(v4(twamp_payload(6)), W_MAC | W_POLL) + bytes([W_MAC]) + b"\x00\x00",
+        # Authenticated STAMP (864), and the TWAMP-Control sessions' test packets: unauthenticated
+        # (64400), authenticated (64401), encrypted (64402).
+        "auth_and_control": rec(v4(auth_vector("stamp_req"), dport=864))
+        + rec(control_v4(twamp_payload(1), 64400))
+        + rec(control_v4(auth_vector("twamp_auth_req_16"), 64401))
+        + rec(control_v4(auth_vector("twamp_enc_req_16"), 64402)),
+        # To the kernel: ARP, ICMP echo to the box; not ours: another MAC, another address.
+        "kernel_and_others": rec(Ether(src=SENDER_MAC, dst="ff:ff:ff:ff:ff:ff") / ARP(
+            psrc=V4_SENDER, pdst=V4_OURS, hwsrc=SENDER_MAC), 0)
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP())
+        + rec(v4(twamp_payload(9)), 0)
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst="198.18.0.77")
+              / UDP(sport=50000, dport=862) / twamp_payload(10)),
+        # Full rings: replies and frames for the kernel past the room left are dropped
+        # (tx_full, exception_ring_full); then with room for 3.
+        "rings_full": b"".join(rec(v4(twamp_payload(i), sport=41000 + i)) for i in range(4))
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP())
+        + rec(v4(twamp_payload(5)), W_MAC | W_POLL | W_TX_FULL | W_EXC_FULL)
+        + b"".join(rec(v4(twamp_payload(i), sport=42000 + i)) for i in range(5))
+        + rec(Ether(src=SENDER_MAC, dst=OUR_MAC) / IP(src=V4_SENDER, dst=V4_OURS) / ICMP(), W_MAC
+              | W_TX_FULL | W_EXC_FULL | W_ROOM3),
+        # Sessions on 862 and 863, a reload (863 now stateless "stamp2", 862 only from
+        # 198.18.0.0/25), the same flows again, a reload back, again.
+        "reloads": rec(v4(twamp_payload(1))) + rec(v4(stamp_payload(1, 5), dport=863), W_MAC
+                                                   | W_POLL)
+        + rec(v4(twamp_payload(2))) + rec(v4(stamp_payload(2, 5), dport=863), W_MAC | W_POLL,
+                                           reload=True)
+        + rec(v4(twamp_payload(3))) + rec(v4(stamp_payload(3, 5), dport=863), reload=True),
+        # A full burst of new flows: more than the table's 8 sessions a reflector (stateless).
+        "many_flows": b"".join(rec(v4(twamp_payload(i), sport=40000 + i)) for i in range(40)),
+    }
+
+
 def write(target, seeds):
     d = os.path.join(CORPUS, target)
     shutil.rmtree(d, ignore_errors=True)
@@ -252,7 +326,7 @@ def write(target, seeds):
 
 def main():
     total = (write("fuzz_reflect", reflect_seeds()) + write("fuzz_tlv", tlv_seeds()) +
-             write("fuzz_fast", fast_seeds()))
+             write("fuzz_fast", fast_seeds()) + write("fuzz_worker", worker_seeds()))
     print(f"wrote {total} octets of seeds under {os.path.relpath(CORPUS)}")
     return 0
 

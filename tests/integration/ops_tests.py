@@ -568,6 +568,10 @@ def telemetry_json(lab):
     test_rx = sum(v[0] for v in want_refl.values())
     check(st["rx_packets"] >= test_rx + st["to_kernel"],
           f"/twamp/stats rx_packets {st['rx_packets']} < test packets {test_rx} + to_kernel")
+    # The mbuf pool: the same size both ways, in use within it (idle: what RX holds).
+    eq(st["mbufs_total"], m1.val("twamp_reflector_mbufs_total"), "/twamp/stats mbufs_total")
+    check(0 < st["mbufs_in_use"] <= st["mbufs_total"],
+          f"/twamp/stats mbufs_in_use {st['mbufs_in_use']} of {st['mbufs_total']}")
 
     rf = docs["/twamp/reflectors"]
     names = ["alpha", "beta", "denyall", "flip", ODD_NAME]

@@ -157,7 +157,6 @@ private:
     next classify_one(burst& b, uint16_t i) noexcept;
     next classify_udp(burst& b, uint16_t i, rte_mbuf* m, const uint8_t* data, uint16_t len,
                       candidate& c) noexcept;
-    struct pending;
     void take_t2(burst& b, rte_mbuf* m, candidate& c, pending& p) noexcept;
     void lookup(burst& b) noexcept;
     void rewrite(burst& b) noexcept;

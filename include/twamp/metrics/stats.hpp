@@ -115,6 +115,11 @@ struct box_stats {
     std::vector<reflector_stats> reflectors;
     std::vector<port_stats> ports;
     std::vector<worker_stats> workers;
+    // The packet buffer pool: mbufs taken (RX descriptors, rings, in flight; read while the
+    // workers run, so approximate to a burst) and its size. A count that climbs under a steady
+    // load is a leak (perf/soak.sh checks it).
+    uint64_t mbufs_in_use = 0;
+    uint64_t mbufs_total = 0;
 
     uint64_t to_wire_dropped() const noexcept {
         uint64_t n = 0;

@@ -129,6 +129,38 @@ reflectors = 3;
                           6, "reflectors", {"expected a list of groups"}));
 }
 
+// The loader finds syntax errors on the text with its strings replaced (source.hpp
+// without_strings: libconfig 1.5 leaks a string token a syntax error stops at). What libconfig
+// takes must still load: strings concatenated across blanks and comments, a string right
+// before a name.
+TEST(syntax, strings_next_to_other_tokens) {
+    auto c = load_ok(R"(ports = ( { name = "wi" /* c */ "re" # c
+"0"; device = "net_ring0"; addresses = [ "198.18." )"
+                     "\f\"0.2/24\"\r ]; } );\n"
+                     R"(metrics = { labels = { q = "x"L = "y"; }; };
+)");
+    ASSERT_EQ(c.ports.size(), 1U);
+    EXPECT_EQ(c.ports[0].name, "wire0");
+    ASSERT_EQ(c.ports[0].addresses.size(), 1U);
+    EXPECT_EQ(c.ports[0].addresses[0].to_string(), "198.18.0.2/24");
+    using label = std::pair<std::string, std::string>;
+    EXPECT_EQ(c.metrics.labels, (std::vector{label{"q", "x"}, label{"L", "y"}}));
+}
+
+// A syntax error at a string (the token libconfig would leak) and after one: libconfig's
+// message and line (a string over lines: the line it ends on, as libconfig counts).
+TEST(syntax, syntax_errors_at_and_after_strings) {
+    load_result r = load_string("ports = (\n  { name \"p\n\"; } );\n");
+    ASSERT_FALSE(r.ok());
+    ASSERT_EQ(r.errors.size(), 1U);
+    EXPECT_EQ(to_string(r.errors[0]), "<string>:3: syntax error (libconfig) in: \"\\\"; } );\"");
+    EXPECT_TRUE(has_error(with_port("metrics = { listen = \"a\" \"b\" 3; };\n"), 2, "",
+                          {"syntax error (libconfig)"}));
+    // Mixed types in an array: libconfig's own check, on the real text.
+    EXPECT_TRUE(has_error(with_port("metrics = { x = [ \"a\", 1 ]; };\n"), 2, "",
+                          {"mismatched element type in array"}));
+}
+
 TEST(syntax, string_escapes) {
     auto c = load_ok(with_port(R"(metrics = { labels = { q = "a\"b\\c\x41"; }; };)"));
     ASSERT_EQ(c.metrics.labels.size(), 1U);

@@ -124,6 +124,8 @@ TEST(prometheus, balance_families_and_refwait) {
     s.control.key_derivations_refused = 2;
     s.control.key_derivation_ns = 3'500'000'000ULL;
     s.control.auth_failures = {{"unknown_key_id", 1}, {"bad_hmac", 4}};
+    s.mbufs_in_use = 3077;
+    s.mbufs_total = 21503;
     const std::string t = text(s);
     for (const char* line :
          {"# TYPE twamp_reflector_rx_frames_total counter\n",
@@ -145,7 +147,11 @@ TEST(prometheus, balance_families_and_refwait) {
           "twamp_reflector_control_key_derivation_seconds_total 3.5\n",
           "# TYPE twamp_reflector_control_auth_failures_total counter\n",
           "twamp_reflector_control_auth_failures_total{reason=\"unknown_key_id\"} 1\n",
-          "twamp_reflector_control_auth_failures_total{reason=\"bad_hmac\"} 4\n"}) {
+          "twamp_reflector_control_auth_failures_total{reason=\"bad_hmac\"} 4\n",
+          "# TYPE twamp_reflector_mbufs_in_use gauge\n",
+          "twamp_reflector_mbufs_in_use 3077\n",
+          "# TYPE twamp_reflector_mbufs_total gauge\n",
+          "twamp_reflector_mbufs_total 21503\n"}) {
         EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
     }
     EXPECT_EQ(t.find("exception_to_wire_dropped_total{reason=\"exception_"), std::string::npos);

@@ -1,0 +1,488 @@
+#!/usr/bin/python3
+"""A bounded soak of dpdk-twamp in the namespace lab (issue 18 item 5).
+
+Run through perf/soak.sh DURATION (root); tests/integration/soak_test.py runs a short one.
+The lab is tests/integration/lab_tests.py's (scripts/lab.sh: namespaces joined by a veth pair,
+dpdk-twamp on net_af_packet with its TAP), with TWAMP-Control and the metrics enabled. For
+DURATION, all at once and each bounded in count and time:
+  steady     twamp-ping sessions at known rates: TWAMP Light IPv4 (862) and IPv6 (64364),
+             STAMP (64365), stateless TWAMP Light (64366), STEADY_PPS each, from the start to
+             the end;
+  spoofed    a raw-socket sender (AF_PACKET on the sender's veth): UDP test packets with random
+             sources inside 198.18.0.0/15 and random source ports, FLOOD_PPS in windows of
+             FLOOD_ON s every FLOOD_ON + FLOOD_OFF s; half from 198.18.0.3-254 to 862 (the
+             stateful reflector's ACL: new sessions, the table filling), the rest denied by
+             the ACL or to UDP ports no reflector serves (dropped: no_reflector);
+  reloads    SIGHUP every RELOAD_EVERY s, the config rewritten in between (the denyall
+             reflector's prefix toggled: a real change, applied every time);
+  control    full TWAMP (twamp-ping --mode twamp, 2 sessions, 10 packets each) one run after
+             another: control connections and sessions coming and going;
+  exception  ping -f to the box (bounded by -c and -w), one after another: the TAP path busy;
+  scraper    the Prometheus metrics every SCRAPE_EVERY s, the process' RSS (VmRSS) with them.
+Checks at the end (each one line; any failure: exit status 1):
+  - steady sessions: every request sent was answered or its loss is explained by a counter
+    that went up meanwhile: the box's capacity drops (tx_full, exception_ring_full, the rate
+    limits and session limits), its NIC counters (rx_missed, rx_errors, tx_errors), or the
+    sender kernel's UDP receive errors (Udp/Udp6 InErrors, RcvbufErrors) and its veth's RX
+    drops; no duplicate, no invalid reply;
+  - control: every full-TWAMP run succeeded (exit 0, nothing lost);
+  - reloads: config_reloads_total{result="ok"} == SIGHUPs sent, none failed;
+  - no counter went backwards between two scrapes (every counter family, histogram buckets);
+  - RSS flat: the largest sample of the second half of the run at most RSS_SLACK_MB above the
+    largest of the first half (the first half has seen every kind of load: session tables
+    touched, buffers grown);
+  - mbufs: twamp_reflector_mbufs_in_use after the traffic (idle) at most MBUF_SLACK above the
+    idle count before it, and the exit summary's "mbufs in use" 0 (exact: after shutdown);
+  - the exit summary: rx == reflected + dropped + to-kernel, exit status 0.
+Prints what each part did, the checks, and a last line with one JSON object.
+"""
+import argparse
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration"))
+import lab_tests as L  # noqa: E402  (the namespace lab and dpdk-twamp harness)
+import ops_tests as O  # noqa: E402  (Metrics: the Prometheus text format, parsed and checked)
+
+STEADY_PPS = 20
+FLOOD_PPS = 1500
+FLOOD_ON, FLOOD_OFF = 4.0, 4.0
+RELOAD_EVERY = 3.0
+SCRAPE_EVERY = 2.0
+RSS_SLACK_MB = 4
+MBUF_SLACK = 64
+METRICS_URL = "http://127.0.0.1:9862/metrics"
+PREFIX = "twamp_reflector_"
+# Drops that are the box running out of something (or refusing by a limit): what may explain a
+# steady session's loss. The others (ACL, malformed, ...) never touch a valid steady request.
+CAPACITY_DROPS = ("tx_full", "exception_ring_full", "rate_limit_reflector", "rate_limit_prefix",
+                  "rate_limit_source", "session_rate_limit", "session_cap")
+# (what, twamp-ping options, target, stateful)
+STEADY = (("light4", ("--mode", "light"), f"{L.B4}:{L.LIGHT}"),
+          ("light6", ("--mode", "light"), f"[{L.B6}]:{L.LIGHT2}"),
+          ("stamp4", ("--mode", "stamp"), f"{L.B4}:{L.STAMP}"),
+          ("stateless4", ("--mode", "light"), f"{L.B4}:{L.STATELESS}"))
+
+
+def log(*a):
+    print(*a, flush=True)
+
+
+def parse_duration(text):
+    """'90', '90s', '30m', '1h' -> seconds."""
+    m = re.fullmatch(r"(\d+)([smh]?)", text.strip())
+    if not m:
+        raise ValueError(f"duration {text!r}: expected seconds, or N s/m/h (e.g. 30m)")
+    return int(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
+
+
+def write_conf(lab, path, toggle):
+    """lab.conf.in with TWAMP-Control and metrics; `toggle` picks the denyall prefix."""
+    text = lab.conf_in.replace("@LAB@", lab.name).replace("@QPAIRS@", "")
+    text = text.replace('prefixes = [ "198.18.1.0/24" ]',
+                        f'prefixes = [ "198.18.{1 + toggle}.0/24" ]')
+    text += """
+control = { listen = "::"; port = 862; prefixes = [ "198.18.0.0/24", "2001:2::/64" ];
+            max-connections = 64; max-sessions = 128;
+            receiver-ports = { min = 64400; max = 64463; }; };
+metrics = { listen = "127.0.0.1:9862"; };
+"""
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)  # a reload never reads half a file
+
+
+def scrape(lab):
+    p = L.run(["ip", "netns", "exec", lab.rns, "curl", "-sS", "--max-time", "30", METRICS_URL],
+              check_rc=False, timeout=60)
+    if p.returncode != 0:
+        raise L.Failure(f"curl {METRICS_URL}: exit {p.returncode}: "
+                        f"{p.stderr.decode(errors='replace')}")
+    return O.Metrics(p.stdout.decode(errors="replace"))
+
+
+def counters_of(m):
+    """{(name, labels): value} of every counter-like series (counters, histogram parts)."""
+    out = {}
+    for name, labels, v in m.samples:
+        fam = m.family(name)
+        t = m.type.get(fam)
+        # A summary's quantiles go up and down; its _sum and _count only up.
+        if t in ("counter", "histogram") or (t == "summary" and name != fam):
+            out[(name, tuple(sorted(labels.items())))] = v
+    return out
+
+
+def sum_of(m, name, label=None, values=None):
+    return sum(v for lb, v in m.find(name) if label is None or lb.get(label) in values)
+
+
+def mbufs(m):
+    """twamp_reflector_mbufs_in_use, checked against the pool's size."""
+    used, total = m.val(PREFIX + "mbufs_in_use"), m.val(PREFIX + "mbufs_total")
+    L.check(0 <= used <= total and total > 0, f"mbufs_in_use {used} of mbufs_total {total}")
+    return used
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def sender_errors(lab):
+    """The sender kernel's UDP receive errors and its veth's RX drops (this namespace)."""
+    n = 0
+    with open("/proc/thread-self/net/snmp") as f:
+        rows = [ln.split() for ln in f if ln.startswith("Udp:")]
+    if len(rows) == 2:
+        d = dict(zip(rows[0][1:], rows[1][1:]))
+        n += int(d.get("InErrors", 0)) + int(d.get("RcvbufErrors", 0))
+    with open("/proc/thread-self/net/snmp6") as f:
+        for ln in f:
+            k, _, v = ln.partition(" ")
+            if k in ("Udp6InErrors", "Udp6RcvbufErrors"):
+                n += int(v.split()[0])
+    info = json.loads(L.run(["ip", "-j", "-s", "link", "show", "dev", lab.siface]).stdout)
+    n += int(info[0]["stats64"]["rx"]["dropped"])
+    return n
+
+
+def ip_sum(b):
+    return struct.pack("!H", L.inet_checksum(b))
+
+
+class Spoofer:
+    """Random-source UDP test packets from a raw socket on the sender's veth."""
+
+    def __init__(self, lab, box_mac, rng):
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        self.sock.bind((lab.siface, 0))
+        self.eth = bytes.fromhex(box_mac.replace(":", "")) + \
+            bytes.fromhex(lab.smac.replace(":", "")) + b"\x08\x00"
+        self.dst = socket.inet_aton(L.B4)
+        self.rng = rng
+        self.sent = 0
+        self.kinds = {"session": 0, "denied": 0, "other_port": 0}
+
+    def frame(self):
+        r = self.rng
+        x = r.random()
+        if x < 0.5:  # inside the stateful reflector's ACL (198.18.0.0/24), not .0-.2
+            src = bytes([198, 18, 0, r.randint(3, 254)])
+            dport, kind = L.LIGHT, "session"
+        elif x < 0.85:  # elsewhere in 198.18.0.0/15: the ACL says no
+            while True:
+                v = (198 << 24) | (18 << 16) | r.randrange(1 << 17)
+                if (v >> 8) != ((198 << 16) | (18 << 8)):
+                    break
+            src = struct.pack("!I", v)
+            dport, kind = r.choice((L.LIGHT, L.STAMP, L.STATELESS)), "denied"
+        else:  # a port no reflector serves on the box's address (no_reflector)
+            src = bytes([198, 18, 0, r.randint(3, 254)])
+            dport, kind = r.randint(1024, 60000), "other_port"
+            while dport in (L.LIGHT, L.LIGHT2, L.STAMP, L.STATELESS, L.DENYALL):
+                dport = r.randint(1024, 60000)
+        sport = r.randint(1024, 65535)
+        payload = struct.pack("!IQH", self.sent, 0, 0x0001) + bytes(27)
+        ulen = 8 + len(payload)
+        pseudo = src + self.dst + struct.pack("!BBH", 0, 17, ulen)
+        udp = struct.pack("!HHHH", sport, dport, ulen, 0) + payload
+        csum = L.inet_checksum(pseudo + udp) or 0xffff
+        udp = udp[:6] + struct.pack("!H", csum) + udp[8:]
+        hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + ulen, self.sent & 0xffff, 0, 64, 17, 0,
+                          src, self.dst)
+        hdr = hdr[:10] + ip_sum(hdr) + hdr[12:]
+        self.kinds[kind] += 1
+        return self.eth + hdr + udp
+
+    def run(self, stop, end):
+        period = FLOOD_ON + FLOOD_OFF
+        t0 = time.monotonic()
+        batch = 50
+        while not stop.is_set() and time.monotonic() < end:
+            phase = (time.monotonic() - t0) % period
+            if phase >= FLOOD_ON:
+                stop.wait(min(period - phase, end - time.monotonic()))
+                continue
+            w0 = time.monotonic()
+            for _ in range(batch):
+                self.sock.send(self.frame())
+                self.sent += 1
+            # Paced: `batch` frames per batch / FLOOD_PPS seconds.
+            left = batch / FLOOD_PPS - (time.monotonic() - w0)
+            if left > 0:
+                stop.wait(left)
+
+    def close(self):
+        self.sock.close()
+
+
+class Soak:
+    def __init__(self, lab, duration, seed=None):
+        self.lab = lab
+        self.duration = duration
+        self.seed = seed if seed is not None else random.randrange(1 << 30)
+        self.rng = random.Random(self.seed)
+        self.stop = threading.Event()
+        self.errors = []  # a workload's own failure (exception): a failed check
+        self.lock = threading.Lock()
+        self.results = {}
+        self.scrapes = []  # (t, counters, gauges dict, rss kB)
+        self.backwards = []
+        self.hups = 0
+        self.control_runs = []
+        self.ping_runs = []
+
+    # -- workloads (each in a thread; everything bounded by self.end and counts)
+    def guarded(self, name, fn):
+        def body():
+            try:
+                fn()
+            except BaseException as e:  # noqa: BLE001  (reported as a failed check)
+                with self.lock:
+                    self.errors.append(f"{name}: {type(e).__name__}: {e}")
+                self.stop.set()
+        t = threading.Thread(target=body, name=name, daemon=True)
+        t.start()
+        return t
+
+    def steady(self, what, opts, target, count):
+        cmd = L.ping_cmd(self.lab, target, *opts, "-c", count, "--rate", STEADY_PPS, "-W", 2)
+        p = L.run(cmd, timeout=self.duration + 60, check_rc=False)
+        replies, others, summ = L.parse_ping_output(p.stdout.decode(errors="replace"))
+        if summ is None:
+            raise L.Failure(f"twamp-ping {what} printed no summary (exit {p.returncode}): "
+                            f"{p.stderr.decode(errors='replace')[-500:]}")
+        with self.lock:
+            self.results[what] = {"rc": p.returncode, "summary": summ}
+
+    def control(self):
+        while not self.stop.is_set() and time.monotonic() < self.end - 8:
+            cmd = L.ping_cmd(self.lab, L.B4, "--mode", "twamp", "--sessions", 2, "-c", 20,
+                             "--rate", 20, "-W", 2)
+            p = L.run(cmd, timeout=60, check_rc=False)
+            _, _, summ = L.parse_ping_output(p.stdout.decode(errors="replace"))
+            ok = p.returncode == 0 and summ is not None and summ["lost"] == 0 and \
+                summ["received"] == 20
+            with self.lock:
+                self.control_runs.append({"ok": ok, "rc": p.returncode,
+                                          "lost": summ["lost"] if summ else None,
+                                          "err": "" if ok else
+                                          p.stderr.decode(errors="replace")[-300:]})
+            self.stop.wait(1.0)
+
+    def exception(self):
+        while not self.stop.is_set() and time.monotonic() < self.end - 5:
+            w = int(max(1, min(8, self.end - 5 - time.monotonic())))
+            p = L.run(["ping", "-f", "-q", "-c", "4000", "-w", str(w), L.B4],
+                      timeout=w + 10, check_rc=False)
+            m = re.search(rb"(\d+) packets transmitted, (\d+) received", p.stdout)
+            with self.lock:
+                self.ping_runs.append((int(m[1]), int(m[2])) if m else (0, 0))
+            self.stop.wait(1.0)
+
+    def reloads(self):
+        while not self.stop.is_set() and time.monotonic() < self.end - 5:
+            self.stop.wait(RELOAD_EVERY)
+            if self.stop.is_set():
+                break
+            write_conf(self.lab, self.conf, (self.hups + 1) % 2)
+            self.dut.proc.send_signal(signal.SIGHUP)
+            with self.lock:
+                self.hups += 1
+
+    def scraper(self):
+        prev = None
+        while not self.stop.is_set():
+            m = scrape(self.lab)
+            c = counters_of(m)
+            g = {"mbufs_in_use": mbufs(m)}
+            t = time.monotonic() - self.t0
+            if prev is not None:
+                for k, v in c.items():
+                    if k in prev and v < prev[k]:
+                        self.backwards.append(f"{k[0]}{dict(k[1])}: {prev[k]} -> {v} at {t:.0f} s")
+            prev = c
+            with self.lock:
+                self.scrapes.append((t, m, g, rss_kb(self.dut.proc.pid)))
+            if time.monotonic() >= self.end:
+                break
+            self.stop.wait(SCRAPE_EVERY)
+
+    # -- the run
+    def explaining(self, m):
+        """Counters that may explain a steady session's loss (box + NIC)."""
+        return (sum_of(m, PREFIX + "dropped_packets_total", "reason", CAPACITY_DROPS) +
+                sum(sum_of(m, PREFIX + n) for n in ("port_rx_missed_packets_total",
+                                                    "port_rx_errors_total",
+                                                    "port_tx_errors_total")))
+
+    def run(self):
+        lab = self.lab
+        self.conf = os.path.join(lab.workdir, "soak.conf")
+        write_conf(lab, self.conf, 0)
+        self.dut = lab.fresh(conf=self.conf)
+        log(f"soak: {self.duration} s, seed {self.seed}, dpdk-twamp pid {self.dut.proc.pid}, "
+            f"lab {lab.name}")
+        time.sleep(1.0)
+        idle0 = scrape(lab)
+        mbufs_idle0 = mbufs(idle0)
+        expl0, snd0 = self.explaining(idle0), sender_errors(lab)
+        self.t0 = time.monotonic()
+        self.end = self.t0 + self.duration
+        count = max(10, int(STEADY_PPS * (self.duration - 4)))
+        spoofer = Spoofer(lab, self.dut.mac, self.rng)
+        threads = [self.guarded(w, lambda w=w, o=o, t=t: self.steady(w, o, t, count))
+                   for w, o, t in STEADY]
+        threads += [self.guarded("spoofed", lambda: spoofer.run(self.stop, self.end)),
+                    self.guarded("control", self.control),
+                    self.guarded("exception", self.exception),
+                    self.guarded("reloads", self.reloads),
+                    self.guarded("scraper", self.scraper)]
+        try:
+            for t in threads:
+                t.join(max(1.0, self.end + 90 - time.monotonic()))
+        finally:
+            self.stop.set()
+            spoofer.close()
+        hung = [t.name for t in threads if t.is_alive()]
+
+        # Quiet again: the reloads applied, the pool back to idle.
+        L.wait_for("every SIGHUP applied", lambda: sum_of(
+            scrape(lab), PREFIX + "config_reloads_total", "result", ("ok", "failed", "refused"))
+            >= self.hups, timeout=30, step=0.5)
+        time.sleep(2.0)
+        final = scrape(lab)
+        mbufs_idle1 = mbufs(final)
+        expl1, snd1 = self.explaining(final), sender_errors(lab)
+        summary = lab.release()  # stop_checked: exit 0, a summary, mbufs in use 0
+
+        checks = []
+
+        def add(name, ok, detail):
+            checks.append((name, bool(ok), detail))
+
+        add("workloads", not self.errors and not hung,
+            "; ".join(self.errors + [f"{h} did not end" for h in hung]) or "all ended")
+        sent = recv = lost = 0
+        bad = []
+        for what, _, _ in STEADY:
+            r = self.results.get(what)
+            if r is None:
+                bad.append(f"{what}: no result")
+                continue
+            s = r["summary"]
+            sent, recv, lost = sent + s["sent"], recv + s["received"], lost + s["lost"]
+            for k in ("duplicates", "invalid", "send_errors"):
+                if s[k]:
+                    bad.append(f"{what}: {k} {s[k]}")
+            if s["sent"] != count or s["received"] + s["lost"] != s["sent"]:
+                bad.append(f"{what}: sent {s['sent']} received {s['received']} lost {s['lost']}")
+        explained = (expl1 - expl0) + (snd1 - snd0)
+        add("steady sessions", not bad and lost <= explained,
+            f"{len(STEADY)} sessions at {STEADY_PPS} pps: sent {sent}, received {recv}, lost "
+            f"{lost}; counters that explain loss went up by {explained:.0f} (box "
+            f"{expl1 - expl0:.0f}, sender kernel {snd1 - snd0})" + (f"; {bad}" if bad else ""))
+        failed = [r for r in self.control_runs if not r["ok"]]
+        add("control", self.control_runs and not failed,
+            f"{len(self.control_runs)} full-TWAMP runs (2 sessions, 20 packets), "
+            f"{len(failed)} failed" + (f": {failed[:3]}" if failed else ""))
+        ok_reloads = sum_of(final, PREFIX + "config_reloads_total", "result", ("ok",))
+        bad_reloads = sum_of(final, PREFIX + "config_reloads_total", "result",
+                             ("failed", "refused"))
+        add("reloads", ok_reloads == self.hups and bad_reloads == 0 and self.hups > 0,
+            f"{self.hups} SIGHUPs, {ok_reloads:.0f} applied, {bad_reloads:.0f} failed/refused")
+        add("counters monotonic", not self.backwards,
+            f"{len(self.scrapes)} scrapes, {len(counters_of(final))} counter series"
+            + (f"; backwards: {self.backwards[:5]}" if self.backwards else ""))
+        rss = [(t, kb) for t, _, _, kb in self.scrapes if kb]
+        half = self.duration / 2
+        first = max((kb for t, kb in rss if t < half), default=0)
+        second = max((kb for t, kb in rss if t >= half), default=0)
+        add("RSS flat", rss and second <= first + RSS_SLACK_MB * 1024,
+            f"max {first / 1024:.1f} MiB in the first half, {second / 1024:.1f} MiB in the "
+            f"second (allowed +{RSS_SLACK_MB} MiB), {len(rss)} samples")
+        busy = [g["mbufs_in_use"] for _, _, g, _ in self.scrapes]
+        add("mbufs", mbufs_idle1 <= mbufs_idle0 + MBUF_SLACK and summary["mbufs_in_use"] == 0,
+            f"in use idle {mbufs_idle0:.0f} before, {mbufs_idle1:.0f} after (allowed "
+            f"+{MBUF_SLACK}), max {max(busy, default=0):.0f} under load, "
+            f"{summary['mbufs_in_use']} at exit")
+        add("exit summary", summary["rx"] == summary["reflected"] + summary["dropped"] +
+            summary["to_kernel"],
+            f"rx {summary['rx']} = reflected {summary['reflected']} + dropped "
+            f"{summary['dropped']} + to-kernel {summary['to_kernel']}; drops {summary['drops']}")
+
+        pings = [sum(x) for x in zip(*self.ping_runs)] or [0, 0]
+        log(f"soak: spoofed {spoofer.sent} frames ({spoofer.kinds}), {len(self.ping_runs)} ping "
+            f"floods ({pings[0]} echo requests, {pings[1]} answered), {self.hups} reloads, "
+            f"{len(self.control_runs)} control runs, sessions created "
+            f"{summary['sessions_created']} table-full {summary['table_full']}")
+        for name, ok, detail in checks:
+            log(f"  {'ok  ' if ok else 'FAIL'} {name}: {detail}")
+        result = {
+            "duration_s": self.duration, "seed": self.seed,
+            "ok": all(ok for _, ok, _ in checks),
+            "checks": {n: {"ok": ok, "detail": d} for n, ok, d in checks},
+            "steady": {"sent": sent, "received": recv, "lost": lost, "explained": explained},
+            "spoofed": spoofer.sent, "spoofed_kinds": spoofer.kinds, "reloads": self.hups,
+            "control_runs": len(self.control_runs), "ping_floods": len(self.ping_runs),
+            "rss_kb": [kb for _, kb in rss], "mbufs_in_use": busy,
+            "exit_summary": summary,
+        }
+        log(json.dumps(result))
+        return result
+
+
+def run_soak(lab, duration, seed=None):
+    """For soak_test.py: runs in an up lab (the sender namespace entered). Returns the result."""
+    return Soak(lab, duration, seed).run()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("duration", help="seconds, or N s/m/h (e.g. 30m)")
+    ap.add_argument("--binary", default="build/src/app/dpdk-twamp")
+    ap.add_argument("--ping", default=None)
+    ap.add_argument("--source-root", default=os.path.join(HERE, ".."))
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+    duration = parse_duration(args.duration)
+    if duration < 30:
+        ap.error("duration: at least 30 s (the checks compare two halves)")
+
+    def on_signal(signum, _frame):
+        raise L.Interrupted(f"signal {signum}")
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
+    lab = L.Lab(args)
+    try:
+        lab.up()
+        result = run_soak(lab, duration, args.seed)
+        return 0 if result["ok"] else 1
+    except (L.Failure, L.Interrupted) as e:
+        log(f"soak: FAIL: {e}")
+        return 1
+    finally:
+        lab.down()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

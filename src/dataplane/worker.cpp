@@ -428,7 +428,7 @@ __rte_always_inline proto::drop_reason worker::check_limits(const context_rt& c,
 // (a bucket not full: tat ahead of now) is shared and counted; an idle one is taken over.
 limit_state::source_entry& worker::source_entry_of(uint16_t ctx, bool v6, uint64_t lo, uint64_t hi,
                                                    uint64_t now) noexcept {
-    const uint64_t h = keyed_hash::of64(lo, hi, ctx | (uint64_t{v6} << 16), 0, 0) | 1;
+    const uint64_t h = keyed_hash::of64(lo, hi, ctx | (uint64_t{v6} << 16)) | 1;
     limit_state::source_entry& e = lim_->sources[h >> (64 - limit_state::source_bits)];
     if (e.tag != h) {
         if (e.tat > now || e.tat_new > now) {
@@ -510,6 +510,7 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
         }
     }
     w.key_why_[i] = why;
+    w.gate_refused_ += why != proto::drop_reason::none;
     return why;
 }
 
@@ -753,9 +754,10 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
     if (a_.sessions) {
         uint32_t created = 0, full = 0;
         gate_now_ = b.start_tsc;
+        gate_refused_ = 0;
         a_.sessions->find_or_create_bulk(key_ptrs_, b.nk, key_limit_, b.start_tsc, slots_, created,
                                          full, b.gated ? &gate_ : nullptr);
-        if (unlikely(full || b.gated)) {
+        if (unlikely(full || gate_refused_)) {
             // Over capacity (the reflector's share or a prefix rule's): "drop" turns a
             // stateless reply into a drop (session_cap), "stateless" a prefix rule's refusal
             // into a stateless reply (table_full). The gate's other refusals are drops.

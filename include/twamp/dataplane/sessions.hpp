@@ -139,6 +139,11 @@ struct keyed_hash {
         h ^= h >> 32;
         return h * 0xd6e8feb86659fd93ULL;
     }
+    static uint64_t of64(uint64_t w0, uint64_t w1, uint64_t w2) noexcept {
+        uint64_t h = nh(w0, key[0]) + nh(w1, key[1]) + nh(w2, key[2]);
+        h ^= h >> 32;
+        return h * 0xd6e8feb86659fd93ULL;
+    }
     static uint32_t of(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4) noexcept {
         return static_cast<uint32_t>(of64(w0, w1, w2, w3, w4) >> 32);
     }

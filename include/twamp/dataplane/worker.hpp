@@ -240,6 +240,7 @@ private:
     proto::drop_reason key_why_[max_burst];
     create_gate gate_;
     uint64_t gate_now_ = 0;
+    uint32_t gate_refused_ = 0; // keys the gate refused in this burst's lookup
 };
 
 // rte_eal_remote_launch() entry point; arg is a worker_args*. Runs a worker until *stop.

@@ -640,11 +640,6 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
     } else if (!t.admitted) {
         why = proto::drop_reason::acl_denied;
         bump(wc_.contexts[t.ctx->index].acl_denied, 1);
-    } else if (unlikely(t.ctx->checks) &&
-               (why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc)) !=
-                       proto::drop_reason::none) {
-        // The loop guard or a rate limit (README "Limits"), counted there; before the checks
-        // and any crypto.
     } else {
         const uint64_t ipck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
         const uint64_t l4ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
@@ -670,6 +665,12 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
             why = proto::check_test_packet(std::span<const uint8_t>(data, len), pf, *t.policy,
                                            ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
                                            l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
+            if (unlikely(t.ctx->checks) && why == proto::drop_reason::none) {
+                // The loop guard and the rate limits (README "Limits"), counted there: after
+                // the checks (a source no reply may go to keeps its own reason), before any
+                // HMAC or decryption.
+                why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc);
+            }
             if (unlikely(t.policy->auth != proto::auth_mode::none) &&
                 why == proto::drop_reason::none) {
                 // Verified (and decrypted in place) before anything changes for it: a
@@ -682,6 +683,9 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
                     touch(a_.activity, pf.dst_port, b.start_tsc); // a control session's
                 }
             }
+        } else if (unlikely(t.ctx->checks) && why == proto::drop_reason::none) {
+            // The same for a reply the fast path prepared: dropped if refused.
+            why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc);
         }
     }
     if (why != proto::drop_reason::none) {

@@ -1751,6 +1751,69 @@ def two_workers_many_sessions(lab):
     eq(s["reflected"], n_sessions * n_pkts, "reflected in the exit summary")
 
 
+FLOOD = 64369  # limits_spoofed_flood's own reflector
+
+
+@case
+def limits_spoofed_flood(lab):
+    """Issue 18: a bounded flood of spoofed 5-tuples (scapy, 4,000 frames: every one a new
+    source address in 198.18.128.0/17 and a new source port, one in ten from UDP source port
+    862) to a reflector whose prefix rule lets that /17 keep 20 sessions (over-capacity
+    "drop"), while a real twamp-ping session runs beside it. The session is answered without
+    loss, its reflector sequence numbers consecutive; the loop guard drops exactly the frames
+    from port 862 (reflector_source_port), the prefix rule exactly those past its 20 sessions
+    (session_cap), and the exit summary accounts for every frame."""
+    conf = lab.write_conf("limits.conf")
+    with open(conf) as f:
+        text = f.read()
+    last = '    prefixes = [ "198.18.1.0/24" ]; }\n);'
+    check(last in text, "lab.conf.in changed: no 'denyall' reflector to add after")
+    text = text.replace(last, '    prefixes = [ "198.18.1.0/24" ]; },\n'
+                        f'  {{ name = "flood"; port = "wire0"; mode = "twamp-light"; '
+                        f'udp-ports = [ {FLOOD} ];\n'
+                        '    prefixes = [ "198.18.0.0/15" ]; over-capacity = "drop";\n'
+                        '    prefix-limits = ( { prefix = "198.18.128.0/17"; max-sessions = 20; } '
+                        '); }\n);')
+    with open(conf, "w") as f:
+        f.write(text)
+    d = lab.fresh(conf=conf, n_reflectors=N_REFLECTORS + 1)
+    Ether, IP, UDP, Raw = scapy.Ether, scapy.IP, scapy.UDP, scapy.Raw
+    n, guard_every = 4000, 10
+    rng = random.Random(18)
+    frames, guarded = [], 0
+    for i in range(n):
+        src = f"198.18.{128 + i // 250}.{1 + i % 250}"  # each frame its own source
+        sport = 862 if i % guard_every == 0 else rng.randrange(1024, 60000)
+        guarded += sport == 862
+        frames.append(Ether(dst=d.mac, src=lab.smac) / IP(src=src, dst=B4) /
+                      UDP(sport=sport, dport=FLOOD) / Raw(twamp_request(i)))
+    errors = []
+
+    def flood():
+        try:
+            scapy.sendp(frames, iface=lab.siface)
+        except Exception as e:  # reported by the main thread
+            errors.append(e)
+    t = threading.Thread(target=flood)
+    t.start()
+    try:
+        count = 100
+        res = twamp_ping(lab, f"{B4}:{FLOOD}", "-c", count, "-i", 0.02, "-s", 41, "-W", 2)
+    finally:
+        t.join()
+    check(not errors, f"the flood's sendp failed: {errors}")
+    check_ping_run("twamp-ping beside the flood", res, count=count, size=41)
+    s = lab.release()
+    eq(s["drops"].get("reflector_source_port", 0), guarded, "loop guard drops (source port 862)")
+    eq(s["sessions_created"], 1 + 20, "sessions: twamp-ping's and the prefix rule's 20")
+    eq(s["drops"].get("session_cap", 0), n - guarded - 20, "over the prefix rule's max-sessions")
+    eq(s["reflected"], count + 20, "reflected: twamp-ping's and the 20 flood sessions' first")
+    others = {k: v for k, v in s["drops"].items()
+              if k not in ("reflector_source_port", "session_cap")}
+    check(not others, f"other drops: {others}")
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"], "every frame counted once")
+
+
 # ---------------------------------------------------------------------------------------------
 # Runner.
 

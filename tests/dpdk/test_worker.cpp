@@ -2269,6 +2269,35 @@ TEST(worker_limits, reload_changes_limits) {
     EXPECT_EQ(rp.drops(drop_reason::reflector_source_port), 20u);
 }
 
+// A prefix rule's session count goes down as aging removes its sessions (the table's remove
+// hook): a flow refused at the rule's max-sessions is created once the older one aged out.
+TEST(worker_limits, prefix_sessions_freed_by_aging) {
+    auto c = light_ctx("r", 862);
+    c.inactivity_timeout_s = 1;
+    c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 1}};
+    c.drop_over_capacity = true;
+    ring_port rp(one_port({c}));
+    const dataplane::worker_args a = rp.args();
+    dataplane::worker w(a);
+    const auto in26 = v4(198, 18, 0, 1);
+    rp.feed({light(rp, 1, 40001, 862, 4, &in26), light(rp, 2, 40002, 862, 4, &in26)}, w);
+    rp.drain(w);
+    EXPECT_EQ(rp.collect().replies.size(), 1u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 1u);
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (rp.counters().sessions_aged.load() < 1 && std::chrono::steady_clock::now() < guard) {
+        w.poll_once();
+    }
+    ASSERT_EQ(rp.counters().sessions_aged.load(), 1u);
+    rp.feed({light(rp, 3, 40002, 862, 4, &in26), light(rp, 4, 40003, 862, 4, &in26)}, w);
+    rp.drain(w);
+    const run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(reply_sender_seq(r.replies[0]), 3u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 2u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
 // The session hash is keyed: the same key hashes differently under another key, so collisions
 // computed for one process are none in another.
 TEST(worker_limits, session_hash_is_keyed) {

@@ -30,7 +30,7 @@ struct slot_map {
 struct reflector_info {
     std::string name;
     std::string mode;
-    uint16_t slot = 0;                     // index of its counters in every worker's block
+    uint16_t slot = 0;                       // index of its counters in every worker's block
     std::vector<std::string> prefix_rules{}; // its prefix-limits' prefixes, in order
 };
 

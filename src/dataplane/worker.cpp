@@ -776,6 +776,9 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
                     continue; // session_rate_limit
                 }
                 if (c.drop_over_capacity) {
+                    if (!refused) {
+                        key_rule_[k] = -1; // the reflector's share, not a prefix rule's
+                    }
                     full -= !refused;
                     slots_[k] = session_table::refused;
                     key_why_[k] = proto::drop_reason::session_cap;

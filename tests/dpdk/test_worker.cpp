@@ -2154,6 +2154,25 @@ TEST(worker_limits, over_capacity_stateless_and_drop) {
     }
 }
 
+// The reflector's own max-sessions refusing a flow inside a prefix rule with room left is
+// the reflector's drop, not the rule's.
+TEST(worker_limits, reflector_cap_is_not_a_prefix_rule_drop) {
+    auto c = light_ctx("r", 862);
+    c.max_sessions = 2;
+    c.drop_over_capacity = true;
+    c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 100}};
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 5; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+    }
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 3u);
+    EXPECT_EQ(limit_drops(rp, 0, drop_reason::session_cap), 3u);
+    EXPECT_EQ(rp.counters().contexts[0].prefix_drops[0].load(), 0u);
+}
+
 // source-session-rate: new sessions per source; the excess dropped, existing sessions answered.
 TEST(worker_limits, source_session_rate) {
     auto c = light_ctx("r", 862);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
@@ -379,6 +380,10 @@ worker::worker(const worker_args& args) noexcept
     // The limits' state, zeroed: every bucket full, no source known (README "Limits").
     lim_ = static_cast<limit_state*>(
             rte_zmalloc("limit_state", sizeof(limit_state), RTE_CACHE_LINE_SIZE));
+    if (!lim_) { // the EAL heap is short: the process heap (still once, at start)
+        lim_ = static_cast<limit_state*>(std::calloc(1, sizeof(limit_state)));
+        lim_heap_ = lim_ != nullptr;
+    }
     gate_.self = this;
     gate_.check = gate_check;
     gate_.created = gate_created;
@@ -405,7 +410,11 @@ worker::~worker() {
         wc_.sessions_active.store(a_.sessions->active(), std::memory_order_relaxed);
         a_.sessions->set_remove_hook(nullptr, nullptr);
     }
-    rte_free(lim_);
+    if (lim_heap_) {
+        std::free(lim_);
+    } else {
+        rte_free(lim_);
+    }
 }
 
 // A reflector with the loop guard or a rate limit (context_rt::checks): the guard's bit test

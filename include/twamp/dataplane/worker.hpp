@@ -236,6 +236,7 @@ private:
     // Limits: the state (null if it could not be allocated: every limited request dropped),
     // the session keys' prefix rules (for gated contexts), the gate's verdicts, the gate.
     limit_state* lim_ = nullptr;
+    bool lim_heap_ = false; // lim_ from calloc (the EAL heap had no room), not rte_zmalloc
     int32_t key_rule_[max_burst];
     proto::drop_reason key_why_[max_burst];
     create_gate gate_;

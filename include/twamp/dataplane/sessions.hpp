@@ -115,11 +115,12 @@ static_assert(sizeof(session_entry) == 88);
 
 // The session hash (issue 18): keyed and non-linear, so that colliding keys cannot be computed
 // offline (CRC32C, the hash before, is linear: collisions found for one seed stay collisions
-// under any). NH (the UMAC/VMAC inner hash): the key's ten 32-bit halves, each added to a
-// 32-bit word of a per-process random key, multiplied in pairs and summed in 64 bits
-// (collision probability 2^-32 for any two fixed keys, the key unknown), then mixed so that
-// the bucket (high bits) and the signature (low bits) both depend on every input. Five
-// multiplies where CRC took five crc32 steps (perf/RESULTS.md "Issue 18: limits").
+// under any). Multiply-fold (wyhash's "mum"): the key's five 8-octet words XORed with words of
+// a per-process random key, multiplied in pairs to 128 bits and folded to 64 (high XOR low),
+// three multiplies in a tree; the bucket (high bits of the 32-bit result) and the signature
+// (its low bits) both depend on every input bit. A first version, NH (UMAC's inner hash: five
+// 32x32 multiplies of key-added halves, then a mix) cost 9 instructions a stateful packet
+// more (perf/RESULTS.md "Issue 18: limits").
 struct keyed_hash {
     // Random once per process (rte_rand, seeded from the EAL's entropy): session_table::init
     // calls seed(), before any worker runs. Until then a fixed key (tests that hash before).
@@ -128,21 +129,18 @@ struct keyed_hash {
                                      0xff51afd7ed558ccdULL};
     static inline bool seeded = false;
     static void seed() noexcept;
-    static uint64_t nh(uint64_t w, uint64_t k) noexcept {
-        const uint64_t a = w + k; // both halves keyed in one add (the low half's carry goes
-                                  // into the high one: still a keyed bijection of the word)
-        return uint64_t{static_cast<uint32_t>(a)} * (a >> 32);
+    // The 128-bit product of two keyed words folded to 64 (wyhash's "mum"): non-linear in
+    // both, one mulx.
+    static uint64_t mum(uint64_t a, uint64_t b) noexcept {
+        __extension__ using u128 = unsigned __int128;
+        const u128 r = static_cast<u128>(a) * b;
+        return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
     }
     static uint64_t of64(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4) noexcept {
-        uint64_t h =
-                nh(w0, key[0]) + nh(w1, key[1]) + nh(w2, key[2]) + nh(w3, key[3]) + nh(w4, key[4]);
-        h ^= h >> 32;
-        return h * 0xd6e8feb86659fd93ULL;
+        return mum(mum(w0 ^ key[0], w1 ^ key[1]) ^ w4, mum(w2 ^ key[2], w3 ^ key[3]) ^ key[4]);
     }
     static uint64_t of64(uint64_t w0, uint64_t w1, uint64_t w2) noexcept {
-        uint64_t h = nh(w0, key[0]) + nh(w1, key[1]) + nh(w2, key[2]);
-        h ^= h >> 32;
-        return h * 0xd6e8feb86659fd93ULL;
+        return mum(mum(w0 ^ key[0], w1 ^ key[1]) ^ w2, key[4]);
     }
     static uint32_t of(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4) noexcept {
         return static_cast<uint32_t>(of64(w0, w1, w2, w3, w4) >> 32);

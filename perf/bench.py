@@ -242,7 +242,8 @@ ports = ( {{ name = "pcap0"; device = "{pcap_dev}";
             exception = {{ iface = "{tap}"; }}; }} );
 reflectors = ( {{ name = "bench"; port = "pcap0"; mode = "{mode}"; udp-ports = [ 862 ];
                  prefixes = [ {acl} ];
-                 stateful = {'true' if case['stateful'] else 'false'}; max-sessions = {ms}; }} );
+                 stateful = {'true' if case['stateful'] else 'false'}; max-sessions = {ms};
+                 source-session-rate = 0; refused-source-ports = []; }} );
 metrics = {{ listen = "{METRICS}"; }};
 """)
 

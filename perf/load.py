@@ -75,7 +75,8 @@ ports = ( {{ name = "memif0"; device = "{dev}";
             exception = {{ iface = "{a.tap}"; }}; }} );
 reflectors = ( {{ name = "load"; port = "memif0"; mode = "{mode}"; udp-ports = [ 862 ];
                  prefixes = [ {acl} ];
-                 stateful = {'true' if a.stateful else 'false'}; max-sessions = 65536; }} );
+                 stateful = {'true' if a.stateful else 'false'}; max-sessions = 65536;
+                 source-session-rate = 0; refused-source-ports = []; }} );
 metrics = {{ listen = "{bench.METRICS}"; }};
 """)
     return dev

@@ -2,7 +2,8 @@
 // callgrind (perf/worker_instructions.sh): exact and repeatable where cycle counts on a shared
 // machine are not. Builds `bursts` bursts of 32 frames of one case, then calls
 // worker::poll_once() until a round receives nothing.
-//   worker_icount CASE BURSTS    CASE: light | stateful | mixed | stamp
+//   worker_icount CASE BURSTS    CASE: light | stateful | mixed | stamp | device | defaults |
+//                                      limited
 //     light     TWAMP Light IPv4, one stateless session
 //     stateful  TWAMP Light IPv4, 1,000 stateful sessions
 //     mixed     100 stateful sessions; of every 8 frames one broadcast (to the kernel), one to a
@@ -10,6 +11,10 @@
 //     stamp     STAMP IPv4 (44 octets), one stateless session
 //     device    as light, T2 from a device RX timestamp and T3 from the device clock (a
 //               port_time with a mapped device_clock method, every mbuf stamped)
+//     defaults  as stateful, with the config's default limits (loop guard; new sessions
+//               checked per source, at a rate that refuses none)
+//     limited   as light, with the loop guard and reflector and source rate limits that
+//               refuse none (the cost of checking them)
 #include <atomic>
 #include <cstdio>
 #include <cstring>
@@ -51,7 +56,8 @@ int fail(const char* what) {
 
 int main(int argc, char** argv) {
     if (argc != 3 && argc != 4) {
-        return fail("usage: worker_icount light|stateful|mixed|stamp|device BURSTS [BURST_SIZE]");
+        return fail("usage: worker_icount light|stateful|mixed|stamp|device|defaults|limited "
+                    "BURSTS [BURST_SIZE]");
     }
     // The worker's burst size (default 32); the frames are BURSTS x 32 either way, so a
     // smaller size runs more rounds (per-burst costs, as at light load).
@@ -61,8 +67,11 @@ int main(int argc, char** argv) {
     }
     const std::string mode = argv[1];
     const unsigned bursts = static_cast<unsigned>(std::stoul(argv[2]));
+    // defaults: "stateful" with the config's default limits (loop guard on, new sessions
+    // checked per source: at 100,000,000/s, so none refused); limited: "light" with the loop
+    // guard and reflector and source rate limits too high to refuse any (issue 18).
     if (mode != "light" && mode != "stateful" && mode != "mixed" && mode != "stamp" &&
-        mode != "device") {
+        mode != "device" && mode != "defaults" && mode != "limited") {
         return fail("unknown case");
     }
     if (bursts == 0 || bursts > 500) {
@@ -103,7 +112,17 @@ int main(int argc, char** argv) {
     c.addresses = {v4_prefix({198, 18, 0, 2}, 32)};
     c.udp_ports = {862};
     c.prefixes = {v4_prefix({198, 18, 0, 0}, 24)};
-    c.stateful = mode == "stateful" || mode == "mixed";
+    c.stateful = mode == "stateful" || mode == "mixed" || mode == "defaults";
+    if (mode == "defaults" || mode == "limited") {
+        c.loop_guard = dataplane::context_spec::guard::reflector_ports;
+    }
+    if (mode == "defaults") {
+        c.source_session_rate = 100'000'000;
+    }
+    if (mode == "limited") {
+        c.rate_limit_pps = 100'000'000;
+        c.source_rate_limit_pps = 100'000'000;
+    }
     if (mode == "stamp") {
         c.policy.mode = proto::test_mode::stamp;
     }
@@ -150,7 +169,8 @@ int main(int argc, char** argv) {
         test::frame_spec f = test::v4_spec();
         f.dst_mac = our_mac;
         f.dport = 862;
-        f.sport = static_cast<uint16_t>(mode == "stateful" ? 20000 + i % 1000 : 50000);
+        f.sport = static_cast<uint16_t>(mode == "stateful" || mode == "defaults" ? 20000 + i % 1000
+                                                                                 : 50000);
         f.payload = mode == "stamp" ? test::stamp_request(i, 0, 1, 7)
                                     : test::twamp_request(i, 0, 1, 41);
         if (mode == "mixed") {

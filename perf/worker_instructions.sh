@@ -19,7 +19,7 @@ count() { # count <case> <bursts>
 }
 echo "| case | instructions/pkt |"
 echo "|---|---:|"
-for c in light stateful mixed stamp device; do
+for c in light stateful mixed stamp device defaults limited; do
     long=$(count "$c" 300)
     short=$(count "$c" 100)
     echo "| $c | $(((long - short) / 6400)) |"

@@ -43,6 +43,7 @@ metrics::box_stats gather(const runtime& rt) {
         s.tx_ts_requested += c.tx_ts_requested.load(std::memory_order_relaxed);
         s.tx_ts_read += c.tx_ts_read.load(std::memory_order_relaxed);
         s.tx_ts_missed += c.tx_ts_missed.load(std::memory_order_relaxed);
+        s.source_collisions += c.source_collisions.load(std::memory_order_relaxed);
         for (std::size_t r = 1; r < proto::drop_reason_count; ++r) {
             s.drops[r] += c.drops[r].load(std::memory_order_relaxed);
         }
@@ -71,6 +72,15 @@ metrics::box_stats gather(const runtime& rt) {
             r.stamp_tlv_flags[0] += cc.tlv_unrecognized.load(std::memory_order_relaxed);
             r.stamp_tlv_flags[1] += cc.tlv_malformed.load(std::memory_order_relaxed);
             r.stamp_tlv_flags[2] += cc.tlv_integrity.load(std::memory_order_relaxed);
+            for (std::size_t k = 0; k < r.limit_drops.size(); ++k) {
+                r.limit_drops[k] += cc.limit_drops[k].load(std::memory_order_relaxed);
+            }
+            const auto& rules = reflectors[i].prefix_rules;
+            r.prefix_drops.resize(rules.size());
+            for (std::size_t k = 0; k < rules.size() && k < cc.prefix_drops.size(); ++k) {
+                r.prefix_drops[k].first = rules[k];
+                r.prefix_drops[k].second += cc.prefix_drops[k].load(std::memory_order_relaxed);
+            }
         }
         if (w < rt.n_workers) {
             metrics::worker_stats ws;

@@ -103,9 +103,25 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         cs.stateful = rc.stateful;
         cs.inactivity_timeout_s = rc.inactivity_timeout;
         cs.max_sessions = rc.max_sessions;
+        using guard = dataplane::context_spec::guard;
+        cs.loop_guard = rc.refused_source_ports.reflector_ports  ? guard::reflector_ports
+                        : rc.refused_source_ports.ranges.empty() ? guard::off
+                                                                 : guard::listed;
+        for (const auto& r : rc.refused_source_ports.ranges) {
+            cs.refused_ports.emplace_back(r.min, r.max);
+        }
+        cs.rate_limit_pps = rc.rate_limit_pps;
+        cs.source_rate_limit_pps = rc.source_rate_limit_pps;
+        cs.source_session_rate = rc.source_session_rate;
+        for (const auto& pl : rc.prefix_limits) {
+            cs.prefix_limits.push_back({pl.prefix, pl.rate_limit_pps, pl.max_sessions});
+        }
+        cs.drop_over_capacity = rc.over_capacity_action == config::over_capacity::drop;
         s.contexts.push_back(std::move(cs));
     }
     if (cfg.control.enabled) {
+        s.guard_min = cfg.control.receiver_ports.min;
+        s.guard_max = cfg.control.receiver_ports.max;
         // The context TWAMP-Control sessions are counted and kept under: no keys of its own
         // (the control table matches its packets), REFWAIT as the idle timeout.
         dataplane::context_spec cs;
@@ -125,10 +141,14 @@ std::vector<reflector_info> reflector_list(const config::config& cfg,
     for (std::size_t i = 0; i < spec.contexts.size(); ++i) {
         const dataplane::context_spec& cs = spec.contexts[i];
         if (cs.name == control_context_name) {
-            v.push_back({"twamp-control", "twamp", cs.slot});
+            v.push_back({"twamp-control", "twamp", cs.slot, {}});
         } else {
             // spec_from_config made contexts[i] from cfg.reflectors[i].
-            v.push_back({cs.name, std::string(config::to_string(cfg.reflectors[i].mode)), cs.slot});
+            v.push_back(
+                    {cs.name, std::string(config::to_string(cfg.reflectors[i].mode)), cs.slot, {}});
+            for (const auto& pl : cs.prefix_limits) {
+                v.back().prefix_rules.push_back(pl.prefix.to_string());
+            }
         }
     }
     return v;

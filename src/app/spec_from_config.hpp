@@ -30,7 +30,8 @@ struct slot_map {
 struct reflector_info {
     std::string name;
     std::string mode;
-    uint16_t slot = 0; // index of its counters in every worker's block
+    uint16_t slot = 0;                       // index of its counters in every worker's block
+    std::vector<std::string> prefix_rules{}; // its prefix-limits' prefixes, in order
 };
 
 // The pseudo-reflector TWAMP-Control sessions are counted under (label reflector="twamp-control";

@@ -63,6 +63,17 @@ std::string fmt(const location_fields& v) {
 std::string fmt(const reflector_config::ssid_key& v) {
     return "{ ssid = " + std::to_string(v.ssid) + "; key-id = " + quoted(v.key_id) + "; }";
 }
+std::string fmt(const source_port_set& v) {
+    return to_string(v);
+}
+std::string fmt(over_capacity v) {
+    return quoted(to_string(v));
+}
+std::string fmt(const prefix_limit& v) {
+    return "{ prefix = " + quoted(v.prefix.to_string()) +
+           "; rate-limit-pps = " + std::to_string(v.rate_limit_pps) +
+           "; max-sessions = " + std::to_string(v.max_sessions) + "; }";
+}
 std::string fmt(const port_range& v) {
     return "{ min = " + std::to_string(v.min) + "; max = " + std::to_string(v.max) + "; }";
 }
@@ -225,6 +236,16 @@ public:
             field(path, key("reflectors[].authentication"), r->authenticated, n.authenticated);
             field(path, key("reflectors[].key-id"), r->key_id, n.key_id);
             field(path, key("reflectors[].ssid-keys"), r->ssid_keys, n.ssid_keys);
+            field(path, key("reflectors[].refused-source-ports"), r->refused_source_ports,
+                  n.refused_source_ports);
+            field(path, key("reflectors[].rate-limit-pps"), r->rate_limit_pps, n.rate_limit_pps);
+            field(path, key("reflectors[].source-rate-limit-pps"), r->source_rate_limit_pps,
+                  n.source_rate_limit_pps);
+            field(path, key("reflectors[].source-session-rate"), r->source_session_rate,
+                  n.source_session_rate);
+            field(path, key("reflectors[].prefix-limits"), r->prefix_limits, n.prefix_limits);
+            field(path, key("reflectors[].over-capacity"), r->over_capacity_action,
+                  n.over_capacity_action);
         }
     }
 
@@ -406,6 +427,27 @@ std::string to_string(const location_fields& v) {
         }
     }
     return r + (r.size() > 1 ? " ]" : "]");
+}
+
+std::string to_string(const source_port_set& v) {
+    if (v.reflector_ports) {
+        return quoted("reflector-ports");
+    }
+    if (v.ranges.empty()) {
+        return "[]";
+    }
+    std::string r = "("; // a list: ports and ranges mixed (an array holds one type)
+    for (std::size_t i = 0; i < v.ranges.size(); ++i) {
+        const port_range& p = v.ranges[i];
+        r += (i ? ", " : " ") +
+             (p.min == p.max ? std::to_string(p.min)
+                             : quoted(std::to_string(p.min) + "-" + std::to_string(p.max)));
+    }
+    return r + " )";
+}
+
+std::string_view to_string(over_capacity v) noexcept {
+    return v == over_capacity::drop ? "drop" : "stateless";
 }
 
 } // namespace twamp::config

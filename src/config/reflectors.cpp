@@ -1,6 +1,7 @@
 // The `reflectors` section: TWAMP Light / STAMP reflectors, each resolved against its port
 // and VLAN; then names unique and no (port, VLAN, address, UDP port) served twice.
 #include <algorithm>
+#include <cstdio>
 #include <map>
 
 #include "sections.hpp"
@@ -182,6 +183,102 @@ void read_stamp_keys(reader& rd, const config& cfg, const Setting& g, const std:
     }
 }
 
+// The limits (README "Limits"): the loop guard's refused source ports, the request and
+// new-session rates, the prefix rules and the over-capacity action.
+void read_limits(reader& rd, const Setting& g, const std::string& path, reflector_config& r) {
+    if (auto* s = rd.member(g, "refused-source-ports")) {
+        const std::string p_path = join(path, "refused-source-ports");
+        static constexpr std::string_view expected =
+                "\"reflector-ports\" or a list of UDP ports and \"lo-hi\" ranges, e.g. ( 862, "
+                "\"64364-64373\" ) ([] refuses none)";
+        if (s->getType() == Setting::TypeString) {
+            auto text = rd.string(*s, p_path, expected);
+            if (text && *text == "reflector-ports") {
+                r.refused_source_ports = {};
+            } else if (text) {
+                rd.fail(*s, p_path, "expected " + std::string(expected) + ", got " + quote(*text));
+            }
+        } else if (rd.sequence(*s, p_path, "UDP ports and ranges")) {
+            source_port_set set{false, {}};
+            for (int i = 0; i < s->getLength(); ++i) {
+                const std::string e_path = at_index(p_path, i);
+                const Setting& e = (*s)[i];
+                if (is_int(e)) {
+                    if (auto v = rd.integer(e, e_path, 1, 65535)) {
+                        set.ranges.push_back(
+                                {static_cast<uint16_t>(*v), static_cast<uint16_t>(*v)});
+                    }
+                    continue;
+                }
+                auto text = rd.string(e, e_path, "a UDP port or a \"lo-hi\" range");
+                if (!text) {
+                    continue;
+                }
+                unsigned lo = 0, hi = 0;
+                char tail = 0;
+                if (std::sscanf(text->c_str(), "%u-%u%c", &lo, &hi, &tail) != 2 || lo < 1 ||
+                    hi > 65535 || lo > hi || text->find_first_not_of("0123456789-") != text->npos) {
+                    rd.fail(e, e_path,
+                            "expected a range \"lo-hi\" with 1 <= lo <= hi <= 65535, got " +
+                                    quote(*text));
+                    continue;
+                }
+                set.ranges.push_back({static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+            }
+            r.refused_source_ports = std::move(set);
+        }
+    }
+    rd.read_int(g, "rate-limit-pps", path, r.rate_limit_pps, 0, 100'000'000);
+    rd.read_int(g, "source-rate-limit-pps", path, r.source_rate_limit_pps, 0, 100'000'000);
+    rd.read_int(g, "source-session-rate", path, r.source_session_rate, 0, 100'000'000);
+    rd.read_enum(g, "over-capacity", path, r.over_capacity_action,
+                 {{"stateless", over_capacity::stateless}, {"drop", over_capacity::drop}});
+    if (auto* s = rd.member(g, "prefix-limits")) {
+        const std::string l_path = join(path, "prefix-limits");
+        if (rd.list_of_groups(*s, l_path)) {
+            if (s->getLength() > 64) {
+                rd.fail(*s, l_path,
+                        "expected at most 64 prefix rules, got " + std::to_string(s->getLength()));
+            }
+            for (int i = 0; i < s->getLength(); ++i) {
+                const Setting& e = (*s)[i];
+                const std::string e_path = at_index(l_path, i);
+                if (!e.isGroup()) {
+                    continue;
+                }
+                rd.check_keys(e, e_path, "reflectors[].prefix-limits[]");
+                prefix_limit pl;
+                bool ok = false;
+                if (auto* n = rd.required(e, "prefix", e_path,
+                                          "the prefix, e.g. prefix = \"198.18.5.0/24\";")) {
+                    const std::string p_path = join(e_path, "prefix");
+                    if (auto p = rd.prefix(*n, p_path)) {
+                        pl.prefix = *p;
+                        ok = true;
+                        if (std::none_of(r.prefixes.begin(), r.prefixes.end(),
+                                         [&](const ip_prefix& q) { return q.contains(*p); })) {
+                            rd.fail(*n, p_path,
+                                    "expected a prefix inside one of the reflector's prefixes, "
+                                    "got " + quote(p->to_string()));
+                            ok = false;
+                        } else if (std::any_of(
+                                           r.prefix_limits.begin(), r.prefix_limits.end(),
+                                           [&](const prefix_limit& o) { return o.prefix == *p; })) {
+                            rd.fail(*n, p_path, "duplicate prefix " + quote(p->to_string()));
+                            ok = false;
+                        }
+                    }
+                }
+                rd.read_int(e, "rate-limit-pps", e_path, pl.rate_limit_pps, 0, 100'000'000);
+                rd.read_int(e, "max-sessions", e_path, pl.max_sessions, 0, 16'777'216);
+                if (ok) {
+                    r.prefix_limits.push_back(pl);
+                }
+            }
+        }
+    }
+}
+
 reflector_config reflector(reader& rd, const config& cfg, const Setting& g, const std::string& path,
                            std::vector<reflector_meta>& metas) {
     reflector_config r;
@@ -357,6 +454,7 @@ reflector_config reflector(reader& rd, const config& cfg, const Setting& g, cons
     rd.read_bool(g, "allow-ipv6-udp-checksum-zero", path, r.allow_ipv6_udp_checksum_zero);
     read_stamp_policy(rd, g, path, r);
     read_stamp_keys(rd, cfg, g, path, r);
+    read_limits(rd, g, path, r);
     metas.push_back(std::move(m));
     return r;
 }

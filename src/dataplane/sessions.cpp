@@ -4,9 +4,9 @@
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_prefetch.h>
+#include <rte_random.h>
 
 #if defined(__SSE4_2__)
 #include <nmmintrin.h>
@@ -57,22 +57,8 @@ __rte_always_inline void prefetch_entry(const session_entry* e) noexcept {
     rte_prefetch0(p + sizeof(session_entry) - 1);
 }
 
-// CRC32C of the five words. The crc32 instruction directly when the build targets SSE 4.2
-// (DPDK's pkg-config flags do); else DPDK's, which checks the CPU at run time.
-__rte_always_inline uint32_t crc_step(uint64_t w, uint32_t h) noexcept {
-#if defined(__SSE4_2__)
-    return static_cast<uint32_t>(_mm_crc32_u64(h, w));
-#else
-    return rte_hash_crc_8byte(w, h);
-#endif
-}
-
 __rte_always_inline uint32_t hash_key(const session_key& k) noexcept {
-    uint32_t h = crc_step(word(k, 0), 0xffffffffu);
-    h = crc_step(word(k, 1), h);
-    h = crc_step(word(k, 2), h);
-    h = crc_step(word(k, 3), h);
-    return crc_step(word(k, 4), h);
+    return keyed_hash::of(word(k, 0), word(k, 1), word(k, 2), word(k, 3), word(k, 4));
 }
 
 // The slot of key `k` among bucket `b`'s ways whose signature matched (`mask`), or -1.
@@ -93,8 +79,19 @@ uint32_t session_table::hash_of(const session_key& k) noexcept {
     return hash_key(k);
 }
 
+void keyed_hash::seed() noexcept {
+    if (seeded) {
+        return;
+    }
+    for (auto& w : key) {
+        w = rte_rand();
+    }
+    seeded = true;
+}
+
 bool session_table::init(unsigned worker, uint32_t capacity, std::string& error) {
-    (void)worker; // rte_zmalloc needs no unique name
+    (void)worker;       // rte_zmalloc needs no unique name
+    keyed_hash::seed(); // once per process, before any worker runs
     capacity_ = capacity;
     if (capacity == 0) {
         return true;
@@ -266,8 +263,8 @@ int32_t session_table::find_or_create(const session_key& k, uint32_t max_for_ctx
 
 void session_table::find_or_create_bulk(const session_key* const keys[], uint32_t n,
                                         const uint32_t max_for_ctx[], uint64_t now_tsc,
-                                        int32_t slots[], uint32_t& created,
-                                        uint32_t& table_full) noexcept {
+                                        int32_t slots[], uint32_t& created, uint32_t& table_full,
+                                        const create_gate* gate) noexcept {
     created = 0;
     table_full = 0;
     if (!sigs_) {
@@ -344,9 +341,17 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
                     // into a full context costs no second lookup.
                     slot = find_hashed(k, hs[i]);
                 }
+                if (slot < 0 && gate &&
+                    gate->check(gate->self, base + i) != proto::drop_reason::none) {
+                    out[i] = refused; // the gate's: not counted here
+                    continue;
+                }
                 if (slot < 0 && per_ctx_[k.ctx] < max_for_ctx[base + i]) {
                     slot = insert(k, hs[i], now_tsc, moved);
                     created += slot >= 0;
+                    if (gate && slot >= 0) {
+                        gate->created(gate->self, base + i);
+                    }
                 }
             }
             if (slot < 0) {
@@ -368,6 +373,9 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
 
 void session_table::remove(uint32_t slot) noexcept {
     const uint16_t ctx = entries_[slot].key.ctx;
+    if (remove_hook_) {
+        remove_hook_(remove_self_, entries_[slot].key);
+    }
     if (ctx < max_contexts && per_ctx_[ctx]) {
         --per_ctx_[ctx];
     }

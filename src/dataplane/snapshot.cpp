@@ -1,7 +1,9 @@
 #include "twamp/dataplane/snapshot.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -38,6 +40,15 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
                 dup = dup || r == p;
             }
             if (!dup) {
+                rules.push_back(p);
+            }
+        }
+        // Every prefix rule is an ACL rule too (inside the reflector's prefixes: the same
+        // contexts admit it), so the one lookup also finds the rule (allowed()).
+        for (const auto& pl : cs.prefix_limits) {
+            const ip_prefix p = pl.prefix.network();
+            auto& rules = p.address.is_v6() ? rules6 : rules4;
+            if (std::find(rules.begin(), rules.end(), p) == rules.end()) {
                 rules.push_back(p);
             }
         }
@@ -83,6 +94,8 @@ bool snapshot::build_acls(const dataplane_spec& spec, uint64_t generation, std::
     };
     split_default(rules4);
     split_default(rules6);
+    rules4_ = rules4;
+    rules6_ = rules6;
     sets_for(rules4, sets4_);
     sets_for(rules6, sets6_);
 
@@ -182,6 +195,114 @@ void snapshot::build_sources(const dataplane_spec& spec) {
     }
 }
 
+namespace {
+
+// A cost per request and a burst of one second, for `rate` per second split over `n` workers
+// (each worker at least 1 per second): cost = ceil(hz / share) TSC cycles, burst = share
+// requests (exactly: the bucket admits `share` requests at once when full).
+std::pair<uint64_t, uint64_t> bucket_of(uint32_t rate, unsigned n, uint64_t hz) {
+    if (rate == 0) {
+        return {0, 0};
+    }
+    const uint64_t share = std::max<uint64_t>(1, rate / std::max(1u, n));
+    const uint64_t cost = (hz + share - 1) / share;
+    return {cost, cost * share};
+}
+
+void set_bits(uint64_t* bits, uint32_t lo, uint32_t hi) {
+    for (uint32_t p = lo; p <= hi && p <= 65535; ++p) {
+        bits[p / 64] |= uint64_t{1} << (p % 64);
+    }
+}
+
+} // namespace
+
+void snapshot::build_limits(const dataplane_spec& spec, unsigned n_workers) {
+    const uint64_t hz = rte_get_tsc_hz();
+    uint64_t* deflt = nullptr;
+    for (const auto& cs : spec.contexts) {
+        context_rt& rt = contexts_[cs.slot];
+        using guard = context_spec::guard;
+        if (cs.loop_guard == guard::reflector_ports) {
+            if (!deflt) {
+                // 862, RFC 5357's/Nokia's TWAMP Light reflector range, every reflector port of
+                // the box and the control server's receiver ports: one bitmap for all.
+                guards_.push_back(std::make_unique<uint64_t[]>(65536 / 64));
+                deflt = guards_.back().get();
+                set_bits(deflt, 862, 862);
+                set_bits(deflt, 64364, 64373);
+                for (std::size_t w = 0; w < 65536 / 64; ++w) {
+                    deflt[w] |= reflector_ports_[w];
+                }
+                if (spec.guard_min <= spec.guard_max) {
+                    set_bits(deflt, spec.guard_min, spec.guard_max);
+                }
+            }
+            rt.refused_ports = deflt;
+        } else if (cs.loop_guard == guard::listed) {
+            guards_.push_back(std::make_unique<uint64_t[]>(65536 / 64));
+            for (const auto& [lo, hi] : cs.refused_ports) {
+                set_bits(guards_.back().get(), lo, hi);
+            }
+            rt.refused_ports = guards_.back().get();
+        }
+        std::tie(rt.rate_cost, rt.rate_burst) = bucket_of(cs.rate_limit_pps, n_workers, hz);
+        std::tie(rt.source_cost, rt.source_burst) =
+                bucket_of(cs.source_rate_limit_pps, n_workers, hz);
+        if (cs.stateful) {
+            std::tie(rt.session_cost, rt.session_burst) =
+                    bucket_of(cs.source_session_rate, n_workers, hz);
+        }
+        rt.drop_over_capacity = cs.drop_over_capacity;
+        rt.prefix_base = static_cast<uint32_t>(prules_.size());
+        rt.n_prefix_rules =
+                static_cast<uint8_t>(std::min(cs.prefix_limits.size(), max_prefix_rules));
+        bool prefix_rate = false, prefix_sessions = false;
+        for (std::size_t k = 0; k < rt.n_prefix_rules; ++k) {
+            const auto& pl = cs.prefix_limits[k];
+            prefix_rule_rt r;
+            std::tie(r.cost, r.burst) = bucket_of(pl.rate_limit_pps, n_workers, hz);
+            r.max_sessions =
+                    pl.max_sessions == 0 || !cs.stateful
+                            ? 0
+                            : std::max<uint32_t>(1, (pl.max_sessions + n_workers - 1) / n_workers);
+            r.ctx = cs.slot;
+            r.index = static_cast<uint8_t>(k);
+            prefix_rate = prefix_rate || r.cost;
+            prefix_sessions = prefix_sessions || r.max_sessions;
+            prules_.push_back(r);
+        }
+        rt.limited = rt.rate_cost || rt.source_cost || prefix_rate;
+        rt.session_gate = rt.session_cost || prefix_sessions;
+        rt.checks = rt.limited || rt.refused_ports;
+    }
+    // Per ACL rule, the (reflector, its longest prefix rule containing the ACL rule) pairs: the
+    // longest match of a source is the longest ACL rule containing it, and every prefix rule
+    // containing the source is an ACL rule too, so it contains that one.
+    auto pairs = [&](const std::vector<ip_prefix>& rules, std::vector<uint32_t>& off) {
+        off.assign(1, static_cast<uint32_t>(lim_.size()));
+        for (const auto& r : rules) {
+            for (const auto& cs : spec.contexts) {
+                const context_rt& rt = contexts_[cs.slot];
+                int best = -1;
+                for (std::size_t k = 0; k < rt.n_prefix_rules; ++k) {
+                    const ip_prefix& p = cs.prefix_limits[k].prefix;
+                    if (p.contains(r) &&
+                        (best < 0 || p.length > cs.prefix_limits[best].prefix.length)) {
+                        best = static_cast<int>(k);
+                    }
+                }
+                if (best >= 0) {
+                    lim_.push_back({cs.slot, static_cast<uint16_t>(rt.prefix_base + best)});
+                }
+            }
+            off.push_back(static_cast<uint32_t>(lim_.size()));
+        }
+    };
+    pairs(rules4_, lim_off4_);
+    pairs(rules6_, lim_off6_);
+}
+
 snapshot::~snapshot() {
     if (acl4_) {
         rte_lpm_free(acl4_);
@@ -264,6 +385,7 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
     if (!s->build_acls(spec, generation, error)) {
         return nullptr;
     }
+    s->build_limits(spec, std::max(1u, n_workers));
     s->build_sources(spec);
 
     // Power of two, at most half full: a lookup probes one or two slots.

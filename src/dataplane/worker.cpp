@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
@@ -56,6 +58,7 @@ struct burst_memo {
     proto::drop_reason src_why = proto::drop_reason::none; // own_source_address, ...
     const context_rt* acl_ctx = nullptr; // null: no ACL verdict for this source yet
     bool admitted = false;
+    int32_t rule = -1; // acl_ctx's prefix rule for the source (limits), -1: none
 };
 
 // classify's source check, once per new source in a burst: one of the box's own addresses or
@@ -235,8 +238,14 @@ __rte_always_inline target reflector_target(burst_memo& memo, const snapshot& sn
                                             const uint8_t* ip) noexcept {
     if (ctx != memo.acl_ctx) {
         memo.acl_ctx = ctx;
-        memo.admitted = memo.src_why == proto::drop_reason::none &&
-                        snap.allowed(*ctx, v6, v6 ? ip + 8 : ip + 12);
+        memo.rule = -1;
+        if (likely(ctx->n_prefix_rules == 0)) {
+            memo.admitted = memo.src_why == proto::drop_reason::none &&
+                            snap.allowed(*ctx, v6, v6 ? ip + 8 : ip + 12);
+        } else {
+            memo.admitted = memo.src_why == proto::drop_reason::none &&
+                            snap.allowed(*ctx, v6, v6 ? ip + 8 : ip + 12, memo.rule);
+        }
     }
     target t;
     t.ctx = ctx;
@@ -348,6 +357,7 @@ struct worker::burst {
     uint16_t nk = 0;    // session keys (classify, for lookup)
     uint16_t ntx = 0;   // replies (rewrite)
     uint16_t nexc = 0;  // frames to the kernel (dispatch)
+    bool gated = false; // a session key of a context whose new sessions the limits check
 };
 
 worker::worker(const worker_args& args) noexcept
@@ -367,6 +377,19 @@ worker::worker(const worker_args& args) noexcept
         rte_rcu_qsbr_thread_register(a_.qsv, a_.index);
         rte_rcu_qsbr_thread_online(a_.qsv, a_.index);
     }
+    // The limits' state, zeroed: every bucket full, no source known (README "Limits").
+    lim_ = static_cast<limit_state*>(
+            rte_zmalloc("limit_state", sizeof(limit_state), RTE_CACHE_LINE_SIZE));
+    if (!lim_) { // the EAL heap is short: the process heap (still once, at start)
+        lim_ = static_cast<limit_state*>(std::calloc(1, sizeof(limit_state)));
+        lim_heap_ = lim_ != nullptr;
+    }
+    gate_.self = this;
+    gate_.check = gate_check;
+    gate_.created = gate_created;
+    if (a_.sessions) {
+        a_.sessions->set_remove_hook(session_removed, this);
+    }
 }
 
 worker::~worker() {
@@ -385,6 +408,154 @@ worker::~worker() {
     }
     if (a_.sessions) {
         wc_.sessions_active.store(a_.sessions->active(), std::memory_order_relaxed);
+        a_.sessions->set_remove_hook(nullptr, nullptr);
+    }
+    if (lim_heap_) {
+        std::free(lim_);
+    } else {
+        rte_free(lim_);
+    }
+}
+
+// A reflector with the loop guard or a rate limit (context_rt::checks): the guard's bit test
+// inline, the rate limits out of line.
+__rte_always_inline proto::drop_reason worker::check_limits(const context_rt& c, int32_t rule,
+                                                            uint16_t src_port, bool v6,
+                                                            const net::address_words& src,
+                                                            uint64_t now) noexcept {
+    if (c.refused_ports && ((c.refused_ports[src_port / 64] >> (src_port % 64)) & 1)) {
+        bump(wc_.contexts[c.index]
+                     .limit_drops[limit_index(proto::drop_reason::reflector_source_port)],
+             1);
+        return proto::drop_reason::reflector_source_port;
+    }
+    return c.limited ? limit_request(c, rule, v6, src.lo, src.hi, now) : proto::drop_reason::none;
+}
+
+// The source table's entry for (reflector, source): a keyed hash (keyed_hash, the session
+// table's per-process random key) picks the slot and is the tag. Another live source's entry
+// (a bucket not full: tat ahead of now) is shared and counted; an idle one is taken over.
+limit_state::source_entry& worker::source_entry_of(uint16_t ctx, bool v6, uint64_t lo, uint64_t hi,
+                                                   uint64_t now) noexcept {
+    const uint64_t h = keyed_hash::of64(lo, hi, ctx | (uint64_t{v6} << 16)) | 1;
+    limit_state::source_entry& e = lim_->sources[h >> (64 - limit_state::source_bits)];
+    if (e.tag != h) {
+        if (e.tat > now || e.tat_new > now) {
+            bump(wc_.source_collisions, 1);
+        } else {
+            e = {h, 0, 0};
+        }
+    }
+    return e;
+}
+
+// The per-request limits of a reflector whose `limited` is set, at the burst's `now`: its own
+// rate, its prefix rule's, the source's. A request is charged to every bucket or to none.
+__attribute__((noinline)) proto::drop_reason worker::limit_request(const context_rt& c,
+                                                                   int32_t rule, bool v6,
+                                                                   uint64_t lo, uint64_t hi,
+                                                                   uint64_t now) noexcept {
+    context_counters& cc = wc_.contexts[c.index];
+    proto::drop_reason why = proto::drop_reason::rate_limit_reflector;
+    if (unlikely(!lim_)) {
+        bump(cc.limit_drops[limit_index(why)], 1);
+        return why; // no state: closed
+    }
+    uint64_t t_ctx = lim_->ctx_tat[c.index];
+    if (c.rate_cost && !bucket_take(t_ctx, now, c.rate_cost, c.rate_burst)) {
+        bump(cc.limit_drops[limit_index(why)], 1);
+        return why;
+    }
+    const prefix_rule_rt* r = rule >= 0 ? &snap_->prefix_rules()[rule] : nullptr;
+    uint64_t t_rule = r ? lim_->prefix_tat[c.index][r->index] : 0;
+    if (r && r->cost && !bucket_take(t_rule, now, r->cost, r->burst)) {
+        why = proto::drop_reason::rate_limit_prefix;
+        bump(cc.limit_drops[limit_index(why)], 1);
+        bump(cc.prefix_drops[r->index], 1);
+        return why;
+    }
+    if (c.source_cost) {
+        limit_state::source_entry& e = source_entry_of(c.index, v6, lo, hi, now);
+        if (!bucket_take(e.tat, now, c.source_cost, c.source_burst)) {
+            why = proto::drop_reason::rate_limit_source;
+            bump(cc.limit_drops[limit_index(why)], 1);
+            return why;
+        }
+    }
+    lim_->ctx_tat[c.index] = t_ctx;
+    if (r) {
+        lim_->prefix_tat[c.index][r->index] = t_rule;
+    }
+    return proto::drop_reason::none;
+}
+
+// find_or_create_bulk's gate, before key i's session is created: the prefix rule's
+// max-sessions (session_cap: the over-capacity action decides, lookup), then the source's
+// new-session bucket (session_rate_limit).
+proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
+    worker& w = *static_cast<worker*>(self);
+    const session_key& k = w.keys_[i];
+    const context_rt& c = w.snap_->contexts()[k.ctx];
+    proto::drop_reason why = proto::drop_reason::none;
+    if (!c.session_gate) {
+        return why;
+    }
+    if (unlikely(!w.lim_)) {
+        why = proto::drop_reason::session_rate_limit;
+    } else {
+        const int32_t rule = w.key_rule_[i];
+        const prefix_rule_rt* r = rule >= 0 ? &w.snap_->prefix_rules()[rule] : nullptr;
+        if (r && r->max_sessions && w.lim_->prefix_sessions[k.ctx][r->index] >= r->max_sessions) {
+            why = proto::drop_reason::session_cap;
+        } else if (c.session_cost) {
+            uint64_t lo, hi;
+            std::memcpy(&lo, k.src, 8);
+            std::memcpy(&hi, k.src + 8, 8);
+            const bool v6 = !(lo == 0 && static_cast<uint32_t>(hi) == 0xffff0000u);
+            limit_state::source_entry& e = w.source_entry_of(k.ctx, v6, lo, hi, w.gate_now_);
+            if (!bucket_take(e.tat_new, w.gate_now_, c.session_cost, c.session_burst)) {
+                why = proto::drop_reason::session_rate_limit;
+            }
+        }
+    }
+    w.key_why_[i] = why;
+    w.gate_refused_ += why != proto::drop_reason::none;
+    return why;
+}
+
+void worker::gate_created(void* self, uint32_t i) noexcept {
+    worker& w = *static_cast<worker*>(self);
+    const int32_t rule = w.key_rule_[i];
+    if (rule >= 0 && w.lim_) {
+        const prefix_rule_rt& r = w.snap_->prefix_rules()[rule];
+        if (r.max_sessions) {
+            ++w.lim_->prefix_sessions[r.ctx][r.index];
+        }
+    }
+}
+
+// Aging removed a session: its prefix rule's count (the rule the current snapshot gives its
+// source; a reload that changed the rules may leave a count off until those sessions end:
+// never below 0).
+void worker::session_removed(void* self, const session_key& k) noexcept {
+    worker& w = *static_cast<worker*>(self);
+    if (!w.snap_ || !w.lim_ || k.ctx >= w.snap_->contexts().size()) {
+        return;
+    }
+    const context_rt& c = w.snap_->contexts()[k.ctx];
+    if (!c.n_prefix_rules) {
+        return;
+    }
+    uint64_t lo, hi;
+    std::memcpy(&lo, k.src, 8);
+    std::memcpy(&hi, k.src + 8, 8);
+    const bool v6 = !(lo == 0 && static_cast<uint32_t>(hi) == 0xffff0000u);
+    int32_t rule = -1;
+    w.snap_->allowed(c, v6, v6 ? k.src : k.src + 12, rule);
+    if (rule >= 0) {
+        const prefix_rule_rt& r = w.snap_->prefix_rules()[rule];
+        uint32_t& n = w.lim_->prefix_sessions[r.ctx][r.index];
+        n -= n > 0 && r.max_sessions;
     }
 }
 
@@ -503,6 +674,12 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
             why = proto::check_test_packet(std::span<const uint8_t>(data, len), pf, *t.policy,
                                            ipck == RTE_MBUF_F_RX_IP_CKSUM_GOOD,
                                            l4ck == RTE_MBUF_F_RX_L4_CKSUM_GOOD, &c.sums);
+            if (unlikely(t.ctx->checks) && why == proto::drop_reason::none) {
+                // The loop guard and the rate limits (README "Limits"), counted there: after
+                // the checks (a source no reply may go to keeps its own reason), before any
+                // HMAC or decryption.
+                why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc);
+            }
             if (unlikely(t.policy->auth != proto::auth_mode::none) &&
                 why == proto::drop_reason::none) {
                 // Verified (and decrypted in place) before anything changes for it: a
@@ -515,6 +692,9 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
                     touch(a_.activity, pf.dst_port, b.start_tsc); // a control session's
                 }
             }
+        } else if (unlikely(t.ctx->checks) && why == proto::drop_reason::none) {
+            // The same for a reply the fast path prepared: dropped if refused.
+            why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc);
         }
     }
     if (why != proto::drop_reason::none) {
@@ -545,6 +725,10 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
               src.lo, src.hi, dst.lo, dst.hi);
     key_ptrs_[b.nk] = &sk;
     key_limit_[b.nk] = t.ctx->max_sessions_per_worker;
+    if (unlikely(t.ctx->session_gate)) {
+        key_rule_[b.nk] = memo.rule; // a static reflector's (a control context has none)
+        b.gated = true;
+    }
     c.key = static_cast<int16_t>(b.nk++);
     return next::reflect_stateful;
 }
@@ -582,8 +766,37 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
     }
     if (a_.sessions) {
         uint32_t created = 0, full = 0;
+        gate_now_ = b.start_tsc;
+        gate_refused_ = 0;
         a_.sessions->find_or_create_bulk(key_ptrs_, b.nk, key_limit_, b.start_tsc, slots_, created,
-                                         full);
+                                         full, b.gated ? &gate_ : nullptr);
+        if (unlikely(full || gate_refused_)) {
+            // Over capacity (the reflector's share or a prefix rule's): "drop" turns a
+            // stateless reply into a drop (session_cap), "stateless" a prefix rule's refusal
+            // into a stateless reply (table_full). The gate's other refusals are drops.
+            const std::vector<context_rt>& ctxs = snap_->contexts();
+            for (uint16_t k = 0; k < b.nk; ++k) {
+                const bool refused = slots_[k] == session_table::refused;
+                if (slots_[k] != -1 && !refused) {
+                    continue;
+                }
+                const context_rt& c = ctxs[keys_[k].ctx];
+                if (refused && key_why_[k] != proto::drop_reason::session_cap) {
+                    continue; // session_rate_limit
+                }
+                if (c.drop_over_capacity) {
+                    if (!refused) {
+                        key_rule_[k] = -1; // the reflector's share, not a prefix rule's
+                    }
+                    full -= !refused;
+                    slots_[k] = session_table::refused;
+                    key_why_[k] = proto::drop_reason::session_cap;
+                } else if (refused) {
+                    ++full;
+                    slots_[k] = -1;
+                }
+            }
+        }
         b.bc.created += created;
         b.bc.table_full += full;
     } else {
@@ -644,6 +857,23 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
         int32_t slot = -1;
         uint32_t seq = 0;
         session* s = nullptr;
+        if (unlikely(c.key >= 0 && slots_[c.key] == session_table::refused)) {
+            // A limit refused its new session (lookup): no reply, counted under its reason.
+            const proto::drop_reason why = key_why_[c.key];
+            context_counters& cc = wc_.contexts[c.ctx->index];
+            bump(cc.limit_drops[limit_index(why)], 1);
+            if (c.ctx->session_gate && key_rule_[c.key] >= 0 &&
+                why == proto::drop_reason::session_cap) {
+                const prefix_rule_rt& r = snap_->prefix_rules()[key_rule_[c.key]];
+                if (r.max_sessions) {
+                    bump(cc.prefix_drops[r.index], 1);
+                }
+            }
+            p.m = nullptr;
+            ++failed;
+            next_[c.pkt] = drop(c.pkt, why);
+            continue;
+        }
         if (c.key >= 0 && slots_[c.key] >= 0) {
             slot = slots_[c.key];
             s = &a_.sessions->at(slot);

@@ -147,6 +147,37 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         }
     }
 
+    // Limits (README "Limits"): per reflector, what each limit refused; per prefix rule; the
+    // source table's shared entries.
+    {
+        auto& f = b.family("limit_drops_total",
+                           "Requests a reflector's limits refused, by drop reason (the loop "
+                           "guard, the rate limits, the new-session rate, over-capacity drops)",
+                           MetricType::Counter);
+        for (const auto& r : s.reflectors) {
+            for (std::size_t k = 0; k < r.limit_drops.size(); ++k) {
+                b.counter(f, d(r.limit_drops[k]),
+                          {{"reflector", r.name},
+                           {"reason", std::string(proto::to_string(limit_reason(k)))}});
+            }
+        }
+    }
+    {
+        auto& f = b.family("prefix_limit_drops_total",
+                           "Requests a reflector's prefix-limits rule refused (its rate, or its "
+                           "max-sessions with over-capacity \"drop\")",
+                           MetricType::Counter);
+        for (const auto& r : s.reflectors) {
+            for (const auto& [prefix, n] : r.prefix_drops) {
+                b.counter(f, d(n), {{"reflector", r.name}, {"prefix", prefix}});
+            }
+        }
+    }
+    b.total("source_table_collisions_total",
+            "Requests whose source found its source-table entry held by another live source and "
+            "shared it (limits)",
+            d(s.source_collisions));
+
     // Every frame taken from the wire ends exactly once: reflected (reflected_pkt), dropped
     // (by reason) or to the kernel, so rx_frames_total == reflected_pkt + dropped + to_kernel
     // whenever nothing is in flight.

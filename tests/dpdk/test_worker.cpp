@@ -212,6 +212,17 @@ public:
 
     rte_ring* to_wire_ring() const { return to_wire_; }
 
+    // A reload: the next polls (of any worker) see a snapshot built from `spec`.
+    void reload(dataplane::dataplane_spec spec) {
+        static uint64_t gen = 1000;
+        spec_ = std::move(spec);
+        std::string err;
+        std::shared_ptr<const dataplane::snapshot> s =
+                dataplane::snapshot::build(spec_, 1, ++gen, err);
+        ASSERT_NE(s, nullptr) << err;
+        view_.snap = std::move(s);
+    }
+
     // TWAMP-Control sessions for the next runs (the table stays the caller's).
     void set_control(const dataplane::control_table* t, uint16_t slot) {
         view_.control = std::shared_ptr<const dataplane::control_table>(t, [](auto*) {});
@@ -1969,6 +1980,360 @@ TEST(worker_auth, fast_path_never_takes_authenticated_contexts) {
     run_result r = rp.run({stamp_frame(rp, 1, {}), stamp_frame(rp, 2, {})});
     EXPECT_EQ(r.replies.size(), 0u);
     EXPECT_EQ(rp.drops(drop_reason::auth_truncated), 2u);
+}
+
+// ---- Issue 18: limits (README "Limits") ----
+
+uint64_t limit_drops(const ring_port& rp, uint16_t ctx, drop_reason r) {
+    return rp.counters().contexts[ctx].limit_drops[dataplane::limit_index(r)].load();
+}
+
+std::array<uint8_t, 16> v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    return {a, b, c, d};
+}
+
+// The loop guard: the default set (862, 64364-64373, every reflector port of the box, the
+// control server's receiver ports) and a listed one; [] (off) answers 862 -> 862.
+TEST(worker_limits, loop_guard_default_listed_and_off) {
+    using guard = dataplane::context_spec::guard;
+    auto a = light_ctx("default", 862);
+    a.loop_guard = guard::reflector_ports;
+    auto b = light_ctx("listed", 863);
+    b.loop_guard = guard::listed;
+    b.refused_ports = {{1000, 1010}, {20, 20}};
+    auto c = light_ctx("off", 7000);
+    auto spec = one_port({a, b, c});
+    spec.guard_min = 64400;
+    spec.guard_max = 64409;
+    ring_port rp(spec);
+    run_result r = rp.run({
+            light(rp, 1, 862, 862),    // refused (862)
+            light(rp, 2, 64364, 862),  // refused (TWAMP Light range)
+            light(rp, 3, 64373, 862),  // refused
+            light(rp, 4, 7000, 862),   // refused: another reflector's port
+            light(rp, 5, 863, 862),    // refused: another reflector's port
+            light(rp, 6, 64405, 862),  // refused: the control receiver ports
+            light(rp, 7, 50000, 862),  // answered
+            light(rp, 8, 64374, 862),  // answered
+            light(rp, 9, 862, 863),    // answered: not in the listed set
+            light(rp, 10, 1005, 863),  // refused
+            light(rp, 11, 20, 863),    // refused
+            light(rp, 12, 862, 7000),  // answered: guard off
+            light(rp, 13, 7000, 7000), // answered: guard off
+    });
+    std::vector<uint32_t> got;
+    for (const auto& f : r.replies) {
+        got.push_back(reply_sender_seq(f));
+    }
+    EXPECT_EQ(got, (std::vector<uint32_t>{7, 8, 9, 12, 13}));
+    EXPECT_EQ(rp.drops(drop_reason::reflector_source_port), 8u);
+    EXPECT_EQ(limit_drops(rp, 0, drop_reason::reflector_source_port), 6u);
+    EXPECT_EQ(limit_drops(rp, 1, drop_reason::reflector_source_port), 2u);
+    EXPECT_EQ(limit_drops(rp, 2, drop_reason::reflector_source_port), 0u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 5u) << "no session for a refused request";
+}
+
+// rate-limit-pps: one second's worth at once (the bucket's burst), the rest dropped, exactly
+// (the run takes far less than the 100 ms one more token needs).
+TEST(worker_limits, reflector_rate_limit_drops_exactly_the_excess) {
+    auto c = light_ctx("r", 862);
+    c.rate_limit_pps = 10;
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 50; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i % 5)));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 10u);
+    for (uint32_t i = 0; i < 10; ++i) {
+        EXPECT_EQ(reply_sender_seq(r.replies[i]), i) << "the first ten pass";
+    }
+    EXPECT_EQ(rp.drops(drop_reason::rate_limit_reflector), 40u);
+    EXPECT_EQ(limit_drops(rp, 0, drop_reason::rate_limit_reflector), 40u);
+    EXPECT_EQ(rp.counters().contexts[0].rx_pkts.load(), 50u);
+}
+
+// source-rate-limit-pps: per source address, each source its own bucket.
+TEST(worker_limits, source_rate_limit_per_address) {
+    auto c = light_ctx("r", 862);
+    c.source_rate_limit_pps = 5;
+    ring_port rp(one_port({c}));
+    const auto s1 = v4(198, 18, 0, 1), s2 = v4(198, 18, 0, 7);
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 20; ++i) {
+        in.push_back(light(rp, i, 50000, 862, 4, &s1));
+        in.push_back(light(rp, 100 + i, 50000, 862, 4, &s2));
+    }
+    run_result r = rp.run(in);
+    ASSERT_EQ(r.replies.size(), 10u);
+    unsigned from1 = 0, from2 = 0;
+    for (const auto& f : r.replies) {
+        (reply_sender_seq(f) < 100 ? from1 : from2)++;
+    }
+    EXPECT_EQ(from1, 5u);
+    EXPECT_EQ(from2, 5u);
+    EXPECT_EQ(rp.drops(drop_reason::rate_limit_source), 30u);
+    EXPECT_EQ(rp.counters().source_collisions.load(), 0u);
+}
+
+// prefix-limits: the longest matching rule of the reflector applies, one rule per request;
+// a source under no rule is not limited. Counted per rule.
+TEST(worker_limits, prefix_rules_longest_match) {
+    auto c = light_ctx("r", 862);
+    c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 25), 3, 0},
+                       {pfx({198, 18, 0, 0}, false, 26), 7, 0}};
+    // Another reflector's rule on the same prefix does not apply to this one.
+    auto o = light_ctx("other", 863);
+    o.prefix_limits = {{pfx({198, 18, 0, 128}, false, 25), 1, 0}};
+    ring_port rp(one_port({c, o}));
+    const auto in26 = v4(198, 18, 0, 1), in25 = v4(198, 18, 0, 100), none = v4(198, 18, 0, 200);
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 20; ++i) {
+        in.push_back(light(rp, i, 50000, 862, 4, &in26));
+        in.push_back(light(rp, 100 + i, 50000, 862, 4, &in25));
+        in.push_back(light(rp, 200 + i, 50000, 862, 4, &none));
+    }
+    in.push_back(light(rp, 300, 50000, 863, 4, &none));
+    in.push_back(light(rp, 301, 50000, 863, 4, &none));
+    run_result r = rp.run(in);
+    unsigned n26 = 0, n25 = 0, nnone = 0, nother = 0;
+    for (const auto& f : r.replies) {
+        const uint32_t s = reply_sender_seq(f);
+        (s < 100 ? n26 : s < 200 ? n25 : s < 300 ? nnone : nother)++;
+    }
+    EXPECT_EQ(n26, 7u);
+    EXPECT_EQ(n25, 3u);
+    EXPECT_EQ(nnone, 20u);
+    EXPECT_EQ(nother, 1u);
+    EXPECT_EQ(rp.drops(drop_reason::rate_limit_prefix), 13u + 17u + 1u);
+    EXPECT_EQ(rp.counters().contexts[0].prefix_drops[0].load(), 17u);
+    EXPECT_EQ(rp.counters().contexts[0].prefix_drops[1].load(), 13u);
+    EXPECT_EQ(rp.counters().contexts[1].prefix_drops[0].load(), 1u);
+}
+
+// over-capacity past max-sessions: "stateless" reflects without a session (table_full),
+// "drop" drops (session_cap); a prefix rule's max-sessions the same way.
+TEST(worker_limits, over_capacity_stateless_and_drop) {
+    for (bool drop : {false, true}) {
+        auto c = light_ctx("r", 862);
+        c.max_sessions = 2;
+        c.drop_over_capacity = drop;
+        ring_port rp(one_port({c}));
+        std::vector<bytes> in;
+        for (uint32_t i = 0; i < 4; ++i) {
+            in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+        }
+        run_result r = rp.run(in);
+        EXPECT_EQ(r.replies.size(), drop ? 2u : 4u) << drop;
+        EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+        EXPECT_EQ(rp.counters().sessions_table_full.load(), drop ? 0u : 2u);
+        EXPECT_EQ(rp.drops(drop_reason::session_cap), drop ? 2u : 0u);
+        EXPECT_EQ(limit_drops(rp, 0, drop_reason::session_cap), drop ? 2u : 0u);
+    }
+    for (bool drop : {false, true}) {
+        auto c = light_ctx("r", 862);
+        c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 1}};
+        c.drop_over_capacity = drop;
+        ring_port rp(one_port({c}));
+        const auto in26 = v4(198, 18, 0, 1), out = v4(198, 18, 0, 100);
+        run_result r =
+                rp.run({light(rp, 1, 40001, 862, 4, &in26), light(rp, 2, 40002, 862, 4, &in26),
+                        light(rp, 3, 40003, 862, 4, &in26), light(rp, 4, 40001, 862, 4, &out),
+                        light(rp, 5, 40002, 862, 4, &out), light(rp, 6, 40001, 862, 4, &in26)});
+        EXPECT_EQ(r.replies.size(), drop ? 4u : 6u) << drop;
+        EXPECT_EQ(rp.counters().sessions_created.load(), 3u);
+        EXPECT_EQ(rp.counters().sessions_table_full.load(), drop ? 0u : 2u);
+        EXPECT_EQ(rp.drops(drop_reason::session_cap), drop ? 2u : 0u);
+        EXPECT_EQ(rp.counters().contexts[0].prefix_drops[0].load(), drop ? 2u : 0u);
+        // The existing session of 198.18.0.1:40001 got its second reply numbered 1.
+        for (const auto& f : r.replies) {
+            if (reply_sender_seq(f) == 6) {
+                EXPECT_EQ(reply_seq(f), 1u);
+            }
+        }
+    }
+}
+
+// The reflector's own max-sessions refusing a flow inside a prefix rule with room left is
+// the reflector's drop, not the rule's.
+TEST(worker_limits, reflector_cap_is_not_a_prefix_rule_drop) {
+    auto c = light_ctx("r", 862);
+    c.max_sessions = 2;
+    c.drop_over_capacity = true;
+    c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 100}};
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 5; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+    }
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 2u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 3u);
+    EXPECT_EQ(limit_drops(rp, 0, drop_reason::session_cap), 3u);
+    EXPECT_EQ(rp.counters().contexts[0].prefix_drops[0].load(), 0u);
+}
+
+// source-session-rate: new sessions per source; the excess dropped, existing sessions answered.
+TEST(worker_limits, source_session_rate) {
+    auto c = light_ctx("r", 862);
+    c.source_session_rate = 3;
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    for (uint32_t i = 0; i < 10; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+    }
+    for (uint32_t i = 0; i < 3; ++i) {
+        in.push_back(light(rp, 100 + i, static_cast<uint16_t>(40000 + i))); // existing ones
+    }
+    const auto other = v4(198, 18, 0, 9);
+    in.push_back(light(rp, 200, 40000, 862, 4, &other)); // another source: its own bucket
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 3u + 3u + 1u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 4u);
+    EXPECT_EQ(rp.drops(drop_reason::session_rate_limit), 7u);
+    EXPECT_EQ(limit_drops(rp, 0, drop_reason::session_rate_limit), 7u);
+}
+
+// A flood of 200,000 spoofed 5-tuples (random sources in the reflector's /15, random ports)
+// beside a real session: the session's every request is answered, its reflector Sequence
+// Numbers consecutive; every frame is accounted for exactly once.
+TEST(worker_limits, spoofed_flood_leaves_existing_sessions_alone) {
+    auto c = light_ctx("r", 862);
+    c.prefixes = {pfx({198, 18, 0, 0}, false, 15)};
+    c.max_sessions = 1000;
+    c.source_session_rate = 100;
+    c.loop_guard = dataplane::context_spec::guard::reflector_ports;
+    ring_port rp(one_port({c}));
+    const dataplane::worker_args a = rp.args();
+    dataplane::worker w(a);
+    const auto real = v4(198, 18, 0, 1);
+    rp.feed({light(rp, 0, 45000, 862, 4, &real)}, w);
+    rp.drain(w);
+    ASSERT_EQ(rp.collect().replies.size(), 1u);
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    auto rnd = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    constexpr uint32_t flood = 200'000, every = 1000;
+    std::vector<uint32_t> real_seqs, real_sender;
+    uint64_t replies = 0;
+    for (uint32_t k = 0; k < flood / every; ++k) {
+        std::vector<bytes> in;
+        for (uint32_t i = 0; i < every; ++i) {
+            const uint64_t v = rnd();
+            auto src = v4(198, static_cast<uint8_t>(18 + (v & 1)), static_cast<uint8_t>(v >> 8),
+                          static_cast<uint8_t>(1 + (v >> 16) % 253));
+            in.push_back(light(rp, 1'000'000 + i, static_cast<uint16_t>(1024 + (v >> 24) % 60000),
+                               862, 4, &src));
+        }
+        in.push_back(light(rp, k + 1, 45000, 862, 4, &real));
+        rp.feed(in, w);
+        rp.drain(w);
+        run_result r = rp.collect();
+        replies += r.replies.size();
+        for (const auto& f : r.replies) {
+            if (reply_sender_seq(f) < 1'000'000) {
+                real_sender.push_back(reply_sender_seq(f));
+                real_seqs.push_back(reply_seq(f));
+            }
+        }
+    }
+    ASSERT_EQ(real_seqs.size(), flood / every);
+    for (uint32_t i = 0; i < real_seqs.size(); ++i) {
+        EXPECT_EQ(real_sender[i], i + 1);
+        EXPECT_EQ(real_seqs[i], i + 1) << "consecutive: the session kept its record";
+    }
+    const auto& wc = rp.counters();
+    uint64_t dropped = 0;
+    for (const auto& d : wc.drops) {
+        dropped += d.load();
+    }
+    EXPECT_EQ(wc.rx_pkts.load(), 1u + flood + flood / every);
+    EXPECT_EQ(wc.reflected_pkts.load() + dropped, wc.rx_pkts.load());
+    EXPECT_EQ(wc.reflected_pkts.load(), replies + 1);
+    EXPECT_EQ(wc.sessions_created.load(), 1000u) << "the table's share, then stateless";
+    EXPECT_GT(wc.sessions_table_full.load(), 0u);
+}
+
+// A reload changes the limits of a running worker: its buckets carry over, the new rates
+// apply from the next round.
+TEST(worker_limits, reload_changes_limits) {
+    auto c = light_ctx("r", 862);
+    c.rate_limit_pps = 5;
+    c.stateful = false;
+    ring_port rp(one_port({c}));
+    const dataplane::worker_args a = rp.args();
+    dataplane::worker w(a);
+    auto burst = [&](uint32_t n) {
+        std::vector<bytes> in;
+        for (uint32_t i = 0; i < n; ++i) {
+            in.push_back(light(rp, i));
+        }
+        rp.feed(in, w);
+        rp.drain(w);
+        return rp.collect().replies.size();
+    };
+    EXPECT_EQ(burst(20), 5u);
+    c.rate_limit_pps = 0;
+    rp.reload(one_port({c}));
+    EXPECT_EQ(burst(20), 20u);
+    c.loop_guard = dataplane::context_spec::guard::listed;
+    c.refused_ports = {{50000, 50000}};
+    rp.reload(one_port({c}));
+    EXPECT_EQ(burst(20), 0u);
+    EXPECT_EQ(rp.drops(drop_reason::rate_limit_reflector), 15u);
+    EXPECT_EQ(rp.drops(drop_reason::reflector_source_port), 20u);
+}
+
+// A prefix rule's session count goes down as aging removes its sessions (the table's remove
+// hook): a flow refused at the rule's max-sessions is created once the older one aged out.
+TEST(worker_limits, prefix_sessions_freed_by_aging) {
+    auto c = light_ctx("r", 862);
+    c.inactivity_timeout_s = 1;
+    c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 1}};
+    c.drop_over_capacity = true;
+    ring_port rp(one_port({c}));
+    const dataplane::worker_args a = rp.args();
+    dataplane::worker w(a);
+    const auto in26 = v4(198, 18, 0, 1);
+    rp.feed({light(rp, 1, 40001, 862, 4, &in26), light(rp, 2, 40002, 862, 4, &in26)}, w);
+    rp.drain(w);
+    EXPECT_EQ(rp.collect().replies.size(), 1u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 1u);
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (rp.counters().sessions_aged.load() < 1 && std::chrono::steady_clock::now() < guard) {
+        w.poll_once();
+    }
+    ASSERT_EQ(rp.counters().sessions_aged.load(), 1u);
+    rp.feed({light(rp, 3, 40002, 862, 4, &in26), light(rp, 4, 40003, 862, 4, &in26)}, w);
+    rp.drain(w);
+    const run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 1u);
+    EXPECT_EQ(reply_sender_seq(r.replies[0]), 3u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 2u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
+}
+
+// The session hash is keyed: the same key hashes differently under another key, so collisions
+// computed for one process are none in another.
+TEST(worker_limits, session_hash_is_keyed) {
+    dataplane::session_key k;
+    k.ctx = 1;
+    k.src_port = 50000;
+    k.dst_port = 862;
+    k.src[10] = k.src[11] = 0xff;
+    k.src[12] = 198;
+    const uint32_t h1 = dataplane::session_table::hash_of(k);
+    const uint64_t saved = dataplane::keyed_hash::key[0];
+    dataplane::keyed_hash::key[0] ^= 0x1234567890abcdefULL;
+    const uint32_t h2 = dataplane::session_table::hash_of(k);
+    dataplane::keyed_hash::key[0] = saved;
+    EXPECT_NE(h1, h2);
+    EXPECT_EQ(dataplane::session_table::hash_of(k), h1);
+    EXPECT_TRUE(dataplane::keyed_hash::seeded) << "seeded once the first table was made";
 }
 
 } // namespace

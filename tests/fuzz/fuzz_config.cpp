@@ -121,7 +121,20 @@ std::string write(const tc::config& c) {
                                                        [](int d) { return std::to_string(d); })
                       : std::string()) +
              "; location = " + list(locations(r.location), [](const char* n) { return str(n); }) +
-             "; return-address = " + (r.return_address ? "true" : "false") + "; }\n";
+             "; return-address = " + (r.return_address ? "true" : "false") +
+             "; refused-source-ports = " + tc::to_string(r.refused_source_ports) +
+             "; rate-limit-pps = " + std::to_string(r.rate_limit_pps) +
+             "; source-rate-limit-pps = " + std::to_string(r.source_rate_limit_pps) +
+             "; source-session-rate = " + std::to_string(r.source_session_rate) +
+             "; over-capacity = " + str(tc::to_string(r.over_capacity_action)) +
+             "; prefix-limits = (";
+        for (std::size_t k = 0; k < r.prefix_limits.size(); ++k) {
+            const auto& pl = r.prefix_limits[k];
+            t += std::string(k ? ", " : " ") + "{ prefix = " + prefix_text(pl.prefix) +
+                 "; rate-limit-pps = " + std::to_string(pl.rate_limit_pps) +
+                 "; max-sessions = " + std::to_string(pl.max_sessions) + "; }";
+        }
+        t += " ); }\n";
     }
     t += ");\n";
     // The control group is always written: absent and `enabled = false` load alike.
@@ -213,6 +226,23 @@ void check_contract(const tc::config& c) {
         FUZZ_CHECK(p.name == r.port);
         const auto* local = p.addresses_of(r.vlan);
         FUZZ_CHECK(local != nullptr);
+        // Limits (issue 18): ranges ordered, at most 64 prefix rules, each inside prefixes.
+        for (const auto& pr : r.refused_source_ports.ranges) {
+            FUZZ_CHECK(pr.min >= 1 && pr.min <= pr.max);
+        }
+        FUZZ_CHECK(!r.refused_source_ports.reflector_ports ||
+                   r.refused_source_ports.ranges.empty());
+        FUZZ_CHECK(r.rate_limit_pps <= 100'000'000 && r.source_rate_limit_pps <= 100'000'000 &&
+                   r.source_session_rate <= 100'000'000);
+        FUZZ_CHECK(r.prefix_limits.size() <= 64);
+        for (const auto& pl : r.prefix_limits) {
+            bool inside = false;
+            for (const auto& q : r.prefixes) {
+                inside = inside || q.contains(pl.prefix);
+            }
+            FUZZ_CHECK(inside);
+            FUZZ_CHECK(pl.max_sessions <= 16'777'216 && pl.rate_limit_pps <= 100'000'000);
+        }
         FUZZ_CHECK(!r.addresses.empty());
         for (const auto& a : r.addresses) {
             bool found = false;

@@ -131,6 +131,25 @@ struct location_fields {
     friend bool operator==(const location_fields&, const location_fields&) = default;
 };
 
+// A reflector's refused UDP source ports (the loop guard): the default set ("reflector-ports")
+// or exactly the listed ports and ranges (empty: the guard off).
+struct source_port_set {
+    bool reflector_ports = true; // "reflector-ports": the box's reflector ports (README "Limits")
+    std::vector<net::port_range> ranges; // when !reflector_ports
+    friend bool operator==(const source_port_set&, const source_port_set&) = default;
+};
+
+// A reflector's limit for the sources inside one prefix (prefix-limits; 0 = no limit).
+struct prefix_limit {
+    ip_prefix prefix;
+    uint32_t rate_limit_pps = 0;
+    uint32_t max_sessions = 0;
+    friend bool operator==(const prefix_limit&, const prefix_limit&) = default;
+};
+
+// What a new flow past max-sessions (the reflector's or a prefix rule's) gets.
+enum class over_capacity : uint8_t { stateless, drop };
+
 struct reflector_config {
     std::string name;
     std::string port;           // a port's name
@@ -164,6 +183,13 @@ struct reflector_config {
         friend bool operator==(const ssid_key&, const ssid_key&) = default;
     };
     std::vector<ssid_key> ssid_keys; // sorted by ssid
+    // Limits (README "Limits"): the loop guard, request rates, new-session rate, prefix rules.
+    source_port_set refused_source_ports;
+    uint32_t rate_limit_pps = 0;             // all sources together; 0 = none
+    uint32_t source_rate_limit_pps = 0;      // per source address; 0 = none
+    uint32_t source_session_rate = 100;      // new sessions per second per source address; 0 = none
+    std::vector<prefix_limit> prefix_limits; // at most 64, each inside `prefixes`
+    over_capacity over_capacity_action = over_capacity::stateless;
 
     friend bool operator==(const reflector_config&, const reflector_config&) = default;
 };
@@ -290,6 +316,9 @@ std::string to_string(const dscp_config& v);
 std::string to_string(const dscp_set& v);
 // "[ \"ports\", \"mac\" ]", "[]"
 std::string to_string(const location_fields& v);
+// "\"reflector-ports\"", "( 862, \"64364-64373\" )", "[]"
+std::string to_string(const source_port_set& v);
+std::string_view to_string(over_capacity v) noexcept;
 // modes_to_string (space-separated mode names, e.g. "unauthenticated reflect-octets"): from
 // twamp/net/modes.hpp, above.
 

@@ -25,6 +25,7 @@ enum class key_type : uint8_t {
     integer_list,      // [ 862, 863 ]
     string_or_integer, // "copy" or 46 (dscp)
     labels,            // { name = "value"; ... }: the names are the user's
+    port_set,          // "reflector-ports" or [ 862, "64364-64373" ]
 };
 
 constexpr std::string_view to_string(key_type t) noexcept {
@@ -47,6 +48,8 @@ constexpr std::string_view to_string(key_type t) noexcept {
         return "string or integer";
     case key_type::labels:
         return "labels";
+    case key_type::port_set:
+        return "\"reflector-ports\" or a list of ports and \"lo-hi\" ranges";
     }
     return "?";
 }
@@ -154,6 +157,25 @@ inline constexpr key_info keys[] = {
          "required; 0..65535, unique"},
         {"reflectors[].ssid-keys[].key-id", key_type::string, "", true,
          "required; a KeyID of `keys`"},
+        {"reflectors[].refused-source-ports", key_type::port_set, "\"reflector-ports\"", true,
+         "loop guard: requests from these UDP source ports are dropped; \"reflector-ports\" "
+         "or a list ( 862, \"1000-1010\" ) of ports and \"lo-hi\" ranges, [] = none"},
+        {"reflectors[].rate-limit-pps", key_type::integer, "0", true,
+         "requests answered per second, all sources together; 0..100000000, 0 = no limit"},
+        {"reflectors[].source-rate-limit-pps", key_type::integer, "0", true,
+         "requests answered per second from one source address; 0..100000000, 0 = no limit"},
+        {"reflectors[].source-session-rate", key_type::integer, "100", true,
+         "new sessions per second one source address may create; 0..100000000, 0 = no limit"},
+        {"reflectors[].prefix-limits", key_type::group_list, "()", true,
+         "per-prefix limits, the longest matching rule applies; at most 64"},
+        {"reflectors[].prefix-limits[].prefix", key_type::string, "", true,
+         "required; inside one of prefixes, unique"},
+        {"reflectors[].prefix-limits[].rate-limit-pps", key_type::integer, "", true,
+         "requests per second from the prefix; 0..100000000, absent or 0 = no limit"},
+        {"reflectors[].prefix-limits[].max-sessions", key_type::integer, "", true,
+         "sessions kept for sources in the prefix; 0..16777216, absent or 0 = no limit"},
+        {"reflectors[].over-capacity", key_type::string, "\"stateless\"", true,
+         "a new flow past max-sessions: \"stateless\" (reflected, counted) | \"drop\""},
 
         {"control", key_type::group, "", false, "the TWAMP-Control server; absent: no server"},
         {"control.enabled", key_type::boolean, "true", false, "serve when the group is present"},

@@ -36,6 +36,16 @@ using counter = std::atomic<uint64_t>;
 using metrics::to_wire_drop;
 using metrics::to_wire_drop_count;
 
+// The limits' drop reasons, contiguous in proto::drop_reason: context_counters::limit_drops.
+inline constexpr std::size_t limit_reasons = 6;
+static_assert(static_cast<std::size_t>(proto::drop_reason::session_cap) -
+                      static_cast<std::size_t>(proto::drop_reason::reflector_source_port) + 1 ==
+              limit_reasons);
+inline constexpr std::size_t limit_index(proto::drop_reason r) noexcept {
+    return static_cast<std::size_t>(r) -
+           static_cast<std::size_t>(proto::drop_reason::reflector_source_port);
+}
+
 inline void bump(counter& c, uint64_t n) noexcept {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
@@ -62,6 +72,11 @@ struct alignas(64) context_counters {
     counter tlv_malformed{0};
     counter tlv_integrity{0};
     counter hmac_tlv_failures{0}; // requests whose HMAC TLV check failed (RFC 8972 §4.8)
+    // Limits (README "Limits"): what each limit refused, by drop reason from
+    // reflector_source_port to session_cap (limit_index), and per prefix rule (by its index
+    // in the reflector's prefix-limits: its rate and its max-sessions with "drop").
+    std::array<counter, limit_reasons> limit_drops{};
+    std::array<counter, 64> prefix_drops{};
 };
 static_assert(metrics::stamp_tlv_type_names.size() == proto::tlv_seen_slots);
 
@@ -98,6 +113,9 @@ struct alignas(64) worker_counters {
     std::array<counter, proto::drop_reason_count> drops{};
     std::array<counter, to_wire_drop_count> to_wire_drops{};
     std::array<context_counters, max_contexts> contexts{};
+    // The source table (limits): requests whose source found its entry held by another live
+    // source and shared it.
+    counter source_collisions{0};
 };
 
 } // namespace twamp::dataplane

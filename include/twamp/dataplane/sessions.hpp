@@ -11,6 +11,7 @@
 #include "twamp/dataplane/control_table.hpp"
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/snapshot.hpp"
+#include "twamp/proto/drop_reason.hpp"
 
 namespace twamp::dataplane {
 
@@ -112,6 +113,49 @@ struct session_entry {
 };
 static_assert(sizeof(session_entry) == 88);
 
+// The session hash (issue 18): keyed and non-linear, so that colliding keys cannot be computed
+// offline (CRC32C, the hash before, is linear: collisions found for one seed stay collisions
+// under any). Multiply-fold (wyhash's "mum"): the key's five 8-octet words XORed with words of
+// a per-process random key, multiplied in pairs to 128 bits and folded to 64 (high XOR low),
+// three multiplies in a tree; the bucket (high bits of the 32-bit result) and the signature
+// (its low bits) both depend on every input bit. A first version, NH (UMAC's inner hash: five
+// 32x32 multiplies of key-added halves, then a mix) cost 9 instructions a stateful packet
+// more (perf/RESULTS.md "Issue 18: limits").
+struct keyed_hash {
+    // Random once per process (rte_rand, seeded from the EAL's entropy): session_table::init
+    // calls seed(), before any worker runs. Until then a fixed key (tests that hash before).
+    static inline uint64_t key[5] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL,
+                                     0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL,
+                                     0xff51afd7ed558ccdULL};
+    static inline bool seeded = false;
+    static void seed() noexcept;
+    // The 128-bit product of two keyed words folded to 64 (wyhash's "mum"): non-linear in
+    // both, one mulx.
+    static uint64_t mum(uint64_t a, uint64_t b) noexcept {
+        __extension__ using u128 = unsigned __int128;
+        const u128 r = static_cast<u128>(a) * b;
+        return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+    }
+    static uint64_t of64(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4) noexcept {
+        return mum(mum(w0 ^ key[0], w1 ^ key[1]) ^ w4, mum(w2 ^ key[2], w3 ^ key[3]) ^ key[4]);
+    }
+    static uint64_t of64(uint64_t w0, uint64_t w1, uint64_t w2) noexcept {
+        return mum(mum(w0 ^ key[0], w1 ^ key[1]) ^ w2, key[4]);
+    }
+    static uint32_t of(uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4) noexcept {
+        return static_cast<uint32_t>(of64(w0, w1, w2, w3, w4) >> 32);
+    }
+};
+
+// What find_or_create_bulk asks before creating key i's session (the worker's limits): `check`
+// returns none to let it be created, anything else refuses it (slot session_table::refused,
+// not counted as table_full); `created` follows each create it allowed.
+struct create_gate {
+    void* self = nullptr;
+    proto::drop_reason (*check)(void* self, uint32_t i) noexcept = nullptr;
+    void (*created)(void* self, uint32_t i) noexcept = nullptr;
+};
+
 // A request from the slow path (telemetry) for a worker's busiest sessions, answered by the
 // worker a slice at a time so that a big table never stalls reflection.
 struct session_query {
@@ -135,11 +179,11 @@ struct session_query {
 // signature lines of its two buckets, then the one entry whose signature matches: one miss
 // for key and record together (rte_hash took three: bucket, key store, record).
 //
-// The hash is CRC32C of the key's five 8-octet words; the bucket is fastrange(h, buckets)
-// (the bucket count need not be a power of two), the signature the low 16 bits of h (0 -> 1),
-// and the alternate bucket of bucket b, (fastrange(sig * 0x9E3779B1, buckets) - b) mod buckets,
-// an involution that needs neither the key nor a power-of-two count, so that an entry can be
-// moved to its other bucket knowing only its slot and signature.
+// The hash is keyed_hash of the key's five 8-octet words (issue 18; CRC32C before); the bucket is
+// fastrange(h, buckets) (the bucket count need not be a power of two), the signature the low 16
+// bits of h (0 -> 1), and the alternate bucket of bucket b, (fastrange(sig * 0x9E3779B1, buckets) -
+// b) mod buckets, an involution that needs neither the key nor a power-of-two count, so that an
+// entry can be moved to its other bucket knowing only its slot and signature.
 //
 // Memory for max-sessions 1,000,000 per worker (perf/bench.py session_memory() computes the
 // same): buckets = ceil(capacity / 0.95 / 8) = 131,579 (95 % load when full), 1,052,632 slots
@@ -184,7 +228,15 @@ public:
     // records is written for existing sessions: the caller updates last_seen_tsc/track_sender_seq.
     void find_or_create_bulk(const session_key* const keys[], uint32_t n,
                              const uint32_t max_for_ctx[], uint64_t now_tsc, int32_t slots[],
-                             uint32_t& created, uint32_t& table_full) noexcept;
+                             uint32_t& created, uint32_t& table_full,
+                             const create_gate* gate = nullptr) noexcept;
+    static constexpr int32_t refused = -2; // a slot the gate refused
+
+    // Called with each session's key as aging removes it (the worker's per-prefix counts).
+    void set_remove_hook(void (*fn)(void*, const session_key&), void* self) noexcept {
+        remove_hook_ = fn;
+        remove_self_ = self;
+    }
 
     // The session's slot, or -1 (no create).
     int32_t find(const session_key& k) const noexcept;
@@ -257,6 +309,8 @@ private:
     uint32_t iter_ = 0;
     uint64_t displaced_ = 0;
     uint32_t per_ctx_[max_contexts] = {};
+    void (*remove_hook_)(void*, const session_key&) = nullptr;
+    void* remove_self_ = nullptr;
 };
 
 // Per-session sender-sequence bookkeeping.

@@ -39,7 +39,39 @@ struct context_rt {
     bool stateful = true;
     uint64_t inactivity_tsc = 0;
     uint32_t max_sessions_per_worker = 0;
+    // Limits (README "Limits"), each worker's share. A rate is a cost in TSC cycles per
+    // request in a worker's token bucket (GCRA: a theoretical arrival time per bucket) that
+    // holds `*_burst` cycles: one second of the worker's share. 0: no such limit.
+    const uint64_t* refused_ports = nullptr; // the loop guard's bitmap (65,536 bits); null: off
+    bool checks = false;                     // the loop guard or `limited`: classify's one flag
+    bool limited = false;      // a per-request limit: rate, source rate or a prefix rule's rate
+    bool session_gate = false; // new sessions checked: source-session-rate, prefix max-sessions
+    bool drop_over_capacity = false;
+    uint8_t n_prefix_rules = 0;
+    uint32_t prefix_base = 0; // its first rule in snapshot::prefix_rules()
+    uint64_t rate_cost = 0, rate_burst = 0;
+    uint64_t source_cost = 0, source_burst = 0;
+    uint64_t session_cost = 0, session_burst = 0;
 };
+
+// A reflector's prefix rule (prefix-limits), its worker's share.
+struct prefix_rule_rt {
+    uint64_t cost = 0, burst = 0; // rate-limit-pps (cost 0: none)
+    uint32_t max_sessions = 0;    // per worker; 0: none
+    uint16_t ctx = 0;             // the reflector's slot
+    uint8_t index = 0;            // in the reflector's prefix-limits
+};
+
+// The GCRA token bucket: `tat` the bucket's theoretical arrival time. True (and charged) when a
+// request may pass at `now`.
+inline bool bucket_take(uint64_t& tat, uint64_t now, uint64_t cost, uint64_t burst) noexcept {
+    const uint64_t next = (tat > now ? tat : now) + cost;
+    if (next - now > burst) {
+        return false;
+    }
+    tat = next;
+    return true;
+}
 
 // Which contexts a longest-matching ACL rule admits: one bit per context.
 struct context_set {
@@ -99,6 +131,36 @@ public:
         }
         return acl6_ && rte_lpm6_lookup(acl6_, src, &nh) == 0 && sets6_[nh].test(c.index);
     }
+
+    // The same lookup, also giving the reflector's prefix rule for the source (its index in
+    // prefix_rules(), -1: none): the longest of its rules containing the source, read from the
+    // longest-matching ACL rule (every prefix rule is an ACL rule too: no second lookup).
+    bool allowed(const context_rt& c, bool v6, const uint8_t* src, int32_t& rule) const noexcept {
+        uint32_t nh;
+        rule = -1;
+        bool ok;
+        const std::vector<uint32_t>* off;
+        if (!v6) {
+            uint32_t a = (uint32_t{src[0]} << 24) | (uint32_t{src[1]} << 16) |
+                         (uint32_t{src[2]} << 8) | src[3];
+            ok = acl4_ && rte_lpm_lookup(acl4_, a, &nh) == 0 && sets4_[nh].test(c.index);
+            off = &lim_off4_;
+        } else {
+            ok = acl6_ && rte_lpm6_lookup(acl6_, src, &nh) == 0 && sets6_[nh].test(c.index);
+            off = &lim_off6_;
+        }
+        if (ok && c.n_prefix_rules) {
+            const uint32_t* o = off->data();
+            for (uint32_t k = o[nh]; k < o[nh + 1]; ++k) {
+                if (lim_[k].ctx == c.index) {
+                    rule = static_cast<int32_t>(lim_[k].rule);
+                    break;
+                }
+            }
+        }
+        return ok;
+    }
+    const std::vector<prefix_rule_rt>& prefix_rules() const noexcept { return prules_; }
 
     // Hot path: a source (key form, IPv4-mapped for IPv4) that is one of the box's own
     // addresses gives own_source_address (every port's and VLAN's addresses and every
@@ -176,6 +238,18 @@ private:
     std::vector<std::unique_ptr<stamp_crypto>> crypto_;
     uint32_t session_capacity_ = 0;
     uint64_t reflector_ports_[65536 / 64] = {}; // is_reflector_port: 8 KiB, one bit a port
+    // Limits: the loop guard's bitmaps (the default set once, a listed set per reflector),
+    // the prefix rules, and per ACL rule the (reflector, prefix rule) pairs it selects.
+    void build_limits(const dataplane_spec& spec, unsigned n_workers);
+    std::vector<std::unique_ptr<uint64_t[]>> guards_;
+    std::vector<prefix_rule_rt> prules_;
+    struct rule_limit {
+        uint16_t ctx;
+        uint16_t rule; // into prules_
+    };
+    std::vector<rule_limit> lim_;
+    std::vector<uint32_t> lim_off4_, lim_off6_; // per ACL rule, its pairs: [off[r], off[r + 1])
+    std::vector<ip_prefix> rules4_, rules6_;    // the ACL rules (build)
 };
 
 } // namespace twamp::dataplane

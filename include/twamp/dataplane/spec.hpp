@@ -66,7 +66,25 @@ struct context_spec {
     bool has_key = false;
     std::vector<uint8_t> key;                                         // key-id's secret
     std::vector<std::pair<uint16_t, std::vector<uint8_t>>> ssid_keys; // sorted by SSID
+    // Limits (README "Limits"); every rate per second for the whole box (the snapshot splits
+    // it over the workers), 0 = none. The spec's defaults are "no limit" (the config's are
+    // not: app::spec_from_config).
+    enum class guard : uint8_t { off, reflector_ports, listed };
+    guard loop_guard = guard::off;                            // refused UDP source ports
+    std::vector<std::pair<uint16_t, uint16_t>> refused_ports; // guard::listed: [lo, hi] ranges
+    uint32_t rate_limit_pps = 0;
+    uint32_t source_rate_limit_pps = 0;
+    uint32_t source_session_rate = 0;
+    struct prefix_rule {
+        ip_prefix prefix; // inside `prefixes`
+        uint32_t rate_limit_pps = 0;
+        uint32_t max_sessions = 0;
+    };
+    std::vector<prefix_rule> prefix_limits; // at most max_prefix_rules
+    bool drop_over_capacity = false;        // a new flow past max-sessions: dropped (session_cap)
 };
+
+inline constexpr std::size_t max_prefix_rules = 64; // per reflector
 
 struct dataplane_spec {
     std::vector<port_spec> ports;
@@ -74,6 +92,9 @@ struct dataplane_spec {
     uint16_t burst = 32;
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
+    // The loop guard's default set (guard::reflector_ports) also holds these (the control
+    // server's receiver ports when it runs; min > max: none).
+    uint16_t guard_min = 1, guard_max = 0;
 };
 
 } // namespace twamp::dataplane

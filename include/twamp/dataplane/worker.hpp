@@ -75,6 +75,25 @@ struct tlv_address_view {
     uint16_t src_port = 0; // the request's UDP source port: the reply's destination port
 };
 
+// A worker's limit state (README "Limits"), plain non-atomic: its own token buckets (GCRA:
+// a theoretical arrival time each, snapshot.hpp bucket_take) per reflector and per prefix rule,
+// its sessions per prefix rule, and the source table: a fixed array indexed by a keyed hash of
+// (reflector, source address), each entry a tag and the source's request and new-session
+// buckets. Allocated with the worker (DPDK memory, ~1.7 MB), never per source.
+struct limit_state {
+    static constexpr uint32_t source_bits = 16;
+    static constexpr uint32_t source_slots = 1u << source_bits;
+    struct source_entry {
+        uint64_t tag = 0;     // the keyed hash of (reflector, source); 0: never used
+        uint64_t tat = 0;     // requests (source-rate-limit-pps)
+        uint64_t tat_new = 0; // new sessions (source-session-rate)
+    };
+    uint64_t ctx_tat[max_contexts];
+    uint64_t prefix_tat[max_contexts][max_prefix_rules];
+    uint32_t prefix_sessions[max_contexts][max_prefix_rules];
+    source_entry sources[source_slots];
+};
+
 // One worker lcore's state and its burst loop, in stages (DESIGN.md "The hot path"): every
 // received burst goes through classify -> lookup -> rewrite -> dispatch -> transmit ->
 // to_slow_path, each a short loop over the burst; every packet gets one verdict (`next`, plus a
@@ -169,6 +188,15 @@ private:
     void housekeeping() noexcept;
     void housekeeping_slice() noexcept;
     void read_follow_up() noexcept;
+    proto::drop_reason check_limits(const context_rt& c, int32_t rule, uint16_t src_port, bool v6,
+                                    const net::address_words& src, uint64_t now) noexcept;
+    proto::drop_reason limit_request(const context_rt& c, int32_t rule, bool v6, uint64_t lo,
+                                     uint64_t hi, uint64_t now) noexcept;
+    limit_state::source_entry& source_entry_of(uint16_t ctx, bool v6, uint64_t lo, uint64_t hi,
+                                               uint64_t now) noexcept;
+    static proto::drop_reason gate_check(void* self, uint32_t i) noexcept;
+    static void gate_created(void* self, uint32_t i) noexcept;
+    static void session_removed(void* self, const session_key& k) noexcept;
     next drop(uint16_t i, proto::drop_reason why) noexcept {
         why_[i] = why;
         return next::drop;
@@ -204,6 +232,15 @@ private:
     pending tx_[max_burst];
     rte_mbuf* tx_mbufs_[max_burst];
     rte_mbuf* exc_[max_burst];
+    // Limits: the state (null if it could not be allocated: every limited request dropped),
+    // the session keys' prefix rules (for gated contexts), the gate's verdicts, the gate.
+    limit_state* lim_ = nullptr;
+    bool lim_heap_ = false; // lim_ from calloc (the EAL heap had no room), not rte_zmalloc
+    int32_t key_rule_[max_burst];
+    proto::drop_reason key_why_[max_burst];
+    create_gate gate_;
+    uint64_t gate_now_ = 0;
+    uint32_t gate_refused_ = 0; // keys the gate refused in this burst's lookup
 };
 
 // rte_eal_remote_launch() entry point; arg is a worker_args*. Runs a worker until *stop.

@@ -43,7 +43,16 @@ struct reflector_stats {
     // order: U, M, I).
     std::array<uint64_t, stamp_tlv_type_names.size()> stamp_tlvs{};
     std::array<uint64_t, stamp_tlv_flag_names.size()> stamp_tlv_flags{};
+    // Limits (README "Limits"): what each limit refused, by drop reason from
+    // reflector_source_port to session_cap (limit_reason(i)), and per prefix rule.
+    std::array<uint64_t, 6> limit_drops{};
+    std::vector<std::pair<std::string, uint64_t>> prefix_drops; // prefix, drops
 };
+// The drop reason of reflector_stats::limit_drops[i].
+constexpr proto::drop_reason limit_reason(std::size_t i) noexcept {
+    return static_cast<proto::drop_reason>(
+            static_cast<std::size_t>(proto::drop_reason::reflector_source_port) + i);
+}
 
 struct port_stats {
     std::string name;
@@ -111,6 +120,7 @@ struct box_stats {
     uint64_t tx_ts_requested = 0; // IEEE 1588 TX timestamps: replies flagged
     uint64_t tx_ts_read = 0;      // latches read
     uint64_t tx_ts_missed = 0;    // none came within 10 ms
+    uint64_t source_collisions = 0; // limits: requests that shared another source's entry
     control_stats control;
     std::vector<reflector_stats> reflectors;
     std::vector<port_stats> ports;

@@ -92,6 +92,19 @@ bool type_matches(key_type t, const libconfig::Setting& s) {
     }
     case key_type::string_or_integer:
         return s.getType() == S::TypeString || integer;
+    case key_type::port_set:
+        if (s.getType() == S::TypeString) {
+            return true;
+        }
+        if (!s.isArray() && !s.isList()) {
+            return false;
+        }
+        for (int i = 0; i < s.getLength(); ++i) {
+            if (s[i].getType() != S::TypeString && s[i].getType() != S::TypeInt) {
+                return false;
+            }
+        }
+        return true;
     }
     return false;
 }
@@ -316,6 +329,10 @@ TEST(keys, unknown_keys_follow_the_table) {
                 (at["reflectors[].ssid-keys[]"].empty()
                          ? std::string()
                          : "ssid-keys = ( { " + at["reflectors[].ssid-keys[]"] + "} ); ") +
+                (at["reflectors[].prefix-limits[]"].empty()
+                         ? std::string()
+                         : "prefix-limits = ( { prefix = \"198.18.0.0/24\"; " +
+                                   at["reflectors[].prefix-limits[]"] + "} ); ") +
                 at["reflectors[]"] + "} );\ncontrol = { prefixes = [ ]; receiver-ports = { " +
                 at["control.receiver-ports"] + "}; " + at["control"] + "};\nmetrics = { " +
                 at["metrics"] + "};\n" + at[""];
@@ -357,12 +374,15 @@ ports = ( { name = "wire0"; device = "net_ring1"; addresses = [ "198.18.0.3/24" 
           { name = "wire1"; device = "net_ring2";
             vlans = ( { id = 100; addresses = [ "198.20.0.2/24" ]; } ); } );
 reflectors = ( { name = "base"; port = "wire1"; vlan = 100; mode = "stamp";
-                 udp-ports = [ 863 ]; prefixes = [ ]; stateful = false; inactivity-timeout = 5;
+                 udp-ports = [ 863 ]; prefixes = [ "198.18.0.0/16" ]; stateful = false; inactivity-timeout = 5;
                  max-sessions = 5; dscp = "ef"; timestamp-format = "ntp";
                  allow-ipv6-udp-checksum-zero = true; cos-allowed-dscp = [ 46 ];
                  location = [ "ports" ]; return-address = true;
                  authentication = "authenticated"; key-id = "alice";
-                 ssid-keys = ( { ssid = 7; key-id = "alice"; } ); } );
+                 ssid-keys = ( { ssid = 7; key-id = "alice"; } );
+                 refused-source-ports = ( 862, "1000-1010" ); rate-limit-pps = 5;
+                 source-rate-limit-pps = 6; source-session-rate = 7; over-capacity = "drop";
+                 prefix-limits = ( { prefix = "198.18.0.0/24"; max-sessions = 3; } ); } );
 control = { enabled = false; listen = "::"; port = 864;
             modes = [ "unauthenticated", "reflect-octets" ]; prefixes = [ ];
             max-connections = 1; max-sessions = 1; servwait = 1; refwait = 1;
@@ -393,7 +413,8 @@ metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"
     for (const auto& k : keys) {
         bool compared_whole = k.parent() == "ports[].hw-clock" ||
                               k.parent() == "control.receiver-ports" ||
-                              k.parent() == "reflectors[].ssid-keys[]";
+                              k.parent() == "reflectors[].ssid-keys[]" ||
+                              k.parent() == "reflectors[].prefix-limits[]";
         bool identity = k.name() == "name" || k.path == "ports[].vlans[].id";
         bool group = k.type == key_type::group || k.type == key_type::group_list;
         if (compared_whole || identity || group || k.path == "ports[].hw-clock") {

@@ -336,6 +336,84 @@ TEST(load, stamp_tlv_policy) {
     EXPECT_EQ(to_string(loc("[]")), "[]");
 }
 
+// Issue 18's limits: defaults, every form, and what is refused (README "Limits").
+TEST(load, reflector_limits) {
+    auto refl = [](const std::string& keys) {
+        auto c = load_ok(with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = [ "
+                                   "\"198.18.0.0/15\", \"2001:2::/48\" ]; " +
+                                   keys + " } );"));
+        return c.reflectors.empty() ? reflector_config{} : c.reflectors[0];
+    };
+    const reflector_config d = refl("");
+    EXPECT_TRUE(d.refused_source_ports.reflector_ports);
+    EXPECT_EQ(d.rate_limit_pps, 0U);
+    EXPECT_EQ(d.source_rate_limit_pps, 0U);
+    EXPECT_EQ(d.source_session_rate, 100U);
+    EXPECT_TRUE(d.prefix_limits.empty());
+    EXPECT_EQ(d.over_capacity_action, over_capacity::stateless);
+
+    const reflector_config r =
+            refl("refused-source-ports = ( 862, \"64364-64373\", 7 ); rate-limit-pps = 100000000; "
+                 "source-rate-limit-pps = 5; source-session-rate = 0; over-capacity = \"drop\"; "
+                 "prefix-limits = ( { prefix = \"198.18.5.0/24\"; rate-limit-pps = 10; }, "
+                 "{ prefix = \"2001:2:0:1::/64\"; max-sessions = 3; } );");
+    EXPECT_FALSE(r.refused_source_ports.reflector_ports);
+    ASSERT_EQ(r.refused_source_ports.ranges.size(), 3U);
+    EXPECT_EQ(r.refused_source_ports.ranges[0], (port_range{862, 862}));
+    EXPECT_EQ(r.refused_source_ports.ranges[1], (port_range{64364, 64373}));
+    EXPECT_EQ(r.refused_source_ports.ranges[2], (port_range{7, 7}));
+    EXPECT_EQ(to_string(r.refused_source_ports), "( 862, \"64364-64373\", 7 )");
+    EXPECT_EQ(r.rate_limit_pps, 100'000'000U);
+    EXPECT_EQ(r.source_rate_limit_pps, 5U);
+    EXPECT_EQ(r.source_session_rate, 0U);
+    EXPECT_EQ(r.over_capacity_action, over_capacity::drop);
+    ASSERT_EQ(r.prefix_limits.size(), 2U);
+    EXPECT_EQ(r.prefix_limits[0].prefix.to_string(), "198.18.5.0/24");
+    EXPECT_EQ(r.prefix_limits[0].rate_limit_pps, 10U);
+    EXPECT_EQ(r.prefix_limits[0].max_sessions, 0U);
+    EXPECT_EQ(r.prefix_limits[1].max_sessions, 3U);
+    EXPECT_TRUE(refl("refused-source-ports = [];").refused_source_ports.ranges.empty());
+    EXPECT_FALSE(refl("refused-source-ports = [];").refused_source_ports.reflector_ports);
+    EXPECT_EQ(to_string(refl("refused-source-ports = [];").refused_source_ports), "[]");
+    EXPECT_EQ(to_string(d.refused_source_ports), "\"reflector-ports\"");
+
+    auto bad = [](const std::string& keys, std::string_view path,
+                  std::initializer_list<std::string_view> what) {
+        return twamp::config::test::has_error(
+                with_port("reflectors = ( { name = \"r\"; port = \"wire0\"; prefixes = "
+                          "[ \"198.18.0.0/15\" ]; " +
+                          keys + " } );"),
+                2, path, what);
+    };
+    EXPECT_TRUE(bad("refused-source-ports = \"all\";", "reflectors[0].refused-source-ports",
+                    {"\"reflector-ports\""}));
+    EXPECT_TRUE(bad("refused-source-ports = ( \"9-3\" );", "reflectors[0].refused-source-ports[0]",
+                    {"lo <= hi"}));
+    EXPECT_TRUE(bad("refused-source-ports = ( \"1-70000\" );",
+                    "reflectors[0].refused-source-ports[0]", {"65535"}));
+    EXPECT_TRUE(bad("refused-source-ports = ( \"1-2x\" );", "reflectors[0].refused-source-ports[0]",
+                    {"\"1-2x\""}));
+    EXPECT_TRUE(bad("refused-source-ports = ( 0 );", "reflectors[0].refused-source-ports[0]", {}));
+    EXPECT_TRUE(bad("rate-limit-pps = 100000001;", "reflectors[0].rate-limit-pps", {}));
+    EXPECT_TRUE(bad("over-capacity = \"queue\";", "reflectors[0].over-capacity", {"\"drop\""}));
+    EXPECT_TRUE(bad("prefix-limits = ( { prefix = \"10.0.0.0/8\"; } );",
+                    "reflectors[0].prefix-limits[0].prefix", {"inside one of the reflector's"}));
+    EXPECT_TRUE(bad("prefix-limits = ( { prefix = \"198.18.0.0/24\"; }, { prefix = "
+                    "\"198.18.0.0/24\"; } );",
+                    "reflectors[0].prefix-limits[1].prefix", {"duplicate"}));
+    EXPECT_TRUE(bad("prefix-limits = ( { rate-limit-pps = 1; } );",
+                    "reflectors[0].prefix-limits[0].prefix", {"required key missing"}));
+    EXPECT_TRUE(bad("prefix-limits = ( { prefix = \"198.18.0.0/24\"; max-sessions = -1; } );",
+                    "reflectors[0].prefix-limits[0].max-sessions", {}));
+    std::string many;
+    for (int i = 0; i < 65; ++i) {
+        many += std::string(i ? ", " : "") + "{ prefix = \"198.18." + std::to_string(i) +
+                ".0/24\"; }";
+    }
+    EXPECT_TRUE(bad("prefix-limits = ( " + many + " );", "reflectors[0].prefix-limits",
+                    {"at most 64"}));
+}
+
 TEST(load, reflector_address_subset_and_vlan) {
     config c = load_ok(with_port(R"(reflectors = (
   { name = "a"; port = "wire0"; addresses = [ "2001:2::2" ]; prefixes = [ "::/0" ]; },

@@ -239,6 +239,50 @@ TEST(prometheus, stamp_tlvs_per_reflector) {
     EXPECT_EQ(t.find("stamp_tlv_flags_total{reflector=\"light\""), std::string::npos);
 }
 
+// Issue 18: per reflector what each limit refused (every limit reason, zeros included), per
+// prefix rule, and the source table's collisions.
+TEST(prometheus, limits_per_reflector_and_prefix_rule) {
+    box_stats s = sample();
+    s.reflectors[0].limit_drops = {1, 2, 3, 4, 5, 6};
+    s.reflectors[0].prefix_drops = {{"198.18.5.0/24", 7}, {"2001:2::/64", 0}};
+    s.source_collisions = 8;
+    const std::string t = text(s);
+    for (const char* line : {
+                 "# TYPE twamp_reflector_limit_drops_total counter\n",
+                 "twamp_reflector_limit_drops_total{reflector=\"base\",reason=\"reflector_source_"
+                 "port\"} 1\n",
+                 "twamp_reflector_limit_drops_total{reflector=\"base\",reason=\"rate_limit_"
+                 "reflector\"} 2\n",
+                 "twamp_reflector_limit_drops_total{reflector=\"base\",reason=\"rate_limit_"
+                 "prefix\"} "
+                 "3\n",
+                 "twamp_reflector_limit_drops_total{reflector=\"base\",reason=\"rate_limit_"
+                 "source\"} "
+                 "4\n",
+                 "twamp_reflector_limit_drops_total{reflector=\"base\",reason=\"session_rate_"
+                 "limit\"} 5\n",
+                 "twamp_reflector_limit_drops_total{reflector=\"base\",reason=\"session_cap\"} 6\n",
+                 "# TYPE twamp_reflector_prefix_limit_drops_total counter\n",
+                 "twamp_reflector_prefix_limit_drops_total{reflector=\"base\",prefix=\"198.18.5.0/"
+                 "24\"} 7\n",
+                 "twamp_reflector_prefix_limit_drops_total{reflector=\"base\",prefix=\"2001:2::/"
+                 "64\"} 0\n",
+                 "# TYPE twamp_reflector_source_table_collisions_total counter\n",
+                 "twamp_reflector_source_table_collisions_total 8\n",
+         }) {
+        EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+    }
+    // Six reasons for every reflector; prefix series only for the rules there are.
+    const std::regex limit_series(R"(\ntwamp_reflector_limit_drops_total\{)");
+    EXPECT_EQ(std::distance(std::sregex_iterator(t.begin(), t.end(), limit_series),
+                            std::sregex_iterator()),
+              static_cast<long>(6 * s.reflectors.size()));
+    const std::regex prefix_series(R"(\ntwamp_reflector_prefix_limit_drops_total\{)");
+    EXPECT_EQ(std::distance(std::sregex_iterator(t.begin(), t.end(), prefix_series),
+                            std::sregex_iterator()),
+              2);
+}
+
 } // namespace
 
 // The STAMP TLV label values by index: the TLV Type for 1..10 (RFC 8972 §6.2, RFC 9503 §5),

@@ -75,6 +75,9 @@ struct port_runtime {
     std::atomic<uint64_t> kernel_ring_drops{0};
     // Set by the ethdev event callback (interrupt thread) or by poll_port_health (slow path).
     std::atomic<port_fault> fault{port_fault::none};
+    // The device declares removal interrupts (RTE_ETH_DEV_INTR_RMV) and the port asked for
+    // them (rte_eth_conf.intr_conf.rmv): a removal reaches `fault` through the event callback.
+    bool rmv_interrupt = false;
 
     t3_method method() const noexcept { return time ? time->method : t3_method::software; }
     const char* ts_source() const noexcept { return time ? "hw" : "sw"; }

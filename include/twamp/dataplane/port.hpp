@@ -96,9 +96,10 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept;
 // tx_ts_mailbox). Returns true when it moved (read or given up).
 bool poll_tx_timestamp(port_runtime& pr) noexcept;
 
-// The slow path, every refresh and once before the ports close: what the kernel rings of a
-// net_af_packet port dropped since the last call (reading clears the kernel's count; a PMD that
-// reads it too reports its share as imissed: the sum is exact). Returns the frames added.
+// The slow path, every refresh, and box::stop once after the workers stop (before the scrapes
+// and the telemetry end and the ports close): what the kernel rings of a net_af_packet port
+// dropped since the last call (reading clears the kernel's count; a PMD that reads it too
+// reports its share as imissed: the sum is exact). Returns the frames added.
 uint64_t poll_kernel_drops(port_runtime& pr) noexcept;
 
 // The slow path, every refresh: poll_kernel_drops, then whether the port failed for good

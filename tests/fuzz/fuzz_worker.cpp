@@ -15,13 +15,14 @@
 //        frame always does), bit 4 the frame in two chained mbufs (split in the middle);
 //        for the poll this frame ends: bit 5 the TX ring, bit 6 the exception ring left with
 //        room for 0 frames (3 with bit 7) only (tx_full, exception_ring_full)
-//   1-2  frame length (big-endian, low 13 bits; cut to what is left and to one mbuf's room);
+//   1-2  frame length (big-endian, low 12 bits; cut to what is left and to one mbuf's room);
 //        bit 15: a reload before the poll this frame ends (the workers' view swapped between
-//        the two snapshots below, sessions kept); bit 14: a full aging pass before that poll,
-//        at the TSC of 2 s from now ("light"'s sessions, inactivity timeout 1 s, and those of
-//        a context the reload removed end; the others stay) -- a later request of an aged
-//        flow creates its session again; bit 13: the frame goes on the kernel->wire ring
-//        (sent unchanged by drain_to_wire after the poll's replies), not the RX ring
+//        the two snapshots below, sessions kept); bits 14-12: 6 a full aging pass before that
+//        poll, at the TSC of 2 s from now ("light"'s sessions, inactivity timeout 1 s, and
+//        those of a context the reload removed end; the others stay) -- a later request of an
+//        aged flow creates its session again; 7 the frame goes on the kernel->wire ring (sent
+//        unchanged by drain_to_wire after the poll's replies), not the RX ring; else neither
+//        (one random record in eight each: most frames still go through the RX path)
 //   3..  the frame
 // At most 64 frames an input, a worker and session table new for each input (no state from
 // one input to the next: a finding replays).
@@ -530,9 +531,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     while (i + 3 <= size && frames.size() < max_frames) {
         const uint8_t flags = data[i];
         const bool reload = data[i + 1] & 0x80;
-        const bool age = data[i + 1] & 0x40;
-        const bool to_wire = data[i + 1] & 0x20;
-        std::size_t len = be16(data + i + 1) & 0x1fff;
+        const unsigned what = (data[i + 1] >> 4) & 7; // 6: aging pass, 7: kernel->wire
+        const bool age = what == 6;
+        const bool to_wire = what == 7;
+        std::size_t len = be16(data + i + 1) & 0x0fff;
         i += 3;
         len = std::min({len, size - i, room});
         frame f;

@@ -248,7 +248,7 @@ W_FIX4, W_FIXUDP, W_MAC, W_POLL, W_CHAIN, W_TX_FULL, W_EXC_FULL, W_ROOM3 = (
 def rec(pkt, flags=W_MAC, reload=False, age=False, wire=False):
     """reload, age: before the poll this record ends; wire: on the kernel->wire ring."""
     b = bytes(pkt)
-    bits = (0x8000 if reload else 0) | (0x4000 if age else 0) | (0x2000 if wire else 0)
+    bits = (0x8000 if reload else 0) | (0x7000 if wire else 0x6000 if age else 0)
     return bytes([flags]) + struct.pack("!H", len(b) | bits) + b
 
 

@@ -324,6 +324,12 @@ unsigned box::stop() {
                             1);
         }
     }
+    // The af_packet kernel rings' drops since the slow path's last read (up to ~100 ms of
+    // them): read once more now that nothing receives, while the scrapes and the telemetry
+    // can still show them.
+    for (auto& p : rt_.ports) {
+        dataplane::poll_kernel_drops(*p);
+    }
     // No scrape and no telemetry command may read the ports once they go.
     unregister_telemetry();
     exposer_.reset();

@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 
+#include <rte_cycles.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
@@ -330,6 +331,11 @@ bool setup_port(port_runtime& pr, const port_spec& spec, unsigned n_workers, uin
         conf.txmode.offloads &= ~RTE_ETH_TX_OFFLOAD_SEND_ON_TIMESTAMP;
     }
     pr.tx_cksum_offload = caps.tx_udp_cksum;
+    // A device that can signal its removal (RTE_ETH_DEV_INTR_RMV: mlx5, failsafe, netvsc, ...)
+    // delivers RTE_ETH_EVENT_INTR_RMV only when asked to; ethdev refuses the request from one
+    // that cannot. Reset events need no request.
+    pr.rmv_interrupt = info.dev_flags && (*info.dev_flags & RTE_ETH_DEV_INTR_RMV) != 0;
+    conf.intr_conf.rmv = pr.rmv_interrupt ? 1 : 0;
 
     rc = rte_eth_dev_configure(pr.port_id, nq, nq, &conf);
     if (rc != 0) {
@@ -534,11 +540,15 @@ bool poll_tx_timestamp(port_runtime& pr) noexcept {
 }
 
 void stop_port(uint16_t port_id) noexcept {
-    // arg (void*)-1: whichever port_runtime registered (it may be going away).
-    rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_RMV, on_port_event,
-                                    reinterpret_cast<void*>(-1));
-    rte_eth_dev_callback_unregister(port_id, RTE_ETH_EVENT_INTR_RESET, on_port_event,
-                                    reinterpret_cast<void*>(-1));
+    // arg (void*)-1: whichever port_runtime registered (it may be going away). -EAGAIN: the
+    // interrupt thread is running the callback right now and it stays registered; the
+    // port_runtime it points to is freed after this returns, so wait until it is gone.
+    for (const rte_eth_event_type ev : {RTE_ETH_EVENT_INTR_RMV, RTE_ETH_EVENT_INTR_RESET}) {
+        while (rte_eth_dev_callback_unregister(port_id, ev, on_port_event,
+                                               reinterpret_cast<void*>(-1)) == -EAGAIN) {
+            rte_delay_us_sleep(100);
+        }
+    }
     rte_eth_dev_stop(port_id);
     rte_eth_dev_close(port_id);
 }

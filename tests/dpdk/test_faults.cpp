@@ -33,6 +33,7 @@
 
 #include "twamp/dataplane/clock.hpp"
 #include "twamp/dataplane/counters.hpp"
+#include "twamp/dataplane/port.hpp"
 #include "twamp/dataplane/sessions.hpp"
 #include "twamp/dataplane/snapshot.hpp"
 #include "twamp/dataplane/view.hpp"
@@ -628,6 +629,56 @@ TEST(faults, mbuf_pool_empty_kernel_frames_counted_no_mbuf) {
     exc.close();
     rte_ring_free(to_wire);
     EXPECT_GE(mp.avail(), start);
+}
+
+// A device that declares removal interrupts (RTE_ETH_DEV_INTR_RMV) gets them asked for in its
+// configuration (intr_conf.rmv): without it ethdev never delivers RTE_ETH_EVENT_INTR_RMV and
+// the port's removal goes unnoticed. One that does not declare them is not asked (ethdev would
+// refuse the configuration). net_ring declares none: the test sets the flag the way a PMD
+// does at probe time, through the device data dev_info points to.
+TEST(faults, removal_interrupt_requested_when_the_device_has_it) {
+    pool mp(1024);
+    for (const bool declares : {false, true}) {
+        static int n = 0;
+        const std::string id = "rmv" + std::to_string(n++);
+        rte_ring* rx = rte_ring_create(("rx" + id).c_str(), 512, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rte_ring* tx = rte_ring_create(("tx" + id).c_str(), 512, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        ASSERT_TRUE(rx && tx);
+        const int p = rte_eth_from_rings(id.c_str(), &rx, 1, &tx, 1, 0);
+        ASSERT_GE(p, 0);
+        const auto port = static_cast<uint16_t>(p);
+        rte_eth_dev_info info{};
+        ASSERT_EQ(rte_eth_dev_info_get(port, &info), 0);
+        ASSERT_NE(info.dev_flags, nullptr);
+        EXPECT_EQ(*info.dev_flags & RTE_ETH_DEV_INTR_RMV, 0u);
+        if (declares) {
+            *const_cast<uint32_t*>(info.dev_flags) |= RTE_ETH_DEV_INTR_RMV;
+        }
+        dataplane::port_spec spec;
+        spec.name = id;
+        char ethdev[RTE_ETH_NAME_MAX_LEN] = {};
+        rte_eth_dev_get_name_by_port(port, ethdev);
+        spec.device = ethdev;
+        dataplane::port_runtime pr;
+        std::string err;
+        ASSERT_TRUE(dataplane::setup_port(pr, spec, 1, 256, 256, mp.p, err)) << err;
+        EXPECT_EQ(pr.rmv_interrupt, declares);
+        rte_eth_conf conf{};
+        ASSERT_EQ(rte_eth_dev_conf_get(port, &conf), 0);
+        EXPECT_EQ(conf.intr_conf.rmv, declares ? 1u : 0u);
+        EXPECT_EQ(pr.fault.load(), dataplane::port_fault::none);
+        // Unregisters both event callbacks (no callback is running: first try) and closes.
+        dataplane::stop_port(port);
+        uint16_t again = 0;
+        EXPECT_NE(rte_eth_dev_get_port_by_name(ethdev, &again), 0); // closed and released
+        void* obj;
+        for (rte_ring* r : {rx, tx}) {
+            while (rte_ring_dequeue(r, &obj) == 0) {
+                rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
+            }
+            rte_ring_free(r);
+        }
+    }
 }
 
 } // namespace

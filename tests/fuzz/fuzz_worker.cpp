@@ -1,8 +1,12 @@
 // libFuzzer target: the worker's burst path (dataplane::worker::poll_once) on a net_ring port,
 // the way tier 2 drives it (tests/dpdk/test_worker.cpp): EAL once (--no-huge --no-pci), one
 // port made with rte_eth_from_rings, a snapshot with several reflectors and a TWAMP-Control
-// table. Each input is a list of frames put on the RX ring; the worker polls them in bursts;
-// the TX ring (replies) and the exception ring (to the kernel) are drained after each poll.
+// table. Each input is a list of frames put on the RX ring (or on the kernel->wire ring, as
+// the slow path hands the TAP's frames to a worker); the worker polls them in bursts; the TX
+// ring (replies, then the kernel's frames) and the exception ring (to the kernel) are drained
+// after each poll. Between polls an input may force a session aging pass at a TSC seconds
+// ahead (session_table::age, what the worker's housekeeping runs every 16 rounds on the real
+// TSC: a fuzz input lasts microseconds, so no session would ever age otherwise).
 //
 // Input: records, each
 //   0    flags: bit 0 write a correct IPv4 header checksum first, bit 1 a correct UDP checksum
@@ -11,9 +15,14 @@
 //        frame always does), bit 4 the frame in two chained mbufs (split in the middle);
 //        for the poll this frame ends: bit 5 the TX ring, bit 6 the exception ring left with
 //        room for 0 frames (3 with bit 7) only (tx_full, exception_ring_full)
-//   1-2  frame length (big-endian, low 15 bits; cut to what is left and to one mbuf's room);
-//        the top bit: a reload before the poll this frame ends (the workers' view swapped
-//        between the two snapshots below, sessions kept)
+//   1-2  frame length (big-endian, low 12 bits; cut to what is left and to one mbuf's room);
+//        bit 15: a reload before the poll this frame ends (the workers' view swapped between
+//        the two snapshots below, sessions kept); bits 14-12: 6 a full aging pass before that
+//        poll, at the TSC of 2 s from now ("light"'s sessions, inactivity timeout 1 s, and
+//        those of a context the reload removed end; the others stay) -- a later request of an
+//        aged flow creates its session again; 7 the frame goes on the kernel->wire ring (sent
+//        unchanged by drain_to_wire after the poll's replies), not the RX ring; else neither
+//        (one random record in eight each: most frames still go through the RX path)
 //   3..  the frame
 // At most 64 frames an input, a worker and session table new for each input (no state from
 // one input to the next: a finding replays).
@@ -24,7 +33,8 @@
 //   864  STAMP authenticated (RFC 8762 §4.3), stateless, the key of tests/unit/proto/auth_vectors
 //   64400..64409  TWAMP-Control test sessions: 64400 unauthenticated, 64401 authenticated,
 //        64402 encrypted (RFC 5357 §4.1.2, 4656 §4.1.2), all from 198.18.0.1
-// Sessions per reflector are few (8), so the table fills and new flows go stateless. The
+// Sessions per reflector are few (8), so the table fills and new flows go stateless; "light"
+// ages its sessions after 1 s idle (the others after 100 s). The
 // reloaded snapshot (generation 2, the same slots where names stay): "light" accepts only
 // 198.18.0.0/25, "stamp" (slot 1) is gone, "stamp2" (slot 5) serves 863 statelessly.
 //
@@ -37,9 +47,14 @@
 //   - replies parse (fuzz_oracle.hpp's own locator), come from the port's MAC to the request's
 //     source MAC, swap the request's UDP ports, carry TTL/Hop Limit 255, a valid IPv4 header
 //     checksum and a UDP checksum that verifies (no TX offload here);
-//   - a frame to the kernel is the frame received, unchanged;
+//   - a frame to the kernel is the frame received, unchanged; a frame from the kernel is sent
+//     unchanged after the replies, or counted to_wire_drops tx_full when the TX ring is full
+//     (exception_to_wire == the ones sent), and the worker takes at most a burst of them a poll;
+//   - an aging pass removes exactly as many sessions as the table's active count falls by;
+//     with the original view, no session of "light" is left after it;
 // and after each input: every mbuf back in the pool (in-use count 0: a leak or a double free
 // shows), ASan/UBSan clean.
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -55,6 +70,7 @@
 
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -116,6 +132,7 @@ dp::dataplane_spec box_spec(bool reloaded = false) {
     };
     auto light = ctx("light", 862, proto::test_mode::twamp_light, true);
     light.prefixes = {pfx({198, 18, 0, 0}, 24), pfx6(net6, 64)};
+    light.inactivity_timeout_s = 1;
     auto stamp = ctx("stamp", 863, proto::test_mode::stamp, true);
     auto v100 = ctx("v100", 862, proto::test_mode::twamp_light, false);
     v100.vlan = 100;
@@ -174,7 +191,7 @@ std::shared_ptr<const dp::control_table> control_sessions() {
 // Everything made once: EAL, pool, rings, port, clock, view, counters.
 struct rig {
     rte_mempool* pool = nullptr;
-    rte_ring *rx = nullptr, *tx = nullptr, *exc = nullptr;
+    rte_ring *rx = nullptr, *tx = nullptr, *exc = nullptr, *wire = nullptr;
     uint16_t port = 0;
     rte_ether_addr mac{};
     dp::sw_clock clock;
@@ -216,7 +233,8 @@ void setup() {
     g->rx = rte_ring_create("fzw_rx", 128, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     g->tx = rte_ring_create("fzw_tx", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
     g->exc = rte_ring_create("fzw_ex", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    if (!g->pool || !g->rx || !g->tx || !g->exc) {
+    g->wire = rte_ring_create("fzw_wire", 128, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (!g->pool || !g->rx || !g->tx || !g->exc || !g->wire) {
         die("pool or rings");
     }
     int p = rte_eth_from_rings("fzw_ring", &g->rx, 1, &g->tx, 1, 0);
@@ -257,6 +275,7 @@ void setup() {
     dp::worker_port wp;
     wp.port_id = g->port;
     wp.mac = g->mac;
+    wp.to_wire = g->wire;
     a.ports.push_back(wp);
     a.exception_ring = g->exc;
     a.view = &g->view_ptr;
@@ -270,8 +289,10 @@ struct frame {
     std::vector<uint8_t> bytes; // as put on the RX ring (after the flags' fixes)
     bool poll_after = false;
     bool chained = false;
-    bool reload = false; // swap the view before the poll this frame ends
-    int tx_room = -1;    // the poll this frame ends: free TX ring slots (-1: all)
+    bool reload = false;  // swap the view before the poll this frame ends
+    bool age = false;     // a forced aging pass before the poll this frame ends
+    bool to_wire = false; // on the kernel->wire ring, not received
+    int tx_room = -1;     // the poll this frame ends: free TX ring slots (-1: all)
     int exc_room = -1;
 };
 
@@ -338,23 +359,64 @@ void check_reply(const std::vector<uint8_t>& req, rte_mbuf* m) {
     FUZZ_CHECK(twamp::fuzz::ref_udp_ok(r, l));
 }
 
-// One poll of `w` over the frames [from, to) just enqueued.
-void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std::size_t to) {
+// What the poll a frame ends does first (that frame's flags).
+struct poll_setup {
+    bool reload = false;
+    bool age = false;
+    int tx_room = -1;
+    int exc_room = -1;
+};
+
+// Frames on the kernel->wire ring, in order, not yet taken by the worker (indices in frames).
+std::vector<std::size_t> wire_pending;
+
+// A full aging pass at a TSC 2 s ahead, against the view the worker sees: what the worker's
+// housekeeping does in slices over time. Every session of "light" (1 s) ends, and under the
+// reloaded view every one of the context it removed.
+void age_all(dp::session_table& st) {
+    const dp::view* v = g->view_ptr.load();
+    const uint32_t before = st.active();
+    const uint64_t now = rte_rdtsc() + 2 * rte_get_tsc_hz();
+    const uint32_t aged = st.age(*v->snap, now, st.slots(), v->control.get(), 4);
+    FUZZ_CHECK(aged <= before && st.active() == before - aged);
+    FUZZ_CHECK(st.active_in(0) == 0);
+    if (v == &g->reloaded) {
+        FUZZ_CHECK(st.active_in(1) == 0);
+    }
+}
+
+// One poll of `w` over the frames `rx` (indices in frames) just enqueued on the RX ring, and
+// the kernel->wire ring's frames (wire_pending).
+void poll(dp::worker& w, dp::session_table& st, const std::vector<frame>& frames,
+          const std::vector<std::size_t>& rx, const poll_setup& ps) {
     const dp::worker_counters& c = *g->counters;
     const uint64_t rx0 = c.rx_pkts.load(), refl0 = c.reflected_pkts.load();
+    const uint64_t wire0 = c.exception_to_wire.load();
+    constexpr auto wire_full = static_cast<std::size_t>(dp::to_wire_drop::tx_full);
+    const uint64_t wire_full0 = c.to_wire_drops[wire_full].load();
     std::array<uint64_t, proto::drop_reason_count> drops0{};
     for (std::size_t r = 0; r < drops0.size(); ++r) {
         drops0[r] = c.drops[r].load();
     }
     const uint64_t dropped0 = drops_total(c);
-    if (frames[to - 1].reload) {
+    if (ps.reload) {
         g->view_ptr.store(g->view_ptr.load() == &g->view ? &g->reloaded : &g->view);
     }
-    leave_room(g->tx, frames[to - 1].tx_room);
-    leave_room(g->exc, frames[to - 1].exc_room);
+    if (ps.age) {
+        age_all(st);
+    }
+    leave_room(g->tx, ps.tx_room);
+    leave_room(g->exc, ps.exc_room);
+    const unsigned wire_queued = rte_ring_count(g->wire);
+    FUZZ_CHECK(wire_queued == wire_pending.size());
+    const unsigned wire_taken = std::min<unsigned>(wire_queued, burst);
     const unsigned n = w.poll_once();
-    FUZZ_CHECK(n == to - from); // the ring holds at most one burst
+    FUZZ_CHECK(n == rx.size()); // the ring holds at most one burst
     FUZZ_CHECK(c.rx_pkts.load() - rx0 == n);
+    FUZZ_CHECK(rte_ring_count(g->wire) == wire_queued - wire_taken);
+    const uint64_t wire_sent = c.exception_to_wire.load() - wire0;
+    FUZZ_CHECK(wire_sent <= wire_taken);
+    FUZZ_CHECK(c.to_wire_drops[wire_full].load() - wire_full0 == wire_taken - wire_sent);
     const auto verdicts = w.last_verdicts();
     std::array<uint64_t, proto::drop_reason_count> by_verdict{};
     std::vector<std::size_t> reflected, to_kernel;
@@ -364,10 +426,10 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
             switch (verdicts[i]) {
             case dp::worker::next::reflect:
             case dp::worker::next::reflect_stateful:
-                reflected.push_back(from + i);
+                reflected.push_back(rx[i]);
                 break;
             case dp::worker::next::to_kernel:
-                to_kernel.push_back(from + i);
+                to_kernel.push_back(rx[i]);
                 break;
             case dp::worker::next::drop: {
                 const auto why = static_cast<std::size_t>(w.last_reason(i));
@@ -378,18 +440,35 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
             }
         }
     }
-    std::size_t replies = 0;
+    // The TX ring: the replies the port took, then the kernel's frames it took, in order.
+    const uint64_t refl_sent = c.reflected_pkts.load() - refl0;
+    FUZZ_CHECK(refl_sent <= reflected.size());
+    FUZZ_CHECK(wire_sent == 0 || refl_sent == reflected.size());
+    std::size_t replies = 0, sent_on = 0;
     void* obj;
     while (rte_ring_dequeue(g->tx, &obj) == 0) {
         if (obj == &filler) {
             continue;
         }
         auto* m = static_cast<rte_mbuf*>(obj);
-        FUZZ_CHECK(replies < reflected.size());
-        check_reply(frames[reflected[replies]].bytes, m);
-        ++replies;
+        if (replies < refl_sent) {
+            check_reply(frames[reflected[replies]].bytes, m);
+            ++replies;
+        } else {
+            FUZZ_CHECK(sent_on < wire_sent);
+            const auto& f = frames[wire_pending[sent_on]].bytes;
+            FUZZ_CHECK(m->pkt_len == f.size());
+            std::vector<uint8_t> got(f.size());
+            const void* p = rte_pktmbuf_read(m, 0, static_cast<uint32_t>(got.size()), got.data());
+            FUZZ_CHECK(f.empty() ||
+                       (p != nullptr &&
+                        twamp::fuzz::same(static_cast<const uint8_t*>(p), f.data(), f.size())));
+            ++sent_on;
+        }
         rte_pktmbuf_free(m);
     }
+    FUZZ_CHECK(sent_on == wire_sent);
+    wire_pending.erase(wire_pending.begin(), wire_pending.begin() + wire_taken);
     std::size_t kernel = 0;
     while (rte_ring_dequeue(g->exc, &obj) == 0) {
         if (obj == &filler) {
@@ -407,8 +486,10 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
         rte_pktmbuf_free(m);
     }
     if (g->verbose) { // FUZZ_WORKER_VERBOSE=1: what each poll did (to check the seeds)
-        std::fprintf(stderr, "poll: %u frames, %zu replies, %zu to the kernel, drops:", n, replies,
-                     kernel);
+        std::fprintf(stderr,
+                     "poll: %u frames, %zu replies, %zu to the kernel, %zu of %u from it sent%s, "
+                     "drops:",
+                     n, replies, kernel, sent_on, wire_taken, ps.age ? ", aged" : "");
         for (std::size_t r = 0; r < by_verdict.size(); ++r) {
             if (by_verdict[r]) {
                 std::fprintf(stderr, " %s %lu", proto::drop_reason_names[r].data(),
@@ -422,10 +503,10 @@ void poll(dp::worker& w, const std::vector<frame>& frames, std::size_t from, std
     by_verdict[static_cast<std::size_t>(drop_reason::tx_full)] += reflected.size() - replies;
     by_verdict[static_cast<std::size_t>(drop_reason::exception_ring_full)] +=
             to_kernel.size() - kernel;
-    if (frames[to - 1].tx_room < 0) {
-        FUZZ_CHECK(replies == reflected.size());
+    if (ps.tx_room < 0) {
+        FUZZ_CHECK(replies == reflected.size() && sent_on == wire_taken);
     }
-    if (frames[to - 1].exc_room < 0) {
+    if (ps.exc_room < 0) {
         FUZZ_CHECK(kernel == to_kernel.size());
     }
     FUZZ_CHECK(c.reflected_pkts.load() - refl0 == replies);
@@ -450,7 +531,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     while (i + 3 <= size && frames.size() < max_frames) {
         const uint8_t flags = data[i];
         const bool reload = data[i + 1] & 0x80;
-        std::size_t len = be16(data + i + 1) & 0x7fff;
+        const unsigned what = (data[i + 1] >> 4) & 7; // 6: aging pass, 7: kernel->wire
+        const bool age = what == 6;
+        const bool to_wire = what == 7;
+        std::size_t len = be16(data + i + 1) & 0x0fff;
         i += 3;
         len = std::min({len, size - i, room});
         frame f;
@@ -459,6 +543,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         f.poll_after = flags & 8;
         f.chained = (flags & 16) && len >= 2;
         f.reload = reload;
+        f.age = age;
+        f.to_wire = to_wire;
         const int room_left = (flags & 0x80) ? 3 : 0;
         f.tx_room = (flags & 0x20) ? room_left : -1;
         f.exc_room = (flags & 0x40) ? room_left : -1;
@@ -487,13 +573,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     g->view_ptr.store(&g->view);
     {
         dp::worker w(g->args);
-        std::size_t from = 0;
+        std::vector<std::size_t> rx;
+        wire_pending.clear();
         for (std::size_t k = 0; k < frames.size(); ++k) {
-            FUZZ_CHECK(rte_ring_enqueue(g->rx, to_mbuf(frames[k])) == 0);
-            if (frames[k].poll_after || k + 1 - from == burst) {
-                poll(w, frames, from, k + 1);
-                from = k + 1;
+            const frame& f = frames[k];
+            if (f.to_wire) {
+                FUZZ_CHECK(rte_ring_enqueue(g->wire, to_mbuf(f)) == 0);
+                wire_pending.push_back(k);
+            } else {
+                FUZZ_CHECK(rte_ring_enqueue(g->rx, to_mbuf(f)) == 0);
+                rx.push_back(k);
             }
+            if (f.poll_after || rx.size() == burst) {
+                poll(w, *sessions, frames, rx, {f.reload, f.age, f.tx_room, f.exc_room});
+                rx.clear();
+            }
+        }
+        while (!wire_pending.empty()) { // the kernel's frames left: a burst a poll
+            poll(w, *sessions, frames, rx, {});
         }
         FUZZ_CHECK(w.poll_once() == 0); // nothing left behind
     }

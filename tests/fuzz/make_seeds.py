@@ -245,9 +245,11 @@ W_FIX4, W_FIXUDP, W_MAC, W_POLL, W_CHAIN, W_TX_FULL, W_EXC_FULL, W_ROOM3 = (
     1 << i for i in range(8))
 
 
-def rec(pkt, flags=W_MAC, reload=False):
+def rec(pkt, flags=W_MAC, reload=False, age=False, wire=False):
+    """reload, age: before the poll this record ends; wire: on the kernel->wire ring."""
     b = bytes(pkt)
-    return bytes([flags]) + struct.pack("!H", len(b) | (0x8000 if reload else 0)) + b
+    bits = (0x8000 if reload else 0) | (0x7000 if wire else 0x6000 if age else 0)
+    return bytes([flags]) + struct.pack("!H", len(b) | bits) + b
 
 
 def auth_vector(name):
@@ -311,6 +313,28 @@ def worker_seeds():
         + rec(v4(twamp_payload(3))) + rec(v4(stamp_payload(3, 5), dport=863), reload=True),
         # A full burst of new flows: more than the table's 8 sessions a reflector (stateless).
         "many_flows": b"".join(rec(v4(twamp_payload(i), sport=40000 + i)) for i in range(40)),
+        # Sessions on 862 (ages after 1 s) and 863 (100 s); an aging pass 2 s ahead: 862's
+        # ends, 863's stays; the same flows again (862's created again, its seq from 0); a
+        # reload and a pass (863's "stamp" gone: its session ends too).
+        "aging": rec(v4(twamp_payload(1))) + rec(v4(stamp_payload(1, 5), dport=863), W_MAC
+                                                 | W_POLL)
+        + rec(v4(twamp_payload(2))) + rec(v4(stamp_payload(2, 5), dport=863), W_MAC | W_POLL,
+                                           age=True)
+        + rec(v4(twamp_payload(3))) + rec(v4(stamp_payload(3, 5), dport=863), reload=True,
+                                           age=True),
+        # Frames from the box's kernel (an ARP reply, an ICMP echo) on the kernel->wire ring,
+        # beside a request; then with the TX ring full (to_wire_drops tx_full).
+        "to_wire": rec(Ether(src=OUR_MAC, dst=SENDER_MAC) / ARP(
+            op=2, psrc=V4_OURS, pdst=V4_SENDER, hwsrc=OUR_MAC, hwdst=SENDER_MAC), 0, wire=True)
+        + rec(Ether(src=OUR_MAC, dst=SENDER_MAC) / IP(src=V4_OURS, dst=V4_SENDER) / ICMP(), 0,
+              wire=True)
+        + rec(v4(twamp_payload(1)), W_MAC | W_POLL)
+        + rec(Ether(src=OUR_MAC, dst=SENDER_MAC) / IP(src=V4_OURS, dst=V4_SENDER) / ICMP(), 0,
+              wire=True)
+        + rec(v4(twamp_payload(2)), W_MAC | W_POLL | W_TX_FULL | W_ROOM3)
+        + b"".join(rec(Ether(src=OUR_MAC, dst=SENDER_MAC) / IP(src=V4_OURS, dst=V4_SENDER)
+                       / ICMP(seq=i), 0, wire=True) for i in range(5))
+        + rec(v4(twamp_payload(3)), W_MAC | W_POLL | W_TX_FULL | W_ROOM3),
     }
 
 

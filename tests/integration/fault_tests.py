@@ -159,27 +159,47 @@ def fault_wire_down_up(lab):
         # The first request may meet the kernel's neighbour state still settling: retried
         # until answered; every answer counts in the session.
         got = []
+        tries = [0]
+        base = settled(lab, "counters settled before the retries")
 
         def answered():
             p.send(L.twamp_request(3), O.ALPHA)
+            tries[0] += 1
             r = p.recv(0.5)
             if r is not None:
                 got.append(L.parse_reply(r[0]))
             return bool(got)
         wait_for("a reply after the wire came back\n" + d.tail(), answered, 60, step=0)
-        while (r := p.recv(0.5)) is not None:  # answers to the retries still in flight
+
+        # Every retry is accounted for by the box: reflected, refused by the port's still-full
+        # transmit ring (tx_full) or lost by the port (rx_missed). Then as many replies as it
+        # reflected are collected, however late they come (the wait bounds a failure only).
+        def delta(m, name, **lb):
+            return m.val(name, **lb) - base.val(name, **lb)
+
+        def tx_full(m):
+            return drops_by_reason(m)["tx_full"] - drops_by_reason(base)["tx_full"]
+
+        def retries_counted(m):
+            return (delta(m, "twamp_reflector_reflected_pkt") + tx_full(m) +
+                    delta(m, MISSED, port="wire0")) == tries[0]
+        m = settled(lab, "every retry reflected or counted", retries_counted)
+        reflected, refused = delta(m, "twamp_reflector_reflected_pkt"), tx_full(m)
+        while len(got) < reflected and (r := p.recv(30)) is not None:
             got.append(L.parse_reply(r[0]))
-        # The session goes on: reflector seq increasing from 3. A gap is a reply the box made
-        # but the port refused (its transmit ring still full of what the kernel sent during
-        # the outage): counted tx_full, one for one.
+        eq(len(got), reflected, f"replies to the {tries[0]} retries vs reflected")
+        check(p.recv(0) is None, "a reply more than the box reflected")
+        # The session goes on: reflector seq increasing from 3, one number for every retry
+        # the reflector took. A gap (anywhere, the last ones too) is a reply the box made but
+        # the port refused (its transmit ring still full of what the kernel sent during the
+        # outage): counted tx_full, one for one.
+        nxt = 3 + int(reflected + refused)
         seqs = [g.seq for g in got]
-        check(seqs[0] >= 3 and all(b > a for a, b in zip(seqs, seqs[1:])),
-              f"reflector seq across the outage: {seqs}")
-        nxt = seqs[-1] + 1
-        gaps = nxt - 3 - len(got)
-        m = settled(lab, "counters settled after the outage")
-        eq(drops_by_reason(m)["tx_full"], gaps,
-           f"tx_full vs the reflector seq gaps after the outage (seqs {seqs})")
+        check(seqs and seqs[0] >= 3 and seqs[-1] < nxt and
+              all(b > a for a, b in zip(seqs, seqs[1:])),
+              f"reflector seq across the outage: {seqs}, {refused} tx_full")
+        eq(drops_by_reason(m)["tx_full"], refused,
+           f"tx_full: the retries' refused replies and no other (seqs {seqs})")
         for i in range(nxt, nxt + 5):
             eq(exchange_seq(p, O.ALPHA, i, f"after #{i}").seq, i, f"reflector seq {i}")
     wait_for("ICMP through the TAP after the outage", lambda: L.icmp_echo(B4, False, 7), 30)

@@ -75,6 +75,9 @@ struct port_runtime {
     std::atomic<uint64_t> kernel_ring_drops{0};
     // Set by the ethdev event callback (interrupt thread) or by poll_port_health (slow path).
     std::atomic<port_fault> fault{port_fault::none};
+    // The device declares removal interrupts (RTE_ETH_DEV_INTR_RMV) and the port asked for
+    // them (rte_eth_conf.intr_conf.rmv): a removal reaches `fault` through the event callback.
+    bool rmv_interrupt = false;
 
     t3_method method() const noexcept { return time ? time->method : t3_method::software; }
     const char* ts_source() const noexcept { return time ? "hw" : "sw"; }
@@ -93,9 +96,10 @@ bool refresh_port_time(port_runtime& pr, const clock_map& sys) noexcept;
 // tx_ts_mailbox). Returns true when it moved (read or given up).
 bool poll_tx_timestamp(port_runtime& pr) noexcept;
 
-// The slow path, every refresh and once before the ports close: what the kernel rings of a
-// net_af_packet port dropped since the last call (reading clears the kernel's count; a PMD that
-// reads it too reports its share as imissed: the sum is exact). Returns the frames added.
+// The slow path, every refresh, and box::stop once after the workers stop (before the scrapes
+// and the telemetry end and the ports close): what the kernel rings of a net_af_packet port
+// dropped since the last call (reading clears the kernel's count; a PMD that reads it too
+// reports its share as imissed: the sum is exact). Returns the frames added.
 uint64_t poll_kernel_drops(port_runtime& pr) noexcept;
 
 // The slow path, every refresh: poll_kernel_drops, then whether the port failed for good

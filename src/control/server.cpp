@@ -85,6 +85,8 @@ std::string_view to_string(close_reason r) noexcept {
         return "setup_timeout";
     case close_reason::send_stalled:
         return "send_stalled";
+    case close_reason::evicted:
+        return "evicted";
     }
     return "unknown";
 }
@@ -541,6 +543,11 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
         info.octets_to_reflect = m->octets_to_reflect;
         info.padding_to_reflect = m->padding_to_reflect;
     }
+    if (policy_.max_sessions_per_connection != 0 &&
+        sessions_.size() >= policy_.max_sessions_per_connection) {
+        refuse(r, accept_code::temporary_limit, m->receiver_port, "sessions per connection");
+        return;
+    }
     allocation a = allocator_->allocate(info);
     if (a.accept != accept_code::ok || a.port == 0) {
         refuse(r, a.accept == accept_code::ok ? accept_code::internal_error : a.accept,
@@ -549,7 +556,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     }
     info.receiver_port = a.port;
     info.sid = make_sid(info.receiver, now_ns);
-    sessions_.push_back({info, false});
+    sessions_.push_back({info, false, now_ns});
 
     accept_session out;
     out.accept = static_cast<uint8_t>(accept_code::ok);
@@ -688,7 +695,23 @@ void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint6
 
 result server_connection::on_timer(uint64_t now_ns) {
     result r;
-    auto deadline = next_deadline();
+    if (state_ != server_state::closed && policy_.unstarted_timeout_ns != 0) {
+        sessions_stopped expired;
+        std::erase_if(sessions_, [&](const entry& e) {
+            if (e.started || now_ns < e.accepted_ns + policy_.unstarted_timeout_ns) {
+                return false;
+            }
+            session_ref s = ref(e);
+            s.timeout_ns = 0; // never reflected: its port is free now
+            expired.sessions.push_back(s);
+            return true;
+        });
+        if (!expired.sessions.empty()) {
+            bump(counters_, &server_counters::session_unstarted_expired, expired.sessions.size());
+            r.actions.emplace_back(std::move(expired));
+        }
+    }
+    auto deadline = close_deadline();
     if (deadline && now_ns >= *deadline) {
         const bool setup =
                 state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0 &&
@@ -699,6 +722,19 @@ result server_connection::on_timer(uint64_t now_ns) {
 }
 
 std::optional<uint64_t> server_connection::next_deadline() const noexcept {
+    auto d = close_deadline();
+    if (state_ != server_state::closed && policy_.unstarted_timeout_ns != 0) {
+        for (const auto& e : sessions_) {
+            if (!e.started) {
+                const uint64_t x = e.accepted_ns + policy_.unstarted_timeout_ns;
+                d = d ? std::min(*d, x) : x;
+            }
+        }
+    }
+    return d;
+}
+
+std::optional<uint64_t> server_connection::close_deadline() const noexcept {
     if (state_ == server_state::closed || state_ == server_state::initial || servwait_suspended()) {
         return std::nullopt;
     }

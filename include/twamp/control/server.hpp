@@ -97,8 +97,10 @@ enum class close_reason : uint8_t {
     setup_timeout, // no complete Set-Up-Response within policy.setup_timeout_ns of the greeting
     send_stalled,  // abort(): the driver's output to a client that does not read stayed backed
                    // up for SERVWAIT
+    evicted,       // abort(): a pending connection (greeting phase) closed to admit a newer one
+                   // while control.max-pending were pending
 };
-inline constexpr std::size_t close_reason_count = 20;
+inline constexpr std::size_t close_reason_count = 21;
 std::string_view to_string(close_reason r) noexcept;
 
 // Why an authenticated/encrypted/mixed connection failed (metric label values, AUTH-SPEC).
@@ -129,6 +131,9 @@ struct server_counters {
     // reads no clock; zero under a policy whose derive does not time itself).
     std::atomic<uint64_t> key_derivation_ns{0};
     std::array<std::atomic<uint64_t>, auth_failure_count> auth_failures{}; // by auth_failure
+    // Issue 18 review: accepted sessions released because they were not started within
+    // policy.unstarted_timeout_ns.
+    std::atomic<uint64_t> session_unstarted_expired{0};
 };
 
 // Bounds the PBKDF2 derivations a server performs (control.max-key-derivations): a token
@@ -195,6 +200,14 @@ struct server_policy {
     // connections it is given to.
     derivation_limiter* limiter = nullptr;
     derive_fn derive; // empty: control::derive_key
+    // Issue 18 review: sessions one connection may hold at once (control.max-sessions-per-
+    // connection, at most max-sessions); more get Accept 5 (temporary resource limitation,
+    // RFC 4656 §3.3). 0 = no cap of its own.
+    uint32_t max_sessions_per_connection = 0;
+    // An accepted session not started within this long is released (its receiver port freed,
+    // counted session_unstarted_expired): accepted-but-never-started sessions cannot hold the
+    // ports while the client keeps SERVWAIT alive. 0 = never.
+    uint64_t unstarted_timeout_ns = 0;
 };
 
 // The control connection's own addresses: they replace zero addresses in Request-TW-Session.
@@ -280,7 +293,9 @@ public:
     result greeting(uint64_t now_ns);
     // Bytes received from the client, in any chunking.
     result feed(std::span<const uint8_t> bytes, uint64_t now_ns);
-    // Timers: closes the connection (setup_timeout, servwait) when its deadline has passed.
+    // Timers: releases sessions not started within policy.unstarted_timeout_ns (reported as
+    // sessions_stopped with timeout_ns 0), closes the connection (setup_timeout, servwait) when
+    // its deadline has passed.
     result on_timer(uint64_t now_ns);
     // When on_timer() must run next; nullopt: no timer (closed, SERVWAIT off, or suspended
     // while a test runs: RFC 5357 §3.1).
@@ -308,7 +323,9 @@ private:
     struct entry {
         session_info info;
         bool started = false;
+        uint64_t accepted_ns = 0; // Accept-Session sent (policy.unstarted_timeout_ns)
     };
+    std::optional<uint64_t> close_deadline() const noexcept;
 
     // The message at the head of pending_: its total length (known), or how many octets are
     // needed to learn it (!known). Closes the connection when the head is already refusable.

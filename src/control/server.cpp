@@ -106,13 +106,18 @@ std::string_view to_string(auth_failure f) noexcept {
 }
 
 derivation_limiter::derivation_limiter(uint32_t per_second, clock_fn clock) noexcept
-    : rate_(per_second == 0 ? 1 : per_second), level_(static_cast<uint64_t>(rate_) * unit),
-      clock_(std::move(clock)) {}
+    : rate_(per_second == 0 ? 1 : per_second), clock_(std::move(clock)) {
+    global_.level = static_cast<uint64_t>(rate_) * unit;
+}
 
-void derivation_limiter::refill(uint64_t now_ns) noexcept {
-    if (!started_) {
-        started_ = true;
+void derivation_limiter::refill(bucket& b, uint32_t rate, uint64_t now_ns) noexcept {
+    uint64_t& level_ = b.level;
+    uint64_t& last_ns_ = b.last_ns;
+    const uint32_t rate_ = rate;
+    if (!b.started) {
+        b.started = true;
         last_ns_ = now_ns;
+        level_ = static_cast<uint64_t>(rate_) * unit; // full at start
         return;
     }
     if (now_ns <= last_ns_) {
@@ -130,17 +135,51 @@ void derivation_limiter::refill(uint64_t now_ns) noexcept {
 }
 
 bool derivation_limiter::try_acquire(uint64_t now_ns) noexcept {
-    refill(now_ns);
-    if (level_ < unit) {
+    refill(global_, rate_, now_ns);
+    if (global_.level < unit) {
         return false;
     }
-    level_ -= unit;
+    global_.level -= unit;
     return true;
+}
+
+derivation_limiter::verdict derivation_limiter::try_acquire_from(const net::address& source,
+                                                                 uint64_t now_ns) noexcept {
+    // IPv6 by /64 (a host usually holds a whole /64), IPv4 by address.
+    auto k = source.mapped();
+    if (source.is_v6() && !source.is_v4_mapped()) {
+        std::fill(k.begin() + 8, k.end(), uint8_t{0});
+    }
+    uint64_t w[2];
+    std::memcpy(w, k.data(), 16);
+    uint64_t h = seed_;
+    for (uint64_t x : w) { // keyed multiply-xorshift: the slot is not predictable offline
+        h = (h ^ x) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        h *= 0x94d049bb133111ebULL;
+        h ^= h >> 29;
+    }
+    bucket& b = sources_[h % source_slots];
+    const uint32_t share = source_rate();
+    refill(b, share, now_ns);
+    refill(global_, rate_, now_ns);
+    if (b.level < unit) {
+        return verdict::source_limit;
+    }
+    if (global_.level < unit) {
+        return verdict::global_limit;
+    }
+    b.level -= unit;
+    global_.level -= unit;
+    return verdict::ok;
 }
 
 void derivation_limiter::set_rate(uint32_t per_second) noexcept {
     rate_ = per_second == 0 ? 1 : per_second;
-    level_ = std::min(level_, static_cast<uint64_t>(rate_) * unit);
+    global_.level = std::min(global_.level, static_cast<uint64_t>(rate_) * unit);
+    for (auto& b : sources_) {
+        b.level = std::min(b.level, static_cast<uint64_t>(source_rate()) * unit);
+    }
 }
 
 std::string_view to_string(server_state s) noexcept {
@@ -411,8 +450,15 @@ void server_connection::secure_setup(const setup_response& m, result& r, server_
         no.accept = static_cast<uint8_t>(a);
         append(r.output, encode(no));
     };
-    if (policy_.limiter != nullptr && !policy_.limiter->try_acquire()) {
+    auto verdict = derivation_limiter::verdict::ok;
+    if (policy_.limiter != nullptr) {
+        verdict = policy_.limiter->try_acquire_from(addresses_.peer);
+    }
+    if (verdict != derivation_limiter::verdict::ok) {
         bump(counters_, &server_counters::key_derivations_refused);
+        if (verdict == derivation_limiter::verdict::source_limit) {
+            bump(counters_, &server_counters::key_derivations_refused_source);
+        }
         refuse_start(accept_code::temporary_limit);
         fail_auth(r, auth_failure::derivation_refused, close_reason::derivation_refused);
         return;

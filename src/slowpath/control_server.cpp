@@ -252,6 +252,11 @@ control_server::control_server(const config::config& cfg, publish_fn publish, co
     }
     policy_.limiter = &limiter_;
     policy_.derive = timed_derive(counters_.key_derivation_ns);
+    std::array<uint8_t, 8> seed{};
+    env_.random(seed); // the per-source derivation slots: not predictable from outside
+    uint64_t s = 0;
+    std::memcpy(&s, seed.data(), sizeof s);
+    limiter_.set_seed(s);
     for (auto& a : activity_->last) {
         a.store(0, std::memory_order_relaxed);
     }

@@ -53,6 +53,7 @@
 // than max_timeout after Stop-Sessions go unanswered, which any sender counts as lost anyway.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -134,6 +135,9 @@ struct server_counters {
     // Issue 18 review: accepted sessions released because they were not started within
     // policy.unstarted_timeout_ns.
     std::atomic<uint64_t> session_unstarted_expired{0};
+    // Key derivations refused because the client's source had used its share
+    // (derivation_limiter::source_rate); also counted in key_derivations_refused.
+    std::atomic<uint64_t> key_derivations_refused_source{0};
 };
 
 // Bounds the PBKDF2 derivations a server performs (control.max-key-derivations): a token
@@ -150,17 +154,37 @@ public:
     bool try_acquire() noexcept { return try_acquire(clock_()); }
     // The same at a given time (on the limiter's clock).
     bool try_acquire(uint64_t now_ns) noexcept;
+    // Issue 18 review: one source (IPv4 address, IPv6 /64) may take at most source_rate() of
+    // the tokens a second (burst the same), so one address flooding handshakes cannot starve
+    // every other client. Its bucket is one of source_slots, picked by a keyed hash of the
+    // source (set_seed): sources sharing a slot share its bucket (conservative).
+    enum class verdict { ok, source_limit, global_limit };
+    verdict try_acquire_from(const net::address& source) noexcept {
+        return try_acquire_from(source, clock_());
+    }
+    verdict try_acquire_from(const net::address& source, uint64_t now_ns) noexcept;
+    void set_seed(uint64_t seed) noexcept { seed_ = seed; }
+    // A quarter of the rate, at least 4 (or the whole rate when smaller).
+    uint32_t source_rate() const noexcept {
+        return std::max(rate_ / 4, std::min<uint32_t>(rate_, 4));
+    }
+    static constexpr std::size_t source_slots = 256;
     // Reload: a new rate (the level is kept, capped at the new burst).
     void set_rate(uint32_t per_second) noexcept;
     uint32_t rate() const noexcept { return rate_; }
 
 private:
-    void refill(uint64_t now_ns) noexcept;
+    struct bucket {
+        uint64_t level = 0; // tokens * unit
+        uint64_t last_ns = 0;
+        bool started = false;
+    };
+    static void refill(bucket& b, uint32_t rate, uint64_t now_ns) noexcept;
     static constexpr uint64_t unit = 1'000'000'000ULL; // one token, in token-nanoseconds
     uint32_t rate_;
-    uint64_t level_; // tokens * unit
-    uint64_t last_ns_ = 0;
-    bool started_ = false;
+    bucket global_;
+    std::array<bucket, source_slots> sources_{};
+    uint64_t seed_ = 0x9e3779b97f4a7c15ULL;
     clock_fn clock_;
 };
 

@@ -69,6 +69,16 @@ config::config make_config(uint8_t variant) {
     c.control.max_sessions = 1 + (variant % 5);
     c.control.max_pending_per_source = 1 + ((variant >> 7) & 1);
     c.control.max_sessions_per_connection = 1 + ((variant >> 6) & 3);
+    if ((variant & 0x40) != 0) {
+        // Authenticated variant: the secure modes offered, so a Set-Up-Response naming them
+        // reaches the derivation limiter (per-source share, global bucket) and the derivation
+        // (a cheap kdf-count; unknown or empty KeyIDs derive too).
+        c.keys.add({"fuzz", {1, 2, 3, 4}});
+        c.control.modes |=
+                control::mode_authenticated | control::mode_encrypted | control::mode_mixed;
+        c.control.kdf_count = 1024;
+        c.control.max_key_derivations = 1 + (variant & 7);
+    }
     c.control.receiver_ports = {64364, 64367};
     c.control.servwait = 30;
     c.control.setup_timeout = 5;

@@ -130,7 +130,12 @@ metrics::box_stats gather(const runtime& rt) {
                 {"acl", rf.acl.load(std::memory_order_relaxed)},
                 {"max_connections", rf.max_connections.load(std::memory_order_relaxed)},
                 {"per_source", rf.per_source.load(std::memory_order_relaxed)},
-                {"pending", rf.pending.load(std::memory_order_relaxed)}};
+                {"pending", rf.pending.load(std::memory_order_relaxed)},
+                {"session_not_started",
+                 cc.session_unstarted_expired.load(std::memory_order_relaxed)},
+                {"fd_exhausted", rf.fd_exhausted.load(std::memory_order_relaxed)},
+                {"derivation_per_source",
+                 cc.key_derivations_refused_source.load(std::memory_order_relaxed)}};
         for (std::size_t a = 1; a < cc.session_refused.size(); ++a) {
             s.control.refused.push_back({"session_accept_" + std::to_string(a),
                                          cc.session_refused[a].load(std::memory_order_relaxed)});

@@ -1,5 +1,7 @@
 #include "twamp/control/policy_from_config.hpp"
 
+#include <algorithm>
+
 #include "twamp/proto/timestamp.hpp"
 
 namespace twamp::control {
@@ -14,6 +16,8 @@ server_policy policy_from_config(const config::control_config& c, uint64_t serve
     p.sender_prefixes = c.prefixes;
     p.max_timeout_ns = static_cast<uint64_t>(c.max_timeout) * proto::ns_per_s;
     p.count = c.kdf_count;
+    p.max_sessions_per_connection = std::min(c.max_sessions_per_connection, c.max_sessions);
+    p.unstarted_timeout_ns = p.setup_timeout_ns;
     return p;
 }
 

@@ -85,6 +85,8 @@ std::string_view to_string(close_reason r) noexcept {
         return "setup_timeout";
     case close_reason::send_stalled:
         return "send_stalled";
+    case close_reason::evicted:
+        return "evicted";
     }
     return "unknown";
 }
@@ -104,13 +106,18 @@ std::string_view to_string(auth_failure f) noexcept {
 }
 
 derivation_limiter::derivation_limiter(uint32_t per_second, clock_fn clock) noexcept
-    : rate_(per_second == 0 ? 1 : per_second), level_(static_cast<uint64_t>(rate_) * unit),
-      clock_(std::move(clock)) {}
+    : rate_(per_second == 0 ? 1 : per_second), clock_(std::move(clock)) {
+    global_.level = static_cast<uint64_t>(rate_) * unit;
+}
 
-void derivation_limiter::refill(uint64_t now_ns) noexcept {
-    if (!started_) {
-        started_ = true;
+void derivation_limiter::refill(bucket& b, uint32_t rate, uint64_t now_ns) noexcept {
+    uint64_t& level_ = b.level;
+    uint64_t& last_ns_ = b.last_ns;
+    const uint32_t rate_ = rate;
+    if (!b.started) {
+        b.started = true;
         last_ns_ = now_ns;
+        level_ = static_cast<uint64_t>(rate_) * unit; // full at start
         return;
     }
     if (now_ns <= last_ns_) {
@@ -128,17 +135,51 @@ void derivation_limiter::refill(uint64_t now_ns) noexcept {
 }
 
 bool derivation_limiter::try_acquire(uint64_t now_ns) noexcept {
-    refill(now_ns);
-    if (level_ < unit) {
+    refill(global_, rate_, now_ns);
+    if (global_.level < unit) {
         return false;
     }
-    level_ -= unit;
+    global_.level -= unit;
     return true;
+}
+
+derivation_limiter::verdict derivation_limiter::try_acquire_from(const net::address& source,
+                                                                 uint64_t now_ns) noexcept {
+    // IPv6 by /64 (a host usually holds a whole /64), IPv4 by address.
+    auto k = source.mapped();
+    if (source.is_v6() && !source.is_v4_mapped()) {
+        std::fill(k.begin() + 8, k.end(), uint8_t{0});
+    }
+    uint64_t w[2];
+    std::memcpy(w, k.data(), 16);
+    uint64_t h = seed_;
+    for (uint64_t x : w) { // keyed multiply-xorshift: the slot is not predictable offline
+        h = (h ^ x) * 0xbf58476d1ce4e5b9ULL;
+        h ^= h >> 31;
+        h *= 0x94d049bb133111ebULL;
+        h ^= h >> 29;
+    }
+    bucket& b = sources_[h % source_slots];
+    const uint32_t share = source_rate();
+    refill(b, share, now_ns);
+    refill(global_, rate_, now_ns);
+    if (b.level < unit) {
+        return verdict::source_limit;
+    }
+    if (global_.level < unit) {
+        return verdict::global_limit;
+    }
+    b.level -= unit;
+    global_.level -= unit;
+    return verdict::ok;
 }
 
 void derivation_limiter::set_rate(uint32_t per_second) noexcept {
     rate_ = per_second == 0 ? 1 : per_second;
-    level_ = std::min(level_, static_cast<uint64_t>(rate_) * unit);
+    global_.level = std::min(global_.level, static_cast<uint64_t>(rate_) * unit);
+    for (auto& b : sources_) {
+        b.level = std::min(b.level, static_cast<uint64_t>(source_rate()) * unit);
+    }
 }
 
 std::string_view to_string(server_state s) noexcept {
@@ -409,8 +450,15 @@ void server_connection::secure_setup(const setup_response& m, result& r, server_
         no.accept = static_cast<uint8_t>(a);
         append(r.output, encode(no));
     };
-    if (policy_.limiter != nullptr && !policy_.limiter->try_acquire()) {
+    auto verdict = derivation_limiter::verdict::ok;
+    if (policy_.limiter != nullptr) {
+        verdict = policy_.limiter->try_acquire_from(addresses_.peer);
+    }
+    if (verdict != derivation_limiter::verdict::ok) {
         bump(counters_, &server_counters::key_derivations_refused);
+        if (verdict == derivation_limiter::verdict::source_limit) {
+            bump(counters_, &server_counters::key_derivations_refused_source);
+        }
         refuse_start(accept_code::temporary_limit);
         fail_auth(r, auth_failure::derivation_refused, close_reason::derivation_refused);
         return;
@@ -541,6 +589,11 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
         info.octets_to_reflect = m->octets_to_reflect;
         info.padding_to_reflect = m->padding_to_reflect;
     }
+    if (policy_.max_sessions_per_connection != 0 &&
+        sessions_.size() >= policy_.max_sessions_per_connection) {
+        refuse(r, accept_code::temporary_limit, m->receiver_port, "sessions per connection");
+        return;
+    }
     allocation a = allocator_->allocate(info);
     if (a.accept != accept_code::ok || a.port == 0) {
         refuse(r, a.accept == accept_code::ok ? accept_code::internal_error : a.accept,
@@ -549,7 +602,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
     }
     info.receiver_port = a.port;
     info.sid = make_sid(info.receiver, now_ns);
-    sessions_.push_back({info, false});
+    sessions_.push_back({info, false, now_ns});
 
     accept_session out;
     out.accept = static_cast<uint8_t>(accept_code::ok);
@@ -688,7 +741,23 @@ void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint6
 
 result server_connection::on_timer(uint64_t now_ns) {
     result r;
-    auto deadline = next_deadline();
+    if (state_ != server_state::closed && policy_.unstarted_timeout_ns != 0) {
+        sessions_stopped expired;
+        std::erase_if(sessions_, [&](const entry& e) {
+            if (e.started || now_ns < e.accepted_ns + policy_.unstarted_timeout_ns) {
+                return false;
+            }
+            session_ref s = ref(e);
+            s.timeout_ns = 0; // never reflected: its port is free now
+            expired.sessions.push_back(s);
+            return true;
+        });
+        if (!expired.sessions.empty()) {
+            bump(counters_, &server_counters::session_unstarted_expired, expired.sessions.size());
+            r.actions.emplace_back(std::move(expired));
+        }
+    }
+    auto deadline = close_deadline();
     if (deadline && now_ns >= *deadline) {
         const bool setup =
                 state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0 &&
@@ -699,6 +768,19 @@ result server_connection::on_timer(uint64_t now_ns) {
 }
 
 std::optional<uint64_t> server_connection::next_deadline() const noexcept {
+    auto d = close_deadline();
+    if (state_ != server_state::closed && policy_.unstarted_timeout_ns != 0) {
+        for (const auto& e : sessions_) {
+            if (!e.started) {
+                const uint64_t x = e.accepted_ns + policy_.unstarted_timeout_ns;
+                d = d ? std::min(*d, x) : x;
+            }
+        }
+    }
+    return d;
+}
+
+std::optional<uint64_t> server_connection::close_deadline() const noexcept {
     if (state_ == server_state::closed || state_ == server_state::initial || servwait_suspended()) {
         return std::nullopt;
     }

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,7 +71,12 @@ public:
         }
     }
 
+    explicit socket_io(uint32_t max_connections) : max_connections_(max_connections) {}
+
     bool listen(const net::address& address, uint16_t port, std::string& error) override {
+        if (!check_fd_limit(error)) {
+            return false;
+        }
         sockaddr_storage ss;
         const socklen_t len = net::to_sockaddr(address, port, ss);
         const bool v6 = address.is_v6();
@@ -110,6 +116,11 @@ public:
         int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &pl,
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                // The connection stays in the backlog and the listener readable: the server
+                // stops polling it for a while (level-triggered epoll would spin).
+                return accepted{out_of_fds, {}, {}};
+            }
             return std::nullopt; // EAGAIN, or a transient error: try again on the next event
         }
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &ll);
@@ -141,6 +152,13 @@ public:
     }
 
     void watch(int fd, bool read, bool write) override {
+        if (fd == listener) {
+            epoll_event lev{};
+            lev.events = read ? EPOLLIN : 0U;
+            lev.data.fd = listen_fd_;
+            epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &lev);
+            return;
+        }
         epoll_event ev{};
         // Not EPOLLRDHUP while not reading: a half-closed peer would report it at every poll.
         const uint32_t want = (read ? EPOLLIN | EPOLLRDHUP : 0U) | (write ? EPOLLOUT : 0U);
@@ -180,6 +198,30 @@ public:
     }
 
 private:
+    // Every admitted connection, one accept round of refused ones, and the process' own (DPDK,
+    // TAP, netlink, metrics threads, logs): a max-connections the limit cannot hold would turn
+    // into EMFILE under load.
+    bool check_fd_limit(std::string& error) const {
+        const rlim_t need = rlim_t{max_connections_} + 64 + 256;
+        rlimit rl{};
+        if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+            return true;
+        }
+        if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+            rl.rlim_cur = need;
+            if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+                return true;
+            }
+        }
+        error = "control.max-connections " + std::to_string(max_connections_) + " needs " +
+                std::to_string(need) + " file descriptors, RLIMIT_NOFILE allows " +
+                std::to_string(rl.rlim_max) +
+                " (hard): raise it (ulimit -n, systemd LimitNOFILE=) or lower "
+                "control.max-connections";
+        return false;
+    }
+
+    uint32_t max_connections_;
     int listen_fd_ = -1;
     int epoll_fd_ = -1;
     std::map<int, uint32_t> watched_; // fd -> epoll events
@@ -187,8 +229,8 @@ private:
 
 } // namespace
 
-std::unique_ptr<control_io> make_socket_io() {
-    return std::make_unique<socket_io>();
+std::unique_ptr<control_io> make_socket_io(uint32_t max_connections) {
+    return std::make_unique<socket_io>(max_connections);
 }
 
 control_server::control_server(const config::config& cfg, publish_fn publish, control_env env)
@@ -199,7 +241,7 @@ control_server::control_server(const config::config& cfg, publish_fn publish, co
                env.monotonic_ns ? env.monotonic_ns : std::function<uint64_t()>(monotonic_ns)),
       env_(std::move(env)), activity_(std::make_unique<dataplane::port_activity>()) {
     if (!env_.io) {
-        env_.io = make_socket_io();
+        env_.io = make_socket_io(cfg.control.max_connections);
     }
     if (!env_.random) {
         env_.random = control::os_random;
@@ -210,6 +252,11 @@ control_server::control_server(const config::config& cfg, publish_fn publish, co
     }
     policy_.limiter = &limiter_;
     policy_.derive = timed_derive(counters_.key_derivation_ns);
+    std::array<uint8_t, 8> seed{};
+    env_.random(seed); // the per-source derivation slots: not predictable from outside
+    uint64_t s = 0;
+    std::memcpy(&s, seed.data(), sizeof s);
+    limiter_.set_seed(s);
     for (auto& a : activity_->last) {
         a.store(0, std::memory_order_relaxed);
     }
@@ -248,6 +295,8 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
     cfg_.max_connections_per_source = cfg.max_connections_per_source;
     cfg_.max_pending = cfg.max_pending;
     cfg_.setup_timeout = cfg.setup_timeout;
+    cfg_.max_pending_per_source = cfg.max_pending_per_source;
+    cfg_.max_sessions_per_connection = cfg.max_sessions_per_connection;
     const uint64_t start = policy_.start_time_ns;
     // For new connections: a connection keeps the policy (and the key store) it was accepted
     // with.
@@ -266,49 +315,108 @@ void control_server::accept_all(uint64_t now_ns) {
         if (!a) {
             return;
         }
+        if (a->fd == control_io::out_of_fds) {
+            refusals_.fd_exhausted.fetch_add(1, std::memory_order_relaxed);
+            listener_paused_until_ = now_ns + accept_pause_ns;
+            env_.io->watch(control_io::listener, false, false);
+            return;
+        }
         const int fd = a->fd;
         control::connection_addresses ca{a->local, a->peer};
         control::server_policy pol = policy_;
-        const auto source = ca.peer.mapped();
-        auto ps = per_source_.find(source);
-        const uint32_t from_source = ps == per_source_.end() ? 0 : ps->second;
+        if (conns_.count(fd) != 0) {
+            continue; // the io named an open connection again (a broken io): ignore it
+        }
+        const auto source = source_key(ca.peer);
+        const uint32_t from_source = count_of(per_source_, source);
         // Refusals are answered properly: a Server-Greeting with Modes = 0 (RFC 4656 §3.1),
-        // then close; counted by reason.
+        // then close; counted by reason. Only admitted connections count against the caps (a
+        // refused one is closed right after its greeting, and never takes a slot).
         bool admitted = false;
         if (!allowed(cfg_, ca.peer)) {
             refusals_.acl.fetch_add(1, std::memory_order_relaxed);
-        } else if (conns_.size() >= cfg_.max_connections) {
+        } else if (n_admitted_ >= cfg_.max_connections) {
             refusals_.max_connections.fetch_add(1, std::memory_order_relaxed);
         } else if (from_source >= cfg_.max_connections_per_source) {
             refusals_.per_source.fetch_add(1, std::memory_order_relaxed);
-        } else if (n_pending_ >= cfg_.max_pending) {
+        } else if (count_of(pending_per_source_, source) >= cfg_.max_pending_per_source) {
             refusals_.pending.fetch_add(1, std::memory_order_relaxed);
         } else {
             admitted = true;
+            // max-pending full: the OLDEST greeting-phase connection makes room (closed,
+            // counted closed_evicted), so a flood of connections that never set up cannot
+            // keep a healthy client out; it can only shorten everyone's setup window.
+            if (n_pending_ >= cfg_.max_pending) {
+                evict_oldest_pending(now_ns);
+            }
         }
         if (!admitted) {
             pol.modes = 0;
         }
         auto [it, fresh] = conns_.emplace(fd, conn{});
-        if (!fresh) {
-            continue; // the io named an open connection again (a broken io): ignore it
-        }
         conn& c = it->second;
         c.fd = fd;
+        c.seq = ++next_seq_;
         c.sm = std::make_unique<control::server_connection>(pol, pool_, ca, env_.random,
                                                             &counters_);
         if (admitted) {
             c.admitted = true;
             c.source = source;
             ++per_source_[source];
+            ++n_admitted_;
             c.pending = true;
             ++n_pending_;
+            ++pending_per_source_[source];
         }
         env_.io->watch(fd, true, false);
         n_conns_.store(conns_.size(), std::memory_order_relaxed);
-        apply(it->second, it->second.sm->greeting(now_ns), now_ns);
-        update_interest(it->second, now_ns);
+        apply(c, c.sm->greeting(now_ns), now_ns);
+        update_interest(c, now_ns);
+        if (!admitted && c.closing && c.out.empty()) {
+            close_conn(fd); // its greeting is written: gone now, not at the end of poll()
+        }
     }
+}
+
+// IPv4: the address; IPv6: its /64 (one host usually has a whole /64 to pick addresses from).
+std::array<uint8_t, 16> control_server::source_key(const net::address& a) {
+    auto k = a.mapped();
+    if (a.is_v6() && !a.is_v4_mapped()) {
+        std::fill(k.begin() + 8, k.end(), uint8_t{0});
+    }
+    return k;
+}
+
+uint32_t control_server::count_of(const source_counts& m, const std::array<uint8_t, 16>& k) {
+    auto it = m.find(k);
+    return it == m.end() ? 0 : it->second;
+}
+
+void control_server::unpend(conn& c) {
+    if (!c.pending) {
+        return;
+    }
+    c.pending = false;
+    --n_pending_;
+    auto it = pending_per_source_.find(c.source);
+    if (it != pending_per_source_.end() && --it->second == 0) {
+        pending_per_source_.erase(it);
+    }
+}
+
+void control_server::evict_oldest_pending(uint64_t now_ns) {
+    conn* oldest = nullptr;
+    for (auto& [fd, c] : conns_) {
+        if (c.pending && (oldest == nullptr || c.seq < oldest->seq)) {
+            oldest = &c;
+        }
+    }
+    if (oldest == nullptr) {
+        return;
+    }
+    apply(*oldest, oldest->sm->abort(control::close_reason::evicted), now_ns);
+    oldest->out.clear();
+    close_conn(oldest->fd);
 }
 
 void control_server::flush(conn& c) {
@@ -408,8 +516,7 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
     }
     // Past the greeting phase (Server-Start sent, or closed): no longer pending.
     if (c.pending && c.sm->state() != control::server_state::wait_setup_response) {
-        c.pending = false;
-        --n_pending_;
+        unpend(c);
     }
 }
 
@@ -449,13 +556,12 @@ void control_server::close_conn(int fd) {
         return;
     }
     conn& c = it->second;
-    if (c.pending) {
-        --n_pending_;
-    }
+    unpend(c);
     if (c.backed) {
         n_backed_.fetch_sub(1, std::memory_order_relaxed);
     }
     if (c.admitted) {
+        --n_admitted_;
         auto ps = per_source_.find(c.source);
         if (ps != per_source_.end() && --ps->second == 0) {
             per_source_.erase(ps);
@@ -471,6 +577,13 @@ bool control_server::poll(uint64_t now_ns) {
         return false;
     }
     bool work = false;
+    // (A clock stepped back resumes it too.)
+    if (listener_paused_until_ != 0 &&
+        (now_ns >= listener_paused_until_ || listener_paused_until_ - now_ns > accept_pause_ns)) {
+        listener_paused_until_ = 0;
+        env_.io->watch(control_io::listener, true, false);
+        work = true;
+    }
     control_io::event evs[32];
     const std::size_t n = env_.io->wait(evs);
     for (std::size_t i = 0; i < n; ++i) {

@@ -9,6 +9,7 @@
 //   - sessions <= max-sessions, and the last published table has every session;
 //   - no connection is used after the server closed it (the fake throws: a crash);
 // and at the end, after shutdown(), nothing is open and the table is empty (ASan: no leak).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -66,6 +67,18 @@ config::config make_config(uint8_t variant) {
     c.control.max_connections_per_source = 1 + ((variant >> 3) & 3);
     c.control.max_pending = 1 + ((variant >> 5) & 3);
     c.control.max_sessions = 1 + (variant % 5);
+    c.control.max_pending_per_source = 1 + ((variant >> 7) & 1);
+    c.control.max_sessions_per_connection = 1 + ((variant >> 6) & 3);
+    if ((variant & 0x40) != 0) {
+        // Authenticated variant: the secure modes offered, so a Set-Up-Response naming them
+        // reaches the derivation limiter (per-source share, global bucket) and the derivation
+        // (a cheap kdf-count; unknown or empty KeyIDs derive too).
+        c.keys.add({"fuzz", {1, 2, 3, 4}});
+        c.control.modes |=
+                control::mode_authenticated | control::mode_encrypted | control::mode_mixed;
+        c.control.kdf_count = 1024;
+        c.control.max_key_derivations = 1 + (variant & 7);
+    }
     c.control.receiver_ports = {64364, 64367};
     c.control.servwait = 30;
     c.control.setup_timeout = 5;
@@ -96,6 +109,9 @@ void fail(const char* what) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     reader in{data, size};
     config::config cfg = make_config(in.u8());
+    std::size_t limit_conns = cfg.control.max_connections;
+    std::size_t limit_pending = cfg.control.max_pending;
+    std::size_t limit_sessions = cfg.control.max_sessions;
     auto fake = std::make_unique<fake_control_io>();
     fake_control_io& io = *fake;
     uint64_t now = 1'700'000'000ULL * s;
@@ -198,6 +214,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
         case 10: // reload with other limits
             cfg = make_config(in.u8());
             server.reconfigure(cfg);
+            limit_conns = std::max<std::size_t>(limit_conns, cfg.control.max_connections);
+            limit_pending = std::max<std::size_t>(limit_pending, cfg.control.max_pending);
+            limit_sessions = std::max<std::size_t>(limit_sessions, cfg.control.max_sessions);
             break;
         case 11: // a flood of one request, to back up a client that does not read
             if (usable(fd)) {
@@ -209,9 +228,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
             }
             break;
         }
-        for (int i = 0; i < 64 && server.poll(now); ++i) {
+        // It settles: a server that never goes idle (spinning on a readable listener or a
+        // connection it cannot serve) is a bug, whatever it does.
+        for (int i = 0; i < 100'000 && server.poll(now); ++i) {
         }
-        // Invariants.
+        if (server.poll(now)) {
+            fail("poll() never goes idle");
+        }
+        // Invariants, against the largest limits in force since the start (a reload keeps the
+        // connections and sessions it finds). Refused connections are closed right after their
+        // greeting: they count nowhere.
+        if (server.connections_open() > limit_conns) {
+            fail("connections over max-connections");
+        }
+        if (server.pending() > limit_pending) {
+            fail("pending over max-pending (config)");
+        }
+        if (server.sessions() > limit_sessions) {
+            fail("sessions over max-sessions (config)");
+        }
         const std::size_t open = io.open_count() - io.backlog();
         if (server.connections_open() != open) {
             fail("connections_open != accepted, not closed connections");

@@ -225,6 +225,10 @@ struct control_config {
     uint32_t max_connections_per_source = 8;
     uint32_t max_pending = 16;
     uint32_t setup_timeout = 10;
+    // Issue 18 review: connections from one source (IPv4 address, IPv6 /64) in the greeting
+    // phase at once; sessions one connection may hold (effective: at most max_sessions).
+    uint32_t max_pending_per_source = 2;
+    uint32_t max_sessions_per_connection = 16;
 
     friend bool operator==(const control_config&, const control_config&) = default;
 };

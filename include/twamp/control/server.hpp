@@ -53,6 +53,7 @@
 // than max_timeout after Stop-Sessions go unanswered, which any sender counts as lost anyway.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -97,8 +98,10 @@ enum class close_reason : uint8_t {
     setup_timeout, // no complete Set-Up-Response within policy.setup_timeout_ns of the greeting
     send_stalled,  // abort(): the driver's output to a client that does not read stayed backed
                    // up for SERVWAIT
+    evicted,       // abort(): a pending connection (greeting phase) closed to admit a newer one
+                   // while control.max-pending were pending
 };
-inline constexpr std::size_t close_reason_count = 20;
+inline constexpr std::size_t close_reason_count = 21;
 std::string_view to_string(close_reason r) noexcept;
 
 // Why an authenticated/encrypted/mixed connection failed (metric label values, AUTH-SPEC).
@@ -129,6 +132,12 @@ struct server_counters {
     // reads no clock; zero under a policy whose derive does not time itself).
     std::atomic<uint64_t> key_derivation_ns{0};
     std::array<std::atomic<uint64_t>, auth_failure_count> auth_failures{}; // by auth_failure
+    // Issue 18 review: accepted sessions released because they were not started within
+    // policy.unstarted_timeout_ns.
+    std::atomic<uint64_t> session_unstarted_expired{0};
+    // Key derivations refused because the client's source had used its share
+    // (derivation_limiter::source_rate); also counted in key_derivations_refused.
+    std::atomic<uint64_t> key_derivations_refused_source{0};
 };
 
 // Bounds the PBKDF2 derivations a server performs (control.max-key-derivations): a token
@@ -145,17 +154,37 @@ public:
     bool try_acquire() noexcept { return try_acquire(clock_()); }
     // The same at a given time (on the limiter's clock).
     bool try_acquire(uint64_t now_ns) noexcept;
+    // Issue 18 review: one source (IPv4 address, IPv6 /64) may take at most source_rate() of
+    // the tokens a second (burst the same), so one address flooding handshakes cannot starve
+    // every other client. Its bucket is one of source_slots, picked by a keyed hash of the
+    // source (set_seed): sources sharing a slot share its bucket (conservative).
+    enum class verdict { ok, source_limit, global_limit };
+    verdict try_acquire_from(const net::address& source) noexcept {
+        return try_acquire_from(source, clock_());
+    }
+    verdict try_acquire_from(const net::address& source, uint64_t now_ns) noexcept;
+    void set_seed(uint64_t seed) noexcept { seed_ = seed; }
+    // A quarter of the rate, at least 4 (or the whole rate when smaller).
+    uint32_t source_rate() const noexcept {
+        return std::max(rate_ / 4, std::min<uint32_t>(rate_, 4));
+    }
+    static constexpr std::size_t source_slots = 256;
     // Reload: a new rate (the level is kept, capped at the new burst).
     void set_rate(uint32_t per_second) noexcept;
     uint32_t rate() const noexcept { return rate_; }
 
 private:
-    void refill(uint64_t now_ns) noexcept;
+    struct bucket {
+        uint64_t level = 0; // tokens * unit
+        uint64_t last_ns = 0;
+        bool started = false;
+    };
+    static void refill(bucket& b, uint32_t rate, uint64_t now_ns) noexcept;
     static constexpr uint64_t unit = 1'000'000'000ULL; // one token, in token-nanoseconds
     uint32_t rate_;
-    uint64_t level_; // tokens * unit
-    uint64_t last_ns_ = 0;
-    bool started_ = false;
+    bucket global_;
+    std::array<bucket, source_slots> sources_{};
+    uint64_t seed_ = 0x9e3779b97f4a7c15ULL;
     clock_fn clock_;
 };
 
@@ -195,6 +224,14 @@ struct server_policy {
     // connections it is given to.
     derivation_limiter* limiter = nullptr;
     derive_fn derive; // empty: control::derive_key
+    // Issue 18 review: sessions one connection may hold at once (control.max-sessions-per-
+    // connection, at most max-sessions); more get Accept 5 (temporary resource limitation,
+    // RFC 4656 §3.3). 0 = no cap of its own.
+    uint32_t max_sessions_per_connection = 0;
+    // An accepted session not started within this long is released (its receiver port freed,
+    // counted session_unstarted_expired): accepted-but-never-started sessions cannot hold the
+    // ports while the client keeps SERVWAIT alive. 0 = never.
+    uint64_t unstarted_timeout_ns = 0;
 };
 
 // The control connection's own addresses: they replace zero addresses in Request-TW-Session.
@@ -280,7 +317,9 @@ public:
     result greeting(uint64_t now_ns);
     // Bytes received from the client, in any chunking.
     result feed(std::span<const uint8_t> bytes, uint64_t now_ns);
-    // Timers: closes the connection (setup_timeout, servwait) when its deadline has passed.
+    // Timers: releases sessions not started within policy.unstarted_timeout_ns (reported as
+    // sessions_stopped with timeout_ns 0), closes the connection (setup_timeout, servwait) when
+    // its deadline has passed.
     result on_timer(uint64_t now_ns);
     // When on_timer() must run next; nullopt: no timer (closed, SERVWAIT off, or suspended
     // while a test runs: RFC 5357 §3.1).
@@ -308,7 +347,9 @@ private:
     struct entry {
         session_info info;
         bool started = false;
+        uint64_t accepted_ns = 0; // Accept-Session sent (policy.unstarted_timeout_ns)
     };
+    std::optional<uint64_t> close_deadline() const noexcept;
 
     // The message at the head of pending_: its total length (known), or how many octets are
     // needed to learn it (!known). Closes the connection when the head is already refusable.

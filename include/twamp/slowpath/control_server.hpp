@@ -40,7 +40,10 @@ struct control_refusals {
     std::atomic<uint64_t> refwait{0};         // started sessions ended after REFWAIT idle
     // Issue 18 (appended):
     std::atomic<uint64_t> per_source{0}; // over control.max-connections-per-source
-    std::atomic<uint64_t> pending{0};    // over control.max-pending (greeting phase)
+    std::atomic<uint64_t> pending{0};    // over control.max-pending-per-source (greeting phase)
+    // accept() failed for want of file descriptors (EMFILE/ENFILE): the listener is not polled
+    // for accept_pause_ns, so the slow path does not spin on it.
+    std::atomic<uint64_t> fd_exhausted{0};
 };
 
 // The sockets the server uses: kernel sockets + epoll (make_socket_io), or a test's own. fds
@@ -54,9 +57,10 @@ public:
         uint32_t what = 0; // readable | writable | hangup (error or both directions closed)
     };
     struct accepted {
-        int fd = -1;
+        int fd = -1; // out_of_fds: accept failed for want of file descriptors (EMFILE, ENFILE)
         net::address local, peer;
     };
+    static constexpr int out_of_fds = -2;
     virtual ~control_io() = default;
     // Binds and listens; false with `error` set.
     virtual bool listen(const net::address& address, uint16_t port, std::string& error) = 0;
@@ -66,7 +70,8 @@ public:
     virtual long recv(int fd, std::span<uint8_t> buf) = 0;
     // >= 0: octets taken (0: full); -1: error (broken connection).
     virtual long send(int fd, std::span<const uint8_t> buf) = 0;
-    // What the connection is polled for (the first call registers it).
+    // What the connection is polled for (the first call registers it). fd = listener: whether
+    // the listening socket is polled (read) at all.
     virtual void watch(int fd, bool read, bool write) = 0;
     virtual void close(int fd) = 0;
     // Ready events now, without blocking; how many were written to `out`.
@@ -74,7 +79,9 @@ public:
 };
 
 // Kernel sockets (accepted ones non-blocking, with TCP keepalive) and epoll, level-triggered.
-std::unique_ptr<control_io> make_socket_io();
+// listen() checks RLIMIT_NOFILE against max_connections (+ one accept round + the process'
+// own descriptors): it raises the soft limit up to the hard one if needed, or fails saying so.
+std::unique_ptr<control_io> make_socket_io(uint32_t max_connections = 64);
 
 // What the server reads from outside: the I/O and the clocks.
 struct control_env {
@@ -140,6 +147,7 @@ public:
     static constexpr int keepalive_idle_s = 120;
     static constexpr int keepalive_interval_s = 15;
     static constexpr int keepalive_count = 4;
+    static constexpr uint64_t accept_pause_ns = 100'000'000ULL; // after EMFILE/ENFILE
 
 private:
     struct conn {
@@ -148,7 +156,7 @@ private:
         std::vector<uint8_t> out;
         bool closing = false; // send what is queued, then close
         uint64_t close_by_ns = 0;
-        std::array<uint8_t, 16> source{}; // the client's address (mapped), admitted ones only
+        std::array<uint8_t, 16> source{}; // the client's source_key, admitted ones only
         bool admitted = false;            // counted in per_source_
         bool pending = false;             // counted in n_pending_ (no Server-Start yet)
         bool reading = true;              // polled for input (false: output backed up)
@@ -156,7 +164,13 @@ private:
         uint64_t stalled_since_ns = 0;    // output queued since (0: none queued)
         bool broken = false;              // send failed or hung up: close without output
         bool backed = false;              // counted in n_backed_ (output backed up)
+        uint64_t seq = 0;                 // accept order (the oldest pending one is evicted)
     };
+    using source_counts = std::map<std::array<uint8_t, 16>, uint32_t>;
+    static std::array<uint8_t, 16> source_key(const net::address& a);
+    static uint32_t count_of(const source_counts& m, const std::array<uint8_t, 16>& k);
+    void unpend(conn& c);
+    void evict_oldest_pending(uint64_t now_ns);
     struct session {
         control::session_info info;
         int owner_fd = -1; // control connection, -1 once stopped
@@ -191,8 +205,14 @@ private:
     control_env env_;
     bool started_ = false;
     std::map<int, conn> conns_;
-    std::map<std::array<uint8_t, 16>, uint32_t> per_source_; // admitted connections by address
+    // Admitted connections by source (IPv4 address, IPv6 /64: source_key), and those of them
+    // still pending; refused connections count nowhere.
+    source_counts per_source_;
+    source_counts pending_per_source_;
+    std::size_t n_admitted_ = 0;
     std::size_t n_pending_ = 0;
+    uint64_t next_seq_ = 0;
+    uint64_t listener_paused_until_ = 0; // after out_of_fds (0: polled)
     std::atomic<uint64_t> busy_polls_{0};
     std::atomic<std::size_t> n_backed_{0}; // conns with backed == true, for other threads
     std::map<control::sid_t, session> sessions_;

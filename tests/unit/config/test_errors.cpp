@@ -491,6 +491,10 @@ TEST(errors, control_modes) {
     EXPECT_TRUE(has_error(ctl("max-pending = 65536;"), 2, "control.max-pending", {"65535"}));
     EXPECT_TRUE(has_error(ctl("setup-timeout = 0;"), 2, "control.setup-timeout", {"600"}));
     EXPECT_TRUE(has_error(ctl("setup-timeout = 601;"), 2, "control.setup-timeout", {"600"}));
+    EXPECT_TRUE(has_error(ctl("max-pending-per-source = 0;"), 2, "control.max-pending-per-source",
+                          {"65535"}));
+    EXPECT_TRUE(has_error(ctl("max-sessions-per-connection = 65536;"), 2,
+                          "control.max-sessions-per-connection", {"65535"}));
     {
         auto r = load_string(
                 ctl("max-connections-per-source = 3; max-pending = 65535; setup-timeout = 600;"));
@@ -503,6 +507,13 @@ TEST(errors, control_modes) {
         EXPECT_EQ(d.cfg->control.max_connections_per_source, 8U) << "default";
         EXPECT_EQ(d.cfg->control.max_pending, 16U) << "default";
         EXPECT_EQ(d.cfg->control.setup_timeout, 10U) << "default";
+        EXPECT_EQ(d.cfg->control.max_pending_per_source, 2U) << "default";
+        EXPECT_EQ(d.cfg->control.max_sessions_per_connection, 16U) << "default";
+        auto e = load_string(
+                ctl("max-pending-per-source = 65535; max-sessions-per-connection = 1;"));
+        ASSERT_TRUE(e.ok());
+        EXPECT_EQ(e.cfg->control.max_pending_per_source, 65535U);
+        EXPECT_EQ(e.cfg->control.max_sessions_per_connection, 1U);
     }
     EXPECT_TRUE(has_error(ctl("listen = \"0.0.0.0:862\";"), 2, "control.listen",
                           {"got \"0.0.0.0:862\""}));

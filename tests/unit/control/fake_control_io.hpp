@@ -34,6 +34,9 @@ public:
     // What each test looks at: every connection ever made, by fd (closed ones stay).
     std::map<int, peer> peers;
     bool listening = false;
+    bool listener_polled = true; // watch(listener, ...)
+    int accept_failures = 0;     // accept() calls that fail with out_of_fds (EMFILE) first
+    uint64_t accept_calls = 0;
     uint64_t recv_calls = 0, send_calls = 0; // syscalls the server would have made
 
     // A client connects: the server sees it at its next wait()/accept().
@@ -72,6 +75,14 @@ public:
         return true;
     }
     std::optional<accepted> accept() override {
+        ++accept_calls;
+        if (backlog_.empty()) {
+            return std::nullopt;
+        }
+        if (accept_failures > 0) {
+            --accept_failures;
+            return accepted{out_of_fds, {}, {}};
+        }
         if (backlog_.empty()) {
             return std::nullopt;
         }
@@ -106,6 +117,10 @@ public:
         return static_cast<long>(n);
     }
     void watch(int fd, bool read, bool write) override {
+        if (fd == listener) {
+            listener_polled = read;
+            return;
+        }
         auto& p = live(fd);
         p.watched = true;
         p.read = read;
@@ -114,7 +129,7 @@ public:
     void close(int fd) override { live(fd).closed = true; }
     std::size_t wait(std::span<event> out) override {
         std::size_t n = 0;
-        if (listening && !backlog_.empty() && n < out.size()) {
+        if (listening && listener_polled && !backlog_.empty() && n < out.size()) {
             out[n++] = {listener, readable};
         }
         for (auto& [fd, p] : peers) {

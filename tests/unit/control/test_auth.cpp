@@ -457,6 +457,67 @@ TEST(auth, limiter_refuses_derivations_over_the_rate) {
     EXPECT_EQ(derivations, 4);
 }
 
+// Issue 18 review: one address at the whole rate starved every authenticated client. A source
+// gets a quarter of the rate (at least 4); another source is still served.
+TEST(auth, limiter_gives_one_source_a_share_only) {
+    derivation_limiter l(100, [] { return uint64_t{0}; });
+    EXPECT_EQ(l.source_rate(), 25U);
+    const auto flood = v4(203, 0, 113, 9), healthy = v4(198, 18, 0, 1);
+    using v = derivation_limiter::verdict;
+    for (int i = 0; i < 25; ++i) {
+        ASSERT_EQ(l.try_acquire_from(flood, 5 * s), v::ok) << i;
+    }
+    EXPECT_EQ(l.try_acquire_from(flood, 5 * s), v::source_limit);
+    EXPECT_EQ(l.try_acquire_from(flood, 5 * s), v::source_limit);
+    EXPECT_EQ(l.try_acquire_from(healthy, 5 * s), v::ok) << "another client still derives";
+    // Refusals by the source bucket take no global token: 100 - 26 left.
+    int ok = 0;
+    for (uint8_t h = 1; h < 200 && ok < 100; ++h) {
+        ok += l.try_acquire_from(v4(192, 0, 2, h), 5 * s) == v::ok ? 1 : 0;
+    }
+    EXPECT_EQ(ok, 74);
+    EXPECT_EQ(l.try_acquire_from(v4(192, 0, 2, 250), 5 * s), v::global_limit);
+    // One IPv6 /64 is one source.
+    derivation_limiter l6(8, [] { return uint64_t{0}; });
+    EXPECT_EQ(l6.source_rate(), 4U);
+    auto a6 = [](uint8_t last) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, last};
+        return twamp::net::address::from_octets(twamp::net::ip_family::ipv6, b.data());
+    };
+    for (uint8_t i = 1; i <= 4; ++i) {
+        EXPECT_EQ(l6.try_acquire_from(a6(i), 0), v::ok);
+    }
+    EXPECT_EQ(l6.try_acquire_from(a6(77), 0), v::source_limit);
+    // A slow rate: the whole rate for one source.
+    derivation_limiter l2(2, [] { return uint64_t{0}; });
+    EXPECT_EQ(l2.source_rate(), 2U);
+}
+
+TEST(auth, a_derivation_flood_from_one_source_is_counted_and_others_served) {
+    uint64_t mono = 5 * s;
+    derivation_limiter limiter(8, [&] { return mono; }); // 4 a second for one source
+    server_policy pol = policy(0x0f);
+    pol.limiter = &limiter;
+    server_counters counters;
+    port_pool pool({64364, 64373}, 16);
+    auto connect = [&](const connection_addresses& a) {
+        server_connection c(pol, pool, a, os_random, &counters);
+        client_connection cl(alice(mode_authenticated));
+        auto setup = cl.feed(c.greeting(t0).output).output;
+        return c.feed(setup, t0).closed() == nullptr;
+    };
+    const connection_addresses evil{v4(198, 18, 0, 2), v4(198, 18, 0, 66)};
+    for (int i = 0; i < 4; ++i) {
+        EXPECT_TRUE(connect(evil)) << i;
+    }
+    EXPECT_FALSE(connect(evil));
+    EXPECT_FALSE(connect(evil));
+    EXPECT_TRUE(connect(addrs)) << "the healthy client is served";
+    EXPECT_EQ(counters.key_derivations_refused.load(), 2U);
+    EXPECT_EQ(counters.key_derivations_refused_source.load(), 2U);
+    EXPECT_EQ(counters.key_derivations_done.load(), 5U);
+}
+
 TEST(auth, limiter_survives_a_clock_stepping_back) {
     derivation_limiter l(2, [] { return uint64_t{0}; });
     EXPECT_TRUE(l.try_acquire(t0));

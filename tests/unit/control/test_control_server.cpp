@@ -119,23 +119,98 @@ TEST_F(driver, per_source_cap_refuses_with_modes_zero) {
     EXPECT_EQ(server->connections_open(), 3U); // a2, b1, a4
 }
 
-TEST_F(driver, pending_cap_counts_connections_before_server_start) {
+// Issue 18 review: max-pending full no longer refuses the newcomer (two sources could hold the
+// greeting phase forever): the OLDEST pending connection is evicted (closed_evicted) instead.
+// One source has at most max-pending-per-source pending connections (refused "pending").
+TEST_F(driver, pending_full_evicts_the_oldest_pending_connection) {
     cfg.control.max_pending = 2;
     make();
     const int a1 = connect(alice), b1 = connect(bob);
     EXPECT_EQ(server->pending(), 2U);
-    const int a2 = connect(alice);
-    EXPECT_EQ(greeting_modes(a2), 0U) << "over max-pending";
-    EXPECT_EQ(server->refusals().pending.load(), 1U);
-    // b1 sets up: no longer pending, a new connection is admitted.
+    const int c1 = connect(v4(198, 18, 0, 4));
+    EXPECT_EQ(greeting_modes(c1), control::mode_unauthenticated) << "admitted";
+    EXPECT_TRUE(io->peers.at(a1).closed) << "the oldest pending connection made room";
+    EXPECT_FALSE(io->peers.at(b1).closed);
+    EXPECT_EQ(closed(close_reason::evicted), 1U);
+    EXPECT_EQ(server->refusals().pending.load(), 0U);
+    EXPECT_EQ(server->pending(), 2U);
+    // b1 sets up: no longer pending, never evicted.
     io->take(b1);
     io->send_to_server(b1, setup_response_bytes(control::mode_unauthenticated));
     settle(t0);
     EXPECT_EQ(server->pending(), 1U);
-    const int a3 = connect(alice);
+    const int a3 = connect(alice), a4 = connect(alice);
     EXPECT_EQ(greeting_modes(a3), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(a4), control::mode_unauthenticated);
+    EXPECT_TRUE(io->peers.at(c1).closed);
+    EXPECT_FALSE(io->peers.at(b1).closed) << "past the greeting phase";
+    EXPECT_EQ(closed(close_reason::evicted), 2U);
     EXPECT_EQ(server->pending(), 2U);
-    (void)a1;
+}
+
+TEST_F(driver, a_greeting_phase_flood_cannot_keep_a_healthy_client_out) {
+    // Default caps: max-pending 16, 2 pending per source. Eight flooding addresses hold every
+    // pending slot, eight more evict them, and so on; bob still sets up and gets a session.
+    make();
+    std::vector<int> flood;
+    for (int round = 0; round < 3; ++round) {
+        // Fresh sources each round (the old ones are at max-pending-per-source).
+        for (uint8_t h = static_cast<uint8_t>(10 + 8 * round); h < 18 + 8 * round; ++h) {
+            flood.push_back(connect(v4(198, 18, 1, h)));
+            flood.push_back(connect(v4(198, 18, 1, h)));
+            EXPECT_EQ(greeting_modes(connect(v4(198, 18, 1, h))), 0U) << "third pending";
+        }
+        EXPECT_EQ(server->pending(), 16U);
+    }
+    EXPECT_EQ(server->refusals().pending.load(), 24U);
+    EXPECT_EQ(closed(close_reason::evicted), 32U);
+    const int b = ready_client(bob, t0);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0);
+    auto acc = io->take(b);
+    ASSERT_EQ(acc.size(), control::accept_session_size);
+    EXPECT_EQ(acc[0], 0) << "Accept-Session Accept";
+    EXPECT_EQ(server->pending(), 15U);
+}
+
+TEST_F(driver, ipv6_sources_are_counted_per_64) {
+    cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
+    cfg.control.max_connections_per_source = 3;
+    config::port_config& p = cfg.ports[0];
+    p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
+    make();
+    const auto a = [](uint8_t last, uint8_t sub) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    };
+    const net::address box6 = a(2, 0);
+    auto conn6 = [&](const net::address& from) {
+        const int fd = io->connect(from, box6);
+        settle(t0);
+        return fd;
+    };
+    EXPECT_EQ(greeting_modes(conn6(a(1, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(9, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(7, 1))), 0U) << "third pending from one /64";
+    EXPECT_EQ(server->refusals().pending.load(), 1U);
+    EXPECT_EQ(greeting_modes(conn6(a(7, 2))), control::mode_unauthenticated) << "another /64";
+}
+
+// Issue 18 review: refused connections took max-connections slots until the end of the poll.
+TEST_F(driver, refused_connections_take_no_slot) {
+    cfg.control.max_connections = 1;
+    cfg.control.prefixes = {*config::ip_prefix::parse("198.18.0.0/24")};
+    make();
+    const int evil = io->connect(v4(198, 19, 0, 1), box); // outside control.prefixes
+    const int good = io->connect(alice, box);
+    settle(t0); // both accepted in one round
+    EXPECT_EQ(greeting_modes(evil), 0U);
+    EXPECT_TRUE(io->peers.at(evil).closed);
+    EXPECT_EQ(greeting_modes(good), control::mode_unauthenticated);
+    EXPECT_FALSE(io->peers.at(good).closed);
+    EXPECT_EQ(server->refusals().acl.load(), 1U);
+    EXPECT_EQ(server->refusals().max_connections.load(), 0U);
+    EXPECT_EQ(server->connections_open(), 1U);
 }
 
 TEST_F(driver, setup_timeout_closes_and_frees_the_slots) {
@@ -291,6 +366,87 @@ TEST_F(driver, reload_changes_the_limits_for_new_connections) {
     server->reconfigure(cfg);
     EXPECT_EQ(greeting_modes(connect(alice)), control::mode_unauthenticated);
     EXPECT_EQ(server->refusals().per_source.load(), 1U);
+}
+
+// Issue 18 review: one connection took every receiver port (10 of 10) within every cap.
+TEST_F(driver, one_connection_cannot_take_every_port) {
+    cfg.control.receiver_ports = {64364, 64373}; // 10 ports
+    cfg.control.max_sessions_per_connection = 4;
+    make();
+    const int a = ready_client(alice, t0);
+    std::vector<uint8_t> codes;
+    for (int i = 0; i < 6; ++i) {
+        io->send_to_server(a, request_bytes({}));
+        settle(t0);
+        auto acc = io->take(a);
+        ASSERT_EQ(acc.size(), control::accept_session_size);
+        codes.push_back(acc[0]);
+    }
+    EXPECT_EQ(codes, (std::vector<uint8_t>{0, 0, 0, 0, 5, 5})) << "Accept 5 past 4";
+    EXPECT_EQ(server->sessions(), 4U);
+    const int b = ready_client(bob, t0);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0);
+    auto acc = io->take(b);
+    ASSERT_EQ(acc.size(), control::accept_session_size);
+    EXPECT_EQ(acc[0], 0) << "bob still gets a port";
+}
+
+TEST_F(driver, sessions_not_started_within_setup_timeout_are_released) {
+    cfg.control.receiver_ports = {64364, 64365}; // 2 ports
+    cfg.control.setup_timeout = 10;
+    cfg.control.servwait = 900;
+    make();
+    const int a = ready_client(alice, t0);
+    for (int i = 0; i < 2; ++i) {
+        io->send_to_server(a, request_bytes({}));
+        settle(t0);
+        ASSERT_EQ(io->take(a).at(0), 0);
+    }
+    EXPECT_EQ(server->sessions(), 2U);
+    const int b = ready_client(bob, t0 + 1 * s);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0 + 1 * s);
+    EXPECT_EQ(io->take(b).at(0), 5) << "no free port";
+    // Alice keeps SERVWAIT alive but never starts: at 10 s her sessions are released.
+    settle(t0 + 10 * s - 1);
+    EXPECT_EQ(server->sessions(), 2U);
+    settle(t0 + 10 * s);
+    EXPECT_EQ(server->sessions(), 0U);
+    EXPECT_EQ(last_table_size, 0U);
+    EXPECT_EQ(server->counters().session_unstarted_expired.load(), 2U);
+    EXPECT_FALSE(io->peers.at(a).closed) << "the connection stays (SERVWAIT decides)";
+    io->send_to_server(b, request_bytes({}));
+    settle(t0 + 10 * s);
+    EXPECT_EQ(io->take(b).at(0), 0) << "bob gets a port now";
+    // Started sessions are never released by it.
+    io->send_to_server(b, start_sessions_bytes());
+    settle(t0 + 11 * s);
+    io->take(b);
+    settle(t0 + 100 * s);
+    EXPECT_EQ(server->sessions(), 1U);
+    EXPECT_EQ(server->counters().session_unstarted_expired.load(), 2U);
+}
+
+// Issue 18 review: accept() failing with EMFILE left the listener readable (level-triggered):
+// the slow path spun. Now the listener is not polled for 100 ms, counted.
+TEST_F(driver, out_of_file_descriptors_pauses_the_listener) {
+    make();
+    io->accept_failures = 1'000'000; // until the test says otherwise
+    const int a = io->connect(alice, box);
+    EXPECT_TRUE(server->poll(t0));
+    EXPECT_EQ(server->refusals().fd_exhausted.load(), 1U);
+    EXPECT_FALSE(io->listener_polled);
+    const uint64_t calls = io->accept_calls;
+    for (int i = 0; i < 1000; ++i) {
+        EXPECT_FALSE(server->poll(t0 + 99'999'999ULL)) << "no spinning while paused";
+    }
+    EXPECT_EQ(io->accept_calls, calls);
+    io->accept_failures = 0; // descriptors were freed
+    settle(t0 + 100'000'000ULL);
+    EXPECT_TRUE(io->listener_polled);
+    EXPECT_EQ(greeting_modes(a), control::mode_unauthenticated) << "accepted after the pause";
+    EXPECT_EQ(server->refusals().fd_exhausted.load(), 1U);
 }
 
 } // namespace

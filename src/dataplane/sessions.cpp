@@ -341,12 +341,13 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
                     // into a full context costs no second lookup.
                     slot = find_hashed(k, hs[i]);
                 }
-                if (slot < 0 && gate &&
-                    gate->check(gate->self, base + i) != proto::drop_reason::none) {
-                    out[i] = refused; // the gate's: not counted here
-                    continue;
-                }
                 if (slot < 0 && per_ctx_[k.ctx] < max_for_ctx[base + i]) {
+                    // The gate only where a session would be created: a flow past the
+                    // context's share is over capacity, not charged to a limit.
+                    if (gate && gate->check(gate->self, base + i) != proto::drop_reason::none) {
+                        out[i] = refused; // the gate's: not counted here
+                        continue;
+                    }
                     slot = insert(k, hs[i], now_tsc, moved);
                     created += slot >= 0;
                     if (gate && slot >= 0) {

@@ -497,6 +497,7 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
     const session_key& k = w.keys_[i];
     const context_rt& c = w.snap_->contexts()[k.ctx];
     proto::drop_reason why = proto::drop_reason::none;
+    w.gate_tat_ = nullptr;
     if (!c.session_gate) {
         return why;
     }
@@ -513,8 +514,14 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
             std::memcpy(&hi, k.src + 8, 8);
             const bool v6 = !(lo == 0 && static_cast<uint32_t>(hi) == 0xffff0000u);
             limit_state::source_entry& e = w.source_entry_of(k.ctx, v6, lo, hi, w.gate_now_);
-            if (!bucket_take(e.tat_new, w.gate_now_, c.session_cost, c.session_burst)) {
+            uint64_t tat = e.tat_new;
+            if (!bucket_take(tat, w.gate_now_, c.session_cost, c.session_burst)) {
                 why = proto::drop_reason::session_rate_limit;
+            } else {
+                // Charged only if the session is created (gate_created): an insert that
+                // fails (a full table) costs the source nothing.
+                w.gate_tat_ = &e.tat_new;
+                w.gate_next_tat_ = tat;
             }
         }
     }
@@ -525,6 +532,10 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
 
 void worker::gate_created(void* self, uint32_t i) noexcept {
     worker& w = *static_cast<worker*>(self);
+    if (w.gate_tat_) { // the source's new-session bucket, as gate_check found it
+        *w.gate_tat_ = w.gate_next_tat_;
+        w.gate_tat_ = nullptr;
+    }
     const int32_t rule = w.key_rule_[i];
     if (rule >= 0 && w.lim_) {
         const prefix_rule_rt& r = w.snap_->prefix_rules()[rule];

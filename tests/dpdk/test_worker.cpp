@@ -2194,6 +2194,26 @@ TEST(worker_limits, source_session_rate) {
     EXPECT_EQ(limit_drops(rp, 0, drop_reason::session_rate_limit), 7u);
 }
 
+// Past max-sessions "stateless" stays stateless: a flow with no room is not charged to the
+// source's new-session bucket (only a created session is), so a source sending more than
+// source-session-rate flows into a full reflector is reflected, not dropped.
+TEST(worker_limits, over_capacity_flows_not_charged_to_session_rate) {
+    auto c = light_ctx("r", 862);
+    c.max_sessions = 1;
+    c.source_session_rate = 3;
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    in.push_back(light(rp, 0, 40000));
+    for (uint32_t i = 1; i <= 10; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+    }
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 11u);
+    EXPECT_EQ(rp.drops(drop_reason::session_rate_limit), 0u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 1u);
+    EXPECT_EQ(rp.counters().sessions_table_full.load(), 10u);
+}
+
 // A flood of 200,000 spoofed 5-tuples (random sources in the reflector's /15, random ports)
 // beside a real session: the session's every request is answered, its reflector Sequence
 // Numbers consecutive; every frame is accounted for exactly once.

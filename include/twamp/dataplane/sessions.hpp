@@ -147,9 +147,10 @@ struct keyed_hash {
     }
 };
 
-// What find_or_create_bulk asks before creating key i's session (the worker's limits): `check`
-// returns none to let it be created, anything else refuses it (slot session_table::refused,
-// not counted as table_full); `created` follows each create it allowed.
+// What find_or_create_bulk asks before creating key i's session (the worker's limits), only
+// when the context has room for it: `check` returns none to let it be created (charging
+// nothing yet), anything else refuses it (slot session_table::refused, not counted as
+// table_full); `created` follows each create that succeeded (the gate charges then).
 struct create_gate {
     void* self = nullptr;
     proto::drop_reason (*check)(void* self, uint32_t i) noexcept = nullptr;

@@ -241,6 +241,10 @@ private:
     create_gate gate_;
     uint64_t gate_now_ = 0;
     uint32_t gate_refused_ = 0; // keys the gate refused in this burst's lookup
+    // The new-session bucket gate_check admitted and its charged state, applied by
+    // gate_created when the session is made (null: nothing to charge).
+    uint64_t* gate_tat_ = nullptr;
+    uint64_t gate_next_tat_ = 0;
 };
 
 // rte_eal_remote_launch() entry point; arg is a worker_args*. Runs a worker until *stop.

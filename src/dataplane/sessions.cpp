@@ -1,6 +1,9 @@
 #include "twamp/dataplane/sessions.hpp"
 
+#include <cerrno>
 #include <cstring>
+
+#include <sys/random.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -83,8 +86,25 @@ void keyed_hash::seed() noexcept {
     if (seeded) {
         return;
     }
-    for (auto& w : key) {
-        w = rte_rand();
+    // getrandom(2) (the kernel's CSPRNG; the control server's nonces use it too): rte_rand is
+    // seeded from rdseed, or from the TSC on a CPU without it, which a sender could guess.
+    uint8_t buf[sizeof(key)];
+    std::size_t done = 0;
+    while (done < sizeof(buf)) {
+        const ssize_t n = getrandom(buf + done, sizeof(buf) - done, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    std::memcpy(key, buf, sizeof(key));
+    if (done < sizeof(buf)) { // no getrandom (seccomp, old kernel): the EAL's generator
+        for (auto& w : key) {
+            w ^= rte_rand();
+        }
     }
     seeded = true;
 }

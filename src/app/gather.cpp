@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <mutex>
+#include <string>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -79,6 +81,7 @@ metrics::box_stats gather(const runtime& rt) {
             r.prefix_drops.resize(rules.size());
             for (std::size_t k = 0; k < rules.size() && k < cc.prefix_drops.size(); ++k) {
                 r.prefix_drops[k].first = rules[k];
+                // The workers' counts by rule position, summed here (keyed by prefix below).
                 r.prefix_drops[k].second += cc.prefix_drops[k].load(std::memory_order_relaxed);
             }
         }
@@ -95,6 +98,28 @@ metrics::box_stats gather(const runtime& rt) {
             prev_tsc[w] = now;
             prev_busy[w] = ws.busy_cycles;
             s.workers.push_back(ws);
+        }
+    }
+    // Per prefix rule drops are counted by the rule's position in the reflector's
+    // prefix-limits; a reload may reorder, add or remove rules. Each position's growth since
+    // the last gather goes to the prefix at that position now, and each (reflector, prefix)
+    // keeps its own total: a prefix's series never inherits another's count (drops counted
+    // between the last gather and a reload that moved the rule are the only ones that can go to
+    // the rule that took its position).
+    {
+        static std::mutex mu;
+        static std::map<std::pair<uint16_t, std::size_t>, uint64_t> last;  // (slot, position)
+        static std::map<std::pair<uint16_t, std::string>, uint64_t> total; // (slot, prefix)
+        const std::lock_guard<std::mutex> lock(mu);
+        for (std::size_t i = 0; i < reflectors.size(); ++i) {
+            for (std::size_t k = 0; k < s.reflectors[i].prefix_drops.size(); ++k) {
+                auto& [prefix, n] = s.reflectors[i].prefix_drops[k];
+                uint64_t& seen = last[{reflectors[i].slot, k}];
+                uint64_t& t = total[{reflectors[i].slot, prefix}];
+                t += n >= seen ? n - seen : 0;
+                seen = n;
+                n = t;
+            }
         }
     }
     for (const auto& p : rt.ports) {

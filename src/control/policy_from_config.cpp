@@ -25,6 +25,15 @@ server_policy policy_from_config(const config::config& full, uint64_t server_sta
     server_policy p = policy_from_config(full.control, server_start_ns);
     p.keys = std::make_shared<const key_store>(full.keys);
     p.local_addresses = local_addresses_of(full);
+    // The dataplane's default loop guard set ("reflector-ports", README "Limits").
+    p.refused_sender_ports = {{862, 862}, {64364, 64373}, {7, 7},  {13, 13},
+                              {17, 17},   {19, 19},       {37, 37}};
+    for (const auto& rc : full.reflectors) {
+        for (uint16_t u : rc.udp_ports) {
+            p.refused_sender_ports.push_back({u, u});
+        }
+    }
+    p.refused_sender_ports.push_back(full.control.receiver_ports);
     return p;
 }
 

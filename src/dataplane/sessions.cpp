@@ -1,6 +1,9 @@
 #include "twamp/dataplane/sessions.hpp"
 
+#include <cerrno>
 #include <cstring>
+
+#include <sys/random.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_common.h>
@@ -83,8 +86,25 @@ void keyed_hash::seed() noexcept {
     if (seeded) {
         return;
     }
-    for (auto& w : key) {
-        w = rte_rand();
+    // getrandom(2) (the kernel's CSPRNG; the control server's nonces use it too): rte_rand is
+    // seeded from rdseed, or from the TSC on a CPU without it, which a sender could guess.
+    uint8_t buf[sizeof(key)];
+    std::size_t done = 0;
+    while (done < sizeof(buf)) {
+        const ssize_t n = getrandom(buf + done, sizeof(buf) - done, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    std::memcpy(key, buf, sizeof(key));
+    if (done < sizeof(buf)) { // no getrandom (seccomp, old kernel): the EAL's generator
+        for (auto& w : key) {
+            w ^= rte_rand();
+        }
     }
     seeded = true;
 }
@@ -341,12 +361,13 @@ void session_table::find_or_create_bulk(const session_key* const keys[], uint32_
                     // into a full context costs no second lookup.
                     slot = find_hashed(k, hs[i]);
                 }
-                if (slot < 0 && gate &&
-                    gate->check(gate->self, base + i) != proto::drop_reason::none) {
-                    out[i] = refused; // the gate's: not counted here
-                    continue;
-                }
                 if (slot < 0 && per_ctx_[k.ctx] < max_for_ctx[base + i]) {
+                    // The gate only where a session would be created: a flow past the
+                    // context's share is over capacity, not charged to a limit.
+                    if (gate && gate->check(gate->self, base + i) != proto::drop_reason::none) {
+                        out[i] = refused; // the gate's: not counted here
+                        continue;
+                    }
                     slot = insert(k, hs[i], now_tsc, moved);
                     created += slot >= 0;
                     if (gate && slot >= 0) {

@@ -197,16 +197,25 @@ void snapshot::build_sources(const dataplane_spec& spec) {
 
 namespace {
 
-// A cost per request and a burst of one second, for `rate` per second split over `n` workers
-// (each worker at least 1 per second): cost = ceil(hz / share) TSC cycles, burst = share
-// requests (exactly: the bucket admits `share` requests at once when full).
-std::pair<uint64_t, uint64_t> bucket_of(uint32_t rate, unsigned n, uint64_t hz) {
+// `rate` per second split over `n` workers (split_rate): the shares add up to `rate` exactly.
+split_rate bucket_of(uint32_t rate, unsigned n, uint64_t hz) {
+    split_rate r;
     if (rate == 0) {
-        return {0, 0};
+        return r;
     }
-    const uint64_t share = std::max<uint64_t>(1, rate / std::max(1u, n));
-    const uint64_t cost = (hz + share - 1) / share;
-    return {cost, cost * share};
+    n = std::max(1u, n);
+    r.extra = rate % n;
+    for (unsigned j = 0; j < 2; ++j) {
+        const uint64_t share = rate / n + j;
+        if (share == 0) {
+            r.cost[j] = 1; // admits nothing
+            r.burst[j] = 0;
+        } else {
+            r.cost[j] = (hz + share - 1) / share;
+            r.burst[j] = r.cost[j] * share;
+        }
+    }
+    return r;
 }
 
 void set_bits(uint64_t* bits, uint32_t lo, uint32_t hi) {
@@ -225,12 +234,19 @@ void snapshot::build_limits(const dataplane_spec& spec, unsigned n_workers) {
         using guard = context_spec::guard;
         if (cs.loop_guard == guard::reflector_ports) {
             if (!deflt) {
-                // 862, RFC 5357's/Nokia's TWAMP Light reflector range, every reflector port of
-                // the box and the control server's receiver ports: one bitmap for all.
+                // 862, RFC 5357's/Nokia's TWAMP Light reflector range, the UDP echo-style
+                // services, every reflector port of the box and the control server's receiver
+                // ports: one bitmap for all.
                 guards_.push_back(std::make_unique<uint64_t[]>(65536 / 64));
                 deflt = guards_.back().get();
                 set_bits(deflt, 862, 862);
                 set_bits(deflt, 64364, 64373);
+                // The UDP services that answer anything (RFC 862 echo, 867 daytime, 865
+                // quote of the day, 864 chargen, 868 time): a reply sent to one comes back as
+                // a new request (the reflector does not check MBZ octets), without end.
+                for (uint32_t p : {7u, 13u, 17u, 19u, 37u}) {
+                    set_bits(deflt, p, p);
+                }
                 for (std::size_t w = 0; w < 65536 / 64; ++w) {
                     deflt[w] |= reflector_ports_[w];
                 }
@@ -246,12 +262,10 @@ void snapshot::build_limits(const dataplane_spec& spec, unsigned n_workers) {
             }
             rt.refused_ports = guards_.back().get();
         }
-        std::tie(rt.rate_cost, rt.rate_burst) = bucket_of(cs.rate_limit_pps, n_workers, hz);
-        std::tie(rt.source_cost, rt.source_burst) =
-                bucket_of(cs.source_rate_limit_pps, n_workers, hz);
+        rt.rate = bucket_of(cs.rate_limit_pps, n_workers, hz);
+        rt.source = bucket_of(cs.source_rate_limit_pps, n_workers, hz);
         if (cs.stateful) {
-            std::tie(rt.session_cost, rt.session_burst) =
-                    bucket_of(cs.source_session_rate, n_workers, hz);
+            rt.session = bucket_of(cs.source_session_rate, n_workers, hz);
         }
         rt.drop_over_capacity = cs.drop_over_capacity;
         rt.prefix_base = static_cast<uint32_t>(prules_.size());
@@ -261,19 +275,42 @@ void snapshot::build_limits(const dataplane_spec& spec, unsigned n_workers) {
         for (std::size_t k = 0; k < rt.n_prefix_rules; ++k) {
             const auto& pl = cs.prefix_limits[k];
             prefix_rule_rt r;
-            std::tie(r.cost, r.burst) = bucket_of(pl.rate_limit_pps, n_workers, hz);
-            r.max_sessions =
-                    pl.max_sessions == 0 || !cs.stateful
-                            ? 0
-                            : std::max<uint32_t>(1, (pl.max_sessions + n_workers - 1) / n_workers);
+            r.rate = bucket_of(pl.rate_limit_pps, n_workers, hz);
+            if (pl.max_sessions != 0 && cs.stateful) {
+                // Floored per worker, the remainder to the first workers: the shares add up
+                // to max-sessions exactly (a worker's may be 0: it creates none).
+                const unsigned n = std::max(1u, n_workers);
+                r.capped = true;
+                r.max_sessions[0] = pl.max_sessions / n;
+                r.max_sessions[1] = pl.max_sessions / n + 1;
+                r.sessions_extra = pl.max_sessions % n;
+            }
             r.ctx = cs.slot;
             r.index = static_cast<uint8_t>(k);
-            prefix_rate = prefix_rate || r.cost;
-            prefix_sessions = prefix_sessions || r.max_sessions;
+            prefix_rate = prefix_rate || r.rate.on();
+            prefix_sessions = prefix_sessions || r.capped;
             prules_.push_back(r);
         }
-        rt.limited = rt.rate_cost || rt.source_cost || prefix_rate;
-        rt.session_gate = rt.session_cost || prefix_sessions;
+        if (prefix_sessions) {
+            // FNV-1a over (prefix, length, capped) of each rule, in order (never 0).
+            uint64_t g = 0xcbf29ce484222325ULL;
+            auto mix = [&g](uint8_t v) {
+                g ^= v;
+                g *= 0x100000001b3ULL;
+            };
+            for (std::size_t k = 0; k < rt.n_prefix_rules; ++k) {
+                const ip_prefix& p = cs.prefix_limits[k].prefix;
+                for (uint8_t o : p.address.mapped()) {
+                    mix(o);
+                }
+                mix(p.length);
+                mix(p.address.is_v6());
+                mix(prules_[rt.prefix_base + k].capped);
+            }
+            rt.rules_gen = g | 1;
+        }
+        rt.limited = rt.rate.on() || rt.source.on() || prefix_rate;
+        rt.session_gate = rt.session.on() || prefix_sessions;
         rt.checks = rt.limited || rt.refused_ports;
     }
     // Per ACL rule, the (reflector, its longest prefix rule containing the ACL rule) pairs: the

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -328,6 +329,7 @@ struct worker::burst {
     const worker_port& wp;
     const uint16_t n; // packets received
     const uint64_t start_tsc;
+    uint64_t lim_tsc = 0; // the limits' time: start_tsc, or a test's (worker_args::limits_tsc)
     // T2: one clock read per burst unless the packet carries a device timestamp.
     const clock_map cm;
     const uint64_t t2_sw;
@@ -383,6 +385,12 @@ worker::worker(const worker_args& args) noexcept
     if (!lim_) { // the EAL heap is short: the process heap (still once, at start)
         lim_ = static_cast<limit_state*>(std::calloc(1, sizeof(limit_state)));
         lim_heap_ = lim_ != nullptr;
+    }
+    if (!lim_) { // once, at start-up: every limited request of this worker will be dropped
+        std::fprintf(stderr,
+                     "dpdk-twamp: worker %u: no memory for the limits' state (%zu octets): its "
+                     "rate-limited and session-gated requests are dropped\n",
+                     a_.index, sizeof(limit_state));
     }
     gate_.self = this;
     gate_.check = gate_check;
@@ -462,21 +470,22 @@ __attribute__((noinline)) proto::drop_reason worker::limit_request(const context
         return why; // no state: closed
     }
     uint64_t t_ctx = lim_->ctx_tat[c.index];
-    if (c.rate_cost && !bucket_take(t_ctx, now, c.rate_cost, c.rate_burst)) {
+    const unsigned w = a_.index; // its share of each limit (split_rate)
+    if (c.rate.on() && !c.rate.take(t_ctx, now, w)) {
         bump(cc.limit_drops[limit_index(why)], 1);
         return why;
     }
     const prefix_rule_rt* r = rule >= 0 ? &snap_->prefix_rules()[rule] : nullptr;
     uint64_t t_rule = r ? lim_->prefix_tat[c.index][r->index] : 0;
-    if (r && r->cost && !bucket_take(t_rule, now, r->cost, r->burst)) {
+    if (r && r->rate.on() && !r->rate.take(t_rule, now, w)) {
         why = proto::drop_reason::rate_limit_prefix;
         bump(cc.limit_drops[limit_index(why)], 1);
         bump(cc.prefix_drops[r->index], 1);
         return why;
     }
-    if (c.source_cost) {
+    if (c.source.on()) {
         limit_state::source_entry& e = source_entry_of(c.index, v6, lo, hi, now);
-        if (!bucket_take(e.tat, now, c.source_cost, c.source_burst)) {
+        if (!c.source.take(e.tat, now, w)) {
             why = proto::drop_reason::rate_limit_source;
             bump(cc.limit_drops[limit_index(why)], 1);
             return why;
@@ -497,6 +506,7 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
     const session_key& k = w.keys_[i];
     const context_rt& c = w.snap_->contexts()[k.ctx];
     proto::drop_reason why = proto::drop_reason::none;
+    w.gate_tat_ = nullptr;
     if (!c.session_gate) {
         return why;
     }
@@ -505,16 +515,22 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
     } else {
         const int32_t rule = w.key_rule_[i];
         const prefix_rule_rt* r = rule >= 0 ? &w.snap_->prefix_rules()[rule] : nullptr;
-        if (r && r->max_sessions && w.lim_->prefix_sessions[k.ctx][r->index] >= r->max_sessions) {
+        if (r && r->capped && w.lim_->prefix_sessions[k.ctx][r->index] >= r->max_for(w.a_.index)) {
             why = proto::drop_reason::session_cap;
-        } else if (c.session_cost) {
+        } else if (c.session.on()) {
             uint64_t lo, hi;
             std::memcpy(&lo, k.src, 8);
             std::memcpy(&hi, k.src + 8, 8);
             const bool v6 = !(lo == 0 && static_cast<uint32_t>(hi) == 0xffff0000u);
             limit_state::source_entry& e = w.source_entry_of(k.ctx, v6, lo, hi, w.gate_now_);
-            if (!bucket_take(e.tat_new, w.gate_now_, c.session_cost, c.session_burst)) {
+            uint64_t tat = e.tat_new;
+            if (!c.session.take(tat, w.gate_now_, w.a_.index)) {
                 why = proto::drop_reason::session_rate_limit;
+            } else {
+                // Charged only if the session is created (gate_created): an insert that
+                // fails (a full table) costs the source nothing.
+                w.gate_tat_ = &e.tat_new;
+                w.gate_next_tat_ = tat;
             }
         }
     }
@@ -525,37 +541,89 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
 
 void worker::gate_created(void* self, uint32_t i) noexcept {
     worker& w = *static_cast<worker*>(self);
+    if (w.gate_tat_) { // the source's new-session bucket, as gate_check found it
+        *w.gate_tat_ = w.gate_next_tat_;
+        w.gate_tat_ = nullptr;
+    }
     const int32_t rule = w.key_rule_[i];
     if (rule >= 0 && w.lim_) {
         const prefix_rule_rt& r = w.snap_->prefix_rules()[rule];
-        if (r.max_sessions) {
+        if (r.capped) {
             ++w.lim_->prefix_sessions[r.ctx][r.index];
         }
     }
 }
 
-// Aging removed a session: its prefix rule's count (the rule the current snapshot gives its
-// source; a reload that changed the rules may leave a count off until those sessions end:
-// never below 0).
+// The prefix rule (index into snapshot::prefix_rules(), -1: none) the current snapshot gives a
+// session's source.
+int32_t worker::prefix_rule_of(const context_rt& c, const session_key& k) const noexcept {
+    uint64_t lo, hi;
+    std::memcpy(&lo, k.src, 8);
+    std::memcpy(&hi, k.src + 8, 8);
+    const bool v6 = !(lo == 0 && static_cast<uint32_t>(hi) == 0xffff0000u);
+    int32_t rule = -1;
+    snap_->allowed(c, v6, v6 ? k.src : k.src + 12, rule);
+    return rule;
+}
+
+// Aging removed a session: its prefix rule's count. The rule the current snapshot gives its
+// source is the one that counted it: a snapshot that changes which rule caps which sessions
+// has the counts recounted (recount_prefix_sessions) before the worker uses it.
 void worker::session_removed(void* self, const session_key& k) noexcept {
     worker& w = *static_cast<worker*>(self);
     if (!w.snap_ || !w.lim_ || k.ctx >= w.snap_->contexts().size()) {
         return;
     }
     const context_rt& c = w.snap_->contexts()[k.ctx];
-    if (!c.n_prefix_rules) {
+    if (!c.rules_gen) {
         return;
     }
-    uint64_t lo, hi;
-    std::memcpy(&lo, k.src, 8);
-    std::memcpy(&hi, k.src + 8, 8);
-    const bool v6 = !(lo == 0 && static_cast<uint32_t>(hi) == 0xffff0000u);
-    int32_t rule = -1;
-    w.snap_->allowed(c, v6, v6 ? k.src : k.src + 12, rule);
+    const int32_t rule = w.prefix_rule_of(c, k);
     if (rule >= 0) {
         const prefix_rule_rt& r = w.snap_->prefix_rules()[rule];
         uint32_t& n = w.lim_->prefix_sessions[r.ctx][r.index];
-        n -= n > 0 && r.max_sessions;
+        n -= n > 0 && r.capped;
+    }
+}
+
+// A new snapshot whose capped prefix rules differ for a context (context_rt::rules_gen, e.g. a
+// reload that reorders, adds or removes prefix-limits): that context's per-rule session counts
+// are recounted from the live sessions under the new rules, so that every count is the number
+// of live sessions its rule holds (and settles as they age out). One walk of the session table
+// (its signatures, and the keys of live slots), only on such a reload.
+__attribute__((noinline, cold)) void worker::recount_prefix_sessions() noexcept {
+    counted_snap_ = snap_;
+    if (!lim_ || !snap_) {
+        return;
+    }
+    const std::vector<context_rt>& ctxs = snap_->contexts();
+    bool stale[max_contexts] = {};
+    bool any = false;
+    for (std::size_t i = 0; i < max_contexts; ++i) {
+        const uint64_t gen = i < ctxs.size() && ctxs[i].active ? ctxs[i].rules_gen : 0;
+        if (lim_->counted_gen[i] != gen) {
+            lim_->counted_gen[i] = gen;
+            std::memset(lim_->prefix_sessions[i], 0, sizeof(lim_->prefix_sessions[i]));
+            stale[i] = gen != 0;
+            any = any || stale[i];
+        }
+    }
+    session_table* st = a_.sessions;
+    if (!any || !st || st->active() == 0) {
+        return;
+    }
+    for (uint32_t slot = 0; slot < st->slots(); ++slot) {
+        if (!st->live(static_cast<int32_t>(slot))) {
+            continue;
+        }
+        const session_key& k = st->key_at(static_cast<int32_t>(slot));
+        if (k.ctx >= max_contexts || !stale[k.ctx]) {
+            continue;
+        }
+        const int32_t rule = prefix_rule_of(ctxs[k.ctx], k);
+        if (rule >= 0 && snap_->prefix_rules()[rule].capped) {
+            ++lim_->prefix_sessions[k.ctx][snap_->prefix_rules()[rule].index];
+        }
     }
 }
 
@@ -678,7 +746,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
                 // The loop guard and the rate limits (README "Limits"), counted there: after
                 // the checks (a source no reply may go to keeps its own reason), before any
                 // HMAC or decryption.
-                why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc);
+                why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.lim_tsc);
             }
             if (unlikely(t.policy->auth != proto::auth_mode::none) &&
                 why == proto::drop_reason::none) {
@@ -694,7 +762,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
             }
         } else if (unlikely(t.ctx->checks) && why == proto::drop_reason::none) {
             // The same for a reply the fast path prepared: dropped if refused.
-            why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.start_tsc);
+            why = check_limits(*t.ctx, memo.rule, pf.src_port, v6, src, b.lim_tsc);
         }
     }
     if (why != proto::drop_reason::none) {
@@ -766,7 +834,7 @@ __rte_always_inline void worker::lookup(burst& b) noexcept {
     }
     if (a_.sessions) {
         uint32_t created = 0, full = 0;
-        gate_now_ = b.start_tsc;
+        gate_now_ = b.lim_tsc;
         gate_refused_ = 0;
         a_.sessions->find_or_create_bulk(key_ptrs_, b.nk, key_limit_, b.start_tsc, slots_, created,
                                          full, b.gated ? &gate_ : nullptr);
@@ -865,7 +933,7 @@ __rte_always_inline void worker::rewrite(burst& b) noexcept {
             if (c.ctx->session_gate && key_rule_[c.key] >= 0 &&
                 why == proto::drop_reason::session_cap) {
                 const prefix_rule_rt& r = snap_->prefix_rules()[key_rule_[c.key]];
-                if (r.max_sessions) {
+                if (r.capped) {
                     bump(cc.prefix_drops[r.index], 1);
                 }
             }
@@ -1273,6 +1341,8 @@ __rte_always_inline unsigned worker::poll_port(const worker_port& wp) noexcept {
     // to the device: they leave up to the transmit path's time later (tx_path_ns_, measured in
     // transmit), which the burst adds to their error. A scheduled T3 is the departure itself.
     burst b(wp, n, *a_.clock, tx_path_ns_);
+    b.lim_tsc = unlikely(a_.limits_tsc != nullptr) ? a_.limits_tsc->load(std::memory_order_relaxed)
+                                                   : b.start_tsc;
     classify(b);
     lookup(b);
     rewrite(b);
@@ -1386,6 +1456,9 @@ unsigned worker::poll_once() noexcept {
     const view* vw = a_.view->load(std::memory_order_acquire);
     snap_ = vw ? vw->snap.get() : nullptr;
     control_ = vw ? vw->control.get() : nullptr;
+    if (unlikely(snap_ != counted_snap_)) {
+        recount_prefix_sessions(); // a new snapshot: its prefix rules may count otherwise
+    }
     unsigned got = 0;
     for (const worker_port& wp : a_.ports) {
         got += poll_port(wp);

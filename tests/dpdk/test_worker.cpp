@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <random>
@@ -18,6 +19,7 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_random.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
@@ -145,6 +147,7 @@ public:
         a.sessions = &sessions_;
         a.counters = &counters_;
         a.activity = activity_;
+        a.limits_tsc = &limits_tsc_;
         return a;
     }
 
@@ -213,12 +216,14 @@ public:
     rte_ring* to_wire_ring() const { return to_wire_; }
 
     // A reload: the next polls (of any worker) see a snapshot built from `spec`.
-    void reload(dataplane::dataplane_spec spec) {
+    // `n_workers`: the workers the snapshot splits the limits over (a test's worker plays the
+    // one its args().index names).
+    void reload(dataplane::dataplane_spec spec, unsigned n_workers = 1) {
         static uint64_t gen = 1000;
         spec_ = std::move(spec);
         std::string err;
         std::shared_ptr<const dataplane::snapshot> s =
-                dataplane::snapshot::build(spec_, 1, ++gen, err);
+                dataplane::snapshot::build(spec_, n_workers, ++gen, err);
         ASSERT_NE(s, nullptr) << err;
         view_.snap = std::move(s);
     }
@@ -249,6 +254,12 @@ private:
     uint16_t control_slot_ = 0;
     dataplane::session_table sessions_;
     dataplane::worker_counters counters_;
+    // The limits' clock (worker_args::limits_tsc): frozen at the port's creation unless a test
+    // advances it, so a stall of the machine between bursts cannot refill a bucket.
+    std::atomic<uint64_t> limits_tsc_{rte_rdtsc()};
+
+public:
+    void advance_limits_tsc(uint64_t cycles) { limits_tsc_.fetch_add(cycles); }
 };
 
 dataplane::dataplane_spec one_port(std::vector<dataplane::context_spec> ctxs) {
@@ -2033,8 +2044,39 @@ TEST(worker_limits, loop_guard_default_listed_and_off) {
     EXPECT_EQ(rp.counters().sessions_created.load(), 5u) << "no session for a refused request";
 }
 
+// The default loop guard refuses the UDP echo-style services' ports (echo 7, daytime 13, qotd
+// 17, chargen 19, time 37): a reply to an echo service comes back as a new valid request. The
+// echo host is played here: the reply with its addresses and ports swapped is fed back.
+TEST(worker_limits, loop_guard_refuses_echo_services) {
+    auto c = light_ctx("r", 862);
+    c.loop_guard = dataplane::context_spec::guard::reflector_ports;
+    ring_port rp(one_port({c}));
+    bytes f = light(rp, 1, 7, 862);
+    unsigned rounds = 0;
+    for (; rounds < 5; ++rounds) {
+        run_result r = rp.run({f});
+        if (r.replies.size() != 1) {
+            break;
+        }
+        bytes e = r.replies[0];
+        for (int i = 0; i < 6; ++i)
+            std::swap(e[i], e[6 + i]);
+        for (int i = 0; i < 4; ++i)
+            std::swap(e[26 + i], e[30 + i]);
+        for (int i = 0; i < 2; ++i)
+            std::swap(e[34 + i], e[36 + i]);
+        f = e;
+    }
+    EXPECT_EQ(rounds, 0u) << "echo(7): answered " << rounds << " times";
+    EXPECT_EQ(rp.drops(drop_reason::reflector_source_port), 1u);
+    run_result r = rp.run({light(rp, 2, 13, 862), light(rp, 3, 17, 862), light(rp, 4, 19, 862),
+                           light(rp, 5, 37, 862), light(rp, 6, 8, 862), light(rp, 7, 36, 862)});
+    ASSERT_EQ(r.replies.size(), 2u) << "8 and 36 are no such services";
+    EXPECT_EQ(rp.drops(drop_reason::reflector_source_port), 5u);
+}
+
 // rate-limit-pps: one second's worth at once (the bucket's burst), the rest dropped, exactly
-// (the run takes far less than the 100 ms one more token needs).
+// (the limits' clock is the test's: frozen, whatever the machine's load).
 TEST(worker_limits, reflector_rate_limit_drops_exactly_the_excess) {
     auto c = light_ctx("r", 862);
     c.rate_limit_pps = 10;
@@ -2051,6 +2093,36 @@ TEST(worker_limits, reflector_rate_limit_drops_exactly_the_excess) {
     EXPECT_EQ(rp.drops(drop_reason::rate_limit_reflector), 40u);
     EXPECT_EQ(limit_drops(rp, 0, drop_reason::rate_limit_reflector), 40u);
     EXPECT_EQ(rp.counters().contexts[0].rx_pkts.load(), 50u);
+}
+
+// The token bucket refills with the limits' clock: 100 ms of a 10-per-second limit is one more
+// request, a second ten more (never more than the burst). Driven by the injected clock
+// (worker_args::limits_tsc), so exact on any machine.
+TEST(worker_limits, bucket_refills_with_the_limits_clock) {
+    auto c = light_ctx("r", 862);
+    c.rate_limit_pps = 10;
+    c.stateful = false;
+    ring_port rp(one_port({c}));
+    const dataplane::worker_args a = rp.args();
+    ASSERT_NE(a.limits_tsc, nullptr);
+    dataplane::worker w(a);
+    auto burst = [&](uint32_t n) {
+        std::vector<bytes> in;
+        for (uint32_t i = 0; i < n; ++i) {
+            in.push_back(light(rp, i));
+        }
+        rp.feed(in, w);
+        rp.drain(w);
+        return rp.collect().replies.size();
+    };
+    const uint64_t hz = rte_get_tsc_hz();
+    EXPECT_EQ(burst(20), 10u);
+    EXPECT_EQ(burst(20), 0u);
+    rp.advance_limits_tsc(hz / 10 + hz / 1000); // 101 ms
+    EXPECT_EQ(burst(20), 1u);
+    rp.advance_limits_tsc(5 * hz); // far more than the burst's second
+    EXPECT_EQ(burst(20), 10u);
+    EXPECT_EQ(rp.drops(drop_reason::rate_limit_reflector), 10u + 20u + 19u + 10u);
 }
 
 // source-rate-limit-pps: per source address, each source its own bucket.
@@ -2194,6 +2266,99 @@ TEST(worker_limits, source_session_rate) {
     EXPECT_EQ(limit_drops(rp, 0, drop_reason::session_rate_limit), 7u);
 }
 
+// Past max-sessions "stateless" stays stateless: a flow with no room is not charged to the
+// source's new-session bucket (only a created session is), so a source sending more than
+// source-session-rate flows into a full reflector is reflected, not dropped.
+TEST(worker_limits, over_capacity_flows_not_charged_to_session_rate) {
+    auto c = light_ctx("r", 862);
+    c.max_sessions = 1;
+    c.source_session_rate = 3;
+    ring_port rp(one_port({c}));
+    std::vector<bytes> in;
+    in.push_back(light(rp, 0, 40000));
+    for (uint32_t i = 1; i <= 10; ++i) {
+        in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+    }
+    run_result r = rp.run(in);
+    EXPECT_EQ(r.replies.size(), 11u);
+    EXPECT_EQ(rp.drops(drop_reason::session_rate_limit), 0u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 1u);
+    EXPECT_EQ(rp.counters().sessions_table_full.load(), 10u);
+}
+
+// A limit split over N workers adds up to the limit exactly: rate/N each, the remainder one
+// more to each of the first workers (rate 1 over 4: 1, 0, 0, 0; rate 7: 2, 2, 2, 1); a prefix
+// rule's max-sessions the same way (1 over 2 workers: 1, 0).
+TEST(worker_limits, split_over_workers_adds_up_exactly) {
+    const uint64_t hz = rte_get_tsc_hz();
+    for (uint32_t rate : {1u, 7u}) {
+        auto c = light_ctx("r", 862);
+        c.rate_limit_pps = rate;
+        c.source_rate_limit_pps = rate;
+        c.source_session_rate = rate;
+        c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), rate, rate}};
+        std::string err;
+        auto s = dataplane::snapshot::build(one_port({c}), 4, 77777, err);
+        ASSERT_NE(s, nullptr) << err;
+        const auto& rt = s->contexts()[0];
+        const auto& pr = s->prefix_rules()[0];
+        std::vector<uint64_t> shares, sessions;
+        uint64_t sum = 0, sum_src = 0, sum_new = 0, sum_rule = 0, sum_max = 0;
+        for (unsigned w = 0; w < 4; ++w) {
+            shares.push_back(rt.rate.share(w, hz));
+            sum += rt.rate.share(w, hz);
+            sum_src += rt.source.share(w, hz);
+            sum_new += rt.session.share(w, hz);
+            sum_rule += pr.rate.share(w, hz);
+            sum_max += pr.max_for(w);
+        }
+        EXPECT_EQ(shares, rate == 1 ? (std::vector<uint64_t>{1, 0, 0, 0})
+                                    : (std::vector<uint64_t>{2, 2, 2, 1}));
+        EXPECT_EQ(sum, rate);
+        EXPECT_EQ(sum_src, rate);
+        EXPECT_EQ(sum_new, rate);
+        EXPECT_EQ(sum_rule, rate);
+        EXPECT_EQ(sum_max, rate);
+        EXPECT_TRUE(rt.rate.on());
+        EXPECT_TRUE(pr.capped);
+    }
+    // Workers 0 and 1 of 4 with rate 1: worker 0 answers one request a second, worker 1 none.
+    for (unsigned index : {0u, 1u}) {
+        auto c = light_ctx("r", 862);
+        c.rate_limit_pps = 1;
+        ring_port rp(one_port({c}));
+        rp.reload(one_port({c}), 4);
+        dataplane::worker_args a = rp.args();
+        a.index = index;
+        dataplane::worker w(a);
+        std::vector<bytes> in;
+        for (uint32_t i = 0; i < 5; ++i) {
+            in.push_back(light(rp, i, static_cast<uint16_t>(40000 + i)));
+        }
+        rp.feed(in, w);
+        rp.drain(w);
+        EXPECT_EQ(rp.collect().replies.size(), index == 0 ? 1u : 0u) << index;
+        EXPECT_EQ(rp.drops(drop_reason::rate_limit_reflector), index == 0 ? 4u : 5u);
+    }
+    // A prefix rule's max-sessions 1 over 2 workers: worker 0 keeps one session, worker 1 none.
+    for (unsigned index : {0u, 1u}) {
+        auto c = light_ctx("r", 862);
+        c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 1}};
+        c.drop_over_capacity = true;
+        ring_port rp(one_port({c}));
+        rp.reload(one_port({c}), 2);
+        dataplane::worker_args a = rp.args();
+        a.index = index;
+        dataplane::worker w(a);
+        const auto in26 = v4(198, 18, 0, 1);
+        rp.feed({light(rp, 1, 40001, 862, 4, &in26), light(rp, 2, 40002, 862, 4, &in26)}, w);
+        rp.drain(w);
+        EXPECT_EQ(rp.collect().replies.size(), index == 0 ? 1u : 0u) << index;
+        EXPECT_EQ(rp.counters().sessions_created.load(), index == 0 ? 1u : 0u);
+        EXPECT_EQ(rp.drops(drop_reason::session_cap), index == 0 ? 1u : 2u);
+    }
+}
+
 // A flood of 200,000 spoofed 5-tuples (random sources in the reflector's /15, random ports)
 // beside a real session: the session's every request is answered, its reflector Sequence
 // Numbers consecutive; every frame is accounted for exactly once.
@@ -2317,6 +2482,45 @@ TEST(worker_limits, prefix_sessions_freed_by_aging) {
     EXPECT_EQ(rp.counters().sessions_created.load(), 2u);
 }
 
+// A reload that reorders and changes prefix rules: each rule's session count is recounted from
+// the live sessions under the new rules (the count follows its prefix, not its position), and
+// the counts settle to zero as the sessions age out.
+TEST(worker_limits, prefix_counts_follow_reloads) {
+    auto c = light_ctx("r", 862);
+    c.inactivity_timeout_s = 1;
+    c.prefix_limits = {{pfx({198, 18, 0, 0}, false, 26), 0, 1}};
+    c.drop_over_capacity = true;
+    ring_port rp(one_port({c}));
+    const dataplane::worker_args a = rp.args();
+    dataplane::worker w(a);
+    const auto s1 = v4(198, 18, 0, 1), s2 = v4(198, 18, 0, 65);
+    rp.feed({light(rp, 1, 40001, 862, 4, &s1)}, w);
+    rp.drain(w);
+    EXPECT_EQ(rp.collect().replies.size(), 1u);
+    // The .0/26 rule moves to position 1; .64/26 takes position 0.
+    c.prefix_limits = {{pfx({198, 18, 0, 64}, false, 26), 0, 1},
+                       {pfx({198, 18, 0, 0}, false, 26), 0, 1}};
+    rp.reload(one_port({c}));
+    rp.feed({light(rp, 2, 40002, 862, 4, &s2), light(rp, 3, 40003, 862, 4, &s1)}, w);
+    rp.drain(w);
+    run_result r = rp.collect();
+    ASSERT_EQ(r.replies.size(), 1u) << ".64/26 holds no session; .0/26 still holds one";
+    EXPECT_EQ(reply_sender_seq(r.replies[0]), 2u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 1u);
+    EXPECT_EQ(rp.counters().contexts[0].prefix_drops[1].load(), 1u);
+    // Both sessions age out: both rules have room again.
+    const auto guard = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (rp.counters().sessions_aged.load() < 2 && std::chrono::steady_clock::now() < guard) {
+        w.poll_once();
+    }
+    ASSERT_EQ(rp.counters().sessions_aged.load(), 2u);
+    rp.feed({light(rp, 4, 40004, 862, 4, &s1), light(rp, 5, 40005, 862, 4, &s2)}, w);
+    rp.drain(w);
+    EXPECT_EQ(rp.collect().replies.size(), 2u);
+    EXPECT_EQ(rp.drops(drop_reason::session_cap), 1u);
+    EXPECT_EQ(rp.counters().sessions_created.load(), 4u);
+}
+
 // The session hash is keyed: the same key hashes differently under another key, so collisions
 // computed for one process are none in another.
 TEST(worker_limits, session_hash_is_keyed) {
@@ -2334,6 +2538,26 @@ TEST(worker_limits, session_hash_is_keyed) {
     EXPECT_NE(h1, h2);
     EXPECT_EQ(dataplane::session_table::hash_of(k), h1);
     EXPECT_TRUE(dataplane::keyed_hash::seeded) << "seeded once the first table was made";
+}
+
+// The hash key comes from getrandom(2), not from rte_rand (whose seed a sender may guess: the
+// TSC on a CPU without rdseed): the same rte_rand seed gives two different keys.
+TEST(worker_limits, hash_key_is_not_from_rte_rand) {
+    uint64_t saved[5];
+    std::memcpy(saved, dataplane::keyed_hash::key, sizeof(saved));
+    uint64_t k1[5], k2[5];
+    dataplane::keyed_hash::seeded = false;
+    rte_srand(42);
+    dataplane::keyed_hash::seed();
+    std::memcpy(k1, dataplane::keyed_hash::key, sizeof(k1));
+    dataplane::keyed_hash::seeded = false;
+    rte_srand(42);
+    dataplane::keyed_hash::seed();
+    std::memcpy(k2, dataplane::keyed_hash::key, sizeof(k2));
+    std::memcpy(dataplane::keyed_hash::key, saved, sizeof(saved));
+    dataplane::keyed_hash::seeded = true;
+    EXPECT_NE(std::memcmp(k1, k2, sizeof(k1)), 0);
+    EXPECT_NE(k1[0], 0u);
 }
 
 } // namespace

@@ -216,6 +216,20 @@ struct server_policy {
     // inside sender_prefixes (control.allow-third-party-senders, control.prefixes).
     bool allow_third_party_senders = false;
     std::vector<net::prefix> sender_prefixes;
+    // Sender Ports a session may not have (the loop guard, README "Limits"): the box's replies
+    // go to the Sender Port, so a session aimed at a reflector or an echo-style service port
+    // would start a reply loop. Such a request gets Accept 3 (not supported, "sender port").
+    // policy_from_config sets 862, 64364-64373, 7, 13, 17, 19, 37, every reflector's
+    // udp-ports and control.receiver-ports. Empty: none.
+    std::vector<net::port_range> refused_sender_ports;
+    bool sender_port_refused(uint16_t port) const noexcept {
+        for (const auto& r : refused_sender_ports) {
+            if (port >= r.min && port <= r.max) {
+                return true;
+            }
+        }
+        return false;
+    }
     uint64_t max_timeout_ns = 60'000'000'000ULL; // Request-TW-Session Timeout clamped to this
     // Authenticated, encrypted and mixed modes (RFC 4656 §3.1, RFC 5618): the shared secrets
     // by KeyID (the top-level `keys`). Without keys (null or empty) those modes are not offered.

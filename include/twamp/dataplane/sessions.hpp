@@ -122,7 +122,8 @@ static_assert(sizeof(session_entry) == 88);
 // 32x32 multiplies of key-added halves, then a mix) cost 9 instructions a stateful packet
 // more (perf/RESULTS.md "Issue 18: limits").
 struct keyed_hash {
-    // Random once per process (rte_rand, seeded from the EAL's entropy): session_table::init
+    // Random once per process (getrandom(2); the session table's and the worker's source
+    // table's hashes both use it): session_table::init
     // calls seed(), before any worker runs. Until then a fixed key (tests that hash before).
     static inline uint64_t key[5] = {0x9e3779b97f4a7c15ULL, 0xc2b2ae3d27d4eb4fULL,
                                      0x165667b19e3779f9ULL, 0x27d4eb2f165667c5ULL,
@@ -147,9 +148,10 @@ struct keyed_hash {
     }
 };
 
-// What find_or_create_bulk asks before creating key i's session (the worker's limits): `check`
-// returns none to let it be created, anything else refuses it (slot session_table::refused,
-// not counted as table_full); `created` follows each create it allowed.
+// What find_or_create_bulk asks before creating key i's session (the worker's limits), only
+// when the context has room for it: `check` returns none to let it be created (charging
+// nothing yet), anything else refuses it (slot session_table::refused, not counted as
+// table_full); `created` follows each create that succeeded (the gate charges then).
 struct create_gate {
     void* self = nullptr;
     proto::drop_reason (*check)(void* self, uint32_t i) noexcept = nullptr;

@@ -31,39 +31,8 @@ static_assert(sizeof(context_key) == 3 * sizeof(uint64_t));
 // snapshot::words() builds the key words arithmetically in context_key's memory layout.
 static_assert(std::endian::native == std::endian::little);
 
-struct context_rt {
-    proto::reflect_policy policy{};
-    bool active = false; // false: a slot whose reflector was removed (or never used)
-    uint16_t index = 0;
-    uint16_t port = 0;
-    bool stateful = true;
-    uint64_t inactivity_tsc = 0;
-    uint32_t max_sessions_per_worker = 0;
-    // Limits (README "Limits"), each worker's share. A rate is a cost in TSC cycles per
-    // request in a worker's token bucket (GCRA: a theoretical arrival time per bucket) that
-    // holds `*_burst` cycles: one second of the worker's share. 0: no such limit.
-    const uint64_t* refused_ports = nullptr; // the loop guard's bitmap (65,536 bits); null: off
-    bool checks = false;                     // the loop guard or `limited`: classify's one flag
-    bool limited = false;      // a per-request limit: rate, source rate or a prefix rule's rate
-    bool session_gate = false; // new sessions checked: source-session-rate, prefix max-sessions
-    bool drop_over_capacity = false;
-    uint8_t n_prefix_rules = 0;
-    uint32_t prefix_base = 0; // its first rule in snapshot::prefix_rules()
-    uint64_t rate_cost = 0, rate_burst = 0;
-    uint64_t source_cost = 0, source_burst = 0;
-    uint64_t session_cost = 0, session_burst = 0;
-};
-
-// A reflector's prefix rule (prefix-limits), its worker's share.
-struct prefix_rule_rt {
-    uint64_t cost = 0, burst = 0; // rate-limit-pps (cost 0: none)
-    uint32_t max_sessions = 0;    // per worker; 0: none
-    uint16_t ctx = 0;             // the reflector's slot
-    uint8_t index = 0;            // in the reflector's prefix-limits
-};
-
 // The GCRA token bucket: `tat` the bucket's theoretical arrival time. True (and charged) when a
-// request may pass at `now`.
+// request may pass at `now`. A `burst` of 0 (with a non-zero cost) admits nothing.
 inline bool bucket_take(uint64_t& tat, uint64_t now, uint64_t cost, uint64_t burst) noexcept {
     const uint64_t next = (tat > now ? tat : now) + cost;
     if (next - now > burst) {
@@ -72,6 +41,69 @@ inline bool bucket_take(uint64_t& tat, uint64_t now, uint64_t cost, uint64_t bur
     tat = next;
     return true;
 }
+
+// A rate (per second) split over N workers so that the shares add up to it exactly: workers
+// 0 .. extra-1 get rate/N + 1 ([1]), the others rate/N ([0]; 0 when the rate is below N:
+// such a worker admits nothing, cost 1 and burst 0). A share's bucket: cost = ceil(hz /
+// share) TSC cycles a request, burst = share requests (one second). cost[0] 0: no limit.
+struct split_rate {
+    uint64_t cost[2] = {0, 0};
+    uint64_t burst[2] = {0, 0};
+    uint32_t extra = 0;
+    bool on() const noexcept { return cost[0] != 0; }
+    bool take(uint64_t& tat, uint64_t now, unsigned worker) const noexcept {
+        const unsigned j = worker < extra;
+        return bucket_take(tat, now, cost[j], burst[j]);
+    }
+    // Requests per second the worker may answer (tests, documentation).
+    uint64_t share(unsigned worker, uint64_t hz) const noexcept {
+        const unsigned j = worker < extra;
+        return burst[j] == 0 ? 0 : (hz + cost[j] - 1) / cost[j];
+    }
+};
+
+struct context_rt {
+    proto::reflect_policy policy{};
+    bool active = false; // false: a slot whose reflector was removed (or never used)
+    uint16_t index = 0;
+    uint16_t port = 0;
+    bool stateful = true;
+    uint64_t inactivity_tsc = 0;
+    uint32_t max_sessions_per_worker = 0;
+    // Limits (README "Limits"), each worker's share (split_rate). A rate is a cost in TSC
+    // cycles per request in a worker's token bucket (GCRA: a theoretical arrival time per
+    // bucket) that holds `burst` cycles: one second of the worker's share.
+    const uint64_t* refused_ports = nullptr; // the loop guard's bitmap (65,536 bits); null: off
+    bool checks = false;                     // the loop guard or `limited`: classify's one flag
+    bool limited = false;      // a per-request limit: rate, source rate or a prefix rule's rate
+    bool session_gate = false; // new sessions checked: source-session-rate, prefix max-sessions
+    bool drop_over_capacity = false;
+    uint8_t n_prefix_rules = 0;
+    uint32_t prefix_base = 0; // its first rule in snapshot::prefix_rules()
+    // Identifies which sessions each capped prefix rule counts (a hash of the rules' prefixes
+    // in order and whether each caps sessions; 0: no capped rule). A worker that finds it
+    // changed recounts the context's per-rule sessions (worker::recount_prefix_sessions).
+    uint64_t rules_gen = 0;
+    split_rate rate;    // rate-limit-pps
+    split_rate source;  // source-rate-limit-pps
+    split_rate session; // source-session-rate
+};
+
+// A reflector's prefix rule (prefix-limits), split over the workers.
+struct prefix_rule_rt {
+    split_rate rate; // rate-limit-pps
+    // max-sessions: `capped` (a limit) and each worker's share, as split_rate's: workers
+    // below `sessions_extra` may keep max_sessions[1], the others max_sessions[0] (maybe 0:
+    // none). The shares add up to the configured max-sessions exactly.
+    bool capped = false;
+    uint32_t max_sessions[2] = {0, 0};
+    uint32_t sessions_extra = 0;
+    uint16_t ctx = 0;  // the reflector's slot
+    uint8_t index = 0; // in the reflector's prefix-limits
+    uint32_t max_for(unsigned worker) const noexcept {
+        return max_sessions[worker < sessions_extra];
+    }
+};
 
 // Which contexts a longest-matching ACL rule admits: one bit per context.
 struct context_set {

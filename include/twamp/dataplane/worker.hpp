@@ -54,6 +54,9 @@ struct worker_args {
     session_table* sessions = nullptr;
     worker_counters* counters = nullptr;
     const std::atomic<bool>* stop = nullptr;
+    // Tests only: the TSC the limits' buckets read at each burst (null: rte_rdtsc(), the
+    // burst's start). One branch on a null pointer a burst.
+    const std::atomic<uint64_t>* limits_tsc = nullptr;
     session_query* query = nullptr; // telemetry's "top sessions" mailbox (may be null)
     int ts_dynfield_offset = -1;
     uint64_t ts_dynflag = 0;
@@ -79,7 +82,7 @@ struct tlv_address_view {
 // a theoretical arrival time each, snapshot.hpp bucket_take) per reflector and per prefix rule,
 // its sessions per prefix rule, and the source table: a fixed array indexed by a keyed hash of
 // (reflector, source address), each entry a tag and the source's request and new-session
-// buckets. Allocated with the worker (DPDK memory, ~1.7 MB), never per source.
+// buckets. Allocated with the worker (DPDK memory, ~2.2 MB), never per source.
 struct limit_state {
     static constexpr uint32_t source_bits = 16;
     static constexpr uint32_t source_slots = 1u << source_bits;
@@ -87,10 +90,13 @@ struct limit_state {
         uint64_t tag = 0;     // the keyed hash of (reflector, source); 0: never used
         uint64_t tat = 0;     // requests (source-rate-limit-pps)
         uint64_t tat_new = 0; // new sessions (source-session-rate)
+        uint64_t pad = 0;     // 32 octets: two entries a cache line, none straddles one
     };
+    static_assert(sizeof(source_entry) == 32);
     uint64_t ctx_tat[max_contexts];
     uint64_t prefix_tat[max_contexts][max_prefix_rules];
     uint32_t prefix_sessions[max_contexts][max_prefix_rules];
+    uint64_t counted_gen[max_contexts]; // the context_rt::rules_gen prefix_sessions counts by
     source_entry sources[source_slots];
 };
 
@@ -197,6 +203,8 @@ private:
     static proto::drop_reason gate_check(void* self, uint32_t i) noexcept;
     static void gate_created(void* self, uint32_t i) noexcept;
     static void session_removed(void* self, const session_key& k) noexcept;
+    void recount_prefix_sessions() noexcept;
+    int32_t prefix_rule_of(const context_rt& c, const session_key& k) const noexcept;
     next drop(uint16_t i, proto::drop_reason why) noexcept {
         why_[i] = why;
         return next::drop;
@@ -241,6 +249,11 @@ private:
     create_gate gate_;
     uint64_t gate_now_ = 0;
     uint32_t gate_refused_ = 0; // keys the gate refused in this burst's lookup
+    // The new-session bucket gate_check admitted and its charged state, applied by
+    // gate_created when the session is made (null: nothing to charge).
+    uint64_t* gate_tat_ = nullptr;
+    uint64_t gate_next_tat_ = 0;
+    const snapshot* counted_snap_ = nullptr; // the snapshot the prefix counts were checked for
 };
 
 // rte_eal_remote_launch() entry point; arg is a worker_args*. Runs a worker until *stop.

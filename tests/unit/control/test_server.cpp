@@ -407,6 +407,46 @@ TEST_F(server, third_party_senders_when_allowed_only_inside_the_prefixes) {
     expect_refused_3(feed(request_bytes(f)), "sender address", pool, 1);
 }
 
+// The loop guard for TWAMP-Control sessions: a Sender Port in the refused set (a reflector's or
+// an echo-style service's port) would have the box's replies answered back: Accept 3, for a
+// third-party sender and for the client's own address alike.
+TEST_F(server, a_sender_port_in_the_loop_guard_set_is_refused) {
+    policy.allow_third_party_senders = true;
+    policy.sender_prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/16")};
+    policy.refused_sender_ports = {{862, 862}, {64364, 64373}, {7, 7}};
+    setup();
+    request_fields f;
+    f.sender_addr = wire4(198, 18, 5, 5); // a third party's reflector
+    for (uint16_t port : std::initializer_list<uint16_t>{862, 64364, 64373, 7}) {
+        f.sender_port = port;
+        expect_refused_3(feed(request_bytes(f)), "sender port", pool);
+    }
+    f.sender_addr = std::vector<uint8_t>(16, 0); // the client's own address
+    f.sender_port = 862;
+    expect_refused_3(feed(request_bytes(f)), "sender port", pool);
+    f.sender_port = 64374;
+    EXPECT_EQ(accept_one(f).sender_port, 64374);
+    f.sender_addr = wire4(198, 18, 5, 5);
+    f.sender_port = 8;
+    EXPECT_EQ(accept_one(f).sender_port, 8);
+}
+
+TEST(server_policy_ports, policy_from_config_refuses_the_loop_guard_set) {
+    twamp::config::config c;
+    twamp::config::reflector_config r;
+    r.udp_ports = {862, 5000};
+    c.reflectors.push_back(r);
+    c.control.receiver_ports = {64400, 64409};
+    const auto p = policy_from_config(c, 0);
+    for (uint16_t port : std::initializer_list<uint16_t>{862, 64364, 64373, 7, 13, 17, 19, 37, 5000,
+                                                         64400, 64409}) {
+        EXPECT_TRUE(p.sender_port_refused(port)) << port;
+    }
+    for (uint16_t port : std::initializer_list<uint16_t>{1, 8, 863, 4999, 40000, 64374, 64410}) {
+        EXPECT_FALSE(p.sender_port_refused(port)) << port;
+    }
+}
+
 TEST_F(server, family_mismatch_is_not_supported) {
     setup(); // IPv4 control connection
     request_fields f;

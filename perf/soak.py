@@ -340,6 +340,14 @@ class Soak:
             self.dut.proc.send_signal(signal.SIGHUP)
             with self.lock:
                 self.hups += 1
+            # The next SIGHUP only once this one is counted (ok, failed or refused): signals
+            # coalesce, and a busy machine can hold the slow path past RELOAD_EVERY, so two
+            # SIGHUPs sent back to back may be one reload. Waiting keeps "every SIGHUP applied"
+            # exact.
+            while not self.stop.is_set() and sum_of(
+                    scrape(self.lab), PREFIX + "config_reloads_total", "result",
+                    ("ok", "failed", "refused")) < self.hups:
+                self.stop.wait(0.2)
 
     def scraper(self):
         prev = None

@@ -116,8 +116,14 @@ metrics::box_stats gather(const runtime& rt) {
                 auto& [prefix, n] = s.reflectors[i].prefix_drops[k];
                 uint64_t& seen = last[{reflectors[i].slot, k}];
                 uint64_t& t = total[{reflectors[i].slot, prefix}];
-                t += n >= seen ? n - seen : 0;
-                seen = n;
+                // Two gathers run at once (the slow path's and a scrape's) and read the workers'
+                // counters before the lock: a read older than `seen` adds nothing and leaves
+                // `seen` alone, so the same growth is never added twice. The per-position
+                // counters only grow (slots are per reflector name, never reset).
+                if (n > seen) {
+                    t += n - seen;
+                    seen = n;
+                }
                 n = t;
             }
         }

@@ -17,7 +17,11 @@ server_policy policy_from_config(const config::control_config& c, uint64_t serve
     p.max_timeout_ns = static_cast<uint64_t>(c.max_timeout) * proto::ns_per_s;
     p.count = c.kdf_count;
     p.max_sessions_per_connection = std::min(c.max_sessions_per_connection, c.max_sessions);
-    p.unstarted_timeout_ns = p.setup_timeout_ns;
+    // SERVWAIT from the Accept-Session, not setup-timeout: an RFC 5938 client may start its
+    // sessions one by one later (Start-N-Sessions), and a client that requests sessions one
+    // round trip at a time must not lose the first ones; commands do not extend it, so a
+    // connection kept alive cannot hold a port it never uses for longer than SERVWAIT.
+    p.unstarted_timeout_ns = p.servwait_ns;
     return p;
 }
 

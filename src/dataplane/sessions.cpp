@@ -88,7 +88,7 @@ void keyed_hash::seed() noexcept {
     }
     // getrandom(2) (the kernel's CSPRNG; the control server's nonces use it too): rte_rand is
     // seeded from rdseed, or from the TSC on a CPU without it, which a sender could guess.
-    uint8_t buf[sizeof(key)];
+    uint8_t buf[sizeof(key)] = {}; // a short read leaves zeros, never indeterminate octets
     std::size_t done = 0;
     while (done < sizeof(buf)) {
         const ssize_t n = getrandom(buf + done, sizeof(buf) - done, 0);

@@ -273,6 +273,7 @@ public:
               b.max_connections_per_source);
         field("", key("control.max-pending"), a.max_pending, b.max_pending);
         field("", key("control.setup-timeout"), a.setup_timeout, b.setup_timeout);
+        field("", key("control.idle-timeout"), a.idle_timeout, b.idle_timeout);
         field("", key("control.max-pending-per-source"), a.max_pending_per_source,
               b.max_pending_per_source);
         field("", key("control.max-sessions-per-connection"), a.max_sessions_per_connection,

@@ -22,6 +22,7 @@ server_policy policy_from_config(const config::control_config& c, uint64_t serve
     // round trip at a time must not lose the first ones; commands do not extend it, so a
     // connection kept alive cannot hold a port it never uses for longer than SERVWAIT.
     p.unstarted_timeout_ns = p.servwait_ns;
+    p.idle_timeout_ns = static_cast<uint64_t>(c.idle_timeout) * proto::ns_per_s;
     return p;
 }
 

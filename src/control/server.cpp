@@ -87,6 +87,10 @@ std::string_view to_string(close_reason r) noexcept {
         return "send_stalled";
     case close_reason::evicted:
         return "evicted";
+    case close_reason::idle_timeout:
+        return "idle_timeout";
+    case close_reason::evicted_idle:
+        return "evicted_idle";
     }
     return "unknown";
 }
@@ -439,6 +443,7 @@ void server_connection::on_setup_response(std::span<const uint8_t> msg, result& 
         send_->seal(std::span<uint8_t>(r.output).subspan(at + 32, 16), false);
     }
     state_ = server_state::ready;
+    sessionless_since_ns_ = last_activity_ns_; // handle() set it to now
 }
 
 void server_connection::secure_setup(const setup_response& m, result& r, server_start& s) {
@@ -660,6 +665,7 @@ void server_connection::on_stop(std::span<const uint8_t> msg, result& r, uint64_
     sessions_.clear();
     state_ = server_state::ready;
     last_activity_ns_ = now_ns; // SERVWAIT monitoring resumes (RFC 5357 §3.1)
+    sessionless_since_ns_ = now_ns;
     bump(counters_, &server_counters::session_stopped, stopped.sessions.size());
     if (!stopped.sessions.empty()) {
         r.actions.emplace_back(std::move(stopped));
@@ -738,6 +744,9 @@ void server_connection::on_stop_n(std::span<const uint8_t> msg, result& r, uint6
         state_ = server_state::ready;
         last_activity_ns_ = now_ns;
     }
+    if (sessions_.empty()) {
+        sessionless_since_ns_ = now_ns;
+    }
     bump(counters_, &server_counters::session_stopped, stopped.sessions.size());
     if (!stopped.sessions.empty()) {
         r.actions.emplace_back(std::move(stopped));
@@ -758,6 +767,9 @@ result server_connection::on_timer(uint64_t now_ns) {
             return true;
         });
         if (!expired.sessions.empty()) {
+            if (sessions_.empty()) {
+                sessionless_since_ns_ = now_ns;
+            }
             bump(counters_, &server_counters::session_unstarted_expired, expired.sessions.size());
             r.actions.emplace_back(std::move(expired));
         }
@@ -767,9 +779,20 @@ result server_connection::on_timer(uint64_t now_ns) {
         const bool setup =
                 state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0 &&
                 (policy_.servwait_ns == 0 || policy_.setup_timeout_ns <= policy_.servwait_ns);
-        close(r, setup ? close_reason::setup_timeout : close_reason::servwait);
+        const auto idle = idle_deadline();
+        close(r, setup                     ? close_reason::setup_timeout
+                 : idle && now_ns >= *idle ? close_reason::idle_timeout
+                                           : close_reason::servwait);
     }
     return r;
+}
+
+std::optional<uint64_t> server_connection::idle_deadline() const noexcept {
+    auto since = sessionless_since();
+    if (!since || policy_.idle_timeout_ns == 0) {
+        return std::nullopt;
+    }
+    return *since + policy_.idle_timeout_ns;
 }
 
 std::optional<uint64_t> server_connection::next_deadline() const noexcept {
@@ -797,6 +820,9 @@ std::optional<uint64_t> server_connection::close_deadline() const noexcept {
     if (state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0) {
         const uint64_t s = last_activity_ns_ + policy_.setup_timeout_ns;
         d = d ? std::min(*d, s) : s;
+    }
+    if (auto idle = idle_deadline()) {
+        d = d ? std::min(*d, *idle) : *idle;
     }
     return d;
 }

@@ -1,5 +1,6 @@
 #include "twamp/slowpath/control_server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -257,6 +258,8 @@ control_server::control_server(const config::config& cfg, publish_fn publish, co
     uint64_t s = 0;
     std::memcpy(&s, seed.data(), sizeof s);
     limiter_.set_seed(s);
+    env_.random(seed); // the eviction victims: not predictable either
+    std::memcpy(&rng_, seed.data(), sizeof rng_);
     for (auto& a : activity_->last) {
         a.store(0, std::memory_order_relaxed);
     }
@@ -295,6 +298,7 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
     cfg_.max_connections_per_source = cfg.max_connections_per_source;
     cfg_.max_pending = cfg.max_pending;
     cfg_.setup_timeout = cfg.setup_timeout;
+    cfg_.idle_timeout = cfg.idle_timeout;
     cfg_.max_pending_per_source = cfg.max_pending_per_source;
     cfg_.max_sessions_per_connection = cfg.max_sessions_per_connection;
     const uint64_t start = policy_.start_time_ns;
@@ -328,27 +332,48 @@ void control_server::accept_all(uint64_t now_ns) {
             continue; // the io named an open connection again (a broken io): ignore it
         }
         const auto source = source_key(ca.peer);
-        const uint32_t from_source = count_of(per_source_, source);
+        const auto net = net_key(ca.peer);
+        const uint32_t net_conn_cap = cfg_.max_connections_per_source * prefix_cap_factor;
+        const uint32_t net_pend_cap = cfg_.max_pending_per_source * prefix_cap_factor;
         // Refusals are answered properly: a Server-Greeting with Modes = 0 (RFC 4656 §3.1),
         // then close; counted by reason. Only admitted connections count against the caps (a
         // refused one is closed right after its greeting, and never takes a slot).
         bool admitted = false;
+        conn* victim = nullptr;
+        control::close_reason why = control::close_reason::evicted;
         if (!allowed(cfg_, ca.peer)) {
             refusals_.acl.fetch_add(1, std::memory_order_relaxed);
-        } else if (n_admitted_ >= cfg_.max_connections) {
-            refusals_.max_connections.fetch_add(1, std::memory_order_relaxed);
-        } else if (from_source >= cfg_.max_connections_per_source) {
+        } else if (count_of(per_source_, source) >= cfg_.max_connections_per_source ||
+                   (net && count_of(per_net_, *net) >= net_conn_cap)) {
             refusals_.per_source.fetch_add(1, std::memory_order_relaxed);
-        } else if (count_of(pending_per_source_, source) >= cfg_.max_pending_per_source) {
+        } else if (pending_of(source) >= cfg_.max_pending_per_source ||
+                   (net && count_of(pending_per_net_, *net) >= net_pend_cap)) {
             refusals_.pending.fetch_add(1, std::memory_order_relaxed);
+        } else if (n_pending_ >= cfg_.max_pending && (victim = pending_victim(now_ns)) == nullptr) {
+            // Full of connections younger than evict_grace_ns: the newcomer waits its turn.
+            refusals_.pending_full.fetch_add(1, std::memory_order_relaxed);
+        } else if (n_admitted_ >= cfg_.max_connections) {
+            // Room from an evicted pending connection, or from the connection session-less
+            // for the longest, or none.
+            if (victim == nullptr) {
+                victim = idle_victim(now_ns);
+                if (victim != nullptr) {
+                    why = control::close_reason::evicted_idle;
+                } else {
+                    victim = pending_victim(now_ns);
+                }
+            }
+            if (victim == nullptr || n_admitted_ - 1 >= cfg_.max_connections) {
+                victim = nullptr; // (a reload lowered max-connections: one is not enough)
+                refusals_.max_connections.fetch_add(1, std::memory_order_relaxed);
+            } else {
+                admitted = true;
+            }
         } else {
             admitted = true;
-            // max-pending full: the OLDEST greeting-phase connection makes room (closed,
-            // counted closed_evicted), so a flood of connections that never set up cannot
-            // keep a healthy client out; it can only shorten everyone's setup window.
-            if (n_pending_ >= cfg_.max_pending) {
-                evict_oldest_pending(now_ns);
-            }
+        }
+        if (admitted && victim != nullptr) {
+            evict(*victim, why, now_ns);
         }
         if (!admitted) {
             pol.modes = 0;
@@ -356,17 +381,22 @@ void control_server::accept_all(uint64_t now_ns) {
         auto [it, fresh] = conns_.emplace(fd, conn{});
         conn& c = it->second;
         c.fd = fd;
-        c.seq = ++next_seq_;
+        c.accepted_ns = now_ns;
         c.sm = std::make_unique<control::server_connection>(pol, pool_, ca, env_.random,
                                                             &counters_);
         if (admitted) {
             c.admitted = true;
             c.source = source;
+            c.net = net;
             ++per_source_[source];
             ++n_admitted_;
             c.pending = true;
             ++n_pending_;
-            ++pending_per_source_[source];
+            pending_by_source_[source].push_back(fd);
+            if (net) {
+                ++per_net_[*net];
+                ++pending_per_net_[*net];
+            }
         }
         env_.io->watch(fd, true, false);
         n_conns_.store(conns_.size(), std::memory_order_relaxed);
@@ -378,18 +408,37 @@ void control_server::accept_all(uint64_t now_ns) {
     }
 }
 
-// IPv4: the address; IPv6: its /64 (one host usually has a whole /64 to pick addresses from).
-std::array<uint8_t, 16> control_server::source_key(const net::address& a) {
-    auto k = a.mapped();
-    if (a.is_v6() && !a.is_v4_mapped()) {
-        std::fill(k.begin() + 8, k.end(), uint8_t{0});
+// The client's address (IPv4 as IPv4-mapped): the per-source caps count by it.
+control_server::source_key_t control_server::source_key(const net::address& a) {
+    return a.mapped();
+}
+
+// IPv6 (not IPv4-mapped): its /64, counted against prefix_cap_factor times the per-source caps
+// (one host usually holds a whole /64 to pick addresses from; so may its neighbours).
+std::optional<control_server::source_key_t> control_server::net_key(const net::address& a) {
+    if (!a.is_v6() || a.is_v4_mapped()) {
+        return std::nullopt;
     }
+    auto k = a.mapped();
+    std::fill(k.begin() + 8, k.end(), uint8_t{0});
     return k;
 }
 
-uint32_t control_server::count_of(const source_counts& m, const std::array<uint8_t, 16>& k) {
+uint32_t control_server::count_of(const source_counts& m, const source_key_t& k) {
     auto it = m.find(k);
     return it == m.end() ? 0 : it->second;
+}
+
+void control_server::decrement(source_counts& m, const source_key_t& k) {
+    auto it = m.find(k);
+    if (it != m.end() && --it->second == 0) {
+        m.erase(it);
+    }
+}
+
+uint32_t control_server::pending_of(const source_key_t& k) const {
+    auto it = pending_by_source_.find(k);
+    return it == pending_by_source_.end() ? 0 : static_cast<uint32_t>(it->second.size());
 }
 
 void control_server::unpend(conn& c) {
@@ -398,25 +447,91 @@ void control_server::unpend(conn& c) {
     }
     c.pending = false;
     --n_pending_;
-    auto it = pending_per_source_.find(c.source);
-    if (it != pending_per_source_.end() && --it->second == 0) {
-        pending_per_source_.erase(it);
+    auto it = pending_by_source_.find(c.source);
+    if (it != pending_by_source_.end()) {
+        std::erase(it->second, c.fd);
+        if (it->second.empty()) {
+            pending_by_source_.erase(it);
+        }
+    }
+    if (c.net) {
+        decrement(pending_per_net_, *c.net);
     }
 }
 
-void control_server::evict_oldest_pending(uint64_t now_ns) {
-    conn* oldest = nullptr;
-    for (auto& [fd, c] : conns_) {
-        if (c.pending && (oldest == nullptr || c.seq < oldest->seq)) {
-            oldest = &c;
+uint64_t control_server::next_random() noexcept {
+    uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL); // splitmix64
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+// max-pending full: a pending connection of the address holding the most pending ones (ties:
+// one of them at random), at random among its connections older than evict_grace_ns. Whoever
+// floods holds the most, so its own connections make room; a healthy client's one connection
+// is evicted only when every source holds one, and never in its first evict_grace_ns. A scan of
+// the pending connections only (at most max-pending).
+control_server::conn* control_server::pending_victim(uint64_t now_ns) {
+    const std::vector<int>* best = nullptr;
+    std::size_t best_n = 0, ties = 0;
+    for (const auto& [src, fds] : pending_by_source_) {
+        const std::size_t n = fds.size();
+        if (n < best_n) {
+            continue;
+        }
+        const bool old_one = std::any_of(fds.begin(), fds.end(), [&](int fd) {
+            return now_ns >= conns_.at(fd).accepted_ns + evict_grace_ns;
+        });
+        if (!old_one) {
+            continue;
+        }
+        if (n > best_n) {
+            best = &fds;
+            best_n = n;
+            ties = 1;
+        } else if (next_random() % ++ties == 0) { // reservoir: each tied source equally likely
+            best = &fds;
         }
     }
-    if (oldest == nullptr) {
-        return;
+    if (best == nullptr) {
+        return nullptr;
     }
-    apply(*oldest, oldest->sm->abort(control::close_reason::evicted), now_ns);
-    oldest->out.clear();
-    close_conn(oldest->fd);
+    conn* pick = nullptr;
+    std::size_t seen = 0;
+    for (int fd : *best) {
+        conn& c = conns_.at(fd);
+        if (now_ns >= c.accepted_ns + evict_grace_ns && next_random() % ++seen == 0) {
+            pick = &c;
+        }
+    }
+    return pick;
+}
+
+// max-connections full: the admitted connection past Server-Start that has held no session the
+// longest (at least evict_grace_ns), or none.
+control_server::conn* control_server::idle_victim(uint64_t now_ns) {
+    conn* pick = nullptr;
+    uint64_t pick_since = 0;
+    for (auto& [fd, c] : conns_) {
+        if (!c.admitted || c.pending || c.closing) {
+            continue;
+        }
+        auto since = c.sm->sessionless_since();
+        if (!since || now_ns < *since + evict_grace_ns) {
+            continue;
+        }
+        if (pick == nullptr || *since < pick_since) {
+            pick = &c;
+            pick_since = *since;
+        }
+    }
+    return pick;
+}
+
+void control_server::evict(conn& c, control::close_reason why, uint64_t now_ns) {
+    apply(c, c.sm->abort(why), now_ns);
+    c.out.clear();
+    close_conn(c.fd);
 }
 
 void control_server::flush(conn& c) {
@@ -562,9 +677,9 @@ void control_server::close_conn(int fd) {
     }
     if (c.admitted) {
         --n_admitted_;
-        auto ps = per_source_.find(c.source);
-        if (ps != per_source_.end() && --ps->second == 0) {
-            per_source_.erase(ps);
+        decrement(per_source_, c.source);
+        if (c.net) {
+            decrement(per_net_, *c.net);
         }
     }
     env_.io->close(fd);

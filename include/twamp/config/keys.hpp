@@ -214,6 +214,8 @@ inline constexpr key_info keys[] = {
          "connections not yet past Server-Start (greeting phase), 1..65535"},
         {"control.setup-timeout", key_type::integer, "10", true,
          "seconds a connection has to send a complete Set-Up-Response, 1..600"},
+        {"control.idle-timeout", key_type::integer, "60", true,
+         "seconds a connection past Server-Start may hold no session, 0 (none)..86400"},
         {"control.max-pending-per-source", key_type::integer, "2", true,
          "greeting-phase connections from one source (IPv4 address, IPv6 /64), 1..65535"},
         {"control.max-sessions-per-connection", key_type::integer, "16", true,

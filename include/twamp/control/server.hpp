@@ -100,8 +100,11 @@ enum class close_reason : uint8_t {
                    // up for SERVWAIT
     evicted,       // abort(): a pending connection (greeting phase) closed to admit a newer one
                    // while control.max-pending were pending
+    idle_timeout,  // past Server-Start with no session for policy.idle_timeout_ns
+    evicted_idle,  // abort(): a session-less connection closed to admit a newer one while
+                   // control.max-connections were open
 };
-inline constexpr std::size_t close_reason_count = 21;
+inline constexpr std::size_t close_reason_count = 23;
 std::string_view to_string(close_reason r) noexcept;
 
 // Why an authenticated/encrypted/mixed connection failed (metric label values, AUTH-SPEC).
@@ -246,6 +249,13 @@ struct server_policy {
     // counted session_unstarted_expired): accepted-but-never-started sessions cannot hold the
     // ports while the client keeps SERVWAIT alive. 0 = never.
     uint64_t unstarted_timeout_ns = 0;
+    // Issue 18 review: a connection past Server-Start that holds no session (none requested
+    // yet, or all stopped, released or expired) is closed (idle_timeout) this long after it
+    // last held one (or after Server-Start), whatever commands it sends (a refused request is
+    // no session): admitted connections that never test cannot hold max-connections
+    // (control.idle-timeout). SERVWAIT still applies on top; a connection with sessions is
+    // not affected. 0 = never.
+    uint64_t idle_timeout_ns = 0;
 };
 
 // The control connection's own addresses: they replace zero addresses in Request-TW-Session.
@@ -332,8 +342,8 @@ public:
     // Bytes received from the client, in any chunking.
     result feed(std::span<const uint8_t> bytes, uint64_t now_ns);
     // Timers: releases sessions not started within policy.unstarted_timeout_ns (reported as
-    // sessions_stopped with timeout_ns 0), closes the connection (setup_timeout, servwait) when
-    // its deadline has passed.
+    // sessions_stopped with timeout_ns 0), closes the connection (setup_timeout, idle_timeout,
+    // servwait) when its deadline has passed.
     result on_timer(uint64_t now_ns);
     // When on_timer() must run next; nullopt: no timer (closed, SERVWAIT off, or suspended
     // while a test runs: RFC 5357 §3.1).
@@ -356,6 +366,14 @@ public:
     // The security mode chosen (mode_unauthenticated, _authenticated, _encrypted, _mixed), 0
     // before Set-Up-Response.
     uint32_t security_mode() const noexcept { return mode_ & security_modes; }
+    // Past Server-Start and holding no session: since when (now_ns of Server-Start or of the
+    // last session leaving it); nullopt otherwise (the driver's eviction at max-connections).
+    std::optional<uint64_t> sessionless_since() const noexcept {
+        if (state_ == server_state::ready && sessions_.empty()) {
+            return sessionless_since_ns_;
+        }
+        return std::nullopt;
+    }
 
 private:
     struct entry {
@@ -397,6 +415,8 @@ private:
     uint32_t mode_ = 0;
     server_state state_ = server_state::initial;
     uint64_t last_activity_ns_ = 0;
+    uint64_t sessionless_since_ns_ = 0; // see sessionless_since()
+    std::optional<uint64_t> idle_deadline() const noexcept;
     std::vector<uint8_t> pending_;
     std::vector<entry> sessions_;
     // Security modes: the greeting's values, the Token's keys, one stream per direction.

@@ -8,7 +8,13 @@
 // so unit tests and tests/fuzz/fuzz_control_server.cpp drive it without sockets.
 //
 // Under abuse (issue 18): at most control.max-connections, control.max-connections-per-source
-// per client address and control.max-pending not yet past Server-Start; a client that does
+// per client address (and prefix_cap_factor times it per IPv6 /64) and control.max-pending not
+// yet past Server-Start (max-pending-per-source per address, prefix_cap_factor times it per
+// /64). A newcomer the per-source caps admit finds room when the box is full: max-pending full
+// evicts a random pending connection of the address holding the most pending ones (one older
+// than evict_grace_ns: a healthy client has that long to set up whatever the flood), and
+// max-connections full evicts the connection that has held no session the longest (at least
+// evict_grace_ns); with nothing evictable the newcomer is refused. A client that does
 // not read is not read either once its queued output is backed up (its interest becomes
 // writable-only, so the slow path sleeps) and is closed when that output has not drained for
 // SERVWAIT (send_stalled); accepts per poll are bounded.
@@ -44,6 +50,8 @@ struct control_refusals {
     // accept() failed for want of file descriptors (EMFILE/ENFILE): the listener is not polled
     // for accept_pause_ns, so the slow path does not spin on it.
     std::atomic<uint64_t> fd_exhausted{0};
+    // max-pending full of connections younger than evict_grace_ns: nothing to evict.
+    std::atomic<uint64_t> pending_full{0};
 };
 
 // The sockets the server uses: kernel sockets + epoll (make_socket_io), or a test's own. fds
@@ -133,6 +141,14 @@ public:
     // Slow path only.
     std::size_t sessions() const noexcept { return sessions_.size(); }
     std::size_t pending() const noexcept { return n_pending_; }
+    // A pending connection younger than this is never evicted (nor a connection session-less
+    // for less): a client on a slow link has this long for its Set-Up-Response (or its first
+    // Request-TW-Session) however fast others connect. Full of younger ones, a newcomer is
+    // refused instead (pending_full, max_connections).
+    static constexpr uint64_t evict_grace_ns = 1'000'000'000ULL;
+    // The per-/64 caps of IPv6 clients: this many times the per-address ones (hosts of one
+    // /64 share it, one of them at its own caps does not lock the others out).
+    static constexpr uint32_t prefix_cap_factor = 4;
     // Any thread: connections whose output is backed up (64 KiB queued: not read from until it
     // drains).
     std::size_t backed_up() const noexcept { return n_backed_.load(std::memory_order_relaxed); }
@@ -156,21 +172,29 @@ private:
         std::vector<uint8_t> out;
         bool closing = false; // send what is queued, then close
         uint64_t close_by_ns = 0;
-        std::array<uint8_t, 16> source{}; // the client's source_key, admitted ones only
-        bool admitted = false;            // counted in per_source_
-        bool pending = false;             // counted in n_pending_ (no Server-Start yet)
-        bool reading = true;              // polled for input (false: output backed up)
-        bool writing = false;             // polled for output
-        uint64_t stalled_since_ns = 0;    // output queued since (0: none queued)
-        bool broken = false;              // send failed or hung up: close without output
-        bool backed = false;              // counted in n_backed_ (output backed up)
-        uint64_t seq = 0;                 // accept order (the oldest pending one is evicted)
+        std::array<uint8_t, 16> source{};           // the client's source_key, admitted ones only
+        bool admitted = false;                      // counted in per_source_
+        bool pending = false;                       // counted in n_pending_ (no Server-Start yet)
+        bool reading = true;                        // polled for input (false: output backed up)
+        bool writing = false;                       // polled for output
+        uint64_t stalled_since_ns = 0;              // output queued since (0: none queued)
+        bool broken = false;                        // send failed or hung up: close without output
+        bool backed = false;                        // counted in n_backed_ (output backed up)
+        uint64_t accepted_ns = 0;                   // evict_grace_ns counts from it
+        std::optional<std::array<uint8_t, 16>> net; // IPv6 (not mapped): the /64, admitted only
     };
-    using source_counts = std::map<std::array<uint8_t, 16>, uint32_t>;
-    static std::array<uint8_t, 16> source_key(const net::address& a);
-    static uint32_t count_of(const source_counts& m, const std::array<uint8_t, 16>& k);
+    using source_key_t = std::array<uint8_t, 16>;
+    using source_counts = std::map<source_key_t, uint32_t>;
+    static source_key_t source_key(const net::address& a);
+    static std::optional<source_key_t> net_key(const net::address& a);
+    static uint32_t count_of(const source_counts& m, const source_key_t& k);
+    static void decrement(source_counts& m, const source_key_t& k);
+    uint32_t pending_of(const source_key_t& k) const;
     void unpend(conn& c);
-    void evict_oldest_pending(uint64_t now_ns);
+    conn* pending_victim(uint64_t now_ns);
+    conn* idle_victim(uint64_t now_ns);
+    void evict(conn& c, control::close_reason why, uint64_t now_ns);
+    uint64_t next_random() noexcept;
     struct session {
         control::session_info info;
         int owner_fd = -1; // control connection, -1 once stopped
@@ -205,13 +229,16 @@ private:
     control_env env_;
     bool started_ = false;
     std::map<int, conn> conns_;
-    // Admitted connections by source (IPv4 address, IPv6 /64: source_key), and those of them
-    // still pending; refused connections count nowhere.
+    // Admitted connections by client address (source_key) and by IPv6 /64 (net_key), and the
+    // pending ones among them (by address: their fds, to pick an eviction victim from);
+    // refused connections count nowhere.
     source_counts per_source_;
-    source_counts pending_per_source_;
+    source_counts per_net_;
+    std::map<source_key_t, std::vector<int>> pending_by_source_;
+    source_counts pending_per_net_;
+    uint64_t rng_ = 0; // splitmix64 state (eviction victims), seeded by env.random
     std::size_t n_admitted_ = 0;
     std::size_t n_pending_ = 0;
-    uint64_t next_seq_ = 0;
     uint64_t listener_paused_until_ = 0; // after out_of_fds (0: polled)
     std::atomic<uint64_t> busy_polls_{0};
     std::atomic<std::size_t> n_backed_{0}; // conns with backed == true, for other threads

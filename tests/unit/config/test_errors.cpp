@@ -495,6 +495,8 @@ TEST(errors, control_modes) {
                           {"65535"}));
     EXPECT_TRUE(has_error(ctl("max-sessions-per-connection = 65536;"), 2,
                           "control.max-sessions-per-connection", {"65535"}));
+    EXPECT_TRUE(has_error(ctl("idle-timeout = 86401;"), 2, "control.idle-timeout", {"86400"}));
+    EXPECT_TRUE(has_error(ctl("idle-timeout = -1;"), 2, "control.idle-timeout", {"86400"}));
     {
         auto r = load_string(
                 ctl("max-connections-per-source = 3; max-pending = 65535; setup-timeout = 600;"));
@@ -509,9 +511,11 @@ TEST(errors, control_modes) {
         EXPECT_EQ(d.cfg->control.setup_timeout, 10U) << "default";
         EXPECT_EQ(d.cfg->control.max_pending_per_source, 2U) << "default";
         EXPECT_EQ(d.cfg->control.max_sessions_per_connection, 16U) << "default";
-        auto e = load_string(
-                ctl("max-pending-per-source = 65535; max-sessions-per-connection = 1;"));
+        EXPECT_EQ(d.cfg->control.idle_timeout, 60U) << "default";
+        auto e = load_string(ctl("max-pending-per-source = 65535; max-sessions-per-connection = 1; "
+                                 "idle-timeout = 0;"));
         ASSERT_TRUE(e.ok());
+        EXPECT_EQ(e.cfg->control.idle_timeout, 0U);
         EXPECT_EQ(e.cfg->control.max_pending_per_source, 65535U);
         EXPECT_EQ(e.cfg->control.max_sessions_per_connection, 1U);
     }

@@ -2,6 +2,7 @@
 // issue 18 limits (max-connections-per-source, max-pending, setup-timeout), a client that does
 // not read (not polled for input while its output is backed up, closed after SERVWAIT), a
 // client trickling octets, and that the server makes no work while clients only wait.
+#include <algorithm>
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -120,60 +121,142 @@ TEST_F(driver, per_source_cap_refuses_with_modes_zero) {
 }
 
 // Issue 18 review: max-pending full no longer refuses the newcomer (two sources could hold the
-// greeting phase forever): the OLDEST pending connection is evicted (closed_evicted) instead.
-// One source has at most max-pending-per-source pending connections (refused "pending").
-TEST_F(driver, pending_full_evicts_the_oldest_pending_connection) {
+// greeting phase forever). Second review: evicting the OLDEST pending connection let a flood
+// evict a slow healthy client, so now a random pending connection of the address holding the
+// most is evicted (closed_evicted), never one younger than evict_grace_ns; with none old enough
+// the newcomer is refused (pending_full). One address has at most max-pending-per-source
+// pending connections (refused "pending").
+TEST_F(driver, pending_full_evicts_only_connections_past_the_grace_time) {
     cfg.control.max_pending = 2;
     make();
-    const int a1 = connect(alice), b1 = connect(bob);
+    const int a1 = connect(alice, t0), b1 = connect(bob, t0);
     EXPECT_EQ(server->pending(), 2U);
-    const int c1 = connect(v4(198, 18, 0, 4));
-    EXPECT_EQ(greeting_modes(c1), control::mode_unauthenticated) << "admitted";
-    EXPECT_TRUE(io->peers.at(a1).closed) << "the oldest pending connection made room";
+    const uint64_t young = t0 + control_server::evict_grace_ns - 1;
+    const int c1 = connect(v4(198, 18, 0, 4), young);
+    EXPECT_EQ(greeting_modes(c1), 0U) << "nothing old enough to evict: refused";
+    EXPECT_EQ(server->refusals().pending_full.load(), 1U);
+    EXPECT_FALSE(io->peers.at(a1).closed);
     EXPECT_FALSE(io->peers.at(b1).closed);
+    const uint64_t old = t0 + control_server::evict_grace_ns;
+    const int c2 = connect(v4(198, 18, 0, 4), old);
+    EXPECT_EQ(greeting_modes(c2), control::mode_unauthenticated) << "admitted";
+    EXPECT_NE(io->peers.at(a1).closed, io->peers.at(b1).closed) << "exactly one made room";
     EXPECT_EQ(closed(close_reason::evicted), 1U);
     EXPECT_EQ(server->refusals().pending.load(), 0U);
     EXPECT_EQ(server->pending(), 2U);
-    // b1 sets up: no longer pending, never evicted.
-    io->take(b1);
-    io->send_to_server(b1, setup_response_bytes(control::mode_unauthenticated));
-    settle(t0);
+    // The survivor sets up: no longer pending, never evicted. c2 is young: the next is refused.
+    const int survivor = io->peers.at(a1).closed ? b1 : a1;
+    io->take(survivor);
+    io->send_to_server(survivor, setup_response_bytes(control::mode_unauthenticated));
+    settle(old);
     EXPECT_EQ(server->pending(), 1U);
-    const int a3 = connect(alice), a4 = connect(alice);
-    EXPECT_EQ(greeting_modes(a3), control::mode_unauthenticated);
-    EXPECT_EQ(greeting_modes(a4), control::mode_unauthenticated);
-    EXPECT_TRUE(io->peers.at(c1).closed);
-    EXPECT_FALSE(io->peers.at(b1).closed) << "past the greeting phase";
+    const int d1 = connect(v4(198, 18, 0, 5), old), d2 = connect(v4(198, 18, 0, 6), old);
+    EXPECT_EQ(greeting_modes(d1), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(d2), 0U);
+    EXPECT_EQ(server->refusals().pending_full.load(), 2U);
+    EXPECT_FALSE(io->peers.at(c2).closed);
+    EXPECT_FALSE(io->peers.at(survivor).closed) << "past the greeting phase";
+    EXPECT_EQ(closed(close_reason::evicted), 1U);
+}
+
+// The address holding the most pending connections is the one evicted from.
+TEST_F(driver, the_flooding_address_loses_its_own_connections) {
+    cfg.control.max_pending = 4;
+    cfg.control.max_pending_per_source = 3;
+    make();
+    const net::address flooder = v4(198, 18, 1, 1);
+    const int a = connect(alice, t0);
+    std::vector<int> f = {connect(flooder, t0), connect(flooder, t0), connect(flooder, t0)};
+    for (int i = 0; i < 2; ++i) {
+        const uint64_t now = t0 + (2 + static_cast<uint64_t>(i)) * s;
+        const int n = connect(v4(198, 18, 0, static_cast<uint8_t>(10 + i)), now);
+        EXPECT_EQ(greeting_modes(n), control::mode_unauthenticated) << i;
+        EXPECT_FALSE(io->peers.at(a).closed) << "alice holds one, the flooder more: " << i;
+    }
     EXPECT_EQ(closed(close_reason::evicted), 2U);
-    EXPECT_EQ(server->pending(), 2U);
+    EXPECT_EQ(std::count_if(f.begin(), f.end(), [&](int fd) { return io->peers.at(fd).closed; }), 2)
+            << "two of the flooder's three";
+    EXPECT_EQ(server->pending(), 4U);
+}
+
+// The second review's case: 8 addresses opening connections at 800 a second (each held, never
+// set up) while a healthy client on a slow link takes 0.5 s to send its Set-Up-Response. With
+// the oldest evicted, every flooder's eviction made it reconnect and evict the next oldest:
+// the healthy client was gone within 16 rounds (~0.1 s).
+TEST_F(driver, a_flood_cannot_evict_a_slow_healthy_client) {
+    make();
+    std::vector<int> flood;
+    const uint64_t step = 1'250'000ULL; // 800 connections a second
+    const uint64_t healthy_at = t0 + 2 * s;
+    int b = -1;
+    bool set_up = false, requested = false;
+    for (uint64_t now = t0, i = 0; now < t0 + 4 * s; now += step, ++i) {
+        if (b < 0 && now >= healthy_at) {
+            b = connect(bob, now);
+            ASSERT_EQ(greeting_modes(b), control::mode_unauthenticated) << "bob admitted";
+            io->take(b);
+        }
+        if (b >= 0 && !set_up && now >= healthy_at + s / 2) {
+            ASSERT_FALSE(io->peers.at(b).closed) << "bob evicted before his Set-Up-Response";
+            io->send_to_server(b, setup_response_bytes(control::mode_unauthenticated));
+            settle(now);
+            auto ss = io->take(b);
+            ASSERT_EQ(ss.size(), control::server_start_size);
+            EXPECT_EQ(ss[15], 0) << "Server-Start Accept";
+            set_up = true;
+        }
+        if (set_up && !requested && now >= healthy_at + s * 6 / 10) {
+            io->send_to_server(b, request_bytes({}));
+            settle(now);
+            auto acc = io->take(b);
+            ASSERT_EQ(acc.size(), control::accept_session_size);
+            EXPECT_EQ(acc[0], 0) << "Accept-Session Accept";
+            requested = true;
+        }
+        flood.push_back(connect(v4(198, 18, 1, static_cast<uint8_t>(10 + i % 8)), now));
+    }
+    EXPECT_TRUE(requested);
+    EXPECT_FALSE(io->peers.at(b).closed);
+    // bob's eviction of one flooder's, then each flooder reconnecting evicts another's old
+    // one, until all 16 are younger than evict_grace_ns (the flood is then refused).
+    EXPECT_EQ(closed(close_reason::evicted), 16U) << "the flooders evicted one another";
+    EXPECT_GT(server->refusals().pending_full.load(), 0U);
+    EXPECT_EQ(server->pending(), 16U);
+    EXPECT_EQ(server->sessions(), 1U);
 }
 
 TEST_F(driver, a_greeting_phase_flood_cannot_keep_a_healthy_client_out) {
     // Default caps: max-pending 16, 2 pending per source. Eight flooding addresses hold every
-    // pending slot, eight more evict them, and so on; bob still sets up and gets a session.
+    // pending slot, eight more evict them (once past evict_grace_ns), and so on; bob still
+    // sets up and gets a session (changed with the second review: each round and bob come a
+    // grace time later, connections younger than it are not evicted).
     make();
     std::vector<int> flood;
-    for (int round = 0; round < 3; ++round) {
+    uint64_t now = t0;
+    for (int round = 0; round < 3; ++round, now += 2 * s) {
         // Fresh sources each round (the old ones are at max-pending-per-source).
         for (uint8_t h = static_cast<uint8_t>(10 + 8 * round); h < 18 + 8 * round; ++h) {
-            flood.push_back(connect(v4(198, 18, 1, h)));
-            flood.push_back(connect(v4(198, 18, 1, h)));
-            EXPECT_EQ(greeting_modes(connect(v4(198, 18, 1, h))), 0U) << "third pending";
+            flood.push_back(connect(v4(198, 18, 1, h), now));
+            flood.push_back(connect(v4(198, 18, 1, h), now));
+            EXPECT_EQ(greeting_modes(connect(v4(198, 18, 1, h), now)), 0U) << "third pending";
         }
         EXPECT_EQ(server->pending(), 16U);
     }
     EXPECT_EQ(server->refusals().pending.load(), 24U);
     EXPECT_EQ(closed(close_reason::evicted), 32U);
-    const int b = ready_client(bob, t0);
+    const int b = ready_client(bob, now);
     io->send_to_server(b, request_bytes({}));
-    settle(t0);
+    settle(now);
     auto acc = io->take(b);
     ASSERT_EQ(acc.size(), control::accept_session_size);
     EXPECT_EQ(acc[0], 0) << "Accept-Session Accept";
     EXPECT_EQ(server->pending(), 15U);
+    EXPECT_EQ(server->refusals().pending_full.load(), 0U);
 }
 
-TEST_F(driver, ipv6_sources_are_counted_per_64) {
+// Second review: grouping IPv6 by /64 let one host lock its /64 neighbours out. Now the caps
+// are per address, with prefix_cap_factor (4) times them for the whole /64.
+TEST_F(driver, ipv6_sources_are_counted_per_address_and_per_64) {
     cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
     cfg.control.max_connections_per_source = 3;
     config::port_config& p = cfg.ports[0];
@@ -190,10 +273,121 @@ TEST_F(driver, ipv6_sources_are_counted_per_64) {
         return fd;
     };
     EXPECT_EQ(greeting_modes(conn6(a(1, 1))), control::mode_unauthenticated);
-    EXPECT_EQ(greeting_modes(conn6(a(9, 1))), control::mode_unauthenticated);
-    EXPECT_EQ(greeting_modes(conn6(a(7, 1))), 0U) << "third pending from one /64";
+    EXPECT_EQ(greeting_modes(conn6(a(1, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(1, 1))), 0U) << "third pending from one address";
     EXPECT_EQ(server->refusals().pending.load(), 1U);
+    EXPECT_EQ(greeting_modes(conn6(a(9, 1))), control::mode_unauthenticated)
+            << "a neighbour in the /64 still gets in";
+    EXPECT_EQ(greeting_modes(conn6(a(9, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(10, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(10, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(11, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(conn6(a(11, 1))), control::mode_unauthenticated);
+    EXPECT_EQ(server->pending(), 8U) << "4 x max-pending-per-source in the /64";
+    EXPECT_EQ(greeting_modes(conn6(a(12, 1))), 0U) << "the /64 is at 4 x its pending cap";
+    EXPECT_EQ(server->refusals().pending.load(), 2U);
     EXPECT_EQ(greeting_modes(conn6(a(7, 2))), control::mode_unauthenticated) << "another /64";
+}
+
+// The /64 cap of connections (4 x max-connections-per-source), past the greeting phase.
+TEST_F(driver, ipv6_connections_per_64_are_capped_at_four_times_the_address_cap) {
+    cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
+    cfg.control.max_connections_per_source = 1;
+    config::port_config& p = cfg.ports[0];
+    p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
+    make();
+    const auto a = [](uint8_t last) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    };
+    for (uint8_t h = 1; h <= 5; ++h) {
+        const int fd = io->connect(a(h), a(2));
+        settle(t0);
+        EXPECT_EQ(greeting_modes(fd), h <= 4 ? control::mode_unauthenticated : 0U) << int{h};
+        if (h <= 4) {
+            io->take(fd);
+            io->send_to_server(fd, setup_response_bytes(control::mode_unauthenticated));
+            settle(t0);
+        }
+    }
+    EXPECT_EQ(server->pending(), 0U);
+    EXPECT_EQ(server->refusals().per_source.load(), 1U);
+}
+
+// Second review: admitted connections that never request a session held max-connections
+// forever (SERVWAIT restarts with every command). Now control.idle-timeout closes them.
+TEST_F(driver, idle_timeout_closes_connections_without_sessions) {
+    cfg.control.idle_timeout = 60;
+    make();
+    const int a = ready_client(alice, t0);
+    const int b = ready_client(bob, t0);
+    const int c = ready_client(v4(198, 18, 0, 4), t0);
+    // carol's requests are refused (a loop-guard port): no session, no extension.
+    request_fields bad;
+    bad.sender_port = 7;
+    io->send_to_server(c, request_bytes(bad));
+    settle(t0 + 30 * s);
+    ASSERT_EQ(io->take(c).at(0), 3);
+    // bob holds a session and runs a test.
+    io->send_to_server(b, request_bytes({}));
+    settle(t0 + 1 * s);
+    ASSERT_EQ(io->take(b).at(0), 0);
+    io->send_to_server(b, start_sessions_bytes());
+    settle(t0 + 1 * s);
+    io->take(b);
+    settle(t0 + 60 * s - 1);
+    EXPECT_FALSE(io->peers.at(a).closed);
+    EXPECT_FALSE(io->peers.at(c).closed);
+    settle(t0 + 60 * s);
+    EXPECT_TRUE(io->peers.at(a).closed);
+    EXPECT_TRUE(io->peers.at(c).closed) << "refused requests are no session";
+    EXPECT_EQ(closed(close_reason::idle_timeout), 2U);
+    EXPECT_EQ(closed(close_reason::servwait), 0U);
+    tsc = 100 * s; // (REFWAIT is 900 s by default: not reached)
+    settle(t0 + 100 * s);
+    EXPECT_FALSE(io->peers.at(b).closed) << "sessions running";
+    // Stop-Sessions: bob holds none now; 60 s later he is closed.
+    io->send_to_server(b, stop_sessions_bytes());
+    settle(t0 + 100 * s);
+    settle(t0 + 160 * s - 1);
+    EXPECT_FALSE(io->peers.at(b).closed);
+    settle(t0 + 160 * s);
+    EXPECT_TRUE(io->peers.at(b).closed);
+    EXPECT_EQ(closed(close_reason::idle_timeout), 3U);
+}
+
+// ... and when max-connections are open, a newcomer evicts the one session-less the longest
+// (at least evict_grace_ns); a connection holding sessions is never evicted.
+TEST_F(driver, max_connections_full_evicts_the_longest_idle_connection) {
+    cfg.control.max_connections = 3;
+    cfg.control.idle_timeout = 0; // only the eviction
+    make();
+    const int a = ready_client(alice, t0);
+    const int b = ready_client(bob, t0);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0);
+    ASSERT_EQ(io->take(b).at(0), 0);
+    const int c = ready_client(v4(198, 18, 0, 4), t0 + s / 2);
+    const net::address dave = v4(198, 18, 0, 5);
+    EXPECT_EQ(greeting_modes(connect(dave, t0 + s / 2)), 0U) << "nobody idle for 1 s yet";
+    EXPECT_EQ(server->refusals().max_connections.load(), 1U);
+    const int d = connect(dave, t0 + 2 * s);
+    EXPECT_EQ(greeting_modes(d), control::mode_unauthenticated);
+    EXPECT_TRUE(io->peers.at(a).closed) << "idle the longest";
+    EXPECT_FALSE(io->peers.at(b).closed) << "holds a session";
+    EXPECT_FALSE(io->peers.at(c).closed);
+    EXPECT_EQ(closed(close_reason::evicted_idle), 1U);
+    EXPECT_EQ(server->connections_open(), 3U);
+    // d is pending, c idle 1.5 s: the next newcomer evicts c.
+    const int e = connect(v4(198, 18, 0, 6), t0 + 2 * s);
+    EXPECT_EQ(greeting_modes(e), control::mode_unauthenticated);
+    EXPECT_TRUE(io->peers.at(c).closed);
+    EXPECT_FALSE(io->peers.at(d).closed);
+    EXPECT_EQ(closed(close_reason::evicted_idle), 2U);
+    // Only b (a session) and the two pending ones now, both young: refused.
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 7), t0 + 2 * s)), 0U);
+    EXPECT_EQ(server->refusals().max_connections.load(), 2U);
+    EXPECT_FALSE(io->peers.at(b).closed);
 }
 
 // Issue 18 review: refused connections took max-connections slots until the end of the poll.

@@ -30,15 +30,32 @@ server_policy policy_from_config(const config::config& full, uint64_t server_sta
     server_policy p = policy_from_config(full.control, server_start_ns);
     p.keys = std::make_shared<const key_store>(full.keys);
     p.local_addresses = local_addresses_of(full);
-    // The dataplane's default loop guard set ("reflector-ports", README "Limits").
-    p.refused_sender_ports = {{862, 862}, {64364, 64373}, {7, 7},  {13, 13},
-                              {17, 17},   {19, 19},       {37, 37}};
+    // The loop guard as the reflectors configure it (refused-source-ports, README "Limits"):
+    // the default "reflector-ports" adds the well-known reflector and echo-style ports, a list
+    // itself, `[]` nothing; the union over the reflectors (none: the default).
+    bool well_known = full.reflectors.empty();
     for (const auto& rc : full.reflectors) {
-        for (uint16_t u : rc.udp_ports) {
-            p.refused_sender_ports.push_back({u, u});
+        if (rc.refused_source_ports.reflector_ports) {
+            well_known = true;
+        } else {
+            p.refused_sender_ports.insert(p.refused_sender_ports.end(),
+                                          rc.refused_source_ports.ranges.begin(),
+                                          rc.refused_source_ports.ranges.end());
         }
     }
-    p.refused_sender_ports.push_back(full.control.receiver_ports);
+    if (well_known) {
+        p.refused_sender_ports.insert(
+                p.refused_sender_ports.end(),
+                {{862, 862}, {64364, 64373}, {7, 7}, {13, 13}, {17, 17}, {19, 19}, {37, 37}});
+    }
+    // The box's own reflector and control receiver ports: a loop only when the replies go to
+    // the box itself (Sender Address one of its own addresses), then always refused.
+    for (const auto& rc : full.reflectors) {
+        for (uint16_t u : rc.udp_ports) {
+            p.own_sender_ports.push_back({u, u});
+        }
+    }
+    p.own_sender_ports.push_back(full.control.receiver_ports);
     return p;
 }
 

@@ -577,7 +577,7 @@ void server_connection::on_request(std::span<const uint8_t> msg, result& r, uint
         refuse(r, accept_code::not_supported, m->receiver_port, "sender address");
         return;
     }
-    if (policy_.sender_port_refused(m->sender_port)) {
+    if (policy_.sender_refused(info.sender, m->sender_port)) {
         // The replies would go to a reflector's or an echo service's port: a loop.
         refuse(r, accept_code::not_supported, m->receiver_port, "sender port");
         return;

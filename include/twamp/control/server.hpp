@@ -222,16 +222,32 @@ struct server_policy {
     // Sender Ports a session may not have (the loop guard, README "Limits"): the box's replies
     // go to the Sender Port, so a session aimed at a reflector or an echo-style service port
     // would start a reply loop. Such a request gets Accept 3 (not supported, "sender port").
-    // policy_from_config sets 862, 64364-64373, 7, 13, 17, 19, 37, every reflector's
-    // udp-ports and control.receiver-ports. Empty: none.
+    // policy_from_config builds it from the reflectors' refused-source-ports: the default
+    // "reflector-ports" adds 862, 64364-64373, 7, 13, 17, 19, 37, a list adds itself, `[]`
+    // nothing (no reflector at all: the default). Empty: none.
     std::vector<net::port_range> refused_sender_ports;
-    bool sender_port_refused(uint16_t port) const noexcept {
-        for (const auto& r : refused_sender_ports) {
+    // Refused only when the Sender Address is one of local_addresses (the replies would come
+    // back to the box itself: a loop through its own reflector or control ports, whatever
+    // refused_sender_ports says). policy_from_config: every reflector's udp-ports and
+    // control.receiver-ports.
+    std::vector<net::port_range> own_sender_ports;
+    static bool in(const std::vector<net::port_range>& v, uint16_t port) noexcept {
+        for (const auto& r : v) {
             if (port >= r.min && port <= r.max) {
                 return true;
             }
         }
         return false;
+    }
+    bool sender_port_refused(uint16_t port) const noexcept {
+        return in(refused_sender_ports, port);
+    }
+    // The whole check for a request's Sender Address and Port.
+    bool sender_refused(const net::address& sender, uint16_t port) const noexcept {
+        return sender_port_refused(port) ||
+               (in(own_sender_ports, port) &&
+                std::find(local_addresses.begin(), local_addresses.end(), sender) !=
+                        local_addresses.end());
     }
     uint64_t max_timeout_ns = 60'000'000'000ULL; // Request-TW-Session Timeout clamped to this
     // Authenticated, encrypted and mixed modes (RFC 4656 §3.1, RFC 5618): the shared secrets

@@ -431,20 +431,89 @@ TEST_F(server, a_sender_port_in_the_loop_guard_set_is_refused) {
     EXPECT_EQ(accept_one(f).sender_port, 8);
 }
 
+// Changed with the second review: the box's own reflector and control receiver ports are
+// refused only for a Sender Address of the box's own (a loop needs the replies to come back to
+// it); before, for any Sender Address.
 TEST(server_policy_ports, policy_from_config_refuses_the_loop_guard_set) {
     twamp::config::config c;
+    twamp::config::port_config pc;
+    pc.addresses = {*twamp::config::ip_prefix::parse("198.18.0.2/24")};
+    c.ports.push_back(pc);
     twamp::config::reflector_config r;
     r.udp_ports = {862, 5000};
     c.reflectors.push_back(r);
     c.control.receiver_ports = {64400, 64409};
     const auto p = policy_from_config(c, 0);
-    for (uint16_t port : std::initializer_list<uint16_t>{862, 64364, 64373, 7, 13, 17, 19, 37, 5000,
-                                                         64400, 64409}) {
+    const auto box = v4(198, 18, 0, 2), other = v4(198, 18, 0, 5);
+    for (uint16_t port : std::initializer_list<uint16_t>{862, 64364, 64373, 7, 13, 17, 19, 37}) {
         EXPECT_TRUE(p.sender_port_refused(port)) << port;
+        EXPECT_TRUE(p.sender_refused(other, port)) << port;
+    }
+    for (uint16_t port : std::initializer_list<uint16_t>{5000, 64400, 64409}) {
+        EXPECT_TRUE(p.sender_refused(box, port)) << port << ": the box's own";
+        EXPECT_FALSE(p.sender_refused(other, port)) << port << ": another host's";
     }
     for (uint16_t port : std::initializer_list<uint16_t>{1, 8, 863, 4999, 40000, 64374, 64410}) {
-        EXPECT_FALSE(p.sender_port_refused(port)) << port;
+        EXPECT_FALSE(p.sender_refused(box, port)) << port;
+        EXPECT_FALSE(p.sender_refused(other, port)) << port;
     }
+}
+
+// The guard follows the reflectors' refused-source-ports: `[]` on every reflector turns it off
+// (the box's own ports stay refused for its own addresses), a list refuses itself, the default
+// the well-known set; no reflector: the default.
+TEST(server_policy_ports, policy_from_config_follows_refused_source_ports) {
+    twamp::config::config c;
+    twamp::config::port_config pc;
+    pc.addresses = {*twamp::config::ip_prefix::parse("198.18.0.2/24")};
+    c.ports.push_back(pc);
+    const auto box = v4(198, 18, 0, 2), other = v4(198, 18, 0, 5);
+    EXPECT_TRUE(policy_from_config(c, 0).sender_refused(other, 862)) << "no reflector";
+    twamp::config::reflector_config off;
+    off.udp_ports = {5000};
+    off.refused_source_ports.reflector_ports = false; // []
+    c.reflectors = {off, off};
+    auto p = policy_from_config(c, 0);
+    for (uint16_t port : std::initializer_list<uint16_t>{862, 64364, 7, 19, 5000}) {
+        EXPECT_FALSE(p.sender_refused(other, port)) << port << ": guard off";
+    }
+    EXPECT_TRUE(p.sender_refused(box, 5000)) << "the box's own port, to the box";
+    EXPECT_TRUE(p.sender_refused(box, 64364)) << "control.receiver-ports, to the box";
+    EXPECT_FALSE(p.sender_refused(box, 862)) << "not the box's port, guard off";
+    twamp::config::reflector_config listed = off;
+    listed.refused_source_ports.ranges = {{1000, 1010}};
+    c.reflectors = {off, listed};
+    p = policy_from_config(c, 0);
+    EXPECT_TRUE(p.sender_refused(other, 1000));
+    EXPECT_TRUE(p.sender_refused(other, 1010));
+    EXPECT_FALSE(p.sender_refused(other, 1011));
+    EXPECT_FALSE(p.sender_refused(other, 862)) << "a list replaces the default";
+    twamp::config::reflector_config deflt;
+    deflt.udp_ports = {6000};
+    c.reflectors = {listed, deflt};
+    p = policy_from_config(c, 0);
+    EXPECT_TRUE(p.sender_refused(other, 1005)) << "the union";
+    EXPECT_TRUE(p.sender_refused(other, 862));
+    EXPECT_TRUE(p.sender_refused(other, 37));
+    EXPECT_FALSE(p.sender_refused(other, 6000));
+    EXPECT_TRUE(p.sender_refused(box, 6000));
+}
+
+// On the wire: a request whose Sender Address is the box's own and whose Sender Port is one of
+// its own ports is refused; the same port at another host is served.
+TEST_F(server, the_box_own_ports_are_refused_only_for_its_own_addresses) {
+    policy.allow_third_party_senders = true;
+    policy.sender_prefixes = {*twamp::config::ip_prefix::parse("198.18.0.0/16")};
+    policy.own_sender_ports = {{5000, 5000}};
+    setup();
+    request_fields f;
+    f.sender_port = 5000;
+    f.sender_addr = wire4(198, 18, 0, 2); // the box
+    expect_refused_3(feed(request_bytes(f)), "sender port", pool);
+    f.sender_addr = wire4(198, 18, 5, 5); // a third party
+    EXPECT_EQ(accept_one(f).sender_port, 5000);
+    f.sender_addr = std::vector<uint8_t>(16, 0); // the client's own
+    EXPECT_EQ(accept_one(f).sender_port, 5000);
 }
 
 TEST_F(server, family_mismatch_is_not_supported) {

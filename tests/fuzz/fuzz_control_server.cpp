@@ -84,6 +84,7 @@ config::config make_config(uint8_t variant) {
     c.control.setup_timeout = 5;
     c.control.refwait = 10;
     c.control.max_timeout = 3;
+    c.control.idle_timeout = 10 * (variant & 3); // 0 (off), 10, 20, 30 s
     return c;
 }
 

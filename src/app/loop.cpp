@@ -13,6 +13,7 @@
 #include "twamp/config/config.hpp"
 #include "twamp/dataplane/port.hpp"
 #include "twamp/log.hpp"
+#include "twamp/slowpath/control_server.hpp"
 
 namespace twamp::app {
 
@@ -62,9 +63,18 @@ void reload(box& b, const std::string& path, uint64_t& generation, pending_reloa
         rt.reloads_refused.fetch_add(1);
         return;
     }
+    std::string err;
+    // A larger control.max-connections needs the file descriptors for it, beside those open now.
+    if (b.control() != nullptr &&
+        nl.cfg->control.max_connections != b.running().control.max_connections &&
+        !slowpath::ensure_fd_limit(nl.cfg->control.max_connections, b.control()->connections_open(),
+                                   err)) {
+        TWAMP_LOG(ERR, "reload rejected, running config kept: %s", err.c_str());
+        rt.reloads_failed.fetch_add(1);
+        return;
+    }
     slot_map trial = b.slots();
     const dataplane::dataplane_spec nspec = spec_from_config(*nl.cfg, trial);
-    std::string err;
     auto nsnap = dataplane::snapshot::build(nspec, b.n_workers(), ++generation, err);
     if (!nsnap) {
         TWAMP_LOG(ERR, "reload rejected, running config kept: %s", err.c_str());

@@ -7,6 +7,7 @@
 #include <span>
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -199,27 +200,8 @@ public:
     }
 
 private:
-    // Every admitted connection, one accept round of refused ones, and the process' own (DPDK,
-    // TAP, netlink, metrics threads, logs): a max-connections the limit cannot hold would turn
-    // into EMFILE under load.
     bool check_fd_limit(std::string& error) const {
-        const rlim_t need = rlim_t{max_connections_} + 64 + 256;
-        rlimit rl{};
-        if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
-            return true;
-        }
-        if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
-            rl.rlim_cur = need;
-            if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
-                return true;
-            }
-        }
-        error = "control.max-connections " + std::to_string(max_connections_) + " needs " +
-                std::to_string(need) + " file descriptors, RLIMIT_NOFILE allows " +
-                std::to_string(rl.rlim_max) +
-                " (hard): raise it (ulimit -n, systemd LimitNOFILE=) or lower "
-                "control.max-connections";
-        return false;
+        return ensure_fd_limit(max_connections_, 0, error);
     }
 
     uint32_t max_connections_;
@@ -229,6 +211,48 @@ private:
 };
 
 } // namespace
+
+std::size_t open_fds() {
+    DIR* d = opendir("/proc/self/fd");
+    if (d == nullptr) {
+        return 0;
+    }
+    std::size_t n = 0;
+    while (const dirent* e = readdir(d)) {
+        if (e->d_name[0] != '.') {
+            ++n;
+        }
+    }
+    closedir(d);
+    return n > 0 ? n - 1 : 0; // not the directory's own descriptor
+}
+
+// Every admitted connection, one accept round of refused ones, and the process' own (DPDK, TAP,
+// netlink, metrics threads, logs: those open now but the control connections, and room for
+// 64 more; at least 256, and 256 when /proc cannot tell): a max-connections the limit cannot
+// hold would turn into EMFILE under load.
+bool ensure_fd_limit(uint32_t max_connections, std::size_t control_fds, std::string& error) {
+    const std::size_t open = open_fds();
+    const std::size_t own = open > control_fds ? open - control_fds : 0;
+    const rlim_t need = rlim_t{max_connections} + 64 + std::max<rlim_t>(256, own + 64);
+    rlimit rl{};
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+        return true;
+    }
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need) {
+        rl.rlim_cur = need;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            return true;
+        }
+    }
+    error = "control.max-connections " + std::to_string(max_connections) + " needs " +
+            std::to_string(need) + " file descriptors (" + std::to_string(own) +
+            " open besides control connections), RLIMIT_NOFILE allows " +
+            std::to_string(rl.rlim_max) +
+            " (hard): raise it (ulimit -n, systemd LimitNOFILE=) or lower "
+            "control.max-connections";
+    return false;
+}
 
 std::unique_ptr<control_io> make_socket_io(uint32_t max_connections) {
     return std::make_unique<socket_io>(max_connections);

@@ -90,6 +90,14 @@ public:
 // listen() checks RLIMIT_NOFILE against max_connections (+ one accept round + the process'
 // own descriptors): it raises the soft limit up to the hard one if needed, or fails saying so.
 std::unique_ptr<control_io> make_socket_io(uint32_t max_connections = 64);
+// The file descriptors the process has open now (/proc/self/fd; 0 if it cannot tell).
+std::size_t open_fds();
+// RLIMIT_NOFILE for max_connections: max_connections + 64 (one accept round) + the process'
+// own descriptors (those open now but `control_fds`, the control connections, + 64; at least
+// 256). Raises the soft limit up to the hard one if needed; false with `error` if it cannot.
+// At listen() (no control connection yet) and on a reload that changes max-connections
+// (app/loop.cpp: refused if it cannot).
+bool ensure_fd_limit(uint32_t max_connections, std::size_t control_fds, std::string& error);
 
 // What the server reads from outside: the I/O and the clocks.
 struct control_env {

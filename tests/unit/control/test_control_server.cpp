@@ -5,6 +5,10 @@
 #include <algorithm>
 #include <memory>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "fake_control_io.hpp"
@@ -647,6 +651,51 @@ TEST_F(driver, out_of_file_descriptors_pauses_the_listener) {
     EXPECT_TRUE(io->listener_polled);
     EXPECT_EQ(greeting_modes(a), control::mode_unauthenticated) << "accepted after the pause";
     EXPECT_EQ(server->refusals().fd_exhausted.load(), 1U);
+}
+
+// Second review: the RLIMIT_NOFILE check counted no descriptor already open and ran once, at
+// start. It now counts /proc/self/fd (the reload that raises max-connections runs it again).
+TEST(fd_limit, counts_open_descriptors_and_refuses_what_the_hard_limit_cannot_hold) {
+    const std::size_t before = slowpath::open_fds();
+    ASSERT_GT(before, 2U) << "stdin, stdout, stderr at least";
+    int fds[5];
+    for (int& fd : fds) {
+        fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        ASSERT_GE(fd, 0);
+    }
+    EXPECT_EQ(slowpath::open_fds(), before + 5);
+    for (int fd : fds) {
+        ::close(fd);
+    }
+    EXPECT_EQ(slowpath::open_fds(), before);
+    rlimit saved{};
+    ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+    std::string error;
+    EXPECT_TRUE(slowpath::ensure_fd_limit(1, 0, error)) << error;
+    if (saved.rlim_max != RLIM_INFINITY && saved.rlim_max < 1'000'000) {
+        // max-connections the hard limit holds only without the descriptors open now.
+        const auto max = static_cast<uint32_t>(saved.rlim_max - 64 - 256);
+        error.clear();
+        EXPECT_TRUE(slowpath::ensure_fd_limit(max, 0, error)) << "before: " << error;
+        rlimit now{};
+        getrlimit(RLIMIT_NOFILE, &now);
+        EXPECT_EQ(now.rlim_cur, saved.rlim_max) << "soft limit raised to the hard one";
+        // Hold 300 descriptors: the process' own now need more than 256 + 64 headroom.
+        std::vector<int> held;
+        for (int i = 0; i < 300; ++i) {
+            held.push_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        }
+        error.clear();
+        EXPECT_FALSE(slowpath::ensure_fd_limit(max, 0, error));
+        EXPECT_NE(error.find("control.max-connections"), std::string::npos) << error;
+        error.clear();
+        EXPECT_TRUE(slowpath::ensure_fd_limit(max, 300 + before, error))
+                << "they are control connections: " << error;
+        for (int fd : held) {
+            ::close(fd);
+        }
+        setrlimit(RLIMIT_NOFILE, &saved);
+    }
 }
 
 } // namespace

@@ -779,10 +779,14 @@ result server_connection::on_timer(uint64_t now_ns) {
         const bool setup =
                 state_ == server_state::wait_setup_response && policy_.setup_timeout_ns != 0 &&
                 (policy_.servwait_ns == 0 || policy_.setup_timeout_ns <= policy_.servwait_ns);
+        // SERVWAIT's name when both fall due at once (the RFC's timer).
         const auto idle = idle_deadline();
-        close(r, setup                     ? close_reason::setup_timeout
-                 : idle && now_ns >= *idle ? close_reason::idle_timeout
-                                           : close_reason::servwait);
+        const bool idle_first =
+                idle && now_ns >= *idle &&
+                (policy_.servwait_ns == 0 || *idle < last_activity_ns_ + policy_.servwait_ns);
+        close(r, setup        ? close_reason::setup_timeout
+                 : idle_first ? close_reason::idle_timeout
+                              : close_reason::servwait);
     }
     return r;
 }

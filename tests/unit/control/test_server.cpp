@@ -1043,6 +1043,41 @@ TEST_F(server, servwait_counts_from_the_last_message_and_pauses_during_tests) {
     EXPECT_TRUE(r.closed()->sessions.empty());
 }
 
+// Second review: control.idle-timeout. Past Server-Start a connection without sessions closes
+// idle_timeout after it last held one (refused requests and other commands do not extend it);
+// with sessions it does not apply; SERVWAIT keeps its name when both fall due at once.
+TEST_F(server, idle_timeout_counts_while_the_connection_holds_no_session) {
+    policy.idle_timeout_ns = 60 * s;
+    setup(); // at t0
+    EXPECT_EQ(conn->sessionless_since(), t0);
+    EXPECT_EQ(conn->next_deadline(), t0 + 60 * s);
+    request_fields bad;
+    bad.sender_addr = wire4(198, 18, 5, 5); // refused: no session
+    ASSERT_EQ(all<session_refused>(feed(request_bytes(bad), t0 + 30 * s)).size(), 1U);
+    EXPECT_EQ(conn->next_deadline(), t0 + 60 * s) << "a refused request does not extend it";
+    auto r = feed(request_bytes({}), t0 + 40 * s);
+    ASSERT_EQ(all<session_accepted>(r).size(), 1U);
+    EXPECT_EQ(conn->sessionless_since(), std::nullopt);
+    EXPECT_EQ(conn->next_deadline(), t0 + 940 * s) << "SERVWAIT only";
+    EXPECT_FALSE(conn->on_timer(t0 + 100 * s).closed());
+    feed(stop_sessions_bytes(), t0 + 100 * s);
+    EXPECT_EQ(conn->sessionless_since(), t0 + 100 * s);
+    EXPECT_EQ(conn->next_deadline(), t0 + 160 * s);
+    EXPECT_FALSE(conn->on_timer(t0 + 160 * s - 1).closed());
+    auto c = conn->on_timer(t0 + 160 * s);
+    ASSERT_NE(c.closed(), nullptr);
+    EXPECT_EQ(c.closed()->reason, close_reason::idle_timeout);
+    EXPECT_EQ(closed_count(close_reason::idle_timeout), 1U);
+}
+
+TEST_F(server, idle_timeout_equal_to_servwait_closes_as_servwait) {
+    policy.idle_timeout_ns = 900 * s; // make() sets SERVWAIT 900 s
+    setup();
+    auto c = conn->on_timer(t0 + 900 * s);
+    ASSERT_NE(c.closed(), nullptr);
+    EXPECT_EQ(c.closed()->reason, close_reason::servwait);
+}
+
 TEST_F(server, servwait_zero_disables_it) {
     policy.servwait_ns = 0;
     policy.setup_timeout_ns = 0;

@@ -1,12 +1,12 @@
 // libFuzzer target: the worker's burst path (dataplane::worker::poll_once) on a net_ring port,
-// the way tier 2 drives it (tests/dpdk/test_worker.cpp): EAL once (--no-huge --no-pci), one
-// port made with rte_eth_from_rings, a snapshot with several reflectors and a TWAMP-Control
-// table. Each input is a list of frames put on the RX ring (or on the kernel->wire ring, as
-// the slow path hands the TAP's frames to a worker); the worker polls them in bursts; the TX
-// ring (replies, then the kernel's frames) and the exception ring (to the kernel) are drained
-// after each poll. Between polls an input may force a session aging pass at a TSC seconds
-// ahead (session_table::age, what the worker's housekeeping runs every 16 rounds on the real
-// TSC: a fuzz input lasts microseconds, so no session would ever age otherwise).
+// the way tier 2 drives it (tests/dpdk/test_worker.cpp, set up by tests/dpdk/ring_harness.hpp):
+// EAL once (--no-huge --no-pci), one port made with rte_eth_from_rings, a snapshot with several
+// reflectors and a TWAMP-Control table. Each input is a list of frames put on the RX ring (or on
+// the kernel->wire ring, as the slow path hands the TAP's frames to a worker); the worker polls
+// them in bursts; the TX ring (replies, then the kernel's frames) and the exception ring (to the
+// kernel) are drained after each poll. Between polls an input may force a session aging pass at a
+// TSC seconds ahead (session_table::age, what the worker's housekeeping runs every 16 rounds on the
+// real TSC: a fuzz input lasts microseconds, so no session would ever age otherwise).
 //
 // Input: records, each
 //   0    flags: bit 0 write a correct IPv4 header checksum first, bit 1 a correct UDP checksum

@@ -25,7 +25,6 @@ namespace twamp::slowpath {
 
 namespace {
 
-constexpr std::size_t max_out = 64 * 1024; // queued output per connection before we stop reading
 // Connections accepted per poll: a connection flood cannot hold the slow path in accept().
 constexpr int max_accepts_per_poll = 64;
 
@@ -264,7 +263,7 @@ control_server::control_server(const config::config& cfg, publish_fn publish, co
       pool_(cfg.control.receiver_ports, cfg.control.max_sessions),
       limiter_(cfg.control.max_key_derivations,
                env.monotonic_ns ? env.monotonic_ns : std::function<uint64_t()>(monotonic_ns)),
-      env_(std::move(env)), activity_(std::make_unique<dataplane::port_activity>()) {
+      env_(std::move(env)) {
     if (!env_.io) {
         env_.io = make_socket_io(cfg.control.max_connections);
     }
@@ -284,8 +283,11 @@ control_server::control_server(const config::config& cfg, publish_fn publish, co
     limiter_.set_seed(s);
     env_.random(seed); // the eviction victims: not predictable either
     std::memcpy(&rng_, seed.data(), sizeof rng_);
-    for (auto& a : activity_->last) {
-        a.store(0, std::memory_order_relaxed);
+    // make_unique value-initializes: every port's last activity 0 (never).
+    activity_ = env_.activity;
+    if (!activity_) {
+        own_activity_ = std::make_unique<dataplane::port_activity>();
+        activity_ = own_activity_.get();
     }
 }
 
@@ -579,9 +581,9 @@ void control_server::flush(conn& c) {
 }
 
 // A connection is read while its queued output is small, and polled for writing while it has
-// queued output. Output backed up (max_out): polled for writing only, so a client that does
-// not read makes no events until it does (the slow path sleeps); the send_stalled timer closes
-// it if it never does.
+// queued output. Output backed up (control_env::max_out, 64 KiB): polled for writing only, so a
+// client that does not read makes no events until it does (the slow path sleeps); the
+// send_stalled timer closes it if it never does.
 void control_server::update_interest(conn& c, uint64_t now_ns) {
     if (c.broken) {
         c.out.clear();
@@ -594,7 +596,7 @@ void control_server::update_interest(conn& c, uint64_t now_ns) {
     } else if (c.stalled_since_ns == 0) {
         c.stalled_since_ns = now_ns != 0 ? now_ns : 1;
     }
-    const bool backed = c.out.size() >= max_out;
+    const bool backed = c.out.size() >= env_.max_out;
     if (backed != c.backed) {
         c.backed = backed;
         if (backed) {
@@ -673,7 +675,7 @@ void control_server::on_readable(conn& c, uint64_t now_ns) {
     uint8_t buf[4096];
     // Read only while our own queue is small: a client that does not read its answers cannot
     // make us buffer more than it sends (and is then not polled for input: update_interest).
-    while (!c.closing && c.out.size() < max_out) {
+    while (!c.closing && c.out.size() < env_.max_out) {
         const long n = env_.io->recv(c.fd, std::span<uint8_t>(buf, sizeof buf));
         if (n > 0) {
             apply(c, c.sm->feed(std::span<const uint8_t>(buf, static_cast<std::size_t>(n)), now_ns),

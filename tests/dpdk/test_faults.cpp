@@ -30,6 +30,7 @@
 #include <gtest/gtest.h>
 
 #include "../unit/proto/test_util.hpp"
+#include "ring_harness.hpp"
 
 #include "twamp/dataplane/clock.hpp"
 #include "twamp/dataplane/counters.hpp"
@@ -50,13 +51,7 @@ namespace {
 class eal_env : public ::testing::Environment {
 public:
     void SetUp() override {
-        std::string prefix = "--file-prefix=dpf" + std::to_string(getpid());
-        const char* argv[] = {"dpdk_fault_tests",   "-l",          "0",
-                              "--no-huge",          "-m",          "512",
-                              "--no-pci",           "--no-shconf", prefix.c_str(),
-                              "--log-level=*:error"};
-        int argc = static_cast<int>(std::size(argv));
-        ASSERT_GE(rte_eal_init(argc, const_cast<char**>(argv)), 0) << "EAL init failed";
+        ASSERT_GE(ring_harness::eal_init("dpdk_fault_tests", "dpf"), 0) << "EAL init failed";
     }
 };
 
@@ -106,10 +101,7 @@ dataplane::dataplane_spec light_spec(bool stateful = true) {
     return s;
 }
 
-struct collected {
-    std::vector<bytes> replies;
-    std::size_t to_kernel = 0;
-};
+using ring_harness::collected;
 
 // One port for one worker: net_ring (RX, TX and the exception ring are rings the test reads
 // and writes), or net_pcap reading its frames from a capture file (a device that allocates
@@ -125,11 +117,11 @@ public:
     fault_port(rte_mempool* mp, options o) : mp_(mp) {
         static int n = 0;
         const std::string id = "f" + std::to_string(n++);
-        tx_ = rte_ring_create(("tx" + id).c_str(), o.tx_ring, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        exc_ = rte_ring_create(("ex" + id).c_str(), o.exc_ring, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        tx_ = ring_harness::make_ring("tx" + id, o.tx_ring);
+        exc_ = ring_harness::make_ring("ex" + id, o.exc_ring);
         EXPECT_TRUE(tx_ && exc_);
         if (o.rx_pcap.empty()) {
-            rx_ = rte_ring_create(("rx" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            rx_ = ring_harness::make_ring("rx" + id, 4096);
             EXPECT_NE(rx_, nullptr);
             int p = rte_eth_from_rings(("ring" + id).c_str(), &rx_, 1, &tx_, 1, 0);
             EXPECT_GE(p, 0);
@@ -141,33 +133,17 @@ public:
             EXPECT_EQ(rte_vdev_init(vdev_.c_str(), args.c_str()), 0);
             EXPECT_EQ(rte_eth_dev_get_port_by_name(vdev_.c_str(), &port_), 0);
         }
-        rte_eth_conf conf{};
-        EXPECT_EQ(rte_eth_dev_configure(port_, 1, 1, &conf), 0);
-        EXPECT_EQ(rte_eth_rx_queue_setup(port_, 0, 512, 0, nullptr, mp_), 0);
-        EXPECT_EQ(rte_eth_tx_queue_setup(port_, 0, 512, 0, nullptr), 0);
-        EXPECT_EQ(rte_eth_dev_start(port_), 0);
-        rte_eth_macaddr_get(port_, &mac_);
+        EXPECT_EQ(ring_harness::start_port(port_, mp_, 512, mac_), "");
         if (!o.rx_pcap.empty()) {
             const frame_spec d;
             std::copy(d.dst_mac.begin(), d.dst_mac.end(), std::begin(mac_.addr_bytes));
         }
         clock_.init(5);
-        std::string err;
-        view_.snap = dataplane::snapshot::build(spec_, 1, 1, err);
-        EXPECT_NE(view_.snap, nullptr) << err;
-        view_ptr_.store(&view_);
-        EXPECT_TRUE(sessions_.init(200 + static_cast<unsigned>(n),
-                                   view_.snap->session_capacity_per_worker(), err))
-                << err;
-        dataplane::worker_port wp;
-        wp.port_id = port_;
-        wp.mac = mac_;
-        args_.ports.push_back(wp);
-        args_.exception_ring = exc_;
-        args_.view = &view_ptr_;
-        args_.clock = &clock_;
-        args_.sessions = &sessions_;
-        args_.counters = &counters_;
+        EXPECT_EQ(ring_harness::make_view(spec_, 1, 1, view_, view_ptr_, sessions_,
+                                          200 + static_cast<unsigned>(n)),
+                  "");
+        args_ = ring_harness::port_args(port_, mac_, exc_, view_ptr_, clock_, &sessions_,
+                                        counters_);
         w_ = std::make_unique<dataplane::worker>(args_);
     }
     ~fault_port() {
@@ -183,46 +159,21 @@ public:
         rte_ring_free(exc_);
     }
 
-    std::array<uint8_t, 6> mac() const {
-        std::array<uint8_t, 6> m;
-        std::copy(std::begin(mac_.addr_bytes), std::end(mac_.addr_bytes), m.begin());
-        return m;
-    }
+    std::array<uint8_t, 6> mac() const { return ring_harness::mac_bytes(mac_); }
     uint16_t port_id() const { return port_; }
     dataplane::worker& worker() { return *w_; }
 
     // Frames onto the RX ring (net_ring), in mbufs from `from` (default: the port's pool).
     void feed(const std::vector<bytes>& frames, rte_mempool* from = nullptr) {
         for (const auto& f : frames) {
-            rte_mbuf* m = rte_pktmbuf_alloc(from ? from : mp_);
+            rte_mbuf* m = ring_harness::mbuf_of(from ? from : mp_, f);
             ASSERT_NE(m, nullptr);
-            std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
             ASSERT_EQ(rte_ring_enqueue(rx_, m), 0);
         }
     }
     // Rounds until the RX ring is empty; returns the frames received.
-    unsigned drain() {
-        unsigned got = 0;
-        while (rte_ring_count(rx_)) {
-            got += w_->poll_once();
-        }
-        return got;
-    }
-    collected collect() {
-        collected r;
-        void* obj;
-        while (rte_ring_dequeue(tx_, &obj) == 0) {
-            auto* m = static_cast<rte_mbuf*>(obj);
-            auto* d = rte_pktmbuf_mtod(m, uint8_t*);
-            r.replies.emplace_back(d, d + rte_pktmbuf_data_len(m));
-            rte_pktmbuf_free(m);
-        }
-        while (rte_ring_dequeue(exc_, &obj) == 0) {
-            ++r.to_kernel;
-            rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
-        }
-        return r;
-    }
+    unsigned drain() { return ring_harness::drain(rx_, *w_); }
+    collected collect() { return ring_harness::collect(tx_, exc_); }
     unsigned tx_queued() const { return rte_ring_count(tx_); }
     unsigned exc_queued() const { return rte_ring_count(exc_); }
 
@@ -274,15 +225,6 @@ bytes bad_checksum(const std::array<uint8_t, 6>& mac, uint32_t seq) {
     s.payload = twamp_request(seq, 0, 0x0001, 41);
     s.csum = udp_csum::bad;
     return build(s);
-}
-
-uint32_t reply_seq(const bytes& f) {
-    layers l = locate(f.data());
-    return rd32(f.data() + l.payload());
-}
-uint32_t reply_sender_seq(const bytes& f) {
-    layers l = locate(f.data());
-    return rd32(f.data() + l.payload() + 24);
 }
 
 // The worker never allocates: with its pool empty it still answers every request it holds

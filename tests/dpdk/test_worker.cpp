@@ -27,6 +27,7 @@
 
 #include "../unit/proto/auth_vectors.hpp"
 #include "../unit/proto/test_util.hpp"
+#include "ring_harness.hpp"
 
 #include "twamp/crypto/crypto.hpp"
 #include "twamp/dataplane/clock.hpp"
@@ -49,12 +50,7 @@ rte_mempool* g_pool = nullptr;
 class eal_env : public ::testing::Environment {
 public:
     void SetUp() override {
-        std::string prefix = "--file-prefix=dpt" + std::to_string(getpid());
-        const char* argv[] = {
-                "dpdk_tests", "-l",       "0",           "--no-huge",    "-m",
-                "512",        "--no-pci", "--no-shconf", prefix.c_str(), "--log-level=*:error"};
-        int argc = static_cast<int>(std::size(argv));
-        ASSERT_GE(rte_eal_init(argc, const_cast<char**>(argv)), 0) << "EAL init failed";
+        ASSERT_GE(ring_harness::eal_init("dpdk_tests", "dpt"), 0) << "EAL init failed";
         g_pool = rte_pktmbuf_pool_create("dpt", 16383, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
         ASSERT_NE(g_pool, nullptr);
     }
@@ -77,10 +73,7 @@ dataplane::context_spec light_ctx(std::string name, uint16_t udp_port) {
     return c;
 }
 
-struct run_result {
-    std::vector<bytes> replies;
-    std::size_t to_kernel = 0;
-};
+using run_result = ring_harness::collected;
 
 class ring_port {
 public:
@@ -89,28 +82,19 @@ public:
         : spec_(std::move(spec)) {
         static int n = 0;
         const std::string id = std::to_string(n++);
-        rx_ = rte_ring_create(("rx" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        tx_ = rte_ring_create(("tx" + id).c_str(), tx_ring, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        exc_ = rte_ring_create(("ex" + id).c_str(), 4096, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-        to_wire_ = rte_ring_create(("tw" + id).c_str(), 64, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        rx_ = ring_harness::make_ring("rx" + id, 4096);
+        tx_ = ring_harness::make_ring("tx" + id, tx_ring);
+        exc_ = ring_harness::make_ring("ex" + id, 4096);
+        to_wire_ = ring_harness::make_ring("tw" + id, 64);
         EXPECT_TRUE(rx_ && tx_ && exc_ && to_wire_);
         int p = rte_eth_from_rings(("ring" + id).c_str(), &rx_, 1, &tx_, 1, 0);
         EXPECT_GE(p, 0);
         port_ = static_cast<uint16_t>(p);
-        rte_eth_conf conf{};
-        EXPECT_EQ(rte_eth_dev_configure(port_, 1, 1, &conf), 0);
-        EXPECT_EQ(rte_eth_rx_queue_setup(port_, 0, 512, 0, nullptr, g_pool), 0);
-        EXPECT_EQ(rte_eth_tx_queue_setup(port_, 0, 512, 0, nullptr), 0);
-        EXPECT_EQ(rte_eth_dev_start(port_), 0);
-        rte_eth_macaddr_get(port_, &mac_);
+        EXPECT_EQ(ring_harness::start_port(port_, g_pool, 512, mac_), "");
         clock_.init(5);
-        std::string err;
-        view_.snap = dataplane::snapshot::build(spec_, 1, n, err);
-        EXPECT_NE(view_.snap, nullptr) << err;
-        view_ptr_.store(&view_);
-        EXPECT_TRUE(sessions_.init(100 + static_cast<unsigned>(n),
-                                   view_.snap->session_capacity_per_worker(), err))
-                << err;
+        EXPECT_EQ(ring_harness::make_view(spec_, 1, static_cast<uint64_t>(n), view_, view_ptr_,
+                                          sessions_, 100 + static_cast<unsigned>(n)),
+                  "");
     }
     ~ring_port() {
         rte_eth_dev_stop(port_);
@@ -121,31 +105,17 @@ public:
         rte_ring_free(to_wire_);
     }
 
-    std::array<uint8_t, 6> mac() const {
-        std::array<uint8_t, 6> m;
-        std::copy(std::begin(mac_.addr_bytes), std::end(mac_.addr_bytes), m.begin());
-        return m;
-    }
+    std::array<uint8_t, 6> mac() const { return ring_harness::mac_bytes(mac_); }
 
     // The worker's arguments: this port and its exception ring, the snapshot, the control
     // table (when set), the session table and the counters. No RCU, no stop flag: the tests
     // drive worker::poll_once() themselves.
     dataplane::worker_args args() {
-        dataplane::worker_args a;
-        a.index = 0;
-        a.burst = 32;
-        dataplane::worker_port wp;
-        wp.port_id = port_;
-        wp.mac = mac_;
-        a.ports.push_back(wp);
-        a.exception_ring = exc_;
-        a.view = &view_ptr_;
+        dataplane::worker_args a = ring_harness::port_args(port_, mac_, exc_, view_ptr_, clock_,
+                                                           &sessions_, counters_);
         if (view_.control) {
             a.control_slot = control_slot_;
         }
-        a.clock = &clock_;
-        a.sessions = &sessions_;
-        a.counters = &counters_;
         a.activity = activity_;
         a.limits_tsc = &limits_tsc_;
         return a;
@@ -154,9 +124,8 @@ public:
     // Puts frames on the RX ring, polling `w` whenever the ring is full.
     void feed(const std::vector<bytes>& frames, dataplane::worker& w) {
         for (const auto& f : frames) {
-            rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+            rte_mbuf* m = ring_harness::mbuf_of(g_pool, f);
             ASSERT_NE(m, nullptr);
-            std::memcpy(rte_pktmbuf_append(m, static_cast<uint16_t>(f.size())), f.data(), f.size());
             while (rte_ring_enqueue(rx_, m) != 0) {
                 w.poll_once();
             }
@@ -164,28 +133,10 @@ public:
     }
 
     // Polls `w` until the RX ring is empty (poll_once returns with its burst done).
-    void drain(dataplane::worker& w) {
-        while (rte_ring_count(rx_)) {
-            w.poll_once();
-        }
-    }
+    void drain(dataplane::worker& w) { ring_harness::drain(rx_, w); }
 
     // The replies off the TX ring, the wire -> kernel frames off the exception ring.
-    run_result collect() {
-        run_result r;
-        void* obj;
-        while (rte_ring_dequeue(tx_, &obj) == 0) {
-            auto* m = static_cast<rte_mbuf*>(obj);
-            auto* d = rte_pktmbuf_mtod(m, uint8_t*);
-            r.replies.emplace_back(d, d + rte_pktmbuf_data_len(m));
-            rte_pktmbuf_free(m);
-        }
-        while (rte_ring_dequeue(exc_, &obj) == 0) {
-            ++r.to_kernel;
-            rte_pktmbuf_free(static_cast<rte_mbuf*>(obj));
-        }
-        return r;
-    }
+    run_result collect() { return ring_harness::collect(tx_, exc_); }
 
     // Feeds frames to a new worker, polls it until they are consumed and then until `until`
     // holds (the state a test waits for, e.g. a session aged; guarded by a 60 s timeout that
@@ -286,14 +237,6 @@ bytes light(const ring_port& rp, uint32_t seq, uint16_t sport = 50000, uint16_t 
     return build(s);
 }
 
-uint32_t reply_seq(const bytes& f) {
-    layers l = locate(f.data());
-    return rd32(f.data() + l.payload());
-}
-uint32_t reply_sender_seq(const bytes& f) {
-    layers l = locate(f.data());
-    return rd32(f.data() + l.payload() + 24);
-}
 uint16_t reply_dport(const bytes& f) {
     layers l = locate(f.data());
     return rd16(f.data() + l.l4 + 2);
@@ -1669,35 +1612,11 @@ TEST(worker_auth, control_sessions_authenticated_encrypted_and_mixed) {
     cc.slot = static_cast<uint16_t>(spec.contexts.size());
     spec.contexts.push_back(cc);
     ring_port rp(spec);
-    std::array<uint8_t, 16> recv{};
-    recv[10] = recv[11] = 0xff;
-    std::copy(box4.begin(), box4.begin() + 4, recv.begin() + 12);
-    std::array<uint8_t, 16> peer{};
-    peer[10] = peer[11] = 0xff;
-    peer[12] = 198;
-    peer[13] = 18;
-    peer[15] = 1;
-    std::vector<std::unique_ptr<const dataplane::session_crypto>> crypto;
-    std::vector<dataplane::control_session_rt> ss(3);
     const proto::auth_mode modes[] = {proto::auth_mode::twamp_authenticated,
                                       proto::auth_mode::twamp_encrypted, proto::auth_mode::none};
-    for (int i = 0; i < 3; ++i) {
-        std::copy(recv.begin(), recv.end(), ss[i].receiver);
-        ss[i].receiver_port = static_cast<uint16_t>(64400 + i);
-        std::copy(peer.begin(), peer.end(), ss[i].sender);
-        ss[i].started = true;
-        ss[i].tag = static_cast<uint16_t>(i + 1);
-        ss[i].policy.auth = modes[i];
-        if (modes[i] != proto::auth_mode::none) {
-            auto c = std::make_unique<const dataplane::session_crypto>(
-                    std::span<const uint8_t, 16>(av::aes_session_key),
-                    std::span<const uint8_t, 32>(av::hmac_session_key),
-                    std::span<const uint8_t, 16>(av::sid));
-            ss[i].policy.keys = &c->keys;
-            crypto.push_back(std::move(c));
-        }
-    }
-    dataplane::control_table t(ss, 64400, 64409, std::move(crypto));
+    ring_harness::control_rows rows =
+            ring_harness::control_sessions({198, 18, 0, 2}, {198, 18, 0, 1}, 64400, modes);
+    dataplane::control_table t(rows.sessions, 64400, 64409, std::move(rows.crypto));
     rp.set_control(&t, cc.slot);
     bytes tampered = vec(av::twamp_auth_req_16);
     tampered[1] ^= 0x40; // block 0's ciphertext: the HMAC over its plaintext fails

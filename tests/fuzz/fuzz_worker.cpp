@@ -1,12 +1,12 @@
 // libFuzzer target: the worker's burst path (dataplane::worker::poll_once) on a net_ring port,
-// the way tier 2 drives it (tests/dpdk/test_worker.cpp): EAL once (--no-huge --no-pci), one
-// port made with rte_eth_from_rings, a snapshot with several reflectors and a TWAMP-Control
-// table. Each input is a list of frames put on the RX ring (or on the kernel->wire ring, as
-// the slow path hands the TAP's frames to a worker); the worker polls them in bursts; the TX
-// ring (replies, then the kernel's frames) and the exception ring (to the kernel) are drained
-// after each poll. Between polls an input may force a session aging pass at a TSC seconds
-// ahead (session_table::age, what the worker's housekeeping runs every 16 rounds on the real
-// TSC: a fuzz input lasts microseconds, so no session would ever age otherwise).
+// the way tier 2 drives it (tests/dpdk/test_worker.cpp, set up by tests/dpdk/ring_harness.hpp):
+// EAL once (--no-huge --no-pci), one port made with rte_eth_from_rings, a snapshot with several
+// reflectors and a TWAMP-Control table. Each input is a list of frames put on the RX ring (or on
+// the kernel->wire ring, as the slow path hands the TAP's frames to a worker); the worker polls
+// them in bursts; the TX ring (replies, then the kernel's frames) and the exception ring (to the
+// kernel) are drained after each poll. Between polls an input may force a session aging pass at a
+// TSC seconds ahead (session_table::age, what the worker's housekeeping runs every 16 rounds on the
+// real TSC: a fuzz input lasts microseconds, so no session would ever age otherwise).
 //
 // Input: records, each
 //   0    flags: bit 0 write a correct IPv4 header checksum first, bit 1 a correct UDP checksum
@@ -78,6 +78,7 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "../dpdk/ring_harness.hpp"
 #include "../unit/proto/auth_vectors.hpp"
 #include "fuzz_oracle.hpp"
 
@@ -95,6 +96,7 @@ namespace {
 
 using namespace twamp;
 namespace dp = twamp::dataplane;
+namespace ring_harness = twamp::test::ring_harness;
 namespace av = auth_vectors;
 using proto::drop_reason;
 using twamp::fuzz::be16;
@@ -158,34 +160,12 @@ dp::dataplane_spec box_spec(bool reloaded = false) {
 }
 
 std::shared_ptr<const dp::control_table> control_sessions() {
-    std::array<uint8_t, 16> recv{}, peer{};
-    recv[10] = recv[11] = peer[10] = peer[11] = 0xff;
-    recv[12] = peer[12] = 198;
-    recv[13] = peer[13] = 18;
-    recv[15] = 2;
-    peer[15] = 1;
-    std::vector<std::unique_ptr<const dp::session_crypto>> crypto;
-    std::vector<dp::control_session_rt> ss(3);
     const proto::auth_mode modes[] = {proto::auth_mode::none, proto::auth_mode::twamp_authenticated,
                                       proto::auth_mode::twamp_encrypted};
-    for (std::size_t i = 0; i < ss.size(); ++i) {
-        std::copy(recv.begin(), recv.end(), ss[i].receiver);
-        ss[i].receiver_port = static_cast<uint16_t>(64400 + i);
-        std::copy(peer.begin(), peer.end(), ss[i].sender);
-        ss[i].started = true;
-        ss[i].tag = static_cast<uint16_t>(i + 1);
-        ss[i].policy.auth = modes[i];
-        if (modes[i] != proto::auth_mode::none) {
-            auto c = std::make_unique<const dp::session_crypto>(
-                    std::span<const uint8_t, 16>(av::aes_session_key),
-                    std::span<const uint8_t, 32>(av::hmac_session_key),
-                    std::span<const uint8_t, 16>(av::sid));
-            ss[i].policy.keys = &c->keys;
-            crypto.push_back(std::move(c));
-        }
-    }
-    return std::make_shared<const dp::control_table>(std::move(ss), 64400, 64409,
-                                                     std::move(crypto));
+    ring_harness::control_rows rows =
+            ring_harness::control_sessions({198, 18, 0, 2}, {198, 18, 0, 1}, 64400, modes);
+    return std::make_shared<const dp::control_table>(std::move(rows.sessions), 64400, 64409,
+                                                     std::move(rows.crypto));
 }
 
 // Everything made once: EAL, pool, rings, port, clock, view, counters.
@@ -213,27 +193,15 @@ void die(const char* what) {
 void setup() {
     g = new rig;
     g->verbose = std::getenv("FUZZ_WORKER_VERBOSE") != nullptr;
-    std::string prefix = "--file-prefix=fzw" + std::to_string(getpid());
-    const char* argv[] = {"fuzz_worker",
-                          "-l",
-                          "0",
-                          "--no-huge",
-                          "-m",
-                          "512",
-                          "--no-pci",
-                          "--no-shconf",
-                          prefix.c_str(),
-                          "--no-telemetry",
-                          "--log-level=*:error"};
-    if (rte_eal_init(static_cast<int>(std::size(argv)), const_cast<char**>(argv)) < 0) {
+    if (ring_harness::eal_init("fuzz_worker", "fzw", {"--no-telemetry"}) < 0) {
         die("rte_eal_init");
     }
     // No per-lcore cache: rte_mempool_in_use_count() is exact after each input.
     g->pool = rte_pktmbuf_pool_create("fzw", 1023, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    g->rx = rte_ring_create("fzw_rx", 128, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    g->tx = rte_ring_create("fzw_tx", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    g->exc = rte_ring_create("fzw_ex", 256, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-    g->wire = rte_ring_create("fzw_wire", 128, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    g->rx = ring_harness::make_ring("fzw_rx", 128);
+    g->tx = ring_harness::make_ring("fzw_tx", 256);
+    g->exc = ring_harness::make_ring("fzw_ex", 256);
+    g->wire = ring_harness::make_ring("fzw_wire", 128);
     if (!g->pool || !g->rx || !g->tx || !g->exc || !g->wire) {
         die("pool or rings");
     }
@@ -242,14 +210,9 @@ void setup() {
         die("rte_eth_from_rings");
     }
     g->port = static_cast<uint16_t>(p);
-    rte_eth_conf conf{};
-    if (rte_eth_dev_configure(g->port, 1, 1, &conf) != 0 ||
-        rte_eth_rx_queue_setup(g->port, 0, 128, 0, nullptr, g->pool) != 0 ||
-        rte_eth_tx_queue_setup(g->port, 0, 128, 0, nullptr) != 0 ||
-        rte_eth_dev_start(g->port) != 0) {
-        die("port start");
+    if (const std::string e = ring_harness::start_port(g->port, g->pool, 128, g->mac); !e.empty()) {
+        die(e.c_str());
     }
-    rte_eth_macaddr_get(g->port, &g->mac);
     g->clock.init(5);
     std::string err;
     g->view.snap = dp::snapshot::build(box_spec(), 1, 1, err);
@@ -269,20 +232,14 @@ void setup() {
     g->reloaded.generation = 2;
     g->activity = new dp::port_activity();
     g->counters = std::make_unique<dp::worker_counters>();
+    // Sessions: a table of each input's own.
     dp::worker_args& a = g->args;
-    a.index = 0;
-    a.burst = burst;
-    dp::worker_port wp;
-    wp.port_id = g->port;
-    wp.mac = g->mac;
-    wp.to_wire = g->wire;
-    a.ports.push_back(wp);
-    a.exception_ring = g->exc;
-    a.view = &g->view_ptr;
+    a = ring_harness::port_args(g->port, g->mac, g->exc, g->view_ptr, g->clock, nullptr,
+                                *g->counters);
+    static_assert(burst == 32); // port_args's
+    a.ports[0].to_wire = g->wire;
     a.activity = g->activity;
     a.control_slot = 4;
-    a.clock = &g->clock;
-    a.counters = g->counters.get();
 }
 
 struct frame {

@@ -71,6 +71,21 @@ def exchange_seq(p, dport, seq, what, timeout=10.0):
     return L.parse_reply(data)
 
 
+def start_pinned(lab):
+    """A dpdk-twamp of the case's own, its MAC pinned in the sender's neighbour table (the
+    sender knows the box's MAC: no ARP through the TAP needed)."""
+    d = O.start(lab)
+    L.run(["ip", "neigh", "replace", B4, "lladdr", d.mac, "dev", lab.siface, "nud",
+           "permanent"])
+    return d
+
+
+def reflect_first(p, n=3):
+    """Requests 0..n-1 to ALPHA from `p`, each answered in order in one session."""
+    for i in range(n):
+        eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+
+
 @case
 def fault_tap_deleted(lab):
     """The TAP deleted under the box: it says so (logged as an error), test packets are still
@@ -78,12 +93,9 @@ def fault_tap_deleted(lab):
     every frame for the kernel is counted exception_iface_down and nothing reaches the kernel:
     exactly the received frames that were not reflected, no other reason. The box still exits
     cleanly with every mbuf back."""
-    d = O.start(lab)
-    L.run(["ip", "neigh", "replace", B4, "lladdr", d.mac, "dev", lab.siface, "nud",
-           "permanent"])
+    d = start_pinned(lab)
     with Peer(False, lab.port()) as p:
-        for i in range(3):
-            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+        reflect_first(p)
         before = settled(lab, "counters settled before the deletion")
         L.run(["ip", "netns", "exec", lab.rns, "ip", "link", "del", "dev", lab.tap])
         wait_for("deleted TAP logged\n" + d.tail(),
@@ -128,11 +140,9 @@ def fault_wire_down_up(lab):
     new twamp-ping run is answered in full. The box's kernel sends 600 frames while the wire
     is down (more than the port's transmit ring holds): no worker hangs, and every frame the
     kernel sent (the TAP's TX count) is sent or counted as a from-kernel drop (tx_full)."""
-    d = O.start(lab)
-    wire = lab.name + "r0"
     # The sender knows the box's MAC: its requests go out the moment the carrier is back.
-    L.run(["ip", "neigh", "replace", B4, "lladdr", d.mac, "dev", lab.siface, "nud",
-           "permanent"])
+    d = start_pinned(lab)
+    wire = lab.name + "r0"
 
     def ns(*cmd):
         return L.run(["ip", "netns", "exec", lab.rns] + list(cmd)).stdout.decode()
@@ -142,8 +152,7 @@ def fault_wire_down_up(lab):
         return ("NO-CARRIER" not in out) == up
 
     with Peer(False, lab.port()) as p:
-        for i in range(3):
-            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+        reflect_first(p)
         ns("ip", "link", "set", "dev", wire, "down")
         wait_for("the sender's veth end without carrier", lambda: carrier(False), 20)
         # The box's kernel keeps sending while the wire is down: more frames than the port's
@@ -253,12 +262,9 @@ def fault_sigstop_sigcont(lab):
     session, with sane times (T1 <= T2 <= T3 <= T4: the clock map survives the stall); ICMP
     held for the slow path is answered too; what the port could not hold is counted by the
     port (rx_missed) and nothing else is lost: sent = answered + rx_missed."""
-    d = O.start(lab)
-    L.run(["ip", "neigh", "replace", B4, "lladdr", d.mac, "dev", lab.siface, "nud",
-           "permanent"])
+    d = start_pinned(lab)
     with Peer(False, lab.port()) as p:
-        for i in range(3):
-            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+        reflect_first(p)
         base = settled(lab, "counters settled before the stall")
         os.kill(d.proc.pid, signal.SIGSTOP)
         wait_for("dpdk-twamp stopped",
@@ -371,8 +377,7 @@ def fault_wire_deleted_exits_for_restart(lab):
     wire away: the last case."""
     d = O.start(lab)
     with Peer(False, lab.port()) as p:
-        for i in range(3):
-            eq(exchange_seq(p, O.ALPHA, i, f"before #{i}").seq, i, f"reflector seq {i}")
+        reflect_first(p)
     L.run(["ip", "netns", "exec", lab.rns, "ip", "link", "del", "dev", lab.name + "r0"])
     wait_for("dpdk-twamp exiting by itself\n" + d.tail(), lambda: d.proc.poll() is not None, 60)
     rc, s = d.stop()

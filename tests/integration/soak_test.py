@@ -4,9 +4,10 @@
     tests/integration/soak_test.py --binary build/src/app/dpdk-twamp --source-root .
         [--case soak_short] [--keep] [--list] [--gtest_output=json:PATH|xml:PATH]
 
-One case: perf/soak.py for SOAK_SECONDS (75) with every part of the long soak (steady
+soak_short: perf/soak.py for SOAK_SECONDS (75) with every part of the long soak (steady
 twamp-ping sessions, spoofed floods, SIGHUP reloads, full-TWAMP control runs, ping floods,
-scrapes) and the same checks; any failed check fails the case. The lab and the runner are
+scrapes) and the same checks; any failed check fails the case. soak_rss_rule: the RSS check
+(soak.rss_verdict) on recorded and made-up samples, no box. The lab and the runner are
 lab_tests.py's. perf/soak.sh DURATION runs the long one.
 """
 import os
@@ -32,6 +33,56 @@ def soak_short(lab):
 
 
 CASES.append(("soak_short", soak_short))
+
+# RSS (MiB) every ~2 s of a passing 75 s run (2026-12-07 12:30 UTC): the warm-up still going
+# in the middle third (+6.0 MiB) and slowing in the last (+1.8).
+RECORDED_75S = [
+    76.6, 82.7, 215.5, 215.5, 344.0, 347.4, 349.7, 349.7, 350.4, 352.6, 354.0, 354.0, 354.6,
+    356.2, 357.0, 357.0, 357.5, 358.5, 358.9, 358.9, 359.4, 360.0, 360.3, 360.3, 360.6, 361.1,
+    361.2, 361.2, 361.4, 361.7, 361.8, 361.8, 362.0, 362.2, 362.2, 362.2, 362.3, 362.4]
+
+
+def soak_rss_rule(lab):
+    """The RSS rule passes a warm-up that slows down and fails a leak: exact verdicts on the
+    recorded run, the same with a steady leak added, a leak alone, a late one, and a slowing
+    warm-up larger than the rule allows a tail."""
+    def series(f, n=38, duration=75):
+        return [(i * duration / n, int(f(i, i * duration / n) * 1024)) for i in range(n)]
+
+    def verdict(rss, duration=75):
+        return soak.rss_verdict(rss, duration)[0]
+
+    rec = series(lambda i, t: RECORDED_75S[i])
+    L.eq(verdict(rec), True, "the recorded run (+6.0 then +1.8 MiB)")
+    # A leak at the load's rate: the same growth in every third of the run.
+    for mib_per_third, ok in ((2, True), (3, False), (6, False)):
+        L.eq(verdict(series(lambda i, t: RECORDED_75S[i] + mib_per_third * t / 25)), ok,
+             f"the recorded run with a leak of {mib_per_third} MiB per third")
+        L.eq(verdict(series(lambda i, t: 300 + mib_per_third * t / 25)), mib_per_third <= 4,
+             f"a leak of {mib_per_third} MiB per third alone")
+    L.eq(verdict(series(lambda i, t: 300 + 5 * t / 600, duration=1800), 1800), False,
+         "30 minutes, a leak of 5 MiB per 10 minutes")
+    L.eq(verdict(series(lambda i, t: 300 + 0.13 * t / 900, duration=1800), 1800), True,
+         "30 minutes, +0.13 MiB per 15 minutes (the recorded 30-minute run)")
+    # Flat, then growing in the last third only: no warm-up to excuse it.
+    L.eq(verdict(series(lambda i, t: 300 + max(0, t - 50) * 5 / 25)), False,
+         "5 MiB in the last third after a flat middle")
+
+    # Growing r1, r2, r3 MiB over the thirds (evenly within each).
+    def thirds(r1, r2, r3):
+        return series(lambda i, t: 300 + r1 * min(t, 25) / 25 + r2 * min(max(t - 25, 0), 25) /
+                      25 + r3 * max(t - 50, 0) / 25)
+
+    L.eq(verdict(thirds(50, 20, 5)), True, "+20 MiB over the middle third, +5 over the last "
+         "(slowing down: a warm-up's tail)")
+    L.eq(verdict(thirds(50, 6, 5)), False, "+6 MiB over the middle third, +5 over the last "
+         "(not slowing down enough)")
+    L.eq(verdict(thirds(50, 40, 9)), False, "+40 MiB over the middle third, +9 over the last "
+         "(more than twice the allowance)")
+    L.eq(verdict([(10.0, 300 * 1024), (30.0, 300 * 1024)]), False, "no sample in the last third")
+
+
+CASES.append(("soak_rss_rule", soak_rss_rule))
 
 if __name__ == "__main__":
     sys.exit(L.main(CASES, suite="soak", doc=__doc__))

@@ -111,6 +111,13 @@ struct control_env {
     // source (null: control::os_random).
     std::function<uint64_t()> monotonic_ns;
     control::random_fn random;
+    // The receiver ports' activity the workers write (null: the server makes its own). One
+    // given must be all zero (never active) and outlive the server: a fuzz harness reuses one
+    // (512 KiB) instead of an allocation per input.
+    dataplane::port_activity* activity = nullptr;
+    // Output queued on a connection before the server stops reading it (backed up). The fuzz
+    // harness makes it small, so that a flood of a few dozen requests backs a client up.
+    std::size_t max_out = 64 * 1024;
 };
 
 class control_server {
@@ -162,7 +169,7 @@ public:
     std::size_t backed_up() const noexcept { return n_backed_.load(std::memory_order_relaxed); }
     // When each receiver port last saw a test packet: the workers write it (worker_args), the
     // server reads it for REFWAIT. Lives as long as the server.
-    dataplane::port_activity* activity() noexcept { return activity_.get(); }
+    dataplane::port_activity* activity() noexcept { return activity_; }
 
     // TCP keepalive on accepted connections (RFC 5357 leaves a silent client's connection open
     // while its test runs: SERVWAIT is suspended, RFC 5357 §3.1): a peer that vanished without
@@ -255,7 +262,8 @@ private:
     uint16_t next_tag_ = 0; // wraps: 65,536 sessions before a tag repeats
     // Written by the workers (atomics, the last time each receiver port saw a packet), read
     // by the slow path for REFWAIT.
-    std::unique_ptr<dataplane::port_activity> activity_;
+    std::unique_ptr<dataplane::port_activity> own_activity_; // unless control_env gave one
+    dataplane::port_activity* activity_ = nullptr;
 };
 
 } // namespace twamp::slowpath

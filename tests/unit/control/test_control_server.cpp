@@ -39,6 +39,7 @@ protected:
     const net::address box = v4(198, 18, 0, 2);
     const net::address alice = v4(198, 18, 0, 1);
     const net::address bob = v4(198, 18, 0, 3);
+    slowpath::control_env defaults; // max_out and activity for make()
 
     void SetUp() override {
         cfg.control.enabled = true;
@@ -59,6 +60,8 @@ protected:
         env.start_ns = t0;
         env.monotonic_ns = [] { return uint64_t{1}; };
         env.random = counting_random{};
+        env.max_out = defaults.max_out;
+        env.activity = defaults.activity;
         server = std::make_unique<control_server>(
                 cfg,
                 [this](std::unique_ptr<dataplane::control_table> t) {
@@ -696,6 +699,34 @@ TEST(fd_limit, counts_open_descriptors_and_refuses_what_the_hard_limit_cannot_ho
         }
         setrlimit(RLIMIT_NOFILE, &saved);
     }
+}
+
+// control_env::max_out and ::activity (the fuzz harness's): with 2 KiB, 100 requests to a
+// client that does not read (4,800 octets of answers) back it up after about 43 answers (at
+// the default 64 KiB they would not); a port_activity given is the one the server hands out.
+TEST_F(driver, env_max_out_and_activity) {
+    auto act = std::make_unique<dataplane::port_activity>();
+    defaults.max_out = 2048;
+    defaults.activity = act.get();
+    make();
+    EXPECT_EQ(server->activity(), act.get());
+    const int a = ready_client(alice, t0);
+    io->set_window(a, 0);
+    io->send_to_server(a, requests(100));
+    settle(t0);
+    EXPECT_EQ(server->backed_up(), 1U);
+    EXPECT_FALSE(io->peers.at(a).read);
+    const uint64_t attempts = server->counters().session_attempts.load();
+    EXPECT_GE(attempts, 2048U / control::accept_session_size);
+    EXPECT_LT(attempts, 100U);
+    io->set_window(a, 1'000'000'000);
+    std::size_t answered = 0;
+    for (int i = 0; i < 100 && answered < 100 * control::accept_session_size; ++i) {
+        settle(t0 + 1 * s);
+        answered += io->take(a).size();
+    }
+    EXPECT_EQ(answered, 100 * control::accept_session_size);
+    EXPECT_EQ(server->backed_up(), 0U);
 }
 
 } // namespace

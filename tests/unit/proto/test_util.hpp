@@ -357,6 +357,17 @@ private:
     uint8_t* data_ = nullptr;
 };
 
+// A TWAMP/STAMP reply's own Sequence Number, and the Sender Sequence Number it echoes (the
+// unauthenticated layouts: RFC 5357 §4.2.1, RFC 8762 §4.3.1).
+inline uint32_t reply_seq(const bytes& f) {
+    layers l = locate(f.data());
+    return rd32(f.data() + l.payload());
+}
+inline uint32_t reply_sender_seq(const bytes& f) {
+    layers l = locate(f.data());
+    return rd32(f.data() + l.payload() + 24);
+}
+
 // Reference timestamp encodings (RFC 5905 §6 NTP, RFC 8186 §2.3 PTPv2 truncated), written
 // out here independently of src/proto; the timestamp tests pin both to known values.
 inline uint64_t ref_ntp(uint64_t unix_ns) {

@@ -792,7 +792,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
                       (uint64_t{pf.dst_port} << 48),
               src.lo, src.hi, dst.lo, dst.hi);
     key_ptrs_[b.nk] = &sk;
-    key_limit_[b.nk] = t.ctx->max_sessions_per_worker;
+    key_limit_[b.nk] = t.ctx->max_sessions_for(a_.index);
     if (unlikely(t.ctx->session_gate)) {
         key_rule_[b.nk] = memo.rule; // a static reflector's (a control context has none)
         b.gated = true;

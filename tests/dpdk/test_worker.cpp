@@ -10,6 +10,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <unistd.h>
@@ -2558,6 +2559,46 @@ TEST(worker_limits, hash_key_is_not_from_rte_rand) {
     dataplane::keyed_hash::seeded = true;
     EXPECT_NE(std::memcmp(k1, k2, sizeof(k1)), 0);
     EXPECT_NE(k1[0], 0u);
+}
+
+// A reflector's own max-sessions is split like the prefix rules' (issue 18): floored per
+// worker, the remainder one more to each of the first workers, so the shares add up to the
+// limit exactly and the box never keeps more (5 over 4: 2, 1, 1, 1; 1 over 2: 1, 0; before,
+// each worker's share was rounded up: 2 each, 8 in all, and 1 each, 2 in all).
+TEST(worker_limits, reflector_max_sessions_split_adds_up_exactly) {
+    for (auto [limit, n, want] : {std::tuple{5u, 4u, std::vector<uint32_t>{2, 1, 1, 1}},
+                                  std::tuple{1u, 2u, std::vector<uint32_t>{1, 0}},
+                                  std::tuple{8u, 4u, std::vector<uint32_t>{2, 2, 2, 2}},
+                                  std::tuple{3u, 1u, std::vector<uint32_t>{3}}}) {
+        auto c = light_ctx("r", 862);
+        c.max_sessions = limit;
+        std::string err;
+        auto s = dataplane::snapshot::build(one_port({c}), n, 77777, err);
+        ASSERT_NE(s, nullptr) << err;
+        std::vector<uint32_t> got;
+        for (unsigned w = 0; w < n; ++w) {
+            got.push_back(s->contexts()[0].max_sessions_for(w));
+        }
+        EXPECT_EQ(got, want) << limit << " over " << n;
+        EXPECT_EQ(s->session_capacity_per_worker(), want[0]) << "sized for the largest share";
+    }
+    // max-sessions 1 over 2 workers, over-capacity "drop": worker 0 keeps one session, worker 1
+    // none (every new flow a session_cap drop).
+    for (unsigned index : {0u, 1u}) {
+        auto c = light_ctx("r", 862);
+        c.max_sessions = 1;
+        c.drop_over_capacity = true;
+        ring_port rp(one_port({c}));
+        rp.reload(one_port({c}), 2);
+        dataplane::worker_args a = rp.args();
+        a.index = index;
+        dataplane::worker w(a);
+        rp.feed({light(rp, 1, 40001), light(rp, 2, 40002), light(rp, 3, 40003)}, w);
+        rp.drain(w);
+        EXPECT_EQ(rp.collect().replies.size(), index == 0 ? 1u : 0u) << index;
+        EXPECT_EQ(rp.counters().sessions_created.load(), index == 0 ? 1u : 0u) << index;
+        EXPECT_EQ(rp.drops(drop_reason::session_cap), index == 0 ? 2u : 3u) << index;
+    }
 }
 
 } // namespace

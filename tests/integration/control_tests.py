@@ -1196,6 +1196,103 @@ def control_survives_exception_flood(lab):
        "exit summary: rx vs reflected + dropped + to-kernel")
 
 
+def syn_flood(lab, box_mac, host, port, pps, stop, count):
+    """TCP SYNs from FLOOD4/FLOOD_MAC to host:port (new source ports), at `pps`, until `stop`
+    or `count`. Returns how many were sent."""
+    a = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    a.bind((lab.siface, 0))
+    smac = bytes.fromhex(FLOOD_MAC.replace(":", ""))
+    dmac = bytes.fromhex(box_mac.replace(":", ""))
+    src, dst = socket.inet_aton(FLOOD4), socket.inet_aton(host)
+    sent = 0
+    t0 = time.monotonic()
+    try:
+        while sent < count and not stop.is_set():
+            sport = 1024 + sent % 60000
+            tcp = struct.pack("!HHIIBBHHH", sport, port, sent, 0, 5 << 4, 0x02, 65535, 0, 0)
+            pseudo = src + dst + struct.pack("!BBH", 0, 6, len(tcp))
+            tcp = tcp[:16] + struct.pack("!H", inet_csum(pseudo + tcp)) + tcp[18:]
+            ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp), sent & 0xffff, 0x4000,
+                             64, 6, 0, src, dst)
+            ip = ip[:10] + struct.pack("!H", inet_csum(ip)) + ip[12:]
+            try:
+                a.send(dmac + smac + struct.pack("!H", 0x0800) + ip + tcp)
+            except OSError:
+                pass
+            sent += 1
+            ahead = sent / pps - (time.monotonic() - t0)
+            if ahead > 0.002:
+                time.sleep(ahead)
+    finally:
+        a.close()
+    return sent, time.monotonic() - t0
+
+
+@L.case
+def control_survives_syn_flood(lab):
+    """Issue 18: inside TWAMP-Control's exception bucket (control-rate-limit-pps, 200 here)
+    segments with SYN set take at most half (a SYN bucket at 100 a second): a SYN flood at
+    the control port from another host (198.18.0.3) at five times the whole bucket is
+    refused there (exception_control_rate_limit drops; what passed is within the SYN share)
+    while a client whose control connection was established before the flood negotiates,
+    runs and stops three sessions on it (5 s for each answer). Without the SYN share the
+    flood took the control bucket's tokens from the client's segments. (A new connection
+    competes with the flood for the SYN share: that is not promised.)"""
+    import threading
+    path = control_conf(lab)
+    with open(path) as f:
+        text = f.read()
+    check("rate-limit-pps = 20000;" in text, "lab.conf.in's exception rate limit")
+    with open(path, "w") as f:
+        f.write(text.replace("rate-limit-pps = 20000;",
+                             "rate-limit-pps = 20000; control-rate-limit-pps = 200;", 1))
+    d = lab.fresh(conf=path)
+    healthy_session(lab, "before the flood", host=B4)
+    c = Client(B4, timeout=5.0)  # established before the flood
+    c.greeting()
+    eq(c.setup()[0], 0, "Server-Start Accept")
+    stop = threading.Event()
+    result = {}
+    flood = threading.Thread(target=lambda: result.update(
+        sent=syn_flood(lab, d.mac, B4, 862, 1000, stop, 1000 * 4)))
+    flood.start()
+    try:
+        wait_for("the SYN flood limited (exception_control_rate_limit drops)", lambda: metric(
+            lab, 'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}')
+            > 0, 120)
+        for i in range(3):
+            t = Tester(False)
+            try:
+                a, port, _ = c.request(t.port, timeout_s=0)
+                eq(a, 0, f"session {i + 1} during the SYN flood: Accept-Session Accept")
+                eq(c.start_sessions(), 0, f"session {i + 1} during the SYN flood: Start-Ack")
+                for k in range(3):
+                    r = t.exchange(B4, port, k, timeout=5.0)
+                    check(r is not None, f"session {i + 1}: no reply to test packet {k}")
+                c.stop_sessions(1)
+            finally:
+                t.close()
+        check(flood.is_alive(), "the flood ended before the three sessions did: raise its count")
+        flood.join(60)  # its 4,000 SYNs (4 s): the SYN share's rate, not only its burst
+    finally:
+        stop.set()
+        flood.join()
+        c.close()
+    limited = metric(lab,
+                     'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}')
+    sent, secs = result.get("sent", (0, 0.0))
+    # What passed: at most the SYN bucket's 100 a second plus its burst (64), not the whole
+    # bucket's 200 a second (the clients' few SYNs besides).
+    passed = sent - limited
+    check(passed <= 100 * secs + 64 + 10,
+          f"{int(passed)} of {sent} SYNs passed in {secs:.1f} s: more than the SYN share")
+    print(f"  SYN flood from {FLOOD4}: {sent} SYNs in {secs:.1f} s, {int(limited)} refused by "
+          "the control bucket's SYN share", flush=True)
+    s = lab.release()
+    eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+       "exit summary: rx vs reflected + dropped + to-kernel")
+
+
 if __name__ == "__main__":
     sys.exit(L.main([c for c in L.CASES if c[0].startswith("control_")],
                     suite="control", doc=__doc__))

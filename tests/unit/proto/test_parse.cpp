@@ -10,9 +10,9 @@
 #include "reflect_runner.hpp"
 #include "test_util.hpp"
 
+#include "twamp/proto/exception_class.hpp"
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
-#include "twamp/proto/exception_class.hpp"
 #include "twamp/proto/tcp_ports.hpp"
 
 using namespace twamp::proto;

@@ -161,4 +161,78 @@ std::string version_text(std::string_view ours, std::string_view dpdk) {
     return "dpdk-twamp " + std::string(ours) + " (" + d + ")";
 }
 
+namespace {
+
+// "0-3,5,7-8": 7; 0 for anything else.
+unsigned count_lcore_list(std::string_view s) {
+    unsigned n = 0;
+    while (!s.empty()) {
+        const std::size_t comma = s.find(',');
+        std::string_view item = s.substr(0, comma);
+        s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
+        const std::size_t dash = item.find('-');
+        auto num = [](std::string_view v, unsigned& out) {
+            if (v.empty() || v.size() > 6) {
+                return false;
+            }
+            out = 0;
+            for (char c : v) {
+                if (c < '0' || c > '9') {
+                    return false;
+                }
+                out = out * 10 + static_cast<unsigned>(c - '0');
+            }
+            return true;
+        };
+        unsigned lo = 0, hi = 0;
+        if (!num(item.substr(0, dash), lo) ||
+            !num(dash == std::string_view::npos ? item : item.substr(dash + 1), hi) || hi < lo) {
+            return 0;
+        }
+        n += hi - lo + 1;
+    }
+    return n;
+}
+
+// "0xf" or "f": 4; 0 for anything else.
+unsigned count_coremask(std::string_view s) {
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s.remove_prefix(2);
+    }
+    unsigned n = 0;
+    for (char c : s) {
+        int v = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
+        if (v < 0) {
+            return 0;
+        }
+        n += static_cast<unsigned>(__builtin_popcount(static_cast<unsigned>(v)));
+    }
+    return n;
+}
+
+} // namespace
+
+unsigned eal_worker_count(int eal_argc, const char* const* argv) {
+    unsigned lcores = 0;
+    for (int i = 1; i < eal_argc; ++i) {
+        const std::string_view a = argv[i];
+        const bool has_next = i + 1 < eal_argc;
+        if (a == "-l" || a == "--lcores") {
+            lcores = has_next ? count_lcore_list(argv[++i]) : 0;
+        } else if (a.starts_with("--lcores=")) {
+            lcores = count_lcore_list(a.substr(9));
+        } else if (a.starts_with("-l")) {
+            lcores = count_lcore_list(a.substr(2));
+        } else if (a == "-c") {
+            lcores = has_next ? count_coremask(argv[++i]) : 0;
+        } else if (a.starts_with("-c") && !a.starts_with("--")) {
+            lcores = count_coremask(a.substr(2));
+        }
+    }
+    return lcores > 1 ? lcores - 1 : 0;
+}
+
 } // namespace twamp::app

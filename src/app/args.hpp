@@ -36,6 +36,11 @@ app_args parse_app_args(const std::vector<std::string>& args);
 // own "DPDK " prefix; added when a version string lacks it).
 std::string version_text(std::string_view ours, std::string_view dpdk);
 
+// How many workers the EAL options give (every lcore of -l/--lcores or -c but the first), for
+// --check's warnings, which start no EAL: 0 when they name none or in a form not read here
+// (an --lcores with '@' or groups); EAL then takes every CPU.
+unsigned eal_worker_count(int eal_argc, const char* const* argv);
+
 extern const char* const usage_text;
 
 } // namespace twamp::app

@@ -287,7 +287,8 @@ uint64_t box::apply(change c) {
     running_ = r.cfg;
     for (std::size_t p = 0; p < rt_.ports.size() && p < r.spec.ports.size(); ++p) {
         exc_.set_rate_limit(rt_.ports[p]->port_id, r.spec.ports[p].exception_rate_limit_pps,
-                            r.spec.ports[p].exception_control_rate_limit_pps);
+                            r.spec.ports[p].exception_control_rate_limit_pps,
+                            r.spec.ports[p].exception_neighbor_rate_limit_pps);
     }
     set_reflectors(r.spec);
     return token;

@@ -11,6 +11,7 @@
 #include "spec_from_config.hpp"
 
 #include "twamp/config/config.hpp"
+#include "twamp/config/warnings.hpp"
 #include "twamp/dataplane/port.hpp"
 #include "twamp/log.hpp"
 #include "twamp/slowpath/control_server.hpp"
@@ -80,6 +81,10 @@ void reload(box& b, const std::string& path, uint64_t& generation, pending_reloa
         TWAMP_LOG(ERR, "reload rejected, running config kept: %s", err.c_str());
         rt.reloads_failed.fetch_add(1);
         return;
+    }
+    // Applied, but said: a limit below the number of workers (a share of 0 for some).
+    for (const auto& w : config::worker_share_warnings(*nl.cfg, b.n_workers())) {
+        TWAMP_LOG(WARNING, "reload: %s", w.c_str());
     }
     const box::reloaded r{*nl.cfg, nspec, trial};
     pending.active = true;

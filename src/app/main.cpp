@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <sched.h>
 #include <signal.h>
 
 #include <rte_version.h>
@@ -18,6 +19,7 @@
 #include "summary.hpp"
 
 #include "twamp/config/config.hpp"
+#include "twamp/config/warnings.hpp"
 
 #ifndef DPDK_TWAMP_VERSION
 #define DPDK_TWAMP_VERSION "unknown"
@@ -84,6 +86,17 @@ int main(int argc, char** argv) {
         std::printf("%s: configuration OK (%zu port%s, %zu reflector%s)\n", a.config.c_str(),
                     cfg.ports.size(), cfg.ports.size() == 1 ? "" : "s", cfg.reflectors.size(),
                     cfg.reflectors.size() == 1 ? "" : "s");
+        // The workers the EAL options name (-l/--lcores/-c), else every CPU but one, as EAL.
+        unsigned workers = app::eal_worker_count(sp.eal_argc, argv);
+        if (workers == 0 && sp.eal_argc <= 1) {
+            cpu_set_t cpus;
+            if (sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) > 1) {
+                workers = static_cast<unsigned>(CPU_COUNT(&cpus)) - 1;
+            }
+        }
+        for (const auto& w : config::worker_share_warnings(cfg, workers)) {
+            std::printf("%s: warning: %s\n", a.config.c_str(), w.c_str());
+        }
         return 0;
     }
     app::slot_map slots;
@@ -97,6 +110,9 @@ int main(int argc, char** argv) {
         return fail(error);
     }
     app::print_startup(*box, DPDK_TWAMP_VERSION);
+    for (const auto& w : config::worker_share_warnings(cfg, box->n_workers())) {
+        std::printf("  warning: %s\n", w.c_str());
+    }
     box->launch_workers();
     const int status = app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
     const unsigned in_use = box->stop();

@@ -48,6 +48,7 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         ps.exception_rate_limit_pps = pc.exception.rate_limit_pps;
         ps.exception_control_port = cfg.control.enabled ? cfg.control.port : 0;
         ps.exception_control_rate_limit_pps = pc.exception.control_rate_limit_pps;
+        ps.exception_neighbor_rate_limit_pps = pc.exception.neighbor_rate_limit_pps;
         s.ports.push_back(std::move(ps));
     }
     for (const auto& rc : cfg.reflectors) {

@@ -162,6 +162,18 @@ int cmd_reflectors(runtime& rt, rte_tel_data* d) {
                 }
             }
             ox.u64("sessions_active", r.sessions_active);
+            // Its limits' drops, as limit_drops_total{reason} and prefix_limit_drops_total
+            // {prefix}: limit_drops_<reason>, prefix_limit_drops_<prefix> (the prefix as a
+            // dictionary name: '.' and ':' become '_', "198_18_5_0/24").
+            for (std::size_t k = 0; k < r.limit_drops.size(); ++k) {
+                ox.u64(("limit_drops_" + std::string(proto::to_string(metrics::limit_reason(k))))
+                               .c_str(),
+                       r.limit_drops[k]);
+            }
+            std::set<std::string> prefixes;
+            for (const auto& [prefix, n] : r.prefix_drops) {
+                ox.u64(dict_key("prefix_limit_drops_" + prefix, prefixes).c_str(), n);
+            }
             // STAMP reflectors: their TLVs, flat (a telemetry dictionary inside a reflector's
             // would be a third level): stamp_tlvs_<type>, stamp_tlv_flags_<flag>, the
             // Prometheus labels.

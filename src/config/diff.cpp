@@ -175,6 +175,8 @@ public:
                   n.exception.rate_limit_pps);
             field(path, key("ports[].exception.control-rate-limit-pps"),
                   p->exception.control_rate_limit_pps, n.exception.control_rate_limit_pps);
+            field(path, key("ports[].exception.neighbor-rate-limit-pps"),
+                  p->exception.neighbor_rate_limit_pps, n.exception.neighbor_rate_limit_pps);
         }
     }
 

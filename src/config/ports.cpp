@@ -310,6 +310,8 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
             rd.read_int(*s, "rate-limit-pps", e_path, p.exception.rate_limit_pps, 0, 100'000'000);
             rd.read_int(*s, "control-rate-limit-pps", e_path, p.exception.control_rate_limit_pps, 0,
                         100'000'000);
+            rd.read_int(*s, "neighbor-rate-limit-pps", e_path, p.exception.neighbor_rate_limit_pps,
+                        0, 100'000'000);
         }
     }
     metas.push_back(std::move(m));

@@ -213,6 +213,9 @@ int32_t session_table::make_room(uint32_t b1, uint32_t b2) noexcept {
                 entries_[to] = entries_[from];
                 sigs_[from] = 0;
                 ++displaced_;
+                if (move_hook_) {
+                    move_hook_(move_self_, entries_[to].key, from, to);
+                }
                 to = from;
                 if (q[j].parent < 0) {
                     break;

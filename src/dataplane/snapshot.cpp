@@ -391,10 +391,17 @@ std::unique_ptr<snapshot> snapshot::build(const dataplane_spec& spec, unsigned n
         rt.port = cs.port;
         rt.stateful = cs.stateful;
         rt.inactivity_tsc = uint64_t{cs.inactivity_timeout_s} * hz;
-        rt.max_sessions_per_worker =
-                cs.stateful ? std::max<uint32_t>(1, (cs.max_sessions + n_workers - 1) / n_workers)
-                            : 0;
-        s->session_capacity_ += rt.max_sessions_per_worker;
+        if (cs.stateful) {
+            // Floored per worker, the remainder to the first workers (as the prefix rules and
+            // the rates): the shares add up to max-sessions exactly, never more (a worker's
+            // may be 0: past it new flows get over-capacity). The tables are sized for the
+            // largest share.
+            const unsigned n = std::max(1u, n_workers);
+            rt.max_sessions[0] = cs.max_sessions / n;
+            rt.max_sessions[1] = cs.max_sessions / n + 1;
+            rt.sessions_extra = cs.max_sessions % n;
+            s->session_capacity_ += rt.sessions_extra ? rt.max_sessions[1] : rt.max_sessions[0];
+        }
         if (cs.has_key || !cs.ssid_keys.empty()) {
             // HMAC-SHA-256 with the key file's secret (RFC 8762 §4.4, RFC 8972 §4.8): the
             // inner and outer states computed once here, never per packet.

@@ -397,6 +397,7 @@ worker::worker(const worker_args& args) noexcept
     gate_.created = gate_created;
     if (a_.sessions) {
         a_.sessions->set_remove_hook(session_removed, this);
+        a_.sessions->set_move_hook(session_moved, this);
     }
 }
 
@@ -417,6 +418,7 @@ worker::~worker() {
     if (a_.sessions) {
         wc_.sessions_active.store(a_.sessions->active(), std::memory_order_relaxed);
         a_.sessions->set_remove_hook(nullptr, nullptr);
+        a_.sessions->set_move_hook(nullptr, nullptr);
     }
     if (lim_heap_) {
         std::free(lim_);
@@ -515,7 +517,11 @@ proto::drop_reason worker::gate_check(void* self, uint32_t i) noexcept {
     } else {
         const int32_t rule = w.key_rule_[i];
         const prefix_rule_rt* r = rule >= 0 ? &w.snap_->prefix_rules()[rule] : nullptr;
-        if (r && r->capped && w.lim_->prefix_sessions[k.ctx][r->index] >= r->max_for(w.a_.index)) {
+        if (r && r->capped &&
+            (w.lim_->prefix_sessions[k.ctx][r->index] >= r->max_for(w.a_.index) ||
+             w.lim_->recount_stale[k.ctx])) {
+            // (While its reflector's counts are recounted, a capped rule creates none:
+            // recount_prefix_sessions.)
             why = proto::drop_reason::session_cap;
         } else if (c.session.on()) {
             uint64_t lo, hi;
@@ -589,41 +595,98 @@ void worker::session_removed(void* self, const session_key& k) noexcept {
 // A new snapshot whose capped prefix rules differ for a context (context_rt::rules_gen, e.g. a
 // reload that reorders, adds or removes prefix-limits): that context's per-rule session counts
 // are recounted from the live sessions under the new rules, so that every count is the number
-// of live sessions its rule holds (and settles as they age out). One walk of the session table
-// (its signatures, and the keys of live slots), only on such a reload.
+// of live sessions its rule holds (and settles as they age out). Only on such a reload.
+//
+// The walk is sliced (recount_slice, recount_budget_ slots a round (512), as aging is: with
+// 1,000,000 sessions one walk took 100-300 ms, an RX overflow), and the counts stay exact:
+// - the counts of the contexts being recounted (lim_->recount_stale) are built apart, in
+//   recount_sessions, as "the live sessions of each rule in the slots below the cursor", and
+//   replace prefix_sessions only once the cursor has passed every slot;
+// - meanwhile a capped rule of such a context creates no session (gate_check: session_cap, the
+//   over-capacity action decides): a conservative few rounds, never more than max-sessions;
+// - aging waits (housekeeping_slice) so no session leaves, and a session a create moves
+//   (session_moved, the cuckoo search: the only other change to the table) is moved across
+//   the cursor in the counts too: counted when it lands below it from above, uncounted when
+//   it goes the other way (the walk will meet it again).
+// A snapshot that makes another context stale starts the walk again for all of them.
 __attribute__((noinline, cold)) void worker::recount_prefix_sessions() noexcept {
     counted_snap_ = snap_;
     if (!lim_ || !snap_) {
+        recounting_ = false;
         return;
     }
     const std::vector<context_rt>& ctxs = snap_->contexts();
-    bool stale[max_contexts] = {};
     bool any = false;
     for (std::size_t i = 0; i < max_contexts; ++i) {
         const uint64_t gen = i < ctxs.size() && ctxs[i].active ? ctxs[i].rules_gen : 0;
         if (lim_->counted_gen[i] != gen) {
             lim_->counted_gen[i] = gen;
             std::memset(lim_->prefix_sessions[i], 0, sizeof(lim_->prefix_sessions[i]));
-            stale[i] = gen != 0;
-            any = any || stale[i];
+            lim_->recount_stale[i] = gen != 0;
+            any = any || gen != 0;
         }
     }
+    if (!any) {
+        return; // an unchanged recount in progress goes on: its contexts' rules are the same
+    }
+    for (std::size_t i = 0; i < max_contexts; ++i) {
+        if (lim_->recount_stale[i]) {
+            std::memset(lim_->recount_sessions[i], 0, sizeof(lim_->recount_sessions[i]));
+        }
+    }
+    // An empty table has nothing to walk: done at once (the slice below).
+    recount_cursor_ = a_.sessions && a_.sessions->active() ? 0
+                      : a_.sessions                        ? a_.sessions->slots()
+                                                           : 0;
+    recounting_ = true;
+    recount_slice();
+}
+
+// One step of the recount: the next recount_budget_ slots; done, the counts go live.
+__attribute__((noinline)) void worker::recount_slice() noexcept {
     session_table* st = a_.sessions;
-    if (!any || !st || st->active() == 0) {
+    const uint32_t n = st ? st->slots() : 0;
+    const uint32_t end = recount_cursor_ >= n ? n : std::min(n, recount_cursor_ + recount_budget_);
+    for (uint32_t slot = recount_cursor_; slot < end; ++slot) {
+        if (st->live(static_cast<int32_t>(slot))) {
+            recount_one(st->key_at(static_cast<int32_t>(slot)), 1);
+        }
+    }
+    recount_cursor_ = end;
+    if (end < n) {
         return;
     }
-    for (uint32_t slot = 0; slot < st->slots(); ++slot) {
-        if (!st->live(static_cast<int32_t>(slot))) {
-            continue;
+    for (std::size_t i = 0; i < max_contexts; ++i) {
+        if (lim_->recount_stale[i]) {
+            std::memcpy(lim_->prefix_sessions[i], lim_->recount_sessions[i],
+                        sizeof(lim_->prefix_sessions[i]));
+            lim_->recount_stale[i] = false;
         }
-        const session_key& k = st->key_at(static_cast<int32_t>(slot));
-        if (k.ctx >= max_contexts || !stale[k.ctx]) {
-            continue;
-        }
-        const int32_t rule = prefix_rule_of(ctxs[k.ctx], k);
-        if (rule >= 0 && snap_->prefix_rules()[rule].capped) {
-            ++lim_->prefix_sessions[k.ctx][snap_->prefix_rules()[rule].index];
-        }
+    }
+    recounting_ = false;
+}
+
+// A session of a context being recounted, counted (+1) or uncounted (-1) under its rule.
+void worker::recount_one(const session_key& k, int delta) noexcept {
+    if (k.ctx >= max_contexts || !lim_->recount_stale[k.ctx]) {
+        return;
+    }
+    const int32_t rule = prefix_rule_of(snap_->contexts()[k.ctx], k);
+    if (rule >= 0 && snap_->prefix_rules()[rule].capped) {
+        lim_->recount_sessions[k.ctx][snap_->prefix_rules()[rule].index] +=
+                static_cast<uint32_t>(delta);
+    }
+}
+
+// A create's cuckoo search moved a session: across the recount's cursor, the counts follow.
+void worker::session_moved(void* self, const session_key& k, uint32_t from, uint32_t to) noexcept {
+    worker& w = *static_cast<worker*>(self);
+    if (!w.recounting_ || !w.snap_) {
+        return;
+    }
+    const bool was = from < w.recount_cursor_, is = to < w.recount_cursor_;
+    if (was != is) {
+        w.recount_one(k, is ? 1 : -1);
     }
 }
 
@@ -792,7 +855,7 @@ __rte_always_inline worker::next worker::classify_udp(burst& b, uint16_t i, rte_
                       (uint64_t{pf.dst_port} << 48),
               src.lo, src.hi, dst.lo, dst.hi);
     key_ptrs_[b.nk] = &sk;
-    key_limit_[b.nk] = t.ctx->max_sessions_per_worker;
+    key_limit_[b.nk] = t.ctx->max_sessions_for(a_.index);
     if (unlikely(t.ctx->session_gate)) {
         key_rule_[b.nk] = memo.rule; // a static reflector's (a control context has none)
         b.gated = true;
@@ -1395,7 +1458,10 @@ __rte_always_inline void worker::housekeeping() noexcept {
 // active-session gauges, a slice of a pending session query.
 __rte_always_inline void worker::housekeeping_slice() noexcept {
     session_table& st = *a_.sessions;
-    uint32_t aged = st.age(*snap_, rte_rdtsc(), aging_budget, control_, a_.control_slot);
+    // Not while a prefix recount walks the table: no session may leave it meanwhile.
+    uint32_t aged = unlikely(recounting_)
+                            ? 0
+                            : st.age(*snap_, rte_rdtsc(), aging_budget, control_, a_.control_slot);
     if (aged) {
         bump(wc_.sessions_aged, aged);
     }
@@ -1458,6 +1524,8 @@ unsigned worker::poll_once() noexcept {
     control_ = vw ? vw->control.get() : nullptr;
     if (unlikely(snap_ != counted_snap_)) {
         recount_prefix_sessions(); // a new snapshot: its prefix rules may count otherwise
+    } else if (unlikely(recounting_)) {
+        recount_slice(); // a slice a round until done (recount_prefix_sessions)
     }
     unsigned got = 0;
     for (const worker_port& wp : a_.ports) {

@@ -17,7 +17,7 @@
 #include <rte_mbuf.h>
 
 #include "twamp/dataplane/port.hpp"
-#include "twamp/proto/tcp_ports.hpp"
+#include "twamp/proto/exception_class.hpp"
 
 extern char** environ;
 
@@ -86,6 +86,22 @@ int run_command(const std::vector<std::string>& argv, std::string* output) {
 }
 
 namespace {
+
+// Every bucket of a TAP, both directions, full. The SYN bucket runs at half the control rate
+// (at least 1 pps: 0 would mean no limit); a control rate of 0 (no limit) leaves it unlimited.
+void init_limits(tap_port& t, uint32_t pps, uint32_t control_pps, uint32_t neighbor_pps) {
+    const uint64_t now = rte_rdtsc();
+    const uint64_t hz = rte_get_tsc_hz();
+    const uint32_t syn_pps = control_pps ? std::max<uint32_t>(control_pps / 2, 1) : 0;
+    t.to_kernel_limit.init(pps, hz, now);
+    t.to_wire_limit.init(pps, hz, now);
+    t.control_to_kernel_limit.init(control_pps, hz, now);
+    t.control_to_wire_limit.init(control_pps, hz, now);
+    t.syn_to_kernel_limit.init(syn_pps, hz, now);
+    t.syn_to_wire_limit.init(syn_pps, hz, now);
+    t.neighbor_to_kernel_limit.init(neighbor_pps, hz, now);
+    t.neighbor_to_wire_limit.init(neighbor_pps, hz, now);
+}
 
 bool ip(const std::vector<std::string>& args, std::string& error) {
     std::vector<std::string> argv{"ip"};
@@ -193,12 +209,9 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
         }
         watch_.add(sub, v.addresses, wire_port_id, false);
     }
-    const uint64_t now = rte_rdtsc();
-    t.to_kernel_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
-    t.to_wire_limit.init(spec.exception_rate_limit_pps, rte_get_tsc_hz(), now);
     t.control_port = spec.exception_control_port;
-    t.control_to_kernel_limit.init(spec.exception_control_rate_limit_pps, rte_get_tsc_hz(), now);
-    t.control_to_wire_limit.init(spec.exception_control_rate_limit_pps, rte_get_tsc_hz(), now);
+    init_limits(t, spec.exception_rate_limit_pps, spec.exception_control_rate_limit_pps,
+                spec.exception_neighbor_rate_limit_pps);
     if (by_wire_port_.size() <= wire_port_id) {
         by_wire_port_.resize(wire_port_id + 1u, -1);
     }
@@ -207,15 +220,35 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
     return true;
 }
 
-// TWAMP-Control TCP: to the control port (wire -> kernel) or from it (kernel -> wire). Only
-// the first segment of a chained mbuf is looked at (the headers are there).
-bool exception_path::is_control(const tap_port& t, const rte_mbuf* m, bool from_kernel) noexcept {
-    if (t.control_port == 0) {
-        return false;
+// Which bucket: ARP/ND, TWAMP-Control TCP to the control port (wire -> kernel) or from it
+// (kernel -> wire), a SYN of it (its SYN bucket first, then the control bucket: SYNs take at
+// most half of the control share, established segments keep the rest), or the port's
+// bucket. Only the first segment of a chained mbuf is looked at (the headers are there).
+bool exception_path::admit(tap_port& t, const rte_mbuf* m, bool from_kernel, uint64_t now,
+                           proto::drop_reason& why) noexcept {
+    using proto::drop_reason;
+    using proto::exception_class;
+    const exception_class k = proto::classify_exception(
+            std::span<const uint8_t>(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)),
+            t.control_port, from_kernel);
+    switch (k) {
+    case exception_class::neighbor:
+        why = drop_reason::exception_neighbor_rate_limit;
+        return (from_kernel ? t.neighbor_to_wire_limit : t.neighbor_to_kernel_limit).take(1, now);
+    case exception_class::control_syn:
+        why = drop_reason::exception_control_rate_limit;
+        if (!(from_kernel ? t.syn_to_wire_limit : t.syn_to_kernel_limit).take(1, now)) {
+            return false;
+        }
+        [[fallthrough]];
+    case exception_class::control:
+        why = drop_reason::exception_control_rate_limit;
+        return (from_kernel ? t.control_to_wire_limit : t.control_to_kernel_limit).take(1, now);
+    case exception_class::other:
+        break;
     }
-    const auto p = proto::tcp_ports_of(
-            std::span<const uint8_t>(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m)));
-    return p && (from_kernel ? p->src : p->dst) == t.control_port;
+    why = drop_reason::exception_rate_limit;
+    return (from_kernel ? t.to_wire_limit : t.to_kernel_limit).take(1, now);
 }
 
 unsigned exception_path::to_kernel(const std::vector<rte_ring*>& from_workers,
@@ -248,13 +281,9 @@ unsigned exception_path::to_kernel(const std::vector<rte_ring*>& from_workers,
                 drop(drop_reason::exception_iface_down, m); // a down TAP refuses writes
                 continue;
             }
-            if (is_control(t, m, false)) {
-                if (t.control_to_kernel_limit.take(1, now) == 0) {
-                    drop(drop_reason::exception_control_rate_limit, m);
-                    continue;
-                }
-            } else if (t.to_kernel_limit.take(1, now) == 0) {
-                drop(drop_reason::exception_rate_limit, m);
+            drop_reason why = drop_reason::none;
+            if (!admit(t, m, false, now, why)) {
+                drop(why, m);
                 continue;
             }
             if (rte_eth_tx_burst(t.tap_port_id, 0, &m, 1) == 0) {
@@ -297,15 +326,14 @@ unsigned exception_path::poll(const std::vector<rte_ring*>& from_workers,
         if (!n) {
             continue;
         }
-        // TWAMP-Control answers take their own bucket, the rest the port's: the frames that
-        // pass first (in order), the refused after them.
+        // TWAMP-Control answers and ARP/ND take their own buckets, the rest the port's: the
+        // frames that pass first (in order), the refused after them.
         unsigned ok = 0;
         rte_mbuf* refused[burst];
         unsigned n_refused = 0;
         for (unsigned i = 0; i < n; ++i) {
-            token_bucket& b =
-                    is_control(t, pkts[i], true) ? t.control_to_wire_limit : t.to_wire_limit;
-            if (b.take(1, now) == 1) {
+            proto::drop_reason why = proto::drop_reason::none;
+            if (admit(t, pkts[i], true, now, why)) {
                 pkts[ok++] = pkts[i];
             } else {
                 refused[n_refused++] = pkts[i];
@@ -336,17 +364,13 @@ void exception_path::drain_to_kernel(const std::vector<rte_ring*>& from_workers,
     }
 }
 
-void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps,
-                                    uint32_t control_pps) noexcept {
+void exception_path::set_rate_limit(uint16_t wire_port_id, uint32_t pps, uint32_t control_pps,
+                                    uint32_t neighbor_pps) noexcept {
     if (wire_port_id >= by_wire_port_.size() || by_wire_port_[wire_port_id] < 0) {
         return;
     }
-    tap_port& t = taps_[static_cast<std::size_t>(by_wire_port_[wire_port_id])];
-    const uint64_t now = rte_rdtsc();
-    t.to_kernel_limit.init(pps, rte_get_tsc_hz(), now);
-    t.to_wire_limit.init(pps, rte_get_tsc_hz(), now);
-    t.control_to_kernel_limit.init(control_pps, rte_get_tsc_hz(), now);
-    t.control_to_wire_limit.init(control_pps, rte_get_tsc_hz(), now);
+    init_limits(taps_[static_cast<std::size_t>(by_wire_port_[wire_port_id])], pps, control_pps,
+                neighbor_pps);
 }
 
 bool exception_path::watch() noexcept {

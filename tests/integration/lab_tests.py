@@ -1678,6 +1678,23 @@ def config_check(lab):
               f"--check of a config with {what}: stderr lacks '{path}:{line}':\n{err}")
         for w in words:
             check(w in err, f"--check of a config with {what}: stderr lacks {w!r}:\n{err}")
+    # A limit below the number of workers (-l: the first lcore is the slow path) is valid but
+    # warned about, naming the key (issue 18): 3 pps over 4 workers leaves one a share of 0.
+    with open(good) as f:
+        text = f.read()
+    key = "inactivity-timeout = 30; },"
+    check(key in text, "lab.conf.in's light reflector")
+    warn = os.path.join(lab.workdir, "check-warn.conf")
+    with open(warn, "w") as f:
+        f.write(text.replace(key, "inactivity-timeout = 30; rate-limit-pps = 3; },", 1))
+    for lcores, want in (("0-4", True), ("0-3", False)):
+        p = run([lab.binary, "-l", lcores, "--", "--check", "-c", warn], check_rc=False,
+                timeout=30)
+        out = p.stdout.decode(errors="replace")
+        eq(p.returncode, 0, f"--check -l {lcores} of a config with a small limit: exit status")
+        line = (f'{warn}: warning: reflectors[0] ("light").rate-limit-pps = 3 is below the 4 '
+                "workers")
+        eq(line in out, want, f"--check -l {lcores}: the warning in {out!r}")
     missing = os.path.join(lab.workdir, "no-such.conf")
     p = run([lab.binary, "--check", "-c", missing], check_rc=False, timeout=30)
     err = p.stderr.decode(errors="replace")

@@ -48,7 +48,7 @@ def frame_len(v6, payload):
 
 def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(ALPHA,),
              alpha_dscp=None, device_extra="", listen="127.0.0.1:9862", gone_name="gone",
-             order=None, exc_pps=20000):
+             order=None, exc_pps=20000, flip_extra=""):
     """order: the reflectors' names in the order to write them (a subset: the others left out;
     a name not among them: a twamp-light reflector on UDP NEWBIE)."""
     """The config text, as a list of lines (cases that break it need line numbers)."""
@@ -62,7 +62,8 @@ def ops_conf(lab, *, flip_admit=True, flip_port=FLIP_A, gone=True, alpha_ports=(
         [f'  {{ name = "denyall"; port = "wire0"; mode = "twamp-light"; udp-ports = [ {DENYALL} ];',
          f'    prefixes = [ {DENY} ]; }}'],
         [f'  {{ name = "flip"; port = "wire0"; mode = "twamp-light"; udp-ports = [ {flip_port} ];',
-         f'    prefixes = [ {ALLOW if flip_admit else DENY} ]; inactivity-timeout = 600; }}'],
+         f'    prefixes = [ {ALLOW if flip_admit else DENY} ]; inactivity-timeout = 600;'
+         f'{flip_extra} }}'],
     ]
     if gone:
         refl.append([f'  {{ name = "{gone_name}"; port = "wire0"; mode = "twamp-light"; '
@@ -488,6 +489,9 @@ def metrics_exact(lab):
 # 2. DPDK telemetry.
 
 ODD_NAME = "core-1.lab"  # valid in the config, not as a DPDK telemetry dictionary name
+# limit_drops_total's reasons (metrics::limit_reason).
+LIMIT_REASONS = ("reflector_source_port", "rate_limit_reflector", "rate_limit_prefix",
+                 "rate_limit_source", "session_rate_limit", "session_cap")
 
 
 def telemetry_key(name):
@@ -502,8 +506,12 @@ def telemetry_json(lab):
     the sessions made (source port, packets, reflector_sequence, last_sender_sequence, and one
     gap, one duplicate, one reorder where they were sent); per-reflector counts exact. One
     reflector is named "core-1.lab": '-' and '.' are refused in telemetry dictionary names, and
-    it must still appear (key "core_1_lab", its exact name in "name")."""
-    d = start(lab, lines=ops_conf(lab, gone_name=ODD_NAME))
+    it must still appear (key "core_1_lab", its exact name in "name"). Each reflector's limit
+    drops (limit_drops_<reason>, prefix_limit_drops_<prefix>) equal the scrape's: "flip"
+    (stateless, a prefix rule of 1 request a second) refuses 2 of 3 requests sent at once."""
+    d = start(lab, lines=ops_conf(lab, gone_name=ODD_NAME, flip_extra=(
+        ' stateful = false; prefix-limits = ( { prefix = "198.18.0.0/25"; rate-limit-pps = 1; }'
+        ' );')))
     sessions = {}  # source port -> expectation
     with Peer(False, lab.port()) as a, Peer(True, lab.port()) as b, \
             Peer(False, lab.port()) as c:
@@ -529,6 +537,11 @@ def telemetry_json(lab):
                                  duplicates=0, reorders=0)
         for i in range(3):
             c.send(L.twamp_request(i), DENYALL)
+        for i in range(3):  # at once: the rule's bucket holds one
+            a.send(L.twamp_request(i), FLIP_A)
+    wait_for("flip's prefix rule refused 2 of 3", lambda: scrape(lab).val(
+        "twamp_reflector_prefix_limit_drops_total", reflector="flip",
+        prefix="198.18.0.0/25") >= 2, 60, step=0.1)
     wait_for("the 3 denied requests counted",
              lambda: scrape(lab).val("twamp_reflector_denied_packets_total",
                                      reflector="denyall") >= 3, 60, step=0.1)
@@ -537,7 +550,8 @@ def telemetry_json(lab):
                   9, 6 * frame_len(False, 50) + 3 * frame_len(True, 41), 0, 2),
         "beta": (4, 4 * frame_len(False, 44), 4, 4 * frame_len(False, 44), 0, 1),
         "denyall": (3, 3 * frame_len(False, 41), 0, 0, 3, 0),
-        "flip": (0, 0, 0, 0, 0, 0), ODD_NAME: (0, 0, 0, 0, 0, 0),
+        "flip": (3, 3 * frame_len(False, 41), 1, frame_len(False, 41), 0, 0),
+        ODD_NAME: (0, 0, 0, 0, 0, 0),
     }
 
     m1 = scrape(lab)
@@ -554,7 +568,7 @@ def telemetry_json(lab):
                     ("sessions_table_full", "twamp_reflector_sessions_table_full_total")):
         eq(st[k], m1.val(name), f"/twamp/stats {k} vs {name}")
         eq(m1.val(name), m2.val(name), f"{name} moved between two scrapes")
-    eq(st["reflected_packets"], 13, "/twamp/stats reflected_packets (the case's 13 replies)")
+    eq(st["reflected_packets"], 14, "/twamp/stats reflected_packets (the case's 14 replies)")
     eq(st["sessions_created"], 3, "/twamp/stats sessions_created")
     drops = m1.by("twamp_reflector_dropped_packets_total", "reason")
     eq({k: float(v) for k, v in st["drops"].items()}, drops, "/twamp/stats drops vs scrape")
@@ -591,6 +605,16 @@ def telemetry_json(lab):
         eq(x["reflected_packets"],
            m1.val("twamp_reflector_reflected_packets_total", reflector=name),
            f"/twamp/reflectors {name} reflected vs the scrape")
+        for reason in LIMIT_REASONS:
+            eq(x[f"limit_drops_{reason}"],
+               m1.val("twamp_reflector_limit_drops_total", reflector=name, reason=reason),
+               f"/twamp/reflectors {name} limit_drops_{reason} vs the scrape")
+        prefix_drops = {k: v for k, v in x.items() if k.startswith("prefix_limit_drops_")}
+        eq(prefix_drops, {"prefix_limit_drops_198_18_0_0/25": 2} if name == "flip" else {},
+           f"/twamp/reflectors {name} prefix_limit_drops_*")
+    eq(by_name["flip"]["limit_drops_rate_limit_prefix"], 2, "flip's rate_limit_prefix drops")
+    eq(m1.val("twamp_reflector_prefix_limit_drops_total", reflector="flip",
+              prefix="198.18.0.0/25"), 2, "prefix_limit_drops_total of flip's rule")
 
     ss = docs["/twamp/sessions"]
     got = {}

@@ -55,6 +55,9 @@ struct exception_config {
     // TWAMP-Control TCP (to or from control.port) has a bucket of its own (issue 18), so a
     // flood of other frames to the kernel cannot starve the control server.
     uint32_t control_rate_limit_pps = 10'000;
+    // ARP and IPv6 ND (ICMPv6 133..137) have one too: a flood of ICMP or other frames cannot
+    // starve the neighbour entries of the box's peers.
+    uint32_t neighbor_rate_limit_pps = 1'000;
     friend bool operator==(const exception_config&, const exception_config&) = default;
 };
 

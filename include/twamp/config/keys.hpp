@@ -110,6 +110,9 @@ inline constexpr key_info keys[] = {
         {"ports[].exception.control-rate-limit-pps", key_type::integer, "10000", true,
          "TWAMP-Control TCP (control.port) wire <-> kernel packets per second, apart from "
          "rate-limit-pps; 0..100000000, 0 = no limit"},
+        {"ports[].exception.neighbor-rate-limit-pps", key_type::integer, "1000", true,
+         "ARP and IPv6 Neighbor Discovery wire <-> kernel packets per second, apart from "
+         "rate-limit-pps; 0..100000000, 0 = no limit"},
 
         {"reflectors", key_type::group_list, "()", true,
          "TWAMP Light / STAMP reflectors; none: a control-only box"},

@@ -240,6 +240,14 @@ public:
         remove_self_ = self;
     }
 
+    // Called with each session's key, old and new slot as a create's cuckoo search moves it
+    // (rare: both buckets of the new key full; the worker's sliced prefix recount).
+    void set_move_hook(void (*fn)(void*, const session_key&, uint32_t, uint32_t),
+                       void* self) noexcept {
+        move_hook_ = fn;
+        move_self_ = self;
+    }
+
     // The session's slot, or -1 (no create).
     int32_t find(const session_key& k) const noexcept;
 
@@ -313,6 +321,8 @@ private:
     uint32_t per_ctx_[max_contexts] = {};
     void (*remove_hook_)(void*, const session_key&) = nullptr;
     void* remove_self_ = nullptr;
+    void (*move_hook_)(void*, const session_key&, uint32_t, uint32_t) = nullptr;
+    void* move_self_ = nullptr;
 };
 
 // Per-session sender-sequence bookkeeping.

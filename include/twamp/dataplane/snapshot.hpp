@@ -69,7 +69,14 @@ struct context_rt {
     uint16_t port = 0;
     bool stateful = true;
     uint64_t inactivity_tsc = 0;
-    uint32_t max_sessions_per_worker = 0;
+    // max-sessions, each worker's share as prefix_rule_rt's: workers below `sessions_extra`
+    // keep max_sessions[1], the others max_sessions[0] (maybe 0: none). The shares add up to
+    // the configured max-sessions exactly: the box never keeps more.
+    uint32_t max_sessions[2] = {0, 0};
+    uint32_t sessions_extra = 0;
+    uint32_t max_sessions_for(unsigned worker) const noexcept {
+        return max_sessions[worker < sessions_extra];
+    }
     // Limits (README "Limits"), each worker's share (split_rate). A rate is a cost in TSC
     // cycles per request in a worker's token bucket (GCRA: a theoretical arrival time per
     // bucket) that holds `burst` cycles: one second of the worker's share.

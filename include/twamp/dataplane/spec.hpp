@@ -44,6 +44,7 @@ struct port_spec {
     // TWAMP-Control TCP to/from this port (0: no control server) and its own bucket.
     uint16_t exception_control_port = 0;
     uint32_t exception_control_rate_limit_pps = 10000;
+    uint32_t exception_neighbor_rate_limit_pps = 1000; // ARP and IPv6 ND, their own bucket
 };
 
 struct context_spec {

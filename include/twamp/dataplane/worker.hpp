@@ -97,6 +97,10 @@ struct limit_state {
     uint64_t prefix_tat[max_contexts][max_prefix_rules];
     uint32_t prefix_sessions[max_contexts][max_prefix_rules];
     uint64_t counted_gen[max_contexts]; // the context_rt::rules_gen prefix_sessions counts by
+    // A recount in progress (worker::recount_slice): the contexts being recounted and their
+    // counts so far (the live sessions in the slots below the walk's cursor).
+    bool recount_stale[max_contexts];
+    uint32_t recount_sessions[max_contexts][max_prefix_rules];
     source_entry sources[source_slots];
 };
 
@@ -203,7 +207,11 @@ private:
     static proto::drop_reason gate_check(void* self, uint32_t i) noexcept;
     static void gate_created(void* self, uint32_t i) noexcept;
     static void session_removed(void* self, const session_key& k) noexcept;
+    static void session_moved(void* self, const session_key& k, uint32_t from,
+                              uint32_t to) noexcept;
     void recount_prefix_sessions() noexcept;
+    void recount_slice() noexcept;
+    void recount_one(const session_key& k, int delta) noexcept;
     int32_t prefix_rule_of(const context_rt& c, const session_key& k) const noexcept;
     next drop(uint16_t i, proto::drop_reason why) noexcept {
         why_[i] = why;
@@ -254,6 +262,15 @@ private:
     uint64_t* gate_tat_ = nullptr;
     uint64_t gate_next_tat_ = 0;
     const snapshot* counted_snap_ = nullptr; // the snapshot the prefix counts were checked for
+    bool recounting_ = false;       // a sliced prefix recount in progress (lim_->recount_stale)
+    uint32_t recount_cursor_ = 0;   // the recount's next slot
+    uint32_t recount_budget_ = 512; // slots walked per round (~50 us with every slot live)
+
+public:
+    // Tests: a prefix recount is in progress (it takes several rounds on a large table).
+    bool recounting() const noexcept { return recounting_; }
+    // Tests: the session slots a recount walks per round (default 512).
+    void set_recount_budget(uint32_t slots) noexcept { recount_budget_ = slots ? slots : 1; }
 };
 
 // rte_eal_remote_launch() entry point; arg is a worker_args*. Runs a worker until *stop.

@@ -61,9 +61,11 @@ enum class drop_reason : uint8_t {
     session_rate_limit,    // a new session over reflectors[].source-session-rate (per source)
     session_cap,           // a new flow past max-sessions (reflector or prefix rule) with
                            // over-capacity = "drop"
-    exception_control_rate_limit, // TWAMP-Control TCP for the kernel over its own share of the
-                                  // exception path (exception.control-rate-limit-pps)
-    count_                        // number of values, not a reason
+    exception_control_rate_limit,  // TWAMP-Control TCP for the kernel over its own share of the
+                                   // exception path (exception.control-rate-limit-pps)
+    exception_neighbor_rate_limit, // ARP / IPv6 ND for the kernel over their own share of the
+                                   // exception path (exception.neighbor-rate-limit-pps)
+    count_                         // number of values, not a reason
 };
 
 inline constexpr std::size_t drop_reason_count = static_cast<std::size_t>(drop_reason::count_);
@@ -112,6 +114,7 @@ inline constexpr std::array<std::string_view, drop_reason_count> drop_reason_nam
         "session_rate_limit",
         "session_cap",
         "exception_control_rate_limit",
+        "exception_neighbor_rate_limit",
 };
 
 constexpr std::string_view to_string(drop_reason r) noexcept {

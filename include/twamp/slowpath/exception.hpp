@@ -15,6 +15,7 @@
 
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/spec.hpp"
+#include "twamp/proto/drop_reason.hpp"
 #include "twamp/slowpath/tap_watch.hpp"
 
 namespace twamp::slowpath {
@@ -39,10 +40,16 @@ struct tap_port {
     token_bucket to_kernel_limit{};
     token_bucket to_wire_limit{};
     // TWAMP-Control TCP (to/from control_port; 0: none) has buckets of its own (issue 18):
-    // other frames cannot take its share (exception.control-rate-limit-pps).
+    // other frames cannot take its share (exception.control-rate-limit-pps). A segment with
+    // SYN set also takes a SYN bucket at half that rate: SYNs never take more than half.
     uint16_t control_port = 0;
     token_bucket control_to_kernel_limit{};
     token_bucket control_to_wire_limit{};
+    token_bucket syn_to_kernel_limit{};
+    token_bucket syn_to_wire_limit{};
+    // ARP and IPv6 ND (exception.neighbor-rate-limit-pps): an ICMP flood cannot starve them.
+    token_bucket neighbor_to_kernel_limit{};
+    token_bucket neighbor_to_wire_limit{};
     uint64_t rx_nombuf = 0; // the TAP's ethdev rx_nombuf counted so far (to_wire_drop::no_mbuf)
 };
 
@@ -70,9 +77,10 @@ public:
     // Reads netlink at most every 10 ms.
     bool watch() noexcept;
 
-    // Reload: a new exception.rate-limit-pps and control-rate-limit-pps for the TAP of a wire
-    // port.
-    void set_rate_limit(uint16_t wire_port_id, uint32_t pps, uint32_t control_pps) noexcept;
+    // Reload: a new exception.rate-limit-pps, control-rate-limit-pps and
+    // neighbor-rate-limit-pps for the TAP of a wire port (the buckets start full).
+    void set_rate_limit(uint16_t wire_port_id, uint32_t pps, uint32_t control_pps,
+                        uint32_t neighbor_pps) noexcept;
 
     void close() noexcept;
     const std::vector<tap_port>& taps() const noexcept { return taps_; }
@@ -80,7 +88,10 @@ public:
     const std::vector<std::string>& warnings() const noexcept { return warnings_; }
 
 private:
-    static bool is_control(const tap_port& t, const rte_mbuf* m, bool from_kernel) noexcept;
+    // The frame's bucket (proto::classify_exception) takes a token; false: refused, and
+    // `why` says by which (wire -> kernel drop reasons).
+    static bool admit(tap_port& t, const rte_mbuf* m, bool from_kernel, uint64_t now,
+                      proto::drop_reason& why) noexcept;
     unsigned to_kernel(const std::vector<rte_ring*>& from_workers,
                        dataplane::worker_counters& c) noexcept;
 

@@ -1,5 +1,6 @@
 // dpdk-twamp's command line (issue 11 item 11): -V as twamp-ping has it, getopt_long forms,
 // one "DPDK" in the version line, the usage text's lab memory as the README's.
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -104,4 +105,28 @@ TEST(args, usage_text_matches_the_readme) {
     EXPECT_EQ(u.find("-m 512"), std::string::npos) << u;
     EXPECT_NE(u.find("-V"), std::string::npos);
     EXPECT_NE(u.find("--stats-period"), std::string::npos);
+}
+
+// The workers the EAL options give, for --check's worker-share warnings (issue 18).
+TEST(args, eal_worker_count) {
+    auto count = [](std::initializer_list<const char*> args) {
+        const char* v[16] = {"dpdk-twamp"};
+        int n = 1;
+        for (const char* a : args) {
+            v[n++] = a;
+        }
+        return twamp::app::eal_worker_count(n, v);
+    };
+    EXPECT_EQ(count({"-l", "0-3"}), 3U);
+    EXPECT_EQ(count({"-l0-3,5,7-8"}), 6U);
+    EXPECT_EQ(count({"--lcores", "2-5"}), 3U);
+    EXPECT_EQ(count({"--lcores=1,2"}), 1U);
+    EXPECT_EQ(count({"-c", "0xf"}), 3U);
+    EXPECT_EQ(count({"-c0x31"}), 2U);
+    EXPECT_EQ(count({"--no-huge", "-m", "512", "-l", "0-1", "--no-pci"}), 1U);
+    EXPECT_EQ(count({"-l", "0"}), 0U) << "one lcore: no worker";
+    EXPECT_EQ(count({}), 0U) << "none named";
+    EXPECT_EQ(count({"--lcores", "(0-1)@2,3@4"}), 0U) << "a form not read here";
+    EXPECT_EQ(count({"-l", "3-1"}), 0U);
+    EXPECT_EQ(count({"-l"}), 0U);
 }

@@ -302,6 +302,20 @@ TEST(errors, ranges) {
         ASSERT_TRUE(d.ok());
         EXPECT_EQ(d.cfg->ports[0].exception.control_rate_limit_pps, 10000U) << "default";
     }
+    EXPECT_TRUE(has_error(port("exception = { neighbor-rate-limit-pps = 100000001; };"), 1,
+                          "ports[0].exception.neighbor-rate-limit-pps",
+                          {"0..100000000, got 100000001"}));
+    {
+        auto r = load_string(port("exception = { neighbor-rate-limit-pps = 0; };"));
+        ASSERT_TRUE(r.ok());
+        EXPECT_EQ(r.cfg->ports[0].exception.neighbor_rate_limit_pps, 0U) << "0 = no limit";
+        auto n = load_string(port("exception = { neighbor-rate-limit-pps = 250; };"));
+        ASSERT_TRUE(n.ok());
+        EXPECT_EQ(n.cfg->ports[0].exception.neighbor_rate_limit_pps, 250U);
+        auto d = load_string(port(""));
+        ASSERT_TRUE(d.ok());
+        EXPECT_EQ(d.cfg->ports[0].exception.neighbor_rate_limit_pps, 1000U) << "default";
+    }
     EXPECT_TRUE(has_error(ctl("port = 0;"), 2, "control.port", {"1..65535, got 0"}));
     EXPECT_TRUE(has_error(ctl("max-connections = 0;"), 2, "control.max-connections", {"got 0"}));
     EXPECT_TRUE(

@@ -370,7 +370,8 @@ ports = ( { name = "wire0"; device = "net_ring1"; addresses = [ "198.18.0.3/24" 
             vlans = ( { id = 100; addresses = [ "198.19.0.3/24" ]; } );
             hw-timestamps = "off"; t3 = "software"; t3-lead-ns = 20000;
             tx-timestamps = "off"; exception = { iface = "tap0"; rate-limit-pps = 11;
-                                                control-rate-limit-pps = 12; }; },
+                                                control-rate-limit-pps = 12;
+                                                neighbor-rate-limit-pps = 13; }; },
           { name = "wire1"; device = "net_ring2";
             vlans = ( { id = 100; addresses = [ "198.20.0.2/24" ]; } ); } );
 reflectors = ( { name = "base"; port = "wire1"; vlan = 100; mode = "stamp";

@@ -10,6 +10,7 @@
 #include "reflect_runner.hpp"
 #include "test_util.hpp"
 
+#include "twamp/proto/exception_class.hpp"
 #include "twamp/proto/packet.hpp"
 #include "twamp/proto/reflect.hpp"
 #include "twamp/proto/tcp_ports.hpp"
@@ -616,4 +617,134 @@ TEST(tcp_ports, not_tcp_fragments_and_truncations) {
     a[12] = 0x08;
     a[13] = 0x06;
     EXPECT_FALSE(twamp::proto::tcp_ports_of(a));
+}
+
+// classify_exception (include/twamp/proto/exception_class.hpp): which exception-path bucket a
+// frame takes (issue 18): ARP and IPv6 ND their own, TWAMP-Control TCP its own with SYNs apart.
+namespace {
+
+using twamp::proto::classify_exception;
+using twamp::proto::exception_class;
+
+// A TCP segment built by the UDP builder: the ports where UDP has them, the TCP flags (octet
+// 13 of the header) at payload[5].
+bytes tcp_frame(int ip_version, uint16_t sport, uint16_t dport, uint8_t flags,
+                std::vector<vlan_tag> vlans = {}) {
+    frame_spec s = ip_version == 4 ? v4_spec() : v6_spec();
+    s.l4_proto = 6;
+    s.sport = sport;
+    s.dport = dport;
+    s.csum = udp_csum::zero;
+    s.vlans = std::move(vlans);
+    s.payload = bytes(12, 0);
+    s.payload[4] = 0x50; // data offset 5
+    s.payload[5] = flags;
+    return build(s);
+}
+
+bytes icmpv6_frame(uint8_t type) {
+    frame_spec s = v6_spec();
+    s.l4_proto = 58;
+    s.sport = static_cast<uint16_t>(type << 8); // Type, Code
+    s.csum = udp_csum::zero;
+    return build(s);
+}
+
+} // namespace
+
+TEST(exception_class, arp_and_neighbor_discovery) {
+    EXPECT_EQ(classify_exception(arp_frame(), 862, false), exception_class::neighbor);
+    EXPECT_EQ(classify_exception(arp_frame({{0x8100, 100}}), 862, true), exception_class::neighbor);
+    EXPECT_EQ(classify_exception(arp_frame(), 0, false), exception_class::neighbor)
+            << "no control server: ARP still has its bucket";
+    // RFC 4861 §4: Router Solicitation 133, Router Advertisement 134, Neighbor Solicitation
+    // 135, Neighbor Advertisement 136, Redirect 137.
+    for (int t = 133; t <= 137; ++t) {
+        EXPECT_EQ(classify_exception(icmpv6_frame(static_cast<uint8_t>(t)), 862, false),
+                  exception_class::neighbor)
+                << t;
+    }
+    // Echo Request/Reply, Destination Unreachable, MLD (130), 138: the port's bucket.
+    for (int t : {1, 128, 129, 130, 132, 138, 143}) {
+        EXPECT_EQ(classify_exception(icmpv6_frame(static_cast<uint8_t>(t)), 862, false),
+                  exception_class::other)
+                << t;
+    }
+    // ICMPv4 (type 8 where ICMPv6 would have it) and a LLDP frame: other.
+    frame_spec icmp4 = v4_spec();
+    icmp4.l4_proto = 1;
+    icmp4.sport = 135 << 8;
+    icmp4.csum = udp_csum::zero;
+    EXPECT_EQ(classify_exception(build(icmp4), 862, false), exception_class::other);
+    auto lldp = arp_frame();
+    lldp[12] = 0x88;
+    lldp[13] = 0xcc;
+    EXPECT_EQ(classify_exception(lldp, 862, false), exception_class::other);
+    // An ND frame cut before its Type: other, and no read past the end (ASan).
+    auto ns = icmpv6_frame(135);
+    for (std::size_t n = 0; n < 14 + 40 + 1; ++n) {
+        EXPECT_EQ(classify_exception(std::span<const uint8_t>(ns.data(), n), 862, false),
+                  exception_class::other)
+                << n;
+    }
+}
+
+TEST(exception_class, control_syn_and_established) {
+    constexpr uint8_t syn = 0x02, ack = 0x10, psh = 0x08, fin = 0x01;
+    for (int v : {4, 6}) {
+        // Wire -> kernel: the destination port is the control port.
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 862, syn), 862, false),
+                  exception_class::control_syn)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 862, ack), 862, false),
+                  exception_class::control)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 862, psh | ack), 862, false),
+                  exception_class::control)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 862, fin | ack), 862, false),
+                  exception_class::control)
+                << v;
+        // Kernel -> wire: the source port is; its SYN-ACK counts as a SYN.
+        EXPECT_EQ(classify_exception(tcp_frame(v, 862, 40000, syn | ack), 862, true),
+                  exception_class::control_syn)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 862, 40000, ack), 862, true),
+                  exception_class::control)
+                << v;
+        // The wrong direction's port, another port, no control server: other.
+        EXPECT_EQ(classify_exception(tcp_frame(v, 862, 40000, ack), 862, false),
+                  exception_class::other)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 862, ack), 862, true),
+                  exception_class::other)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 863, syn), 862, false),
+                  exception_class::other)
+                << v;
+        EXPECT_EQ(classify_exception(tcp_frame(v, 40000, 862, syn), 0, false),
+                  exception_class::other)
+                << v;
+    }
+    EXPECT_EQ(classify_exception(tcp_frame(4, 40000, 862, syn, {{0x8100, 100}}), 862, false),
+              exception_class::control_syn);
+    // A UDP datagram to the control port number is not TWAMP-Control.
+    frame_spec u = v4_spec();
+    u.dport = 862;
+    EXPECT_EQ(classify_exception(build(u), 862, false), exception_class::other);
+    // A segment cut before its flags: other (never guessed), no read past the end (ASan).
+    auto f = tcp_frame(4, 40000, 862, ack);
+    for (std::size_t n = 0; n < 14 + 20 + 14; ++n) {
+        EXPECT_EQ(classify_exception(std::span<const uint8_t>(f.data(), n), 862, false),
+                  exception_class::other)
+                << n;
+    }
+    // A fragment: other.
+    frame_spec fr = v4_spec();
+    fr.l4_proto = 6;
+    fr.dport = 862;
+    fr.frag = 0x2000;
+    fr.csum = udp_csum::zero;
+    fr.payload = bytes(12, 0);
+    EXPECT_EQ(classify_exception(build(fr), 862, false), exception_class::other);
 }

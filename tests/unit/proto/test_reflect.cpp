@@ -800,7 +800,7 @@ TEST(reflect_drops_coverage, every_proto_reason_is_produced) {
             drop_reason::reflector_source_port, drop_reason::rate_limit_reflector,
             drop_reason::rate_limit_prefix, drop_reason::rate_limit_source,
             drop_reason::session_rate_limit, drop_reason::session_cap,
-            drop_reason::exception_control_rate_limit,
+            drop_reason::exception_control_rate_limit, drop_reason::exception_neighbor_rate_limit,
             // retired: RFC 8762 §4.6 answers short STAMP
             drop_reason::stamp_truncated};
     for (std::size_t i = 0; i < drop_reason_count; ++i) {

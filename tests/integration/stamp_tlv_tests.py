@@ -604,8 +604,14 @@ def tlv_twamp_ping(lab):
            f"{w}: Location sub-TLVs")
         eq((cos["dscp1"], cos["dscp2"], cos["ecn"], cos["rp"]), (46, 10, 0, 0), f"{w}: CoS")
         eq((dm["s_txc"], dm["r_rxc"], dm["r_txc"]), (i + 1, i + 1, i + 1), f"{w}: DM")
-        if i > 0:
-            eq(fu["sequence"], replies[i - 1]["reflector_seq"], f"{w}: Follow-Up sequence")
+        # The last reply sent before this request was taken (RFC 8972 §4.7): the previous one,
+        # unless both requests came in one burst on a busy machine (the previous reply's T3
+        # then after this request's T2: software timestamps, one TSC), when it is the one
+        # before that; none (sequence and timestamp 0) before the session's first reply left.
+        sent = [r2 for r2 in replies[:i] if r2["t3_ns"] <= r["t2_ns"]]
+        eq((fu["sequence"], fu["timestamp_ns"]),
+           (sent[-1]["reflector_seq"], sent[-1]["t3_ns"]) if sent else (0, 0),
+           f"{w}: Follow-Up sequence and timestamp")
     for name in ("timestamp_information", "location", "class_of_service", "direct_measurement",
                  "follow_up_telemetry"):
         eq(summ["tlvs"][name], {"type": summ["tlvs"][name]["type"], "seen": 3, "u": 0, "m": 0,

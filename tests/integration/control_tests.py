@@ -389,7 +389,9 @@ def control_max_timeout_frees_slots(lab):
     after Start, Stop-Sessions and close, their slots come free once control.max-timeout (2 s)
     has passed, not in 136 years: a waiting client's next request is accepted (polled for, with
     a generous cap), and not before the 2 s (late packets are still reflected)."""
-    start(lab, max_sessions=8, receiver_max=RECEIVER_MIN + 7, max_timeout=2)
+    # (One client holds all eight: control.max-sessions-per-source at max-sessions.)
+    start(lab, max_sessions=8, receiver_max=RECEIVER_MIN + 7, max_timeout=2,
+          extra_keys=" max-sessions-per-source = 8;")
     forever = 0xffffffff
     c, a, _, _ = negotiate(B4, 41100, timeout_s=forever)
     eq(a, 0, "Accept of session 0")

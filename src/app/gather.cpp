@@ -166,6 +166,7 @@ metrics::box_stats gather(const runtime& rt) {
                  cc.session_unstarted_expired.load(std::memory_order_relaxed)},
                 {"fd_exhausted", rf.fd_exhausted.load(std::memory_order_relaxed)},
                 {"pending_full", rf.pending_full.load(std::memory_order_relaxed)},
+                {"sessions_per_source", rf.sessions_per_source.load(std::memory_order_relaxed)},
                 {"derivation_per_source",
                  cc.key_derivations_refused_source.load(std::memory_order_relaxed)}};
         for (std::size_t a = 1; a < cc.session_refused.size(); ++a) {

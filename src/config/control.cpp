@@ -123,6 +123,7 @@ void control(reader& rd, control_config& c, const Setting& g, const std::string&
     rd.read_int(g, "idle-timeout", path, c.idle_timeout, 0, 86400);
     rd.read_int(g, "max-pending-per-source", path, c.max_pending_per_source, 1, 65535);
     rd.read_int(g, "max-sessions-per-connection", path, c.max_sessions_per_connection, 1, 65535);
+    rd.read_int(g, "max-sessions-per-source", path, c.max_sessions_per_source, 1, 65535);
     if (auto* s = rd.member(g, "receiver-ports")) {
         pl.receiver_ports_line = s->getSourceLine();
         std::string r_path = join(path, "receiver-ports");

@@ -280,6 +280,8 @@ public:
               b.max_pending_per_source);
         field("", key("control.max-sessions-per-connection"), a.max_sessions_per_connection,
               b.max_sessions_per_connection);
+        field("", key("control.max-sessions-per-source"), a.max_sessions_per_source,
+              b.max_sessions_per_source);
     }
 
     void metrics(const metrics_config& a, const metrics_config& b) {

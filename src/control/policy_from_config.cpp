@@ -56,6 +56,14 @@ server_policy policy_from_config(const config::config& full, uint64_t server_sta
         }
     }
     p.own_sender_ports.push_back(full.control.receiver_ports);
+    // "reflector-ports" means what it means in the dataplane's guard (README "Limits"): the
+    // well-known set AND the box's own udp-ports and receiver-ports, whatever the source, so
+    // a session may not aim the box at another box's reflector on those ports either.
+    if (std::any_of(full.reflectors.begin(), full.reflectors.end(),
+                    [](const auto& rc) { return rc.refused_source_ports.reflector_ports; })) {
+        p.refused_sender_ports.insert(p.refused_sender_ports.end(), p.own_sender_ports.begin(),
+                                      p.own_sender_ports.end());
+    }
     return p;
 }
 

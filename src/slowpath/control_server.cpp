@@ -327,6 +327,7 @@ std::unique_ptr<dataplane::control_table> control_server::reconfigure(const conf
     cfg_.idle_timeout = cfg.idle_timeout;
     cfg_.max_pending_per_source = cfg.max_pending_per_source;
     cfg_.max_sessions_per_connection = cfg.max_sessions_per_connection;
+    cfg_.max_sessions_per_source = cfg.max_sessions_per_source;
     const uint64_t start = policy_.start_time_ns;
     // For new connections: a connection keeps the policy (and the key store) it was accepted
     // with.
@@ -375,18 +376,20 @@ void control_server::accept_all(uint64_t now_ns) {
         } else if (pending_of(source) >= cfg_.max_pending_per_source ||
                    (net && count_of(pending_per_net_, *net) >= net_pend_cap)) {
             refusals_.pending.fetch_add(1, std::memory_order_relaxed);
-        } else if (n_pending_ >= cfg_.max_pending && (victim = pending_victim(now_ns)) == nullptr) {
-            // Full of connections younger than evict_grace_ns: the newcomer waits its turn.
+        } else if (n_pending_ >= cfg_.max_pending &&
+                   (victim = pending_victim(now_ns, group_of(source))) == nullptr) {
+            // The heaviest sources hold nothing evictable for this newcomer (its own source is
+            // as heavy, and theirs are younger than evict_grace_ns): it waits its turn.
             refusals_.pending_full.fetch_add(1, std::memory_order_relaxed);
         } else if (n_admitted_ >= cfg_.max_connections) {
             // Room from an evicted pending connection, or from the connection session-less
             // for the longest, or none.
             if (victim == nullptr) {
-                victim = idle_victim(now_ns);
+                victim = idle_victim(now_ns, group_of(source));
                 if (victim != nullptr) {
                     why = control::close_reason::evicted_idle;
                 } else {
-                    victim = pending_victim(now_ns);
+                    victim = pending_victim(now_ns, group_of(source));
                 }
             }
             if (victim == nullptr || n_admitted_ - 1 >= cfg_.max_connections) {
@@ -408,7 +411,12 @@ void control_server::accept_all(uint64_t now_ns) {
         conn& c = it->second;
         c.fd = fd;
         c.accepted_ns = now_ns;
-        c.sm = std::make_unique<control::server_connection>(pol, pool_, ca, env_.random,
+        control::session_allocator* alloc = &pool_;
+        if (admitted) {
+            c.alloc = std::make_unique<source_allocator>(*this, source, net);
+            alloc = c.alloc.get();
+        }
+        c.sm = std::make_unique<control::server_connection>(pol, *alloc, ca, env_.random,
                                                             &counters_);
         if (admitted) {
             c.admitted = true;
@@ -492,66 +500,103 @@ uint64_t control_server::next_random() noexcept {
     return z ^ (z >> 31);
 }
 
-// max-pending full: a pending connection of the address holding the most pending ones (ties:
-// one of them at random), at random among its connections older than evict_grace_ns. Whoever
-// floods holds the most, so its own connections make room; a healthy client's one connection
-// is evicted only when every source holds one, and never in its first evict_grace_ns. A scan of
-// the pending connections only (at most max-pending).
-control_server::conn* control_server::pending_victim(uint64_t now_ns) {
-    const std::vector<int>* best = nullptr;
-    std::size_t best_n = 0, ties = 0;
-    for (const auto& [src, fds] : pending_by_source_) {
-        const std::size_t n = fds.size();
-        if (n < best_n) {
-            continue;
-        }
-        const bool old_one = std::any_of(fds.begin(), fds.end(), [&](int fd) {
-            return now_ns >= conns_.at(fd).accepted_ns + evict_grace_ns;
-        });
-        if (!old_one) {
-            continue;
-        }
-        if (n > best_n) {
-            best = &fds;
-            best_n = n;
-            ties = 1;
-        } else if (next_random() % ++ties == 0) { // reservoir: each tied source equally likely
-            best = &fds;
-        }
+// The group eviction victims are picked by: an IPv4 client's address, an IPv6 client's /64 (one
+// host usually holds the whole /64, so its addresses are one source here).
+control_server::source_key_t control_server::group_of(const source_key_t& source) {
+    if (std::equal(net::v4_mapped_head.begin(), net::v4_mapped_head.end(), source.begin())) {
+        return source;
     }
-    if (best == nullptr) {
+    source_key_t g = source;
+    std::fill(g.begin() + 8, g.end(), uint8_t{0});
+    return g;
+}
+
+// A victim among the connections of the heaviest groups (those holding the most; ties: any of
+// them), at random. A newcomer whose own group holds fewer than the heaviest takes any of them,
+// whatever its age: whoever floods holds the most, so a flood that recycles its connections
+// faster than evict_grace_ns still makes room for lighter sources. A newcomer from a group as
+// heavy (a tie: every group holding as many, its own too) takes only one at least
+// evict_grace_ns old, or none. Never one of a lighter group: a healthy client's one
+// connection is not the victim while a heavier source holds only young ones.
+control_server::conn* control_server::pick_victim(const victim_groups& groups,
+                                                  const source_key_t& newcomer, uint64_t now_ns) {
+    std::size_t heaviest = 0;
+    for (const auto& [g, v] : groups) {
+        heaviest = std::max(heaviest, v.size());
+    }
+    if (heaviest == 0) {
         return nullptr;
     }
+    auto own = groups.find(newcomer);
+    const bool lighter = own == groups.end() || own->second.size() < heaviest;
     conn* pick = nullptr;
     std::size_t seen = 0;
-    for (int fd : *best) {
-        conn& c = conns_.at(fd);
-        if (now_ns >= c.accepted_ns + evict_grace_ns && next_random() % ++seen == 0) {
-            pick = &c;
+    for (const auto& [g, v] : groups) {
+        if (v.size() != heaviest) {
+            continue;
+        }
+        for (const auto& [c, since] : v) {
+            // reservoir: each candidate equally likely
+            if ((lighter || now_ns >= since + evict_grace_ns) && next_random() % ++seen == 0) {
+                pick = c;
+            }
         }
     }
     return pick;
 }
 
-// max-connections full: the admitted connection past Server-Start that has held no session the
-// longest (at least evict_grace_ns), or none.
-control_server::conn* control_server::idle_victim(uint64_t now_ns) {
-    conn* pick = nullptr;
-    uint64_t pick_since = 0;
+// max-pending full: a pending connection, by pick_victim (grace from its accept). A scan of the
+// pending connections only (at most max-pending).
+control_server::conn* control_server::pending_victim(uint64_t now_ns,
+                                                     const source_key_t& newcomer) {
+    victim_groups groups;
+    for (const auto& [src, fds] : pending_by_source_) {
+        auto& v = groups[group_of(src)];
+        for (int fd : fds) {
+            conn& c = conns_.at(fd);
+            v.emplace_back(&c, c.accepted_ns);
+        }
+    }
+    return pick_victim(groups, newcomer, now_ns);
+}
+
+// max-connections full: an admitted connection past Server-Start that holds no session, by
+// pick_victim (grace from when it last held one, or from Server-Start).
+control_server::conn* control_server::idle_victim(uint64_t now_ns, const source_key_t& newcomer) {
+    victim_groups groups;
     for (auto& [fd, c] : conns_) {
         if (!c.admitted || c.pending || c.closing) {
             continue;
         }
-        auto since = c.sm->sessionless_since();
-        if (!since || now_ns < *since + evict_grace_ns) {
-            continue;
-        }
-        if (pick == nullptr || *since < pick_since) {
-            pick = &c;
-            pick_since = *since;
+        if (auto since = c.sm->sessionless_since()) {
+            groups[group_of(c.source)].emplace_back(&c, *since);
         }
     }
-    return pick;
+    return pick_victim(groups, newcomer, now_ns);
+}
+
+// control.max-sessions-per-source (4 times it for an IPv6 /64), then the port pool. Counted
+// here, where the port is reserved: several requests in one read are decided before apply()
+// sees their sessions. A cap at or over max-sessions is the pool's (its refusal is not counted
+// sessions_per_source).
+control::allocation control_server::allocate_for(const source_key_t& source,
+                                                 const std::optional<source_key_t>& net,
+                                                 const control::session_info& proposed) {
+    const uint64_t cap = cfg_.max_sessions_per_source;
+    const uint64_t net_cap = cap * prefix_cap_factor;
+    if ((cap < cfg_.max_sessions && count_of(sessions_per_source_, source) >= cap) ||
+        (net && net_cap < cfg_.max_sessions && count_of(sessions_per_net_, *net) >= net_cap)) {
+        refusals_.sessions_per_source.fetch_add(1, std::memory_order_relaxed);
+        return {control::accept_code::temporary_limit, 0};
+    }
+    control::allocation a = pool_.allocate(proposed);
+    if (a.accept == control::accept_code::ok && a.port != 0) {
+        ++sessions_per_source_[source];
+        if (net) {
+            ++sessions_per_net_[*net];
+        }
+    }
+    return a;
 }
 
 void control_server::evict(conn& c, control::close_reason why, uint64_t now_ns) {
@@ -621,6 +666,8 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
             s.info = acc->session;
             s.owner_fd = c.fd;
             s.tag = ++next_tag_;
+            s.source = c.source; // counted by allocate_for
+            s.net = c.net;
             sessions_[s.info.sid] = s;
             dirty_ = true;
         } else if (auto* st = std::get_if<control::sessions_started>(&a)) {
@@ -667,6 +714,10 @@ void control_server::end_session(const control::sid_t& sid) {
         return;
     }
     pool_.release(it->second.info.receiver_port);
+    decrement(sessions_per_source_, it->second.source);
+    if (it->second.net) {
+        decrement(sessions_per_net_, *it->second.net);
+    }
     sessions_.erase(it);
     dirty_ = true;
 }
@@ -893,6 +944,8 @@ void control_server::shutdown(uint64_t now_ns) {
         close_conn(conns_.begin()->first);
     }
     sessions_.clear();
+    sessions_per_source_.clear();
+    sessions_per_net_.clear();
     republish();
 }
 

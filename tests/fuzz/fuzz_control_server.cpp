@@ -74,6 +74,7 @@ config::config make_config(uint8_t variant) {
     c.control.max_sessions = 1 + (variant % 5);
     c.control.max_pending_per_source = 1 + ((variant >> 7) & 1);
     c.control.max_sessions_per_connection = 1 + ((variant >> 6) & 3);
+    c.control.max_sessions_per_source = 1 + ((variant >> 4) & 3); // (the harness's sources)
     if ((variant & 0x40) != 0) {
         // Authenticated variant: the secure modes offered, so a Set-Up-Response naming them
         // reaches the derivation limiter (per-source share, global bucket) and the derivation

@@ -232,6 +232,9 @@ struct control_config {
     // phase at once; sessions one connection may hold (effective: at most max_sessions).
     uint32_t max_pending_per_source = 2;
     uint32_t max_sessions_per_connection = 16;
+    // Issue 18 third review: sessions (unstarted and started) one client address may hold at
+    // once, 4 times it for an IPv6 /64 (effective: at most max_sessions).
+    uint32_t max_sessions_per_source = 4;
     // Issue 18 review: seconds a connection past Server-Start may hold no session (none
     // requested, or all ended) before it is closed; 0 = only SERVWAIT.
     uint32_t idle_timeout = 60;

@@ -218,11 +218,15 @@ inline constexpr key_info keys[] = {
         {"control.setup-timeout", key_type::integer, "10", true,
          "seconds a connection has to send a complete Set-Up-Response, 1..600"},
         {"control.idle-timeout", key_type::integer, "60", true,
-         "seconds a connection past Server-Start may hold no session, 0 (none)..86400"},
+         "seconds a connection past Server-Start may hold no session, 0 (none)..86400 "
+         "(reload: new connections)"},
         {"control.max-pending-per-source", key_type::integer, "2", true,
-         "greeting-phase connections from one source (IPv4 address, IPv6 /64), 1..65535"},
+         "greeting-phase connections from one client address (4x for an IPv6 /64), 1..65535"},
         {"control.max-sessions-per-connection", key_type::integer, "16", true,
          "sessions one connection may hold (at most max-sessions), 1..65535"},
+        {"control.max-sessions-per-source", key_type::integer, "4", true,
+         "sessions one client address may hold (4x for an IPv6 /64; at most max-sessions), "
+         "1..65535"},
 
         {"metrics", key_type::group, "", false, "the Prometheus exporter; absent: none"},
         {"metrics.enabled", key_type::boolean, "true", false, "serve when the group is present"},

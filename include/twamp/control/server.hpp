@@ -223,8 +223,9 @@ struct server_policy {
     // go to the Sender Port, so a session aimed at a reflector or an echo-style service port
     // would start a reply loop. Such a request gets Accept 3 (not supported, "sender port").
     // policy_from_config builds it from the reflectors' refused-source-ports: the default
-    // "reflector-ports" adds 862, 64364-64373, 7, 13, 17, 19, 37, a list adds itself, `[]`
-    // nothing (no reflector at all: the default). Empty: none.
+    // "reflector-ports" adds 862, 64364-64373, 7, 13, 17, 19, 37 and (as in the dataplane)
+    // own_sender_ports, a list adds itself, `[]` nothing (no reflector at all: the well-known
+    // set). Empty: none.
     std::vector<net::port_range> refused_sender_ports;
     // Refused only when the Sender Address is one of local_addresses (the replies would come
     // back to the box itself: a loop through its own reflector or control ports, whatever
@@ -242,12 +243,14 @@ struct server_policy {
     bool sender_port_refused(uint16_t port) const noexcept {
         return in(refused_sender_ports, port);
     }
-    // The whole check for a request's Sender Address and Port.
+    // The whole check for a request's Sender Address and Port. Addresses compare in their
+    // IPv4-mapped form: an IPv6 Sender ::ffff:a.b.c.d is the box's IPv4 a.b.c.d.
     bool sender_refused(const net::address& sender, uint16_t port) const noexcept {
         return sender_port_refused(port) ||
                (in(own_sender_ports, port) &&
-                std::find(local_addresses.begin(), local_addresses.end(), sender) !=
-                        local_addresses.end());
+                std::any_of(
+                        local_addresses.begin(), local_addresses.end(),
+                        [m = sender.mapped()](const net::address& a) { return a.mapped() == m; }));
     }
     uint64_t max_timeout_ns = 60'000'000'000ULL; // Request-TW-Session Timeout clamped to this
     // Authenticated, encrypted and mixed modes (RFC 4656 §3.1, RFC 5618): the shared secrets

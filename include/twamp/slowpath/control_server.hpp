@@ -11,10 +11,12 @@
 // per client address (and prefix_cap_factor times it per IPv6 /64) and control.max-pending not
 // yet past Server-Start (max-pending-per-source per address, prefix_cap_factor times it per
 // /64). A newcomer the per-source caps admit finds room when the box is full: max-pending full
-// evicts a random pending connection of the address holding the most pending ones (one older
-// than evict_grace_ns: a healthy client has that long to set up whatever the flood), and
-// max-connections full evicts the connection that has held no session the longest (at least
-// evict_grace_ns); with nothing evictable the newcomer is refused. A client that does
+// evicts a random pending connection of the source (IPv4 address, IPv6 /64) holding the most
+// pending ones, max-connections full a random session-less connection of the source holding
+// the most of those (pick_victim): whatever its age when the newcomer's source holds fewer,
+// at least evict_grace_ns old (session-less) when it holds as many; never a lighter source's.
+// With nothing evictable the newcomer is refused. Sessions are capped per source too
+// (control.max-sessions-per-source, source_allocator). A client that does
 // not read is not read either once its queued output is backed up (its interest becomes
 // writable-only, so the slow path sleeps) and is closed when that output has not drained for
 // SERVWAIT (send_stalled); accepts per poll are bounded.
@@ -52,6 +54,9 @@ struct control_refusals {
     std::atomic<uint64_t> fd_exhausted{0};
     // max-pending full of connections younger than evict_grace_ns: nothing to evict.
     std::atomic<uint64_t> pending_full{0};
+    // Accept-Session Accept 5: the client's source (address, or its IPv6 /64 at
+    // prefix_cap_factor times) already holds control.max-sessions-per-source sessions.
+    std::atomic<uint64_t> sessions_per_source{0};
 };
 
 // The sockets the server uses: kernel sockets + epoll (make_socket_io), or a test's own. fds
@@ -156,9 +161,9 @@ public:
     // Slow path only.
     std::size_t sessions() const noexcept { return sessions_.size(); }
     std::size_t pending() const noexcept { return n_pending_; }
-    // A pending connection younger than this is never evicted (nor a connection session-less
-    // for less): a client on a slow link has this long for its Set-Up-Response (or its first
-    // Request-TW-Session) however fast others connect. Full of younger ones, a newcomer is
+    // A pending connection younger than this (or a connection session-less for less) is
+    // evicted only for a newcomer whose source holds fewer than the victim's source (see
+    // pick_victim); for a newcomer whose source holds as many, full of younger ones, it is
     // refused instead (pending_full, max_connections).
     static constexpr uint64_t evict_grace_ns = 1'000'000'000ULL;
     // The per-/64 caps of IPv6 clients: this many times the per-address ones (hosts of one
@@ -181,8 +186,26 @@ public:
     static constexpr uint64_t accept_pause_ns = 100'000'000ULL; // after EMFILE/ENFILE
 
 private:
+    using source_key_t = std::array<uint8_t, 16>;
+    // The allocator an admitted connection's state machine asks: control.max-sessions-per-
+    // source for its source, then the server's port_pool.
+    class source_allocator final : public control::session_allocator {
+    public:
+        source_allocator(control_server& server, const source_key_t& source,
+                         const std::optional<source_key_t>& net)
+            : server_(server), source_(source), net_(net) {}
+        control::allocation allocate(const control::session_info& proposed) override {
+            return server_.allocate_for(source_, net_, proposed);
+        }
+
+    private:
+        control_server& server_;
+        source_key_t source_;
+        std::optional<source_key_t> net_;
+    };
     struct conn {
         int fd = -1;
+        std::unique_ptr<source_allocator> alloc; // admitted ones (outlives sm: declared first)
         std::unique_ptr<control::server_connection> sm;
         std::vector<uint8_t> out;
         bool closing = false; // send what is queued, then close
@@ -198,7 +221,6 @@ private:
         uint64_t accepted_ns = 0;                   // evict_grace_ns counts from it
         std::optional<std::array<uint8_t, 16>> net; // IPv6 (not mapped): the /64, admitted only
     };
-    using source_key_t = std::array<uint8_t, 16>;
     using source_counts = std::map<source_key_t, uint32_t>;
     static source_key_t source_key(const net::address& a);
     static std::optional<source_key_t> net_key(const net::address& a);
@@ -206,8 +228,15 @@ private:
     static void decrement(source_counts& m, const source_key_t& k);
     uint32_t pending_of(const source_key_t& k) const;
     void unpend(conn& c);
-    conn* pending_victim(uint64_t now_ns);
-    conn* idle_victim(uint64_t now_ns);
+    // Victims by group (IPv4 address, IPv6 /64), each with the time its grace counts from.
+    using victim_groups = std::map<source_key_t, std::vector<std::pair<conn*, uint64_t>>>;
+    static source_key_t group_of(const source_key_t& source);
+    conn* pick_victim(const victim_groups& groups, const source_key_t& newcomer, uint64_t now_ns);
+    conn* pending_victim(uint64_t now_ns, const source_key_t& newcomer);
+    conn* idle_victim(uint64_t now_ns, const source_key_t& newcomer);
+    control::allocation allocate_for(const source_key_t& source,
+                                     const std::optional<source_key_t>& net,
+                                     const control::session_info& proposed);
     void evict(conn& c, control::close_reason why, uint64_t now_ns);
     uint64_t next_random() noexcept;
     struct session {
@@ -216,6 +245,8 @@ private:
         bool started = false;
         uint64_t remove_at_ns = 0; // after Stop-Sessions: its Timeout later
         uint16_t tag = 0;          // control_session_rt::tag
+        source_key_t source{};     // counted in sessions_per_source_ (and sessions_per_net_)
+        std::optional<source_key_t> net;
     };
     void check_refwait(uint64_t now_ns);
 
@@ -251,6 +282,9 @@ private:
     source_counts per_net_;
     std::map<source_key_t, std::vector<int>> pending_by_source_;
     source_counts pending_per_net_;
+    // Sessions (unstarted, started, stopped but still reflecting) by client address and /64.
+    source_counts sessions_per_source_;
+    source_counts sessions_per_net_;
     uint64_t rng_ = 0; // splitmix64 state (eviction victims), seeded by env.random
     std::size_t n_admitted_ = 0;
     std::size_t n_pending_ = 0;

@@ -510,6 +510,10 @@ TEST(errors, control_modes) {
     EXPECT_TRUE(has_error(ctl("max-sessions-per-connection = 65536;"), 2,
                           "control.max-sessions-per-connection", {"65535"}));
     EXPECT_TRUE(has_error(ctl("idle-timeout = 86401;"), 2, "control.idle-timeout", {"86400"}));
+    EXPECT_TRUE(has_error(ctl("max-sessions-per-source = 0;"), 2, "control.max-sessions-per-source",
+                          {"65535"}));
+    EXPECT_TRUE(has_error(ctl("max-sessions-per-source = 65536;"), 2,
+                          "control.max-sessions-per-source", {"65535"}));
     EXPECT_TRUE(has_error(ctl("idle-timeout = -1;"), 2, "control.idle-timeout", {"86400"}));
     {
         auto r = load_string(
@@ -526,9 +530,11 @@ TEST(errors, control_modes) {
         EXPECT_EQ(d.cfg->control.max_pending_per_source, 2U) << "default";
         EXPECT_EQ(d.cfg->control.max_sessions_per_connection, 16U) << "default";
         EXPECT_EQ(d.cfg->control.idle_timeout, 60U) << "default";
+        EXPECT_EQ(d.cfg->control.max_sessions_per_source, 4U) << "default";
         auto e = load_string(ctl("max-pending-per-source = 65535; max-sessions-per-connection = 1; "
-                                 "idle-timeout = 0;"));
+                                 "idle-timeout = 0; max-sessions-per-source = 65535;"));
         ASSERT_TRUE(e.ok());
+        EXPECT_EQ(e.cfg->control.max_sessions_per_source, 65535U);
         EXPECT_EQ(e.cfg->control.idle_timeout, 0U);
         EXPECT_EQ(e.cfg->control.max_pending_per_source, 65535U);
         EXPECT_EQ(e.cfg->control.max_sessions_per_connection, 1U);

@@ -390,7 +390,8 @@ control = { enabled = false; listen = "::"; port = 864;
             receiver-ports = { min = 1; max = 2; }; max-timeout = 1;
             allow-third-party-senders = true; kdf-count = 4096; max-key-derivations = 7;
             max-connections-per-source = 1; max-pending = 1; setup-timeout = 1;
-            max-pending-per-source = 1; max-sessions-per-connection = 1; idle-timeout = 0; };
+            max-pending-per-source = 1; max-sessions-per-connection = 1; idle-timeout = 0;
+            max-sessions-per-source = 1; };
 metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"; }; };
 )";
     // `keys` names a file: one that only its owner may read, removed at the end.

@@ -129,41 +129,49 @@ TEST_F(driver, per_source_cap_refuses_with_modes_zero) {
 
 // Issue 18 review: max-pending full no longer refuses the newcomer (two sources could hold the
 // greeting phase forever). Second review: evicting the OLDEST pending connection let a flood
-// evict a slow healthy client, so now a random pending connection of the address holding the
-// most is evicted (closed_evicted), never one younger than evict_grace_ns; with none old enough
-// the newcomer is refused (pending_full). One address has at most max-pending-per-source
-// pending connections (refused "pending").
-TEST_F(driver, pending_full_evicts_only_connections_past_the_grace_time) {
+// evict a slow healthy client, so a random pending connection of the address holding the most
+// is evicted (closed_evicted), never one younger than evict_grace_ns. Changed with the third
+// review (a flood recycling its connections faster than that locked every newcomer out): the
+// grace applies only to a newcomer whose source holds as many pending connections as the
+// heaviest (a tie); a lighter newcomer takes one of the heaviest source's whatever its age.
+// One address has at most max-pending-per-source pending connections (refused "pending").
+TEST_F(driver, pending_full_grace_applies_only_to_a_newcomer_as_heavy_as_the_heaviest) {
     cfg.control.max_pending = 2;
     make();
     const int a1 = connect(alice, t0), b1 = connect(bob, t0);
     EXPECT_EQ(server->pending(), 2U);
     const uint64_t young = t0 + control_server::evict_grace_ns - 1;
-    const int c1 = connect(v4(198, 18, 0, 4), young);
-    EXPECT_EQ(greeting_modes(c1), 0U) << "nothing old enough to evict: refused";
+    EXPECT_EQ(greeting_modes(connect(alice, young)), 0U)
+            << "alice holds as many as anyone: only one past the grace time, and none is";
     EXPECT_EQ(server->refusals().pending_full.load(), 1U);
     EXPECT_FALSE(io->peers.at(a1).closed);
     EXPECT_FALSE(io->peers.at(b1).closed);
     const uint64_t old = t0 + control_server::evict_grace_ns;
-    const int c2 = connect(v4(198, 18, 0, 4), old);
-    EXPECT_EQ(greeting_modes(c2), control::mode_unauthenticated) << "admitted";
+    const int a2 = connect(alice, old);
+    EXPECT_EQ(greeting_modes(a2), control::mode_unauthenticated) << "a tie, one old enough";
     EXPECT_NE(io->peers.at(a1).closed, io->peers.at(b1).closed) << "exactly one made room";
     EXPECT_EQ(closed(close_reason::evicted), 1U);
     EXPECT_EQ(server->refusals().pending.load(), 0U);
     EXPECT_EQ(server->pending(), 2U);
-    // The survivor sets up: no longer pending, never evicted. c2 is young: the next is refused.
+    // The survivor sets up: no longer pending, never evicted.
     const int survivor = io->peers.at(a1).closed ? b1 : a1;
     io->take(survivor);
     io->send_to_server(survivor, setup_response_bytes(control::mode_unauthenticated));
     settle(old);
     EXPECT_EQ(server->pending(), 1U);
-    const int d1 = connect(v4(198, 18, 0, 5), old), d2 = connect(v4(198, 18, 0, 6), old);
-    EXPECT_EQ(greeting_modes(d1), control::mode_unauthenticated);
-    EXPECT_EQ(greeting_modes(d2), 0U);
-    EXPECT_EQ(server->refusals().pending_full.load(), 2U);
-    EXPECT_FALSE(io->peers.at(c2).closed);
+    const int d1 = connect(v4(198, 18, 0, 5), old);
+    EXPECT_EQ(greeting_modes(d1), control::mode_unauthenticated) << "a free slot";
+    // a2 and d1 are young; a newcomer from a source holding none is lighter than theirs: one
+    // of them makes room all the same.
+    const int d2 = connect(v4(198, 18, 0, 6), old);
+    EXPECT_EQ(greeting_modes(d2), control::mode_unauthenticated);
+    EXPECT_NE(io->peers.at(a2).closed, io->peers.at(d1).closed) << "exactly one made room";
+    EXPECT_EQ(server->refusals().pending_full.load(), 1U);
     EXPECT_FALSE(io->peers.at(survivor).closed) << "past the greeting phase";
-    EXPECT_EQ(closed(close_reason::evicted), 1U);
+    EXPECT_EQ(closed(close_reason::evicted), 2U);
+    // d2's source now holds one, as many as the heaviest: its second waits for the grace.
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 6), old)), 0U);
+    EXPECT_EQ(server->refusals().pending_full.load(), 2U);
 }
 
 // The address holding the most pending connections is the one evicted from.
@@ -224,10 +232,12 @@ TEST_F(driver, a_flood_cannot_evict_a_slow_healthy_client) {
     }
     EXPECT_TRUE(requested);
     EXPECT_FALSE(io->peers.at(b).closed);
-    // bob's eviction of one flooder's, then each flooder reconnecting evicts another's old
-    // one, until all 16 are younger than evict_grace_ns (the flood is then refused).
-    EXPECT_EQ(closed(close_reason::evicted), 16U) << "the flooders evicted one another";
-    EXPECT_GT(server->refusals().pending_full.load(), 0U);
+    // bob's eviction of one flooder's, then each flooder reconnecting with one pending (lighter
+    // than the others' two) evicts another's, whatever its age (changed with the third review:
+    // they stopped at 16, all younger than evict_grace_ns, and the flood was then refused
+    // pending_full). bob, holding one, is never the heaviest: 15 slots over 8 addresses.
+    EXPECT_GT(closed(close_reason::evicted), 16U) << "the flooders evicted one another";
+    EXPECT_EQ(server->refusals().pending_full.load(), 0U) << "never a tie at two: over the cap";
     EXPECT_EQ(server->pending(), 16U);
     EXPECT_EQ(server->sessions(), 1U);
 }
@@ -363,9 +373,12 @@ TEST_F(driver, idle_timeout_closes_connections_without_sessions) {
     EXPECT_EQ(closed(close_reason::idle_timeout), 3U);
 }
 
-// ... and when max-connections are open, a newcomer evicts the one session-less the longest
-// (at least evict_grace_ns); a connection holding sessions is never evicted.
-TEST_F(driver, max_connections_full_evicts_the_longest_idle_connection) {
+// ... and when max-connections are open, a newcomer evicts a connection without sessions; a
+// connection holding sessions is never evicted. Changed with the third review (it was the one
+// session-less the longest, at least evict_grace_ns): as at max-pending, a random one of the
+// source holding the most session-less connections, whatever its age for a newcomer whose
+// source holds fewer, at least evict_grace_ns session-less for one holding as many (a tie).
+TEST_F(driver, max_connections_full_evicts_a_connection_without_sessions) {
     cfg.control.max_connections = 3;
     cfg.control.idle_timeout = 0; // only the eviction
     make();
@@ -375,25 +388,31 @@ TEST_F(driver, max_connections_full_evicts_the_longest_idle_connection) {
     settle(t0);
     ASSERT_EQ(io->take(b).at(0), 0);
     const int c = ready_client(v4(198, 18, 0, 4), t0 + s / 2);
-    const net::address dave = v4(198, 18, 0, 5);
-    EXPECT_EQ(greeting_modes(connect(dave, t0 + s / 2)), 0U) << "nobody idle for 1 s yet";
+    EXPECT_EQ(greeting_modes(connect(alice, t0 + s / 2)), 0U)
+            << "alice holds one session-less, as many as anyone: nobody idle for 1 s yet";
     EXPECT_EQ(server->refusals().max_connections.load(), 1U);
-    const int d = connect(dave, t0 + 2 * s);
-    EXPECT_EQ(greeting_modes(d), control::mode_unauthenticated);
-    EXPECT_TRUE(io->peers.at(a).closed) << "idle the longest";
-    EXPECT_FALSE(io->peers.at(b).closed) << "holds a session";
+    const int a2 = connect(alice, t0 + s);
+    EXPECT_EQ(greeting_modes(a2), control::mode_unauthenticated) << "a tie: a, idle 1 s";
+    EXPECT_TRUE(io->peers.at(a).closed) << "the only one idle for 1 s";
     EXPECT_FALSE(io->peers.at(c).closed);
     EXPECT_EQ(closed(close_reason::evicted_idle), 1U);
-    EXPECT_EQ(server->connections_open(), 3U);
-    // d is pending, c idle 1.5 s: the next newcomer evicts c.
-    const int e = connect(v4(198, 18, 0, 6), t0 + 2 * s);
-    EXPECT_EQ(greeting_modes(e), control::mode_unauthenticated);
+    // dave holds none, lighter than c's source: c goes, though idle only 0.5 s.
+    const net::address dave = v4(198, 18, 0, 5);
+    const int d = connect(dave, t0 + s);
+    EXPECT_EQ(greeting_modes(d), control::mode_unauthenticated);
     EXPECT_TRUE(io->peers.at(c).closed);
-    EXPECT_FALSE(io->peers.at(d).closed);
+    EXPECT_FALSE(io->peers.at(b).closed) << "holds a session";
+    EXPECT_FALSE(io->peers.at(a2).closed) << "pending: not session-less";
     EXPECT_EQ(closed(close_reason::evicted_idle), 2U);
-    // Only b (a session) and the two pending ones now, both young: refused.
-    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 7), t0 + 2 * s)), 0U);
+    EXPECT_EQ(server->connections_open(), 3U);
+    // Only b (a session) and two young pending ones: dave's second is a tie at max-pending's
+    // rule (one pending each): refused; another source's is lighter and evicts one.
+    EXPECT_EQ(greeting_modes(connect(dave, t0 + s)), 0U);
     EXPECT_EQ(server->refusals().max_connections.load(), 2U);
+    const int e = connect(v4(198, 18, 0, 6), t0 + s);
+    EXPECT_EQ(greeting_modes(e), control::mode_unauthenticated);
+    EXPECT_NE(io->peers.at(a2).closed, io->peers.at(d).closed) << "exactly one made room";
+    EXPECT_EQ(closed(close_reason::evicted), 1U);
     EXPECT_FALSE(io->peers.at(b).closed);
 }
 
@@ -730,3 +749,262 @@ TEST_F(driver, env_max_out_and_activity) {
 }
 
 } // namespace
+
+// Issue 18 third review, item 1: 8 addresses each hold 2 pending connections (max-pending 16
+// full) and close and reopen each at 0.9 s, before evict_grace_ns. Every newcomer was refused
+// pending_full (bob 0 of 100): now a newcomer from a source holding fewer than the heaviest
+// evicts one of the heaviest's whatever its age.
+TEST_F(driver, a_recycling_flood_cannot_lock_newcomers_out_of_max_pending) {
+    make();
+    std::vector<std::pair<int, uint64_t>> flood; // fd, opened
+    uint64_t now = t0;
+    for (uint8_t h = 0; h < 8; ++h) {
+        for (int k = 0; k < 2; ++k) {
+            flood.push_back({connect(v4(198, 18, 1, h), now), now});
+        }
+    }
+    int admitted = 0, tries = 0;
+    const uint64_t step = 10'000'000ULL; // 10 ms
+    for (int i = 0; i < 1000; ++i) {     // 10 s
+        now += step;
+        for (std::size_t j = 0; j < flood.size(); ++j) {
+            if (now - flood[j].second >= 900'000'000ULL) {
+                io->client_close(flood[j].first);
+                settle(now);
+                flood[j] = {connect(v4(198, 18, 1, static_cast<uint8_t>(j / 2)), now), now};
+            }
+        }
+        if (i % 10 == 5) { // bob retries every 100 ms
+            ++tries;
+            const int b = connect(bob, now);
+            if (greeting_modes(b) != 0U) {
+                ++admitted;
+                io->client_close(b);
+                settle(now);
+            }
+        }
+    }
+    EXPECT_EQ(admitted, tries) << "pending_full " << server->refusals().pending_full.load();
+    EXPECT_EQ(tries, 100);
+}
+
+// The same from two IPv6 /64s, each holding 8 pending (4 addresses at 2: the /64's cap): the
+// victims are picked per /64, so bob (one address, none pending) is lighter than either.
+TEST_F(driver, a_recycling_flood_from_two_64s_cannot_lock_newcomers_out) {
+    cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
+    make();
+    const auto a6 = [](uint8_t sub, uint8_t last) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    };
+    auto conn6 = [&](const net::address& from, uint64_t now) {
+        const int fd = io->connect(from, box);
+        settle(now);
+        return fd;
+    };
+    std::vector<std::pair<int, uint64_t>> flood;
+    uint64_t now = t0;
+    for (std::size_t j = 0; j < 16; ++j) {
+        const int fd =
+                conn6(a6(static_cast<uint8_t>(j / 8), static_cast<uint8_t>(10 + j % 8 / 2)), now);
+        ASSERT_EQ(greeting_modes(fd), control::mode_unauthenticated) << j;
+        flood.push_back({fd, now});
+    }
+    EXPECT_EQ(server->pending(), 16U);
+    int admitted = 0, tries = 0;
+    for (int i = 0; i < 500; ++i) {
+        now += 10'000'000ULL;
+        for (std::size_t j = 0; j < flood.size(); ++j) {
+            if (now - flood[j].second >= 900'000'000ULL) {
+                io->client_close(flood[j].first);
+                settle(now);
+                flood[j] = {
+                        conn6(a6(static_cast<uint8_t>(j / 8), static_cast<uint8_t>(10 + j % 8 / 2)),
+                              now),
+                        now};
+            }
+        }
+        if (i % 10 == 5) {
+            ++tries;
+            const int b = connect(bob, now);
+            if (greeting_modes(b) != 0U) {
+                ++admitted;
+                io->client_close(b);
+                settle(now);
+            }
+        }
+    }
+    EXPECT_EQ(admitted, tries) << "pending_full " << server->refusals().pending_full.load();
+}
+
+// Item 1 at max-connections (64): 8 addresses x 8 set-up, session-less connections, each
+// recycled at 0.9 s. bob holds none: he is lighter, and is admitted every time.
+TEST_F(driver, a_recycling_flood_cannot_lock_newcomers_out_of_max_connections) {
+    make();
+    std::vector<std::pair<int, uint64_t>> flood;
+    uint64_t now = t0;
+    for (uint8_t h = 0; h < 8; ++h) {
+        for (int k = 0; k < 8; ++k) {
+            flood.push_back({ready_client(v4(198, 18, 1, h), now), now});
+            now += 1'000'000ULL;
+        }
+    }
+    int admitted = 0, tries = 0;
+    for (int i = 0; i < 1000; ++i) {
+        now += 10'000'000ULL;
+        for (std::size_t j = 0; j < flood.size(); ++j) {
+            if (now - flood[j].second >= 900'000'000ULL) {
+                io->client_close(flood[j].first);
+                settle(now);
+                flood[j] = {ready_client(v4(198, 18, 1, static_cast<uint8_t>(j / 8)), now), now};
+            }
+        }
+        if (i % 10 == 5) {
+            ++tries;
+            const int b = connect(bob, now);
+            if (greeting_modes(b) != 0U) {
+                ++admitted;
+                io->client_close(b);
+                settle(now);
+            }
+        }
+    }
+    EXPECT_EQ(admitted, tries) << "max_connections refusals "
+                               << server->refusals().max_connections.load();
+    EXPECT_GT(closed(close_reason::evicted_idle), 0U);
+}
+
+// Item 3: bob's single pending connection (a slow KDF, a long RTT: older than 1 s) is not the
+// victim while heavier addresses hold only young ones: the heaviest source gives one up.
+TEST_F(driver, a_light_old_client_is_not_evicted_before_a_heavy_young_flood) {
+    make();
+    uint64_t now = t0;
+    const int b = connect(bob, now);
+    now += 1'100'000'000ULL;
+    std::vector<int> flood;
+    for (uint8_t h = 0; h < 7; ++h) {
+        flood.push_back(connect(v4(198, 18, 1, h), now));
+        flood.push_back(connect(v4(198, 18, 1, h), now));
+    }
+    flood.push_back(connect(v4(198, 18, 1, 7), now)); // 15 + bob = 16
+    const int n = connect(v4(198, 18, 1, 8), now);
+    EXPECT_EQ(greeting_modes(n), control::mode_unauthenticated);
+    EXPECT_FALSE(io->peers.at(b).closed) << "bob (1 pending) evicted, flooders hold 2 each";
+    EXPECT_EQ(std::count_if(flood.begin(), flood.end(),
+                            [&](int fd) { return io->peers.at(fd).closed; }),
+              1);
+    // A newcomer from an address holding one (as many as bob, fewer than the heaviest): still a
+    // heavy one's, never bob's.
+    const int m = connect(v4(198, 18, 1, 7), now);
+    EXPECT_EQ(greeting_modes(m), control::mode_unauthenticated);
+    EXPECT_FALSE(io->peers.at(b).closed);
+    EXPECT_EQ(closed(close_reason::evicted), 2U);
+}
+
+// ... and a newcomer whose source is as heavy as the heaviest (a tie) takes only a connection
+// of the heaviest sources past the grace time: with all theirs young it is refused, and a
+// lighter source's old connection (bob's) is not taken instead.
+TEST_F(driver, a_tie_takes_only_old_connections_of_the_heaviest_sources) {
+    cfg.control.max_pending = 5;
+    cfg.control.max_pending_per_source = 3;
+    make();
+    const int b = connect(bob, t0); // old by then
+    const uint64_t now = t0 + 2 * s;
+    const net::address x = v4(198, 18, 1, 1), y = v4(198, 18, 1, 2);
+    std::vector<int> heavy = {connect(x, now), connect(x, now), connect(y, now), connect(y, now)};
+    EXPECT_EQ(server->pending(), 5U);
+    EXPECT_EQ(greeting_modes(connect(y, now)), 0U) << "a tie, the heaviest's all young";
+    EXPECT_EQ(server->refusals().pending_full.load(), 1U);
+    EXPECT_FALSE(io->peers.at(b).closed) << "bob's (old, lighter) taken instead";
+    EXPECT_EQ(greeting_modes(connect(y, now + control_server::evict_grace_ns)),
+              control::mode_unauthenticated);
+    EXPECT_FALSE(io->peers.at(b).closed);
+    EXPECT_EQ(std::count_if(heavy.begin(), heavy.end(),
+                            [&](int fd) { return io->peers.at(fd).closed; }),
+              1);
+    EXPECT_EQ(closed(close_reason::evicted), 1U);
+}
+
+// Item 2: one unauthenticated client took every receiver port (default 10) over one or more
+// connections; others got Accept 5. control.max-sessions-per-source (default 4) caps what one
+// address holds; another address still gets Accept 0.
+TEST_F(driver, one_source_cannot_take_every_receiver_port) {
+    make();
+    ASSERT_EQ(cfg.control.max_sessions_per_source, 4U) << "the default";
+    const int a1 = ready_client(v4(198, 18, 1, 1), t0);
+    const int a2 = ready_client(v4(198, 18, 1, 1), t0);
+    // (Each request at its own time: the test's random source repeats itself on every
+    // connection, so two connections' SIDs differ by their timestamps only.)
+    uint64_t now = t0;
+    std::vector<uint8_t> codes;
+    for (int i = 0; i < 6; ++i) {
+        const int a = i % 2 == 0 ? a1 : a2;
+        io->send_to_server(a, request_bytes({}));
+        settle(now += 1000);
+        auto acc = io->take(a);
+        ASSERT_EQ(acc.size(), control::accept_session_size);
+        codes.push_back(acc[0]);
+    }
+    EXPECT_EQ(codes, (std::vector<uint8_t>{0, 0, 0, 0, 5, 5})) << "over both connections";
+    EXPECT_EQ(server->sessions(), 4U);
+    EXPECT_EQ(server->refusals().sessions_per_source.load(), 2U);
+    EXPECT_EQ(server->counters().session_refused[5].load(), 2U);
+    now = t0 + s;
+    const int b = ready_client(bob, now);
+    io->send_to_server(b, request_bytes({}));
+    settle(now += 1000);
+    EXPECT_EQ(io->take(b).at(0), 0) << "bob's Accept-Session";
+    // a1 closes: its two sessions end, the address may hold two more.
+    io->client_close(a1);
+    settle(now += 1000);
+    for (int i = 0; i < 3; ++i) {
+        io->send_to_server(a2, request_bytes({}));
+        settle(now += 1000);
+        EXPECT_EQ(io->take(a2).at(0), i < 2 ? 0 : 5) << i;
+    }
+    EXPECT_EQ(server->refusals().sessions_per_source.load(), 3U);
+    // A reload lowers it: new requests only (held sessions stay).
+    cfg.control.max_sessions_per_source = 1;
+    server->reconfigure(cfg);
+    io->send_to_server(b, request_bytes({}));
+    settle(now += 1000);
+    EXPECT_EQ(io->take(b).at(0), 5) << "bob holds one already";
+    EXPECT_EQ(server->sessions(), 5U);
+}
+
+// ... and an IPv6 /64 holds at most 4 times it (the connections' factor), one address its own.
+TEST_F(driver, sessions_per_64_are_capped_at_four_times_the_address_cap) {
+    cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
+    cfg.control.max_sessions_per_source = 1;
+    cfg.control.receiver_ports = {64364, 64383}; // 20 ports
+    config::port_config& p = cfg.ports[0];
+    p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
+    make();
+    const auto a6 = [](uint8_t sub, uint8_t last) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    };
+    uint64_t now = t0; // (distinct SIDs: see one_source_cannot_take_every_receiver_port)
+    control::test::request_fields f;
+    f.ipvn = 6;
+    auto session6 = [&](const net::address& from) {
+        const int fd = io->connect(from, a6(0, 2));
+        settle(now += 1000);
+        io->take(fd);
+        io->send_to_server(fd, setup_response_bytes(control::mode_unauthenticated));
+        settle(now += 1000);
+        io->take(fd);
+        io->send_to_server(fd, request_bytes(f));
+        settle(now += 1000);
+        auto first = io->take(fd).at(0);
+        io->send_to_server(fd, request_bytes(f));
+        settle(now += 1000);
+        return std::pair{first, io->take(fd).at(0)};
+    };
+    for (uint8_t h = 1; h <= 4; ++h) {
+        EXPECT_EQ(session6(a6(1, h)), (std::pair<uint8_t, uint8_t>{0, 5})) << int{h};
+    }
+    EXPECT_EQ(session6(a6(1, 9)).first, 5) << "the /64 holds 4";
+    EXPECT_EQ(session6(a6(2, 1)).first, 0) << "another /64";
+    EXPECT_EQ(server->sessions(), 5U);
+}

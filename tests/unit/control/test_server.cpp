@@ -433,7 +433,10 @@ TEST_F(server, a_sender_port_in_the_loop_guard_set_is_refused) {
 
 // Changed with the second review: the box's own reflector and control receiver ports are
 // refused only for a Sender Address of the box's own (a loop needs the replies to come back to
-// it); before, for any Sender Address.
+// it); before, for any Sender Address. Changed again with the third review: under
+// "reflector-ports" (the default) they are refused for every Sender Address, as the
+// dataplane's guard refuses them for every source (the same word means the same set); without
+// it (`[]`, a list) only for the box's own addresses.
 TEST(server_policy_ports, policy_from_config_refuses_the_loop_guard_set) {
     twamp::config::config c;
     twamp::config::port_config pc;
@@ -451,7 +454,7 @@ TEST(server_policy_ports, policy_from_config_refuses_the_loop_guard_set) {
     }
     for (uint16_t port : std::initializer_list<uint16_t>{5000, 64400, 64409}) {
         EXPECT_TRUE(p.sender_refused(box, port)) << port << ": the box's own";
-        EXPECT_FALSE(p.sender_refused(other, port)) << port << ": another host's";
+        EXPECT_TRUE(p.sender_refused(other, port)) << port << ": reflector-ports, any sender";
     }
     for (uint16_t port : std::initializer_list<uint16_t>{1, 8, 863, 4999, 40000, 64374, 64410}) {
         EXPECT_FALSE(p.sender_refused(box, port)) << port;
@@ -480,6 +483,11 @@ TEST(server_policy_ports, policy_from_config_follows_refused_source_ports) {
     EXPECT_TRUE(p.sender_refused(box, 5000)) << "the box's own port, to the box";
     EXPECT_TRUE(p.sender_refused(box, 64364)) << "control.receiver-ports, to the box";
     EXPECT_FALSE(p.sender_refused(box, 862)) << "not the box's port, guard off";
+    // Third review: the box's IPv4 address written IPv4-mapped is the box all the same.
+    const auto box_mapped = *twamp::config::ip_address::parse("::ffff:198.18.0.2");
+    EXPECT_TRUE(p.sender_refused(box_mapped, 5000)) << "::ffff:198.18.0.2 is the box";
+    EXPECT_TRUE(p.sender_refused(box_mapped, 64364));
+    EXPECT_FALSE(p.sender_refused(*twamp::config::ip_address::parse("::ffff:198.18.0.5"), 5000));
     twamp::config::reflector_config listed = off;
     listed.refused_source_ports.ranges = {{1000, 1010}};
     c.reflectors = {off, listed};
@@ -495,7 +503,11 @@ TEST(server_policy_ports, policy_from_config_follows_refused_source_ports) {
     EXPECT_TRUE(p.sender_refused(other, 1005)) << "the union";
     EXPECT_TRUE(p.sender_refused(other, 862));
     EXPECT_TRUE(p.sender_refused(other, 37));
-    EXPECT_FALSE(p.sender_refused(other, 6000));
+    // Third review: one reflector on "reflector-ports" puts every reflector's own ports (and
+    // control.receiver-ports) in the guard for every Sender Address.
+    EXPECT_TRUE(p.sender_refused(other, 6000));
+    EXPECT_TRUE(p.sender_refused(other, 5000)) << "the listed reflector's udp-ports too";
+    EXPECT_TRUE(p.sender_refused(other, 64364)) << "control.receiver-ports";
     EXPECT_TRUE(p.sender_refused(box, 6000));
 }
 

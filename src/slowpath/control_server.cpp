@@ -527,8 +527,11 @@ control_server::conn* control_server::pick_victim(const victim_groups& groups,
     if (heaviest == 0) {
         return nullptr;
     }
+    // The newcomer counted in its own group: one connection per source everywhere is a tie
+    // (each keeps its grace), not a licence for every newcomer to evict at age 0.
     auto own = groups.find(newcomer);
-    const bool lighter = own == groups.end() || own->second.size() < heaviest;
+    const std::size_t own_n = own == groups.end() ? 0 : own->second.size();
+    const bool lighter = own_n + 1 < heaviest;
     conn* pick = nullptr;
     std::size_t seen = 0;
     for (const auto& [g, v] : groups) {
@@ -575,7 +578,9 @@ control_server::conn* control_server::idle_victim(uint64_t now_ns, const source_
     return pick_victim(groups, newcomer, now_ns);
 }
 
-// control.max-sessions-per-source (4 times it for an IPv6 /64), then the port pool. Counted
+// control.max-sessions-per-source (for an IPv6 /64: 4 times it, but at most half the sessions
+// the pool can hold, never less than the cap: one host using many addresses of its /64 cannot
+// take every receiver port), then the port pool. Counted
 // here, where the port is reserved: several requests in one read are decided before apply()
 // sees their sessions. A cap at or over max-sessions is the pool's (its refusal is not counted
 // sessions_per_source).
@@ -583,7 +588,11 @@ control::allocation control_server::allocate_for(const source_key_t& source,
                                                  const std::optional<source_key_t>& net,
                                                  const control::session_info& proposed) {
     const uint64_t cap = cfg_.max_sessions_per_source;
-    const uint64_t net_cap = cap * prefix_cap_factor;
+    const net::port_range r = pool_.range();
+    const uint64_t avail =
+            std::min<uint64_t>(cfg_.max_sessions, r.max >= r.min ? r.max - r.min + 1u : 0u);
+    const uint64_t net_cap =
+            std::min<uint64_t>(cap * prefix_cap_factor, std::max<uint64_t>(cap, avail / 2));
     if ((cap < cfg_.max_sessions && count_of(sessions_per_source_, source) >= cap) ||
         (net && net_cap < cfg_.max_sessions && count_of(sessions_per_net_, *net) >= net_cap)) {
         refusals_.sessions_per_source.fetch_add(1, std::memory_order_relaxed);

@@ -512,11 +512,12 @@ control_server::source_key_t control_server::group_of(const source_key_t& source
 }
 
 // A victim among the connections of the heaviest groups (those holding the most; ties: any of
-// them), at random. A newcomer whose own group holds fewer than the heaviest takes any of them,
-// whatever its age: whoever floods holds the most, so a flood that recycles its connections
-// faster than evict_grace_ns still makes room for lighter sources. A newcomer from a group as
-// heavy (a tie: every group holding as many, its own too) takes only one at least
-// evict_grace_ns old, or none. Never one of a lighter group: a healthy client's one
+// them), at random. The newcomer is counted in its own group: one whose group, with it, still
+// holds fewer than the heaviest (own + 1 < heaviest) takes any of them, whatever its age:
+// whoever floods holds the most, so a flood that recycles its connections faster than
+// evict_grace_ns still makes room for lighter sources. Otherwise (a tie: with it, its group
+// holds at least as many; one connection per source everywhere is one) it takes only one at
+// least evict_grace_ns old, or none. Never one of a lighter group: a healthy client's one
 // connection is not the victim while a heavier source holds only young ones.
 control_server::conn* control_server::pick_victim(const victim_groups& groups,
                                                   const source_key_t& newcomer, uint64_t now_ns) {

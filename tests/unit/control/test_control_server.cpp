@@ -161,16 +161,32 @@ TEST_F(driver, pending_full_grace_applies_only_to_a_newcomer_as_heavy_as_the_hea
     EXPECT_EQ(server->pending(), 1U);
     const int d1 = connect(v4(198, 18, 0, 5), old);
     EXPECT_EQ(greeting_modes(d1), control::mode_unauthenticated) << "a free slot";
-    // a2 and d1 are young; a newcomer from a source holding none is lighter than theirs: one
-    // of them makes room all the same.
-    const int d2 = connect(v4(198, 18, 0, 6), old);
-    EXPECT_EQ(greeting_modes(d2), control::mode_unauthenticated);
+    // a2 and d1 are young, one each. Changed with the fourth review (it asserted that a
+    // newcomer from a source holding none was lighter and evicted one of them at age 0): the
+    // newcomer is counted in its own group, 0 + 1 is as many as theirs, a tie: it waits for
+    // the grace time.
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 6), old)), 0U) << "a tie, both young";
+    EXPECT_FALSE(io->peers.at(a2).closed);
+    EXPECT_FALSE(io->peers.at(d1).closed);
+    EXPECT_EQ(server->refusals().pending_full.load(), 2U);
+    const uint64_t later = old + control_server::evict_grace_ns;
+    const int d2 = connect(v4(198, 18, 0, 6), later);
+    EXPECT_EQ(greeting_modes(d2), control::mode_unauthenticated) << "a tie, both old enough";
     EXPECT_NE(io->peers.at(a2).closed, io->peers.at(d1).closed) << "exactly one made room";
-    EXPECT_EQ(server->refusals().pending_full.load(), 1U);
     EXPECT_FALSE(io->peers.at(survivor).closed) << "past the greeting phase";
     EXPECT_EQ(closed(close_reason::evicted), 2U);
-    // d2's source now holds one, as many as the heaviest: its second waits for the grace.
-    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 6), old)), 0U);
+    // d2's source now holds one (1 + 1 is not fewer than 1: a tie): its second takes the old
+    // one left, never d2 (young).
+    const int left = io->peers.at(a2).closed ? d1 : a2;
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 6), later)), control::mode_unauthenticated);
+    EXPECT_TRUE(io->peers.at(left).closed);
+    EXPECT_FALSE(io->peers.at(d2).closed);
+    EXPECT_EQ(closed(close_reason::evicted), 3U);
+    EXPECT_EQ(server->refusals().pending_full.load(), 2U);
+    // Now d2's source holds two, both young: a newcomer holding none is lighter (0 + 1 < 2)
+    // and takes one of them whatever its age.
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 7), later)), control::mode_unauthenticated);
+    EXPECT_EQ(closed(close_reason::evicted), 4U);
     EXPECT_EQ(server->refusals().pending_full.load(), 2U);
 }
 
@@ -232,12 +248,16 @@ TEST_F(driver, a_flood_cannot_evict_a_slow_healthy_client) {
     }
     EXPECT_TRUE(requested);
     EXPECT_FALSE(io->peers.at(b).closed);
-    // bob's eviction of one flooder's, then each flooder reconnecting with one pending (lighter
-    // than the others' two) evicts another's, whatever its age (changed with the third review:
-    // they stopped at 16, all younger than evict_grace_ns, and the flood was then refused
-    // pending_full). bob, holding one, is never the heaviest: 15 slots over 8 addresses.
-    EXPECT_GT(closed(close_reason::evicted), 16U) << "the flooders evicted one another";
-    EXPECT_EQ(server->refusals().pending_full.load(), 0U) << "never a tie at two: over the cap";
+    // bob (holding none: 0 + 1 < 2, lighter) evicts one flooder's at any age; then each
+    // flooder reconnecting with one pending is counted with its own group, 1 + 1 = 2, a tie
+    // with the others' two: it takes only connections past evict_grace_ns (changed with the
+    // fourth review; the third had it lighter, evicting young ones at every reconnect). So
+    // bob's eviction plus the flood's 16 old ones (15 or 16: the one last evicted from may
+    // keep an old one out of reach), then pending_full until bob sets up and all hold two.
+    // bob, holding one, is never the heaviest: 15 slots over 8 addresses.
+    EXPECT_GE(closed(close_reason::evicted), 15U);
+    EXPECT_LE(closed(close_reason::evicted), 16U) << "never a young one by a tie";
+    EXPECT_GT(server->refusals().pending_full.load(), 0U) << "a flooder at one: a tie";
     EXPECT_EQ(server->pending(), 16U);
     EXPECT_EQ(server->sessions(), 1U);
 }
@@ -259,8 +279,15 @@ TEST_F(driver, a_greeting_phase_flood_cannot_keep_a_healthy_client_out) {
         }
         EXPECT_EQ(server->pending(), 16U);
     }
-    EXPECT_EQ(server->refusals().pending.load(), 24U);
-    EXPECT_EQ(closed(close_reason::evicted), 32U);
+    // Changed with the fourth review (it asserted 24 refused "pending" and 32 evicted): a
+    // fresh source's second connection counts its first (1 + 1), a tie with sources holding
+    // two; when those are all this round's (young) it is refused pending_full, and its third
+    // then too instead of "pending". Each attempt of rounds 1 and 2 (48) evicts one or is
+    // refused; round 0 refused 8 "pending".
+    const uint64_t pending_full = server->refusals().pending_full.load();
+    EXPECT_EQ(closed(close_reason::evicted) + server->refusals().pending.load() + pending_full,
+              56U);
+    EXPECT_GE(closed(close_reason::evicted), 16U) << "each fresh source's first: lighter";
     const int b = ready_client(bob, now);
     io->send_to_server(b, request_bytes({}));
     settle(now);
@@ -268,7 +295,7 @@ TEST_F(driver, a_greeting_phase_flood_cannot_keep_a_healthy_client_out) {
     ASSERT_EQ(acc.size(), control::accept_session_size);
     EXPECT_EQ(acc[0], 0) << "Accept-Session Accept";
     EXPECT_EQ(server->pending(), 15U);
-    EXPECT_EQ(server->refusals().pending_full.load(), 0U);
+    EXPECT_EQ(server->refusals().pending_full.load(), pending_full) << "bob never waited";
 }
 
 // Second review: grouping IPv6 by /64 let one host lock its /64 neighbours out. Now the caps
@@ -396,22 +423,30 @@ TEST_F(driver, max_connections_full_evicts_a_connection_without_sessions) {
     EXPECT_TRUE(io->peers.at(a).closed) << "the only one idle for 1 s";
     EXPECT_FALSE(io->peers.at(c).closed);
     EXPECT_EQ(closed(close_reason::evicted_idle), 1U);
-    // dave holds none, lighter than c's source: c goes, though idle only 0.5 s.
+    // dave holds none; counted with his own, 0 + 1 is as many as c's source: a tie, c (idle
+    // only 0.5 s) stays and a2 (pending, young) too: refused. Changed with the fourth review
+    // (it asserted that dave, holding none, was lighter and evicted c at 0.5 s).
     const net::address dave = v4(198, 18, 0, 5);
-    const int d = connect(dave, t0 + s);
-    EXPECT_EQ(greeting_modes(d), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(connect(dave, t0 + s)), 0U);
+    EXPECT_FALSE(io->peers.at(c).closed);
+    EXPECT_EQ(server->refusals().max_connections.load(), 2U);
+    const int d = connect(dave, t0 + s * 3 / 2);
+    EXPECT_EQ(greeting_modes(d), control::mode_unauthenticated) << "c idle for 1 s";
     EXPECT_TRUE(io->peers.at(c).closed);
     EXPECT_FALSE(io->peers.at(b).closed) << "holds a session";
     EXPECT_FALSE(io->peers.at(a2).closed) << "pending: not session-less";
     EXPECT_EQ(closed(close_reason::evicted_idle), 2U);
     EXPECT_EQ(server->connections_open(), 3U);
-    // Only b (a session) and two young pending ones: dave's second is a tie at max-pending's
-    // rule (one pending each): refused; another source's is lighter and evicts one.
-    EXPECT_EQ(greeting_modes(connect(dave, t0 + s)), 0U);
-    EXPECT_EQ(server->refusals().max_connections.load(), 2U);
-    const int e = connect(v4(198, 18, 0, 6), t0 + s);
+    // Only b (a session) and two pending ones (a2 0.5 s old, d new): dave's second and
+    // another source's are ties at max-pending's rule (one pending each): refused until a2 is
+    // 1 s old, then a2 goes, never d.
+    EXPECT_EQ(greeting_modes(connect(dave, t0 + s * 3 / 2)), 0U);
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 0, 6), t0 + s * 3 / 2)), 0U);
+    EXPECT_EQ(server->refusals().max_connections.load(), 4U);
+    const int e = connect(v4(198, 18, 0, 6), t0 + 2 * s);
     EXPECT_EQ(greeting_modes(e), control::mode_unauthenticated);
-    EXPECT_NE(io->peers.at(a2).closed, io->peers.at(d).closed) << "exactly one made room";
+    EXPECT_TRUE(io->peers.at(a2).closed);
+    EXPECT_FALSE(io->peers.at(d).closed);
     EXPECT_EQ(closed(close_reason::evicted), 1U);
     EXPECT_FALSE(io->peers.at(b).closed);
 }
@@ -893,12 +928,13 @@ TEST_F(driver, a_light_old_client_is_not_evicted_before_a_heavy_young_flood) {
     EXPECT_EQ(std::count_if(flood.begin(), flood.end(),
                             [&](int fd) { return io->peers.at(fd).closed; }),
               1);
-    // A newcomer from an address holding one (as many as bob, fewer than the heaviest): still a
-    // heavy one's, never bob's.
-    const int m = connect(v4(198, 18, 1, 7), now);
-    EXPECT_EQ(greeting_modes(m), control::mode_unauthenticated);
+    // A newcomer from an address holding one (as many as bob): counted with it, two, a tie
+    // with the heaviest (all young): refused, and never bob's instead. Changed with the fourth
+    // review (it asserted that one was lighter and evicted a young heavy one's).
+    EXPECT_EQ(greeting_modes(connect(v4(198, 18, 1, 7), now)), 0U);
+    EXPECT_EQ(server->refusals().pending_full.load(), 1U);
     EXPECT_FALSE(io->peers.at(b).closed);
-    EXPECT_EQ(closed(close_reason::evicted), 2U);
+    EXPECT_EQ(closed(close_reason::evicted), 1U);
 }
 
 // ... and a newcomer whose source is as heavy as the heaviest (a tie) takes only a connection
@@ -1007,4 +1043,132 @@ TEST_F(driver, sessions_per_64_are_capped_at_four_times_the_address_cap) {
     EXPECT_EQ(session6(a6(1, 9)).first, 5) << "the /64 holds 4";
     EXPECT_EQ(session6(a6(2, 1)).first, 0) << "another /64";
     EXPECT_EQ(server->sessions(), 5U);
+}
+
+// Fourth review: max-pending (16) full at ONE pending connection per source (15 attacker
+// addresses and /64s, and bob): each newcomer from a fresh source counted as lighter (0 < 1)
+// and evicted a random pending connection at age 0, so bob was gone within milliseconds on
+// every retry. Counted with its own group (0 + 1), a newcomer ties: nobody younger than
+// evict_grace_ns goes, and bob completes his Set-Up-Response sent 0.5 s after his greeting.
+TEST_F(driver, one_pending_per_source_everywhere_keeps_a_healthy_clients_grace) {
+    cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
+    config::port_config& p = cfg.ports[0];
+    p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
+    make();
+    ASSERT_EQ(cfg.control.max_pending, 16U) << "the default";
+    const auto a6 = [](uint16_t sub, uint8_t last) {
+        std::array<uint8_t, 16> b{0x20,
+                                  0x01,
+                                  0x0d,
+                                  0xb8,
+                                  0,
+                                  0,
+                                  static_cast<uint8_t>(sub >> 8),
+                                  static_cast<uint8_t>(sub),
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  0,
+                                  last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    };
+    const net::address box6 = a6(0, 2);
+    auto conn6 = [&](const net::address& from, uint64_t now) {
+        const int fd = io->connect(from, box6);
+        settle(now);
+        return fd;
+    };
+    std::vector<int> held;
+    for (uint8_t h = 0; h < 15; ++h) { // 8 IPv4 addresses, 7 /64s: one pending each
+        held.push_back(h < 8 ? connect(v4(198, 18, 1, h), t0) : conn6(a6(h, 1), t0));
+        EXPECT_EQ(greeting_modes(held.back()), control::mode_unauthenticated) << int{h};
+    }
+    const int b = connect(bob, t0);
+    ASSERT_EQ(greeting_modes(b), control::mode_unauthenticated);
+    io->take(b);
+    EXPECT_EQ(server->pending(), 16U);
+    // Fresh sources (an IPv4 address, a /64) at 2000 a second until bob's Set-Up-Response.
+    const uint64_t step = 500'000ULL;
+    uint64_t tries = 0;
+    for (uint64_t now = t0 + step, i = 0; now < t0 + s / 2; now += step, ++i, ++tries) {
+        const int n = i % 2 == 0 ? connect(v4(198, 19, static_cast<uint8_t>(i >> 8),
+                                              static_cast<uint8_t>(i)),
+                                           now)
+                                 : conn6(a6(static_cast<uint16_t>(0x100 + i), 1), now);
+        EXPECT_EQ(greeting_modes(n), 0U) << "a tie, all younger than the grace: " << i;
+        ASSERT_FALSE(io->peers.at(b).closed) << "bob evicted at " << (now - t0) / 1000 << " us";
+    }
+    EXPECT_EQ(server->refusals().pending_full.load(), tries);
+    EXPECT_EQ(closed(close_reason::evicted), 0U);
+    EXPECT_EQ(std::count_if(held.begin(), held.end(),
+                            [&](int fd) { return io->peers.at(fd).closed; }),
+              0);
+    io->send_to_server(b, setup_response_bytes(control::mode_unauthenticated));
+    settle(t0 + s / 2);
+    auto ss = io->take(b);
+    ASSERT_EQ(ss.size(), control::server_start_size);
+    EXPECT_EQ(ss[15], 0) << "Server-Start Accept";
+    EXPECT_EQ(server->pending(), 15U);
+    // Past the grace the tie takes old ones again: a fresh source gets in.
+    EXPECT_EQ(greeting_modes(connect(v4(198, 19, 255, 1), t0 + s)), control::mode_unauthenticated);
+    EXPECT_EQ(greeting_modes(connect(v4(198, 19, 255, 2), t0 + s)), control::mode_unauthenticated);
+    EXPECT_EQ(closed(close_reason::evicted), 1U);
+    EXPECT_FALSE(io->peers.at(b).closed);
+}
+
+// Fourth review: the /64 cap (4 x max-sessions-per-source: 16) was over the 10 default
+// receiver ports, so one host using several addresses of its /64 took every port. Now at most
+// half the sessions the pool can hold (never below the per-address cap): 5 of 10.
+TEST_F(driver, one_host_with_many_addresses_in_its_64_takes_at_most_half_the_ports) {
+    cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
+    cfg.control.receiver_ports = {64364, 64373}; // 10 ports
+    config::port_config& p = cfg.ports[0];
+    p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
+    make();
+    ASSERT_EQ(cfg.control.max_sessions_per_source, 4U) << "the default";
+    const auto a6 = [](uint8_t sub, uint8_t last) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    };
+    uint64_t now = t0; // (distinct SIDs: see one_source_cannot_take_every_receiver_port)
+    control::test::request_fields f;
+    f.ipvn = 6;
+    auto ready6 = [&](const net::address& from) {
+        const int fd = io->connect(from, a6(0, 2));
+        settle(now += 1000);
+        EXPECT_EQ(greeting_modes(fd), control::mode_unauthenticated);
+        io->take(fd);
+        io->send_to_server(fd, setup_response_bytes(control::mode_unauthenticated));
+        settle(now += 1000);
+        io->take(fd);
+        return fd;
+    };
+    std::vector<uint8_t> codes;
+    for (uint8_t h = 1; h <= 3; ++h) { // one host, three addresses of 2001:db8:0:1::/64
+        const int fd = ready6(a6(1, h));
+        for (int i = 0; i < 4; ++i) {
+            io->send_to_server(fd, request_bytes(f));
+            settle(now += 1000);
+            auto acc = io->take(fd);
+            ASSERT_EQ(acc.size(), control::accept_session_size);
+            codes.push_back(acc[0]);
+        }
+    }
+    EXPECT_EQ(codes, (std::vector<uint8_t>{0, 0, 0, 0, 0, 5, 5, 5, 5, 5, 5, 5}))
+            << "4 for the first address, 1 more for the /64";
+    EXPECT_EQ(server->sessions(), 5U);
+    EXPECT_EQ(server->refusals().sessions_per_source.load(), 7U);
+    // Another source (another /64, an IPv4 address) still gets Accept 0.
+    const int o = ready6(a6(2, 1));
+    io->send_to_server(o, request_bytes(f));
+    settle(now += 1000);
+    EXPECT_EQ(io->take(o).at(0), 0) << "another /64's Accept-Session";
+    const int b = ready_client(bob, now);
+    io->send_to_server(b, request_bytes({}));
+    settle(now += 1000);
+    EXPECT_EQ(io->take(b).at(0), 0) << "bob's Accept-Session";
+    EXPECT_EQ(server->sessions(), 7U);
 }

@@ -1172,3 +1172,57 @@ TEST_F(driver, one_host_with_many_addresses_in_its_64_takes_at_most_half_the_por
     EXPECT_EQ(io->take(b).at(0), 0) << "bob's Accept-Session";
     EXPECT_EQ(server->sessions(), 7U);
 }
+
+// The cost of the fourth review's tie at one per source, as README.md and conf/twamp.conf
+// state it: max-pending (16) distinct sources each holding ONE pending connection, each
+// recycled faster than evict_grace_ns, keep a newcomer from a fresh source waiting
+// (pending_full: 0 + 1 is as many as theirs, all young); recycled slower than that, the
+// newcomer gets in.
+TEST_F(driver, max_pending_sources_at_one_each_recycling_keep_a_newcomer_waiting) {
+    make();
+    for (const uint64_t period : {900'000'000ULL, 1'100'000'000ULL}) {
+        std::vector<std::pair<int, uint64_t>> flood;
+        uint64_t now = t0 + (period == 900'000'000ULL ? 0 : 100 * s);
+        for (uint8_t h = 0; h < 16; ++h) {
+            flood.push_back({connect(v4(198, 18, period == 900'000'000ULL ? 1 : 2, h), now), now});
+            ASSERT_EQ(greeting_modes(flood.back().first), control::mode_unauthenticated) << int{h};
+        }
+        EXPECT_EQ(server->pending(), 16U);
+        int admitted = 0, tries = 0;
+        for (int i = 0; i < 500; ++i) { // 5 s
+            now += 10'000'000ULL;
+            for (std::size_t j = 0; j < flood.size(); ++j) {
+                if (!io->peers.at(flood[j].first).closed && now - flood[j].second >= period) {
+                    io->client_close(flood[j].first);
+                    settle(now);
+                }
+                if (io->peers.at(flood[j].first).closed) {
+                    const uint8_t c = period == 900'000'000ULL ? 1 : 2;
+                    flood[j] = {connect(v4(198, 18, c, static_cast<uint8_t>(j)), now), now};
+                }
+            }
+            if (i % 10 == 5) {
+                ++tries;
+                const int b = connect(bob, now);
+                if (greeting_modes(b) != 0U) {
+                    ++admitted;
+                    io->client_close(b);
+                    settle(now);
+                }
+            }
+        }
+        if (period == 900'000'000ULL) {
+            EXPECT_EQ(admitted, 0) << "kept waiting: a tie, all younger than 1 s";
+            EXPECT_EQ(server->refusals().pending_full.load(), static_cast<uint64_t>(tries));
+        } else {
+            EXPECT_GT(admitted, 0) << "past 1 s the tie takes one";
+        }
+        for (auto& [fd, opened] : flood) {
+            if (!io->peers.at(fd).closed) {
+                io->client_close(fd);
+            }
+        }
+        settle(now);
+        EXPECT_EQ(server->pending(), 0U);
+    }
+}

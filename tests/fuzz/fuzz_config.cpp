@@ -97,8 +97,14 @@ std::string write(const tc::config& c) {
             t += " hw-clock = { unit = " + str(tc::to_string(p.hw_clock->unit)) +
                  "; epoch = " + str(tc::to_string(p.hw_clock->epoch)) + "; };";
         }
+        t += " t3 = " + str(tc::to_string(p.t3)) +
+             "; t3-lead-ns = " + std::to_string(p.t3_lead_ns) +
+             "; tx-timestamps = " + str(tc::to_string(p.tx_ts)) + ";";
         t += " exception = { iface = " + str(p.exception.iface) +
-             "; rate-limit-pps = " + std::to_string(p.exception.rate_limit_pps) + "; }; }\n";
+             "; rate-limit-pps = " + std::to_string(p.exception.rate_limit_pps) +
+             "; control-rate-limit-pps = " + std::to_string(p.exception.control_rate_limit_pps) +
+             "; neighbor-rate-limit-pps = " + std::to_string(p.exception.neighbor_rate_limit_pps) +
+             "; }; }\n";
     }
     t += ");\nreflectors = (\n";
     for (std::size_t i = 0; i < c.reflectors.size(); ++i) {
@@ -140,13 +146,9 @@ std::string write(const tc::config& c) {
     // The control group is always written: absent and `enabled = false` load alike.
     const auto& k = c.control;
     std::vector<std::string> modes;
-    for (auto [bit, name] :
-         {std::pair{tc::mode_unauthenticated, "unauthenticated"},
-          std::pair{tc::mode_individual_session_control, "individual-session-control"},
-          std::pair{tc::mode_reflect_octets, "reflect-octets"},
-          std::pair{tc::mode_symmetrical_size, "symmetrical-size"}}) {
-        if (k.modes & bit) {
-            modes.push_back(name);
+    for (const auto& m : twamp::net::modes::mode_names) { // every mode the loader knows
+        if (k.modes & m.bit) {
+            modes.push_back(std::string(m.name));
         }
     }
     t += "control = { enabled = " + std::string(k.enabled ? "true" : "false") +
@@ -156,6 +158,17 @@ std::string write(const tc::config& c) {
          "; max-connections = " + std::to_string(k.max_connections) +
          "; max-sessions = " + std::to_string(k.max_sessions) +
          "; servwait = " + std::to_string(k.servwait) + "; refwait = " + std::to_string(k.refwait) +
+         "; max-timeout = " + std::to_string(k.max_timeout) +
+         "; allow-third-party-senders = " + (k.allow_third_party_senders ? "true" : "false") +
+         "; kdf-count = " + std::to_string(k.kdf_count) +
+         "; max-key-derivations = " + std::to_string(k.max_key_derivations) +
+         "; max-connections-per-source = " + std::to_string(k.max_connections_per_source) +
+         "; max-pending = " + std::to_string(k.max_pending) +
+         "; setup-timeout = " + std::to_string(k.setup_timeout) +
+         "; idle-timeout = " + std::to_string(k.idle_timeout) +
+         "; max-pending-per-source = " + std::to_string(k.max_pending_per_source) +
+         "; max-sessions-per-connection = " + std::to_string(k.max_sessions_per_connection) +
+         "; max-sessions-per-source = " + std::to_string(k.max_sessions_per_source) +
          "; receiver-ports = { min = " + std::to_string(k.receiver_ports.min) +
          "; max = " + std::to_string(k.receiver_ports.max) + "; }; };\n";
     const auto& m = c.metrics;
@@ -319,6 +332,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                      tc::to_string(again.errors).c_str());
     }
     FUZZ_CHECK(again.ok());
+    if (!(*again.cfg == c)) {
+        std::fprintf(stderr, "rewritten config differs:\n%s\n", again_text.c_str());
+        for (const auto& d : tc::diff(c, *again.cfg)) {
+            std::fprintf(stderr, "  changed: %s: %s -> %s\n", d.path.c_str(), d.from.c_str(),
+                         d.to.c_str());
+        }
+    }
     FUZZ_CHECK(*again.cfg == c);
     return 0;
 }

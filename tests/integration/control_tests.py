@@ -1229,7 +1229,8 @@ def syn_flood(lab, box_mac, host, port, pps, stop, count):
             try:
                 a.send(dmac + smac + struct.pack("!H", 0x0800) + ip + tcp)
             except OSError:
-                pass
+                time.sleep(0.001)  # not sent (the socket's buffer full): not counted
+                continue
             sent += 1
             ahead = sent / pps - (time.monotonic() - t0)
             if ahead > 0.002:
@@ -1264,13 +1265,17 @@ def control_survives_syn_flood(lab):
     eq(c.setup()[0], 0, "Server-Start Accept")
     stop = threading.Event()
     result = {}
+    to_kernel = 'twamp_reflector_exception_packets_total{direction="to_kernel"}'
+    limited_name = 'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}'
+    kernel0 = metric(lab, to_kernel)
+    # Bounded (30,000 SYNs, 30 s) but stopped by the test once the three sessions are done: the
+    # sessions run during the flood however slow this machine is.
     flood = threading.Thread(target=lambda: result.update(
-        sent=syn_flood(lab, d.mac, B4, 862, 1000, stop, 1000 * 4)))
+        sent=syn_flood(lab, d.mac, B4, 862, 1000, stop, 1000 * 30)))
     flood.start()
     try:
-        wait_for("the SYN flood limited (exception_control_rate_limit drops)", lambda: metric(
-            lab, 'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}')
-            > 0, 120)
+        wait_for("the SYN flood limited (exception_control_rate_limit drops)",
+                 lambda: metric(lab, limited_name) > 0, 120)
         for i in range(3):
             t = Tester(False)
             try:
@@ -1283,22 +1288,25 @@ def control_survives_syn_flood(lab):
                 c.stop_sessions(1)
             finally:
                 t.close()
-        check(flood.is_alive(), "the flood ended before the three sessions did: raise its count")
-        flood.join(60)  # its 4,000 SYNs (4 s): the SYN share's rate, not only its burst
+        check(flood.is_alive(), "the flood ended (30,000 SYNs) before the three sessions did")
     finally:
         stop.set()
         flood.join()
         c.close()
-    limited = metric(lab,
-                     'twamp_reflector_dropped_packets_total{reason="exception_control_rate_limit"}')
     sent, secs = result.get("sent", (0, 0.0))
-    # What passed: at most the SYN bucket's 100 a second plus its burst (64), not the whole
-    # bucket's 200 a second (the clients' few SYNs besides).
-    passed = sent - limited
-    check(passed <= 100 * secs + 64 + 10,
-          f"{int(passed)} of {sent} SYNs passed in {secs:.1f} s: more than the SYN share")
+    limited = metric(lab, limited_name)
+    check(limited < sent, f"{int(limited)} of {sent} SYNs refused: none passed")
+    # What passed, counted at the box (frames the kernel's ring or the port lost never reached
+    # the bucket): everything the exception path gave the kernel since the flood began. At most
+    # the SYN bucket's 100 a second plus its burst (64), not the whole bucket's 200 a second;
+    # the client's own segments (three sessions' commands and ACKs) and neighbour traffic
+    # besides, 60 at most.
+    passed = metric(lab, to_kernel) - kernel0
+    check(passed <= 100 * secs + 64 + 60,
+          f"{int(passed)} frames to the kernel while {sent} SYNs were sent in {secs:.1f} s: "
+          "more than the SYN share")
     print(f"  SYN flood from {FLOOD4}: {sent} SYNs in {secs:.1f} s, {int(limited)} refused by "
-          "the control bucket's SYN share", flush=True)
+          f"the control bucket's SYN share, {int(passed)} frames to the kernel", flush=True)
     s = lab.release()
     eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
        "exit summary: rx vs reflected + dropped + to-kernel")

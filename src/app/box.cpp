@@ -51,8 +51,11 @@ box::box(const config::config& cfg, const dataplane::dataplane_spec& spec, slot_
 
 std::unique_ptr<box> box::create(int eal_argc, char** eal_argv, const config::config& cfg,
                                  const dataplane::dataplane_spec& spec, slot_map slots,
-                                 std::atomic<bool>* stop, std::string& error) {
+                                 std::atomic<bool>* stop, const origin& from, std::string& error) {
     std::unique_ptr<box> b(new box(cfg, spec, std::move(slots)));
+    b->rt_.config_path = from.config_path;
+    b->rt_.config_source = from.config_source;
+    b->rt_.start_unix_ns = from.start_unix_ns;
     if (!b->build(eal_argc, eal_argv, stop, error)) {
         return nullptr; // the destructor takes down what was built
     }

@@ -41,9 +41,17 @@ public:
     // Initialises EAL with `eal_argv` (argc entries, null-terminated) and builds the box for
     // `cfg` (already turned into `spec` with `slots`). Null and `error` set (the message after
     // "dpdk-twamp: ") when anything fails; what was built is torn down again.
+    // `origin`: where the config came from and when the process started (runtime's
+    // config_path, config_source, start_unix_ns), set before any reader starts.
+    struct origin {
+        std::string config_path;
+        std::string config_source;
+        int64_t start_unix_ns = 0;
+    };
     static std::unique_ptr<box> create(int eal_argc, char** eal_argv, const config::config& cfg,
                                        const dataplane::dataplane_spec& spec, slot_map slots,
-                                       std::atomic<bool>* stop, std::string& error);
+                                       std::atomic<bool>* stop, const origin& from,
+                                       std::string& error);
     ~box();
     box(const box&) = delete;
     box& operator=(const box&) = delete;

@@ -28,11 +28,21 @@ struct pending_reload {
     std::vector<std::string> changes;
 };
 
+int64_t unix_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 void finish(runtime& rt, pending_reload& p) {
     for (const auto& c : p.changes) {
         TWAMP_LOG(INFO, "reload: %s", c.c_str());
     }
     rt.reloads_ok.fetch_add(1);
+    rt.record_reload(reload_result::applied,
+                     "applied: " + std::to_string(p.changes.size()) +
+                             (p.changes.size() == 1 ? " change" : " changes"),
+                     unix_now_ns());
     p = {};
 }
 
@@ -46,22 +56,37 @@ void reload(box& b, const std::string& path, uint64_t& generation, pending_reloa
                       config::to_string(e).c_str());
         }
         rt.reloads_failed.fetch_add(1);
+        rt.record_reload(
+                reload_result::rejected,
+                "rejected: " +
+                        (nl.errors.empty() ? std::string("errors")
+                                           : config::to_string(nl.errors.front())) +
+                        (nl.errors.size() > 1
+                                 ? " (and " + std::to_string(nl.errors.size() - 1) + " more)"
+                                 : std::string()),
+                unix_now_ns());
         return;
     }
     const auto changes = config::diff(b.running(), *nl.cfg);
     if (changes.empty()) {
         TWAMP_LOG(INFO, "reload: no change");
         rt.reloads_ok.fetch_add(1);
+        rt.record_reload(reload_result::unchanged, "unchanged: no change", unix_now_ns());
         return;
     }
     if (config::needs_restart(changes)) {
+        std::string first;
         for (const auto& c : changes) {
             if (!c.reloadable) {
                 TWAMP_LOG(ERR, "reload refused, running config kept: %s",
                           config::to_string(c).c_str());
+                if (first.empty()) {
+                    first = config::to_string(c);
+                }
             }
         }
         rt.reloads_refused.fetch_add(1);
+        rt.record_reload(reload_result::refused, "refused: " + first, unix_now_ns());
         return;
     }
     std::string err;
@@ -72,6 +97,7 @@ void reload(box& b, const std::string& path, uint64_t& generation, pending_reloa
                                    err)) {
         TWAMP_LOG(ERR, "reload rejected, running config kept: %s", err.c_str());
         rt.reloads_failed.fetch_add(1);
+        rt.record_reload(reload_result::rejected, "rejected: " + err, unix_now_ns());
         return;
     }
     slot_map trial = b.slots();
@@ -80,6 +106,7 @@ void reload(box& b, const std::string& path, uint64_t& generation, pending_reloa
     if (!nsnap) {
         TWAMP_LOG(ERR, "reload rejected, running config kept: %s", err.c_str());
         rt.reloads_failed.fetch_add(1);
+        rt.record_reload(reload_result::rejected, "rejected: " + err, unix_now_ns());
         return;
     }
     // Applied, but said: a limit below the number of workers (a share of 0 for some).

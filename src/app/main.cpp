@@ -9,6 +9,7 @@
 
 #include <sched.h>
 #include <signal.h>
+#include <time.h>
 
 #include <rte_version.h>
 
@@ -48,6 +49,9 @@ int fail(const std::string& msg) {
 } // namespace
 
 int main(int argc, char** argv) {
+    timespec start_ts{};
+    clock_gettime(CLOCK_REALTIME, &start_ts);
+    const int64_t start_unix_ns = int64_t(start_ts.tv_sec) * 1'000'000'000 + start_ts.tv_nsec;
     // Signals first: a SIGHUP (systemctl reload) or SIGTERM that arrives while the config is
     // read or EAL initialises (~0.5 s) would otherwise take the default action and end the
     // process (exit 129). Both only set a flag: a stop ends the run as soon as the slow path
@@ -105,7 +109,12 @@ int main(int argc, char** argv) {
     std::vector<char*> eal_argv(argv, argv + sp.eal_argc);
     eal_argv.push_back(nullptr);
     std::string error;
-    auto box = app::box::create(sp.eal_argc, eal_argv.data(), cfg, spec, slots, &g_stop, error);
+    app::box::origin from;
+    from.config_path = a.config;
+    from.config_source = "file " + a.config;
+    from.start_unix_ns = start_unix_ns;
+    auto box =
+            app::box::create(sp.eal_argc, eal_argv.data(), cfg, spec, slots, &g_stop, from, error);
     if (!box) {
         return fail(error);
     }

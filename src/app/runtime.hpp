@@ -22,6 +22,32 @@ struct rte_mempool;
 
 namespace twamp::app {
 
+// The outcome of one SIGHUP (issue 19). `applied`: the new file runs (every worker has seen it);
+// `unchanged`: it changed nothing; `rejected`: it had errors (or could not be applied);
+// `refused`: it changed restart-only keys. Nothing of a rejected or refused file is applied.
+enum class reload_result : uint8_t { none, applied, unchanged, rejected, refused };
+inline const char* name_of(reload_result r) noexcept {
+    switch (r) {
+    case reload_result::applied:
+        return "applied";
+    case reload_result::unchanged:
+        return "unchanged";
+    case reload_result::rejected:
+        return "rejected";
+    case reload_result::refused:
+        return "refused";
+    case reload_result::none:
+        break;
+    }
+    return "none";
+}
+struct reload_outcome {
+    reload_result result = reload_result::none; // none: no reload yet
+    int64_t unix_ns = 0;                        // when it was decided (CLOCK_REALTIME)
+    uint64_t seq = 0;                           // reloads decided so far
+    std::string line;                           // one line, e.g. "rejected: twamp.conf:12: ..."
+};
+
 // Who owns what: "slow path" is app::run_slow_path (loop.cpp) on the first lcore; "readers" are the
 // metrics exporter's threads (prometheus-cpp), the DPDK telemetry thread, and the slow path itself
 // (warnings, --stats-period, exit summary), all through gather().
@@ -42,6 +68,24 @@ struct runtime {
     std::atomic<uint64_t> reloads_failed{0};  // the new file had errors
     std::atomic<uint64_t> reloads_refused{0}; // it changed restart-only keys
 
+    // Issue 19: what the box is and where its config came from. Set by main/box::create before
+    // any reader starts, constant afterwards.
+    int64_t start_unix_ns = 0; // when the process started (CLOCK_REALTIME)
+    std::string config_path;   // the file given with -c ("" for an embedded default)
+    std::string config_source; // e.g. "file /etc/dpdk-twamp/twamp.conf", "embedded demo"
+
+    // Issue 19: the last reload's outcome (one line, as logged), for the telemetry status, the
+    // metrics (last reload time and result) and `dpdk-twamp-ctl reload`, which waits for `seq`
+    // to move. Written by the slow path (record_reload), read by any thread (last_reload()).
+    void record_reload(reload_result result, std::string line, int64_t unix_ns) {
+        std::lock_guard<std::mutex> lock(reload_mu_);
+        reload_ = {result, unix_ns, reload_.seq + 1, std::move(line)};
+    }
+    reload_outcome last_reload() const {
+        std::lock_guard<std::mutex> lock(reload_mu_);
+        return reload_;
+    }
+
     // The reflector list as readers see it: an immutable snapshot. The slow path replaces it
     // whole (start-up, reload: box::set_reflectors) holding `mu`; readers hold `mu` only to copy
     // the pointer (reflector_snapshot) and read the list without any lock.
@@ -54,6 +98,10 @@ struct runtime {
         std::lock_guard<std::mutex> lock(mu);
         return reflectors;
     }
+
+private:
+    mutable std::mutex reload_mu_;
+    reload_outcome reload_;
 };
 
 // Sums the workers' counters and reads the NIC counters: safe from any thread. It reads only

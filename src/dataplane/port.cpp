@@ -225,6 +225,18 @@ int on_port_event(uint16_t, rte_eth_event_type type, void* arg, void*) {
 
 port_fault poll_port_health(port_runtime& pr) noexcept {
     poll_kernel_drops(pr);
+    rte_eth_link link{};
+    if (rte_eth_link_get_nowait(pr.port_id, &link) == 0) {
+        const uint8_t now = link.link_status == RTE_ETH_LINK_UP ? port_runtime::link_up
+                                                                : port_runtime::link_down;
+        const uint8_t was = pr.link_state.exchange(now, std::memory_order_relaxed);
+        if (was != port_runtime::link_unknown && was != now) {
+            pr.link_changes.fetch_add(1, std::memory_order_relaxed);
+        }
+        const bool known = link.link_speed != RTE_ETH_SPEED_NUM_NONE &&
+                           link.link_speed != RTE_ETH_SPEED_NUM_UNKNOWN;
+        pr.link_speed_mbps.store(known ? link.link_speed : 0, std::memory_order_relaxed);
+    }
     if (!pr.packet_sockets.empty() &&
         pr.fault.load(std::memory_order_relaxed) == port_fault::none) {
         sockaddr_ll sll{};

@@ -73,6 +73,13 @@ struct port_runtime {
     std::vector<int> packet_sockets;
     int packet_ifindex = 0; // the interface they are bound to
     std::atomic<uint64_t> kernel_ring_drops{0};
+    // Issue 19: the link as rte_eth_link_get_nowait last said it (poll_port_health, slow path,
+    // every ~100 ms); read by gather, the events and the telemetry (relaxed).
+    // link_state: link_down, link_up, or link_unknown before the first poll.
+    static constexpr uint8_t link_down = 0, link_up = 1, link_unknown = 2;
+    std::atomic<uint8_t> link_state{link_unknown};
+    std::atomic<uint32_t> link_speed_mbps{0}; // 0: unknown (RTE_ETH_SPEED_NUM_UNKNOWN/NONE)
+    std::atomic<uint64_t> link_changes{0};    // up <-> down transitions seen after the first poll
     // Set by the ethdev event callback (interrupt thread) or by poll_port_health (slow path).
     std::atomic<port_fault> fault{port_fault::none};
     // The device declares removal interrupts (RTE_ETH_DEV_INTR_RMV) and the port asked for

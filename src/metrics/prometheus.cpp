@@ -86,7 +86,8 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
                      MetricType::Gauge),
             static_cast<double>(s.start_unix_ns) / 1e9);
 
-    // Gufo Agent's twamp_reflector counters: exact names, help texts and meaning, box totals.
+    // Gufo Agent's twamp_reflector counters: exact names and help texts, box totals; the octets
+    // are whole Ethernet frames (Gufo's own figure: gufo_reflected_octets_total, below).
     b.total("session_attempts", "Total amount of the attempted sessions",
             d(s.control.session_attempts));
     b.total("session_started", "Total amount of the started sessions",

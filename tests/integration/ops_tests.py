@@ -440,6 +440,19 @@ def metrics_exact(lab):
        "twamp_reflector_gufo_reflected_octets_total (UDP payload + 28 a reply)")
     eq(m.type["twamp_reflector_gufo_reflected_octets_total"], "counter", "TYPE of gufo octets")
 
+    # Prometheus' own linter on the live exposition: only Gufo's four names (kept exactly,
+    # without _total) and mbufs_total (a gauge named before this check, an external name
+    # perf/soak.sh and the telemetry share) may draw a remark.
+    promtool = shutil.which("promtool")
+    check(promtool, "promtool not installed (scripts/setup.sh: Debian's prometheus)")
+    p = subprocess.run([promtool, "check", "metrics"], input=m.text.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    remarks = [ln for ln in p.stdout.decode(errors="replace").splitlines() if ln.strip()]
+    known = {name for name, _, _ in GUFO} | {"twamp_reflector_mbufs_total"}
+    eq([r for r in remarks if r.split(" ", 1)[0] not in known], [],
+       "promtool check metrics remarks on the scrape (other than the known names)")
+    print(f"[ figures  ] promtool check metrics: {len(remarks)} remarks: {remarks}")
+
     # Our own endpoint: nothing but our families (no prometheus-cpp exposer_* series).
     others = sorted({n for n, _, _ in m.samples if not n.startswith("twamp_reflector_")})
     eq(others, [], "series not ours in the scrape (exposer_* served away)")

@@ -55,6 +55,51 @@ def dashboard_exprs(dash):
     return out
 
 
+PANEL_TYPES = {"row", "timeseries", "stat", "table", "gauge", "bargauge", "state-timeline"}
+
+
+def layout_problems(dash):
+    """What Grafana would import wrongly: unknown panel types, panels off the 24-column grid
+    or on top of each other, a target without its refId or not on the dashboard's data source
+    variable, a variable the targets use that the dashboard does not define."""
+    out = []
+    cells = {}
+    names = {v["name"] for v in dash.get("templating", {}).get("list", [])}
+    if "datasource" not in names:
+        out.append(f"{DASHBOARD}: no datasource variable")
+    for p in dash["panels"]:
+        where = f"{DASHBOARD}: panel {p.get('title')!r}"
+        if p.get("type") not in PANEL_TYPES:
+            out.append(f"{where}: type {p.get('type')!r}")
+        g = p.get("gridPos", {})
+        if not all(isinstance(g.get(k), int) for k in "xywh") or g["x"] < 0 or \
+                g["x"] + g["w"] > 24 or g["w"] <= 0 or g["h"] <= 0:
+            out.append(f"{where}: gridPos {g}")
+            continue
+        for x in range(g["x"], g["x"] + g["w"]):
+            for y in range(g["y"], g["y"] + g["h"]):
+                if (x, y) in cells:
+                    out.append(f"{where}: overlaps panel {cells[(x, y)]!r} at {x},{y}")
+                    break
+                cells[(x, y)] = p.get("title")
+            else:
+                continue
+            break
+        if p.get("type") == "row":
+            continue
+        refs = [t.get("refId") for t in p.get("targets", [])]
+        if not refs or None in refs or len(refs) != len(set(refs)):
+            out.append(f"{where}: targets' refIds {refs}")
+        for t in [p] + p.get("targets", []):
+            if t.get("datasource", {}).get("uid") != "${datasource}":
+                out.append(f"{where}: data source {t.get('datasource')} is not ${{datasource}}")
+        for t in p.get("targets", []):
+            for v in re.findall(r"\$([A-Za-z_]+)", t.get("expr", "")):
+                if not v.startswith("__") and v not in names:
+                    out.append(f"{where}: ${v} is no variable of the dashboard")
+    return out
+
+
 def alert_rules(path):
     with open(path) as f:
         doc = yaml.safe_load(f)
@@ -123,6 +168,7 @@ def main():
     ids = [p["id"] for p in dash["panels"]]
     if len(ids) != len(set(ids)):
         problems.append(f"{DASHBOARD}: panel ids repeat: {ids}")
+    problems += layout_problems(dash)
     rules = []
     for i, (where, expr) in enumerate(exprs):
         e, left = substitute(expr)

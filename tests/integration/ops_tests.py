@@ -1255,6 +1255,12 @@ def reload_rejected(lab):
     eq(m.by("twamp_reflector_config_reloads_total", "result"),
        {"ok": 1.0, "failed": 2.0, "refused": 0.0}, "config_reloads_total at the end")
     check_last_reload(m, "applied", t_first)
+    # The same file again: "unchanged", a success.
+    reload_and_wait(d, r"^TWAMP: reload: no change$", 0)
+    m = scrape(lab)
+    check_last_reload(m, "unchanged", t_first)
+    eq(m.val("twamp_reflector_config_reloads_total", result="ok"), 2,
+       "config_reloads_total{result=\"ok\"} after the unchanged reload")
     lab.release()
 
 

@@ -10,11 +10,15 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev libconfig++-dev prometheus-cpp-dev libpcap-dev nlohmann-json3-dev
     # OpenSSL libcrypto: the security modes (key derivation, HMAC, AES)
     libssl-dev
+    # the metrics endpoint: civetweb directly (prometheus-cpp's serializer, no Exposer)
+    libcivetweb-dev
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl
     # the security modes' independent reference (tests/integration/auth_ref.py): AES
     python3-cryptography
+    # promtool: conf/twamp-alerts.yml and the dashboard's expressions (tests/unit/conf)
+    prometheus python3-yaml
     # benchmarks (perf/worker_instructions.sh counts instructions with callgrind)
     valgrind
 )

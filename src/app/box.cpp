@@ -14,8 +14,6 @@
 #include <rte_mbuf_dyn.h>
 #include <rte_pdump.h>
 
-#include <prometheus/exposer.h>
-
 #include "twamp/dataplane/counters.hpp"
 #include "twamp/dataplane/port.hpp"
 #include "twamp/log.hpp"
@@ -228,13 +226,15 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
             // civetweb's defaults give a client 30 s to send its request and prometheus-cpp
             // runs 2 threads: two connections sending half a request would hold every scrape
             // for 30 s. 8 threads, 5 s (README, Prometheus).
-            exposer_ = std::make_unique<prometheus::Exposer>(
-                    std::vector<std::string>{"listening_ports", cfg.metrics.listen, "num_threads",
-                                             std::to_string(metrics_threads), "request_timeout_ms",
-                                             std::to_string(metrics_request_timeout_ms)});
+            // Our own handler (metrics::http_exporter), not prometheus::Exposer: no exposer_*
+            // series in the scrape.
             collector_ = std::make_shared<metrics::collector>([this] { return app::gather(rt_); },
                                                               cfg.metrics.labels);
-            exposer_->RegisterCollectable(collector_);
+            exposer_ = std::make_unique<metrics::http_exporter>(
+                    std::vector<std::string>{"listening_ports", cfg.metrics.listen, "num_threads",
+                                             std::to_string(metrics_threads), "request_timeout_ms",
+                                             std::to_string(metrics_request_timeout_ms)},
+                    collector_);
         } catch (const std::exception& e) {
             // prometheus-cpp only says "null context when constructing CivetServer": ask the
             // system why the address cannot be bound.

@@ -27,12 +27,10 @@
 #include "twamp/slowpath/control_server.hpp"
 #include "twamp/slowpath/exception.hpp"
 
-namespace prometheus {
-class Exposer;
-}
 namespace twamp::metrics {
 class collector;
-}
+class http_exporter;
+} // namespace twamp::metrics
 
 namespace twamp::app {
 
@@ -134,8 +132,8 @@ private:
 
     dataplane::view_publisher views_; // what the workers see, and the views they may still see
 
-    std::unique_ptr<prometheus::Exposer> exposer_;
-    std::shared_ptr<metrics::collector> collector_; // the Exposer only holds a weak_ptr
+    std::unique_ptr<metrics::http_exporter> exposer_; // the /metrics endpoint
+    std::shared_ptr<metrics::collector> collector_;
     std::unique_ptr<slowpath::control_server> control_;
 };
 

@@ -4,12 +4,18 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mempool.h>
+#include <rte_version.h>
 
 #include "runtime.hpp"
+
+#ifndef DPDK_TWAMP_VERSION
+#define DPDK_TWAMP_VERSION "unknown"
+#endif
 
 namespace twamp::app {
 
@@ -33,6 +39,7 @@ metrics::box_stats gather(const runtime& rt) {
         s.rx_octets += c.rx_octets.load(std::memory_order_relaxed);
         s.reflected_pkts += c.reflected_pkts.load(std::memory_order_relaxed);
         s.reflected_octets += c.reflected_octets.load(std::memory_order_relaxed);
+        s.reflected_gufo_octets += c.reflected_gufo_octets.load(std::memory_order_relaxed);
         s.to_kernel += c.exception_to_kernel.load(std::memory_order_relaxed);
         s.to_wire += c.exception_to_wire.load(std::memory_order_relaxed);
         s.sessions_active += c.sessions_active.load(std::memory_order_relaxed);
@@ -148,6 +155,18 @@ metrics::box_stats gather(const runtime& rt) {
             ps.tx_errors = st.oerrors;
             ps.rx_nombuf = st.rx_nombuf;
         }
+        switch (p->link_state.load(std::memory_order_relaxed)) {
+        case dataplane::port_runtime::link_up:
+            ps.link_state = "up";
+            break;
+        case dataplane::port_runtime::link_down:
+            ps.link_state = "down";
+            break;
+        default:
+            ps.link_state = "unknown";
+        }
+        ps.link_speed_mbps = p->link_speed_mbps.load(std::memory_order_relaxed);
+        ps.link_changes = p->link_changes.load(std::memory_order_relaxed);
         s.ports.push_back(ps);
     }
     if (rt.control) {
@@ -200,6 +219,16 @@ metrics::box_stats gather(const runtime& rt) {
     s.reloads_ok = rt.reloads_ok.load();
     s.reloads_failed = rt.reloads_failed.load();
     s.reloads_refused = rt.reloads_refused.load();
+    s.version = DPDK_TWAMP_VERSION;
+    std::string_view dpdk = rte_version();
+    if (dpdk.rfind("DPDK ", 0) == 0) {
+        dpdk.remove_prefix(5);
+    }
+    s.dpdk_version = std::string(dpdk);
+    s.start_unix_ns = rt.start_unix_ns;
+    const reload_outcome last = rt.last_reload();
+    s.last_reload_result = name_of(last.result);
+    s.last_reload_unix_ns = last.unix_ns;
     if (rt.clock) {
         dataplane::clock_map m = rt.clock->read();
         s.clock_synchronized = m.synchronized;

@@ -156,10 +156,20 @@ struct burst_counts {
     uint64_t rx_octets = 0;
     uint64_t reflected = 0;
     uint64_t reflected_octets = 0;
+    uint64_t reflected_csum_off = 0; // Σ the replies' UDP checksum offsets (gufo_octets)
     uint64_t created = 0;
     uint64_t table_full = 0;
     uint64_t t2_ahead = 0;
 };
+
+// Gufo Agent's reflected_octets for a burst's replies: each one's UDP payload plus 28 (an IPv4
+// header without options and the UDP header), whatever its L2 and L3 headers (README
+// "Prometheus"). A reply's UDP payload starts 2 octets after its checksum and runs to the end
+// of its frame: Σ (len - csum_off - 2 + 28), from the sums the burst keeps anyway plus one of
+// the checksum offsets (one add a packet).
+__rte_always_inline uint64_t gufo_octets(const burst_counts& bc) noexcept {
+    return bc.reflected_octets - bc.reflected_csum_off + 26u * bc.reflected;
+}
 
 // A reflector's packet/octet counters over a run of consecutive packets of that reflector (a
 // burst is usually all one reflector's): one store per run, not per packet.
@@ -1286,6 +1296,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
         }
         tx_mbufs_[i] = p.m;
         b.bc.reflected_octets += p.r.len;
+        b.bc.reflected_csum_off += p.r.csum_off;
         const uint64_t res = t3 - p.t2_ns; // >= 0: a device T3 is never below its T2
         if (p.ctx != res_ctx || res != res_ns) {
             res_flush();
@@ -1340,6 +1351,7 @@ __rte_always_inline void worker::transmit(burst& b) noexcept {
     if (unlikely(sent < ntx)) {
         for (uint16_t i = sent; i < ntx; ++i) {
             b.bc.reflected_octets -= tx_mbufs_[i]->pkt_len;
+            b.bc.reflected_csum_off -= tx_[i].r.csum_off;
         }
         bump(wc_.drops[static_cast<std::size_t>(proto::drop_reason::tx_full)], ntx - sent);
         rte_pktmbuf_free_bulk(tx_mbufs_ + sent, ntx - sent);
@@ -1371,6 +1383,7 @@ __rte_always_inline void worker::count(burst& b) noexcept {
     bump(wc_.rx_octets, bc.rx_octets);
     bump(wc_.reflected_pkts, bc.reflected);
     bump(wc_.reflected_octets, bc.reflected_octets);
+    bump(wc_.reflected_gufo_octets, gufo_octets(bc));
     if (bc.created) {
         bump(wc_.sessions_created, bc.created);
     }

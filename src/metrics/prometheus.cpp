@@ -77,13 +77,28 @@ double d(uint64_t v) {
 std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_list& labels) {
     builder b(labels);
 
-    // Gufo Agent's twamp_reflector counters: exact names, help texts and meaning, box totals.
+    // Issue 19: what runs, since when.
+    b.gauge(b.family("build_info",
+                     "Always 1: the version of dpdk-twamp and of the DPDK it runs on, as labels",
+                     MetricType::Gauge),
+            1, {{"version", s.version}, {"dpdk_version", s.dpdk_version}});
+    b.gauge(b.family("start_time_seconds", "When the process started (Unix time)",
+                     MetricType::Gauge),
+            static_cast<double>(s.start_unix_ns) / 1e9);
+
+    // Gufo Agent's twamp_reflector counters: exact names and help texts, box totals; the octets
+    // are whole Ethernet frames (Gufo's own figure: gufo_reflected_octets_total, below).
     b.total("session_attempts", "Total amount of the attempted sessions",
             d(s.control.session_attempts));
     b.total("session_started", "Total amount of the started sessions",
             d(s.control.session_started));
     b.total("reflected_pkt", "Total amount of the reflected packets", d(s.reflected_pkts));
     b.total("reflected_octets", "Total amount of the reflected octets", d(s.reflected_octets));
+    // reflected_octets counts Ethernet frames; Gufo Agent counts UDP payload + 28 (README).
+    b.total("gufo_reflected_octets_total",
+            "Gufo Agent's reflected_octets figure: each reply's UDP payload plus 28 octets (an "
+            "IPv4 header without options and the UDP header)",
+            d(s.reflected_gufo_octets));
 
     // Per reflector.
     for (const auto& p : reflector_counters) {
@@ -111,6 +126,15 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             m.histogram.sample_count = cum;
             m.histogram.sample_sum = r.residence.sum_s;
             f.metric.push_back(std::move(m));
+        }
+    }
+
+    {
+        auto& f = b.family("reflector_sessions_active",
+                           "Stateful sessions of a reflector in the workers' tables",
+                           MetricType::Gauge);
+        for (const auto& r : s.reflectors) {
+            b.gauge(f, d(r.sessions_active), {{"reflector", r.name}});
         }
     }
 
@@ -280,6 +304,26 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         b.counter(f, d(s.reloads_refused), {{"result", "refused"}});
     }
 
+    // Issue 19: the last SIGHUP, as Prometheus itself names its own (0 and 1 before any).
+    b.gauge(b.family("config_last_reload_timestamp_seconds",
+                     "When the last SIGHUP reload was decided (Unix time; 0: none yet)",
+                     MetricType::Gauge),
+            static_cast<double>(s.last_reload_unix_ns) / 1e9);
+    b.gauge(b.family("config_last_reload_successful",
+                     "1 unless the last SIGHUP reload was rejected or refused (the running "
+                     "configuration is the file's)",
+                     MetricType::Gauge),
+            s.last_reload_result == "rejected" || s.last_reload_result == "refused" ? 0 : 1);
+    {
+        auto& f = b.family("config_last_reload_result",
+                           "1 for the last SIGHUP reload's result (none: no reload yet), 0 for "
+                           "the others",
+                           MetricType::Gauge);
+        for (const char* r : {"applied", "unchanged", "rejected", "refused", "none"}) {
+            b.gauge(f, s.last_reload_result == r ? 1 : 0, {{"result", r}});
+        }
+    }
+
     // Clock.
     b.gauge(b.family("clock_synchronized",
                      "1 while the clock behind T2/T3 is synchronized (the Error Estimate's S bit)",
@@ -367,6 +411,24 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
             if (p.nic_ok) {
                 b.counter(f, d(p.*n.field), {{"port", p.name}});
             }
+        }
+    }
+
+    // Issue 19: the link as the slow path last polled it (every ~100 ms).
+    {
+        auto& up = b.family("port_link_up",
+                            "1 while a port's link is up, 0 while down or not yet polled",
+                            MetricType::Gauge);
+        auto& sp = b.family("port_link_speed_bytes_per_second",
+                            "A port's link speed as the device reports it (0: unknown)",
+                            MetricType::Gauge);
+        auto& ch = b.family("port_link_changes_total",
+                            "Up or down transitions of a port's link since the first poll",
+                            MetricType::Counter);
+        for (const auto& p : s.ports) {
+            b.gauge(up, p.link_state == "up" ? 1 : 0, {{"port", p.name}});
+            b.gauge(sp, static_cast<double>(p.link_speed_mbps) * 1e6 / 8, {{"port", p.name}});
+            b.counter(ch, d(p.link_changes), {{"port", p.name}});
         }
     }
 

@@ -300,7 +300,8 @@ class Expect:
     """What the box must have counted, per reflector and per drop reason."""
 
     def __init__(self):
-        self.r = {n: dict(rx=0, rx_octets=0, reflected=0, reflected_octets=0, denied=0)
+        self.r = {n: dict(rx=0, rx_octets=0, reflected=0, reflected_octets=0, denied=0,
+                          gufo_octets=0)
                   for n in REFLECTORS}
         self.drops = {}
         self.sessions = 0
@@ -311,6 +312,7 @@ class Expect:
         x["rx_octets"] += frame_len(v6, req_len)
         x["reflected"] += 1
         x["reflected_octets"] += frame_len(v6, rep_len)
+        x["gufo_octets"] += rep_len + 28  # Gufo Agent: UDP payload + 20 + 8, any IP version
 
     def denied(self, name, v6, req_len):
         x = self.r[name]
@@ -383,6 +385,21 @@ def check_families(m):
     check(not problems, "metric families:\n  " + "\n  ".join(sorted(set(problems))[:30]))
 
 
+def check_last_reload(m, result, t_first):
+    """The last-reload series after a reload whose outcome is `result`, decided after
+    t_first (Unix time)."""
+    want = {r: 0.0 for r in ("applied", "unchanged", "rejected", "refused", "none")}
+    want[result] = 1.0
+    eq(m.by("twamp_reflector_config_last_reload_result", "result"), want,
+       f"config_last_reload_result after a reload {result}")
+    eq(m.val("twamp_reflector_config_last_reload_successful"),
+       0.0 if result in ("rejected", "refused") else 1.0,
+       f"config_last_reload_successful after a reload {result}")
+    ts = m.val("twamp_reflector_config_last_reload_timestamp_seconds")
+    check(t_first - 1 <= ts <= time.time(),
+          f"config_last_reload_timestamp_seconds {ts}: not between {t_first} and now")
+
+
 @case
 def metrics_exact(lab):
     """Prometheus endpoint after known traffic (K packets to each of two reflectors over IPv4
@@ -391,6 +408,7 @@ def metrics_exact(lab):
     (frame lengths computed from the requests), denied, every drop reason, sessions,
     residence-time histograms, reload and control counters exact; HELP and TYPE on every
     family, site="lab1" on every series. The exit summary agrees."""
+    t_before = time.time()
     d = start(lab)
     m = re.search(r"^  capture: (.*)$", d.log(), re.M)
     check(m and m[1].startswith("unavailable"),
@@ -417,6 +435,52 @@ def metrics_exact(lab):
        "twamp_reflector_reflected_octets")
     eq(m.val("twamp_reflector_session_attempts"), 0, "session_attempts (no TWAMP-Control)")
     eq(m.val("twamp_reflector_session_started"), 0, "session_started (no TWAMP-Control)")
+    # Gufo Agent's definition of the octets (README "What the octet counters count").
+    eq(m.val("twamp_reflector_gufo_reflected_octets_total"), exp.total("gufo_octets"),
+       "twamp_reflector_gufo_reflected_octets_total (UDP payload + 28 a reply)")
+    eq(m.type["twamp_reflector_gufo_reflected_octets_total"], "counter", "TYPE of gufo octets")
+
+    # Prometheus' own linter on the live exposition: only Gufo's four names (kept exactly,
+    # without _total) and mbufs_total (a gauge named before this check, an external name
+    # perf/soak.sh and the telemetry share) may draw a remark.
+    promtool = shutil.which("promtool")
+    check(promtool, "promtool not installed (scripts/setup.sh: Debian's prometheus)")
+    p = subprocess.run([promtool, "check", "metrics"], input=m.text.encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    remarks = [ln for ln in p.stdout.decode(errors="replace").splitlines() if ln.strip()]
+    known = {name for name, _, _ in GUFO} | {"twamp_reflector_mbufs_total"}
+    eq([r for r in remarks if r.split(" ", 1)[0] not in known], [],
+       "promtool check metrics remarks on the scrape (other than the known names)")
+    print(f"[ figures  ] promtool check metrics: {len(remarks)} remarks: {remarks}")
+
+    # Our own endpoint: nothing but our families (no prometheus-cpp exposer_* series).
+    others = sorted({n for n, _, _ in m.samples if not n.startswith("twamp_reflector_")})
+    eq(others, [], "series not ours in the scrape (exposer_* served away)")
+    check("exposer_" not in m.text, "exposer_ appears in the scrape")
+    # What runs, since when; no reload yet; the link; sessions per reflector.
+    v = subprocess.run([lab.binary, "--version"], stdout=subprocess.PIPE, timeout=20)
+    vm = re.fullmatch(r"dpdk-twamp (\S+) \(DPDK (\S+)\)\n", v.stdout.decode())
+    check(vm, f"--version: {v.stdout!r}")
+    bi = m.find("twamp_reflector_build_info")
+    eq([(lb.get("version"), lb.get("dpdk_version"), val) for lb, val in bi],
+       [(vm[1], vm[2], 1.0)], "build_info (versions as --version prints them)")
+    eq(m.type["twamp_reflector_build_info"], "gauge", "TYPE of build_info")
+    st = m.val("twamp_reflector_start_time_seconds")
+    check(t_before - 1 <= st <= time.time(),
+          f"start_time_seconds {st} not within the case's start ({t_before}) and now")
+    eq(m.val("twamp_reflector_config_last_reload_timestamp_seconds"), 0,
+       "config_last_reload_timestamp_seconds (no reload yet)")
+    eq(m.val("twamp_reflector_config_last_reload_successful"), 1,
+       "config_last_reload_successful (no reload yet)")
+    eq(m.by("twamp_reflector_config_last_reload_result", "result"),
+       {"applied": 0.0, "unchanged": 0.0, "rejected": 0.0, "refused": 0.0, "none": 1.0},
+       "config_last_reload_result")
+    eq(m.by("twamp_reflector_port_link_up", "port"), {"wire0": 1.0},
+       "port_link_up (the veth is up)")
+    eq(m.by("twamp_reflector_port_link_changes_total", "port"), {"wire0": 0.0},
+       "port_link_changes_total")
+    check(set(m.by("twamp_reflector_port_link_speed_bytes_per_second", "port")) == {"wire0"},
+          "port_link_speed_bytes_per_second has a series for wire0")
 
     # Per reflector.
     for fam, key in (("received_packets_total", "rx"), ("received_bytes_total", "rx_octets"),
@@ -440,6 +504,8 @@ def metrics_exact(lab):
         eq(buckets[-1][1], n, f"{name}: +Inf bucket == count")
         check(all(a[1] <= b[1] for a, b in zip(buckets, buckets[1:])),
               f"{name}: cumulative buckets decrease: {buckets}")
+        for le in ("0.001", "0.002", "0.005", "0.01"):
+            check(m.find(h + "_bucket", reflector=name, le=le), f"{name}: no bucket le={le}")
         s = m.val(h + "_sum", reflector=name)
         check(0 <= s <= n * L.MAX_RESIDENCE_NS / 1e9 and (n == 0 or s > 0),
               f"{name}: residence sum {s} s for {n} replies")
@@ -455,6 +521,9 @@ def metrics_exact(lab):
     # Sessions, reloads, control, clock, ports, workers.
     eq(m.val("twamp_reflector_sessions_created_total"), exp.sessions, "sessions_created_total")
     eq(m.val("twamp_reflector_sessions_active"), exp.sessions, "sessions_active")
+    per = m.by("twamp_reflector_reflector_sessions_active", "reflector")
+    eq(set(per), set(REFLECTORS), "reflector_sessions_active: one series per reflector")
+    eq(sum(per.values()), exp.sessions, "reflector_sessions_active summed == sessions_active")
     eq(m.type["twamp_reflector_sessions_active"], "gauge", "TYPE of sessions_active")
     eq(m.val("twamp_reflector_sessions_aged_total"), 0, "sessions_aged_total")
     eq(m.val("twamp_reflector_sessions_table_full_total"), 0, "sessions_table_full_total")
@@ -483,6 +552,22 @@ def metrics_exact(lab):
     eq(s["reflected"], want_refl, "reflected in the exit summary")
     eq(s["reflected_octets"], exp.total("reflected_octets"), "octets in the exit summary")
     eq(s["drops"], exp.drops, "drops in the exit summary")
+
+
+@case
+def dashboard_names_in_scrape(lab):
+    """Every twamp_reflector_* name conf/grafana/dpdk-twamp.json and
+    conf/prometheus/twamp-alerts.yml use is a family of a live scrape (histograms: its
+    _bucket, _sum, _count), so no panel or alert waits on a series the box never sends."""
+    sys.path.insert(0, os.path.join(lab.src, "tests", "unit", "conf"))
+    import check_conf  # noqa: E402 (the offline check's own parser of the two files)
+    used = check_conf.used_names(lab.src)
+    check(len(used) >= 15, f"names used by the dashboard and alerts: {sorted(used)}")
+    start(lab)
+    m = scrape(lab)
+    missing = sorted(f"{n} ({where})" for n, where in used.items() if m.family(n) is None)
+    eq(missing, [], "dashboard/alert names that are no family of the live scrape")
+    lab.release()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1139,6 +1224,7 @@ def reload_rejected(lab):
                            '"198.18.0.0/33" ]; inactivity-timeout = 600; }', 1)
                 if '"beta"' in prev else ln for prev, ln in zip([""] + good, good)]
         line2 = next(i + 1 for i, ln in enumerate(bad2) if "198.18.0.0/33" in ln)
+        t_first = time.time()
         for n, (lines, line_no, word) in enumerate(((bad1, 8, None),
                                                      (bad2, line2, "198.18.0.0/33"))):
             write_file(path, lines)
@@ -1154,6 +1240,7 @@ def reload_rejected(lab):
         m = scrape(lab)
         eq(m.by("twamp_reflector_config_reloads_total", "result"),
            {"ok": 0.0, "failed": 2.0, "refused": 0.0}, "config_reloads_total after two bad")
+        check_last_reload(m, "rejected", t_first)
         eq(m.val("twamp_reflector_dropped_packets_total", reason="no_reflector"), 2,
            "no_reflector drops (64380 while the bad files were refused)")
         write_file(path, good)
@@ -1164,8 +1251,16 @@ def reload_rejected(lab):
         eq(L.parse_reply(data).seq, 0, "reflector seq of the new port's session")
         data, *_ = p.exchange(L.twamp_request(3), ALPHA, "after the good reload")
         eq(L.parse_reply(data).seq, 3, "reflector seq of the first session after the reloads")
-    eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+    m = scrape(lab)
+    eq(m.by("twamp_reflector_config_reloads_total", "result"),
        {"ok": 1.0, "failed": 2.0, "refused": 0.0}, "config_reloads_total at the end")
+    check_last_reload(m, "applied", t_first)
+    # The same file again: "unchanged", a success.
+    reload_and_wait(d, r"^TWAMP: reload: no change$", 0)
+    m = scrape(lab)
+    check_last_reload(m, "unchanged", t_first)
+    eq(m.val("twamp_reflector_config_reloads_total", result="ok"), 2,
+       "config_reloads_total{result=\"ok\"} after the unchanged reload")
     lab.release()
 
 
@@ -1182,6 +1277,7 @@ def reload_refused(lab):
             _, _, tos, *_ = p.exchange(L.twamp_request(0), ALPHA, "DSCP probe")
             return tos >> 2
         eq(dscp(), 10, "reply DSCP before (dscp = copy)")
+        t_first = time.time()
         dev = f"net_af_packet0,iface={lab.name}r0"
         for n, (kw, key, frm, to) in enumerate((
                 (dict(device_extra=",qpairs=1"), 'ports["wire0"].device', f'"{dev}"',
@@ -1193,8 +1289,10 @@ def reload_refused(lab):
             eq(msg, f"TWAMP: reload refused, running config kept: {key}: {frm} -> {to} "
                     "(restart required)", f"refused reload {n + 1}: log line")
             eq(dscp(), 10, f"reply DSCP after refused reload {n + 1} (its dscp 46 not applied)")
-        eq(scrape(lab).by("twamp_reflector_config_reloads_total", "result"),
+        m = scrape(lab)
+        eq(m.by("twamp_reflector_config_reloads_total", "result"),
            {"ok": 0.0, "failed": 0.0, "refused": 2.0}, "config_reloads_total")
+        check_last_reload(m, "refused", t_first)
         write_file(path, ops_conf(lab, alpha_dscp=46))
         line = reload_and_wait(d, r"^TWAMP: reload: .*$", 0)
         eq(line, 'TWAMP: reload: reflectors["alpha"].dscp: "copy" -> 46 (reloadable)',

@@ -85,9 +85,10 @@ struct alignas(64) worker_counters {
     counter rx_pkts{0};
     counter rx_octets{0};
     counter reflected_pkts{0};
-    counter reflected_octets{0};
-    counter exception_to_kernel{0}; // wire -> kernel, taken by the TAP (the slow path's block)
-    counter exception_to_wire{0};   // kernel -> wire, sent by this worker for the slow path
+    counter reflected_octets{0};      // the replies' frames, Ethernet header to UDP payload's end
+    counter reflected_gufo_octets{0}; // Gufo Agent's figure: UDP payload + 28 a reply
+    counter exception_to_kernel{0};   // wire -> kernel, taken by the TAP (the slow path's block)
+    counter exception_to_wire{0};     // kernel -> wire, sent by this worker for the slow path
     counter sessions_created{0};
     counter sessions_aged{0};
     counter sessions_table_full{0}; // new flows reflected statelessly because the table was full

@@ -16,10 +16,12 @@
 namespace twamp::metrics {
 
 // Residence time T3 - T2 histogram: bucket upper bounds in nanoseconds (then +Inf). The
-// workers bucket by them; Prometheus prints them in seconds (residence_bounds_s).
-inline constexpr std::array<uint64_t, 11> residence_bounds_ns = {
-        1'000,   2'000,   5'000,   10'000,    20'000,    50'000,
-        100'000, 200'000, 500'000, 1'000'000, 10'000'000};
+// workers bucket by them; Prometheus prints them in seconds (residence_bounds_s). Ascending
+// (a bound may be inserted, never removed: a removed `le` breaks stored queries); 2 and 5 ms
+// since issue 19, so that quantiles between 1 and 10 ms are not one linear guess.
+inline constexpr std::array<uint64_t, 13> residence_bounds_ns = {
+        1'000,   2'000,   5'000,     10'000,    20'000,    50'000,    100'000,
+        200'000, 500'000, 1'000'000, 2'000'000, 5'000'000, 10'000'000};
 inline constexpr std::size_t residence_buckets = residence_bounds_ns.size() + 1;
 
 // The same bounds in seconds: ns / 1e9 is the correctly rounded quotient of two exact

@@ -13,6 +13,8 @@
 #include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
+struct mg_context;
+
 #include "twamp/metrics/stats.hpp"
 #include "twamp/net/address.hpp"
 
@@ -29,6 +31,26 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
 // "" when it could be bound. prometheus::Exposer only says "null context when constructing
 // CivetServer" (issue 11 item 13).
 std::string listen_problem(const net::address& address, uint16_t port);
+
+// The /metrics endpoint (civetweb; `options` are civetweb's, e.g. listening_ports, num_threads,
+// request_timeout_ms): GET and HEAD answer `source`'s families in the text format 0.0.4, and
+// nothing else is served (no exposer_* series: README "Prometheus"). Throws
+// std::runtime_error when civetweb cannot start (listen_problem says why).
+class http_exporter {
+public:
+    http_exporter(const std::vector<std::string>& options,
+                  std::shared_ptr<prometheus::Collectable> source);
+    ~http_exporter();
+    http_exporter(const http_exporter&) = delete;
+    http_exporter& operator=(const http_exporter&) = delete;
+
+    std::string body() const; // what a scrape gets
+    int port() const;         // the first listening port (tests listen on port 0)
+
+private:
+    std::shared_ptr<prometheus::Collectable> source_;
+    mg_context* ctx_ = nullptr;
+};
 
 // A Collectable that gathers at scrape time (the workers never call prometheus-cpp).
 class collector : public prometheus::Collectable {

@@ -68,6 +68,10 @@ struct port_stats {
     uint64_t rx_errors = 0;
     uint64_t tx_errors = 0;
     uint64_t rx_nombuf = 0; // frames the device lost for want of an mbuf (pool empty)
+    // Issue 19: the link as the slow path last polled it (port_runtime::link_state).
+    std::string link_state = "unknown"; // "up" | "down" | "unknown" (before the first poll)
+    uint64_t link_speed_mbps = 0;       // 0: unknown
+    uint64_t link_changes = 0;          // up <-> down transitions seen after the first poll
 };
 
 struct worker_stats {
@@ -100,7 +104,8 @@ struct box_stats {
     uint64_t rx_pkts = 0;
     uint64_t rx_octets = 0;
     uint64_t reflected_pkts = 0;
-    uint64_t reflected_octets = 0;
+    uint64_t reflected_octets = 0;      // the replies' Ethernet frames (header to payload, no FCS)
+    uint64_t reflected_gufo_octets = 0; // Gufo Agent's figure: UDP payload + 28 a reply
     std::array<uint64_t, proto::drop_reason_count> drops{};
     uint64_t to_kernel = 0; // frames the TAP took (rx == reflected + dropped() + to_kernel)
     uint64_t to_wire = 0;   // frames from the kernel sent on the wire
@@ -130,6 +135,12 @@ struct box_stats {
     // load is a leak (perf/soak.sh checks it).
     uint64_t mbufs_in_use = 0;
     uint64_t mbufs_total = 0;
+    // Issue 19: what is running and since when (app::runtime), and the last SIGHUP's outcome.
+    std::string version;      // dpdk-twamp's, e.g. "0.19.0"
+    std::string dpdk_version; // rte_version() without "DPDK ", e.g. "22.11.1"
+    int64_t start_unix_ns = 0;
+    std::string last_reload_result = "none"; // applied | unchanged | rejected | refused | none
+    int64_t last_reload_unix_ns = 0;         // 0: no reload yet
 
     uint64_t to_wire_dropped() const noexcept {
         uint64_t n = 0;

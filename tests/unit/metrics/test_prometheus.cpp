@@ -1,9 +1,12 @@
 // The exposition as Prometheus sees it: prometheus-cpp's own text serializer over families().
+#include <algorithm>
+#include <memory>
 #include <regex>
 #include <string>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -304,8 +307,8 @@ TEST(names, stamp_tlv_types_and_flags) {
 // nanoseconds the workers bucket by, and must be exactly the doubles the exposition always
 // printed (le="1e-06", ...).
 TEST(names, residence_bounds_in_seconds_are_the_old_literals) {
-    const double literals[] = {1e-6,   2e-6,   5e-6,   10e-6, 20e-6, 50e-6,
-                               100e-6, 200e-6, 500e-6, 1e-3,  10e-3};
+    const double literals[] = {1e-6,   2e-6,   5e-6, 10e-6, 20e-6, 50e-6, 100e-6,
+                               200e-6, 500e-6, 1e-3, 2e-3,  5e-3,  10e-3};
     ASSERT_EQ(std::size(literals), residence_bounds_s.size());
     for (std::size_t i = 0; i < residence_bounds_s.size(); ++i) {
         EXPECT_EQ(residence_bounds_s[i], literals[i]) << i;
@@ -381,4 +384,169 @@ TEST(prometheus, control_abuse_families) {
           "8\n"}) {
         EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
     }
+}
+
+// Issue 19: what runs and since when, the last reload, the links, sessions per reflector, and
+// the residence buckets at 2 and 5 ms.
+TEST(prometheus, operator_series) {
+    box_stats s = sample();
+    s.version = "0.1.0";
+    s.dpdk_version = "22.11.1";
+    s.start_unix_ns = 1'700'000'000'500'000'000;
+    s.reflectors[0].sessions_active = 4;
+    s.ports[0].link_state = "up";
+    s.ports[0].link_speed_mbps = 10'000;
+    s.ports[0].link_changes = 3;
+    port_stats down;
+    down.name = "wire1";
+    down.link_state = "down";
+    s.ports.push_back(down);
+    port_stats unknown;
+    unknown.name = "wire2";
+    s.ports.push_back(unknown);
+    s.reflectors[0].residence.buckets[10] = 7; // (1, 2] ms
+    s.reflectors[0].residence.buckets[11] = 1; // (2, 5] ms
+    std::string t = text(s);
+    for (const char* line : {
+                 "# TYPE twamp_reflector_build_info gauge\n",
+                 "twamp_reflector_build_info{version=\"0.1.0\",dpdk_version=\"22.11.1\"} 1\n",
+                 "# TYPE twamp_reflector_start_time_seconds gauge\n",
+                 "twamp_reflector_start_time_seconds 1700000000.5\n",
+                 "# TYPE twamp_reflector_reflector_sessions_active gauge\n",
+                 "twamp_reflector_reflector_sessions_active{reflector=\"base\"} 4\n",
+                 "# TYPE twamp_reflector_port_link_up gauge\n",
+                 "twamp_reflector_port_link_up{port=\"wire0\"} 1\n",
+                 "twamp_reflector_port_link_up{port=\"wire1\"} 0\n",
+                 "twamp_reflector_port_link_up{port=\"wire2\"} 0\n",
+                 "twamp_reflector_port_link_speed_bytes_per_second{port=\"wire0\"} 1250000000\n",
+                 "twamp_reflector_port_link_speed_bytes_per_second{port=\"wire1\"} 0\n",
+                 "# TYPE twamp_reflector_port_link_changes_total counter\n",
+                 "twamp_reflector_port_link_changes_total{port=\"wire0\"} 3\n",
+                 // No reload yet: the start-up file runs.
+                 "twamp_reflector_config_last_reload_timestamp_seconds 0\n",
+                 "twamp_reflector_config_last_reload_successful 1\n",
+                 "twamp_reflector_config_last_reload_result{result=\"none\"} 1\n",
+                 "twamp_reflector_config_last_reload_result{result=\"applied\"} 0\n",
+                 // Cumulative: 3 + 5 (<= 10 us) + 7 + 1.
+                 "twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"0.001\"} "
+                 "8\n",
+                 "twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"0.002\"} "
+                 "15\n",
+                 "twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"0.005\"} "
+                 "16\n",
+                 "twamp_reflector_residence_time_seconds_bucket{reflector=\"base\",le=\"0.01\"} "
+                 "16\n",
+         }) {
+        EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
+    }
+    for (const char* r : {"applied", "unchanged", "rejected", "refused"}) {
+        s.last_reload_result = r;
+        s.last_reload_unix_ns = 1'700'000'100'250'000'000;
+        t = text(s);
+        const bool ok = std::string(r) == "applied" || std::string(r) == "unchanged";
+        EXPECT_NE(t.find(std::string("twamp_reflector_config_last_reload_successful ") +
+                         (ok ? "1" : "0") + "\n"),
+                  std::string::npos)
+                << r;
+        EXPECT_NE(t.find("twamp_reflector_config_last_reload_timestamp_seconds 1700000100.25\n"),
+                  std::string::npos);
+        std::smatch m;
+        const std::regex one("config_last_reload_result\\{result=\"([a-z]+)\"\\} 1\n");
+        ASSERT_TRUE(std::regex_search(t, m, one)) << r;
+        EXPECT_EQ(m[1], r);
+    }
+}
+
+namespace {
+
+// One HTTP/1.0 request to 127.0.0.1:port; the whole answer (head and body).
+std::string http(int port, const std::string& request) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return "";
+    }
+    timeval tv{10, 0}; // bounded: a hung server fails the test instead of holding it
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    std::string out;
+    if (connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0 &&
+        send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size())) {
+        char buf[4096];
+        for (int i = 0; i < 10'000; ++i) {
+            const ssize_t n = recv(fd, buf, sizeof buf, 0);
+            if (n <= 0) {
+                break;
+            }
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    close(fd);
+    return out;
+}
+
+class fixed : public prometheus::Collectable {
+public:
+    explicit fixed(box_stats s) : s_(std::move(s)) {}
+    std::vector<prometheus::MetricFamily> Collect() const override {
+        return families(s_, {{"site", "lab1"}});
+    }
+
+private:
+    box_stats s_;
+};
+
+} // namespace
+
+// The endpoint serves our families and nothing else: no exposer_* series (prometheus::Exposer
+// would add them), GET and HEAD only, /metrics only.
+TEST(http_exporter, serves_our_families_only) {
+    box_stats s = sample();
+    s.version = "0.1.0";
+    http_exporter ex(
+            {"listening_ports", "127.0.0.1:0", "num_threads", "2", "request_timeout_ms", "5000"},
+            std::make_shared<fixed>(s));
+    const int port = ex.port();
+    ASSERT_GT(port, 0);
+    const std::string got = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
+    const std::size_t head_end = got.find("\r\n\r\n");
+    ASSERT_NE(head_end, std::string::npos) << got;
+    EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0U) << got.substr(0, 200);
+    EXPECT_NE(got.find("Content-Type: text/plain; version=0.0.4"), std::string::npos);
+    const std::string body = got.substr(head_end + 4);
+    EXPECT_EQ(body, text(s, {{"site", "lab1"}}));
+    EXPECT_EQ(body.find("exposer_"), std::string::npos);
+    EXPECT_NE(body.find("twamp_reflector_build_info{site=\"lab1\",version=\"0.1.0\""),
+              std::string::npos);
+    // A second scrape: the same (nothing counts scrapes into the exposition).
+    EXPECT_EQ(http(port, "GET /metrics HTTP/1.0\r\n\r\n"), got);
+
+    const std::string head = http(port, "HEAD /metrics HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(head.rfind("HTTP/1.1 200 OK\r\n", 0), 0U) << head;
+    EXPECT_EQ(head.substr(head.find("\r\n\r\n") + 4), "");
+    EXPECT_EQ(http(port, "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n")
+                      .rfind("HTTP/1.1 405", 0),
+              0U);
+    const std::string root = http(port, "GET / HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(root.rfind("HTTP/1.1 404", 0), 0U) << root;
+}
+
+// A port another socket holds: the constructor throws, and listen_problem says why.
+TEST(http_exporter, port_in_use_throws) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(listen(fd, 1), 0);
+    socklen_t len = sizeof a;
+    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+    const std::string where = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    EXPECT_THROW(http_exporter({"listening_ports", where}, std::make_shared<fixed>(sample())),
+                 std::runtime_error);
+    close(fd);
 }

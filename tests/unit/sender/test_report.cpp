@@ -115,7 +115,12 @@ summary a_summary() {
         d.avg = static_cast<double>(lo + hi) / 2 + 1.0 / 3; // avg as summarize() leaves it
         d.stddev = static_cast<double>(hi - lo) / 2;
         d.p50 = lo;
-        d.p99 = hi;
+        d.p90 = d.p95 = d.p99 = d.p999 = hi;
+        d.pdv_p50 = 0;
+        d.pdv_p90 = d.pdv_p95 = d.pdv_p99 = d.pdv_p999 = d.pdv_max = hi - lo;
+        d.ipdv_n = 1;
+        d.ipdv_mean = static_cast<double>(hi - lo);
+        d.ipdv_max = hi - lo;
         return d;
     };
     s.rtt = dist(199'906, 399'101);
@@ -244,6 +249,13 @@ TEST(SenderTextReport, Summary) {
               "TLVs flagged U or M\n"
               "round-trip min/avg/max/stddev = 0.200/0.300/0.399/0.100 ms, p50 0.200 ms, p99 "
               "0.399 ms\n"
+              "round-trip p90 0.399 ms, p95 0.399 ms, p99.9 0.399 ms (exact)\n"
+              "round-trip pdv p50/p90/p99/p99.9/max = 0.000/0.199/0.199/0.199/0.199 ms, ipdv "
+              "mean/max 0.199/0.199 ms\n"
+              "forward pdv p50/p90/p99/p99.9/max = 0.000/0.208/0.208/0.208/0.208 ms, ipdv mean/max "
+              "0.208/0.208 ms\n"
+              "backward pdv p50/p90/p99/p99.9/max = 0.000/0.014/0.014/0.014/0.014 ms, ipdv "
+              "mean/max 0.014/0.014 ms\n"
               "reflector residence (T3-T2) min/avg/max = 0.008/0.011/0.014 ms\n"
               "forward (T2-T1) min/avg/max = 0.189/0.293/0.397 ms, jitter 0.016 ms\n"
               "backward (T4-T3) min/avg/max = 0.002/0.009/0.016 ms, jitter 0.001 ms\n"
@@ -448,15 +460,25 @@ const char* const light_summary_json =
         "\"lost_forward\":1,\"lost_backward\":0,\"duplicates\":1,\"reordered\":0,\"late\":0,"
         "\"invalid\":2,\"send_errors\":1,"
         "\"rtt_ns\":{\"min\":199906,\"avg\":299503.8,\"max\":399101,\"stddev\":99597.5,"
-        "\"p50\":199906,\"p99\":399101},"
+        "\"p50\":199906,\"p90\":399101,\"p95\":399101,\"p99\":399101,\"p99_9\":399101},"
         "\"residence_ns\":{\"min\":7962,\"avg\":11051.8,\"max\":14141,\"stddev\":3089.5,"
-        "\"p50\":7962,\"p99\":14141},"
+        "\"p50\":7962,\"p90\":14141,\"p95\":14141,\"p99\":14141,\"p99_9\":14141},"
         "\"forward_ns\":{\"min\":189109,\"avg\":292898.3,\"max\":396687,\"stddev\":103789.0,"
-        "\"p50\":189109,\"p99\":396687},"
+        "\"p50\":189109,\"p90\":396687,\"p95\":396687,\"p99\":396687,\"p99_9\":396687},"
         "\"backward_ns\":{\"min\":2414,\"avg\":9409.8,\"max\":16405,\"stddev\":6995.5,"
-        "\"p50\":2414,\"p99\":16405},"
+        "\"p50\":2414,\"p90\":16405,\"p95\":16405,\"p99\":16405,\"p99_9\":16405},"
         "\"jitter_forward_ns\":15937.1,\"jitter_backward_ns\":841.7,"
-        "\"clocks_synchronized\":false,\"duration_ns\":400601412}\n";
+        "\"clocks_synchronized\":false,\"duration_ns\":400601412,"
+        "\"percentiles_exact\":true,"
+        "\"pdv_ns\":{\"rtt\":{\"p50\":0,\"p90\":199195,\"p95\":199195,\"p99\":199195,"
+        "\"p99_9\":199195,\"max\":199195},"
+        "\"forward\":{\"p50\":0,\"p90\":207578,\"p95\":207578,\"p99\":207578,"
+        "\"p99_9\":207578,\"max\":207578},"
+        "\"backward\":{\"p50\":0,\"p90\":13991,\"p95\":13991,\"p99\":13991,"
+        "\"p99_9\":13991,\"max\":13991}},"
+        "\"ipdv_ns\":{\"rtt\":{\"mean\":199195.0,\"max\":199195},"
+        "\"forward\":{\"mean\":207578.0,\"max\":207578},"
+        "\"backward\":{\"mean\":13991.0,\"max\":13991}}}\n";
 
 TEST(SenderJsonReport, Summary) {
     const options o = json_options();
@@ -498,9 +520,11 @@ TEST(SenderJsonReport, SummaryUnknownSplitAndNothingBack) {
                  "\"octets\":44,\"sent\":5,\"received\":0,\"lost\":5,\"loss_pct\":100.000,"
                  "\"lost_forward\":null,\"lost_backward\":null,\"duplicates\":0,\"reordered\":0,"
                  "\"late\":0,\"invalid\":0,\"send_errors\":0,\"rtt_ns\":null,\"residence_ns\":null,"
-                 "\"forward_ns\":null,\"backward_ns\":null,\"jitter_forward_ns\":0.0,"
-                 "\"jitter_backward_ns\":0.0,\"clocks_synchronized\":false,"
-                 "\"duration_ns\":400601412}\n");
+                 "\"forward_ns\":null,\"backward_ns\":null,\"jitter_forward_ns\":null,"
+                 "\"jitter_backward_ns\":null,\"clocks_synchronized\":false,"
+                 "\"duration_ns\":400601412,\"percentiles_exact\":true,"
+                 "\"pdv_ns\":{\"rtt\":null,\"forward\":null,\"backward\":null},"
+                 "\"ipdv_ns\":{\"rtt\":null,\"forward\":null,\"backward\":null}}\n");
     EXPECT_TRUE(json::parse(out)["lost_forward"].is_null());
 }
 
@@ -526,13 +550,15 @@ TEST(SenderJsonReport, SummaryTwampSessions) {
     };
     replace("\"mode\":\"light\"", "\"mode\":\"twamp\"");
     replace("\"invalid\":2,\"send_errors\":1", "\"invalid\":0,\"send_errors\":0");
-    replace("\"duration_ns\":400601412}",
-            "\"duration_ns\":1,\"sessions\":[{\"session\":1,\"sid\":\"" + sid0 +
+    replace("\"duration_ns\":400601412", "\"duration_ns\":1");
+    replace("13991}}}",
+            "13991}},\"sessions\":[{\"session\":1,\"sid\":\"" + sid0 +
                     "\",\"sender_port\":40000,\"receiver_port\":64400,\"sent\":3,"
                     "\"received\":2,\"lost\":1,\"loss_pct\":33.333,\"lost_forward\":1,"
                     "\"lost_backward\":0,\"duplicates\":1,\"reordered\":0,\"late\":0,"
                     "\"invalid\":0,\"rtt_ns\":{\"min\":199906,\"avg\":299503.8,"
-                    "\"max\":399101,\"stddev\":99597.5,\"p50\":199906,\"p99\":399101}},"
+                    "\"max\":399101,\"stddev\":99597.5,\"p50\":199906,\"p90\":399101,\"p95\":"
+                    "399101,\"p99\":399101,\"p99_9\":399101}},"
                     "{\"session\":2,\"sid\":\"" +
                     sid1 +
                     "\",\"sender_port\":40001,\"receiver_port\":64401,\"sent\":1,"

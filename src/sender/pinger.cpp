@@ -436,7 +436,7 @@ int pinger::run() {
         awaited += flows_[i].book.outstanding();
         // Whatever is still outstanding now is lost (interrupted, past the final wait, or the
         // -w deadline).
-        expire(i, INT64_MAX);
+        expire(i, INT64_MAX, deadline_reached);
     }
     progress_.clear();
     if (twamp_ && !control_failed_) {
@@ -578,10 +578,10 @@ void pinger::handle(std::size_t i, const datagram& d) {
     }
 }
 
-void pinger::expire(std::size_t i, int64_t now_mono) {
+void pinger::expire(std::size_t i, int64_t now_mono, bool at_deadline) {
     flows_[i].book.expire(now_mono, std::llround(o_.timeout_s * 1e9), [&](uint32_t seq) {
         if (per_packet_) {
-            out_.lost({i, seq, o_.no_reply});
+            out_.lost({i, seq, o_.no_reply, at_deadline});
         }
     });
 }

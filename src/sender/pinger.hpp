@@ -69,7 +69,7 @@ private:
     void receive(std::size_t i);
     void handle(std::size_t i, const datagram& d);
     void control_readable();
-    void expire(std::size_t i, int64_t now_mono);
+    void expire(std::size_t i, int64_t now_mono, bool at_deadline = false);
     void report_errno(flow& f, int err);
     // `final`: at the end (sent = every packet); else a --summary-every one (sent = the packets
     // settled, outstanding apart).

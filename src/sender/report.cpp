@@ -171,6 +171,10 @@ public:
         if (o_.mode == mode::twamp) {
             std::fprintf(out_, " to %s", peer(e.session).c_str());
         }
+        if (e.at_deadline) {
+            std::fprintf(out_, " by the -w deadline (%.6g s), counted as lost\n", o_.deadline_s);
+            return;
+        }
         std::fprintf(out_, " within %.6g s\n", o_.timeout_s);
     }
 
@@ -301,7 +305,7 @@ public:
         const summary& s = res.total;
         clear_progress();
         stamp();
-        std::fprintf(out_, "[%.0f s] %lu sent, %lu received, %lu lost",
+        std::fprintf(out_, "[%.1f s] %lu sent, %lu received, %lu lost",
                      static_cast<double>(res.duration_ns) / 1e9, s.sent, s.received, s.lost);
         if (s.lost_forward && s.lost_backward) {
             std::fprintf(out_, " (forward %lu, backward %lu)", *s.lost_forward, *s.lost_backward);
@@ -578,6 +582,9 @@ public:
     void lost(const lost_event& e) override {
         json j = event(e.not_requested ? "not_requested" : "lost", e.session);
         j["seq"] = e.seq;
+        if (e.at_deadline) {
+            j["at_deadline"] = true;
+        }
         write(j);
     }
 

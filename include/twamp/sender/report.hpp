@@ -65,6 +65,7 @@ struct lost_event {
     std::size_t session = 0;
     uint32_t seq = 0;
     bool not_requested = false; // --tlv return-path=no-reply: no reply was asked for
+    bool at_deadline = false;   // still awaited when -w's deadline ended the run
 };
 
 struct invalid_event {

@@ -734,3 +734,116 @@ TEST(SenderAuthReport, IntegrityFailuresInTextAndJson) {
 }
 
 } // namespace
+
+namespace {
+
+int64_t fixed_clock() {
+    return 1'733'580'000'123'456'789;
+}
+
+// -D: ping's "[SECONDS.MICROSECONDS] " before each per-packet line, not before the header or
+// the summary.
+TEST(SenderPingReport, TimestampPrefixOnPacketLines) {
+    options o = light_options();
+    o.print_timestamps = true;
+    char* buf = nullptr;
+    std::size_t len = 0;
+    FILE* f = open_memstream(&buf, &len);
+    {
+        auto r = make_reporter(o, f, nullptr, fixed_clock);
+        r->start(light_run());
+        r->lost({0, 3});
+        r->lost({0, 4, false, true});
+    }
+    std::fclose(f);
+    const std::string out(buf, len);
+    std::free(buf);
+    EXPECT_EQ(out.substr(out.find('\n') + 1),
+              "[1733580000.123456] no reply for seq=3 within 2 s\n"
+              "[1733580000.123456] no reply for seq=4 by the -w deadline (0 s), counted as lost\n");
+    EXPECT_EQ(out.find('['), out.find("\n[") + 1); // the header has none
+}
+
+// --summary-every: text "[N s] ..." and JSON {"type":"periodic"} with the summary's keys, and
+// nulls where nothing came back.
+TEST(SenderPingReport, PeriodicSummaries) {
+    options o = light_options();
+    summary s = a_summary();
+    s.sent = 5;
+    s.outstanding = 2;
+    run_result res = one_flow_result(s);
+    res.duration_ns = 10'000'000'000;
+    std::string out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.periodic(res);
+    });
+    EXPECT_EQ(out.substr(out.find('\n') + 1),
+              "[10.0 s] 5 sent, 2 received, 1 lost (forward 1, backward 0), 2 outstanding, 33.3% "
+              "loss, rtt min/avg/max/p99 = 0.200/0.300/0.399/0.399 ms, pdv p99 0.199 ms\n");
+
+    o.json = true;
+    out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.periodic(res);
+        summary none;
+        none.sent = 2;
+        none.outstanding = 2;
+        r.periodic(one_flow_result(none));
+        r.finish(one_flow_result(none));
+    });
+    std::vector<json> lines = parsed_lines(out);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0]["type"], "periodic");
+    EXPECT_EQ(lines[0]["sent"], 5);
+    EXPECT_EQ(lines[0]["outstanding"], 2);
+    EXPECT_EQ(lines[0]["rtt_ns"]["p99_9"], 399101);
+    EXPECT_EQ(lines[0]["pdv_ns"]["rtt"]["p99"], 199195);
+    // Nothing settled yet: no loss percentage, no figures: null, never 0.
+    EXPECT_EQ(lines[1]["type"], "periodic");
+    for (const char* k : {"loss_pct", "rtt_ns", "forward_ns", "backward_ns", "residence_ns",
+                          "jitter_forward_ns", "jitter_backward_ns"}) {
+        EXPECT_TRUE(lines[1][k].is_null()) << k;
+    }
+    EXPECT_TRUE(lines[1]["pdv_ns"]["rtt"].is_null());
+    EXPECT_TRUE(lines[1]["ipdv_ns"]["forward"].is_null());
+    EXPECT_EQ(lines[2]["type"], "summary");
+    EXPECT_FALSE(lines[2].contains("outstanding"));
+}
+
+// -w: the summary says how many were still awaited at the deadline.
+TEST(SenderPingReport, DeadlineInSummary) {
+    options o = light_options();
+    o.deadline_s = 3;
+    summary s;
+    s.sent = 3;
+    s.lost = 3;
+    s.loss_pct = 100;
+    run_result res = one_flow_result(s);
+    res.deadline_reached = true;
+    res.deadline_lost = 1;
+    std::string out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.lost({0, 2, false, true});
+        r.finish(res);
+    });
+    EXPECT_NE(out.find("no reply for seq=2 by the -w deadline (3 s), counted as lost\n"),
+              std::string::npos)
+            << out;
+    EXPECT_NE(out.find("-w deadline 3 s reached: 1 replies still awaited, counted as lost\n"),
+              std::string::npos)
+            << out;
+    o.json = true;
+    out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.lost({0, 2, false, true});
+        r.finish(res);
+    });
+    std::vector<json> lines = parsed_lines(out);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0]["at_deadline"], true);
+    EXPECT_EQ(lines[1]["deadline_reached"], true);
+    EXPECT_EQ(lines[1]["deadline_lost"], 1);
+    EXPECT_TRUE(lines[1]["rtt_ns"].is_null());
+}
+
+} // namespace

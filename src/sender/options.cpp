@@ -28,7 +28,8 @@ const char* const usage_text =
         "                       HOST:PORT (TCP), then send TWAMP-Test packets to the ports it\n"
         "                       accepted\n"
         "  -c, --count COUNT    send COUNT packets, then stop (default: until interrupted);\n"
-        "                       with --sessions, COUNT in all, spread round-robin\n"
+        "                       with --sessions, COUNT in all, spread round-robin; with -w,\n"
+        "                       stop once COUNT replies came back (as ping)\n"
         "  -i, --interval INTERVAL\n"
         "                       seconds between packets, at least 0.001 (default 1)\n"
         "  --rate PPS           packets per second on a fixed schedule, instead of -i\n"
@@ -128,9 +129,15 @@ const char* const usage_text =
         "ones take it after \"=\" or apart (--count=5, --count 5), and any unique prefix of\n"
         "their name (--sess is not one: --sessions or --session-timeout).\n"
         "\n"
+        "The summary: round trip, residence, forward and backward min/avg/max/stddev (exact)\n"
+        "and p50/p90/p95/p99/p99.9 (exact up to 4096 replies, then from a histogram: within\n"
+        "1 % or 1 us, whichever is larger); PDV (RFC 5481: each delay minus the minimum)\n"
+        "percentiles and IPDV (consecutive differences) per direction; memory stays bounded\n"
+        "however long the run. With --json, a figure that has no value is null.\n"
+        "\n"
         "Exit status: 0 when replies came back (or, with --tlv return-path=no-reply, none\n"
-        "were requested), 1 when none did or the TWAMP-Control server refused or failed, 2 on\n"
-        "a usage error.\n";
+        "were requested), 1 when none did (with -c and -w: fewer than COUNT by the deadline)\n"
+        "or the TWAMP-Control server refused or failed, 2 on a usage error.\n";
 
 const char* security_name(enum security s) noexcept {
     switch (s) {

@@ -62,11 +62,12 @@ class Capture:
     after udp.dstport. Entering waits until tshark shows a probe datagram (so the capture
     really runs); leaving stops it."""
 
-    def __init__(self, lab, port, fields, probe_port=9):
+    def __init__(self, lab, port, fields, probe_port=9, bpf=None):
         self.probe_port = probe_port
         self.fields = ["udp.dstport"] + list(fields)
+        flt = bpf or f"udp dst port {port}"
         self.cmd = ["tshark", "-l", "-n", "-i", lab.siface, "-f",
-                    f"udp dst port {port} or udp dst port {probe_port}", "-T", "fields"]
+                    f"({flt}) or udp dst port {probe_port}", "-T", "fields"]
         for f in self.fields:
             self.cmd += ["-e", f]
         self.all_rows, self.errs = [], []
@@ -332,6 +333,33 @@ def ping_poisson(lab):
     fixed, _ = gaps([])
     cv_fixed = statistics.pstdev(fixed) / statistics.mean(fixed)
     check(cv_fixed < 0.3, f"fixed schedule: coefficient of variation {cv_fixed:.2f}")
+
+
+@case
+def ping_twamp_source(lab):
+    """--mode twamp --source 198.18.0.3: the TWAMP-Control connection (its SYN on the wire)
+    and the test packets both come from that address, the session the box accepted names it as
+    the sender, and every reply comes back. (Last: it runs a box of its own, with the
+    TWAMP-Control server of control_tests.py's config, and stops it.)"""
+    import control_tests as C
+    C.start(lab)
+    L.run(["ip", "addr", "add", f"{EXTRA_SRC}/24", "dev", lab.siface])
+    try:
+        bpf = "(tcp dst port 862 and tcp[tcpflags] & tcp-syn != 0) or udp dst portrange 64400-64403"
+        with Capture(lab, None, ["ip.src", "tcp.dstport"], bpf=bpf) as cap:
+            rc, objs, err = ping_json(lab, B4, "--mode", "twamp", "--source", EXTRA_SRC,
+                                      "-c", 3, "-i", 0.05, "--session-timeout", 0)
+            eq(rc, 0, f"exit status: {err}")
+            rows = cap.rows(4)
+        sess = [o for o in objs if o["type"] == "session"]
+        eq(len(sess), 1, "sessions")
+        check(sess[0]["sender"].startswith(EXTRA_SRC + ":"), f"session sender {sess[0]}")
+        eq(objs[-1]["received"], 3, "replies")
+        eq(rows[0], [EXTRA_SRC, "862"], "the TWAMP-Control SYN's source")
+        eq([r[0] for r in rows[1:]], [EXTRA_SRC] * 3, "the test packets' source")
+    finally:
+        L.run(["ip", "addr", "del", f"{EXTRA_SRC}/24", "dev", lab.siface], check_rc=False)
+    lab.release()
 
 
 if __name__ == "__main__":

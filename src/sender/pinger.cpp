@@ -355,8 +355,11 @@ int pinger::run() {
             deadline_reached = true;
             break;
         }
-        if (o_.deadline_s > 0 && o_.count && total_received() >= o_.count) {
-            break; // ping -c N -w D: N replies came back before the deadline
+        if (sending && o_.deadline_s > 0 && o_.count && total_received() >= o_.count) {
+            // ping -c N -w D: N replies came back before the deadline. Sending stops; the
+            // packets still in flight are awaited as at any end (up to -W, never past -w).
+            sending = false;
+            deadline = now + timeout_ns;
         }
         if ((g_interrupts > 0 || control_failed_) && sending) {
             // Interrupted (or the control connection is gone): wait for what is in flight, but

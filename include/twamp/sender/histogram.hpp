@@ -8,8 +8,8 @@
 // A value is reported as its bucket's midpoint, so it is off by at most half a bucket:
 // 0.5 us below 64 us, at most 1/128 (0.79 %) of the value above. In short: within 1 % or 1 us,
 // whichever is larger. Magnitudes from 2^50 ns (13 days) on share the last bucket.
-// At most 2 x 2,368 counters (37 KiB), allocated as far as the largest value needs (a run of
-// delays up to 1 s: 1,024 counters per sign in use, 8 KiB).
+// At most 2 x 2,242 counters (35 KiB), allocated as far as the largest value needs (delays up
+// to 1 s: 955 counters per sign in use, 7.5 KiB).
 #pragma once
 
 #include <cstdint>

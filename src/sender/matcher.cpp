@@ -16,8 +16,20 @@ void reply_matcher::record_send(int64_t t_mono, int64_t t1, uint64_t t1_wire, ui
     if (failed) {
         ++send_errors_;
         r.state = rec_state::lost;
+    } else {
+        ++outstanding_;
     }
     sent_.push_back(r);
+    ++sent_total_;
+    trim();
+}
+
+void reply_matcher::trim() {
+    // Settled records beyond the history go; outstanding ones (at or after expire_idx_) stay.
+    while (!sent_.empty() && base_ < expire_idx_ && expire_idx_ - base_ > history) {
+        sent_.pop_front();
+        ++base_;
+    }
 }
 
 match_result reply_matcher::invalid_reply(match_result m, const char* why) noexcept {
@@ -81,10 +93,18 @@ match_result reply_matcher::match(std::span<const uint8_t> payload, bool from_pe
     if (mode_ == mode::stamp && r->ssid != ssid_) {
         return invalid_reply(m, "SSID differs from ours");
     }
-    if (r->sender_seq >= sent_.size()) {
-        return invalid_reply(m, "Sender Sequence Number never sent");
+    // The 32-bit number to the packet's index: the one in [base_, base_ + 2^32) (a run of more
+    // than 2^32 packets wraps).
+    const uint64_t idx =
+            base_ + static_cast<uint32_t>(r->sender_seq - static_cast<uint32_t>(base_));
+    if (idx >= sent_total_) {
+        return invalid_reply(m, r->sender_seq < static_cast<uint32_t>(base_) &&
+                                                sent_total_ <= (uint64_t{1} << 32)
+                                        ? "Sender Sequence Number older than the packets "
+                                          "remembered"
+                                        : "Sender Sequence Number never sent");
     }
-    sent_rec& rec = sent_[r->sender_seq];
+    sent_rec& rec = this->rec(idx);
     if (r->sender_timestamp != rec.t1_wire) {
         return invalid_reply(
                 m, "Sender Timestamp differs from the one sent with that sequence number");
@@ -102,11 +122,17 @@ match_result reply_matcher::match(std::span<const uint8_t> payload, bool from_pe
         m.verdict = reply_verdict::late;
         return m;
     }
+    if (rec.state == rec_state::replied) {
+        stats_.add_duplicate();
+        m.verdict = reply_verdict::duplicate;
+        return m;
+    }
     if (stats_.add(m.s) == reply_kind::duplicate) {
         m.verdict = reply_verdict::duplicate;
         return m;
     }
     rec.state = rec_state::replied;
+    --outstanding_;
     if (r->tlvs_unrecognized || r->tlvs_malformed) {
         ++tlv_flagged_;
     }

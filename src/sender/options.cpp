@@ -5,7 +5,9 @@
 #include <cmath>
 #include <cstdlib>
 
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
 
 #include "twamp/sender/packet.hpp"
 
@@ -26,7 +28,8 @@ const char* const usage_text =
         "                       HOST:PORT (TCP), then send TWAMP-Test packets to the ports it\n"
         "                       accepted\n"
         "  -c, --count COUNT    send COUNT packets, then stop (default: until interrupted);\n"
-        "                       with --sessions, COUNT in all, spread round-robin\n"
+        "                       with --sessions, COUNT in all, spread round-robin; with -w,\n"
+        "                       stop once COUNT replies came back (as ping)\n"
         "  -i, --interval INTERVAL\n"
         "                       seconds between packets, at least 0.001 (default 1)\n"
         "  --rate PPS           packets per second on a fixed schedule, instead of -i\n"
@@ -94,6 +97,29 @@ const char* const usage_text =
         "  --key-file FILE      the shared secrets, perfSONAR pfstore's format (\"ID HEX\" per\n"
         "                       line); readable by its owner only\n"
         "  --key-id ID          the identity (KeyID) whose secret to use\n"
+        "  -w DEADLINE          stop after DEADLINE seconds (0.001..31536000) whatever -c says;\n"
+        "                       as ping: with -c, keep sending until COUNT replies came back or\n"
+        "                       the deadline passes, whichever is first (exit status 1 if fewer\n"
+        "                       than COUNT came back). Replies still awaited at the deadline\n"
+        "                       count as lost; the summary says how many\n"
+        "  -I IFACE|ADDR        send from this interface (SO_BINDTODEVICE, needs CAP_NET_RAW)\n"
+        "                       or this local address; twamp: the TWAMP-Control connection\n"
+        "                       too\n"
+        "  --source ADDR        send from this local address (with -I IFACE: both)\n"
+        "  -4, -6               resolve HOST to an IPv4 (-4) or IPv6 (-6) address only\n"
+        "  -t, --ttl TTL        IPv4 TTL / IPv6 Hop Limit of the test packets, 1..255 (default\n"
+        "                       255, as RFC 5357 §4.1.2 asks: the reflector's Sender TTL then\n"
+        "                       counts the hops)\n"
+        "  -D                   print the Unix time [SECONDS.MICROSECONDS] before each\n"
+        "                       per-packet line (text output; --json lines carry t1_ns..t4_ns)\n"
+        "  --poisson            Poisson sending: gaps exponentially distributed with mean -i\n"
+        "                       (or 1/--rate), RFC 2330 §11.1.1, instead of a fixed interval\n"
+        "  --seed SEED          --poisson's random seed, 0..18446744073709551615, for a\n"
+        "                       repeatable schedule (default: a random one, printed)\n"
+        "  --summary-every N    print a summary every N seconds (0.1..86400) while running:\n"
+        "                       text \"[N s] ...\" lines, --json {\"type\":\"periodic\",...}\n"
+        "                       objects with the summary's keys (cumulative since the start;\n"
+        "                       packets still within -W are \"outstanding\", not lost)\n"
         "  --json               one JSON object per line: one per packet, then a summary\n"
         "  -q, --quiet          print the summary only\n"
         "  -h, --help           this text\n"
@@ -103,9 +129,15 @@ const char* const usage_text =
         "ones take it after \"=\" or apart (--count=5, --count 5), and any unique prefix of\n"
         "their name (--sess is not one: --sessions or --session-timeout).\n"
         "\n"
+        "The summary: round trip, residence, forward and backward min/avg/max/stddev (exact)\n"
+        "and p50/p90/p95/p99/p99.9 (exact up to 4096 replies, then from a histogram: within\n"
+        "1 % or 1 us, whichever is larger); PDV (RFC 5481: each delay minus the minimum)\n"
+        "percentiles and IPDV (consecutive differences) per direction; memory stays bounded\n"
+        "however long the run. With --json, a figure that has no value is null.\n"
+        "\n"
         "Exit status: 0 when replies came back (or, with --tlv return-path=no-reply, none\n"
-        "were requested), 1 when none did or the TWAMP-Control server refused or failed, 2 on\n"
-        "a usage error.\n";
+        "were requested), 1 when none did (with -c and -w: fewer than COUNT by the deadline)\n"
+        "or the TWAMP-Control server refused or failed, 2 on a usage error.\n";
 
 const char* security_name(enum security s) noexcept {
     switch (s) {
@@ -152,6 +184,17 @@ bool parse_double(std::string_view s, double& out) {
 
 std::string quoted(std::string_view s) {
     return "\"" + std::string(s) + "\"";
+}
+
+// A numeric IPv4 or IPv6 address (what -I takes for an address, --source always).
+bool is_numeric_address(std::string_view s) {
+    if (s.empty() || s.size() >= INET6_ADDRSTRLEN) {
+        return false;
+    }
+    const std::string z(s);
+    in6_addr a6{};
+    in_addr a4{};
+    return inet_pton(AF_INET, z.c_str(), &a4) == 1 || inet_pton(AF_INET6, z.c_str(), &a6) == 1;
 }
 
 } // namespace
@@ -230,6 +273,11 @@ enum : int {
     opt_auth,
     opt_key_file,
     opt_key_id,
+    opt_source,
+    opt_ttl,
+    opt_poisson,
+    opt_seed,
+    opt_summary_every,
     opt_json,
     opt_quiet,
     opt_help,
@@ -238,7 +286,7 @@ enum : int {
 
 // "-": operands come back in order as option 1 (so "HOST -c 5" works whatever
 // POSIXLY_CORRECT says); ":": a missing value is ':', not '?'.
-constexpr char short_options[] = "-:c:i:s:W:qhV";
+constexpr char short_options[] = "-:c:i:s:W:w:I:t:46DqhV";
 
 constexpr option long_options[] = {
         {"mode", required_argument, nullptr, opt_mode},
@@ -258,6 +306,11 @@ constexpr option long_options[] = {
         {"auth", required_argument, nullptr, opt_auth},
         {"key-file", required_argument, nullptr, opt_key_file},
         {"key-id", required_argument, nullptr, opt_key_id},
+        {"source", required_argument, nullptr, opt_source},
+        {"ttl", required_argument, nullptr, opt_ttl},
+        {"poisson", no_argument, nullptr, opt_poisson},
+        {"seed", required_argument, nullptr, opt_seed},
+        {"summary-every", required_argument, nullptr, opt_summary_every},
         {"json", no_argument, nullptr, opt_json},
         {"quiet", no_argument, nullptr, opt_quiet},
         {"help", no_argument, nullptr, opt_help},
@@ -276,6 +329,8 @@ int short_name(int code) noexcept {
         return 's';
     case opt_timeout:
         return 'W';
+    case opt_ttl:
+        return 't';
     case opt_quiet:
         return 'q';
     case opt_help:
@@ -320,6 +375,7 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
     bool interval_given = false;
     bool rate_given = false;
     std::string target;
+    std::string source_addr;
     auto fail = [&](std::string msg) {
         res.error = std::move(msg);
         return res;
@@ -386,6 +442,85 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
         case opt_json:
             o.json = true;
             break;
+        case 'w': {
+            double v = 0;
+            if (!parse_double(value, v) || v < 0.001 || v > 31536000) {
+                return fail("-w " + quoted(value) + ": expected seconds, 0.001..31536000");
+            }
+            o.deadline_s = v;
+            break;
+        }
+        case 'I':
+            if (value.empty() || value.size() > 64) {
+                return fail("-I " + quoted(value) + ": expected an interface name or an address");
+            }
+            if (is_numeric_address(value)) {
+                if (!source_addr.empty()) {
+                    return fail("-I " + quoted(value) + " and --source " + quoted(source_addr) +
+                                ": give one source address");
+                }
+                source_addr = std::string(value);
+            } else {
+                // Linux interface names: at most 15 octets (IFNAMSIZ - 1), no '/' or space.
+                if (value.size() > 15 ||
+                    value.find_first_of("/ \t\r\n:") != std::string_view::npos) {
+                    return fail("-I " + quoted(value) +
+                                ": neither an address nor an interface name (at most 15 "
+                                "characters, no \"/\", \":\" or space)");
+                }
+                o.device = std::string(value);
+            }
+            break;
+        case opt_source:
+            if (!is_numeric_address(value)) {
+                return fail("--source " + quoted(value) +
+                            ": expected an IPv4 or IPv6 address (an interface: -I)");
+            }
+            if (!source_addr.empty()) {
+                return fail("--source " + quoted(value) + " and -I " + quoted(source_addr) +
+                            ": give one source address");
+            }
+            source_addr = std::string(value);
+            break;
+        case '4':
+        case '6':
+            if (o.family != 0 && o.family != (c == '4' ? 4 : 6)) {
+                return fail("-4 and -6: give one");
+            }
+            o.family = c == '4' ? 4 : 6;
+            break;
+        case 't': {
+            uint64_t v = 0;
+            if (!parse_uint(value, 1, 255, v)) {
+                return fail("-t " + quoted(value) + ": expected a TTL of 1..255");
+            }
+            o.ttl = static_cast<int>(v);
+            o.ttl_given = true;
+            break;
+        }
+        case 'D':
+            o.print_timestamps = true;
+            break;
+        case opt_poisson:
+            o.poisson = true;
+            break;
+        case opt_seed: {
+            uint64_t v = 0;
+            if (!parse_uint(value, 0, UINT64_MAX, v)) {
+                return fail("--seed " + quoted(value) + ": expected 0..18446744073709551615");
+            }
+            o.seed = v;
+            o.seed_given = true;
+            break;
+        }
+        case opt_summary_every: {
+            double v = 0;
+            if (!parse_double(value, v) || v < 0.1 || v > 86400) {
+                return fail("--summary-every " + quoted(value) + ": expected seconds, 0.1..86400");
+            }
+            o.summary_every_s = v;
+            break;
+        }
         case opt_tlv: {
             std::string err;
             auto t = parse_tlv(value, err);
@@ -577,6 +712,18 @@ parse_result parse_args(const std::vector<std::string_view>& args) {
     }
     if (interval_given && rate_given) {
         return fail("-i and --rate both set the sending interval: give one");
+    }
+    if (o.seed_given && !o.poisson) {
+        return fail("--seed is --poisson's random seed: it needs --poisson");
+    }
+    if (!source_addr.empty()) {
+        const int fam = source_addr.find(':') != std::string::npos ? 6 : 4;
+        if (o.family != 0 && o.family != fam) {
+            return fail("source address " + quoted(source_addr) + " is IPv" + std::to_string(fam) +
+                        ", -" + std::to_string(o.family) + " asks for IPv" +
+                        std::to_string(o.family));
+        }
+        o.source = source_addr;
     }
     if (o.ssid_given && o.mode != mode::stamp) {
         return fail("--ssid is a STAMP field: it needs --mode stamp");

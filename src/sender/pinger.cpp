@@ -16,6 +16,7 @@
 #include "twamp/control/keys.hpp"
 #include "twamp/proto/test_packet.hpp"
 #include "twamp/sender/packet.hpp"
+#include "twamp/sender/schedule.hpp"
 #include "twamp/sender/tlv.hpp"
 
 namespace twamp::sender {
@@ -111,7 +112,8 @@ reply_auth pinger::auth_of(const flow& f) const {
 }
 
 int pinger::open_flow(flow& f, uint16_t bind_port, const sockaddr_storage* bind_addr) {
-    return open_udp(server_.ss_family, o_.dscp, bind_port, bind_addr, &f == flows_.data(), f.fd);
+    return open_udp(server_.ss_family, o_.dscp, bind_port, bind_addr, &f == flows_.data(), prefs_,
+                    f.fd);
 }
 
 int pinger::connect_flow(flow& f) {
@@ -144,7 +146,7 @@ int pinger::server_found() {
 }
 
 int pinger::setup_light() {
-    if (!resolve(o_.host, o_.port, SOCK_DGRAM, server_, server_len_)) {
+    if (!resolve(o_.host, o_.port, SOCK_DGRAM, prefs_.family, server_, server_len_)) {
         return 2;
     }
     if (int rc = server_found()) {
@@ -152,7 +154,7 @@ int pinger::setup_light() {
     }
     flows_.emplace_back(o_);
     flow& f = flows_[0];
-    if (int rc = open_flow(f, o_.src_port, nullptr)) {
+    if (int rc = open_flow(f, o_.src_port, prefs_.has_source ? &prefs_.source : nullptr)) {
         return rc;
     }
     f.dst = server_;
@@ -161,7 +163,7 @@ int pinger::setup_light() {
 }
 
 int pinger::setup_twamp() {
-    if (int rc = connect_tcp(o_.host, o_.port, o_.control_timeout_s(), ctl_fd_, server_,
+    if (int rc = connect_tcp(o_.host, o_.port, o_.control_timeout_s(), prefs_, ctl_fd_, server_,
                              server_len_)) {
         return rc;
     }
@@ -260,6 +262,7 @@ run_info pinger::describe() const {
     info.octets = tx_.size();
     info.clock_synchronized = clk_.synchronized;
     info.tai_utc_offset_s = clk_.tai_utc_offset_s;
+    info.seed = seed_;
     for (const flow& f : flows_) {
         session_info s;
         s.src_s = f.src_s;
@@ -275,6 +278,11 @@ run_info pinger::describe() const {
 
 int pinger::run() {
     twamp_ = o_.mode == mode::twamp;
+    if (!make_socket_prefs(o_.family, o_.device, o_.source, o_.ttl, prefs_)) {
+        return 2;
+    }
+    seed_ = o_.seed_given ? o_.seed
+                          : (uint64_t{std::random_device{}()} << 32 | std::random_device{}());
     if (int rc = load_key()) {
         return rc;
     }
@@ -294,13 +302,6 @@ int pinger::run() {
     if (twamp_ && o_.auth_layout()) {
         wire_.resize(size);
     }
-    if (o_.count) {
-        const auto per_flow = o_.count / flows_.size() + 1;
-        for (flow& f : flows_) {
-            f.book.reserve(static_cast<std::size_t>(std::min<uint64_t>(per_flow, 1u << 24)));
-        }
-    }
-
     per_packet_ = !o_.quiet;
     out_.start(describe());
 
@@ -325,7 +326,6 @@ int pinger::run() {
         return 1;
     }
 
-    const int64_t interval_ns = std::max<int64_t>(1, std::llround(o_.interval_s * 1e9));
     const int64_t timeout_ns = std::llround(o_.timeout_s * 1e9);
     // One pollfd per flow, then the control connection's.
     std::vector<pollfd> pfds;
@@ -337,12 +337,29 @@ int pinger::run() {
     }
     const int64_t start_mono = clock_ns(CLOCK_MONOTONIC);
     progress_.start(start_mono);
+    send_schedule schedule(start_mono, o_.interval_s, o_.poisson, seed_);
+    // -w: the run ends there, whatever is in flight (ping's -w).
+    const int64_t run_deadline =
+            o_.deadline_s > 0 ? start_mono + std::llround(o_.deadline_s * 1e9) : INT64_MAX;
+    const int64_t summary_every_ns = std::llround(o_.summary_every_s * 1e9);
+    int64_t next_summary = summary_every_ns > 0 ? start_mono + summary_every_ns : INT64_MAX;
+    bool deadline_reached = false;
     bool sending = true;
     int64_t deadline = INT64_MAX; // once sending stops: how long to wait for the last replies
     for (;;) {
         int64_t now = clock_ns(CLOCK_MONOTONIC);
         if (g_interrupts > 1) {
             break;
+        }
+        if (now >= run_deadline) {
+            deadline_reached = true;
+            break;
+        }
+        if (sending && o_.deadline_s > 0 && o_.count && total_received() >= o_.count) {
+            // ping -c N -w D: N replies came back before the deadline. Sending stops; the
+            // packets still in flight are awaited as at any end (up to -W, never past -w).
+            sending = false;
+            deadline = now + timeout_ns;
         }
         if ((g_interrupts > 0 || control_failed_) && sending) {
             // Interrupted (or the control connection is gone): wait for what is in flight, but
@@ -355,12 +372,13 @@ int pinger::run() {
         // Fixed schedule start + k * interval: no drift; behind schedule (a slow wake-up) it
         // catches up in bursts of at most 64.
         for (int burst = 0; sending && burst < 64; ++burst) {
-            const int64_t due = start_mono + static_cast<int64_t>(total_sent()) * interval_ns;
-            if (now < due) {
+            if (now < schedule.due()) {
                 break;
             }
             send_one(now);
-            if (o_.count && total_sent() >= o_.count) {
+            schedule.advance();
+            // With -w, -c counts replies (ping): sending goes on until the deadline.
+            if (o_.count && total_sent() >= o_.count && o_.deadline_s == 0) {
                 sending = false;
                 deadline = now + timeout_ns;
             }
@@ -380,14 +398,22 @@ int pinger::run() {
             all_done = all_done && flows_[i].book.settled();
         }
         progress_.update(now, total_sent(), total_received());
+        if (now >= next_summary) {
+            progress_.clear();
+            out_.periodic(results(now - start_mono, false));
+            next_summary += summary_every_ns;
+            if (next_summary <= now) { // a slow wake-up: no burst of summaries
+                next_summary = now + summary_every_ns;
+            }
+        }
         if (!sending && (all_done || now >= deadline)) {
             break;
         }
         // Sleep until the next packet is due, the oldest outstanding one times out, or the
         // progress line is due; a reply wakes us earlier.
-        int64_t wake = progress_.next_due();
+        int64_t wake = std::min({progress_.next_due(), next_summary, run_deadline});
         if (sending) {
-            wake = std::min(wake, start_mono + static_cast<int64_t>(total_sent()) * interval_ns);
+            wake = std::min(wake, schedule.due());
         }
         for (const flow& f : flows_) {
             wake = std::min(wake, f.book.next_expiry(timeout_ns));
@@ -407,10 +433,13 @@ int pinger::run() {
         ppoll(pfds.data(), static_cast<nfds_t>(pfds.size()), &ts, &wait_mask);
     }
     const int64_t end = clock_ns(CLOCK_MONOTONIC);
+    uint64_t awaited = 0;
     for (std::size_t i = 0; i < flows_.size(); ++i) {
-        receive(i);
-        // Whatever is still outstanding now is lost (interrupted, or past the final wait).
-        expire(i, INT64_MAX);
+        receive(i); // (what arrived before the end, -w's deadline included)
+        awaited += flows_[i].book.outstanding();
+        // Whatever is still outstanding now is lost (interrupted, past the final wait, or the
+        // -w deadline).
+        expire(i, INT64_MAX, deadline_reached);
     }
     progress_.clear();
     if (twamp_ && !control_failed_) {
@@ -422,9 +451,15 @@ int pinger::run() {
         }
         shutdown(ctl_fd_, SHUT_WR);
     }
-    out_.finish(results(end - start_mono));
+    run_result res = results(end - start_mono, true);
+    res.deadline_reached = deadline_reached;
+    res.deadline_lost = deadline_reached ? awaited : 0;
+    out_.finish(res);
     if (control_failed_) {
         return 1;
+    }
+    if (o_.deadline_s > 0 && o_.count && total_received() < o_.count) {
+        return 1; // ping: -c and -w, fewer than COUNT replies by the deadline
     }
     return total_received() > 0 || o_.no_reply ? 0 : 1;
 }
@@ -546,18 +581,25 @@ void pinger::handle(std::size_t i, const datagram& d) {
     }
 }
 
-void pinger::expire(std::size_t i, int64_t now_mono) {
+void pinger::expire(std::size_t i, int64_t now_mono, bool at_deadline) {
     flows_[i].book.expire(now_mono, std::llround(o_.timeout_s * 1e9), [&](uint32_t seq) {
         if (per_packet_) {
-            out_.lost({i, seq, o_.no_reply});
+            out_.lost({i, seq, o_.no_reply, at_deadline});
         }
     });
 }
 
-run_result pinger::results(int64_t elapsed_ns) const {
+run_result pinger::results(int64_t elapsed_ns, bool final) const {
     run_result res;
+    uint64_t outstanding = 0;
     for (const flow& f : flows_) {
-        res.sessions.push_back(f.book.stats().summarize(f.book.sent(), clk_.synchronized));
+        const uint64_t pending = final ? 0 : f.book.outstanding();
+        outstanding += pending;
+        res.sessions.push_back(
+                f.book.stats().summarize(f.book.sent() - pending, clk_.synchronized));
+        // sent: every packet so far; lost and loss_pct: of those settled (replied or expired).
+        res.sessions.back().outstanding = pending;
+        res.sessions.back().sent += pending;
         res.session_invalid.push_back(f.book.invalid());
         res.invalid += f.book.invalid();
         res.session_integrity.push_back(f.book.integrity_failures());
@@ -569,10 +611,14 @@ run_result pinger::results(int64_t elapsed_ns) const {
     // Per flow, and for a run over several sessions the total: its loss split, duplicates,
     // reordering and late replies are the sessions' sums (each session has its own numbering),
     // its delays and jitter those of every reply in arrival order.
-    res.total = flows_.size() > 1
-                        ? merge_sessions(total_.summarize(total_sent(), clk_.synchronized),
-                                         res.sessions)
-                        : res.sessions[0];
+    res.total = flows_.size() > 1 ? merge_sessions(total_.summarize(total_sent() - outstanding,
+                                                                    clk_.synchronized),
+                                                   res.sessions)
+                                  : res.sessions[0];
+    if (flows_.size() > 1) {
+        res.total.sent += outstanding;
+    }
+    res.total.outstanding = outstanding;
     if (o_.no_reply) {
         // RFC 9503 §4.1.1 "No Reply Requested": a reply that does not come is no loss.
         not_requested(res.total);

@@ -69,9 +69,11 @@ private:
     void receive(std::size_t i);
     void handle(std::size_t i, const datagram& d);
     void control_readable();
-    void expire(std::size_t i, int64_t now_mono);
+    void expire(std::size_t i, int64_t now_mono, bool at_deadline = false);
     void report_errno(flow& f, int err);
-    run_result results(int64_t elapsed_ns) const;
+    // `final`: at the end (sent = every packet); else a --summary-every one (sent = the packets
+    // settled, outstanding apart).
+    run_result results(int64_t elapsed_ns, bool final) const;
     uint64_t total_sent() const noexcept { return next_global_; }
     uint64_t total_received() const noexcept;
 
@@ -102,6 +104,8 @@ private:
     std::size_t hmac_tlv_at_ = 0; // the request's HMAC TLV (0: none)
     uint64_t next_global_ = 0;
     int64_t max_rtt_ns_ = -1; // slowest fresh reply so far; -1: none yet
+    socket_prefs prefs_;      // -4/-6, -I, --source, -t
+    uint64_t seed_ = 0;       // --poisson
 };
 
 } // namespace twamp::sender

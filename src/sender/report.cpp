@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -58,10 +59,16 @@ std::string ms(int64_t ns) {
     return ms(static_cast<double>(ns));
 }
 
+int64_t realtime_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
 class text_reporter final : public reporter {
 public:
-    text_reporter(const options& o, std::FILE* out, progress_line* progress)
-        : o_(o), out_(out), progress_(progress) {}
+    text_reporter(const options& o, std::FILE* out, progress_line* progress, unix_clock now)
+        : o_(o), out_(out), progress_(progress), now_(now != nullptr ? now : realtime_ns) {}
 
     void start(const run_info& info) override {
         info_ = info;
@@ -93,11 +100,18 @@ public:
                              o_.key_id.c_str());
             }
         }
-        if (o_.paced) {
-            std::fprintf(out_, ", %.6g packets/s\n", 1.0 / o_.interval_s);
+        if (o_.poisson) {
+            std::fprintf(out_, ", Poisson: %.6g packets/s on average (mean gap %.6g s, seed %lu)",
+                         1.0 / o_.interval_s, o_.interval_s, info.seed);
+        } else if (o_.paced) {
+            std::fprintf(out_, ", %.6g packets/s", 1.0 / o_.interval_s);
         } else {
-            std::fprintf(out_, ", every %.6g s\n", o_.interval_s);
+            std::fprintf(out_, ", every %.6g s", o_.interval_s);
         }
+        if (o_.deadline_s > 0) {
+            std::fprintf(out_, ", deadline %.6g s", o_.deadline_s);
+        }
+        std::fputc('\n', out_);
         if (o_.mode == mode::twamp) {
             for (std::size_t i = 0; i < n; ++i) {
                 const session_info& s = info.sessions[i];
@@ -116,6 +130,7 @@ public:
         const sample& s = e.s;
         const twamp::sender::reply& r = e.r;
         clear_progress();
+        stamp();
         std::fprintf(out_, "%zu octets from %s: seq=%u rseq=%u ttl=%u rtt=%s ms res=%s ms",
                      e.octets, peer(e.session).c_str(), s.sender_seq, s.reflector_seq, r.sender_ttl,
                      ms(statistics::round_trip(s)).c_str(), ms(s.t3 - s.t2).c_str());
@@ -138,12 +153,15 @@ public:
     }
 
     void late(const late_event& e) override {
+        clear_progress();
+        stamp();
         std::fprintf(out_, "%zu octets from %s: seq=%u late (after -W %.6g s), ignored\n", e.octets,
                      peer(e.session).c_str(), e.seq, o_.timeout_s);
     }
 
     void lost(const lost_event& e) override {
         clear_progress();
+        stamp();
         if (e.not_requested) {
             std::fprintf(out_, "no reply for seq=%u (none requested: return-path=no-reply)\n",
                          e.seq);
@@ -153,16 +171,23 @@ public:
         if (o_.mode == mode::twamp) {
             std::fprintf(out_, " to %s", peer(e.session).c_str());
         }
+        if (e.at_deadline) {
+            std::fprintf(out_, " by the -w deadline (%.6g s), counted as lost\n", o_.deadline_s);
+            return;
+        }
         std::fprintf(out_, " within %.6g s\n", o_.timeout_s);
     }
 
     void invalid(const invalid_event& e) override {
+        clear_progress();
+        stamp();
         std::fprintf(out_, "%zu octets from %s: invalid reply: %.*s\n", e.octets,
                      peer(e.session).c_str(), static_cast<int>(e.why.size()), e.why.data());
     }
 
     void integrity(const invalid_event& e) override {
         clear_progress();
+        stamp();
         std::fprintf(out_, "%zu octets from %s: integrity failure: %.*s, ignored\n", e.octets,
                      peer(e.session).c_str(), static_cast<int>(e.why.size()), e.why.data());
     }
@@ -208,6 +233,12 @@ public:
                 "%lu sent, %lu received, %s loss%s, %lu duplicates, %lu reordered, time %.0f ms\n",
                 s.sent, s.received, pct(s.loss_pct).c_str(), loss_split(s).c_str(), s.duplicates,
                 s.reordered, static_cast<double>(res.duration_ns) / 1e6);
+        if (res.deadline_reached) {
+            std::fprintf(out_,
+                         "-w deadline %.6g s reached: %lu replies still awaited, counted as "
+                         "lost\n",
+                         o_.deadline_s, res.deadline_lost);
+        }
         if (o_.no_reply) {
             std::fprintf(out_, "%lu not requested (return-path=no-reply), not counted as lost\n",
                          s.not_requested);
@@ -245,6 +276,12 @@ public:
                          "round-trip min/avg/max/stddev = %s/%s/%s/%s ms, p50 %s ms, p99 %s ms\n",
                          ms(s.rtt.min).c_str(), ms(s.rtt.avg).c_str(), ms(s.rtt.max).c_str(),
                          ms(s.rtt.stddev).c_str(), ms(s.rtt.p50).c_str(), ms(s.rtt.p99).c_str());
+            std::fprintf(out_, "round-trip p90 %s ms, p95 %s ms, p99.9 %s ms (%s)\n",
+                         ms(s.rtt.p90).c_str(), ms(s.rtt.p95).c_str(), ms(s.rtt.p999).c_str(),
+                         s.rtt.exact ? "exact" : "histogram: within 1% or 1 us");
+            pdv_line("round-trip", s.rtt);
+            pdv_line("forward", s.forward);
+            pdv_line("backward", s.backward);
             std::fprintf(out_, "reflector residence (T3-T2) min/avg/max = %s/%s/%s ms\n",
                          ms(s.residence.min).c_str(), ms(s.residence.avg).c_str(),
                          ms(s.residence.max).c_str());
@@ -264,17 +301,60 @@ public:
         std::fflush(out_);
     }
 
+    void periodic(const run_result& res) override {
+        const summary& s = res.total;
+        clear_progress();
+        stamp();
+        std::fprintf(out_, "[%.1f s] %lu sent, %lu received, %lu lost",
+                     static_cast<double>(res.duration_ns) / 1e9, s.sent, s.received, s.lost);
+        if (s.lost_forward && s.lost_backward) {
+            std::fprintf(out_, " (forward %lu, backward %lu)", *s.lost_forward, *s.lost_backward);
+        }
+        std::fprintf(out_, ", %lu outstanding", s.outstanding);
+        if (s.sent > s.outstanding) {
+            std::fprintf(out_, ", %.3g%% loss", s.loss_pct);
+        }
+        if (s.rtt.n) {
+            std::fprintf(out_, ", rtt min/avg/max/p99 = %s/%s/%s/%s ms, pdv p99 %s ms",
+                         ms(s.rtt.min).c_str(), ms(s.rtt.avg).c_str(), ms(s.rtt.max).c_str(),
+                         ms(s.rtt.p99).c_str(), ms(s.rtt.pdv_p99).c_str());
+        }
+        std::fputc('\n', out_);
+        std::fflush(out_);
+    }
+
 private:
     void clear_progress() {
         if (progress_ != nullptr) {
             progress_->clear();
         }
     }
+    // -D: ping's "[SECONDS.MICROSECONDS] " before a per-packet line.
+    void stamp() {
+        if (!o_.print_timestamps) {
+            return;
+        }
+        const int64_t t = now_();
+        std::fprintf(out_, "[%ld.%06ld] ", static_cast<long>(t / 1'000'000'000),
+                     static_cast<long>(t % 1'000'000'000 / 1000));
+    }
+    // RFC 5481 PDV (value - min) and IPDV of one figure.
+    void pdv_line(const char* what, const distribution& d) {
+        std::fprintf(out_, "%s pdv p50/p90/p99/p99.9/max = %s/%s/%s/%s/%s ms", what,
+                     ms(d.pdv_p50).c_str(), ms(d.pdv_p90).c_str(), ms(d.pdv_p99).c_str(),
+                     ms(d.pdv_p999).c_str(), ms(d.pdv_max).c_str());
+        if (d.ipdv_n) {
+            std::fprintf(out_, ", ipdv mean/max %s/%s ms", ms(d.ipdv_mean).c_str(),
+                         ms(d.ipdv_max).c_str());
+        }
+        std::fputc('\n', out_);
+    }
     const std::string& peer(std::size_t session) const { return info_.sessions[session].dst_s; }
 
     const options& o_;
     std::FILE* out_;
     progress_line* progress_;
+    unix_clock now_;
     run_info info_;
 };
 
@@ -295,9 +375,28 @@ json distribution_json(const distribution& d) {
     if (d.n == 0) {
         return nullptr;
     }
-    return json{{"min", d.min}, {"avg", rounded(d.avg, 1)},
-                {"max", d.max}, {"stddev", rounded(d.stddev, 1)},
-                {"p50", d.p50}, {"p99", d.p99}};
+    return json{{"min", d.min},   {"avg", rounded(d.avg, 1)},
+                {"max", d.max},   {"stddev", rounded(d.stddev, 1)},
+                {"p50", d.p50},   {"p90", d.p90},
+                {"p95", d.p95},   {"p99", d.p99},
+                {"p99_9", d.p999}};
+}
+
+// RFC 5481 PDV of a figure: percentiles of value - min, and the max; null without values.
+json pdv_json(const distribution& d) {
+    if (d.n == 0) {
+        return nullptr;
+    }
+    return json{{"p50", d.pdv_p50}, {"p90", d.pdv_p90},    {"p95", d.pdv_p95},
+                {"p99", d.pdv_p99}, {"p99_9", d.pdv_p999}, {"max", d.pdv_max}};
+}
+
+// IPDV: mean and max of |difference| of consecutive replies; null with fewer than two.
+json ipdv_json(const distribution& d) {
+    if (d.ipdv_n == 0) {
+        return nullptr;
+    }
+    return json{{"mean", rounded(d.ipdv_mean, 1)}, {"max", d.ipdv_max}};
 }
 
 void flags_json(json& j, uint8_t flags) {
@@ -411,7 +510,7 @@ void add_counts(json& j, const summary& s, uint64_t invalid) {
     j["sent"] = s.sent;
     j["received"] = s.received;
     j["lost"] = s.lost;
-    j["loss_pct"] = rounded(s.loss_pct, 3);
+    j["loss_pct"] = s.sent > s.outstanding ? json(rounded(s.loss_pct, 3)) : json(nullptr);
     j["lost_forward"] = optional_json(s.lost_forward);
     j["lost_backward"] = optional_json(s.lost_backward);
     j["duplicates"] = s.duplicates;
@@ -483,6 +582,9 @@ public:
     void lost(const lost_event& e) override {
         json j = event(e.not_requested ? "not_requested" : "lost", e.session);
         j["seq"] = e.seq;
+        if (e.at_deadline) {
+            j["at_deadline"] = true;
+        }
         write(j);
     }
 
@@ -500,15 +602,25 @@ public:
         write(j);
     }
 
-    void finish(const run_result& res) override {
+    void finish(const run_result& res) override { write_summary(res, false); }
+
+    void periodic(const run_result& res) override { write_summary(res, true); }
+
+private:
+    // The summary object, or (periodic) one of --summary-every's: the same keys, type
+    // "periodic", and "outstanding" after "sent".
+    void write_summary(const run_result& res, bool periodic) {
         const summary& s = res.total;
         json j;
-        j["type"] = "summary";
+        j["type"] = periodic ? "periodic" : "summary";
         j["host"] = o_.host;
         j["port"] = o_.port;
         j["mode"] = o_.mode == mode::stamp ? "stamp" : o_.mode == mode::twamp ? "twamp" : "light";
         j["octets"] = info_.octets;
         add_counts(j, s, res.invalid);
+        if (periodic) {
+            j["outstanding"] = s.outstanding;
+        }
         j["send_errors"] = res.send_errors;
         if (o_.needs_key()) {
             j["auth"] = security_name(o_.auth);
@@ -518,10 +630,26 @@ public:
         j["residence_ns"] = distribution_json(s.residence);
         j["forward_ns"] = distribution_json(s.forward);
         j["backward_ns"] = distribution_json(s.backward);
-        j["jitter_forward_ns"] = rounded(s.jitter_forward, 1);
-        j["jitter_backward_ns"] = rounded(s.jitter_backward, 1);
+        // RFC 3550 jitter needs two replies: null before.
+        const bool pairs = s.rtt.n > 1;
+        j["jitter_forward_ns"] = pairs ? json(rounded(s.jitter_forward, 1)) : json(nullptr);
+        j["jitter_backward_ns"] = pairs ? json(rounded(s.jitter_backward, 1)) : json(nullptr);
         j["clocks_synchronized"] = s.clocks_synchronized;
         j["duration_ns"] = res.duration_ns;
+        j["percentiles_exact"] = s.rtt.n == 0 || s.rtt.exact;
+        j["pdv_ns"] = json{{"rtt", pdv_json(s.rtt)},
+                           {"forward", pdv_json(s.forward)},
+                           {"backward", pdv_json(s.backward)}};
+        j["ipdv_ns"] = json{{"rtt", ipdv_json(s.rtt)},
+                            {"forward", ipdv_json(s.forward)},
+                            {"backward", ipdv_json(s.backward)}};
+        if (o_.deadline_s > 0 && !periodic) {
+            j["deadline_reached"] = res.deadline_reached;
+            j["deadline_lost"] = res.deadline_lost;
+        }
+        if (o_.poisson) {
+            j["poisson_seed"] = std::to_string(info_.seed); // a string: JSON readers lose 2^53+
+        }
         if (o_.no_reply) {
             j["not_requested"] = s.not_requested;
         }
@@ -559,7 +687,6 @@ public:
         std::fflush(out_);
     }
 
-private:
     // {"type":TYPE} and in --mode twamp, where a run can have several sessions, "session":N
     // (1-based).
     json event(const char* type, std::size_t session) const {
@@ -590,11 +717,12 @@ private:
 
 } // namespace
 
-std::unique_ptr<reporter> make_reporter(const options& o, std::FILE* out, progress_line* progress) {
+std::unique_ptr<reporter> make_reporter(const options& o, std::FILE* out, progress_line* progress,
+                                        unix_clock now) {
     if (o.json) {
         return std::make_unique<json_reporter>(o, out);
     }
-    return std::make_unique<text_reporter>(o, out, progress);
+    return std::make_unique<text_reporter>(o, out, progress, now);
 }
 
 } // namespace twamp::sender

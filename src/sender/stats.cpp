@@ -5,21 +5,77 @@
 
 namespace twamp::sender {
 
-reply_kind statistics::add(const sample& s) {
-    // The caller only passes sender numbers it sent, so the bitmap stays as long as the run.
-    if (s.sender_seq >= seen_.size()) {
-        seen_.resize(static_cast<std::size_t>(s.sender_seq) + 1, false);
+namespace {
+
+// Marks `seq` in a window bitmap of the numbers in (max - window, max], moving the window when
+// seq is a new maximum (the numbers it passes over are cleared). Returns whether seq was
+// marked already; a number older than the window counts as not marked.
+bool mark(std::vector<bool>& bits, uint32_t& max, bool first, uint32_t seq) {
+    const uint32_t w = statistics::seq_window;
+    if (first) {
+        bits[seq % w] = true;
+        max = seq;
+        return false;
     }
-    if (seen_[s.sender_seq]) {
+    if (seq > max) {
+        if (seq - max >= w) {
+            std::fill(bits.begin(), bits.end(), false);
+        } else {
+            for (uint32_t s = max + 1; s != seq; ++s) {
+                bits[s % w] = false;
+            }
+        }
+        bits[seq % w] = true;
+        max = seq;
+        return false;
+    }
+    if (max - seq >= w) {
+        return false; // older than the window
+    }
+    const bool was = bits[seq % w];
+    bits[seq % w] = true;
+    return was;
+}
+
+} // namespace
+
+statistics::statistics() : seen_(seq_window, false), rseen_(seq_window, false) {}
+
+reply_kind statistics::add(const sample& s) {
+    const bool first = received_ == 0;
+    const uint32_t old_max = max_sender_seq_;
+    if (mark(seen_, max_sender_seq_, first, s.sender_seq)) {
         ++duplicates_;
         return reply_kind::duplicate;
     }
-    seen_[s.sender_seq] = true;
-    if (!samples_.empty() && s.sender_seq < max_sender_seq_) {
+    if (!first && s.sender_seq < old_max) {
         ++reordered_;
     }
-    max_sender_seq_ = std::max(max_sender_seq_, s.sender_seq);
-    samples_.push_back(s);
+    ++received_;
+    rtt_.add(round_trip(s));
+    res_.add(s.t3 - s.t2);
+    fwd_.add(s.t2 - s.t1);
+    bwd_.add(s.t4 - s.t3);
+    all_sync_ = all_sync_ && s.reflector_synchronized;
+    if (has_prev_) {
+        // RFC 3550 §6.4.1 / A.8, with the transit times of this and the previous arrival.
+        const sample& p = prev_;
+        const double df = static_cast<double>((s.t2 - s.t1) - (p.t2 - p.t1));
+        const double db = static_cast<double>((s.t4 - s.t3) - (p.t4 - p.t3));
+        jf_ += (std::fabs(df) - jf_) / 16.0;
+        jb_ += (std::fabs(db) - jb_) / 16.0;
+    }
+    prev_ = s;
+    has_prev_ = true;
+
+    numbering_own_ = numbering_own_ || s.reflector_seq != s.sender_seq;
+    if (first || s.reflector_seq < lowest_rseq_) {
+        lowest_rseq_ = s.reflector_seq;
+        lowest_rseq_sender_ = s.sender_seq;
+    }
+    if (!mark(rseen_, max_rseq_, first, s.reflector_seq)) {
+        ++distinct_rseq_;
+    }
     return reply_kind::fresh;
 }
 
@@ -38,106 +94,108 @@ int64_t percentile(const std::vector<int64_t>& sorted, double p) noexcept {
     return sorted[std::min(i, sorted.size() - 1)];
 }
 
-namespace {
-
-distribution describe(std::vector<int64_t> v) {
-    distribution d;
-    d.n = v.size();
-    if (v.empty()) {
-        return d;
+void accumulator::add(int64_t v) {
+    ++n_;
+    if (n_ == 1) {
+        min_ = max_ = v;
+    } else {
+        min_ = std::min(min_, v);
+        max_ = std::max(max_, v);
+        const int64_t d = v - prev_;
+        const int64_t mag = d < 0 ? -d : d;
+        ipdv_sum_ += static_cast<double>(mag);
+        ipdv_max_ = std::max(ipdv_max_, mag);
     }
-    std::sort(v.begin(), v.end());
-    d.min = v.front();
-    d.max = v.back();
+    prev_ = v;
     // Welford: no catastrophic cancellation when the values are large (one-way "delays" with
     // an unsynchronized clock can be seconds while their spread is microseconds).
-    double mean = 0, m2 = 0;
-    uint64_t k = 0;
-    for (int64_t x : v) {
-        ++k;
-        const double dx = static_cast<double>(x) - mean;
-        mean += dx / static_cast<double>(k);
-        m2 += dx * (static_cast<double>(x) - mean);
+    const double dx = static_cast<double>(v) - mean_;
+    mean_ += dx / static_cast<double>(n_);
+    m2_ += dx * (static_cast<double>(v) - mean_);
+    hist_.add(v);
+    if (n_ <= exact_limit) {
+        if (exact_.capacity() == 0) {
+            exact_.reserve(64);
+        }
+        exact_.push_back(v);
+        return;
     }
-    d.avg = mean;
-    d.stddev = std::sqrt(m2 / static_cast<double>(k));
-    d.p50 = percentile(v, 50);
-    d.p99 = percentile(v, 99);
-    return d;
+    if (!exact_.empty()) {
+        // From here on the histogram: the PDV histogram is relative to the minimum so far
+        // (close to the run's, so its precision is relative to the PDV itself).
+        pdv_ref_ = min_;
+        for (int64_t x : exact_) {
+            pdv_.add(x - pdv_ref_);
+        }
+        std::vector<int64_t>().swap(exact_);
+    }
+    pdv_.add(v - pdv_ref_);
 }
 
-} // namespace
+distribution accumulator::describe() const {
+    distribution d;
+    d.n = n_;
+    if (n_ == 0) {
+        return d;
+    }
+    d.min = min_;
+    d.max = max_;
+    d.avg = mean_;
+    d.stddev = std::sqrt(std::max(0.0, m2_ / static_cast<double>(n_)));
+    static constexpr double ps[] = {50, 90, 95, 99, 99.9};
+    int64_t* out[] = {&d.p50, &d.p90, &d.p95, &d.p99, &d.p999};
+    int64_t* pdv[] = {&d.pdv_p50, &d.pdv_p90, &d.pdv_p95, &d.pdv_p99, &d.pdv_p999};
+    d.exact = n_ <= exact_limit;
+    if (d.exact) {
+        std::vector<int64_t> v = exact_;
+        std::sort(v.begin(), v.end());
+        for (std::size_t i = 0; i < 5; ++i) {
+            *out[i] = percentile(v, ps[i]);
+            *pdv[i] = *out[i] - min_;
+        }
+    } else {
+        for (std::size_t i = 0; i < 5; ++i) {
+            *out[i] = hist_.percentile(ps[i], min_, max_);
+            // The PDV histogram holds value - pdv_ref_; its bounds are min - ref, max - ref.
+            *pdv[i] = pdv_.percentile(ps[i], min_ - pdv_ref_, max_ - pdv_ref_) + pdv_ref_ - min_;
+        }
+    }
+    d.pdv_max = max_ - min_;
+    d.ipdv_n = n_ - 1;
+    d.ipdv_mean = n_ > 1 ? ipdv_sum_ / static_cast<double>(n_ - 1) : 0;
+    d.ipdv_max = ipdv_max_;
+    return d;
+}
 
 summary statistics::summarize(uint64_t sent, bool local_synchronized) const {
     summary r;
     r.sent = sent;
-    r.received = samples_.size();
+    r.received = received_;
     r.lost = sent > r.received ? sent - r.received : 0;
     r.loss_pct = sent ? 100.0 * static_cast<double>(r.lost) / static_cast<double>(sent) : 0;
     r.duplicates = duplicates_;
     r.reordered = reordered_;
     r.late = late_;
-
-    std::vector<int64_t> rtt, res, fwd, bwd;
-    rtt.reserve(samples_.size());
-    res.reserve(samples_.size());
-    fwd.reserve(samples_.size());
-    bwd.reserve(samples_.size());
-    bool all_sync = local_synchronized && !samples_.empty();
-    double jf = 0, jb = 0;
-    for (std::size_t i = 0; i < samples_.size(); ++i) {
-        const sample& s = samples_[i];
-        rtt.push_back(round_trip(s));
-        res.push_back(s.t3 - s.t2);
-        fwd.push_back(s.t2 - s.t1);
-        bwd.push_back(s.t4 - s.t3);
-        all_sync = all_sync && s.reflector_synchronized;
-        if (i > 0) {
-            // RFC 3550 §6.4.1 / A.8, with the transit times of this and the previous arrival.
-            const sample& p = samples_[i - 1];
-            const double df = static_cast<double>((s.t2 - s.t1) - (p.t2 - p.t1));
-            const double db = static_cast<double>((s.t4 - s.t3) - (p.t4 - p.t3));
-            jf += (std::fabs(df) - jf) / 16.0;
-            jb += (std::fabs(db) - jb) / 16.0;
-        }
-    }
-    r.rtt = describe(std::move(rtt));
-    r.residence = describe(std::move(res));
-    r.forward = describe(std::move(fwd));
-    r.backward = describe(std::move(bwd));
-    r.jitter_forward = jf;
-    r.jitter_backward = jb;
-    r.clocks_synchronized = all_sync;
+    r.rtt = rtt_.describe();
+    r.residence = res_.describe();
+    r.forward = fwd_.describe();
+    r.backward = bwd_.describe();
+    r.jitter_forward = jf_;
+    r.jitter_backward = jb_;
+    r.clocks_synchronized = local_synchronized && received_ > 0 && all_sync_;
 
     // Loss split from the reflector's numbering.
-    for (const sample& s : samples_) {
-        if (s.reflector_seq != s.sender_seq) {
-            r.reflector_numbering_own = true;
-            break;
-        }
-    }
+    r.reflector_numbering_own = numbering_own_;
     if (r.lost == 0) {
         r.lost_forward = 0;
         r.lost_backward = 0;
-    } else if (samples_.empty()) {
+    } else if (received_ == 0) {
         // Nothing came back: no reflector number tells where the packets died.
     } else if (r.reflector_numbering_own) {
-        const auto lowest = std::min_element(
-                samples_.begin(), samples_.end(),
-                [](const sample& a, const sample& b) { return a.reflector_seq < b.reflector_seq; });
-        const uint32_t base = lowest->reflector_seq > lowest->sender_seq
-                                      ? lowest->reflector_seq - lowest->sender_seq
-                                      : 0;
-        std::vector<uint32_t> rs;
-        rs.reserve(samples_.size());
-        for (const sample& s : samples_) {
-            rs.push_back(s.reflector_seq);
-        }
-        std::sort(rs.begin(), rs.end());
-        const uint64_t distinct =
-                static_cast<uint64_t>(std::unique(rs.begin(), rs.end()) - rs.begin());
-        const uint64_t reflected = uint64_t{rs.back()} - base + 1; // numbers the reflector used
-        uint64_t back = reflected > distinct ? reflected - distinct : 0;
+        const uint32_t base =
+                lowest_rseq_ > lowest_rseq_sender_ ? lowest_rseq_ - lowest_rseq_sender_ : 0;
+        const uint64_t reflected = uint64_t{max_rseq_} - base + 1; // numbers the reflector used
+        uint64_t back = reflected > distinct_rseq_ ? reflected - distinct_rseq_ : 0;
         back = std::min(back, r.lost); // a reflector numbering beyond what we sent: cap
         r.lost_backward = back;
         r.lost_forward = r.lost - back;

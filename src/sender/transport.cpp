@@ -89,15 +89,18 @@ sockaddr_storage local_address(int fd) noexcept {
 namespace {
 
 // getaddrinfo for HOST; nullptr (message printed) when it does not resolve.
-addrinfo* lookup(const std::string& host, int socktype) {
+addrinfo* lookup(const std::string& host, int socktype, int family) {
     addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
+    hints.ai_family = family;
     hints.ai_socktype = socktype;
     hints.ai_protocol = socktype == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP;
     addrinfo* ai = nullptr;
     int gai = getaddrinfo(host.c_str(), nullptr, &hints, &ai);
     if (gai != 0 || !ai) {
-        std::fprintf(stderr, "twamp-ping: cannot resolve \"%s\": %s\n", host.c_str(),
+        std::fprintf(stderr, "twamp-ping: cannot resolve \"%s\"%s: %s\n", host.c_str(),
+                     family == AF_INET    ? " to an IPv4 address"
+                     : family == AF_INET6 ? " to an IPv6 address"
+                                          : "",
                      gai == EAI_SYSTEM ? std::strerror(errno) : gai_strerror(gai));
         return nullptr;
     }
@@ -106,9 +109,50 @@ addrinfo* lookup(const std::string& host, int socktype) {
 
 } // namespace
 
-bool resolve(const std::string& host, uint16_t port, int socktype, sockaddr_storage& out,
-             socklen_t& out_len) {
-    addrinfo* ai = lookup(host, socktype);
+bool make_socket_prefs(int family_opt, const std::string& device, const std::string& source,
+                       int ttl, socket_prefs& out) {
+    out.family = family_opt == 4 ? AF_INET : family_opt == 6 ? AF_INET6 : AF_UNSPEC;
+    out.device = device;
+    out.ttl = ttl;
+    if (!source.empty()) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&out.source);
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.source);
+        if (inet_pton(AF_INET, source.c_str(), &v4->sin_addr) == 1) {
+            v4->sin_family = AF_INET;
+        } else if (inet_pton(AF_INET6, source.c_str(), &v6->sin6_addr) == 1) {
+            v6->sin6_family = AF_INET6;
+        } else {
+            std::fprintf(stderr, "twamp-ping: --source \"%s\": not an address\n", source.c_str());
+            return false;
+        }
+        out.has_source = true;
+        // The source's family decides HOST's when -4/-6 does not.
+        if (out.family == AF_UNSPEC) {
+            out.family = out.source.ss_family;
+        }
+    }
+    return true;
+}
+
+int bind_device(int fd, const std::string& device) {
+    if (device.empty()) {
+        return 0;
+    }
+    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.c_str(),
+                   static_cast<socklen_t>(device.size())) != 0) {
+        const int err = errno;
+        std::fprintf(stderr, "twamp-ping: -I %s: %s%s\n", device.c_str(), std::strerror(err),
+                     err == EPERM    ? " (binding to an interface needs CAP_NET_RAW)"
+                     : err == ENODEV ? " (no such interface)"
+                                     : "");
+        return err == ENODEV ? 2 : 1;
+    }
+    return 0;
+}
+
+bool resolve(const std::string& host, uint16_t port, int socktype, int family,
+             sockaddr_storage& out, socklen_t& out_len) {
+    addrinfo* ai = lookup(host, socktype, family);
     if (ai == nullptr) {
         return false;
     }
@@ -120,7 +164,7 @@ bool resolve(const std::string& host, uint16_t port, int socktype, sockaddr_stor
 }
 
 int open_udp(int family, uint8_t dscp, uint16_t bind_port, const sockaddr_storage* bind_addr,
-             bool report_timestamp_error, int& fd) {
+             bool report_timestamp_error, const socket_prefs& prefs, int& fd) {
     const bool v6 = family == AF_INET6;
     fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
     if (fd < 0) {
@@ -137,7 +181,7 @@ int open_udp(int family, uint8_t dscp, uint16_t bind_port, const sockaddr_storag
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     // RFC 5357 §4.1.2 / RFC 8762 §4.2: the Session-Sender sends with TTL/Hop Limit 255, so the
     // reflector's Sender TTL tells how many hops the request crossed.
-    int ttl = 255;
+    int ttl = prefs.ttl;
     int tos = dscp << 2;
     // Never fragment: the reflector does not reflect fragments, so an oversized request must
     // fail here with a message rather than vanish.
@@ -150,6 +194,9 @@ int open_udp(int family, uint8_t dscp, uint16_t bind_port, const sockaddr_storag
         setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
         setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof tos);
         setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+    }
+    if (int rc = bind_device(fd, prefs.device)) {
+        return rc;
     }
     if (bind_port != 0 || bind_addr != nullptr) {
         sockaddr_storage src{};
@@ -224,10 +271,10 @@ int unconnect_udp(int fd, const sockaddr_storage& local) {
     return 0;
 }
 
-int connect_tcp(const std::string& host, uint16_t port, double timeout_s, int& fd,
-                sockaddr_storage& server, socklen_t& server_len) {
+int connect_tcp(const std::string& host, uint16_t port, double timeout_s, const socket_prefs& prefs,
+                int& fd, sockaddr_storage& server, socklen_t& server_len) {
     fd = -1;
-    addrinfo* list = lookup(host, SOCK_STREAM);
+    addrinfo* list = lookup(host, SOCK_STREAM, prefs.family);
     if (list == nullptr) {
         return 2;
     }
@@ -240,6 +287,18 @@ int connect_tcp(const std::string& host, uint16_t port, double timeout_s, int& f
         int s = socket(dst.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
         if (s < 0) {
             last_error = std::string("socket: ") + std::strerror(errno);
+            continue;
+        }
+        if (int rc = bind_device(s, prefs.device)) {
+            close(s);
+            freeaddrinfo(list);
+            return rc;
+        }
+        if (prefs.has_source && bind(s, reinterpret_cast<const sockaddr*>(&prefs.source),
+                                     sockaddr_len(prefs.source)) != 0) {
+            last_error = "TWAMP-Control connection from " + endpoint(prefs.source) + ": " +
+                         std::strerror(errno);
+            close(s);
             continue;
         }
         int err = 0;

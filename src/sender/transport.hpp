@@ -44,17 +44,35 @@ socklen_t sockaddr_len(const sockaddr_storage& ss) noexcept;
 // The socket's local endpoint.
 sockaddr_storage local_address(int fd) noexcept;
 
-// HOST's first address for `socktype`, with `port`. False (message printed) when it does not
-// resolve.
-bool resolve(const std::string& host, uint16_t port, int socktype, sockaddr_storage& out,
-             socklen_t& out_len);
+// Where the sockets come from (-4/-6, -I, --source, -t).
+struct socket_prefs {
+    int family = AF_UNSPEC; // resolve HOST to this family only
+    std::string device;     // SO_BINDTODEVICE
+    bool has_source = false;
+    sockaddr_storage source{}; // bind to this address (port 0)
+    int ttl = 255;             // TTL / Hop Limit of the test packets
+};
+
+// The options' -4/-6/-I/--source/-t as socket_prefs. False (message printed) when --source is
+// not an address of the family asked for.
+bool make_socket_prefs(int family_opt, const std::string& device, const std::string& source,
+                       int ttl, socket_prefs& out);
+
+// SO_BINDTODEVICE; 0 or an exit status (message printed).
+int bind_device(int fd, const std::string& device);
+
+// HOST's first address for `socktype` (of `family` unless AF_UNSPEC), with `port`. False
+// (message printed) when it does not resolve.
+bool resolve(const std::string& host, uint16_t port, int socktype, int family,
+             sockaddr_storage& out, socklen_t& out_len);
 
 // A UDP socket for test packets: non-blocking, SO_TIMESTAMPNS (a failure is reported when
-// `report_timestamp_error`), a large receive buffer, TTL/Hop Limit 255, the DSCP, Don't
-// Fragment; bound when a port or an address is given. Returns 0 with `fd` set, or the exit
-// status of a failure (message printed).
+// `report_timestamp_error`), a large receive buffer, TTL/Hop Limit `prefs.ttl` (255 by
+// default), the DSCP, Don't Fragment, SO_BINDTODEVICE with `prefs.device`; bound when a port or
+// an address is given. Returns 0 with `fd` set, or the exit status of a failure (message
+// printed).
 int open_udp(int family, uint8_t dscp, uint16_t bind_port, const sockaddr_storage* bind_addr,
-             bool report_timestamp_error, int& fd);
+             bool report_timestamp_error, const socket_prefs& prefs, int& fd);
 
 // Undoes connect_udp() for replies that are not tied to the destination (options::unconnected):
 // the association is dissolved (AF_UNSPEC) and the socket bound again to `local`'s port on
@@ -68,10 +86,11 @@ int unconnect_udp(int fd, const sockaddr_storage& local);
 int connect_udp(int fd, const sockaddr_storage& dst, socklen_t dst_len, std::size_t payload_size,
                 sockaddr_storage& local);
 
-// TCP connect to HOST:PORT, bounded by `timeout_s`, trying each address HOST resolves to.
-// Returns 0 with `fd` and `server` set, or an exit status.
-int connect_tcp(const std::string& host, uint16_t port, double timeout_s, int& fd,
-                sockaddr_storage& server, socklen_t& server_len);
+// TCP connect to HOST:PORT, bounded by `timeout_s`, trying each address HOST resolves to (of
+// prefs.family), from prefs.source and prefs.device when given. Returns 0 with `fd` and
+// `server` set, or an exit status.
+int connect_tcp(const std::string& host, uint16_t port, double timeout_s, const socket_prefs& prefs,
+                int& fd, sockaddr_storage& server, socklen_t& server_len);
 
 // One datagram read from a test socket.
 struct datagram {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <span>
 #include <vector>
 
@@ -65,10 +66,19 @@ public:
     // The replies' protection (default: none).
     void set_auth(const reply_auth& a) noexcept { auth_ = a; }
 
-    void reserve(std::size_t n) { sent_.reserve(n); }
+    // The records kept: every packet not yet settled (replied or lost), and the last `history`
+    // settled ones (to tell a duplicate or a late reply from a packet never sent). Older
+    // records are dropped, so memory is bounded by the packets in flight (rate x -W), not by
+    // the run's length; a reply to an older one is invalid ("older than the packets
+    // remembered").
+    static constexpr std::size_t history = 1u << 16;
+
     // The Sender Sequence Number of the next packet: the packets sent so far.
-    uint32_t next_seq() const noexcept { return static_cast<uint32_t>(sent_.size()); }
-    std::size_t sent() const noexcept { return sent_.size(); }
+    uint32_t next_seq() const noexcept { return static_cast<uint32_t>(sent_total_); }
+    std::size_t sent() const noexcept { return sent_total_; }
+    // Packets neither replied nor lost yet.
+    uint64_t outstanding() const noexcept { return outstanding_; }
+    std::size_t records() const noexcept { return sent_.size(); }
 
     // Packet next_seq(): sent at `t_mono` (CLOCK_MONOTONIC) with T1 `t1` (Unix ns), `t1_wire`
     // its Timestamp field, `global` its index in the run. `failed`: send() failed, the packet
@@ -92,10 +102,10 @@ public:
     template<class OnLost>
     void expire(int64_t now_mono, int64_t timeout_ns, OnLost&& on_lost);
     // Nothing left to expire: every packet replied or lost.
-    bool settled() const noexcept { return expire_idx_ >= sent_.size(); }
+    bool settled() const noexcept { return expire_idx_ >= sent_total_; }
     // When the next packet not yet settled times out (CLOCK_MONOTONIC); INT64_MAX when none.
     int64_t next_expiry(int64_t timeout_ns) const noexcept {
-        return settled() ? INT64_MAX : sent_[expire_idx_].t_mono + timeout_ns;
+        return settled() ? INT64_MAX : rec(expire_idx_).t_mono + timeout_ns;
     }
 
     const statistics& stats() const noexcept { return stats_; }
@@ -109,11 +119,19 @@ public:
 private:
     match_result invalid_reply(match_result m, const char* why) noexcept;
     match_result integrity_failure(match_result m, const char* why) noexcept;
+    sent_rec& rec(uint64_t seq) noexcept { return sent_[static_cast<std::size_t>(seq - base_)]; }
+    const sent_rec& rec(uint64_t seq) const noexcept {
+        return sent_[static_cast<std::size_t>(seq - base_)];
+    }
+    void trim();
 
     enum mode mode_;
     uint16_t ssid_;
-    std::vector<sent_rec> sent_; // by Sender Sequence Number
-    std::size_t expire_idx_ = 0; // every packet before it is replied or lost
+    std::deque<sent_rec> sent_; // by Sender Sequence Number, from base_
+    uint64_t base_ = 0;         // the sequence number of sent_.front()
+    uint64_t sent_total_ = 0;
+    uint64_t outstanding_ = 0;
+    uint64_t expire_idx_ = 0; // every packet before it is replied or lost
     statistics stats_;
     uint64_t invalid_ = 0, send_errors_ = 0, tlv_flagged_ = 0, integrity_failures_ = 0;
     reply_auth auth_;
@@ -122,17 +140,19 @@ private:
 
 template<class OnLost>
 void reply_matcher::expire(int64_t now_mono, int64_t timeout_ns, OnLost&& on_lost) {
-    while (expire_idx_ < sent_.size()) {
-        sent_rec& r = sent_[expire_idx_];
+    while (expire_idx_ < sent_total_) {
+        sent_rec& r = rec(expire_idx_);
         if (r.state == rec_state::outstanding) {
             if (now_mono != INT64_MAX && r.t_mono + timeout_ns > now_mono) {
                 break;
             }
             r.state = rec_state::lost;
+            --outstanding_;
             on_lost(static_cast<uint32_t>(expire_idx_));
         }
         ++expire_idx_;
     }
+    trim();
 }
 
 } // namespace twamp::sender

@@ -92,6 +92,18 @@ struct options {
     std::string key_file;
     std::string key_id;
     bool hmac_tlv = false; // --tlv hmac: an HMAC TLV (RFC 8972 §4.8) after the other TLVs
+    // ping's options (issue 19).
+    double deadline_s = 0; // -w: stop after this many seconds (0: no deadline)
+    std::string device;    // -I IFACE: SO_BINDTODEVICE on the test (and control) sockets
+    std::string source;    // -I ADDR / --source ADDR: bind them to this address (numeric)
+    int family = 0;        // -4: AF_INET, -6: AF_INET6, 0: either (from --source if given)
+    int ttl = 255;         // -t/--ttl: IPv4 TTL / IPv6 Hop Limit of the test packets
+    bool ttl_given = false;
+    bool print_timestamps = false; // -D: "[UNIX.MICROS] " before each per-packet line
+    bool poisson = false;          // --poisson: exponential gaps with mean interval_s
+    uint64_t seed = 0;             // --seed (else from std::random_device)
+    bool seed_given = false;
+    double summary_every_s = 0; // --summary-every: a summary every N s (0: none)
     bool json = false;
     bool quiet = false;
     bool help = false;

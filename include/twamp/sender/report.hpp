@@ -40,6 +40,7 @@ struct run_info {
     bool clock_synchronized = false;
     int32_t tai_utc_offset_s = 37;      // for PTP timestamps in TLVs (Follow-Up Telemetry)
     std::vector<session_info> sessions; // one (light, stamp) or --sessions
+    uint64_t seed = 0;                  // --poisson: the seed used (given or drawn)
 };
 
 // Per packet. `session` is the stream's index in run_info::sessions.
@@ -64,6 +65,7 @@ struct lost_event {
     std::size_t session = 0;
     uint32_t seq = 0;
     bool not_requested = false; // --tlv return-path=no-reply: no reply was asked for
+    bool at_deadline = false;   // still awaited when -w's deadline ended the run
 };
 
 struct invalid_event {
@@ -84,6 +86,10 @@ struct run_result {
     tlv_tally tlvs; // the TLVs of fresh replies by type, and their flags
     int64_t duration_ns = 0;
     bool control_failed = false; // twamp
+    // -w: the deadline ended the run; `deadline_lost` replies were still awaited then (counted
+    // as lost).
+    bool deadline_reached = false;
+    uint64_t deadline_lost = 0;
 };
 
 // "\r\033[K<seconds> s: <sent> sent, <received> received, <pct>% not (yet) back" on stderr once
@@ -123,11 +129,19 @@ public:
     // A reply whose HMAC or HMAC TLV does not verify (--auth, --tlv hmac): `why` says which.
     virtual void integrity(const invalid_event& e) = 0;
     virtual void finish(const run_result& r) = 0;
+    // --summary-every: the run so far (cumulative; `total.outstanding` packets still within -W
+    // are in neither sent nor lost).
+    virtual void periodic(const run_result& r) = 0;
 };
+
+// Unix time in ns, for -D's line prefix (tests pass their own).
+using unix_clock = int64_t (*)();
 
 // The reporter --json selects, writing to `out`; `progress` (may be null) is cleared before
 // text lines.
-std::unique_ptr<reporter> make_reporter(const options& o, std::FILE* out, progress_line* progress);
+// `now` gives -D's time (default: CLOCK_REALTIME).
+std::unique_ptr<reporter> make_reporter(const options& o, std::FILE* out, progress_line* progress,
+                                        unix_clock now = nullptr);
 
 const char* mode_name(enum mode m) noexcept; // "TWAMP Light", "STAMP", "TWAMP"
 

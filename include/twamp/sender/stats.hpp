@@ -28,12 +28,26 @@
 //   reordered    replies whose sender sequence number is lower than one received before
 //                (RFC 4737's reordered packet, seen at the sender, both directions together).
 //   late         replies that came after the timeout: counted here and as lost, nothing else.
+//   percentiles  nearest rank (the smallest value with at least p % of the values at or below
+//                it): exact while a figure has at most exact_limit values, then from a
+//                histogram (histogram.hpp: within 1 % or 1 us, whichever is larger). min, max,
+//                avg and stddev are always exact. Memory is bounded whatever the run length.
+//   PDV          packet delay variation, RFC 5481 §4.2: each value minus the minimum of the
+//                run (round trip, forward, backward), reported as percentiles and max. A
+//                constant clock offset cancels, so the one-way PDV is meaningful without
+//                synchronized clocks. Exact up to exact_limit values, then within 1 % of
+//                |value - reference| or 1 us, the reference being the minimum of the first
+//                exact_limit values (so in practice 1 % of the PDV itself, or 1 us).
+//   IPDV         RFC 5481 §4.1 / RFC 3393: the difference between the values of two
+//                consecutive replies in arrival order; the mean and the maximum of its magnitude.
 #pragma once
 
 #include <cstdint>
 #include <optional>
 #include <span>
 #include <vector>
+
+#include "twamp/sender/histogram.hpp"
 
 namespace twamp::sender {
 
@@ -44,12 +58,48 @@ struct sample {
     bool reflector_synchronized = false;    // S bit of the reply's Error Estimate
 };
 
-// min/avg/max/stddev (population, as ping's mdev) and nearest-rank percentiles.
+// min/avg/max/stddev (population, as ping's mdev) and nearest-rank percentiles; the PDV and
+// IPDV of the values (see above). All 0 when n == 0 (the reports print none of them then).
 struct distribution {
     uint64_t n = 0;
     int64_t min = 0, max = 0;
     double avg = 0, stddev = 0;
-    int64_t p50 = 0, p99 = 0;
+    int64_t p50 = 0, p90 = 0, p95 = 0, p99 = 0, p999 = 0;
+    bool exact = true; // percentiles exact (n <= exact_limit), else from the histogram
+    // PDV (value - min) percentiles; pdv_max = max - min exactly.
+    int64_t pdv_p50 = 0, pdv_p90 = 0, pdv_p95 = 0, pdv_p99 = 0, pdv_p999 = 0, pdv_max = 0;
+    // IPDV over the n - 1 consecutive pairs (none when n < 2).
+    uint64_t ipdv_n = 0;
+    double ipdv_mean = 0; // mean of |difference|
+    int64_t ipdv_max = 0; // largest |difference|
+};
+
+// One figure's values, in arrival order, in bounded memory: exact extremes and moments, the
+// first exact_limit values kept (exact percentiles), a histogram for the rest.
+class accumulator {
+public:
+    static constexpr std::size_t exact_limit = 4096;
+
+    void add(int64_t v);
+    uint64_t count() const noexcept { return n_; }
+    distribution describe() const;
+    // Memory held, for the bounded-memory test and benchmark: counters and kept values.
+    std::size_t footprint() const noexcept {
+        return (hist_.buckets() + pdv_.buckets()) * sizeof(uint64_t) +
+               exact_.capacity() * sizeof(int64_t);
+    }
+
+private:
+    uint64_t n_ = 0;
+    int64_t min_ = 0, max_ = 0;
+    double mean_ = 0, m2_ = 0;
+    std::vector<int64_t> exact_; // the values while n_ <= exact_limit
+    histogram hist_;             // every value from the first on
+    histogram pdv_;              // after exact_limit: value - pdv_ref_
+    int64_t pdv_ref_ = 0;
+    int64_t prev_ = 0;
+    double ipdv_sum_ = 0;
+    int64_t ipdv_max_ = 0;
 };
 
 struct summary {
@@ -66,19 +116,35 @@ struct summary {
     uint64_t not_requested = 0;
     distribution rtt, residence, forward, backward;
     double jitter_forward = 0, jitter_backward = 0; // ns; 0 with fewer than two replies
-    bool clocks_synchronized = false;               // ours and every reply's S bit
+    // Summaries during the run (--summary-every): packets still awaited within -W (in sent, not
+    // in lost; loss_pct is of sent - outstanding). 0 at the end.
+    uint64_t outstanding = 0;
+    bool clocks_synchronized = false; // ours and every reply's S bit
 };
 
 enum class reply_kind : uint8_t { fresh, duplicate };
 
+// Everything it keeps is bounded whatever the run length: accumulators, and windows of
+// `seq_window` sequence numbers for duplicates (behind the highest sender number seen) and for
+// the reflector's numbers (behind its highest). A sender number older than the window is taken
+// as fresh: the caller (reply_matcher) has already told duplicates apart by its own record.
 class statistics {
 public:
+    static constexpr uint32_t seq_window = 1u << 16;
+
+    statistics();
     // One reply, in arrival order. Duplicates count and change nothing else.
     reply_kind add(const sample& s);
     // A reply that came after the timeout.
     void add_late() noexcept { ++late_; }
+    // A duplicate the caller recognized itself (reply_matcher's record of the packet).
+    void add_duplicate() noexcept { ++duplicates_; }
 
-    uint64_t received() const noexcept { return samples_.size(); }
+    uint64_t received() const noexcept { return received_; }
+    std::size_t footprint() const noexcept {
+        return rtt_.footprint() + res_.footprint() + fwd_.footprint() + bwd_.footprint() +
+               (seen_.capacity() + rseen_.capacity()) / 8;
+    }
     // Round-trip time of a sample, as summarize() computes it.
     static int64_t round_trip(const sample& s) noexcept { return (s.t4 - s.t1) - (s.t3 - s.t2); }
 
@@ -86,10 +152,22 @@ public:
     summary summarize(uint64_t sent, bool local_synchronized) const;
 
 private:
-    std::vector<sample> samples_; // fresh ones, in arrival order
-    std::vector<bool> seen_;      // by sender sequence number
-    uint64_t duplicates_ = 0, reordered_ = 0, late_ = 0;
+    uint64_t received_ = 0;
+    accumulator rtt_, res_, fwd_, bwd_;
+    bool has_prev_ = false;
+    sample prev_{};
+    double jf_ = 0, jb_ = 0;
+    bool all_sync_ = true;
+    // Sender numbers: duplicates within the window, reordering.
+    std::vector<bool> seen_; // seq % seq_window, valid for (max_sender_seq_ - window, max]
     uint32_t max_sender_seq_ = 0;
+    // The reflector's numbers (loss split): own numbering seen, the reply with the lowest, the
+    // highest, and how many distinct ones.
+    bool numbering_own_ = false;
+    uint32_t lowest_rseq_ = 0, lowest_rseq_sender_ = 0, max_rseq_ = 0;
+    std::vector<bool> rseen_; // rseq % seq_window, valid for (max_rseq_ - window, max]
+    uint64_t distinct_rseq_ = 0;
+    uint64_t duplicates_ = 0, reordered_ = 0, late_ = 0;
 };
 
 // A run over several sessions (--mode twamp --sessions N): `run` summarizes every session's

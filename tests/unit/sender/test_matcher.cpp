@@ -180,4 +180,29 @@ TEST(SenderMatcher, TlvFlagsCountedOnFreshRepliesOnly) {
     EXPECT_EQ(b.tlv_flagged(), 1u);
 }
 
+// Issue 19: the records are a window. A reply to a packet older than the last `history`
+// settled ones is invalid (it cannot be told duplicate or late any more), one within it is
+// still a duplicate; the outstanding count follows replies and expiry.
+TEST(SenderMatcher, WindowOfRecords) {
+    const std::size_t n = reply_matcher::history + 100;
+    reply_matcher b = sent(n);
+    EXPECT_EQ(b.outstanding(), n);
+    auto r = b.match(reply_to(n - 1, 100 + (n - 1), 0, t0 + 1, t0 + 2), true, t0 + 3, 0);
+    EXPECT_EQ(r.verdict, reply_verdict::fresh);
+    EXPECT_EQ(b.outstanding(), n - 1);
+    b.expire(INT64_MAX, 0, [](uint32_t) {});
+    EXPECT_EQ(b.outstanding(), 0u);
+    EXPECT_EQ(b.records(), reply_matcher::history);
+    r = b.match(reply_to(50, 150, 1, t0 + 1, t0 + 2), true, t0 + 3, 0);
+    EXPECT_EQ(r.verdict, reply_verdict::invalid);
+    EXPECT_STREQ(r.why, "Sender Sequence Number older than the packets remembered");
+    r = b.match(reply_to(n - 1, 100 + (n - 1), 2, t0 + 1, t0 + 2), true, t0 + 3, 0);
+    EXPECT_EQ(r.verdict, reply_verdict::duplicate);
+    r = b.match(reply_to(n - 2, 100 + (n - 2), 3, t0 + 1, t0 + 2), true, t0 + 3, 0);
+    EXPECT_EQ(r.verdict, reply_verdict::late);
+    r = b.match(reply_to(n, 100 + n, 3, t0 + 1, t0 + 2), true, t0 + 3, 0);
+    EXPECT_STREQ(r.why, "Sender Sequence Number never sent");
+    EXPECT_EQ(b.stats().summarize(b.sent(), false).duplicates, 1u);
+}
+
 } // namespace

@@ -290,3 +290,83 @@ TEST(SenderOptions, HostAnywhereAndAfterDoubleDash) {
 }
 
 } // namespace
+
+namespace {
+
+// Issue 19: ping's options.
+TEST(SenderPingOptions, DeadlineSourceFamilyTtlTimestampsPoissonSummaries) {
+    auto r = parse({"-w", "2.5", "-I", "veth0", "--source", "198.18.0.1", "-4", "-t", "64", "-D",
+                    "--poisson", "--seed", "42", "--summary-every", "10", "198.18.0.2"});
+    ASSERT_TRUE(r.opts) << r.error;
+    const options& o = *r.opts;
+    EXPECT_DOUBLE_EQ(o.deadline_s, 2.5);
+    EXPECT_EQ(o.device, "veth0");
+    EXPECT_EQ(o.source, "198.18.0.1");
+    EXPECT_EQ(o.family, 4);
+    EXPECT_EQ(o.ttl, 64);
+    EXPECT_TRUE(o.print_timestamps);
+    EXPECT_TRUE(o.poisson);
+    EXPECT_EQ(o.seed, 42u);
+    EXPECT_DOUBLE_EQ(o.summary_every_s, 10);
+
+    // -I with an address is the source address; bundled and glued short options.
+    r = parse({"-6DI2001:2::1", "-t1", "--ttl=255", "2001:2::2"});
+    ASSERT_TRUE(r.opts) << r.error;
+    EXPECT_EQ(r.opts->source, "2001:2::1");
+    EXPECT_TRUE(r.opts->device.empty());
+    EXPECT_EQ(r.opts->family, 6);
+    EXPECT_EQ(r.opts->ttl, 255);
+    EXPECT_TRUE(r.opts->print_timestamps);
+
+    // Defaults: no deadline, TTL 255, fixed schedule.
+    r = parse({"198.18.0.2"});
+    ASSERT_TRUE(r.opts);
+    EXPECT_EQ(r.opts->deadline_s, 0);
+    EXPECT_EQ(r.opts->ttl, 255);
+    EXPECT_EQ(r.opts->family, 0);
+    EXPECT_FALSE(r.opts->poisson);
+    EXPECT_EQ(r.opts->summary_every_s, 0);
+}
+
+TEST(SenderPingOptions, Errors) {
+    const struct {
+        std::vector<std::string_view> args;
+        const char* error;
+    } cases[] = {
+            {{"-w", "0", "h"}, "-w \"0\": expected seconds, 0.001..31536000"},
+            {{"-w", "x", "h"}, "-w \"x\": expected seconds, 0.001..31536000"},
+            {{"-w"}, "-w needs a value"},
+            {{"-t", "0", "h"}, "-t \"0\": expected a TTL of 1..255"},
+            {{"--ttl", "256", "h"}, "-t \"256\": expected a TTL of 1..255"},
+            {{"-4", "-6", "h"}, "-4 and -6: give one"},
+            {{"--source", "eth0", "h"},
+             "--source \"eth0\": expected an IPv4 or IPv6 address (an interface: -I)"},
+            {{"--source", "198.18.0.1", "-I", "198.18.0.3", "h"},
+             "-I \"198.18.0.3\" and --source \"198.18.0.1\": give one source address"},
+            {{"-I", "a-very-long-interface-name", "h"},
+             "-I \"a-very-long-interface-name\": neither an address nor an interface name (at "
+             "most 15 characters, no \"/\", \":\" or space)"},
+            {{"-6", "--source", "198.18.0.1", "h"},
+             "source address \"198.18.0.1\" is IPv4, -6 asks for IPv6"},
+            {{"--seed", "1", "h"}, "--seed is --poisson's random seed: it needs --poisson"},
+            {{"--poisson", "--seed", "-1", "h"}, "--seed \"-1\": expected 0..18446744073709551615"},
+            {{"--summary-every", "0.01", "h"},
+             "--summary-every \"0.01\": expected seconds, 0.1..86400"},
+    };
+    for (const auto& c : cases) {
+        auto r = parse(c.args);
+        EXPECT_FALSE(r.opts) << c.error;
+        EXPECT_EQ(r.error, c.error);
+    }
+}
+
+TEST(SenderPingOptions, HelpNamesEveryNewOption) {
+    const std::string help = usage_text;
+    for (const char* opt :
+         {"-w DEADLINE", "-I IFACE|ADDR", "--source ADDR", "-4, -6", "-t, --ttl TTL", "  -D ",
+          "--poisson", "--seed SEED", "--summary-every N"}) {
+        EXPECT_NE(help.find(opt), std::string::npos) << opt;
+    }
+}
+
+} // namespace

@@ -115,7 +115,12 @@ summary a_summary() {
         d.avg = static_cast<double>(lo + hi) / 2 + 1.0 / 3; // avg as summarize() leaves it
         d.stddev = static_cast<double>(hi - lo) / 2;
         d.p50 = lo;
-        d.p99 = hi;
+        d.p90 = d.p95 = d.p99 = d.p999 = hi;
+        d.pdv_p50 = 0;
+        d.pdv_p90 = d.pdv_p95 = d.pdv_p99 = d.pdv_p999 = d.pdv_max = hi - lo;
+        d.ipdv_n = 1;
+        d.ipdv_mean = static_cast<double>(hi - lo);
+        d.ipdv_max = hi - lo;
         return d;
     };
     s.rtt = dist(199'906, 399'101);
@@ -244,6 +249,13 @@ TEST(SenderTextReport, Summary) {
               "TLVs flagged U or M\n"
               "round-trip min/avg/max/stddev = 0.200/0.300/0.399/0.100 ms, p50 0.200 ms, p99 "
               "0.399 ms\n"
+              "round-trip p90 0.399 ms, p95 0.399 ms, p99.9 0.399 ms (exact)\n"
+              "round-trip pdv p50/p90/p99/p99.9/max = 0.000/0.199/0.199/0.199/0.199 ms, ipdv "
+              "mean/max 0.199/0.199 ms\n"
+              "forward pdv p50/p90/p99/p99.9/max = 0.000/0.208/0.208/0.208/0.208 ms, ipdv mean/max "
+              "0.208/0.208 ms\n"
+              "backward pdv p50/p90/p99/p99.9/max = 0.000/0.014/0.014/0.014/0.014 ms, ipdv "
+              "mean/max 0.014/0.014 ms\n"
               "reflector residence (T3-T2) min/avg/max = 0.008/0.011/0.014 ms\n"
               "forward (T2-T1) min/avg/max = 0.189/0.293/0.397 ms, jitter 0.016 ms\n"
               "backward (T4-T3) min/avg/max = 0.002/0.009/0.016 ms, jitter 0.001 ms\n"
@@ -448,15 +460,25 @@ const char* const light_summary_json =
         "\"lost_forward\":1,\"lost_backward\":0,\"duplicates\":1,\"reordered\":0,\"late\":0,"
         "\"invalid\":2,\"send_errors\":1,"
         "\"rtt_ns\":{\"min\":199906,\"avg\":299503.8,\"max\":399101,\"stddev\":99597.5,"
-        "\"p50\":199906,\"p99\":399101},"
+        "\"p50\":199906,\"p90\":399101,\"p95\":399101,\"p99\":399101,\"p99_9\":399101},"
         "\"residence_ns\":{\"min\":7962,\"avg\":11051.8,\"max\":14141,\"stddev\":3089.5,"
-        "\"p50\":7962,\"p99\":14141},"
+        "\"p50\":7962,\"p90\":14141,\"p95\":14141,\"p99\":14141,\"p99_9\":14141},"
         "\"forward_ns\":{\"min\":189109,\"avg\":292898.3,\"max\":396687,\"stddev\":103789.0,"
-        "\"p50\":189109,\"p99\":396687},"
+        "\"p50\":189109,\"p90\":396687,\"p95\":396687,\"p99\":396687,\"p99_9\":396687},"
         "\"backward_ns\":{\"min\":2414,\"avg\":9409.8,\"max\":16405,\"stddev\":6995.5,"
-        "\"p50\":2414,\"p99\":16405},"
+        "\"p50\":2414,\"p90\":16405,\"p95\":16405,\"p99\":16405,\"p99_9\":16405},"
         "\"jitter_forward_ns\":15937.1,\"jitter_backward_ns\":841.7,"
-        "\"clocks_synchronized\":false,\"duration_ns\":400601412}\n";
+        "\"clocks_synchronized\":false,\"duration_ns\":400601412,"
+        "\"percentiles_exact\":true,"
+        "\"pdv_ns\":{\"rtt\":{\"p50\":0,\"p90\":199195,\"p95\":199195,\"p99\":199195,"
+        "\"p99_9\":199195,\"max\":199195},"
+        "\"forward\":{\"p50\":0,\"p90\":207578,\"p95\":207578,\"p99\":207578,"
+        "\"p99_9\":207578,\"max\":207578},"
+        "\"backward\":{\"p50\":0,\"p90\":13991,\"p95\":13991,\"p99\":13991,"
+        "\"p99_9\":13991,\"max\":13991}},"
+        "\"ipdv_ns\":{\"rtt\":{\"mean\":199195.0,\"max\":199195},"
+        "\"forward\":{\"mean\":207578.0,\"max\":207578},"
+        "\"backward\":{\"mean\":13991.0,\"max\":13991}}}\n";
 
 TEST(SenderJsonReport, Summary) {
     const options o = json_options();
@@ -498,9 +520,11 @@ TEST(SenderJsonReport, SummaryUnknownSplitAndNothingBack) {
                  "\"octets\":44,\"sent\":5,\"received\":0,\"lost\":5,\"loss_pct\":100.000,"
                  "\"lost_forward\":null,\"lost_backward\":null,\"duplicates\":0,\"reordered\":0,"
                  "\"late\":0,\"invalid\":0,\"send_errors\":0,\"rtt_ns\":null,\"residence_ns\":null,"
-                 "\"forward_ns\":null,\"backward_ns\":null,\"jitter_forward_ns\":0.0,"
-                 "\"jitter_backward_ns\":0.0,\"clocks_synchronized\":false,"
-                 "\"duration_ns\":400601412}\n");
+                 "\"forward_ns\":null,\"backward_ns\":null,\"jitter_forward_ns\":null,"
+                 "\"jitter_backward_ns\":null,\"clocks_synchronized\":false,"
+                 "\"duration_ns\":400601412,\"percentiles_exact\":true,"
+                 "\"pdv_ns\":{\"rtt\":null,\"forward\":null,\"backward\":null},"
+                 "\"ipdv_ns\":{\"rtt\":null,\"forward\":null,\"backward\":null}}\n");
     EXPECT_TRUE(json::parse(out)["lost_forward"].is_null());
 }
 
@@ -526,13 +550,15 @@ TEST(SenderJsonReport, SummaryTwampSessions) {
     };
     replace("\"mode\":\"light\"", "\"mode\":\"twamp\"");
     replace("\"invalid\":2,\"send_errors\":1", "\"invalid\":0,\"send_errors\":0");
-    replace("\"duration_ns\":400601412}",
-            "\"duration_ns\":1,\"sessions\":[{\"session\":1,\"sid\":\"" + sid0 +
+    replace("\"duration_ns\":400601412", "\"duration_ns\":1");
+    replace("13991}}}",
+            "13991}},\"sessions\":[{\"session\":1,\"sid\":\"" + sid0 +
                     "\",\"sender_port\":40000,\"receiver_port\":64400,\"sent\":3,"
                     "\"received\":2,\"lost\":1,\"loss_pct\":33.333,\"lost_forward\":1,"
                     "\"lost_backward\":0,\"duplicates\":1,\"reordered\":0,\"late\":0,"
                     "\"invalid\":0,\"rtt_ns\":{\"min\":199906,\"avg\":299503.8,"
-                    "\"max\":399101,\"stddev\":99597.5,\"p50\":199906,\"p99\":399101}},"
+                    "\"max\":399101,\"stddev\":99597.5,\"p50\":199906,\"p90\":399101,\"p95\":"
+                    "399101,\"p99\":399101,\"p99_9\":399101}},"
                     "{\"session\":2,\"sid\":\"" +
                     sid1 +
                     "\",\"sender_port\":40001,\"receiver_port\":64401,\"sent\":1,"
@@ -705,6 +731,119 @@ TEST(SenderAuthReport, IntegrityFailuresInTextAndJson) {
     });
     EXPECT_EQ(out.find("integrity"), std::string::npos) << out;
     EXPECT_EQ(out.find("\"auth\""), std::string::npos) << out;
+}
+
+} // namespace
+
+namespace {
+
+int64_t fixed_clock() {
+    return 1'733'580'000'123'456'789;
+}
+
+// -D: ping's "[SECONDS.MICROSECONDS] " before each per-packet line, not before the header or
+// the summary.
+TEST(SenderPingReport, TimestampPrefixOnPacketLines) {
+    options o = light_options();
+    o.print_timestamps = true;
+    char* buf = nullptr;
+    std::size_t len = 0;
+    FILE* f = open_memstream(&buf, &len);
+    {
+        auto r = make_reporter(o, f, nullptr, fixed_clock);
+        r->start(light_run());
+        r->lost({0, 3});
+        r->lost({0, 4, false, true});
+    }
+    std::fclose(f);
+    const std::string out(buf, len);
+    std::free(buf);
+    EXPECT_EQ(out.substr(out.find('\n') + 1),
+              "[1733580000.123456] no reply for seq=3 within 2 s\n"
+              "[1733580000.123456] no reply for seq=4 by the -w deadline (0 s), counted as lost\n");
+    EXPECT_EQ(out.find('['), out.find("\n[") + 1); // the header has none
+}
+
+// --summary-every: text "[N s] ..." and JSON {"type":"periodic"} with the summary's keys, and
+// nulls where nothing came back.
+TEST(SenderPingReport, PeriodicSummaries) {
+    options o = light_options();
+    summary s = a_summary();
+    s.sent = 5;
+    s.outstanding = 2;
+    run_result res = one_flow_result(s);
+    res.duration_ns = 10'000'000'000;
+    std::string out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.periodic(res);
+    });
+    EXPECT_EQ(out.substr(out.find('\n') + 1),
+              "[10.0 s] 5 sent, 2 received, 1 lost (forward 1, backward 0), 2 outstanding, 33.3% "
+              "loss, rtt min/avg/max/p99 = 0.200/0.300/0.399/0.399 ms, pdv p99 0.199 ms\n");
+
+    o.json = true;
+    out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.periodic(res);
+        summary none;
+        none.sent = 2;
+        none.outstanding = 2;
+        r.periodic(one_flow_result(none));
+        r.finish(one_flow_result(none));
+    });
+    std::vector<json> lines = parsed_lines(out);
+    ASSERT_EQ(lines.size(), 3u);
+    EXPECT_EQ(lines[0]["type"], "periodic");
+    EXPECT_EQ(lines[0]["sent"], 5);
+    EXPECT_EQ(lines[0]["outstanding"], 2);
+    EXPECT_EQ(lines[0]["rtt_ns"]["p99_9"], 399101);
+    EXPECT_EQ(lines[0]["pdv_ns"]["rtt"]["p99"], 199195);
+    // Nothing settled yet: no loss percentage, no figures: null, never 0.
+    EXPECT_EQ(lines[1]["type"], "periodic");
+    for (const char* k : {"loss_pct", "rtt_ns", "forward_ns", "backward_ns", "residence_ns",
+                          "jitter_forward_ns", "jitter_backward_ns"}) {
+        EXPECT_TRUE(lines[1][k].is_null()) << k;
+    }
+    EXPECT_TRUE(lines[1]["pdv_ns"]["rtt"].is_null());
+    EXPECT_TRUE(lines[1]["ipdv_ns"]["forward"].is_null());
+    EXPECT_EQ(lines[2]["type"], "summary");
+    EXPECT_FALSE(lines[2].contains("outstanding"));
+}
+
+// -w: the summary says how many were still awaited at the deadline.
+TEST(SenderPingReport, DeadlineInSummary) {
+    options o = light_options();
+    o.deadline_s = 3;
+    summary s;
+    s.sent = 3;
+    s.lost = 3;
+    s.loss_pct = 100;
+    run_result res = one_flow_result(s);
+    res.deadline_reached = true;
+    res.deadline_lost = 1;
+    std::string out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.lost({0, 2, false, true});
+        r.finish(res);
+    });
+    EXPECT_NE(out.find("no reply for seq=2 by the -w deadline (3 s), counted as lost\n"),
+              std::string::npos)
+            << out;
+    EXPECT_NE(out.find("-w deadline 3 s reached: 1 replies still awaited, counted as lost\n"),
+              std::string::npos)
+            << out;
+    o.json = true;
+    out = output(o, [&](reporter& r) {
+        r.start(light_run());
+        r.lost({0, 2, false, true});
+        r.finish(res);
+    });
+    std::vector<json> lines = parsed_lines(out);
+    ASSERT_EQ(lines.size(), 2u);
+    EXPECT_EQ(lines[0]["at_deadline"], true);
+    EXPECT_EQ(lines[1]["deadline_reached"], true);
+    EXPECT_EQ(lines[1]["deadline_lost"], 1);
+    EXPECT_TRUE(lines[1]["rtt_ns"].is_null());
 }
 
 } // namespace

@@ -313,8 +313,8 @@ def ping_summary_every(lab):
 @case
 def ping_poisson(lab):
     """--poisson --seed 7 at 100 packets/s: all answered; the gaps between the requests' T1
-    vary as an exponential's do (coefficient of variation near 1, where the fixed schedule's is
-    near 0), and the summary names the seed (the unit tests check that a seed repeats)."""
+    vary as an exponential's do (many under half the mean, where the fixed schedule keeps its
+    10 ms median), and the summary names the seed (the unit tests check that a seed repeats)."""
     lab.running()
 
     def gaps(opts):
@@ -327,12 +327,16 @@ def ping_poisson(lab):
 
     g, summ = gaps(["--poisson", "--seed", 7])
     eq(summ["poisson_seed"], "7", "poisson_seed")
-    cv = statistics.pstdev(g) / statistics.mean(g)
-    check(0.5 < cv < 1.6, f"--poisson: gap coefficient of variation {cv:.2f} (want ~1)")
-    check(0.004 < statistics.mean(g) < 0.02, f"--poisson: mean gap {statistics.mean(g):.4f} s")
+    # Rank-based, so a stall of this (maybe busy) machine cannot decide it: an exponential gap
+    # is below half its mean 39 % of the time (1 - e^-0.5); the fixed schedule's only when it
+    # catches up after a stall. Its median gap stays the interval (10 ms) either way.
+    mean = statistics.mean(g)
+    short = sum(1 for x in g if x < mean / 2) / len(g)
+    check(short > 0.2, f"--poisson: {short:.0%} of the gaps under half the mean (want ~39 %)")
+    check(0.004 < mean < 0.02, f"--poisson: mean gap {mean:.4f} s")
     fixed, _ = gaps([])
-    cv_fixed = statistics.pstdev(fixed) / statistics.mean(fixed)
-    check(cv_fixed < 0.3, f"fixed schedule: coefficient of variation {cv_fixed:.2f}")
+    med = statistics.median(fixed)
+    check(0.007 < med < 0.013, f"fixed schedule: median gap {med * 1e3:.1f} ms (want 10)")
 
 
 @case

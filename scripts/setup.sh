@@ -10,6 +10,8 @@ PACKAGES=(
     dpdk dpdk-dev libdpdk-dev libconfig++-dev prometheus-cpp-dev libpcap-dev nlohmann-json3-dev
     # OpenSSL libcrypto: the security modes (key derivation, HMAC, AES)
     libssl-dev
+    # events to journald and the systemd notification protocol (sd_journal_sendv, sd_notify)
+    libsystemd-dev
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl

@@ -245,8 +245,11 @@ std::vector<std::string> default_eal_log_args(int eal_argc, const char* const* a
             return {}; // the user's own levels, whole
         }
     }
-    return {"--log-level=lib.*:error", "--log-level=pmd.*:error",
-            "--log-level=pmd.net.tap:critical"};
+    // The TAP's pattern on both sides of pmd.*: EAL applies the patterns in order to the log
+    // types registered when it parses them (the last match wins) and the first match to a
+    // driver registered later (a plugin EAL loads from its driver directory).
+    return {"--log-level=pmd.net.tap:critical", "--log-level=lib.*:error",
+            "--log-level=pmd.*:error", "--log-level=pmd.net.tap:critical"};
 }
 
 } // namespace twamp::app

@@ -135,7 +135,8 @@ TEST(args, eal_worker_count) {
 TEST(args, default_eal_log_levels_unless_the_user_gives_some) {
     const char* plain[] = {"dpdk-twamp", "-l", "0-1", "--no-huge"};
     const auto q = twamp::app::default_eal_log_args(4, plain);
-    EXPECT_EQ(q, (std::vector<std::string>{"--log-level=lib.*:error", "--log-level=pmd.*:error",
+    EXPECT_EQ(q, (std::vector<std::string>{"--log-level=pmd.net.tap:critical",
+                                           "--log-level=lib.*:error", "--log-level=pmd.*:error",
                                            "--log-level=pmd.net.tap:critical"}));
     const char* theirs[] = {"dpdk-twamp", "-l", "0-1", "--log-level=lib.eal:notice"};
     EXPECT_TRUE(twamp::app::default_eal_log_args(4, theirs).empty());

@@ -203,7 +203,7 @@ void warn(log::logger& ev, const metrics::box_stats& cur, const metrics::box_sta
 }
 
 // A port's link as poll_port_health last read it: link.down (warning) / link.up (notice) on
-// each transition, and a link down at start.
+// each transition, and its first reading (link.up at info, or link.down).
 void link_events(log::logger& ev, const dataplane::port_runtime& p, uint8_t& seen) {
     const uint8_t now = p.link_state.load(std::memory_order_relaxed);
     if (now == seen || now == dataplane::port_runtime::link_unknown) {
@@ -211,12 +211,10 @@ void link_events(log::logger& ev, const dataplane::port_runtime& p, uint8_t& see
     }
     const bool first = seen == dataplane::port_runtime::link_unknown;
     seen = now;
-    if (first && now == dataplane::port_runtime::link_up) {
-        return; // the start-up summary says so
-    }
     log::event e;
     const bool up = now == dataplane::port_runtime::link_up;
-    e.lvl = up ? log::level::notice : log::level::warning;
+    // The first reading too (info when up): the link's state from the start.
+    e.lvl = up ? (first ? log::level::info : log::level::notice) : log::level::warning;
     e.kind = up ? "link.up" : "link.down";
     e.message = "port " + p.name + ": link " + (up ? "up" : "down");
     e.with("port", p.name);

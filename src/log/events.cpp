@@ -220,36 +220,46 @@ void rate_limiter::refill(bucket& b, uint64_t now_ns) const {
     b.last_ns = now_ns;
 }
 
-rate_limiter::verdict rate_limiter::admit(const std::string& kind, uint64_t now_ns) {
+bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl) {
     auto it = buckets_.find(kind);
     if (it == buckets_.end()) {
         if (buckets_.size() >= max_kinds) {
-            return {true, 0};
+            return true;
         }
-        it = buckets_.emplace(kind, bucket{burst_, now_ns, 0, level::info}).first;
+        it = buckets_.emplace(kind, bucket{burst_, now_ns, 0, 0, 0, level::info}).first;
     }
     bucket& b = it->second;
     refill(b, now_ns);
-    if (b.tokens < 1.0) {
-        ++b.suppressed;
-        return {false, 0};
+    if (b.tokens >= 1.0) {
+        b.tokens -= 1.0;
+        return true;
     }
-    b.tokens -= 1.0;
-    const uint64_t n = b.suppressed;
-    b.suppressed = 0;
-    return {true, n};
+    if (b.suppressed == 0) {
+        b.first_drop_ns = now_ns;
+        b.lvl = lvl;
+    } else if (lvl < b.lvl) {
+        b.lvl = lvl; // the most severe of those dropped
+    }
+    ++b.suppressed;
+    ++pending_;
+    b.last_drop_ns = now_ns;
+    return false;
 }
 
-std::vector<std::pair<std::string, uint64_t>> rate_limiter::drain(uint64_t now_ns) {
-    std::vector<std::pair<std::string, uint64_t>> out;
+std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns) {
+    std::vector<report> out;
+    if (pending_ == 0) {
+        return out;
+    }
     for (auto& [kind, b] : buckets_) {
         if (b.suppressed == 0) {
             continue;
         }
-        refill(b, now_ns);
-        if (b.tokens >= 1.0) {
-            b.tokens -= 1.0;
-            out.emplace_back(kind, b.suppressed);
+        const bool quiet = now_ns >= b.last_drop_ns + quiet_ns;
+        const bool due = now_ns >= b.first_drop_ns + report_ns;
+        if (quiet || due) {
+            out.push_back({kind, b.suppressed, b.lvl});
+            pending_ -= b.suppressed;
             b.suppressed = 0;
         }
     }
@@ -260,46 +270,26 @@ logger::logger(std::unique_ptr<sink> s, clock_fn clock, double rate, double burs
     : sink_(std::move(s)), clock_(clock ? std::move(clock) : clock_fn(monotonic_ns)),
       limiter_(rate, burst) {}
 
-event logger::suppressed_event(const std::string& kind, uint64_t n, level lvl) const {
-    event s;
-    s.lvl = lvl;
-    s.kind = "log.suppressed";
-    s.message = std::to_string(n) + " " + kind + " event" + (n == 1 ? "" : "s") +
-                " suppressed (rate limit)";
-    s.with("kind", kind).with("suppressed", n);
-    return s;
-}
-
 void logger::emit(event e) {
-    const uint64_t now = clock_();
-    const rate_limiter::verdict v = limiter_.admit(e.kind, now);
-    if (!v.pass) {
+    if (!limiter_.admit(e.kind, clock_(), e.lvl)) {
         ++suppressed_total_;
-        ++pending_;
-        auto it = limiter_.buckets_.find(e.kind);
-        if (it != limiter_.buckets_.end() && e.lvl < it->second.lvl) {
-            it->second.lvl = e.lvl; // the most severe of those dropped
-        }
         return;
-    }
-    if (v.suppressed > 0) {
-        auto& b = limiter_.buckets_[e.kind];
-        sink_->write(suppressed_event(e.kind, v.suppressed, b.lvl));
-        b.lvl = level::info;
-        pending_ -= std::min(pending_, v.suppressed);
     }
     sink_->write(e);
 }
 
 void logger::tick() {
-    if (pending_ == 0) {
+    if (limiter_.pending() == 0) {
         return;
     }
-    for (const auto& [kind, n] : limiter_.drain(clock_())) {
-        auto& b = limiter_.buckets_[kind];
-        sink_->write(suppressed_event(kind, n, b.lvl));
-        b.lvl = level::info;
-        pending_ -= std::min(pending_, n);
+    for (const auto& r : limiter_.drain(clock_())) {
+        event s;
+        s.lvl = r.lvl;
+        s.kind = "log.suppressed";
+        s.message = std::to_string(r.suppressed) + " " + r.kind + " event" +
+                    (r.suppressed == 1 ? "" : "s") + " suppressed (rate limit)";
+        s.with("kind", r.kind).with("suppressed", r.suppressed);
+        sink_->write(s);
     }
 }
 

@@ -109,20 +109,25 @@ sink_kind default_sink_kind() noexcept;
 std::unique_ptr<sink> make_sink(sink_kind k);
 
 // A token bucket per kind: `rate` events a second, at most `burst` at once. Clock in ns (any
-// monotonic origin).
+// monotonic origin). What it drops is counted per kind and said once the flood is over: no drop
+// of the kind for `quiet_ns` (1 s), or at the latest `report_ns` (10 s) after the first drop not
+// yet said (a flood that never ends is still counted in the log).
 class rate_limiter {
 public:
     rate_limiter(double rate = 10.0, double burst = 20.0) : rate_(rate), burst_(burst) {}
-    struct verdict {
-        bool pass = false;
-        uint64_t suppressed = 0; // pass: how many of the kind were dropped since the last passed
+    bool admit(const std::string& kind, uint64_t now_ns, level lvl = level::info);
+    struct report {
+        std::string kind;
+        uint64_t suppressed = 0;
+        level lvl = level::info; // the most severe of those dropped
     };
-    verdict admit(const std::string& kind, uint64_t now_ns);
-    // Kinds with suppressed events whose bucket has a token again (their flood is over): each
-    // with its count, taking the token and clearing the count.
-    std::vector<std::pair<std::string, uint64_t>> drain(uint64_t now_ns);
+    // The counts due now (see above), each taken once.
+    std::vector<report> drain(uint64_t now_ns);
+    uint64_t pending() const noexcept { return pending_; } // dropped, not yet drained
     std::size_t kinds() const noexcept { return buckets_.size(); }
 
+    static constexpr uint64_t quiet_ns = 1'000'000'000ULL;
+    static constexpr uint64_t report_ns = 10'000'000'000ULL;
     // Kinds tracked at most (a new kind beyond it, which cannot happen with the fixed ids,
     // passes unlimited rather than growing the map).
     static constexpr std::size_t max_kinds = 256;
@@ -132,11 +137,12 @@ private:
         double tokens = 0;
         uint64_t last_ns = 0;
         uint64_t suppressed = 0;
+        uint64_t first_drop_ns = 0, last_drop_ns = 0;
         level lvl = level::info;
     };
     void refill(bucket& b, uint64_t now_ns) const;
-    friend class logger;
     double rate_, burst_;
+    uint64_t pending_ = 0;
     std::map<std::string, bucket> buckets_;
 };
 
@@ -147,22 +153,20 @@ public:
     // clock null: CLOCK_MONOTONIC.
     explicit logger(std::unique_ptr<sink> s, clock_fn clock = nullptr, double rate = 10.0,
                     double burst = 20.0);
-    // Rate-limited by kind: when a kind passes again after some were dropped, a "log.suppressed"
-    // event (the dropped ones' level, kind=..., suppressed=N) comes first.
+    // Rate-limited by kind (what is dropped is counted).
     void emit(event e);
-    // Says "suppressed" for kinds whose flood is over (called every slow path round, cheap
-    // when nothing was suppressed).
+    // A "log.suppressed" event (level: the most severe dropped; kind=..., suppressed=N) for each
+    // kind whose flood is over (rate_limiter::drain). Every slow path round; cheap when nothing
+    // was dropped.
     void tick();
     uint64_t suppressed_total() const noexcept { return suppressed_total_; }
     sink& out() noexcept { return *sink_; }
 
 private:
-    event suppressed_event(const std::string& kind, uint64_t n, level lvl) const;
     std::unique_ptr<sink> sink_;
     clock_fn clock_;
     rate_limiter limiter_;
     uint64_t suppressed_total_ = 0;
-    uint64_t pending_ = 0; // suppressed, not yet said
 };
 
 // "198.18.0.1:40000", "[2001:2::1]:40000" from an address's text and a port.

@@ -15,6 +15,8 @@ PACKAGES=(
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl
+    # the systemd unit checked offline (systemd-analyze verify, security --offline=true)
+    systemd
     # the security modes' independent reference (tests/integration/auth_ref.py): AES
     python3-cryptography
     # benchmarks (perf/worker_instructions.sh counts instructions with callgrind)

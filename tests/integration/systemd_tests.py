@@ -10,7 +10,10 @@ real dpdk-twamp in the namespace lab:
 - the event lines on stderr (not under systemd: JOURNAL_STREAM unset): a refused TWAMP-Control
   connection with its Accept code, reason and peer (address:port as the client's socket has
   it), a flood of refusals giving a bounded number of lines plus a "log.suppressed" line whose
-  count makes up the rest exactly, each reload's outcome, the wire's link down and up.
+  count makes up the rest exactly, each reload's outcome, the wire's link down and up;
+- under systemd's convention (JOURNAL_STREAM naming stderr) the same events at journald's socket
+  (a stand-in the test binds, mounted in the box's own mount namespace) with PRIORITY,
+  SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr.
 
     tests/integration/systemd_tests.py --binary build/src/app/dpdk-twamp --source-root .
         [--case NAME]... [--keep] [--list] [--gtest_output=json:PATH|xml:PATH]
@@ -173,6 +176,98 @@ def systemd_notify(lab):
             ["STATUS", "STOPPING"]], "every notification, in order")
     finally:
         n.close()
+
+
+def journal_fields(data):
+    """The fields of one datagram of journald's native protocol (KEY=value lines, or KEY, a
+    newline, a 64-bit little-endian length and the value for values with a newline)."""
+    out, i = {}, 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            out[k.decode()] = v.decode(errors="replace")
+            i = nl + 1
+        else:
+            n = int.from_bytes(data[nl + 1:nl + 9], "little")
+            out[line.decode()] = data[nl + 9:nl + 9 + n].decode(errors="replace")
+            i = nl + 9 + n + 1
+    return out
+
+
+@case
+def events_to_journald(lab):
+    """Under systemd's convention (JOURNAL_STREAM naming the box's stderr, device:inode) the
+    events go to journald's socket, not to stderr: a stand-in journal socket the test binds,
+    mounted at /run/systemd/journal/socket in a mount namespace of the box's own, receives the
+    first link reading (PRIORITY=6, SYSLOG_IDENTIFIER=dpdk-twamp, TWAMP_EVENT=link.up,
+    TWAMP_PORT=wire0) and a rejected reload (PRIORITY=3, TWAMP_EVENT=reload,
+    TWAMP_RESULT=rejected, MESSAGE naming FILE:LINE); stderr has neither line."""
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+    O.write_file(path, O.ops_conf(lab))
+    d = L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+    jdir = os.path.join(lab.workdir, f"journal-{lab.instances}")
+    os.makedirs(jdir)
+    js = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    js.bind(os.path.join(jdir, "socket"))
+    got = []
+
+    def datagrams():
+        js.setblocking(False)
+        while True:
+            try:
+                got.append(journal_fields(js.recv(65536)))
+            except BlockingIOError:
+                return got
+
+    def find(**want):
+        return [m for m in datagrams() if all(m.get(k) == v for k, v in want.items())]
+    try:
+        # The box's own mount namespace: journald's socket directory is the test's.
+        d.cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
+                 'mount -t tmpfs none /run/systemd && mkdir /run/systemd/journal && '
+                 'mount --bind "$0" /run/systemd/journal && exec "$@"', jdir] + d.cmd
+        d.logf = open(d.log_path, "w")
+        st = os.fstat(d.logf.fileno())
+        env = dict(os.environ, JOURNAL_STREAM=f"{st.st_dev}:{st.st_ino}")
+        env.pop("NOTIFY_SOCKET", None)
+        d.proc = subprocess.Popen(d.cmd, stdin=subprocess.DEVNULL, stdout=d.logf,
+                                  stderr=subprocess.STDOUT, preexec_fn=L.pdeathsig, env=env)
+        lab.record_pid()
+        lab.dut = d
+        wait_for("the first link.up event at the journal socket\n" + d.tail(),
+                 lambda: find(TWAMP_EVENT="link.up"), 60)
+        m = find(TWAMP_EVENT="link.up")[0]
+        eq(m.get("PRIORITY"), "6", f"link.up's PRIORITY: {m}")
+        eq(m.get("SYSLOG_IDENTIFIER"), "dpdk-twamp", f"link.up's SYSLOG_IDENTIFIER: {m}")
+        eq(m.get("TWAMP_PORT"), "wire0", f"link.up's TWAMP_PORT: {m}")
+        eq(m.get("TWAMP_CHANGES"), "0", f"link.up's TWAMP_CHANGES: {m}")
+        eq(m.get("MESSAGE"), "port wire0: link up", f"link.up's MESSAGE: {m}")
+        bad = O.ops_conf(lab)
+        bad.insert(7, '  { name = = "broken"; },')
+        O.write_file(path, bad)
+        os.kill(d.proc.pid, signal.SIGHUP)
+        wait_for("the rejected reload's event at the journal socket\n" + d.tail(),
+                 lambda: find(TWAMP_EVENT="reload"), 30)
+        m = find(TWAMP_EVENT="reload")[0]
+        eq(m.get("PRIORITY"), "3", f"reload's PRIORITY: {m}")
+        eq(m.get("TWAMP_RESULT"), "rejected", f"reload's TWAMP_RESULT: {m}")
+        check(m.get("MESSAGE", "").startswith(f"reload rejected: {path}:8:"),
+              f"reload's MESSAGE names {path}:8: {m}")
+        log = d.log()
+        check(not events(log, "link.up") and not events(log, "reload"),
+              "event lines on stderr although it is the journal's stream\n" + d.tail())
+        check("TWAMP: reload rejected, running config kept" in log,
+              "DPDK's log line of the reload still on stdout\n" + d.tail())
+        with Peer(False, lab.port()) as p:
+            data, *_ = p.exchange(L.twamp_request(0), O.ALPHA, "after the rejected reload")
+    finally:
+        js.close()
+    lab.release()
 
 
 def control_connect(timeout=30.0):

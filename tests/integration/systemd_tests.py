@@ -13,7 +13,8 @@ real dpdk-twamp in the namespace lab:
   count makes up the rest exactly, each reload's outcome, the wire's link down and up;
 - under systemd's convention (JOURNAL_STREAM naming stderr) the same events at journald's socket
   (a stand-in the test binds, mounted in the box's own mount namespace) with PRIORITY,
-  SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr.
+  SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr;
+- the box running with only the unit's CapabilityBoundingSet= (setpriv) and no_new_privs.
 
     tests/integration/systemd_tests.py --binary build/src/app/dpdk-twamp --source-root .
         [--case NAME]... [--keep] [--list] [--gtest_output=json:PATH|xml:PATH]
@@ -267,6 +268,49 @@ def events_to_journald(lab):
             data, *_ = p.exchange(L.twamp_request(0), O.ALPHA, "after the rejected reload")
     finally:
         js.close()
+    lab.release()
+
+
+def unit_capabilities():
+    """The unit's CapabilityBoundingSet=, read from conf/dpdk-twamp.service.in."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf",
+                       "dpdk-twamp.service.in")
+    with open(src) as f:
+        m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+    check(m, "the unit sets no CapabilityBoundingSet=")
+    return [c.strip().lower().removeprefix("cap_") for c in m[1].split()]
+
+
+@case
+def unit_capability_set_suffices(lab):
+    """The box with only the unit's CapabilityBoundingSet= (setpriv, as systemd would bound it;
+    this machine's PID 1 is not systemd) and no_new_privs: it starts (af_packet port, TAP, the
+    TWAMP-Control listener on 862), reflects, answers ping through the TAP, reloads and stops
+    cleanly. (The lab runs EAL without hugepages and PCI devices: VFIO is not exercised.)"""
+    caps = unit_capabilities()
+    conf = C.control_conf(lab)
+    d = L.Dut(lab, conf=conf)
+    # setpriv after `ip netns exec` (which needs CAP_SYS_ADMIN to enter the namespace).
+    i = d.cmd.index(lab.binary)
+    d.cmd = (d.cmd[:i] + ["setpriv", "--no-new-privs", "--bounding-set",
+                          "-all," + ",".join("+" + c for c in caps), "--"] + d.cmd[i:])
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    lab.dut = d.start()
+    with open(f"/proc/{d.proc.pid}/status") as f:
+        st = f.read()
+    bnd = int(re.search(r"^CapBnd:\s*([0-9a-f]+)$", st, re.M)[1], 16)
+    eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)$", st, re.M)[1], 16)
+    eq(bin(bnd).count("1"), len(caps), f"the box's bounding set {bnd:#x} ({caps})")
+    check(eff & ~bnd == 0, f"effective capabilities {eff:#x} beyond the bounding set {bnd:#x}")
+    with Peer(False, lab.port()) as p:
+        data, *_ = p.exchange(L.twamp_request(0), 862, "TWAMP Light with the unit's capabilities")
+    s, _ = control_connect()
+    eq(greeting_modes(s), 1, "TWAMP-Control greeting with the unit's capabilities")
+    s.close()
+    os.kill(d.proc.pid, signal.SIGHUP)
+    wait_for("the reload done\n" + d.tail(), lambda: events(d.log(), "reload", "notice"), 30)
     lab.release()
 
 

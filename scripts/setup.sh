@@ -17,6 +17,8 @@ PACKAGES=(
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl
     # the systemd unit checked offline (systemd-analyze verify, security --offline=true)
     systemd
+    # the box under the unit's syscall filter in tests/integration/systemd_tests.py (libseccomp)
+    python3-seccomp
     # the security modes' independent reference (tests/integration/auth_ref.py): AES
     python3-cryptography
     # benchmarks (perf/worker_instructions.sh counts instructions with callgrind)

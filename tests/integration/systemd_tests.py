@@ -14,7 +14,9 @@ real dpdk-twamp in the namespace lab:
 - under systemd's convention (JOURNAL_STREAM naming stderr) the same events at journald's socket
   (a stand-in the test binds, mounted in the box's own mount namespace) with PRIORITY,
   SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr;
-- the box running with only the unit's CapabilityBoundingSet= (setpriv) and no_new_privs.
+- the box confined as the unit confines it where that works without systemd: its
+  CapabilityBoundingSet= and no_new_privs (setpriv), its SystemCallFilter= (expanded by
+  systemd-analyze, loaded with libseccomp) and MemoryDenyWriteExecute= (PR_SET_MDWE).
 
     tests/integration/systemd_tests.py --binary build/src/app/dpdk-twamp --source-root .
         [--case NAME]... [--keep] [--list] [--gtest_output=json:PATH|xml:PATH]
@@ -281,19 +283,84 @@ def unit_capabilities():
     return [c.strip().lower().removeprefix("cap_") for c in m[1].split()]
 
 
+def syscall_group(name, memo={}):
+    """The system calls of a systemd syscall group (systemd-analyze syscall-filter), nested
+    groups expanded."""
+    if name not in memo:
+        out = L.run(["systemd-analyze", "syscall-filter", name]).stdout.decode()
+        calls = set()
+        for ln in out.splitlines()[1:]:
+            t = ln.strip()
+            if not t or t.startswith("#"):
+                continue
+            calls |= syscall_group(t) if t.startswith("@") else {t}
+        memo[name] = calls
+    return memo[name]
+
+
+def unit_syscalls():
+    """The allow list the unit's SystemCallFilter= lines make, in systemd's order: the first
+    positive list is the allow list, a '~' line removes, a later positive line adds."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "conf",
+                       "dpdk-twamp.service.in")
+    with open(src) as f:
+        lines = re.findall(r"^SystemCallFilter=(.*)$", f.read(), re.M)
+    check(lines and not lines[0].startswith("~"), "the unit has no SystemCallFilter= allow list")
+    allow = set()
+    for v in lines:
+        deny = v.startswith("~")
+        for t in v.lstrip("~").split():
+            calls = syscall_group(t) if t.startswith("@") else {t}
+            allow = allow - calls if deny else allow | calls
+    return allow
+
+
+# Runs argv[2:] under a seccomp filter allowing only the system calls listed in argv[1] (others
+# fail with EPERM, as SystemCallErrorNumber=EPERM) and with memory that cannot become writable
+# and executable (PR_SET_MDWE, Linux 6.3: MemoryDenyWriteExecute=).
+SANDBOX = """
+import ctypes, errno, os, sys, seccomp
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_MDWE): errno %d" % ctypes.get_errno())
+f = seccomp.SyscallFilter(defaction=seccomp.ERRNO(errno.EPERM))
+for name in open(sys.argv[1]).read().split():
+    try:
+        f.add_rule(seccomp.ALLOW, name)
+    except (ValueError, RuntimeError):
+        pass  # not a system call of this architecture
+f.load()
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 @case
-def unit_capability_set_suffices(lab):
-    """The box with only the unit's CapabilityBoundingSet= (setpriv, as systemd would bound it;
-    this machine's PID 1 is not systemd) and no_new_privs: it starts (af_packet port, TAP, the
-    TWAMP-Control listener on 862), reflects, answers ping through the TAP, reloads and stops
-    cleanly. (The lab runs EAL without hugepages and PCI devices: VFIO is not exercised.)"""
+def unit_sandbox_suffices(lab):
+    """The box confined as the unit confines it, where that works without systemd: only the
+    unit's CapabilityBoundingSet= (setpriv) with no_new_privs, its SystemCallFilter= (the
+    groups expanded by systemd-analyze, loaded with libseccomp; other calls fail with EPERM)
+    and MemoryDenyWriteExecute= (PR_SET_MDWE). It starts (af_packet port, TAP, the TWAMP-Control
+    listener on 862, metrics), reflects, answers ping through the TAP and TWAMP-Control,
+    reloads and stops cleanly. (The lab runs EAL without hugepages and PCI devices: VFIO is not
+    exercised; the unit's device policy, read-only system and namespaces need systemd.)"""
+    try:
+        import seccomp  # noqa: F401  (python3-seccomp, in the box's sandbox below)
+    except ImportError:
+        raise Failure("python3-seccomp is not installed (scripts/setup.sh)") from None
     caps = unit_capabilities()
+    allow = unit_syscalls()
+    check("adjtimex" in allow and "capset" not in allow and "mount" not in allow,
+          "the expanded filter is not the unit's (adjtimex in, capset and mount out)")
+    allow_file = os.path.join(lab.workdir, "syscalls.txt")
+    with open(allow_file, "w") as f:
+        f.write("\n".join(sorted(allow)) + "\n")
     conf = C.control_conf(lab)
     d = L.Dut(lab, conf=conf)
-    # setpriv after `ip netns exec` (which needs CAP_SYS_ADMIN to enter the namespace).
+    # After `ip netns exec` (which needs CAP_SYS_ADMIN and mount to enter the namespace).
     i = d.cmd.index(lab.binary)
     d.cmd = (d.cmd[:i] + ["setpriv", "--no-new-privs", "--bounding-set",
-                          "-all," + ",".join("+" + c for c in caps), "--"] + d.cmd[i:])
+                          "-all," + ",".join("+" + c for c in caps), "--",
+                          L.SYSTEM_PYTHON, "-c", SANDBOX, allow_file] + d.cmd[i:])
     if lab.dut is not None:
         old, lab.dut = lab.dut, None
         old.stop_checked()
@@ -304,10 +371,12 @@ def unit_capability_set_suffices(lab):
     eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)$", st, re.M)[1], 16)
     eq(bin(bnd).count("1"), len(caps), f"the box's bounding set {bnd:#x} ({caps})")
     check(eff & ~bnd == 0, f"effective capabilities {eff:#x} beyond the bounding set {bnd:#x}")
+    eq(re.search(r"^Seccomp:\s*(\d+)$", st, re.M)[1], "2", "the box runs under a seccomp filter")
+    eq(re.search(r"^NoNewPrivs:\s*(\d+)$", st, re.M)[1], "1", "no_new_privs")
     with Peer(False, lab.port()) as p:
-        data, *_ = p.exchange(L.twamp_request(0), 862, "TWAMP Light with the unit's capabilities")
+        p.exchange(L.twamp_request(0), 862, "TWAMP Light in the unit's sandbox")
     s, _ = control_connect()
-    eq(greeting_modes(s), 1, "TWAMP-Control greeting with the unit's capabilities")
+    eq(greeting_modes(s), 1, "TWAMP-Control greeting in the unit's sandbox")
     s.close()
     os.kill(d.proc.pid, signal.SIGHUP)
     wait_for("the reload done\n" + d.tail(), lambda: events(d.log(), "reload", "notice"), 30)

@@ -12,9 +12,15 @@ PACKAGES=(
     libssl-dev
     # the metrics endpoint: civetweb directly (prometheus-cpp's serializer, no Exposer)
     libcivetweb-dev
+    # events to journald and the systemd notification protocol (sd_journal_sendv, sd_notify)
+    libsystemd-dev
     # tests
     libgtest-dev libgmock-dev googletest clang clang-format libclang-rt-14-dev
     tshark python3 python3-scapy ethtool iproute2 iputils-ping procps curl
+    # the systemd unit checked offline (systemd-analyze verify, security --offline=true)
+    systemd
+    # the box under the unit's syscall filter in tests/integration/systemd_tests.py (libseccomp)
+    python3-seccomp
     # the security modes' independent reference (tests/integration/auth_ref.py): AES
     python3-cryptography
     # promtool: conf/twamp-alerts.yml and the dashboard's expressions (tests/unit/conf)

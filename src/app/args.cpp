@@ -23,7 +23,10 @@ const char* const usage_text =
         "\n"
         "EAL options come first (see DPDK's EAL parameters): the first lcore of -l/--lcores\n"
         "is the slow path, every other lcore a worker, e.g. dpdk-twamp -l 2-5 -- -c twamp.conf.\n"
-        "Without hugepages (labs, CI) add --no-huge -m 1024.\n";
+        "Without hugepages (labs, CI) add --no-huge -m 1024.\n"
+        "EAL's and the drivers' own messages are shown from level error on unless an EAL\n"
+        "--log-level is given (e.g. --log-level=lib.eal:info shows EAL's start-up lines again;\n"
+        "--log-level=twamp:debug is dpdk-twamp's own).\n";
 
 namespace {
 
@@ -233,6 +236,20 @@ unsigned eal_worker_count(int eal_argc, const char* const* argv) {
         }
     }
     return lcores > 1 ? lcores - 1 : 0;
+}
+
+std::vector<std::string> default_eal_log_args(int eal_argc, const char* const* argv) {
+    for (int i = 1; i < eal_argc; ++i) {
+        const std::string_view a(argv[i]);
+        if (a == "--log-level" || a.starts_with("--log-level=")) {
+            return {}; // the user's own levels, whole
+        }
+    }
+    // The TAP's pattern on both sides of pmd.*: EAL applies the patterns in order to the log
+    // types registered when it parses them (the last match wins) and the first match to a
+    // driver registered later (a plugin EAL loads from its driver directory).
+    return {"--log-level=pmd.net.tap:critical", "--log-level=lib.*:error",
+            "--log-level=pmd.*:error", "--log-level=pmd.net.tap:critical"};
 }
 
 } // namespace twamp::app

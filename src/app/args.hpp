@@ -41,6 +41,14 @@ std::string version_text(std::string_view ours, std::string_view dpdk);
 // (an --lcores with '@' or groups); EAL then takes every CPU.
 unsigned eal_worker_count(int eal_argc, const char* const* argv);
 
+// EAL log levels when the EAL options give no --log-level (issue 19): EAL's and the drivers'
+// own log types from error on ("EAL: Detected ...", the TAP driver's notes mean nothing to an
+// operator), the TAP driver's from critical (its "Failed to send start req to secondary" is an
+// error without a secondary process, e.g. with --no-shconf or --in-memory; a TAP that cannot
+// be made fails the start with dpdk-twamp's own message). dpdk-twamp's own "twamp" type keeps
+// info. Empty when the user gave any --log-level: theirs apply, whole.
+std::vector<std::string> default_eal_log_args(int eal_argc, const char* const* argv);
+
 extern const char* const usage_text;
 
 } // namespace twamp::app

@@ -251,6 +251,7 @@ bool box::build(int eal_argc, char** eal_argv, std::atomic<bool>* stop, std::str
         env.tsc = [] { return rte_rdtsc(); }; // the workers' port_activity clock (REFWAIT)
         env.tsc_hz = rte_get_tsc_hz();
         env.start_ns = dataplane::realtime_ns();
+        env.events = [this](log::event&& e) { events_.emit(std::move(e)); };
         control_ = std::make_unique<slowpath::control_server>(
                 cfg,
                 [this](std::unique_ptr<dataplane::control_table> t) {

@@ -24,6 +24,7 @@
 #include "twamp/dataplane/spec.hpp"
 #include "twamp/dataplane/view.hpp"
 #include "twamp/dataplane/worker.hpp"
+#include "twamp/log/events.hpp"
 #include "twamp/slowpath/control_server.hpp"
 #include "twamp/slowpath/exception.hpp"
 
@@ -98,6 +99,9 @@ public:
     slowpath::control_server* control() noexcept { return control_.get(); }
     const slowpath::control_server* control() const noexcept { return control_.get(); }
     dataplane::sw_clock& clock() noexcept { return clock_; }
+    // The slow path's events (issue 19): rate-limited per kind, to journald under systemd,
+    // stderr otherwise. The control server emits through it too. Slow path only.
+    log::logger& events() noexcept { return events_; }
     unsigned n_workers() const noexcept { return n_workers_; }
     const config::config& running() const noexcept { return running_; }
     const slot_map& slots() const noexcept { return slots_; }
@@ -131,6 +135,9 @@ private:
     std::vector<dataplane::worker_args> wargs_;
 
     dataplane::view_publisher views_; // what the workers see, and the views they may still see
+
+    // Before control_, which emits into it until it is destroyed.
+    log::logger events_{log::make_sink(log::default_sink_kind())};
 
     std::unique_ptr<metrics::http_exporter> exposer_; // the /metrics endpoint
     std::shared_ptr<metrics::collector> collector_;

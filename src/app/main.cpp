@@ -21,6 +21,7 @@
 
 #include "twamp/config/config.hpp"
 #include "twamp/config/warnings.hpp"
+#include "twamp/log/notify.hpp"
 
 #ifndef DPDK_TWAMP_VERSION
 #define DPDK_TWAMP_VERSION "unknown"
@@ -107,14 +108,19 @@ int main(int argc, char** argv) {
     const dataplane::dataplane_spec spec = app::spec_from_config(cfg, slots);
 
     std::vector<char*> eal_argv(argv, argv + sp.eal_argc);
+    // Quieter EAL and driver logs unless the user chose levels (default_eal_log_args).
+    std::vector<std::string> quiet = app::default_eal_log_args(sp.eal_argc, argv);
+    for (auto& q : quiet) {
+        eal_argv.push_back(q.data());
+    }
+    const int eal_argc = static_cast<int>(eal_argv.size());
     eal_argv.push_back(nullptr);
     std::string error;
     app::box::origin from;
     from.config_path = a.config;
     from.config_source = "file " + a.config;
     from.start_unix_ns = start_unix_ns;
-    auto box =
-            app::box::create(sp.eal_argc, eal_argv.data(), cfg, spec, slots, &g_stop, from, error);
+    auto box = app::box::create(eal_argc, eal_argv.data(), cfg, spec, slots, &g_stop, from, error);
     if (!box) {
         return fail(error);
     }
@@ -123,7 +129,10 @@ int main(int argc, char** argv) {
         std::printf("  warning: %s\n", w.c_str());
     }
     box->launch_workers();
+    // systemd (Type=notify): ready once the ports are up and the workers run.
+    log::notify(log::ready_state(app::ready_status(*box)));
     const int status = app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
+    log::notify(log::stopping_state("stopping"));
     const unsigned in_use = box->stop();
     app::print_summary(app::gather(box->rt()), in_use);
     return status;

@@ -63,4 +63,22 @@ void print_startup(const box& b, const char* version) {
     std::fflush(stdout);
 }
 
+std::string ready_status(const box& b) {
+    const config::config& cfg = b.running();
+    const auto& ports = b.rt().ports;
+    auto n = [](std::size_t v, const char* what) {
+        return std::to_string(v) + " " + what + (v == 1 ? "" : "s");
+    };
+    std::string s = "running: " + n(b.n_workers(), "worker") + ", " + n(ports.size(), "port") +
+                    ", " + n(cfg.reflectors.size(), "reflector");
+    if (b.control()) {
+        s += ", TWAMP-Control on " + cfg.control.listen.to_string() + " port " +
+             std::to_string(cfg.control.port);
+    }
+    if (!b.rt().config_path.empty()) {
+        s += "; config " + b.rt().config_path;
+    }
+    return s;
+}
+
 } // namespace twamp::app

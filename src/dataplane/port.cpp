@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <rte_cycles.h>
@@ -227,8 +228,17 @@ port_fault poll_port_health(port_runtime& pr) noexcept {
     poll_kernel_drops(pr);
     rte_eth_link link{};
     if (rte_eth_link_get_nowait(pr.port_id, &link) == 0) {
-        const uint8_t now = link.link_status == RTE_ETH_LINK_UP ? port_runtime::link_up
-                                                                : port_runtime::link_down;
+        bool up = link.link_status == RTE_ETH_LINK_UP;
+        // DPDK 22.11's net_af_packet says "up" from start to stop whatever its interface does
+        // (later DPDK reads IFF_RUNNING, as here): the kernel interface's carrier decides.
+        if (up && pr.packet_ifindex > 0 && !pr.packet_sockets.empty()) {
+            ifreq ifr{};
+            if (if_indextoname(static_cast<unsigned>(pr.packet_ifindex), ifr.ifr_name) != nullptr &&
+                ioctl(pr.packet_sockets.front(), SIOCGIFFLAGS, &ifr) == 0) {
+                up = (ifr.ifr_flags & IFF_RUNNING) != 0;
+            }
+        }
+        const uint8_t now = up ? port_runtime::link_up : port_runtime::link_down;
         const uint8_t was = pr.link_state.exchange(now, std::memory_order_relaxed);
         if (was != port_runtime::link_unknown && was != now) {
             pr.link_changes.fetch_add(1, std::memory_order_relaxed);

@@ -133,7 +133,8 @@ public:
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
         uint16_t pport = 0, lport = 0;
-        return accepted{fd, net::from_sockaddr(local, lport), net::from_sockaddr(peer, pport)};
+        const net::address peer_address = net::from_sockaddr(peer, pport);
+        return accepted{fd, net::from_sockaddr(local, lport), peer_address, pport};
     }
 
     long recv(int fd, std::span<uint8_t> buf) override {
@@ -368,19 +369,24 @@ void control_server::accept_all(uint64_t now_ns) {
         bool admitted = false;
         conn* victim = nullptr;
         control::close_reason why = control::close_reason::evicted;
+        const char* refusal = "max_connections"; // the refusal's reason (events)
         if (!allowed(cfg_, ca.peer)) {
             refusals_.acl.fetch_add(1, std::memory_order_relaxed);
+            refusal = "acl";
         } else if (count_of(per_source_, source) >= cfg_.max_connections_per_source ||
                    (net && count_of(per_net_, *net) >= net_conn_cap)) {
             refusals_.per_source.fetch_add(1, std::memory_order_relaxed);
+            refusal = "max_connections_per_source";
         } else if (pending_of(source) >= cfg_.max_pending_per_source ||
                    (net && count_of(pending_per_net_, *net) >= net_pend_cap)) {
             refusals_.pending.fetch_add(1, std::memory_order_relaxed);
+            refusal = "max_pending_per_source";
         } else if (n_pending_ >= cfg_.max_pending &&
                    (victim = pending_victim(now_ns, group_of(source))) == nullptr) {
             // The heaviest sources hold nothing evictable for this newcomer (its own source is
             // as heavy, and theirs are younger than evict_grace_ns): it waits its turn.
             refusals_.pending_full.fetch_add(1, std::memory_order_relaxed);
+            refusal = "max_pending";
         } else if (n_admitted_ >= cfg_.max_connections) {
             // Room from an evicted pending connection, or from the connection session-less
             // for the longest, or none.
@@ -411,6 +417,27 @@ void control_server::accept_all(uint64_t now_ns) {
         conn& c = it->second;
         c.fd = fd;
         c.accepted_ns = now_ns;
+        c.peer = net::endpoint_to_string(ca.peer, a->peer_port);
+        if (env_.events) {
+            log::event e;
+            e.peer = c.peer;
+            if (admitted) {
+                e.kind = "control.accepted";
+                e.message = "TWAMP-Control connection accepted";
+                e.with("connections", n_admitted_ + 1);
+            } else {
+                // A Modes = 0 greeting (RFC 4656 §3.1) has no Accept field: accept= is the
+                // Accept value the refusal stands for (1: policy, 5: a temporary limit).
+                c.refused = true;
+                e.lvl = log::level::warning;
+                e.kind = "control.refused";
+                const bool acl = std::string_view(refusal) == "acl";
+                e.message = acl ? "TWAMP-Control connection refused: not in control.prefixes"
+                                : "TWAMP-Control connection refused: limit reached";
+                e.with("accept", acl ? 1 : 5).with("reason", refusal);
+            }
+            emit(std::move(e));
+        }
         control::session_allocator* alloc = &pool_;
         if (admitted) {
             c.alloc = std::make_unique<source_allocator>(*this, source, net);
@@ -669,9 +696,89 @@ void control_server::update_interest(conn& c, uint64_t now_ns) {
     }
 }
 
+void control_server::emit(log::event&& e) {
+    if (env_.events) {
+        env_.events(std::move(e));
+    }
+}
+
+void control_server::emit_session(log::level lvl, const char* kind, const session& s,
+                                  std::string message, const char* reason) {
+    if (!env_.events) {
+        return;
+    }
+    log::event e;
+    e.lvl = lvl;
+    e.kind = kind;
+    e.peer = s.info.sender_port != 0 ? net::endpoint_to_string(s.info.sender, s.info.sender_port)
+                                     : s.info.sender.to_string();
+    e.message = std::move(message);
+    e.with("sid", control::sid_to_string(s.info.sid)).with("receiver_port", s.info.receiver_port);
+    if (reason != nullptr) {
+        e.with("reason", reason);
+    }
+    emit(std::move(e));
+}
+
+// A connection's end: control.refused when Server-Start refused it (an Accept code on the
+// wire), nothing when accept_all already said it was refused, control.closed otherwise.
+void control_server::emit_closed(conn& c, const control::connection_closed& cl) {
+    if (!env_.events || c.refused) {
+        return;
+    }
+    using cr = control::close_reason;
+    int accept = -1; // the Server-Start Accept value, where the close was a refusal
+    switch (cl.reason) {
+    case cr::mode_not_offered:
+        accept = 3;
+        break;
+    case cr::unknown_key_id:
+    case cr::bad_token:
+        accept = 1;
+        break;
+    case cr::derivation_refused:
+        accept = 5;
+        break;
+    case cr::internal_error:
+        accept = 2;
+        break;
+    default:
+        break;
+    }
+    log::event e;
+    e.peer = c.peer;
+    const std::string reason(control::to_string(cl.reason));
+    if (accept >= 0) {
+        c.refused = true;
+        e.lvl = log::level::warning;
+        e.kind = "control.refused";
+        e.message = "TWAMP-Control connection refused in Server-Start";
+        e.with("accept", static_cast<uint64_t>(accept)).with("reason", reason);
+    } else {
+        const bool normal = cl.reason == cr::peer_closed || cl.reason == cr::shutdown ||
+                            cl.reason == cr::client_refused || cl.reason == cr::refwait;
+        e.lvl = normal ? log::level::info : log::level::notice;
+        e.kind = "control.closed";
+        e.message = "TWAMP-Control connection closed";
+        e.with("reason", reason).with("sessions", cl.sessions.size());
+    }
+    emit(std::move(e));
+}
+
 void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
     for (auto& a : r.actions) {
-        if (auto* acc = std::get_if<control::session_accepted>(&a)) {
+        if (auto* no = std::get_if<control::session_refused>(&a)) {
+            if (env_.events) {
+                log::event e;
+                e.lvl = log::level::notice;
+                e.kind = "session.refused";
+                e.peer = c.peer;
+                e.message = "Request-TW-Session refused";
+                e.with("accept", static_cast<uint64_t>(no->accept))
+                        .with("reason", std::string(no->why));
+                emit(std::move(e));
+            }
+        } else if (auto* acc = std::get_if<control::session_accepted>(&a)) {
             session s;
             s.info = acc->session;
             s.owner_fd = c.fd;
@@ -685,6 +792,8 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
                 auto it = sessions_.find(sid);
                 if (it != sessions_.end()) {
                     it->second.started = true;
+                    emit_session(log::level::info, "session.started", it->second,
+                                 "TWAMP test session started", nullptr);
                     // REFWAIT counts from the start.
                     activity_->last[it->second.info.receiver_port].store(env_.tsc(),
                                                                          std::memory_order_relaxed);
@@ -698,12 +807,22 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
                 if (it != sessions_.end()) {
                     it->second.owner_fd = -1;
                     it->second.remove_at_ns = now_ns + ref.timeout_ns;
+                    emit_session(log::level::info, "session.stopped", it->second,
+                                 "TWAMP test session stopped", "stop_sessions");
                 }
             }
         } else if (auto* cl = std::get_if<control::connection_closed>(&a)) {
+            const std::string why(control::to_string(cl->reason));
             for (const auto& ref : cl->sessions) {
+                auto it = sessions_.find(ref.sid);
+                if (it != sessions_.end()) {
+                    emit_session(log::level::info, "session.stopped", it->second,
+                                 "TWAMP test session ended with its control connection",
+                                 why.c_str());
+                }
                 end_session(ref.sid);
             }
+            emit_closed(c, *cl);
             c.closing = true;
             c.close_by_ns = now_ns + 1'000'000'000ULL; // a second to send the last words
         }
@@ -879,6 +998,10 @@ void control_server::check_refwait(uint64_t now_ns) {
     std::map<int, std::vector<control::sid_t>> by_conn;
     for (const auto& sid : idle) {
         refusals_.refwait.fetch_add(1, std::memory_order_relaxed);
+        emit_session(log::level::notice, "session.timed_out", sessions_.at(sid),
+                     "no test packet for REFWAIT (" + std::to_string(cfg_.refwait) +
+                             " s): session ended",
+                     "refwait");
         by_conn[sessions_.at(sid).owner_fd].push_back(sid);
         end_session(sid);
     }

@@ -8,6 +8,7 @@
 //   - connections <= max-connections + those being refused, pending <= max-pending;
 //   - sessions <= max-sessions, and the last published table has every session;
 //   - no connection is used after the server closed it (the fake throws: a crash);
+//   - every event it emits formats as one line (log::format_line) and as journald fields;
 // and at the end, after shutdown(), nothing is open and the table is empty (ASan: no leak).
 #include <algorithm>
 #include <cstddef>
@@ -22,6 +23,7 @@
 #include "../unit/control/helpers.hpp"
 
 #include "twamp/config/config.hpp"
+#include "twamp/log/events.hpp"
 #include "twamp/slowpath/control_server.hpp"
 
 using namespace twamp;
@@ -141,6 +143,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     env.random = control::test::counting_random{};
     env.max_out = max_out;
     env.activity = activity();
+    // The events (issue 19): each formatted as its stderr line and its journald fields, as the
+    // box's sinks do; a line is always one line.
+    env.events = [](log::event&& e) {
+        const std::string line = log::format_line(e);
+        if (line.find('\n') != std::string::npos || line.rfind("dpdk-twamp: ", 0) != 0) {
+            std::abort();
+        }
+        (void)log::journal_fields(e);
+    };
     // All zero (never active), as a new one is: no state from the previous input.
     std::memset(static_cast<void*>(env.activity), 0, sizeof(dataplane::port_activity));
     slowpath::control_server server(

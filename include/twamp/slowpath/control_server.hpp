@@ -36,6 +36,7 @@
 #include "twamp/config/config.hpp"
 #include "twamp/control/server.hpp"
 #include "twamp/dataplane/control_table.hpp"
+#include "twamp/log/events.hpp"
 #include "twamp/net/address.hpp"
 
 namespace twamp::slowpath {
@@ -72,6 +73,7 @@ public:
     struct accepted {
         int fd = -1; // out_of_fds: accept failed for want of file descriptors (EMFILE, ENFILE)
         net::address local, peer;
+        uint16_t peer_port = 0; // the client's TCP port (events; 0: unknown)
     };
     static constexpr int out_of_fds = -2;
     virtual ~control_io() = default;
@@ -123,6 +125,11 @@ struct control_env {
     // Output queued on a connection before the server stops reading it (backed up). The fuzz
     // harness makes it small, so that a flood of a few dozen requests backs a client up.
     std::size_t max_out = 64 * 1024;
+    // Issue 19: where the server's events go (the slow path's rate-limited logger in the box, a
+    // test's vector in unit tests; null: none): control.accepted, control.refused (accept=,
+    // reason=), control.closed (reason=), session.started, session.stopped, session.timed_out,
+    // session.refused. Called on the slow path, from poll() and shutdown().
+    std::function<void(log::event&&)> events;
 };
 
 class control_server {
@@ -220,6 +227,8 @@ private:
         bool backed = false;                        // counted in n_backed_ (output backed up)
         uint64_t accepted_ns = 0;                   // evict_grace_ns counts from it
         std::optional<std::array<uint8_t, 16>> net; // IPv6 (not mapped): the /64, admitted only
+        std::string peer;                           // "address:port" (events)
+        bool refused = false;                       // its refusal was said (no control.closed)
     };
     using source_counts = std::map<source_key_t, uint32_t>;
     static source_key_t source_key(const net::address& a);
@@ -249,6 +258,10 @@ private:
         std::optional<source_key_t> net;
     };
     void check_refwait(uint64_t now_ns);
+    void emit(log::event&& e);
+    void emit_session(log::level lvl, const char* kind, const session& s, std::string message,
+                      const char* reason);
+    void emit_closed(conn& c, const control::connection_closed& cl);
 
     void accept_all(uint64_t now_ns);
     void on_readable(conn& c, uint64_t now_ns);

@@ -130,3 +130,19 @@ TEST(args, eal_worker_count) {
     EXPECT_EQ(count({"-l", "3-1"}), 0U);
     EXPECT_EQ(count({"-l"}), 0U);
 }
+
+// Issue 19: EAL's and the drivers' start-up noise is quiet unless the user names levels.
+TEST(args, default_eal_log_levels_unless_the_user_gives_some) {
+    const char* plain[] = {"dpdk-twamp", "-l", "0-1", "--no-huge"};
+    const auto q = twamp::app::default_eal_log_args(4, plain);
+    EXPECT_EQ(q, (std::vector<std::string>{"--log-level=pmd.net.tap:critical",
+                                           "--log-level=lib.*:error", "--log-level=pmd.*:error",
+                                           "--log-level=pmd.net.tap:critical"}));
+    const char* theirs[] = {"dpdk-twamp", "-l", "0-1", "--log-level=lib.eal:notice"};
+    EXPECT_TRUE(twamp::app::default_eal_log_args(4, theirs).empty());
+    const char* spaced[] = {"dpdk-twamp", "--log-level", "8", "-l", "0-1"};
+    EXPECT_TRUE(twamp::app::default_eal_log_args(5, spaced).empty());
+    // Only EAL's own arguments count (ours come after "--" and are not passed here).
+    const char* before[] = {"dpdk-twamp", "-l", "0-1", "--", "--log-level=x"};
+    EXPECT_FALSE(twamp::app::default_eal_log_args(3, before).empty());
+}

@@ -89,7 +89,8 @@ public:
         const int fd = backlog_.front();
         backlog_.pop_front();
         const auto& p = peers.at(fd);
-        return accepted{fd, p.local, p.address};
+        // The client's TCP port: 40000 + fd (events name the peer by it).
+        return accepted{fd, p.local, p.address, static_cast<uint16_t>(40000 + fd)};
     }
     long recv(int fd, std::span<uint8_t> buf) override {
         ++recv_calls;

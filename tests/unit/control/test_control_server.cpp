@@ -40,6 +40,7 @@ protected:
     const net::address alice = v4(198, 18, 0, 1);
     const net::address bob = v4(198, 18, 0, 3);
     slowpath::control_env defaults; // max_out and activity for make()
+    std::vector<log::event> events; // what the server emitted (control_env::events)
 
     void SetUp() override {
         cfg.control.enabled = true;
@@ -62,6 +63,7 @@ protected:
         env.random = counting_random{};
         env.max_out = defaults.max_out;
         env.activity = defaults.activity;
+        env.events = [this](log::event&& e) { events.push_back(std::move(e)); };
         server = std::make_unique<control_server>(
                 cfg,
                 [this](std::unique_ptr<dataplane::control_table> t) {
@@ -99,6 +101,16 @@ protected:
         EXPECT_EQ(ss.size(), control::server_start_size);
         EXPECT_EQ(ss.size() > 15 ? ss[15] : 0xff, 0) << "Server-Start Accept";
         return fd;
+    }
+    // The events of `kind`, in order.
+    std::vector<log::event> of(const std::string& kind) const {
+        std::vector<log::event> v;
+        for (const auto& e : events) {
+            if (e.kind == kind) {
+                v.push_back(e);
+            }
+        }
+        return v;
     }
     uint64_t closed(close_reason r) const {
         return server->counters().closed[static_cast<std::size_t>(r)].load();
@@ -1225,4 +1237,111 @@ TEST_F(driver, max_pending_sources_at_one_each_recycling_keep_a_newcomer_waiting
         settle(now);
         EXPECT_EQ(server->pending(), 0U);
     }
+}
+
+// Issue 19: the events an operator reads, with level, peer (address:port) and why.
+TEST_F(driver, events_accept_refuse_close) {
+    cfg.control.max_connections_per_source = 1;
+    cfg.control.prefixes = {*config::ip_prefix::parse("198.18.0.0/24")};
+    make();
+    const int a1 = connect(alice);
+    const int a2 = connect(alice);
+    const int out = connect(v4(198, 19, 0, 1)); // outside control.prefixes
+    EXPECT_EQ(greeting_modes(a2), 0U);
+    EXPECT_EQ(greeting_modes(out), 0U);
+    const auto acc = of("control.accepted");
+    ASSERT_EQ(acc.size(), 1U);
+    EXPECT_EQ(acc[0].lvl, log::level::info);
+    EXPECT_EQ(acc[0].peer, "198.18.0.1:" + std::to_string(40000 + a1));
+    const auto ref = of("control.refused");
+    ASSERT_EQ(ref.size(), 2U);
+    EXPECT_EQ(ref[0].lvl, log::level::warning);
+    EXPECT_EQ(ref[0].peer, "198.18.0.1:" + std::to_string(40000 + a2));
+    EXPECT_EQ(ref[0].get("accept"), "5");
+    EXPECT_EQ(ref[0].get("reason"), "max_connections_per_source");
+    EXPECT_EQ(ref[1].peer, "198.19.0.1:" + std::to_string(40000 + out));
+    EXPECT_EQ(ref[1].get("accept"), "1");
+    EXPECT_EQ(ref[1].get("reason"), "acl");
+    EXPECT_TRUE(of("control.closed").empty()) << "a refusal is said once, as a refusal";
+    io->client_close(a1);
+    settle(t0);
+    const auto cl = of("control.closed");
+    ASSERT_EQ(cl.size(), 1U);
+    EXPECT_EQ(cl[0].peer, "198.18.0.1:" + std::to_string(40000 + a1));
+    EXPECT_EQ(cl[0].get("reason"), "peer_closed");
+    EXPECT_EQ(cl[0].get("sessions"), "0");
+    EXPECT_EQ(cl[0].lvl, log::level::info);
+}
+
+TEST_F(driver, events_server_start_refusal_has_its_accept_code) {
+    make();
+    const int a = connect(alice);
+    io->take(a);
+    io->send_to_server(a, setup_response_bytes(control::mode_authenticated)); // not offered
+    settle(t0);
+    const auto ref = of("control.refused");
+    ASSERT_EQ(ref.size(), 1U);
+    EXPECT_EQ(ref[0].get("accept"), "3");
+    EXPECT_EQ(ref[0].get("reason"), "mode_not_offered");
+    EXPECT_TRUE(of("control.closed").empty());
+}
+
+TEST_F(driver, events_sessions_started_stopped_timed_out) {
+    cfg.control.refwait = 10;
+    make();
+    const int b = ready_client(bob, t0);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0);
+    ASSERT_EQ(io->take(b).at(0), 0);
+    io->send_to_server(b, start_sessions_bytes());
+    settle(t0);
+    io->take(b);
+    const auto st = of("session.started");
+    ASSERT_EQ(st.size(), 1U);
+    EXPECT_EQ(st[0].peer, "198.18.0.3:50000"); // the test packets' sender
+    EXPECT_EQ(st[0].get("sid").size(), 32U);
+    EXPECT_EQ(st[0].get("receiver_port"), "64364");
+    io->send_to_server(b, stop_sessions_bytes());
+    settle(t0 + s);
+    const auto sp = of("session.stopped");
+    ASSERT_EQ(sp.size(), 1U);
+    EXPECT_EQ(sp[0].get("sid"), st[0].get("sid"));
+    EXPECT_EQ(sp[0].get("reason"), "stop_sessions");
+    // A second session, started, then silent past REFWAIT.
+    io->send_to_server(b, request_bytes({}));
+    settle(t0 + 2 * s);
+    ASSERT_EQ(io->take(b).at(0), 0);
+    io->send_to_server(b, start_sessions_bytes());
+    settle(t0 + 2 * s);
+    tsc += 11 * s;
+    settle(t0 + 13 * s);
+    const auto to = of("session.timed_out");
+    ASSERT_EQ(to.size(), 1U);
+    EXPECT_EQ(to[0].lvl, log::level::notice);
+    EXPECT_EQ(to[0].get("reason"), "refwait");
+    EXPECT_EQ(to[0].peer, "198.18.0.3:50000");
+    EXPECT_NE(to[0].get("sid"), st[0].get("sid"));
+    // Its connection closes (no started session left): control.closed says refwait.
+    const auto cl = of("control.closed");
+    ASSERT_EQ(cl.size(), 1U);
+    EXPECT_EQ(cl[0].get("reason"), "refwait");
+}
+
+TEST_F(driver, events_sessions_end_with_their_connection) {
+    make();
+    const int b = ready_client(bob, t0);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0);
+    io->send_to_server(b, start_sessions_bytes());
+    settle(t0);
+    io->client_reset(b);
+    settle(t0);
+    const auto sp = of("session.stopped");
+    ASSERT_EQ(sp.size(), 1U);
+    EXPECT_EQ(sp[0].get("reason"), "io_error");
+    const auto cl = of("control.closed");
+    ASSERT_EQ(cl.size(), 1U);
+    EXPECT_EQ(cl[0].get("reason"), "io_error");
+    EXPECT_EQ(cl[0].get("sessions"), "1");
+    EXPECT_EQ(cl[0].lvl, log::level::notice);
 }

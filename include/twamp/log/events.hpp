@@ -1,0 +1,175 @@
+// Events an operator acts on (issue 19): TWAMP-Control connections accepted, refused and
+// closed, sessions started, stopped and timed out, clock synchronization, link up/down, reload
+// outcomes and limits reached. Each has a level (syslog priorities 3..6), a stable kind id
+// ("control.refused"), the peer where there is one, a one-line message and key=value fields.
+//
+// No DPDK: the slow path (app/loop.cpp) and the TWAMP-Control server (which runs on it, through
+// control_env::events) emit them; the workers never do. Sinks: journald (sd_journal_sendv) when
+// stderr is the journal's stream (JOURNAL_STREAM, the systemd convention), one structured line
+// on stderr otherwise (and whenever journald refuses one). A logger rate-limits each kind with a
+// token bucket (a flood of refusals cannot flood the log) and says how many it suppressed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace twamp::log {
+
+// syslog(3) priorities: LOG_ERR .. LOG_INFO.
+enum class level : uint8_t { err = 3, warning = 4, notice = 5, info = 6 };
+const char* name_of(level l) noexcept; // "err", "warning", "notice", "info"
+
+struct field {
+    std::string key; // [a-z0-9_], e.g. "accept", "reason", "sid"
+    std::string value;
+};
+
+struct event {
+    level lvl = level::info;
+    std::string kind;    // stable id, e.g. "control.refused", "link.down", "reload"
+    std::string peer;    // "198.18.0.1:40000", "[2001:2::1]:40000", "" where there is none
+    std::string message; // one line for people
+    std::vector<field> fields;
+
+    event& with(std::string key, std::string value) {
+        fields.push_back({std::move(key), std::move(value)});
+        return *this;
+    }
+    event& with(std::string key, uint64_t value) {
+        return with(std::move(key), std::to_string(value));
+    }
+    // The value of `key`, or "" (tests).
+    std::string get(std::string_view key) const;
+};
+
+// "dpdk-twamp: warning: control.refused peer=198.18.0.1:40000 accept=5 reason=... : message":
+// the identifier, the level (always), the kind, peer= when there is one, the fields, then the
+// message after ": ". Values with a space, '"', '=' or nothing are quoted ("..." with \" and \\);
+// control characters (a peer's or a file's) become '?', so an event is always one line.
+std::string format_line(const event& e);
+
+// The journald fields of `e` ("KEY=value" each): MESSAGE, PRIORITY, SYSLOG_IDENTIFIER=dpdk-twamp,
+// TWAMP_EVENT=kind, TWAMP_PEER=peer (if any), TWAMP_<KEY>=value per field (upper-cased; a key
+// with characters journald refuses has them replaced by '_').
+std::vector<std::string> journal_fields(const event& e);
+
+// JOURNAL_STREAM is "<device>:<inode>" of the stream systemd connected stderr/stdout to: stderr
+// goes to the journal when it names stderr's own (fstat(2)) device and inode.
+bool journal_stream_matches(const char* journal_stream, dev_t dev, ino_t ino) noexcept;
+bool stderr_is_journal() noexcept; // getenv("JOURNAL_STREAM") against fstat(2, ...)
+
+class sink {
+public:
+    virtual ~sink() = default;
+    virtual void write(const event& e) = 0;
+};
+
+// One line per event on a stdio stream (stderr by default), flushed.
+class stream_sink final : public sink {
+public:
+    explicit stream_sink(std::FILE* f = stderr) : f_(f) {}
+    void write(const event& e) override;
+
+private:
+    std::FILE* f_;
+};
+
+// sd_journal_sendv of journal_fields(e); a line on stderr if that fails, if the journal's
+// socket is not there (sd_journal_sendv would say success) or without libsystemd.
+class journal_sink final : public sink {
+public:
+    explicit journal_sink(const char* socket_path = "/run/systemd/journal/socket")
+        : socket_path_(socket_path) {}
+    void write(const event& e) override;
+    uint64_t fallbacks() const noexcept { return fallbacks_; }
+
+private:
+    const char* socket_path_;
+    stream_sink fallback_;
+    uint64_t fallbacks_ = 0;
+};
+
+// Keeps every event (tests).
+class memory_sink final : public sink {
+public:
+    void write(const event& e) override { events.push_back(e); }
+    std::vector<event> events;
+};
+
+enum class sink_kind { stderr_line, journal };
+// journal when stderr is the journal's stream (stderr_is_journal) and the build has libsystemd.
+sink_kind default_sink_kind() noexcept;
+std::unique_ptr<sink> make_sink(sink_kind k);
+
+// A token bucket per kind: `rate` events a second, at most `burst` at once. Clock in ns (any
+// monotonic origin). What it drops is counted per kind and said once the flood is over: no drop
+// of the kind for `quiet_ns` (1 s), or at the latest `report_ns` (10 s) after the first drop not
+// yet said (a flood that never ends is still counted in the log).
+class rate_limiter {
+public:
+    rate_limiter(double rate = 10.0, double burst = 20.0) : rate_(rate), burst_(burst) {}
+    bool admit(const std::string& kind, uint64_t now_ns, level lvl = level::info);
+    struct report {
+        std::string kind;
+        uint64_t suppressed = 0;
+        level lvl = level::info; // the most severe of those dropped
+    };
+    // The counts due now (see above), each taken once.
+    std::vector<report> drain(uint64_t now_ns);
+    uint64_t pending() const noexcept { return pending_; } // dropped, not yet drained
+    std::size_t kinds() const noexcept { return buckets_.size(); }
+
+    static constexpr uint64_t quiet_ns = 1'000'000'000ULL;
+    static constexpr uint64_t report_ns = 10'000'000'000ULL;
+    // Kinds tracked at most (a new kind beyond it, which cannot happen with the fixed ids,
+    // passes unlimited rather than growing the map).
+    static constexpr std::size_t max_kinds = 256;
+
+private:
+    struct bucket {
+        double tokens = 0;
+        uint64_t last_ns = 0;
+        uint64_t suppressed = 0;
+        uint64_t first_drop_ns = 0, last_drop_ns = 0;
+        level lvl = level::info;
+    };
+    void refill(bucket& b, uint64_t now_ns) const;
+    double rate_, burst_;
+    uint64_t pending_ = 0;
+    std::map<std::string, bucket> buckets_;
+};
+
+// The slow path's event logger: rate limit, then the sink. Not thread-safe (slow path only).
+class logger {
+public:
+    using clock_fn = std::function<uint64_t()>;
+    // clock null: CLOCK_MONOTONIC.
+    explicit logger(std::unique_ptr<sink> s, clock_fn clock = nullptr, double rate = 10.0,
+                    double burst = 20.0);
+    // Rate-limited by kind (what is dropped is counted).
+    void emit(event e);
+    // A "log.suppressed" event (level: the most severe dropped; kind=..., suppressed=N) for each
+    // kind whose flood is over (rate_limiter::drain). Every slow path round; cheap when nothing
+    // was dropped.
+    void tick();
+    uint64_t suppressed_total() const noexcept { return suppressed_total_; }
+    sink& out() noexcept { return *sink_; }
+
+private:
+    std::unique_ptr<sink> sink_;
+    clock_fn clock_;
+    rate_limiter limiter_;
+    uint64_t suppressed_total_ = 0;
+};
+
+// "198.18.0.1:40000", "[2001:2::1]:40000" from an address's text and a port.
+std::string peer_string(const std::string& address, uint16_t port);
+
+} // namespace twamp::log

@@ -1,0 +1,254 @@
+// src/log: event formatting, levels, journald fields, the sink choice from JOURNAL_STREAM, the
+// per-kind rate limit and its "suppressed" events, the notification strings (tier 1, no EAL).
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "twamp/log/events.hpp"
+#include "twamp/log/notify.hpp"
+
+using namespace twamp::log;
+
+namespace {
+
+event refused() {
+    event e;
+    e.lvl = level::warning;
+    e.kind = "control.refused";
+    e.peer = "198.18.0.1:40000";
+    e.message = "over control.max-connections-per-source";
+    e.with("accept", 5).with("reason", "max_connections_per_source");
+    return e;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+    for (const auto& x : v) {
+        if (x == s) {
+            return true;
+        }
+    }
+    return false;
+}
+
+} // namespace
+
+TEST(Events, LevelsAreSyslogPriorities) {
+    EXPECT_EQ(static_cast<int>(level::err), 3);
+    EXPECT_EQ(static_cast<int>(level::warning), 4);
+    EXPECT_EQ(static_cast<int>(level::notice), 5);
+    EXPECT_EQ(static_cast<int>(level::info), 6);
+    EXPECT_STREQ(name_of(level::err), "err");
+    EXPECT_STREQ(name_of(level::warning), "warning");
+    EXPECT_STREQ(name_of(level::notice), "notice");
+    EXPECT_STREQ(name_of(level::info), "info");
+}
+
+TEST(Events, FormatLine) {
+    EXPECT_EQ(format_line(refused()),
+              "dpdk-twamp: warning: control.refused peer=198.18.0.1:40000 accept=5 "
+              "reason=max_connections_per_source: over control.max-connections-per-source");
+    event e;
+    e.lvl = level::notice;
+    e.kind = "link.down";
+    e.with("port", "wire0");
+    EXPECT_EQ(format_line(e), "dpdk-twamp: notice: link.down port=wire0");
+}
+
+TEST(Events, FormatQuotesAndCleans) {
+    event e;
+    e.lvl = level::err;
+    e.kind = "reload";
+    e.message = "rejected: a.conf:3: bad\nvalue";
+    e.with("result", "rejected").with("line", "say \"x\" a=b").with("empty", "");
+    EXPECT_EQ(format_line(e), "dpdk-twamp: err: reload result=rejected line=\"say \\\"x\\\" a=b\" "
+                              "empty=\"\": rejected: a.conf:3: bad?value");
+}
+
+TEST(Events, PeerString) {
+    EXPECT_EQ(peer_string("198.18.0.1", 862), "198.18.0.1:862");
+    EXPECT_EQ(peer_string("2001:2::1", 40000), "[2001:2::1]:40000");
+}
+
+TEST(Events, JournalFields) {
+    const auto f = journal_fields(refused());
+    EXPECT_TRUE(has(f, "MESSAGE=over control.max-connections-per-source"));
+    EXPECT_TRUE(has(f, "PRIORITY=4"));
+    EXPECT_TRUE(has(f, "SYSLOG_IDENTIFIER=dpdk-twamp"));
+    EXPECT_TRUE(has(f, "TWAMP_EVENT=control.refused"));
+    EXPECT_TRUE(has(f, "TWAMP_PEER=198.18.0.1:40000"));
+    EXPECT_TRUE(has(f, "TWAMP_ACCEPT=5"));
+    EXPECT_TRUE(has(f, "TWAMP_REASON=max_connections_per_source"));
+    event e;
+    e.kind = "x";
+    e.with("a.b-c", "v\n2");
+    const auto g = journal_fields(e);
+    EXPECT_TRUE(has(g, "MESSAGE=x")); // no message: the kind
+    EXPECT_TRUE(has(g, "TWAMP_A_B_C=v?2"));
+    EXPECT_TRUE(has(g, "PRIORITY=6"));
+    for (const auto& s : g) {
+        EXPECT_NE(s.rfind("TWAMP_PEER=", 0), 0u) << "no peer, no TWAMP_PEER";
+    }
+}
+
+TEST(Events, JournalStreamMatches) {
+    EXPECT_TRUE(journal_stream_matches("8:12345", 8, 12345));
+    EXPECT_FALSE(journal_stream_matches("8:12345", 8, 12346));
+    EXPECT_FALSE(journal_stream_matches("9:12345", 8, 12345));
+    EXPECT_FALSE(journal_stream_matches(nullptr, 8, 12345));
+    EXPECT_FALSE(journal_stream_matches("", 8, 12345));
+    EXPECT_FALSE(journal_stream_matches("8", 8, 12345));
+    EXPECT_FALSE(journal_stream_matches("8:", 8, 12345));
+    EXPECT_FALSE(journal_stream_matches("8:12345x", 8, 12345));
+    EXPECT_FALSE(journal_stream_matches(":12345", 8, 12345));
+}
+
+TEST(Events, SinkChoiceFollowsJournalStream) {
+    struct stat st {};
+    ASSERT_EQ(fstat(2, &st), 0);
+    const std::string mine = std::to_string(static_cast<unsigned long long>(st.st_dev)) + ":" +
+                             std::to_string(static_cast<unsigned long long>(st.st_ino));
+    unsetenv("JOURNAL_STREAM");
+    EXPECT_FALSE(stderr_is_journal());
+    EXPECT_EQ(default_sink_kind(), sink_kind::stderr_line);
+    setenv("JOURNAL_STREAM", (mine + "1").c_str(), 1); // another stream (a child's inherited)
+    EXPECT_FALSE(stderr_is_journal());
+    EXPECT_EQ(default_sink_kind(), sink_kind::stderr_line);
+    setenv("JOURNAL_STREAM", mine.c_str(), 1);
+    EXPECT_TRUE(stderr_is_journal());
+    EXPECT_EQ(default_sink_kind(), sink_kind::journal);
+    unsetenv("JOURNAL_STREAM");
+}
+
+TEST(Events, StreamSinkWritesOneLine) {
+    std::FILE* f = std::tmpfile();
+    ASSERT_NE(f, nullptr);
+    stream_sink s(f);
+    s.write(refused());
+    std::rewind(f);
+    char buf[512] = {};
+    ASSERT_NE(std::fgets(buf, sizeof buf, f), nullptr);
+    EXPECT_EQ(std::string(buf), format_line(refused()) + "\n");
+    std::fclose(f);
+}
+
+TEST(Events, JournalSinkFallsBackToStderrWithoutJournal) {
+    // No journald socket in the test's environment (or it refuses): the line still goes out.
+    journal_sink s("/nonexistent/journal/socket");
+    s.write(refused());
+    EXPECT_EQ(s.fallbacks(), 1u);
+}
+
+TEST(RateLimiter, BurstThenRate) {
+    rate_limiter r(10.0, 20.0);
+    uint64_t t = 1'000'000'000;
+    int passed = 0;
+    for (int i = 0; i < 1000; ++i) {
+        passed += r.admit("control.refused", t) ? 1 : 0;
+    }
+    EXPECT_EQ(passed, 20); // the burst
+    EXPECT_EQ(r.pending(), 980u);
+    // Another kind has its own bucket.
+    EXPECT_TRUE(r.admit("link.down", t));
+    // 0.1 s later: one token.
+    t += 100'000'000;
+    EXPECT_TRUE(r.admit("control.refused", t));
+    EXPECT_FALSE(r.admit("control.refused", t));
+    // A second of flood at 1000/s: 10 pass.
+    passed = 0;
+    for (int i = 0; i < 1000; ++i) {
+        t += 1'000'000;
+        passed += r.admit("control.refused", t) ? 1 : 0;
+    }
+    EXPECT_GE(passed, 9);
+    EXPECT_LE(passed, 11);
+}
+
+TEST(RateLimiter, DrainSaysOnceTheFloodIsOver) {
+    rate_limiter r(10.0, 2.0);
+    uint64_t t = 5;
+    r.admit("k", t, level::info);
+    r.admit("k", t, level::info);
+    r.admit("k", t, level::warning);
+    r.admit("k", t, level::err);
+    r.admit("k", t, level::info);
+    EXPECT_TRUE(r.drain(t).empty());
+    EXPECT_TRUE(r.drain(t + rate_limiter::quiet_ns - 1).empty()); // not quiet for 1 s yet
+    const auto d = r.drain(t + rate_limiter::quiet_ns);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].kind, "k");
+    EXPECT_EQ(d[0].suppressed, 3u);
+    EXPECT_EQ(d[0].lvl, level::err);                               // the most severe dropped
+    EXPECT_TRUE(r.drain(t + 10 * rate_limiter::quiet_ns).empty()); // said once
+    EXPECT_EQ(r.pending(), 0u);
+}
+
+TEST(RateLimiter, AnEndlessFloodIsCountedEveryTenSeconds) {
+    rate_limiter r(10.0, 20.0);
+    uint64_t t = 0;
+    uint64_t said = 0, reports = 0, passed = 0, sent = 0;
+    for (int i = 0; i < 25'000; ++i) { // 25 s at 1000/s
+        t += 1'000'000;
+        passed += r.admit("k", t) ? 1 : 0;
+        ++sent;
+        for (const auto& x : r.drain(t)) {
+            said += x.suppressed;
+            ++reports;
+        }
+    }
+    EXPECT_EQ(reports, 2u); // at 10 s and 20 s
+    EXPECT_EQ(passed + said + r.pending(), sent);
+    EXPECT_LE(passed, 20u + 25u * 10u + 1u);
+}
+
+TEST(Logger, FloodIsBoundedAndSuppressedIsSaid) {
+    uint64_t now = 1'000'000'000;
+    auto mem = std::make_unique<memory_sink>();
+    memory_sink* m = mem.get();
+    logger lg(
+            std::move(mem), [&] { return now; }, 10.0, 20.0);
+    for (int i = 0; i < 10'000; ++i) {
+        event e = refused();
+        e.lvl = i == 5000 ? level::err : level::warning;
+        lg.emit(e);
+        lg.tick();
+    }
+    EXPECT_EQ(m->events.size(), 20u);
+    EXPECT_EQ(lg.suppressed_total(), 9980u);
+    now += 200'000'000;
+    lg.tick(); // not quiet for a second yet
+    EXPECT_EQ(m->events.size(), 20u);
+    now += 800'000'000;
+    lg.tick();
+    ASSERT_EQ(m->events.size(), 21u);
+    const event& s = m->events.back();
+    EXPECT_EQ(s.kind, "log.suppressed");
+    EXPECT_EQ(s.get("kind"), "control.refused");
+    EXPECT_EQ(s.get("suppressed"), "9980");
+    EXPECT_EQ(s.lvl, level::err); // the most severe of those dropped
+    EXPECT_EQ(format_line(s), "dpdk-twamp: err: log.suppressed kind=control.refused "
+                              "suppressed=9980: 9980 control.refused events suppressed "
+                              "(rate limit)");
+    lg.tick();
+    EXPECT_EQ(m->events.size(), 21u); // said once
+    // The kind resumes: its events pass again.
+    lg.emit(refused());
+    EXPECT_EQ(m->events.size(), 22u);
+    EXPECT_EQ(m->events.back().kind, "control.refused");
+}
+
+TEST(Notify, States) {
+    EXPECT_EQ(ready_state("running: 2 ports"), "READY=1\nSTATUS=running: 2 ports");
+    EXPECT_EQ(reloading_state(1234, "reloading a\nb"),
+              "RELOADING=1\nMONOTONIC_USEC=1234\nSTATUS=reloading a?b");
+    EXPECT_EQ(stopping_state("stopping"), "STOPPING=1\nSTATUS=stopping");
+}
+
+TEST(Notify, NoSocketIsANoOp) {
+    unsetenv("NOTIFY_SOCKET");
+    EXPECT_FALSE(notify("READY=1"));
+}

@@ -75,7 +75,8 @@ void tap_watch::close() noexcept {
 }
 
 void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
-                    uint16_t wire_port_id, bool tap) {
+                    uint16_t wire_port_id, bool tap,
+                    const std::vector<dataplane::route_spec>& routes) {
     watched w;
     w.name = name;
     w.index = static_cast<int>(if_nametoindex(name.c_str()));
@@ -83,6 +84,7 @@ void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_pre
     w.tap = tap;
     w.addresses = addresses;
     w.missing.assign(addresses.size(), false);
+    w.routes = routes;
     ifaces_.push_back(std::move(w));
 }
 
@@ -134,6 +136,7 @@ void tap_watch::on_link(int index, const std::string& name, unsigned flags, bool
         w.failed_logged = false;
         w.retry_at_ns = 0;
         if (up) {
+            w.routes_due = !w.routes.empty(); // the kernel dropped them with the link
             TWAMP_LOG(NOTICE, "interface %s is up again", w.name.c_str());
         } else {
             TWAMP_LOG(WARNING,
@@ -191,12 +194,34 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
         }
         w.missing[i] = false;
     }
+    if (!w.routes.empty() && (w.resync || !restored.empty())) {
+        w.routes_due = true; // a gateway's route goes with the address whose subnet holds it
+    }
     w.resync = false;
     w.failed_logged = false;
     if (!restored.empty()) {
         // The kernel adds each address's prefix route with it; IPv4's own routes come back
         // with the link.
         TWAMP_LOG(NOTICE, "interface %s: addresses restored: %s", w.name.c_str(), restored.c_str());
+    }
+    if (w.routes_due) {
+        any = true;
+        std::string done;
+        for (const auto& r : w.routes) {
+            if (!add_route(w.name, r, error)) {
+                if (!w.failed_logged) {
+                    TWAMP_LOG(ERR, "restoring the routes of %s: %s (retrying every second)",
+                              w.name.c_str(), error.c_str());
+                    w.failed_logged = true;
+                }
+                w.retry_at_ns = now_ns + 1'000'000'000;
+                return true;
+            }
+            done += (done.empty() ? "" : ", ") + r.to.to_string() + " via " + r.via.to_string();
+        }
+        w.routes_due = false;
+        w.failed_logged = false;
+        TWAMP_LOG(NOTICE, "interface %s: routes restored: %s", w.name.c_str(), done.c_str());
     }
     return any;
 }

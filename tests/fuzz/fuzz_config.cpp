@@ -107,7 +107,7 @@ std::string write(const tc::config& c) {
              "; routes = (";
         for (std::size_t k = 0; k < p.exception.routes.size(); ++k) {
             const auto& r = p.exception.routes[k];
-            t += std::string(k ? "," : "") + "{ to = " + str(prefix_text(r.to)) +
+            t += std::string(k ? "," : "") + "{ to = " + prefix_text(r.to) +
                  "; via = " + str(r.via.to_string()) + "; }";
         }
         t += "); }; }\n";

@@ -14,11 +14,19 @@
 namespace {
 
 // Text for roff: backslashes escaped, hyphens as \- (they are options and key names), a
-// leading '.' or '\'' protected.
+// leading '.' or '\'' protected, the section sign spelt out (ASCII output has no glyph for it).
 std::string roff(std::string_view s) {
     std::string r;
-    for (char c : s) {
-        if (c == '\\') {
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
+        if (s.substr(i, 2) == "\u00a7") { // the section sign: "section" in every output
+            r += "section ";
+            ++i;
+        } else if (static_cast<unsigned char>(c) >= 0xc0) {
+            r += '?'; // any other character outside ASCII: never a glyph the output lacks
+        } else if (static_cast<unsigned char>(c) >= 0x80) {
+            // (the rest of that character)
+        } else if (c == '\\') {
             r += "\\e";
         } else if (c == '-') {
             r += "\\-";

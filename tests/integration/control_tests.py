@@ -1323,8 +1323,9 @@ def control_off_subnet_route(lab):
     box's kernel side has only its connected subnets: without ports[].exception.routes neither
     ping nor TWAMP-Control reaches it (`ip route get` in the box's namespace says why); with
     routes to the far subnets via the router, both do, over IPv4 and IPv6, a negotiated
-    session's test packets are reflected, and after the TAP goes down and up the box puts the
-    routes back (logged) and the far sender gets its answers again."""
+    session's test packets are reflected, and after the TAP goes down and up, or a route is
+    deleted by hand, the box puts the routes back (logged) and the far sender gets its answers
+    again."""
     far = lab.name + "f"
     lab_sh_far = [f"{lab.name}f0", f"{lab.name}g0"]  # far end, router end
 
@@ -1422,6 +1423,17 @@ def control_off_subnet_route(lab):
         wait_for("IPv4 ping from the far side after down/up", answered(B4, False), 30)
         wait_for("IPv6 ping from the far side after down/up", answered(B6, True), 30)
         far_session(B6, True, "IPv6 session from the far side after down/up")
+
+        # A route deleted by hand is put back too.
+        ip_in(lab.rns, "ip", "route", "del", "198.18.64.0/24", "dev", tap)
+        wait_for(f"the deleted route logged and restored\n" + d.tail(),
+                 lambda: re.search(rf"^TWAMP: route 198\.18\.64\.0/24 via 198\.18\.0\.1 deleted "
+                                   rf"from {tap}: restoring it$", d.log(), re.M) and
+                 len(re.findall(rf"^TWAMP: interface {tap}: routes restored: ", d.log(),
+                                re.M)) >= 2, 30)
+        wait_for("IPv4 ping from the far side after the route was deleted", answered(B4, False),
+                 30)
+        far_session(B4, False, "IPv4 session from the far side after the route was deleted")
         s = lab.release()
         eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
            "exit summary: rx vs reflected + dropped + to-kernel")

@@ -34,8 +34,9 @@ public:
     // An interface to watch, configured with `addresses` and up. `tap` marks a TAP itself (its
     // state gates the wire -> kernel direction), as opposed to a VLAN sub-interface.
     // `routes` (ports[].exception.routes through it) are put back after the addresses whenever
-    // the interface comes up again or an address was restored: the kernel drops a gateway's
-    // routes with the link or with the address whose subnet holds the gateway.
+    // the interface comes up again, an address was restored (the kernel drops a gateway's
+    // routes with the link or with the address whose subnet holds the gateway), or one of them
+    // was deleted from the main table (RTM_DELROUTE).
     void add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
              uint16_t wire_port_id, bool tap,
              const std::vector<dataplane::route_spec>& routes = {});
@@ -68,6 +69,8 @@ private:
     };
     void on_link(int index, const std::string& name, unsigned flags, bool deleted);
     void on_addr(int index, bool deleted, bool v6, const uint8_t* addr, unsigned len);
+    void on_route_deleted(int index, bool v6, const uint8_t* dst, unsigned dst_len,
+                          const uint8_t* gateway);
     bool restore(watched& w, uint64_t now_ns);
 
     int fd_ = -1;

@@ -494,6 +494,34 @@ void check_iface(reader& rd, const port_config& p, const port_meta& m,
     }
 }
 
+// "the subnet 198.18.0.0/24 of ports[0].addresses[0]" when `to` lies inside the subnet of
+// one of the box's interface addresses (any port, any VLAN), else nullopt.
+std::optional<std::string> connected_subnet_holding(const config& cfg,
+                                                    const std::vector<port_meta>& metas,
+                                                    const ip_prefix& to) {
+    for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
+        auto look = [&](const std::vector<ip_prefix>& list,
+                        const std::vector<where>& places) -> std::optional<std::string> {
+            for (std::size_t k = 0; k < list.size() && k < places.size(); ++k) {
+                const ip_prefix net = list[k].network();
+                if (net.address.family == to.address.family && net.contains(to)) {
+                    return "the subnet " + net.to_string() + " of " + places[k].path;
+                }
+            }
+            return std::nullopt;
+        };
+        if (auto r = look(cfg.ports[i].addresses, metas[i].addresses)) {
+            return r;
+        }
+        for (std::size_t v = 0; v < cfg.ports[i].vlans.size() && v < metas[i].vlans.size(); ++v) {
+            if (auto r = look(cfg.ports[i].vlans[v].addresses, metas[i].vlans[v].addresses)) {
+                return r;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 // Uniqueness across ports: names, devices, kernel interfaces, VLAN IDs and addresses.
 void check_ports(reader& rd, const config& cfg, const std::vector<port_meta>& metas) {
     std::map<std::string, const where*> names;
@@ -539,6 +567,14 @@ void check_ports(reader& rd, const config& cfg, const std::vector<port_meta>& me
             if (!fresh) {
                 rd.fail(m.routes[k], "destination " + to.to_string() + " is already routed at " +
                                              same->second->path);
+                continue;
+            }
+            // Inside a subnet some TAP is on: `ip route replace` would take the place of the
+            // kernel's own on-link route (or shadow part of it) and cut that subnet off.
+            if (auto on_link = connected_subnet_holding(cfg, metas, to)) {
+                rd.fail(m.routes[k], "destination " + to.to_string() + " is on-link: inside " +
+                                             *on_link + "; route only what lies beyond the " +
+                                             "box's own subnets");
             }
         }
         std::map<uint16_t, const where*> ids;

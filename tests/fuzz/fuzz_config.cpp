@@ -12,6 +12,7 @@
 //   - diff() of a config with itself is empty;
 //   - written back as libconfig text (a writer independent of the loader) it loads again to
 //     an equal config: parsing and normalization are a fixed point.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -246,6 +247,15 @@ void check_contract(const tc::config& c) {
                 FUZZ_CHECK(!(a.address == r.via));
             }
             FUZZ_CHECK(inside);
+            for (const auto& q : c.ports) {
+                auto on_link = [&](const tc::ip_prefix& a) {
+                    return a.address.family == r.to.address.family && a.network().contains(r.to);
+                };
+                FUZZ_CHECK(std::none_of(q.addresses.begin(), q.addresses.end(), on_link));
+                for (const auto& v : q.vlans) {
+                    FUZZ_CHECK(std::none_of(v.addresses.begin(), v.addresses.end(), on_link));
+                }
+            }
         }
     }
     std::set<std::string> refl_names;

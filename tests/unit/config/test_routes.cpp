@@ -101,6 +101,22 @@ TEST(routes, a_destination_once_in_the_file) {
                         R"(( { to = "198.18.128.0/18"; via = "198.18.1.1"; } ))"));
 }
 
+TEST(routes, not_inside_a_connected_subnet) {
+    EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.18.0.0/24"; via = "198.18.0.254"; } ))"), 1,
+                          "ports[0].exception.routes[0].to",
+                          {"198.18.0.0/24 is on-link: inside the subnet 198.18.0.0/24 of "
+                           "ports[0].addresses[0]"}));
+    // Another port's subnet, or a VLAN's, is on-link too (one namespace holds every TAP).
+    EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.18.1.128/25"; via = "198.18.0.254"; } ))"),
+                          1, "ports[0].exception.routes[0].to",
+                          {"inside the subnet 198.18.1.0/24 of ports[1].addresses[0]"}));
+    EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.19.0.7"; via = "198.18.0.254"; } ))"), 1,
+                          "ports[0].exception.routes[0].to",
+                          {"of ports[0].vlans[0].addresses[0]"}));
+    // A prefix that holds a connected subnet is fine: the on-link route is the longer match.
+    load_ok(with_routes(R"(( { to = "198.18.0.0/15"; via = "198.18.0.254"; } ))"));
+}
+
 TEST(routes, at_most_64) {
     std::string many = "(";
     for (int i = 0; i < 65; ++i) {

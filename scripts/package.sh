@@ -34,10 +34,13 @@ for tool in dpkg-deb dpkg-shlibdeps meson ninja; do
     command -v "$tool" >/dev/null || { echo "package.sh: $tool missing (scripts/setup.sh)" >&2; exit 1; }
 done
 
+# Full RELRO and immediate binding, as Debian's hardened builds link; the compile flags stay the
+# project's own (-O2 -g, the same as build/: ccache's objects are shared).
+link_args=-Dcpp_link_args=-Wl,-z,relro,-z,now
 if [[ ! -f $build/build.ninja ]]; then
-    meson setup "$build" --prefix=/usr -Dtests=false -Dperf=false >/dev/null
+    meson setup "$build" --prefix=/usr -Dtests=false -Dperf=false "$link_args" >/dev/null
 else
-    meson configure "$build" -Dprefix=/usr >/dev/null
+    meson configure "$build" -Dprefix=/usr "$link_args" >/dev/null
 fi
 nice ninja -C "$build" >/dev/null
 
@@ -58,17 +61,56 @@ find "$root/usr/share/man" -type f ! -name '*.gz' -exec gzip -9n {} +
 
 doc=$root/usr/share/doc/dpdk-twamp
 mkdir -p "$doc"
+# Maintainer: DEBFULLNAME and DEBEMAIL (Debian's convention) when set.
+maintainer="${DEBFULLNAME:-dpdk-twamp maintainers} <${DEBEMAIL:-dpdk-twamp@example.com}>"
+# The commit it was built from, and its date: the same tree gives the same changelog.
+commit=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+when=$(git -C "$top" log -1 --format=%aD 2>/dev/null || date -R)
+year=$(date -d "$when" +%Y 2>/dev/null || date +%Y)
 cat >"$doc/copyright" <<EOT
 Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: dpdk-twamp
-Source: the dpdk-twamp repository this package was built from
+Source: the dpdk-twamp repository, commit $commit
 
 Files: *
-Copyright: the dpdk-twamp authors
+Copyright: $year the dpdk-twamp authors
 License: BSD-3-Clause
- On Debian systems the full text of the BSD 3-clause license is in
- /usr/share/common-licenses/BSD.
+
+License: BSD-3-Clause
+ Redistribution and use in source and binary forms, with or without
+ modification, are permitted provided that the following conditions are met:
+ .
+ 1. Redistributions of source code must retain the above copyright notice, this
+    list of conditions and the following disclaimer.
+ .
+ 2. Redistributions in binary form must reproduce the above copyright notice,
+    this list of conditions and the following disclaimer in the documentation
+    and/or other materials provided with the distribution.
+ .
+ 3. Neither the name of the copyright holder nor the names of its contributors
+    may be used to endorse or promote products derived from this software
+    without specific prior written permission.
+ .
+ THIS SOFTWARE IS PROVIDED BY THE COPYRIGHT HOLDERS AND CONTRIBUTORS "AS IS"
+ AND ANY EXPRESS OR IMPLIED WARRANTIES, INCLUDING, BUT NOT LIMITED TO, THE
+ IMPLIED WARRANTIES OF MERCHANTABILITY AND FITNESS FOR A PARTICULAR PURPOSE ARE
+ DISCLAIMED. IN NO EVENT SHALL THE COPYRIGHT HOLDER OR CONTRIBUTORS BE LIABLE
+ FOR ANY DIRECT, INDIRECT, INCIDENTAL, SPECIAL, EXEMPLARY, OR CONSEQUENTIAL
+ DAMAGES (INCLUDING, BUT NOT LIMITED TO, PROCUREMENT OF SUBSTITUTE GOODS OR
+ SERVICES; LOSS OF USE, DATA, OR PROFITS; OR BUSINESS INTERRUPTION) HOWEVER
+ CAUSED AND ON ANY THEORY OF LIABILITY, WHETHER IN CONTRACT, STRICT LIABILITY,
+ OR TORT (INCLUDING NEGLIGENCE OR OTHERWISE) ARISING IN ANY WAY OUT OF THE USE
+ OF THIS SOFTWARE, EVEN IF ADVISED OF THE POSSIBILITY OF SUCH DAMAGE.
 EOT
+cat >"$stage/changelog" <<EOT
+dpdk-twamp ($version) unstable; urgency=medium
+
+  * Built from the dpdk-twamp repository at commit $commit (README.md has
+    what changed; git log has every change).
+
+ -- $maintainer  $when
+EOT
+gzip -9n -c "$stage/changelog" >"$doc/changelog.gz"
 
 # Depends, computed: dpkg-shlibdeps wants a debian/control beside it.
 mkdir -p "$stage/debian"
@@ -95,7 +137,7 @@ cat >"$root/DEBIAN/control" <<EOT
 Package: dpdk-twamp
 Version: $version
 Architecture: $arch
-Maintainer: dpdk-twamp maintainers <root@localhost>
+Maintainer: $maintainer
 Installed-Size: $installed_kb
 Depends: $depends
 Section: net
@@ -109,6 +151,8 @@ Description: TWAMP, TWAMP Light and STAMP Session-Reflector on DPDK
  /etc/dpdk-twamp/twamp.conf and /etc/default/dpdk-twamp first.
 EOT
 (cd "$root" && find etc -type f | sort | sed 's|^|/|') >"$root/DEBIAN/conffiles"
+(cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
+    xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 cat >"$root/DEBIAN/postinst" <<'EOT'
 #!/bin/sh
 # Makes systemd see the (new) unit. Neither enables nor starts it: the operator edits
@@ -124,7 +168,7 @@ cat >"$root/DEBIAN/prerm" <<'EOT'
 # Stops a running dpdk-twamp before its binary goes away.
 set -e
 if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-    systemctl stop dpdk-twamp.service >/dev/null 2>&1 || true
+    deb-systemd-invoke stop dpdk-twamp.service >/dev/null 2>&1 || true
 fi
 exit 0
 EOT

@@ -17,8 +17,9 @@ PACKAGES=(
     python3-cryptography
     # benchmarks (perf/worker_instructions.sh counts instructions with callgrind)
     valgrind
-    # the Debian package (scripts/package.sh: dpkg-deb, dpkg-shlibdeps) and its man pages' checks
-    dpkg-dev groff-base man-db
+    # the Debian package (scripts/package.sh: dpkg-deb, dpkg-shlibdeps), its checks (lintian)
+    # and its man pages' (groff, man)
+    dpkg-dev lintian groff-base man-db
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -130,6 +130,7 @@ def case_install_keeps_config(a):
 def case_package(a):
     """scripts/package.sh builds the .deb; dpkg-deb -I shows its fields and a Depends computed
     by dpkg-shlibdeps (DPDK's libraries among them), -c the files, the conffiles are listed;
+    lintian finds no error or warning;
     extracted into a temporary root, its dpdk-twamp checks its own twamp.conf and its
     twamp-ping prints its version."""
     with tempfile.TemporaryDirectory(prefix="dpdk-twamp-deb-") as d:
@@ -170,6 +171,12 @@ def case_package(a):
                                           for p in t.get("install_filename", []))}
         for b in built:
             check(f"/usr/bin/{b}" in files, f"/usr/bin/{b} (installed by meson) not in the package")
+        # Debian's own checks: no error or warning (informational tags are allowed).
+        p = subprocess.run(["lintian", "--tag-display-limit", "0", deb], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=600)
+        tags = [line for line in p.stdout.decode(errors="replace").splitlines()
+                if re.match(r"^[EW]: ", line)]
+        check(not tags, "lintian:\n" + "\n".join(tags))
         root = os.path.join(d, "root")
         run(["dpkg-deb", "-x", deb, root])
         unit = open(os.path.join(root, "lib", "systemd", "system", "dpdk-twamp.service")).read()

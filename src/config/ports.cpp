@@ -336,12 +336,19 @@ void routes(reader& rd, port_config& p, const Setting& s, const std::string& pat
                     for (const auto& vl : p.vlans) {
                         add(vl.addresses);
                     }
+                    // fe80::/10 names no interface by itself (the TAP and each VLAN
+                    // sub-interface have one of their own).
+                    const bool link_local =
+                            a->is_v6() && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
                     rd.fail(*v, v_path,
                             "expected " + std::string(expected) + ", got " + quote(*text) +
                                     ": outside the port's " +
                                     (subnets.empty() ? std::string(a->is_v4() ? "IPv4" : "IPv6") +
                                                                " subnets (it has none)"
-                                                     : "subnets (" + subnets + ")"));
+                                                     : "subnets (" + subnets + ")") +
+                                    (link_local ? "; a link-local gateway is not taken: use the "
+                                                  "router's address in the port's subnet"
+                                                : ""));
                     ok = false;
                 } else {
                     r.via = *a;

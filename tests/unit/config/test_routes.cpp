@@ -53,6 +53,9 @@ TEST(routes, gateway_outside_the_subnets) {
     EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.18.128.0/17"; via = "198.20.0.1"; } ))"), 1,
                           "ports[0].exception.routes[0].via",
                           {"outside the port's subnets", "198.18.0.0/24", "198.19.0.0/24"}));
+    EXPECT_TRUE(has_error(with_routes(R"(( { to = "::/0"; via = "fe80::1"; } ))"), 1,
+                          "ports[0].exception.routes[0].via",
+                          {"2001:2::/64", "a link-local gateway is not taken"}));
     // wire1 has no IPv6 address at all.
     EXPECT_TRUE(has_error(with_routes("()", R"(( { to = "::/0"; via = "2001:2::1"; } ))"), 2,
                           "ports[1].exception.routes[0].via", {"IPv6 subnets (it has none)"}));

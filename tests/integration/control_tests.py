@@ -1406,6 +1406,8 @@ def control_off_subnet_route(lab):
             ip_in(lab.rns, "ip", "-6", "route", "show", "dev", tap).stdout.decode()
         for r in ("198.18.64.0/24 via 198.18.0.1", "2001:2:0:64::/64 via 2001:2::1"):
             check(r in routes, f"route {r} not on {tap}:\n{routes}")
+        check(re.search(rf"^  port wire0: .*, exception {tap}, 2 routes$", d.log(), re.M),
+              "start-up line without the exception interface's 2 routes\n" + d.tail())
         far_session(B4, False, "IPv4 session from the far side")
         far_session(B6, True, "IPv6 session from the far side")
 

@@ -37,11 +37,12 @@ done
 # Full RELRO and immediate binding, as Debian's hardened builds link; the compile flags stay the
 # project's own (-O2 -g, the same as build/: ccache's objects are shared).
 link_args=-Dcpp_link_args=-Wl,-z,relro,-z,now
-if [[ ! -f $build/build.ninja ]]; then
-    meson setup "$build" --prefix=/usr -Dtests=false -Dperf=false "$link_args" >/dev/null
-else
-    meson configure "$build" -Dprefix=/usr "$link_args" >/dev/null
-fi
+# --reconfigure on an existing directory: meson.build runs again, so files its globs find
+# (docs/*.md, conf/*.json, ...) added since are in.
+reconfigure=()
+[[ -f $build/build.ninja ]] && reconfigure=(--reconfigure)
+meson setup "${reconfigure[@]}" "$build" --prefix=/usr -Dtests=false -Dperf=false "$link_args" \
+    >/dev/null
 nice ninja -C "$build" >/dev/null
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/dpdk-twamp-pkg.XXXXXX")

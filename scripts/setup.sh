@@ -27,6 +27,9 @@ PACKAGES=(
     prometheus python3-yaml
     # benchmarks (perf/worker_instructions.sh counts instructions with callgrind)
     valgrind
+    # the Debian package (scripts/package.sh: dpkg-deb, dpkg-shlibdeps), its checks (lintian)
+    # and its man pages' (groff, man)
+    dpkg-dev lintian groff-base man-db
 )
 
 if [[ $(id -u) -ne 0 ]]; then

@@ -49,6 +49,9 @@ dataplane::dataplane_spec spec_from_config(const config::config& cfg, slot_map& 
         ps.exception_control_port = cfg.control.enabled ? cfg.control.port : 0;
         ps.exception_control_rate_limit_pps = pc.exception.control_rate_limit_pps;
         ps.exception_neighbor_rate_limit_pps = pc.exception.neighbor_rate_limit_pps;
+        for (const auto& r : pc.exception.routes) {
+            ps.exception_routes.push_back({r.to, r.via, r.vlan});
+        }
         s.ports.push_back(std::move(ps));
     }
     for (const auto& rc : cfg.reflectors) {

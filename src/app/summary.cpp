@@ -7,6 +7,15 @@
 
 namespace twamp::app {
 
+namespace {
+
+// ", 2 routes" after the exception interface (ports[].exception.routes), "" without any.
+std::string routes_text(std::size_t n) {
+    return n == 0 ? std::string() : ", " + std::to_string(n) + (n == 1 ? " route" : " routes");
+}
+
+} // namespace
+
 void print_startup(const box& b, const char* version) {
     const config::config& cfg = b.running();
     const dataplane::dataplane_spec& spec = b.spec();
@@ -21,14 +30,15 @@ void print_startup(const box& b, const char* version) {
         const auto* m = pr.mac.addr_bytes;
         std::printf(
                 "  port %s: %s (%s) mac %02x:%02x:%02x:%02x:%02x:%02x, timestamps %s%s, t3 %s%s, "
-                "rss %s, exception %s\n",
+                "rss %s, exception %s%s\n",
                 pr.name.c_str(), spec.ports[p].device.c_str(), pr.driver.c_str(), m[0], m[1], m[2],
                 m[3], m[4], m[5], pr.ts_source(),
                 pr.time ? (pr.fit ? " (device clock, fitted)" : " (stated unit)") : "",
                 dataplane::to_string(pr.method()),
                 pr.tx_timestamps ? ", follow-up tx timestamps" : "", pr.rss ? "on" : "off",
                 spec.ports[p].exception_iface.empty() ? "none"
-                                                      : spec.ports[p].exception_iface.c_str());
+                                                      : spec.ports[p].exception_iface.c_str(),
+                routes_text(spec.ports[p].exception_routes.size()).c_str());
     }
     if (b.metrics_served()) {
         std::printf("  metrics: http://%s/metrics\n", cfg.metrics.listen.c_str());

@@ -74,6 +74,9 @@ std::string fmt(const prefix_limit& v) {
            "; rate-limit-pps = " + std::to_string(v.rate_limit_pps) +
            "; max-sessions = " + std::to_string(v.max_sessions) + "; }";
 }
+std::string fmt(const route_config& v) {
+    return "{ to = " + quoted(v.to.to_string()) + "; via = " + quoted(v.via.to_string()) + "; }";
+}
 std::string fmt(const port_range& v) {
     return "{ min = " + std::to_string(v.min) + "; max = " + std::to_string(v.max) + "; }";
 }
@@ -177,6 +180,7 @@ public:
                   p->exception.control_rate_limit_pps, n.exception.control_rate_limit_pps);
             field(path, key("ports[].exception.neighbor-rate-limit-pps"),
                   p->exception.neighbor_rate_limit_pps, n.exception.neighbor_rate_limit_pps);
+            field(path, key("ports[].exception.routes"), p->exception.routes, n.exception.routes);
         }
     }
 

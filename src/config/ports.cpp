@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "sections.hpp"
 
@@ -221,6 +222,149 @@ vlan_config vlan(reader& rd, const Setting& g, const std::string& path, vlan_met
     return v;
 }
 
+// ports[].exception.routes: each `to` a prefix (host bits zero), each `via` an address of the
+// same family inside one of the port's subnets (untagged first, then the VLANs'), not one of
+// the box's own; the VLAN that holds `via` is the route's device.
+void routes(reader& rd, port_config& p, const Setting& s, const std::string& path, port_meta& m) {
+    constexpr int max_routes = 64;
+    if (!rd.list_of_groups(s, path)) {
+        return;
+    }
+    if (s.getLength() > max_routes) {
+        rd.fail(s, path,
+                "expected at most " + std::to_string(max_routes) + " routes, got " +
+                        std::to_string(s.getLength()));
+        return;
+    }
+    for (int i = 0; i < s.getLength(); ++i) {
+        const Setting& g = s[i];
+        std::string r_path = at_index(path, i);
+        rd.check_keys(g, r_path, "ports[].exception.routes[]");
+        route_config r;
+        bool ok = true;
+        where to_at = rd.at(g, join(r_path, "to"));
+        if (auto* t = rd.required(g, "to", r_path,
+                                  "the destination, e.g. to = \"198.18.128.0/17\"; "
+                                  "(\"0.0.0.0/0\" or \"::/0\": a default route)")) {
+            static constexpr std::string_view expected =
+                    "a destination prefix \"address/length\" with the host bits zero, e.g. "
+                    "\"198.18.128.0/17\" or \"0.0.0.0/0\"";
+            to_at = rd.at(*t, join(r_path, "to"));
+            if (auto text = rd.string(*t, to_at.path, expected)) {
+                auto pfx = ip_prefix::parse(*text, true);
+                if (!pfx) {
+                    rd.fail(*t, to_at.path,
+                            "expected " + std::string(expected) + ", got " + quote(*text));
+                    ok = false;
+                } else if (!pfx->host_bits_zero()) {
+                    rd.fail(*t, to_at.path,
+                            "expected " + std::string(expected) + ", got " + quote(*text) +
+                                    ": host bits set (did you mean " + pfx->network().to_string() +
+                                    "?)");
+                    ok = false;
+                } else if (pfx->address.is_multicast() || pfx->address.is_loopback()) {
+                    rd.fail(*t, to_at.path,
+                            "expected " + std::string(expected) + ", got " + quote(*text) +
+                                    ": a multicast or loopback range");
+                    ok = false;
+                } else {
+                    r.to = *pfx;
+                }
+            } else {
+                ok = false;
+            }
+        } else {
+            ok = false;
+        }
+        if (auto* v = rd.required(g, "via", r_path,
+                                  "the gateway, e.g. via = \"198.18.0.254\"; (an address "
+                                  "in one of the port's subnets)")) {
+            static constexpr std::string_view expected =
+                    "a gateway address inside one of the port's (or its VLANs') subnets, e.g. "
+                    "\"198.18.0.254\"";
+            std::string v_path = join(r_path, "via");
+            auto text = rd.string(*v, v_path, expected);
+            auto a = text ? ip_address::parse(*text) : std::nullopt;
+            if (text && !a) {
+                rd.fail(*v, v_path, "expected " + std::string(expected) + ", got " + quote(*text));
+            }
+            if (!a) {
+                ok = false;
+            } else if (ok && a->family != r.to.address.family) {
+                rd.fail(*v, v_path,
+                        "expected an " + std::string(r.to.address.is_v4() ? "IPv4" : "IPv6") +
+                                " gateway for " + r.to.to_string() + ", got " + quote(*text));
+                ok = false;
+            } else if (a->is_unspecified() || a->is_multicast() || a->is_loopback()) {
+                rd.fail(*v, v_path,
+                        "expected " + std::string(expected) + ", got " + quote(*text) +
+                                ": not a unicast address");
+                ok = false;
+            } else {
+                // Where the kernel can reach it: the subnet of one of the port's addresses.
+                std::optional<uint16_t> vlan;
+                bool own = false;
+                auto look = [&](const std::vector<ip_prefix>& list, uint16_t id) {
+                    for (const auto& ia : list) {
+                        if (ia.address == *a) {
+                            own = true;
+                        }
+                        if (!vlan && ia.network().contains(*a)) {
+                            vlan = id;
+                        }
+                    }
+                };
+                look(p.addresses, 0);
+                for (const auto& vl : p.vlans) {
+                    look(vl.addresses, vl.id);
+                }
+                if (own) {
+                    rd.fail(*v, v_path,
+                            "expected " + std::string(expected) + ", got " + quote(*text) +
+                                    ": that is this box's own address");
+                    ok = false;
+                } else if (!vlan) {
+                    std::string subnets;
+                    auto add = [&](const std::vector<ip_prefix>& list) {
+                        for (const auto& ia : list) {
+                            if (ia.address.family == a->family) {
+                                subnets += (subnets.empty() ? "" : ", ") + ia.network().to_string();
+                            }
+                        }
+                    };
+                    add(p.addresses);
+                    for (const auto& vl : p.vlans) {
+                        add(vl.addresses);
+                    }
+                    // fe80::/10 names no interface by itself (the TAP and each VLAN
+                    // sub-interface have one of their own).
+                    const bool link_local =
+                            a->is_v6() && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
+                    rd.fail(*v, v_path,
+                            "expected " + std::string(expected) + ", got " + quote(*text) +
+                                    ": outside the port's " +
+                                    (subnets.empty() ? std::string(a->is_v4() ? "IPv4" : "IPv6") +
+                                                               " subnets (it has none)"
+                                                     : "subnets (" + subnets + ")") +
+                                    (link_local ? "; a link-local gateway is not taken: use the "
+                                                  "router's address in the port's subnet"
+                                                : ""));
+                    ok = false;
+                } else {
+                    r.via = *a;
+                    r.vlan = *vlan;
+                }
+            }
+        } else {
+            ok = false;
+        }
+        if (ok) {
+            p.exception.routes.push_back(r);
+            m.routes.push_back(to_at);
+        }
+    }
+}
+
 port_config port(reader& rd, const Setting& g, const std::string& path,
                  std::vector<port_meta>& metas) {
     port_config p;
@@ -312,6 +456,9 @@ port_config port(reader& rd, const Setting& g, const std::string& path,
                         100'000'000);
             rd.read_int(*s, "neighbor-rate-limit-pps", e_path, p.exception.neighbor_rate_limit_pps,
                         0, 100'000'000);
+            if (auto* r = rd.member(*s, "routes")) {
+                routes(rd, p, *r, join(e_path, "routes"), m);
+            }
         }
     }
     metas.push_back(std::move(m));
@@ -354,12 +501,41 @@ void check_iface(reader& rd, const port_config& p, const port_meta& m,
     }
 }
 
+// "the subnet 198.18.0.0/24 of ports[0].addresses[0]" when `to` lies inside the subnet of
+// one of the box's interface addresses (any port, any VLAN), else nullopt.
+std::optional<std::string> connected_subnet_holding(const config& cfg,
+                                                    const std::vector<port_meta>& metas,
+                                                    const ip_prefix& to) {
+    for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
+        auto look = [&](const std::vector<ip_prefix>& list,
+                        const std::vector<where>& places) -> std::optional<std::string> {
+            for (std::size_t k = 0; k < list.size() && k < places.size(); ++k) {
+                const ip_prefix net = list[k].network();
+                if (net.address.family == to.address.family && net.contains(to)) {
+                    return "the subnet " + net.to_string() + " of " + places[k].path;
+                }
+            }
+            return std::nullopt;
+        };
+        if (auto r = look(cfg.ports[i].addresses, metas[i].addresses)) {
+            return r;
+        }
+        for (std::size_t v = 0; v < cfg.ports[i].vlans.size() && v < metas[i].vlans.size(); ++v) {
+            if (auto r = look(cfg.ports[i].vlans[v].addresses, metas[i].vlans[v].addresses)) {
+                return r;
+            }
+        }
+    }
+    return std::nullopt;
+}
+
 // Uniqueness across ports: names, devices, kernel interfaces, VLAN IDs and addresses.
 void check_ports(reader& rd, const config& cfg, const std::vector<port_meta>& metas) {
     std::map<std::string, const where*> names;
     std::map<std::string, const where*> devices;
     std::map<std::string, const where*> ifaces;
     std::map<std::pair<ip_family, std::array<uint8_t, 16>>, const where*> addresses;
+    std::map<std::tuple<ip_family, std::array<uint8_t, 16>, uint8_t>, const where*> routed;
     for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
         const port_config& p = cfg.ports[i];
         const port_meta& m = metas[i];
@@ -388,6 +564,26 @@ void check_ports(reader& rd, const config& cfg, const std::vector<port_meta>& me
             }
         };
         add_addresses(p.addresses, m.addresses);
+        // One network namespace holds every TAP, and so one main routing table: a destination
+        // routed twice (on two ports, or twice on one) would have the second `ip route
+        // replace` silently take the first's place.
+        for (std::size_t k = 0; k < p.exception.routes.size(); ++k) {
+            const ip_prefix& to = p.exception.routes[k].to;
+            auto [same, fresh] = routed.emplace(
+                    std::tuple{to.address.family, to.address.bytes, to.length}, &m.routes[k]);
+            if (!fresh) {
+                rd.fail(m.routes[k], "destination " + to.to_string() + " is already routed at " +
+                                             same->second->path);
+                continue;
+            }
+            // Inside a subnet some TAP is on: `ip route replace` would take the place of the
+            // kernel's own on-link route (or shadow part of it) and cut that subnet off.
+            if (auto on_link = connected_subnet_holding(cfg, metas, to)) {
+                rd.fail(m.routes[k], "destination " + to.to_string() + " is on-link: inside " +
+                                             *on_link + "; route only what lies beyond the " +
+                                             "box's own subnets");
+            }
+        }
         std::map<uint16_t, const where*> ids;
         for (std::size_t k = 0; k < p.vlans.size(); ++k) {
             const vlan_meta& vm = m.vlans[k];

@@ -29,6 +29,7 @@ struct port_meta {
     bool valid_name = false;
     std::vector<where> addresses;
     std::vector<vlan_meta> vlans;
+    std::vector<where> routes; // each route's `to`, for duplicates across ports
 };
 
 struct reflector_meta {

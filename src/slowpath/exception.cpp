@@ -132,7 +132,35 @@ bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::str
     return ip(args, error);
 }
 
+bool add_route(const std::string& dev, const dataplane::route_spec& r, std::string& error) {
+    return ip({"route", "replace", r.to.to_string(), "via", r.via.to_string(), "dev", dev, "proto",
+               "static"},
+              error);
+}
+
 namespace {
+
+bool add_routes(const std::string& dev, const std::vector<dataplane::route_spec>& routes,
+                std::string& error) {
+    for (const auto& r : routes) {
+        if (!add_route(dev, r, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// The routes of `all` that go out through VLAN `vlan` (0: the TAP itself).
+std::vector<dataplane::route_spec> routes_on(const std::vector<dataplane::route_spec>& all,
+                                             uint16_t vlan) {
+    std::vector<dataplane::route_spec> r;
+    for (const auto& x : all) {
+        if (x.vlan == vlan) {
+            r.push_back(x);
+        }
+    }
+    return r;
+}
 
 bool add_addresses(const std::string& dev, const std::vector<dataplane::ip_prefix>& addrs,
                    std::string& error) {
@@ -184,12 +212,13 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
         error = where + ": " + rte_strerror(-rc);
         return false;
     }
+    const auto tap_routes = routes_on(spec.exception_routes, 0);
     if (!ip({"link", "set", "dev", t.iface, "up"}, error) ||
-        !add_addresses(t.iface, spec.addresses, error)) {
+        !add_addresses(t.iface, spec.addresses, error) || !add_routes(t.iface, tap_routes, error)) {
         error = where + ": " + error;
         return false;
     }
-    watch_.add(t.iface, spec.addresses, wire_port_id, true);
+    watch_.add(t.iface, spec.addresses, wire_port_id, true, tap_routes);
     for (const auto& v : spec.vlans) {
         const std::string sub = t.iface + "." + std::to_string(v.id);
         std::string why;
@@ -200,14 +229,19 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
             // the kernel's answers (ARP/ND/ICMP) for its addresses are missing. Say so.
             warnings_.push_back(where + ": no kernel interface for VLAN " + std::to_string(v.id) +
                                 ": " + why);
+            if (!routes_on(spec.exception_routes, v.id).empty()) {
+                warnings_.push_back(where + ": its routes via VLAN " + std::to_string(v.id) +
+                                    " are not installed either");
+            }
             continue;
         }
+        const auto sub_routes = routes_on(spec.exception_routes, v.id);
         if (!ip({"link", "set", "dev", sub, "up"}, error) ||
-            !add_addresses(sub, v.addresses, error)) {
+            !add_addresses(sub, v.addresses, error) || !add_routes(sub, sub_routes, error)) {
             error = where + ": " + error;
             return false;
         }
-        watch_.add(sub, v.addresses, wire_port_id, false);
+        watch_.add(sub, v.addresses, wire_port_id, false, sub_routes);
     }
     t.control_port = spec.exception_control_port;
     init_limits(t, spec.exception_rate_limit_pps, spec.exception_control_rate_limit_pps,

@@ -56,7 +56,9 @@ bool tap_watch::open(std::string& error) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;
-    sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    // Routes too: a configured route (ports[].exception.routes) deleted by hand is put back.
+    sa.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE |
+                   RTMGRP_IPV6_ROUTE;
     if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
         error = std::string("netlink bind: ") + std::strerror(errno);
         ::close(fd);
@@ -75,7 +77,8 @@ void tap_watch::close() noexcept {
 }
 
 void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
-                    uint16_t wire_port_id, bool tap) {
+                    uint16_t wire_port_id, bool tap,
+                    const std::vector<dataplane::route_spec>& routes) {
     watched w;
     w.name = name;
     w.index = static_cast<int>(if_nametoindex(name.c_str()));
@@ -83,6 +86,7 @@ void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_pre
     w.tap = tap;
     w.addresses = addresses;
     w.missing.assign(addresses.size(), false);
+    w.routes = routes;
     ifaces_.push_back(std::move(w));
 }
 
@@ -134,6 +138,7 @@ void tap_watch::on_link(int index, const std::string& name, unsigned flags, bool
         w.failed_logged = false;
         w.retry_at_ns = 0;
         if (up) {
+            w.routes_due = !w.routes.empty(); // the kernel dropped them with the link
             TWAMP_LOG(NOTICE, "interface %s is up again", w.name.c_str());
         } else {
             TWAMP_LOG(WARNING,
@@ -165,6 +170,34 @@ void tap_watch::on_addr(int index, bool deleted, bool v6, const uint8_t* addr, u
     }
 }
 
+void tap_watch::on_route_deleted(int index, bool v6, const uint8_t* dst, unsigned dst_len,
+                                 const uint8_t* gateway) {
+    for (auto& w : ifaces_) {
+        if (w.gone || w.index != index || w.routes_due) {
+            continue;
+        }
+        for (const auto& r : w.routes) {
+            const std::size_t n = v6 ? 16 : 4;
+            const bool same = r.to.address.is_v6() == v6 && r.to.length == dst_len &&
+                              (dst_len == 0 ||
+                               (dst && std::memcmp(r.to.address.bytes.data(), dst, n) == 0)) &&
+                              gateway && std::memcmp(r.via.bytes.data(), gateway, n) == 0;
+            if (!same) {
+                continue;
+            }
+            w.routes_due = true;
+            // (The flags now: a link going down deletes its routes before its own event is
+            // read; that loss is logged as the link's.)
+            const unsigned flags = current_flags(w.name);
+            if (w.up && flags != ~0u && (flags & IFF_UP)) {
+                TWAMP_LOG(WARNING, "route %s via %s deleted from %s: restoring it",
+                          r.to.to_string().c_str(), r.via.to_string().c_str(), w.name.c_str());
+            }
+            break;
+        }
+    }
+}
+
 bool tap_watch::restore(watched& w, uint64_t now_ns) {
     if (w.gone || !w.up || now_ns < w.retry_at_ns) {
         return false;
@@ -191,12 +224,34 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
         }
         w.missing[i] = false;
     }
+    if (!w.routes.empty() && (w.resync || !restored.empty())) {
+        w.routes_due = true; // a gateway's route goes with the address whose subnet holds it
+    }
     w.resync = false;
     w.failed_logged = false;
     if (!restored.empty()) {
         // The kernel adds each address's prefix route with it; IPv4's own routes come back
         // with the link.
         TWAMP_LOG(NOTICE, "interface %s: addresses restored: %s", w.name.c_str(), restored.c_str());
+    }
+    if (w.routes_due) {
+        any = true;
+        std::string done;
+        for (const auto& r : w.routes) {
+            if (!add_route(w.name, r, error)) {
+                if (!w.failed_logged) {
+                    TWAMP_LOG(ERR, "restoring the routes of %s: %s (retrying every second)",
+                              w.name.c_str(), error.c_str());
+                    w.failed_logged = true;
+                }
+                w.retry_at_ns = now_ns + 1'000'000'000;
+                return true;
+            }
+            done += (done.empty() ? "" : ", ") + r.to.to_string() + " via " + r.via.to_string();
+        }
+        w.routes_due = false;
+        w.failed_logged = false;
+        TWAMP_LOG(NOTICE, "interface %s: routes restored: %s", w.name.c_str(), done.c_str());
     }
     return any;
 }
@@ -250,6 +305,32 @@ bool tap_watch::poll(uint64_t now_ns) {
                     }
                 }
                 on_link(ifi->ifi_index, name, ifi->ifi_flags, h->nlmsg_type == RTM_DELLINK);
+            } else if (h->nlmsg_type == RTM_DELROUTE) {
+                auto* rt = reinterpret_cast<rtmsg*>(reinterpret_cast<uint8_t*>(h) + NLMSG_HDRLEN);
+                const bool v6 = rt->rtm_family == AF_INET6;
+                if (!v6 && rt->rtm_family != AF_INET) {
+                    continue;
+                }
+                const unsigned octets = v6 ? 16u : 4u;
+                unsigned table = rt->rtm_table;
+                int oif = 0;
+                const uint8_t* dst = nullptr;
+                const uint8_t* gateway = nullptr;
+                int alen = static_cast<int>(RTM_PAYLOAD(h));
+                for (auto* a = RTM_RTA(rt); RTA_OK(a, alen); a = RTA_NEXT(a, alen)) {
+                    if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) >= 4) {
+                        std::memcpy(&table, RTA_DATA(a), 4);
+                    } else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) >= 4) {
+                        std::memcpy(&oif, RTA_DATA(a), 4);
+                    } else if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) >= octets) {
+                        dst = static_cast<const uint8_t*>(RTA_DATA(a));
+                    } else if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) >= octets) {
+                        gateway = static_cast<const uint8_t*>(RTA_DATA(a));
+                    }
+                }
+                if (table == RT_TABLE_MAIN && oif != 0) {
+                    on_route_deleted(oif, v6, dst, rt->rtm_dst_len, gateway);
+                }
             } else if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
                 auto* ifa =
                         reinterpret_cast<ifaddrmsg*>(reinterpret_cast<uint8_t*>(h) + NLMSG_HDRLEN);

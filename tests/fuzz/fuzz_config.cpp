@@ -12,6 +12,7 @@
 //   - diff() of a config with itself is empty;
 //   - written back as libconfig text (a writer independent of the loader) it loads again to
 //     an equal config: parsing and normalization are a fixed point.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -104,7 +105,13 @@ std::string write(const tc::config& c) {
              "; rate-limit-pps = " + std::to_string(p.exception.rate_limit_pps) +
              "; control-rate-limit-pps = " + std::to_string(p.exception.control_rate_limit_pps) +
              "; neighbor-rate-limit-pps = " + std::to_string(p.exception.neighbor_rate_limit_pps) +
-             "; }; }\n";
+             "; routes = (";
+        for (std::size_t k = 0; k < p.exception.routes.size(); ++k) {
+            const auto& r = p.exception.routes[k];
+            t += std::string(k ? "," : "") + "{ to = " + prefix_text(r.to) +
+                 "; via = " + str(r.via.to_string()) + "; }";
+        }
+        t += "); }; }\n";
     }
     t += ");\nreflectors = (\n";
     for (std::size_t i = 0; i < c.reflectors.size(); ++i) {
@@ -229,6 +236,27 @@ void check_contract(const tc::config& c) {
             FUZZ_CHECK(ifaces.insert(sub).second);
         }
         FUZZ_CHECK(!(p.hw_clock && p.timestamps == tc::hw_timestamps::off));
+        FUZZ_CHECK(p.exception.routes.size() <= 64);
+        for (const auto& r : p.exception.routes) {
+            FUZZ_CHECK(r.to.host_bits_zero() && r.to.address.family == r.via.family);
+            const auto* subnets = p.addresses_of(r.vlan);
+            FUZZ_CHECK(subnets != nullptr);
+            bool inside = false;
+            for (const auto& a : *subnets) {
+                inside = inside || a.network().contains(r.via);
+                FUZZ_CHECK(!(a.address == r.via));
+            }
+            FUZZ_CHECK(inside);
+            for (const auto& q : c.ports) {
+                auto on_link = [&](const tc::ip_prefix& a) {
+                    return a.address.family == r.to.address.family && a.network().contains(r.to);
+                };
+                FUZZ_CHECK(std::none_of(q.addresses.begin(), q.addresses.end(), on_link));
+                for (const auto& v : q.vlans) {
+                    FUZZ_CHECK(std::none_of(v.addresses.begin(), v.addresses.end(), on_link));
+                }
+            }
+        }
     }
     std::set<std::string> refl_names;
     std::set<std::tuple<std::size_t, uint16_t, std::string, uint16_t>> tuples;

@@ -1313,6 +1313,138 @@ def control_survives_syn_flood(lab):
        "exit summary: rx vs reflected + dropped + to-kernel")
 
 
+FAR4, FAR6 = "198.18.64.1", "2001:2:0:64::1"  # the off-subnet sender, behind the router
+
+
+@L.case
+def control_off_subnet_route(lab):
+    """A sender off the port's subnets (198.18.64.0/24, 2001:2:0:64::/64), behind a router (the
+    lab's sender namespace, forwarding between its wire and a veth to the far namespace this
+    case creates; no default route anywhere: the far side routes only the box's subnets). The
+    box's kernel side has only its connected subnets: without ports[].exception.routes neither
+    ping nor TWAMP-Control reaches it (`ip route get` in the box's namespace says why); with
+    routes to the far subnets via the router, both do, over IPv4 and IPv6, a negotiated
+    session's test packets are reflected, and after the TAP goes down and up, or a route is
+    deleted by hand, the box puts the routes back (logged) and the far sender gets its answers
+    again."""
+    far = lab.name + "f"
+    lab_sh_far = [f"{lab.name}f0", f"{lab.name}g0"]  # far end, router end
+
+    def ip_in(ns, *cmd):
+        return L.run(["ip", "netns", "exec", ns] + list(cmd), check_rc=False)
+
+    def far_ping(host, v6, seq, timeout=0.5):
+        return in_netns(far, lambda: L.icmp_echo(host, v6, seq, timeout=timeout))
+
+    def far_session(host, v6, what):
+        t = in_netns(far, lambda: Tester(v6))
+        try:
+            c, a, port, _ = in_netns(far, lambda: negotiate(host, t.port, timeout_s=1))
+            eq(a, 0, f"{what}: Accept-Session Accept")
+            eq(c.start_sessions(), 0, f"{what}: Start-Ack Accept")
+            for i in range(3):
+                r = t.exchange(host, port, 10 + i, timeout=2.0)
+                check(r is not None, f"{what}: no reply to test packet {i}")
+                eq(r["seq"], i, f"{what}: reflector sequence of packet {i}")
+            c.stop_sessions(1)
+            c.close()
+        finally:
+            t.close()
+
+    try:
+        L.run(["ip", "netns", "add", far])
+        L.run(["ip", "link", "add", lab_sh_far[0], "netns", far, "type", "veth", "peer", "name",
+               lab_sh_far[1], "netns", lab.sns])
+        for ns, dev, a4, a6 in ((far, lab_sh_far[0], FAR4, FAR6),
+                                (lab.sns, lab_sh_far[1], "198.18.64.254", "2001:2:0:64::fe")):
+            L.run(["ip", "-n", ns, "link", "set", "lo", "up"])
+            L.run(["ip", "-n", ns, "link", "set", dev, "up"])
+            L.run(["ip", "-n", ns, "addr", "add", a4 + "/24", "dev", dev])
+            L.run(["ip", "-n", ns, "addr", "add", a6 + "/64", "dev", dev, "nodad"])
+        # Complete checksums on the wire (the reflector verifies them), as lab.sh does.
+        ip_in(far, "ethtool", "-K", lab_sh_far[0], "tx", "off")
+        L.run(["ip", "-n", far, "route", "add", "198.18.0.0/24", "via", "198.18.64.254"])
+        L.run(["ip", "-n", far, "route", "add", "2001:2::/64", "via", "2001:2:0:64::fe"])
+        ip_in(lab.sns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        ip_in(lab.sns, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
+
+        # Without the key: the box's kernel has no way back to the far subnet.
+        start(lab)
+        wait_for("ping from the router side first", lambda: L.icmp_echo(B4, False, 1, 0.5), 20)
+        for dst in (FAR4, FAR6):
+            p = ip_in(lab.rns, "ip", "route", "get", dst)
+            check(p.returncode != 0, f"box namespace routes {dst} without the key:\n"
+                  + p.stdout.decode())
+        for i in range(3):
+            check(not far_ping(B4, False, 100 + i, timeout=1.0),
+                  "IPv4 ping from the far side answered without the route key")
+            check(not far_ping(B6, True, 200 + i, timeout=1.0),
+                  "IPv6 ping from the far side answered without the route key")
+        lab.release()
+
+        # With the key: routes to the far subnets via the router's wire addresses.
+        path = control_conf(lab)
+        with open(path) as f:
+            text = f.read()
+        text, n = re.subn(r"(exception = \{[^}]*)\};",
+                          r'\1 routes = ( { to = "198.18.64.0/24"; via = "198.18.0.1"; }, '
+                          r'{ to = "2001:2:0:64::/64"; via = "2001:2::1"; } ); };', text, count=1)
+        eq(n, 1, "routes added to the lab config's exception group")
+        with open(path, "w") as f:
+            f.write(text)
+        d = lab.fresh(conf=path)
+        tap = lab.tap
+        seq = [300]
+
+        def answered(host, v6):
+            def once():
+                seq[0] += 1
+                return far_ping(host, v6, seq[0])
+            return once
+        wait_for("IPv4 ping from the far side with the route key", answered(B4, False), 30)
+        wait_for("IPv6 ping from the far side with the route key", answered(B6, True), 30)
+        routes = ip_in(lab.rns, "ip", "route", "show", "dev", tap).stdout.decode() + \
+            ip_in(lab.rns, "ip", "-6", "route", "show", "dev", tap).stdout.decode()
+        for r in ("198.18.64.0/24 via 198.18.0.1", "2001:2:0:64::/64 via 2001:2::1"):
+            check(r in routes, f"route {r} not on {tap}:\n{routes}")
+        check(re.search(rf"^  port wire0: .*, exception {tap}, 2 routes$", d.log(), re.M),
+              "start-up line without the exception interface's 2 routes\n" + d.tail())
+        far_session(B4, False, "IPv4 session from the far side")
+        far_session(B6, True, "IPv6 session from the far side")
+
+        # The TAP down and up: the kernel drops the routes with the link; the box puts them
+        # back after the addresses.
+        ip_in(lab.rns, "ip", "link", "set", "dev", tap, "down")
+        wait_for("the kernel to drop the far route with the link",
+                 lambda: "198.18.64.0/24" not in
+                 ip_in(lab.rns, "ip", "route", "show", "dev", tap).stdout.decode(), 10)
+        ip_in(lab.rns, "ip", "link", "set", "dev", tap, "up")
+        wait_for(f"routes restored on {tap} (log)\n" + d.tail(),
+                 lambda: re.search(rf"^TWAMP: interface {tap}: routes restored: "
+                                   r"198\.18\.64\.0/24 via 198\.18\.0\.1, "
+                                   r"2001:2:0:64::/64 via 2001:2::1$", d.log(), re.M), 30)
+        wait_for("IPv4 ping from the far side after down/up", answered(B4, False), 30)
+        wait_for("IPv6 ping from the far side after down/up", answered(B6, True), 30)
+        far_session(B6, True, "IPv6 session from the far side after down/up")
+
+        # A route deleted by hand is put back too.
+        ip_in(lab.rns, "ip", "route", "del", "198.18.64.0/24", "dev", tap)
+        wait_for(f"the deleted route logged and restored\n" + d.tail(),
+                 lambda: re.search(rf"^TWAMP: route 198\.18\.64\.0/24 via 198\.18\.0\.1 deleted "
+                                   rf"from {tap}: restoring it$", d.log(), re.M) and
+                 len(re.findall(rf"^TWAMP: interface {tap}: routes restored: ", d.log(),
+                                re.M)) >= 2, 30)
+        wait_for("IPv4 ping from the far side after the route was deleted", answered(B4, False),
+                 30)
+        far_session(B4, False, "IPv4 session from the far side after the route was deleted")
+        s = lab.release()
+        eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
+           "exit summary: rx vs reflected + dropped + to-kernel")
+    finally:
+        L.run(["ip", "netns", "del", far], check_rc=False)
+        ip_in(lab.sns, "ip", "link", "del", lab_sh_far[1])
+
+
 if __name__ == "__main__":
     sys.exit(L.main([c for c in L.CASES if c[0].startswith("control_")],
                     suite="control", doc=__doc__))

@@ -49,6 +49,16 @@ struct hw_clock_config {
     friend bool operator==(const hw_clock_config&, const hw_clock_config&) = default;
 };
 
+// A route the box installs on its kernel (TAP) side, so that the kernel's answers (ping,
+// TWAMP-Control) reach senders outside the port's subnets: `ip route replace <to> via <via>
+// dev <the TAP, or the VLAN sub-interface whose subnet holds via>`.
+struct route_config {
+    ip_prefix to;      // destination, host bits zero (0.0.0.0/0, ::/0: a default route)
+    ip_address via;    // gateway, inside one of the port's (or one VLAN's) subnets
+    uint16_t vlan = 0; // resolved by the loader: the VLAN whose subnet holds `via` (0: untagged)
+    friend bool operator==(const route_config&, const route_config&) = default;
+};
+
 struct exception_config {
     std::string iface;                // kernel (TAP) interface name; default: the port's name
     uint32_t rate_limit_pps = 20'000; // wire -> kernel packets per second, 0 = no limit
@@ -58,6 +68,7 @@ struct exception_config {
     // ARP and IPv6 ND (ICMPv6 133..137) have one too: a flood of ICMP or other frames cannot
     // starve the neighbour entries of the box's peers.
     uint32_t neighbor_rate_limit_pps = 1'000;
+    std::vector<route_config> routes; // at most 64 per port
     friend bool operator==(const exception_config&, const exception_config&) = default;
 };
 

@@ -113,6 +113,12 @@ inline constexpr key_info keys[] = {
         {"ports[].exception.neighbor-rate-limit-pps", key_type::integer, "1000", true,
          "ARP and IPv6 Neighbor Discovery wire <-> kernel packets per second, apart from "
          "rate-limit-pps; 0..100000000, 0 = no limit"},
+        {"ports[].exception.routes", key_type::group_list, "()", false,
+         "routes the box installs on the kernel interface, for senders off the port's subnets"},
+        {"ports[].exception.routes[].to", key_type::string, "", false,
+         "required; destination prefix, host bits zero; \"0.0.0.0/0\" or \"::/0\": default"},
+        {"ports[].exception.routes[].via", key_type::string, "", false,
+         "required; gateway address, same family, inside the port's or a VLAN's subnet"},
 
         {"reflectors", key_type::group_list, "()", true,
          "TWAMP Light / STAMP reflectors; none: a control-only box"},

@@ -26,6 +26,14 @@ struct vlan_spec {
     std::vector<ip_prefix> addresses;
 };
 
+// A route on the exception path's kernel side: `ip route replace to via via dev <TAP or its VLAN
+// sub-interface>` (config: ports[].exception.routes).
+struct route_spec {
+    ip_prefix to;
+    net::address via;
+    uint16_t vlan = 0; // 0: on the TAP itself
+};
+
 struct port_spec {
     std::string name;
     std::string device; // PCI address or vdev devargs
@@ -45,6 +53,7 @@ struct port_spec {
     uint16_t exception_control_port = 0;
     uint32_t exception_control_rate_limit_pps = 10000;
     uint32_t exception_neighbor_rate_limit_pps = 1000; // ARP and IPv6 ND, their own bucket
+    std::vector<route_spec> exception_routes;
 };
 
 struct context_spec {

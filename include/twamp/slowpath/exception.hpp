@@ -108,4 +108,7 @@ int run_command(const std::vector<std::string>& argv, std::string* output = null
 // `ip addr replace ADDR dev DEV` (IPv6 with nodad): the kernel adds the prefix route with it.
 bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::string& error);
 
+// `ip route replace TO via VIA dev DEV proto static` (ports[].exception.routes).
+bool add_route(const std::string& dev, const dataplane::route_spec& r, std::string& error);
+
 } // namespace twamp::slowpath

@@ -5,7 +5,8 @@
 // no ND, no ping, no TWAMP-Control over IPv6 until a restart. Here: one non-blocking
 // NETLINK_ROUTE socket subscribed to the link and address groups, read from the slow path's
 // loop; link down/up, deleted addresses and deleted interfaces are logged, and the configured
-// addresses (with their prefix routes) are restored once the interface is up again. A deleted
+// addresses (with their prefix routes) and its configured routes (ports[].exception.routes) are
+// restored once the interface is up again. A deleted
 // TAP cannot come back without re-probing the DPDK device: its exception path stays dead until
 // a restart, and the frames for it are counted as exception_iface_down drops.
 #pragma once
@@ -32,8 +33,13 @@ public:
 
     // An interface to watch, configured with `addresses` and up. `tap` marks a TAP itself (its
     // state gates the wire -> kernel direction), as opposed to a VLAN sub-interface.
+    // `routes` (ports[].exception.routes through it) are put back after the addresses whenever
+    // the interface comes up again, an address was restored (the kernel drops a gateway's
+    // routes with the link or with the address whose subnet holds the gateway), or one of them
+    // was deleted from the main table (RTM_DELROUTE).
     void add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
-             uint16_t wire_port_id, bool tap);
+             uint16_t wire_port_id, bool tap,
+             const std::vector<dataplane::route_spec>& routes = {});
 
     // Reads what is pending, logs it, restores missing addresses of interfaces that are up.
     // Never blocks on the socket (an `ip` command runs for each restored address). Returns
@@ -55,12 +61,16 @@ private:
         bool gone = false;
         std::vector<dataplane::ip_prefix> addresses;
         std::vector<bool> missing; // per address: deleted and not restored yet
-        bool resync = false;       // restore every address (events were lost)
-        uint64_t retry_at_ns = 0;  // after a failed restore
+        std::vector<dataplane::route_spec> routes;
+        bool routes_due = false;  // put the routes back (after the addresses)
+        bool resync = false;      // restore every address (events were lost)
+        uint64_t retry_at_ns = 0; // after a failed restore
         bool failed_logged = false;
     };
     void on_link(int index, const std::string& name, unsigned flags, bool deleted);
     void on_addr(int index, bool deleted, bool v6, const uint8_t* addr, unsigned len);
+    void on_route_deleted(int index, bool v6, const uint8_t* dst, unsigned dst_len,
+                          const uint8_t* gateway);
     bool restore(watched& w, uint64_t now_ns);
 
     int fd_ = -1;

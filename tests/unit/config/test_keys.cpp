@@ -322,8 +322,12 @@ TEST(keys, unknown_keys_follow_the_table) {
                 "addresses = [ \"198.18.0.2/24\" ]; vlans = ( { id = 100; addresses = [ "
                 "\"198.19.0.2/24\" ]; " +
                 at["ports[].vlans[]"] + "} ); hw-clock = { unit = \"us\"; epoch = \"unix\"; " +
-                at["ports[].hw-clock"] + "}; exception = { " + at["ports[].exception"] + "}; " +
-                at["ports[]"] +
+                at["ports[].hw-clock"] + "}; exception = { " +
+                (at["ports[].exception.routes[]"].empty()
+                         ? std::string()
+                         : "routes = ( { to = \"0.0.0.0/0\"; via = \"198.18.0.1\"; " +
+                                   at["ports[].exception.routes[]"] + "} ); ") +
+                at["ports[].exception"] + "}; " + at["ports[]"] +
                 "} );\nreflectors = ( { name = \"base\"; port = \"wire0\"; "
                 "prefixes = [ ]; " +
                 (at["reflectors[].ssid-keys[]"].empty()
@@ -371,7 +375,9 @@ ports = ( { name = "wire0"; device = "net_ring1"; addresses = [ "198.18.0.3/24" 
             hw-timestamps = "off"; t3 = "software"; t3-lead-ns = 20000;
             tx-timestamps = "off"; exception = { iface = "tap0"; rate-limit-pps = 11;
                                                 control-rate-limit-pps = 12;
-                                                neighbor-rate-limit-pps = 13; }; },
+                                                neighbor-rate-limit-pps = 13;
+                                                routes = ( { to = "0.0.0.0/0";
+                                                             via = "198.18.0.1"; } ); }; },
           { name = "wire1"; device = "net_ring2";
             vlans = ( { id = 100; addresses = [ "198.20.0.2/24" ]; } ); } );
 reflectors = ( { name = "base"; port = "wire1"; vlan = 100; mode = "stamp";
@@ -417,7 +423,8 @@ metrics = { enabled = false; listen = "127.0.0.1:9863"; labels = { site = "lab2"
         bool compared_whole = k.parent() == "ports[].hw-clock" ||
                               k.parent() == "control.receiver-ports" ||
                               k.parent() == "reflectors[].ssid-keys[]" ||
-                              k.parent() == "reflectors[].prefix-limits[]";
+                              k.parent() == "reflectors[].prefix-limits[]" ||
+                              k.parent() == "ports[].exception.routes[]";
         bool identity = k.name() == "name" || k.path == "ports[].vlans[].id";
         bool group = k.type == key_type::group || k.type == key_type::group_list;
         if (compared_whole || identity || group || k.path == "ports[].hw-clock") {

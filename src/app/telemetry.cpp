@@ -1,5 +1,6 @@
-// DPDK telemetry commands, for dpdk-telemetry.py: /twamp/stats, /twamp/reflectors,
-// /twamp/sessions, /twamp/clock, /twamp/control. They run on DPDK's telemetry thread.
+// DPDK telemetry commands, for dpdk-telemetry.py and dpdk-twamp-ctl: /twamp/stats,
+// /twamp/reflectors, /twamp/sessions, /twamp/clock, /twamp/control, /twamp/status,
+// /twamp/session_list, /twamp/control_list. They run on DPDK's telemetry thread.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -12,13 +13,20 @@
 #include <thread>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_ether.h>
 #include <rte_telemetry.h>
 
 #include "runtime.hpp"
 
 #include "twamp/net/address.hpp"
+#include "twamp/net/modes.hpp"
+
+#ifndef DPDK_TWAMP_VERSION
+#define DPDK_TWAMP_VERSION "unknown"
+#endif
 
 namespace twamp::app {
 
@@ -37,6 +45,16 @@ int guarded(const char*, const char*, rte_tel_data* d) {
         return -EBUSY;
     }
     return F(*g_rt, d);
+}
+
+// The same with the request's parameters (the text after the command's comma, or null).
+template<int (*F)(runtime&, const char*, rte_tel_data*)>
+int guarded_params(const char*, const char* params, rte_tel_data* d) {
+    std::shared_lock<std::shared_mutex> lock(g_mu);
+    if (!g_rt) {
+        return -EBUSY;
+    }
+    return F(*g_rt, params, d);
 }
 
 // DPDK 22.11 telemetry takes only [A-Za-z0-9_/] in dictionary names and refuses the entry
@@ -192,6 +210,8 @@ int cmd_reflectors(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
+bool mailbox_free(dataplane::session_query& q);
+
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
 // 256 entries a telemetry dict may hold up to 8 workers), asked through
 // each worker's mailbox (the worker scans its own table a slice at a time).
@@ -208,6 +228,10 @@ int cmd_sessions(runtime& rt, rte_tel_data* d) {
         }
     }
     for (auto& q : rt.queries) {
+        if (!mailbox_free(*q)) {
+            return -EBUSY;
+        }
+        q->what = dataplane::session_query::kind::top;
         q->state.store(dataplane::session_query::requested, std::memory_order_release);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -333,6 +357,520 @@ int cmd_control(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
+int64_t unix_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+const char* link_name(uint8_t s) {
+    switch (s) {
+    case dataplane::port_runtime::link_up:
+        return "up";
+    case dataplane::port_runtime::link_down:
+        return "down";
+    default:
+        return "unknown";
+    }
+}
+
+// The Modes bits by name, joined with '|' ("unauthenticated|reflect-octets"; "" for 0).
+std::string mode_text(uint32_t mode) {
+    std::string r;
+    for (const auto& m : net::mode_names) {
+        if (mode & m.bit) {
+            r += (r.empty() ? "" : "|") + std::string(m.name);
+        }
+    }
+    return r;
+}
+
+// What the box is (issue 19, dpdk-twamp-ctl status): version, process, configuration and its
+// last reload, workers, and one dictionary per port ("port_<index>") with its link and counters.
+int cmd_status(runtime& rt, rte_tel_data* d) {
+    metrics::box_stats s = gather(rt);
+    rte_tel_data_start_dict(d);
+    out o(d);
+    const int64_t now = unix_now_ns();
+    o.str("version", DPDK_TWAMP_VERSION);
+    o.u64("pid", static_cast<uint64_t>(getpid()));
+    o.u64("start_unix_ns", static_cast<uint64_t>(rt.start_unix_ns));
+    o.u64("uptime_s", now > rt.start_unix_ns
+                              ? static_cast<uint64_t>((now - rt.start_unix_ns) / 1'000'000'000)
+                              : 0);
+    o.str("config_path", rt.config_path.c_str());
+    o.str("config_source", rt.config_source.c_str());
+    const reload_outcome r = rt.last_reload();
+    o.str("reload_result", name_of(r.result));
+    o.u64("reload_seq", r.seq);
+    o.u64("reload_unix_ns", static_cast<uint64_t>(r.unix_ns));
+    o.str("reload_line", r.line.c_str());
+    o.u64("reloads_ok", s.reloads_ok);
+    o.u64("reloads_failed", s.reloads_failed);
+    o.u64("reloads_refused", s.reloads_refused);
+    o.u64("workers", rt.n_workers);
+    o.u64("sessions_active", s.sessions_active);
+    o.u64("ports", rt.ports.size());
+    for (std::size_t i = 0; i < rt.ports.size(); ++i) {
+        const auto& p = *rt.ports[i];
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("name", p.name.c_str());
+            ox.str("driver", p.driver.c_str());
+            char mac[RTE_ETHER_ADDR_FMT_SIZE];
+            rte_ether_format_addr(mac, sizeof mac, &p.mac);
+            ox.str("mac", mac);
+            ox.str("link_state", link_name(p.link_state.load(std::memory_order_relaxed)));
+            ox.u64("link_speed_mbps", p.link_speed_mbps.load(std::memory_order_relaxed));
+            ox.u64("link_changes", p.link_changes.load(std::memory_order_relaxed));
+            if (i < s.ports.size()) {
+                const auto& ps = s.ports[i];
+                ox.str("timestamp_source", ps.timestamp_source.c_str());
+                ox.str("t3_method", ps.t3_method.c_str());
+                ox.u64("counters_read", ps.nic_ok ? 1 : 0);
+                ox.u64("rx_packets", ps.rx_packets);
+                ox.u64("tx_packets", ps.tx_packets);
+                ox.u64("rx_missed", ps.rx_missed);
+                ox.u64("rx_errors", ps.rx_errors);
+                ox.u64("tx_errors", ps.tx_errors);
+                ox.u64("rx_nombuf", ps.rx_nombuf);
+            }
+            o.absorb(ox);
+        }
+        o.container(("port_" + std::to_string(i)).c_str(), x);
+    }
+    return o.rc();
+}
+
+// A request's parameters: "key=value" pairs separated by ','. Every input is hostile: a
+// key twice, an unknown key or a malformed pair fails the whole request.
+bool parse_params(const char* params, std::vector<std::pair<std::string, std::string>>& kv,
+                  std::initializer_list<std::string_view> known) {
+    if (!params) {
+        return true;
+    }
+    std::string_view p(params);
+    if (p.size() > 512) {
+        return false;
+    }
+    while (!p.empty()) {
+        const std::size_t comma = p.find(',');
+        std::string_view item = p.substr(0, comma);
+        p = comma == std::string_view::npos ? std::string_view{} : p.substr(comma + 1);
+        if (item.empty()) {
+            continue;
+        }
+        const std::size_t eq = item.find('=');
+        if (eq == std::string_view::npos || eq == 0) {
+            return false;
+        }
+        std::string key(item.substr(0, eq)), value(item.substr(eq + 1));
+        if (std::find(known.begin(), known.end(), key) == known.end()) {
+            return false;
+        }
+        for (const auto& e : kv) {
+            if (e.first == key) {
+                return false;
+            }
+        }
+        kv.emplace_back(std::move(key), std::move(value));
+    }
+    return true;
+}
+
+bool parse_u64(const std::string& t, uint64_t max, uint64_t& v) {
+    if (t.empty() || t.size() > 20) {
+        return false;
+    }
+    v = 0;
+    for (char c : t) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+        const uint64_t dgt = static_cast<uint64_t>(c - '0');
+        if (v > (max - dgt) / 10) {
+            return false;
+        }
+        v = v * 10 + dgt;
+    }
+    return true;
+}
+
+bool parse_hex(std::string_view t, uint8_t* outp, std::size_t n) {
+    if (t.size() != 2 * n) {
+        return false;
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+        unsigned v = 0;
+        for (std::size_t k = 0; k < 2; ++k) {
+            const char c = t[2 * i + k];
+            unsigned h;
+            if (c >= '0' && c <= '9') {
+                h = static_cast<unsigned>(c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                h = static_cast<unsigned>(c - 'a' + 10);
+            } else {
+                return false;
+            }
+            v = v * 16 + h;
+        }
+        outp[i] = static_cast<uint8_t>(v);
+    }
+    return true;
+}
+
+std::string to_hex(const uint8_t* p, std::size_t n) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string r;
+    r.reserve(2 * n);
+    for (std::size_t i = 0; i < n; ++i) {
+        r += digits[p[i] >> 4];
+        r += digits[p[i] & 15];
+    }
+    return r;
+}
+
+// A listing cursor: "W" (worker W from its start) or "W:ORDER:KEY" (worker W after the session
+// of listing order ORDER (16 hex digits) and key KEY (80 hex digits)).
+bool parse_cursor(const std::string& t, unsigned workers, unsigned& w, bool& has_after,
+                  uint64_t& order, dataplane::session_key& key) {
+    const std::size_t c1 = t.find(':');
+    uint64_t wv = 0;
+    if (!parse_u64(t.substr(0, c1), 1u << 16, wv) || wv >= workers) {
+        return false;
+    }
+    w = static_cast<unsigned>(wv);
+    has_after = c1 != std::string::npos;
+    if (!has_after) {
+        return true;
+    }
+    const std::string_view rest = std::string_view(t).substr(c1 + 1);
+    if (rest.size() != 16 + 1 + 2 * sizeof key || rest[16] != ':') {
+        return false;
+    }
+    uint8_t ob[8];
+    if (!parse_hex(rest.substr(0, 16), ob, 8)) {
+        return false;
+    }
+    order = 0;
+    for (uint8_t b : ob) {
+        order = order << 8 | b;
+    }
+    return parse_hex(rest.substr(17), reinterpret_cast<uint8_t*>(&key), sizeof key);
+}
+
+// Asks worker `q` (its mailbox idle or done) and waits for the answer; false when it does not
+// come within 3 s (the request stays the worker's: the next one waits for it first).
+bool ask_worker(dataplane::session_query& q) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    q.state.store(dataplane::session_query::requested, std::memory_order_release);
+    while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+}
+
+// A mailbox free for new request fields: idle or done, not one a worker still walks (an
+// earlier request that timed out). Waits for that one at most 3 s.
+bool mailbox_free(dataplane::session_query& q) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    for (;;) {
+        const int st = q.state.load(std::memory_order_acquire);
+        if (st == dataplane::session_query::idle || st == dataplane::session_query::done) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+}
+
+// Every reflector session, a page at a time (issue 19, dpdk-twamp-ctl sessions). Parameters:
+// cursor=C (from the previous page's next_cursor; absent: the start), reflector=NAME,
+// source=ADDR[/LEN], port=N (sender or reflector UDP port), ssid=N, page=N (1..24). The
+// answer: workers, worker, count, next_cursor ("" at the end), then s1..s<count>. Each page is
+// one worker's, chosen by the worker itself through its mailbox (session_query: the listing
+// order and what it guarantees).
+int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    if (!parse_params(params, kv, {"cursor", "reflector", "source", "port", "ssid", "page"})) {
+        return -EINVAL;
+    }
+    const unsigned workers = static_cast<unsigned>(rt.queries.size());
+    unsigned w = 0;
+    bool has_after = false;
+    uint64_t after_order = 0;
+    dataplane::session_key after_key{};
+    dataplane::session_query::filter where;
+    unsigned page = dataplane::session_query::page_max;
+    std::vector<std::string> names;
+    {
+        const auto reflectors = rt.reflector_snapshot();
+        for (const auto& r : *reflectors) {
+            if (names.size() <= r.slot) {
+                names.resize(r.slot + 1u, "(removed)");
+            }
+            names[r.slot] = r.name;
+        }
+    }
+    for (const auto& [k, v] : kv) {
+        uint64_t n = 0;
+        if (k == "cursor") {
+            if (!v.empty() && !parse_cursor(v, workers, w, has_after, after_order, after_key)) {
+                return -EINVAL;
+            }
+        } else if (k == "reflector") {
+            auto it = std::find(names.begin(), names.end(), v);
+            // An unknown reflector matches nothing (a context slot no session has).
+            where.ctx = it == names.end() ? INT32_MAX : static_cast<int32_t>(it - names.begin());
+        } else if (k == "source") {
+            auto p = net::prefix::parse(v, true);
+            if (!p) {
+                return -EINVAL;
+            }
+            const auto net = p->network();
+            const auto m = net.address.mapped();
+            std::memcpy(where.src, m.data(), 16);
+            where.src_bits = static_cast<uint8_t>(net.length + (net.address.is_v4() ? 96 : 0));
+        } else if (k == "port") {
+            if (!parse_u64(v, 65535, n) || n == 0) {
+                return -EINVAL;
+            }
+            where.udp_port = static_cast<uint32_t>(n);
+        } else if (k == "ssid") {
+            if (!parse_u64(v, 65535, n)) {
+                return -EINVAL;
+            }
+            where.ssid = static_cast<uint32_t>(n);
+        } else if (k == "page") {
+            if (!parse_u64(v, dataplane::session_query::page_max, n) || n == 0) {
+                return -EINVAL;
+            }
+            page = static_cast<unsigned>(n);
+        }
+    }
+    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
+    rte_tel_data_start_dict(d);
+    out o(d);
+    o.u64("workers", workers);
+    if (workers == 0) {
+        o.u64("worker", 0);
+        o.u64("count", 0);
+        o.str("next_cursor", "");
+        return o.rc();
+    }
+    // Worker w's page; a worker with nothing (left) to list hands on to the next in the same
+    // request.
+    for (;;) {
+        auto& q = *rt.queries[w];
+        if (!mailbox_free(q)) {
+            return -EBUSY;
+        }
+        q.what = dataplane::session_query::kind::page;
+        q.has_after = has_after;
+        q.after_order = after_order;
+        q.after_key = after_key;
+        q.where = where;
+        q.page_size = page;
+        if (!ask_worker(q)) {
+            return -ETIMEDOUT;
+        }
+        if (q.count == 0 && w + 1 < workers) {
+            q.state.store(dataplane::session_query::idle, std::memory_order_release);
+            ++w;
+            has_after = false;
+            continue;
+        }
+        break;
+    }
+    auto& q = *rt.queries[w];
+    const unsigned n = q.count < page ? q.count : page;
+    std::string next;
+    if (q.count > page) {
+        const auto& last = q.top[page - 1];
+        char ord[17];
+        std::snprintf(ord, sizeof ord, "%016llx",
+                      static_cast<unsigned long long>(q.order[page - 1]));
+        next = std::to_string(w) + ":" + ord + ":" +
+               to_hex(reinterpret_cast<const uint8_t*>(&last.key), sizeof last.key);
+    } else if (w + 1 < workers) {
+        next = std::to_string(w + 1);
+    }
+    o.u64("worker", w);
+    o.u64("count", n);
+    o.str("next_cursor", next.c_str());
+    const uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
+    for (unsigned i = 0; i < n; ++i) {
+        const auto& e = q.top[i];
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("reflector", e.key.ctx < names.size() ? names[e.key.ctx].c_str() : "?");
+            ox.str("sender_ip", net::mapped_to_string(e.key.src).c_str());
+            ox.u64("sender_udp_port", e.key.src_port);
+            ox.str("reflector_ip", net::mapped_to_string(e.key.dst).c_str());
+            ox.u64("reflector_udp_port", e.key.dst_port);
+            ox.u64("sender_ssid", e.key.ssid);
+            ox.u64("rcv_packets", e.s.packets);
+            ox.u64("sent_packets", e.s.next_seq);
+            ox.u64("last_rcv_seq", e.s.last_sender_seq);
+            ox.u64("gaps", e.s.gaps);
+            ox.u64("duplicates", e.s.duplicates);
+            ox.u64("reorders", e.s.reorders);
+            const uint64_t seen = e.s.last_seen(now_tsc), made = e.s.created(now_tsc);
+            ox.u64("last_seen_ms", now_tsc > seen && hz ? (now_tsc - seen) / (hz / 1000) : 0);
+            ox.u64("age_s", now_tsc > made && hz ? (now_tsc - made) / hz : 0);
+            o.absorb(ox);
+        }
+        o.container(("s" + std::to_string(i + 1)).c_str(), x);
+    }
+    q.state.store(dataplane::session_query::idle, std::memory_order_release);
+    return o.rc();
+}
+
+// TWAMP-Control connections and sessions (issue 19, dpdk-twamp-ctl control), a page at a time
+// from a snapshot the slow path builds on request (control_server::snapshot): connections by
+// id, then sessions by SID. Parameters: cursor=C ("c:ID" after connection ID, "s:SID" after
+// session SID; absent: the start). The answer: connections, sessions (totals), count,
+// next_cursor, then c<id> or t<n> entries with "kind" connection or test_session.
+int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    if (!parse_params(params, kv, {"cursor"})) {
+        return -EINVAL;
+    }
+    bool in_sessions = false;
+    uint64_t after_id = 0;
+    bool has_sid = false;
+    control::sid_t after_sid{};
+    for (const auto& [k, v] : kv) {
+        if (v.empty()) {
+            continue;
+        }
+        if (v.rfind("c:", 0) == 0 && parse_u64(v.substr(2), UINT64_MAX, after_id)) {
+            continue;
+        }
+        if (v.rfind("s:", 0) == 0 &&
+            parse_hex(std::string_view(v).substr(2), after_sid.data(), after_sid.size())) {
+            in_sessions = true;
+            has_sid = true;
+            continue;
+        }
+        if (v == "s") {
+            in_sessions = true;
+            continue;
+        }
+        return -EINVAL;
+    }
+    rte_tel_data_start_dict(d);
+    out o(d);
+    if (!rt.control) {
+        o.u64("connections", 0);
+        o.u64("sessions", 0);
+        o.u64("count", 0);
+        o.str("next_cursor", "");
+        return o.rc();
+    }
+    const auto snap = rt.control->snapshot(3000);
+    if (!snap) {
+        return -ETIMEDOUT;
+    }
+    constexpr unsigned page = 16;
+    o.u64("connections", snap->connections.size());
+    o.u64("sessions", snap->sessions.size());
+    // The entries of this page, then where the next starts.
+    std::vector<const slowpath::control_snapshot::connection*> conns;
+    std::vector<const slowpath::control_snapshot::session*> sess;
+    std::string next;
+    if (!in_sessions) {
+        for (const auto& c : snap->connections) {
+            if (c.id <= after_id) {
+                continue;
+            }
+            if (conns.size() == page) {
+                next = "c:" + std::to_string(conns.back()->id);
+                break;
+            }
+            conns.push_back(&c);
+        }
+    }
+    if (next.empty()) {
+        for (const auto& t : snap->sessions) {
+            if (has_sid && t.sid <= after_sid) {
+                continue;
+            }
+            if (conns.size() + sess.size() == page) {
+                next = sess.empty()
+                               ? std::string("s")
+                               : "s:" + to_hex(sess.back()->sid.data(), sess.back()->sid.size());
+                break;
+            }
+            sess.push_back(&t);
+        }
+    }
+    o.u64("count", conns.size() + sess.size());
+    o.str("next_cursor", next.c_str());
+    const uint64_t now = snap->built_ns;
+    auto age_ms = [now](uint64_t t) { return now > t ? (now - t) / 1'000'000 : 0; };
+    for (const auto* c : conns) {
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("kind", "connection");
+            ox.u64("id", c->id);
+            ox.str("client_ip", c->client_ip.to_string().c_str());
+            ox.u64("client_tcp_port", c->client_tcp_port);
+            ox.str("server_ip", c->server_ip.to_string().c_str());
+            ox.u64("server_tcp_port", c->server_tcp_port);
+            // RFC 8913 control-state: active while one of its sessions runs, else idle.
+            bool active = false;
+            for (const auto& t : snap->sessions) {
+                active |= t.connection == c->id && t.state == "started";
+            }
+            ox.str("control_state", active ? "active" : "idle");
+            ox.str("state", c->state.c_str());
+            ox.u64("selected_mode", c->selected_mode);
+            ox.str("modes", mode_text(c->selected_mode).c_str());
+            ox.u64("admitted", c->admitted ? 1 : 0);
+            ox.u64("age_ms", age_ms(c->accepted_ns));
+            o.absorb(ox);
+        }
+        o.container(("c" + std::to_string(c->id)).c_str(), x);
+    }
+    unsigned k = 0;
+    for (const auto* t : sess) {
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("kind", "test_session");
+            ox.str("sid", to_hex(t->sid.data(), t->sid.size()).c_str());
+            ox.u64("connection", t->connection);
+            ox.str("sender_ip", t->sender_ip.to_string().c_str());
+            ox.u64("sender_udp_port", t->sender_udp_port);
+            ox.str("reflector_ip", t->reflector_ip.to_string().c_str());
+            ox.u64("reflector_udp_port", t->reflector_udp_port);
+            ox.str("test_session_state", t->state == "started" ? "active" : "ready");
+            ox.str("state", t->state.c_str());
+            ox.u64("selected_mode", t->mode);
+            ox.str("modes", mode_text(t->mode).c_str());
+            ox.u64("test_packet_dscp", t->dscp);
+            ox.u64("timeout_ms", t->timeout_ns / 1'000'000);
+            ox.u64("age_ms", age_ms(t->accepted_ns));
+            o.absorb(ox);
+        }
+        o.container(("t" + std::to_string(++k)).c_str(), x);
+    }
+    return o.rc();
+}
+
 } // namespace
 
 void unregister_telemetry() {
@@ -360,6 +898,13 @@ std::string register_telemetry(runtime& rt) {
              "Clock: synchronized, error, TAI offset, timestamp source per port"},
             {"/twamp/control", guarded<cmd_control>,
              "TWAMP-Control: session attempts, sessions started, connections"},
+            {"/twamp/status", guarded<cmd_status>,
+             "Box: version, pid, uptime, config and last reload, workers, ports and links"},
+            {"/twamp/session_list", guarded_params<cmd_session_list>,
+             "Every reflector session, a page at a time. Params: cursor=C,reflector=NAME,"
+             "source=ADDR[/LEN],port=N,ssid=N,page=N"},
+            {"/twamp/control_list", guarded_params<cmd_control_list>,
+             "TWAMP-Control connections and sessions, a page at a time. Params: cursor=C"},
     };
     std::string errors;
     for (const auto& c : cmds) {

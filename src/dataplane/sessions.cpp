@@ -213,6 +213,10 @@ int32_t session_table::make_room(uint32_t b1, uint32_t b2) noexcept {
                 entries_[to] = entries_[from];
                 sigs_[from] = 0;
                 ++displaced_;
+                // A page walk in progress sees an entry moved behind its position now.
+                if (paging_ && from >= paging_->iter && to < paging_->iter) {
+                    paging_->offer(order_of(entries_[to].key), entries_[to]);
+                }
                 if (move_hook_) {
                     move_hook_(move_self_, entries_[to].key, from, to);
                 }
@@ -452,9 +456,97 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
     return removed;
 }
 
+uint64_t session_table::order_of(const session_key& k) noexcept {
+    return keyed_hash::of64(word(k, 0), word(k, 1), word(k, 2), word(k, 3), word(k, 4));
+}
+
+bool session_query::filter::matches(const session_key& k) const noexcept {
+    if (ctx >= 0 && k.ctx != ctx) {
+        return false;
+    }
+    if (ssid != ~0u && k.ssid != ssid) {
+        return false;
+    }
+    if (udp_port != 0 && k.src_port != udp_port && k.dst_port != udp_port) {
+        return false;
+    }
+    const unsigned bits = src_bits > 128 ? 128 : src_bits;
+    const unsigned whole = bits / 8, rest = bits % 8;
+    if (std::memcmp(k.src, src, whole) != 0) {
+        return false;
+    }
+    if (rest != 0) {
+        const auto mask = static_cast<uint8_t>(0xff00u >> rest);
+        if ((k.src[whole] ^ src[whole]) & mask) {
+            return false;
+        }
+    }
+    return true;
+}
+
+namespace {
+// (a_order, a) < (b_order, b) in listing order; 0 when equal.
+int listing_cmp(uint64_t ao, const session_key& a, uint64_t bo, const session_key& b) noexcept {
+    if (ao != bo) {
+        return ao < bo ? -1 : 1;
+    }
+    return std::memcmp(&a, &b, sizeof(session_key));
+}
+} // namespace
+
+void session_query::offer(uint64_t ord, const session_entry& e) noexcept {
+    if (!where.matches(e.key)) {
+        return;
+    }
+    if (has_after && listing_cmp(ord, e.key, after_order, after_key) <= 0) {
+        return;
+    }
+    const unsigned cap = (page_size == 0 || page_size > page_max ? page_max : page_size) + 1;
+    // Insertion into the sorted page (at most page_max + 1 entries), distinct keys.
+    unsigned pos = count;
+    while (pos > 0) {
+        const int c = listing_cmp(order[pos - 1], top[pos - 1].key, ord, e.key);
+        if (c == 0) {
+            return; // already in the page (an entry moved back across the walk)
+        }
+        if (c < 0) {
+            break;
+        }
+        --pos;
+    }
+    if (pos >= cap) {
+        return;
+    }
+    const unsigned last = count < cap ? count : cap - 1;
+    for (unsigned k = last; k > pos; --k) {
+        top[k] = top[k - 1];
+        order[k] = order[k - 1];
+    }
+    top[pos].key = e.key;
+    top[pos].s = e.s;
+    order[pos] = ord;
+    if (count < cap) {
+        ++count;
+    }
+}
+
 bool session_table::scan(session_query& q, uint32_t budget) noexcept {
     if (!sigs_) {
         return true;
+    }
+    if (q.what == session_query::kind::page) {
+        paging_ = &q;
+        for (uint32_t n = 0; n < budget && q.iter < slots_; ++n, ++q.iter) {
+            if (sigs_[q.iter] != 0) {
+                ++q.scanned;
+                q.offer(order_of(entries_[q.iter].key), entries_[q.iter]);
+            }
+        }
+        if (q.iter >= slots_) {
+            paging_ = nullptr;
+            return true;
+        }
+        return false;
     }
     for (uint32_t n = 0; n < budget; ++n, ++q.iter) {
         if (q.iter >= slots_) {

@@ -158,20 +158,57 @@ struct create_gate {
     void (*created)(void* self, uint32_t i) noexcept = nullptr;
 };
 
-// A request from the slow path (telemetry) for a worker's busiest sessions, answered by the
-// worker a slice at a time so that a big table never stalls reflection.
+// A request from the slow path (telemetry) to a worker, answered by the worker a slice at a
+// time so that a big table never stalls reflection. Two kinds:
+//   top   its busiest max_top sessions (by packets), in `top`;
+//   page  one page of the full listing (issue 19, dpdk-twamp-ctl sessions): the `page_size`
+//         smallest sessions in listing order after the cursor (`after_*`) that match the
+//         filter, plus one more if there is one (count == page_size + 1: the listing goes on).
+// Listing order: (session_table::order_of(key), key octets), a strict total order that never
+// changes while a session lives (the keyed hash of its key, fixed for the process). A page is
+// chosen by one full walk of the table; a session a create's cuckoo search moves from a slot the
+// walk has not reached to one it has passed is offered to the page as it moves (session_table::
+// make_room), so every session alive throughout a walk is seen by it at least once (twice is
+// harmless: the page keeps distinct keys). Hence a listing that follows next cursors from the
+// start shows every session alive throughout the listing exactly once, in listing order;
+// sessions created or aged meanwhile may or may not appear (once at most).
+// The requester writes the request fields, then `state = requested` (release); the worker
+// writes the answer, then `state = done` (release).
 struct session_query {
     static constexpr unsigned max_top = 32;
+    static constexpr unsigned page_max = 32; // sessions a page holds (one telemetry reply)
     static constexpr int idle = 0, requested = 1, scanning = 2, done = 3;
+    enum class kind : uint8_t { top, page };
     struct entry {
         session_key key;
         session s;
     };
+    // Which sessions a page lists (all by default).
+    struct filter {
+        int32_t ctx = -1;      // the reflector's context slot (-1: any)
+        uint8_t src[16] = {};  // the sender's address (IPv4-mapped for IPv4) ...
+        uint8_t src_bits = 0;  // ... its prefix length over the 16 octets (0: any)
+        uint32_t udp_port = 0; // sender or reflector UDP port (0: any)
+        uint32_t ssid = ~0u;   // the SSID (~0: any)
+        bool matches(const session_key& k) const noexcept;
+    };
     std::atomic<int> state{idle};
+    kind what = kind::top;
+    // page: the cursor (has_after false: from the start) and the filter.
+    bool has_after = false;
+    uint64_t after_order = 0;
+    session_key after_key{};
+    filter where{};
+    unsigned page_size = page_max; // 1..page_max
+    // The answer: top[0..count) (page: in listing order, order[i] each entry's order_of).
     uint32_t iter = 0;
     unsigned count = 0;
     uint64_t scanned = 0;
-    entry top[max_top];
+    entry top[page_max + 1];
+    uint64_t order[page_max + 1];
+
+    // page: offers a live session to the page being built (the walk, a moved entry).
+    void offer(uint64_t ord, const session_entry& e) noexcept;
 };
 
 // The table (issue 15 item 1): a bucketised cuckoo hash of our own. Each key has two candidate
@@ -269,9 +306,18 @@ public:
     uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget,
                  const control_table* control = nullptr, uint16_t control_ctx = 0) noexcept;
 
-    // One slice of a session_query (at most `budget` slots); true when complete. (Like aging,
-    // a session displaced between slices may be missed or seen twice.)
+    // One slice of a session_query (at most `budget` slots); true when complete. A top query:
+    // like aging, a session displaced between slices may be missed or seen twice. A page query
+    // (q.what == page): from its first slice to its last, the table offers every entry a
+    // create moves across the walk's position to the page (session_query's guarantee); the
+    // caller runs one query at a time to completion (or cancel_scan()).
     bool scan(session_query& q, uint32_t budget) noexcept;
+    // Forgets a page query in progress (its requester gave up).
+    void cancel_scan() noexcept { paging_ = nullptr; }
+
+    // A session's place in the page listing (session_query): the keyed hash of its key, 64
+    // bits, fixed for the process.
+    static uint64_t order_of(const session_key& k) noexcept;
 
     uint32_t active() const noexcept { return active_; }
     uint32_t active_in(uint16_t ctx) const noexcept {
@@ -323,6 +369,7 @@ private:
     void* remove_self_ = nullptr;
     void (*move_hook_)(void*, const session_key&, uint32_t, uint32_t) = nullptr;
     void* move_self_ = nullptr;
+    session_query* paging_ = nullptr; // a page query being walked (scan), null: none
 };
 
 // Per-session sender-sequence bookkeeping.

@@ -1312,6 +1312,51 @@ def control_survives_syn_flood(lab):
        "exit summary: rx vs reflected + dropped + to-kernel")
 
 
+@L.case
+def control_ctl_lists_connections(lab):
+    """dpdk-twamp-ctl control: a live TWAMP-Control connection over IPv4 with a started session
+    and one over IPv6 that only set up (no session) are listed with their client and server
+    addresses and TCP ports, state, selected mode and age; the started session with its SID,
+    sender and reflector addresses and UDP ports, state and mode; after both close, none."""
+    d = start(lab)
+    t = Tester(False)
+    c, a, port, sid = negotiate(B4, t.port, timeout_s=1)
+    eq(a, 0, "Accept-Session Accept")
+    eq(c.start_sessions(), 0, "Start-Ack Accept")
+    r = t.exchange(B4, port, 7)
+    check(r is not None, "no reply to the test packet")
+    c6 = Client(B6)
+    c6.greeting()
+    eq(c6.setup(1)[0], 0, "IPv6 Server-Start Accept")
+    doc = L.ctl_json(lab, d.prefix, "control")
+    conns = {x["client_tcp_port"]: x for x in doc["connections"]}
+    p4, p6 = c.s.getsockname()[1], c6.s.getsockname()[1]
+    eq(sorted(conns), sorted([p4, p6]), "connections listed by client TCP port")
+    x = conns[p4]
+    eq((x["client_ip"], x["server_ip"], x["server_tcp_port"], x["state"], x["control_state"],
+        x["modes"], x["admitted"]),
+       (S4, B4, 862, "running", "active", "unauthenticated", 1), "the IPv4 connection")
+    check(0 <= x["age_ms"] < 600_000, f"age_ms {x['age_ms']}")
+    y = conns[p6]
+    eq((y["client_ip"], y["server_ip"], y["state"], y["control_state"]),
+       (S6, B6, "ready", "idle"), "the IPv6 connection")
+    eq(len(doc["test_sessions"]), 1, "one test session")
+    ts = doc["test_sessions"][0]
+    eq((ts["sid"], ts["connection"], ts["sender_ip"], ts["sender_udp_port"], ts["reflector_ip"],
+        ts["reflector_udp_port"], ts["state"], ts["test_session_state"], ts["modes"]),
+       (sid.hex(), x["id"], S4, t.port, B4, port, "started", "active", "unauthenticated"),
+       "the test session")
+    text = L.ctl(lab, d.prefix, "control").stdout
+    check(f"{S4}:{p4}" in text and sid.hex() in text and "2 connections, 1 test sessions" in text,
+          f"control text:\n{text}")
+    c.close()
+    c6.close()
+    t.close()
+    wait_for("both connections closed in dpdk-twamp-ctl control",
+             lambda: not L.ctl_json(lab, d.prefix, "control")["connections"], 60, step=0.2)
+    lab.release()
+
+
 if __name__ == "__main__":
     sys.exit(L.main([c for c in L.CASES if c[0].startswith("control_")],
                     suite="control", doc=__doc__))

@@ -176,7 +176,10 @@ struct create_gate {
 // writes the answer, then `state = done` (release).
 struct session_query {
     static constexpr unsigned max_top = 32;
-    static constexpr unsigned page_max = 32; // sessions a page holds (one telemetry reply)
+    // Sessions a page holds: one telemetry reply (16 KiB) with room to spare: an entry is at most
+    // ~440 octets of JSON plus its reflector name (two full IPv6 addresses, every counter at
+    // its widest), so 24 of them stay under 12 KiB with names up to 64 characters.
+    static constexpr unsigned page_max = 24;
     static constexpr int idle = 0, requested = 1, scanning = 2, done = 3;
     enum class kind : uint8_t { top, page };
     struct entry {
@@ -204,8 +207,10 @@ struct session_query {
     uint32_t iter = 0;
     unsigned count = 0;
     uint64_t scanned = 0;
-    entry top[page_max + 1];
-    uint64_t order[page_max + 1];
+    // Room for either answer: max_top, or a page and the one after it.
+    static constexpr unsigned answer_max = max_top > page_max + 1 ? max_top : page_max + 1;
+    entry top[answer_max];
+    uint64_t order[answer_max];
 
     // page: offers a live session to the page being built (the walk, a moved entry).
     void offer(uint64_t ord, const session_entry& e) noexcept;

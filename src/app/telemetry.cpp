@@ -20,6 +20,7 @@
 #include <rte_telemetry.h>
 
 #include "runtime.hpp"
+#include "telemetry_params.hpp"
 
 #include "twamp/net/address.hpp"
 #include "twamp/net/modes.hpp"
@@ -444,123 +445,6 @@ int cmd_status(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
-// A request's parameters: "key=value" pairs separated by ','. Every input is hostile: a
-// key twice, an unknown key or a malformed pair fails the whole request.
-bool parse_params(const char* params, std::vector<std::pair<std::string, std::string>>& kv,
-                  std::initializer_list<std::string_view> known) {
-    if (!params) {
-        return true;
-    }
-    std::string_view p(params);
-    if (p.size() > 512) {
-        return false;
-    }
-    while (!p.empty()) {
-        const std::size_t comma = p.find(',');
-        std::string_view item = p.substr(0, comma);
-        p = comma == std::string_view::npos ? std::string_view{} : p.substr(comma + 1);
-        if (item.empty()) {
-            continue;
-        }
-        const std::size_t eq = item.find('=');
-        if (eq == std::string_view::npos || eq == 0) {
-            return false;
-        }
-        std::string key(item.substr(0, eq)), value(item.substr(eq + 1));
-        if (std::find(known.begin(), known.end(), key) == known.end()) {
-            return false;
-        }
-        for (const auto& e : kv) {
-            if (e.first == key) {
-                return false;
-            }
-        }
-        kv.emplace_back(std::move(key), std::move(value));
-    }
-    return true;
-}
-
-bool parse_u64(const std::string& t, uint64_t max, uint64_t& v) {
-    if (t.empty() || t.size() > 20) {
-        return false;
-    }
-    v = 0;
-    for (char c : t) {
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        const uint64_t dgt = static_cast<uint64_t>(c - '0');
-        if (v > (max - dgt) / 10) {
-            return false;
-        }
-        v = v * 10 + dgt;
-    }
-    return true;
-}
-
-bool parse_hex(std::string_view t, uint8_t* outp, std::size_t n) {
-    if (t.size() != 2 * n) {
-        return false;
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-        unsigned v = 0;
-        for (std::size_t k = 0; k < 2; ++k) {
-            const char c = t[2 * i + k];
-            unsigned h;
-            if (c >= '0' && c <= '9') {
-                h = static_cast<unsigned>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                h = static_cast<unsigned>(c - 'a' + 10);
-            } else {
-                return false;
-            }
-            v = v * 16 + h;
-        }
-        outp[i] = static_cast<uint8_t>(v);
-    }
-    return true;
-}
-
-std::string to_hex(const uint8_t* p, std::size_t n) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string r;
-    r.reserve(2 * n);
-    for (std::size_t i = 0; i < n; ++i) {
-        r += digits[p[i] >> 4];
-        r += digits[p[i] & 15];
-    }
-    return r;
-}
-
-// A listing cursor: "W" (worker W from its start) or "W:ORDER:KEY" (worker W after the session
-// of listing order ORDER (16 hex digits) and key KEY (80 hex digits)).
-bool parse_cursor(const std::string& t, unsigned workers, unsigned& w, bool& has_after,
-                  uint64_t& order, dataplane::session_key& key) {
-    const std::size_t c1 = t.find(':');
-    uint64_t wv = 0;
-    if (!parse_u64(t.substr(0, c1), 1u << 16, wv) || wv >= workers) {
-        return false;
-    }
-    w = static_cast<unsigned>(wv);
-    has_after = c1 != std::string::npos;
-    if (!has_after) {
-        return true;
-    }
-    const std::string_view rest = std::string_view(t).substr(c1 + 1);
-    if (rest.size() != 16 + 1 + 2 * sizeof key || rest[16] != ':') {
-        return false;
-    }
-    uint8_t ob[8];
-    if (!parse_hex(rest.substr(0, 16), ob, 8)) {
-        return false;
-    }
-    order = 0;
-    for (uint8_t b : ob) {
-        order = order << 8 | b;
-    }
-    return parse_hex(rest.substr(17), reinterpret_cast<uint8_t*>(&key), sizeof key);
-}
-
 // Asks worker `q` (its mailbox idle or done) and waits for the answer; false when it does not
 // come within 3 s (the request stays the worker's: the next one waits for it first).
 bool ask_worker(dataplane::session_query& q) {
@@ -598,17 +482,19 @@ bool mailbox_free(dataplane::session_query& q) {
 // one worker's, chosen by the worker itself through its mailbox (session_query: the listing
 // order and what it guarantees).
 int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
-    std::vector<std::pair<std::string, std::string>> kv;
-    if (!parse_params(params, kv, {"cursor", "reflector", "source", "port", "ssid", "page"})) {
+    const unsigned workers = static_cast<unsigned>(rt.queries.size());
+    session_list_params req;
+    if (!parse_session_list_params(params, workers, dataplane::session_query::page_max, req)) {
         return -EINVAL;
     }
-    const unsigned workers = static_cast<unsigned>(rt.queries.size());
-    unsigned w = 0;
-    bool has_after = false;
-    uint64_t after_order = 0;
+    unsigned w = req.worker;
+    bool has_after = req.has_after;
+    const uint64_t after_order = req.after_order;
     dataplane::session_key after_key{};
+    static_assert(sizeof after_key == std::tuple_size_v<decltype(req.after_key)>);
+    std::memcpy(&after_key, req.after_key.data(), sizeof after_key);
     dataplane::session_query::filter where;
-    unsigned page = dataplane::session_query::page_max;
+    const unsigned page = req.page ? req.page : dataplane::session_query::page_max;
     std::vector<std::string> names;
     {
         const auto reflectors = rt.reflector_snapshot();
@@ -619,42 +505,19 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
             names[r.slot] = r.name;
         }
     }
-    for (const auto& [k, v] : kv) {
-        uint64_t n = 0;
-        if (k == "cursor") {
-            if (!v.empty() && !parse_cursor(v, workers, w, has_after, after_order, after_key)) {
-                return -EINVAL;
-            }
-        } else if (k == "reflector") {
-            auto it = std::find(names.begin(), names.end(), v);
-            // An unknown reflector matches nothing (a context slot no session has).
-            where.ctx = it == names.end() ? INT32_MAX : static_cast<int32_t>(it - names.begin());
-        } else if (k == "source") {
-            auto p = net::prefix::parse(v, true);
-            if (!p) {
-                return -EINVAL;
-            }
-            const auto net = p->network();
-            const auto m = net.address.mapped();
-            std::memcpy(where.src, m.data(), 16);
-            where.src_bits = static_cast<uint8_t>(net.length + (net.address.is_v4() ? 96 : 0));
-        } else if (k == "port") {
-            if (!parse_u64(v, 65535, n) || n == 0) {
-                return -EINVAL;
-            }
-            where.udp_port = static_cast<uint32_t>(n);
-        } else if (k == "ssid") {
-            if (!parse_u64(v, 65535, n)) {
-                return -EINVAL;
-            }
-            where.ssid = static_cast<uint32_t>(n);
-        } else if (k == "page") {
-            if (!parse_u64(v, dataplane::session_query::page_max, n) || n == 0) {
-                return -EINVAL;
-            }
-            page = static_cast<unsigned>(n);
-        }
+    if (req.reflector) {
+        auto it = std::find(names.begin(), names.end(), *req.reflector);
+        // An unknown reflector matches nothing (a context slot no session has).
+        where.ctx = it == names.end() ? INT32_MAX : static_cast<int32_t>(it - names.begin());
     }
+    if (req.source) {
+        const auto m = req.source->address.mapped();
+        std::memcpy(where.src, m.data(), 16);
+        where.src_bits =
+                static_cast<uint8_t>(req.source->length + (req.source->address.is_v4() ? 96 : 0));
+    }
+    where.udp_port = req.port;
+    where.ssid = req.ssid;
     std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
     rte_tel_data_start_dict(d);
     out o(d);
@@ -693,12 +556,8 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
     const unsigned n = q.count < page ? q.count : page;
     std::string next;
     if (q.count > page) {
-        const auto& last = q.top[page - 1];
-        char ord[17];
-        std::snprintf(ord, sizeof ord, "%016llx",
-                      static_cast<unsigned long long>(q.order[page - 1]));
-        next = std::to_string(w) + ":" + ord + ":" +
-               to_hex(reinterpret_cast<const uint8_t*>(&last.key), sizeof last.key);
+        next = session_cursor(w, q.order[page - 1],
+                              reinterpret_cast<const uint8_t*>(&q.top[page - 1].key));
     } else if (w + 1 < workers) {
         next = std::to_string(w + 1);
     }
@@ -741,33 +600,13 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
 // session SID; absent: the start). The answer: connections, sessions (totals), count,
 // next_cursor, then c<id> or t<n> entries with "kind" connection or test_session.
 int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
-    std::vector<std::pair<std::string, std::string>> kv;
-    if (!parse_params(params, kv, {"cursor"})) {
+    control_list_params req;
+    if (!parse_control_list_params(params, req)) {
         return -EINVAL;
     }
-    bool in_sessions = false;
-    uint64_t after_id = 0;
-    bool has_sid = false;
-    control::sid_t after_sid{};
-    for (const auto& [k, v] : kv) {
-        if (v.empty()) {
-            continue;
-        }
-        if (v.rfind("c:", 0) == 0 && parse_u64(v.substr(2), UINT64_MAX, after_id)) {
-            continue;
-        }
-        if (v.rfind("s:", 0) == 0 &&
-            parse_hex(std::string_view(v).substr(2), after_sid.data(), after_sid.size())) {
-            in_sessions = true;
-            has_sid = true;
-            continue;
-        }
-        if (v == "s") {
-            in_sessions = true;
-            continue;
-        }
-        return -EINVAL;
-    }
+    const bool in_sessions = req.in_sessions, has_sid = req.has_sid;
+    const uint64_t after_id = req.after_id;
+    const control::sid_t after_sid = req.after_sid;
     rte_tel_data_start_dict(d);
     out o(d);
     if (!rt.control) {

@@ -1659,6 +1659,12 @@ def ctl_sessions_status_reload(lab):
     text = L.ctl(lab, d.prefix, "status").stdout
     check(f"pid {d.proc.pid}" in text and conf in text and "wire0" in text,
           f"status text lacks pid, config or port:\n{text}")
+    ck = L.ctl_json(lab, d.prefix, "clock")
+    eq([(p["port"], p["timestamp_source"], p["t3_method"]) for p in ck["ports"]],
+       [("wire0", "sw", "software")], "clock: the port's timestamps and T3 method")
+    eq([p["t3_method"] for p in st["clock"]["ports"]], ["software"], "status' clock")
+    text = L.ctl(lab, d.prefix, "clock").stdout
+    check(text.startswith("clock: ") and "wire0" in text, f"clock text:\n{text}")
 
     # reload: an edited file (alpha's DSCP), the same file again, a broken file.
     write_file(conf, ops_conf(lab, device_extra=",qpairs=2", alpha_dscp=10))

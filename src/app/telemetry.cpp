@@ -475,12 +475,28 @@ bool mailbox_free(dataplane::session_query& q) {
     }
 }
 
+// The batch /twamp/session_list hands out a page at a time (rt.query_mu held): the sorted
+// answer of one worker's walk, what filter it was for, and the cursor the next page's request
+// carries. A request that does not continue it (another filter, cursor or worker, or 10 s
+// later: its counts would be stale) walks again from its own cursor. Either way the listing
+// keeps session_query's guarantee: consecutive walks cover consecutive ranges of the order.
+struct batch_cache {
+    std::vector<dataplane::session_query::listed> entries;
+    std::size_t pos = 0; // the next page's first entry
+    bool overflow = false;
+    unsigned worker = 0, workers = 0;
+    std::string filter, expect;
+    std::chrono::steady_clock::time_point at{};
+};
+batch_cache g_batch;
+
 // Every reflector session, a page at a time (issue 19, dpdk-twamp-ctl sessions). Parameters:
 // cursor=C (from the previous page's next_cursor; absent: the start), reflector=NAME,
 // source=ADDR[/LEN], port=N (sender or reflector UDP port), ssid=N, page=N (1..24). The
 // answer: workers, worker, count, next_cursor ("" at the end), then s1..s<count>. Each page is
 // one worker's, chosen by the worker itself through its mailbox (session_query: the listing
-// order and what it guarantees).
+// order and what it guarantees); the worker walks for a batch of up to 1,024 at a time, which
+// this thread pages out (batch_cache).
 int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
     const unsigned workers = static_cast<unsigned>(rt.queries.size());
     session_list_params req;
@@ -518,7 +534,54 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
     }
     where.udp_port = req.port;
     where.ssid = req.ssid;
+    // The listing's filter as the batch cache knows it, and where this request continues.
+    const std::string filter_key = (req.reflector ? *req.reflector : std::string("\x01")) + "\n" +
+                                   (req.source ? req.source->to_string() : "") + "\n" +
+                                   std::to_string(req.port) + "\n" + std::to_string(req.ssid);
+    const std::string at =
+            has_after ? session_cursor(w, after_order, req.after_key.data()) : std::to_string(w);
     std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
+    batch_cache& c = g_batch;
+    const auto now = std::chrono::steady_clock::now();
+    const bool cached = c.pos < c.entries.size() && c.filter == filter_key && c.expect == at &&
+                        c.worker == w && now - c.at < std::chrono::seconds(10) &&
+                        c.workers == workers;
+    if (!cached && workers > 0) {
+        // A walk of worker w from the cursor; a worker with nothing (left) to list hands on
+        // to the next in the same request.
+        c.entries.clear();
+        c.pos = 0;
+        for (;;) {
+            auto& q = *rt.queries[w];
+            if (!mailbox_free(q)) {
+                return -EBUSY;
+            }
+            q.what = dataplane::session_query::kind::batch;
+            q.has_after = has_after;
+            q.after_order = after_order;
+            q.after_key = after_key;
+            q.where = where;
+            q.batch_size = dataplane::session_query::batch_max;
+            if (!ask_worker(q)) {
+                return -ETIMEDOUT;
+            }
+            const unsigned n = q.finish_batch();
+            if (n == 0 && !q.overflow && w + 1 < workers) {
+                q.state.store(dataplane::session_query::idle, std::memory_order_release);
+                ++w;
+                has_after = false;
+                continue;
+            }
+            c.entries.assign(q.batch, q.batch + n);
+            c.overflow = q.overflow;
+            q.state.store(dataplane::session_query::idle, std::memory_order_release);
+            break;
+        }
+        c.worker = w;
+        c.workers = workers;
+        c.filter = filter_key;
+        c.at = now;
+    }
     rte_tel_data_start_dict(d);
     out o(d);
     o.u64("workers", workers);
@@ -528,45 +591,24 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
         o.str("next_cursor", "");
         return o.rc();
     }
-    // Worker w's page; a worker with nothing (left) to list hands on to the next in the same
-    // request.
-    for (;;) {
-        auto& q = *rt.queries[w];
-        if (!mailbox_free(q)) {
-            return -EBUSY;
-        }
-        q.what = dataplane::session_query::kind::page;
-        q.has_after = has_after;
-        q.after_order = after_order;
-        q.after_key = after_key;
-        q.where = where;
-        q.page_size = page;
-        if (!ask_worker(q)) {
-            return -ETIMEDOUT;
-        }
-        if (q.count == 0 && w + 1 < workers) {
-            q.state.store(dataplane::session_query::idle, std::memory_order_release);
-            ++w;
-            has_after = false;
-            continue;
-        }
-        break;
-    }
-    auto& q = *rt.queries[w];
-    const unsigned n = q.count < page ? q.count : page;
+    // This page: the batch's next `page` sessions.
+    const std::size_t first = c.pos;
+    const std::size_t n = std::min<std::size_t>(page, c.entries.size() - first);
+    c.pos += n;
     std::string next;
-    if (q.count > page) {
-        next = session_cursor(w, q.order[page - 1],
-                              reinterpret_cast<const uint8_t*>(&q.top[page - 1].key));
+    if (c.pos < c.entries.size() || (c.overflow && !c.entries.empty())) {
+        const auto& last = c.entries[c.pos - 1];
+        next = session_cursor(w, last.order, reinterpret_cast<const uint8_t*>(&last.key));
     } else if (w + 1 < workers) {
         next = std::to_string(w + 1);
     }
+    c.expect = next;
     o.u64("worker", w);
     o.u64("count", n);
     o.str("next_cursor", next.c_str());
     const uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
-    for (unsigned i = 0; i < n; ++i) {
-        const auto& e = q.top[i];
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& e = c.entries[first + i];
         rte_tel_data* x = rte_tel_data_alloc();
         if (x) {
             rte_tel_data_start_dict(x);
@@ -590,7 +632,6 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
         }
         o.container(("s" + std::to_string(i + 1)).c_str(), x);
     }
-    q.state.store(dataplane::session_query::idle, std::memory_order_release);
     return o.rc();
 }
 

@@ -1,5 +1,6 @@
 #include "twamp/dataplane/sessions.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -485,12 +486,15 @@ bool session_query::filter::matches(const session_key& k) const noexcept {
 }
 
 namespace {
-// (a_order, a) < (b_order, b) in listing order; 0 when equal.
+// (a_order, a) against (b_order, b) in listing order: < 0, 0 (equal), > 0.
 int listing_cmp(uint64_t ao, const session_key& a, uint64_t bo, const session_key& b) noexcept {
     if (ao != bo) {
         return ao < bo ? -1 : 1;
     }
     return std::memcmp(&a, &b, sizeof(session_key));
+}
+bool listed_less(const session_query::listed& a, const session_query::listed& b) noexcept {
+    return listing_cmp(a.order, a.key, b.order, b.key) < 0;
 }
 } // namespace
 
@@ -501,40 +505,37 @@ void session_query::offer(uint64_t ord, const session_entry& e) noexcept {
     if (has_after && listing_cmp(ord, e.key, after_order, after_key) <= 0) {
         return;
     }
-    const unsigned cap = (page_size == 0 || page_size > page_max ? page_max : page_size) + 1;
-    // Insertion into the sorted page (at most page_max + 1 entries), distinct keys.
-    unsigned pos = count;
-    while (pos > 0) {
-        const int c = listing_cmp(order[pos - 1], top[pos - 1].key, ord, e.key);
-        if (c == 0) {
-            return; // already in the page (an entry moved back across the walk)
-        }
-        if (c < 0) {
-            break;
-        }
-        --pos;
-    }
-    if (pos >= cap) {
+    const unsigned cap = batch_size == 0 || batch_size > batch_max ? batch_max : batch_size;
+    // A max-heap of the first `cap` (the last of them on top): in, or in place of the top.
+    if (count < cap) {
+        batch[count] = {ord, e.key, e.s};
+        ++count;
+        std::push_heap(batch, batch + count, listed_less);
         return;
     }
-    const unsigned last = count < cap ? count : cap - 1;
-    for (unsigned k = last; k > pos; --k) {
-        top[k] = top[k - 1];
-        order[k] = order[k - 1];
+    overflow = true;
+    if (listing_cmp(ord, e.key, batch[0].order, batch[0].key) >= 0) {
+        return;
     }
-    top[pos].key = e.key;
-    top[pos].s = e.s;
-    order[pos] = ord;
-    if (count < cap) {
-        ++count;
-    }
+    std::pop_heap(batch, batch + count, listed_less);
+    batch[count - 1] = {ord, e.key, e.s};
+    std::push_heap(batch, batch + count, listed_less);
+}
+
+unsigned session_query::finish_batch() noexcept {
+    std::sort_heap(batch, batch + count, listed_less);
+    auto* end = std::unique(batch, batch + count, [](const listed& a, const listed& b) {
+        return listing_cmp(a.order, a.key, b.order, b.key) == 0;
+    });
+    count = static_cast<unsigned>(end - batch);
+    return count;
 }
 
 bool session_table::scan(session_query& q, uint32_t budget) noexcept {
     if (!sigs_) {
         return true;
     }
-    if (q.what == session_query::kind::page) {
+    if (q.what == session_query::kind::batch) {
         paging_ = &q;
         for (uint32_t n = 0; n < budget && q.iter < slots_; ++n, ++q.iter) {
             if (sigs_[q.iter] != 0) {

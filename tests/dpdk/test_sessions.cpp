@@ -605,45 +605,48 @@ TEST(sessions, scan_reports_the_busiest) {
     }
 }
 
-// ---- The full listing (issue 19, /twamp/session_list): pages chosen by the worker's walk. ----
+// ---- The full listing (issue 19, /twamp/session_list): batches chosen by the worker's walk. ----
 
-// Pages through `t` as the telemetry command does (cursor = the last entry of the previous
-// page), `between(n)` called between every two slices of every walk (sessions created and aged
-// meanwhile). Returns every listed entry in listing order.
-std::vector<session_query::entry> list_all(session_table& t, const session_query::filter& f,
-                                           const std::function<void(unsigned)>& between,
-                                           unsigned page = 24, uint32_t budget = 64,
-                                           unsigned* pages = nullptr) {
-    std::vector<session_query::entry> out;
+// Lists `t` in batches of `batch` as the telemetry command does (each walk from the last entry
+// of the previous batch), `between(n)` called between every two slices of every walk
+// (sessions created and aged meanwhile). Returns every listed session in listing order.
+std::vector<session_query::listed> list_all(session_table& t, const session_query::filter& f,
+                                            const std::function<void(unsigned)>& between,
+                                            unsigned batch = 24, uint32_t budget = 64,
+                                            unsigned* walks = nullptr) {
+    std::vector<session_query::listed> out;
     auto q = std::make_unique<session_query>();
-    q->what = session_query::kind::page;
+    q->what = session_query::kind::batch;
     q->where = f;
-    q->page_size = page;
-    unsigned slices = 0, n_pages = 0;
+    q->batch_size = batch;
+    unsigned slices = 0, n_walks = 0;
     for (;;) {
         q->iter = 0;
         q->count = 0;
         q->scanned = 0;
+        q->overflow = false;
         t.cancel_scan();
         while (!t.scan(*q, budget)) {
             between(slices++);
             EXPECT_LT(slices, 10'000'000u);
         }
-        ++n_pages;
-        const unsigned n = std::min(q->count, page);
+        ++n_walks;
+        const unsigned n = q->finish_batch();
+        EXPECT_LE(n, batch);
         for (unsigned i = 0; i < n; ++i) {
-            EXPECT_EQ(q->order[i], session_table::order_of(q->top[i].key));
-            out.push_back(q->top[i]);
+            EXPECT_EQ(q->batch[i].order, session_table::order_of(q->batch[i].key));
+            out.push_back(q->batch[i]);
         }
-        if (q->count <= page) {
+        if (!q->overflow) {
             break;
         }
+        EXPECT_GT(n, 0u);
         q->has_after = true;
-        q->after_order = q->order[page - 1];
-        q->after_key = q->top[page - 1].key;
+        q->after_order = q->batch[n - 1].order;
+        q->after_key = q->batch[n - 1].key;
     }
-    if (pages) {
-        *pages = n_pages;
+    if (walks) {
+        *walks = n_walks;
     }
     return out;
 }
@@ -653,7 +656,7 @@ std::string key_bytes(const session_key& k) {
 }
 
 // Strictly increasing listing order: nothing twice, nothing out of place.
-void expect_listing_order(const std::vector<session_query::entry>& l) {
+void expect_listing_order(const std::vector<session_query::listed>& l) {
     for (std::size_t i = 1; i < l.size(); ++i) {
         const uint64_t a = session_table::order_of(l[i - 1].key),
                        b = session_table::order_of(l[i].key);
@@ -675,11 +678,17 @@ TEST(sessions, page_listing_lists_every_session_exactly_once) {
         t->at(slot).next_seq = n;
         all.insert(key_bytes(k));
     }
-    unsigned pages = 0;
+    unsigned walks = 0;
     const auto l = list_all(
-            *t, {}, [](unsigned) {}, 24, 64, &pages);
+            *t, {}, [](unsigned) {}, 24, 64, &walks);
     ASSERT_EQ(l.size(), all.size());
-    EXPECT_EQ(pages, (3500 + 23) / 24);
+    EXPECT_EQ(walks, (3500 + 23) / 24);
+    // Batches of the telemetry command's size: 4 walks.
+    EXPECT_EQ(list_all(
+                      *t, {}, [](unsigned) {}, session_query::batch_max, 1024, &walks)
+                      .size(),
+              3500u);
+    EXPECT_EQ(walks, 4u);
     expect_listing_order(l);
     std::set<std::string> seen;
     for (const auto& e : l) {
@@ -688,7 +697,7 @@ TEST(sessions, page_listing_lists_every_session_exactly_once) {
         EXPECT_EQ(key_bytes(k), key_bytes(e.key)) << "a record with another key's";
     }
     EXPECT_EQ(seen, all);
-    // A page of one, and an empty table.
+    // Batches of one, and an empty table.
     EXPECT_EQ(list_all(
                       *t, {}, [](unsigned) {}, 1, 4096)
                       .size(),

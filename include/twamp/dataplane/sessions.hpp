@@ -160,33 +160,43 @@ struct create_gate {
 
 // A request from the slow path (telemetry) to a worker, answered by the worker a slice at a
 // time so that a big table never stalls reflection. Two kinds:
-//   top   its busiest max_top sessions (by packets), in `top`;
-//   page  one page of the full listing (issue 19, dpdk-twamp-ctl sessions): the `page_size`
-//         smallest sessions in listing order after the cursor (`after_*`) that match the
-//         filter, plus one more if there is one (count == page_size + 1: the listing goes on).
+//   top    its busiest max_top sessions (by packets), in `top`;
+//   batch  one batch of the full listing (issue 19, dpdk-twamp-ctl sessions): the
+//          `batch_size` first sessions in listing order after the cursor (`after_*`) that
+//          match the filter, in `batch` (`overflow`: more come after them). The worker keeps
+//          them as a max-heap while it walks; the requester sorts them (finish_batch) and
+//          hands them out a telemetry page (page_max) at a time.
 // Listing order: (session_table::order_of(key), key octets), a strict total order that never
-// changes while a session lives (the keyed hash of its key, fixed for the process). A page is
+// changes while a session lives (the keyed hash of its key, fixed for the process). A batch is
 // chosen by one full walk of the table; a session a create's cuckoo search moves from a slot the
-// walk has not reached to one it has passed is offered to the page as it moves (session_table::
+// walk has not reached to one it has passed is offered to the batch as it moves (session_table::
 // make_room), so every session alive throughout a walk is seen by it at least once (twice is
-// harmless: the page keeps distinct keys). Hence a listing that follows next cursors from the
-// start shows every session alive throughout the listing exactly once, in listing order;
+// harmless: finish_batch keeps distinct keys). Hence a listing that follows next cursors from
+// the start shows every session alive throughout the listing exactly once, in listing order;
 // sessions created or aged meanwhile may or may not appear (once at most).
 // The requester writes the request fields, then `state = requested` (release); the worker
 // writes the answer, then `state = done` (release).
 struct session_query {
     static constexpr unsigned max_top = 32;
-    // Sessions a page holds: one telemetry reply (16 KiB) with room to spare: an entry is at most
-    // ~440 octets of JSON plus its reflector name (two full IPv6 addresses, every counter at
-    // its widest), so 24 of them stay under 12 KiB with names up to 64 characters.
+    // Sessions a telemetry reply holds (16 KiB) with room to spare: an entry is at most ~440
+    // octets of JSON plus its reflector name (two full IPv6 addresses, every counter at its
+    // widest), so 24 of them stay under 12 KiB with names up to 32 characters.
     static constexpr unsigned page_max = 24;
+    // Sessions one walk chooses (~96 KiB of answer per worker): a table of a million sessions
+    // is listed in ~1,000 walks instead of ~42,000.
+    static constexpr unsigned batch_max = 1024;
     static constexpr int idle = 0, requested = 1, scanning = 2, done = 3;
-    enum class kind : uint8_t { top, page };
+    enum class kind : uint8_t { top, batch };
     struct entry {
         session_key key;
         session s;
     };
-    // Which sessions a page lists (all by default).
+    struct listed {
+        uint64_t order; // session_table::order_of(key)
+        session_key key;
+        session s;
+    };
+    // Which sessions a batch lists (all by default).
     struct filter {
         int32_t ctx = -1;      // the reflector's context slot (-1: any)
         uint8_t src[16] = {};  // the sender's address (IPv4-mapped for IPv4) ...
@@ -197,23 +207,26 @@ struct session_query {
     };
     std::atomic<int> state{idle};
     kind what = kind::top;
-    // page: the cursor (has_after false: from the start) and the filter.
+    // batch: the cursor (has_after false: from the start), the filter, how many.
     bool has_after = false;
     uint64_t after_order = 0;
     session_key after_key{};
     filter where{};
-    unsigned page_size = page_max; // 1..page_max
-    // The answer: top[0..count) (page: in listing order, order[i] each entry's order_of).
+    unsigned batch_size = batch_max; // 1..batch_max
+    // The answer: top[0..count), or batch[0..count) (a max-heap in listing order until
+    // finish_batch) and overflow.
     uint32_t iter = 0;
     unsigned count = 0;
     uint64_t scanned = 0;
-    // Room for either answer: max_top, or a page and the one after it.
-    static constexpr unsigned answer_max = max_top > page_max + 1 ? max_top : page_max + 1;
-    entry top[answer_max];
-    uint64_t order[answer_max];
+    bool overflow = false; // batch: a session after the cursor was left out (the listing goes on)
+    entry top[max_top];
+    listed batch[batch_max];
 
-    // page: offers a live session to the page being built (the walk, a moved entry).
+    // batch (the worker): offers a live session (the walk, a moved entry). O(log batch_size).
     void offer(uint64_t ord, const session_entry& e) noexcept;
+    // batch (the requester, once `done`): sorts batch[0..count) in listing order, drops
+    // repeats (an entry offered twice), returns the new count.
+    unsigned finish_batch() noexcept;
 };
 
 // The table (issue 15 item 1): a bucketised cuckoo hash of our own. Each key has two candidate

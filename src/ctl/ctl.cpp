@@ -697,10 +697,10 @@ std::string format_status(const json& s) {
     out += "dpdk-twamp " + field(s, "version") + ", pid " + field(s, "pid") + ", up " +
            duration_s(num(s, "uptime_s")) + " (since " + utc(num(s, "start_unix_ns")) + ")\n";
     const json cfg = s.value("config", json::object());
-    out += "config: " + field(cfg, "source") +
-           (field(cfg, "path") != "" && field(cfg, "path") != "-" ? " (" + field(cfg, "path") + ")"
-                                                                  : "") +
-           "\n";
+    // The path only when the source does not already say it ("file /etc/...").
+    const std::string src = field(cfg, "source"), path = cfg.value("path", std::string());
+    out += "config: " + src +
+           (!path.empty() && src.find(path) == std::string::npos ? " (" + path + ")" : "") + "\n";
     const json r = s.value("last_reload", json::object());
     if (field(r, "result") == "none") {
         out += "last reload: none\n";
@@ -787,7 +787,7 @@ int run(int argc, char** argv, std::string& out, std::string& err) {
     try {
         o = parse_options(argc, argv);
     } catch (const error& e) {
-        err += "dpdk-twamp-ctl: " + std::string(e.what()) + "\n" + usage_text;
+        err += "dpdk-twamp-ctl: " + std::string(e.what()) + "\nTry 'dpdk-twamp-ctl --help'.\n";
         return e.status;
     }
     if (o.help) {

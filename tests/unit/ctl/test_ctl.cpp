@@ -310,7 +310,7 @@ TEST(CtlStatus, CombinesStatusReflectorsAndClock) {
     EXPECT_EQ(s["clock"]["ports"][0]["t3_method"], "software");
     const std::string text = format_status(s);
     EXPECT_NE(text.find("up 1h02m"), std::string::npos) << text;
-    EXPECT_NE(text.find("config: file /etc/dpdk-twamp/twamp.conf"), std::string::npos) << text;
+    EXPECT_NE(text.find("config: file /etc/dpdk-twamp/twamp.conf\n"), std::string::npos) << text;
     EXPECT_NE(text.find("rejected: twamp.conf:3: syntax error"), std::string::npos) << text;
     EXPECT_NE(text.find("wire-0"), std::string::npos) << text;
     EXPECT_NE(text.find("clock: synchronized, error 1000 ns"), std::string::npos) << text;

@@ -498,12 +498,12 @@ bool listed_less(const session_query::listed& a, const session_query::listed& b)
 }
 } // namespace
 
-void session_query::offer(uint64_t ord, const session_entry& e) noexcept {
+bool session_query::offer(uint64_t ord, const session_entry& e) noexcept {
     if (!where.matches(e.key)) {
-        return;
+        return false;
     }
     if (has_after && listing_cmp(ord, e.key, after_order, after_key) <= 0) {
-        return;
+        return false;
     }
     const unsigned cap = batch_size == 0 || batch_size > batch_max ? batch_max : batch_size;
     // A max-heap of the first `cap` (the last of them on top): in, or in place of the top.
@@ -511,15 +511,16 @@ void session_query::offer(uint64_t ord, const session_entry& e) noexcept {
         batch[count] = {ord, e.key, e.s};
         ++count;
         std::push_heap(batch, batch + count, listed_less);
-        return;
+        return true;
     }
     overflow = true;
     if (listing_cmp(ord, e.key, batch[0].order, batch[0].key) >= 0) {
-        return;
+        return false;
     }
     std::pop_heap(batch, batch + count, listed_less);
     batch[count - 1] = {ord, e.key, e.s};
     std::push_heap(batch, batch + count, listed_less);
+    return true;
 }
 
 unsigned session_query::finish_batch() noexcept {
@@ -537,10 +538,13 @@ bool session_table::scan(session_query& q, uint32_t budget) noexcept {
     }
     if (q.what == session_query::kind::batch) {
         paging_ = &q;
-        for (uint32_t n = 0; n < budget && q.iter < slots_; ++n, ++q.iter) {
+        unsigned entered = 0;
+        for (uint32_t n = 0;
+             n < budget && q.iter < slots_ && entered < session_query::entries_per_slice;
+             ++n, ++q.iter) {
             if (sigs_[q.iter] != 0) {
                 ++q.scanned;
-                q.offer(order_of(entries_[q.iter].key), entries_[q.iter]);
+                entered += q.offer(order_of(entries_[q.iter].key), entries_[q.iter]);
             }
         }
         if (q.iter >= slots_) {

@@ -222,8 +222,14 @@ struct session_query {
     entry top[max_top];
     listed batch[batch_max];
 
-    // batch (the worker): offers a live session (the walk, a moved entry). O(log batch_size).
-    void offer(uint64_t ord, const session_entry& e) noexcept;
+    // batch (the worker): offers a live session (the walk, a moved entry). O(log batch_size);
+    // true when it entered the batch.
+    bool offer(uint64_t ord, const session_entry& e) noexcept;
+    // Sessions that may enter the batch in one slice of the walk (each ~log2(batch_max) moves
+    // of an entry): a slice stops early past it, so no slice costs more than ~10 us of heap
+    // work (the walk meets sessions nearly in listing order, since a session's bucket comes
+    // from the same hash: without the cap the first slices would take every one as a new top).
+    static constexpr unsigned entries_per_slice = 128;
     // batch (the requester, once `done`): sorts batch[0..count) in listing order, drops
     // repeats (an entry offered twice), returns the new count.
     unsigned finish_batch() noexcept;

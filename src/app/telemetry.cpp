@@ -1,5 +1,6 @@
-// DPDK telemetry commands, for dpdk-telemetry.py: /twamp/stats, /twamp/reflectors,
-// /twamp/sessions, /twamp/clock, /twamp/control. They run on DPDK's telemetry thread.
+// DPDK telemetry commands, for dpdk-telemetry.py and dpdk-twamp-ctl: /twamp/stats,
+// /twamp/reflectors, /twamp/sessions, /twamp/clock, /twamp/control, /twamp/status,
+// /twamp/session_list, /twamp/control_list. They run on DPDK's telemetry thread.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -12,13 +13,21 @@
 #include <thread>
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
+#include <rte_ether.h>
 #include <rte_telemetry.h>
 
 #include "runtime.hpp"
+#include "telemetry_params.hpp"
 
 #include "twamp/net/address.hpp"
+#include "twamp/net/modes.hpp"
+
+#ifndef DPDK_TWAMP_VERSION
+#define DPDK_TWAMP_VERSION "unknown"
+#endif
 
 namespace twamp::app {
 
@@ -37,6 +46,16 @@ int guarded(const char*, const char*, rte_tel_data* d) {
         return -EBUSY;
     }
     return F(*g_rt, d);
+}
+
+// The same with the request's parameters (the text after the command's comma, or null).
+template<int (*F)(runtime&, const char*, rte_tel_data*)>
+int guarded_params(const char*, const char* params, rte_tel_data* d) {
+    std::shared_lock<std::shared_mutex> lock(g_mu);
+    if (!g_rt) {
+        return -EBUSY;
+    }
+    return F(*g_rt, params, d);
 }
 
 // DPDK 22.11 telemetry takes only [A-Za-z0-9_/] in dictionary names and refuses the entry
@@ -192,6 +211,8 @@ int cmd_reflectors(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
+bool mailbox_free(dataplane::session_query& q);
+
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
 // 256 entries a telemetry dict may hold up to 8 workers), asked through
 // each worker's mailbox (the worker scans its own table a slice at a time).
@@ -208,6 +229,10 @@ int cmd_sessions(runtime& rt, rte_tel_data* d) {
         }
     }
     for (auto& q : rt.queries) {
+        if (!mailbox_free(*q)) {
+            return -EBUSY;
+        }
+        q->what = dataplane::session_query::kind::top;
         q->state.store(dataplane::session_query::requested, std::memory_order_release);
     }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
@@ -333,6 +358,399 @@ int cmd_control(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
+int64_t unix_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+const char* link_name(uint8_t s) {
+    switch (s) {
+    case dataplane::port_runtime::link_up:
+        return "up";
+    case dataplane::port_runtime::link_down:
+        return "down";
+    default:
+        return "unknown";
+    }
+}
+
+// The Modes bits by name, joined with '|' ("unauthenticated|reflect-octets"; "" for 0).
+std::string mode_text(uint32_t mode) {
+    std::string r;
+    for (const auto& m : net::mode_names) {
+        if (mode & m.bit) {
+            r += (r.empty() ? "" : "|") + std::string(m.name);
+        }
+    }
+    return r;
+}
+
+// What the box is (issue 19, dpdk-twamp-ctl status): version, process, configuration and its
+// last reload, workers, and one dictionary per port ("port_<index>") with its link and counters.
+int cmd_status(runtime& rt, rte_tel_data* d) {
+    metrics::box_stats s = gather(rt);
+    rte_tel_data_start_dict(d);
+    out o(d);
+    const int64_t now = unix_now_ns();
+    o.str("version", DPDK_TWAMP_VERSION);
+    o.u64("pid", static_cast<uint64_t>(getpid()));
+    o.u64("start_unix_ns", static_cast<uint64_t>(rt.start_unix_ns));
+    o.u64("uptime_s", now > rt.start_unix_ns
+                              ? static_cast<uint64_t>((now - rt.start_unix_ns) / 1'000'000'000)
+                              : 0);
+    o.str("config_path", rt.config_path.c_str());
+    o.str("config_source", rt.config_source.c_str());
+    const reload_outcome r = rt.last_reload();
+    o.str("reload_result", name_of(r.result));
+    o.u64("reload_seq", r.seq);
+    o.u64("reload_unix_ns", static_cast<uint64_t>(r.unix_ns));
+    o.str("reload_line", r.line.c_str());
+    o.u64("reloads_ok", s.reloads_ok);
+    o.u64("reloads_failed", s.reloads_failed);
+    o.u64("reloads_refused", s.reloads_refused);
+    o.u64("workers", rt.n_workers);
+    o.u64("sessions_active", s.sessions_active);
+    o.u64("ports", rt.ports.size());
+    for (std::size_t i = 0; i < rt.ports.size(); ++i) {
+        const auto& p = *rt.ports[i];
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("name", p.name.c_str());
+            ox.str("driver", p.driver.c_str());
+            char mac[RTE_ETHER_ADDR_FMT_SIZE];
+            rte_ether_format_addr(mac, sizeof mac, &p.mac);
+            ox.str("mac", mac);
+            ox.str("link_state", link_name(p.link_state.load(std::memory_order_relaxed)));
+            ox.u64("link_speed_mbps", p.link_speed_mbps.load(std::memory_order_relaxed));
+            ox.u64("link_changes", p.link_changes.load(std::memory_order_relaxed));
+            if (i < s.ports.size()) {
+                const auto& ps = s.ports[i];
+                ox.str("timestamp_source", ps.timestamp_source.c_str());
+                ox.str("t3_method", ps.t3_method.c_str());
+                ox.u64("counters_read", ps.nic_ok ? 1 : 0);
+                ox.u64("rx_packets", ps.rx_packets);
+                ox.u64("tx_packets", ps.tx_packets);
+                ox.u64("rx_missed", ps.rx_missed);
+                ox.u64("rx_errors", ps.rx_errors);
+                ox.u64("tx_errors", ps.tx_errors);
+                ox.u64("rx_nombuf", ps.rx_nombuf);
+            }
+            o.absorb(ox);
+        }
+        o.container(("port_" + std::to_string(i)).c_str(), x);
+    }
+    return o.rc();
+}
+
+// Asks worker `q` (its mailbox idle or done) and waits for the answer; false when it does not
+// come within 3 s (the request stays the worker's: the next one waits for it first).
+bool ask_worker(dataplane::session_query& q) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    q.state.store(dataplane::session_query::requested, std::memory_order_release);
+    while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+    return true;
+}
+
+// A mailbox free for new request fields: idle or done, not one a worker still walks (an
+// earlier request that timed out). Waits for that one at most 3 s.
+bool mailbox_free(dataplane::session_query& q) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    for (;;) {
+        const int st = q.state.load(std::memory_order_acquire);
+        if (st == dataplane::session_query::idle || st == dataplane::session_query::done) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+}
+
+// The batch /twamp/session_list hands out a page at a time (rt.query_mu held): the sorted
+// answer of one worker's walk, what filter it was for, and the cursor the next page's request
+// carries. A request that does not continue it (another filter, cursor or worker, or 10 s
+// later: its counts would be stale) walks again from its own cursor. Either way the listing
+// keeps session_query's guarantee: consecutive walks cover consecutive ranges of the order.
+struct batch_cache {
+    std::vector<dataplane::session_query::listed> entries;
+    std::size_t pos = 0; // the next page's first entry
+    bool overflow = false;
+    unsigned worker = 0, workers = 0;
+    std::string filter, expect;
+    std::chrono::steady_clock::time_point at{};
+};
+batch_cache g_batch;
+
+// Every reflector session, a page at a time (issue 19, dpdk-twamp-ctl sessions). Parameters:
+// cursor=C (from the previous page's next_cursor; absent: the start), reflector=NAME,
+// source=ADDR[/LEN], port=N (sender or reflector UDP port), ssid=N, page=N (1..24). The
+// answer: workers, worker, count, next_cursor ("" at the end), then s1..s<count>. Each page is
+// one worker's, chosen by the worker itself through its mailbox (session_query: the listing
+// order and what it guarantees); the worker walks for a batch of up to 1,024 at a time, which
+// this thread pages out (batch_cache).
+int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
+    const unsigned workers = static_cast<unsigned>(rt.queries.size());
+    session_list_params req;
+    if (!parse_session_list_params(params, workers, dataplane::session_query::page_max, req)) {
+        return -EINVAL;
+    }
+    unsigned w = req.worker;
+    bool has_after = req.has_after;
+    const uint64_t after_order = req.after_order;
+    dataplane::session_key after_key{};
+    static_assert(sizeof after_key == std::tuple_size_v<decltype(req.after_key)>);
+    std::memcpy(&after_key, req.after_key.data(), sizeof after_key);
+    dataplane::session_query::filter where;
+    const unsigned page = req.page ? req.page : dataplane::session_query::page_max;
+    std::vector<std::string> names;
+    {
+        const auto reflectors = rt.reflector_snapshot();
+        for (const auto& r : *reflectors) {
+            if (names.size() <= r.slot) {
+                names.resize(r.slot + 1u, "(removed)");
+            }
+            names[r.slot] = r.name;
+        }
+    }
+    if (req.reflector) {
+        auto it = std::find(names.begin(), names.end(), *req.reflector);
+        // An unknown reflector matches nothing (a context slot no session has).
+        where.ctx = it == names.end() ? INT32_MAX : static_cast<int32_t>(it - names.begin());
+    }
+    if (req.source) {
+        const auto m = req.source->address.mapped();
+        std::memcpy(where.src, m.data(), 16);
+        where.src_bits =
+                static_cast<uint8_t>(req.source->length + (req.source->address.is_v4() ? 96 : 0));
+    }
+    where.udp_port = req.port;
+    where.ssid = req.ssid;
+    // The listing's filter as the batch cache knows it, and where this request continues.
+    const std::string filter_key = (req.reflector ? *req.reflector : std::string("\x01")) + "\n" +
+                                   (req.source ? req.source->to_string() : "") + "\n" +
+                                   std::to_string(req.port) + "\n" + std::to_string(req.ssid);
+    const std::string at =
+            has_after ? session_cursor(w, after_order, req.after_key.data()) : std::to_string(w);
+    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
+    batch_cache& c = g_batch;
+    const auto now = std::chrono::steady_clock::now();
+    const bool cached = c.pos < c.entries.size() && c.filter == filter_key && c.expect == at &&
+                        c.worker == w && now - c.at < std::chrono::seconds(10) &&
+                        c.workers == workers;
+    if (!cached && workers > 0) {
+        // A walk of worker w from the cursor; a worker with nothing (left) to list hands on
+        // to the next in the same request.
+        c.entries.clear();
+        c.pos = 0;
+        for (;;) {
+            auto& q = *rt.queries[w];
+            if (!mailbox_free(q)) {
+                return -EBUSY;
+            }
+            q.what = dataplane::session_query::kind::batch;
+            q.has_after = has_after;
+            q.after_order = after_order;
+            q.after_key = after_key;
+            q.where = where;
+            q.batch_size = dataplane::session_query::batch_max;
+            if (!ask_worker(q)) {
+                return -ETIMEDOUT;
+            }
+            const unsigned n = q.finish_batch();
+            if (n == 0 && !q.overflow && w + 1 < workers) {
+                q.state.store(dataplane::session_query::idle, std::memory_order_release);
+                ++w;
+                has_after = false;
+                continue;
+            }
+            c.entries.assign(q.batch, q.batch + n);
+            c.overflow = q.overflow;
+            q.state.store(dataplane::session_query::idle, std::memory_order_release);
+            break;
+        }
+        c.worker = w;
+        c.workers = workers;
+        c.filter = filter_key;
+        c.at = now;
+    }
+    rte_tel_data_start_dict(d);
+    out o(d);
+    o.u64("workers", workers);
+    if (workers == 0) {
+        o.u64("worker", 0);
+        o.u64("count", 0);
+        o.str("next_cursor", "");
+        return o.rc();
+    }
+    // This page: the batch's next `page` sessions.
+    const std::size_t first = c.pos;
+    const std::size_t n = std::min<std::size_t>(page, c.entries.size() - first);
+    c.pos += n;
+    std::string next;
+    if (c.pos < c.entries.size() || (c.overflow && !c.entries.empty())) {
+        const auto& last = c.entries[c.pos - 1];
+        next = session_cursor(w, last.order, reinterpret_cast<const uint8_t*>(&last.key));
+    } else if (w + 1 < workers) {
+        next = std::to_string(w + 1);
+    }
+    c.expect = next;
+    o.u64("worker", w);
+    o.u64("count", n);
+    o.str("next_cursor", next.c_str());
+    const uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto& e = c.entries[first + i];
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("reflector", e.key.ctx < names.size() ? names[e.key.ctx].c_str() : "?");
+            ox.str("sender_ip", net::mapped_to_string(e.key.src).c_str());
+            ox.u64("sender_udp_port", e.key.src_port);
+            ox.str("reflector_ip", net::mapped_to_string(e.key.dst).c_str());
+            ox.u64("reflector_udp_port", e.key.dst_port);
+            ox.u64("sender_ssid", e.key.ssid);
+            ox.u64("rcv_packets", e.s.packets);
+            ox.u64("sent_packets", e.s.next_seq);
+            ox.u64("last_rcv_seq", e.s.last_sender_seq);
+            ox.u64("gaps", e.s.gaps);
+            ox.u64("duplicates", e.s.duplicates);
+            ox.u64("reorders", e.s.reorders);
+            const uint64_t seen = e.s.last_seen(now_tsc), made = e.s.created(now_tsc);
+            ox.u64("last_seen_ms", now_tsc > seen && hz ? (now_tsc - seen) / (hz / 1000) : 0);
+            ox.u64("age_s", now_tsc > made && hz ? (now_tsc - made) / hz : 0);
+            o.absorb(ox);
+        }
+        o.container(("s" + std::to_string(i + 1)).c_str(), x);
+    }
+    return o.rc();
+}
+
+// TWAMP-Control connections and sessions (issue 19, dpdk-twamp-ctl control), a page at a time
+// from a snapshot the slow path builds on request (control_server::snapshot): connections by
+// id, then sessions by SID. Parameters: cursor=C ("c:ID" after connection ID, "s:SID" after
+// session SID; absent: the start). The answer: connections, sessions (totals), count,
+// next_cursor, then c<id> or t<n> entries with "kind" connection or test_session.
+int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
+    control_list_params req;
+    if (!parse_control_list_params(params, req)) {
+        return -EINVAL;
+    }
+    const bool in_sessions = req.in_sessions, has_sid = req.has_sid;
+    const uint64_t after_id = req.after_id;
+    const control::sid_t after_sid = req.after_sid;
+    rte_tel_data_start_dict(d);
+    out o(d);
+    if (!rt.control) {
+        o.u64("connections", 0);
+        o.u64("sessions", 0);
+        o.u64("count", 0);
+        o.str("next_cursor", "");
+        return o.rc();
+    }
+    const auto snap = rt.control->snapshot(3000);
+    if (!snap) {
+        return -ETIMEDOUT;
+    }
+    constexpr unsigned page = 16;
+    o.u64("connections", snap->connections.size());
+    o.u64("sessions", snap->sessions.size());
+    // The entries of this page, then where the next starts.
+    std::vector<const slowpath::control_snapshot::connection*> conns;
+    std::vector<const slowpath::control_snapshot::session*> sess;
+    std::string next;
+    if (!in_sessions) {
+        for (const auto& c : snap->connections) {
+            if (c.id <= after_id) {
+                continue;
+            }
+            if (conns.size() == page) {
+                next = "c:" + std::to_string(conns.back()->id);
+                break;
+            }
+            conns.push_back(&c);
+        }
+    }
+    if (next.empty()) {
+        for (const auto& t : snap->sessions) {
+            if (has_sid && t.sid <= after_sid) {
+                continue;
+            }
+            if (conns.size() + sess.size() == page) {
+                next = sess.empty()
+                               ? std::string("s")
+                               : "s:" + to_hex(sess.back()->sid.data(), sess.back()->sid.size());
+                break;
+            }
+            sess.push_back(&t);
+        }
+    }
+    o.u64("count", conns.size() + sess.size());
+    o.str("next_cursor", next.c_str());
+    const uint64_t now = snap->built_ns;
+    auto age_ms = [now](uint64_t t) { return now > t ? (now - t) / 1'000'000 : 0; };
+    for (const auto* c : conns) {
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("kind", "connection");
+            ox.u64("id", c->id);
+            ox.str("client_ip", c->client_ip.to_string().c_str());
+            ox.u64("client_tcp_port", c->client_tcp_port);
+            ox.str("server_ip", c->server_ip.to_string().c_str());
+            ox.u64("server_tcp_port", c->server_tcp_port);
+            // RFC 8913 control-state: active while one of its sessions runs, else idle.
+            bool active = false;
+            for (const auto& t : snap->sessions) {
+                active |= t.connection == c->id && t.state == "started";
+            }
+            ox.str("control_state", active ? "active" : "idle");
+            ox.str("state", c->state.c_str());
+            ox.u64("selected_mode", c->selected_mode);
+            ox.str("modes", mode_text(c->selected_mode).c_str());
+            ox.u64("admitted", c->admitted ? 1 : 0);
+            ox.u64("age_ms", age_ms(c->accepted_ns));
+            o.absorb(ox);
+        }
+        o.container(("c" + std::to_string(c->id)).c_str(), x);
+    }
+    unsigned k = 0;
+    for (const auto* t : sess) {
+        rte_tel_data* x = rte_tel_data_alloc();
+        if (x) {
+            rte_tel_data_start_dict(x);
+            out ox(x);
+            ox.str("kind", "test_session");
+            ox.str("sid", to_hex(t->sid.data(), t->sid.size()).c_str());
+            ox.u64("connection", t->connection);
+            ox.str("sender_ip", t->sender_ip.to_string().c_str());
+            ox.u64("sender_udp_port", t->sender_udp_port);
+            ox.str("reflector_ip", t->reflector_ip.to_string().c_str());
+            ox.u64("reflector_udp_port", t->reflector_udp_port);
+            ox.str("test_session_state", t->state == "started" ? "active" : "ready");
+            ox.str("state", t->state.c_str());
+            ox.u64("selected_mode", t->mode);
+            ox.str("modes", mode_text(t->mode).c_str());
+            ox.u64("test_packet_dscp", t->dscp);
+            ox.u64("timeout_ms", t->timeout_ns / 1'000'000);
+            ox.u64("age_ms", age_ms(t->accepted_ns));
+            o.absorb(ox);
+        }
+        o.container(("t" + std::to_string(++k)).c_str(), x);
+    }
+    return o.rc();
+}
+
 } // namespace
 
 void unregister_telemetry() {
@@ -360,6 +778,13 @@ std::string register_telemetry(runtime& rt) {
              "Clock: synchronized, error, TAI offset, timestamp source per port"},
             {"/twamp/control", guarded<cmd_control>,
              "TWAMP-Control: session attempts, sessions started, connections"},
+            {"/twamp/status", guarded<cmd_status>,
+             "Box: version, pid, uptime, config and last reload, workers, ports and links"},
+            {"/twamp/session_list", guarded_params<cmd_session_list>,
+             "Every reflector session, a page at a time. Params: cursor=C,reflector=NAME,"
+             "source=ADDR[/LEN],port=N,ssid=N,page=N"},
+            {"/twamp/control_list", guarded_params<cmd_control_list>,
+             "TWAMP-Control connections and sessions, a page at a time. Params: cursor=C"},
     };
     std::string errors;
     for (const auto& c : cmds) {

@@ -1,5 +1,6 @@
 #include "twamp/dataplane/sessions.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -213,6 +214,10 @@ int32_t session_table::make_room(uint32_t b1, uint32_t b2) noexcept {
                 entries_[to] = entries_[from];
                 sigs_[from] = 0;
                 ++displaced_;
+                // A page walk in progress sees an entry moved behind its position now.
+                if (paging_ && from >= paging_->iter && to < paging_->iter) {
+                    paging_->offer(order_of(entries_[to].key), entries_[to]);
+                }
                 if (move_hook_) {
                     move_hook_(move_self_, entries_[to].key, from, to);
                 }
@@ -452,9 +457,101 @@ uint32_t session_table::age(const snapshot& snap, uint64_t now_tsc, uint32_t bud
     return removed;
 }
 
+uint64_t session_table::order_of(const session_key& k) noexcept {
+    return keyed_hash::of64(word(k, 0), word(k, 1), word(k, 2), word(k, 3), word(k, 4));
+}
+
+bool session_query::filter::matches(const session_key& k) const noexcept {
+    if (ctx >= 0 && k.ctx != ctx) {
+        return false;
+    }
+    if (ssid != ~0u && k.ssid != ssid) {
+        return false;
+    }
+    if (udp_port != 0 && k.src_port != udp_port && k.dst_port != udp_port) {
+        return false;
+    }
+    const unsigned bits = src_bits > 128 ? 128 : src_bits;
+    const unsigned whole = bits / 8, rest = bits % 8;
+    if (std::memcmp(k.src, src, whole) != 0) {
+        return false;
+    }
+    if (rest != 0) {
+        const auto mask = static_cast<uint8_t>(0xff00u >> rest);
+        if ((k.src[whole] ^ src[whole]) & mask) {
+            return false;
+        }
+    }
+    return true;
+}
+
+namespace {
+// (a_order, a) against (b_order, b) in listing order: < 0, 0 (equal), > 0.
+int listing_cmp(uint64_t ao, const session_key& a, uint64_t bo, const session_key& b) noexcept {
+    if (ao != bo) {
+        return ao < bo ? -1 : 1;
+    }
+    return std::memcmp(&a, &b, sizeof(session_key));
+}
+bool listed_less(const session_query::listed& a, const session_query::listed& b) noexcept {
+    return listing_cmp(a.order, a.key, b.order, b.key) < 0;
+}
+} // namespace
+
+bool session_query::offer(uint64_t ord, const session_entry& e) noexcept {
+    if (!where.matches(e.key)) {
+        return false;
+    }
+    if (has_after && listing_cmp(ord, e.key, after_order, after_key) <= 0) {
+        return false;
+    }
+    const unsigned cap = batch_size == 0 || batch_size > batch_max ? batch_max : batch_size;
+    // A max-heap of the first `cap` (the last of them on top): in, or in place of the top.
+    if (count < cap) {
+        batch[count] = {ord, e.key, e.s};
+        ++count;
+        std::push_heap(batch, batch + count, listed_less);
+        return true;
+    }
+    overflow = true;
+    if (listing_cmp(ord, e.key, batch[0].order, batch[0].key) >= 0) {
+        return false;
+    }
+    std::pop_heap(batch, batch + count, listed_less);
+    batch[count - 1] = {ord, e.key, e.s};
+    std::push_heap(batch, batch + count, listed_less);
+    return true;
+}
+
+unsigned session_query::finish_batch() noexcept {
+    std::sort_heap(batch, batch + count, listed_less);
+    auto* end = std::unique(batch, batch + count, [](const listed& a, const listed& b) {
+        return listing_cmp(a.order, a.key, b.order, b.key) == 0;
+    });
+    count = static_cast<unsigned>(end - batch);
+    return count;
+}
+
 bool session_table::scan(session_query& q, uint32_t budget) noexcept {
     if (!sigs_) {
         return true;
+    }
+    if (q.what == session_query::kind::batch) {
+        paging_ = &q;
+        unsigned entered = 0;
+        for (uint32_t n = 0;
+             n < budget && q.iter < slots_ && entered < session_query::entries_per_slice;
+             ++n, ++q.iter) {
+            if (sigs_[q.iter] != 0) {
+                ++q.scanned;
+                entered += q.offer(order_of(entries_[q.iter].key), entries_[q.iter]);
+            }
+        }
+        if (q.iter >= slots_) {
+            paging_ = nullptr;
+            return true;
+        }
+        return false;
     }
     for (uint32_t n = 0; n < budget; ++n, ++q.iter) {
         if (q.iter >= slots_) {

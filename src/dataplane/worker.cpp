@@ -1491,6 +1491,8 @@ __rte_always_inline void worker::housekeeping_slice() noexcept {
             q.iter = 0;
             q.count = 0;
             q.scanned = 0;
+            q.overflow = false;
+            st.cancel_scan(); // a batch walk is tied to one request
             q.state.store(session_query::scanning, std::memory_order_relaxed);
             s = session_query::scanning;
         }

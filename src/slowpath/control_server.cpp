@@ -133,8 +133,10 @@ public:
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
         setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
         uint16_t pport = 0, lport = 0;
-        const net::address peer_address = net::from_sockaddr(peer, pport);
-        return accepted{fd, net::from_sockaddr(local, lport), peer_address, pport};
+        accepted a{fd, net::from_sockaddr(local, lport), net::from_sockaddr(peer, pport)};
+        a.local_port = lport;
+        a.peer_port = pport;
+        return a;
     }
 
     long recv(int fd, std::span<uint8_t> buf) override {
@@ -417,10 +419,15 @@ void control_server::accept_all(uint64_t now_ns) {
         conn& c = it->second;
         c.fd = fd;
         c.accepted_ns = now_ns;
-        c.peer = net::endpoint_to_string(ca.peer, a->peer_port);
+        c.id = ++next_conn_id_;
+        c.local = a->local;
+        c.peer = a->peer;
+        c.local_port = a->local_port;
+        c.peer_port = a->peer_port;
+        c.peer_text = net::endpoint_to_string(ca.peer, a->peer_port);
         if (env_.events) {
             log::event e;
-            e.peer = c.peer;
+            e.peer = c.peer_text;
             if (admitted) {
                 e.kind = "control.accepted";
                 e.message = "TWAMP-Control connection accepted";
@@ -746,7 +753,7 @@ void control_server::emit_closed(conn& c, const control::connection_closed& cl) 
         break;
     }
     log::event e;
-    e.peer = c.peer;
+    e.peer = c.peer_text;
     const std::string reason(control::to_string(cl.reason));
     if (accept >= 0) {
         c.refused = true;
@@ -772,7 +779,7 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
                 log::event e;
                 e.lvl = log::level::notice;
                 e.kind = "session.refused";
-                e.peer = c.peer;
+                e.peer = c.peer_text;
                 e.message = "Request-TW-Session refused";
                 e.with("accept", static_cast<uint64_t>(no->accept))
                         .with("reason", std::string(no->why));
@@ -783,6 +790,7 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
             s.info = acc->session;
             s.owner_fd = c.fd;
             s.tag = ++next_tag_;
+            s.accepted_ns = now_ns;
             s.source = c.source; // counted by allocate_for
             s.net = c.net;
             sessions_[s.info.sid] = s;
@@ -893,11 +901,74 @@ void control_server::close_conn(int fd) {
     n_conns_.store(conns_.size(), std::memory_order_relaxed);
 }
 
+std::shared_ptr<const control_snapshot> control_server::snapshot(unsigned wait_ms) const {
+    const uint64_t ask = snap_asked_.fetch_add(1, std::memory_order_acq_rel) + 1;
+    for (unsigned i = 0; i <= wait_ms * 10; ++i) {
+        if (snap_served_.load(std::memory_order_acquire) >= ask) {
+            std::lock_guard<std::mutex> lock(snap_mu_);
+            return snap_;
+        }
+        timespec ts{0, 100'000}; // 0.1 ms
+        nanosleep(&ts, nullptr);
+    }
+    return nullptr;
+}
+
+// The slow path: a copy of what the server holds now, for snapshot()'s reader.
+void control_server::build_snapshot(uint64_t now_ns) {
+    auto snap = std::make_shared<control_snapshot>();
+    snap->built_ns = now_ns;
+    snap->connections.reserve(conns_.size());
+    std::map<int, uint64_t> ids;
+    for (const auto& [fd, c] : conns_) {
+        control_snapshot::connection x;
+        x.id = c.id;
+        x.client_ip = c.peer;
+        x.client_tcp_port = c.peer_port;
+        x.server_ip = c.local;
+        x.server_tcp_port = c.local_port;
+        x.state = c.sm ? std::string(control::to_string(c.sm->state())) : "closed";
+        x.selected_mode = c.sm ? c.sm->mode() : 0;
+        x.admitted = c.admitted;
+        x.closing = c.closing;
+        x.accepted_ns = c.accepted_ns;
+        ids[fd] = c.id;
+        snap->connections.push_back(std::move(x));
+    }
+    std::sort(snap->connections.begin(), snap->connections.end(),
+              [](const auto& a, const auto& b) { return a.id < b.id; });
+    snap->sessions.reserve(sessions_.size());
+    for (const auto& [sid, s] : sessions_) {
+        control_snapshot::session x;
+        x.sid = sid;
+        auto it = s.owner_fd >= 0 ? ids.find(s.owner_fd) : ids.end();
+        x.connection = it != ids.end() ? it->second : 0;
+        x.sender_ip = s.info.sender;
+        x.sender_udp_port = s.info.sender_port;
+        x.reflector_ip = s.info.receiver;
+        x.reflector_udp_port = s.info.receiver_port;
+        x.mode = s.info.mode;
+        x.dscp = s.info.dscp;
+        x.state = s.remove_at_ns != 0 ? "stopped" : s.started ? "started" : "accepted";
+        x.accepted_ns = s.accepted_ns;
+        x.timeout_ns = s.info.timeout_ns;
+        snap->sessions.push_back(std::move(x));
+    }
+    std::lock_guard<std::mutex> lock(snap_mu_);
+    snap_ = std::move(snap);
+}
+
 bool control_server::poll(uint64_t now_ns) {
     if (!started_) {
         return false;
     }
     bool work = false;
+    // A reader's snapshot request (telemetry), one a round.
+    if (const uint64_t ask = snap_asked_.load(std::memory_order_acquire);
+        ask != snap_served_.load(std::memory_order_relaxed)) {
+        build_snapshot(now_ns);
+        snap_served_.store(ask, std::memory_order_release);
+    }
     // (A clock stepped back resumes it too.)
     if (listener_paused_until_ != 0 &&
         (now_ns >= listener_paused_until_ || listener_paused_until_ - now_ns > accept_pause_ns)) {

@@ -4,8 +4,10 @@
 // former rte_hash table (reference_sessions.hpp) and compare every outcome.
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -600,6 +602,216 @@ TEST(sessions, scan_reports_the_busiest) {
         session_key k = key(0, n);
         EXPECT_EQ(std::memcmp(&e.key, &k, sizeof k), 0) << i;
         EXPECT_EQ(e.s.packets, (n * 7919) % 1000 + 1);
+    }
+}
+
+// ---- The full listing (issue 19, /twamp/session_list): batches chosen by the worker's walk. ----
+
+// Lists `t` in batches of `batch` as the telemetry command does (each walk from the last entry
+// of the previous batch), `between(n)` called between every two slices of every walk
+// (sessions created and aged meanwhile). Returns every listed session in listing order.
+std::vector<session_query::listed> list_all(session_table& t, const session_query::filter& f,
+                                            const std::function<void(unsigned)>& between,
+                                            unsigned batch = 24, uint32_t budget = 64,
+                                            unsigned* walks = nullptr) {
+    std::vector<session_query::listed> out;
+    auto q = std::make_unique<session_query>();
+    q->what = session_query::kind::batch;
+    q->where = f;
+    q->batch_size = batch;
+    unsigned slices = 0, n_walks = 0;
+    for (;;) {
+        q->iter = 0;
+        q->count = 0;
+        q->scanned = 0;
+        q->overflow = false;
+        t.cancel_scan();
+        while (!t.scan(*q, budget)) {
+            between(slices++);
+            EXPECT_LT(slices, 10'000'000u);
+        }
+        ++n_walks;
+        const unsigned n = q->finish_batch();
+        EXPECT_LE(n, batch);
+        for (unsigned i = 0; i < n; ++i) {
+            EXPECT_EQ(q->batch[i].order, session_table::order_of(q->batch[i].key));
+            out.push_back(q->batch[i]);
+        }
+        if (!q->overflow) {
+            break;
+        }
+        EXPECT_GT(n, 0u);
+        q->has_after = true;
+        q->after_order = q->batch[n - 1].order;
+        q->after_key = q->batch[n - 1].key;
+    }
+    if (walks) {
+        *walks = n_walks;
+    }
+    return out;
+}
+
+std::string key_bytes(const session_key& k) {
+    return std::string(reinterpret_cast<const char*>(&k), sizeof k);
+}
+
+// Strictly increasing listing order: nothing twice, nothing out of place.
+void expect_listing_order(const std::vector<session_query::listed>& l) {
+    for (std::size_t i = 1; i < l.size(); ++i) {
+        const uint64_t a = session_table::order_of(l[i - 1].key),
+                       b = session_table::order_of(l[i].key);
+        ASSERT_TRUE(a < b ||
+                    (a == b && std::memcmp(&l[i - 1].key, &l[i].key, sizeof(session_key)) < 0))
+                << "entry " << i << " out of listing order";
+    }
+}
+
+// A few thousand sessions paged completely: each exactly once, key and record together.
+TEST(sessions, page_listing_lists_every_session_exactly_once) {
+    auto t = make_table(5000);
+    std::set<std::string> all;
+    for (uint32_t n = 0; n < 3500; ++n) {
+        bool created = false;
+        const session_key k = key(static_cast<uint16_t>(n % 3), n);
+        const int32_t slot = t->find_or_create(k, 5000, 1, created);
+        ASSERT_GE(slot, 0);
+        t->at(slot).next_seq = n;
+        all.insert(key_bytes(k));
+    }
+    unsigned walks = 0;
+    const auto l = list_all(
+            *t, {}, [](unsigned) {}, 24, 64, &walks);
+    ASSERT_EQ(l.size(), all.size());
+    EXPECT_EQ(walks, (3500 + 23) / 24);
+    // Batches of the telemetry command's size: 4 walks.
+    EXPECT_EQ(list_all(
+                      *t, {}, [](unsigned) {}, session_query::batch_max, 1024, &walks)
+                      .size(),
+              3500u);
+    EXPECT_EQ(walks, 4u);
+    expect_listing_order(l);
+    std::set<std::string> seen;
+    for (const auto& e : l) {
+        EXPECT_TRUE(seen.insert(key_bytes(e.key)).second);
+        const session_key k = key(static_cast<uint16_t>(e.s.next_seq % 3), e.s.next_seq);
+        EXPECT_EQ(key_bytes(k), key_bytes(e.key)) << "a record with another key's";
+    }
+    EXPECT_EQ(seen, all);
+    // Batches of one, and an empty table.
+    EXPECT_EQ(list_all(
+                      *t, {}, [](unsigned) {}, 1, 4096)
+                      .size(),
+              3500u);
+    auto empty = make_table(100);
+    EXPECT_TRUE(list_all(*empty, {}, [](unsigned) {}).empty());
+}
+
+// The filters: context, source prefix, UDP port (either side), SSID.
+TEST(sessions, page_listing_filters) {
+    auto t = make_table(2000);
+    std::vector<session_key> keys;
+    for (uint32_t n = 0; n < 1500; ++n) {
+        bool created = false;
+        keys.push_back(key(static_cast<uint16_t>(n % 2), n));
+        ASSERT_GE(t->find_or_create(keys.back(), 2000, 1, created), 0);
+    }
+    auto check = [&](const session_query::filter& f, const char* what) {
+        std::set<std::string> want;
+        for (const auto& k : keys) {
+            if (f.matches(k)) {
+                want.insert(key_bytes(k));
+            }
+        }
+        const auto l = list_all(*t, f, [](unsigned) {});
+        std::set<std::string> got;
+        for (const auto& e : l) {
+            got.insert(key_bytes(e.key));
+        }
+        EXPECT_EQ(got.size(), l.size()) << what;
+        EXPECT_EQ(got, want) << what;
+        return want.size();
+    };
+    session_query::filter f;
+    f.ctx = 1;
+    EXPECT_EQ(check(f, "ctx 1"), 750u);
+    f = {};
+    f.src[10] = f.src[11] = 0xff;
+    f.src[12] = 198;
+    f.src[13] = 18;
+    f.src[14] = 2; // 198.18.2.0/24: n 512..767
+    f.src_bits = 96 + 24;
+    EXPECT_EQ(check(f, "198.18.2.0/24"), 256u);
+    f.src_bits = 96 + 23; // 198.18.2.0/23: n 512..1023
+    EXPECT_EQ(check(f, "198.18.2.0/23"), 512u);
+    f = {};
+    f.udp_port = 862;
+    EXPECT_EQ(check(f, "port 862 (reflector side)"), 1500u);
+    f.udp_port = 40007;
+    EXPECT_EQ(check(f, "port 40007 (sender side)"), 1u);
+    f = {};
+    f.ssid = 7;
+    EXPECT_EQ(check(f, "ssid 7"), 1u);
+    f.ctx = 0;
+    EXPECT_EQ(check(f, "ssid 7 in ctx 0"), 0u); // n = 1 is ctx 1
+}
+
+// Churn between every two slices of every walk: sessions created (the table near full, so
+// creates move others by cuckoo displacement across the walk's position) and aged. Every
+// session alive throughout the listing appears exactly once; nothing appears twice; the order
+// holds.
+TEST(sessions, page_listing_exactly_once_under_churn) {
+    const uint64_t hz = rte_get_tsc_hz();
+    auto s = snap({{0, 3600}, {1, 1}}); // ctx 0 stays, ctx 1 ages after 1 s idle
+    for (uint32_t seed : {1u, 2u, 3u}) {
+        auto t = make_table(4000);
+        std::set<std::string> stable;
+        uint32_t next = 0;
+        auto create = [&](uint16_t ctx, uint64_t now) {
+            batch b;
+            b.add(key(ctx, next++), 4000);
+            b.run(*t, now);
+            return b.slots[0] >= 0 ? std::optional<session_key>(b.keys[0]) : std::nullopt;
+        };
+        std::mt19937 rng(seed);
+        for (uint32_t n = 0; n < 3000; ++n) {
+            auto k = create(0, 1);
+            ASSERT_TRUE(k);
+            stable.insert(key_bytes(*k));
+        }
+        for (uint32_t n = 0; n < 700; ++n) {
+            ASSERT_TRUE(create(1, 1));
+        }
+        uint64_t now = 1;
+        const uint64_t moved_before = t->displaced();
+        uint32_t created = 0, aged = 0;
+        const auto l = list_all(
+                *t, {},
+                [&](unsigned slice) {
+                    // Mostly creates (ctx 1, near full: displacement), now and then an aging
+                    // step past ctx 1's timeout.
+                    if (rng() % 4 != 0 && t->active() < 3990) {
+                        created += create(1, now).has_value();
+                    }
+                    if (slice % 97 == 96) {
+                        now += 2 * hz;
+                        aged += t->age(*s, now, 512);
+                    }
+                },
+                24, 64);
+        EXPECT_GT(t->displaced(), moved_before) << "no create moved an entry: churn too weak";
+        EXPECT_GT(created, 100u);
+        EXPECT_GT(aged, 100u);
+        expect_listing_order(l);
+        std::map<std::string, int> times;
+        for (const auto& e : l) {
+            ++times[key_bytes(e.key)];
+        }
+        for (const auto& [k, n] : times) {
+            EXPECT_EQ(n, 1) << "a session listed " << n << " times";
+        }
+        for (const auto& k : stable) {
+            EXPECT_EQ(times.count(k), 1u) << "a session alive throughout was not listed";
+        }
     }
 }
 

@@ -973,6 +973,15 @@ def control_abuse_healthy_client_keeps_sessions(lab):
         f.write(text)
     d = lab.fresh(conf=conf)
     L.run(["ip", "addr", "add", f"{S4_2}/24", "dev", lab.siface])
+    try:
+        abuse_with_second_address(lab, d, conf, text)
+    finally:
+        # Later cases use 198.18.0.3 as a host that does not exist (control_survives_syn_flood:
+        # the sender's kernel would answer the box's SYN-ACKs to it with RSTs).
+        L.run(["ip", "addr", "del", f"{S4_2}/24", "dev", lab.siface], check_rc=False)
+
+
+def abuse_with_second_address(lab, d, conf, text):
     healthy_session(lab, "at the start")
 
     # Many connections from one source: 4 admitted (pending), 4 refused.
@@ -1259,6 +1268,9 @@ def control_survives_syn_flood(lab):
         f.write(text.replace("rate-limit-pps = 20000;",
                              "rate-limit-pps = 20000; control-rate-limit-pps = 200;", 1))
     d = lab.fresh(conf=path)
+    # 198.18.0.3 is nobody's (no RST answers the SYN-ACKs the passing SYNs cause).
+    addrs = L.run(["ip", "-o", "addr", "show", "dev", lab.siface]).stdout.decode()
+    check(f" {FLOOD4}/" not in addrs, f"{FLOOD4} is an address of the sender: {addrs}")
     healthy_session(lab, "before the flood", host=B4)
     c = Client(B4, timeout=5.0)  # established before the flood
     c.greeting()
@@ -1443,6 +1455,51 @@ def control_off_subnet_route(lab):
     finally:
         L.run(["ip", "netns", "del", far], check_rc=False)
         ip_in(lab.sns, "ip", "link", "del", lab_sh_far[1])
+
+
+@L.case
+def control_ctl_lists_connections(lab):
+    """dpdk-twamp-ctl control: a live TWAMP-Control connection over IPv4 with a started session
+    and one over IPv6 that only set up (no session) are listed with their client and server
+    addresses and TCP ports, state, selected mode and age; the started session with its SID,
+    sender and reflector addresses and UDP ports, state and mode; after both close, none."""
+    d = start(lab)
+    t = Tester(False)
+    c, a, port, sid = negotiate(B4, t.port, timeout_s=1)
+    eq(a, 0, "Accept-Session Accept")
+    eq(c.start_sessions(), 0, "Start-Ack Accept")
+    r = t.exchange(B4, port, 7)
+    check(r is not None, "no reply to the test packet")
+    c6 = Client(B6)
+    c6.greeting()
+    eq(c6.setup(1)[0], 0, "IPv6 Server-Start Accept")
+    doc = L.ctl_json(lab, d.prefix, "control")
+    conns = {x["client_tcp_port"]: x for x in doc["connections"]}
+    p4, p6 = c.s.getsockname()[1], c6.s.getsockname()[1]
+    eq(sorted(conns), sorted([p4, p6]), "connections listed by client TCP port")
+    x = conns[p4]
+    eq((x["client_ip"], x["server_ip"], x["server_tcp_port"], x["state"], x["control_state"],
+        x["modes"], x["admitted"]),
+       (S4, B4, 862, "running", "active", "unauthenticated", 1), "the IPv4 connection")
+    check(0 <= x["age_ms"] < 600_000, f"age_ms {x['age_ms']}")
+    y = conns[p6]
+    eq((y["client_ip"], y["server_ip"], y["state"], y["control_state"]),
+       (S6, B6, "ready", "idle"), "the IPv6 connection")
+    eq(len(doc["test_sessions"]), 1, "one test session")
+    ts = doc["test_sessions"][0]
+    eq((ts["sid"], ts["connection"], ts["sender_ip"], ts["sender_udp_port"], ts["reflector_ip"],
+        ts["reflector_udp_port"], ts["state"], ts["test_session_state"], ts["modes"]),
+       (sid.hex(), x["id"], S4, t.port, B4, port, "started", "active", "unauthenticated"),
+       "the test session")
+    text = L.ctl(lab, d.prefix, "control").stdout
+    check(f"{S4}:{p4}" in text and sid.hex() in text and "2 connections, 1 test sessions" in text,
+          f"control text:\n{text}")
+    c.close()
+    c6.close()
+    t.close()
+    wait_for("both connections closed in dpdk-twamp-ctl control",
+             lambda: not L.ctl_json(lab, d.prefix, "control")["connections"], 60, step=0.2)
+    lab.release()
 
 
 if __name__ == "__main__":

@@ -579,6 +579,32 @@ class Dut:
         return s
 
 
+def ctl_binary(lab):
+    """dpdk-twamp-ctl of the same build as --binary (build/src/ctl/dpdk-twamp-ctl)."""
+    return os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(lab.args.binary)), "..",
+                                        "ctl", "dpdk-twamp-ctl"))
+
+
+def ctl(lab, prefix, *args, rc=0, timeout=120):
+    """dpdk-twamp-ctl -f PREFIX ARGS; checks its exit status (rc None: any). Returns the
+    CompletedProcess with text stdout/stderr."""
+    p = subprocess.run([ctl_binary(lab), "-f", prefix] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=timeout, text=True)
+    if rc is not None:
+        eq(p.returncode, rc, f"dpdk-twamp-ctl {' '.join(args)}: exit status "
+                             f"(stderr {p.stderr!r}, stdout {p.stdout[-500:]!r})")
+    return p
+
+
+def ctl_json(lab, prefix, *args, rc=0):
+    p = ctl(lab, prefix, "--json", *args, rc=rc)
+    try:
+        return json.loads(p.stdout)
+    except ValueError as e:
+        raise Failure(f"dpdk-twamp-ctl --json {' '.join(args)}: not JSON ({e}): "
+                      f"{p.stdout[:300]!r}") from None
+
+
 class Lab:
     def __init__(self, args):
         self.args = args

@@ -20,6 +20,7 @@ import glob
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -1644,6 +1645,145 @@ def exception_balance(lab):
     print(f"    rx {s['rx']} = reflected {s['reflected']} + dropped {s['dropped']} + to-kernel "
           f"{s['to_kernel']} (rate-limited {s['drops'].get('exception_rate_limit', 0)}); "
           f"from-kernel {s['from_kernel']}, not sent {s['from_kernel_dropped']}", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# dpdk-twamp-ctl (issue 19).
+
+@case
+def ctl_sessions_status_reload(lab):
+    """dpdk-twamp-ctl against a real box of two workers: 300 reflector sessions (UDP sockets,
+    a quarter IPv6, 20 of them STAMP with SSID 7 to "beta") are listed completely and exactly
+    once by `--json sessions` (more than 32 on each worker, many 16 KiB pages), with their
+    5-tuple, SSID and packet counts; the filters (--reflector, --source, --port, --ssid,
+    --limit) select exactly what they name; the text table has a row each. `status` shows the
+    version, pid, config path and source, the port's link up, both workers and the reflectors;
+    `reload` of an edited file prints "applied" and exits 0, of the same file "unchanged" (0),
+    of a broken file "rejected" and exits 1, and `status` then shows that outcome; a prefix
+    with no box exits 2 naming the socket."""
+    d = start(lab, lines=ops_conf(lab, device_extra=",qpairs=2"), workers=2)
+    conf = d.conf
+    n_light, n_stamp = 280, 20
+    peers = [(Peer(i % 4 == 3, lab.port()), False) for i in range(n_light)]
+    peers += [(Peer(i % 4 == 3, lab.port()), True) for i in range(n_stamp)]
+    try:
+        # Two packets each (sender seq 0 and 2: one gap), every one answered; ten sessions at
+        # a time (a burst of 300 overruns af_packet's rings on this shared machine). A packet
+        # unanswered in 2 s is sent again (that session's counts are then not checked exactly).
+        resent = set()
+        for i in range(0, len(peers), 10):
+            group = peers[i:i + 10]
+            for seq in (0, 2):
+                pending = {p.sport: (p, stamp) for p, stamp in group}
+                for attempt in range(5):
+                    for p, stamp in pending.values():
+                        p.send(L.stamp_request(seq, 7) if stamp else L.twamp_request(seq),
+                               BETA if stamp else ALPHA)
+                        if attempt:
+                            resent.add(p.sport)
+                    end = time.monotonic() + 2
+                    while pending and time.monotonic() < end:
+                        r, _, _ = select.select([p for p, _ in pending.values()], [], [], 0.5)
+                        for p in r:
+                            if p.recv(0) is not None:
+                                pending.pop(p.sport, None)
+                    if not pending:
+                        break
+                check(not pending, f"seq {seq}: sessions {sorted(pending)} unanswered after 5 "
+                                   "tries\n" + d.tail())
+        want = {}
+        for p, stamp in peers:
+            want[(S6 if p.v6 else S4, p.sport)] = ("beta" if stamp else "alpha", stamp)
+
+        doc = L.ctl_json(lab, d.prefix, "sessions")
+        got = doc["sessions"]
+        check(doc["complete"] is True, "sessions: complete")
+        check(doc["pages"] > 2, f"sessions: {doc['pages']} pages for 300 sessions")
+        keys = [(x["sender_ip"], x["sender_udp_port"]) for x in got]
+        eq(len(keys), len(set(keys)), "sessions: a session listed twice")
+        eq(sorted(keys), sorted(want), "sessions: exactly the sessions made")
+        per_worker = {}
+        for x in got:
+            per_worker[x["worker"]] = per_worker.get(x["worker"], 0) + 1
+            name, stamp = want[(x["sender_ip"], x["sender_udp_port"])]
+            eq(x["reflector"], name, f"session {x['sender_udp_port']}: reflector")
+            eq(x["reflector_ip"], B6 if ":" in x["sender_ip"] else B4, "reflector_ip")
+            eq(x["reflector_udp_port"], BETA if stamp else ALPHA, "reflector_udp_port")
+            eq(x["sender_ssid"], 7 if stamp else 0, "sender_ssid")
+            if x["sender_udp_port"] not in resent:
+                eq((x["rcv_packets"], x["sent_packets"], x["last_rcv_seq"], x["gaps"],
+                    x["duplicates"], x["reorders"]), (2, 2, 2, 1, 0, 0),
+                   f"session {x['sender_udp_port']}: packets, seqs, gaps, duplicates, reorders")
+            check(x["last_seen_ms"] < 600_000, f"last_seen_ms {x['last_seen_ms']}")
+        eq(sorted(per_worker), [0, 1], "sessions on both workers")
+        check(all(n > 32 for n in per_worker.values()),
+              f"sessions per worker {per_worker}: more than the busiest 32 each")
+
+        def listed(*args):
+            return sorted((x["sender_ip"], x["sender_udp_port"])
+                          for x in L.ctl_json(lab, d.prefix, "sessions", *args)["sessions"])
+        eq(listed("--reflector", "beta"), sorted(k for k, v in want.items() if v[0] == "beta"),
+           "--reflector beta")
+        eq(listed("--ssid", "7"), sorted(k for k, v in want.items() if v[1]), "--ssid 7")
+        eq(listed("--port", str(BETA)), sorted(k for k, v in want.items() if v[1]),
+           f"--port {BETA}")
+        eq(listed("--source", "2001:2::/64"), sorted(k for k in want if k[0] == S6),
+           "--source 2001:2::/64")
+        eq(listed("--source", S4), sorted(k for k in want if k[0] == S4), f"--source {S4}")
+        one = sorted(want)[0]
+        eq(listed("--port", str(one[1])), [one], f"--port {one[1]} (sender side)")
+        eq(listed("--reflector", "nosuch"), [], "--reflector nosuch")
+        lim = L.ctl_json(lab, d.prefix, "sessions", "--limit", "50")
+        eq((len(lim["sessions"]), lim["complete"]), (50, False), "--limit 50")
+        text = L.ctl(lab, d.prefix, "sessions", "--reflector", "beta").stdout.splitlines()
+        eq(len(text), 1 + n_stamp + 1, f"text table: header, {n_stamp} rows, total\n" +
+           "\n".join(text[:5]))
+        check(text[0].split()[:3] == ["REFLECTOR", "SENDER", "REFLECTOR-ADDR"],
+              f"text header {text[0]!r}")
+        eq(text[-1], f"{n_stamp} sessions", "text total line")
+    finally:
+        for p, _ in peers:
+            p.close()
+
+    st = L.ctl_json(lab, d.prefix, "status")
+    eq(st["config"]["path"], conf, "status config.path")
+    check(conf in st["config"]["source"], f"status config.source {st['config']['source']!r}")
+    eq(st["last_reload"]["result"], "none", "status last_reload before any")
+    eq(st["pid"], d.proc.pid, "status pid (ip netns exec runs the box in its own process)")
+    eq(st["workers"], 2, "status workers")
+    eq([p["link_state"] for p in st["ports"]], ["up"], "status ports' link state")
+    eq(sorted(r["name"] for r in st["reflectors"]), sorted(REFLECTORS), "status reflectors")
+    check(isinstance(st["clock"]["synchronized"], bool), "status clock.synchronized")
+    text = L.ctl(lab, d.prefix, "status").stdout
+    check(f"pid {d.proc.pid}" in text and conf in text and "wire0" in text,
+          f"status text lacks pid, config or port:\n{text}")
+    ck = L.ctl_json(lab, d.prefix, "clock")
+    eq([(p["port"], p["timestamp_source"], p["t3_method"]) for p in ck["ports"]],
+       [("wire0", "sw", "software")], "clock: the port's timestamps and T3 method")
+    eq([p["t3_method"] for p in st["clock"]["ports"]], ["software"], "status' clock")
+    text = L.ctl(lab, d.prefix, "clock").stdout
+    check(text.startswith("clock: ") and "wire0" in text, f"clock text:\n{text}")
+
+    # reload: an edited file (alpha's DSCP), the same file again, a broken file.
+    write_file(conf, ops_conf(lab, device_extra=",qpairs=2", alpha_dscp=10))
+    p = L.ctl(lab, d.prefix, "reload", rc=0)
+    check(re.match(r"reload #1: applied", p.stdout), f"reload of an edit: {p.stdout!r}")
+    p = L.ctl(lab, d.prefix, "reload", rc=0)
+    check(re.match(r"reload #2: unchanged", p.stdout), f"reload of the same: {p.stdout!r}")
+    with open(conf, "a") as f:
+        f.write("this is not a config\n")
+    r = L.ctl_json(lab, d.prefix, "reload", "--timeout", "60", rc=1)
+    eq((r["result"], r["seq"]), ("rejected", 3), "reload of a broken file")
+    check(r["line"].startswith("rejected"), f"reload line {r['line']!r}")
+    st = L.ctl_json(lab, d.prefix, "status")
+    eq((st["last_reload"]["result"], st["last_reload"]["seq"], st["last_reload"]["line"]),
+       ("rejected", 3, r["line"]), "status after the rejected reload")
+    write_file(conf, ops_conf(lab, device_extra=",qpairs=2", alpha_dscp=10))
+
+    p = L.ctl(lab, "no-such-box", "status", rc=2)
+    check("/var/run/dpdk/no-such-box/dpdk_telemetry.v2" in p.stderr,
+          f"no box: the message names the socket: {p.stderr!r}")
+    lab.release()
 
 
 if __name__ == "__main__":

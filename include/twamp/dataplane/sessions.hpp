@@ -158,20 +158,82 @@ struct create_gate {
     void (*created)(void* self, uint32_t i) noexcept = nullptr;
 };
 
-// A request from the slow path (telemetry) for a worker's busiest sessions, answered by the
-// worker a slice at a time so that a big table never stalls reflection.
+// A request from the slow path (telemetry) to a worker, answered by the worker a slice at a
+// time so that a big table never stalls reflection. Two kinds:
+//   top    its busiest max_top sessions (by packets), in `top`;
+//   batch  one batch of the full listing (issue 19, dpdk-twamp-ctl sessions): the
+//          `batch_size` first sessions in listing order after the cursor (`after_*`) that
+//          match the filter, in `batch` (`overflow`: more come after them). The worker keeps
+//          them as a max-heap while it walks; the requester sorts them (finish_batch) and
+//          hands them out a telemetry page (page_max) at a time.
+// Listing order: (session_table::order_of(key), key octets), a strict total order that never
+// changes while a session lives (the keyed hash of its key, fixed for the process). A batch is
+// chosen by one full walk of the table; a session a create's cuckoo search moves from a slot the
+// walk has not reached to one it has passed is offered to the batch as it moves (session_table::
+// make_room), so every session alive throughout a walk is seen by it at least once (twice is
+// harmless: finish_batch keeps distinct keys). Hence a listing that follows next cursors from
+// the start shows every session alive throughout the listing exactly once, in listing order;
+// sessions created or aged meanwhile may or may not appear (once at most).
+// The requester writes the request fields, then `state = requested` (release); the worker
+// writes the answer, then `state = done` (release).
 struct session_query {
     static constexpr unsigned max_top = 32;
+    // Sessions a telemetry reply holds (16 KiB) with room to spare: an entry is at most ~440
+    // octets of JSON plus its reflector name (two full IPv6 addresses, every counter at its
+    // widest), so 24 of them stay under 12 KiB with names up to 32 characters.
+    static constexpr unsigned page_max = 24;
+    // Sessions one walk chooses (~96 KiB of answer per worker): a table of a million sessions
+    // is listed in ~1,000 walks instead of ~42,000.
+    static constexpr unsigned batch_max = 1024;
     static constexpr int idle = 0, requested = 1, scanning = 2, done = 3;
+    enum class kind : uint8_t { top, batch };
     struct entry {
         session_key key;
         session s;
     };
+    struct listed {
+        uint64_t order; // session_table::order_of(key)
+        session_key key;
+        session s;
+    };
+    // Which sessions a batch lists (all by default).
+    struct filter {
+        int32_t ctx = -1;      // the reflector's context slot (-1: any)
+        uint8_t src[16] = {};  // the sender's address (IPv4-mapped for IPv4) ...
+        uint8_t src_bits = 0;  // ... its prefix length over the 16 octets (0: any)
+        uint32_t udp_port = 0; // sender or reflector UDP port (0: any)
+        uint32_t ssid = ~0u;   // the SSID (~0: any)
+        bool matches(const session_key& k) const noexcept;
+    };
     std::atomic<int> state{idle};
+    kind what = kind::top;
+    // batch: the cursor (has_after false: from the start), the filter, how many.
+    bool has_after = false;
+    uint64_t after_order = 0;
+    session_key after_key{};
+    filter where{};
+    unsigned batch_size = batch_max; // 1..batch_max
+    // The answer: top[0..count), or batch[0..count) (a max-heap in listing order until
+    // finish_batch) and overflow.
     uint32_t iter = 0;
     unsigned count = 0;
     uint64_t scanned = 0;
+    bool overflow = false; // batch: a session after the cursor was left out (the listing goes on)
     entry top[max_top];
+    listed batch[batch_max];
+
+    // batch (the worker): offers a live session (the walk, a moved entry). O(log batch_size);
+    // true when it entered the batch.
+    bool offer(uint64_t ord, const session_entry& e) noexcept;
+    // Sessions that may enter the batch in one slice of the walk (each ~log2(batch_max) moves
+    // of an entry): a slice stops early past it, bounding its heap work (the walk meets
+    // sessions nearly in listing order, since a session's bucket comes from the same hash:
+    // without the cap the first slices would take up to 1,024 each as a new top). A slice of a
+    // full table costs ~16 us on average (perf: README "dpdk-twamp-ctl", "Paging").
+    static constexpr unsigned entries_per_slice = 128;
+    // batch (the requester, once `done`): sorts batch[0..count) in listing order, drops
+    // repeats (an entry offered twice), returns the new count.
+    unsigned finish_batch() noexcept;
 };
 
 // The table (issue 15 item 1): a bucketised cuckoo hash of our own. Each key has two candidate
@@ -269,9 +331,18 @@ public:
     uint32_t age(const snapshot& snap, uint64_t now_tsc, uint32_t budget,
                  const control_table* control = nullptr, uint16_t control_ctx = 0) noexcept;
 
-    // One slice of a session_query (at most `budget` slots); true when complete. (Like aging,
-    // a session displaced between slices may be missed or seen twice.)
+    // One slice of a session_query (at most `budget` slots); true when complete. A top query:
+    // like aging, a session displaced between slices may be missed or seen twice. A page query
+    // (q.what == page): from its first slice to its last, the table offers every entry a
+    // create moves across the walk's position to the page (session_query's guarantee); the
+    // caller runs one query at a time to completion (or cancel_scan()).
     bool scan(session_query& q, uint32_t budget) noexcept;
+    // Forgets a page query in progress (its requester gave up).
+    void cancel_scan() noexcept { paging_ = nullptr; }
+
+    // A session's place in the page listing (session_query): the keyed hash of its key, 64
+    // bits, fixed for the process.
+    static uint64_t order_of(const session_key& k) noexcept;
 
     uint32_t active() const noexcept { return active_; }
     uint32_t active_in(uint16_t ctx) const noexcept {
@@ -323,6 +394,7 @@ private:
     void* remove_self_ = nullptr;
     void (*move_hook_)(void*, const session_key&, uint32_t, uint32_t) = nullptr;
     void* move_self_ = nullptr;
+    session_query* paging_ = nullptr; // a page query being walked (scan), null: none
 };
 
 // Per-session sender-sequence bookkeeping.

@@ -28,6 +28,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -73,7 +74,7 @@ public:
     struct accepted {
         int fd = -1; // out_of_fds: accept failed for want of file descriptors (EMFILE, ENFILE)
         net::address local, peer;
-        uint16_t peer_port = 0; // the client's TCP port (events; 0: unknown)
+        uint16_t local_port = 0, peer_port = 0; // TCP ports (0: not known)
     };
     static constexpr int out_of_fds = -2;
     virtual ~control_io() = default;
@@ -132,6 +133,36 @@ struct control_env {
     std::function<void(log::event&&)> events;
 };
 
+// What the TWAMP-Control server holds, for dpdk-twamp-ctl control (issue 19): an immutable
+// copy the slow path builds when a reader asks (control_server::snapshot), named after RFC 8913's
+// operational state (control-connection, test-session).
+struct control_snapshot {
+    struct connection {
+        uint64_t id = 0; // the server's connection number (from 1, in accept order)
+        net::address client_ip, server_ip;
+        uint16_t client_tcp_port = 0, server_tcp_port = 0;
+        std::string state;          // the state machine's (control::to_string(server_state))
+        uint32_t selected_mode = 0; // 0 before Set-Up-Response
+        bool admitted = false;      // false: refused, being told so and closed
+        bool closing = false;
+        uint64_t accepted_ns = 0; // when accepted (the slow path's realtime ns)
+    };
+    struct session {
+        control::sid_t sid{};
+        uint64_t connection = 0; // its connection's id, 0 once the connection closed
+        net::address sender_ip, reflector_ip;
+        uint16_t sender_udp_port = 0, reflector_udp_port = 0;
+        uint32_t mode = 0;
+        uint8_t dscp = 0;
+        std::string state;        // "accepted", "started", "stopped"
+        uint64_t accepted_ns = 0; // when Accept-Session was sent
+        uint64_t timeout_ns = 0;
+    };
+    uint64_t built_ns = 0; // when built (realtime ns: ages are built_ns - accepted_ns)
+    std::vector<connection> connections; // by id
+    std::vector<session> sessions;       // by SID
+};
+
 class control_server {
 public:
     using publish_fn = std::function<void(std::unique_ptr<dataplane::control_table>)>;
@@ -165,6 +196,10 @@ public:
     // poll() rounds that did work (events, closes, a new table): with nothing but a client
     // that does not read, it stays still (the slow path sleeps).
     uint64_t busy_polls() const noexcept { return busy_polls_.load(std::memory_order_relaxed); }
+    // Any thread: a snapshot of the connections and sessions built by the slow path's next
+    // poll() (it serves one request a round), or null when none came within `wait_ms` (the
+    // slow path is not polling the server). One caller at a time (the telemetry thread).
+    std::shared_ptr<const control_snapshot> snapshot(unsigned wait_ms) const;
     // Slow path only.
     std::size_t sessions() const noexcept { return sessions_.size(); }
     std::size_t pending() const noexcept { return n_pending_; }
@@ -217,17 +252,20 @@ private:
         std::vector<uint8_t> out;
         bool closing = false; // send what is queued, then close
         uint64_t close_by_ns = 0;
-        std::array<uint8_t, 16> source{};           // the client's source_key, admitted ones only
-        bool admitted = false;                      // counted in per_source_
-        bool pending = false;                       // counted in n_pending_ (no Server-Start yet)
-        bool reading = true;                        // polled for input (false: output backed up)
-        bool writing = false;                       // polled for output
-        uint64_t stalled_since_ns = 0;              // output queued since (0: none queued)
-        bool broken = false;                        // send failed or hung up: close without output
-        bool backed = false;                        // counted in n_backed_ (output backed up)
-        uint64_t accepted_ns = 0;                   // evict_grace_ns counts from it
+        std::array<uint8_t, 16> source{}; // the client's source_key, admitted ones only
+        bool admitted = false;            // counted in per_source_
+        bool pending = false;             // counted in n_pending_ (no Server-Start yet)
+        bool reading = true;              // polled for input (false: output backed up)
+        bool writing = false;             // polled for output
+        uint64_t stalled_since_ns = 0;    // output queued since (0: none queued)
+        bool broken = false;              // send failed or hung up: close without output
+        bool backed = false;              // counted in n_backed_ (output backed up)
+        uint64_t accepted_ns = 0;         // evict_grace_ns counts from it
+        uint64_t id = 0;                  // control_snapshot::connection::id
+        net::address local, peer;         // for the snapshot
+        uint16_t local_port = 0, peer_port = 0;
         std::optional<std::array<uint8_t, 16>> net; // IPv6 (not mapped): the /64, admitted only
-        std::string peer;                           // "address:port" (events)
+        std::string peer_text;                      // "address:port" (events)
         bool refused = false;                       // its refusal was said (no control.closed)
     };
     using source_counts = std::map<source_key_t, uint32_t>;
@@ -254,6 +292,7 @@ private:
         bool started = false;
         uint64_t remove_at_ns = 0; // after Stop-Sessions: its Timeout later
         uint16_t tag = 0;          // control_session_rt::tag
+        uint64_t accepted_ns = 0;  // when accepted (snapshot: its age)
         source_key_t source{};     // counted in sessions_per_source_ (and sessions_per_net_)
         std::optional<source_key_t> net;
     };
@@ -305,6 +344,13 @@ private:
     std::atomic<uint64_t> busy_polls_{0};
     std::atomic<std::size_t> n_backed_{0}; // conns with backed == true, for other threads
     std::map<control::sid_t, session> sessions_;
+    uint64_t next_conn_id_ = 0;
+    // snapshot(): requests counted by readers, served by poll() (build_snapshot).
+    void build_snapshot(uint64_t now_ns);
+    mutable std::atomic<uint64_t> snap_asked_{0};
+    std::atomic<uint64_t> snap_served_{0};
+    mutable std::mutex snap_mu_;
+    std::shared_ptr<const control_snapshot> snap_;
     bool dirty_ = false;
     uint16_t next_tag_ = 0; // wraps: 65,536 sessions before a tag repeats
     // Written by the workers (atomics, the last time each receiver port saw a packet), read

@@ -3,7 +3,9 @@
 // not read (not polled for input while its output is backed up, closed after SERVWAIT), a
 // client trickling octets, and that the server makes no work while clients only wait.
 #include <algorithm>
+#include <atomic>
 #include <memory>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -1345,3 +1347,69 @@ TEST_F(driver, events_sessions_end_with_their_connection) {
     EXPECT_EQ(cl[0].get("sessions"), "1");
     EXPECT_EQ(cl[0].lvl, log::level::notice);
 }
+
+namespace {
+
+// Issue 19: dpdk-twamp-ctl control's snapshot: asked from another thread (the telemetry
+// thread), built by the slow path's next poll(), never read from the server's maps directly.
+TEST_F(driver, snapshot_is_built_by_poll_for_another_thread) {
+    make();
+    EXPECT_EQ(server->snapshot(1), nullptr) << "nobody polled: no snapshot";
+    const int a = ready_client(alice, t0);
+    io->send_to_server(a, request_bytes({}));
+    settle(t0);
+    ASSERT_EQ(server->sessions(), 1U);
+    connect(bob, t0 + s); // pending: greeting sent, no Set-Up-Response yet
+    std::shared_ptr<const slowpath::control_snapshot> snap;
+    std::atomic<bool> asked_done{false};
+    std::thread reader([&] {
+        snap = server->snapshot(10'000);
+        asked_done = true;
+    });
+    for (int i = 0; i < 1'000'000 && !asked_done; ++i) {
+        server->poll(t0 + 3 * s);
+        std::this_thread::yield();
+    }
+    reader.join();
+    ASSERT_NE(snap, nullptr);
+    EXPECT_EQ(snap->built_ns, t0 + 3 * s);
+    ASSERT_EQ(snap->connections.size(), 2U);
+    const auto& ca = snap->connections[0];
+    const auto& cb = snap->connections[1];
+    EXPECT_LT(ca.id, cb.id);
+    EXPECT_EQ(ca.client_ip, alice);
+    EXPECT_EQ(ca.server_ip, box);
+    EXPECT_EQ(ca.state, "ready");
+    EXPECT_EQ(ca.selected_mode, control::mode_unauthenticated);
+    EXPECT_TRUE(ca.admitted);
+    EXPECT_EQ(ca.accepted_ns, t0);
+    EXPECT_EQ(cb.client_ip, bob);
+    EXPECT_EQ(cb.state, "wait_setup_response");
+    EXPECT_EQ(cb.selected_mode, 0U);
+    EXPECT_EQ(cb.accepted_ns, t0 + s);
+    ASSERT_EQ(snap->sessions.size(), 1U);
+    const auto& t = snap->sessions[0];
+    EXPECT_EQ(t.connection, ca.id);
+    EXPECT_EQ(t.state, "accepted");
+    EXPECT_EQ(t.accepted_ns, t0);
+    EXPECT_NE(t.reflector_udp_port, 0);
+    EXPECT_EQ(t.mode, control::mode_unauthenticated);
+    // A later snapshot sees the change (the connection reset, its session gone).
+    io->client_reset(a);
+    settle(t0 + 4 * s);
+    asked_done = false;
+    std::thread again([&] {
+        snap = server->snapshot(10'000);
+        asked_done = true;
+    });
+    for (int i = 0; i < 1'000'000 && !asked_done; ++i) {
+        server->poll(t0 + 5 * s);
+        std::this_thread::yield();
+    }
+    again.join();
+    ASSERT_NE(snap, nullptr);
+    EXPECT_EQ(snap->connections.size(), 1U);
+    EXPECT_TRUE(snap->sessions.empty());
+}
+
+} // namespace

@@ -11,6 +11,14 @@ constexpr int sub_bits = 6; // log2(sub_buckets)
 static_assert(histogram::sub_buckets == 1 << sub_bits);
 } // namespace
 
+uint64_t nearest_rank(uint64_t n, unsigned per_mille) noexcept {
+    // ceil(per_mille * n / 1000) in integers: a double's 99.9 / 100 * 1000 is 999.0000000000001,
+    // one rank too high. n * per_mille fits: n < 2^54 for any run that ends.
+    const uint64_t pm = std::min(per_mille, 1000u);
+    const uint64_t rank = (pm * n + 999) / 1000;
+    return std::clamp<uint64_t>(rank, 1, std::max<uint64_t>(n, 1));
+}
+
 std::size_t histogram::index(uint64_t magnitude) noexcept {
     const uint64_t q = std::min(magnitude, max_magnitude - 1) / unit_ns;
     if (q < sub_buckets) {
@@ -56,9 +64,8 @@ void histogram::clear() noexcept {
     n_ = 0;
 }
 
-int64_t histogram::percentile(double p, int64_t lo, int64_t hi) const noexcept {
-    const double r = std::ceil(p / 100.0 * static_cast<double>(n_));
-    const uint64_t rank = r < 1 ? 1 : std::min(n_, static_cast<uint64_t>(r));
+int64_t histogram::percentile(unsigned per_mille, int64_t lo, int64_t hi) const noexcept {
+    const uint64_t rank = nearest_rank(n_, per_mille);
     uint64_t seen = 0;
     int64_t v = hi;
     bool found = false;

@@ -125,8 +125,11 @@ int pinger::connect_flow(flow& f) {
     if (o_.unconnected) {
         // dna= / return-path=ADDRESS: a reply may come from another of the reflector's
         // addresses (RFC 9503 §3) or arrive at another of ours (§4.1.2).
-        if (int rc = unconnect_udp(f.fd, local)) {
+        if (int rc = unconnect_udp(f.fd, local, prefs_.has_source)) {
             return rc;
+        }
+        if (prefs_.has_source) {
+            local = local_address(f.fd); // what the socket is bound to now: the source
         }
     }
     f.src_s = endpoint(local);
@@ -355,7 +358,8 @@ int pinger::run() {
             deadline_reached = true;
             break;
         }
-        if (sending && o_.deadline_s > 0 && o_.count && total_received() >= o_.count) {
+        if (sending && o_.deadline_s > 0 && o_.count && !o_.no_reply &&
+            total_received() >= o_.count) {
             // ping -c N -w D: N replies came back before the deadline. Sending stops; the
             // packets still in flight are awaited as at any end (up to -W, never past -w).
             sending = false;
@@ -377,8 +381,9 @@ int pinger::run() {
             }
             send_one(now);
             schedule.advance();
-            // With -w, -c counts replies (ping): sending goes on until the deadline.
-            if (o_.count && total_sent() >= o_.count && o_.deadline_s == 0) {
+            // With -w, -c counts replies (ping): sending goes on until the deadline. Unless no
+            // reply was asked for (return-path=no-reply): then -c counts packets sent.
+            if (o_.count && total_sent() >= o_.count && (o_.deadline_s == 0 || o_.no_reply)) {
                 sending = false;
                 deadline = now + timeout_ns;
             }
@@ -453,12 +458,12 @@ int pinger::run() {
     }
     run_result res = results(end - start_mono, true);
     res.deadline_reached = deadline_reached;
-    res.deadline_lost = deadline_reached ? awaited : 0;
+    res.deadline_lost = deadline_reached && !o_.no_reply ? awaited : 0; // no-reply: no loss
     out_.finish(res);
     if (control_failed_) {
         return 1;
     }
-    if (o_.deadline_s > 0 && o_.count && total_received() < o_.count) {
+    if (o_.deadline_s > 0 && o_.count && !o_.no_reply && total_received() < o_.count) {
         return 1; // ping: -c and -w, fewer than COUNT replies by the deadline
     }
     return total_received() > 0 || o_.no_reply ? 0 : 1;

@@ -233,7 +233,12 @@ public:
                 "%lu sent, %lu received, %s loss%s, %lu duplicates, %lu reordered, time %.0f ms\n",
                 s.sent, s.received, pct(s.loss_pct).c_str(), loss_split(s).c_str(), s.duplicates,
                 s.reordered, static_cast<double>(res.duration_ns) / 1e6);
-        if (res.deadline_reached) {
+        if (res.deadline_reached && o_.no_reply) {
+            std::fprintf(out_,
+                         "-w deadline %.6g s reached: replies not requested "
+                         "(return-path=no-reply), none counted as lost\n",
+                         o_.deadline_s);
+        } else if (res.deadline_reached) {
             std::fprintf(out_,
                          "-w deadline %.6g s reached: %lu replies still awaited, counted as "
                          "lost\n",

@@ -7,11 +7,23 @@ namespace twamp::sender {
 
 namespace {
 
-// Marks `seq` in a window bitmap of the numbers in (max - window, max], moving the window when
-// seq is a new maximum (the numbers it passes over are cleared). Returns whether seq was
-// marked already; a number older than the window counts as not marked.
-bool mark(std::vector<bool>& bits, uint32_t& max, bool first, uint32_t seq) {
-    const uint32_t w = statistics::seq_window;
+// A 32-bit sequence number as a 64-bit one: the value nearest to `max` (the highest so far,
+// already extended) with those low 32 bits (serial-number arithmetic, RFC 1982: at most 2^31
+// away either way). The first number of a run is put at 2^32 + seq, so a number just before
+// it (a reply reordered across the start) stays positive.
+uint64_t extend(uint64_t max, bool first, uint32_t seq) {
+    if (first) {
+        return (uint64_t{1} << 32) + seq;
+    }
+    const auto d = static_cast<int32_t>(seq - static_cast<uint32_t>(max));
+    return max + static_cast<uint64_t>(static_cast<int64_t>(d));
+}
+
+// Marks `seq` (extended) in a window bitmap of the numbers in (max - window, max], moving the
+// window when seq is a new maximum (the numbers it passes over are cleared). Returns whether
+// seq was marked already; a number older than the window counts as not marked.
+bool mark(std::vector<bool>& bits, uint64_t& max, bool first, uint64_t seq) {
+    const uint64_t w = statistics::seq_window;
     if (first) {
         bits[seq % w] = true;
         max = seq;
@@ -21,7 +33,7 @@ bool mark(std::vector<bool>& bits, uint32_t& max, bool first, uint32_t seq) {
         if (seq - max >= w) {
             std::fill(bits.begin(), bits.end(), false);
         } else {
-            for (uint32_t s = max + 1; s != seq; ++s) {
+            for (uint64_t s = max + 1; s != seq; ++s) {
                 bits[s % w] = false;
             }
         }
@@ -43,12 +55,13 @@ statistics::statistics() : seen_(seq_window, false), rseen_(seq_window, false) {
 
 reply_kind statistics::add(const sample& s) {
     const bool first = received_ == 0;
-    const uint32_t old_max = max_sender_seq_;
-    if (mark(seen_, max_sender_seq_, first, s.sender_seq)) {
+    const uint64_t old_max = max_sender_seq_;
+    const uint64_t seq = extend(max_sender_seq_, first, s.sender_seq);
+    if (mark(seen_, max_sender_seq_, first, seq)) {
         ++duplicates_;
         return reply_kind::duplicate;
     }
-    if (!first && s.sender_seq < old_max) {
+    if (!first && seq < old_max) {
         ++reordered_;
     }
     ++received_;
@@ -69,11 +82,12 @@ reply_kind statistics::add(const sample& s) {
     has_prev_ = true;
 
     numbering_own_ = numbering_own_ || s.reflector_seq != s.sender_seq;
-    if (first || s.reflector_seq < lowest_rseq_) {
-        lowest_rseq_ = s.reflector_seq;
+    const uint64_t rseq = extend(max_rseq_, first, s.reflector_seq);
+    if (first || rseq < lowest_rseq_) {
+        lowest_rseq_ = rseq;
         lowest_rseq_sender_ = s.sender_seq;
     }
-    if (!mark(rseen_, max_rseq_, first, s.reflector_seq)) {
+    if (!mark(rseen_, max_rseq_, first, rseq)) {
         ++distinct_rseq_;
     }
     return reply_kind::fresh;
@@ -87,11 +101,9 @@ void not_requested(summary& s) noexcept {
     s.lost_backward = 0;
 }
 
-int64_t percentile(const std::vector<int64_t>& sorted, double p) noexcept {
-    // Nearest rank: the smallest value with at least p% of the values at or below it.
-    const double rank = std::ceil(p / 100.0 * static_cast<double>(sorted.size()));
-    std::size_t i = rank < 1 ? 0 : static_cast<std::size_t>(rank) - 1;
-    return sorted[std::min(i, sorted.size() - 1)];
+int64_t percentile(const std::vector<int64_t>& sorted, unsigned per_mille) noexcept {
+    // Nearest rank: the smallest value with at least per_mille / 10 % of the values at or below.
+    return sorted[nearest_rank(sorted.size(), per_mille) - 1];
 }
 
 void accumulator::add(int64_t v) {
@@ -118,18 +130,9 @@ void accumulator::add(int64_t v) {
             exact_.reserve(64);
         }
         exact_.push_back(v);
-        return;
+    } else if (!exact_.empty()) {
+        std::vector<int64_t>().swap(exact_); // from here on the histogram
     }
-    if (!exact_.empty()) {
-        // From here on the histogram: the PDV histogram is relative to the minimum so far
-        // (close to the run's, so its precision is relative to the PDV itself).
-        pdv_ref_ = min_;
-        for (int64_t x : exact_) {
-            pdv_.add(x - pdv_ref_);
-        }
-        std::vector<int64_t>().swap(exact_);
-    }
-    pdv_.add(v - pdv_ref_);
 }
 
 distribution accumulator::describe() const {
@@ -142,7 +145,7 @@ distribution accumulator::describe() const {
     d.max = max_;
     d.avg = mean_;
     d.stddev = std::sqrt(std::max(0.0, m2_ / static_cast<double>(n_)));
-    static constexpr double ps[] = {50, 90, 95, 99, 99.9};
+    static constexpr unsigned ps[] = {500, 900, 950, 990, 999}; // tenths of a percent
     int64_t* out[] = {&d.p50, &d.p90, &d.p95, &d.p99, &d.p999};
     int64_t* pdv[] = {&d.pdv_p50, &d.pdv_p90, &d.pdv_p95, &d.pdv_p99, &d.pdv_p999};
     d.exact = n_ <= exact_limit;
@@ -156,8 +159,10 @@ distribution accumulator::describe() const {
     } else {
         for (std::size_t i = 0; i < 5; ++i) {
             *out[i] = hist_.percentile(ps[i], min_, max_);
-            // The PDV histogram holds value - pdv_ref_; its bounds are min - ref, max - ref.
-            *pdv[i] = pdv_.percentile(ps[i], min_ - pdv_ref_, max_ - pdv_ref_) + pdv_ref_ - min_;
+            // PDV = value - min: the same rank's value less the exact minimum, so within the
+            // value's precision (1 % of the value, not of the PDV, or 1 us) whatever the minimum
+            // did during the run.
+            *pdv[i] = *out[i] - min_;
         }
     }
     d.pdv_max = max_ - min_;
@@ -192,9 +197,13 @@ summary statistics::summarize(uint64_t sent, bool local_synchronized) const {
     } else if (received_ == 0) {
         // Nothing came back: no reflector number tells where the packets died.
     } else if (r.reflector_numbering_own) {
-        const uint32_t base =
-                lowest_rseq_ > lowest_rseq_sender_ ? lowest_rseq_ - lowest_rseq_sender_ : 0;
-        const uint64_t reflected = uint64_t{max_rseq_} - base + 1; // numbers the reflector used
+        // The numbering's start: max(0, r - s) for the lowest reflector number r (sender number
+        // s, near the run's start, so below 2^31: compared as they are): r is that start plus s
+        // (r > s) or plus r (the start is 0), which places the start among the extended numbers.
+        const auto low32 = static_cast<uint32_t>(lowest_rseq_);
+        const uint64_t offset = low32 > lowest_rseq_sender_ ? lowest_rseq_sender_ : low32;
+        const uint64_t base = lowest_rseq_ - std::min(offset, lowest_rseq_);
+        const uint64_t reflected = max_rseq_ - base + 1; // numbers the reflector used
         uint64_t back = reflected > distinct_rseq_ ? reflected - distinct_rseq_ : 0;
         back = std::min(back, r.lost); // a reflector numbering beyond what we sent: cap
         r.lost_backward = back;

@@ -142,7 +142,7 @@ int bind_device(int fd, const std::string& device) {
                    static_cast<socklen_t>(device.size())) != 0) {
         const int err = errno;
         std::fprintf(stderr, "twamp-ping: -I %s: %s%s\n", device.c_str(), std::strerror(err),
-                     err == EPERM    ? " (binding to an interface needs CAP_NET_RAW)"
+                     err == EPERM ? " (binding to an interface needs CAP_NET_RAW before Linux 5.7)"
                      : err == ENODEV ? " (no such interface)"
                                      : "");
         return err == ENODEV ? 2 : 1;
@@ -249,7 +249,7 @@ int connect_udp(int fd, const sockaddr_storage& dst, socklen_t dst_len, std::siz
     return 0;
 }
 
-int unconnect_udp(int fd, const sockaddr_storage& local) {
+int unconnect_udp(int fd, const sockaddr_storage& local, bool keep_address) {
     sockaddr_storage none{};
     none.ss_family = AF_UNSPEC;
     if (connect(fd, reinterpret_cast<const sockaddr*>(&none), sizeof none) != 0) {
@@ -260,11 +260,14 @@ int unconnect_udp(int fd, const sockaddr_storage& local) {
     if (local_address(fd).ss_family != AF_UNSPEC && net_port(local_address(fd)) != 0) {
         return 0; // the port was bound explicitly (--src-port): kept
     }
+    // --source / -I ADDR: that address again (a wildcard bind would let the kernel pick the
+    // source per packet); otherwise every local address.
     sockaddr_storage any{};
     any.ss_family = local.ss_family;
     set_port(any, net_port(local));
-    if (bind(fd, reinterpret_cast<const sockaddr*>(&any), sockaddr_len(any)) != 0) {
-        std::fprintf(stderr, "twamp-ping: UDP socket on port %u: %s\n", net_port(local),
+    const sockaddr_storage& to = keep_address ? local : any;
+    if (bind(fd, reinterpret_cast<const sockaddr*>(&to), sockaddr_len(to)) != 0) {
+        std::fprintf(stderr, "twamp-ping: UDP socket on %s: %s\n", endpoint(to).c_str(),
                      std::strerror(errno));
         return 1;
     }

@@ -75,10 +75,11 @@ int open_udp(int family, uint8_t dscp, uint16_t bind_port, const sockaddr_storag
              bool report_timestamp_error, const socket_prefs& prefs, int& fd);
 
 // Undoes connect_udp() for replies that are not tied to the destination (options::unconnected):
-// the association is dissolved (AF_UNSPEC) and the socket bound again to `local`'s port on
-// every local address (the kernel releases an automatically chosen port on disconnect). Sends
-// then go through sendto(). Returns 0, or an exit status (message printed).
-int unconnect_udp(int fd, const sockaddr_storage& local);
+// the association is dissolved (AF_UNSPEC) and the socket bound again to `local`'s port (the
+// kernel releases an automatically chosen port on disconnect): on `local`'s address when
+// `keep_address` (--source / -I ADDR), else on every local address. Sends then go through
+// sendto(). Returns 0, or an exit status (message printed).
+int unconnect_udp(int fd, const sockaddr_storage& local, bool keep_address);
 
 // Connects a UDP socket to `dst`: the kernel picks the source address (unless bound), filters
 // replies to the reflector's address and port, and reports ICMP errors for the path. Then

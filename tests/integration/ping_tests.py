@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab_tests as L  # noqa: E402  (the shared harness, beside this file)
 from lab_tests import B4, S4, V4B, Failure, check, eq  # noqa: E402
 
-LIGHT, DENYALL = L.LIGHT, L.DENYALL
+LIGHT, DENYALL, STAMP = L.LIGHT, L.DENYALL, L.STAMP
 VLAN_STAMP = 862  # lab.conf.in's vlan100 reflector (STAMP) on 198.19.0.2
 EXTRA_SRC = "198.18.0.3"  # a second sender address the source cases add
 
@@ -195,6 +195,68 @@ def ping_source_address(lab):
             eq(rows, [[EXTRA_SRC, str(port)]] * 3, f"{opt}: source of the requests on the wire")
     finally:
         L.run(["ip", "addr", "del", f"{EXTRA_SRC}/24", "dev", lab.siface], check_rc=False)
+
+
+@case
+def ping_source_unconnected(lab):
+    """--source 198.18.0.3 with a TLV that leaves the test socket unconnected (return-path=
+    that address, dna= the box's): the requests on the wire still come from 198.18.0.3 and its
+    port, the header names it as the source, and the box's replies (to the Return Address) all
+    come back."""
+    lab.running()
+    L.run(["ip", "addr", "add", f"{EXTRA_SRC}/24", "dev", lab.siface])
+    try:
+        for tlv in (f"return-path={EXTRA_SRC}", f"dna={B4}"):
+            port = lab.port()
+            with Capture(lab, STAMP, ["ip.src", "udp.srcport"]) as cap:
+                rc, out, err = ping_text(lab, f"{B4}:{STAMP}", "--mode", "stamp", "--source",
+                                         EXTRA_SRC, "--tlv", tlv, "-c", 3, "-i", 0.05,
+                                         "--src-port", port)
+                rows = cap.rows(3)
+            eq(rows, [[EXTRA_SRC, str(port)]] * 3, f"{tlv}: source of the requests on the wire")
+            check(f"from {EXTRA_SRC}:{port}:" in out.splitlines()[0],
+                  f"{tlv}: header {out.splitlines()[0]!r}")
+            eq(rc, 0, f"{tlv}: exit status: {err}")
+            check(re.search(r"^3 sent, 3 received, 0(\.0+)?% loss", out, re.M),
+                  f"{tlv}: summary:\n{out}")
+        # Without --src-port (the kernel's port, released on disconnect and bound again).
+        with Capture(lab, STAMP, ["ip.src"]) as cap:
+            rc, out, err = ping_text(lab, f"{B4}:{STAMP}", "--mode", "stamp", "-I", EXTRA_SRC,
+                                     "--tlv", f"return-path={EXTRA_SRC}", "-c", 2, "-i", 0.05)
+            rows = cap.rows(2)
+        eq(rows, [[EXTRA_SRC]] * 2, "-I ADDR, any port: source of the requests on the wire")
+        eq(rc, 0, f"-I ADDR, any port: exit status: {err}")
+    finally:
+        L.run(["ip", "addr", "del", f"{EXTRA_SRC}/24", "dev", lab.siface], check_rc=False)
+
+
+@case
+def ping_no_reply_deadline(lab):
+    """--tlv return-path=no-reply with -c 3 -w 30: -c counts packets sent (no replies to
+    count), so 3 go and the run ends after -W, exit status 0, none lost; -w alone: the deadline
+    line says the replies were not requested, never "still awaited, counted as lost"."""
+    lab.running()
+    rc, objs, err = ping_json(lab, f"{B4}:{STAMP}", "--mode", "stamp", "--tlv",
+                              "return-path=no-reply", "-c", 3, "-w", 30, "-i", 0.05, "-W", 0.3)
+    eq(rc, 0, f"-c 3 -w 30: exit status: {err}")
+    summ = objs[-1]
+    eq((summ["sent"], summ["received"], summ["lost"], summ["not_requested"]), (3, 0, 0, 3),
+       "-c 3 -w 30: sent, received, lost, not_requested")
+    eq((summ["deadline_reached"], summ["deadline_lost"]), (False, 0), "-c 3 -w 30: deadline")
+    check(summ["duration_ns"] < 10e9, f"-c 3 -w 30: duration {summ['duration_ns']}")
+    rc, out, err = ping_text(lab, f"{B4}:{STAMP}", "--mode", "stamp", "--tlv",
+                             "return-path=no-reply", "-w", 0.5, "-i", 0.1)
+    eq(rc, 0, f"-w 0.5: exit status: {err}")
+    check(re.search(r"^-w deadline 0.5 s reached: replies not requested", out, re.M)
+          and "still awaited" not in out and ", counted as lost" not in out,
+          f"-w 0.5: text output:\n{out}")
+    rc, objs, err = ping_json(lab, f"{B4}:{STAMP}", "--mode", "stamp", "--tlv",
+                              "return-path=no-reply", "-w", 0.5, "-i", 0.1)
+    eq(rc, 0, f"-w 0.5 --json: exit status: {err}")
+    summ = objs[-1]
+    eq((summ["deadline_reached"], summ["deadline_lost"], summ["lost"]), (True, 0, 0),
+       "-w 0.5 --json: deadline_reached, deadline_lost, lost")
+    check(summ["not_requested"] == summ["sent"] > 0, f"-w 0.5 --json: {summ}")
 
 
 def tx_packets(ifname):

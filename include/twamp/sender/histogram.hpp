@@ -17,6 +17,11 @@
 
 namespace twamp::sender {
 
+// The nearest rank of a percentile given in tenths of a percent (per_mille in (0, 1000], 999 is
+// p99.9) among n values: ceil(per_mille * n / 1000), computed in integers, at least 1 and at
+// most n (1 when n is 0).
+uint64_t nearest_rank(uint64_t n, unsigned per_mille) noexcept;
+
 class histogram {
 public:
     static constexpr int64_t unit_ns = 1000;                     // the linear buckets' width
@@ -28,10 +33,10 @@ public:
     uint64_t count() const noexcept { return n_; }
     // Counters allocated (both signs): bounded by 2 * max_buckets() whatever count() is.
     std::size_t buckets() const noexcept { return pos_.size() + neg_.size(); }
-    // Nearest-rank percentile, p in (0, 100]: the midpoint of the bucket that holds the
-    // ceil(p/100 * n)-th smallest value, clamped to [lo, hi] (the exact minimum and maximum, which
-    // the caller tracks). count() must not be 0.
-    int64_t percentile(double p, int64_t lo, int64_t hi) const noexcept;
+    // Nearest-rank percentile, per_mille in (0, 1000] (tenths of a percent: 999 is p99.9): the
+    // midpoint of the bucket that holds the nearest_rank(n, per_mille)-th smallest value, clamped
+    // to [lo, hi] (the exact minimum and maximum, which the caller tracks). count() must not be 0.
+    int64_t percentile(unsigned per_mille, int64_t lo, int64_t hi) const noexcept;
     void clear() noexcept;
 
     // The bucket of a magnitude, and the midpoint of a bucket (exposed for the tests).

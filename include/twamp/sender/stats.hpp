@@ -35,9 +35,10 @@
 //   PDV          packet delay variation, RFC 5481 §4.2: each value minus the minimum of the
 //                run (round trip, forward, backward), reported as percentiles and max. A
 //                constant clock offset cancels, so the one-way PDV is meaningful without
-//                synchronized clocks. Exact up to exact_limit values, then within 1 % of
-//                |value - reference| or 1 us, the reference being the minimum of the first
-//                exact_limit values (so in practice 1 % of the PDV itself, or 1 us).
+//                synchronized clocks. Exact up to exact_limit values, then the delay
+//                percentile (from the histogram) less the exact minimum: within 1 % of the
+//                delay value itself (not of the PDV) or 1 us, whichever is larger (e.g. 10 ms
+//                delays: PDV percentiles within 100 us). pdv_max is always exact.
 //   IPDV         RFC 5481 §4.1 / RFC 3393: the difference between the values of two
 //                consecutive replies in arrival order; the mean and the maximum of its magnitude.
 #pragma once
@@ -85,8 +86,7 @@ public:
     distribution describe() const;
     // Memory held, for the bounded-memory test and benchmark: counters and kept values.
     std::size_t footprint() const noexcept {
-        return (hist_.buckets() + pdv_.buckets()) * sizeof(uint64_t) +
-               exact_.capacity() * sizeof(int64_t);
+        return hist_.buckets() * sizeof(uint64_t) + exact_.capacity() * sizeof(int64_t);
     }
 
 private:
@@ -94,9 +94,7 @@ private:
     int64_t min_ = 0, max_ = 0;
     double mean_ = 0, m2_ = 0;
     std::vector<int64_t> exact_; // the values while n_ <= exact_limit
-    histogram hist_;             // every value from the first on
-    histogram pdv_;              // after exact_limit: value - pdv_ref_
-    int64_t pdv_ref_ = 0;
+    histogram hist_;             // every value from the first on (PDV: its percentiles - min)
     int64_t prev_ = 0;
     double ipdv_sum_ = 0;
     int64_t ipdv_max_ = 0;
@@ -159,12 +157,15 @@ private:
     double jf_ = 0, jb_ = 0;
     bool all_sync_ = true;
     // Sender numbers: duplicates within the window, reordering.
+    // Sequence numbers are kept extended to 64 bits (serial-number arithmetic on the 32-bit
+    // ones, stats.cpp's extend()): a run past 2^32 packets wraps them.
     std::vector<bool> seen_; // seq % seq_window, valid for (max_sender_seq_ - window, max]
-    uint32_t max_sender_seq_ = 0;
+    uint64_t max_sender_seq_ = 0;
     // The reflector's numbers (loss split): own numbering seen, the reply with the lowest, the
     // highest, and how many distinct ones.
     bool numbering_own_ = false;
-    uint32_t lowest_rseq_ = 0, lowest_rseq_sender_ = 0, max_rseq_ = 0;
+    uint64_t lowest_rseq_ = 0, max_rseq_ = 0; // extended
+    uint32_t lowest_rseq_sender_ = 0;
     std::vector<bool> rseen_; // rseq % seq_window, valid for (max_rseq_ - window, max]
     uint64_t distinct_rseq_ = 0;
     uint64_t duplicates_ = 0, reordered_ = 0, late_ = 0;
@@ -181,7 +182,8 @@ summary merge_sessions(summary run, std::span<const summary> sessions) noexcept;
 // none as lost (the loss split then says 0 each way).
 void not_requested(summary& s) noexcept;
 
-// Nearest-rank percentile (p in (0, 100]) of a sorted, non-empty vector.
-int64_t percentile(const std::vector<int64_t>& sorted, double p) noexcept;
+// Nearest-rank percentile (per_mille in (0, 1000], tenths of a percent: 999 is p99.9) of a
+// sorted, non-empty vector: its nearest_rank(size, per_mille)-th value.
+int64_t percentile(const std::vector<int64_t>& sorted, unsigned per_mille) noexcept;
 
 } // namespace twamp::sender

@@ -81,14 +81,53 @@ TEST(SenderStats, PercentilesNearestRank) {
     for (int64_t i = 1; i <= 100; ++i) {
         v.push_back(i);
     }
-    EXPECT_EQ(percentile(v, 50), 50);
-    EXPECT_EQ(percentile(v, 99), 99);
-    EXPECT_EQ(percentile(v, 100), 100);
+    // Percentiles in tenths of a percent: 500 is p50, 999 p99.9.
+    EXPECT_EQ(percentile(v, 500), 50);
+    EXPECT_EQ(percentile(v, 990), 99);
+    EXPECT_EQ(percentile(v, 1000), 100);
     std::vector<int64_t> ten = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
-    EXPECT_EQ(percentile(ten, 50), 5);
-    EXPECT_EQ(percentile(ten, 99), 10); // ceil(9.9) = 10th
-    EXPECT_EQ(percentile(std::vector<int64_t>{42}, 50), 42);
-    EXPECT_EQ(percentile(std::vector<int64_t>{42}, 99), 42);
+    EXPECT_EQ(percentile(ten, 500), 5);
+    EXPECT_EQ(percentile(ten, 990), 10); // ceil(9.9) = 10th
+    EXPECT_EQ(percentile(std::vector<int64_t>{42}, 500), 42);
+    EXPECT_EQ(percentile(std::vector<int64_t>{42}, 990), 42);
+}
+
+// ceil(pm * n / 1000), worked out by hand. p99.9 of a multiple of 1000 values is exactly
+// 0.999 * n, which a double computes as 999.0000000000001 for n = 1000 (one rank too high).
+TEST(SenderStats, NearestRankInIntegers) {
+    using twamp::sender::nearest_rank;
+    EXPECT_EQ(nearest_rank(1000, 999), 999u);
+    EXPECT_EQ(nearest_rank(2000, 999), 1998u);
+    EXPECT_EQ(nearest_rank(10000, 999), 9990u);
+    EXPECT_EQ(nearest_rank(1'000'000, 999), 999'000u);
+    EXPECT_EQ(nearest_rank(1001, 999), 1000u); // 999.999
+    EXPECT_EQ(nearest_rank(4096, 999), 4092u); // 4091.904
+    EXPECT_EQ(nearest_rank(100, 990), 99u);
+    EXPECT_EQ(nearest_rank(10, 990), 10u); // 9.9
+    EXPECT_EQ(nearest_rank(1000, 950), 950u);
+    EXPECT_EQ(nearest_rank(1000, 900), 900u);
+    EXPECT_EQ(nearest_rank(1000, 500), 500u);
+    EXPECT_EQ(nearest_rank(1001, 500), 501u); // 500.5
+    EXPECT_EQ(nearest_rank(1, 999), 1u);
+    EXPECT_EQ(nearest_rank(3, 1), 1u); // 0.003: at least the first
+    EXPECT_EQ(nearest_rank(1000, 1000), 1000u);
+
+    // The exact path: 1,000 values, the 1,000th an outlier; p99.9 is the 999th.
+    twamp::sender::accumulator a;
+    for (int64_t i = 1; i <= 1000; ++i) {
+        a.add(i == 1000 ? 500'000'000 : 1'000'000 + i);
+    }
+    EXPECT_EQ(a.describe().p999, 1'000'999);
+    // The histogram path: 10,000 values, 10 outliers (ranks 9,991..10,000): p99.9 is rank
+    // 9,990, a 1 ms value (its bucket's midpoint, within 1 %), not an outlier.
+    twamp::sender::accumulator b;
+    for (int i = 1; i <= 10'000; ++i) {
+        b.add(i > 9990 ? 500'000'000 : 1'000'000);
+    }
+    const auto d = b.describe();
+    EXPECT_FALSE(d.exact);
+    EXPECT_NEAR(static_cast<double>(d.p999), 1e6, 1e4);
+    EXPECT_NEAR(static_cast<double>(d.pdv_p999), 0, 1e4);
 }
 
 TEST(SenderStats, PercentilesOfAnUnsortedRun) {
@@ -226,6 +265,57 @@ TEST(SenderStats, Reordering) {
             st.add(mk(s, s));
         }
         EXPECT_EQ(st.summarize(5, false).reordered, 4u);
+    }
+}
+
+// Sender and reflector numbers wrap after 2^32 packets: replies in order across the wrap are
+// neither reordered nor duplicates, and the loss split still counts the gaps.
+TEST(SenderStats, SequenceNumbersAcrossTheWrap) {
+    {
+        statistics st;
+        uint32_t seq = 0xFFFF'FFF0u;
+        for (int i = 0; i < 40; ++i, ++seq) {
+            EXPECT_EQ(st.add(mk(seq, seq)), reply_kind::fresh) << i;
+        }
+        const summary s = st.summarize(40, false);
+        EXPECT_EQ(s.received, 40u);
+        EXPECT_EQ(s.reordered, 0u);
+        EXPECT_EQ(s.duplicates, 0u);
+        EXPECT_EQ(s.lost, 0u);
+    }
+    {
+        // Reordered across the wrap: 0 arrives before 0xFFFFFFFF; a repeat of 0xFFFFFFFE after
+        // the wrap is a duplicate.
+        statistics st;
+        for (uint32_t s : {0xFFFF'FFFDu, 0xFFFF'FFFEu, 0u, 0xFFFF'FFFFu, 1u}) {
+            st.add(mk(s, s));
+        }
+        EXPECT_EQ(st.add(mk(0xFFFF'FFFEu, 0xFFFF'FFFEu)), reply_kind::duplicate);
+        const summary s = st.summarize(5, false);
+        EXPECT_EQ(s.reordered, 1u);
+        EXPECT_EQ(s.duplicates, 1u);
+    }
+    {
+        // A stateful reflector numbering its own way across the wrap (sender 0.. of a session
+        // it already knew at 0xFFFFFFF0): 20 sent, sender 5 lost forward (the reflector's
+        // numbers close up) and sender 12's reply lost backward (a gap in them).
+        statistics st;
+        uint32_t r = 0xFFFF'FFF0u;
+        for (uint32_t s = 0; s < 20; ++s) {
+            if (s == 5) {
+                continue; // never reached the reflector: no number used
+            }
+            if (s != 12) {
+                st.add(mk(s, r));
+            }
+            ++r;
+        }
+        const summary s = st.summarize(20, false);
+        EXPECT_EQ(s.received, 18u);
+        EXPECT_EQ(s.reordered, 0u);
+        ASSERT_TRUE(s.lost_backward.has_value());
+        EXPECT_EQ(*s.lost_backward, 1u);
+        EXPECT_EQ(*s.lost_forward, 1u);
     }
 }
 

@@ -90,7 +90,7 @@ public:
         backlog_.pop_front();
         const auto& p = peers.at(fd);
         // The client's TCP port: 40000 + fd (events name the peer by it).
-        return accepted{fd, p.local, p.address, static_cast<uint16_t>(40000 + fd)};
+        return accepted{fd, p.local, p.address, 862, static_cast<uint16_t>(40000 + fd)};
     }
     long recv(int fd, std::span<uint8_t> buf) override {
         ++recv_calls;

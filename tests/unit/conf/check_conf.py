@@ -7,7 +7,10 @@
 - the alert rules pass `promtool check rules`, and `promtool test rules` runs their unit tests
   (conf/prometheus/twamp-alerts.test.yml), in which every alert is tested;
 - every twamp_reflector_* name the two files use is a family src/metrics/prometheus.cpp
-  exports (the live scrape is checked by ops_tests.py's dashboard_names_in_scrape).
+  exports (the live scrape is checked by ops_tests.py's dashboard_names_in_scrape);
+- every panel target is shown in a unit of its kind (data, time, date, count) and a timestamp
+  that is 0 before its first event is mapped or filtered; TwampDropsRising leaves out every
+  drop reason include/twamp/proto/drop_reason.hpp documents as "not an error".
 
 Exit 0: all good; 1: a finding (printed); promtool missing is a finding (scripts/setup.sh
 installs Debian's `prometheus`)."""
@@ -100,6 +103,101 @@ def layout_problems(dash):
     return out
 
 
+# What a panel's unit may be for what its expression shows: a family with bytes or octets in its
+# name is data, one in seconds is time (a *_timestamp_seconds one a date), anything else counts
+# or rates of counts. Review of issue 19: link changes were plotted on a bit/s axis.
+UNIT_CLASSES = {
+    "data": {"bps", "Bps", "bits", "bytes", "decbits", "decbytes", "binBps", "binbps"},
+    "time": {"s", "ms", "us", "ns", "dtdurations", "dtdurationms"},
+    "date": {"dateTimeAsIso", "dateTimeAsLocal", "dateTimeAsUS", "dateTimeFromNow"},
+    "count": {None, "none", "short", "pps", "ops", "cps", "reqps", "percentunit"},
+}
+
+
+def unit_class(expr):
+    names = NAME_RE.findall(expr)
+    if any("_bytes" in n or "_octets" in n for n in names):
+        return "data"
+    if any(n.endswith("_timestamp_seconds") for n in names):
+        return "date"
+    if any(re.search(r"_seconds(_bucket|_sum|_count)?$", n) for n in names):
+        return "time"
+    return "count"
+
+
+def target_config(panel, ref_id):
+    """The unit and value mappings Grafana applies to a target's fields: the panel's defaults,
+    then every override that matches the target's refId (byFrameRefID)."""
+    d = panel.get("fieldConfig", {}).get("defaults", {})
+    unit, mappings = d.get("unit"), list(d.get("mappings", []))
+    for o in panel.get("fieldConfig", {}).get("overrides", []):
+        if o.get("matcher") != {"id": "byFrameRefID", "options": ref_id}:
+            continue
+        for prop in o.get("properties", []):
+            if prop.get("id") == "unit":
+                unit = prop.get("value")
+            elif prop.get("id") == "mappings":
+                mappings = list(prop.get("value", []))
+    return unit, mappings
+
+
+def unit_problems(dash):
+    """Each target shown in a unit of its kind (no count on a bit/s axis), and a timestamp that
+    is 0 before its first event (config_last_reload_timestamp_seconds) shown as a date with 0
+    mapped to a word or filtered out (not 1970-01-01)."""
+    out = []
+
+    def walk(panels):
+        for p in panels:
+            walk(p.get("panels", []))
+            if p.get("type") == "row":
+                continue
+            for t in p.get("targets", []):
+                expr, ref = t.get("expr", ""), t.get("refId")
+                where = f"{DASHBOARD}: panel {p.get('title')!r} {ref}"
+                unit, mappings = target_config(p, ref)
+                kind = unit_class(expr)
+                if unit not in UNIT_CLASSES[kind]:
+                    out.append(f"{where}: unit {unit!r} for a {kind} expression: {expr}")
+                if kind == "date":
+                    zero = any(m.get("type") == "value" and "0" in m.get("options", {})
+                               for m in mappings)
+                    if not zero and not re.search(r">\s*0\s*$", expr):
+                        out.append(f"{where}: a timestamp that is 0 before its first event "
+                                   "shows 1970-01-01: map 0 or filter > 0")
+    walk(dash.get("panels", []))
+    return out
+
+
+def not_an_error_reasons(root):
+    """Drop reasons include/twamp/proto/drop_reason.hpp documents as "not an error"."""
+    with open(os.path.join(root, "include/twamp/proto/drop_reason.hpp")) as f:
+        text = f.read()
+    return re.findall(r"^\s*([a-z0-9_]+),\s*//\s*not an error", text, re.M)
+
+
+def drops_alert_problems(root, rules):
+    """TwampDropsRising leaves out every drop reason that is not an error (review of issue 19:
+    it fired on no_reply_requested, STAMP one-way measurement)."""
+    out = []
+    reasons = not_an_error_reasons(root)
+    if "no_reply_requested" not in reasons:
+        out.append("include/twamp/proto/drop_reason.hpp: no reason documented as not an error "
+                   "(no_reply_requested is)")
+    for r in rules:
+        if r["alert"] != "TwampDropsRising":
+            continue
+        m = re.search(r'reason!~"([^"]*)"', r["expr"])
+        left_out = set(m[1].split("|")) if m else set()
+        for reason in reasons:
+            if reason not in left_out:
+                out.append(f"{ALERTS}: TwampDropsRising counts {reason}, which is not an error")
+        break
+    else:
+        out.append(f"{ALERTS}: no alert TwampDropsRising")
+    return out
+
+
 def alert_rules(path):
     with open(path) as f:
         doc = yaml.safe_load(f)
@@ -169,6 +267,7 @@ def main():
     if len(ids) != len(set(ids)):
         problems.append(f"{DASHBOARD}: panel ids repeat: {ids}")
     problems += layout_problems(dash)
+    problems += unit_problems(dash)
     rules = []
     for i, (where, expr) in enumerate(exprs):
         e, left = substitute(expr)
@@ -204,6 +303,7 @@ def main():
     for r in alert_rules(os.path.join(root, ALERTS)):
         if r["alert"] not in tested:
             problems.append(f"{ALERTS}: alert {r['alert']} has no unit test in {ALERT_TESTS}")
+    problems += drops_alert_problems(root, alert_rules(os.path.join(root, ALERTS)))
 
     # Names.
     exported = exported_families(root)

@@ -10,7 +10,8 @@
   exports (the live scrape is checked by ops_tests.py's dashboard_names_in_scrape);
 - every panel target is shown in a unit of its kind (data, time, date, count) and a timestamp
   that is 0 before its first event is mapped or filtered; TwampDropsRising leaves out every
-  drop reason include/twamp/proto/drop_reason.hpp documents as "not an error".
+  drop reason include/twamp/proto/drop_reason.hpp documents as "not an error"; the panel
+  expressions of PANEL_TESTS give the samples they should (promtool test rules).
 
 Exit 0: all good; 1: a finding (printed); promtool missing is a finding (scripts/setup.sh
 installs Debian's `prometheus`)."""
@@ -169,6 +170,48 @@ def unit_problems(dash):
     return out
 
 
+# Dashboard expressions evaluated by `promtool test rules` (promql_expr_test) on made-up
+# series: (panel title, refId) -> (input series, expected samples at 2m).
+_RELOAD = "twamp_reflector_config_last_reload_"
+_BOX = 'job="dpdk-twamp",instance="box{}:9862"'
+PANEL_TESTS = {
+    # The last reload per box, one row: its result and when, 0 (shown "never") before any.
+    ("Last reload", "A"): (
+        [(f"{_RELOAD}timestamp_seconds{{{_BOX.format(1)}}}", "0x3"),
+         (f'{_RELOAD}result{{{_BOX.format(1)},result="none"}}', "1x3"),
+         (f'{_RELOAD}result{{{_BOX.format(1)},result="applied"}}', "0x3"),
+         (f"{_RELOAD}timestamp_seconds{{{_BOX.format(2)}}}", "1700000100.25x3"),
+         (f'{_RELOAD}result{{{_BOX.format(2)},result="none"}}', "0x3"),
+         (f'{_RELOAD}result{{{_BOX.format(2)},result="rejected"}}', "1x3")],
+        [(f'{{{_BOX.format(1)},result="none"}}', 0),
+         (f'{{{_BOX.format(2)},result="rejected"}}', 1700000100250)]),
+}
+
+
+def panel_tests(dash):
+    """promtool's unit-test document for PANEL_TESTS, or a problem."""
+    targets = {}
+
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []):
+                targets[(p.get("title"), t.get("refId"))] = t.get("expr", "")
+            walk(p.get("panels", []))
+    walk(dash.get("panels", []))
+    tests, problems = [], []
+    for key, (series, samples) in PANEL_TESTS.items():
+        if key not in targets:
+            problems.append(f"{DASHBOARD}: no panel {key[0]!r} with a target {key[1]}")
+            continue
+        tests.append({
+            "interval": "1m",
+            "input_series": [{"series": n, "values": v} for n, v in series],
+            "promql_expr_test": [{
+                "expr": substitute(targets[key])[0], "eval_time": "2m",
+                "exp_samples": [{"labels": lb, "value": v} for lb, v in samples]}]})
+    return {"rule_files": [], "evaluation_interval": "1m", "tests": tests}, problems
+
+
 def not_an_error_reasons(root):
     """Drop reasons include/twamp/proto/drop_reason.hpp documents as "not an error"."""
     with open(os.path.join(root, "include/twamp/proto/drop_reason.hpp")) as f:
@@ -285,6 +328,18 @@ def main():
                             f"expressions:\n{p.stdout}{p.stderr}")
         else:
             print(f"{DASHBOARD}: {len(rules)} expressions pass promtool check rules")
+        doc, found = panel_tests(dash)
+        problems += found
+        path = os.path.join(tmp, "dashboard-tests.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump(doc, f)
+        p = subprocess.run([a.promtool, "test", "rules", path], capture_output=True, text=True,
+                           timeout=60)
+        if p.returncode != 0:
+            problems.append(f"{DASHBOARD}: promtool test rules on panel expressions:\n"
+                            f"{p.stdout}{p.stderr}")
+        else:
+            print(f"{DASHBOARD}: {len(doc['tests'])} panel expressions pass promtool test rules")
 
     # The alert rules and their unit tests.
     for cmd in (["check", "rules", os.path.join(root, ALERTS)],

@@ -145,7 +145,13 @@ metrics::box_stats gather(const runtime& rt) {
         ps.clock_steps = p->clock_steps.load(std::memory_order_relaxed);
         ps.clock_read_failures = p->clock_read_failures.load(std::memory_order_relaxed);
         rte_eth_stats st{};
-        if (rte_eth_stats_get(p->port_id, &st) == 0) {
+        // rte_eth_stats_get is not thread-safe for one port (clear-on-read PMDs add to their
+        // state), and the slow path, telemetry and a scrape gather from their own threads.
+        static std::mutex ethdev_mu;
+        std::unique_lock<std::mutex> ethdev_lock(ethdev_mu);
+        const int stats_rc = rte_eth_stats_get(p->port_id, &st);
+        ethdev_lock.unlock();
+        if (stats_rc == 0) {
             ps.nic_ok = true;
             ps.rx_packets = st.ipackets;
             ps.tx_packets = st.opackets;

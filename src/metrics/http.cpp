@@ -2,6 +2,7 @@
 // prometheus-cpp's text serializer. prometheus::Exposer (1.0.1) would add its own exposer_*
 // series to every scrape, with no way to label or drop them.
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include <civetweb.h>
@@ -76,7 +77,18 @@ http_exporter::~http_exporter() {
 }
 
 std::string http_exporter::body() const {
-    return prometheus::TextSerializer().Serialize(source_->Collect());
+    // Gathers started before this call; one numbered higher began after it (the counter's
+    // modification order), so its body is at least as fresh as this request.
+    const uint64_t arrived = gathers_started_.load();
+    const std::lock_guard<std::mutex> lock(gather_mu_);
+    if (body_seq_ > arrived) {
+        return body_; // gathered for a scrape that came after this one and won the lock
+    }
+    const uint64_t seq = gathers_started_.fetch_add(1) + 1;
+    std::string text = prometheus::TextSerializer().Serialize(source_->Collect());
+    body_ = text; // a throw above leaves body_ and body_seq_ as they were
+    body_seq_ = seq;
+    return text;
 }
 
 int http_exporter::port() const {

@@ -414,10 +414,13 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
         }
     }
 
-    // Issue 19: the link as the slow path last polled it (every ~100 ms).
+    // Issue 19: the link as the slow path last polled it (every ~100 ms). A link whose state
+    // is unknown (before the first poll, or a device whose rte_eth_link_get_nowait fails) has
+    // no port_link_up sample: 0 would say "down" and TwampLinkDown would fire forever.
     {
         auto& up = b.family("port_link_up",
-                            "1 while a port's link is up, 0 while down or not yet polled",
+                            "1 while a port's link is up, 0 while down (no sample while unknown: "
+                            "not yet polled, or the device does not report it)",
                             MetricType::Gauge);
         auto& sp = b.family("port_link_speed_bytes_per_second",
                             "A port's link speed as the device reports it (0: unknown)",
@@ -426,7 +429,9 @@ std::vector<prometheus::MetricFamily> families(const box_stats& s, const label_l
                             "Up or down transitions of a port's link since the first poll",
                             MetricType::Counter);
         for (const auto& p : s.ports) {
-            b.gauge(up, p.link_state == "up" ? 1 : 0, {{"port", p.name}});
+            if (p.link_state == "up" || p.link_state == "down") {
+                b.gauge(up, p.link_state == "up" ? 1 : 0, {{"port", p.name}});
+            }
             b.gauge(sp, static_cast<double>(p.link_speed_mbps) * 1e6 / 8, {{"port", p.name}});
             b.counter(ch, d(p.link_changes), {{"port", p.name}});
         }

@@ -75,7 +75,8 @@ struct port_runtime {
     std::atomic<uint64_t> kernel_ring_drops{0};
     // Issue 19: the link as rte_eth_link_get_nowait last said it (poll_port_health, slow path,
     // every ~100 ms); read by gather, the events and the telemetry (relaxed).
-    // link_state: link_down, link_up, or link_unknown before the first poll.
+    // link_state: link_down, link_up, or link_unknown before the first poll that succeeded
+    // (a device whose rte_eth_link_get_nowait always fails stays unknown: no port_link_up).
     static constexpr uint8_t link_down = 0, link_up = 1, link_unknown = 2;
     std::atomic<uint8_t> link_state{link_unknown};
     std::atomic<uint32_t> link_speed_mbps{0}; // 0: unknown (RTE_ETH_SPEED_NUM_UNKNOWN/NONE)

@@ -69,9 +69,11 @@ struct port_stats {
     uint64_t tx_errors = 0;
     uint64_t rx_nombuf = 0; // frames the device lost for want of an mbuf (pool empty)
     // Issue 19: the link as the slow path last polled it (port_runtime::link_state).
-    std::string link_state = "unknown"; // "up" | "down" | "unknown" (before the first poll)
-    uint64_t link_speed_mbps = 0;       // 0: unknown
-    uint64_t link_changes = 0;          // up <-> down transitions seen after the first poll
+    // "up" | "down" | "unknown" (before the first poll, or the device's link query fails:
+    // then no port_link_up sample is exported)
+    std::string link_state = "unknown";
+    uint64_t link_speed_mbps = 0; // 0: unknown
+    uint64_t link_changes = 0;    // up <-> down transitions seen after the first poll
 };
 
 struct worker_stats {

@@ -7,7 +7,11 @@
 - the alert rules pass `promtool check rules`, and `promtool test rules` runs their unit tests
   (conf/prometheus/twamp-alerts.test.yml), in which every alert is tested;
 - every twamp_reflector_* name the two files use is a family src/metrics/prometheus.cpp
-  exports (the live scrape is checked by ops_tests.py's dashboard_names_in_scrape).
+  exports (the live scrape is checked by ops_tests.py's dashboard_names_in_scrape);
+- every panel target is shown in a unit of its kind (data, time, date, count) and a timestamp
+  that is 0 before its first event is mapped or filtered; TwampDropsRising leaves out every
+  drop reason include/twamp/proto/drop_reason.hpp documents as "not an error"; the panel
+  expressions of PANEL_TESTS give the samples they should (promtool test rules).
 
 Exit 0: all good; 1: a finding (printed); promtool missing is a finding (scripts/setup.sh
 installs Debian's `prometheus`)."""
@@ -100,6 +104,143 @@ def layout_problems(dash):
     return out
 
 
+# What a panel's unit may be for what its expression shows: a family with bytes or octets in its
+# name is data, one in seconds is time (a *_timestamp_seconds one a date), anything else counts
+# or rates of counts. Review of issue 19: link changes were plotted on a bit/s axis.
+UNIT_CLASSES = {
+    "data": {"bps", "Bps", "bits", "bytes", "decbits", "decbytes", "binBps", "binbps"},
+    "time": {"s", "ms", "us", "ns", "dtdurations", "dtdurationms"},
+    "date": {"dateTimeAsIso", "dateTimeAsLocal", "dateTimeAsUS", "dateTimeFromNow"},
+    "count": {None, "none", "short", "pps", "ops", "cps", "reqps", "percentunit"},
+}
+
+
+def unit_class(expr):
+    names = NAME_RE.findall(expr)
+    if any("_bytes" in n or "_octets" in n for n in names):
+        return "data"
+    if any(n.endswith("_timestamp_seconds") for n in names):
+        return "date"
+    if any(re.search(r"_seconds(_bucket|_sum|_count)?$", n) for n in names):
+        return "time"
+    return "count"
+
+
+def target_config(panel, ref_id):
+    """The unit and value mappings Grafana applies to a target's fields: the panel's defaults,
+    then every override that matches the target's refId (byFrameRefID)."""
+    d = panel.get("fieldConfig", {}).get("defaults", {})
+    unit, mappings = d.get("unit"), list(d.get("mappings", []))
+    for o in panel.get("fieldConfig", {}).get("overrides", []):
+        if o.get("matcher") != {"id": "byFrameRefID", "options": ref_id}:
+            continue
+        for prop in o.get("properties", []):
+            if prop.get("id") == "unit":
+                unit = prop.get("value")
+            elif prop.get("id") == "mappings":
+                mappings = list(prop.get("value", []))
+    return unit, mappings
+
+
+def unit_problems(dash):
+    """Each target shown in a unit of its kind (no count on a bit/s axis), and a timestamp that
+    is 0 before its first event (config_last_reload_timestamp_seconds) shown as a date with 0
+    mapped to a word or filtered out (not 1970-01-01)."""
+    out = []
+
+    def walk(panels):
+        for p in panels:
+            walk(p.get("panels", []))
+            if p.get("type") == "row":
+                continue
+            for t in p.get("targets", []):
+                expr, ref = t.get("expr", ""), t.get("refId")
+                where = f"{DASHBOARD}: panel {p.get('title')!r} {ref}"
+                unit, mappings = target_config(p, ref)
+                kind = unit_class(expr)
+                if unit not in UNIT_CLASSES[kind]:
+                    out.append(f"{where}: unit {unit!r} for a {kind} expression: {expr}")
+                if kind == "date":
+                    zero = any(m.get("type") == "value" and "0" in m.get("options", {})
+                               for m in mappings)
+                    if not zero and not re.search(r">\s*0\s*$", expr):
+                        out.append(f"{where}: a timestamp that is 0 before its first event "
+                                   "shows 1970-01-01: map 0 or filter > 0")
+    walk(dash.get("panels", []))
+    return out
+
+
+# Dashboard expressions evaluated by `promtool test rules` (promql_expr_test) on made-up
+# series: (panel title, refId) -> (input series, expected samples at 2m).
+_RELOAD = "twamp_reflector_config_last_reload_"
+_BOX = 'job="dpdk-twamp",instance="box{}:9862"'
+PANEL_TESTS = {
+    # The last reload per box, one row: its result and when, 0 (shown "never") before any.
+    ("Last reload", "A"): (
+        [(f"{_RELOAD}timestamp_seconds{{{_BOX.format(1)}}}", "0x3"),
+         (f'{_RELOAD}result{{{_BOX.format(1)},result="none"}}', "1x3"),
+         (f'{_RELOAD}result{{{_BOX.format(1)},result="applied"}}', "0x3"),
+         (f"{_RELOAD}timestamp_seconds{{{_BOX.format(2)}}}", "1700000100.25x3"),
+         (f'{_RELOAD}result{{{_BOX.format(2)},result="none"}}', "0x3"),
+         (f'{_RELOAD}result{{{_BOX.format(2)},result="rejected"}}', "1x3")],
+        [(f'{{{_BOX.format(1)},result="none"}}', 0),
+         (f'{{{_BOX.format(2)},result="rejected"}}', 1700000100250)]),
+}
+
+
+def panel_tests(dash):
+    """promtool's unit-test document for PANEL_TESTS, or a problem."""
+    targets = {}
+
+    def walk(panels):
+        for p in panels:
+            for t in p.get("targets", []):
+                targets[(p.get("title"), t.get("refId"))] = t.get("expr", "")
+            walk(p.get("panels", []))
+    walk(dash.get("panels", []))
+    tests, problems = [], []
+    for key, (series, samples) in PANEL_TESTS.items():
+        if key not in targets:
+            problems.append(f"{DASHBOARD}: no panel {key[0]!r} with a target {key[1]}")
+            continue
+        tests.append({
+            "interval": "1m",
+            "input_series": [{"series": n, "values": v} for n, v in series],
+            "promql_expr_test": [{
+                "expr": substitute(targets[key])[0], "eval_time": "2m",
+                "exp_samples": [{"labels": lb, "value": v} for lb, v in samples]}]})
+    return {"rule_files": [], "evaluation_interval": "1m", "tests": tests}, problems
+
+
+def not_an_error_reasons(root):
+    """Drop reasons include/twamp/proto/drop_reason.hpp documents as "not an error"."""
+    with open(os.path.join(root, "include/twamp/proto/drop_reason.hpp")) as f:
+        text = f.read()
+    return re.findall(r"^\s*([a-z0-9_]+),\s*//\s*not an error", text, re.M)
+
+
+def drops_alert_problems(root, rules):
+    """TwampDropsRising leaves out every drop reason that is not an error (review of issue 19:
+    it fired on no_reply_requested, STAMP one-way measurement)."""
+    out = []
+    reasons = not_an_error_reasons(root)
+    if "no_reply_requested" not in reasons:
+        out.append("include/twamp/proto/drop_reason.hpp: no reason documented as not an error "
+                   "(no_reply_requested is)")
+    for r in rules:
+        if r["alert"] != "TwampDropsRising":
+            continue
+        m = re.search(r'reason!~"([^"]*)"', r["expr"])
+        left_out = set(m[1].split("|")) if m else set()
+        for reason in reasons:
+            if reason not in left_out:
+                out.append(f"{ALERTS}: TwampDropsRising counts {reason}, which is not an error")
+        break
+    else:
+        out.append(f"{ALERTS}: no alert TwampDropsRising")
+    return out
+
+
 def alert_rules(path):
     with open(path) as f:
         doc = yaml.safe_load(f)
@@ -169,6 +310,7 @@ def main():
     if len(ids) != len(set(ids)):
         problems.append(f"{DASHBOARD}: panel ids repeat: {ids}")
     problems += layout_problems(dash)
+    problems += unit_problems(dash)
     rules = []
     for i, (where, expr) in enumerate(exprs):
         e, left = substitute(expr)
@@ -186,6 +328,18 @@ def main():
                             f"expressions:\n{p.stdout}{p.stderr}")
         else:
             print(f"{DASHBOARD}: {len(rules)} expressions pass promtool check rules")
+        doc, found = panel_tests(dash)
+        problems += found
+        path = os.path.join(tmp, "dashboard-tests.yml")
+        with open(path, "w") as f:
+            yaml.safe_dump(doc, f)
+        p = subprocess.run([a.promtool, "test", "rules", path], capture_output=True, text=True,
+                           timeout=60)
+        if p.returncode != 0:
+            problems.append(f"{DASHBOARD}: promtool test rules on panel expressions:\n"
+                            f"{p.stdout}{p.stderr}")
+        else:
+            print(f"{DASHBOARD}: {len(doc['tests'])} panel expressions pass promtool test rules")
 
     # The alert rules and their unit tests.
     for cmd in (["check", "rules", os.path.join(root, ALERTS)],
@@ -204,6 +358,7 @@ def main():
     for r in alert_rules(os.path.join(root, ALERTS)):
         if r["alert"] not in tested:
             problems.append(f"{ALERTS}: alert {r['alert']} has no unit test in {ALERT_TESTS}")
+    problems += drops_alert_problems(root, alert_rules(os.path.join(root, ALERTS)))
 
     # Names.
     exported = exported_families(root)

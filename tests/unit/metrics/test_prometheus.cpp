@@ -1,8 +1,15 @@
 // The exposition as Prometheus sees it: prometheus-cpp's own text serializer over families().
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
 #include <memory>
+#include <mutex>
 #include <regex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -417,7 +424,6 @@ TEST(prometheus, operator_series) {
                  "# TYPE twamp_reflector_port_link_up gauge\n",
                  "twamp_reflector_port_link_up{port=\"wire0\"} 1\n",
                  "twamp_reflector_port_link_up{port=\"wire1\"} 0\n",
-                 "twamp_reflector_port_link_up{port=\"wire2\"} 0\n",
                  "twamp_reflector_port_link_speed_bytes_per_second{port=\"wire0\"} 1250000000\n",
                  "twamp_reflector_port_link_speed_bytes_per_second{port=\"wire1\"} 0\n",
                  "# TYPE twamp_reflector_port_link_changes_total counter\n",
@@ -439,6 +445,14 @@ TEST(prometheus, operator_series) {
          }) {
         EXPECT_NE(t.find(line), std::string::npos) << line << "\nin:\n" << t;
     }
+    // A link whose state is unknown (not yet polled, or rte_eth_link_get_nowait fails on that
+    // device) has no port_link_up sample: a 0 there would fire TwampLinkDown forever. Its
+    // speed (0: unknown) and changes are still there.
+    EXPECT_EQ(t.find("twamp_reflector_port_link_up{port=\"wire2\"}"), std::string::npos) << t;
+    EXPECT_NE(t.find("twamp_reflector_port_link_speed_bytes_per_second{port=\"wire2\"} 0\n"),
+              std::string::npos);
+    EXPECT_NE(t.find("twamp_reflector_port_link_changes_total{port=\"wire2\"} 0\n"),
+              std::string::npos);
     for (const char* r : {"applied", "unchanged", "rejected", "refused"}) {
         s.last_reload_result = r;
         s.last_reload_unix_ns = 1'700'000'100'250'000'000;
@@ -532,6 +546,129 @@ TEST(http_exporter, serves_our_families_only) {
               0U);
     const std::string root = http(port, "GET / HTTP/1.0\r\n\r\n");
     EXPECT_EQ(root.rfind("HTTP/1.1 404", 0), 0U) << root;
+}
+
+namespace {
+
+// A source that records how many Collect() calls run at once. Each call holds on until another
+// one joins it (at most 200 ms): without serialisation, concurrent scrapes meet there.
+class probe : public prometheus::Collectable {
+public:
+    std::vector<prometheus::MetricFamily> Collect() const override {
+        const int now = ++inside_;
+        int seen = max_inside_.load();
+        while (now > seen && !max_inside_.compare_exchange_weak(seen, now)) {
+        }
+        ++calls_;
+        for (int i = 0; i < 200 && inside_.load() < 2; ++i) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+        box_stats s = sample();
+        s.reflected_pkts = value_.load();
+        --inside_;
+        return families(s, {});
+    }
+    mutable std::atomic<int> inside_{0}, max_inside_{0}, calls_{0};
+    std::atomic<uint64_t> value_{0};
+};
+
+std::string scrape_body(int port) {
+    const std::string got = http(port, "GET /metrics HTTP/1.0\r\n\r\n");
+    if (got.rfind("HTTP/1.1 200 OK\r\n", 0) != 0 || got.find("\r\n\r\n") == std::string::npos) {
+        return "no 200: " + got.substr(0, 200);
+    }
+    return got.substr(got.find("\r\n\r\n") + 4);
+}
+
+// A source whose Collect() reads its value first, then waits until the test lets it finish.
+class gate : public prometheus::Collectable {
+public:
+    std::vector<prometheus::MetricFamily> Collect() const override {
+        box_stats s = sample();
+        s.reflected_pkts = value_.load();
+        std::unique_lock<std::mutex> lock(mu_);
+        ++entered_;
+        cv_.notify_all();
+        cv_.wait_for(lock, std::chrono::seconds(10), [this] { return open_; });
+        return families(s, {});
+    }
+    void wait_entered(int n) const {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait_for(lock, std::chrono::seconds(10), [&] { return entered_ >= n; });
+    }
+    void open() {
+        const std::lock_guard<std::mutex> lock(mu_);
+        open_ = true;
+        cv_.notify_all();
+    }
+    std::atomic<uint64_t> value_{0};
+
+private:
+    mutable std::mutex mu_;
+    mutable std::condition_variable cv_;
+    mutable int entered_ = 0;
+    bool open_ = false;
+};
+
+} // namespace
+
+// Review of issue 19: civetweb's 8 request threads answered 8 scrapes with 8 gathers at once
+// (each reading every port's ethdev counters, which DPDK does not allow concurrently). Now
+// one Collect() runs at a time, and every scrape still gets the whole body.
+TEST(http_exporter, concurrent_scrapes_never_collect_at_once) {
+    auto src = std::make_shared<probe>();
+    src->value_ = 42;
+    http_exporter ex(
+            {"listening_ports", "127.0.0.1:0", "num_threads", "8", "request_timeout_ms", "5000"},
+            src);
+    const int port = ex.port();
+    ASSERT_GT(port, 0);
+    constexpr int clients = 8;
+    std::promise<void> go;
+    std::shared_future<void> start = go.get_future().share();
+    std::vector<std::future<std::string>> got;
+    for (int i = 0; i < clients; ++i) {
+        got.push_back(std::async(std::launch::async, [start, port] {
+            start.wait();
+            return scrape_body(port);
+        }));
+    }
+    go.set_value();
+    box_stats want = sample();
+    want.reflected_pkts = 42;
+    for (auto& g : got) {
+        EXPECT_EQ(g.get(), text(want));
+    }
+    RecordProperty("gathers", src->calls_.load()); // 8 scrapes share them (2 when all overlap)
+    EXPECT_EQ(src->max_inside_.load(), 1) << src->calls_.load() << " gathers";
+    EXPECT_GE(src->calls_.load(), 1);
+    EXPECT_LE(src->calls_.load(), clients);
+}
+
+// A scrape never gets a body gathered before it arrived: traffic sent, then a scrape, reads
+// exact counters even while an older gather is still running or just finished.
+TEST(http_exporter, body_never_older_than_its_request) {
+    auto src = std::make_shared<gate>();
+    src->value_ = 1;
+    http_exporter ex({"listening_ports", "127.0.0.1:0", "num_threads", "2"}, src);
+    box_stats want = sample();
+    // An older scrape's gather holds the lock, its value (1) already read.
+    auto first = std::async(std::launch::async, [&ex] { return ex.body(); });
+    src->wait_entered(1);
+    src->value_ = 2; // "traffic" after the first gather began, before the second scrape
+    auto second = std::async(std::launch::async, [&ex] { return ex.body(); });
+    src->open();
+    want.reflected_pkts = 1;
+    EXPECT_EQ(first.get(), text(want));
+    want.reflected_pkts = 2;
+    EXPECT_EQ(second.get(), text(want)) << "the second scrape got the first one's body";
+    // Back to back, right after a change: never a cached body.
+    src->value_ = 3;
+    want.reflected_pkts = 3;
+    EXPECT_EQ(ex.body(), text(want));
+    src->value_ = 4;
+    want.reflected_pkts = 4;
+    EXPECT_EQ(scrape_body(ex.port()), text(want));
 }
 
 // A port another socket holds: the constructor throws, and listen_problem says why.

@@ -11,9 +11,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,30 +73,82 @@ public:
     virtual void write(const event& e) = 0;
 };
 
-// One line per event on a stdio stream (stderr by default), flushed.
+// Whole lines to a file descriptor (stderr) without ever blocking the caller: a peer's flood
+// of refusals must not stop the slow path when nobody reads its log (a full pipe, a stalled
+// journal). A socket (the journal's stream) is written with send(MSG_DONTWAIT); a pipe, FIFO or
+// terminal through its own non-blocking open file description (/proc/self/fd/N, so fd 2's
+// flags, shared with the parent, stay as they are), else after poll(POLLOUT, 0); a file as is.
+// A line the descriptor cannot take now is dropped and counted; the next line that goes out is
+// preceded by one "log.dropped" line saying how many. Thread-safe (DPDK's log lines come from
+// any thread).
+class line_writer {
+public:
+    explicit line_writer(int fd);
+    ~line_writer();
+    line_writer(const line_writer&) = delete;
+    line_writer& operator=(const line_writer&) = delete;
+    // `line` should end in '\n'. True if it went out whole (or its rest is queued, a stream
+    // socket's partial send); false if dropped.
+    bool write(std::string_view line);
+    uint64_t dropped() const noexcept; // lines dropped in all
+    uint64_t written() const noexcept; // lines written in all (log.dropped lines included)
+
+private:
+    std::size_t put(std::string_view s);
+    bool flush_pending();
+    int fd_;
+    int own_fd_ = -1; // the non-blocking reopened descriptor, or -1
+    bool socket_ = false, regular_ = false;
+    std::string pending_; // the rest of a line a stream socket took in part
+    uint64_t dropped_ = 0, unsaid_ = 0, written_ = 0;
+    mutable std::mutex mu_;
+};
+
+// The process' stderr writer (fd 2), shared by the events and DPDK's log stream.
+line_writer& stderr_writer();
+
+// One line per event through a line_writer (stderr's by default): never blocks.
 class stream_sink final : public sink {
 public:
-    explicit stream_sink(std::FILE* f = stderr) : f_(f) {}
+    explicit stream_sink(line_writer& w = stderr_writer()) : w_(&w) {}
     void write(const event& e) override;
 
 private:
-    std::FILE* f_;
+    line_writer* w_;
 };
 
-// sd_journal_sendv of journal_fields(e); a line on stderr if that fails, if the journal's
-// socket is not there (sd_journal_sendv would say success) or without libsystemd.
+// journald's native protocol (KEY=value lines, a binary length where a value has a newline)
+// in one datagram on a non-blocking socket of its own to the journal's socket; a line through
+// the stream sink (non-blocking too) if that fails: no socket, or a journal too busy to take it
+// now (EAGAIN), or an entry too big for a datagram.
 class journal_sink final : public sink {
 public:
-    explicit journal_sink(const char* socket_path = "/run/systemd/journal/socket")
-        : socket_path_(socket_path) {}
+    explicit journal_sink(const char* socket_path = "/run/systemd/journal/socket",
+                          line_writer& fallback = stderr_writer());
+    ~journal_sink() override;
+    journal_sink(const journal_sink&) = delete;
+    journal_sink& operator=(const journal_sink&) = delete;
     void write(const event& e) override;
     uint64_t fallbacks() const noexcept { return fallbacks_; }
 
 private:
-    const char* socket_path_;
+    std::string socket_path_;
+    int fd_ = -1;
     stream_sink fallback_;
     uint64_t fallbacks_ = 0;
 };
+
+// journald's native protocol for `fields` ("KEY=value" each), one datagram's payload.
+std::string journal_datagram(const std::vector<std::string>& fields);
+
+// A stdio stream for DPDK's log (rte_openlog_stream): every line it is given goes through
+// `w` (non-blocking, never syslog(3)); with `journal_prefix` each line is prefixed "<N>", the
+// syslog priority of the message's rte_log level (`rte_level()`: RTE_LOG_EMERG 1 ..
+// RTE_LOG_DEBUG 8 is <0> .. <7>), which journald reads from a stream. No DPDK here: the caller
+// passes rte_log_cur_msg_loglevel. Lives for the process.
+std::FILE* open_rte_stream(line_writer& w, bool journal_prefix, int (*rte_level)());
+// The "<N>" prefix for an rte_log level (1..8); "" for another value.
+std::string rte_level_prefix(int rte_level);
 
 // Keeps every event (tests).
 class memory_sink final : public sink {
@@ -104,7 +158,7 @@ public:
 };
 
 enum class sink_kind { stderr_line, journal };
-// journal when stderr is the journal's stream (stderr_is_journal) and the build has libsystemd.
+// journal when stderr is the journal's stream (stderr_is_journal).
 sink_kind default_sink_kind() noexcept;
 std::unique_ptr<sink> make_sink(sink_kind k);
 

@@ -416,13 +416,17 @@ void rate_limiter::refill(bucket& b, uint64_t now_ns) const {
     b.last_ns = now_ns;
 }
 
-bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl) {
+bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl,
+                         std::string_view reason, std::string_view peer) {
     auto it = buckets_.find(kind);
     if (it == buckets_.end()) {
         if (buckets_.size() >= max_kinds) {
             return true;
         }
-        it = buckets_.emplace(kind, bucket{burst_, now_ns, 0, 0, 0, level::info}).first;
+        bucket fresh;
+        fresh.tokens = burst_;
+        fresh.last_ns = now_ns;
+        it = buckets_.emplace(kind, std::move(fresh)).first;
     }
     bucket& b = it->second;
     refill(b, now_ns);
@@ -438,6 +442,17 @@ bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl) {
     }
     ++b.suppressed;
     ++pending_;
+    auto r = b.reasons.find(reason);
+    if (r != b.reasons.end()) {
+        ++r->second;
+    } else if (b.reasons.size() < max_reasons) {
+        b.reasons.emplace(std::string(reason), 1);
+    } else {
+        ++b.reasons["other"];
+    }
+    if (!peer.empty()) {
+        b.last_peer.assign(peer);
+    }
     b.last_drop_ns = now_ns;
     return false;
 }
@@ -454,9 +469,14 @@ std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns) {
         const bool quiet = now_ns >= b.last_drop_ns + quiet_ns;
         const bool due = now_ns >= b.first_drop_ns + report_ns;
         if (quiet || due) {
-            out.push_back({kind, b.suppressed, b.lvl});
+            report r{kind, b.suppressed, b.lvl, {b.reasons.begin(), b.reasons.end()}, b.last_peer};
+            std::stable_sort(r.by_reason.begin(), r.by_reason.end(),
+                             [](const auto& x, const auto& y) { return x.second > y.second; });
+            out.push_back(std::move(r));
             pending_ -= b.suppressed;
             b.suppressed = 0;
+            b.reasons.clear();
+            b.last_peer.clear();
         }
     }
     return out;
@@ -467,7 +487,7 @@ logger::logger(std::unique_ptr<sink> s, clock_fn clock, double rate, double burs
       limiter_(rate, burst) {}
 
 void logger::emit(event e) {
-    if (!limiter_.admit(e.kind, clock_(), e.lvl)) {
+    if (!limiter_.admit(e.kind, clock_(), e.lvl, e.get("reason"), e.peer)) {
         ++suppressed_total_;
         return;
     }
@@ -484,7 +504,20 @@ void logger::tick() {
         s.kind = "log.suppressed";
         s.message = std::to_string(r.suppressed) + " " + r.kind + " event" +
                     (r.suppressed == 1 ? "" : "s") + " suppressed (rate limit)";
+        std::string reasons;
+        for (const auto& [reason, n] : r.by_reason) {
+            if (reason.empty()) {
+                continue;
+            }
+            reasons += (reasons.empty() ? "" : ",") + reason + ":" + std::to_string(n);
+        }
         s.with("kind", r.kind).with("suppressed", r.suppressed);
+        if (!reasons.empty()) {
+            s.with("reasons", reasons);
+        }
+        if (!r.last_peer.empty()) {
+            s.with("last_peer", r.last_peer);
+        }
         sink_->write(s);
     }
 }

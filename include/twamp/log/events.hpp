@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <sys/types.h>
@@ -169,11 +170,18 @@ std::unique_ptr<sink> make_sink(sink_kind k);
 class rate_limiter {
 public:
     rate_limiter(double rate = 10.0, double burst = 20.0) : rate_(rate), burst_(burst) {}
-    bool admit(const std::string& kind, uint64_t now_ns, level lvl = level::info);
+    // `reason` (the event's reason= field, "" for none) and `peer`: what a drop is counted
+    // under and the last peer dropped, so the report says what was hidden and from whom.
+    bool admit(const std::string& kind, uint64_t now_ns, level lvl = level::info,
+               std::string_view reason = {}, std::string_view peer = {});
     struct report {
         std::string kind;
         uint64_t suppressed = 0;
         level lvl = level::info; // the most severe of those dropped
+        // Dropped per reason ("" for events without one), most first; at most max_reasons
+        // reasons, the rest counted under "other".
+        std::vector<std::pair<std::string, uint64_t>> by_reason;
+        std::string last_peer; // of the last dropped with a peer
     };
     // The counts due now (see above), each taken once.
     std::vector<report> drain(uint64_t now_ns);
@@ -185,6 +193,7 @@ public:
     // Kinds tracked at most (a new kind beyond it, which cannot happen with the fixed ids,
     // passes unlimited rather than growing the map).
     static constexpr std::size_t max_kinds = 256;
+    static constexpr std::size_t max_reasons = 16; // per kind
 
 private:
     struct bucket {
@@ -193,6 +202,8 @@ private:
         uint64_t suppressed = 0;
         uint64_t first_drop_ns = 0, last_drop_ns = 0;
         level lvl = level::info;
+        std::map<std::string, uint64_t, std::less<>> reasons; // dropped per reason
+        std::string last_peer;
     };
     void refill(bucket& b, uint64_t now_ns) const;
     double rate_, burst_;
@@ -209,9 +220,10 @@ public:
                     double burst = 20.0);
     // Rate-limited by kind (what is dropped is counted).
     void emit(event e);
-    // A "log.suppressed" event (level: the most severe dropped; kind=..., suppressed=N) for each
-    // kind whose flood is over (rate_limiter::drain). Every slow path round; cheap when nothing
-    // was dropped.
+    // A "log.suppressed" event (level: the most severe dropped; kind=..., suppressed=N,
+    // reasons=REASON:N,... (most first), last_peer= the last dropped one's peer) for each kind
+    // whose flood is over (rate_limiter::drain). Every slow path round; cheap when nothing was
+    // dropped.
     void tick();
     uint64_t suppressed_total() const noexcept { return suppressed_total_; }
     sink& out() noexcept { return *sink_; }

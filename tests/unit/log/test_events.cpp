@@ -385,6 +385,43 @@ TEST(RateLimiter, DrainSaysOnceTheFloodIsOver) {
     EXPECT_EQ(r.pending(), 0u);
 }
 
+TEST(RateLimiter, DropsAreCountedPerReasonWithTheLastPeer) {
+    rate_limiter r(10.0, 1.0);
+    uint64_t t = 5;
+    EXPECT_TRUE(r.admit("control.refused", t, level::warning, "acl", "198.19.0.1:1"));
+    for (int i = 0; i < 5; ++i) {
+        r.admit("control.refused", t, level::warning, "acl", "198.19.0.1:2");
+    }
+    r.admit("control.refused", t, level::warning, "max_pending", "198.18.0.9:3");
+    r.admit("control.refused", t, level::warning, "max_pending", "198.18.0.9:4");
+    r.admit("control.refused", t, level::warning, "", "");
+    // Reasons beyond max_reasons are "other".
+    for (std::size_t i = 0; i < rate_limiter::max_reasons; ++i) {
+        r.admit("control.refused", t, level::warning, "r" + std::to_string(i), "");
+    }
+    const auto d = r.drain(t + rate_limiter::quiet_ns);
+    ASSERT_EQ(d.size(), 1u);
+    EXPECT_EQ(d[0].suppressed, 5u + 2u + 1u + rate_limiter::max_reasons);
+    ASSERT_GE(d[0].by_reason.size(), 2u);
+    EXPECT_EQ(d[0].by_reason[0], (std::pair<std::string, uint64_t>("acl", 5)));
+    EXPECT_EQ(d[0].by_reason[1], (std::pair<std::string, uint64_t>("other", 3))); // r13..r15
+    EXPECT_EQ(d[0].by_reason[2], (std::pair<std::string, uint64_t>("max_pending", 2)));
+    EXPECT_EQ(d[0].by_reason.size(), rate_limiter::max_reasons + 1); // 16 kept, "other"
+    uint64_t sum = 0;
+    for (const auto& [reason, n] : d[0].by_reason) {
+        sum += n;
+    }
+    EXPECT_EQ(sum, d[0].suppressed);
+    EXPECT_EQ(d[0].last_peer, "198.18.0.9:4"); // the last with a peer
+    // Counted afresh for the next flood.
+    r.admit("control.refused", t + 2 * rate_limiter::quiet_ns, level::warning, "acl", "");
+    r.admit("control.refused", t + 2 * rate_limiter::quiet_ns, level::warning, "acl", "");
+    const auto d2 = r.drain(t + 4 * rate_limiter::quiet_ns);
+    ASSERT_EQ(d2.size(), 1u);
+    EXPECT_EQ(d2[0].by_reason.size(), 1u);
+    EXPECT_EQ(d2[0].last_peer, "");
+}
+
 TEST(RateLimiter, AnEndlessFloodIsCountedEveryTenSeconds) {
     rate_limiter r(10.0, 20.0);
     uint64_t t = 0;
@@ -429,8 +466,9 @@ TEST(Logger, FloodIsBoundedAndSuppressedIsSaid) {
     EXPECT_EQ(s.get("suppressed"), "9980");
     EXPECT_EQ(s.lvl, level::err); // the most severe of those dropped
     EXPECT_EQ(format_line(s), "dpdk-twamp: err: log.suppressed kind=control.refused "
-                              "suppressed=9980: 9980 control.refused events suppressed "
-                              "(rate limit)");
+                              "suppressed=9980 reasons=max_connections_per_source:9980 "
+                              "last_peer=198.18.0.1:40000: 9980 control.refused events "
+                              "suppressed (rate limit)");
     lg.tick();
     EXPECT_EQ(m->events.size(), 21u); // said once
     // The kind resumes: its events pass again.

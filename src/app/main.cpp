@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
     const int status = app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
     log::notify(log::stopping_state("stopping"));
     const unsigned in_use = box->stop();
+    box->events().flush(); // what the stop's own events had limited: counted in the log
     app::print_summary(app::gather(box->rt()), in_use);
     return status;
 }

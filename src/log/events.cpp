@@ -457,7 +457,7 @@ bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl,
     return false;
 }
 
-std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns) {
+std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns, bool all) {
     std::vector<report> out;
     if (pending_ == 0) {
         return out;
@@ -468,7 +468,7 @@ std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns) {
         }
         const bool quiet = now_ns >= b.last_drop_ns + quiet_ns;
         const bool due = now_ns >= b.first_drop_ns + report_ns;
-        if (quiet || due) {
+        if (quiet || due || all) {
             report r{kind, b.suppressed, b.lvl, {b.reasons.begin(), b.reasons.end()}, b.last_peer};
             std::stable_sort(r.by_reason.begin(), r.by_reason.end(),
                              [](const auto& x, const auto& y) { return x.second > y.second; });
@@ -495,10 +495,18 @@ void logger::emit(event e) {
 }
 
 void logger::tick() {
+    say_suppressed(false);
+}
+
+void logger::flush() {
+    say_suppressed(true);
+}
+
+void logger::say_suppressed(bool all) {
     if (limiter_.pending() == 0) {
         return;
     }
-    for (const auto& r : limiter_.drain(clock_())) {
+    for (const auto& r : limiter_.drain(clock_(), all)) {
         event s;
         s.lvl = r.lvl;
         s.kind = "log.suppressed";
@@ -520,6 +528,61 @@ void logger::tick() {
         }
         sink_->write(s);
     }
+}
+
+std::vector<std::string> missing_tsc_flags(std::string_view cpuinfo) {
+    // The first "flags\t: ..." line (every CPU has the same).
+    std::size_t pos = 0;
+    while (pos < cpuinfo.size()) {
+        std::size_t end = cpuinfo.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = cpuinfo.size();
+        }
+        const std::string_view line = cpuinfo.substr(pos, end - pos);
+        pos = end + 1;
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            continue;
+        }
+        std::string_view key = line.substr(0, colon);
+        while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) {
+            key.remove_suffix(1);
+        }
+        if (key != "flags") {
+            continue;
+        }
+        std::string padded = " " + std::string(line.substr(colon + 1)) + " ";
+        for (char& c : padded) {
+            c = c == '\t' ? ' ' : c;
+        }
+        std::vector<std::string> missing;
+        for (const char* flag : {"constant_tsc", "nonstop_tsc"}) {
+            if (padded.find(" " + std::string(flag) + " ") == std::string::npos) {
+                missing.emplace_back(flag);
+            }
+        }
+        return missing;
+    }
+    return {};
+}
+
+std::vector<event> tsc_events(std::string_view cpuinfo) {
+    const std::vector<std::string> missing = missing_tsc_flags(cpuinfo);
+    if (missing.empty()) {
+        return {};
+    }
+    std::string list;
+    for (const auto& m : missing) {
+        list += (list.empty() ? "" : ",") + m;
+    }
+    event e;
+    e.lvl = level::warning;
+    e.kind = "clock.tsc_unreliable";
+    e.message = "the CPU lacks " + list +
+                ": its TSC may change rate or stop, timestamps may be wrong (a CPU with both, "
+                "or deep C-states and frequency scaling off)";
+    e.with("missing", list);
+    return {e};
 }
 
 std::string peer_string(const std::string& address, uint16_t port) {

@@ -183,8 +183,9 @@ public:
         std::vector<std::pair<std::string, uint64_t>> by_reason;
         std::string last_peer; // of the last dropped with a peer
     };
-    // The counts due now (see above), each taken once.
-    std::vector<report> drain(uint64_t now_ns);
+    // The counts due now (see above), each taken once; `all`: every count, due or not (the
+    // last one, at exit).
+    std::vector<report> drain(uint64_t now_ns, bool all = false);
     uint64_t pending() const noexcept { return pending_; } // dropped, not yet drained
     std::size_t kinds() const noexcept { return buckets_.size(); }
 
@@ -225,15 +226,27 @@ public:
     // whose flood is over (rate_limiter::drain). Every slow path round; cheap when nothing was
     // dropped.
     void tick();
+    // tick() for every kind with drops, over or not: once at exit (after the box stopped, whose
+    // own events may have been limited), so no count is lost.
+    void flush();
     uint64_t suppressed_total() const noexcept { return suppressed_total_; }
     sink& out() noexcept { return *sink_; }
 
 private:
+    void say_suppressed(bool all);
     std::unique_ptr<sink> sink_;
     clock_fn clock_;
     rate_limiter limiter_;
     uint64_t suppressed_total_ = 0;
 };
+
+// The TSC flags an x86 CPU lacks for a TSC that maps to real time (/proc/cpuinfo's "flags"
+// line): constant_tsc (fixed rate across frequency changes) and nonstop_tsc (runs in deep C
+// states). Empty when both are there, or when the text has no "flags" line (not x86).
+std::vector<std::string> missing_tsc_flags(std::string_view cpuinfo);
+// A clock.tsc_unreliable warning naming them (EAL says this only at its warning level, which
+// the quiet start-up hides), or nothing when the TSC is reliable.
+std::vector<event> tsc_events(std::string_view cpuinfo);
 
 // "198.18.0.1:40000", "[2001:2::1]:40000" from an address's text and a port.
 std::string peer_string(const std::string& address, uint16_t port);

@@ -477,6 +477,47 @@ TEST(Logger, FloodIsBoundedAndSuppressedIsSaid) {
     EXPECT_EQ(m->events.back().kind, "control.refused");
 }
 
+// Issue 19: what EAL's quiet start-up no longer shows, checked by the box itself.
+TEST(Events, TscFlagsFromCpuinfo) {
+    const std::string good = "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu tsc "
+                             "rdtscp constant_tsc nonstop_tsc tsc_known_freq\nbogomips\t: 1\n";
+    EXPECT_TRUE(missing_tsc_flags(good).empty());
+    EXPECT_TRUE(tsc_events(good).empty());
+    const std::string vm = "processor\t: 0\nflags\t\t: fpu tsc constant_tsc_x nonstop_tsc\n"
+                           "processor\t: 1\nflags\t\t: fpu tsc\n";
+    EXPECT_EQ(missing_tsc_flags(vm), std::vector<std::string>{"constant_tsc"});
+    const std::string old = "flags\t\t: fpu tsc msr\n";
+    EXPECT_EQ(missing_tsc_flags(old), (std::vector<std::string>{"constant_tsc", "nonstop_tsc"}));
+    const auto ev = tsc_events(old);
+    ASSERT_EQ(ev.size(), 1u);
+    EXPECT_EQ(ev[0].kind, "clock.tsc_unreliable");
+    EXPECT_EQ(ev[0].lvl, level::warning);
+    EXPECT_EQ(ev[0].get("missing"), "constant_tsc,nonstop_tsc");
+    // Not x86 (no flags line: aarch64 says "Features"): nothing to say.
+    EXPECT_TRUE(missing_tsc_flags("processor\t: 0\nFeatures\t: fp asimd\n").empty());
+    EXPECT_TRUE(missing_tsc_flags("").empty());
+}
+
+// What is limited while the box stops is said at exit (flush), not lost with the last tick.
+TEST(Logger, FlushSaysEveryCountAtExit) {
+    uint64_t now = 1'000'000'000;
+    auto mem = std::make_unique<memory_sink>();
+    memory_sink* m = mem.get();
+    logger lg(
+            std::move(mem), [&] { return now; }, 10.0, 2.0);
+    for (int i = 0; i < 5; ++i) {
+        lg.emit(refused());
+    }
+    lg.tick();
+    EXPECT_EQ(m->events.size(), 2u); // not quiet yet: tick says nothing
+    lg.flush();
+    ASSERT_EQ(m->events.size(), 3u);
+    EXPECT_EQ(m->events.back().kind, "log.suppressed");
+    EXPECT_EQ(m->events.back().get("suppressed"), "3");
+    lg.flush();
+    EXPECT_EQ(m->events.size(), 3u);
+}
+
 TEST(Notify, States) {
     EXPECT_EQ(ready_state("running: 2 ports"), "READY=1\nSTATUS=running: 2 ports");
     EXPECT_EQ(reloading_state(1234, "reloading a\nb"),

@@ -4,9 +4,10 @@
 // ("control.refused"), the peer where there is one, a one-line message and key=value fields.
 //
 // No DPDK: the slow path (app/loop.cpp) and the TWAMP-Control server (which runs on it, through
-// control_env::events) emit them; the workers never do. Sinks: journald (sd_journal_sendv) when
-// stderr is the journal's stream (JOURNAL_STREAM, the systemd convention), one structured line
-// on stderr otherwise (and whenever journald refuses one). A logger rate-limits each kind with a
+// control_env::events) emit them; the workers never do. Sinks: journald (its native protocol
+// on a non-blocking datagram socket) when stderr is the journal's stream (JOURNAL_STREAM, the
+// systemd convention), one structured line on stderr otherwise (and whenever journald refuses
+// one), never blocking (line_writer): a log nobody reads cannot stop the slow path. A logger rate-limits each kind with a
 // token bucket (a flood of refusals cannot flood the log) and says how many it suppressed.
 #pragma once
 

@@ -7,8 +7,9 @@
 // control_env::events) emit them; the workers never do. Sinks: journald (its native protocol
 // on a non-blocking datagram socket) when stderr is the journal's stream (JOURNAL_STREAM, the
 // systemd convention), one structured line on stderr otherwise (and whenever journald refuses
-// one), never blocking (line_writer): a log nobody reads cannot stop the slow path. A logger rate-limits each kind with a
-// token bucket (a flood of refusals cannot flood the log) and says how many it suppressed.
+// one), never blocking (line_writer): a log nobody reads cannot stop the slow path. A logger
+// rate-limits each kind with a token bucket (a flood of refusals cannot flood the log) and says how
+// many it suppressed.
 #pragma once
 
 #include <cstdint>

@@ -15,6 +15,7 @@ real dpdk-twamp in the namespace lab:
   (a stand-in the test binds, mounted in the box's own mount namespace) with PRIORITY,
   SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr; DPDK's own lines on stderr
   with journald's "<N>" priority prefix (the box's rte_openlog_stream, not EAL's syslog one);
+- DPDK's lines never reach syslog(3) (strace: no connect(2) to /dev/log per line);
 - a log nobody reads (stderr to a full pipe) never stops the slow path: a flood of refusals is
   still served, ping answered, SIGTERM obeyed, the lines dropped said in a log.dropped line;
 - the box confined as the unit confines it where that works without systemd: its
@@ -570,6 +571,57 @@ def events_unread_stderr_never_blocks(lab):
         os.close(r)
         if w >= 0:
             os.close(w)
+
+
+@case
+def dpdk_log_not_syslog(lab):
+    """DPDK's own lines (EAL's, the TAP driver's, TWAMP:) go through the box's stream
+    (rte_openlog_stream before EAL starts), on stderr only: under strace, connect(2) to
+    /dev/log happens at most once (EAL's openlog at start) although DPDK logs a line per
+    rejected reload; EAL's default stream calls syslog(3) for every line (a journal under
+    systemd had each twice, and a blocking path besides). This machine has no /dev/log: each
+    syslog(3) call tries to connect again, so every line would show."""
+    import shutil
+    strace = shutil.which("strace")
+    if not strace:
+        raise L.Skip("strace not installed")
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+    O.write_file(path, O.ops_conf(lab))
+    d = L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+    trace = os.path.join(lab.workdir, f"strace-{d.index}.txt")
+    i = d.cmd.index(lab.binary)
+    d.cmd = d.cmd[:i] + [strace, "-f", "-qq", "-e", "trace=connect", "-o", trace] + d.cmd[i:]
+
+    def box_pid():
+        # strace's child: the box (signals go to it; strace ends with it).
+        with open(f"/proc/{d.proc.pid}/task/{d.proc.pid}/children") as f:
+            kids = f.read().split()
+        check(kids, "strace has no child")
+        return int(kids[0])
+    d.start()
+    lab.dut = d
+    bad = O.ops_conf(lab)
+    bad.insert(7, '  { name = = "broken"; },')
+    O.write_file(path, bad)
+    for n in (1, 2, 3):
+        os.kill(box_pid(), signal.SIGHUP)
+        wait_for(f"rejected reload #{n}'s TWAMP line\n" + d.tail(),
+                 lambda: len(re.findall(r"TWAMP: reload rejected", d.log())) >= n, 30)
+    with open(trace) as f:
+        connects = [ln for ln in f if '"/dev/log"' in ln]
+    check(len(connects) <= 1, f"{len(connects)} connect(2)s to /dev/log: DPDK's lines went to "
+                              "syslog(3)\n" + "".join(connects[:5]))
+    lab.dut = None
+    os.kill(box_pid(), signal.SIGTERM)
+    try:
+        d.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        d.proc.kill()
+        raise Failure("SIGTERM did not end dpdk-twamp under strace\n" + d.tail()) from None
+    d.logf.close()
 
 
 @case

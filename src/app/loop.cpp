@@ -264,6 +264,23 @@ int run_slow_path(box& b, const loop_settings& sig) {
     log::logger& ev = b.events();
     std::vector<uint8_t> link_seen(rt.ports.size(), dataplane::port_runtime::link_unknown);
     int clock_seen = -1; // not read yet
+    {
+        // A TSC without constant_tsc/nonstop_tsc does not map to real time: said at start
+        // (EAL says it at its warning level only, which the quiet start-up hides).
+        std::string cpuinfo;
+        if (std::FILE* f = std::fopen("/proc/cpuinfo", "r")) {
+            char buf[4096];
+            for (std::size_t n;
+                 (n = std::fread(buf, 1, sizeof buf, f)) > 0 && cpuinfo.size() < (1u << 22);) {
+                cpuinfo.append(buf, n);
+            }
+            std::fclose(f);
+        }
+        for (auto& e : log::tsc_events(cpuinfo)) {
+            e.with("tsc_hz", hz);
+            ev.emit(std::move(e));
+        }
+    }
     while (status == exit_ok && !sig.stop->load(std::memory_order_relaxed)) {
         unsigned moved = exc.poll(b.exception_rings(), b.slow_path_counters());
         moved += exc.watch() ? 1 : 0; // the TAPs' link and addresses

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <rte_log.h>
 #include <rte_version.h>
 
 #include "args.hpp"
@@ -21,6 +22,7 @@
 
 #include "twamp/config/config.hpp"
 #include "twamp/config/warnings.hpp"
+#include "twamp/log/events.hpp"
 #include "twamp/log/notify.hpp"
 
 #ifndef DPDK_TWAMP_VERSION
@@ -115,6 +117,13 @@ int main(int argc, char** argv) {
     }
     const int eal_argc = static_cast<int>(eal_argv.size());
     eal_argv.push_back(nullptr);
+    // DPDK's log (EAL, drivers, TWAMP_LOG): our own stream, before EAL's default one (which
+    // writes each line to stderr and to syslog(3), both blocking, so the journal had it twice):
+    // stderr only, never blocking (log::line_writer), "<N>" priorities for the journal.
+    if (std::FILE* s = log::open_rte_stream(log::stderr_writer(), log::stderr_is_journal(),
+                                            [] { return rte_log_cur_msg_loglevel(); })) {
+        rte_openlog_stream(s);
+    }
     std::string error;
     app::box::origin from;
     from.config_path = a.config;
@@ -134,6 +143,7 @@ int main(int argc, char** argv) {
     const int status = app::run_slow_path(*box, {&g_stop, &g_reload, a.config, a.stats_period});
     log::notify(log::stopping_state("stopping"));
     const unsigned in_use = box->stop();
+    box->events().flush(); // what the stop's own events had limited: counted in the log
     app::print_summary(app::gather(box->rt()), in_use);
     return status;
 }

@@ -3,18 +3,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cinttypes>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifdef TWAMP_HAVE_LIBSYSTEMD
-#include <systemd/sd-journal.h>
-#endif
 
 namespace twamp::log {
 
@@ -170,44 +171,239 @@ bool stderr_is_journal() noexcept {
     return journal_stream_matches(std::getenv("JOURNAL_STREAM"), st.st_dev, st.st_ino);
 }
 
+line_writer::line_writer(int fd) : fd_(fd) {
+    struct stat st {};
+    if (fstat(fd, &st) != 0) {
+        return;
+    }
+    if (S_ISSOCK(st.st_mode)) {
+        socket_ = true;
+    } else if (S_ISREG(st.st_mode)) {
+        regular_ = true;
+    } else if (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode)) {
+        // A new open file description of the same pipe or terminal, non-blocking: fd's own
+        // flags are shared with whoever else holds it (the parent's shell) and stay blocking.
+        const std::string path = "/proc/self/fd/" + std::to_string(fd);
+        own_fd_ = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    }
+}
+
+line_writer::~line_writer() {
+    if (own_fd_ >= 0) {
+        ::close(own_fd_);
+    }
+}
+
+uint64_t line_writer::dropped() const noexcept {
+    std::lock_guard<std::mutex> g(mu_);
+    return dropped_;
+}
+
+uint64_t line_writer::written() const noexcept {
+    std::lock_guard<std::mutex> g(mu_);
+    return written_;
+}
+
+// As much of `s` as the descriptor takes now, never waiting.
+std::size_t line_writer::put(std::string_view s) {
+    std::size_t done = 0;
+    while (done < s.size()) {
+        ssize_t n;
+        if (socket_) {
+            n = ::send(fd_, s.data() + done, s.size() - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else if (own_fd_ >= 0 || regular_) {
+            n = ::write(own_fd_ >= 0 ? own_fd_ : fd_, s.data() + done, s.size() - done);
+        } else {
+            pollfd p{fd_, POLLOUT, 0};
+            if (::poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) {
+                break;
+            }
+            // POLLOUT: a pipe has a free page; at most that much so the write cannot wait.
+            n = ::write(fd_, s.data() + done, std::min<std::size_t>(s.size() - done, 4096));
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return done;
+}
+
+bool line_writer::flush_pending() {
+    if (pending_.empty()) {
+        return true;
+    }
+    const std::size_t n = put(pending_);
+    pending_.erase(0, n);
+    return pending_.empty();
+}
+
+bool line_writer::write(std::string_view line) {
+    std::lock_guard<std::mutex> g(mu_);
+    if (!flush_pending()) {
+        ++dropped_;
+        ++unsaid_;
+        return false;
+    }
+    if (unsaid_ > 0) {
+        const std::string said = std::string(identifier) +
+                                 ": warning: log.dropped lines=" + std::to_string(unsaid_) + ": " +
+                                 std::to_string(unsaid_) +
+                                 " log lines dropped (the log was not being read)\n";
+        const std::size_t n = put(said);
+        if (n == 0) {
+            ++dropped_;
+            ++unsaid_;
+            return false;
+        }
+        ++written_;
+        unsaid_ = 0;
+        if (n < said.size()) {
+            pending_.assign(said, n);
+            ++dropped_; // this line: the rest of the notice waits for the next
+            ++unsaid_;
+            return false;
+        }
+    }
+    const std::size_t n = put(line);
+    if (n == 0) {
+        ++dropped_;
+        ++unsaid_;
+        return false;
+    }
+    ++written_;
+    if (n < line.size()) {
+        pending_.assign(line.substr(n)); // bounded: one line
+    }
+    return true;
+}
+
+line_writer& stderr_writer() {
+    static line_writer w(2);
+    return w;
+}
+
 void stream_sink::write(const event& e) {
-    const std::string line = format_line(e) + "\n";
-    std::fwrite(line.data(), 1, line.size(), f_);
-    std::fflush(f_);
+    w_->write(format_line(e) + "\n");
+}
+
+std::string journal_datagram(const std::vector<std::string>& fields) {
+    std::string out;
+    for (const auto& f : fields) {
+        const auto eq = f.find('=');
+        if (eq == std::string::npos) {
+            continue;
+        }
+        if (f.find('\n', eq) == std::string::npos) {
+            out += f;
+            out += '\n';
+            continue;
+        }
+        // KEY\n, the value's length as 64-bit little endian, the value, \n.
+        out.append(f, 0, eq);
+        out += '\n';
+        uint64_t len = f.size() - eq - 1;
+        for (int i = 0; i < 8; ++i) {
+            out += static_cast<char>(len & 0xff);
+            len >>= 8;
+        }
+        out.append(f, eq + 1);
+        out += '\n';
+    }
+    return out;
+}
+
+journal_sink::journal_sink(const char* socket_path, line_writer& fallback)
+    : socket_path_(socket_path), fallback_(fallback) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+journal_sink::~journal_sink() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
 }
 
 void journal_sink::write(const event& e) {
-#ifdef TWAMP_HAVE_LIBSYSTEMD
-    const std::vector<std::string> fields = journal_fields(e);
-    std::vector<iovec> iov;
-    iov.reserve(fields.size());
-    for (const auto& f : fields) {
-        iov.push_back({const_cast<char*>(f.data()), f.size()});
+    sockaddr_un sa{};
+    sa.sun_family = AF_UNIX;
+    if (fd_ >= 0 && socket_path_.size() < sizeof sa.sun_path) {
+        std::memcpy(sa.sun_path, socket_path_.data(), socket_path_.size());
+        const std::string d = journal_datagram(journal_fields(e));
+        const auto len =
+                static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + socket_path_.size() + 1);
+        ssize_t n;
+        do {
+            n = ::sendto(fd_, d.data(), d.size(), MSG_DONTWAIT | MSG_NOSIGNAL,
+                         reinterpret_cast<const sockaddr*>(&sa), len);
+        } while (n < 0 && errno == EINTR);
+        if (n == static_cast<ssize_t>(d.size())) {
+            return;
+        }
     }
-    // sd_journal_sendv says 0 (success) when the journal's socket is missing (journald not
-    // running): look first, so such an event still goes out on stderr.
-    if (access(socket_path_, W_OK) == 0 &&
-        sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0) {
-        return;
-    }
-#endif
     ++fallbacks_;
     fallback_.write(e);
 }
 
 sink_kind default_sink_kind() noexcept {
-#ifdef TWAMP_HAVE_LIBSYSTEMD
     return stderr_is_journal() ? sink_kind::journal : sink_kind::stderr_line;
-#else
-    return sink_kind::stderr_line;
-#endif
 }
 
 std::unique_ptr<sink> make_sink(sink_kind k) {
     if (k == sink_kind::journal) {
         return std::make_unique<journal_sink>();
     }
-    return std::make_unique<stream_sink>(stderr);
+    return std::make_unique<stream_sink>();
+}
+
+std::string rte_level_prefix(int rte_level) {
+    if (rte_level < 1 || rte_level > 8) {
+        return "";
+    }
+    return "<" + std::to_string(rte_level - 1) + ">";
+}
+
+namespace {
+
+struct rte_cookie {
+    line_writer* w;
+    bool prefix;
+    int (*level)();
+};
+
+ssize_t rte_stream_write(void* c, const char* buf, size_t size) {
+    auto* k = static_cast<rte_cookie*>(c);
+    const std::string pre = k->prefix && k->level ? rte_level_prefix(k->level()) : "";
+    std::string_view rest(buf, size);
+    while (!rest.empty()) {
+        const auto nl = rest.find('\n');
+        const std::string_view line = nl == std::string_view::npos ? rest : rest.substr(0, nl);
+        rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+        std::string out = pre;
+        out.append(line);
+        out += '\n';
+        k->w->write(out);
+    }
+    return static_cast<ssize_t>(size); // taken (or dropped and counted): stdio never retries
+}
+
+} // namespace
+
+std::FILE* open_rte_stream(line_writer& w, bool journal_prefix, int (*rte_level)()) {
+    auto* k = new rte_cookie{&w, journal_prefix, rte_level}; // lives for the process
+    cookie_io_functions_t io{};
+    io.write = rte_stream_write;
+    std::FILE* f = fopencookie(k, "w", io);
+    if (f == nullptr) {
+        delete k;
+        return nullptr;
+    }
+    // rte_vlog formats into the buffer and flushes: one message a write.
+    std::setvbuf(f, nullptr, _IOFBF, 4096);
+    return f;
 }
 
 void rate_limiter::refill(bucket& b, uint64_t now_ns) const {
@@ -220,13 +416,17 @@ void rate_limiter::refill(bucket& b, uint64_t now_ns) const {
     b.last_ns = now_ns;
 }
 
-bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl) {
+bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl,
+                         std::string_view reason, std::string_view peer) {
     auto it = buckets_.find(kind);
     if (it == buckets_.end()) {
         if (buckets_.size() >= max_kinds) {
             return true;
         }
-        it = buckets_.emplace(kind, bucket{burst_, now_ns, 0, 0, 0, level::info}).first;
+        bucket fresh;
+        fresh.tokens = burst_;
+        fresh.last_ns = now_ns;
+        it = buckets_.emplace(kind, std::move(fresh)).first;
     }
     bucket& b = it->second;
     refill(b, now_ns);
@@ -242,11 +442,22 @@ bool rate_limiter::admit(const std::string& kind, uint64_t now_ns, level lvl) {
     }
     ++b.suppressed;
     ++pending_;
+    auto r = b.reasons.find(reason);
+    if (r != b.reasons.end()) {
+        ++r->second;
+    } else if (b.reasons.size() < max_reasons) {
+        b.reasons.emplace(std::string(reason), 1);
+    } else {
+        ++b.reasons["other"];
+    }
+    if (!peer.empty()) {
+        b.last_peer.assign(peer);
+    }
     b.last_drop_ns = now_ns;
     return false;
 }
 
-std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns) {
+std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns, bool all) {
     std::vector<report> out;
     if (pending_ == 0) {
         return out;
@@ -257,10 +468,15 @@ std::vector<rate_limiter::report> rate_limiter::drain(uint64_t now_ns) {
         }
         const bool quiet = now_ns >= b.last_drop_ns + quiet_ns;
         const bool due = now_ns >= b.first_drop_ns + report_ns;
-        if (quiet || due) {
-            out.push_back({kind, b.suppressed, b.lvl});
+        if (quiet || due || all) {
+            report r{kind, b.suppressed, b.lvl, {b.reasons.begin(), b.reasons.end()}, b.last_peer};
+            std::stable_sort(r.by_reason.begin(), r.by_reason.end(),
+                             [](const auto& x, const auto& y) { return x.second > y.second; });
+            out.push_back(std::move(r));
             pending_ -= b.suppressed;
             b.suppressed = 0;
+            b.reasons.clear();
+            b.last_peer.clear();
         }
     }
     return out;
@@ -271,7 +487,7 @@ logger::logger(std::unique_ptr<sink> s, clock_fn clock, double rate, double burs
       limiter_(rate, burst) {}
 
 void logger::emit(event e) {
-    if (!limiter_.admit(e.kind, clock_(), e.lvl)) {
+    if (!limiter_.admit(e.kind, clock_(), e.lvl, e.get("reason"), e.peer)) {
         ++suppressed_total_;
         return;
     }
@@ -279,18 +495,94 @@ void logger::emit(event e) {
 }
 
 void logger::tick() {
+    say_suppressed(false);
+}
+
+void logger::flush() {
+    say_suppressed(true);
+}
+
+void logger::say_suppressed(bool all) {
     if (limiter_.pending() == 0) {
         return;
     }
-    for (const auto& r : limiter_.drain(clock_())) {
+    for (const auto& r : limiter_.drain(clock_(), all)) {
         event s;
         s.lvl = r.lvl;
         s.kind = "log.suppressed";
         s.message = std::to_string(r.suppressed) + " " + r.kind + " event" +
                     (r.suppressed == 1 ? "" : "s") + " suppressed (rate limit)";
+        std::string reasons;
+        for (const auto& [reason, n] : r.by_reason) {
+            if (reason.empty()) {
+                continue;
+            }
+            reasons += (reasons.empty() ? "" : ",") + reason + ":" + std::to_string(n);
+        }
         s.with("kind", r.kind).with("suppressed", r.suppressed);
+        if (!reasons.empty()) {
+            s.with("reasons", reasons);
+        }
+        if (!r.last_peer.empty()) {
+            s.with("last_peer", r.last_peer);
+        }
         sink_->write(s);
     }
+}
+
+std::vector<std::string> missing_tsc_flags(std::string_view cpuinfo) {
+    // The first "flags\t: ..." line (every CPU has the same).
+    std::size_t pos = 0;
+    while (pos < cpuinfo.size()) {
+        std::size_t end = cpuinfo.find('\n', pos);
+        if (end == std::string_view::npos) {
+            end = cpuinfo.size();
+        }
+        const std::string_view line = cpuinfo.substr(pos, end - pos);
+        pos = end + 1;
+        const auto colon = line.find(':');
+        if (colon == std::string_view::npos) {
+            continue;
+        }
+        std::string_view key = line.substr(0, colon);
+        while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) {
+            key.remove_suffix(1);
+        }
+        if (key != "flags") {
+            continue;
+        }
+        std::string padded = " " + std::string(line.substr(colon + 1)) + " ";
+        for (char& c : padded) {
+            c = c == '\t' ? ' ' : c;
+        }
+        std::vector<std::string> missing;
+        for (const char* flag : {"constant_tsc", "nonstop_tsc"}) {
+            if (padded.find(" " + std::string(flag) + " ") == std::string::npos) {
+                missing.emplace_back(flag);
+            }
+        }
+        return missing;
+    }
+    return {};
+}
+
+std::vector<event> tsc_events(std::string_view cpuinfo) {
+    const std::vector<std::string> missing = missing_tsc_flags(cpuinfo);
+    if (missing.empty()) {
+        return {};
+    }
+    std::string list;
+    for (const auto& m : missing) {
+        list += (list.empty() ? "" : ",") + m;
+    }
+    event e;
+    e.lvl = level::warning;
+    e.kind = "clock.tsc_unreliable";
+    e.message = "the CPU lacks " + list +
+                ": its TSC may change rate or stop, timestamps may be wrong (a CPU with both, "
+                "or deep C-states and frequency scaling off)";
+    e.with("missing", list);
+    return {e};
 }
 
 std::string peer_string(const std::string& address, uint16_t port) {

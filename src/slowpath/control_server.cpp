@@ -727,8 +727,9 @@ void control_server::emit_session(log::level lvl, const char* kind, const sessio
     emit(std::move(e));
 }
 
-// A connection's end: control.refused when Server-Start refused it (an Accept code on the
-// wire), nothing when accept_all already said it was refused, control.closed otherwise.
+// A connection's end: control.auth_failed (unknown_key_id, bad_token) or control.refused when
+// Server-Start refused it (an Accept code on the wire), nothing when accept_all already said it
+// was refused, control.closed otherwise.
 void control_server::emit_closed(conn& c, const control::connection_closed& cl) {
     if (!env_.events || c.refused) {
         return;
@@ -758,8 +759,12 @@ void control_server::emit_closed(conn& c, const control::connection_closed& cl) 
     if (accept >= 0) {
         c.refused = true;
         e.lvl = log::level::warning;
-        e.kind = "control.refused";
-        e.message = "TWAMP-Control connection refused in Server-Start";
+        // Authentication failures are a kind of their own: its own rate-limit bucket, so a
+        // flood of cheap refusals (from outside the ACL) cannot hide key guessing.
+        const bool auth = cl.reason == cr::unknown_key_id || cl.reason == cr::bad_token;
+        e.kind = auth ? "control.auth_failed" : "control.refused";
+        e.message = auth ? "TWAMP-Control authentication failed (Server-Start refused)"
+                         : "TWAMP-Control connection refused in Server-Start";
         e.with("accept", static_cast<uint64_t>(accept)).with("reason", reason);
     } else {
         const bool normal = cl.reason == cr::peer_closed || cl.reason == cr::shutdown ||
@@ -824,9 +829,16 @@ void control_server::apply(conn& c, control::result&& r, uint64_t now_ns) {
             for (const auto& ref : cl->sessions) {
                 auto it = sessions_.find(ref.sid);
                 if (it != sessions_.end()) {
-                    emit_session(log::level::info, "session.stopped", it->second,
-                                 "TWAMP test session ended with its control connection",
-                                 why.c_str());
+                    if (it->second.started) {
+                        emit_session(log::level::info, "session.stopped", it->second,
+                                     "TWAMP test session ended with its control connection",
+                                     why.c_str());
+                    } else {
+                        emit_session(log::level::info, "session.released", it->second,
+                                     "TWAMP test session accepted but never started, released "
+                                     "with its control connection",
+                                     why.c_str());
+                    }
                 }
                 end_session(ref.sid);
             }

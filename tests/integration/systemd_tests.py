@@ -13,7 +13,11 @@ real dpdk-twamp in the namespace lab:
   count makes up the rest exactly, each reload's outcome, the wire's link down and up;
 - under systemd's convention (JOURNAL_STREAM naming stderr) the same events at journald's socket
   (a stand-in the test binds, mounted in the box's own mount namespace) with PRIORITY,
-  SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr;
+  SYSLOG_IDENTIFIER, TWAMP_EVENT and the fields, and not on stderr; DPDK's own lines on stderr
+  with journald's "<N>" priority prefix (the box's rte_openlog_stream, not EAL's syslog one);
+- DPDK's lines never reach syslog(3) (strace: no connect(2) to /dev/log per line);
+- a log nobody reads (stderr to a full pipe) never stops the slow path: a flood of refusals is
+  still served, ping answered, SIGTERM obeyed, the lines dropped said in a log.dropped line;
 - the box confined as the unit confines it where that works without systemd: its
   CapabilityBoundingSet= and no_new_privs (setpriv), its SystemCallFilter= (expanded by
   systemd-analyze, loaded with libseccomp) and MemoryDenyWriteExecute= (PR_SET_MDWE).
@@ -264,8 +268,12 @@ def events_to_journald(lab):
         log = d.log()
         check(not events(log, "link.up") and not events(log, "reload"),
               "event lines on stderr although it is the journal's stream\n" + d.tail())
-        check("TWAMP: reload rejected, running config kept" in log,
-              "DPDK's log line of the reload still on stdout\n" + d.tail())
+        # DPDK's own lines through the box's stream (rte_openlog_stream), not EAL's default
+        # (stdout and syslog(3)): once, on stderr, with journald's "<N>" priority prefix.
+        check(re.search(r"^<[34]>TWAMP: reload rejected, running config kept", log, re.M),
+              "DPDK's log line of the reload not on stderr with a <3>/<4> prefix\n" + d.tail())
+        check(not re.search(r"^TWAMP: ", log, re.M),
+              "a DPDK log line without its priority prefix under JOURNAL_STREAM\n" + d.tail())
         with Peer(False, lab.port()) as p:
             data, *_ = p.exchange(L.twamp_request(0), O.ALPHA, "after the rejected reload")
     finally:
@@ -452,7 +460,7 @@ def events_control_refused_flood(lab):
 
     def suppressed():
         m = re.findall(r"^dpdk-twamp: warning: log\.suppressed kind=control\.refused "
-                       r"suppressed=(\d+): .*$", d.log(), re.M)
+                       r"suppressed=(\d+)[ :].*$", d.log(), re.M)
         return m
     def said():
         return len(events(d.log(), "control.refused")) + sum(int(x) for x in suppressed())
@@ -474,6 +482,146 @@ def events_control_refused_flood(lab):
           if field(ln, "peer") == f"{S4}:{first_port}"][0]
     eq(field(ln, "reason"), "peer_closed", f"closed line {ln!r}")
     lab.release()
+
+
+@case
+def events_unread_stderr_never_blocks(lab):
+    """The log nobody reads cannot stop the box, whatever a peer makes it log: stderr to a pipe
+    (4 KiB) the test does not read, control.max-connections-per-source = 1, one connection kept
+    and 300 more refused one after another (each a control.refused event, the rate limit's
+    burst alone fills the pipe). Every refused connection still gets its greeting (Modes 0)
+    and is closed, a new client is served once the first leaves, ping is answered (ARP and
+    ICMP through the slow path), and once the pipe is read again the next line is preceded by
+    'log.dropped lines=N'. SIGTERM ends it (exit 0). Blocking writes stop the slow path after
+    a few dozen lines: the greetings stop coming."""
+    import fcntl
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    conf = C.control_conf(lab, extra_keys=" max-connections-per-source = 1;")
+    d = L.Dut(lab, conf=conf)
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 4096)
+        d.logf = open(d.log_path, "w")
+        d.proc = subprocess.Popen(d.cmd, stdin=subprocess.DEVNULL, stdout=d.logf, stderr=w,
+                                  preexec_fn=L.pdeathsig)
+        os.close(w)
+        w = -1
+        lab.record_pid()
+        lab.dut = d
+        wait_for("the start-up summary on stdout\n" + d.tail(),
+                 lambda: d.proc.poll() is not None or
+                 len(re.findall(r"^  reflector ", d.log(), re.M)) >= d.n_reflectors, 120)
+        check(d.proc.poll() is None, f"dpdk-twamp exited ({d.proc.returncode})\n" + d.tail())
+        d.wait_ready()
+        first, _ = control_connect()
+        eq(greeting_modes(first), 1, "the first connection's greeting Modes")
+        flood = 300
+        for i in range(flood):
+            s, _ = control_connect()
+            eq(greeting_modes(s), 0, f"refused connection #{i} (stderr not read): greeting Modes")
+            wait_closed(s, f"refused connection #{i}")
+            s.close()
+        # The pipe is full (the events of the flood alone are ~20 x 150 octets at once).
+        os.set_blocking(r, False)
+        check(fcntl.ioctl(r, 0x541B, b"\0\0\0\0") and  # FIONREAD
+              int.from_bytes(fcntl.ioctl(r, 0x541B, b"\0\0\0\0"), "little") >= 3000,
+              "stderr's pipe is not full: the test did not test a blocked log")
+        check(L.icmp_echo(B4, False, 1, timeout=10.0),
+              "no ping answer while stderr's pipe is full\n" + d.tail())
+        first.close()
+        # The slot is free again: a new client is served.
+        wait_for("a new TWAMP-Control client served while stderr's pipe is full",
+                 lambda: greeting_modes(control_connect()[0]) == 1, 30)
+        # Read the pipe: the next event line is preceded by the count of those dropped.
+        text = b""
+        while True:
+            try:
+                chunk = os.read(r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            text += chunk
+        s, _ = control_connect()  # refused (the last client still holds the slot): an event
+
+        def dropped():
+            nonlocal text
+            try:
+                text += os.read(r, 65536)
+            except BlockingIOError:
+                pass
+            return re.search(rb"^dpdk-twamp: warning: log\.dropped lines=(\d+): ", text, re.M)
+        wait_for("a log.dropped line once stderr is read again", dropped, 30)
+        check(int(dropped()[1]) > 0, f"log.dropped line: {dropped()[0]!r}")
+        s.close()
+        lab.dut = None
+        d.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = d.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            d.proc.kill()
+            d.proc.wait(10)
+            raise Failure("SIGTERM did not end dpdk-twamp within 60 s (stderr full)\n"
+                          + d.tail()) from None
+        d.logf.close()
+        eq(rc, 0, "exit status after SIGTERM\n" + d.tail())
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
+@case
+def dpdk_log_not_syslog(lab):
+    """DPDK's own lines (EAL's, the TAP driver's, TWAMP:) go through the box's stream
+    (rte_openlog_stream before EAL starts), on stderr only: under strace, connect(2) to
+    /dev/log happens at most once (EAL's openlog at start) although DPDK logs a line per
+    rejected reload; EAL's default stream calls syslog(3) for every line (a journal under
+    systemd had each twice, and a blocking path besides). This machine has no /dev/log: each
+    syslog(3) call tries to connect again, so every line would show."""
+    import shutil
+    strace = shutil.which("strace")
+    if not strace:
+        raise L.Skip("strace not installed")
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+    O.write_file(path, O.ops_conf(lab))
+    d = L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+    trace = os.path.join(lab.workdir, f"strace-{d.index}.txt")
+    i = d.cmd.index(lab.binary)
+    d.cmd = d.cmd[:i] + [strace, "-f", "-qq", "-e", "trace=connect", "-o", trace] + d.cmd[i:]
+
+    def box_pid():
+        # strace's child: the box (signals go to it; strace ends with it).
+        with open(f"/proc/{d.proc.pid}/task/{d.proc.pid}/children") as f:
+            kids = f.read().split()
+        check(kids, "strace has no child")
+        return int(kids[0])
+    d.start()
+    lab.dut = d
+    bad = O.ops_conf(lab)
+    bad.insert(7, '  { name = = "broken"; },')
+    O.write_file(path, bad)
+    for n in (1, 2, 3):
+        os.kill(box_pid(), signal.SIGHUP)
+        wait_for(f"rejected reload #{n}'s TWAMP line\n" + d.tail(),
+                 lambda: len(re.findall(r"TWAMP: reload rejected", d.log())) >= n, 30)
+    with open(trace) as f:
+        connects = [ln for ln in f if '"/dev/log"' in ln]
+    check(len(connects) <= 1, f"{len(connects)} connect(2)s to /dev/log: DPDK's lines went to "
+                              "syslog(3)\n" + "".join(connects[:5]))
+    lab.dut = None
+    os.kill(box_pid(), signal.SIGTERM)
+    try:
+        d.proc.wait(60)
+    except subprocess.TimeoutExpired:
+        d.proc.kill()
+        raise Failure("SIGTERM did not end dpdk-twamp under strace\n" + d.tail()) from None
+    d.logf.close()
 
 
 @case

@@ -128,8 +128,10 @@ struct control_env {
     std::size_t max_out = 64 * 1024;
     // Issue 19: where the server's events go (the slow path's rate-limited logger in the box, a
     // test's vector in unit tests; null: none): control.accepted, control.refused (accept=,
-    // reason=), control.closed (reason=), session.started, session.stopped, session.timed_out,
-    // session.refused. Called on the slow path, from poll() and shutdown().
+    // reason=), control.auth_failed (accept=1, reason= unknown_key_id or bad_token),
+    // control.closed (reason=), session.started, session.stopped, session.released (accepted,
+    // never started, its connection ended), session.timed_out, session.refused. Called on the slow
+    // path, from poll() and shutdown().
     std::function<void(log::event&&)> events;
 };
 

@@ -1413,3 +1413,67 @@ TEST_F(driver, snapshot_is_built_by_poll_for_another_thread) {
 }
 
 } // namespace
+
+// Issue 19: authentication failures are a kind of their own (their own rate-limit bucket), so
+// a flood of refusals from outside the ACL cannot hide key guessing behind log.suppressed.
+TEST_F(driver, events_auth_failures_are_their_own_kind) {
+    cfg.control.modes = control::mode_unauthenticated | control::mode_authenticated;
+    cfg.keys.add({"alice", {'s', 'e', 'c', 'r', 'e', 't'}});
+    make();
+    const int a = connect(alice);
+    ASSERT_NE(greeting_modes(a) & control::mode_authenticated, 0U);
+    io->take(a);
+    // KeyID empty (zeros): not a known key.
+    io->send_to_server(a, setup_response_bytes(control::mode_authenticated));
+    settle(t0);
+    const auto af = of("control.auth_failed");
+    ASSERT_EQ(af.size(), 1U);
+    EXPECT_EQ(af[0].lvl, log::level::warning);
+    EXPECT_EQ(af[0].peer, "198.18.0.1:" + std::to_string(40000 + a));
+    EXPECT_EQ(af[0].get("accept"), "1");
+    EXPECT_EQ(af[0].get("reason"), "unknown_key_id");
+    EXPECT_TRUE(of("control.refused").empty());
+    EXPECT_TRUE(of("control.closed").empty());
+
+    // Through the box's logger: a flood of ACL refusals spends control.refused's bucket, the
+    // authentication failure still gets out, and log.suppressed says what was dropped per reason
+    // and from whom.
+    uint64_t now = 1'000'000'000;
+    auto mem = std::make_unique<log::memory_sink>();
+    log::memory_sink* m = mem.get();
+    log::logger lg(std::move(mem), [&] { return now; });
+    for (int i = 0; i < 500; ++i) {
+        log::event r;
+        r.lvl = log::level::warning;
+        r.kind = "control.refused";
+        r.peer = "198.19.0." + std::to_string(i % 200) + ":40000";
+        r.with("accept", 1).with("reason", i < 400 ? "acl" : "max_connections_per_source");
+        lg.emit(std::move(r));
+    }
+    lg.emit(log::event(af[0]));
+    EXPECT_EQ(m->events.back().kind, "control.auth_failed");
+    now += 2'000'000'000ULL;
+    lg.tick();
+    const log::event& s = m->events.back();
+    ASSERT_EQ(s.kind, "log.suppressed");
+    EXPECT_EQ(s.get("kind"), "control.refused");
+    EXPECT_EQ(s.get("suppressed"), "480");
+    EXPECT_EQ(s.get("reasons"), "acl:380,max_connections_per_source:100");
+    EXPECT_EQ(s.get("last_peer"), "198.19.0.99:40000");
+}
+
+TEST_F(driver, events_unstarted_sessions_are_released_not_stopped) {
+    make();
+    const int b = ready_client(bob, t0);
+    io->send_to_server(b, request_bytes({}));
+    settle(t0);
+    ASSERT_EQ(io->take(b).at(0), 0); // accepted, never started
+    io->client_close(b);
+    settle(t0);
+    EXPECT_TRUE(of("session.stopped").empty());
+    const auto rel = of("session.released");
+    ASSERT_EQ(rel.size(), 1U);
+    EXPECT_EQ(rel[0].get("reason"), "peer_closed");
+    EXPECT_EQ(rel[0].get("receiver_port"), "64364");
+    EXPECT_EQ(rel[0].peer, "198.18.0.3:50000");
+}

@@ -6,6 +6,8 @@ renders it, then
     tolerated, and said);
   - Type=notify, NotifyAccess=main, After=/Wants= dpdk.service, EnvironmentFile=
     /etc/default/dpdk-twamp, ExecReload= dpdk-twamp-ctl -f PREFIX reload;
+  - ExecStartPre= runs --check with $EAL_ARGS, and --check with EAL arguments returns before
+    EAL starts;
   - every variable the unit uses is set in conf/dpdk-twamp.default;
   - `systemd-analyze security --offline=true`: the overall exposure is at most the figure
     README.md's systemd section records ("scores the unit at **N.N**"), so a regression fails.
@@ -75,6 +77,20 @@ def main():
     if not re.fullmatch(re.escape(bindir) + r"/dpdk-twamp-ctl -f \$\{FILE_PREFIX\} reload",
                         reload):
         fail(f"ExecReload= is {reload!r}, want {bindir}/dpdk-twamp-ctl -f ${{FILE_PREFIX}} reload")
+    pre = svc.get("ExecStartPre", [""])[0]
+    if not re.fullmatch(re.escape(bindir) + r"/dpdk-twamp \$EAL_ARGS -- -c \$\{CONFIG\} --check",
+                        pre):
+        fail(f"ExecStartPre= is {pre!r}, want {bindir}/dpdk-twamp $EAL_ARGS -- -c ${{CONFIG}} "
+             "--check (the lcores the box will have count its workers)")
+    # --check with EAL options returns before EAL starts (no hugepages, no devices, no EAL line)
+    # and counts the workers of -l.
+    box = os.path.join(bindir, "dpdk-twamp")
+    if os.access(box, os.X_OK):
+        conf = os.path.join(root, "conf", "twamp.conf")
+        p = subprocess.run([box, "-l", "0-1", "--file-prefix", "check-unit-never", "--", "-c",
+                            conf, "--check"], capture_output=True, text=True, timeout=60)
+        if p.returncode != 0 or "configuration OK" not in p.stdout or "EAL" in p.stderr:
+            fail(f"--check with EAL arguments: exit {p.returncode}\n{p.stdout}{p.stderr}")
     start = svc.get("ExecStart", [""])[0]
     if "--file-prefix ${FILE_PREFIX}" not in start:
         fail(f"ExecStart= does not run the box with the prefix ExecReload uses: {start!r}")

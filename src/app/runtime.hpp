@@ -67,6 +67,11 @@ struct runtime {
     std::atomic<uint64_t> reloads_ok{0};
     std::atomic<uint64_t> reloads_failed{0};  // the new file had errors
     std::atomic<uint64_t> reloads_refused{0}; // it changed restart-only keys
+    // Reloads started (a SIGHUP taken: loop.cpp), one at a time, each decided later with the
+    // next `reload_outcome::seq`: reload number N's outcome has seq N. `dpdk-twamp-ctl reload`
+    // reads it before it signals and waits for seq > it (its own reload, or a pending SIGHUP's
+    // it merged into, which reads the file after the ctl's signal), never one already under way.
+    std::atomic<uint64_t> reloads_started{0};
 
     // Issue 19: what the box is and where its config came from. Set by main/box::create before
     // any reader starts, constant afterwards.

@@ -409,6 +409,7 @@ int cmd_status(runtime& rt, rte_tel_data* d) {
     o.u64("reloads_ok", s.reloads_ok);
     o.u64("reloads_failed", s.reloads_failed);
     o.u64("reloads_refused", s.reloads_refused);
+    o.u64("reloads_started", rt.reloads_started.load(std::memory_order_relaxed));
     o.u64("workers", rt.n_workers);
     o.u64("sessions_active", s.sessions_active);
     o.u64("ports", rt.ports.size());

@@ -497,7 +497,8 @@ json status(telemetry& t) {
                           {"line", str_of(s, "reload_line", what)},
                           {"ok", s.value("reloads_ok", uint64_t{0})},
                           {"failed", s.value("reloads_failed", uint64_t{0})},
-                          {"refused", s.value("reloads_refused", uint64_t{0})}};
+                          {"refused", s.value("reloads_refused", uint64_t{0})},
+                          {"started", s.value("reloads_started", uint64_t{0})}};
     out["workers"] = u64_of(s, "workers", what);
     out["sessions_active"] = s.value("sessions_active", uint64_t{0});
     const uint64_t n_ports = u64_of(s, "ports", what);
@@ -535,7 +536,11 @@ json reload(telemetry& t, double timeout_s, const std::function<int(long)>& sign
     const std::string what = "/twamp/status";
     const json before = t.call(what);
     const uint64_t pid = u64_of(before, "pid", what);
-    const uint64_t seq0 = u64_of(before, "reload_seq", what);
+    // Reloads the box has started so far: one under way now (reading, building, or waiting for
+    // the workers) is decided as a seq <= this and is not ours. Ours is the next one started:
+    // the one this SIGHUP starts, or a pending SIGHUP's not started yet, which ours merges into
+    // and which reads the file after this point; either way an outcome with seq > started.
+    const uint64_t started = u64_of(before, "reloads_started", what);
     if (pid == 0 || pid > 0x7fffffff) {
         throw error(exit_failed, what + ": no valid pid");
     }
@@ -550,7 +555,7 @@ json reload(telemetry& t, double timeout_s, const std::function<int(long)>& sign
         if (u64_of(s, "pid", what) != pid) {
             throw error(exit_failed, "dpdk-twamp restarted while reloading");
         }
-        if (u64_of(s, "reload_seq", what) != seq0) {
+        if (u64_of(s, "reload_seq", what) > started) {
             return json{{"result", str_of(s, "reload_result", what)},
                         {"seq", u64_of(s, "reload_seq", what)},
                         {"unix_ns", u64_of(s, "reload_unix_ns", what)},

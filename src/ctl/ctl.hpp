@@ -103,15 +103,18 @@ json list_sessions(telemetry& t, const options& o, uint64_t max_pages = 10'000'0
 json list_control(telemetry& t, uint64_t max_pages = 1'000'000);
 
 // /twamp/status, /twamp/reflectors and /twamp/clock as one document: {version, pid,
-// start_unix_ns, uptime_s, config: {path, source}, last_reload: {result, seq, unix_ns, line},
-// workers, sessions_active, ports: [...], reflectors: [...], clock: {...}}.
+// start_unix_ns, uptime_s, config: {path, source}, last_reload: {result, seq, unix_ns, line, ok,
+// failed, refused, started}, workers, sessions_active, ports: [...], reflectors: [...], clock:
+// {...}}.
 json status(telemetry& t);
 // /twamp/clock: {synchronized, error_ns, tai_utc_offset_s, ports: [{name, timestamp_source,
 // t3_method, clock_error_ns, clock_steps}]}.
 json clock(telemetry& t);
 
-// reload: reads pid and reload_seq from /twamp/status, signals the box (`signal_box(pid)`
-// returns 0 or an errno), polls /twamp/status until reload_seq moves or `timeout_s` passes
+// reload: reads pid and reloads_started from /twamp/status, signals the box (`signal_box(pid)`
+// returns 0 or an errno), polls /twamp/status until reload_seq passes that reloads_started
+// (the outcome of a reload started after the signal, not of one already under way: see
+// app::runtime::reloads_started) or `timeout_s` passes
 // (`sleep_ms` between polls, `now_ms` a monotonic clock). Returns {result, seq, unix_ns, line,
 // pid}; throws error{exit_failed} on a timeout or a failed signal.
 json reload(telemetry& t, double timeout_s, const std::function<int(long)>& signal_box,

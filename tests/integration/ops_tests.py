@@ -1823,6 +1823,7 @@ def ctl_sessions_status_reload(lab):
     st = L.ctl_json(lab, d.prefix, "status")
     eq((st["last_reload"]["result"], st["last_reload"]["seq"], st["last_reload"]["line"]),
        ("rejected", 3, r["line"]), "status after the rejected reload")
+    eq(st["last_reload"]["started"], 3, "status: reloads started (each decided as its seq)")
     write_file(conf, ops_conf(lab, device_extra=",qpairs=2", alpha_dscp=10))
 
     p = L.ctl(lab, "no-such-box", "status", rc=2)

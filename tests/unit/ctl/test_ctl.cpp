@@ -256,7 +256,8 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
     EXPECT_NE(text.find("2 connections, 1 test sessions"), std::string::npos) << text;
 }
 
-json status_doc(uint64_t seq, const std::string& result, const std::string& line) {
+json status_doc(uint64_t seq, const std::string& result, const std::string& line,
+                int64_t started = -1) {
     json s{{"version", "0.1.0"},
            {"pid", 4242},
            {"start_unix_ns", 1'700'000'000'000'000'000ULL},
@@ -267,6 +268,7 @@ json status_doc(uint64_t seq, const std::string& result, const std::string& line
            {"reload_seq", seq},
            {"reload_unix_ns", seq ? 1'700'000'100'000'000'000ULL : 0},
            {"reload_line", line},
+           {"reloads_started", started < 0 ? seq : static_cast<uint64_t>(started)},
            {"workers", 2},
            {"sessions_active", 3},
            {"ports", 1}};
@@ -340,6 +342,59 @@ TEST(CtlReload, WaitsForTheSequenceToMove) {
     EXPECT_EQ(reload_status(json{{"result", "unchanged"}}), exit_ok);
     EXPECT_EQ(reload_status(json{{"result", "applied"}}), exit_ok);
     EXPECT_EQ(reload_status(json{{"result", "rejected"}}), exit_rejected);
+}
+
+// A reload under way when the ctl signals (started 3, decided 2) is decided first as #3: not
+// the ctl's answer; the ctl's SIGHUP starts #4 once #3 is done, and that is its answer.
+TEST(CtlReload, AReloadUnderWayIsNotOurs) {
+    fake t;
+    bool signalled = false;
+    int polls_after = 0;
+    t.answer = [&](const std::string&) {
+        if (!signalled) {
+            return status_doc(2, "applied", "applied: 1 change", 3);
+        }
+        ++polls_after;
+        if (polls_after < 3) {
+            return status_doc(2, "applied", "applied: 1 change", 3);
+        }
+        if (polls_after < 6) {
+            return status_doc(3, "rejected", "rejected: the other's file", 4);
+        }
+        return status_doc(4, "unchanged", "unchanged: no change", 4);
+    };
+    uint64_t clock_ms = 0;
+    const json r = reload(
+            t, 30,
+            [&](long) {
+                signalled = true;
+                return 0;
+            },
+            [&](unsigned ms) { clock_ms += ms; }, [&] { return clock_ms; });
+    EXPECT_EQ(r["seq"], 4);
+    EXPECT_EQ(r["result"], "unchanged");
+    EXPECT_EQ(polls_after, 6);
+}
+
+// A SIGHUP pending but not started when the ctl reads the status (started 2, decided 2): the
+// ctl's signal merges into it, and that reload (#3) reads the file after the signal: ours.
+TEST(CtlReload, APendingSighupMergedIntoIsOurs) {
+    fake t;
+    bool signalled = false;
+    t.answer = [&](const std::string&) {
+        return signalled ? status_doc(3, "applied", "applied: 2 changes", 3)
+                         : status_doc(2, "applied", "applied: 1 change", 2);
+    };
+    uint64_t clock_ms = 0;
+    const json r = reload(
+            t, 1,
+            [&](long) {
+                signalled = true;
+                return 0;
+            },
+            [&](unsigned ms) { clock_ms += ms; }, [&] { return clock_ms; });
+    EXPECT_EQ(r["seq"], 3);
+    EXPECT_EQ(r["result"], "applied");
 }
 
 TEST(CtlReload, TimeoutAndSignalFailureExitTwo) {

@@ -123,8 +123,12 @@ std::string stats_block(const metrics::box_stats& cur, const metrics::box_stats&
 // DPDK telemetry commands /twamp/... (dpdk-telemetry.py); `rt` must outlive the process' EAL.
 // Returns "" or what could not be registered.
 std::string register_telemetry(runtime& rt);
+// The box is stopping (box::stop, ~box: first thing, before the control server shuts and the
+// workers stop): from then on every command answers an error at once, and one in progress
+// stops waiting for a worker or the control snapshot. Any thread.
+void stop_telemetry();
 // From then on the commands answer an error instead of reading `rt` (the telemetry thread
-// outlives the box); waits for a command in progress.
+// outlives the box); waits for a command in progress (stop_telemetry first: it does).
 void unregister_telemetry();
 
 } // namespace twamp::app

@@ -2,6 +2,7 @@
 // /twamp/reflectors, /twamp/sessions, /twamp/clock, /twamp/control, /twamp/status,
 // /twamp/session_list, /twamp/control_list. They run on DPDK's telemetry thread.
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -37,12 +38,20 @@ namespace {
 // every command holds g_mu shared while it reads, unregister_telemetry() takes it exclusive.
 std::shared_mutex g_mu;
 runtime* g_rt = nullptr;
+// Set when the box starts stopping (stop_telemetry), before the control server shuts and the
+// workers stop: a command answers an error at once without taking g_mu (so readers cannot keep
+// unregister_telemetry's exclusive lock waiting: glibc's rwlock prefers readers), and every
+// wait inside one (a worker's mailbox, the control snapshot) gives up within one poll.
+std::atomic<bool> g_stopping{false};
 
 // A command over the runtime, or an error once the box has stopped.
 template<int (*F)(runtime&, rte_tel_data*)>
 int guarded(const char*, const char*, rte_tel_data* d) {
+    if (g_stopping.load(std::memory_order_acquire)) {
+        return -EBUSY;
+    }
     std::shared_lock<std::shared_mutex> lock(g_mu);
-    if (!g_rt) {
+    if (!g_rt || g_stopping.load(std::memory_order_acquire)) {
         return -EBUSY;
     }
     return F(*g_rt, d);
@@ -51,8 +60,11 @@ int guarded(const char*, const char*, rte_tel_data* d) {
 // The same with the request's parameters (the text after the command's comma, or null).
 template<int (*F)(runtime&, const char*, rte_tel_data*)>
 int guarded_params(const char*, const char* params, rte_tel_data* d) {
+    if (g_stopping.load(std::memory_order_acquire)) {
+        return -EBUSY;
+    }
     std::shared_lock<std::shared_mutex> lock(g_mu);
-    if (!g_rt) {
+    if (!g_rt || g_stopping.load(std::memory_order_acquire)) {
         return -EBUSY;
     }
     return F(*g_rt, params, d);
@@ -452,7 +464,8 @@ bool ask_worker(dataplane::session_query& q) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     q.state.store(dataplane::session_query::requested, std::memory_order_release);
     while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (g_stopping.load(std::memory_order_acquire) ||
+            std::chrono::steady_clock::now() >= deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -469,7 +482,8 @@ bool mailbox_free(dataplane::session_query& q) {
         if (st == dataplane::session_query::idle || st == dataplane::session_query::done) {
             return true;
         }
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (g_stopping.load(std::memory_order_acquire) ||
+            std::chrono::steady_clock::now() >= deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -658,7 +672,7 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
         o.str("next_cursor", "");
         return o.rc();
     }
-    const auto snap = rt.control->snapshot(3000);
+    const auto snap = rt.control->snapshot(3000, &g_stopping);
     if (!snap) {
         return -ETIMEDOUT;
     }
@@ -754,7 +768,12 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
 
 } // namespace
 
+void stop_telemetry() {
+    g_stopping.store(true, std::memory_order_release);
+}
+
 void unregister_telemetry() {
+    stop_telemetry();
     std::unique_lock<std::shared_mutex> lock(g_mu);
     g_rt = nullptr;
 }
@@ -763,6 +782,7 @@ std::string register_telemetry(runtime& rt) {
     {
         std::unique_lock<std::shared_mutex> lock(g_mu);
         g_rt = &rt;
+        g_stopping.store(false, std::memory_order_release);
     }
     static constexpr struct {
         const char* cmd;

@@ -60,7 +60,7 @@ struct runtime {
     const dataplane::sw_clock* clock = nullptr;
     const slowpath::control_server* control = nullptr;              // null: no control server
     std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
-    std::mutex query_mu;               // one telemetry "sessions" request at a time
+    std::timed_mutex query_mu;         // one telemetry "sessions" request at a time
     const rte_mempool* pool = nullptr; // the packet buffers (gather: mbufs in use)
 
     // Written by the slow path (reload), read by readers (atomics).

@@ -2,6 +2,7 @@
 // /twamp/reflectors, /twamp/sessions, /twamp/clock, /twamp/control, /twamp/status,
 // /twamp/session_list, /twamp/control_list. They run on DPDK's telemetry thread.
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <cerrno>
@@ -223,13 +224,21 @@ int cmd_reflectors(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
-bool mailbox_free(dataplane::session_query& q);
+using steady = std::chrono::steady_clock;
+// How long one /twamp/sessions or /twamp/session_list request may take in all (the lock, the
+// mailboxes, the workers' walks), under dpdk-twamp-ctl's 10 s receive timeout.
+constexpr auto request_budget = std::chrono::seconds(5);
+bool mailbox_free(dataplane::session_query& q, steady::time_point deadline);
 
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
 // 256 entries a telemetry dict may hold up to 8 workers), asked through
 // each worker's mailbox (the worker scans its own table a slice at a time).
 int cmd_sessions(runtime& rt, rte_tel_data* d) {
-    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
+    const auto deadline = steady::now() + request_budget;
+    std::unique_lock<std::timed_mutex> one_at_a_time(rt.query_mu, deadline);
+    if (!one_at_a_time.owns_lock()) {
+        return -ETIMEDOUT;
+    }
     std::vector<std::string> names;
     {
         const auto reflectors = rt.reflector_snapshot();
@@ -241,20 +250,19 @@ int cmd_sessions(runtime& rt, rte_tel_data* d) {
         }
     }
     for (auto& q : rt.queries) {
-        if (!mailbox_free(*q)) {
+        if (!mailbox_free(*q, deadline)) {
             return -EBUSY;
         }
         q->what = dataplane::session_query::kind::top;
         q->state.store(dataplane::session_query::requested, std::memory_order_release);
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     // DPDK 22.11 arrays hold only arrays of scalars: a dict keyed "w<worker>_<rank>" instead.
     rte_tel_data_start_dict(d);
     out o(d);
     for (std::size_t w = 0; w < rt.queries.size(); ++w) {
         auto& q = *rt.queries[w];
         while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done &&
-               std::chrono::steady_clock::now() < deadline) {
+               !g_stopping.load(std::memory_order_acquire) && steady::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         if (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
@@ -459,13 +467,12 @@ int cmd_status(runtime& rt, rte_tel_data* d) {
 }
 
 // Asks worker `q` (its mailbox idle or done) and waits for the answer; false when it does not
-// come within 3 s (the request stays the worker's: the next one waits for it first).
-bool ask_worker(dataplane::session_query& q) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+// come by `deadline` or the box stops (the request stays the worker's: the next one waits for
+// it first).
+bool ask_worker(dataplane::session_query& q, steady::time_point deadline) {
     q.state.store(dataplane::session_query::requested, std::memory_order_release);
     while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
-        if (g_stopping.load(std::memory_order_acquire) ||
-            std::chrono::steady_clock::now() >= deadline) {
+        if (g_stopping.load(std::memory_order_acquire) || steady::now() >= deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -474,16 +481,14 @@ bool ask_worker(dataplane::session_query& q) {
 }
 
 // A mailbox free for new request fields: idle or done, not one a worker still walks (an
-// earlier request that timed out). Waits for that one at most 3 s.
-bool mailbox_free(dataplane::session_query& q) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+// earlier request that timed out). Waits for that one until `deadline` or the box stops.
+bool mailbox_free(dataplane::session_query& q, steady::time_point deadline) {
     for (;;) {
         const int st = q.state.load(std::memory_order_acquire);
         if (st == dataplane::session_query::idle || st == dataplane::session_query::done) {
             return true;
         }
-        if (g_stopping.load(std::memory_order_acquire) ||
-            std::chrono::steady_clock::now() >= deadline) {
+        if (g_stopping.load(std::memory_order_acquire) || steady::now() >= deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -501,9 +506,14 @@ struct batch_cache {
     bool overflow = false;
     unsigned worker = 0, workers = 0;
     std::string filter, expect;
-    std::chrono::steady_clock::time_point at{};
+    steady::time_point at{};
+    uint64_t walk_tsc = 0; // when its walk ended: last_seen_ms and age_s are as of then
+    uint64_t used = 0;     // for replacing the least recently used
 };
-batch_cache g_batch;
+// A few batches, one per listing in progress (keyed by the cursor each continues at): two
+// clients paging at once each keep theirs instead of forcing a walk per page.
+std::array<batch_cache, 4> g_batches;
+uint64_t g_batch_uses = 0;
 
 // Every reflector session, a page at a time (issue 19, dpdk-twamp-ctl sessions). Parameters:
 // cursor=C (from the previous page's next_cursor; absent: the start), reflector=NAME,
@@ -555,12 +565,27 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
                                    std::to_string(req.port) + "\n" + std::to_string(req.ssid);
     const std::string at =
             has_after ? session_cursor(w, after_order, req.after_key.data()) : std::to_string(w);
-    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
-    batch_cache& c = g_batch;
-    const auto now = std::chrono::steady_clock::now();
-    const bool cached = c.pos < c.entries.size() && c.filter == filter_key && c.expect == at &&
-                        c.worker == w && now - c.at < std::chrono::seconds(10) &&
-                        c.workers == workers;
+    const auto now = steady::now();
+    const auto deadline = now + request_budget; // the whole request, every worker it asks
+    std::unique_lock<std::timed_mutex> one_at_a_time(rt.query_mu, deadline);
+    if (!one_at_a_time.owns_lock()) {
+        return -ETIMEDOUT;
+    }
+    batch_cache* hit = nullptr;
+    batch_cache* lru = &g_batches[0];
+    for (auto& b : g_batches) {
+        if (b.pos < b.entries.size() && b.filter == filter_key && b.expect == at && b.worker == w &&
+            now - b.at < std::chrono::seconds(10) && b.workers == workers) {
+            hit = &b;
+            break;
+        }
+        if (b.used < lru->used) {
+            lru = &b;
+        }
+    }
+    const bool cached = hit != nullptr;
+    batch_cache& c = cached ? *hit : *lru;
+    c.used = ++g_batch_uses;
     if (!cached && workers > 0) {
         // A walk of worker w from the cursor; a worker with nothing (left) to list hands on
         // to the next in the same request.
@@ -568,7 +593,8 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
         c.pos = 0;
         for (;;) {
             auto& q = *rt.queries[w];
-            if (!mailbox_free(q)) {
+            if (!mailbox_free(q, deadline)) {
+                c.entries.clear();
                 return -EBUSY;
             }
             q.what = dataplane::session_query::kind::batch;
@@ -577,7 +603,8 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
             q.after_key = after_key;
             q.where = where;
             q.batch_size = dataplane::session_query::batch_max;
-            if (!ask_worker(q)) {
+            if (!ask_worker(q, deadline)) {
+                c.entries.clear();
                 return -ETIMEDOUT;
             }
             const unsigned n = q.finish_batch();
@@ -589,6 +616,7 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
             }
             c.entries.assign(q.batch, q.batch + n);
             c.overflow = q.overflow;
+            c.walk_tsc = rte_rdtsc(); // the walk ended by now: its counts are as of (about) then
             q.state.store(dataplane::session_query::idle, std::memory_order_release);
             break;
         }
@@ -621,7 +649,9 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
     o.u64("worker", w);
     o.u64("count", n);
     o.str("next_cursor", next.c_str());
-    const uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
+    // Ages as of the batch's walk (its counts are), not of this page: a cached batch's session
+    // may have sent since, so "now - last seen" would overstate it by the cache's age.
+    const uint64_t now_tsc = c.walk_tsc, hz = rte_get_tsc_hz();
     for (std::size_t i = 0; i < n; ++i) {
         const auto& e = c.entries[first + i];
         rte_tel_data* x = rte_tel_data_alloc();

@@ -2,6 +2,7 @@
 // loops over canned pages, filters as parameters, reload's handshake, the tables, and the
 // socket client against a SOCK_SEQPACKET server of the test's own.
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -421,6 +423,56 @@ TEST(CtlReload, TimeoutAndSignalFailureExitTwo) {
     }
 }
 
+// The pin comes before the status whose pid it checks (that answer proves the pinned process
+// still is the box), and a pid the pin refuses is never signalled.
+TEST(CtlReload, PinsBeforeReadingTheStatus) {
+    fake t;
+    std::vector<std::string> order;
+    t.answer = [&](const std::string& r) {
+        const bool after = std::find(order.begin(), order.end(), "signal") != order.end();
+        order.push_back(r);
+        return status_doc(after ? 2 : 1, "applied", "applied");
+    };
+    uint64_t clock_ms = 0;
+    const json r = reload(
+            t, 5,
+            [&](long) {
+                order.push_back("signal");
+                return 0;
+            },
+            [&](unsigned ms) { clock_ms += ms; }, [&] { return clock_ms; },
+            [&] { order.push_back("pin"); });
+    ASSERT_GE(order.size(), 4u);
+    EXPECT_EQ(order[0], "pin");
+    EXPECT_EQ(order[1], "/twamp/status");
+    EXPECT_EQ(order[2], "signal");
+    EXPECT_EQ(r["seq"], 2);
+}
+
+// A pidfd reaches its own process or none: once that process has exited and been reaped (its
+// pid free for another), a signal through it is ESRCH, never delivered elsewhere. Its own pid
+// (NSpid) is its getpid().
+TEST(CtlPidfd, SignalsThePinnedProcessOrNone) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        for (;;) {
+            pause();
+        }
+    }
+    {
+        pinned_process p(child);
+        EXPECT_EQ(p.pid(), child);
+        EXPECT_EQ(p.own_pid(), child) << "one PID namespace: the same number";
+        EXPECT_EQ(p.signal(0), 0);
+        ASSERT_EQ(kill(child, SIGKILL), 0);
+        int st = 0;
+        ASSERT_EQ(waitpid(child, &st, 0), child);
+        EXPECT_EQ(p.signal(SIGHUP), ESRCH);
+    }
+    EXPECT_THROW(pinned_process(0), error);
+}
+
 TEST(CtlText, TablesAlign) {
     const std::string t = table({"NAME", "N"}, {{"alpha", "5"}, {"b", "1234"}});
     EXPECT_EQ(t, "NAME   N\nalpha     5\nb      1234\n");
@@ -472,6 +524,7 @@ TEST(CtlSocket, SpeaksTelemetryV2) {
     });
     {
         socket_telemetry t(path, "test");
+        EXPECT_EQ(t.peer_pid(), getpid()) << "SO_PEERCRED: the listening process";
         EXPECT_EQ(t.info()["max_output_len"], 16384);
         EXPECT_EQ(t.call("/twamp/clock")["error_ns"], 5);
         EXPECT_THROW(t.call("/twamp/nothing,x=1"), error);

@@ -1705,7 +1705,8 @@ def ctl_sessions_status_reload(lab):
     version, pid, config path and source, the port's link up, both workers and the reflectors;
     `reload` of an edited file prints "applied" and exits 0, of the same file "unchanged" (0),
     of a broken file "rejected" and exits 1, and `status` then shows that outcome; a prefix
-    with no box exits 2 naming the socket."""
+    with no box exits 2 naming the socket. SIGTERM while ctl loops list sessions and control
+    connections: the box exits 0 with its summary, the clients end with 0 or 2."""
     d = start(lab, lines=ops_conf(lab, device_extra=",qpairs=2"), workers=2)
     conf = d.conf
     n_light, n_stamp = 280, 20
@@ -1829,7 +1830,36 @@ def ctl_sessions_status_reload(lab):
     p = L.ctl(lab, "no-such-box", "status", rc=2)
     check("/var/run/dpdk/no-such-box/dpdk_telemetry.v2" in p.stderr,
           f"no box: the message names the socket: {p.stderr!r}")
-    lab.release()
+
+    # SIGTERM while clients keep listing sessions and control connections: the box stops
+    # (stop_telemetry first: their waits give up, new requests answer an error at once) and
+    # prints its summary; each client ends with 0 (listed) or 2 (the box stopping or gone).
+    stop_clients = threading.Event()
+    calls = {"sessions": [], "control": []}
+
+    def client(cmd):
+        for _ in range(10_000):  # bounded; ends at the stop
+            if stop_clients.is_set():
+                return
+            p = L.ctl(lab, d.prefix, "--json", cmd, rc=None, timeout=60)
+            calls[cmd].append(p.returncode)
+            if p.returncode == 2:
+                return
+
+    threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in calls]
+    for t in threads:
+        t.start()
+    wait_for("each ctl loop has listed once", lambda: all(calls[c] for c in calls))
+    s = lab.release()  # SIGTERM; checks exit status 0, the summary and every mbuf back
+    stop_clients.set()
+    for t in threads:
+        t.join(70)
+        check(not t.is_alive(), "a ctl loop still running after the box stopped")
+    for c, rcs in calls.items():
+        check(set(rcs) <= {0, 2}, f"ctl {c} while the box stopped: exit statuses {rcs}")
+        check(rcs[0] == 0, f"ctl {c}: the first listing failed: {rcs}")
+    print(f"    stopped with ctl loops running: {len(calls['sessions'])} sessions and "
+          f"{len(calls['control'])} control listings, summary rx {s['rx']}")
 
 
 if __name__ == "__main__":

@@ -395,12 +395,18 @@ const char* link_name(uint8_t s) {
     }
 }
 
-// The Modes bits by name, joined with '|' ("unauthenticated|reflect-octets"; "" for 0).
+// The Modes bits by name, space-separated as a YANG bits value ("unauthenticated
+// reflect-octets"; "" for 0): RFC 8913's twamp-modes bit names where the model has the bit
+// (mixed mode is its "unauth-test-encrpyt-control", spelled as the model spells it), the
+// config's name for those it does not have (ptpv2-timestamps).
 std::string mode_text(uint32_t mode) {
     std::string r;
     for (const auto& m : net::mode_names) {
         if (mode & m.bit) {
-            r += (r.empty() ? "" : "|") + std::string(m.name);
+            const std::string_view name = m.bit == net::mode_mixed
+                                                  ? std::string_view("unauth-test-encrpyt-control")
+                                                  : m.name;
+            r += (r.empty() ? "" : " ") + std::string(name);
         }
     }
     return r;
@@ -754,13 +760,15 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
             ox.u64("client_tcp_port", c->client_tcp_port);
             ox.str("server_ip", c->server_ip.to_string().c_str());
             ox.u64("server_tcp_port", c->server_tcp_port);
-            // RFC 8913 control-state: active while one of its sessions runs, else idle.
+            // RFC 8913 ctrl-connection state (server-ctrl-connection-state): active while one
+            // of its test sessions runs, else servwait (the server waits for the client's next
+            // command, as long as its SERVWAIT allows).
             bool active = false;
             for (const auto& t : snap->sessions) {
                 active |= t.connection == c->id && t.state == "started";
             }
-            ox.str("control_state", active ? "active" : "idle");
-            ox.str("state", c->state.c_str());
+            ox.str("state", active ? "active" : "servwait");
+            ox.str("protocol_state", c->state.c_str()); // ours: the state machine's
             ox.u64("selected_mode", c->selected_mode);
             ox.str("modes", mode_text(c->selected_mode).c_str());
             ox.u64("admitted", c->admitted ? 1 : 0);
@@ -782,8 +790,17 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
             ox.u64("sender_udp_port", t->sender_udp_port);
             ox.str("reflector_ip", t->reflector_ip.to_string().c_str());
             ox.u64("reflector_udp_port", t->reflector_udp_port);
-            ox.str("test_session_state", t->state == "started" ? "active" : "ready");
-            ox.str("state", t->state.c_str());
+            // RFC 8913 parent-connection-*: its control connection's key (none once closed).
+            const auto parent = std::find_if(
+                    snap->connections.begin(), snap->connections.end(),
+                    [t](const auto& c) { return t->connection != 0 && c.id == t->connection; });
+            if (parent != snap->connections.end()) {
+                ox.str("parent_connection_client_ip", parent->client_ip.to_string().c_str());
+                ox.u64("parent_connection_client_tcp_port", parent->client_tcp_port);
+                ox.str("parent_connection_server_ip", parent->server_ip.to_string().c_str());
+                ox.u64("parent_connection_server_tcp_port", parent->server_tcp_port);
+            }
+            ox.str("protocol_state", t->state.c_str()); // ours: the model has no such leaf
             ox.u64("selected_mode", t->mode);
             ox.str("modes", mode_text(t->mode).c_str());
             ox.u64("test_packet_dscp", t->dscp);

@@ -843,21 +843,23 @@ std::string format_control(const json& c) {
     for (const auto& x : c.at("connections")) {
         rows.push_back({field(x, "id"), endpoint(field(x, "client_ip"), num(x, "client_tcp_port")),
                         endpoint(field(x, "server_ip"), num(x, "server_tcp_port")),
-                        field(x, "control_state"), field(x, "state"),
+                        field(x, "state"), field(x, "protocol_state"),
                         field(x, "modes").empty() ? "-" : field(x, "modes"),
                         ms_text(num(x, "age_ms"))});
     }
     std::string out =
-            table({"CONN", "CLIENT", "SERVER", "CONTROL-STATE", "STATE", "MODES", "AGE"}, rows);
+            table({"CONN", "CLIENT", "SERVER", "STATE", "PROTOCOL-STATE", "MODES", "AGE"}, rows);
     rows.clear();
     for (const auto& x : c.at("test_sessions")) {
         rows.push_back({field(x, "sid"), field(x, "connection"),
                         endpoint(field(x, "sender_ip"), num(x, "sender_udp_port")),
                         endpoint(field(x, "reflector_ip"), num(x, "reflector_udp_port")),
-                        field(x, "state"), field(x, "modes").empty() ? "-" : field(x, "modes"),
+                        field(x, "protocol_state"),
+                        field(x, "modes").empty() ? "-" : field(x, "modes"),
                         ms_text(num(x, "age_ms"))});
     }
-    out += "\n" + table({"SID", "CONN", "SENDER", "REFLECTOR", "STATE", "MODES", "AGE"}, rows);
+    out += "\n" +
+           table({"SID", "CONN", "SENDER", "REFLECTOR", "PROTOCOL-STATE", "MODES", "AGE"}, rows);
     out += std::to_string(c.at("connections").size()) + " connections, " +
            std::to_string(c.at("test_sessions").size()) + " test sessions\n";
     return out;

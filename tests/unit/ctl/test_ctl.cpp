@@ -218,7 +218,7 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
             p["c4"] = {{"kind", "connection"},       {"id", 4},
                        {"client_ip", "198.18.0.2"},  {"client_tcp_port", 40000},
                        {"server_ip", "198.18.1.1"},  {"server_tcp_port", 862},
-                       {"control_state", "active"},  {"state", "running"},
+                       {"state", "active"},          {"protocol_state", "running"},
                        {"modes", "unauthenticated"}, {"age_ms", 1500}};
             return p;
         }
@@ -230,8 +230,8 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
                    {"client_tcp_port", 40001},
                    {"server_ip", "2001:2::1"},
                    {"server_tcp_port", 862},
-                   {"control_state", "idle"},
-                   {"state", "ready"},
+                   {"state", "servwait"},
+                   {"protocol_state", "ready"},
                    {"modes", ""},
                    {"age_ms", 20}};
         p["t1"] = {{"kind", "test_session"},
@@ -241,8 +241,8 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
                    {"sender_udp_port", 5000},
                    {"reflector_ip", "198.18.1.1"},
                    {"reflector_udp_port", 20000},
-                   {"state", "started"},
-                   {"modes", "unauthenticated"},
+                   {"protocol_state", "started"},
+                   {"modes", "unauthenticated reflect-octets"},
                    {"age_ms", 1400}};
         return p;
     };
@@ -256,6 +256,10 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
     EXPECT_NE(text.find("[2001:2::2]:40001"), std::string::npos) << text;
     EXPECT_NE(text.find(std::string(32, 'a')), std::string::npos) << text;
     EXPECT_NE(text.find("2 connections, 1 test sessions"), std::string::npos) << text;
+    EXPECT_NE(text.find("STATE     PROTOCOL-STATE"), std::string::npos) << text;
+    EXPECT_NE(text.find("servwait  ready"), std::string::npos) << text;
+    EXPECT_NE(text.find("started         unauthenticated reflect-octets"), std::string::npos)
+            << text;
 }
 
 json status_doc(uint64_t seq, const std::string& result, const std::string& line,

@@ -1741,9 +1741,13 @@ def ctl_sessions_status_reload(lab):
         for p, stamp in peers:
             want[(S6 if p.v6 else S4, p.sport)] = ("beta" if stamp else "alpha", stamp)
 
+        t_list = time.monotonic()
         doc = L.ctl_json(lab, d.prefix, "sessions")
+        t_list = time.monotonic() - t_list
         got = doc["sessions"]
         check(doc["complete"] is True, "sessions: complete")
+        print(f"    dpdk-twamp-ctl --json sessions: {len(got)} sessions, {doc['pages']} pages, "
+              f"{t_list:.3f} s end to end")
         check(doc["pages"] > 2, f"sessions: {doc['pages']} pages for 300 sessions")
         keys = [(x["sender_ip"], x["sender_udp_port"]) for x in got]
         eq(len(keys), len(set(keys)), "sessions: a session listed twice")

@@ -310,6 +310,9 @@ void box::launch_workers() {
 unsigned box::stop() {
     // Whatever ended the slow path (a stop signal, or a port fault it cannot recover from:
     // run_slow_path), the workers end here: without this a fault's stop waited for them forever.
+    // Telemetry first: a command waiting for a worker or the control snapshot (neither answers
+    // from here on) gives up now, and no new one holds up unregister_telemetry below.
+    stop_telemetry();
     stop_->store(true, std::memory_order_relaxed);
     if (control_) {
         control_->shutdown(dataplane::realtime_ns());
@@ -330,8 +333,8 @@ unsigned box::stop() {
         }
     }
     // The af_packet kernel rings' drops since the slow path's last read (up to ~100 ms of
-    // them): read once more now that nothing receives, while the scrapes and the telemetry
-    // can still show them.
+    // them): read once more now that nothing receives, while the scrapes can still show them
+    // (telemetry answers an error since stop_telemetry).
     for (auto& p : rt_.ports) {
         dataplane::poll_kernel_drops(*p);
     }
@@ -349,6 +352,7 @@ unsigned box::stop() {
 
 box::~box() {
     // The order matters: nothing may read what goes before it.
+    stop_telemetry();
     if (workers_running_) {
         // Not stopped (an error after launch_workers): the workers still read what follows.
         stop_->store(true, std::memory_order_relaxed);

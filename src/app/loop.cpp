@@ -323,6 +323,7 @@ int run_slow_path(box& b, const loop_settings& sig) {
             finish(b, pending);
         }
         if (!pending.active && sig.reload->exchange(false, std::memory_order_relaxed)) {
+            rt.reloads_started.fetch_add(1, std::memory_order_relaxed); // decided as seq N
             reload(b, sig.config_path, generation, pending);
         }
         if (now - last_warn > hz) {

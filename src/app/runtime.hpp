@@ -60,13 +60,18 @@ struct runtime {
     const dataplane::sw_clock* clock = nullptr;
     const slowpath::control_server* control = nullptr;              // null: no control server
     std::vector<std::unique_ptr<dataplane::session_query>> queries; // one per worker
-    std::mutex query_mu;               // one telemetry "sessions" request at a time
+    std::timed_mutex query_mu;         // one telemetry "sessions" request at a time
     const rte_mempool* pool = nullptr; // the packet buffers (gather: mbufs in use)
 
     // Written by the slow path (reload), read by readers (atomics).
     std::atomic<uint64_t> reloads_ok{0};
     std::atomic<uint64_t> reloads_failed{0};  // the new file had errors
     std::atomic<uint64_t> reloads_refused{0}; // it changed restart-only keys
+    // Reloads started (a SIGHUP taken: loop.cpp), one at a time, each decided later with the
+    // next `reload_outcome::seq`: reload number N's outcome has seq N. `dpdk-twamp-ctl reload`
+    // reads it before it signals and waits for seq > it (its own reload, or a pending SIGHUP's
+    // it merged into, which reads the file after the ctl's signal), never one already under way.
+    std::atomic<uint64_t> reloads_started{0};
 
     // Issue 19: what the box is and where its config came from. Set by main/box::create before
     // any reader starts, constant afterwards.
@@ -118,8 +123,12 @@ std::string stats_block(const metrics::box_stats& cur, const metrics::box_stats&
 // DPDK telemetry commands /twamp/... (dpdk-telemetry.py); `rt` must outlive the process' EAL.
 // Returns "" or what could not be registered.
 std::string register_telemetry(runtime& rt);
+// The box is stopping (box::stop, ~box: first thing, before the control server shuts and the
+// workers stop): from then on every command answers an error at once, and one in progress
+// stops waiting for a worker or the control snapshot. Any thread.
+void stop_telemetry();
 // From then on the commands answer an error instead of reading `rt` (the telemetry thread
-// outlives the box); waits for a command in progress.
+// outlives the box); waits for a command in progress (stop_telemetry first: it does).
 void unregister_telemetry();
 
 } // namespace twamp::app

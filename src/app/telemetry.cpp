@@ -2,6 +2,8 @@
 // /twamp/reflectors, /twamp/sessions, /twamp/clock, /twamp/control, /twamp/status,
 // /twamp/session_list, /twamp/control_list. They run on DPDK's telemetry thread.
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -37,12 +39,20 @@ namespace {
 // every command holds g_mu shared while it reads, unregister_telemetry() takes it exclusive.
 std::shared_mutex g_mu;
 runtime* g_rt = nullptr;
+// Set when the box starts stopping (stop_telemetry), before the control server shuts and the
+// workers stop: a command answers an error at once without taking g_mu (so readers cannot keep
+// unregister_telemetry's exclusive lock waiting: glibc's rwlock prefers readers), and every
+// wait inside one (a worker's mailbox, the control snapshot) gives up within one poll.
+std::atomic<bool> g_stopping{false};
 
 // A command over the runtime, or an error once the box has stopped.
 template<int (*F)(runtime&, rte_tel_data*)>
 int guarded(const char*, const char*, rte_tel_data* d) {
+    if (g_stopping.load(std::memory_order_acquire)) {
+        return -EBUSY;
+    }
     std::shared_lock<std::shared_mutex> lock(g_mu);
-    if (!g_rt) {
+    if (!g_rt || g_stopping.load(std::memory_order_acquire)) {
         return -EBUSY;
     }
     return F(*g_rt, d);
@@ -51,8 +61,11 @@ int guarded(const char*, const char*, rte_tel_data* d) {
 // The same with the request's parameters (the text after the command's comma, or null).
 template<int (*F)(runtime&, const char*, rte_tel_data*)>
 int guarded_params(const char*, const char* params, rte_tel_data* d) {
+    if (g_stopping.load(std::memory_order_acquire)) {
+        return -EBUSY;
+    }
     std::shared_lock<std::shared_mutex> lock(g_mu);
-    if (!g_rt) {
+    if (!g_rt || g_stopping.load(std::memory_order_acquire)) {
         return -EBUSY;
     }
     return F(*g_rt, params, d);
@@ -211,13 +224,21 @@ int cmd_reflectors(runtime& rt, rte_tel_data* d) {
     return o.rc();
 }
 
-bool mailbox_free(dataplane::session_query& q);
+using steady = std::chrono::steady_clock;
+// How long one /twamp/sessions or /twamp/session_list request may take in all (the lock, the
+// mailboxes, the workers' walks), under dpdk-twamp-ctl's 10 s receive timeout.
+constexpr auto request_budget = std::chrono::seconds(5);
+bool mailbox_free(dataplane::session_query& q, steady::time_point deadline);
 
 // The busiest sessions of every worker, at most session_query::max_top each (so within the
 // 256 entries a telemetry dict may hold up to 8 workers), asked through
 // each worker's mailbox (the worker scans its own table a slice at a time).
 int cmd_sessions(runtime& rt, rte_tel_data* d) {
-    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
+    const auto deadline = steady::now() + request_budget;
+    std::unique_lock<std::timed_mutex> one_at_a_time(rt.query_mu, deadline);
+    if (!one_at_a_time.owns_lock()) {
+        return -ETIMEDOUT;
+    }
     std::vector<std::string> names;
     {
         const auto reflectors = rt.reflector_snapshot();
@@ -229,20 +250,19 @@ int cmd_sessions(runtime& rt, rte_tel_data* d) {
         }
     }
     for (auto& q : rt.queries) {
-        if (!mailbox_free(*q)) {
+        if (!mailbox_free(*q, deadline)) {
             return -EBUSY;
         }
         q->what = dataplane::session_query::kind::top;
         q->state.store(dataplane::session_query::requested, std::memory_order_release);
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
     // DPDK 22.11 arrays hold only arrays of scalars: a dict keyed "w<worker>_<rank>" instead.
     rte_tel_data_start_dict(d);
     out o(d);
     for (std::size_t w = 0; w < rt.queries.size(); ++w) {
         auto& q = *rt.queries[w];
         while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done &&
-               std::chrono::steady_clock::now() < deadline) {
+               !g_stopping.load(std::memory_order_acquire) && steady::now() < deadline) {
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         if (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
@@ -375,12 +395,18 @@ const char* link_name(uint8_t s) {
     }
 }
 
-// The Modes bits by name, joined with '|' ("unauthenticated|reflect-octets"; "" for 0).
+// The Modes bits by name, space-separated as a YANG bits value ("unauthenticated
+// reflect-octets"; "" for 0): RFC 8913's twamp-modes bit names where the model has the bit
+// (mixed mode is its "unauth-test-encrpyt-control", spelled as the model spells it), the
+// config's name for those it does not have (ptpv2-timestamps).
 std::string mode_text(uint32_t mode) {
     std::string r;
     for (const auto& m : net::mode_names) {
         if (mode & m.bit) {
-            r += (r.empty() ? "" : "|") + std::string(m.name);
+            const std::string_view name = m.bit == net::mode_mixed
+                                                  ? std::string_view("unauth-test-encrpyt-control")
+                                                  : m.name;
+            r += (r.empty() ? "" : " ") + std::string(name);
         }
     }
     return r;
@@ -409,6 +435,7 @@ int cmd_status(runtime& rt, rte_tel_data* d) {
     o.u64("reloads_ok", s.reloads_ok);
     o.u64("reloads_failed", s.reloads_failed);
     o.u64("reloads_refused", s.reloads_refused);
+    o.u64("reloads_started", rt.reloads_started.load(std::memory_order_relaxed));
     o.u64("workers", rt.n_workers);
     o.u64("sessions_active", s.sessions_active);
     o.u64("ports", rt.ports.size());
@@ -446,12 +473,12 @@ int cmd_status(runtime& rt, rte_tel_data* d) {
 }
 
 // Asks worker `q` (its mailbox idle or done) and waits for the answer; false when it does not
-// come within 3 s (the request stays the worker's: the next one waits for it first).
-bool ask_worker(dataplane::session_query& q) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+// come by `deadline` or the box stops (the request stays the worker's: the next one waits for
+// it first).
+bool ask_worker(dataplane::session_query& q, steady::time_point deadline) {
     q.state.store(dataplane::session_query::requested, std::memory_order_release);
     while (q.state.load(std::memory_order_acquire) != dataplane::session_query::done) {
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (g_stopping.load(std::memory_order_acquire) || steady::now() >= deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -460,15 +487,14 @@ bool ask_worker(dataplane::session_query& q) {
 }
 
 // A mailbox free for new request fields: idle or done, not one a worker still walks (an
-// earlier request that timed out). Waits for that one at most 3 s.
-bool mailbox_free(dataplane::session_query& q) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+// earlier request that timed out). Waits for that one until `deadline` or the box stops.
+bool mailbox_free(dataplane::session_query& q, steady::time_point deadline) {
     for (;;) {
         const int st = q.state.load(std::memory_order_acquire);
         if (st == dataplane::session_query::idle || st == dataplane::session_query::done) {
             return true;
         }
-        if (std::chrono::steady_clock::now() >= deadline) {
+        if (g_stopping.load(std::memory_order_acquire) || steady::now() >= deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -486,9 +512,14 @@ struct batch_cache {
     bool overflow = false;
     unsigned worker = 0, workers = 0;
     std::string filter, expect;
-    std::chrono::steady_clock::time_point at{};
+    steady::time_point at{};
+    uint64_t walk_tsc = 0; // when its walk ended: last_seen_ms and age_s are as of then
+    uint64_t used = 0;     // for replacing the least recently used
 };
-batch_cache g_batch;
+// A few batches, one per listing in progress (keyed by the cursor each continues at): two
+// clients paging at once each keep theirs instead of forcing a walk per page.
+std::array<batch_cache, 4> g_batches;
+uint64_t g_batch_uses = 0;
 
 // Every reflector session, a page at a time (issue 19, dpdk-twamp-ctl sessions). Parameters:
 // cursor=C (from the previous page's next_cursor; absent: the start), reflector=NAME,
@@ -540,12 +571,27 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
                                    std::to_string(req.port) + "\n" + std::to_string(req.ssid);
     const std::string at =
             has_after ? session_cursor(w, after_order, req.after_key.data()) : std::to_string(w);
-    std::lock_guard<std::mutex> one_at_a_time(rt.query_mu);
-    batch_cache& c = g_batch;
-    const auto now = std::chrono::steady_clock::now();
-    const bool cached = c.pos < c.entries.size() && c.filter == filter_key && c.expect == at &&
-                        c.worker == w && now - c.at < std::chrono::seconds(10) &&
-                        c.workers == workers;
+    const auto now = steady::now();
+    const auto deadline = now + request_budget; // the whole request, every worker it asks
+    std::unique_lock<std::timed_mutex> one_at_a_time(rt.query_mu, deadline);
+    if (!one_at_a_time.owns_lock()) {
+        return -ETIMEDOUT;
+    }
+    batch_cache* hit = nullptr;
+    batch_cache* lru = &g_batches[0];
+    for (auto& b : g_batches) {
+        if (b.pos < b.entries.size() && b.filter == filter_key && b.expect == at && b.worker == w &&
+            now - b.at < std::chrono::seconds(10) && b.workers == workers) {
+            hit = &b;
+            break;
+        }
+        if (b.used < lru->used) {
+            lru = &b;
+        }
+    }
+    const bool cached = hit != nullptr;
+    batch_cache& c = cached ? *hit : *lru;
+    c.used = ++g_batch_uses;
     if (!cached && workers > 0) {
         // A walk of worker w from the cursor; a worker with nothing (left) to list hands on
         // to the next in the same request.
@@ -553,7 +599,8 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
         c.pos = 0;
         for (;;) {
             auto& q = *rt.queries[w];
-            if (!mailbox_free(q)) {
+            if (!mailbox_free(q, deadline)) {
+                c.entries.clear();
                 return -EBUSY;
             }
             q.what = dataplane::session_query::kind::batch;
@@ -562,7 +609,8 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
             q.after_key = after_key;
             q.where = where;
             q.batch_size = dataplane::session_query::batch_max;
-            if (!ask_worker(q)) {
+            if (!ask_worker(q, deadline)) {
+                c.entries.clear();
                 return -ETIMEDOUT;
             }
             const unsigned n = q.finish_batch();
@@ -574,6 +622,7 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
             }
             c.entries.assign(q.batch, q.batch + n);
             c.overflow = q.overflow;
+            c.walk_tsc = rte_rdtsc(); // the walk ended by now: its counts are as of (about) then
             q.state.store(dataplane::session_query::idle, std::memory_order_release);
             break;
         }
@@ -606,7 +655,9 @@ int cmd_session_list(runtime& rt, const char* params, rte_tel_data* d) {
     o.u64("worker", w);
     o.u64("count", n);
     o.str("next_cursor", next.c_str());
-    const uint64_t now_tsc = rte_rdtsc(), hz = rte_get_tsc_hz();
+    // Ages as of the batch's walk (its counts are), not of this page: a cached batch's session
+    // may have sent since, so "now - last seen" would overstate it by the cache's age.
+    const uint64_t now_tsc = c.walk_tsc, hz = rte_get_tsc_hz();
     for (std::size_t i = 0; i < n; ++i) {
         const auto& e = c.entries[first + i];
         rte_tel_data* x = rte_tel_data_alloc();
@@ -657,7 +708,7 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
         o.str("next_cursor", "");
         return o.rc();
     }
-    const auto snap = rt.control->snapshot(3000);
+    const auto snap = rt.control->snapshot(3000, &g_stopping);
     if (!snap) {
         return -ETIMEDOUT;
     }
@@ -709,13 +760,15 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
             ox.u64("client_tcp_port", c->client_tcp_port);
             ox.str("server_ip", c->server_ip.to_string().c_str());
             ox.u64("server_tcp_port", c->server_tcp_port);
-            // RFC 8913 control-state: active while one of its sessions runs, else idle.
+            // RFC 8913 ctrl-connection state (server-ctrl-connection-state): active while one
+            // of its test sessions runs, else servwait (the server waits for the client's next
+            // command, as long as its SERVWAIT allows).
             bool active = false;
             for (const auto& t : snap->sessions) {
                 active |= t.connection == c->id && t.state == "started";
             }
-            ox.str("control_state", active ? "active" : "idle");
-            ox.str("state", c->state.c_str());
+            ox.str("state", active ? "active" : "servwait");
+            ox.str("protocol_state", c->state.c_str()); // ours: the state machine's
             ox.u64("selected_mode", c->selected_mode);
             ox.str("modes", mode_text(c->selected_mode).c_str());
             ox.u64("admitted", c->admitted ? 1 : 0);
@@ -737,8 +790,17 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
             ox.u64("sender_udp_port", t->sender_udp_port);
             ox.str("reflector_ip", t->reflector_ip.to_string().c_str());
             ox.u64("reflector_udp_port", t->reflector_udp_port);
-            ox.str("test_session_state", t->state == "started" ? "active" : "ready");
-            ox.str("state", t->state.c_str());
+            // RFC 8913 parent-connection-*: its control connection's key (none once closed).
+            const auto parent = std::find_if(
+                    snap->connections.begin(), snap->connections.end(),
+                    [t](const auto& c) { return t->connection != 0 && c.id == t->connection; });
+            if (parent != snap->connections.end()) {
+                ox.str("parent_connection_client_ip", parent->client_ip.to_string().c_str());
+                ox.u64("parent_connection_client_tcp_port", parent->client_tcp_port);
+                ox.str("parent_connection_server_ip", parent->server_ip.to_string().c_str());
+                ox.u64("parent_connection_server_tcp_port", parent->server_tcp_port);
+            }
+            ox.str("protocol_state", t->state.c_str()); // ours: the model has no such leaf
             ox.u64("selected_mode", t->mode);
             ox.str("modes", mode_text(t->mode).c_str());
             ox.u64("test_packet_dscp", t->dscp);
@@ -753,7 +815,12 @@ int cmd_control_list(runtime& rt, const char* params, rte_tel_data* d) {
 
 } // namespace
 
+void stop_telemetry() {
+    g_stopping.store(true, std::memory_order_release);
+}
+
 void unregister_telemetry() {
+    stop_telemetry();
     std::unique_lock<std::shared_mutex> lock(g_mu);
     g_rt = nullptr;
 }
@@ -762,6 +829,7 @@ std::string register_telemetry(runtime& rt) {
     {
         std::unique_lock<std::shared_mutex> lock(g_mu);
         g_rt = &rt;
+        g_stopping.store(false, std::memory_order_release);
     }
     static constexpr struct {
         const char* cmd;

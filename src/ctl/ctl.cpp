@@ -14,6 +14,7 @@
 
 #include <getopt.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -249,6 +250,11 @@ socket_telemetry::socket_telemetry(const std::string& path, const std::string& p
         throw error(exit_failed, "no dpdk-twamp running with file prefix '" + prefix +
                                          "': cannot connect to " + path + ": " + std::strerror(e));
     }
+    ucred cred{};
+    socklen_t cred_len = sizeof cred;
+    if (::getsockopt(fd_, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) == 0 && cred.pid > 0) {
+        peer_pid_ = cred.pid;
+    }
     // Every read is bounded in time: a box that stops answering ends the program.
     timeval tv{10, 0};
     setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -264,6 +270,77 @@ socket_telemetry::socket_telemetry(const std::string& path, const std::string& p
         max_len_ =
                 std::clamp<std::size_t>(info_["max_output_len"].get<std::size_t>(), 1024, 1u << 24);
     }
+}
+
+pinned_process::pinned_process(long pid) : pid_(pid) {
+    if (pid <= 0 || pid > 0x7fffffff) {
+        throw error(exit_failed, "no process to signal (pid " + std::to_string(pid) + ")");
+    }
+    fd_ = static_cast<int>(::syscall(SYS_pidfd_open, static_cast<pid_t>(pid), 0));
+    if (fd_ < 0) {
+        throw error(exit_failed, "cannot pin dpdk-twamp's process (pid " + std::to_string(pid) +
+                                         "): pidfd_open: " + std::strerror(errno));
+    }
+}
+
+pinned_process::~pinned_process() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+long pinned_process::own_pid() const {
+    FILE* f = std::fopen(("/proc/self/fdinfo/" + std::to_string(fd_)).c_str(), "re");
+    if (!f) {
+        return -1;
+    }
+    long last = -1;
+    char line[512];
+    while (std::fgets(line, sizeof line, f)) {
+        if (std::strncmp(line, "NSpid:", 6) != 0) {
+            continue;
+        }
+        // "NSpid:\t<pid here>\t<in the child namespace>...\t<in its own>"; -1: exited.
+        char* p = line + 6;
+        for (;;) {
+            char* end = nullptr;
+            errno = 0;
+            const long v = std::strtol(p, &end, 10);
+            if (end == p || errno) {
+                break;
+            }
+            last = v;
+            p = end;
+        }
+    }
+    std::fclose(f);
+    return last;
+}
+
+int pinned_process::signal(int sig) const {
+    return ::syscall(SYS_pidfd_send_signal, fd_, sig, nullptr, 0) == 0 ? 0 : errno;
+}
+
+void box_signaller::pin() {
+    p_ = std::make_unique<pinned_process>(t_.peer_pid());
+}
+
+int box_signaller::signal(long reported_pid) {
+    if (!p_) {
+        pin();
+    }
+    // The kernel's pid of the process at the other end, in its own namespace, must be the pid
+    // the box reported: otherwise it is not the box that answered (or the kernel cannot say,
+    // and then it must be the same number, as in one namespace).
+    const long own = p_->own_pid();
+    const long expect = own > 0 ? own : p_->pid();
+    if (expect != reported_pid) {
+        throw error(exit_failed, "the process at the other end of the telemetry socket (pid " +
+                                         std::to_string(p_->pid()) + ", " + std::to_string(expect) +
+                                         " in its namespace) is not the pid the box reported (" +
+                                         std::to_string(reported_pid) + "): not signalled");
+    }
+    return p_->signal(SIGHUP);
 }
 
 socket_telemetry::~socket_telemetry() {
@@ -497,7 +574,8 @@ json status(telemetry& t) {
                           {"line", str_of(s, "reload_line", what)},
                           {"ok", s.value("reloads_ok", uint64_t{0})},
                           {"failed", s.value("reloads_failed", uint64_t{0})},
-                          {"refused", s.value("reloads_refused", uint64_t{0})}};
+                          {"refused", s.value("reloads_refused", uint64_t{0})},
+                          {"started", s.value("reloads_started", uint64_t{0})}};
     out["workers"] = u64_of(s, "workers", what);
     out["sessions_active"] = s.value("sessions_active", uint64_t{0});
     const uint64_t n_ports = u64_of(s, "ports", what);
@@ -530,12 +608,19 @@ json status(telemetry& t) {
 }
 
 json reload(telemetry& t, double timeout_s, const std::function<int(long)>& signal_box,
-            const std::function<void(unsigned)>& sleep_ms,
-            const std::function<uint64_t()>& now_ms) {
+            const std::function<void(unsigned)>& sleep_ms, const std::function<uint64_t()>& now_ms,
+            const std::function<void()>& pin) {
     const std::string what = "/twamp/status";
+    if (pin) {
+        pin(); // before the status: its answer proves the pinned process is still the box
+    }
     const json before = t.call(what);
     const uint64_t pid = u64_of(before, "pid", what);
-    const uint64_t seq0 = u64_of(before, "reload_seq", what);
+    // Reloads the box has started so far: one under way now (reading, building, or waiting for
+    // the workers) is decided as a seq <= this and is not ours. Ours is the next one started:
+    // the one this SIGHUP starts, or a pending SIGHUP's not started yet, which ours merges into
+    // and which reads the file after this point; either way an outcome with seq > started.
+    const uint64_t started = u64_of(before, "reloads_started", what);
     if (pid == 0 || pid > 0x7fffffff) {
         throw error(exit_failed, what + ": no valid pid");
     }
@@ -550,7 +635,7 @@ json reload(telemetry& t, double timeout_s, const std::function<int(long)>& sign
         if (u64_of(s, "pid", what) != pid) {
             throw error(exit_failed, "dpdk-twamp restarted while reloading");
         }
-        if (u64_of(s, "reload_seq", what) != seq0) {
+        if (u64_of(s, "reload_seq", what) > started) {
             return json{{"result", str_of(s, "reload_result", what)},
                         {"seq", u64_of(s, "reload_seq", what)},
                         {"unix_ns", u64_of(s, "reload_unix_ns", what)},
@@ -758,21 +843,23 @@ std::string format_control(const json& c) {
     for (const auto& x : c.at("connections")) {
         rows.push_back({field(x, "id"), endpoint(field(x, "client_ip"), num(x, "client_tcp_port")),
                         endpoint(field(x, "server_ip"), num(x, "server_tcp_port")),
-                        field(x, "control_state"), field(x, "state"),
+                        field(x, "state"), field(x, "protocol_state"),
                         field(x, "modes").empty() ? "-" : field(x, "modes"),
                         ms_text(num(x, "age_ms"))});
     }
     std::string out =
-            table({"CONN", "CLIENT", "SERVER", "CONTROL-STATE", "STATE", "MODES", "AGE"}, rows);
+            table({"CONN", "CLIENT", "SERVER", "STATE", "PROTOCOL-STATE", "MODES", "AGE"}, rows);
     rows.clear();
     for (const auto& x : c.at("test_sessions")) {
         rows.push_back({field(x, "sid"), field(x, "connection"),
                         endpoint(field(x, "sender_ip"), num(x, "sender_udp_port")),
                         endpoint(field(x, "reflector_ip"), num(x, "reflector_udp_port")),
-                        field(x, "state"), field(x, "modes").empty() ? "-" : field(x, "modes"),
+                        field(x, "protocol_state"),
+                        field(x, "modes").empty() ? "-" : field(x, "modes"),
                         ms_text(num(x, "age_ms"))});
     }
-    out += "\n" + table({"SID", "CONN", "SENDER", "REFLECTOR", "STATE", "MODES", "AGE"}, rows);
+    out += "\n" +
+           table({"SID", "CONN", "SENDER", "REFLECTOR", "PROTOCOL-STATE", "MODES", "AGE"}, rows);
     out += std::to_string(c.at("connections").size()) + " connections, " +
            std::to_string(c.at("test_sessions").size()) + " test sessions\n";
     return out;
@@ -816,18 +903,17 @@ int run(int argc, char** argv, std::string& out, std::string& err) {
             const json c = clock(t);
             out += o.json ? c.dump(indent) + "\n" : format_clock(c);
         } else if (o.command == "reload") {
+            box_signaller box(t);
             const json r = reload(
-                    t, o.timeout_s,
-                    [](long pid) {
-                        return ::kill(static_cast<pid_t>(pid), SIGHUP) == 0 ? 0 : errno;
-                    },
+                    t, o.timeout_s, [&box](long pid) { return box.signal(pid); },
                     [](unsigned ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); },
                     [] {
                         return static_cast<uint64_t>(
                                 std::chrono::duration_cast<std::chrono::milliseconds>(
                                         std::chrono::steady_clock::now().time_since_epoch())
                                         .count());
-                    });
+                    },
+                    [&box] { box.pin(); });
             out += o.json ? r.dump(indent) + "\n" : format_reload(r);
             return reload_status(r);
         }

@@ -77,12 +77,37 @@ public:
     socket_telemetry& operator=(const socket_telemetry&) = delete;
     json call(const std::string& request) override;
     const json& info() const noexcept { return info_; }
+    // The process at the other end (SO_PEERCRED: the box that listens, its pid as the kernel
+    // translates it into this process' PID namespace); 0 when the kernel did not say.
+    long peer_pid() const noexcept { return peer_pid_; }
 
 private:
     int fd_ = -1;
+    long peer_pid_ = 0;
     std::string path_;
     std::size_t max_len_ = 16384;
     json info_;
+};
+
+// A process pinned by a pidfd (pidfd_open): a signal through it reaches that process or none,
+// never another that reused its pid.
+class pinned_process {
+public:
+    // Throws error{exit_failed} when the process is gone or cannot be pinned.
+    explicit pinned_process(long pid);
+    ~pinned_process();
+    pinned_process(const pinned_process&) = delete;
+    pinned_process& operator=(const pinned_process&) = delete;
+    long pid() const noexcept { return pid_; }
+    // Its pid in its own PID namespace (what its getpid() says: the last NSpid of the pidfd's
+    // /proc/self/fdinfo entry); -1 when the kernel does not say.
+    long own_pid() const;
+    // 0 or an errno (ESRCH: it has exited).
+    int signal(int sig) const;
+
+private:
+    int fd_ = -1;
+    long pid_ = 0;
 };
 
 // Decodes one reply document for `request`: {"<cmd>": value}. Throws error{exit_failed}.
@@ -103,19 +128,37 @@ json list_sessions(telemetry& t, const options& o, uint64_t max_pages = 10'000'0
 json list_control(telemetry& t, uint64_t max_pages = 1'000'000);
 
 // /twamp/status, /twamp/reflectors and /twamp/clock as one document: {version, pid,
-// start_unix_ns, uptime_s, config: {path, source}, last_reload: {result, seq, unix_ns, line},
-// workers, sessions_active, ports: [...], reflectors: [...], clock: {...}}.
+// start_unix_ns, uptime_s, config: {path, source}, last_reload: {result, seq, unix_ns, line, ok,
+// failed, refused, started}, workers, sessions_active, ports: [...], reflectors: [...], clock:
+// {...}}.
 json status(telemetry& t);
 // /twamp/clock: {synchronized, error_ns, tai_utc_offset_s, ports: [{name, timestamp_source,
 // t3_method, clock_error_ns, clock_steps}]}.
 json clock(telemetry& t);
 
-// reload: reads pid and reload_seq from /twamp/status, signals the box (`signal_box(pid)`
-// returns 0 or an errno), polls /twamp/status until reload_seq moves or `timeout_s` passes
+// reload: `pin()` first (the real one pins the process at the other end of the socket), then
+// reads pid and reloads_started from /twamp/status (the box answering after the pin proves the
+// pinned pid is still the box's), signals the box (`signal_box(pid)` with the pid the box
+// reported: 0 or an errno, or it throws), polls /twamp/status until reload_seq passes that
+// reloads_started (the outcome of a reload started after the signal, not of one already under way:
+// see app::runtime::reloads_started) or `timeout_s` passes
 // (`sleep_ms` between polls, `now_ms` a monotonic clock). Returns {result, seq, unix_ns, line,
 // pid}; throws error{exit_failed} on a timeout or a failed signal.
 json reload(telemetry& t, double timeout_s, const std::function<int(long)>& signal_box,
-            const std::function<void(unsigned)>& sleep_ms, const std::function<uint64_t()>& now_ms);
+            const std::function<void(unsigned)>& sleep_ms, const std::function<uint64_t()>& now_ms,
+            const std::function<void()>& pin = {});
+// The real `pin` and `signal_box` of reload over `t`: pins t.peer_pid(); signals it with
+// SIGHUP through the pidfd once its own pid matches the one the box reported (throws
+// error{exit_failed} when it does not: not the box that answered).
+struct box_signaller {
+    explicit box_signaller(const socket_telemetry& t) : t_(t) {}
+    void pin();
+    int signal(long reported_pid);
+
+private:
+    const socket_telemetry& t_;
+    std::unique_ptr<pinned_process> p_;
+};
 // The exit status for a reload's result: applied, unchanged 0; rejected, refused 1.
 int reload_status(const json& r);
 

@@ -216,7 +216,9 @@ int32_t session_table::make_room(uint32_t b1, uint32_t b2) noexcept {
                 ++displaced_;
                 // A page walk in progress sees an entry moved behind its position now.
                 if (paging_ && from >= paging_->iter && to < paging_->iter) {
-                    paging_->offer(order_of(entries_[to].key), entries_[to]);
+                    if (paging_->where.matches(entries_[to].key)) { // before the hash
+                        paging_->offer(order_of(entries_[to].key), entries_[to]);
+                    }
                 }
                 if (move_hook_) {
                     move_hook_(move_self_, entries_[to].key, from, to);
@@ -544,7 +546,11 @@ bool session_table::scan(session_query& q, uint32_t budget) noexcept {
              ++n, ++q.iter) {
             if (sigs_[q.iter] != 0) {
                 ++q.scanned;
-                entered += q.offer(order_of(entries_[q.iter].key), entries_[q.iter]);
+                const session_entry& e = entries_[q.iter];
+                // The filter first: a few compares, where order_of is a keyed hash.
+                if (q.where.matches(e.key)) {
+                    entered += q.offer(order_of(e.key), e);
+                }
             }
         }
         if (q.iter >= slots_) {

@@ -1496,7 +1496,8 @@ __rte_always_inline void worker::housekeeping_slice() noexcept {
             q.state.store(session_query::scanning, std::memory_order_relaxed);
             s = session_query::scanning;
         }
-        if (s == session_query::scanning && st.scan(q, 1024)) {
+        // A slice of the walk per round: as many slots as an aging slice.
+        if (s == session_query::scanning && st.scan(q, aging_budget)) {
             q.state.store(session_query::done, std::memory_order_release);
         }
     }

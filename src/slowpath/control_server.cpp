@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <span>
 
@@ -913,17 +914,22 @@ void control_server::close_conn(int fd) {
     n_conns_.store(conns_.size(), std::memory_order_relaxed);
 }
 
-std::shared_ptr<const control_snapshot> control_server::snapshot(unsigned wait_ms) const {
+std::shared_ptr<const control_snapshot>
+control_server::snapshot(unsigned wait_ms, const std::atomic<bool>* cancel) const {
     const uint64_t ask = snap_asked_.fetch_add(1, std::memory_order_acq_rel) + 1;
-    for (unsigned i = 0; i <= wait_ms * 10; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+    for (;;) {
         if (snap_served_.load(std::memory_order_acquire) >= ask) {
             std::lock_guard<std::mutex> lock(snap_mu_);
             return snap_;
         }
+        if ((cancel && cancel->load(std::memory_order_acquire)) ||
+            std::chrono::steady_clock::now() >= deadline) {
+            return nullptr;
+        }
         timespec ts{0, 100'000}; // 0.1 ms
         nanosleep(&ts, nullptr);
     }
-    return nullptr;
 }
 
 // The slow path: a copy of what the server holds now, for snapshot()'s reader.

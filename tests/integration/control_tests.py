@@ -1478,19 +1478,24 @@ def control_ctl_lists_connections(lab):
     p4, p6 = c.s.getsockname()[1], c6.s.getsockname()[1]
     eq(sorted(conns), sorted([p4, p6]), "connections listed by client TCP port")
     x = conns[p4]
-    eq((x["client_ip"], x["server_ip"], x["server_tcp_port"], x["state"], x["control_state"],
+    eq((x["client_ip"], x["server_ip"], x["server_tcp_port"], x["protocol_state"], x["state"],
         x["modes"], x["admitted"]),
        (S4, B4, 862, "running", "active", "unauthenticated", 1), "the IPv4 connection")
     check(0 <= x["age_ms"] < 600_000, f"age_ms {x['age_ms']}")
     y = conns[p6]
-    eq((y["client_ip"], y["server_ip"], y["state"], y["control_state"]),
-       (S6, B6, "ready", "idle"), "the IPv6 connection")
+    eq((y["client_ip"], y["server_ip"], y["protocol_state"], y["state"]),
+       (S6, B6, "ready", "servwait"), "the IPv6 connection")
     eq(len(doc["test_sessions"]), 1, "one test session")
     ts = doc["test_sessions"][0]
     eq((ts["sid"], ts["connection"], ts["sender_ip"], ts["sender_udp_port"], ts["reflector_ip"],
-        ts["reflector_udp_port"], ts["state"], ts["test_session_state"], ts["modes"]),
-       (sid.hex(), x["id"], S4, t.port, B4, port, "started", "active", "unauthenticated"),
+        ts["reflector_udp_port"], ts["protocol_state"], ts["modes"]),
+       (sid.hex(), x["id"], S4, t.port, B4, port, "started", "unauthenticated"),
        "the test session")
+    eq((ts["parent_connection_client_ip"], ts["parent_connection_client_tcp_port"],
+        ts["parent_connection_server_ip"], ts["parent_connection_server_tcp_port"]),
+       (S4, p4, B4, 862), "the test session's parent connection (RFC 8913 parent-connection-*)")
+    check("test_session_state" not in ts and "state" not in ts,
+          f"a test session has no RFC 8913 state leaf: {sorted(ts)}")
     text = L.ctl(lab, d.prefix, "control").stdout
     check(f"{S4}:{p4}" in text and sid.hex() in text and "2 connections, 1 test sessions" in text,
           f"control text:\n{text}")

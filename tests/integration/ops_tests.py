@@ -1705,7 +1705,8 @@ def ctl_sessions_status_reload(lab):
     version, pid, config path and source, the port's link up, both workers and the reflectors;
     `reload` of an edited file prints "applied" and exits 0, of the same file "unchanged" (0),
     of a broken file "rejected" and exits 1, and `status` then shows that outcome; a prefix
-    with no box exits 2 naming the socket."""
+    with no box exits 2 naming the socket. SIGTERM while ctl loops list sessions and control
+    connections: the box exits 0 with its summary, the clients end with 0 or 2."""
     d = start(lab, lines=ops_conf(lab, device_extra=",qpairs=2"), workers=2)
     conf = d.conf
     n_light, n_stamp = 280, 20
@@ -1740,9 +1741,13 @@ def ctl_sessions_status_reload(lab):
         for p, stamp in peers:
             want[(S6 if p.v6 else S4, p.sport)] = ("beta" if stamp else "alpha", stamp)
 
+        t_list = time.monotonic()
         doc = L.ctl_json(lab, d.prefix, "sessions")
+        t_list = time.monotonic() - t_list
         got = doc["sessions"]
         check(doc["complete"] is True, "sessions: complete")
+        print(f"    dpdk-twamp-ctl --json sessions: {len(got)} sessions, {doc['pages']} pages, "
+              f"{t_list:.3f} s end to end")
         check(doc["pages"] > 2, f"sessions: {doc['pages']} pages for 300 sessions")
         keys = [(x["sender_ip"], x["sender_udp_port"]) for x in got]
         eq(len(keys), len(set(keys)), "sessions: a session listed twice")
@@ -1823,12 +1828,42 @@ def ctl_sessions_status_reload(lab):
     st = L.ctl_json(lab, d.prefix, "status")
     eq((st["last_reload"]["result"], st["last_reload"]["seq"], st["last_reload"]["line"]),
        ("rejected", 3, r["line"]), "status after the rejected reload")
+    eq(st["last_reload"]["started"], 3, "status: reloads started (each decided as its seq)")
     write_file(conf, ops_conf(lab, device_extra=",qpairs=2", alpha_dscp=10))
 
     p = L.ctl(lab, "no-such-box", "status", rc=2)
     check("/var/run/dpdk/no-such-box/dpdk_telemetry.v2" in p.stderr,
           f"no box: the message names the socket: {p.stderr!r}")
-    lab.release()
+
+    # SIGTERM while clients keep listing sessions and control connections: the box stops
+    # (stop_telemetry first: their waits give up, new requests answer an error at once) and
+    # prints its summary; each client ends with 0 (listed) or 2 (the box stopping or gone).
+    stop_clients = threading.Event()
+    calls = {"sessions": [], "control": []}
+
+    def client(cmd):
+        for _ in range(10_000):  # bounded; ends at the stop
+            if stop_clients.is_set():
+                return
+            p = L.ctl(lab, d.prefix, "--json", cmd, rc=None, timeout=60)
+            calls[cmd].append(p.returncode)
+            if p.returncode == 2:
+                return
+
+    threads = [threading.Thread(target=client, args=(c,), daemon=True) for c in calls]
+    for t in threads:
+        t.start()
+    wait_for("each ctl loop has listed once", lambda: all(calls[c] for c in calls))
+    s = lab.release()  # SIGTERM; checks exit status 0, the summary and every mbuf back
+    stop_clients.set()
+    for t in threads:
+        t.join(70)
+        check(not t.is_alive(), "a ctl loop still running after the box stopped")
+    for c, rcs in calls.items():
+        check(set(rcs) <= {0, 2}, f"ctl {c} while the box stopped: exit statuses {rcs}")
+        check(rcs[0] == 0, f"ctl {c}: the first listing failed: {rcs}")
+    print(f"    stopped with ctl loops running: {len(calls['sessions'])} sessions and "
+          f"{len(calls['control'])} control listings, summary rx {s['rx']}")
 
 
 if __name__ == "__main__":

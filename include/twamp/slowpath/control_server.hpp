@@ -200,8 +200,11 @@ public:
     uint64_t busy_polls() const noexcept { return busy_polls_.load(std::memory_order_relaxed); }
     // Any thread: a snapshot of the connections and sessions built by the slow path's next
     // poll() (it serves one request a round), or null when none came within `wait_ms` (the
-    // slow path is not polling the server). One caller at a time (the telemetry thread).
-    std::shared_ptr<const control_snapshot> snapshot(unsigned wait_ms) const;
+    // slow path is not polling the server), or at once when `*cancel` becomes true (the box
+    // is stopping: the telemetry thread must not hold it up). `wait_ms` is a steady-clock
+    // deadline. One caller at a time (the telemetry thread).
+    std::shared_ptr<const control_snapshot>
+    snapshot(unsigned wait_ms, const std::atomic<bool>* cancel = nullptr) const;
     // Slow path only.
     std::size_t sessions() const noexcept { return sessions_.size(); }
     std::size_t pending() const noexcept { return n_pending_; }

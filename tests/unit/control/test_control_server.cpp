@@ -1350,6 +1350,29 @@ TEST_F(driver, events_sessions_end_with_their_connection) {
 
 namespace {
 
+// A reader waiting for a snapshot nobody builds (the slow path stopped polling: the box is
+// stopping) returns at once when its cancel flag is set, not after its wait (10 minutes here:
+// the test would hang without the flag).
+TEST_F(driver, snapshot_wait_ends_when_cancelled) {
+    make();
+    std::atomic<bool> cancel{true};
+    EXPECT_EQ(server->snapshot(600'000, &cancel), nullptr) << "cancelled before: at once";
+    cancel = false;
+    std::atomic<bool> returned{false};
+    std::shared_ptr<const slowpath::control_snapshot> snap;
+    std::thread reader([&] {
+        snap = server->snapshot(600'000, &cancel);
+        returned = true;
+    });
+    for (int i = 0; i < 1000 && !returned; ++i) {
+        std::this_thread::yield(); // the reader waits: nobody polls
+    }
+    EXPECT_FALSE(returned);
+    cancel = true;
+    reader.join();
+    EXPECT_EQ(snap, nullptr);
+}
+
 // Issue 19: dpdk-twamp-ctl control's snapshot: asked from another thread (the telemetry
 // thread), built by the slow path's next poll(), never read from the server's maps directly.
 TEST_F(driver, snapshot_is_built_by_poll_for_another_thread) {

@@ -2,6 +2,7 @@
 // loops over canned pages, filters as parameters, reload's handshake, the tables, and the
 // socket client against a SOCK_SEQPACKET server of the test's own.
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 #include <deque>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -216,7 +218,7 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
             p["c4"] = {{"kind", "connection"},       {"id", 4},
                        {"client_ip", "198.18.0.2"},  {"client_tcp_port", 40000},
                        {"server_ip", "198.18.1.1"},  {"server_tcp_port", 862},
-                       {"control_state", "active"},  {"state", "running"},
+                       {"state", "active"},          {"protocol_state", "running"},
                        {"modes", "unauthenticated"}, {"age_ms", 1500}};
             return p;
         }
@@ -228,8 +230,8 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
                    {"client_tcp_port", 40001},
                    {"server_ip", "2001:2::1"},
                    {"server_tcp_port", 862},
-                   {"control_state", "idle"},
-                   {"state", "ready"},
+                   {"state", "servwait"},
+                   {"protocol_state", "ready"},
                    {"modes", ""},
                    {"age_ms", 20}};
         p["t1"] = {{"kind", "test_session"},
@@ -239,8 +241,8 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
                    {"sender_udp_port", 5000},
                    {"reflector_ip", "198.18.1.1"},
                    {"reflector_udp_port", 20000},
-                   {"state", "started"},
-                   {"modes", "unauthenticated"},
+                   {"protocol_state", "started"},
+                   {"modes", "unauthenticated reflect-octets"},
                    {"age_ms", 1400}};
         return p;
     };
@@ -254,9 +256,14 @@ TEST(CtlControl, PagesConnectionsThenSessions) {
     EXPECT_NE(text.find("[2001:2::2]:40001"), std::string::npos) << text;
     EXPECT_NE(text.find(std::string(32, 'a')), std::string::npos) << text;
     EXPECT_NE(text.find("2 connections, 1 test sessions"), std::string::npos) << text;
+    EXPECT_NE(text.find("STATE     PROTOCOL-STATE"), std::string::npos) << text;
+    EXPECT_NE(text.find("servwait  ready"), std::string::npos) << text;
+    EXPECT_NE(text.find("started         unauthenticated reflect-octets"), std::string::npos)
+            << text;
 }
 
-json status_doc(uint64_t seq, const std::string& result, const std::string& line) {
+json status_doc(uint64_t seq, const std::string& result, const std::string& line,
+                int64_t started = -1) {
     json s{{"version", "0.1.0"},
            {"pid", 4242},
            {"start_unix_ns", 1'700'000'000'000'000'000ULL},
@@ -267,6 +274,7 @@ json status_doc(uint64_t seq, const std::string& result, const std::string& line
            {"reload_seq", seq},
            {"reload_unix_ns", seq ? 1'700'000'100'000'000'000ULL : 0},
            {"reload_line", line},
+           {"reloads_started", started < 0 ? seq : static_cast<uint64_t>(started)},
            {"workers", 2},
            {"sessions_active", 3},
            {"ports", 1}};
@@ -342,6 +350,59 @@ TEST(CtlReload, WaitsForTheSequenceToMove) {
     EXPECT_EQ(reload_status(json{{"result", "rejected"}}), exit_rejected);
 }
 
+// A reload under way when the ctl signals (started 3, decided 2) is decided first as #3: not
+// the ctl's answer; the ctl's SIGHUP starts #4 once #3 is done, and that is its answer.
+TEST(CtlReload, AReloadUnderWayIsNotOurs) {
+    fake t;
+    bool signalled = false;
+    int polls_after = 0;
+    t.answer = [&](const std::string&) {
+        if (!signalled) {
+            return status_doc(2, "applied", "applied: 1 change", 3);
+        }
+        ++polls_after;
+        if (polls_after < 3) {
+            return status_doc(2, "applied", "applied: 1 change", 3);
+        }
+        if (polls_after < 6) {
+            return status_doc(3, "rejected", "rejected: the other's file", 4);
+        }
+        return status_doc(4, "unchanged", "unchanged: no change", 4);
+    };
+    uint64_t clock_ms = 0;
+    const json r = reload(
+            t, 30,
+            [&](long) {
+                signalled = true;
+                return 0;
+            },
+            [&](unsigned ms) { clock_ms += ms; }, [&] { return clock_ms; });
+    EXPECT_EQ(r["seq"], 4);
+    EXPECT_EQ(r["result"], "unchanged");
+    EXPECT_EQ(polls_after, 6);
+}
+
+// A SIGHUP pending but not started when the ctl reads the status (started 2, decided 2): the
+// ctl's signal merges into it, and that reload (#3) reads the file after the signal: ours.
+TEST(CtlReload, APendingSighupMergedIntoIsOurs) {
+    fake t;
+    bool signalled = false;
+    t.answer = [&](const std::string&) {
+        return signalled ? status_doc(3, "applied", "applied: 2 changes", 3)
+                         : status_doc(2, "applied", "applied: 1 change", 2);
+    };
+    uint64_t clock_ms = 0;
+    const json r = reload(
+            t, 1,
+            [&](long) {
+                signalled = true;
+                return 0;
+            },
+            [&](unsigned ms) { clock_ms += ms; }, [&] { return clock_ms; });
+    EXPECT_EQ(r["seq"], 3);
+    EXPECT_EQ(r["result"], "applied");
+}
+
 TEST(CtlReload, TimeoutAndSignalFailureExitTwo) {
     fake t;
     t.answer = [](const std::string&) { return status_doc(5, "applied", "applied"); };
@@ -364,6 +425,56 @@ TEST(CtlReload, TimeoutAndSignalFailureExitTwo) {
         EXPECT_EQ(e.status, exit_failed);
         EXPECT_NE(std::string(e.what()).find("4242"), std::string::npos);
     }
+}
+
+// The pin comes before the status whose pid it checks (that answer proves the pinned process
+// still is the box), and a pid the pin refuses is never signalled.
+TEST(CtlReload, PinsBeforeReadingTheStatus) {
+    fake t;
+    std::vector<std::string> order;
+    t.answer = [&](const std::string& r) {
+        const bool after = std::find(order.begin(), order.end(), "signal") != order.end();
+        order.push_back(r);
+        return status_doc(after ? 2 : 1, "applied", "applied");
+    };
+    uint64_t clock_ms = 0;
+    const json r = reload(
+            t, 5,
+            [&](long) {
+                order.push_back("signal");
+                return 0;
+            },
+            [&](unsigned ms) { clock_ms += ms; }, [&] { return clock_ms; },
+            [&] { order.push_back("pin"); });
+    ASSERT_GE(order.size(), 4u);
+    EXPECT_EQ(order[0], "pin");
+    EXPECT_EQ(order[1], "/twamp/status");
+    EXPECT_EQ(order[2], "signal");
+    EXPECT_EQ(r["seq"], 2);
+}
+
+// A pidfd reaches its own process or none: once that process has exited and been reaped (its
+// pid free for another), a signal through it is ESRCH, never delivered elsewhere. Its own pid
+// (NSpid) is its getpid().
+TEST(CtlPidfd, SignalsThePinnedProcessOrNone) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        for (;;) {
+            pause();
+        }
+    }
+    {
+        pinned_process p(child);
+        EXPECT_EQ(p.pid(), child);
+        EXPECT_EQ(p.own_pid(), child) << "one PID namespace: the same number";
+        EXPECT_EQ(p.signal(0), 0);
+        ASSERT_EQ(kill(child, SIGKILL), 0);
+        int st = 0;
+        ASSERT_EQ(waitpid(child, &st, 0), child);
+        EXPECT_EQ(p.signal(SIGHUP), ESRCH);
+    }
+    EXPECT_THROW(pinned_process(0), error);
 }
 
 TEST(CtlText, TablesAlign) {
@@ -417,6 +528,7 @@ TEST(CtlSocket, SpeaksTelemetryV2) {
     });
     {
         socket_telemetry t(path, "test");
+        EXPECT_EQ(t.peer_pid(), getpid()) << "SO_PEERCRED: the listening process";
         EXPECT_EQ(t.info()["max_output_len"], 16384);
         EXPECT_EQ(t.call("/twamp/clock")["error_ns"], 5);
         EXPECT_THROW(t.call("/twamp/nothing,x=1"), error);

@@ -78,7 +78,7 @@ void tap_watch::close() noexcept {
 
 void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
                     uint16_t wire_port_id, bool tap,
-                    const std::vector<dataplane::route_spec>& routes) {
+                    const std::vector<dataplane::route_spec>& routes, bool in_table) {
     watched w;
     w.name = name;
     w.index = static_cast<int>(if_nametoindex(name.c_str()));
@@ -87,6 +87,7 @@ void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_pre
     w.addresses = addresses;
     w.missing.assign(addresses.size(), false);
     w.routes = routes;
+    w.in_table = in_table;
     ifaces_.push_back(std::move(w));
 }
 
@@ -138,7 +139,7 @@ void tap_watch::on_link(int index, const std::string& name, unsigned flags, bool
         w.failed_logged = false;
         w.retry_at_ns = 0;
         if (up) {
-            w.routes_due = !w.routes.empty(); // the kernel dropped them with the link
+            w.routes_due = w.in_table; // the kernel dropped them with the link
             TWAMP_LOG(NOTICE, "interface %s is up again", w.name.c_str());
         } else {
             TWAMP_LOG(WARNING,
@@ -224,7 +225,7 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
         }
         w.missing[i] = false;
     }
-    if (!w.routes.empty() && (w.resync || !restored.empty())) {
+    if (w.in_table && (w.resync || !restored.empty())) {
         w.routes_due = true; // a gateway's route goes with the address whose subnet holds it
     }
     w.resync = false;
@@ -236,18 +237,21 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
     }
     if (w.routes_due) {
         any = true;
+        if (!add_table_routes(w.name, w.addresses, w.routes, error)) {
+            if (!w.failed_logged) {
+                TWAMP_LOG(ERR, "restoring the routes of %s: %s (retrying every second)",
+                          w.name.c_str(), error.c_str());
+                w.failed_logged = true;
+            }
+            w.retry_at_ns = now_ns + 1'000'000'000;
+            return true;
+        }
         std::string done;
         for (const auto& r : w.routes) {
-            if (!add_route(w.name, r, error)) {
-                if (!w.failed_logged) {
-                    TWAMP_LOG(ERR, "restoring the routes of %s: %s (retrying every second)",
-                              w.name.c_str(), error.c_str());
-                    w.failed_logged = true;
-                }
-                w.retry_at_ns = now_ns + 1'000'000'000;
-                return true;
-            }
             done += (done.empty() ? "" : ", ") + r.to.to_string() + " via " + r.via.to_string();
+        }
+        if (done.empty()) {
+            done = "its subnets";
         }
         w.routes_due = false;
         w.failed_logged = false;
@@ -328,7 +332,7 @@ bool tap_watch::poll(uint64_t now_ns) {
                         gateway = static_cast<const uint8_t*>(RTA_DATA(a));
                     }
                 }
-                if (table == RT_TABLE_MAIN && oif != 0) {
+                if (table == route_table && oif != 0) {
                     on_route_deleted(oif, v6, dst, rt->rtm_dst_len, gateway);
                 }
             } else if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {

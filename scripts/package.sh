@@ -11,8 +11,10 @@
 # dpkg never overwrites an edited one), the man pages (gzipped), the docs and conf/'s
 # dashboards and alert rules. Depends: dpkg-shlibdeps over every ELF file (the shared
 # libraries they need, for the Debian release they are built on), plus dpdk (DPDK's drivers
-# are plugins loaded at run time, not linked: net_tap, net_af_packet and the NICs' PMDs; and
-# dpdk-devbind.py, dpdk-hugepages.py, dpdk.service) and iproute2 (the TAP's addresses and
+# are plugins loaded at run time, not linked; and dpdk-devbind.py, dpdk-hugepages.py,
+# dpdk.service), librte-mempool-ring23 and librte-net-tap23 (the plugins it cannot start
+# without, which dpdk only Recommends), Recommends librte-meta-net (af_packet and the NICs'
+# PMDs), and iproute2 (the TAP's addresses and
 # routes are set with `ip`). Maintainer scripts: systemctl daemon-reload only (and a stop
 # before removal); the service is neither enabled nor started: edit the config first.
 # Prints the package's path on its last line.
@@ -129,7 +131,10 @@ fi
 shlibs=$(cd "$stage" && dpkg-shlibdeps -O "${elves[@]}" 2>"$stage/shlibdeps.log" |
     sed -n 's/^shlibs:Depends=//p') || { cat "$stage/shlibdeps.log" >&2; exit 1; }
 [[ -n $shlibs ]] || { echo "package.sh: dpkg-shlibdeps found nothing" >&2; exit 1; }
-depends="$shlibs, dpdk, iproute2"
+# DPDK's drivers are plugins (not linked: dpkg-shlibdeps cannot see them) and Debian 12's dpdk
+# only Recommends them: the mempool driver and net_tap are needed to start at all.
+depends="$shlibs, dpdk, librte-mempool-ring23, librte-net-tap23, iproute2"
+recommends="librte-meta-net"
 rm -rf "$stage/debian"
 
 mkdir -p "$root/DEBIAN"
@@ -141,6 +146,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $installed_kb
 Depends: $depends
+Recommends: $recommends
 Section: net
 Priority: optional
 Description: TWAMP, TWAMP Light and STAMP Session-Reflector on DPDK

@@ -144,8 +144,11 @@ def case_package(a):
         check(fields["Package"] == "dpdk-twamp", f"Package {fields['Package']}")
         depends = [x.strip().split()[0] for x in fields["Depends"].split(",")]
         for want in ("libc6", "libstdc++6", "librte-eal23", "librte-ethdev23", "libconfig++9v5",
-                     "libssl3", "dpdk", "iproute2"):
+                     "libssl3", "dpdk", "iproute2", "librte-mempool-ring23", "librte-net-tap23"):
             check(want in depends, f"Depends lacks {want}: {fields['Depends']}")
+        check("Recommends" in fields and "librte-meta-net" in
+              [x.strip().split()[0] for x in fields["Recommends"].split(",")],
+              f"Recommends lacks librte-meta-net:\n{info}")
         for script in ("postinst", "prerm", "postrm"):
             text = run(["dpkg-deb", "-I", deb, script])
             check("daemon-reload" in text or "stop" in text, f"{script}: {text}")

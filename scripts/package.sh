@@ -19,6 +19,7 @@
 # before removal); the service is neither enabled nor started: edit the config first.
 # Prints the package's path on its last line.
 set -euo pipefail
+umask 022 # the package's files and directories: 0644 and 0755 whatever the caller's umask
 cd "$(dirname "$0")/.."
 top=$(pwd)
 

@@ -1448,6 +1448,22 @@ def control_off_subnet_route(lab):
         far_session(B4, False, "IPv4 session from the far side")
         far_session(B6, True, "IPv6 session from the far side")
 
+        # The host's route churn (20,000 IPv6 routes added and deleted on its own NIC) reaches no
+        # further than the kernel's socket filter: the box loses no netlink event to it (no
+        # ENOBUFS, no re-check of every interface).
+        batch = os.path.join(lab.workdir, "churn.batch")
+        with open(batch, "w") as f:
+            for verb in ("add", "del"):
+                for i in range(20000):
+                    f.write(f"route {verb} 2001:2:0:{0x1000 + i:x}::/64 via 2001:2:0:99::2 "
+                            "dev hostnic\n")
+        p = ip_in(lab.rns, "ip", "-batch", batch)
+        eq(p.returncode, 0, "ip -batch of the host's route churn: " + p.stdout.decode()[-400:])
+        wait_for("IPv4 ping from the far side after the host's route churn", answered(B4, False),
+                 30)
+        check("netlink events lost" not in d.log(),
+              "the host's route churn overflowed the box's netlink socket\n" + d.tail())
+
         # The TAP down and up: the kernel drops the routes with the link; the box puts them
         # back after the addresses.
         ip_in(lab.rns, "ip", "link", "set", "dev", tap, "down")

@@ -75,6 +75,9 @@ private:
     bool restore(watched& w, uint64_t now_ns);
 
     int fd_ = -1;
+    bool resync_pending_ = false; // events were lost (ENOBUFS): re-check every interface
+    bool resynced_ = false;
+    uint64_t last_resync_ns_ = 0; // at most one re-check a second
     std::vector<watched> ifaces_;
 };
 

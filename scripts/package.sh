@@ -11,12 +11,17 @@
 # dpkg never overwrites an edited one), the man pages (gzipped), the docs and conf/'s
 # dashboards and alert rules. Depends: dpkg-shlibdeps over every ELF file (the shared
 # libraries they need, for the Debian release they are built on), plus dpdk (DPDK's drivers
-# are plugins loaded at run time, not linked: net_tap, net_af_packet and the NICs' PMDs; and
-# dpdk-devbind.py, dpdk-hugepages.py, dpdk.service) and iproute2 (the TAP's addresses and
-# routes are set with `ip`). Maintainer scripts: systemctl daemon-reload only (and a stop
-# before removal); the service is neither enabled nor started: edit the config first.
+# are plugins loaded at run time, not linked; and dpdk-devbind.py, dpdk-hugepages.py,
+# dpdk.service), librte-mempool-ring23 and librte-net-tap23 (the plugins it cannot start
+# without, which dpdk only Recommends), Recommends librte-meta-net (af_packet and the NICs'
+# PMDs), and iproute2 (the TAP's addresses and
+# routes are set with `ip`), init-system-helpers (the maintainer scripts' deb-systemd-helper).
+# Maintainer scripts as dh_installsystemd --no-enable --no-start writes them: daemon-reload,
+# try-restart on upgrade, stop on removal, mask on remove, purge; the service is neither
+# enabled nor started by installing: edit the config first.
 # Prints the package's path on its last line.
 set -euo pipefail
+umask 022 # the package's files and directories: 0644 and 0755 whatever the caller's umask
 cd "$(dirname "$0")/.."
 top=$(pwd)
 
@@ -129,7 +134,10 @@ fi
 shlibs=$(cd "$stage" && dpkg-shlibdeps -O "${elves[@]}" 2>"$stage/shlibdeps.log" |
     sed -n 's/^shlibs:Depends=//p') || { cat "$stage/shlibdeps.log" >&2; exit 1; }
 [[ -n $shlibs ]] || { echo "package.sh: dpkg-shlibdeps found nothing" >&2; exit 1; }
-depends="$shlibs, dpdk, iproute2"
+# DPDK's drivers are plugins (not linked: dpkg-shlibdeps cannot see them) and Debian 12's dpdk
+# only Recommends them: the mempool driver and net_tap are needed to start at all.
+depends="$shlibs, dpdk, librte-mempool-ring23, librte-net-tap23, iproute2, init-system-helpers (>= 1.54~)"
+recommends="librte-meta-net"
 rm -rf "$stage/debian"
 
 mkdir -p "$root/DEBIAN"
@@ -141,6 +149,7 @@ Architecture: $arch
 Maintainer: $maintainer
 Installed-Size: $installed_kb
 Depends: $depends
+Recommends: $recommends
 Section: net
 Priority: optional
 Description: TWAMP, TWAMP Light and STAMP Session-Reflector on DPDK
@@ -154,31 +163,57 @@ EOT
 (cd "$root" && find etc -type f | sort | sed 's|^|/|') >"$root/DEBIAN/conffiles"
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z |
     xargs -0 md5sum) >"$root/DEBIAN/md5sums"
+# The maintainer scripts follow what dh_installsystemd generates for a unit installed with
+# --no-enable --no-start (init-system-helpers' deb-systemd-helper and deb-systemd-invoke):
+# never enabled or started by the package, restarted on upgrade only if it was running.
 cat >"$root/DEBIAN/postinst" <<'EOT'
 #!/bin/sh
 # Makes systemd see the (new) unit. Neither enables nor starts it: the operator edits
-# /etc/dpdk-twamp/twamp.conf and /etc/default/dpdk-twamp first.
+# /etc/dpdk-twamp/twamp.conf and /etc/default/dpdk-twamp first. On an upgrade, a running
+# dpdk-twamp is restarted on the new binary (try-restart: a stopped one stays stopped).
 set -e
-if [ "$1" = configure ] && [ -d /run/systemd/system ]; then
-    systemctl daemon-reload >/dev/null 2>&1 || true
+if [ "$1" = configure ] || [ "$1" = abort-upgrade ] || [ "$1" = abort-deconfigure ] ||
+    [ "$1" = abort-remove ]; then
+    # Only removes the mask postrm set on removal.
+    deb-systemd-helper unmask 'dpdk-twamp.service' >/dev/null || true
+    deb-systemd-helper update-state 'dpdk-twamp.service' >/dev/null || true
+    if [ -d /run/systemd/system ]; then
+        systemctl --system daemon-reload >/dev/null || true
+        if [ -n "$2" ]; then
+            deb-systemd-invoke try-restart 'dpdk-twamp.service' >/dev/null || true
+        fi
+    fi
 fi
 exit 0
 EOT
 cat >"$root/DEBIAN/prerm" <<'EOT'
 #!/bin/sh
-# Stops a running dpdk-twamp before its binary goes away.
+# Stops a running dpdk-twamp before its binary goes away (on removal only: an upgrade
+# restarts it in postinst).
 set -e
-if [ "$1" = remove ] && [ -d /run/systemd/system ]; then
-    deb-systemd-invoke stop dpdk-twamp.service >/dev/null 2>&1 || true
+if [ -d /run/systemd/system ] && [ "$1" = remove ]; then
+    deb-systemd-invoke stop 'dpdk-twamp.service' >/dev/null || true
 fi
 exit 0
 EOT
 cat >"$root/DEBIAN/postrm" <<'EOT'
 #!/bin/sh
-# Makes systemd forget the removed unit.
+# Makes systemd forget the removed unit; remove masks it (a leftover enablement cannot start
+# a unit without its binary), purge drops deb-systemd-helper's state and the mask.
 set -e
 if [ -d /run/systemd/system ]; then
-    systemctl daemon-reload >/dev/null 2>&1 || true
+    systemctl --system daemon-reload >/dev/null || true
+fi
+if [ "$1" = remove ]; then
+    if command -v deb-systemd-helper >/dev/null 2>&1; then
+        deb-systemd-helper mask 'dpdk-twamp.service' >/dev/null || true
+    fi
+fi
+if [ "$1" = purge ]; then
+    if command -v deb-systemd-helper >/dev/null 2>&1; then
+        deb-systemd-helper purge 'dpdk-twamp.service' >/dev/null || true
+        deb-systemd-helper unmask 'dpdk-twamp.service' >/dev/null || true
+    fi
 fi
 exit 0
 EOT

@@ -222,6 +222,17 @@ vlan_config vlan(reader& rd, const Setting& g, const std::string& path, vlan_met
     return v;
 }
 
+// "network" or "broadcast" when `a` is that address of the IPv4 subnet `net` (which holds it);
+// nullptr otherwise (IPv6, /31, /32).
+const char* v4_network_or_broadcast(const ip_address& a, const ip_prefix& net) {
+    if (!a.is_v4() || net.length > 30) {
+        return nullptr;
+    }
+    const uint32_t host_mask = net.length == 0 ? 0xffffffffU : (0xffffffffU >> net.length);
+    const uint32_t host = a.v4_host_order() & host_mask;
+    return host == 0 ? "network" : host == host_mask ? "broadcast" : nullptr;
+}
+
 // ports[].exception.routes: each `to` a prefix (host bits zero), each `via` an address of the
 // same family inside one of the port's subnets (untagged first, then the VLANs'), not one of
 // the box's own; the VLAN that holds `via` is the route's device.
@@ -303,6 +314,7 @@ void routes(reader& rd, port_config& p, const Setting& s, const std::string& pat
             } else {
                 // Where the kernel can reach it: the subnet of one of the port's addresses.
                 std::optional<uint16_t> vlan;
+                std::optional<ip_prefix> subnet; // the one that holds it
                 bool own = false;
                 auto look = [&](const std::vector<ip_prefix>& list, uint16_t id) {
                     for (const auto& ia : list) {
@@ -311,6 +323,7 @@ void routes(reader& rd, port_config& p, const Setting& s, const std::string& pat
                         }
                         if (!vlan && ia.network().contains(*a)) {
                             vlan = id;
+                            subnet = ia.network();
                         }
                     }
                 };
@@ -349,6 +362,12 @@ void routes(reader& rd, port_config& p, const Setting& s, const std::string& pat
                                     (link_local ? "; a link-local gateway is not taken: use the "
                                                   "router's address in the port's subnet"
                                                 : ""));
+                    ok = false;
+                } else if (const char* what = v4_network_or_broadcast(*a, *subnet)) {
+                    // The kernel refuses it as a gateway (/31 and /32 have neither: RFC 3021).
+                    rd.fail(*v, v_path,
+                            "expected " + std::string(expected) + ", got " + quote(*text) +
+                                    ": the " + what + " address of " + subnet->to_string());
                     ok = false;
                 } else {
                     r.via = *a;

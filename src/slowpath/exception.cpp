@@ -134,20 +134,58 @@ bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::str
 
 bool add_route(const std::string& dev, const dataplane::route_spec& r, std::string& error) {
     return ip({"route", "replace", r.to.to_string(), "via", r.via.to_string(), "dev", dev, "proto",
-               "static"},
+               "static", "table", std::to_string(route_table)},
               error);
 }
 
-namespace {
-
-bool add_routes(const std::string& dev, const std::vector<dataplane::route_spec>& routes,
-                std::string& error) {
+bool add_table_routes(const std::string& dev, const std::vector<dataplane::ip_prefix>& addresses,
+                      const std::vector<dataplane::route_spec>& routes, std::string& error) {
+    for (const auto& a : addresses) {
+        if (!ip({a.address.is_v6() ? "-6" : "-4", "route", "replace", a.network().to_string(),
+                 "dev", dev, "proto", "static", "scope", "link", "table",
+                 std::to_string(route_table)},
+                error)) {
+            return false;
+        }
+    }
     for (const auto& r : routes) {
         if (!add_route(dev, r, error)) {
             return false;
         }
     }
     return true;
+}
+
+unsigned remove_table_rules() {
+    unsigned n = 0;
+    for (const char* family : {"-4", "-6"}) {
+        // One rule per call; a table has at most a few hundred (64 routes' ports' addresses).
+        for (int i = 0; i < 4096; ++i) {
+            std::string error;
+            if (!ip({family, "rule", "del", "table", std::to_string(route_table)}, error)) {
+                break;
+            }
+            ++n;
+        }
+    }
+    return n;
+}
+
+namespace {
+
+// `ip rule add from ADDR lookup TABLE priority TABLE`; one already there is kept (no duplicate).
+bool add_rule(const net::address& a, std::string& error) {
+    std::string why;
+    if (ip({a.is_v6() ? "-6" : "-4", "rule", "add", "from", a.to_string(), "lookup",
+            std::to_string(route_table), "priority", std::to_string(route_table)},
+           why)) {
+        return true;
+    }
+    if (why.find("File exists") != std::string::npos) {
+        return true;
+    }
+    error = why;
+    return false;
 }
 
 // The routes of `all` that go out through VLAN `vlan` (0: the TAP itself).
@@ -212,13 +250,23 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
         error = where + ": " + rte_strerror(-rc);
         return false;
     }
+    if (!stale_rules_cleared_) {
+        // A crashed run's rules outlive its TAPs; its routes went with them.
+        stale_rules_cleared_ = true;
+        if (const unsigned n = remove_table_rules(); n > 0) {
+            warnings_.push_back("removed " + std::to_string(n) + " stale policy rules of table " +
+                                std::to_string(route_table) + " (a previous run's)");
+        }
+    }
+    const bool in_table = !spec.exception_routes.empty();
     const auto tap_routes = routes_on(spec.exception_routes, 0);
     if (!ip({"link", "set", "dev", t.iface, "up"}, error) ||
-        !add_addresses(t.iface, spec.addresses, error) || !add_routes(t.iface, tap_routes, error)) {
+        !add_addresses(t.iface, spec.addresses, error) ||
+        (in_table && !add_table_routes(t.iface, spec.addresses, tap_routes, error))) {
         error = where + ": " + error;
         return false;
     }
-    watch_.add(t.iface, spec.addresses, wire_port_id, true, tap_routes);
+    watch_.add(t.iface, spec.addresses, wire_port_id, true, tap_routes, in_table);
     for (const auto& v : spec.vlans) {
         const std::string sub = t.iface + "." + std::to_string(v.id);
         std::string why;
@@ -237,11 +285,31 @@ bool exception_path::add_port(const dataplane::port_spec& spec, uint16_t wire_po
         }
         const auto sub_routes = routes_on(spec.exception_routes, v.id);
         if (!ip({"link", "set", "dev", sub, "up"}, error) ||
-            !add_addresses(sub, v.addresses, error) || !add_routes(sub, sub_routes, error)) {
+            !add_addresses(sub, v.addresses, error) ||
+            (in_table && !add_table_routes(sub, v.addresses, sub_routes, error))) {
             error = where + ": " + error;
             return false;
         }
-        watch_.add(sub, v.addresses, wire_port_id, false, sub_routes);
+        watch_.add(sub, v.addresses, wire_port_id, false, sub_routes, in_table);
+    }
+    if (in_table) {
+        // Only the kernel's traffic from the box's own addresses looks the box's routes up.
+        std::vector<net::address> from;
+        for (const auto& a : spec.addresses) {
+            from.push_back(a.address);
+        }
+        for (const auto& v : spec.vlans) {
+            for (const auto& a : v.addresses) {
+                from.push_back(a.address);
+            }
+        }
+        rules_added_ = true;
+        for (const auto& a : from) {
+            if (!add_rule(a, error)) {
+                error = where + ": " + error;
+                return false;
+            }
+        }
     }
     t.control_port = spec.exception_control_port;
     init_limits(t, spec.exception_rate_limit_pps, spec.exception_control_rate_limit_pps,
@@ -430,6 +498,14 @@ void exception_path::close() noexcept {
     }
     taps_.clear();
     watch_.close();
+    if (rules_added_) {
+        rules_added_ = false;
+        try {
+            remove_table_rules(); // rules outlive the TAPs: the host keeps none of the box's
+        } catch (const std::exception&) {
+            // out of memory for an argument: the next start removes them
+        }
+    }
 }
 
 } // namespace twamp::slowpath

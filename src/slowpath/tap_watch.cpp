@@ -1,8 +1,11 @@
 #include "twamp/slowpath/tap_watch.hpp"
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
+#include <arpa/inet.h>
+#include <linux/filter.h>
 #include <linux/if_addr.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -51,9 +54,33 @@ bool tap_watch::open(std::string& error) {
         error = std::string("netlink socket: ") + std::strerror(errno);
         return false;
     }
-    // Taking an interface down deletes its IPv6 addresses in one go: room for many messages.
+    // Taking an interface down deletes its IPv6 addresses in one go: room for many messages
+    // (SO_RCVBUFFORCE passes net.core.rmem_max with CAP_NET_ADMIN, which the box has).
     int rcvbuf = 1 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    }
+    // The route groups carry every route change of the host: the kernel drops, before they
+    // are queued, every route message but the deletions in the box's own table, so a host's
+    // route churn neither wakes the slow path nor overflows the socket (ENOBUFS, a resync).
+    // Classic BPF reads halfwords in network order: nlmsg_type is in host order.
+    constexpr uint8_t table_byte = route_table < 256 ? route_table : RT_TABLE_COMPAT;
+    sock_filter code[] = {
+            BPF_STMT(BPF_LD | BPF_H | BPF_ABS, offsetof(nlmsghdr, nlmsg_type)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohs(RTM_NEWROUTE), 4, 0),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ntohs(RTM_DELROUTE), 0, 2),
+            BPF_STMT(BPF_LD | BPF_B | BPF_ABS, NLMSG_HDRLEN + offsetof(rtmsg, rtm_table)),
+            BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, table_byte, 0, 1),
+            BPF_STMT(BPF_RET | BPF_K, 0xffffffffU), // keep
+            BPF_STMT(BPF_RET | BPF_K, 0),           // drop
+    };
+    sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+    if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) {
+        TWAMP_LOG(WARNING,
+                  "netlink route filter not attached (%s): every host route change "
+                  "is read",
+                  std::strerror(errno));
+    }
     sockaddr_nl sa{};
     sa.nl_family = AF_NETLINK;
     // Routes too: a configured route (ports[].exception.routes) deleted by hand is put back.
@@ -78,7 +105,7 @@ void tap_watch::close() noexcept {
 
 void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
                     uint16_t wire_port_id, bool tap,
-                    const std::vector<dataplane::route_spec>& routes) {
+                    const std::vector<dataplane::route_spec>& routes, bool in_table) {
     watched w;
     w.name = name;
     w.index = static_cast<int>(if_nametoindex(name.c_str()));
@@ -87,6 +114,7 @@ void tap_watch::add(const std::string& name, const std::vector<dataplane::ip_pre
     w.addresses = addresses;
     w.missing.assign(addresses.size(), false);
     w.routes = routes;
+    w.in_table = in_table;
     ifaces_.push_back(std::move(w));
 }
 
@@ -138,7 +166,7 @@ void tap_watch::on_link(int index, const std::string& name, unsigned flags, bool
         w.failed_logged = false;
         w.retry_at_ns = 0;
         if (up) {
-            w.routes_due = !w.routes.empty(); // the kernel dropped them with the link
+            w.routes_due = w.in_table; // the kernel dropped them with the link
             TWAMP_LOG(NOTICE, "interface %s is up again", w.name.c_str());
         } else {
             TWAMP_LOG(WARNING,
@@ -224,7 +252,7 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
         }
         w.missing[i] = false;
     }
-    if (!w.routes.empty() && (w.resync || !restored.empty())) {
+    if (w.in_table && (w.resync || !restored.empty())) {
         w.routes_due = true; // a gateway's route goes with the address whose subnet holds it
     }
     w.resync = false;
@@ -236,18 +264,21 @@ bool tap_watch::restore(watched& w, uint64_t now_ns) {
     }
     if (w.routes_due) {
         any = true;
+        if (!add_table_routes(w.name, w.addresses, w.routes, error)) {
+            if (!w.failed_logged) {
+                TWAMP_LOG(ERR, "restoring the routes of %s: %s (retrying every second)",
+                          w.name.c_str(), error.c_str());
+                w.failed_logged = true;
+            }
+            w.retry_at_ns = now_ns + 1'000'000'000;
+            return true;
+        }
         std::string done;
         for (const auto& r : w.routes) {
-            if (!add_route(w.name, r, error)) {
-                if (!w.failed_logged) {
-                    TWAMP_LOG(ERR, "restoring the routes of %s: %s (retrying every second)",
-                              w.name.c_str(), error.c_str());
-                    w.failed_logged = true;
-                }
-                w.retry_at_ns = now_ns + 1'000'000'000;
-                return true;
-            }
             done += (done.empty() ? "" : ", ") + r.to.to_string() + " via " + r.via.to_string();
+        }
+        if (done.empty()) {
+            done = "its subnets";
         }
         w.routes_due = false;
         w.failed_logged = false;
@@ -269,21 +300,8 @@ bool tap_watch::poll(uint64_t now_ns) {
                 continue;
             }
             if (errno == ENOBUFS) {
-                // Events were lost: take the interfaces' state from the kernel, put back every
-                // address (`ip addr replace` keeps what is there).
-                TWAMP_LOG(WARNING, "netlink events lost: re-checking the exception interfaces");
-                for (auto& w : ifaces_) {
-                    if (w.gone) {
-                        continue;
-                    }
-                    const int idx = static_cast<int>(if_nametoindex(w.name.c_str()));
-                    if (idx != w.index) {
-                        on_link(w.index, w.name, 0, true);
-                        continue;
-                    }
-                    on_link(w.index, w.name, 0, false); // reads the flags itself
-                    w.resync = true;
-                }
+                // Events were lost: re-checked below, at most once a second.
+                resync_pending_ = true;
                 work = true;
                 continue;
             }
@@ -328,7 +346,7 @@ bool tap_watch::poll(uint64_t now_ns) {
                         gateway = static_cast<const uint8_t*>(RTA_DATA(a));
                     }
                 }
-                if (table == RT_TABLE_MAIN && oif != 0) {
+                if (table == route_table && oif != 0) {
                     on_route_deleted(oif, v6, dst, rt->rtm_dst_len, gateway);
                 }
             } else if (h->nlmsg_type == RTM_NEWADDR || h->nlmsg_type == RTM_DELADDR) {
@@ -354,6 +372,28 @@ bool tap_watch::poll(uint64_t now_ns) {
                 }
             }
         }
+    }
+    if (resync_pending_ && (!resynced_ || now_ns >= last_resync_ns_ + 1'000'000'000)) {
+        // Take the interfaces' state from the kernel, put back every address (`ip addr
+        // replace` keeps what is there) and route. Rate-limited: a storm of lost events costs
+        // one round of `ip` commands a second, not one per overflow.
+        resync_pending_ = false;
+        resynced_ = true;
+        last_resync_ns_ = now_ns;
+        TWAMP_LOG(WARNING, "netlink events lost: re-checking the exception interfaces");
+        for (auto& w : ifaces_) {
+            if (w.gone) {
+                continue;
+            }
+            const int idx = static_cast<int>(if_nametoindex(w.name.c_str()));
+            if (idx != w.index) {
+                on_link(w.index, w.name, 0, true);
+                continue;
+            }
+            on_link(w.index, w.name, 0, false); // reads the flags itself
+            w.resync = true;
+        }
+        work = true;
     }
     for (auto& w : ifaces_) {
         work = restore(w, now_ns) || work;

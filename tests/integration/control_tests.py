@@ -1404,6 +1404,25 @@ def control_off_subnet_route(lab):
         eq(n, 1, "routes added to the lab config's exception group")
         with open(path, "w") as f:
             f.write(text)
+        # The host's own routes for the same destinations (through another NIC) must survive
+        # the box: its routes go to a table of their own (8620), looked up only from its
+        # addresses.
+        ip_in(lab.rns, "ip", "link", "add", "hostnic", "type", "veth", "peer", "name", "hostnic1")
+        for dev in ("hostnic", "hostnic1"):
+            ip_in(lab.rns, "ip", "link", "set", dev, "up")
+        ip_in(lab.rns, "ip", "addr", "add", "198.18.99.1/24", "dev", "hostnic")
+        ip_in(lab.rns, "ip", "addr", "add", "2001:2:0:99::1/64", "dev", "hostnic", "nodad")
+        host_routes = {"-4": "198.18.64.0/24 via 198.18.99.2 dev hostnic",
+                       "-6": "2001:2:0:64::/64 via 2001:2:0:99::2 dev hostnic"}
+        for fam, r in host_routes.items():
+            p = ip_in(lab.rns, "ip", fam, "route", "add", *r.split())
+            eq(p.returncode, 0, f"host route {r}: " + p.stdout.decode())
+
+        def host_routes_intact(when):
+            for fam, r in host_routes.items():
+                main = ip_in(lab.rns, "ip", fam, "route", "show", "table", "main").stdout.decode()
+                check(re.search(rf"^{re.escape(r)}( |$)", main, re.M),
+                      f"the host's route {r} {when}:\n{main}")
         d = lab.fresh(conf=path)
         tap = lab.tap
         seq = [300]
@@ -1415,21 +1434,49 @@ def control_off_subnet_route(lab):
             return once
         wait_for("IPv4 ping from the far side with the route key", answered(B4, False), 30)
         wait_for("IPv6 ping from the far side with the route key", answered(B6, True), 30)
-        routes = ip_in(lab.rns, "ip", "route", "show", "dev", tap).stdout.decode() + \
-            ip_in(lab.rns, "ip", "-6", "route", "show", "dev", tap).stdout.decode()
+        routes = ip_in(lab.rns, "ip", "route", "show", "table", "8620", "dev", tap).stdout.decode() + \
+            ip_in(lab.rns, "ip", "-6", "route", "show", "table", "8620", "dev", tap).stdout.decode()
         for r in ("198.18.64.0/24 via 198.18.0.1", "2001:2:0:64::/64 via 2001:2::1"):
-            check(r in routes, f"route {r} not on {tap}:\n{routes}")
+            check(r in routes, f"route {r} not on {tap} in table 8620:\n{routes}")
+        host_routes_intact("replaced while the box runs")
+        for fam, a in (("-4", B4), ("-6", B6)):
+            rules = ip_in(lab.rns, "ip", fam, "rule", "show").stdout.decode()
+            check(re.search(rf"^8620:\s+from {re.escape(a)} lookup 8620", rules, re.M),
+                  f"no policy rule from {a} to table 8620:\n{rules}")
         check(re.search(rf"^  port wire0: .*, exception {tap}, 2 routes$", d.log(), re.M),
               "start-up line without the exception interface's 2 routes\n" + d.tail())
         far_session(B4, False, "IPv4 session from the far side")
         far_session(B6, True, "IPv6 session from the far side")
+
+        # The host's route churn reaches no further than the kernel's socket filter: 20,000
+        # IPv6 routes on a NIC of the host's, then the NIC deleted (20,000 route deletions in
+        # one go, far more than the socket's 1 MiB holds). The box loses no netlink event to
+        # it (no ENOBUFS, no re-check of every interface).
+        ip_in(lab.rns, "ip", "link", "add", "churnnic", "type", "veth", "peer", "name",
+              "churnnic1")
+        for dev in ("churnnic", "churnnic1"):
+            ip_in(lab.rns, "ip", "link", "set", dev, "up")
+        ip_in(lab.rns, "ip", "addr", "add", "2001:2:0:98::1/64", "dev", "churnnic", "nodad")
+        batch = os.path.join(lab.workdir, "churn.batch")
+        with open(batch, "w") as f:
+            for i in range(20000):
+                f.write(f"route add 2001:2:0:{0x1000 + i:x}::/64 via 2001:2:0:98::2 "
+                        "dev churnnic\n")
+        p = ip_in(lab.rns, "ip", "-batch", batch)
+        eq(p.returncode, 0, "ip -batch of the host's routes: " + p.stdout.decode()[-400:])
+        ip_in(lab.rns, "ip", "link", "del", "churnnic")
+        wait_for("IPv4 ping from the far side after the host's route churn", answered(B4, False),
+                 30)
+        check("netlink events lost" not in d.log(),
+              "the host's route churn overflowed the box's netlink socket\n" + d.tail())
 
         # The TAP down and up: the kernel drops the routes with the link; the box puts them
         # back after the addresses.
         ip_in(lab.rns, "ip", "link", "set", "dev", tap, "down")
         wait_for("the kernel to drop the far route with the link",
                  lambda: "198.18.64.0/24" not in
-                 ip_in(lab.rns, "ip", "route", "show", "dev", tap).stdout.decode(), 10)
+                 ip_in(lab.rns, "ip", "route", "show", "table", "8620", "dev",
+                       tap).stdout.decode(), 10)
         ip_in(lab.rns, "ip", "link", "set", "dev", tap, "up")
         wait_for(f"routes restored on {tap} (log)\n" + d.tail(),
                  lambda: re.search(rf"^TWAMP: interface {tap}: routes restored: "
@@ -1440,7 +1487,7 @@ def control_off_subnet_route(lab):
         far_session(B6, True, "IPv6 session from the far side after down/up")
 
         # A route deleted by hand is put back too.
-        ip_in(lab.rns, "ip", "route", "del", "198.18.64.0/24", "dev", tap)
+        ip_in(lab.rns, "ip", "route", "del", "198.18.64.0/24", "dev", tap, "table", "8620")
         wait_for(f"the deleted route logged and restored\n" + d.tail(),
                  lambda: re.search(rf"^TWAMP: route 198\.18\.64\.0/24 via 198\.18\.0\.1 deleted "
                                    rf"from {tap}: restoring it$", d.log(), re.M) and
@@ -1449,10 +1496,22 @@ def control_off_subnet_route(lab):
         wait_for("IPv4 ping from the far side after the route was deleted", answered(B4, False),
                  30)
         far_session(B4, False, "IPv4 session from the far side after the route was deleted")
+        host_routes_intact("replaced after the box's routes came back")
+        for fam in ("-4", "-6"):
+            rules = re.findall(r"from (\S+) lookup 8620",
+                               ip_in(lab.rns, "ip", fam, "rule", "show").stdout.decode())
+            check(rules and len(rules) == len(set(rules)), f"rules of table 8620 ({fam}) after "
+                  f"down/up and a restore, one per box address: {rules}")
         s = lab.release()
         eq(s["rx"], s["reflected"] + s["dropped"] + s["to_kernel"],
            "exit summary: rx vs reflected + dropped + to-kernel")
+        host_routes_intact("gone after the box stopped")
+        for fam in ("-4", "-6"):
+            rules = ip_in(lab.rns, "ip", fam, "rule", "show").stdout.decode()
+            check("8620" not in rules, f"rules of table 8620 left after the box stopped:\n{rules}")
     finally:
+        ip_in(lab.rns, "ip", "link", "del", "hostnic")
+        ip_in(lab.rns, "ip", "link", "del", "churnnic")
         L.run(["ip", "netns", "del", far], check_rc=False)
         ip_in(lab.sns, "ip", "link", "del", lab_sh_far[1])
 

@@ -144,11 +144,32 @@ def case_package(a):
         check(fields["Package"] == "dpdk-twamp", f"Package {fields['Package']}")
         depends = [x.strip().split()[0] for x in fields["Depends"].split(",")]
         for want in ("libc6", "libstdc++6", "librte-eal23", "librte-ethdev23", "libconfig++9v5",
-                     "libssl3", "dpdk", "iproute2"):
+                     "libssl3", "dpdk", "iproute2", "librte-mempool-ring23", "librte-net-tap23"):
             check(want in depends, f"Depends lacks {want}: {fields['Depends']}")
-        for script in ("postinst", "prerm", "postrm"):
-            text = run(["dpkg-deb", "-I", deb, script])
-            check("daemon-reload" in text or "stop" in text, f"{script}: {text}")
+        check("Recommends" in fields and "librte-meta-net" in
+              [x.strip().split()[0] for x in fields["Recommends"].split(",")],
+              f"Recommends lacks librte-meta-net:\n{info}")
+        check("init-system-helpers" in depends, f"Depends lacks init-system-helpers: {depends}")
+        # The maintainer scripts do what dh_installsystemd --no-enable --no-start generates.
+        scripts = {s: run(["dpkg-deb", "-I", deb, s]) for s in ("postinst", "prerm", "postrm")}
+        for script, text in scripts.items():
+            check(re.search(r"^set -e$", text, re.M), f"{script} without set -e:\n{text}")
+        post = scripts["postinst"]
+        check(re.search(r'if \[ -n "\$2" \]; then\s+deb-systemd-invoke try-restart '
+                        r"'dpdk-twamp.service'", post) and '"$1" = configure' in post and
+              "daemon-reload" in post and "deb-systemd-helper unmask" in post,
+              f"postinst does not try-restart on upgrade after configure:\n{post}")
+        pre = scripts["prerm"]
+        check(re.search(r'\[ "\$1" = remove \]; then\s+deb-systemd-invoke stop', pre) and
+              "upgrade" not in pre.split("set -e", 1)[1],
+              f"prerm stops other than on remove:\n{pre}")
+        rm = scripts["postrm"]
+        check(re.search(r'"\$1" = remove \]; then\s+if command -v deb-systemd-helper '
+                        r">/dev/null 2>&1; then\s+deb-systemd-helper mask 'dpdk-twamp.service'", rm) and
+              re.search(r'"\$1" = purge \]; then\s+if command -v deb-systemd-helper '
+                        r">/dev/null 2>&1; then\s+deb-systemd-helper purge 'dpdk-twamp.service'", rm),
+              f"postrm does not mask on remove and purge on purge:\n{rm}")
+        for script, text in scripts.items():
             check(not re.search(r"systemctl (enable|start)|deb-systemd-helper enable", text),
                   f"{script} enables or starts the service:\n{text}")
         conffiles = run(["dpkg-deb", "-I", deb, "conffiles"]).split()

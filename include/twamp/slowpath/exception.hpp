@@ -100,6 +100,8 @@ private:
     std::vector<std::string> warnings_;
     tap_watch watch_;
     uint64_t last_watch_tsc_ = 0;
+    bool stale_rules_cleared_ = false;
+    bool rules_added_ = false; // policy rules of route_table to delete at close()
 };
 
 // Runs a command without a shell; returns its exit status (or -1). Output goes to the log.
@@ -108,7 +110,22 @@ int run_command(const std::vector<std::string>& argv, std::string* output = null
 // `ip addr replace ADDR dev DEV` (IPv6 with nodad): the kernel adds the prefix route with it.
 bool add_address(const std::string& dev, const dataplane::ip_prefix& a, std::string& error);
 
-// `ip route replace TO via VIA dev DEV proto static` (ports[].exception.routes).
+// The routing table (and the priority of its policy rules) that holds ports[].exception.routes:
+// never the host's main table, so a box's route never replaces or shadows one of the host's.
+// `ip rule add from ADDR lookup 8620 priority 8620` for each of the port's addresses sends only
+// the kernel's traffic from the box's addresses there.
+inline constexpr unsigned route_table = 8620;
+
+// `ip route replace TO via VIA dev DEV proto static table 8620` (ports[].exception.routes).
 bool add_route(const std::string& dev, const dataplane::route_spec& r, std::string& error);
+
+// The box's table first gets each address's subnet as an on-link route (so a default route
+// there does not take the neighbours' traffic), then `routes`.
+bool add_table_routes(const std::string& dev, const std::vector<dataplane::ip_prefix>& addresses,
+                      const std::vector<dataplane::route_spec>& routes, std::string& error);
+
+// Deletes every policy rule that looks up route_table (IPv4 and IPv6): a stopped box's, or a
+// crashed run's. Bounded; returns how many were deleted.
+unsigned remove_table_rules();
 
 } // namespace twamp::slowpath

@@ -38,8 +38,8 @@ public:
     // routes with the link or with the address whose subnet holds the gateway), or one of them
     // was deleted from the main table (RTM_DELROUTE).
     void add(const std::string& name, const std::vector<dataplane::ip_prefix>& addresses,
-             uint16_t wire_port_id, bool tap,
-             const std::vector<dataplane::route_spec>& routes = {});
+             uint16_t wire_port_id, bool tap, const std::vector<dataplane::route_spec>& routes = {},
+             bool in_table = false);
 
     // Reads what is pending, logs it, restores missing addresses of interfaces that are up.
     // Never blocks on the socket (an `ip` command runs for each restored address). Returns
@@ -62,6 +62,7 @@ private:
         std::vector<dataplane::ip_prefix> addresses;
         std::vector<bool> missing; // per address: deleted and not restored yet
         std::vector<dataplane::route_spec> routes;
+        bool in_table = false;    // its port has routes: subnets and routes in route_table
         bool routes_due = false;  // put the routes back (after the addresses)
         bool resync = false;      // restore every address (events were lost)
         uint64_t retry_at_ns = 0; // after a failed restore
@@ -74,6 +75,9 @@ private:
     bool restore(watched& w, uint64_t now_ns);
 
     int fd_ = -1;
+    bool resync_pending_ = false; // events were lost (ENOBUFS): re-check every interface
+    bool resynced_ = false;
+    uint64_t last_resync_ns_ = 0; // at most one re-check a second
     std::vector<watched> ifaces_;
 };
 

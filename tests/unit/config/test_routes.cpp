@@ -74,6 +74,22 @@ TEST(routes, gateway_is_not_the_box) {
                           "ports[0].exception.routes[0].via", {"not a unicast address"}));
 }
 
+TEST(routes, gateway_not_the_subnets_network_or_broadcast) {
+    // The kernel refuses both as a gateway at start: --check must too.
+    EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.18.128.0/17"; via = "198.18.0.255"; } ))"),
+                          1, "ports[0].exception.routes[0].via",
+                          {"the broadcast address of 198.18.0.0/24"}));
+    EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.18.128.0/17"; via = "198.19.0.0"; } ))"), 1,
+                          "ports[0].exception.routes[0].via",
+                          {"the network address of 198.19.0.0/24"}));
+    // /31 (RFC 3021) and IPv6 have neither.
+    config c = load_ok(
+            R"(ports = ( { name = "wire0"; device = "net_ring0"; addresses = [ "198.18.2.0/31", "2001:2::2/64" ]; exception = { routes = ( { to = "198.18.128.0/17"; via = "198.18.2.1"; }, { to = "::/0"; via = "2001:2::"; } ); }; } );
+)");
+    ASSERT_EQ(c.ports[0].exception.routes.size(), 2u);
+    EXPECT_EQ(c.ports[0].exception.routes[0].via.to_string(), "198.18.2.1");
+}
+
 TEST(routes, destination_checked) {
     EXPECT_TRUE(has_error(with_routes(R"(( { to = "198.18.128.1/17"; via = "198.18.0.254"; } ))"),
                           1, "ports[0].exception.routes[0].to",

@@ -184,13 +184,17 @@ def case_package(a):
                      "/usr/share/doc/dpdk-twamp/twamp.conf.example"):
             check(want in files, f"{want} not in the package")
         # conf/'s dashboards and alert rules, docs/: found by glob, none forgotten.
-        for pattern, where in (("conf/*.json", "/usr/share/dpdk-twamp/"),
-                               ("conf/*.yml", "/usr/share/dpdk-twamp/"),
-                               ("conf/*.yaml", "/usr/share/dpdk-twamp/"),
-                               ("docs/*.md", "/usr/share/doc/dpdk-twamp/")):
-            for f in glob.glob(os.path.join(a.source_root, pattern)):
-                check(where + os.path.basename(f) in files,
-                      f"{where}{os.path.basename(f)} ({pattern}) not in the package")
+        # conf/grafana/x.json -> /usr/share/dpdk-twamp/grafana/x.json (the folder under conf/ kept).
+        for pattern, base, where in (("conf/**/*.json", "conf", "/usr/share/dpdk-twamp/"),
+                                     ("conf/**/*.yml", "conf", "/usr/share/dpdk-twamp/"),
+                                     ("conf/**/*.yaml", "conf", "/usr/share/dpdk-twamp/"),
+                                     ("docs/*.md", "docs", "/usr/share/doc/dpdk-twamp/")):
+            found = glob.glob(os.path.join(a.source_root, pattern), recursive=True)
+            check(found or not pattern.startswith("conf/**/*.json"),
+                  "no dashboard found under conf/ (the glob is wrong)")
+            for f in found:
+                rel = os.path.relpath(f, os.path.join(a.source_root, base))
+                check(where + rel in files, f"{where}{rel} ({pattern}) not in the package")
         # Everything meson installs in bindir arrives (dpdk-twamp-ctl once it exists).
         built = {os.path.basename(t["filename"][0]) for t in __import__("json").loads(
             run(["meson", "introspect", "--targets", a.build]))

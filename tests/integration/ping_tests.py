@@ -17,9 +17,7 @@ import os
 import re
 import socket
 import statistics
-import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -57,10 +55,10 @@ def ping_json(lab, target, *opts, timeout=60):
     return rc, objs, err
 
 
-class Capture:
+class Capture(L.ControlCapture):
     """tshark on the sender's interface, UDP to `port` (and the probe port), printing `fields`
-    after udp.dstport. Entering waits until tshark shows a probe datagram (so the capture
-    really runs); leaving stops it."""
+    after udp.dstport: lab_tests' ControlCapture (entering waits until tshark shows a probe
+    datagram, so the capture really runs; leaving stops it) with another filter."""
 
     def __init__(self, lab, port, fields, probe_port=9, bpf=None):
         self.probe_port = probe_port
@@ -71,51 +69,6 @@ class Capture:
         for f in self.fields:
             self.cmd += ["-e", f]
         self.all_rows, self.errs = [], []
-
-    def __enter__(self):
-        self.cap = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True, bufsize=1)
-        self.readers = [
-            threading.Thread(target=lambda: self.all_rows.extend(
-                r.rstrip("\n").split("\t") for r in self.cap.stdout), daemon=True),
-            threading.Thread(target=lambda: self.errs.extend(self.cap.stderr), daemon=True)]
-        for t in self.readers:
-            t.start()
-        try:
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                def probe_seen():
-                    u.sendto(b"tshark probe", (B4, self.probe_port))
-                    return any(r and r[0] == str(self.probe_port) for r in self.all_rows)
-                self.wait("tshark to show a probe datagram", probe_seen, 60)
-            finally:
-                u.close()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.cap.terminate()
-        try:
-            self.cap.wait(20)
-        except subprocess.TimeoutExpired:
-            self.cap.kill()
-            self.cap.wait(10)
-        for t in self.readers:
-            t.join(10)
-        return False
-
-    def wait(self, what, cond, timeout):
-        end = time.monotonic() + timeout
-        while not cond():
-            if self.cap.poll() is not None:
-                raise Failure(f"tshark exited {self.cap.returncode} ({what}): "
-                              f"{''.join(self.errs)}")
-            if time.monotonic() > end:
-                raise Failure(f"{what}: not within {timeout} s; tshark said "
-                              f"{''.join(self.errs)!r}")
-            time.sleep(0.05)
 
     def rows(self, n):
         """The first n rows of the test port (waits for them: tshark prints as it decodes)."""

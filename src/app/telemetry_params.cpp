@@ -1,6 +1,8 @@
 #include "telemetry_params.hpp"
 
+#include <charconv>
 #include <string_view>
+#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -45,22 +47,10 @@ bool split(const char* params, kv_list& kv, std::initializer_list<std::string_vi
     return true;
 }
 
+// A decimal number up to `max`, nothing else (no sign, no spaces, no trailing text).
 bool parse_u64(std::string_view t, uint64_t max, uint64_t& v) {
-    if (t.empty() || t.size() > 20) {
-        return false;
-    }
-    v = 0;
-    for (char c : t) {
-        if (c < '0' || c > '9') {
-            return false;
-        }
-        const auto d = static_cast<uint64_t>(c - '0');
-        if (v > (max - d) / 10) {
-            return false;
-        }
-        v = v * 10 + d;
-    }
-    return true;
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v, 10);
+    return ec == std::errc{} && p == t.data() + t.size() && v <= max;
 }
 
 bool parse_hex(std::string_view t, uint8_t* out, std::size_t n) {

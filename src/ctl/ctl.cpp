@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -53,22 +54,14 @@ const char* const usage_text =
 
 namespace {
 
+// A decimal number up to `max`, nothing else (no sign, no spaces, no trailing text).
 bool parse_uint(const char* s, uint64_t max, uint64_t& v) {
-    if (!s || !*s) {
+    if (!s) {
         return false;
     }
-    v = 0;
-    for (const char* p = s; *p; ++p) {
-        if (*p < '0' || *p > '9') {
-            return false;
-        }
-        const auto d = static_cast<uint64_t>(*p - '0');
-        if (v > (max - d) / 10) {
-            return false;
-        }
-        v = v * 10 + d;
-    }
-    return true;
+    const char* end = s + std::strlen(s);
+    auto [p, ec] = std::from_chars(s, end, v, 10);
+    return ec == std::errc{} && p == end && v <= max;
 }
 
 [[noreturn]] void usage_error(const std::string& what) {

@@ -563,6 +563,25 @@ def control_tshark_decodes(lab):
     lab.release()
 
 
+def three_packet_session(host, v6, what, within=lambda fn: fn()):
+    """A full-TWAMP session to `host` (its socket and control connection made through
+    `within`, e.g. in another namespace): accepted, started, three test packets answered in
+    order, stopped."""
+    t = within(lambda: Tester(v6))
+    try:
+        c, a, port, _ = within(lambda: negotiate(host, t.port, timeout_s=1))
+        eq(a, 0, f"{what}: Accept-Session Accept")
+        eq(c.start_sessions(), 0, f"{what}: Start-Ack Accept")
+        for i in range(3):
+            r = t.exchange(host, port, 10 + i, timeout=2.0)
+            check(r is not None, f"{what}: no reply to test packet {i}")
+            eq(r["seq"], i, f"{what}: reflector sequence of packet {i}")
+        c.stop_sessions(1)
+        c.close()
+    finally:
+        t.close()
+
+
 @L.case
 def control_tap_down_up(lab):
     """The TAP loses its link (ip link set TAP down; up, in the reflector namespace): the
@@ -589,23 +608,8 @@ def control_tap_down_up(lab):
             return L.icmp_echo(host, v6, seq[0], timeout=0.5)
         return once
 
-    def session(host, v6, what):
-        t = Tester(v6)
-        try:
-            c, a, port, _ = negotiate(host, t.port, timeout_s=1)
-            eq(a, 0, f"{what}: Accept-Session Accept")
-            eq(c.start_sessions(), 0, f"{what}: Start-Ack Accept")
-            for i in range(3):
-                r = t.exchange(host, port, 10 + i, timeout=2.0)
-                check(r is not None, f"{what}: no reply to test packet {i}")
-                eq(r["seq"], i, f"{what}: reflector sequence of packet {i}")
-            c.stop_sessions(1)
-            c.close()
-        finally:
-            t.close()
-
     wait_for("IPv6 ping before", pings(B6, True), 20)
-    session(B6, True, "IPv6 session before")
+    three_packet_session(B6, True, "IPv6 session before")
 
     ns("ip", "link", "set", "dev", tap, "down")
     wait_for("the kernel to drop 2001:2::2 from the down TAP",
@@ -630,8 +634,8 @@ def control_tap_down_up(lab):
     for r in ("2001:2::/64", "198.18.0.0/24"):
         check(r in routes, f"route {r} not via {tap} after the restore:\n{routes}")
     wait_for("IPv4 ping after down/up", pings(B4, False), 20)
-    session(B6, True, "IPv6 session after down/up")
-    session(B4, False, "IPv4 session after down/up")
+    three_packet_session(B6, True, "IPv6 session after down/up")
+    three_packet_session(B4, False, "IPv4 session after down/up")
 
     ns("ip", "addr", "del", "2001:2::2/64", "dev", tap)
     wait_for("IPv6 ping after the address was deleted", pings(B6, True), 30)
@@ -1349,19 +1353,7 @@ def control_off_subnet_route(lab):
         return in_netns(far, lambda: L.icmp_echo(host, v6, seq, timeout=timeout))
 
     def far_session(host, v6, what):
-        t = in_netns(far, lambda: Tester(v6))
-        try:
-            c, a, port, _ = in_netns(far, lambda: negotiate(host, t.port, timeout_s=1))
-            eq(a, 0, f"{what}: Accept-Session Accept")
-            eq(c.start_sessions(), 0, f"{what}: Start-Ack Accept")
-            for i in range(3):
-                r = t.exchange(host, port, 10 + i, timeout=2.0)
-                check(r is not None, f"{what}: no reply to test packet {i}")
-                eq(r["seq"], i, f"{what}: reflector sequence of packet {i}")
-            c.stop_sessions(1)
-            c.close()
-        finally:
-            t.close()
+        three_packet_session(host, v6, what, within=lambda fn: in_netns(far, fn))
 
     try:
         L.run(["ip", "netns", "add", far])

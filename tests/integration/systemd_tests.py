@@ -95,6 +95,21 @@ def field(line, key):
     return m[1] if m else None
 
 
+def stop_shared_dut(lab):
+    """The case starts a dpdk-twamp of its own: the shared one (if any) stops first."""
+    if lab.dut is not None:
+        old, lab.dut = lab.dut, None
+        old.stop_checked()
+
+
+def own_ops_dut(lab):
+    """A dpdk-twamp of the case's own (not started) on ops_tests' config."""
+    stop_shared_dut(lab)
+    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
+    O.write_file(path, O.ops_conf(lab))
+    return L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+
+
 @case
 def systemd_notify(lab):
     """NOTIFY_SOCKET set: READY=1 (STATUS= 'running: ...') after the ports are up and the
@@ -103,12 +118,8 @@ def systemd_notify(lab):
     READY=1 with STATUS 'reload rejected: FILE:LINE: ...'; a `reload` event line for each
     (notice / err). SIGTERM: STOPPING=1. No EAL --log-level given: EAL's info lines and the TAP
     driver's notes are not shown."""
-    if lab.dut is not None:
-        old, lab.dut = lab.dut, None
-        old.stop_checked()
-    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
-    O.write_file(path, O.ops_conf(lab))
-    d = L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+    d = own_ops_dut(lab)
+    path = d.conf
     d.cmd = [a for a in d.cmd if not a.startswith("--log-level")]
     n = Notify(lab)
     try:
@@ -211,12 +222,8 @@ def events_to_journald(lab):
     first link reading (PRIORITY=6, SYSLOG_IDENTIFIER=dpdk-twamp, TWAMP_EVENT=link.up,
     TWAMP_PORT=wire0) and a rejected reload (PRIORITY=3, TWAMP_EVENT=reload,
     TWAMP_RESULT=rejected, MESSAGE naming FILE:LINE); stderr has neither line."""
-    if lab.dut is not None:
-        old, lab.dut = lab.dut, None
-        old.stop_checked()
-    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
-    O.write_file(path, O.ops_conf(lab))
-    d = L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+    d = own_ops_dut(lab)
+    path = d.conf
     jdir = os.path.join(lab.workdir, f"journal-{lab.instances}")
     os.makedirs(jdir)
     js = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -373,9 +380,7 @@ def unit_sandbox_suffices(lab):
     d.cmd = (d.cmd[:i] + ["setpriv", "--no-new-privs", "--bounding-set",
                           "-all," + ",".join("+" + c for c in caps), "--",
                           L.SYSTEM_PYTHON, "-c", SANDBOX, allow_file] + d.cmd[i:])
-    if lab.dut is not None:
-        old, lab.dut = lab.dut, None
-        old.stop_checked()
+    stop_shared_dut(lab)
     lab.dut = d.start()
     with open(f"/proc/{d.proc.pid}/status") as f:
         st = f.read()
@@ -495,9 +500,7 @@ def events_unread_stderr_never_blocks(lab):
     'log.dropped lines=N'. SIGTERM ends it (exit 0). Blocking writes stop the slow path after
     a few dozen lines: the greetings stop coming."""
     import fcntl
-    if lab.dut is not None:
-        old, lab.dut = lab.dut, None
-        old.stop_checked()
+    stop_shared_dut(lab)
     conf = C.control_conf(lab, extra_keys=" max-connections-per-source = 1;")
     d = L.Dut(lab, conf=conf)
     r, w = os.pipe()
@@ -585,12 +588,8 @@ def dpdk_log_not_syslog(lab):
     strace = shutil.which("strace")
     if not strace:
         raise L.Skip("strace not installed")
-    if lab.dut is not None:
-        old, lab.dut = lab.dut, None
-        old.stop_checked()
-    path = os.path.join(lab.workdir, f"ops-{lab.instances + 1}.conf")
-    O.write_file(path, O.ops_conf(lab))
-    d = L.Dut(lab, conf=path, n_reflectors=len(O.REFLECTORS))
+    d = own_ops_dut(lab)
+    path = d.conf
     trace = os.path.join(lab.workdir, f"strace-{d.index}.txt")
     i = d.cmd.index(lab.binary)
     d.cmd = d.cmd[:i] + [strace, "-f", "-qq", "-e", "trace=connect", "-o", trace] + d.cmd[i:]

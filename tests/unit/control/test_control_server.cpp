@@ -42,6 +42,12 @@ protected:
     const net::address alice = v4(198, 18, 0, 1);
     const net::address bob = v4(198, 18, 0, 3);
     slowpath::control_env defaults; // max_out and activity for make()
+
+    // 2001:db8:0:SUB::LAST: an address in /64 number SUB of 2001:db8::/48.
+    static net::address a6(uint8_t sub, uint8_t last) {
+        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
+        return net::address::from_octets(net::ip_family::ipv6, b.data());
+    }
     std::vector<log::event> events; // what the server emitted (control_env::events)
 
     void SetUp() override {
@@ -842,10 +848,6 @@ TEST_F(driver, a_recycling_flood_cannot_lock_newcomers_out_of_max_pending) {
 TEST_F(driver, a_recycling_flood_from_two_64s_cannot_lock_newcomers_out) {
     cfg.control.prefixes.push_back(*config::ip_prefix::parse("2001:db8::/32"));
     make();
-    const auto a6 = [](uint8_t sub, uint8_t last) {
-        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
-        return net::address::from_octets(net::ip_family::ipv6, b.data());
-    };
     auto conn6 = [&](const net::address& from, uint64_t now) {
         const int fd = io->connect(from, box);
         settle(now);
@@ -1030,10 +1032,6 @@ TEST_F(driver, sessions_per_64_are_capped_at_four_times_the_address_cap) {
     config::port_config& p = cfg.ports[0];
     p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
     make();
-    const auto a6 = [](uint8_t sub, uint8_t last) {
-        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
-        return net::address::from_octets(net::ip_family::ipv6, b.data());
-    };
     uint64_t now = t0; // (distinct SIDs: see one_source_cannot_take_every_receiver_port)
     control::test::request_fields f;
     f.ipvn = 6;
@@ -1143,10 +1141,6 @@ TEST_F(driver, one_host_with_many_addresses_in_its_64_takes_at_most_half_the_por
     p.addresses.push_back(*config::ip_prefix::parse("2001:db8::2/64"));
     make();
     ASSERT_EQ(cfg.control.max_sessions_per_source, 4U) << "the default";
-    const auto a6 = [](uint8_t sub, uint8_t last) {
-        std::array<uint8_t, 16> b{0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, sub, 0, 0, 0, 0, 0, 0, 0, last};
-        return net::address::from_octets(net::ip_family::ipv6, b.data());
-    };
     uint64_t now = t0; // (distinct SIDs: see one_source_cannot_take_every_receiver_port)
     control::test::request_fields f;
     f.ipvn = 6;

@@ -341,18 +341,29 @@ TEST(names, exception_directions_and_to_wire_drops) {
               std::string::npos);
 }
 
-// listen_problem: the system's reason, after "cannot bind <address>:<port>: ".
-TEST(listen_problem, port_in_use_and_address_not_ours) {
+// A TCP socket listening on 127.0.0.1, a port the system chose (`port`); -1 when that fails.
+int listening_on_loopback(uint16_t& port) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(listen(fd, 1), 0);
     socklen_t len = sizeof a;
-    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    const uint16_t port = ntohs(a.sin_port);
+    if (fd < 0 || bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0 ||
+        listen(fd, 1) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    port = ntohs(a.sin_port);
+    return fd;
+}
+
+// listen_problem: the system's reason, after "cannot bind <address>:<port>: ".
+TEST(listen_problem, port_in_use_and_address_not_ours) {
+    uint16_t port = 0;
+    const int fd = listening_on_loopback(port);
+    ASSERT_GE(fd, 0);
     const net::address lo = net::address::v4(127, 0, 0, 1);
     const std::string where = "cannot bind 127.0.0.1:" + std::to_string(port) + ": ";
     const std::string why = listen_problem(lo, port);
@@ -673,16 +684,10 @@ TEST(http_exporter, body_never_older_than_its_request) {
 
 // A port another socket holds: the constructor throws, and listen_problem says why.
 TEST(http_exporter, port_in_use_throws) {
-    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    uint16_t port = 0;
+    const int fd = listening_on_loopback(port);
     ASSERT_GE(fd, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a), 0);
-    ASSERT_EQ(listen(fd, 1), 0);
-    socklen_t len = sizeof a;
-    ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
-    const std::string where = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+    const std::string where = "127.0.0.1:" + std::to_string(port);
     EXPECT_THROW(http_exporter({"listening_ports", where}, std::make_shared<fixed>(sample())),
                  std::runtime_error);
     close(fd);
